@@ -1,0 +1,134 @@
+"""Ticket states, priority classes and the lifecycle state machine.
+
+The lifecycle is::
+
+    waiting -> called -> serving -> done
+    called  -> called (recall, counted) -> no_show
+    called  -> waiting (returned to the queue)
+    serving -> parked -> serving
+    waiting/called/serving -> waiting (transferred to another service or counter)
+    waiting -> cancelled (by the customer)
+    no_show -> waiting (re-activated within the configured window)
+
+Every command names an :class:`Action`; :func:`next_state` either returns the state the ticket
+moves to or raises :class:`IllegalTransition` with a message a person can read.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from server.domain.errors import IllegalTransition
+
+
+class TicketState(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    PARKED = "parked"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TicketState.DONE, TicketState.CANCELLED)
+
+    @property
+    def holds_counter(self) -> bool:
+        """A ticket in this state occupies its counter (the counter cannot call another)."""
+        return self in (TicketState.CALLED, TicketState.SERVING)
+
+
+class PriorityClass(StrEnum):
+    """Who a ticket is for. The call-next policy gives each class a head start (docs/queue-policy.md)."""
+
+    NORMAL = "normal"
+    PRIORITY = "priority"  # elderly, disabled, pregnant: the 爱心通道
+    VIP = "vip"
+    APPOINTMENT = "appointment"
+
+
+class Action(StrEnum):
+    CALL = "call"
+    RECALL = "recall"
+    START = "start"
+    FINISH = "finish"
+    NO_SHOW = "no_show"
+    RETURN_TO_QUEUE = "return_to_queue"
+    PARK = "park"
+    RESUME = "resume"
+    TRANSFER = "transfer"
+    CANCEL = "cancel"
+    REACTIVATE = "reactivate"
+
+
+class EventKind(StrEnum):
+    """What an append-only event row records; tickets and counters both produce events."""
+
+    ISSUED = "issued"
+    CALLED = "called"
+    RECALLED = "recalled"
+    SERVING = "serving"
+    FINISHED = "finished"
+    NO_SHOW = "no_show"
+    RETURNED = "returned"
+    PARKED = "parked"
+    RESUMED = "resumed"
+    TRANSFERRED = "transferred"
+    CANCELLED = "cancelled"
+    REACTIVATED = "reactivated"
+    COUNTER_SIGNED_IN = "counter_signed_in"
+    COUNTER_SIGNED_OUT = "counter_signed_out"
+    COUNTER_PAUSED = "counter_paused"
+    COUNTER_RESUMED = "counter_resumed"
+
+
+_TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
+    (TicketState.WAITING, Action.CALL): TicketState.CALLED,
+    (TicketState.CALLED, Action.RECALL): TicketState.CALLED,
+    (TicketState.CALLED, Action.START): TicketState.SERVING,
+    (TicketState.CALLED, Action.NO_SHOW): TicketState.NO_SHOW,
+    (TicketState.CALLED, Action.RETURN_TO_QUEUE): TicketState.WAITING,
+    (TicketState.SERVING, Action.FINISH): TicketState.DONE,
+    (TicketState.SERVING, Action.PARK): TicketState.PARKED,
+    (TicketState.PARKED, Action.RESUME): TicketState.SERVING,
+    (TicketState.WAITING, Action.TRANSFER): TicketState.WAITING,
+    (TicketState.CALLED, Action.TRANSFER): TicketState.WAITING,
+    (TicketState.SERVING, Action.TRANSFER): TicketState.WAITING,
+    (TicketState.WAITING, Action.CANCEL): TicketState.CANCELLED,
+    (TicketState.NO_SHOW, Action.REACTIVATE): TicketState.WAITING,
+}
+
+ACTION_EVENT: dict[Action, EventKind] = {
+    Action.CALL: EventKind.CALLED,
+    Action.RECALL: EventKind.RECALLED,
+    Action.START: EventKind.SERVING,
+    Action.FINISH: EventKind.FINISHED,
+    Action.NO_SHOW: EventKind.NO_SHOW,
+    Action.RETURN_TO_QUEUE: EventKind.RETURNED,
+    Action.PARK: EventKind.PARKED,
+    Action.RESUME: EventKind.RESUMED,
+    Action.TRANSFER: EventKind.TRANSFERRED,
+    Action.CANCEL: EventKind.CANCELLED,
+    Action.REACTIVATE: EventKind.REACTIVATED,
+}
+
+
+def allowed_actions(state: TicketState) -> list[Action]:
+    """The actions a ticket in ``state`` accepts, in lifecycle order."""
+    return [action for (source, action) in _TRANSITIONS if source == state]
+
+
+def next_state(state: TicketState, action: Action) -> TicketState:
+    """The state a ticket moves to, or :class:`IllegalTransition` naming what is allowed."""
+    try:
+        return _TRANSITIONS[(state, action)]
+    except KeyError:
+        allowed = ", ".join(a.value for a in allowed_actions(state)) or "nothing (final state)"
+        raise IllegalTransition(
+            f"cannot {action.value.replace('_', ' ')} a ticket that is {state.value.replace('_', ' ')}; "
+            f"allowed: {allowed}",
+            state=state.value,
+            action=action.value,
+        ) from None
