@@ -9,11 +9,14 @@ class DomainError(Exception):
     code = "refused"
     http_status = 409
 
-    def __init__(self, message: str, *, code: str | None = None, **details: object) -> None:
+    def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None,
+                 **details: object) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if http_status is not None:
+            self.http_status = http_status
         self.details = details
 
 

@@ -1,0 +1,1 @@
+"""Adapters to the database: SQLModel tables, the engine, migrations."""

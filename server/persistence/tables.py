@@ -1,0 +1,139 @@
+"""SQLModel tables. Times are stored as naive UTC and read back as aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_field(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class BranchSequence(SQLModel, table=True):
+    """The branch's event sequence number; every command bumps it (and locks this row on PostgreSQL)."""
+
+    __tablename__ = "branch_sequence"
+
+    branch_code: str = Field(primary_key=True, max_length=32)
+    seq: int = Field(default=0)
+
+
+class NumberSequence(SQLModel, table=True):
+    """The last number issued per service, per branch, per branch-local day."""
+
+    __tablename__ = "number_sequence"
+
+    branch_code: str = Field(primary_key=True, max_length=32)
+    service_code: str = Field(primary_key=True, max_length=32)
+    service_day: date = Field(primary_key=True)
+    last_sequence: int
+    issued_count: int = Field(default=0)
+
+
+class Ticket(SQLModel, table=True):
+    """A customer's ticket: its current state and key timestamps. History lives in ``ticket_event``."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("branch_code", "service_day", "number", name="uq_ticket_number_per_day"),
+        Index("ix_ticket_branch_state", "branch_code", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=64)
+    branch_code: str = Field(max_length=32)
+    service_code: str = Field(max_length=32)
+    issued_service_code: str = Field(max_length=32)
+    service_day: date
+    sequence: int
+    number: str = Field(max_length=16)
+    priority: str = Field(max_length=16)
+    state: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    language: str = Field(max_length=8)
+    issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    queued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    called_at: datetime | None = utc_field()
+    service_started_at: datetime | None = utc_field()
+    finished_at: datetime | None = utc_field()
+    no_show_at: datetime | None = utc_field()
+    cancelled_at: datetime | None = utc_field()
+    counter_number: str | None = Field(default=None, max_length=32)
+    staff_username: str | None = Field(default=None, max_length=64)
+    target_counter: str | None = Field(default=None, max_length=32)
+    transferred: bool = Field(default=False)
+    transfer_note: str | None = Field(default=None, max_length=500)
+    recall_count: int = Field(default=0)
+    version: int = Field(default=1)
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only history: one row per command, numbered by the branch sequence."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (
+        UniqueConstraint("branch_code", "seq", name="uq_event_branch_seq"),
+        Index("ix_event_ticket", "ticket_id"),
+        Index("ix_event_branch_at", "branch_code", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_code: str = Field(max_length=32)
+    seq: int
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    kind: str = Field(max_length=32)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    ticket_number: str | None = Field(default=None, max_length=16)
+    service_code: str | None = Field(default=None, max_length=32)
+    counter_number: str | None = Field(default=None, max_length=32)
+    staff_username: str | None = Field(default=None, max_length=64)
+    device: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    data: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CounterSession(SQLModel, table=True):
+    """Who is signed in at a counter, and whether it is paused."""
+
+    __tablename__ = "counter_session"
+
+    branch_code: str = Field(primary_key=True, max_length=32)
+    counter_number: str = Field(primary_key=True, max_length=32)
+    staff_username: str | None = Field(default=None, max_length=64)
+    signed_in_at: datetime | None = utc_field()
+    paused: bool = Field(default=False)
+    pause_reason: str | None = Field(default=None, max_length=200)
+    paused_at: datetime | None = utc_field()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored answer to a retried command (issue ticket, call next)."""
+
+    __tablename__ = "idempotency_record"
+
+    key: str = Field(primary_key=True, max_length=200)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

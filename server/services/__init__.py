@@ -1,0 +1,1 @@
+"""Service layer: one function per command, each in one transaction, publishing after commit."""

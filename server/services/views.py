@@ -1,0 +1,90 @@
+"""How tickets, counters and the hall look to the outside: public (no names, notes or tokens) or staff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from server.config import Branch, Counter, Service
+from server.persistence.tables import CounterSession, Ticket
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def service_view(service: Service) -> dict[str, Any]:
+    return {
+        "code": service.code,
+        "prefix": service.prefix,
+        "name": service.name.as_dict(),
+        "parent": service.parent,
+        "icon": service.icon,
+        "colour": service.colour,
+        "hours": str(service.hours),
+        "target_wait_min": service.target_wait.total_seconds() / 60,
+        "expected_service_min": service.expected_service.total_seconds() / 60,
+        "daily_cap": service.daily_cap,
+    }
+
+
+def ticket_public(ticket: Ticket, branch: Branch) -> dict[str, Any]:
+    """What any screen in the hall may show about a ticket."""
+    service = branch.service(ticket.service_code)
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": ticket.service_code,
+        "service_name": service.name.as_dict() if service else None,
+        "state": ticket.state,
+        "counter": ticket.counter_number,
+        "recall_count": ticket.recall_count,
+        "issued_at": iso(ticket.issued_at),
+        "called_at": iso(ticket.called_at),
+        "version": ticket.version,
+    }
+
+
+def ticket_staff(ticket: Ticket, branch: Branch) -> dict[str, Any]:
+    """The staff view adds the priority class, routing, notes and who handled it."""
+    return {
+        **ticket_public(ticket, branch),
+        "priority": ticket.priority,
+        "issued_service": ticket.issued_service_code,
+        "channel": ticket.channel,
+        "queued_at": iso(ticket.queued_at),
+        "service_started_at": iso(ticket.service_started_at),
+        "finished_at": iso(ticket.finished_at),
+        "no_show_at": iso(ticket.no_show_at),
+        "target_counter": ticket.target_counter,
+        "transferred": ticket.transferred,
+        "transfer_note": ticket.transfer_note,
+        "staff": ticket.staff_username,
+    }
+
+
+def counter_status(session: CounterSession | None) -> str:
+    if session is None or session.staff_username is None:
+        return "closed"
+    return "paused" if session.paused else "open"
+
+
+def counter_view(counter: Counter, session: CounterSession | None, current: Ticket | None, branch: Branch,
+                 *, staff: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "number": counter.number,
+        "name": counter.name.as_dict(),
+        "services": list(counter.services),
+        "role": counter.role.value,
+        "status": counter_status(session),
+        "current": None if current is None else {
+            "number": current.number, "service": current.service_code, "state": current.state,
+            "called_at": iso(current.called_at),
+        },
+    }
+    if staff:
+        view["staff"] = session.staff_username if session else None
+        view["pause_reason"] = session.pause_reason if session and session.paused else None
+        view["paused_at"] = iso(session.paused_at) if session and session.paused else None
+        view["current"] = None if current is None else ticket_staff(current, branch)
+    return view
