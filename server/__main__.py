@@ -1,0 +1,50 @@
+"""``python -m server``: start the hall server (eventlet, one process) on a configuration file."""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+
+from server.config import ConfigError, load_config  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Run the hall queue server.")
+    parser.add_argument("--config", default="config.toml", help="configuration file (default: config.toml)")
+    parser.add_argument("--host", help="override server.host")
+    parser.add_argument("--port", type=int, help="override server.port (0 picks a free port)")
+    parser.add_argument("--quiet", action="store_true", help="no per-request access log")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+
+    from server.app import create_app
+
+    app, socketio = create_app(config)
+    host = args.host or config.server.host
+    port = config.server.port if args.port is None else args.port
+    listener = eventlet.listen((host, port))
+    port = listener.getsockname()[1]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    base = f"http://{shown}:{port}"
+    print(f"Hall queue server listening on {base}  (database: {config.server.database_url})", flush=True)
+    for branch in config.branches:
+        print(f"  {branch.name.zh} · {branch.name.en} [{branch.code}]", flush=True)
+        for label, path in app.extensions["hall_pages"](branch.code):
+            print(f"    {label:<22} {base}{path}", flush=True)
+    print(f"  API (OpenAPI)          {base}/api/openapi.json", flush=True)
+    print(f"READY {base}", flush=True)
+    eventlet.wsgi.server(listener, app, log_output=not args.quiet, log=logging.getLogger("access"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

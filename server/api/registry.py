@@ -1,0 +1,130 @@
+"""A route decorator that validates JSON bodies with pydantic and records each route for OpenAPI."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, request
+from pydantic import BaseModel
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    rule: str
+    method: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    auth: str | None  # None (public), "staff" (signed-in staff or manager)
+    idempotent: bool
+    status: int
+    responses: dict[int, str] = field(default_factory=dict)
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: str, body: type[BaseModel] | None = None,
+          auth: str | None = None, idempotent: bool = False, status: int = 200,
+          responses: dict[int, str] | None = None,
+          query: tuple[tuple[str, str, str], ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``rule`` on ``blueprint``; a body model makes the view receive ``body=`` validated input."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            if body is not None:
+                kwargs["body"] = body.model_validate(_json_body())
+            return view(**kwargs)
+
+        blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
+        ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
+                                  tag=tag, body=body, auth=auth, idempotent=idempotent, status=status,
+                                  responses=responses or {}, query=query))
+        return wrapper
+
+    return decorate
+
+
+def _json_body() -> Any:
+    if not request.data:
+        return {}
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+    try:
+        return request.get_json()
+    except BadRequest:
+        raise BadRequest("the body is not valid JSON") from None
+
+
+_PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def openapi_document(title: str, version: str) -> dict[str, Any]:
+    """An OpenAPI 3.1 description of every registered route."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string", "description": "stable machine-readable code"},
+                "message": {"type": "string", "description": "what went wrong, for a person"},
+                "details": {"type": "object"},
+            },
+        }
+    }
+    for ep in ENDPOINTS:
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group(2) + "}", ep.rule)
+        parameters: list[dict[str, Any]] = [
+            {"name": m.group(2), "in": "path", "required": True,
+             "schema": {"type": "integer" if m.group(1) == "int" else "string"}}
+            for m in _PATH_PARAM.finditer(ep.rule)
+        ]
+        parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": kind},
+                        "description": text} for name, kind, text in ep.query]
+        if ep.idempotent:
+            parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                               "schema": {"type": "string", "maxLength": 100},
+                               "description": "a retry with the same key returns the first answer"})
+        operation: dict[str, Any] = {
+            "summary": ep.summary,
+            "tags": [ep.tag],
+            "operationId": f"{ep.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_')}",
+            "parameters": parameters,
+            "responses": {
+                str(ep.status): {"description": "success", "content": {"application/json": {"schema": {}}}},
+                **{str(code): {"description": text, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ep.responses.items()},
+            },
+        }
+        if ep.body is not None:
+            schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in schema.pop("$defs", {}).items():
+                schemas[name] = definition
+            schemas[ep.body.__name__] = schema
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}}}
+            operation["responses"].setdefault("422", {"description": "the body failed validation", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+        if ep.auth:
+            operation["security"] = [{"staffSession": []}]
+            operation["responses"].setdefault("403", {"description": "staff sign-in required", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+        paths.setdefault(path, {})[ep.method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"staffSession": {"type": "apiKey", "in": "cookie", "name": "session",
+                                                 "description": "set by POST /api/session"}},
+        },
+    }

@@ -1,0 +1,266 @@
+"""HTTP endpoints: each parses its input, builds the actor from the session, and calls the service layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request, session
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.security import check_password_hash
+
+from server.api.registry import openapi_document, route
+from server.api.schemas import (
+    CallTicketRequest,
+    IssueTicketRequest,
+    LoginRequest,
+    PauseRequest,
+    SignInRequest,
+    TicketActionRequest,
+    TransferRequest,
+)
+from server.domain.errors import DomainError, NotAllowed
+from server.domain.tickets import Action
+from server.services.hall import CUSTOMER, Actor, HallService
+from server.services.views import service_view
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+TICKET_ACTIONS = {
+    "recall": Action.RECALL,
+    "start": Action.START,
+    "finish": Action.FINISH,
+    "no-show": Action.NO_SHOW,
+    "return": Action.RETURN_TO_QUEUE,
+    "park": Action.PARK,
+    "resume": Action.RESUME,
+}
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def hall() -> HallService:
+    return current_app.extensions["hall"]
+
+
+def current_actor() -> Actor:
+    username = session.get("username")
+    if not username:
+        return Actor(username=None, device=request.headers.get("X-Device-Id"))
+    account = hall().config.account(username)
+    if account is None:  # the account was removed from the configuration
+        session.clear()
+        return CUSTOMER
+    return Actor(username=account.username, role=account.role, device=request.headers.get("X-Device-Id"))
+
+
+def staff_actor() -> Actor:
+    actor = current_actor()
+    if actor.username is None:
+        raise NotAllowed("sign in as staff first (POST /api/session)", code="unauthenticated")
+    return actor
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 100:
+        raise DomainError("Idempotency-Key must be 1-100 characters", code="bad_idempotency_key", http_status=400)
+    return key
+
+
+# --- documents and public reads ---------------------------------------------------------------------
+
+@api.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document("Hall queue API", "1"))
+
+
+@route(api, "/branches", "GET", "Branches with their services and counters", tag="hall")
+def list_branches() -> Any:
+    return jsonify({"branches": [
+        {"code": b.code, "name": b.name.as_dict(), "timezone": b.timezone.key, "hours": str(b.hours),
+         "services": [service_view(s) for s in b.services],
+         "counters": [{"number": c.number, "name": c.name.as_dict(), "services": list(c.services),
+                       "role": c.role.value} for c in b.counters]}
+        for b in hall().config.branches]})
+
+
+@route(api, "/branches/<branch>/snapshot", "GET", "The hall now: waiting counts, counters, recent calls, seq",
+       tag="hall", responses={404: "unknown branch"},
+       query=(("view", "string", "'staff' for the staff view (needs sign-in): adds names, notes, waiting list"),))
+def snapshot(branch: str) -> Any:
+    staff_view = request.args.get("view") == "staff"
+    if staff_view:
+        staff_actor()
+    return jsonify(hall().snapshot(branch, staff=staff_view))
+
+
+@route(api, "/branches/<branch>/events", "GET", "Event history after a sequence number (staff)", tag="hall",
+       auth="staff", query=(("after", "integer", "sequence number to start after"),
+                            ("limit", "integer", "at most this many events (1-1000)")))
+def events(branch: str) -> Any:
+    staff_actor()
+    after = request.args.get("after", "0")
+    limit = request.args.get("limit", "500")
+    if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise DomainError("after must be a non-negative integer and limit 1-1000", code="bad_query", http_status=400)
+    return jsonify({"events": hall().events_since(branch, int(after), int(limit))})
+
+
+# --- customers -------------------------------------------------------------------------------------
+
+@route(api, "/branches/<branch>/tickets", "POST", "Take a ticket (kiosk, phone, integration)", tag="tickets",
+       body=IssueTicketRequest, idempotent=True, status=201,
+       responses={404: "unknown branch or service", 409: "service closed or daily cap reached"})
+def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
+    ticket = hall().issue_ticket(branch, body.service, priority=body.priority, channel=body.channel,
+                                 language=body.language, idempotency_key=idempotency_key(),
+                                 device=request.headers.get("X-Device-Id"))
+    return jsonify(ticket), 200 if ticket.get("replayed") else 201
+
+
+@route(api, "/tickets/<token>", "GET", "A customer's own ticket (by its private token)", tag="tickets",
+       responses={404: "unknown token"})
+def ticket_by_token(token: str) -> Any:
+    return jsonify(hall().ticket_by_token(token))
+
+
+@route(api, "/tickets/<token>/cancel", "POST", "The customer leaves: cancel a waiting ticket", tag="tickets",
+       responses={404: "unknown token", 409: "not waiting any more"})
+def cancel_ticket(token: str) -> Any:
+    return jsonify(hall().cancel_by_customer(token))
+
+
+@route(api, "/tickets/<token>/reactivate", "POST", "\"I missed my call\": back into the queue", tag="tickets",
+       responses={404: "unknown token", 409: "not a no-show, or the window has passed"})
+def reactivate_ticket(token: str) -> Any:
+    return jsonify(hall().reactivate_by_customer(token))
+
+
+# --- staff session ---------------------------------------------------------------------------------
+
+@route(api, "/session", "POST", "Staff sign-in (sets the session cookie)", tag="staff", body=LoginRequest,
+       responses={401: "wrong username or password"})
+def login(body: LoginRequest) -> Any:
+    account = hall().config.account(body.username)
+    if account is None or not check_password_hash(account.password_hash, body.password):
+        return jsonify({"error": "bad_credentials", "message": "wrong username or password"}), 401
+    session.clear()
+    session["username"] = account.username
+    session.permanent = True
+    return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
+
+
+@route(api, "/session", "GET", "Who is signed in", tag="staff")
+def whoami() -> Any:
+    actor = current_actor()
+    if actor.username is None:
+        return jsonify({"username": None})
+    account = hall().config.account(actor.username)
+    assert account is not None
+    return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
+
+
+@route(api, "/session", "DELETE", "Sign out of the staff session", tag="staff")
+def logout() -> Any:
+    session.clear()
+    return jsonify({"username": None})
+
+
+# --- staff: counters -------------------------------------------------------------------------------
+
+COUNTER = "/branches/<branch>/counters/<counter>"
+
+
+@route(api, f"{COUNTER}/sign-in", "POST", "Sign in at a counter (takeover to replace someone)", tag="counters",
+       body=SignInRequest, auth="staff", responses={409: "the counter is signed in by someone else"})
+def counter_sign_in(branch: str, counter: str, body: SignInRequest) -> Any:
+    return jsonify(hall().sign_in(branch, counter, staff_actor(), takeover=body.takeover))
+
+
+@route(api, f"{COUNTER}/sign-out", "POST", "Sign out of a counter", tag="counters", auth="staff",
+       responses={409: "a ticket is still at the counter"})
+def counter_sign_out(branch: str, counter: str) -> Any:
+    return jsonify(hall().sign_out(branch, counter, staff_actor()))
+
+
+@route(api, f"{COUNTER}/pause", "POST", "Pause the counter with a reason", tag="counters", body=PauseRequest,
+       auth="staff", responses={409: "already paused"})
+def counter_pause(branch: str, counter: str, body: PauseRequest) -> Any:
+    return jsonify(hall().pause_counter(branch, counter, staff_actor(), body.reason))
+
+
+@route(api, f"{COUNTER}/resume", "POST", "Resume a paused counter", tag="counters", auth="staff",
+       responses={409: "not paused"})
+def counter_resume(branch: str, counter: str) -> Any:
+    return jsonify(hall().resume_counter(branch, counter, staff_actor()))
+
+
+@route(api, f"{COUNTER}/call-next", "POST", "Call the next ticket the policy picks for this counter",
+       tag="counters", auth="staff", idempotent=True,
+       responses={409: "counter paused or busy with a ticket"})
+def counter_call_next(branch: str, counter: str) -> Any:
+    return jsonify(hall().call_next(branch, counter, staff_actor(), idempotency_key=idempotency_key()))
+
+
+@route(api, f"{COUNTER}/call", "POST", "Call one specific waiting ticket", tag="counters", body=CallTicketRequest,
+       auth="staff", responses={409: "not eligible, stale, or counter busy"})
+def counter_call_ticket(branch: str, counter: str, body: CallTicketRequest) -> Any:
+    return jsonify(hall().call_ticket(branch, counter, body.ticket_id, staff_actor(), expected_version=body.version))
+
+
+@route(api, f"{COUNTER}/queue", "GET", "Waiting tickets in the order this counter will call them", tag="counters",
+       auth="staff")
+def counter_queue(branch: str, counter: str) -> Any:
+    staff_actor()
+    return jsonify(hall().counter_queue(branch, counter))
+
+
+# --- staff: tickets --------------------------------------------------------------------------------
+
+@route(api, "/branches/<branch>/tickets/<int:ticket_id>/<any(recall,start,finish,'no-show',return,park,resume):action>",
+       "POST", "Recall, start, finish, no-show, return to queue, park or resume a ticket", tag="tickets",
+       body=TicketActionRequest, auth="staff", responses={409: "illegal transition or stale version"})
+def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRequest) -> Any:
+    return jsonify(hall().act(branch, ticket_id, TICKET_ACTIONS[action], staff_actor(),
+                              expected_version=body.version, reason=body.reason))
+
+
+@route(api, "/branches/<branch>/tickets/<int:ticket_id>/transfer", "POST",
+       "Transfer a ticket to another service and/or a specific counter, with a note", tag="tickets",
+       body=TransferRequest, auth="staff", responses={409: "illegal transition or stale version"})
+def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
+    return jsonify(hall().transfer(branch, ticket_id, staff_actor(), to_service=body.to_service,
+                                   to_counter=body.to_counter, note=body.note, expected_version=body.version))
+
+
+@route(api, "/branches/<branch>/tickets/<int:ticket_id>/reactivate", "POST",
+       "Put a no-show ticket back into the queue (staff)", tag="tickets", auth="staff",
+       responses={409: "not a no-show, or the window has passed"})
+def ticket_reactivate(branch: str, ticket_id: int) -> Any:
+    return jsonify(hall().reactivate(branch, ticket_id, staff_actor()))
+
+
+def register_error_handlers(app: Any) -> None:
+    """Every API error is JSON: ``{"error": code, "message": text, "details": {...}}``."""
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Any:
+        return jsonify({"error": exc.code, "message": exc.message, "details": exc.details}), exc.http_status
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError) -> Any:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "problem": err["msg"]}
+            for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return jsonify({"error": "invalid_request", "message": message, "details": {"problems": problems}}), 422
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if not request.path.startswith("/api/"):
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify({"error": code, "message": exc.description}), exc.code
