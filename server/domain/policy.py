@@ -126,3 +126,45 @@ def choose_next(counter: CounterSkills, waiting: Sequence[QueuedTicket], rules: 
         if best_key is None or key < best_key:
             best, best_key = ticket, key
     return best
+
+
+@dataclass(frozen=True)
+class AheadGroup:
+    """One kind of waiting ticket, and how much earlier than a given ticket it may have queued to be ahead.
+
+    A waiting ticket of this kind is called before the given one at the counter iff its ``queued_at`` is
+    earlier than ``me.queued_at + offset`` (or equal to it, with a lower ticket id). This lets a database
+    count the people ahead without loading the queue; :func:`ahead_groups` derives it from :func:`call_key`.
+    """
+
+    service_code: str | None  # None: tickets sent to this counter for a service it does not normally serve
+    priority: PriorityClass
+    transferred: bool
+    offset: timedelta
+
+
+def ahead_groups(me: QueuedTicket, counter: CounterSkills, rules: PolicyRules) -> list[AheadGroup]:
+    """Every kind of ticket that can be eligible at ``counter``, with its offset relative to ``me``.
+
+    The offsets do not depend on ``me.queued_at``, so callers may cache them per kind of ``me``.
+    """
+    my_key, _ = call_key(me, counter, rules)
+    my_offset = my_key - me.queued_at
+    groups: list[AheadGroup] = []
+    services: list[str | None] = [*counter.services, None]
+    for service in services:
+        rank = 0 if service is None else counter.services.index(service)
+        for priority in PriorityClass:
+            for transferred in (False, True):
+                probe = QueuedTicket(0, service or "", priority, me.queued_at, None, transferred)
+                head_start = rules.ticket_head_start(probe, counter)
+                groups.append(AheadGroup(service, priority, transferred,
+                                         my_offset + head_start - rules.preference_step * rank))
+    return groups
+
+
+def count_ahead(me: QueuedTicket, counter: CounterSkills, waiting: Iterable[QueuedTicket], rules: PolicyRules) -> int:
+    """How many eligible waiting tickets ``counter`` would call before ``me`` (pure reference version)."""
+    mine = call_key(me, counter, rules)
+    return sum(1 for t in waiting if t.ticket_id != me.ticket_id and is_eligible(t, counter)
+               and call_key(t, counter, rules) < mine)

@@ -12,17 +12,18 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from server.config import Branch, HallConfig
+from server.config import Branch, HallConfig, Service
 from server.domain import policy
 from server.domain.errors import DomainError, IllegalTransition, NotAllowed, NotFound, StaleState
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.tickets import ACTION_EVENT, Action, EventKind, PriorityClass, TicketState, next_state
+from server.persistence.queue_queries import count_ahead
 from server.persistence.tables import (
     BranchSequence,
     CounterSession,
@@ -122,44 +123,34 @@ class HallService:
                     code="service_closed", hours=str(service.hours),
                 )
             day = service_day(tx.now, branch.timezone)
-            numbers = tx.session.get(NumberSequence, (branch.code, service.code, day))
-            if numbers is None:
-                numbers = NumberSequence(branch_code=branch.code, service_code=service.code, service_day=day,
-                                         last_sequence=service.start_number - 1, issued_count=0)
-                tx.session.add(numbers)
-            if service.daily_cap is not None and numbers.issued_count >= service.daily_cap:
-                raise DomainError(
-                    f"{service.name.en} has issued its {service.daily_cap} tickets for today",
-                    code="daily_cap_reached", daily_cap=service.daily_cap,
-                )
-            numbers.last_sequence += 1
-            numbers.issued_count += 1
+            sequence = _next_number(tx, service, day)
             ticket = Ticket(
                 token=secrets.token_urlsafe(18),
                 branch_code=branch.code,
                 service_code=service.code,
                 issued_service_code=service.code,
                 service_day=day,
-                sequence=numbers.last_sequence,
-                number=format_number(service.prefix, numbers.last_sequence, service.number_width),
+                sequence=sequence,
+                number=format_number(service.prefix, sequence, service.number_width),
                 priority=priority.value,
                 state=TicketState.WAITING.value,
                 channel=channel,
                 language=language,
                 issued_at=tx.now,
                 queued_at=tx.now,
+                recall_count=0,
+                transferred=False,
+                version=1,
             )
-            tx.session.add(ticket)
-            tx.session.flush()
+            ticket.id = tx.connection.execute(_INSERT_TICKET, ticket.model_dump(exclude={"id"})).inserted_primary_key[0]
             tx.emit(EventKind.ISSUED, ticket=ticket, device=device,
                     data={"priority": priority.value, "channel": channel},
                     public={"ticket": ticket_public(ticket, branch)})
-            waiting = _waiting(tx.session, branch.code)
             response = {
                 **ticket_public(ticket, branch),
                 "token": ticket.token,
                 "priority": ticket.priority,
-                "people_ahead": self._people_ahead(tx.session, branch, ticket, waiting),
+                "people_ahead": self._people_ahead(tx.connection, branch, _queued(ticket)),
             }
             _store_response(tx, branch, "issue", idempotency_key, fingerprint, response)
             return response
@@ -267,13 +258,13 @@ class HallService:
             if stored is not None:
                 return stored
             self._ready_to_call(tx, branch, counter.number, actor)
-            waiting = _waiting(tx.session, branch.code)
-            choice = policy.choose_next(counter.skills, [_queued(t) for t in waiting], self.rules)
-            response: dict[str, Any] = {"ticket": None, "waiting": len(waiting)}
+            candidates = _queued_for_counter(tx.connection, branch.code, counter.skills)
+            choice = policy.choose_next(counter.skills, candidates, self.rules)
+            response: dict[str, Any] = {"ticket": None, "waiting": len(candidates)}
             if choice is not None:
                 ticket = _load_ticket(tx.session, branch, choice.ticket_id)
                 self._call(tx, ticket, counter.number, actor)
-                response = {"ticket": ticket_staff(ticket, branch), "waiting": len(waiting) - 1}
+                response = {"ticket": ticket_staff(ticket, branch), "waiting": len(candidates) - 1}
             _store_response(tx, branch, f"call_next:{counter.number}", idempotency_key, fingerprint, response)
             return response
 
@@ -464,7 +455,7 @@ class HallService:
             branch = self.branch(ticket.branch_code)
             people_ahead = None
             if ticket.state == TicketState.WAITING.value:
-                people_ahead = self._people_ahead(session, branch, ticket, _waiting(session, branch.code))
+                people_ahead = self._people_ahead(session.connection(), branch, _queued(ticket))
         return {**ticket_public(ticket, branch), "priority": ticket.priority, "people_ahead": people_ahead,
                 "branch": branch.code}
 
@@ -566,21 +557,18 @@ class HallService:
         tx.emit(ACTION_EVENT[action], ticket=ticket, counter=counter, staff=actor.username, device=actor.device,
                 reason=reason, data=data, public={"ticket": ticket_public(ticket, tx.branch)})
 
-    def _people_ahead(self, session: Session, branch: Branch, ticket: Ticket, waiting: list[Ticket]) -> int:
-        """Tickets called before this one at the counter where it is nearest the front."""
-        queued = [_queued(t) for t in waiting]
-        me = _queued(ticket)
-        open_numbers = set(session.execute(select(CounterSession.counter_number).where(
+    def _people_ahead(self, connection: Connection, branch: Branch, me: policy.QueuedTicket) -> int:
+        """Tickets called before this one at the counter where it is nearest the front (open counters first).
+
+        Counted by the database from the policy's thresholds (:func:`policy.ahead_groups`), so the cost does
+        not grow with the length of the queue in Python.
+        """
+        open_numbers = set(connection.execute(select(CounterSession.counter_number).where(
             CounterSession.branch_code == branch.code, CounterSession.staff_username.is_not(None))).scalars())
         counters = [c for c in branch.counters if policy.is_eligible(me, c.skills)]
         open_counters = [c for c in counters if c.number in open_numbers] or counters
-        best: int | None = None
-        for counter in open_counters:
-            key = policy.call_key(me, counter.skills, self.rules)
-            ahead = sum(1 for q in queued if q.ticket_id != me.ticket_id and policy.is_eligible(q, counter.skills)
-                        and policy.call_key(q, counter.skills, self.rules) < key)
-            best = ahead if best is None else min(best, ahead)
-        return best or 0
+        return min(count_ahead(connection, branch.code, me, [c.skills for c in open_counters], self.rules),
+                   default=0)
 
     def _locate_token(self, token: str) -> tuple[Branch, int]:
         with self.uow.read() as session:
@@ -600,6 +588,20 @@ def _queued(ticket: Ticket) -> policy.QueuedTicket:
         target_counter=ticket.target_counter,
         transferred=ticket.transferred,
     )
+
+
+_TICKETS = Ticket.__table__.c
+
+
+def _queued_for_counter(connection: Connection, branch_code: str,
+                        counter: policy.CounterSkills) -> list[policy.QueuedTicket]:
+    """The waiting tickets a counter might call, read as the policy's lean records (no ORM objects)."""
+    rows = connection.execute(
+        select(_TICKETS.id, _TICKETS.service_code, _TICKETS.priority, _TICKETS.queued_at, _TICKETS.target_counter,
+               _TICKETS.transferred)
+        .where(_TICKETS.branch_code == branch_code, _TICKETS.state == TicketState.WAITING.value,
+               _TICKETS.service_code.in_(counter.services) | (_TICKETS.target_counter == counter.counter)))
+    return [policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), row[3], row[4], bool(row[5])) for row in rows]
 
 
 def _waiting(session: Session, branch_code: str) -> list[Ticket]:
@@ -628,6 +630,41 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
         )
 
 
+_NUMBERS = NumberSequence.__table__
+_NUMBERS_KEY = (
+    (_NUMBERS.c.branch_code == bindparam("b")) & (_NUMBERS.c.service_code == bindparam("s"))
+    & (_NUMBERS.c.service_day == bindparam("d"))
+)
+_SELECT_NUMBERS = select(_NUMBERS.c.last_sequence, _NUMBERS.c.issued_count).where(_NUMBERS_KEY)
+_INSERT_NUMBERS = insert(_NUMBERS)
+_UPDATE_NUMBERS = update(_NUMBERS).where(_NUMBERS_KEY).values(
+    last_sequence=bindparam("last"), issued_count=bindparam("issued"))
+_INSERT_TICKET = insert(Ticket.__table__)
+_IDEMPOTENCY = IdempotencyRecord.__table__
+_SELECT_IDEMPOTENCY = select(_IDEMPOTENCY.c.fingerprint, _IDEMPOTENCY.c.response).where(
+    _IDEMPOTENCY.c.key == bindparam("k"))
+_INSERT_IDEMPOTENCY = insert(_IDEMPOTENCY)
+
+
+def _next_number(tx: Transaction, service: Service, day: date) -> int:
+    """The next sequence number of a service's day; refuses past the daily cap. Runs under the branch lock."""
+    key = {"b": tx.branch.code, "s": service.code, "d": day}
+    row = tx.connection.execute(_SELECT_NUMBERS, key).first()
+    if row is None:
+        last, issued = service.start_number - 1, 0
+        tx.connection.execute(_INSERT_NUMBERS, {"branch_code": tx.branch.code, "service_code": service.code,
+                                                "service_day": day, "last_sequence": last, "issued_count": 0})
+    else:
+        last, issued = row
+    if service.daily_cap is not None and issued >= service.daily_cap:
+        raise DomainError(
+            f"{service.name.en} has issued its {service.daily_cap} tickets for today",
+            code="daily_cap_reached", daily_cap=service.daily_cap,
+        )
+    tx.connection.execute(_UPDATE_NUMBERS, {**key, "last": last + 1, "issued": issued + 1})
+    return int(last) + 1
+
+
 def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -636,7 +673,7 @@ def _stored_response(tx: Transaction, branch: Branch, command: str, key: str | N
                      fingerprint: str) -> dict[str, Any] | None:
     if key is None:
         return None
-    record = tx.session.get(IdempotencyRecord, f"{branch.code}:{command}:{key}")
+    record = tx.connection.execute(_SELECT_IDEMPOTENCY, {"k": f"{branch.code}:{command}:{key}"}).first()
     if record is None:
         return None
     if record.fingerprint != fingerprint:
@@ -649,8 +686,9 @@ def _store_response(tx: Transaction, branch: Branch, command: str, key: str | No
                     response: dict[str, Any]) -> None:
     if key is None:
         return
-    tx.session.add(IdempotencyRecord(key=f"{branch.code}:{command}:{key}", fingerprint=fingerprint, status_code=200,
-                                      response=json.dumps(response, ensure_ascii=False), created_at=tx.now))
+    tx.connection.execute(_INSERT_IDEMPOTENCY, {
+        "key": f"{branch.code}:{command}:{key}", "fingerprint": fingerprint, "status_code": 200,
+        "response": json.dumps(response, ensure_ascii=False), "created_at": tx.now})
 
 
 __all__ = ["CUSTOMER", "Actor", "HallService", "utc_now"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
 from server.config import Branch
@@ -24,6 +24,13 @@ from server.domain.tickets import EventKind
 from server.persistence.tables import BranchSequence, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
+
+_SEQUENCE = BranchSequence.__table__
+_SELECT_SEQUENCE = select(_SEQUENCE.c.seq).where(_SEQUENCE.c.branch_code == bindparam("b"))
+_LOCK_SEQUENCE = _SELECT_SEQUENCE.with_for_update()
+_INSERT_SEQUENCE = insert(_SEQUENCE)
+_UPDATE_SEQUENCE = update(_SEQUENCE).where(_SEQUENCE.c.branch_code == bindparam("b")).values(seq=bindparam("s"))
+_INSERT_EVENT = insert(TicketEvent.__table__)
 
 
 class Publisher(Protocol):
@@ -44,8 +51,13 @@ class Transaction:
     session: Session
     branch: Branch
     now: datetime
-    sequence_row: BranchSequence
+    seq: int
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, for the statements on the hot path that skip the ORM."""
+        return self.session.connection()
 
     def emit(
         self,
@@ -61,26 +73,24 @@ class Transaction:
         private: dict[str, Any] | None = None,
     ) -> int:
         """Append an event row with the next branch sequence number; queue it for publishing."""
-        self.sequence_row.seq += 1
-        seq = self.sequence_row.seq
+        self.seq += 1
+        seq = self.seq
         if ticket is not None and ticket.id is None:
             self.session.flush()
-        self.session.add(
-            TicketEvent(
-                branch_code=self.branch.code,
-                seq=seq,
-                at=self.now,
-                kind=kind.value,
-                ticket_id=ticket.id if ticket else None,
-                ticket_number=ticket.number if ticket else None,
-                service_code=ticket.service_code if ticket else None,
-                counter_number=counter,
-                staff_username=staff,
-                device=device,
-                reason=reason,
-                data=json.dumps(data, ensure_ascii=False, default=str) if data else None,
-            )
-        )
+        self.connection.execute(_INSERT_EVENT, {
+            "branch_code": self.branch.code,
+            "seq": seq,
+            "at": self.now,
+            "kind": kind.value,
+            "ticket_id": ticket.id if ticket else None,
+            "ticket_number": ticket.number if ticket else None,
+            "service_code": ticket.service_code if ticket else None,
+            "counter_number": counter,
+            "staff_username": staff,
+            "device": device,
+            "reason": reason,
+            "data": json.dumps(data, ensure_ascii=False, default=str) if data else None,
+        })
         self.events.append(
             {
                 "seq": seq,
@@ -108,15 +118,17 @@ class UnitOfWork:
     def command(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
         with Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
-                query = select(BranchSequence).where(BranchSequence.branch_code == branch.code)
-                if self._lock_rows:
-                    query = query.with_for_update()
-                row = session.execute(query).scalar_one_or_none()
-                if row is None:
-                    row = BranchSequence(branch_code=branch.code, seq=0)
-                    session.add(row)
-                tx = Transaction(session=session, branch=branch, now=now, sequence_row=row)
+                connection = session.connection()
+                query = _LOCK_SEQUENCE if self._lock_rows else _SELECT_SEQUENCE
+                seq = connection.execute(query, {"b": branch.code}).scalar_one_or_none()
+                if seq is None:
+                    connection.execute(_INSERT_SEQUENCE, {"branch_code": branch.code, "seq": 0})
+                    seq = 0
+                tx = Transaction(session=session, branch=branch, now=now, seq=seq)
                 yield tx
+                if tx.seq != seq:
+                    session.flush()
+                    connection.execute(_UPDATE_SEQUENCE, {"b": branch.code, "s": tx.seq})
             events = tx.events
         if events:
             try:

@@ -1,0 +1,156 @@
+"""Issue and call throughput of the real HTTP API, with concurrent clients.
+
+Starts its own server (demo hall, fresh SQLite file, durable commits) on a free port unless given
+``--url``. Phase 1: ``--clients`` threads take tickets as fast as they can for ``--seconds``.
+Phase 2: staff at every counter call next (and finish) as fast as they can.
+Prints a summary and, as its last line, JSON with tickets_per_s, p50_ms, p99_ms, calls_per_s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from server.launcher import ServerProcess, write_config  # noqa: E402
+
+BRANCH = "SZ-FUTIAN"
+SERVICES = ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE"]
+STAFF = ["zhang.wei", "li.na", "wang.fang", "liu.yang", "chen.jing", "zhao.lei", "sun.li", "zhou.min"]
+
+
+def session() -> requests.Session:
+    s = requests.Session()
+    s.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=1))
+    return s
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def issue_phase(base: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures = [0] * clients
+    start = threading.Barrier(clients + 1)
+    deadline = 0.0
+
+    def worker(index: int) -> None:
+        http = session()
+        start.wait()
+        n = 0
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            response = http.post(f"{base}/api/branches/{BRANCH}/tickets",
+                                 json={"service": SERVICES[(index + n) % len(SERVICES)]},
+                                 headers={"Idempotency-Key": uuid.uuid4().hex})
+            elapsed = (time.perf_counter() - began) * 1000
+            if response.status_code == 201:
+                latencies[index].append(elapsed)
+            else:
+                failures[index] += 1
+            n += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline = time.perf_counter() + seconds + 0.0
+    began = time.perf_counter()
+    deadline = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    flat = [x for per in latencies for x in per]
+    return len(flat), flat, sum(failures)
+
+
+def call_phase(base: str, seconds: float) -> tuple[int, list[float]]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    counters = [str(n) for n in range(1, 9)]
+
+    def staff(counter: str, username: str) -> None:
+        http = session()
+        http.post(f"{base}/api/session", json={"username": username, "password": "demo-staff"}).raise_for_status()
+        http.post(f"{base}/api/branches/{BRANCH}/counters/{counter}/sign-in", json={}).raise_for_status()
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            response = http.post(f"{base}/api/branches/{BRANCH}/counters/{counter}/call-next",
+                                 headers={"Idempotency-Key": uuid.uuid4().hex})
+            elapsed = (time.perf_counter() - began) * 1000
+            response.raise_for_status()
+            ticket = response.json()["ticket"]
+            if ticket is None:
+                return
+            with lock:
+                latencies.append(elapsed)
+            http.post(f"{base}/api/branches/{BRANCH}/tickets/{ticket['id']}/no-show", json={}).raise_for_status()
+
+    threads = [threading.Thread(target=staff, args=(c, u)) for c, u in zip(counters, STAFF, strict=True)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(latencies), latencies if latencies else [], time.perf_counter() - began  # type: ignore[return-value]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="an already running server (default: start one)")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    server: ServerProcess | None = None
+    base = args.url
+    if base is None:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-issue-"))
+        server = ServerProcess(write_config(workdir, f"sqlite:///{workdir / 'hall.sqlite3'}")).start()
+        base = server.url
+    try:
+        issued, latencies, failures = issue_phase(base, args.clients, args.seconds)
+        calls, call_latencies, call_seconds = call_phase(base, args.seconds)
+    finally:
+        if server is not None:
+            server.stop()
+
+    result = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "tickets": issued,
+        "failures": failures,
+        "tickets_per_s": round(issued / args.seconds, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+        "calls": calls,
+        "calls_per_s": round(calls / call_seconds, 1) if call_seconds else None,
+        "call_p50_ms": round(statistics.median(call_latencies), 2) if call_latencies else None,
+        "call_p99_ms": round(percentile(call_latencies, 0.99), 2) if call_latencies else None,
+        "database": "sqlite (WAL, synchronous=FULL)" if args.url is None else "given server",
+    }
+    print(f"issue: {result['tickets_per_s']} tickets/s with {args.clients} clients, p50 {result['p50_ms']} ms, "
+          f"p99 {result['p99_ms']} ms, {failures} failures")
+    print(f"call-next (8 counters, call + no-show each): {result['calls_per_s']} calls/s, "
+          f"p50 {result['call_p50_ms']} ms, p99 {result['call_p99_ms']} ms")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

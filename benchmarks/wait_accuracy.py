@@ -1,0 +1,447 @@
+"""How accurate are the wait-time estimates? A simulation benchmark (issue 7).
+
+For each scenario in :mod:`benchmarks.sim.scenarios`, simulated hall days drive the real call-next
+policy and the real estimator (``estimate_new_ticket`` at issue, ``estimate_waits`` every minute for
+every waiting ticket), and the published baselines on the very same days. The target of a prediction
+made at minute ``t`` is the time from ``t`` until the ticket is called (known in simulation even for
+customers who walked out: they are called and found absent). Cancelled tickets and tickets still
+waiting when the hall closes have no call time and are left out.
+
+Each chain of days is one branch: a few warm-up days build its history (service times, arrivals,
+walk-outs), then predictions are scored while the model keeps learning. The estimator's one
+calibration constant (the interval width) is fitted on *tuning* seeds only and then used unchanged
+on the separate *test* seeds that produce every figure printed.
+
+    python benchmarks/wait_accuracy.py            # default run (a few minutes on 2 cores)
+    python benchmarks/wait_accuracy.py --quick    # a smoke run
+    python benchmarks/wait_accuracy.py --days 20 --seed 3
+
+The last line printed is one JSON object with the headline figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.sim import BASELINES, SCENARIOS, Baselines, HallDay, Scenario, SimTicket  # noqa: E402
+from benchmarks.sim.hall import HALL_TIMEZONE  # noqa: E402
+from server.domain.estimation import (  # noqa: E402
+    BranchModel,
+    CounterState,
+    CounterStatus,
+    EstimatorSettings,
+    QueueSnapshot,
+    estimate_new_ticket,
+    estimate_waits,
+)
+from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key  # noqa: E402
+from server.domain.tickets import PriorityClass  # noqa: E402
+
+ESTIMATOR = "estimator"
+PREDICTORS = (ESTIMATOR, *BASELINES)
+UNDER_MINUTES = 5.0
+LOAD_BANDS = ((0.0, 1.0, "<1 waiting/counter"), (1.0, 3.0, "1-3 waiting/counter"), (3.0, math.inf, ">=3"))
+
+
+# --- recording predictions --------------------------------------------------------------------------
+
+
+class Recorder:
+    """A :class:`~benchmarks.sim.hall.DayObserver` that asks every predictor and remembers the answers."""
+
+    def __init__(self, model: BranchModel, rules: PolicyRules) -> None:
+        self.model = model
+        self.rules = rules
+        self.baselines = Baselines(model, rules)
+        self.rows: list[tuple[float, ...]] = []  # see COLUMNS
+        self.targets: list[float] = []
+        self._pending: dict[int, list[int]] = {}
+        self.estimate_seconds = 0.0
+        self.estimate_calls = 0
+
+    COLUMNS = ("expected", "low", "high", *BASELINES, "at_issue", "delayed", "load", "time")
+
+    def new_day(self) -> None:
+        for indices in self._pending.values():  # cancelled or still waiting at close: no target
+            for index in indices:
+                self.targets[index] = math.nan
+        self._pending.clear()
+
+    def _record(self, ticket_id: int, values: tuple[float, ...]) -> None:
+        self._pending.setdefault(ticket_id, []).append(len(self.rows))
+        self.rows.append(values)
+        self.targets.append(math.nan)
+
+    def on_issue(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> None:
+        started = time.perf_counter()
+        estimate = estimate_new_ticket(
+            snapshot, ticket.service, ticket.ticket.priority, self.rules, self.model
+        )
+        self.estimate_seconds += time.perf_counter() - started
+        self.estimate_calls += 1
+        lines = self.baselines.service_lines(snapshot)
+        line = lines.get(ticket.service, [])
+        reference = CounterSkills("reference", (ticket.service,))
+        own_key = call_key(ticket.ticket, reference, self.rules)
+        ahead = sum(call_key(t, reference, self.rules) < own_key for t in line)
+        predictions = self.baselines.predict(snapshot, ticket.ticket, line, ahead)
+        idle = any(
+            c.status is CounterStatus.OPEN and c.serving_service is None and ticket.service in c.skills.services
+            for c in snapshot.counters
+        )
+        self._add(ticket.ticket_id, estimate, predictions, True, not idle, snapshot, hall.env.now)
+
+    def on_tick(self, hall: HallDay, snapshot: QueueSnapshot) -> None:
+        started = time.perf_counter()
+        estimates = estimate_waits(snapshot, self.rules, self.model)
+        self.estimate_seconds += time.perf_counter() - started
+        self.estimate_calls += 1
+        for line in self.baselines.service_lines(snapshot).values():
+            for ahead, ticket in enumerate(line):
+                predictions = self.baselines.predict(snapshot, ticket, line, ahead)
+                self._add(ticket.ticket_id, estimates[ticket.ticket_id], predictions, False, True, snapshot, hall.env.now)
+
+    def _add(self, ticket_id, estimate, predictions, at_issue, delayed, snapshot, now) -> None:  # type: ignore[no-untyped-def]
+        open_counters = sum(c.status is CounterStatus.OPEN for c in snapshot.counters)
+        load = len(snapshot.waiting) / max(open_counters, 1)
+        expected = estimate.expected.total_seconds() / 60 if estimate.known else math.nan
+        low = estimate.low.total_seconds() / 60 if estimate.known else math.nan
+        high = estimate.high.total_seconds() / 60 if estimate.known else math.nan
+        values = (expected, low, high, *(predictions[name] for name in BASELINES))
+        self._record(ticket_id, (*values, float(at_issue), float(delayed), load, now))
+
+    def on_call(self, hall: HallDay, ticket: SimTicket) -> None:
+        assert ticket.called_at is not None
+        self.baselines.on_call(ticket.service, ticket.called_at - ticket.issued)
+        for index in self._pending.pop(ticket.ticket_id, []):
+            self.targets[index] = ticket.called_at - self.rows[index][-1]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self.new_day()
+        table = np.array(self.rows, dtype=float).reshape(-1, len(self.COLUMNS))
+        result = {name: table[:, i] for i, name in enumerate(self.COLUMNS)}
+        result["target"] = np.array(self.targets, dtype=float)
+        keep = ~np.isnan(result["target"])
+        return {name: values[keep] for name, values in result.items()}
+
+
+# --- running chains of days ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    scenario: str
+    phase: str  # "tune" or "test"
+    chain: int
+    seed: int
+    warmup_days: int
+    eval_days: int
+    settings: EstimatorSettings
+
+
+def run_job(job: Job) -> dict[str, object]:
+    """One branch: warm-up days (history only), then scored days; returns the prediction arrays."""
+    scenario = SCENARIOS[job.scenario]
+    rules = PolicyRules()
+    model = BranchModel(scenario.expected_service(), HALL_TIMEZONE, job.settings)
+    phase_code = {"tune": 1, "test": 2}[job.phase]
+    scenario_code = list(SCENARIOS).index(job.scenario)
+    day_seeds = np.random.SeedSequence([job.seed, phase_code, scenario_code, job.chain]).spawn(
+        job.warmup_days + job.eval_days
+    )
+    started = time.perf_counter()
+    for day in range(job.warmup_days):
+        HallDay(scenario, day, day_seeds[day], model, rules).run()
+    recorder = Recorder(model, rules)
+    tickets = walked_out = 0
+    for day in range(job.warmup_days, job.warmup_days + job.eval_days):
+        result = HallDay(scenario, day, day_seeds[day], model, rules, observer=recorder).run()
+        recorder.new_day()
+        tickets += len(result.tickets)
+        walked_out += sum(t.left_at is not None for t in result.tickets)
+    return {
+        "job": job,
+        "arrays": recorder.arrays(),
+        "estimate_seconds": recorder.estimate_seconds,
+        "estimate_calls": recorder.estimate_calls,
+        "seconds": time.perf_counter() - started,
+        "tickets": tickets,
+        "walked_out": walked_out,
+    }
+
+
+def run_jobs(jobs: list[Job], workers: int) -> list[dict[str, object]]:
+    if workers <= 1:
+        return [run_job(job) for job in jobs]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(run_job, jobs, chunksize=1)
+
+
+def make_jobs(phase: str, days: int, warmup: int, chain_days: int, seed: int, settings: EstimatorSettings) -> list[Job]:
+    jobs = []
+    for name in SCENARIOS:
+        chains = max(1, math.ceil(days / chain_days))
+        for chain in range(chains):
+            eval_days = min(chain_days, days - chain * chain_days)
+            jobs.append(Job(name, phase, chain, seed, warmup, eval_days, settings))
+    jobs.sort(key=lambda j: -j.eval_days)  # longest first, for the worker pool
+    return jobs
+
+
+def merge(results: list[dict[str, object]], scenario: str) -> dict[str, np.ndarray]:
+    parts = [r["arrays"] for r in results if r["job"].scenario == scenario]  # type: ignore[union-attr]
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}  # type: ignore[index]
+
+
+def pool(arrays: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: np.concatenate([a[name] for a in arrays]) for name in arrays[0]}
+
+
+# --- calibration on tuning seeds ----------------------------------------------------------------------
+
+
+def fit_interval_scale(data: dict[str, np.ndarray], level: float) -> float:
+    """The widening k of [point - k(point - low), point + k(high - point)] giving ``level`` coverage."""
+    point, low, high, target = data["expected"], data["low"], data["high"], data["target"]
+    ok = ~np.isnan(point)
+    point, low, high, target = point[ok], low[ok], high[ok], target[ok]
+
+    def coverage(k: float) -> float:
+        return float(np.mean((target >= point - k * (point - low)) & (target <= point + k * (high - point))))
+
+    lo, hi = 0.3, 5.0
+    for _ in range(40):
+        middle = (lo + hi) / 2
+        if coverage(middle) < level:
+            lo = middle
+        else:
+            hi = middle
+    return round((lo + hi) / 2, 3)
+
+
+# --- metrics ---------------------------------------------------------------------------------------------
+
+
+def metrics(prediction: np.ndarray, target: np.ndarray, low=None, high=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    ok = ~np.isnan(prediction)
+    prediction, target = prediction[ok], target[ok]
+    error = prediction - target
+    mse = float(np.mean(error**2))
+    mean_target = float(np.mean(target))
+    result = {
+        "n": int(len(target)),
+        "mae": float(np.mean(np.abs(error))),
+        "mse": mse,
+        "rmse": math.sqrt(mse),
+        "rase": mse / mean_target**2 if mean_target > 0 else math.nan,
+        "bias": float(np.mean(error)),
+        "under5": float(np.mean(error < -UNDER_MINUTES)),
+        "coverage": math.nan,
+    }
+    if low is not None and high is not None:
+        low, high = low[ok], high[ok]
+        result["coverage"] = float(np.mean((target >= low) & (target <= high)))
+    return result
+
+
+def scores(data: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    result = {ESTIMATOR: metrics(data["expected"], data["target"], data["low"], data["high"])}
+    for name in BASELINES:
+        result[name] = metrics(data[name], data["target"])
+    return result
+
+
+def subset(data: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[mask] for name, values in data.items()}
+
+
+def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    print(f"  {'predictor':<10} {'n':>7} {'MAE':>6} {'RMSE':>6} {'RASE':>6} {'bias':>6} {'under5':>7} {'cover80':>8}")
+    for name in PREDICTORS:
+        m = table[name]
+        coverage = "n/a" if math.isnan(m["coverage"]) else f"{m['coverage']:.3f}"
+        print(
+            f"  {name:<10} {m['n']:>7} {m['mae']:>6.2f} {m['rmse']:>6.2f} {m['rase']:>6.3f} {m['bias']:>+6.2f}"
+            f" {m['under5']:>7.2%} {coverage:>8}"
+        )
+
+
+def best_baseline(table: dict[str, dict[str, float]]) -> str:
+    return min(BASELINES, key=lambda name: table[name]["mse"])
+
+
+# --- the 200-ticket timing --------------------------------------------------------------------------------
+
+
+def time_large_queue(settings: EstimatorSettings, repeats: int = 15) -> float:
+    """Median milliseconds to estimate every ticket of a 200-ticket queue at 8 counters."""
+    scenario = SCENARIOS["multi_telecom"]
+    rules = PolicyRules()
+    model = BranchModel(scenario.expected_service(), HALL_TIMEZONE, settings)
+    seeds = np.random.SeedSequence([99]).spawn(3)
+    for day in range(3):
+        HallDay(scenario, day, seeds[day], model, rules).run()
+    hall = HallDay(scenario, 3, 0, model, rules)
+    now = hall.at(90.0)
+    rnd = random.Random(5)
+    counters = [
+        CounterState(skills, CounterStatus.OPEN, skills.services[0], now - timedelta(minutes=rnd.uniform(0, 6)))
+        for skills in scenario.counters[:8]
+    ]
+    codes = [s.code for s in scenario.services]
+    weights = [s.share for s in scenario.services]
+    waiting = [
+        QueuedTicket(
+            i + 1,
+            rnd.choices(codes, weights)[0],
+            PriorityClass.PRIORITY if rnd.random() < 0.1 else PriorityClass.NORMAL,
+            now - timedelta(minutes=90 * (200 - i) / 200),
+        )
+        for i in range(200)
+    ]
+    snapshot = QueueSnapshot(now, counters, waiting)
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        estimate_waits(snapshot, rules, model)
+        timings.append(time.perf_counter() - started)
+    return 1000 * float(np.median(timings))
+
+
+# --- main ---------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=None, help="test days per scenario (default 16)")
+    parser.add_argument("--tune-days", type=int, default=None, help="tuning days per scenario (default 6)")
+    parser.add_argument("--warmup", type=int, default=None, help="history days before scoring (default 4)")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 2))
+    args = parser.parse_args(argv)
+    days = args.days or (2 if args.quick else 16)
+    tune_days = args.tune_days or (1 if args.quick else 6)
+    warmup = args.warmup or (2 if args.quick else 4)
+    chain_days = 2 if args.quick else 4
+    started = time.perf_counter()
+
+    print("Wait-estimate accuracy: simulated hall days, real policy and estimator, same days for all predictors")
+    print(f"test days/scenario {days}, tuning days/scenario {tune_days}, warm-up days/branch {warmup}, seed {args.seed}")
+    for scenario in SCENARIOS.values():
+        print(f"  {scenario.name:<15} {scenario.description}; counters by hour {scenario.staffing()}")
+
+    # 1. tuning seeds: fit the interval width
+    base_settings = EstimatorSettings()
+    tuning = run_jobs(make_jobs("tune", tune_days, warmup, chain_days, args.seed, base_settings), args.workers)
+    tuning_data = pool([merge(tuning, name) for name in SCENARIOS])
+    scale = fit_interval_scale(tuning_data, base_settings.level)
+    settings = replace(base_settings, interval_scale=scale)
+    print(f"\nfitted on tuning seeds: interval_scale = {scale}")
+
+    # 2. test seeds: every figure below
+    testing = run_jobs(make_jobs("test", days, warmup, chain_days, args.seed, settings), args.workers)
+    per_scenario = {name: merge(testing, name) for name in SCENARIOS}
+    summary: dict[str, object] = {"interval_scale": scale}
+    for name, scenario in SCENARIOS.items():
+        data = per_scenario[name]
+        table = scores(data)
+        issued = scores(subset(data, data["at_issue"] == 1))
+        tickets = sum(r["tickets"] for r in testing if r["job"].scenario == name)  # type: ignore[union-attr]
+        walked = sum(r["walked_out"] for r in testing if r["job"].scenario == name)  # type: ignore[union-attr]
+        print_table(
+            f"[{name}] all predictions (at issue + every minute); {tickets} tickets, "
+            f"{walked / max(tickets, 1):.1%} walked out, mean wait at issue {np.mean(data['target'][data['at_issue'] == 1]):.1f} min",
+            table,
+        )
+        best = best_baseline(table)
+        print(
+            f"  at issue only: estimator MAE {issued[ESTIMATOR]['mae']:.2f} MSE {issued[ESTIMATOR]['mse']:.2f};"
+            f" best baseline {best_baseline(issued)} MAE {issued[best_baseline(issued)]['mae']:.2f}"
+            f" MSE {issued[best_baseline(issued)]['mse']:.2f}"
+        )
+        summary[name] = {
+            "estimator_mse": round(table[ESTIMATOR]["mse"], 3),
+            "best_baseline": best,
+            "best_baseline_mse": round(table[best]["mse"], 3),
+            "improvement": round(1 - table[ESTIMATOR]["mse"] / table[best]["mse"], 3),
+            "under5_share": round(table[ESTIMATOR]["under5"], 4),
+            "coverage80": round(table[ESTIMATOR]["coverage"], 3),
+        }
+        if scenario.fixed_counters is not None and not scenario.multi_skill:
+            delayed = subset(data, (data["at_issue"] == 1) & (data["delayed"] == 1))
+            delayed_scores = scores(delayed)
+            rho = scenario.arrivals_per_hour[0] / 60 * scenario.mean_occupancy() / scenario.fixed_counters
+            summary["mm_s_rase"] = round(delayed_scores[ESTIMATOR]["rase"], 3)
+            summary["mm_s_ql_rase"] = round(delayed_scores["ql"]["rase"], 3)
+            summary["mm_s_one_minus_rho"] = round(1 - rho, 3)
+            print(
+                f"  sanity (delayed arrivals, at issue): RASE estimator {summary['mm_s_rase']},"
+                f" QL {summary['mm_s_ql_rase']}, 1 - rho = {summary['mm_s_one_minus_rho']}"
+            )
+
+    multi = pool([per_scenario[n] for n, s in SCENARIOS.items() if s.multi_skill])
+    multi_table = scores(multi)
+    print_table("[multi-skill scenarios pooled] all predictions", multi_table)
+    for low, high, label in LOAD_BANDS:
+        band = scores(subset(multi, (multi["load"] >= low) & (multi["load"] < high)))
+        best = best_baseline(band)
+        print(
+            f"  load {label:<20} n {band[ESTIMATOR]['n']:>6}: estimator MAE {band[ESTIMATOR]['mae']:.2f}"
+            f" under5 {band[ESTIMATOR]['under5']:.2%} cover {band[ESTIMATOR]['coverage']:.3f};"
+            f" best baseline {best} MAE {band[best]['mae']:.2f} under5 {band[best]['under5']:.2%}"
+        )
+    overall = scores(pool(list(per_scenario.values())))
+    print_table("[all scenarios pooled] all predictions", overall)
+
+    best = best_baseline(multi_table)
+    calls = sum(r["estimate_calls"] for r in testing)  # type: ignore[misc]
+    seconds = sum(r["estimate_seconds"] for r in testing)  # type: ignore[misc]
+    large_ms = time_large_queue(settings)
+    print(f"\nestimator: {calls} calls, mean {1000 * seconds / max(calls, 1):.2f} ms per call;"
+          f" 200 waiting tickets at 8 counters: {large_ms:.1f} ms per refresh (median)")
+    headline = {
+        "estimator_mse": round(multi_table[ESTIMATOR]["mse"], 3),
+        "best_baseline": best,
+        "best_baseline_mse": round(multi_table[best]["mse"], 3),
+        "improvement": round(1 - multi_table[ESTIMATOR]["mse"] / multi_table[best]["mse"], 3),
+        "improvement_vs_last10": round(1 - multi_table[ESTIMATOR]["mse"] / multi_table["last10"]["mse"], 3),
+        "under5_share": round(multi_table[ESTIMATOR]["under5"], 4),
+        "coverage80": round(multi_table[ESTIMATOR]["coverage"], 3),
+        "estimator_mae": round(multi_table[ESTIMATOR]["mae"], 3),
+        "estimator_bias": round(multi_table[ESTIMATOR]["bias"], 3),
+        "predictions": multi_table[ESTIMATOR]["n"],
+        "overall_improvement": round(
+            1 - overall[ESTIMATOR]["mse"] / overall[best_baseline(overall)]["mse"], 3
+        ),
+        **summary,
+        "estimate_200_tickets_ms": round(large_ms, 1),
+        "mean_estimate_ms": round(1000 * seconds / max(calls, 1), 2),
+        "test_days_per_scenario": days,
+        "tuning_days_per_scenario": tune_days,
+        "seed": args.seed,
+        "runtime_s": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(headline))
+    return headline
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,890 @@
+"""Wait-time estimates: when will each waiting ticket be called?
+
+The estimator projects the branch's queue forward from a :class:`QueueSnapshot` with the real
+call-next policy (:mod:`server.domain.policy`): counters become free one after another, and each free
+counter calls what :func:`~server.domain.policy.call_order` puts first among the tickets still waiting
+(today's tickets plus the arrivals the projection expects, which may overtake through head starts or
+service preference). Durations are random: service times from :class:`ServiceTimeModel` (by service
+and hour of day, learnt from the branch's history with the configured expected service time as the
+prior), no-shows that cost the counter only a short call time, cancellations that cost nothing, and
+counter pauses. A few dozen such projections (Monte Carlo replications, with a fixed seed so the
+estimate does not jitter between refreshes) give every ticket's mean call time and an interval from
+the spread of its simulated call times. Everything here is pure: no I/O, the clock is ``snapshot.now``.
+
+Typical use by the server, each time the queue moves::
+
+    model = BranchModel(expected_service={s.code: s.expected_service for s in branch.services},
+                        timezone=branch.timezone)
+    model.observe_issued(...)/observe_served(...)/...      # as events happen (or replayed at start)
+    estimates = estimate_waits(snapshot, rules, model)      # {ticket_id: WaitEstimate}
+    tile = estimate_new_ticket(snapshot, "open_account", PriorityClass.NORMAL, rules, model)
+    tile.text("zh-CN")                                      # "约 10–15 分钟"
+
+See docs/wait-estimates.md for the method and the benchmark behind the numbers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+import random
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from enum import StrEnum
+from statistics import NormalDist
+
+from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key, call_order
+from server.domain.tickets import PriorityClass
+
+_STANDARD_NORMAL = NormalDist()
+_INFINITY = math.inf
+# Standard normal quantiles at the midpoints of 4096 equal-probability cells: z = table[int(u * size)]
+# is a fast normal draw (tails cut at about ±3.5, immaterial for sums of service times).
+_NORMAL_TABLE_SIZE = 4096
+_NORMAL_TABLE = [_STANDARD_NORMAL.inv_cdf((i + 0.5) / _NORMAL_TABLE_SIZE) for i in range(_NORMAL_TABLE_SIZE)]
+
+
+def _minutes(delta: timedelta) -> float:
+    return delta.total_seconds() / 60.0
+
+
+# --- snapshot of the hall ---------------------------------------------------------------------------
+
+
+class CounterStatus(StrEnum):
+    OPEN = "open"  # calls tickets when free
+    PAUSED = "paused"  # staff on a short break; will resume
+    CLOSED = "closed"  # not staffed; ignored unless ``opens_at`` says when it opens
+
+
+@dataclass(frozen=True)
+class CounterState:
+    """One counter as the estimator sees it.
+
+    ``serving_service``/``serving_since``: the ticket occupying the counter (called or being served)
+    and when it was called. ``paused_since``: start of the current pause. ``opens_at``/``closes_at``:
+    the roster, if known (a closed counter that will open; an open one that stops calling then).
+    """
+
+    skills: CounterSkills
+    status: CounterStatus = CounterStatus.OPEN
+    serving_service: str | None = None
+    serving_since: datetime | None = None
+    paused_since: datetime | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """The branch at one moment: the clock, its counters, and the tickets waiting to be called."""
+
+    now: datetime
+    counters: Sequence[CounterState]
+    waiting: Sequence[QueuedTicket]
+
+
+# --- the estimate and its presentation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    """Predicted time until a ticket is called: the point estimate and an interval.
+
+    ``expected`` is the number the benchmark scores (MAE, MSE, under-prediction); ``low``-``high`` is
+    the interval meant to contain the truth with probability ``level``. ``known`` is False when no
+    counter that may serve the ticket is open or scheduled to open.
+    """
+
+    expected: timedelta
+    low: timedelta
+    high: timedelta
+    level: float = 0.8
+    known: bool = True
+
+    @classmethod
+    def unknown(cls) -> WaitEstimate:
+        return cls(timedelta(0), timedelta(0), timedelta(0), known=False)
+
+    def rounded_range(self) -> tuple[int, int] | None:
+        """The interval in whole minutes as shown to customers, or None when there is no estimate.
+
+        Bounds are rounded to the nearest 5 minutes (15 beyond an hour) and kept at least one step apart.
+        """
+        if not self.known:
+            return None
+        low, high = _minutes(self.low), _minutes(self.high)
+        step = 5 if high <= 60 else 15
+        low_shown = max(0, int(round(low / step)) * step)
+        high_shown = max(int(round(high / step)) * step, low_shown + step)
+        return low_shown, high_shown
+
+    def text(self, language: str) -> str:
+        """The estimate as customers read it: "约 10–15 分钟" / "about 10–15 min", or a short/long form."""
+        zh = language.lower().startswith("zh")
+        shown = self.rounded_range()
+        if shown is None:
+            return "暂无法估计" if zh else "no estimate yet"
+        low, high = shown
+        if high <= 5:
+            return "少于5分钟" if zh else "less than 5 min"
+        if low >= 120:
+            return "超过2小时" if zh else "more than 2 hours"
+        if high > 120:
+            return f"{low} 分钟以上" if zh else f"{low} min or more"
+        return f"约 {low}–{high} 分钟" if zh else f"about {low}–{high} min"
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-friendly form for the API and screens."""
+        shown = self.rounded_range()
+        return {
+            "known": self.known,
+            "expected_min": round(_minutes(self.expected), 1),
+            "low_min": round(_minutes(self.low), 1),
+            "high_min": round(_minutes(self.high), 1),
+            "range_min": list(shown) if shown else None,
+            "text": {"zh-CN": self.text("zh-CN"), "en": self.text("en")},
+        }
+
+
+# --- what the branch has learnt -----------------------------------------------------------------------
+
+
+@dataclass
+class _Moments:
+    """Exponentially weighted count, sum and sum of squares."""
+
+    weight: float = 0.0
+    total: float = 0.0
+    squares: float = 0.0
+
+    def add(self, value: float, decay: float) -> None:
+        self.weight = self.weight * decay + 1.0
+        self.total = self.total * decay + value
+        self.squares = self.squares * decay + value * value
+
+
+class ServiceTimeModel:
+    """Mean and spread of counter occupancy per service and local hour, shrunk towards priors.
+
+    A *duration* is the time a counter is occupied by a customer who showed up: from the call to the
+    end of the service. For service s and hour h the mean is a credibility-weighted blend::
+
+        mean_s   = (k0 * expected_service_s + sum of durations_s) / (k0 + n_s)
+        mean_s,h = (k1 * mean_s + sum of durations_s,h) / (k1 + n_s,h)
+
+    and likewise for the second moment (prior CV ``prior_cv``). Older observations fade with a
+    half-life counted in observations of the same bucket.
+    """
+
+    def __init__(
+        self,
+        priors: Mapping[str, timedelta],
+        prior_cv: float = 0.8,
+        prior_weight: float = 10.0,
+        hour_weight: float = 25.0,
+        half_life: float = 3000.0,
+        default_prior: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._priors = {code: _minutes(value) for code, value in priors.items()}
+        self._default_prior = _minutes(default_prior)
+        self.prior_cv = prior_cv
+        self.prior_weight = prior_weight
+        self.hour_weight = hour_weight
+        self._decay = 0.5 ** (1.0 / half_life)
+        self._by_service: dict[str, _Moments] = {}
+        self._by_hour: dict[tuple[str, int], _Moments] = {}
+        self._lognormal_cache: dict[str, list[tuple[float, float]]] = {}
+
+    def observe(self, service_code: str, hour: int, duration: timedelta) -> None:
+        minutes = _minutes(duration)
+        if minutes <= 0:
+            return
+        prior = self._priors.get(service_code, self._default_prior)
+        minutes = min(minutes, 10 * max(prior, self.mean_minutes(service_code, hour)))  # tame typing errors
+        self._by_service.setdefault(service_code, _Moments()).add(minutes, self._decay)
+        self._by_hour.setdefault((service_code, hour), _Moments()).add(minutes, self._decay)
+        self._lognormal_cache.pop(service_code, None)
+
+    def _service_moments(self, service_code: str) -> tuple[float, float]:
+        prior = self._priors.get(service_code, self._default_prior)
+        prior_second = prior * prior * (1 + self.prior_cv**2)
+        stats = self._by_service.get(service_code, _Moments())
+        weight = self.prior_weight + stats.weight
+        return (
+            (self.prior_weight * prior + stats.total) / weight,
+            (self.prior_weight * prior_second + stats.squares) / weight,
+        )
+
+    def moments(self, service_code: str, hour: int) -> tuple[float, float]:
+        """(mean, standard deviation) in minutes for a service starting in local ``hour``."""
+        mean, second = self._service_moments(service_code)
+        stats = self._by_hour.get((service_code, hour))
+        if stats is not None:
+            weight = self.hour_weight + stats.weight
+            mean = (self.hour_weight * mean + stats.total) / weight
+            second = (self.hour_weight * second + stats.squares) / weight
+        return mean, math.sqrt(max(second - mean * mean, (0.05 * mean) ** 2))
+
+    def lognormal_by_hour(self, service_code: str) -> list[tuple[float, float]]:
+        """(mu, sigma) of the lognormal with the learnt mean and spread, for each hour 0..23."""
+        cached = self._lognormal_cache.get(service_code)
+        if cached is None:
+            cached = []
+            for hour in range(24):
+                mean, sd = self.moments(service_code, hour)
+                sigma2 = math.log(1 + (sd / mean) ** 2)
+                cached.append((math.log(mean) - sigma2 / 2, math.sqrt(sigma2)))
+            self._lognormal_cache[service_code] = cached
+        return cached
+
+    def mean_minutes(self, service_code: str, hour: int) -> float:
+        return self.moments(service_code, hour)[0]
+
+    def mean(self, service_code: str, hour: int) -> timedelta:
+        return timedelta(minutes=self.mean_minutes(service_code, hour))
+
+    def observations(self, service_code: str) -> float:
+        """The (faded) number of observations behind the service's estimate."""
+        return self._by_service.get(service_code, _Moments()).weight
+
+
+# Edges (minutes waited) of the bins in which the no-show share is learnt.
+_WAIT_BIN_EDGES = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0)
+
+
+class AbandonmentModel:
+    """Walk-outs and no-shows, learnt from what the counters see.
+
+    * No-show share by minutes waited: a customer who walked out is found only when called; the share
+      absent among calls is learnt per bin of waited time, shrunk to the overall share (Beta prior).
+    * Cancellations (customer cancels on the phone page): a constant hazard per minute waited,
+      cancellations divided by minutes of waiting exposure.
+    * The time a counter loses on a no-show (call, recall, give up).
+    """
+
+    def __init__(
+        self,
+        prior_no_show: float = 0.05,
+        prior_weight: float = 20.0,
+        prior_no_show_cost: timedelta = timedelta(minutes=1),
+        half_life: float = 5000.0,
+    ) -> None:
+        self.prior_no_show = prior_no_show
+        self.prior_weight = prior_weight
+        self._decay = 0.5 ** (1.0 / half_life)
+        self._calls = [0.0] * (len(_WAIT_BIN_EDGES) + 1)
+        self._absent = [0.0] * (len(_WAIT_BIN_EDGES) + 1)
+        self._cancels = 0.0
+        self._exposure = 0.0  # minutes waited by tickets that left the queue
+        self._cost = _Moments()
+        self._prior_cost = _minutes(prior_no_show_cost)
+
+    def observe_call(self, waited: timedelta, showed_up: bool, no_show_cost: timedelta | None = None) -> None:
+        minutes = max(_minutes(waited), 0.0)
+        index = bisect.bisect_right(_WAIT_BIN_EDGES, minutes)
+        self._calls = [c * self._decay for c in self._calls]
+        self._absent = [a * self._decay for a in self._absent]
+        self._calls[index] += 1
+        if not showed_up:
+            self._absent[index] += 1
+            if no_show_cost is not None:
+                self._cost.add(max(_minutes(no_show_cost), 0.0), self._decay)
+        self._cancels *= self._decay
+        self._exposure = self._exposure * self._decay + minutes
+
+    def observe_cancel(self, waited: timedelta) -> None:
+        self._cancels = self._cancels * self._decay + 1
+        self._exposure = self._exposure * self._decay + max(_minutes(waited), 0.0)
+
+    def overall_no_show(self) -> float:
+        return (self.prior_weight * self.prior_no_show + sum(self._absent)) / (self.prior_weight + sum(self._calls))
+
+    def no_show_curve(self) -> list[float]:
+        """No-show probability for each waited-time bin (edges ``_WAIT_BIN_EDGES``).
+
+        Each bin is shrunk towards the bin before it (the first towards the overall share), then the
+        curve is made non-decreasing by weighted isotonic regression: the longer a customer has been
+        waiting, the likelier they have walked out.
+        """
+        rates: list[float] = []
+        weights: list[float] = []
+        previous = self.overall_no_show()
+        for calls, absent in zip(self._calls, self._absent, strict=True):
+            previous = (self.prior_weight * previous + absent) / (self.prior_weight + calls)
+            rates.append(previous)
+            weights.append(self.prior_weight + calls)
+        return _isotonic(rates, weights)
+    def no_show_probability(self, waited: timedelta) -> float:
+        return self.no_show_curve()[bisect.bisect_right(_WAIT_BIN_EDGES, _minutes(waited))]
+
+    def cancel_hazard(self) -> float:
+        """Cancellations per minute waited (prior: none, worth 60 minutes of exposure)."""
+        return self._cancels / (self._exposure + 60.0)
+
+    def no_show_cost_minutes(self) -> float:
+        weight = 5.0 + self._cost.weight
+        return (5.0 * self._prior_cost + self._cost.total) / weight
+
+    def leave_hazard(self) -> float:
+        """All departures from the queue other than calls of present customers, per minute waited."""
+        return (self._cancels + sum(self._absent)) / (self._exposure + 60.0)
+
+
+def _isotonic(values: Sequence[float], weights: Sequence[float]) -> list[float]:
+    """Weighted least-squares non-decreasing fit (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [mean, weight, length]
+    for value, weight in zip(values, weights, strict=True):
+        blocks.append([value, weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean2, weight2, length2 = blocks.pop()
+            mean1, weight1, length1 = blocks.pop()
+            total = weight1 + weight2
+            blocks.append([(mean1 * weight1 + mean2 * weight2) / total, total, length1 + length2])
+    fitted: list[float] = []
+    for mean, _weight, length in blocks:
+        fitted.extend([mean] * int(length))
+    return fitted
+
+
+class PauseModel:
+    """How often counters pause between customers and for how long (recent pauses, resampled)."""
+
+    def __init__(self, prior_probability: float = 0.01, memory: int = 200) -> None:
+        self.prior_probability = prior_probability
+        self._durations: deque[float] = deque(maxlen=memory)
+        self._pauses = 0.0
+        self._completions = 0.0
+        self._decay = 0.5 ** (1.0 / 2000.0)
+
+    def observe_completion(self) -> None:
+        self._completions = self._completions * self._decay + 1
+        self._pauses *= self._decay
+
+    def observe_pause(self, duration: timedelta) -> None:
+        self._pauses += 1
+        self._durations.append(max(_minutes(duration), 0.0))
+
+    def probability(self) -> float:
+        """Chance that a counter pauses after a customer."""
+        return (50 * self.prior_probability + self._pauses) / (50 + self._completions + self._pauses)
+
+    def durations(self) -> list[float]:
+        return list(self._durations) or [10.0]
+
+
+class ArrivalModel:
+    """Expected arrivals per service and local hour: the mean over recent days, scaled to today's pace.
+
+    Days are the local dates on which tickets were issued; ``memory_days`` of them are kept. Today's
+    *level* is (arrivals in the last two hours + k) / (what the profile expected + k). A branch with no
+    history uses today's last hour as a flat rate.
+    """
+
+    def __init__(self, timezone: tzinfo, memory_days: int = 28, level_prior: float = 15.0) -> None:
+        self.timezone = timezone
+        self._days: deque[Counter[tuple[str, int]]] = deque(maxlen=memory_days)
+        self._today_date: date | None = None
+        self._today: Counter[tuple[str, int]] = Counter()
+        self._today_times: deque[tuple[datetime, str]] = deque()
+        self._classes: dict[str, Counter[PriorityClass]] = {}
+        self._profile: dict[tuple[str, int], float] = {}  # mean arrivals per minute over the remembered days
+        self.level_prior = level_prior
+
+    def observe(self, service_code: str, priority: PriorityClass, at: datetime) -> None:
+        local = at.astimezone(self.timezone)
+        self._roll_to(local.date())
+        self._today[(service_code, local.hour)] += 1
+        self._today_times.append((local, service_code))
+        while self._today_times and local - self._today_times[0][0] > timedelta(hours=2):
+            self._today_times.popleft()
+        self._classes.setdefault(service_code, Counter())[priority] += 1
+
+    def _roll_to(self, day: date) -> None:
+        if self._today_date is None:
+            self._today_date = day
+        elif day > self._today_date:
+            if self._today:
+                self._days.append(self._today)
+                self._profile = {
+                    key: sum(day.get(key, 0) for day in self._days) / (60.0 * len(self._days))
+                    for key in {key for day in self._days for key in day}
+                }
+            self._today = Counter()
+            self._today_times.clear()
+            self._today_date = day
+
+    @property
+    def history_days(self) -> int:
+        return len(self._days)
+
+    def profile_rate(self, service_code: str, hour: int) -> float:
+        """Mean arrivals per minute in a local hour over the remembered days."""
+        return self._profile.get((service_code, hour), 0.0)
+
+    def services(self) -> set[str]:
+        return set(self._classes)
+
+    def class_mix(self, service_code: str) -> list[tuple[PriorityClass, float]]:
+        counts = self._classes.get(service_code)
+        if not counts:
+            return [(PriorityClass.NORMAL, 1.0)]
+        total = sum(counts.values())
+        return [(priority, count / total) for priority, count in sorted(counts.items())]
+
+    def hourly_rates(self, at: datetime, hours: int) -> list[dict[str, float]]:
+        """Expected arrivals per minute for each service in the local hours starting with ``at``'s hour."""
+        local = at.astimezone(self.timezone)
+        services = sorted(self.services())
+        recent = [(t, s) for t, s in self._today_times if local - t <= timedelta(hours=2)]
+        if not self._days or (self._today_date is not None and local.date() != self._today_date):
+            recent = recent if self._today_date == local.date() else []
+            last_hour = Counter(s for t, s in recent if local - t <= timedelta(hours=1))
+            flat = {s: last_hour.get(s, 0) / 60.0 for s in services}
+            return [flat for _ in range(hours)]
+        window_start = local - timedelta(hours=2)
+        expected = 0.0
+        for service in services:
+            expected += self._profile_over(service, window_start, local)
+        level = (len(recent) + self.level_prior) / (expected + self.level_prior)
+        return [
+            {s: level * self.profile_rate(s, (local.hour + k) % 24) for s in services} for k in range(hours)
+        ]
+
+    def _profile_over(self, service_code: str, start: datetime, end: datetime) -> float:
+        """Arrivals the profile expects between two local times of the same day (or across midnight)."""
+        total = 0.0
+        cursor = start
+        while cursor < end:
+            boundary = min(cursor.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), end)
+            total += self.profile_rate(service_code, cursor.hour) * _minutes(boundary - cursor)
+            cursor = boundary
+        return total
+
+
+@dataclass(frozen=True)
+class EstimatorSettings:
+    """Knobs of the projection. ``interval_scale`` widens the simulated 10–90% band around its median;
+    ``point_quantile`` replaces the mean as the point estimate when set. Both are fitted on tuning seeds
+    by ``benchmarks/wait_accuracy.py`` (see docs/wait-estimates.md for the values it printed)."""
+
+    replications: int = 48
+    min_replications: int = 16
+    work_budget: int = 4000  # tickets x replications per refresh; long queues get fewer replications
+    seed: int = 7
+    level: float = 0.8
+    interval_scale: float = 1.0
+    point_quantile: float | None = None
+    horizon: timedelta = timedelta(hours=12)
+
+    def replications_for(self, tickets: int) -> int:
+        return max(self.min_replications, min(self.replications, self.work_budget // max(tickets, 1)))
+
+
+@dataclass
+class BranchModel:
+    """Everything the estimator learns about one branch, fed by the branch's events.
+
+    Times are aware datetimes; hours of day are taken in ``timezone`` (the branch's).
+    """
+
+    expected_service: Mapping[str, timedelta]
+    timezone: tzinfo
+    settings: EstimatorSettings = field(default_factory=EstimatorSettings)
+    service_times: ServiceTimeModel = field(init=False)
+    abandonment: AbandonmentModel = field(default_factory=AbandonmentModel)
+    pauses: PauseModel = field(default_factory=PauseModel)
+    arrivals: ArrivalModel = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.service_times = ServiceTimeModel(self.expected_service)
+        self.arrivals = ArrivalModel(self.timezone)
+
+    def local_hour(self, at: datetime) -> int:
+        return at.astimezone(self.timezone).hour
+
+    def observe_issued(self, service_code: str, priority: PriorityClass, at: datetime) -> None:
+        self.arrivals.observe(service_code, priority, at)
+
+    def observe_served(self, service_code: str, queued_at: datetime, called_at: datetime, finished_at: datetime) -> None:
+        """A called customer came and was served; the counter was busy from the call to the finish."""
+        self.abandonment.observe_call(called_at - queued_at, showed_up=True)
+        self.service_times.observe(service_code, self.local_hour(called_at), finished_at - called_at)
+        self.pauses.observe_completion()
+
+    def observe_no_show(self, queued_at: datetime, called_at: datetime, marked_at: datetime) -> None:
+        """A called customer did not come; the counter gave up at ``marked_at``."""
+        self.abandonment.observe_call(called_at - queued_at, showed_up=False, no_show_cost=marked_at - called_at)
+        self.pauses.observe_completion()
+
+    def observe_cancelled(self, queued_at: datetime, cancelled_at: datetime) -> None:
+        self.abandonment.observe_cancel(cancelled_at - queued_at)
+
+    def observe_pause(self, started_at: datetime, ended_at: datetime) -> None:
+        self.pauses.observe_pause(ended_at - started_at)
+
+
+# --- the projection ------------------------------------------------------------------------------------
+
+_Kind = tuple[int, PriorityClass]  # (service index, priority class) of a future arrival
+
+
+@dataclass
+class _Lane:
+    """A counter in the projection: its call order over today's tickets and how it starts."""
+
+    order: list[int]  # indices of eligible waiting tickets, in the policy's call order
+    keys: list[float]  # their call keys, minutes relative to now
+    phantom_offsets: dict[_Kind, float]  # call key of a future arrival = arrival minute + offset
+    opens: float  # minutes from now
+    closes: float
+    serving: tuple[float, float, float, float] | None = None  # (mu, sigma, elapsed, P(S <= elapsed))
+    pause_left: list[float] | None = None  # possible remaining pause lengths, if paused
+
+
+class _Projection:
+    """A snapshot prepared for Monte Carlo replications of the queue's future.
+
+    Each replication lets the counters, in the order they become free, call what the policy puts first
+    at that counter among today's untaken tickets and the future arrivals so far. Because a ticket's
+    call key at a counter does not change with time (waiting tickets all age at the same rate), each
+    counter's order over today's tickets is computed once with :func:`call_order`, and a future arrival
+    of kind k at minute t has key t + offset(counter, k), the offset taken from :func:`call_key`.
+    """
+
+    def __init__(
+        self, snapshot: QueueSnapshot, tickets: Sequence[QueuedTicket], rules: PolicyRules, model: BranchModel
+    ) -> None:
+        settings = model.settings
+        now = snapshot.now
+        local_now = now.astimezone(model.timezone)
+        self.minute_of_day = local_now.hour * 60 + local_now.minute + local_now.second / 60
+        self.horizon = _minutes(settings.horizon)
+        arrival_rates = model.arrivals.hourly_rates(now, int(self.horizon // 60) + 2)
+        services = sorted(
+            {t.service_code for t in tickets}
+            | {c.serving_service for c in snapshot.counters if c.serving_service}
+            | {code for c in snapshot.counters for code in c.skills.services}
+            | {code for rates in arrival_rates for code in rates}
+        )
+        index = {code: i for i, code in enumerate(services)}
+        class_mixes = {index[code]: model.arrivals.class_mix(code) for code in services}
+
+        self.count = len(tickets)
+        self.waited_now = [_minutes(now - t.queued_at) for t in tickets]
+        self.ticket_service = [index[t.service_code] for t in tickets]
+        self.log_params = [model.service_times.lognormal_by_hour(code) for code in services]
+        abandonment = model.abandonment
+        self.no_show_curve = abandonment.no_show_curve()
+        self.cancel_hazard = abandonment.cancel_hazard()
+        self.no_show_cost = abandonment.no_show_cost_minutes()
+        self.pause_probability = model.pauses.probability()
+        self.pause_durations = model.pauses.durations()
+        self.lanes = self._lanes(snapshot, tickets, rules, index, class_mixes)
+        self.reachable = len({i for lane in self.lanes for i in lane.order})
+
+        # A future arrival matters only if at some counter its key precedes one of today's tickets;
+        # otherwise every counter would reach it after all of today's tickets it may call.
+        self.targets: dict[_Kind, list[tuple[int, float]]] = {}
+        self.relevant_until: dict[_Kind, float] = {}
+        for lane_index, lane in enumerate(self.lanes):
+            last_key = lane.keys[-1] if lane.keys else -_INFINITY
+            for kind, offset in lane.phantom_offsets.items():
+                self.targets.setdefault(kind, []).append((lane_index, offset))
+                self.relevant_until[kind] = max(self.relevant_until.get(kind, -_INFINITY), last_key - offset)
+        # per kind: arrivals per minute in each projected hour (independent Poisson streams)
+        self.kind_rates: dict[_Kind, list[float]] = {}
+        for hour_index, rates in enumerate(arrival_rates):
+            for code, rate in rates.items():
+                for priority, share in class_mixes[index[code]]:
+                    kind = (index[code], priority)
+                    if kind in self.relevant_until and rate * share > 0:
+                        per_hour = self.kind_rates.setdefault(kind, [0.0] * len(arrival_rates))
+                        per_hour[hour_index] = rate * share
+
+    def _lanes(
+        self,
+        snapshot: QueueSnapshot,
+        tickets: Sequence[QueuedTicket],
+        rules: PolicyRules,
+        index: Mapping[str, int],
+        class_mixes: Mapping[int, list[tuple[PriorityClass, float]]],
+    ) -> list[_Lane]:
+        now = snapshot.now
+        position = {ticket.ticket_id: i for i, ticket in enumerate(tickets)}
+        lanes: list[_Lane] = []
+        for counter in snapshot.counters:
+            if counter.status is CounterStatus.CLOSED and counter.opens_at is None:
+                continue
+            closes = _minutes(counter.closes_at - now) if counter.closes_at is not None else _INFINITY
+            opens = max(_minutes(counter.opens_at - now), 0.0) if counter.opens_at is not None else 0.0
+            if closes <= opens:
+                continue
+            skills = counter.skills
+            ordered = call_order(skills, tickets, rules)
+            offsets: dict[_Kind, float] = {}
+            for code in skills.services:
+                for priority, _share in class_mixes.get(index[code], []):
+                    probe = QueuedTicket(ticket_id=-1, service_code=code, priority=priority, queued_at=now)
+                    offsets[(index[code], priority)] = _minutes(call_key(probe, skills, rules)[0] - now)
+            lane = _Lane(
+                order=[position[t.ticket_id] for t in ordered],
+                keys=[_minutes(call_key(t, skills, rules)[0] - now) for t in ordered],
+                phantom_offsets=offsets,
+                opens=opens,
+                closes=min(closes, self.horizon),
+            )
+            if counter.status is CounterStatus.PAUSED:
+                elapsed = _minutes(now - counter.paused_since) if counter.paused_since else 0.0
+                lane.pause_left = [d - elapsed for d in self.pause_durations if d > elapsed] or [
+                    max(sum(self.pause_durations) / len(self.pause_durations), 1.0)
+                ]
+            elif counter.status is CounterStatus.OPEN and counter.serving_service is not None:
+                elapsed = max(_minutes(now - counter.serving_since), 0.0) if counter.serving_since else 0.0
+                hour = int((self.minute_of_day - elapsed) // 60) % 24
+                mu, sigma = self.log_params[index[counter.serving_service]][hour]
+                floor = _STANDARD_NORMAL.cdf((math.log(elapsed) - mu) / sigma) if elapsed > 0 else 0.0
+                lane.serving = (mu, sigma, elapsed, min(floor, 1 - 1e-9))
+            lanes.append(lane)
+        return lanes
+
+    def _start(self, lane: _Lane, rnd: random.Random) -> float:
+        """Minutes until the counter is first free: its current customer's remaining time or pause."""
+        start = 0.0
+        if lane.pause_left is not None:
+            start = rnd.choice(lane.pause_left)
+        elif lane.serving is not None:  # lognormal service conditioned on having lasted ``elapsed`` already
+            mu, sigma, elapsed, floor = lane.serving
+            u = min(floor + (1 - floor) * rnd.random(), 1 - 1e-12)
+            start = max(math.exp(mu + sigma * _STANDARD_NORMAL.inv_cdf(max(u, 1e-12))) - elapsed, 0.0)
+        return max(start, lane.opens)
+
+    def _arrivals(self, rnd: random.Random) -> list[tuple[float, _Kind]]:
+        """Future arrivals that matter, in time order: each kind's Poisson stream up to its deadline."""
+        arrivals: list[tuple[float, _Kind]] = []
+        into_hour = self.minute_of_day % 60
+        expovariate = rnd.expovariate
+        for kind, per_hour in self.kind_rates.items():
+            until = min(self.relevant_until[kind], self.horizon)
+            for hour_index, rate in enumerate(per_hour):
+                hour_start = max(hour_index * 60 - into_hour, 0.0)
+                if hour_start >= until:
+                    break
+                if rate <= 0:
+                    continue
+                hour_end = min((hour_index + 1) * 60 - into_hour, until)
+                clock = hour_start + expovariate(rate)
+                while clock < hour_end:
+                    arrivals.append((clock, kind))
+                    clock += expovariate(rate)
+        arrivals.sort()
+        return arrivals
+
+    def run(self, replications: int, seed: int) -> list[list[float]]:
+        """Every ticket's simulated call times (minutes from now), one per replication that reached it."""
+        count, lanes = self.count, self.lanes
+        samples: list[list[float]] = [[] for _ in range(count)]
+        rnd = random.Random(seed)
+        heappush, heappop = heapq.heappush, heapq.heappop
+        uniform, exp, bisect_right = rnd.random, math.exp, bisect.bisect_right
+        normal_table, normal_size = _NORMAL_TABLE, _NORMAL_TABLE_SIZE
+        log_params, no_show_curve = self.log_params, self.no_show_curve
+        cancel_hazard, no_show_cost = self.cancel_hazard, self.no_show_cost
+        pause_probability, pause_durations = self.pause_probability, self.pause_durations
+        waited_now, ticket_service, targets = self.waited_now, self.ticket_service, self.targets
+        minute_of_day = self.minute_of_day
+        lane_orders = [lane.order for lane in lanes]
+        lane_keys = [lane.keys for lane in lanes]
+        lane_closes = [lane.closes for lane in lanes]
+
+        for _replication in range(replications):
+            arrivals = self._arrivals(rnd)
+            next_arrival = 0  # index of the first arrival not yet in the counters' queues
+            arrival_time = arrivals[0][0] if arrivals else _INFINITY
+            phantom_taken: list[bool] = []
+            phantom_arrival: list[float] = []
+            phantom_service: list[int] = []
+            phantom_heaps: list[list[tuple[float, int]]] = [[] for _ in lanes]
+            taken = [False] * count
+            remaining = self.reachable
+            pointers = [0] * len(lanes)
+            has_work = [bool(order) for order in lane_orders]  # may still call one of today's tickets
+            lanes_with_work = sum(has_work)
+            free = [(self._start(lane, rnd), lane_index) for lane_index, lane in enumerate(lanes)]
+            heapq.heapify(free)
+
+            while remaining and lanes_with_work and free:
+                clock, lane_index = heappop(free)
+                order = lane_orders[lane_index]
+                pointer = pointers[lane_index]
+                while pointer < len(order) and taken[order[pointer]]:
+                    pointer += 1
+                pointers[lane_index] = pointer
+                closed = clock >= lane_closes[lane_index]
+                if (closed or pointer == len(order)) and has_work[lane_index]:
+                    has_work[lane_index] = False
+                    lanes_with_work -= 1
+                if closed:
+                    continue
+                while arrival_time <= clock:  # arrivals up to now join the queues of their counters
+                    kind = arrivals[next_arrival][1]
+                    phantom = len(phantom_taken)
+                    phantom_taken.append(False)
+                    phantom_arrival.append(arrival_time)
+                    phantom_service.append(kind[0])
+                    for other, offset in targets[kind]:
+                        heappush(phantom_heaps[other], (arrival_time + offset, phantom))
+                    next_arrival += 1
+                    arrival_time = arrivals[next_arrival][0] if next_arrival < len(arrivals) else _INFINITY
+
+                existing_key = lane_keys[lane_index][pointer] if pointer < len(order) else _INFINITY
+                heap = phantom_heaps[lane_index]
+                while heap and phantom_taken[heap[0][1]]:
+                    heappop(heap)
+                phantom_key = heap[0][0] if heap else _INFINITY
+                if phantom_key == _INFINITY and existing_key == _INFINITY:
+                    if arrival_time < _INFINITY:
+                        heappush(free, (arrival_time, lane_index))  # idle until the next arrival
+                    continue
+                if phantom_key < existing_key:
+                    phantom = heappop(heap)[1]
+                    phantom_taken[phantom] = True
+                    waited = clock - phantom_arrival[phantom]
+                    service = phantom_service[phantom]
+                else:
+                    ticket = order[pointer]
+                    taken[ticket] = True
+                    remaining -= 1
+                    samples[ticket].append(clock)
+                    waited = waited_now[ticket] + clock
+                    service = ticket_service[ticket]
+
+                # the counter's time on it: nothing (cancelled), a call (no-show) or a service
+                u = uniform()
+                cancelled = 1.0 - exp(-cancel_hazard * waited)
+                if u < cancelled:
+                    duration = 0.0
+                elif u < cancelled + (1.0 - cancelled) * no_show_curve[bisect_right(_WAIT_BIN_EDGES, waited)]:
+                    duration = no_show_cost
+                else:
+                    mu, sigma = log_params[service][int((minute_of_day + clock) // 60) % 24]
+                    duration = exp(mu + sigma * normal_table[int(uniform() * normal_size)])
+                if uniform() < pause_probability:
+                    duration += pause_durations[int(uniform() * len(pause_durations))]
+                heappush(free, (clock + duration, lane_index))
+        return samples
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    position = q * (len(sorted_values) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(sorted_values) - 1)
+    fraction = position - lower
+    return sorted_values[lower] * (1 - fraction) + sorted_values[upper] * fraction
+
+
+def _summarise(values: list[float], replications: int, settings: EstimatorSettings, horizon: float) -> WaitEstimate:
+    if len(values) * 2 < replications:  # not reached in most replications: no counter will call it
+        return WaitEstimate.unknown()
+    values = values + [horizon] * (replications - len(values))  # censored at the horizon
+    values.sort()
+    tail = (1 - settings.level) / 2
+    median = _quantile(values, 0.5)
+    low = median - settings.interval_scale * (median - _quantile(values, tail))
+    high = median + settings.interval_scale * (_quantile(values, 1 - tail) - median)
+    if settings.point_quantile is None:
+        point = sum(values) / len(values)
+    else:
+        point = _quantile(values, settings.point_quantile)
+    return WaitEstimate(
+        expected=timedelta(minutes=point),
+        low=timedelta(minutes=max(low, 0.0)),
+        high=timedelta(minutes=max(high, point)),
+        level=settings.level,
+    )
+
+
+def estimate_waits(snapshot: QueueSnapshot, rules: PolicyRules, model: BranchModel) -> dict[int, WaitEstimate]:
+    """Time until each waiting ticket of the snapshot is called, keyed by ticket id."""
+    tickets = list(snapshot.waiting)
+    if not tickets:
+        return {}
+    replications = model.settings.replications_for(len(tickets))
+    samples = _Projection(snapshot, tickets, rules, model).run(replications, model.settings.seed)
+    horizon = _minutes(model.settings.horizon)
+    return {
+        ticket.ticket_id: _summarise(values, replications, model.settings, horizon)
+        for ticket, values in zip(tickets, samples, strict=True)
+    }
+
+
+def estimate_new_ticket(
+    snapshot: QueueSnapshot,
+    service_code: str,
+    priority: PriorityClass,
+    rules: PolicyRules,
+    model: BranchModel,
+) -> WaitEstimate:
+    """What a ticket of ``service_code`` issued now would wait (for kiosk tiles and the issue screen)."""
+    next_id = max((t.ticket_id for t in snapshot.waiting), default=0) + 1
+    hypothetical = QueuedTicket(ticket_id=next_id, service_code=service_code, priority=priority, queued_at=snapshot.now)
+    with_new = QueueSnapshot(now=snapshot.now, counters=snapshot.counters, waiting=[*snapshot.waiting, hypothetical])
+    return estimate_waits(with_new, rules, model)[next_id]
+
+
+# --- accuracy the manager can read ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccuracySummary:
+    """Recent accuracy of the estimates of one service (or all), in minutes."""
+
+    count: int
+    mae: float
+    rmse: float
+    bias: float  # mean of predicted - actual: positive means estimates run long
+    coverage: float  # share of actual waits inside the stated interval
+    under_5_share: float  # share of waits longer than predicted by more than 5 minutes
+
+
+class AccuracyTracker:
+    """Keeps the last ``window`` (estimate, actual wait) pairs per service; pure, persistence is the caller's."""
+
+    def __init__(self, window: int = 200) -> None:
+        self.window = window
+        self._records: dict[str, deque[tuple[float, float, float, float]]] = {}
+
+    def record(self, service_code: str, estimate: WaitEstimate, actual: timedelta) -> None:
+        if not estimate.known:
+            return
+        records = self._records.setdefault(service_code, deque(maxlen=self.window))
+        records.append(
+            (_minutes(estimate.expected), _minutes(estimate.low), _minutes(estimate.high), _minutes(actual))
+        )
+
+    def services(self) -> list[str]:
+        return sorted(self._records)
+
+    def summary(self, service_code: str | None = None) -> AccuracySummary | None:
+        """Figures for one service, or pooled over all when ``service_code`` is None; None without data."""
+        rows: Iterable[tuple[float, float, float, float]]
+        if service_code is None:
+            rows = [row for records in self._records.values() for row in records]
+        else:
+            rows = list(self._records.get(service_code, ()))
+        rows = list(rows)
+        if not rows:
+            return None
+        errors = [predicted - actual for predicted, _low, _high, actual in rows]
+        n = len(rows)
+        return AccuracySummary(
+            count=n,
+            mae=sum(abs(e) for e in errors) / n,
+            rmse=math.sqrt(sum(e * e for e in errors) / n),
+            bias=sum(errors) / n,
+            coverage=sum(low <= actual <= high for _p, low, high, actual in rows) / n,
+            under_5_share=sum(e < -5 for e in errors) / n,
+        )

@@ -1,0 +1,106 @@
+"""Start a real server process on a free port, for benchmarks and system tests.
+
+The configuration is the demo hall's ``config.toml`` with the database, secret and opening hours
+replaced, so that the process under test is exactly what ``make run`` starts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_config(directory: Path, database_url: str, *, all_day: bool = True, redis_url: str = "",
+                 source: Path = ROOT / "config.toml") -> Path:
+    """A copy of the demo configuration pointing at ``database_url``; open 24 hours unless told otherwise."""
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r'^database_url = ".*?"', f'database_url = "{database_url}"', text, count=1, flags=re.M)
+    text = re.sub(r'^redis_url = ".*?"', f'redis_url = "{redis_url}"', text, count=1, flags=re.M)
+    text = re.sub(r'^secret_key_file = ".*?"', f'secret_key_file = "{directory / "secret_key"}"', text, count=1,
+                  flags=re.M)
+    if all_day:
+        text = re.sub(r'^(\s*)hours = ".*?"', r'\1hours = "00:00-24:00"', text, flags=re.M)
+    path = directory / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class ServerProcess:
+    """``python -m server`` in a child process; ``url`` is set once it printed READY."""
+
+    def __init__(self, config_path: Path, *, env: dict[str, str] | None = None, quiet: bool = True) -> None:
+        self.config_path = config_path
+        self.env = env
+        self.quiet = quiet
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        command = [sys.executable, "-m", "server", "--config", str(self.config_path), "--port", "0"]
+        if self.quiet:
+            command.append("--quiet")
+        environment = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
+        environment.pop("HALL_DATABASE_URL", None)
+        self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if line.startswith("READY "):
+                self.url = line.split()[1].strip()
+                self._drain()
+                return self
+        self.kill()
+        raise RuntimeError("server did not start:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        """Keep reading the child's output so that it never blocks on a full pipe."""
+        import threading
+
+        def pump() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                if len(self.output) > 5000:
+                    del self.output[:1000]
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or clean up, like a power cut of the process."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,393 @@
+"""Loading config.toml: the demo hall loads; every bad value is a ConfigError naming its key path."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import stat
+import subprocess
+from collections.abc import Callable
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.config import ConfigError, HallConfig, Hours, load_config
+from server.domain.policy import CounterRole
+from server.domain.tickets import PriorityClass
+from tests.support import DEMO_CONFIG, ROOT
+
+Mutate = Callable[[dict[str, Any]], None]
+ENV_KEYS = ("HALL_DATABASE_URL", "HALL_REDIS_URL", "HALL_SECRET_KEY")
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def load(tmp_path: Path) -> Callable[..., HallConfig]:
+    """Load the demo config.toml after ``mutate`` changed its raw data; the secret key lives in tmp_path."""
+
+    def _load(mutate: Mutate | None = None) -> HallConfig:
+        def overrides(data: dict[str, Any]) -> None:
+            data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
+            if mutate is not None:
+                mutate(data)
+
+        return load_config(DEMO_CONFIG, overrides=overrides)
+
+    return _load
+
+
+def branch(data: dict[str, Any]) -> dict[str, Any]:
+    return data["branches"][0]
+
+
+# --- the demo configuration ------------------------------------------------------------------------
+
+
+def test_demo_config_loads(load: Callable[..., HallConfig], tmp_path: Path) -> None:
+    config = load()
+    assert config.source == DEMO_CONFIG
+    assert [b.code for b in config.branches] == ["SZ-FUTIAN"]
+    hall = config.branches[0]
+    assert hall.timezone.key == "Asia/Shanghai"
+    assert hall.hours == Hours(time(9, 0), time(21, 0))
+    assert [s.code for s in hall.services] == ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE", "VIP"]
+    assert [s.prefix for s in hall.services] == ["A", "B", "E", "C", "D", "V"]
+    assert hall.service("DEVICE").hours == Hours(time(10, 0), time(21, 0))
+    assert hall.service("BILL").hours == hall.hours  # inherited from the branch
+    assert hall.service("BILL").daily_cap == 600
+    assert hall.service("PLAN").parent == "MOBILE"
+    assert [c.number for c in hall.counters] == [str(n) for n in range(1, 9)]
+    assert hall.counter("1").role is CounterRole.FAST_LANE
+    assert hall.counter("8").role is CounterRole.VIP
+    assert hall.counter("3").skills.services == ("PLAN", "SIM", "BILL")
+    assert len(config.staff) == 9
+    assert config.account("manager").role == "manager"
+    assert config.account("zhang.wei").role == "staff"
+    assert config.server.port == 8080
+    assert config.server.languages == ("zh-CN", "en")
+    assert config.server.redis_url is None
+    # a relative SQLite path is resolved against the config file's directory
+    assert config.server.database_url == f"sqlite:///{(ROOT / 'var' / 'hall.sqlite3').resolve()}"
+
+
+def test_demo_queue_rules(load: Callable[..., HallConfig]) -> None:
+    queue = load().queue
+    assert queue.transfer_placement == "front"
+    assert queue.reactivate_window == timedelta(minutes=30)
+    assert queue.idempotency_ttl == timedelta(hours=24)
+    assert queue.recent_calls == 10
+    rules = queue.policy
+    assert rules.head_start[PriorityClass.NORMAL] == timedelta(0)
+    assert rules.head_start[PriorityClass.PRIORITY] == timedelta(minutes=15)
+    assert rules.head_start[PriorityClass.VIP] == timedelta(minutes=15)
+    assert rules.head_start[PriorityClass.APPOINTMENT] == timedelta(minutes=20)
+    assert rules.role_head_start == timedelta(minutes=30)
+    assert rules.preference_step == timedelta(minutes=10)
+    assert rules.transfer_head_start == timedelta(minutes=30)
+
+
+def test_keep_place_transfers_get_no_head_start(load: Callable[..., HallConfig]) -> None:
+    config = load(lambda d: d["queue"].update(transfer_placement="keep_place"))
+    assert config.queue.transfer_placement == "keep_place"
+    assert config.queue.policy.transfer_head_start == timedelta(0)
+
+
+def test_secret_key_file_is_created_once_and_reused(load: Callable[..., HallConfig], tmp_path: Path) -> None:
+    first = load()
+    key_file = tmp_path / "secret_key"
+    assert key_file.read_text().strip() == first.server.secret_key
+    assert len(first.server.secret_key) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert load().server.secret_key == first.server.secret_key
+
+
+def test_secret_key_from_the_environment_wins(
+    load: Callable[..., HallConfig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALL_SECRET_KEY", "from-the-environment")
+    assert load().server.secret_key == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_short_secret_key_file_is_refused(load: Callable[..., HallConfig], tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("short\n")
+    with pytest.raises(ConfigError, match=r"^server\.secret_key_file: "):
+        load()
+
+
+def test_relative_secret_key_file_is_created_next_to_the_config(tmp_path: Path) -> None:
+    config_file = tmp_path / "hall.toml"
+    config_file.write_text(DEMO_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    config = load_config(config_file)
+    assert (tmp_path / "var" / "secret_key").read_text().strip() == config.server.secret_key
+    assert config.server.database_url == f"sqlite:///{(tmp_path / 'var' / 'hall.sqlite3').resolve()}"
+
+
+def test_database_url_from_the_environment_wins(
+    load: Callable[..., HallConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALL_DATABASE_URL", "postgresql://hall@db/hall")
+    assert load().server.database_url == "postgresql+psycopg://hall@db/hall"
+
+
+# --- bad configurations ----------------------------------------------------------------------------
+
+
+def set_in(*path: Any, value: Any) -> Mutate:
+    def mutate(data: dict[str, Any]) -> None:
+        target = data
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def delete(*path: Any) -> Mutate:
+    def mutate(data: dict[str, Any]) -> None:
+        target = data
+        for part in path[:-1]:
+            target = target[part]
+        del target[path[-1]]
+
+    return mutate
+
+
+def remove_vip_from_counter_8(data: dict[str, Any]) -> None:
+    branch(data)["counters"][7]["services"] = ["PLAN"]
+
+
+def duplicate_branch(data: dict[str, Any]) -> None:
+    data["branches"].append(copy.deepcopy(branch(data)))
+
+
+B = ("branches", 0)
+BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
+    # (key path named in the message, mutation, a fragment of the problem)
+    ("branches[0].services[1].prefix", set_in(*B, "services", 1, "prefix", value="b"), "capital letters"),
+    ("branches[0].services[1].prefix", set_in(*B, "services", 1, "prefix", value="ABCD"), "capital letters"),
+    ("branches[0].services[1].prefix", set_in(*B, "services", 1, "prefix", value="A"), "used by another service"),
+    ("branches[0].services[1].prefix", delete(*B, "services", 1, "prefix"), "missing (required)"),
+    ("branches[0].services[1].code", set_in(*B, "services", 1, "code", value="BILL"), "duplicate service code"),
+    ("branches[0].services[1].code", set_in(*B, "services", 1, "code", value="MOBILE"), "already a category"),
+    ("branches[0].services[1].parent", set_in(*B, "services", 1, "parent", value="NOPE"), "no category"),
+    ("branches[0].services[0].daily_cap", set_in(*B, "services", 0, "daily_cap", value=0), "at least 1"),
+    ("branches[0].services[0].number_width", set_in(*B, "services", 0, "number_width", value=7), "at most 6"),
+    ("branches[0].services[0].colour", set_in(*B, "services", 0, "colour", value="green"), "#1e88e5"),
+    ("branches[0].services[0].target_wait_min", set_in(*B, "services", 0, "target_wait_min", value=0), "than 0"),
+    ("branches[0].services[0].target_wait_min", set_in(*B, "services", 0, "target_wait_min", value="10"), "must be"),
+    ("branches[0].services[0].name.en", delete(*B, "services", 0, "name", "en"), "missing (required)"),
+    ("branches[0].services[0].name.zh-CN", set_in(*B, "services", 0, "name", "zh-CN", value=" "), "not be empty"),
+    ("branches[0].services[4].hours", set_in(*B, "services", 4, "hours", value="10-21"), 'like "09:00-18:00"'),
+    ("branches[0].services[4].hours", set_in(*B, "services", 4, "hours", value="25:00-26:00"), "not a time range"),
+    ("branches[0].hours", set_in(*B, "hours", value="18:00-09:00"), "closing time must be after opening time"),
+    ("branches[0].hours", set_in(*B, "hours", value="09:00-09:00"), "closing time must be after opening time"),
+    ("branches[0].services", remove_vip_from_counter_8, "no counter serves VIP"),
+    ("branches[0].services", set_in(*B, "services", value=[]), "at least one service"),
+    (
+        "branches[0].counters[2].services",
+        set_in(*B, "counters", 2, "services", value=["PLAN", "NOPE"]),
+        "unknown service 'NOPE'",
+    ),
+    ("branches[0].counters[2].services", set_in(*B, "counters", 2, "services", value=[]), "at least one service"),
+    ("branches[0].counters[2].services", set_in(*B, "counters", 2, "services", value=["PLAN", "PLAN"]), "listed twice"),
+    ("branches[0].counters[2].services", set_in(*B, "counters", 2, "services", value="PLAN"), "must be a list"),
+    ("branches[0].counters[2].services", delete(*B, "counters", 2, "services"), "missing (required)"),
+    ("branches[0].counters[2].role", set_in(*B, "counters", 2, "role", value="boss"), "normal, fast_lane or vip"),
+    ("branches[0].counters[1].number", set_in(*B, "counters", 1, "number", value="1"), "duplicate counter number"),
+    ("branches[0].counters", set_in(*B, "counters", value=[]), "at least one counter"),
+    ("branches[0].timezone", set_in(*B, "timezone", value="Mars/Olympus"), "unknown time zone"),
+    ("branches[0].timezone", set_in(*B, "timezone", value="../../etc/passwd"), "unknown time zone"),
+    ("branches[0].code", set_in(*B, "code", value="SZ FUTIAN"), "letters, digits"),
+    ("branches[1].code", duplicate_branch, "duplicate branch code"),
+    ("branches", set_in("branches", value=[]), "at least one branch"),
+    ("branches", delete("branches"), "missing (required)"),
+    ("server.timezone", set_in("server", "timezone", value="Nowhere/Town"), "unknown time zone"),
+    ("server.port", set_in("server", "port", value=70000), "TCP port"),
+    ("server.port", set_in("server", "port", value=-1), "at least 0"),
+    ("server.port", set_in("server", "port", value="8080"), "must be an int"),
+    ("server.port", set_in("server", "port", value=True), "must be an int"),
+    ("server.database_url", set_in("server", "database_url", value="mysql://x/y"), "sqlite:///"),
+    ("server.redis_url", set_in("server", "redis_url", value="http://cache"), "redis://"),
+    ("server.languages", set_in("server", "languages", value=["zh-CN", "fr"]), "unsupported language 'fr'"),
+    ("server.sqlite_synchronous", set_in("server", "sqlite_synchronous", value="off"), "full, extra or normal"),
+    ("server", set_in("server", value="localhost"), "must be a dict"),
+    ("queue.transfer_placement", set_in("queue", "transfer_placement", value="back"), "keep_place"),
+    ("queue.preference_step_min", set_in("queue", "preference_step_min", value=-5), "must not be negative"),
+    ("queue.priority_head_start_min", set_in("queue", "priority_head_start_min", value=-1), "not be negative"),
+    ("queue.reactivate_window_min", set_in("queue", "reactivate_window_min", value=0), "greater than 0"),
+    ("queue.recent_calls", set_in("queue", "recent_calls", value=0), "at least 1"),
+    ("queue.idempotency_ttl_hours", set_in("queue", "idempotency_ttl_hours", value=-1), "greater than 0"),
+    ("staff[0].password_hash", set_in("staff", 0, "password_hash", value="demo-staff"), "make password"),
+    ("staff[0].role", set_in("staff", 0, "role", value="admin"), "staff or manager"),
+    ("staff[0].branches", set_in("staff", 0, "branches", value=["NOPE"]), "unknown branch 'NOPE'"),
+    ("staff[1].username", set_in("staff", 1, "username", value="zhang.wei"), "duplicate username"),
+    ("staff[0].username", set_in("staff", 0, "username", value="zhang wei"), "letters, digits"),
+    # unknown keys, at every level
+    ("colour", set_in("colour", value="blue"), "unknown key"),
+    ("server.hots", set_in("server", "hots", value="0.0.0.0"), "unknown key"),
+    ("queue.head_start_min", set_in("queue", "head_start_min", value=5), "unknown key"),
+    ("branches[0].address", set_in(*B, "address", value="Futian"), "unknown key"),
+    ("branches[0].services[3].color", set_in(*B, "services", 3, "color", value="#000000"), "unknown key"),
+    ("branches[0].counters[0].skills", set_in(*B, "counters", 0, "skills", value=["BILL"]), "unknown key"),
+    ("branches[0].categories[0].parent", set_in(*B, "categories", 0, "parent", value="X"), "unknown key"),
+    ("branches[0].name.fr", set_in(*B, "name", "fr", value="Salle"), "unknown key"),
+    ("staff[0].email", set_in("staff", 0, "email", value="z@example.com"), "unknown key"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "mutate", "problem"), BAD_CONFIGS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(BAD_CONFIGS)]
+)
+def test_bad_config_names_the_exact_key(
+    load: Callable[..., HallConfig], key: str, mutate: Mutate, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(mutate)
+    message = str(info.value)
+    assert message.startswith(f"{key}: "), message
+    assert problem in message
+
+
+def test_unknown_key_message_lists_the_allowed_keys(load: Callable[..., HallConfig]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(set_in("queue", "head_start_min", value=5))
+    assert "allowed: " in str(info.value)
+    assert "preference_step_min" in str(info.value)
+
+
+def test_bad_toml_syntax_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.toml"
+    bad.write_text('[server]\nport = 8080\nhost = "unterminated\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert str(info.value).startswith(f"{bad}: not valid TOML: ")
+    assert "line 3" in str(info.value)
+
+
+def test_non_utf8_file_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b'[server]\nhost = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(missing)
+    assert str(info.value) == f"{missing}: cannot read the configuration: No such file or directory"
+
+
+def test_unwritable_secret_key_location_is_a_config_error(load: Callable[..., HallConfig], tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"^server\.secret_key_file: cannot read or create "):
+        load(set_in("server", "secret_key_file", value=str(blocker / "secret_key")))
+
+
+# --- bugs: a bad value that escapes as a plain exception (python -m server then prints a traceback) ---------
+
+
+def test_time_zone_naming_a_directory_is_a_config_error(load: Callable[..., HallConfig]) -> None:
+    """BUG server/config.py:256: ``ZoneInfo("Asia")`` raises IsADirectoryError, which _zone does not catch."""
+    with pytest.raises(ConfigError, match=r"^branches\[0\]\.timezone: unknown time zone"):
+        load(set_in(*B, "timezone", value="Asia"))
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("queue", "reactivate_window_min"), math.nan),
+        (("branches", 0, "services", 0, "target_wait_min"), math.inf),
+        (("queue", "idempotency_ttl_hours"), 1e20),
+    ],
+    ids=["nan", "inf", "huge"],
+)
+def test_non_finite_or_huge_durations_are_config_errors(
+    load: Callable[..., HallConfig], path: tuple[Any, ...], value: float
+) -> None:
+    """BUG server/config.py:187/260: ``nan``/``inf`` (valid TOML floats) and huge numbers pass the checks and
+    then ``timedelta(...)`` raises ValueError/OverflowError instead of a ConfigError naming the key."""
+    expected = {
+        ("queue", "reactivate_window_min"): "queue.reactivate_window_min",
+        ("branches", 0, "services", 0, "target_wait_min"): "branches[0].services[0].target_wait_min",
+        ("queue", "idempotency_ttl_hours"): "queue.idempotency_ttl_hours",
+    }[path]
+    with pytest.raises(ConfigError) as info:
+        load(set_in(*path, value=value))
+    assert str(info.value).startswith(f"{expected}: ")
+
+
+def test_non_string_staff_branch_is_a_config_error(load: Callable[..., HallConfig]) -> None:
+    """BUG server/config.py:499: ``code in branch_codes`` raises TypeError for an unhashable entry (a list)."""
+    with pytest.raises(ConfigError, match=r"^staff\[0\]\.branches: "):
+        load(set_in("staff", 0, "branches", value=[["SZ-FUTIAN"]]))
+
+
+# --- python -m server ------------------------------------------------------------------------------
+
+
+def write_variant(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "config.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("port = 8080", "port = 70000", "server.port"),
+        (
+            'services = ["PLAN", "SIM", "BILL"]',
+            'services = ["PLAN", "SIM", "NOPE"]',
+            "branches[0].counters[2].services",
+        ),
+        ('transfer_placement = "front"', 'transfer_placement = "back"', "queue.transfer_placement"),
+    ],
+    ids=["port", "counter-services", "transfer-placement"],
+)
+def test_python_m_server_reports_a_bad_config_without_traceback(tmp_path: Path, old: str, new: str, key: str) -> None:
+    config_file = write_variant(tmp_path, old, new)
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    env["HALL_SECRET_KEY"] = "x" * 40
+    done = subprocess.run(
+        [str(VENV_PYTHON), "-m", "server", "--config", str(config_file)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Traceback" not in done.stdout
+    errors = [line for line in done.stderr.splitlines() if line.startswith("config error: ")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"config error: {key}: ")
+    assert "READY" not in done.stdout
+
+
+def test_python_m_server_reports_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.toml"
+    done = subprocess.run(
+        [str(VENV_PYTHON), "-m", "server", "--config", str(missing)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"config error: {missing}: cannot read the configuration" in done.stderr
