@@ -7,6 +7,7 @@ traceback. The parsed configuration is a tree of frozen dataclasses.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -186,6 +187,10 @@ class _Reader:
 
     def number(self, name: str, default: float | None = None, *, required: bool = False, positive: bool = False) -> Any:
         value = self._get(name, (int, float), default, required)
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"{self.key(name)}: must be a finite number, got {value!r}")
+        if value is not None and abs(value) > 1_000_000:
+            raise ConfigError(f"{self.key(name)}: out of range, got {value!r}")
         if value is not None and positive and value <= 0:
             raise ConfigError(f"{self.key(name)}: must be greater than 0, got {value}")
         return value
@@ -253,7 +258,7 @@ def _zone(reader: _Reader, name: str, default: ZoneInfo | None) -> ZoneInfo:
         return default
     try:
         return ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(f'{reader.key(name)}: unknown time zone {raw!r} (e.g. "Asia/Shanghai")') from None
 
 
@@ -496,7 +501,7 @@ def _load_staff(root: _Reader, branch_codes: set[str]) -> tuple[StaffAccount, ..
         item.check("role", role in ("staff", "manager"), f"must be staff or manager, got {role!r}")
         branches = item.list("branches")
         for code in branches:
-            item.check("branches", code in branch_codes, f"unknown branch {code!r}")
+            item.check("branches", isinstance(code, str) and code in branch_codes, f"unknown branch {code!r}")
         accounts.append(
             StaffAccount(username, item.str("display_name", username), password_hash, role, tuple(branches))
         )

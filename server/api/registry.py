@@ -53,7 +53,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
 
 
 def _json_body() -> Any:
-    if not request.data:
+    if not request.content_length and not request.get_data(cache=True, parse_form_data=False):
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
@@ -63,7 +63,15 @@ def _json_body() -> Any:
         raise BadRequest("the body is not valid JSON") from None
 
 
-_PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+_PATH_PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
+
+
+def _path_schema(converter: str | None, arguments: str | None) -> dict[str, Any]:
+    if converter == "int":
+        return {"type": "integer"}
+    if converter == "any" and arguments:
+        return {"type": "string", "enum": [a.strip().strip("'\"") for a in arguments.split(",")]}
+    return {"type": "string"}
 
 
 def openapi_document(title: str, version: str) -> dict[str, Any]:
@@ -81,10 +89,9 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         }
     }
     for ep in ENDPOINTS:
-        path = _PATH_PARAM.sub(lambda m: "{" + m.group(2) + "}", ep.rule)
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group(3) + "}", ep.rule)
         parameters: list[dict[str, Any]] = [
-            {"name": m.group(2), "in": "path", "required": True,
-             "schema": {"type": "integer" if m.group(1) == "int" else "string"}}
+            {"name": m.group(3), "in": "path", "required": True, "schema": _path_schema(m.group(1), m.group(2))}
             for m in _PATH_PARAM.finditer(ep.rule)
         ]
         parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": kind},

@@ -118,19 +118,20 @@ class WaitEstimate:
             return None
         low, high = _minutes(self.low), _minutes(self.high)
         step = 5 if high <= 60 else 15
-        low_shown = max(0, int(round(low / step)) * step)
-        high_shown = max(int(round(high / step)) * step, low_shown + step)
+        low_shown = max(0, round(low / step) * step)
+        high_shown = max(round(high / step) * step, low_shown + step)
         return low_shown, high_shown
 
     def text(self, language: str) -> str:
-        """The estimate as customers read it: "约 10–15 分钟" / "about 10–15 min", or a short/long form."""
+        """The estimate as customers read it: "约 10–15 分钟" / "about 10–15 min", "少于5分钟" / "less than 5 min",
+        "超过2小时" / "more than 2 hours"."""
         zh = language.lower().startswith("zh")
         shown = self.rounded_range()
         if shown is None:
             return "暂无法估计" if zh else "no estimate yet"
         low, high = shown
-        if high <= 5:
-            return "少于5分钟" if zh else "less than 5 min"
+        if low == 0 and high <= 120:
+            return f"少于{high}分钟" if zh else f"less than {high} min"
         if low >= 120:
             return "超过2小时" if zh else "more than 2 hours"
         if high > 120:
@@ -176,8 +177,10 @@ class ServiceTimeModel:
         mean_s   = (k0 * expected_service_s + sum of durations_s) / (k0 + n_s)
         mean_s,h = (k1 * mean_s + sum of durations_s,h) / (k1 + n_s,h)
 
-    and likewise for the second moment (prior CV ``prior_cv``). Older observations fade with a
-    half-life counted in observations of the same bucket.
+    and likewise for the second moment (prior CV ``prior_cv``). The hour weight k1 is learnt by
+    empirical Bayes: the within-hour variance divided by the variance of the true hourly means (the
+    spread of the hourly means beyond what sampling noise explains), so hours only differ as much as
+    the data says they do. Older observations fade with a half-life counted in observations.
     """
 
     def __init__(
@@ -186,6 +189,7 @@ class ServiceTimeModel:
         prior_cv: float = 0.8,
         prior_weight: float = 10.0,
         hour_weight: float = 25.0,
+        max_hour_weight: float = 5000.0,
         half_life: float = 3000.0,
         default_prior: timedelta = timedelta(minutes=5),
     ) -> None:
@@ -193,11 +197,13 @@ class ServiceTimeModel:
         self._default_prior = _minutes(default_prior)
         self.prior_cv = prior_cv
         self.prior_weight = prior_weight
-        self.hour_weight = hour_weight
+        self.hour_weight = hour_weight  # used until enough hours have data to learn it
+        self.max_hour_weight = max_hour_weight
         self._decay = 0.5 ** (1.0 / half_life)
         self._by_service: dict[str, _Moments] = {}
         self._by_hour: dict[tuple[str, int], _Moments] = {}
         self._lognormal_cache: dict[str, list[tuple[float, float]]] = {}
+        self._hour_weight_cache: dict[str, float] = {}
 
     def observe(self, service_code: str, hour: int, duration: timedelta) -> None:
         minutes = _minutes(duration)
@@ -208,6 +214,7 @@ class ServiceTimeModel:
         self._by_service.setdefault(service_code, _Moments()).add(minutes, self._decay)
         self._by_hour.setdefault((service_code, hour), _Moments()).add(minutes, self._decay)
         self._lognormal_cache.pop(service_code, None)
+        self._hour_weight_cache.pop(service_code, None)
 
     def _service_moments(self, service_code: str) -> tuple[float, float]:
         prior = self._priors.get(service_code, self._default_prior)
@@ -219,14 +226,35 @@ class ServiceTimeModel:
             (self.prior_weight * prior_second + stats.squares) / weight,
         )
 
+    def learnt_hour_weight(self, service_code: str) -> float:
+        """k1: how many observations an hour needs before its own mean counts as much as the service's."""
+        cached = self._hour_weight_cache.get(service_code)
+        if cached is not None:
+            return cached
+        mean, second = self._service_moments(service_code)
+        within = max(second - mean * mean, 1e-9)
+        excess = [
+            (stats.total / stats.weight - mean) ** 2 - within / stats.weight
+            for (code, _hour), stats in self._by_hour.items()
+            if code == service_code and stats.weight >= 5
+        ]
+        if len(excess) < 3:
+            weight = self.hour_weight
+        else:
+            between = sum(excess) / len(excess)
+            weight = self.max_hour_weight if between <= 0 else min(max(within / between, 5.0), self.max_hour_weight)
+        self._hour_weight_cache[service_code] = weight
+        return weight
+
     def moments(self, service_code: str, hour: int) -> tuple[float, float]:
         """(mean, standard deviation) in minutes for a service starting in local ``hour``."""
         mean, second = self._service_moments(service_code)
         stats = self._by_hour.get((service_code, hour))
         if stats is not None:
-            weight = self.hour_weight + stats.weight
-            mean = (self.hour_weight * mean + stats.total) / weight
-            second = (self.hour_weight * second + stats.squares) / weight
+            prior_weight = self.learnt_hour_weight(service_code)
+            weight = prior_weight + stats.weight
+            mean = (prior_weight * mean + stats.total) / weight
+            second = (prior_weight * second + stats.squares) / weight
         return mean, math.sqrt(max(second - mean * mean, (0.05 * mean) ** 2))
 
     def lognormal_by_hour(self, service_code: str) -> list[tuple[float, float]]:
