@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from server.app import create_app
 
-    app, socketio = create_app(config)
+    app, _socketio = create_app(config)
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
     listener = eventlet.listen((host, port))
