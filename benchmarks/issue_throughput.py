@@ -77,9 +77,11 @@ def issue_phase(base: str, clients: int, seconds: float) -> tuple[int, list[floa
         n = 0
         while time.perf_counter() < deadline:
             began = time.perf_counter()
-            status, _ = client.post(f"/api/branches/{BRANCH}/tickets",
-                                    {"service": SERVICES[(index + n) % len(SERVICES)]},
-                                    headers={"Idempotency-Key": uuid.uuid4().hex})
+            status, _ = client.post(
+                f"/api/branches/{BRANCH}/tickets",
+                {"service": SERVICES[(index + n) % len(SERVICES)]},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            )
             elapsed = (time.perf_counter() - began) * 1000
             if status == 201:
                 latencies[index].append(elapsed)
@@ -110,8 +112,9 @@ def call_phase(base: str, seconds: float) -> tuple[int, list[float], float]:
         assert client.post(f"/api/branches/{BRANCH}/counters/{counter}/sign-in", {})[0] == 200
         while time.perf_counter() < deadline:
             began = time.perf_counter()
-            status, body = client.post(f"/api/branches/{BRANCH}/counters/{counter}/call-next",
-                                       headers={"Idempotency-Key": uuid.uuid4().hex})
+            status, body = client.post(
+                f"/api/branches/{BRANCH}/counters/{counter}/call-next", headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
             elapsed = (time.perf_counter() - began) * 1000
             assert status == 200, body
             ticket = body["ticket"]
@@ -167,10 +170,14 @@ def main() -> int:
         "server_cpu_ms_per_ticket": round(cpu_issue * 1000 / issued, 3) if cpu_issue and issued else None,
         "database": "sqlite (WAL, synchronous=FULL)" if args.url is None else "given server",
     }
-    print(f"issue: {result['tickets_per_s']} tickets/s with {args.clients} clients, p50 {result['p50_ms']} ms, "
-          f"p99 {result['p99_ms']} ms, {failures} failures")
-    print(f"call-next (8 counters, call + no-show each): {result['calls_per_s']} calls/s, "
-          f"p50 {result['call_p50_ms']} ms, p99 {result['call_p99_ms']} ms")
+    print(
+        f"issue: {result['tickets_per_s']} tickets/s with {args.clients} clients, p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms, {failures} failures"
+    )
+    print(
+        f"call-next (8 counters, call + no-show each): {result['calls_per_s']} calls/s, "
+        f"p50 {result['call_p50_ms']} ms, p99 {result['call_p99_ms']} ms"
+    )
     print(json.dumps(result))
     return 0
 

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.sim import BASELINES, SCENARIOS, Baselines, HallDay, Scenario, SimTicket  # noqa: E402
+from benchmarks.sim import BASELINES, SCENARIOS, Baselines, HallDay, SimTicket  # noqa: E402
 from benchmarks.sim.hall import HALL_TIMEZONE  # noqa: E402
 from server.domain.estimation import (  # noqa: E402
     BranchModel,
@@ -47,6 +47,7 @@ from server.domain.estimation import (  # noqa: E402
     CounterStatus,
     EstimatorSettings,
     QueueSnapshot,
+    WaitEstimate,
     estimate_new_ticket,
     estimate_waits,
 )
@@ -71,28 +72,26 @@ class Recorder:
         self.baselines = Baselines(model, rules)
         self.rows: list[tuple[float, ...]] = []  # see COLUMNS
         self.targets: list[float] = []
-        self._pending: dict[int, list[int]] = {}
+        self._pending: dict[int, list[tuple[int, WaitEstimate]]] = {}
         self.estimate_seconds = 0.0
         self.estimate_calls = 0
 
-    COLUMNS = ("expected", "low", "high", *BASELINES, "at_issue", "delayed", "load", "time")
+    COLUMNS = ("expected", "low", "high", "shown_low", "shown_high", *BASELINES, "at_issue", "delayed", "load", "time")
 
     def new_day(self) -> None:
-        for indices in self._pending.values():  # cancelled or still waiting at close: no target
-            for index in indices:
+        for pending in self._pending.values():  # cancelled or still waiting at close: no target
+            for index, _estimate in pending:
                 self.targets[index] = math.nan
         self._pending.clear()
 
-    def _record(self, ticket_id: int, values: tuple[float, ...]) -> None:
-        self._pending.setdefault(ticket_id, []).append(len(self.rows))
+    def _record(self, ticket_id: int, estimate: WaitEstimate, values: tuple[float, ...]) -> None:
+        self._pending.setdefault(ticket_id, []).append((len(self.rows), estimate))
         self.rows.append(values)
         self.targets.append(math.nan)
 
     def on_issue(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> None:
         started = time.perf_counter()
-        estimate = estimate_new_ticket(
-            snapshot, ticket.service, ticket.ticket.priority, self.rules, self.model
-        )
+        estimate = estimate_new_ticket(snapshot, ticket.service, ticket.ticket.priority, self.rules, self.model)
         self.estimate_seconds += time.perf_counter() - started
         self.estimate_calls += 1
         lines = self.baselines.service_lines(snapshot)
@@ -115,7 +114,9 @@ class Recorder:
         for line in self.baselines.service_lines(snapshot).values():
             for ahead, ticket in enumerate(line):
                 predictions = self.baselines.predict(snapshot, ticket, line, ahead)
-                self._add(ticket.ticket_id, estimates[ticket.ticket_id], predictions, False, True, snapshot, hall.env.now)
+                self._add(
+                    ticket.ticket_id, estimates[ticket.ticket_id], predictions, False, True, snapshot, hall.env.now
+                )
 
     def _add(self, ticket_id, estimate, predictions, at_issue, delayed, snapshot, now) -> None:  # type: ignore[no-untyped-def]
         open_counters = sum(c.status is CounterStatus.OPEN for c in snapshot.counters)
@@ -123,14 +124,17 @@ class Recorder:
         expected = estimate.expected.total_seconds() / 60 if estimate.known else math.nan
         low = estimate.low.total_seconds() / 60 if estimate.known else math.nan
         high = estimate.high.total_seconds() / 60 if estimate.known else math.nan
-        values = (expected, low, high, *(predictions[name] for name in BASELINES))
-        self._record(ticket_id, (*values, float(at_issue), float(delayed), load, now))
+        shown = estimate.rounded_range() or (math.nan, math.nan)  # the range customers read
+        values = (expected, low, high, *shown, *(predictions[name] for name in BASELINES))
+        self._record(ticket_id, estimate, (*values, float(at_issue), float(delayed), load, now))
 
     def on_call(self, hall: HallDay, ticket: SimTicket) -> None:
         assert ticket.called_at is not None
         self.baselines.on_call(ticket.service, ticket.called_at - ticket.issued)
-        for index in self._pending.pop(ticket.ticket_id, []):
+        for index, estimate in self._pending.pop(ticket.ticket_id, []):
             self.targets[index] = ticket.called_at - self.rows[index][-1]
+            # the branch calibrates its intervals on its own resolved estimates (past only)
+            self.model.observe_estimate(estimate, timedelta(minutes=self.targets[index]))
 
     def arrays(self) -> dict[str, np.ndarray]:
         self.new_day()
@@ -183,6 +187,7 @@ def run_job(job: Job) -> dict[str, object]:
         "seconds": time.perf_counter() - started,
         "tickets": tickets,
         "walked_out": walked_out,
+        "final_scale": model.calibration.scale,
     }
 
 
@@ -245,7 +250,7 @@ def metrics(prediction: np.ndarray, target: np.ndarray, low=None, high=None) -> 
     mse = float(np.mean(error**2))
     mean_target = float(np.mean(target))
     result = {
-        "n": int(len(target)),
+        "n": len(target),
         "mae": float(np.mean(np.abs(error))),
         "mse": mse,
         "rmse": math.sqrt(mse),
@@ -262,6 +267,11 @@ def metrics(prediction: np.ndarray, target: np.ndarray, low=None, high=None) -> 
 
 def scores(data: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     result = {ESTIMATOR: metrics(data["expected"], data["target"], data["low"], data["high"])}
+    known = ~np.isnan(data["expected"])
+    target = data["target"][known]
+    result[ESTIMATOR]["above_high5"] = float(np.mean(target > data["high"][known] + UNDER_MINUTES))
+    shown_low, shown_high = data["shown_low"][known], data["shown_high"][known]
+    result[ESTIMATOR]["coverage_shown"] = float(np.mean((target >= shown_low) & (target <= shown_high)))
     for name in BASELINES:
         result[name] = metrics(data[name], data["target"])
     return result
@@ -344,39 +354,49 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     started = time.perf_counter()
 
     print("Wait-estimate accuracy: simulated hall days, real policy and estimator, same days for all predictors")
-    print(f"test days/scenario {days}, tuning days/scenario {tune_days}, warm-up days/branch {warmup}, seed {args.seed}")
+    print(
+        f"test days/scenario {days}, tuning days/scenario {tune_days}, warm-up days/branch {warmup}, seed {args.seed}"
+    )
     for scenario in SCENARIOS.values():
         print(f"  {scenario.name:<15} {scenario.description}; counters by hour {scenario.staffing()}")
 
-    # 1. tuning seeds: fit the interval width
-    base_settings = EstimatorSettings()
-    tuning = run_jobs(make_jobs("tune", tune_days, warmup, chain_days, args.seed, base_settings), args.workers)
+    # 1. tuning seeds: fit the starting interval width (intervals unscaled, no online calibration)
+    frozen = replace(EstimatorSettings(), interval_scale=1.0, calibration_rate=0.0)
+    tuning = run_jobs(make_jobs("tune", tune_days, warmup, chain_days, args.seed, frozen), args.workers)
     tuning_data = pool([merge(tuning, name) for name in SCENARIOS])
-    scale = fit_interval_scale(tuning_data, base_settings.level)
-    settings = replace(base_settings, interval_scale=scale)
-    print(f"\nfitted on tuning seeds: interval_scale = {scale}")
+    scale = fit_interval_scale(tuning_data, frozen.level)
+    settings = replace(EstimatorSettings(), interval_scale=scale)
+    print(f"\nfitted on tuning seeds: starting interval_scale = {scale} (each branch then calibrates online)")
 
     # 2. test seeds: every figure below
     testing = run_jobs(make_jobs("test", days, warmup, chain_days, args.seed, settings), args.workers)
     per_scenario = {name: merge(testing, name) for name in SCENARIOS}
-    summary: dict[str, object] = {"interval_scale": scale}
+    summary: dict[str, object] = {"interval_scale_start": scale}
     for name, scenario in SCENARIOS.items():
         data = per_scenario[name]
         table = scores(data)
         issued = scores(subset(data, data["at_issue"] == 1))
         tickets = sum(r["tickets"] for r in testing if r["job"].scenario == name)  # type: ignore[union-attr]
         walked = sum(r["walked_out"] for r in testing if r["job"].scenario == name)  # type: ignore[union-attr]
+        mean_wait = np.mean(data["target"][data["at_issue"] == 1])
         print_table(
             f"[{name}] all predictions (at issue + every minute); {tickets} tickets, "
-            f"{walked / max(tickets, 1):.1%} walked out, mean wait at issue {np.mean(data['target'][data['at_issue'] == 1]):.1f} min",
+            f"{walked / max(tickets, 1):.1%} walked out, mean wait at issue {mean_wait:.1f} min",
             table,
         )
         best = best_baseline(table)
         print(
-            f"  at issue only: estimator MAE {issued[ESTIMATOR]['mae']:.2f} MSE {issued[ESTIMATOR]['mse']:.2f};"
-            f" best baseline {best_baseline(issued)} MAE {issued[best_baseline(issued)]['mae']:.2f}"
-            f" MSE {issued[best_baseline(issued)]['mse']:.2f}"
+            f"  estimator: rounded range shown to customers covers {table[ESTIMATOR]['coverage_shown']:.1%};"
+            f" wait beyond the interval's upper end by > 5 min: {table[ESTIMATOR]['above_high5']:.2%}"
         )
+        print(
+            f"  at issue only: estimator MAE {issued[ESTIMATOR]['mae']:.2f} MSE {issued[ESTIMATOR]['mse']:.2f}"
+            f" under5 {issued[ESTIMATOR]['under5']:.2%};"
+            f" best baseline {best_baseline(issued)} MAE {issued[best_baseline(issued)]['mae']:.2f}"
+            f" MSE {issued[best_baseline(issued)]['mse']:.2f} under5 {issued[best_baseline(issued)]['under5']:.2%}"
+        )
+        scales = [r["final_scale"] for r in testing if r["job"].scenario == name]  # type: ignore[union-attr]
+        print(f"  interval scale learnt online by the branches: {', '.join(f'{x:.2f}' for x in scales)}")
         summary[name] = {
             "estimator_mse": round(table[ESTIMATOR]["mse"], 3),
             "best_baseline": best,
@@ -408,6 +428,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             f" under5 {band[ESTIMATOR]['under5']:.2%} cover {band[ESTIMATOR]['coverage']:.3f};"
             f" best baseline {best} MAE {band[best]['mae']:.2f} under5 {band[best]['under5']:.2%}"
         )
+    print("  the price of fewer under-predictions: point = mean + a * (high - mean) on the same predictions")
+    known = ~np.isnan(multi["expected"])
+    point, high, target = multi["expected"][known], multi["high"][known], multi["target"][known]
+    for shift in (0.0, 0.5, 1.0, 1.5, 2.0):
+        error = point + shift * (high - point) - target
+        print(
+            f"    a = {shift:.1f}: MSE x{np.mean(error**2) / multi_table[ESTIMATOR]['mse']:.2f},"
+            f" under-predicted by > 5 min {np.mean(error < -UNDER_MINUTES):.2%}"
+        )
     overall = scores(pool(list(per_scenario.values())))
     print_table("[all scenarios pooled] all predictions", overall)
 
@@ -415,8 +444,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     calls = sum(r["estimate_calls"] for r in testing)  # type: ignore[misc]
     seconds = sum(r["estimate_seconds"] for r in testing)  # type: ignore[misc]
     large_ms = time_large_queue(settings)
-    print(f"\nestimator: {calls} calls, mean {1000 * seconds / max(calls, 1):.2f} ms per call;"
-          f" 200 waiting tickets at 8 counters: {large_ms:.1f} ms per refresh (median)")
+    print(
+        f"\nestimator: {calls} calls, mean {1000 * seconds / max(calls, 1):.2f} ms per call;"
+        f" 200 waiting tickets at 8 counters: {large_ms:.1f} ms per refresh (median)"
+    )
     headline = {
         "estimator_mse": round(multi_table[ESTIMATOR]["mse"], 3),
         "best_baseline": best,
@@ -425,12 +456,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "improvement_vs_last10": round(1 - multi_table[ESTIMATOR]["mse"] / multi_table["last10"]["mse"], 3),
         "under5_share": round(multi_table[ESTIMATOR]["under5"], 4),
         "coverage80": round(multi_table[ESTIMATOR]["coverage"], 3),
+        "coverage_shown_range": round(multi_table[ESTIMATOR]["coverage_shown"], 3),
+        "above_high5_share": round(multi_table[ESTIMATOR]["above_high5"], 4),
+        "best_baseline_under5_share": round(multi_table[best]["under5"], 4),
         "estimator_mae": round(multi_table[ESTIMATOR]["mae"], 3),
         "estimator_bias": round(multi_table[ESTIMATOR]["bias"], 3),
         "predictions": multi_table[ESTIMATOR]["n"],
-        "overall_improvement": round(
-            1 - overall[ESTIMATOR]["mse"] / overall[best_baseline(overall)]["mse"], 3
-        ),
+        "overall_improvement": round(1 - overall[ESTIMATOR]["mse"] / overall[best_baseline(overall)]["mse"], 3),
         **summary,
         "estimate_200_tickets_ms": round(large_ms, 1),
         "mean_estimate_ms": round(1000 * seconds / max(calls, 1), 2),

@@ -4,8 +4,9 @@ Each predicts the *remaining* minutes until a ticket is called, from what the ha
 moment. Delay-history estimators (last-10 mean, LES, HOL) predict the wait of a new arrival; for a
 ticket that has already waited ``e`` minutes they predict ``max(estimate - e, 0)``. Queue-length
 estimators use ``s`` = open counters that list the service and ``n`` = tickets of the service ahead
-in the policy's order (they predict 0 when an idle counter of the service is free for the ticket); ``mu`` comes from the same learnt service-time model as the estimator, and
-``theta`` from the learnt rate of leaving the queue (cancellations and no-shows per minute waited).
+in the policy's order (and predict 0 when an idle counter of the service is free for the ticket);
+``mu`` comes from the same learnt service-time model as the estimator, and ``theta`` from the learnt
+rate of leaving the queue (cancellations and no-shows per minute waited).
 """
 
 from __future__ import annotations

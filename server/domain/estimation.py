@@ -4,12 +4,14 @@ The estimator projects the branch's queue forward from a :class:`QueueSnapshot` 
 call-next policy (:mod:`server.domain.policy`): counters become free one after another, and each free
 counter calls what :func:`~server.domain.policy.call_order` puts first among the tickets still waiting
 (today's tickets plus the arrivals the projection expects, which may overtake through head starts or
-service preference). Durations are random: service times from :class:`ServiceTimeModel` (by service
-and hour of day, learnt from the branch's history with the configured expected service time as the
-prior), no-shows that cost the counter only a short call time, cancellations that cost nothing, and
-counter pauses. A few dozen such projections (Monte Carlo replications, with a fixed seed so the
-estimate does not jitter between refreshes) give every ticket's mean call time and an interval from
-the spread of its simulated call times. Everything here is pure: no I/O, the clock is ``snapshot.now``.
+service preference). Durations are random: service times by service and hour of day, learnt from the
+branch's own history with the configured expected service time as the prior
+(:class:`ServiceTimeModel`); walk-outs found only when called, costing the counter a short call
+(:class:`AbandonmentModel`); cancellations costing nothing; counter pauses (:class:`PauseModel`).
+A few dozen such projections (randomised quasi-Monte Carlo with a fixed seed, so an estimate does not
+jitter between refreshes) give every ticket's mean call time and the spread of its call times, from
+which the interval comes, widened by a per-branch calibration (:class:`IntervalCalibration`).
+Everything here is pure: no I/O, the clock is ``snapshot.now``.
 
 Typical use by the server, each time the queue moves::
 
@@ -41,10 +43,6 @@ from server.domain.tickets import PriorityClass
 
 _STANDARD_NORMAL = NormalDist()
 _INFINITY = math.inf
-# Standard normal quantiles at the midpoints of 4096 equal-probability cells: z = table[int(u * size)]
-# is a fast normal draw (tails cut at about ±3.5, immaterial for sums of service times).
-_NORMAL_TABLE_SIZE = 4096
-_NORMAL_TABLE = [_STANDARD_NORMAL.inv_cdf((i + 0.5) / _NORMAL_TABLE_SIZE) for i in range(_NORMAL_TABLE_SIZE)]
 
 
 def _minutes(delta: timedelta) -> float:
@@ -168,6 +166,15 @@ class _Moments:
         self.squares = self.squares * decay + value * value
 
 
+@dataclass(frozen=True)
+class DurationTable:
+    """Durations of one service as the projection draws them: ``means[hour] * ratio``, ratio from
+    ``ratios`` (sorted, mean 1)."""
+
+    means: list[float]
+    ratios: list[float]
+
+
 class ServiceTimeModel:
     """Mean and spread of counter occupancy per service and local hour, shrunk towards priors.
 
@@ -181,6 +188,10 @@ class ServiceTimeModel:
     empirical Bayes: the within-hour variance divided by the variance of the true hourly means (the
     spread of the hourly means beyond what sampling noise explains), so hours only differ as much as
     the data says they do. Older observations fade with a half-life counted in observations.
+
+    The *shape* of the distribution is not assumed: the projection draws ``mean_s,h * r`` where r is
+    resampled from the recent durations of the service divided by their hour's mean (plus a few
+    pseudo-observations from a lognormal with the prior CV, so a new branch has a shape to start with).
     """
 
     def __init__(
@@ -192,6 +203,8 @@ class ServiceTimeModel:
         max_hour_weight: float = 5000.0,
         half_life: float = 3000.0,
         default_prior: timedelta = timedelta(minutes=5),
+        shape_memory: int = 500,
+        prior_shape_points: int = 20,
     ) -> None:
         self._priors = {code: _minutes(value) for code, value in priors.items()}
         self._default_prior = _minutes(default_prior)
@@ -202,7 +215,10 @@ class ServiceTimeModel:
         self._decay = 0.5 ** (1.0 / half_life)
         self._by_service: dict[str, _Moments] = {}
         self._by_hour: dict[tuple[str, int], _Moments] = {}
-        self._lognormal_cache: dict[str, list[tuple[float, float]]] = {}
+        self._recent: dict[str, deque[tuple[float, int]]] = {}  # (minutes, hour) of recent durations
+        self.shape_memory = shape_memory
+        self.prior_shape_points = prior_shape_points
+        self._table_cache: dict[str, DurationTable] = {}
         self._hour_weight_cache: dict[str, float] = {}
 
     def observe(self, service_code: str, hour: int, duration: timedelta) -> None:
@@ -213,7 +229,8 @@ class ServiceTimeModel:
         minutes = min(minutes, 10 * max(prior, self.mean_minutes(service_code, hour)))  # tame typing errors
         self._by_service.setdefault(service_code, _Moments()).add(minutes, self._decay)
         self._by_hour.setdefault((service_code, hour), _Moments()).add(minutes, self._decay)
-        self._lognormal_cache.pop(service_code, None)
+        self._recent.setdefault(service_code, deque(maxlen=self.shape_memory)).append((minutes, hour))
+        self._table_cache.pop(service_code, None)
         self._hour_weight_cache.pop(service_code, None)
 
     def _service_moments(self, service_code: str) -> tuple[float, float]:
@@ -257,16 +274,21 @@ class ServiceTimeModel:
             second = (prior_weight * second + stats.squares) / weight
         return mean, math.sqrt(max(second - mean * mean, (0.05 * mean) ** 2))
 
-    def lognormal_by_hour(self, service_code: str) -> list[tuple[float, float]]:
-        """(mu, sigma) of the lognormal with the learnt mean and spread, for each hour 0..23."""
-        cached = self._lognormal_cache.get(service_code)
+    def sampling_table(self, service_code: str) -> DurationTable:
+        """What the projection draws durations from: hourly means and the learnt shape."""
+        cached = self._table_cache.get(service_code)
         if cached is None:
-            cached = []
-            for hour in range(24):
-                mean, sd = self.moments(service_code, hour)
-                sigma2 = math.log(1 + (sd / mean) ** 2)
-                cached.append((math.log(mean) - sigma2 / 2, math.sqrt(sigma2)))
-            self._lognormal_cache[service_code] = cached
+            means = [self.moments(service_code, hour)[0] for hour in range(24)]
+            sigma = math.sqrt(math.log(1 + self.prior_cv**2))
+            points = self.prior_shape_points
+            ratios = [
+                math.exp(sigma * _STANDARD_NORMAL.inv_cdf((i + 0.5) / points) - sigma * sigma / 2)
+                for i in range(points)
+            ]
+            ratios += [minutes / means[hour] for minutes, hour in self._recent.get(service_code, ())]
+            average = sum(ratios) / len(ratios)
+            cached = DurationTable(means, sorted(r / average for r in ratios))
+            self._table_cache[service_code] = cached
         return cached
 
     def mean_minutes(self, service_code: str, hour: int) -> float:
@@ -288,9 +310,10 @@ class AbandonmentModel:
     """Walk-outs and no-shows, learnt from what the counters see.
 
     * No-show share by minutes waited: a customer who walked out is found only when called; the share
-      absent among calls is learnt per bin of waited time, shrunk to the overall share (Beta prior).
-    * Cancellations (customer cancels on the phone page): a constant hazard per minute waited,
-      cancellations divided by minutes of waiting exposure.
+      absent among calls is learnt per bin of waited time (see :meth:`no_show_curve`).
+    * Cancellations (customer cancels on the phone page): a hazard per minute waited, constant within
+      each bin of waited time: cancellations in the bin / minutes of waiting spent in the bin, shrunk to
+      the overall rate. (It falls with waiting when walk-outs who do not cancel accumulate.)
     * The time a counter loses on a no-show (call, recall, give up).
     """
 
@@ -300,33 +323,48 @@ class AbandonmentModel:
         prior_weight: float = 20.0,
         prior_no_show_cost: timedelta = timedelta(minutes=1),
         half_life: float = 5000.0,
+        exposure_prior: float = 60.0,
     ) -> None:
         self.prior_no_show = prior_no_show
         self.prior_weight = prior_weight
+        self.exposure_prior = exposure_prior  # minutes of waiting without a cancellation, as a prior
         self._decay = 0.5 ** (1.0 / half_life)
-        self._calls = [0.0] * (len(_WAIT_BIN_EDGES) + 1)
-        self._absent = [0.0] * (len(_WAIT_BIN_EDGES) + 1)
-        self._cancels = 0.0
-        self._exposure = 0.0  # minutes waited by tickets that left the queue
+        bins = len(_WAIT_BIN_EDGES) + 1
+        self._calls = [0.0] * bins
+        self._absent = [0.0] * bins
+        self._cancels = [0.0] * bins
+        self._exposure = [0.0] * bins  # minutes waited within each bin by tickets that left the queue
         self._cost = _Moments()
         self._prior_cost = _minutes(prior_no_show_cost)
 
+    def _left_queue(self, minutes: float) -> None:
+        """Fade old data and add the exposure of a ticket that left the queue after ``minutes``."""
+        decay = self._decay
+        self._calls = [c * decay for c in self._calls]
+        self._absent = [a * decay for a in self._absent]
+        self._cancels = [c * decay for c in self._cancels]
+        self._exposure = [e * decay for e in self._exposure]
+        start = 0.0
+        for index, edge in enumerate((*_WAIT_BIN_EDGES, _INFINITY)):
+            if minutes <= start:
+                break
+            self._exposure[index] += min(minutes, edge) - start
+            start = edge
+
     def observe_call(self, waited: timedelta, showed_up: bool, no_show_cost: timedelta | None = None) -> None:
         minutes = max(_minutes(waited), 0.0)
+        self._left_queue(minutes)
         index = bisect.bisect_right(_WAIT_BIN_EDGES, minutes)
-        self._calls = [c * self._decay for c in self._calls]
-        self._absent = [a * self._decay for a in self._absent]
         self._calls[index] += 1
         if not showed_up:
             self._absent[index] += 1
             if no_show_cost is not None:
                 self._cost.add(max(_minutes(no_show_cost), 0.0), self._decay)
-        self._cancels *= self._decay
-        self._exposure = self._exposure * self._decay + minutes
 
     def observe_cancel(self, waited: timedelta) -> None:
-        self._cancels = self._cancels * self._decay + 1
-        self._exposure = self._exposure * self._decay + max(_minutes(waited), 0.0)
+        minutes = max(_minutes(waited), 0.0)
+        self._left_queue(minutes)
+        self._cancels[bisect.bisect_right(_WAIT_BIN_EDGES, minutes)] += 1
 
     def overall_no_show(self) -> float:
         return (self.prior_weight * self.prior_no_show + sum(self._absent)) / (self.prior_weight + sum(self._calls))
@@ -346,12 +384,31 @@ class AbandonmentModel:
             rates.append(previous)
             weights.append(self.prior_weight + calls)
         return _isotonic(rates, weights)
+
     def no_show_probability(self, waited: timedelta) -> float:
         return self.no_show_curve()[bisect.bisect_right(_WAIT_BIN_EDGES, _minutes(waited))]
 
     def cancel_hazard(self) -> float:
-        """Cancellations per minute waited (prior: none, worth 60 minutes of exposure)."""
-        return self._cancels / (self._exposure + 60.0)
+        """Cancellations per minute waited, over all waits (prior: none in ``exposure_prior`` minutes)."""
+        return sum(self._cancels) / (sum(self._exposure) + self.exposure_prior)
+
+    def cancel_hazards(self) -> list[float]:
+        """Cancellations per minute waited within each waited-time bin, shrunk to the overall rate."""
+        overall = self.cancel_hazard()
+        prior = self.exposure_prior
+        return [
+            (prior * overall + cancels) / (prior + exposure)
+            for cancels, exposure in zip(self._cancels, self._exposure, strict=True)
+        ]
+
+    def cumulative_cancel_hazard(self) -> list[float]:
+        """The integrated cancellation hazard at each bin edge (0 at no wait): P(no cancel by w) = exp(-H(w))."""
+        cumulative = [0.0]
+        start = 0.0
+        for edge, hazard in zip(_WAIT_BIN_EDGES, self.cancel_hazards(), strict=False):
+            cumulative.append(cumulative[-1] + hazard * (edge - start))
+            start = edge
+        return cumulative
 
     def no_show_cost_minutes(self) -> float:
         weight = 5.0 + self._cost.weight
@@ -359,7 +416,7 @@ class AbandonmentModel:
 
     def leave_hazard(self) -> float:
         """All departures from the queue other than calls of present customers, per minute waited."""
-        return (self._cancels + sum(self._absent)) / (self._exposure + 60.0)
+        return (sum(self._cancels) + sum(self._absent)) / (sum(self._exposure) + self.exposure_prior)
 
 
 def _isotonic(values: Sequence[float], weights: Sequence[float]) -> list[float]:
@@ -467,20 +524,16 @@ class ArrivalModel:
         """Expected arrivals per minute for each service in the local hours starting with ``at``'s hour."""
         local = at.astimezone(self.timezone)
         services = sorted(self.services())
-        recent = [(t, s) for t, s in self._today_times if local - t <= timedelta(hours=2)]
-        if not self._days or (self._today_date is not None and local.date() != self._today_date):
-            recent = recent if self._today_date == local.date() else []
+        today = self._today_date == local.date()
+        recent = [(t, s) for t, s in self._today_times if today and local - t <= timedelta(hours=2)]
+        if not self._days:  # no history yet: today's last hour, flat
             last_hour = Counter(s for t, s in recent if local - t <= timedelta(hours=1))
             flat = {s: last_hour.get(s, 0) / 60.0 for s in services}
             return [flat for _ in range(hours)]
         window_start = local - timedelta(hours=2)
-        expected = 0.0
-        for service in services:
-            expected += self._profile_over(service, window_start, local)
+        expected = sum(self._profile_over(service, window_start, local) for service in services)
         level = (len(recent) + self.level_prior) / (expected + self.level_prior)
-        return [
-            {s: level * self.profile_rate(s, (local.hour + k) % 24) for s in services} for k in range(hours)
-        ]
+        return [{s: level * self.profile_rate(s, (local.hour + k) % 24) for s in services} for k in range(hours)]
 
     def _profile_over(self, service_code: str, start: datetime, end: datetime) -> float:
         """Arrivals the profile expects between two local times of the same day (or across midnight)."""
@@ -493,19 +546,47 @@ class ArrivalModel:
         return total
 
 
+class IntervalCalibration:
+    """Widens or narrows the intervals until they cover the stated share of outcomes.
+
+    Stochastic approximation on the log of the scale: after each resolved estimate,
+    ``log scale += rate * (level - covered)``; it settles where the coverage equals ``level``.
+    """
+
+    def __init__(self, scale: float = 1.0, level: float = 0.8, rate: float = 0.005) -> None:
+        self._log_scale = math.log(scale)
+        self.level = level
+        self.rate = rate
+        self.observed = 0
+
+    @property
+    def scale(self) -> float:
+        return math.exp(self._log_scale)
+
+    def observe(self, estimate: WaitEstimate, actual: timedelta) -> None:
+        if not estimate.known:
+            return
+        covered = estimate.low <= actual <= estimate.high
+        self._log_scale = min(max(self._log_scale + self.rate * (self.level - covered), -2.0), 2.0)
+        self.observed += 1
+
+
 @dataclass(frozen=True)
 class EstimatorSettings:
-    """Knobs of the projection. ``interval_scale`` widens the simulated 10–90% band around its median;
-    ``point_quantile`` replaces the mean as the point estimate when set. Both are fitted on tuning seeds
-    by ``benchmarks/wait_accuracy.py`` (see docs/wait-estimates.md for the values it printed)."""
+    """Knobs of the projection.
+
+    ``interval_scale`` is the starting widening of the simulated band around the mean (fitted on
+    tuning seeds by ``benchmarks/wait_accuracy.py``); each branch then calibrates its own online
+    (:class:`IntervalCalibration`). ``seed`` is fixed so that estimates do not jitter between refreshes.
+    """
 
     replications: int = 48
     min_replications: int = 16
     work_budget: int = 4000  # tickets x replications per refresh; long queues get fewer replications
     seed: int = 7
     level: float = 0.8
-    interval_scale: float = 1.0
-    point_quantile: float | None = None
+    interval_scale: float = 1.15  # the fit on tuning seeds printed by benchmarks/wait_accuracy.py (1.147)
+    calibration_rate: float = 0.005
     horizon: timedelta = timedelta(hours=12)
 
     def replications_for(self, tickets: int) -> int:
@@ -526,10 +607,14 @@ class BranchModel:
     abandonment: AbandonmentModel = field(default_factory=AbandonmentModel)
     pauses: PauseModel = field(default_factory=PauseModel)
     arrivals: ArrivalModel = field(init=False)
+    calibration: IntervalCalibration = field(init=False)
 
     def __post_init__(self) -> None:
         self.service_times = ServiceTimeModel(self.expected_service)
         self.arrivals = ArrivalModel(self.timezone)
+        self.calibration = IntervalCalibration(
+            self.settings.interval_scale, self.settings.level, self.settings.calibration_rate
+        )
 
     def local_hour(self, at: datetime) -> int:
         return at.astimezone(self.timezone).hour
@@ -537,7 +622,9 @@ class BranchModel:
     def observe_issued(self, service_code: str, priority: PriorityClass, at: datetime) -> None:
         self.arrivals.observe(service_code, priority, at)
 
-    def observe_served(self, service_code: str, queued_at: datetime, called_at: datetime, finished_at: datetime) -> None:
+    def observe_served(
+        self, service_code: str, queued_at: datetime, called_at: datetime, finished_at: datetime
+    ) -> None:
         """A called customer came and was served; the counter was busy from the call to the finish."""
         self.abandonment.observe_call(called_at - queued_at, showed_up=True)
         self.service_times.observe(service_code, self.local_hour(called_at), finished_at - called_at)
@@ -554,6 +641,10 @@ class BranchModel:
     def observe_pause(self, started_at: datetime, ended_at: datetime) -> None:
         self.pauses.observe_pause(ended_at - started_at)
 
+    def observe_estimate(self, estimate: WaitEstimate, actual: timedelta) -> None:
+        """An estimate given earlier, and the wait from that moment to the call that followed."""
+        self.calibration.observe(estimate, actual)
+
 
 # --- the projection ------------------------------------------------------------------------------------
 
@@ -569,7 +660,7 @@ class _Lane:
     phantom_offsets: dict[_Kind, float]  # call key of a future arrival = arrival minute + offset
     opens: float  # minutes from now
     closes: float
-    serving: tuple[float, float, float, float] | None = None  # (mu, sigma, elapsed, P(S <= elapsed))
+    serving: tuple[float, list[float]] | None = None  # (elapsed, possible remaining durations)
     pause_left: list[float] | None = None  # possible remaining pause lengths, if paused
 
 
@@ -604,10 +695,13 @@ class _Projection:
         self.count = len(tickets)
         self.waited_now = [_minutes(now - t.queued_at) for t in tickets]
         self.ticket_service = [index[t.service_code] for t in tickets]
-        self.log_params = [model.service_times.lognormal_by_hour(code) for code in services]
+        self.tables = [model.service_times.sampling_table(code) for code in services]
         abandonment = model.abandonment
         self.no_show_curve = abandonment.no_show_curve()
-        self.cancel_hazard = abandonment.cancel_hazard()
+        self.cancel_hazards = abandonment.cancel_hazards()
+        self.cumulative_hazard = abandonment.cumulative_cancel_hazard()
+        # hazard already "used up" by today's tickets: they have not cancelled so far
+        self.hazard_so_far = [self.cumulative_cancel(w) for w in self.waited_now]
         self.no_show_cost = abandonment.no_show_cost_minutes()
         self.pause_probability = model.pauses.probability()
         self.pause_durations = model.pauses.durations()
@@ -667,27 +761,35 @@ class _Projection:
             )
             if counter.status is CounterStatus.PAUSED:
                 elapsed = _minutes(now - counter.paused_since) if counter.paused_since else 0.0
-                lane.pause_left = [d - elapsed for d in self.pause_durations if d > elapsed] or [
+                lane.pause_left = sorted(d - elapsed for d in self.pause_durations if d > elapsed) or [
                     max(sum(self.pause_durations) / len(self.pause_durations), 1.0)
                 ]
             elif counter.status is CounterStatus.OPEN and counter.serving_service is not None:
                 elapsed = max(_minutes(now - counter.serving_since), 0.0) if counter.serving_since else 0.0
-                hour = int((self.minute_of_day - elapsed) // 60) % 24
-                mu, sigma = self.log_params[index[counter.serving_service]][hour]
-                floor = _STANDARD_NORMAL.cdf((math.log(elapsed) - mu) / sigma) if elapsed > 0 else 0.0
-                lane.serving = (mu, sigma, elapsed, min(floor, 1 - 1e-9))
+                table = self.tables[index[counter.serving_service]]
+                mean = table.means[int((self.minute_of_day - elapsed) // 60) % 24]
+                longer = table.ratios[bisect.bisect_right(table.ratios, elapsed / mean) :]
+                lane.serving = (elapsed, [mean * r - elapsed for r in longer] or [0.25 * mean])
             lanes.append(lane)
         return lanes
 
-    def _start(self, lane: _Lane, rnd: random.Random) -> float:
-        """Minutes until the counter is first free: its current customer's remaining time or pause."""
+    def cumulative_cancel(self, waited: float) -> float:
+        """H(waited): the integrated cancellation hazard, piecewise linear between bin edges."""
+        index = bisect.bisect_right(_WAIT_BIN_EDGES, waited)
+        start = _WAIT_BIN_EDGES[index - 1] if index else 0.0
+        return self.cumulative_hazard[index] + self.cancel_hazards[index] * (waited - start)
+
+    @staticmethod
+    def _start(lane: _Lane, u: float) -> float:
+        """Minutes until the counter is first free (``u`` uniform): its customer's remaining time, or its pause.
+
+        The remaining time is drawn from the learnt durations longer than what has already elapsed.
+        """
         start = 0.0
         if lane.pause_left is not None:
-            start = rnd.choice(lane.pause_left)
-        elif lane.serving is not None:  # lognormal service conditioned on having lasted ``elapsed`` already
-            mu, sigma, elapsed, floor = lane.serving
-            u = min(floor + (1 - floor) * rnd.random(), 1 - 1e-12)
-            start = max(math.exp(mu + sigma * _STANDARD_NORMAL.inv_cdf(max(u, 1e-12))) - elapsed, 0.0)
+            start = lane.pause_left[int(u * len(lane.pause_left))]
+        elif lane.serving is not None:
+            start = lane.serving[1][int(u * len(lane.serving[1]))]
         return max(start, lane.opens)
 
     def _arrivals(self, rnd: random.Random) -> list[tuple[float, _Kind]]:
@@ -718,17 +820,31 @@ class _Projection:
         rnd = random.Random(seed)
         heappush, heappop = heapq.heappush, heapq.heappop
         uniform, exp, bisect_right = rnd.random, math.exp, bisect.bisect_right
-        normal_table, normal_size = _NORMAL_TABLE, _NORMAL_TABLE_SIZE
-        log_params, no_show_curve = self.log_params, self.no_show_curve
-        cancel_hazard, no_show_cost = self.cancel_hazard, self.no_show_cost
+        means = [table.means for table in self.tables]
+        ratios = [table.ratios for table in self.tables]
+        ratio_counts = [len(table.ratios) for table in self.tables]
+        no_show_curve = self.no_show_curve
+        cumulative_hazard, cancel_hazards, hazard_so_far = (
+            self.cumulative_hazard,
+            self.cancel_hazards,
+            self.hazard_so_far,
+        )
+        no_show_cost = self.no_show_cost
+        edges = (0.0, *_WAIT_BIN_EDGES)
         pause_probability, pause_durations = self.pause_probability, self.pause_durations
         waited_now, ticket_service, targets = self.waited_now, self.ticket_service, self.targets
         minute_of_day = self.minute_of_day
         lane_orders = [lane.order for lane in lanes]
         lane_keys = [lane.keys for lane in lanes]
         lane_closes = [lane.closes for lane in lanes]
+        # Randomised quasi-Monte Carlo: the k-th uniform of replication r is frac(lattice[k] + r/R), so
+        # across replications every draw is stratified. With a fixed seed (estimates must not jitter
+        # between refreshes) plain Monte Carlo error would repeat in every refresh and act as a bias.
+        lattice = [uniform() for _ in range(3 * (count + len(lanes)) + 64)]
 
-        for _replication in range(replications):
+        for replication in range(replications):
+            shift = replication / replications
+            draw = 0  # index into the lattice
             arrivals = self._arrivals(rnd)
             next_arrival = 0  # index of the first arrival not yet in the counters' queues
             arrival_time = arrivals[0][0] if arrivals else _INFINITY
@@ -741,7 +857,10 @@ class _Projection:
             pointers = [0] * len(lanes)
             has_work = [bool(order) for order in lane_orders]  # may still call one of today's tickets
             lanes_with_work = sum(has_work)
-            free = [(self._start(lane, rnd), lane_index) for lane_index, lane in enumerate(lanes)]
+            free = []
+            for lane_index, lane in enumerate(lanes):
+                free.append((self._start(lane, (lattice[draw] + shift) % 1.0), lane_index))
+                draw += 1
             heapq.heapify(free)
 
             while remaining and lanes_with_work and free:
@@ -782,6 +901,7 @@ class _Projection:
                     phantom_taken[phantom] = True
                     waited = clock - phantom_arrival[phantom]
                     service = phantom_service[phantom]
+                    hazard_before = 0.0
                 else:
                     ticket = order[pointer]
                     taken[ticket] = True
@@ -789,19 +909,32 @@ class _Projection:
                     samples[ticket].append(clock)
                     waited = waited_now[ticket] + clock
                     service = ticket_service[ticket]
+                    hazard_before = hazard_so_far[ticket]
 
                 # the counter's time on it: nothing (cancelled), a call (no-show) or a service
-                u = uniform()
-                cancelled = 1.0 - exp(-cancel_hazard * waited)
+                if draw + 3 > len(lattice):
+                    lattice.extend([uniform() for _ in range(len(lattice))])
+                u = lattice[draw] + shift
+                u = u - 1.0 if u >= 1.0 else u
+                bin_index = bisect_right(_WAIT_BIN_EDGES, waited)
+                hazard = cumulative_hazard[bin_index] + cancel_hazards[bin_index] * (waited - edges[bin_index])
+                cancelled = 1.0 - exp(hazard_before - hazard)  # cancels before its call, given not by now
                 if u < cancelled:
                     duration = 0.0
-                elif u < cancelled + (1.0 - cancelled) * no_show_curve[bisect_right(_WAIT_BIN_EDGES, waited)]:
+                elif u < cancelled + (1.0 - cancelled) * no_show_curve[bin_index]:
                     duration = no_show_cost
                 else:
-                    mu, sigma = log_params[service][int((minute_of_day + clock) // 60) % 24]
-                    duration = exp(mu + sigma * normal_table[int(uniform() * normal_size)])
-                if uniform() < pause_probability:
-                    duration += pause_durations[int(uniform() * len(pause_durations))]
+                    u = lattice[draw + 1] + shift
+                    u = u - 1.0 if u >= 1.0 else u
+                    duration = (
+                        means[service][int((minute_of_day + clock) // 60) % 24]
+                        * ratios[service][int(u * ratio_counts[service])]
+                    )
+                u = lattice[draw + 2] + shift
+                u = u - 1.0 if u >= 1.0 else u
+                if u < pause_probability:
+                    duration += pause_durations[int(u / pause_probability * len(pause_durations))]
+                draw += 3
                 heappush(free, (clock + duration, lane_index))
         return samples
 
@@ -814,24 +947,21 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[lower] * (1 - fraction) + sorted_values[upper] * fraction
 
 
-def _summarise(values: list[float], replications: int, settings: EstimatorSettings, horizon: float) -> WaitEstimate:
+def _summarise(values: list[float], replications: int, level: float, scale: float, horizon: float) -> WaitEstimate:
+    """Mean call time and the ``level`` band of the simulated call times, widened by ``scale`` around the mean."""
     if len(values) * 2 < replications:  # not reached in most replications: no counter will call it
         return WaitEstimate.unknown()
     values = values + [horizon] * (replications - len(values))  # censored at the horizon
     values.sort()
-    tail = (1 - settings.level) / 2
-    median = _quantile(values, 0.5)
-    low = median - settings.interval_scale * (median - _quantile(values, tail))
-    high = median + settings.interval_scale * (_quantile(values, 1 - tail) - median)
-    if settings.point_quantile is None:
-        point = sum(values) / len(values)
-    else:
-        point = _quantile(values, settings.point_quantile)
+    tail = (1 - level) / 2
+    point = sum(values) / len(values)
+    low = point - scale * max(point - _quantile(values, tail), 0.0)
+    high = point + scale * max(_quantile(values, 1 - tail) - point, 0.0)
     return WaitEstimate(
         expected=timedelta(minutes=point),
         low=timedelta(minutes=max(low, 0.0)),
-        high=timedelta(minutes=max(high, point)),
-        level=settings.level,
+        high=timedelta(minutes=high),
+        level=level,
     )
 
 
@@ -843,8 +973,9 @@ def estimate_waits(snapshot: QueueSnapshot, rules: PolicyRules, model: BranchMod
     replications = model.settings.replications_for(len(tickets))
     samples = _Projection(snapshot, tickets, rules, model).run(replications, model.settings.seed)
     horizon = _minutes(model.settings.horizon)
+    level, scale = model.settings.level, model.calibration.scale
     return {
-        ticket.ticket_id: _summarise(values, replications, model.settings, horizon)
+        ticket.ticket_id: _summarise(values, replications, level, scale, horizon)
         for ticket, values in zip(tickets, samples, strict=True)
     }
 
@@ -889,9 +1020,7 @@ class AccuracyTracker:
         if not estimate.known:
             return
         records = self._records.setdefault(service_code, deque(maxlen=self.window))
-        records.append(
-            (_minutes(estimate.expected), _minutes(estimate.low), _minutes(estimate.high), _minutes(actual))
-        )
+        records.append((_minutes(estimate.expected), _minutes(estimate.low), _minutes(estimate.high), _minutes(actual)))
 
     def services(self) -> list[str]:
         return sorted(self._records)

@@ -134,9 +134,7 @@ def erlang_a(
     mean_queue = sum((n - servers) * p for n, p in enumerate(probabilities) if n > servers)
     busy = sum(min(n, servers) * p for n, p in enumerate(probabilities))
     ahead_probabilities = probabilities[servers:]
-    within = _offered_wait_within(
-        len(ahead_probabilities) - 1, servers * service_rate, abandon_rate, target_wait
-    )
+    within = _offered_wait_within(len(ahead_probabilities) - 1, servers * service_rate, abandon_rate, target_wait)
     level = sum(probabilities[:servers]) + sum(p * f for p, f in zip(ahead_probabilities, within, strict=True))
     return ErlangAResult(
         p_wait=p_wait,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from server.domain.estimation import (
     BranchModel,
     CounterState,
     CounterStatus,
+    IntervalCalibration,
     PauseModel,
     QueueSnapshot,
     ServiceTimeModel,
@@ -321,11 +323,60 @@ def test_abandonment_model_learns_walk_outs_and_cancellations() -> None:
     assert model.cancel_hazard() == pytest.approx(500 / (500 * 61), rel=0.05)
 
 
+def test_cancellation_hazard_is_learnt_per_waited_time_bin() -> None:
+    model = AbandonmentModel()
+    for _ in range(400):  # half cancel within 2 minutes; the rest wait 30 minutes and are called
+        model.observe_cancel(timedelta(minutes=1))
+        model.observe_call(timedelta(minutes=30), showed_up=True)
+    hazards = model.cancel_hazards()
+    assert hazards[0] > 100 * hazards[5]  # cancelling happens early, not in the 20-30 min bin
+    cumulative = model.cumulative_cancel_hazard()
+    assert cumulative[0] == 0.0 and cumulative == sorted(cumulative)
+
+
+def test_cancellations_ahead_are_conditioned_on_time_already_waited() -> None:
+    """A ticket that has waited past the cancelling phase is not expected to cancel any more."""
+    model = steady_model({"A": 5.0})
+    for _ in range(500):
+        model.observe_cancelled(NOW - timedelta(minutes=1), NOW)
+        model.observe_served("A", NOW - timedelta(minutes=30), NOW, NOW + timedelta(minutes=5))
+    fresh = QueueSnapshot(NOW, [busy("1", ("A",), "A")], [ticket(1, "A", 0), ticket(2, "A", 0)])
+    veteran = QueueSnapshot(NOW, [busy("1", ("A",), "A")], [ticket(1, "A", 20), ticket(2, "A", 0)])
+    assert estimate_waits(veteran, RULES, model)[2].expected > estimate_waits(fresh, RULES, model)[2].expected
+
+
+def test_interval_calibration_settles_where_coverage_is_the_level() -> None:
+    calibration = IntervalCalibration(scale=1.0, level=0.8, rate=0.01)
+    estimate = estimate_of(10, 5, 15)
+    for _ in range(300):  # always covered: the intervals are too wide
+        calibration.observe(estimate, timedelta(minutes=10))
+    assert calibration.scale == pytest.approx(math.exp(-0.6))  # 300 steps of 0.01 * (0.8 - 1)
+    for _ in range(600):  # covered half the time: too narrow
+        calibration.observe(estimate, timedelta(minutes=10))
+        calibration.observe(estimate, timedelta(minutes=30))
+    assert calibration.scale > 1.5
+    calibration.observe(WaitEstimate.unknown(), timedelta(minutes=3))  # no estimate: ignored
+    assert calibration.observed == 1500
+
+
+def test_branch_intervals_follow_the_calibration() -> None:
+    model = steady_model({"A": 5.0}, cv=0.8)
+    snapshot = QueueSnapshot(NOW, [busy("1", ("A",), "A")], [ticket(i, "A", 5 - i) for i in range(4)])
+    before = estimate_waits(snapshot, RULES, model)[3]
+    for _ in range(200):
+        model.observe_estimate(before, timedelta(minutes=60))  # far outside every interval
+    after = estimate_waits(snapshot, RULES, model)[3]
+    assert after.expected == before.expected
+    assert after.high - after.low > before.high - before.low
+
+
 def test_arrival_model_learns_the_daily_profile_and_todays_pace() -> None:
     model = ArrivalModel(TZ)
     for day in range(4):
         for k in range(120):  # 60 an hour from 10:00 to 12:00
-            model.observe("A", PriorityClass.NORMAL, datetime(2025, 3, 1 + day, 10, 0, tzinfo=TZ) + timedelta(seconds=60 * k))
+            model.observe(
+                "A", PriorityClass.NORMAL, datetime(2025, 3, 1 + day, 10, 0, tzinfo=TZ) + timedelta(seconds=60 * k)
+            )
     assert model.history_days == 3  # the fourth day is still today
     assert model.profile_rate("A", 10) == pytest.approx(1.0)
     assert model.profile_rate("A", 13) == 0.0
