@@ -18,50 +18,42 @@ from sqlalchemy import Engine, create_engine, event
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def _sqlite_engine(url: str, *, begin: str, pragmas: list[str]) -> Engine:
+    """A pooled SQLite engine that runs ``pragmas`` on each new connection and opens transactions with ``begin``."""
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
+                           max_overflow=20)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in [*pragmas, "PRAGMA busy_timeout=30000"]:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
 def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
-    if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
-                               max_overflow=20)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous.upper()}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    """The engine for commands: on SQLite, WAL, fsync per commit and one writer at a time."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return _sqlite_engine(url, begin="BEGIN IMMEDIATE", pragmas=[
+        "PRAGMA journal_mode=WAL", f"PRAGMA synchronous={sqlite_synchronous.upper()}", "PRAGMA foreign_keys=ON"])
 
 
 def make_readonly_engine(url: str) -> Engine | None:
     """On SQLite, a second engine whose transactions are plain deferred reads (no write lock)."""
     if not url.startswith("sqlite"):
         return None
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=20)
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _sqlite_begin_deferred(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-    return engine
+    return _sqlite_engine(url, begin="BEGIN", pragmas=[])
 
 
 def alembic_config(url: str) -> AlembicConfig:
