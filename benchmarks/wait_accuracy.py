@@ -272,6 +272,7 @@ def scores(data: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     result[ESTIMATOR]["above_high5"] = float(np.mean(target > data["high"][known] + UNDER_MINUTES))
     shown_low, shown_high = data["shown_low"][known], data["shown_high"][known]
     result[ESTIMATOR]["coverage_shown"] = float(np.mean((target >= shown_low) & (target <= shown_high)))
+    result[ESTIMATOR]["above_shown_high5"] = float(np.mean(target > shown_high + UNDER_MINUTES))
     for name in BASELINES:
         result[name] = metrics(data[name], data["target"])
     return result
@@ -458,6 +459,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "coverage80": round(multi_table[ESTIMATOR]["coverage"], 3),
         "coverage_shown_range": round(multi_table[ESTIMATOR]["coverage_shown"], 3),
         "above_high5_share": round(multi_table[ESTIMATOR]["above_high5"], 4),
+        "above_shown_high5_share": round(multi_table[ESTIMATOR]["above_shown_high5"], 4),
         "best_baseline_under5_share": round(multi_table[best]["under5"], 4),
         "estimator_mae": round(multi_table[ESTIMATOR]["mae"], 3),
         "estimator_bias": round(multi_table[ESTIMATOR]["bias"], 3),

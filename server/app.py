@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,9 +11,26 @@ from flask_socketio import SocketIO
 
 from server.config import HallConfig
 from server.persistence.database import make_engine, make_readonly_engine, migrate
-from server.realtime import SocketIOPublisher
+from server.realtime import LiveLoop, SocketIOPublisher, register_socket_handlers
+from server.services.announcements import AnnouncementService
 from server.services.hall import Clock, HallService, utc_now
+from server.services.live import LiveHall, run_inline
+from server.services.printing import PrintingService
+from server.services.ratings import RatingService
+from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
+
+
+def offload_cpu(work: Callable[[], Any]) -> Any:
+    """Run the estimator in a native thread when eventlet serves, so that pushes keep flowing meanwhile."""
+    try:
+        import eventlet.patcher
+        from eventlet import tpool
+    except ImportError:
+        return run_inline(work)
+    if not eventlet.patcher.is_monkey_patched("thread"):
+        return run_inline(work)
+    return tpool.execute(work)
 
 
 def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publisher | None = None,
@@ -34,24 +52,49 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     if run_migrations:
         migrate(config.server.database_url)
     engine = make_engine(config.server.database_url, sqlite_synchronous=config.server.sqlite_synchronous)
-    uow = UnitOfWork(engine, make_readonly_engine(config.server.database_url), publisher or SocketIOPublisher(socketio))
-    hall = HallService(config, uow, clock=clock)
+    socket_publisher = SocketIOPublisher(socketio)
+    uow = UnitOfWork(engine, make_readonly_engine(config.server.database_url), publisher or socket_publisher)
+    live = LiveHall(config, uow, clock, publisher=socket_publisher, offload=offload_cpu)
+    socket_publisher.listener = live.note_events
+    hall = HallService(config, uow, clock=clock, estimates=live)
     hall.ensure_branches()
     hall.purge_idempotency_records()
+    for branch in config.branches:
+        live.refresh(branch.code)
+    register_socket_handlers(socketio, hall, live)
     app.extensions["hall"] = hall
+    app.extensions["printing"] = PrintingService(hall)
+    app.extensions["ratings"] = RatingService(config, uow, clock=clock)
+    app.extensions["announcements"] = AnnouncementService(config, uow)
+    app.extensions["signage"] = SignageService(config, uow, clock=clock)
+    app.extensions["hall_live"] = live
+    app.extensions["hall_live_loop"] = LiveLoop(socketio, hall, live)
     app.extensions["hall_socketio"] = socketio
-    app.extensions["hall_pages"] = lambda branch_code: [
-        ("Live snapshot 快照", f"/api/branches/{branch_code}/snapshot"),
-    ]
-
+    from display import PAGES as DISPLAY_PAGES
+    from display import blueprint as display_pages
+    from kiosk import PAGES as KIOSK_PAGES
+    from kiosk import blueprint as kiosk_pages
     from server.api.routes import api, register_error_handlers
+    from server.pages import PAGES as STAFF_PAGES
+    from server.pages import blueprint as staff_pages
 
     app.register_blueprint(api)
+    app.register_blueprint(kiosk_pages)
+    app.register_blueprint(display_pages)
+    app.register_blueprint(staff_pages)
     register_error_handlers(app)
+
+    def hall_pages(branch_code: str) -> list[tuple[str, str]]:
+        """The pages of a branch, as (label, path): printed by ``make run`` and linked from ``/``."""
+        pages = [*KIOSK_PAGES, *DISPLAY_PAGES, *STAFF_PAGES]
+        return [(label, path.format(branch=branch_code)) for label, path in pages] + [
+            ("Live snapshot 快照", f"/api/branches/{branch_code}/snapshot")]
+
+    app.extensions["hall_pages"] = hall_pages
 
     @app.get("/")
     def index() -> Any:
-        return render_template("index.html", config=config)
+        return render_template("index.html", config=config, pages=hall_pages)
 
     @app.get("/healthz")
     def healthz() -> Any:

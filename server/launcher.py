@@ -36,8 +36,10 @@ def write_config(directory: Path, database_url: str, *, all_day: bool = True, re
 class ServerProcess:
     """``python -m server`` in a child process; ``url`` is set once it printed READY."""
 
-    def __init__(self, config_path: Path, *, env: dict[str, str] | None = None, quiet: bool = True) -> None:
+    def __init__(self, config_path: Path, *, env: dict[str, str] | None = None, quiet: bool = True,
+                 port: int = 0) -> None:
         self.config_path = config_path
+        self.port = port  # 0: a free port; after start() the port in use, so that a restart keeps it
         self.env = env
         self.quiet = quiet
         self.process: subprocess.Popen[str] | None = None
@@ -45,7 +47,7 @@ class ServerProcess:
         self.output: list[str] = []
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
-        command = [sys.executable, "-m", "server", "--config", str(self.config_path), "--port", "0"]
+        command = [sys.executable, "-m", "server", "--config", str(self.config_path), "--port", str(self.port)]
         if self.quiet:
             command.append("--quiet")
         environment = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
@@ -61,6 +63,7 @@ class ServerProcess:
             self.output.append(line)
             if line.startswith("READY "):
                 self.url = line.split()[1].strip()
+                self.port = int(self.url.rsplit(":", 1)[1])
                 self._drain()
                 return self
         self.kill()
@@ -97,6 +100,12 @@ class ServerProcess:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def restart(self, timeout: float = 60.0) -> ServerProcess:
+        """Stop (SIGKILL if ``kill``) and start again on the same port: clients see a real outage."""
+        self.stop()
+        self.process = None
+        return self.start(timeout)
 
     def __enter__(self) -> ServerProcess:
         return self.start() if self.process is None else self

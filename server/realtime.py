@@ -1,15 +1,44 @@
-"""Socket.IO adapter: committed events go to the branch's rooms; public rooms never see private fields.
+"""Socket.IO adapter: screens join rooms by role, get a snapshot, then ordered events.
 
-Rooms per branch: ``public:<branch>`` (displays, kiosks, customers' tickets) and ``staff:<branch>``
-(signed-in staff and managers). With a Redis URL configured, Flask-SocketIO relays emits through
-Redis so that every server process reaches its own clients.
+The contract (docs/realtime.md has the full picture):
+
+* A client emits ``join`` with ``{"role", "branch"}`` and, by role, ``zone`` (display), ``counter``
+  (counter display, rating pad) or ``token`` (a customer's own ticket). The acknowledgement carries
+  ``{"ok": true, "role", "snapshot"}``; the snapshot has the branch's sequence number ``seq``.
+  A refused join acknowledges ``{"ok": false, "error", "message"}``.
+* ``hall_event``: one committed change, with ``seq`` (the branch's sequence number, +1 per event).
+  A client applies events with ``seq == last + 1``, ignores older ones and re-joins on a gap.
+* ``hall_summary``: waiting counts and wait estimates per service (derived; carries the ``seq`` it was
+  computed at and a ``version``), pushed when they change.
+* ``ticket_update``: to a customer's ticket room only: people ahead, estimate and state.
+
+Rooms per branch: ``public:<branch>`` (displays, kiosks, counter displays; events without the
+``private`` part), ``staff:<branch>`` (signed-in staff and managers, full events) and
+``ticket:<branch>:<id>`` (one customer). Staff and manager joins are authenticated by the same
+signed session cookie as the pages; sockets carry no commands, which go through the HTTP API.
+With a Redis URL configured, Flask-SocketIO relays emits through Redis so that every server process
+reaches its own clients.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
-from flask_socketio import SocketIO
+from flask import request, session
+from flask_socketio import SocketIO, join_room, leave_room, rooms
+
+from server.domain.errors import DomainError
+from server.services.hall import HallService
+from server.services.live import LiveHall
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ROLES = ("display", "kiosk", "counter", "ticket")
+STAFF_ROLES = ("staff", "manager")
+ROLES = PUBLIC_ROLES + STAFF_ROLES
 
 
 def public_room(branch_code: str) -> str:
@@ -20,17 +49,185 @@ def staff_room(branch_code: str) -> str:
     return f"staff:{branch_code}"
 
 
+def ticket_room(branch_code: str, ticket_id: int) -> str:
+    return f"ticket:{branch_code}:{ticket_id}"
+
+
 def public_event(event: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in event.items() if key != "private"}
 
 
 class SocketIOPublisher:
-    """The service layer's publisher: emits each committed event to the branch's rooms, in order."""
+    """Emits committed events and derived live state to the branch's rooms, in order.
 
-    def __init__(self, socketio: SocketIO) -> None:
+    ``listener`` (the live side) hears of every committed batch so that estimates follow the queue.
+    """
+
+    def __init__(self, socketio: SocketIO, listener: Callable[[str, list[dict[str, Any]]], None] | None = None
+                 ) -> None:
         self.socketio = socketio
+        self.listener = listener
 
     def publish(self, branch_code: str, events: list[dict[str, Any]]) -> None:
         for event in events:
+            public = public_event(event)
             self.socketio.emit("hall_event", event, to=staff_room(branch_code))
-            self.socketio.emit("hall_event", public_event(event), to=public_room(branch_code))
+            self.socketio.emit("hall_event", public, to=public_room(branch_code))
+            ticket = event.get("ticket")
+            if isinstance(ticket, dict) and ticket.get("id") is not None:
+                self.socketio.emit("hall_event", public, to=ticket_room(branch_code, ticket["id"]))
+        if self.listener is not None:
+            self.listener(branch_code, events)
+
+    def publish_summary(self, branch_code: str, summary: dict[str, Any]) -> None:
+        self.socketio.emit("hall_summary", summary, to=public_room(branch_code))
+        self.socketio.emit("hall_summary", summary, to=staff_room(branch_code))
+
+    def publish_ticket_updates(self, branch_code: str, updates: list[dict[str, Any]]) -> None:
+        for update in updates:
+            self.socketio.emit("ticket_update", update, to=ticket_room(branch_code, update["ticket_id"]))
+
+
+def _refused(error: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": error, "message": message}
+
+
+def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHall) -> None:
+    """The ``join`` handler: checks the role, joins the rooms and answers with the role's snapshot."""
+
+    @socketio.on("join")
+    def on_join(payload: Any) -> dict[str, Any]:
+        if not isinstance(payload, dict):
+            return _refused("invalid_request", "join needs an object: {role, branch, ...}")
+        role, branch_code = payload.get("role"), payload.get("branch")
+        if role not in ROLES:
+            return _refused("invalid_role", f"role must be one of {', '.join(ROLES)}")
+        if not isinstance(branch_code, str) or hall.config.branch(branch_code) is None:
+            return _refused("unknown_branch", f"no branch {branch_code!r}")
+        branch = hall.branch(branch_code)
+        username = session.get("username")
+        account = hall.config.account(username) if username else None
+        if role in STAFF_ROLES:
+            if account is None:
+                return _refused("unauthenticated", "sign in as staff first (POST /api/session)")
+            if role == "manager" and account.role != "manager":
+                return _refused("forbidden", "the manager view needs a manager account")
+            if account.branches and branch.code not in account.branches:
+                return _refused("forbidden", f"{account.username} does not work at branch {branch.code}")
+
+        for room in rooms():
+            if room != request.sid:  # type: ignore[attr-defined]
+                leave_room(room)
+        try:
+            if role == "ticket":
+                token = payload.get("token")
+                if not isinstance(token, str) or not token:
+                    return _refused("invalid_request", "the ticket role needs the ticket's token")
+                ticket = hall.ticket_by_token(token)
+                if ticket["branch"] != branch.code:
+                    return _refused("unknown_ticket", "no such ticket")
+                join_room(ticket_room(branch.code, ticket["id"]))
+                snapshot = {**hall.ticket_by_token(token), "seq": live.branch_seq(branch.code)}
+            elif role in STAFF_ROLES:
+                join_room(staff_room(branch.code))
+                snapshot = live.decorate_snapshot(hall.snapshot(branch.code, staff=True))
+            else:
+                join_room(public_room(branch.code))
+                snapshot = live.decorate_snapshot(hall.snapshot(branch.code))
+                if role == "display" and payload.get("zone"):
+                    snapshot = _zoned(snapshot, branch, str(payload["zone"]))
+                if role == "counter":
+                    counter = branch.counter(str(payload.get("counter", "")))
+                    if counter is None:
+                        return _refused("unknown_counter", f"branch {branch.code} has no counter "
+                                                           f"{payload.get('counter')!r}")
+                    snapshot["counter"] = hall.counter_public(branch.code, counter.number)
+        except DomainError as exc:
+            return _refused(exc.code, exc.message)
+        return {"ok": True, "role": role, "snapshot": snapshot}
+
+    @socketio.on("ping_hall")
+    def on_ping(_payload: Any = None) -> dict[str, Any]:
+        """A cheap round trip for clients that want to show their connection health."""
+        return {"ok": True, "server_time": time.time()}
+
+
+def _zoned(snapshot: dict[str, Any], branch: Any, zone_code: str) -> dict[str, Any]:
+    """A display zone: the subset of services and counters a display in one part of a large hall shows."""
+    zone = next((z for z in branch.zones if z.code == zone_code), None)
+    if zone is None:
+        raise DomainError(f"branch {branch.code} has no display zone {zone_code!r}", code="unknown_zone",
+                          http_status=404)
+    services, counters = set(zone.services), set(zone.counters)
+    snapshot["zone"] = {"code": zone.code, "name": zone.name.as_dict(), "services": sorted(services),
+                        "counters": sorted(counters)}
+    snapshot["services"] = [s for s in snapshot["services"] if s["code"] in services]
+    snapshot["counters"] = [c for c in snapshot["counters"] if c["number"] in counters]
+    snapshot["recent_calls"] = [c for c in snapshot["recent_calls"] if c["counter"] in counters]
+    return snapshot
+
+
+class LiveLoop:
+    """The background task that keeps estimates fresh: at once after calls and pauses, coalesced after
+    issues, once a minute regardless, and on a change committed by another server process."""
+
+    DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
+
+    def __init__(self, socketio: SocketIO, hall: HallService, live: LiveHall, *, tick_s: float = 0.1,
+                 urgent_s: float = 0.25, coalesce_s: float = 1.0, idle_s: float = 60.0, watch_s: float = 1.0,
+                 purge_every_s: float = 3600.0) -> None:
+        self.socketio = socketio
+        self.hall = hall
+        self.live = live
+        self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
+        self.idle_s, self.watch_s = idle_s, watch_s
+        self.purge_every_s = purge_every_s
+        self.running = False
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.socketio.start_background_task(self.run)
+
+    def run(self) -> None:
+        last_refresh: dict[str, float] = {}
+        cost: dict[str, float] = {}
+        pending: dict[str, bool] = {}
+        last_watch = last_purge = time.monotonic()
+        branches = [b.code for b in self.hall.config.branches]
+        while self.running:
+            self.socketio.sleep(self.tick_s)
+            now = time.monotonic()
+            for code, urgent in self.live.take_dirty().items():
+                pending[code] = pending.get(code, False) or urgent
+            if now - last_watch >= self.watch_s:
+                last_watch = now
+                for code in branches:
+                    if code not in pending and self._safe(lambda c=code: self.live.branch_seq(c)) not in (
+                            None, self.live.refreshed_seq(code)):
+                        pending[code] = True
+            for code in branches:
+                since = now - last_refresh.get(code, float("-inf"))
+                # a busy branch's refresh takes longer; never spend more than a fifth of the time on it
+                floor = self.DUTY_FACTOR * cost.get(code, 0.0)
+                if code in pending:
+                    due = since >= max(self.urgent_s if pending[code] else self.coalesce_s, floor)
+                else:
+                    due = since >= max(self.idle_s, floor)
+                if due:
+                    pending.pop(code, None)
+                    started = time.monotonic()
+                    self._safe(lambda c=code: self.live.refresh(c))
+                    last_refresh[code] = time.monotonic()
+                    cost[code] = last_refresh[code] - started
+            if now - last_purge >= self.purge_every_s:
+                last_purge = now
+                self._safe(self.hall.purge_idempotency_records)
+
+    @staticmethod
+    def _safe(work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except Exception:  # the loop must outlive a database hiccup; the next tick tries again
+            log.exception("live refresh failed")
+            return None

@@ -19,7 +19,7 @@ from server.api.schemas import (
     TicketActionRequest,
     TransferRequest,
 )
-from server.domain.errors import DomainError, NotAllowed
+from server.domain.errors import DomainError, NotAllowed, Unauthenticated
 from server.domain.tickets import Action
 from server.services.hall import CUSTOMER, Actor, HallService
 from server.services.views import service_view
@@ -56,7 +56,14 @@ def current_actor() -> Actor:
 def staff_actor() -> Actor:
     actor = current_actor()
     if actor.username is None:
-        raise NotAllowed("sign in as staff first (POST /api/session)", code="unauthenticated")
+        raise Unauthenticated("sign in as staff first (POST /api/session)")
+    return actor
+
+
+def manager_actor() -> Actor:
+    actor = staff_actor()
+    if not actor.is_manager:
+        raise NotAllowed("this needs a manager account", code="forbidden")
     return actor
 
 
@@ -94,7 +101,7 @@ def snapshot(branch: str) -> Any:
     staff_view = request.args.get("view") == "staff"
     if staff_view:
         staff_actor()
-    return jsonify(hall().snapshot(branch, staff=staff_view))
+    return jsonify(current_app.extensions["hall_live"].decorate_snapshot(hall().snapshot(branch, staff=staff_view)))
 
 
 @route(api, "/branches/<branch>/events", "GET", "Event history after a sequence number (staff)", tag="hall",
@@ -107,6 +114,15 @@ def events(branch: str) -> Any:
     if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
         raise DomainError("after must be a non-negative integer and limit 1-1000", code="bad_query", http_status=400)
     return jsonify({"events": hall().events_since(branch, int(after), int(limit))})
+
+
+@route(api, "/branches/<branch>/estimates/accuracy", "GET",
+       "Recent accuracy of the wait estimates given at issue, per service (manager)", tag="hall", auth="manager",
+       responses={404: "unknown branch"})
+def estimate_accuracy(branch: str) -> Any:
+    manager_actor()
+    hall().branch(branch)
+    return jsonify(current_app.extensions["hall_live"].accuracy(branch))
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -174,10 +190,12 @@ def logout() -> Any:
 COUNTER = "/branches/<branch>/counters/<counter>"
 
 
-@route(api, f"{COUNTER}/sign-in", "POST", "Sign in at a counter (takeover to replace someone)", tag="counters",
-       body=SignInRequest, auth="staff", responses={409: "the counter is signed in by someone else"})
+@route(api, f"{COUNTER}/sign-in", "POST",
+       "Sign in at a counter (takeover to replace someone; services: today's subset of the counter's services)",
+       tag="counters", body=SignInRequest, auth="staff",
+       responses={409: "the counter is signed in by someone else", 422: "a service this counter may not serve"})
 def counter_sign_in(branch: str, counter: str, body: SignInRequest) -> Any:
-    return jsonify(hall().sign_in(branch, counter, staff_actor(), takeover=body.takeover))
+    return jsonify(hall().sign_in(branch, counter, staff_actor(), takeover=body.takeover, services=body.services))
 
 
 @route(api, f"{COUNTER}/sign-out", "POST", "Sign out of a counter", tag="counters", auth="staff",
@@ -264,3 +282,8 @@ def register_error_handlers(app: Any) -> None:
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify({"error": code, "message": exc.description}), exc.code
+
+
+from server.api import display_routes as display_routes  # noqa: E402  (announcements, media, notices)
+from server.api import printing_routes  # noqa: E402,F401  (kiosk printing endpoints on the same blueprint)
+from server.api import rating_routes as rating_routes  # noqa: E402  (ratings, follow-ups, "my day" endpoints)

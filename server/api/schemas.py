@@ -29,6 +29,9 @@ class LoginRequest(Body):
 
 class SignInRequest(Body):
     takeover: bool = False
+    services: list[str] | None = Field(
+        default=None, min_length=1, max_length=32,
+        description="the counter's services to serve today, a subset of its configured ones (default: all)")
 
 
 class PauseRequest(Body):
@@ -50,3 +53,57 @@ class TransferRequest(Body):
     to_counter: str | None = Field(default=None, min_length=1, max_length=32)
     note: str | None = Field(default=None, max_length=500)
     version: int | None = Field(default=None, ge=1)
+
+
+class RateRequest(Body):
+    """A customer's rating from the ticket's phone page (GET /api/ratings/config lists scores and chips)."""
+
+    score: int = Field(ge=1, le=5, strict=True, description="a score of the configured scale (three: 1-3, five: 1-5)")
+    reasons: list[str] = Field(default_factory=list, max_length=12,
+                               description="codes of reason chips offered with this score")
+    comment: str | None = Field(default=None, max_length=200)
+
+
+class PadRateRequest(RateRequest):
+    """A rating from the counter's pad for the ticket that counter finished."""
+
+    ticket_id: int = Field(ge=1, strict=True)
+
+
+class ResolveFollowUpRequest(Body):
+    note: str = Field(min_length=1, max_length=500, description="how the customer was answered")
+
+
+class AssignFollowUpRequest(Body):
+    owner: str = Field(min_length=1, max_length=64, description="username of the staff member who owns it")
+
+
+# --- wall displays: media playlist and notices (managers) -------------------------------------------------
+
+class NoticeText(Body):
+    """A notice in both languages, e.g. {"zh-CN": "今日办理宽带送路由器", "en": "Free router with broadband today"}."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    zh_CN: str = Field(alias="zh-CN", min_length=1, max_length=500)
+    en: str = Field(min_length=1, max_length=500)
+
+
+class NoticeRequest(Body):
+    text: NoticeText
+    enabled: bool = True
+
+
+class NoticeUpdateRequest(Body):
+    text: NoticeText | None = None
+    enabled: bool | None = None
+
+
+class MediaUpdateRequest(Body):
+    title: str | None = Field(default=None, max_length=100, description='"" removes the title')
+    seconds: float | None = Field(default=None, gt=0, le=600,
+                                  description="time on screen (images; a video ends earlier when shorter)")
+    enabled: bool | None = None
+
+
+class PlaylistOrderRequest(Body):
+    ids: list[int] = Field(min_length=1, max_length=500, description="every item's id, in the new order")

@@ -38,3 +38,10 @@ class StaleState(DomainError):
 class NotAllowed(DomainError):
     code = "forbidden"
     http_status = 403
+
+
+class Unauthenticated(DomainError):
+    """No signed-in staff session where one is needed (HTTP 401)."""
+
+    code = "unauthenticated"
+    http_status = 401

@@ -82,6 +82,14 @@ class EventKind(StrEnum):
     COUNTER_SIGNED_OUT = "counter_signed_out"
     COUNTER_PAUSED = "counter_paused"
     COUNTER_RESUMED = "counter_resumed"
+    RATED = "rated"  # the customer rated a finished ticket (pad or phone)
+    FOLLOW_UP_OPENED = "follow_up_opened"  # a dissatisfied rating opened a follow-up
+    FOLLOW_UP_ASSIGNED = "follow_up_assigned"  # a manager gave the follow-up an owner
+    FOLLOW_UP_RESOLVED = "follow_up_resolved"  # a manager closed it with a note
+    PRINTED = "printed"  # a kiosk's printer took the ticket (device = kiosk id)
+    PRINT_FAILED = "print_failed"  # it did not (reason says why); the ticket stays valid
+    MEDIA_CHANGED = "media_changed"  # a manager changed the wall displays' playlist (images, videos)
+    NOTICES_CHANGED = "notices_changed"  # a manager changed the wall displays' scrolling notices
 
 
 _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {

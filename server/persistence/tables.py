@@ -125,6 +125,8 @@ class CounterSession(SQLModel, table=True):
     paused: bool = Field(default=False)
     pause_reason: str | None = Field(default=None, max_length=200)
     paused_at: datetime | None = utc_field()
+    # The services chosen at sign-in for today, a JSON list in the configured order; NULL: all configured ones.
+    services: str | None = Field(default=None, max_length=400)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -137,3 +139,84 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class Rating(SQLModel, table=True):
+    """A customer's rating of a finished ticket: at most one per ticket."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        Index("ix_rating_branch_created", "branch_code", "created_at"),
+        Index("ix_rating_staff_created", "branch_code", "staff_username", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    branch_code: str = Field(max_length=32)
+    counter_number: str | None = Field(default=None, max_length=32)
+    staff_username: str | None = Field(default=None, max_length=64)
+    score: int
+    scale: str = Field(max_length=8)  # "three" or "five"
+    dissatisfied: bool = Field(default=False)  # as the configuration judged it when rated
+    reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of reason codes
+    comment: str | None = Field(default=None, max_length=200)
+    channel: str = Field(max_length=8)  # "pad" or "mobile"
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class FollowUp(SQLModel, table=True):
+    """A dissatisfied rating's follow-up: one owner answers the customer until it is resolved."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (Index("ix_follow_up_branch_state", "branch_code", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_code: str = Field(max_length=32)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    rating_id: int = Field(foreign_key="rating.id", unique=True)
+    state: str = Field(default="open", max_length=16)  # "open" or "resolved"
+    owner_username: str | None = Field(default=None, max_length=64)
+    resolution_note: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resolved_at: datetime | None = utc_field()
+
+
+class MediaItem(SQLModel, table=True):
+    """An image or short video on the wall displays' playlist; the file itself lives in ``[media] directory``."""
+
+    __tablename__ = "media_item"
+    __table_args__ = (Index("ix_media_item_branch_position", "branch_code", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_code: str = Field(max_length=32)
+    kind: str = Field(max_length=8)  # "image" or "video"
+    content_type: str = Field(max_length=32)  # as sniffed from the bytes
+    stored_name: str = Field(max_length=120, unique=True)  # the file name under the media directory
+    original_name: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=100)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    seconds: float  # how long it stays on screen (a video ends earlier if it is shorter)
+    video_length_s: float | None = Field(default=None)  # read from the video's header, when it could be
+    position: int = Field(default=0)  # playlist order, ascending
+    enabled: bool = Field(default=True)
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Notice(SQLModel, table=True):
+    """A bilingual notice that scrolls along the bottom of the wall displays while it is enabled."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_branch_position", "branch_code", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_code: str = Field(max_length=32)
+    text_zh: str = Field(max_length=500)
+    text_en: str = Field(max_length=500)
+    position: int = Field(default=0)
+    enabled: bool = Field(default=True)
+    updated_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -10,17 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from server.config import Branch, HallConfig, Service
+from server.config import Branch, Counter, HallConfig, Service
 from server.domain import policy
-from server.domain.errors import DomainError, IllegalTransition, NotAllowed, NotFound, StaleState
+from server.domain.errors import DomainError, IllegalTransition, NotAllowed, NotFound, StaleState, Unauthenticated
+from server.domain.estimation import WaitEstimate
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.tickets import ACTION_EVENT, Action, EventKind, PriorityClass, TicketState, next_state
 from server.persistence.queue_queries import count_ahead
@@ -33,9 +34,27 @@ from server.persistence.tables import (
     TicketEvent,
 )
 from server.services.unit_of_work import Transaction, UnitOfWork
-from server.services.views import counter_view, iso, service_view, ticket_public, ticket_staff
+from server.services.views import (
+    chosen_services,
+    counter_status,
+    counter_view,
+    iso,
+    service_view,
+    skills_today,
+    ticket_public,
+    ticket_staff,
+)
 
 Clock = Callable[[], datetime]
+
+
+class EstimateSource(Protocol):
+    """The live side's latest wait estimates (see :class:`server.services.live.LiveHall`)."""
+
+    def new_ticket_estimate(self, branch_code: str, service_code: str,
+                            priority: PriorityClass = ...) -> WaitEstimate | None: ...
+
+    def ticket_live(self, branch_code: str, ticket_id: int) -> dict[str, Any] | None: ...
 
 
 def utc_now() -> datetime:
@@ -62,11 +81,13 @@ ACTIVE_STATES = (TicketState.CALLED.value, TicketState.SERVING.value)
 class HallService:
     """Commands and queries for every branch of one configuration."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock = utc_now) -> None:
+    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock = utc_now,
+                 estimates: EstimateSource | None = None) -> None:
         self.config = config
         self.uow = uow
         self.clock = clock
         self.rules = config.queue.policy
+        self.estimates = estimates
 
     # --- set-up -----------------------------------------------------------------------------------
 
@@ -112,6 +133,7 @@ class HallService:
         if service is None:
             raise NotFound(f"branch {branch.code} has no service {service_code!r}", code="unknown_service")
         fingerprint = _fingerprint("issue", service_code, priority.value, channel, language)
+        estimate = self._new_ticket_estimate(branch, service.code, priority)
         with self.uow.command(branch, self.clock()) as tx:
             stored = _stored_response(tx, branch, "issue", idempotency_key, fingerprint)
             if stored is not None:
@@ -144,13 +166,14 @@ class HallService:
             )
             ticket.id = tx.connection.execute(_INSERT_TICKET, ticket.model_dump(exclude={"id"})).inserted_primary_key[0]
             tx.emit(EventKind.ISSUED, ticket=ticket, device=device,
-                    data={"priority": priority.value, "channel": channel},
+                    data={"priority": priority.value, "channel": channel, "estimate": estimate},
                     public={"ticket": ticket_public(ticket, branch)})
             response = {
                 **ticket_public(ticket, branch),
                 "token": ticket.token,
                 "priority": ticket.priority,
                 "people_ahead": self._people_ahead(tx.connection, branch, _queued(ticket)),
+                "estimate": estimate,
             }
             _store_response(tx, branch, "issue", idempotency_key, fingerprint, response)
             return response
@@ -174,11 +197,18 @@ class HallService:
 
     # --- staff: counter sessions ------------------------------------------------------------------
 
-    def sign_in(self, branch_code: str, counter_number: str, actor: Actor, *, takeover: bool = False) -> dict[str, Any]:
-        """Claim a counter. One staff member per counter; a staff member holds one counter at a time."""
+    def sign_in(self, branch_code: str, counter_number: str, actor: Actor, *, takeover: bool = False,
+                services: Sequence[str] | None = None) -> dict[str, Any]:
+        """Claim a counter. One staff member per counter; a staff member holds one counter at a time.
+
+        ``services``: the subset of the counter's configured services to serve today (None: all of them);
+        call-next and the counter's queue use only these, in the configured order of preference. Signing in
+        again at one's own counter with other services changes them.
+        """
         branch = self.branch(branch_code)
         counter = self._counter(branch, counter_number)
         self._require_staff(actor, branch)
+        chosen = _chosen_services(counter, services)
         with self.uow.command(branch, self.clock()) as tx:
             sessions = {s.counter_number: s for s in tx.session.execute(
                 select(CounterSession).where(CounterSession.branch_code == branch.code)).scalars()}
@@ -187,6 +217,13 @@ class HallService:
                 session = CounterSession(branch_code=branch.code, counter_number=counter.number)
                 tx.session.add(session)
             if session.staff_username == actor.username:
+                if services is not None and session.services != chosen:
+                    session.services = chosen
+                    tx.emit(EventKind.COUNTER_SIGNED_IN, counter=counter.number, staff=actor.username,
+                            device=actor.device, reason="services changed",
+                            data={"services": list(skills_today(counter, session).services)},
+                            public={"status": counter_status(session),
+                                    "services": list(skills_today(counter, session).services)})
                 return counter_view(counter, session, _active_ticket(tx.session, branch, counter.number), branch,
                                     staff=True)
             if session.staff_username is not None:
@@ -205,8 +242,10 @@ class HallService:
             session.paused = False
             session.pause_reason = None
             session.paused_at = None
+            session.services = chosen
+            today = list(skills_today(counter, session).services)
             tx.emit(EventKind.COUNTER_SIGNED_IN, counter=counter.number, staff=actor.username, device=actor.device,
-                    public={"status": "open"})
+                    data={"services": today}, public={"status": "open", "services": today})
             return counter_view(counter, session, _active_ticket(tx.session, branch, counter.number), branch,
                                 staff=True)
 
@@ -257,9 +296,9 @@ class HallService:
             stored = _stored_response(tx, branch, f"call_next:{counter.number}", idempotency_key, fingerprint)
             if stored is not None:
                 return stored
-            self._ready_to_call(tx, branch, counter.number, actor)
-            candidates = _queued_for_counter(tx.connection, branch.code, counter.skills)
-            choice = policy.choose_next(counter.skills, candidates, self.rules)
+            skills = skills_today(counter, self._ready_to_call(tx, branch, counter.number, actor))
+            candidates = _queued_for_counter(tx.connection, branch.code, skills)
+            choice = policy.choose_next(skills, candidates, self.rules)
             response: dict[str, Any] = {"ticket": None, "waiting": len(candidates)}
             if choice is not None:
                 ticket = _load_ticket(tx.session, branch, choice.ticket_id)
@@ -274,10 +313,10 @@ class HallService:
         branch = self.branch(branch_code)
         counter = self._counter(branch, counter_number)
         with self.uow.command(branch, self.clock()) as tx:
-            self._ready_to_call(tx, branch, counter.number, actor)
+            skills = skills_today(counter, self._ready_to_call(tx, branch, counter.number, actor))
             ticket = _load_ticket(tx.session, branch, ticket_id)
             _check_version(ticket, expected_version)
-            if ticket.state == TicketState.WAITING.value and not policy.is_eligible(_queued(ticket), counter.skills):
+            if ticket.state == TicketState.WAITING.value and not policy.is_eligible(_queued(ticket), skills):
                 raise DomainError(
                     f"counter {counter.number} does not serve {ticket.number}; transfer it first",
                     code="not_eligible",
@@ -429,19 +468,44 @@ class HallService:
             result["parked"] = [ticket_staff(t, branch) for t in tickets if t.state == TicketState.PARKED.value]
         return result
 
-    def counter_queue(self, branch_code: str, counter_number: str) -> dict[str, Any]:
-        """The waiting tickets this counter may call, in the order it would call them, and its parked ones."""
+    def counter_public(self, branch_code: str, counter_number: str) -> dict[str, Any]:
+        """One counter as its own screens show it (counter display, rating pad): the public view plus
+        the display name of the staff member at it, which the customer at that counter may see."""
         branch = self.branch(branch_code)
         counter = self._counter(branch, counter_number)
         with self.uow.read() as session:
+            counter_session = session.execute(select(CounterSession).where(
+                CounterSession.branch_code == branch.code, CounterSession.counter_number == counter.number)
+            ).scalar_one_or_none()
+            current = _active_ticket(session, branch, counter.number)
+            view = counter_view(counter, counter_session, current, branch)
+        account = self.config.account(counter_session.staff_username) if counter_session and \
+            counter_session.staff_username else None
+        view["staff_display_name"] = account.display_name if account else None
+        view["staff_photo"] = account.photo if account else None
+        return view
+
+    def counter_queue(self, branch_code: str, counter_number: str) -> dict[str, Any]:
+        """The waiting tickets this counter may call (with today's services), in the order it would call them,
+        its parked ones, and the counter itself (staff view: status, services, current ticket), all as of
+        the branch sequence number ``seq``, so that a console can tell a fresher answer from an older one."""
+        branch = self.branch(branch_code)
+        counter = self._counter(branch, counter_number)
+        with self.uow.read() as session:
+            seq = session.execute(select(BranchSequence.seq).where(BranchSequence.branch_code == branch.code)
+                                  ).scalar_one_or_none() or 0
+            counter_session = session.get(CounterSession, (branch.code, counter.number))
+            current = _active_ticket(session, branch, counter.number)
             waiting = _waiting(session, branch.code)
             parked = list(session.execute(select(Ticket).where(
                 Ticket.branch_code == branch.code, Ticket.state == TicketState.PARKED.value,
                 Ticket.counter_number == counter.number)).scalars())
         by_id = {t.id: t for t in waiting}
-        order = policy.call_order(counter.skills, [_queued(t) for t in waiting], self.rules)
+        order = policy.call_order(skills_today(counter, counter_session), [_queued(t) for t in waiting], self.rules)
         return {
             "counter": counter.number,
+            "seq": seq,
+            "counter_state": counter_view(counter, counter_session, current, branch, staff=True),
             "waiting": [ticket_staff(by_id[q.ticket_id], branch) for q in order],
             "parked": [ticket_staff(t, branch) for t in parked],
         }
@@ -456,8 +520,11 @@ class HallService:
             people_ahead = None
             if ticket.state == TicketState.WAITING.value:
                 people_ahead = self._people_ahead(session.connection(), branch, _queued(ticket))
+        live = self.estimates.ticket_live(branch.code, ticket.id) if self.estimates and ticket.id else None
+        estimate = live["estimate"] if live and ticket.state == TicketState.WAITING.value else None
         return {**ticket_public(ticket, branch), "priority": ticket.priority, "people_ahead": people_ahead,
-                "branch": branch.code}
+                "estimate": estimate, "branch": branch.code, "branch_name": branch.name.as_dict(),
+                "counter_name": _counter_name(branch, ticket.counter_number)}
 
     def events_since(self, branch_code: str, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
         """The branch's event rows after a sequence number (history, audits, catch-up)."""
@@ -481,7 +548,7 @@ class HallService:
 
     def _require_staff(self, actor: Actor, branch: Branch) -> None:
         if actor.username is None or actor.role not in ("staff", "manager"):
-            raise NotAllowed("staff sign-in required", code="unauthenticated")
+            raise Unauthenticated("staff sign-in required")
         account = self.config.account(actor.username)
         if account is not None and account.branches and branch.code not in account.branches:
             raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
@@ -503,7 +570,8 @@ class HallService:
         if found is None:
             raise DomainError("sign in to a counter first", code="not_signed_in")
 
-    def _ready_to_call(self, tx: Transaction, branch: Branch, counter_number: str, actor: Actor) -> None:
+    def _ready_to_call(self, tx: Transaction, branch: Branch, counter_number: str, actor: Actor) -> CounterSession:
+        """The actor's open, unpaused, idle session at the counter (refused otherwise)."""
         session = self._own_session(tx, branch, counter_number, actor)
         if session.paused:
             raise DomainError(f"counter {counter_number} is paused; resume it to call", code="counter_paused")
@@ -513,6 +581,7 @@ class HallService:
                 f"counter {counter_number} is still {active.state} with {active.number}; "
                 "finish, return or mark it no-show first", code="counter_busy", current=active.number,
             )
+        return session
 
     def _close_session(self, tx: Transaction, branch: Branch, session: CounterSession, *, reason: str) -> None:
         active = _active_ticket(tx.session, branch, session.counter_number)
@@ -524,6 +593,7 @@ class HallService:
         staff = session.staff_username
         session.staff_username, session.signed_in_at = None, None
         session.paused, session.pause_reason, session.paused_at = False, None, None
+        session.services = None
         tx.emit(EventKind.COUNTER_SIGNED_OUT, counter=session.counter_number, staff=staff, reason=reason,
                 public={"status": "closed"})
 
@@ -563,12 +633,21 @@ class HallService:
         Counted by the database from the policy's thresholds (:func:`policy.ahead_groups`), so the cost does
         not grow with the length of the queue in Python.
         """
-        open_numbers = set(connection.execute(select(CounterSession.counter_number).where(
-            CounterSession.branch_code == branch.code, CounterSession.staff_username.is_not(None))).scalars())
-        counters = [c for c in branch.counters if policy.is_eligible(me, c.skills)]
-        open_counters = [c for c in counters if c.number in open_numbers] or counters
-        return min(count_ahead(connection, branch.code, me, [c.skills for c in open_counters], self.rules),
-                   default=0)
+        chosen = dict(connection.execute(select(CounterSession.counter_number, CounterSession.services).where(
+            CounterSession.branch_code == branch.code, CounterSession.staff_username.is_not(None))).all())
+        open_skills = [policy.CounterSkills(c.number, chosen_services(c, chosen[c.number]), c.role)
+                       for c in branch.counters if c.number in chosen]
+        skills = ([k for k in open_skills if policy.is_eligible(me, k)]
+                  or [c.skills for c in branch.counters if policy.is_eligible(me, c.skills)])
+        return min(count_ahead(connection, branch.code, me, skills, self.rules), default=0)
+
+    def _new_ticket_estimate(self, branch: Branch, service_code: str,
+                             priority: PriorityClass) -> dict[str, Any] | None:
+        """The estimate a new ticket is given (shown, printed, and stored for the accuracy record)."""
+        if self.estimates is None:
+            return None
+        estimate = self.estimates.new_ticket_estimate(branch.code, service_code, priority)
+        return None if estimate is None else estimate.as_dict()
 
     def _locate_token(self, token: str) -> tuple[Branch, int]:
         with self.uow.read() as session:
@@ -576,6 +655,11 @@ class HallService:
         if row is None:
             raise NotFound("no such ticket", code="unknown_ticket")
         return self.branch(row[0]), int(row[1])
+
+
+def _counter_name(branch: Branch, number: str | None) -> dict[str, str] | None:
+    counter = branch.counter(number) if number else None
+    return counter.name.as_dict() if counter else None
 
 
 def _queued(ticket: Ticket) -> policy.QueuedTicket:
@@ -663,6 +747,24 @@ def _next_number(tx: Transaction, service: Service, day: date) -> int:
         )
     tx.connection.execute(_UPDATE_NUMBERS, {**key, "last": last + 1, "issued": issued + 1})
     return int(last) + 1
+
+
+def _chosen_services(counter: Counter, services: Sequence[str] | None) -> str | None:
+    """Validate a sign-in's services against the counter's configured ones (the maximum the manager allows).
+
+    Returns what ``counter_session.services`` stores: a JSON list in the configured order, or None for all.
+    """
+    if services is None:
+        return None
+    if not services:
+        raise DomainError("choose at least one service for today", code="no_services", http_status=422)
+    unknown = [code for code in services if code not in counter.services]
+    if unknown:
+        raise DomainError(
+            f"counter {counter.number} does not serve {unknown[0]!r} (it may serve {', '.join(counter.services)})",
+            code="service_not_at_counter", http_status=422, services=unknown, allowed=list(counter.services))
+    chosen = [code for code in counter.services if code in set(services)]
+    return None if len(chosen) == len(counter.services) else json.dumps(chosen)
 
 
 def _fingerprint(*parts: str) -> str:

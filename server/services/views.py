@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from server.config import Branch, Counter, Service
+from server.domain.policy import CounterSkills
 from server.persistence.tables import CounterSession, Ticket
 
 
@@ -63,6 +65,28 @@ def ticket_staff(ticket: Ticket, branch: Branch) -> dict[str, Any]:
     }
 
 
+def chosen_services(counter: Counter, stored: str | None) -> tuple[str, ...]:
+    """A session's stored choice (``counter_session.services``, a JSON list) in the configured order of
+    preference; all configured services when nothing was chosen."""
+    if not stored:
+        return counter.services
+    chosen = set(json.loads(stored))
+    return tuple(code for code in counter.services if code in chosen) or counter.services
+
+
+def services_today(counter: Counter, session: CounterSession | None) -> tuple[str, ...]:
+    """The services a counter serves now: those chosen at sign-in, or all configured ones when none were
+    chosen or nobody is signed in."""
+    if session is None or session.staff_username is None:
+        return counter.services
+    return chosen_services(counter, session.services)
+
+
+def skills_today(counter: Counter, session: CounterSession | None) -> CounterSkills:
+    """The call-next policy's view of a counter today (see :func:`services_today`)."""
+    return CounterSkills(counter=counter.number, services=services_today(counter, session), role=counter.role)
+
+
 def counter_status(session: CounterSession | None) -> str:
     if session is None or session.staff_username is None:
         return "closed"
@@ -74,7 +98,8 @@ def counter_view(counter: Counter, session: CounterSession | None, current: Tick
     view: dict[str, Any] = {
         "number": counter.number,
         "name": counter.name.as_dict(),
-        "services": list(counter.services),
+        "services": list(services_today(counter, session)),
+        "configured_services": list(counter.services),
         "role": counter.role.value,
         "status": counter_status(session),
         "current": None if current is None else {

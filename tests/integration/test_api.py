@@ -281,7 +281,7 @@ def test_staff_endpoints_without_sign_in_are_403(
 ) -> None:
     issued(client, "BILL")
     r = getattr(client, method)(path, json=body) if body is not None else getattr(client, method)(path)
-    assert error_of(r, 403)["error"] == "unauthenticated"
+    assert error_of(r, 401)["error"] == "unauthenticated"
 
 
 def test_wrong_password_or_unknown_user_is_401(client: FlaskClient) -> None:
@@ -290,7 +290,7 @@ def test_wrong_password_or_unknown_user_is_401(client: FlaskClient) -> None:
     r = client.post("/api/session", json={"username": "nobody", "password": PASSWORD})
     assert error_of(r, 401)["error"] == "bad_credentials"
     assert client.get("/api/session").get_json() == {"username": None}
-    assert error_of(sign_in(client, "2"), 403)["error"] == "unauthenticated"
+    assert error_of(sign_in(client, "2"), 401)["error"] == "unauthenticated"
 
 
 def test_sign_in_and_out_of_the_api_session(client: FlaskClient) -> None:
@@ -300,7 +300,7 @@ def test_sign_in_and_out_of_the_api_session(client: FlaskClient) -> None:
     assert client.get("/api/session").get_json()["username"] == "zhang.wei"
     assert client.delete("/api/session").get_json() == {"username": None}
     assert client.get("/api/session").get_json() == {"username": None}
-    assert error_of(call_next(client), 403)["error"] == "unauthenticated"
+    assert error_of(call_next(client), 401)["error"] == "unauthenticated"
 
 
 # --- the staff flow --------------------------------------------------------------------------------
@@ -656,7 +656,7 @@ def test_public_snapshot_hides_staff_tokens_and_notes_the_staff_view_shows_them(
     mine = json.dumps(client.get(f"/api/tickets/{second['token']}").get_json(), ensure_ascii=False)
     assert NOTE not in mine and "zhang.wei" not in mine
 
-    assert error_of(client.get(f"{B}/snapshot?view=staff"), 403)["error"] == "unauthenticated"
+    assert error_of(client.get(f"{B}/snapshot?view=staff"), 401)["error"] == "unauthenticated"
     private = snapshot(staff, staff=True)
     text = json.dumps(private, ensure_ascii=False)
     assert counter_in(private, "2")["staff"] == "zhang.wei"

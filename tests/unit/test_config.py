@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from server.config import ConfigError, HallConfig, Hours, load_config
+from server.config import ConfigError, HallConfig, Hours, RatingSettings, load_config
 from server.domain.policy import CounterRole
 from server.domain.tickets import PriorityClass
 from tests.support import DEMO_CONFIG, ROOT
@@ -391,3 +391,269 @@ def test_python_m_server_reports_a_missing_file(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"config error: {missing}: cannot read the configuration" in done.stderr
+
+
+# --- [ratings] -------------------------------------------------------------------------------------
+
+
+def test_demo_ratings(load: Callable[..., HallConfig]) -> None:
+    ratings = load().ratings
+    assert ratings.scale == "three"
+    assert ratings.scores == (3, 2, 1)
+    assert ratings.dissatisfied_scores == (1,)
+    assert ratings.pad_timeout_s == 60
+    assert ratings.rating_window == timedelta(minutes=30)
+    assert [c.code for c in ratings.low_reasons] == ["WAIT_LONG", "ATTITUDE", "SLOW", "NOT_SOLVED", "UNCLEAR"]
+    assert [c.code for c in ratings.high_reasons] == ["FRIENDLY", "FAST", "PROFESSIONAL", "SOLVED"]
+    assert ratings.low_reasons[0].text.as_dict() == {"zh-CN": "等待时间太长", "en": "Waited too long"}
+    assert ratings.reasons_for(1) == ratings.low_reasons
+    assert ratings.reasons_for(2) == ratings.high_reasons
+    assert ratings.is_dissatisfied(1) and not ratings.is_dissatisfied(3)
+
+
+def test_ratings_defaults_when_the_section_is_absent(load: Callable[..., HallConfig]) -> None:
+    ratings = load(delete("ratings")).ratings
+    assert ratings == RatingSettings()
+    assert ratings.scale == "three"
+    assert ratings.pad_timeout_s == 60
+    assert ratings.rating_window == timedelta(minutes=30)
+    assert ratings.dissatisfied_scores == (1,)
+    assert ratings.low_reasons and ratings.high_reasons
+
+
+def test_five_star_scale_defaults_to_one_and_two_dissatisfied(load: Callable[..., HallConfig]) -> None:
+    ratings = load(set_in("ratings", value={"scale": "five", "low_reasons": [], "rating_window_min": 10})).ratings
+    assert ratings.scores == (5, 4, 3, 2, 1)
+    assert ratings.dissatisfied_scores == (1, 2)
+    assert ratings.low_reasons == ()
+    assert ratings.high_reasons == RatingSettings().high_reasons
+    assert ratings.rating_window == timedelta(minutes=10)
+
+
+def test_configured_dissatisfied_scores_are_kept_sorted(load: Callable[..., HallConfig]) -> None:
+    ratings = load(set_in("ratings", value={"scale": "five", "dissatisfied_scores": [3, 1, 2]})).ratings
+    assert ratings.dissatisfied_scores == (1, 2, 3)
+    assert ratings.reasons_for(3) == ratings.low_reasons
+    assert ratings.reasons_for(4) == ratings.high_reasons
+
+
+def many_chips(data: dict[str, Any]) -> None:
+    data["ratings"]["high_reasons"] = [{"code": f"C{i}", "text": {"zh-CN": "好", "en": "Good"}} for i in range(13)]
+
+
+R = ("ratings",)
+RATING_BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
+    ("ratings.scale", set_in(*R, "scale", value="ten"), '"three" or "five"'),
+    ("ratings.scale", set_in(*R, "scale", value=3), "must be a str"),
+    ("ratings.pad_timeout_s", set_in(*R, "pad_timeout_s", value=0), "at least 1"),
+    ("ratings.pad_timeout_s", set_in(*R, "pad_timeout_s", value="60"), "must be an int"),
+    ("ratings.pad_timeout_s", set_in(*R, "pad_timeout_s", value=7200), "not be longer than rating_window_min"),
+    ("ratings.rating_window_min", set_in(*R, "rating_window_min", value=0), "greater than 0"),
+    ("ratings.rating_window_min", set_in(*R, "rating_window_min", value=math.nan), "finite"),
+    ("ratings.dissatisfied_scores", set_in(*R, "dissatisfied_scores", value=[4]), "not a score of the three scale"),
+    ("ratings.dissatisfied_scores", set_in(*R, "dissatisfied_scores", value=[True]), "not a score"),
+    ("ratings.dissatisfied_scores", set_in(*R, "dissatisfied_scores", value=["1"]), "not a score"),
+    ("ratings.dissatisfied_scores", set_in(*R, "dissatisfied_scores", value=[1, 1]), "listed twice"),
+    ("ratings.dissatisfied_scores", set_in(*R, "dissatisfied_scores", value=[1, 2, 3]), "satisfied"),
+    ("ratings.dissatisfied_scores", set_in(*R, "dissatisfied_scores", value=1), "must be a list"),
+    ("ratings.low_reasons[0].code", set_in(*R, "low_reasons", 0, "code", value="wait long"), "letters, digits"),
+    ("ratings.high_reasons[1].code", set_in(*R, "high_reasons", 1, "code", value="SLOW"), "duplicate reason code"),
+    ("ratings.low_reasons[2].code", delete(*R, "low_reasons", 2, "code"), "missing (required)"),
+    ("ratings.low_reasons[0].text.en", delete(*R, "low_reasons", 0, "text", "en"), "missing (required)"),
+    ("ratings.high_reasons[0].text", delete(*R, "high_reasons", 0, "text"), "missing (required)"),
+    ("ratings.high_reasons[0].icon", set_in(*R, "high_reasons", 0, "icon", value="x"), "unknown key"),
+    ("ratings.high_reasons", many_chips, "at most 12"),
+    ("ratings.low_reasons", set_in(*R, "low_reasons", value="WAIT_LONG"), "must be a list"),
+    ("ratings.timeout", set_in(*R, "timeout", value=60), "unknown key"),
+    ("ratings", set_in("ratings", value="three"), "must be a dict"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "mutate", "problem"), RATING_BAD_CONFIGS,
+    ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(RATING_BAD_CONFIGS)],
+)
+def test_bad_ratings_config_names_the_exact_key(
+    load: Callable[..., HallConfig], key: str, mutate: Mutate, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(mutate)
+    message = str(info.value)
+    assert message.startswith(f"{key}: "), message
+    assert problem in message
+
+
+# --- [announcements] and [media] (wall displays) ------------------------------------------------------------
+
+
+def test_demo_announcements_and_media(load: Callable[..., HallConfig], tmp_path: Path) -> None:
+    config = load()
+    spoken = config.announcements
+    assert spoken.languages == ("zh-CN", "en")
+    assert spoken.template("zh-CN") == "请 {number} 号到 {counter} 号窗口"
+    assert spoken.template("en") == "Number {number}, please go to counter {counter}"
+    assert (spoken.repeat, spoken.chime, spoken.voice) == (1, True, "auto")
+    assert spoken.server_voice("zh-CN") == "cmn-latn-pinyin"
+    media = config.media
+    assert (media.max_image_mb, media.max_video_mb, media.max_video_s, media.image_seconds) == (5, 50, 60, 10)
+    assert media.directory == ROOT / "var" / "media"  # beside the demo's SQLite database
+
+
+def test_announcements_and_media_default_when_absent(load: Callable[..., HallConfig], tmp_path: Path) -> None:
+    def strip(data: dict[str, Any]) -> None:
+        data.pop("announcements")
+        data.pop("media")
+        data["server"]["languages"] = ["en"]
+        data["server"]["database_url"] = f"sqlite:///{tmp_path / 'db' / 'hall.sqlite3'}"
+
+    config = load(strip)
+    assert config.announcements.languages == ("en",)  # follows [server] languages
+    assert config.announcements.template("en") == "Number {number}, please go to counter {counter}"
+    assert config.media.directory == tmp_path / "db" / "media"
+
+
+def test_media_directory_for_postgresql_is_var_media_beside_the_config(load: Callable[..., HallConfig]) -> None:
+    config = load(set_in("server", "database_url", value="postgresql://hall@localhost/hall"))
+    assert config.media.directory == ROOT / "var" / "media"
+    config = load(set_in("media", "directory", value="uploads"))
+    assert config.media.directory == ROOT / "uploads"
+
+
+def test_partial_templates_keep_the_other_languages_default(load: Callable[..., HallConfig]) -> None:
+    def only_english(data: dict[str, Any]) -> None:
+        data["announcements"]["languages"] = ["en"]
+        data["announcements"]["templates"] = {"en": "Ticket {number} to {counter_name}"}
+
+    spoken = load(only_english).announcements
+    assert spoken.template("en") == "Ticket {number} to {counter_name}"
+    assert spoken.template("zh-CN") == "请 {number} 号到 {counter} 号窗口"
+
+
+A = ("announcements",)
+M = ("media",)
+DISPLAY_BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
+    ("announcements.languages", set_in(*A, "languages", value=["fr"]), "unsupported language 'fr'"),
+    ("announcements.languages", set_in(*A, "languages", value=["en", "en"]), "listed twice"),
+    ("announcements.templates.en", set_in(*A, "templates", "en", value="Go to {counter}"), "must contain {number}"),
+    ("announcements.templates.zh-CN", set_in(*A, "templates", "zh-CN", value="{number} {window}"),
+     "unknown placeholder {window}"),
+    ("announcements.templates.en", set_in(*A, "templates", "en", value="{number"), "malformed template"),
+    ("announcements.templates.en", set_in(*A, "templates", "en", value=" "), "must not be empty"),
+    ("announcements.templates.en", delete(*A, "templates", "en"), "missing (required)"),
+    ("announcements.templates.fr", set_in(*A, "templates", "fr", value="{number}"), "unknown key"),
+    ("announcements.repeat", set_in(*A, "repeat", value=0), "at least 1"),
+    ("announcements.repeat", set_in(*A, "repeat", value=5), "at most 3"),
+    ("announcements.chime", set_in(*A, "chime", value="yes"), "must be a bool"),
+    ("announcements.voice", set_in(*A, "voice", value="cloud"), '"auto", "browser" or "server"'),
+    ("announcements.server_voices.en", set_in(*A, "server_voices", "en", value="en; rm -rf /"),
+     "not an espeak-ng voice"),
+    ("announcements.speech_rate", set_in(*A, "speech_rate", value=500), "at most 300"),
+    ("announcements.speaker", set_in(*A, "speaker", value="x"), "unknown key"),
+    ("media.max_image_mb", set_in(*M, "max_image_mb", value=0), "greater than 0"),
+    ("media.max_video_mb", set_in(*M, "max_video_mb", value=5000), "at most 500"),
+    ("media.max_video_s", set_in(*M, "max_video_s", value="60"), "must be an int or float"),
+    ("media.max_items", set_in(*M, "max_items", value=0), "at least 1"),
+    ("media.directory", set_in(*M, "directory", value=3), "must be a str"),
+    ("media.folder", set_in(*M, "folder", value="x"), "unknown key"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "mutate", "problem"), DISPLAY_BAD_CONFIGS,
+    ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(DISPLAY_BAD_CONFIGS)],
+)
+def test_bad_display_config_names_the_exact_key(
+    load: Callable[..., HallConfig], key: str, mutate: Mutate, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(mutate)
+    message = str(info.value)
+    assert message.startswith(f"{key}: "), message
+    assert problem in message
+
+
+# --- kiosks and their printers ([[branches.kiosks]], server.public_url) ---------------------------------
+
+
+def test_demo_kiosks_and_public_url(load: Callable[..., HallConfig]) -> None:
+    config = load()
+    assert config.server.public_url is None  # "" in config.toml: QR codes use the host the kiosk called
+    k1, k2 = config.branches[0].kiosks
+    assert (k1.id, k1.printer, k1.printer_host, k1.printer_port) == ("K1", "browser", None, None)
+    assert k1.name.as_dict() == {"zh-CN": "入口取号机", "en": "Entrance kiosk"}
+    assert (k1.print_timeout_s, k1.status_query, k1.confirmation_s, k1.idle_reset_s) == (5, True, 20, 60)
+    assert (k2.id, k2.printer) == ("K2", "none")
+    assert config.branches[0].kiosk("K2") is k2
+    assert config.branches[0].kiosk("K9") is None
+
+
+def kiosks(*items: dict[str, Any]) -> Mutate:
+    def mutate(data: dict[str, Any]) -> None:
+        branch(data)["kiosks"] = [{"id": f"K{i}", "name": {"zh-CN": "取号机", "en": "Kiosk"}, **item}
+                                  for i, item in enumerate(items)]
+
+    return mutate
+
+
+def test_kiosk_defaults_and_escpos_printer_address(load: Callable[..., HallConfig]) -> None:
+    plain, lan, ipv6, default_port = load(kiosks(
+        {}, {"printer": "escpos://192.168.1.50:9101", "print_timeout_s": 2.5, "status_query": False},
+        {"printer": "escpos://[fd00::5]:9100"}, {"printer": "escpos://printer-1.hall.lan"},
+    )).branches[0].kiosks
+    assert (plain.printer, plain.confirmation_s, plain.idle_reset_s, plain.print_timeout_s) == ("none", 20, 60, 5)
+    assert (lan.printer, lan.printer_host, lan.printer_port) == ("escpos", "192.168.1.50", 9101)
+    assert (lan.print_timeout_s, lan.status_query) == (2.5, False)
+    assert (ipv6.printer_host, ipv6.printer_port) == ("fd00::5", 9100)
+    assert (default_port.printer_host, default_port.printer_port) == ("printer-1.hall.lan", 9100)
+    assert load(delete(*B, "kiosks")).branches[0].kiosks == ()
+
+
+def test_public_url_is_kept_without_its_trailing_slash(load: Callable[..., HallConfig]) -> None:
+    config = load(set_in("server", "public_url", value="https://queue.example.cn/futian/"))
+    assert config.server.public_url == "https://queue.example.cn/futian"
+
+
+K = ("branches", 0, "kiosks", 0)
+KIOSK_BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value="usb"), '"escpos://host:port"'),
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value="tcp://10.0.0.5:9100"), "escpos://"),
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value="escpos://"), "escpos://host:port"),
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value="escpos://10.0.0.5:99999"), "1-65535"),
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value="escpos://10.0.0.5:0"), "1-65535"),
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value="escpos://10.0.0.5:x"), "1-65535"),
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value="escpos://10.0.0.5:9100/queue"), "host:port"),
+    ("branches[0].kiosks[0].printer", set_in(*K, "printer", value=9100), "must be a str"),
+    ("branches[0].kiosks[0].print_timeout_s", set_in(*K, "print_timeout_s", value=0), "greater than 0"),
+    ("branches[0].kiosks[0].print_timeout_s", set_in(*K, "print_timeout_s", value=120), "at most 60"),
+    ("branches[0].kiosks[0].print_timeout_s", set_in(*K, "print_timeout_s", value=math.inf), "finite"),
+    ("branches[0].kiosks[0].confirmation_s", set_in(*K, "confirmation_s", value=-1), "greater than 0"),
+    ("branches[0].kiosks[0].confirmation_s", set_in(*K, "confirmation_s", value="20"), "must be"),
+    ("branches[0].kiosks[0].idle_reset_s", set_in(*K, "idle_reset_s", value=0), "greater than 0"),
+    ("branches[0].kiosks[0].idle_reset_s", set_in(*K, "idle_reset_s", value=7200), "at most 3600"),
+    ("branches[0].kiosks[0].status_query", set_in(*K, "status_query", value="yes"), "must be a bool"),
+    ("branches[0].kiosks[0].id", set_in(*K, "id", value="kiosk 1"), "letters, digits"),
+    ("branches[0].kiosks[0].id", delete(*K, "id"), "missing (required)"),
+    ("branches[0].kiosks[1].id", set_in("branches", 0, "kiosks", 1, "id", value="K1"), "duplicate kiosk id"),
+    ("branches[0].kiosks[0].name", delete(*K, "name"), "missing (required)"),
+    ("branches[0].kiosks[0].name.en", delete(*K, "name", "en"), "missing (required)"),
+    ("branches[0].kiosks[0].paper", set_in(*K, "paper", value="58mm"), "unknown key"),
+    ("branches[0].kiosks", set_in(*B, "kiosks", value={"id": "K1"}), "must be a list"),
+    ("server.public_url", set_in("server", "public_url", value="192.168.1.10:8080"), "http://"),
+    ("server.public_url", set_in("server", "public_url", value="ftp://hall"), "http://"),
+    ("server.public_url", set_in("server", "public_url", value="http://hall/?x=1"), "no query"),
+    ("server.public_url", set_in("server", "public_url", value=8080), "must be a str"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "mutate", "problem"), KIOSK_BAD_CONFIGS,
+    ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(KIOSK_BAD_CONFIGS)],
+)
+def test_bad_kiosk_config_names_the_exact_key(
+    load: Callable[..., HallConfig], key: str, mutate: Mutate, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(mutate)
+    message = str(info.value)
+    assert message.startswith(f"{key}: "), message
+    assert problem in message

@@ -1,0 +1,441 @@
+"""Push latency of the real-time hall feed: staff "call next" to receipt at every connected display.
+
+Starts its own server (demo hall, fresh SQLite file, durable commits, one eventlet process) for each
+level unless given ``--url``. A separate process holds ``--clients`` real Socket.IO clients
+(python-socketio's asyncio client, websocket transport), connected 50 at a time, each joined as a
+display of the branch. Staff at ``--counters`` counters then call pre-issued tickets round-robin at
+``--rate`` calls per second (each called ticket is marked no-show half a period later, so every call
+is a new ``called`` event). The caller stamps ``time.monotonic()`` just before each call-next is sent;
+every client stamps it when the ``called`` hall_event for that ticket arrives (CLOCK_MONOTONIC is
+system-wide, so the two processes' stamps compare). Latency is taken per (call, client) pair.
+
+    python benchmarks/push_latency.py                        # sweep 100, 500, 1000 clients
+    python benchmarks/push_latency.py --clients 100,1000 --calls 200 --rate 5
+    python benchmarks/push_latency.py --clients 20 --calls 10  # a smoke run
+    python benchmarks/push_latency.py --url http://127.0.0.1:8080 --server-pid 1234
+
+Prints a table per level and, as its last line, JSON with clients, delivered, expected, p50_ms,
+p99_ms, server_rss_mb (the largest level) and ``levels``, the same figures for every level.
+Targets (2 cores, one server process): delivered == expected; p99 < 50 ms at 100 clients and
+< 150 ms at 1,000; server memory < 400 MB at 1,000 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.issue_throughput import STAFF, Client, cpu_seconds, percentile  # noqa: E402
+from server.launcher import ServerProcess, write_config  # noqa: E402
+
+BRANCH = "SZ-FUTIAN"
+CONNECT_BATCH = 50
+TARGET_P99_MS = {100: 50.0, 1000: 150.0}
+TARGET_RSS_MB = {1000: 400.0}
+BUSY_MACHINE_PCT = 25.0  # CPU share of a core used by other processes during a level that makes it suspect
+
+
+# --- the client process ------------------------------------------------------------------------------
+
+
+@dataclass
+class Display:
+    """What one Socket.IO client saw: its join snapshot seq, every hall_event seq, and called receipts."""
+
+    snapshot_seq: int = -1
+    drops: list[str] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    called: list[tuple[int, float]] = field(default_factory=list)
+
+
+def client_worker(pipe: Connection, url: str, clients: int, branch: str, batch: int) -> None:
+    """Entry point of the client process: connect, report ready, collect, report receipts, disconnect."""
+    import asyncio
+
+    try:
+        asyncio.run(_client_main(pipe, url, clients, branch, batch))
+    except BaseException as exc:  # report anything to the parent instead of dying silently
+        pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+async def _client_main(pipe: Connection, url: str, clients: int, branch: str, batch: int) -> None:
+    import asyncio
+    import logging
+    import resource
+
+    import socketio
+
+    # a client that the server drops or that is torn down at the end logs "packet queue is empty": counted instead
+    for name in ("engineio.client", "socketio.client"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < clients + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, clients + 1000), hard))
+
+    displays = [Display() for _ in range(clients)]
+    sockets: list[socketio.AsyncClient] = []
+    failures: list[str] = []
+
+    async def connect(index: int) -> None:
+        display = displays[index]
+        seqs, called = display.seqs, display.called
+        monotonic = time.monotonic
+        sio = socketio.AsyncClient(reconnection=False)
+
+        def on_hall_event(event: dict[str, Any]) -> None:
+            now = monotonic()
+            if event.get("kind") == "called" and event.get("ticket"):
+                called.append((event["ticket"]["id"], now))
+            seq = event.get("seq")
+            if isinstance(seq, int):
+                seqs.append(seq)
+
+        def on_disconnect(reason: object = "?") -> None:
+            display.drops.append(f"{reason} after {time.monotonic() - began:.1f} s")
+
+        sio.on("hall_event", on_hall_event)
+        sio.on("disconnect", on_disconnect)
+        try:
+            await sio.connect(url, transports=["websocket"], wait_timeout=30)
+            sockets.append(sio)
+            ack = await sio.call("join", {"role": "display", "branch": branch}, timeout=30)
+        except Exception as exc:
+            failures.append(f"client {index}: {type(exc).__name__}: {exc}")
+            return
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            failures.append(f"client {index}: join refused: {ack!r}")
+            return
+        display.snapshot_seq = int(ack["snapshot"]["seq"])
+
+    began = time.monotonic()
+    for start in range(0, clients, batch):
+        await asyncio.gather(*(connect(i) for i in range(start, min(clients, start + batch))))
+    pipe.send(("ready", clients - len(failures), failures[:5], time.monotonic() - began))
+
+    loop = asyncio.get_running_loop()
+    command, expected_ids, final_seq, timeout = await loop.run_in_executor(None, pipe.recv)
+    assert command == "finish"
+    wanted = set(expected_ids)
+    joined = [d for d in displays if d.snapshot_seq >= 0]
+
+    def complete() -> bool:
+        return all(
+            len(d.called) >= len(wanted) and (not d.seqs or max(d.seqs) >= final_seq) and
+            wanted <= {ticket_id for ticket_id, _ in d.called}
+            for d in joined
+        )
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not complete():
+        await asyncio.sleep(0.1)
+
+    missed = 0
+    for d in joined:
+        seen = {s for s in d.seqs if s > d.snapshot_seq}
+        missed += sum(1 for s in range(d.snapshot_seq + 1, final_seq + 1) if s not in seen)
+    pipe.send(("result", [d.called for d in displays], missed, [r for d in displays for r in d.drops]))
+
+    await asyncio.gather(*(sio.disconnect() for sio in sockets), return_exceptions=True)
+
+
+# --- the staff side ---------------------------------------------------------------------------------
+
+
+def get_json(base: str, path: str) -> Any:
+    with urllib.request.urlopen(base + path, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds that all processes on the machine have used (non-idle time of every core), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Counter:
+    """One signed-in counter: its staff member's HTTP connection and the services it serves, in order."""
+
+    def __init__(self, base: str, number: str, services: list[str], username: str) -> None:
+        self.number = number
+        self.services = services
+        self.client = Client(base)
+        status, body = self.client.post("/api/session", {"username": username, "password": "demo-staff"})
+        assert status == 200, body
+        status, body = self.client.post(f"/api/branches/{BRANCH}/counters/{number}/sign-in", {"takeover": True})
+        assert status == 200, body
+        self.current: dict[str, Any] | None = None
+
+    def issue(self) -> None:
+        """Take one ticket this counter serves (the next service if one reached its daily cap)."""
+        for service in self.services:
+            status, body = self.client.post(f"/api/branches/{BRANCH}/tickets", {"service": service},
+                                            headers={"Idempotency-Key": uuid.uuid4().hex})
+            if status == 201:
+                return
+        raise RuntimeError(f"counter {self.number}: could not issue a ticket: {status} {body}")
+
+    def call_next(self) -> tuple[float, float, dict[str, Any]]:
+        """(monotonic stamp before sending, command round trip in ms, the called ticket)."""
+        for _ in range(3):
+            sent = time.monotonic()
+            status, body = self.client.post(f"/api/branches/{BRANCH}/counters/{self.number}/call-next",
+                                            headers={"Idempotency-Key": uuid.uuid4().hex})
+            elapsed = (time.monotonic() - sent) * 1000
+            assert status == 200, body
+            if body["ticket"] is not None:
+                self.current = body["ticket"]
+                return sent, elapsed, body["ticket"]
+            self.issue()  # nothing this counter serves is waiting: take one and call again
+        raise RuntimeError(f"counter {self.number}: nothing to call")
+
+    def release(self) -> None:
+        if self.current is not None:
+            ticket, self.current = self.current, None
+            status, body = self.client.post(f"/api/branches/{BRANCH}/tickets/{ticket['id']}/no-show",
+                                            {"version": ticket["version"]})
+            assert status == 200, body
+
+
+def sign_in_counters(base: str, count: int) -> list[Counter]:
+    branch = next(b for b in get_json(base, "/api/branches")["branches"] if b["code"] == BRANCH)
+    layout = branch["counters"][:count]
+    return [Counter(base, c["number"], c["services"], username)
+            for c, username in zip(layout, STAFF[: len(layout)], strict=True)]
+
+
+def run_calls(counters: list[Counter], calls: int, rate: float, server_pid: int | None
+              ) -> tuple[dict[int, float], list[float], float, float]:
+    """Call at a steady rate, one thread per counter, so that one slow answer does not hold up the others.
+
+    Call ``i`` goes to counter ``i % len(counters)`` at ``t0 + i / rate``; that ticket is marked no-show half
+    a period later. Returns the send stamp per ticket id, every command's round trip (ms), the worst lag
+    behind schedule (ms) and the server's peak RSS (MB, sampled every 50 ms).
+    """
+    sent_at: dict[int, float] = {}
+    command_ms: list[float] = []
+    lags: list[float] = [0.0]
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    period = 1.0 / rate
+    t0 = time.monotonic() + 0.2
+
+    def wait_until(moment: float) -> None:
+        delay = moment - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            with lock:
+                lags.append(-delay * 1000)
+
+    def staff(k: int) -> None:
+        counter = counters[k]
+        try:
+            for i in range(k, calls, len(counters)):
+                wait_until(t0 + i * period)
+                sent, elapsed, ticket = counter.call_next()
+                with lock:
+                    sent_at[ticket["id"]] = sent
+                    command_ms.append(elapsed)
+                wait_until(t0 + (i + 0.5) * period)
+                began = time.monotonic()
+                counter.release()
+                with lock:
+                    command_ms.append((time.monotonic() - began) * 1000)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=staff, args=(k,), daemon=True) for k in range(len(counters))]
+    for thread in threads:
+        thread.start()
+    peak_rss = rss_mb(server_pid) if server_pid else float("nan")
+    while any(thread.is_alive() for thread in threads):
+        if server_pid:
+            peak_rss = max(peak_rss, rss_mb(server_pid))
+        time.sleep(0.05)
+    if errors:
+        raise errors[0]
+    return sent_at, command_ms, max(lags), peak_rss
+
+
+# --- one level ---------------------------------------------------------------------------------------
+
+
+def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Namespace) -> dict[str, Any]:
+    counters = sign_in_counters(base, args.counters)
+    for i in range(args.calls):  # pre-issued, before any display connects
+        counters[i % len(counters)].issue()
+
+    context = multiprocessing.get_context("spawn")
+    parent_end, child_end = context.Pipe()
+    worker = context.Process(target=client_worker, args=(child_end, base, clients, BRANCH, CONNECT_BATCH),
+                             daemon=True)
+    worker.start()
+    try:
+        message = parent_end.recv()
+        if message[0] == "error":
+            raise RuntimeError(f"client process failed: {message[1]}")
+        _, connected, failures, connect_s = message
+        if failures:
+            print(f"  {clients - connected} clients failed to connect or join, e.g. {failures[0]}", file=sys.stderr)
+        time.sleep(1.0)  # let the connection storm settle
+
+        # CPU shares are over the calling phase; "other" is whatever else ran on the machine meanwhile
+        own_pids = [pid for pid in (server_pid, worker.pid, os.getpid()) if pid]
+        server_cpu0 = cpu_seconds(server_pid) if server_pid else None
+        client_cpu0 = cpu_seconds(worker.pid) if worker.pid else None
+        own0, machine0 = sum(cpu_seconds(pid) for pid in own_pids), machine_busy_seconds()
+        began = time.monotonic()
+        sent_at, command_ms, worst_lag, peak_rss = run_calls(counters, args.calls, args.rate, server_pid)
+        seconds = time.monotonic() - began
+        server_cpu = cpu_seconds(server_pid) - server_cpu0 if server_pid and server_cpu0 is not None else None
+        client_cpu = cpu_seconds(worker.pid) - client_cpu0 if worker.pid and client_cpu0 is not None else None
+        other_cpu = max(0.0, machine_busy_seconds() - machine0 - (sum(cpu_seconds(pid) for pid in own_pids) - own0))
+        final_seq = int(get_json(base, f"/api/branches/{BRANCH}/snapshot")["seq"])
+        parent_end.send(("finish", list(sent_at), final_seq, args.grace))
+        message = parent_end.recv()
+        if message[0] == "error":
+            raise RuntimeError(f"client process failed: {message[1]}")
+        _, receipts, missed_events, drops = message
+        if drops:
+            print(f"  {len(drops)} clients were disconnected during the level, e.g. {drops[0]}, {drops[-1]}",
+                  file=sys.stderr)
+        if server_pid:
+            peak_rss = max(peak_rss, rss_mb(server_pid))
+    finally:
+        worker.join(30)
+        if worker.is_alive():
+            worker.kill()
+        for counter in counters:
+            counter.release()
+
+    latencies: list[float] = []
+    for per_client in receipts:
+        seen: set[int] = set()
+        for ticket_id, received in per_client:
+            if ticket_id in sent_at and ticket_id not in seen:
+                seen.add(ticket_id)
+                latencies.append((received - sent_at[ticket_id]) * 1000)
+    return {
+        "clients": clients,
+        "connected": connected,
+        "delivered": len(latencies),
+        "expected": len(sent_at) * clients,
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+        "max_ms": round(max(latencies), 2) if latencies else None,
+        "server_rss_mb": round(peak_rss, 1) if server_pid else None,
+        "events_missed": missed_events,
+        "disconnects": len(drops),
+        "calls": len(sent_at),
+        "command_p50_ms": round(statistics.median(command_ms), 2) if command_ms else None,
+        "command_p99_ms": round(percentile(command_ms, 0.99), 2) if command_ms else None,
+        "caller_lag_max_ms": round(worst_lag, 1),
+        "connect_s": round(connect_s, 2),
+        "server_cpu_pct": round(100 * server_cpu / seconds, 1) if server_cpu is not None else None,
+        "client_cpu_pct": round(100 * client_cpu / seconds, 1) if client_cpu is not None else None,
+        "other_cpu_pct": round(100 * other_cpu / seconds, 1),
+    }
+
+
+def verdict(level: dict[str, Any]) -> str:
+    notes = ["nothing lost" if level["delivered"] == level["expected"] and not level["events_missed"]
+             else f"LOST {level['expected'] - level['delivered']} calls, {level['events_missed']} events"]
+    target = TARGET_P99_MS.get(level["clients"])
+    if target is not None and level["p99_ms"] is not None:
+        notes.append(f"p99 {'<' if level['p99_ms'] < target else 'NOT <'} {target:g} ms")
+    rss_target = TARGET_RSS_MB.get(level["clients"])
+    if rss_target is not None and level["server_rss_mb"] is not None:
+        notes.append(f"RSS {'<' if level['server_rss_mb'] < rss_target else 'NOT <'} {rss_target:g} MB")
+    if level["other_cpu_pct"] > BUSY_MACHINE_PCT:
+        notes.append(f"(other processes used {level['other_cpu_pct']:g}% of a core: not representative)")
+    return ", ".join(notes)
+
+
+def print_row(level: dict[str, Any]) -> None:
+    def show(value: object) -> str:
+        return "-" if value is None else str(value)
+
+    print(f"{level['clients']:>7} {level['delivered']:>9}/{level['expected']:<9} {show(level['p50_ms']):>8} "
+          f"{show(level['p99_ms']):>8} {show(level['max_ms']):>8} {show(level['server_rss_mb']):>7} "
+          f"{show(level['server_cpu_pct']):>6} {show(level['client_cpu_pct']):>6} {show(level['other_cpu_pct']):>6} "
+          f"{show(level['command_p99_ms']):>8}  {verdict(level)}", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="an already running server (default: start one per level)")
+    parser.add_argument("--server-pid", type=int, help="with --url: that server's pid, to report its memory")
+    parser.add_argument("--clients", default="100,500,1000", help="client counts, comma-separated (a sweep)")
+    parser.add_argument("--calls", type=int, default=100, help="tickets called per level")
+    parser.add_argument("--rate", type=float, default=5.0, help="calls per second")
+    parser.add_argument("--counters", type=int, default=4, help="counters calling round-robin (1-8)")
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds to wait for late deliveries")
+    args = parser.parse_args()
+    levels_wanted = [int(n) for n in args.clients.split(",") if n.strip()]
+    if not levels_wanted or min(levels_wanted) < 1 or args.calls < 1 or args.rate <= 0:
+        parser.error("--clients, --calls and --rate must be positive")
+    if not 1 <= args.counters <= len(STAFF):
+        parser.error(f"--counters must be 1-{len(STAFF)}")
+
+    print(f"{args.calls} calls per level at {args.rate:g}/s on {args.counters} counters; "
+          f"{'a fresh server (SQLite, durable commits) per level' if args.url is None else args.url}")
+    print(f"{'clients':>7} {'delivered/expected':<19} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7} "
+          f"{'srv %':>6} {'cli %':>6} {'other%':>6} {'cmd p99':>8}  verdict")
+    levels: list[dict[str, Any]] = []
+    for clients in levels_wanted:
+        server: ServerProcess | None = None
+        base, pid = args.url, args.server_pid
+        if base is None:
+            workdir = Path(tempfile.mkdtemp(prefix="bench-push-"))
+            server = ServerProcess(write_config(workdir, f"sqlite:///{workdir / 'hall.sqlite3'}")).start()
+            base, pid = server.url, server.pid
+        try:
+            level = run_level(base.rstrip("/"), pid, clients, args)
+        finally:
+            if server is not None:
+                server.stop()
+        levels.append(level)
+        print_row(level)
+
+    keys = ("clients", "delivered", "expected", "p50_ms", "p99_ms", "server_rss_mb")
+    largest = max(levels, key=lambda level: level["clients"])
+    result = {
+        **largest,
+        "rate": args.rate,
+        "counters": args.counters,
+        "database": "sqlite (WAL, synchronous=FULL)" if args.url is None else "given server",
+        "levels": [{key: level[key] for key in (*keys, "max_ms", "events_missed")} for level in levels],
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

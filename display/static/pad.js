@@ -1,0 +1,396 @@
+/*
+ * The rating pad: a small screen facing the customer at one counter.
+ *
+ * Idle, it shows the counter, the staff member at it (display name, photo when configured) and the number
+ * being called or served. When the counter finishes a ticket (a "finished" hall_event for this counter) it
+ * asks the customer to rate the service on the configured scale (GET /api/ratings/config), then offers the
+ * reason chips of that score, sends POST .../counters/<n>/rating, thanks the customer and goes back to idle.
+ * Unanswered, it gives up politely after pad_timeout_s. After a reload or reconnect it asks the server
+ * (GET .../counters/<n>/rating) whether a finished ticket is still waiting for its rating.
+ */
+(function () {
+  "use strict";
+
+  const page = JSON.parse(document.getElementById("pad-config").textContent);
+  const BRANCH = page.branch.code;
+  const COUNTER = page.counter.number;
+  const RATING_URL = `/api/branches/${encodeURIComponent(BRANCH)}/counters/${encodeURIComponent(COUNTER)}/rating`;
+  const DEVICE_ID = `pad-${BRANCH}-${COUNTER}`.slice(0, 64);
+  const THANKS_MS = 6000;
+  const FAREWELL_MS = 4000;
+  const REASONS_MIN_S = 20; // the reasons step keeps at least this long, however little time was left
+
+  const TEXTS = {
+    "zh-CN": {
+      language_switch: "English",
+      reconnecting: "正在连接…",
+      staff_label: "为您服务",
+      welcome: "欢迎光临",
+      now_called: "请以下号码到本窗口",
+      now_serving: "正在办理",
+      paused: "暂停服务，请稍候",
+      closed: "本窗口暂停服务",
+      closed_hint: "请留意大厅叫号屏",
+      ask_title: "请您对本次服务进行评价",
+      ask_number: "{number} 号",
+      reasons_low: "非常抱歉！请告诉我们哪里做得不好（可多选）",
+      reasons_high: "谢谢！哪些方面让您满意？（可多选）",
+      skip: "跳过",
+      send: "提交",
+      thanks_title: "谢谢您的评价！",
+      thanks_text: "祝您生活愉快。",
+      thanks_sorry: "值班经理会尽快与您跟进，改进我们的服务。",
+      farewell_title: "谢谢光临",
+      farewell_text: "欢迎您再次光临。",
+      err_send: "未能提交，请再试一次。",
+    },
+    en: {
+      language_switch: "中文",
+      reconnecting: "Connecting…",
+      staff_label: "Serving you today",
+      welcome: "Welcome",
+      now_called: "Now calling",
+      now_serving: "Now serving",
+      paused: "Back in a moment",
+      closed: "This counter is closed",
+      closed_hint: "Please watch the hall display",
+      ask_title: "How was our service today?",
+      ask_number: "Ticket {number}",
+      reasons_low: "We are sorry. What went wrong? (choose any)",
+      reasons_high: "Thank you! What did you like? (choose any)",
+      skip: "Skip",
+      send: "Send",
+      thanks_title: "Thank you for your feedback!",
+      thanks_text: "Have a nice day.",
+      thanks_sorry: "A manager will follow up with you to put things right.",
+      farewell_title: "Thank you for visiting",
+      farewell_text: "We look forward to seeing you again.",
+      err_send: "Could not send it. Please try again.",
+    },
+  };
+
+  // Faces from best to worst; a scale of three uses the first two and the fourth.
+  const MOUTHS = {
+    grin: '<path d="M27 57 Q50 86 73 57 Z" fill="currentColor"/>',
+    smile: '<path d="M30 60 Q50 77 70 60" fill="none" stroke="currentColor" stroke-width="6" stroke-linecap="round"/>',
+    neutral: '<path d="M32 66 L68 66" fill="none" stroke="currentColor" stroke-width="6" stroke-linecap="round"/>',
+    frown: '<path d="M31 72 Q50 57 69 72" fill="none" stroke="currentColor" stroke-width="6" stroke-linecap="round"/>',
+    sad: '<path d="M28 75 Q50 52 72 75" fill="none" stroke="currentColor" stroke-width="7" stroke-linecap="round"/>',
+  };
+  const MOODS = { three: ["grin", "smile", "frown"], five: ["grin", "smile", "neutral", "frown", "sad"] };
+
+  function faceSvg(mood) {
+    return '<svg viewBox="0 0 100 100" aria-hidden="true" focusable="false">' +
+      '<circle cx="50" cy="50" r="45" fill="none" stroke="currentColor" stroke-width="6"/>' +
+      '<circle cx="36" cy="40" r="6" fill="currentColor"/><circle cx="64" cy="40" r="6" fill="currentColor"/>' +
+      MOUTHS[mood] + "</svg>";
+  }
+
+  const i18n = window.HallI18n.create(TEXTS, page.language);
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    counter: null, // snapshot.counter: status, current {number, state}, staff_display_name, staff_photo
+    config: null, // GET /api/ratings/config
+    screen: "idle",
+    asking: null, // {id, number}
+    score: null,
+    reasons: new Set(),
+    sending: false,
+    deadline: 0,
+  };
+  let stepTimer = null;
+
+  // --- drawing --------------------------------------------------------------------------------------
+
+  function show(screen) {
+    state.screen = screen;
+    $("pad").dataset.screen = screen;
+    for (const name of ["idle", "ask", "reasons", "thanks"]) $(`screen-${name}`).hidden = name !== screen;
+  }
+
+  function renderIdle() {
+    const counter = state.counter;
+    const status = counter ? counter.status : "closed";
+    $("pad").dataset.status = status;
+    $("pad-counter").textContent = i18n.pick(counter ? counter.name : page.counter.name);
+    const name = counter && status !== "closed" ? counter.staff_display_name : null;
+    $("staff").hidden = !name;
+    if (name) {
+      $("staff-name").textContent = name;
+      $("staff-initial").textContent = Array.from(name.trim())[0] || "";
+      const photo = $("staff-photo");
+      if (counter.staff_photo) {
+        if (photo.getAttribute("src") !== counter.staff_photo) photo.src = counter.staff_photo;
+        photo.hidden = false;
+        $("staff-initial").hidden = true;
+      } else {
+        photo.hidden = true;
+        photo.removeAttribute("src");
+        $("staff-initial").hidden = false;
+      }
+    }
+    const current = counter && status !== "closed" ? counter.current : null;
+    let label = i18n.t("welcome");
+    if (status === "closed") label = i18n.t("closed");
+    else if (current) label = i18n.t(current.state === "serving" ? "now_serving" : "now_called");
+    else if (status === "paused") label = i18n.t("paused");
+    $("now-label").textContent = label;
+    $("now-number").textContent = current ? current.number : status === "closed" ? i18n.t("closed_hint") : "";
+    $("now-number").dataset.kind = current ? "number" : "hint";
+  }
+
+  function renderAsk() {
+    const config = state.config;
+    $("ask-number").textContent = i18n.t("ask_number", { number: state.asking.number });
+    const moods = MOODS[config.scale] || MOODS.five;
+    const scores = $("scores");
+    scores.dataset.scale = config.scale;
+    scores.replaceChildren(...config.scores.map((entry, index) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "score";
+      button.dataset.score = String(entry.score);
+      button.dataset.mood = moods[index] || "neutral";
+      if (entry.dissatisfied) button.dataset.dissatisfied = "";
+      button.innerHTML = faceSvg(moods[index] || "neutral"); // constant markup, no data in it
+      const label = document.createElement("span");
+      label.className = "score-label";
+      label.textContent = i18n.pick(entry.label);
+      button.append(label);
+      button.addEventListener("click", () => chooseScore(entry));
+      return button;
+    }));
+  }
+
+  function chipsFor(entry) {
+    return entry.dissatisfied ? state.config.low_reasons : state.config.high_reasons;
+  }
+
+  function renderReasons() {
+    const entry = state.config.scores.find((s) => s.score === state.score);
+    $("reasons-title").textContent = i18n.t(entry.dissatisfied ? "reasons_low" : "reasons_high");
+    $("screen-reasons").dataset.dissatisfied = String(Boolean(entry.dissatisfied));
+    $("chips").replaceChildren(...chipsFor(entry).map((chip) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "chip";
+      button.dataset.reason = chip.code;
+      button.setAttribute("aria-pressed", String(state.reasons.has(chip.code)));
+      button.textContent = i18n.pick(chip.text);
+      button.addEventListener("click", () => {
+        if (state.reasons.has(chip.code)) state.reasons.delete(chip.code);
+        else state.reasons.add(chip.code);
+        button.setAttribute("aria-pressed", String(state.reasons.has(chip.code)));
+        extendDeadline(REASONS_MIN_S); // the customer is still choosing
+      });
+      return button;
+    }));
+  }
+
+  function render() {
+    i18n.apply(document);
+    renderIdle();
+    if (state.asking && state.config && state.screen === "ask") renderAsk();
+    if (state.asking && state.config && state.screen === "reasons") renderReasons();
+  }
+
+  // --- the countdown --------------------------------------------------------------------------------
+
+  function startCountdown(seconds, onExpire) {
+    clearTimeout(stepTimer);
+    state.deadline = Date.now() + seconds * 1000;
+    state.onExpire = onExpire;
+    stepTimer = setTimeout(onExpire, seconds * 1000);
+    const bar = $("countdown-bar");
+    bar.style.transition = "none";
+    bar.style.transform = "scaleX(1)";
+    void bar.offsetWidth; // restart the transition
+    bar.style.transition = `transform ${seconds}s linear`;
+    bar.style.transform = "scaleX(0)";
+    $("countdown").hidden = false;
+  }
+
+  function extendDeadline(minimumSeconds) {
+    const left = (state.deadline - Date.now()) / 1000;
+    if (left < minimumSeconds && state.onExpire) startCountdown(minimumSeconds, state.onExpire);
+  }
+
+  function stopCountdown() {
+    clearTimeout(stepTimer);
+    stepTimer = null;
+    state.onExpire = null;
+    $("countdown").hidden = true;
+  }
+
+  // --- the flow -------------------------------------------------------------------------------------
+
+  function ask(ticket, seconds) {
+    if (!state.config) return; // no scale yet: loadConfig() asks again when it arrives
+    state.asking = { id: ticket.id, number: ticket.number };
+    state.score = null;
+    state.reasons = new Set();
+    state.sending = false;
+    show("ask");
+    renderAsk();
+    startCountdown(Math.max(1, seconds), farewell);
+  }
+
+  function chooseScore(entry) {
+    if (state.sending) return;
+    state.score = entry.score;
+    state.reasons = new Set();
+    if (!chipsFor(entry).length) {
+      send();
+      return;
+    }
+    $("pad-error").hidden = true;
+    show("reasons");
+    renderReasons();
+    // a chosen score is sent even if the reasons step is left alone
+    startCountdown(Math.max(REASONS_MIN_S, (state.deadline - Date.now()) / 1000), () => send());
+  }
+
+  async function send() {
+    if (!state.asking || state.score === null || state.sending) return;
+    state.sending = true;
+    $("send").disabled = $("skip").disabled = true;
+    const body = { ticket_id: state.asking.id, score: state.score, reasons: Array.from(state.reasons) };
+    let answer;
+    try {
+      const response = await fetch(RATING_URL, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-Device-Id": DEVICE_ID },
+        body: JSON.stringify(body),
+      });
+      answer = { status: response.status, data: await response.json().catch(() => ({})) };
+    } catch (error) {
+      answer = { status: 0, data: {} };
+    }
+    state.sending = false;
+    $("send").disabled = $("skip").disabled = false;
+    const entry = state.config.scores.find((s) => s.score === state.score) || {};
+    if (answer.status === 201) return thanks(Boolean(entry.dissatisfied));
+    if (answer.data.error === "already_rated") return thanks(false);
+    if (answer.status === 0 || answer.status >= 500) {
+      // keep the customer's choice; let them try again while time is left
+      if (state.screen !== "reasons") {
+        show("reasons");
+        renderReasons();
+      }
+      $("pad-error").textContent = i18n.t("err_send");
+      $("pad-error").hidden = false;
+      startCountdown(Math.max(REASONS_MIN_S, (state.deadline - Date.now()) / 1000), farewell);
+      return;
+    }
+    farewell(); // refused for good (too late, not this counter's ticket): nothing the customer can do
+  }
+
+  function thanks(sorry) {
+    stopCountdown();
+    state.asking = null;
+    $("screen-thanks").dataset.kind = sorry ? "sorry" : "thanks";
+    $("thanks-title").textContent = i18n.t("thanks_title");
+    $("thanks-text").textContent = i18n.t(sorry ? "thanks_sorry" : "thanks_text");
+    show("thanks");
+    clearTimeout(stepTimer);
+    stepTimer = setTimeout(idle, THANKS_MS);
+  }
+
+  function farewell() {
+    stopCountdown();
+    state.asking = null;
+    $("screen-thanks").dataset.kind = "farewell";
+    $("thanks-title").textContent = i18n.t("farewell_title");
+    $("thanks-text").textContent = i18n.t("farewell_text");
+    show("thanks");
+    stepTimer = setTimeout(idle, FAREWELL_MS);
+  }
+
+  function idle() {
+    stopCountdown();
+    state.asking = null;
+    state.score = null;
+    if (i18n.language !== page.language) i18n.setLanguage(page.language); // the next customer starts afresh
+    show("idle");
+    renderIdle();
+  }
+
+  /** After a (re)join: is a ticket this counter finished still waiting for its rating? */
+  async function resumePrompt() {
+    if (state.asking || state.screen === "thanks") return;
+    try {
+      const response = await fetch(RATING_URL, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const prompt = await response.json();
+      const ticket = prompt.ticket;
+      if (!ticket || ticket.rated || state.asking) return;
+      const left = (Date.parse(ticket.ask_until) - Date.parse(prompt.server_time)) / 1000;
+      if (left > 2) ask(ticket, left);
+    } catch (error) { /* offline: the next snapshot tries again */ }
+  }
+
+  async function loadConfig() {
+    try {
+      const response = await fetch("/api/ratings/config", { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(String(response.status));
+      state.config = await response.json();
+      resumePrompt();
+    } catch (error) {
+      setTimeout(loadConfig, 5000);
+    }
+  }
+
+  // --- live -----------------------------------------------------------------------------------------
+
+  const ACTIVE = ["called", "serving"];
+
+  function onSnapshot(snapshot) {
+    state.counter = snapshot.counter;
+    renderIdle();
+    if (state.config) resumePrompt();
+  }
+
+  function onEvent(event) {
+    const counter = state.counter;
+    if (!counter) return;
+    if (event.kind.startsWith("counter_") && event.counter === COUNTER) {
+      if (event.status) counter.status = event.status;
+      if (event.kind === "counter_signed_in" || event.kind === "counter_signed_out") live.resync(); // the name
+    }
+    const ticket = event.ticket;
+    if (ticket && ticket.number) {
+      if (ticket.counter === COUNTER && ACTIVE.includes(ticket.state)) {
+        counter.current = { number: ticket.number, service: ticket.service, state: ticket.state,
+                            called_at: ticket.called_at };
+      } else if (counter.current && counter.current.number === ticket.number) {
+        counter.current = null;
+      }
+    }
+    renderIdle();
+    if (event.kind === "finished" && event.counter === COUNTER && ticket) {
+      ask(ticket, state.config ? state.config.pad_timeout_s : 60);
+    } else if (event.kind === "rated" && ticket && state.asking && ticket.id === state.asking.id && !state.sending) {
+      thanks(false); // rated on the phone meanwhile
+    }
+  }
+
+  const live = window.HallLive.connect({ branch: BRANCH, role: "counter", counter: COUNTER, onSnapshot, onEvent });
+
+  // --- controls -------------------------------------------------------------------------------------
+
+  $("pad-language").addEventListener("click", () => {
+    i18n.setLanguage(i18n.language === "en" ? "zh-CN" : "en");
+    if (state.asking) extendDeadline(REASONS_MIN_S);
+  });
+  $("send").addEventListener("click", send);
+  $("skip").addEventListener("click", () => {
+    state.reasons = new Set();
+    send();
+  });
+  i18n.onChange(render);
+
+  render();
+  loadConfig();
+  window.RatingPad = { state, live }; // for tests and debugging
+})();

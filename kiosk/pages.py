@@ -1,0 +1,137 @@
+"""Kiosk and mobile ticket routes.
+
+* ``/kiosk/<branch>?kiosk=<id>&lang=<zh-CN|en>``: the touchscreen kiosk. ``kiosk`` picks one of the
+  branch's ``[[branches.kiosks]]`` (printer kind and timers); without it the branch's first kiosk is used.
+* ``/t/<token>``: the customer's own ticket on their phone, opened from the QR code.
+* ``/t/<token>/qr.svg``: that QR code, pointing at ``/t/<token>`` on the server's public address.
+
+The pages get their live data from ``HallLive`` and act through the JSON API; these routes only render
+what the configuration says (names, timers, the overflow notice) and the QR code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import qrcode
+import qrcode.constants
+from flask import Response, abort, current_app, render_template, request
+
+from kiosk import PAGES, blueprint
+from server.api.printing_routes import public_base_url
+from server.config import Branch
+from server.domain.errors import NotFound
+from server.services.hall import HallService
+from server.services.printing import kiosk_view, ticket_url
+
+PAGES.append(("Kiosk 取号机", "/kiosk/{branch}"))
+
+LANGUAGES = ("zh-CN", "en")
+PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def hall() -> HallService:
+    return current_app.extensions["hall"]
+
+
+def _branch_or_404(code: str) -> Branch:
+    branch = hall().config.branch(code)
+    if branch is None:
+        abort(404, description=f"no branch {code!r}")
+    return branch
+
+
+def _kiosk_settings(branch: Branch, kiosk_id: str | None) -> dict[str, Any]:
+    """The chosen kiosk's settings as the page uses them; a screen-only kiosk if the branch lists none."""
+    if kiosk_id:
+        kiosk = branch.kiosk(kiosk_id)
+        if kiosk is None:
+            known = ", ".join(k.id for k in branch.kiosks) or "none configured"
+            abort(404, description=f"branch {branch.code} has no kiosk {kiosk_id!r} (kiosks: {known})")
+        return kiosk_view(kiosk)
+    if branch.kiosks:
+        return kiosk_view(branch.kiosks[0])
+    return {"id": "", "name": branch.name.as_dict(), "printer": "none", "print_timeout_s": 5.0,
+            "confirmation_s": 20.0, "idle_reset_s": 60.0}
+
+
+def _language(default: str = "zh-CN") -> str:
+    lang = request.args.get("lang", default)
+    return lang if lang in LANGUAGES else default
+
+
+@blueprint.get("/kiosk/<branch_code>")
+def kiosk_page(branch_code: str) -> Any:
+    """The touchscreen kiosk of one branch."""
+    branch = _branch_or_404(branch_code)
+    language = _language()
+    page_config = {
+        "branch": branch.code,
+        "branch_name": branch.name.as_dict(),
+        "kiosk": _kiosk_settings(branch, request.args.get("kiosk")),
+        "language": language,
+        "overflow": {"wait_min": branch.overflow.wait_min, "notice": branch.overflow.notice.as_dict()},
+        "api": "/api",
+    }
+    return render_template("kiosk/kiosk.html", branch=branch, page_config=page_config, language=language,
+                           lock_zoom=True)
+
+
+@blueprint.get("/t/<token>")
+def ticket_page(token: str) -> Any:
+    """A customer's own ticket on their phone. Unknown tokens get a plain "not found" page."""
+    try:
+        ticket = hall().ticket_by_token(token)
+    except NotFound:
+        return render_template("kiosk/missing.html", language="zh-CN"), 404, PRIVATE_HEADERS
+    branch = _branch_or_404(ticket["branch"])
+    page_config = {
+        "branch": branch.code,
+        "branch_name": branch.name.as_dict(),
+        "token": token,
+        "ticket": ticket,
+        "counters": {c.number: c.name.as_dict() for c in branch.counters},
+        "language": request.args.get("lang") if request.args.get("lang") in LANGUAGES else None,
+        "api": "/api",
+    }
+    return render_template("kiosk/ticket.html", page_config=page_config, language="zh-CN",
+                           number=ticket["number"]), 200, PRIVATE_HEADERS
+
+
+@blueprint.get("/t/<token>/qr.svg")
+def ticket_qr(token: str) -> Any:
+    """The ticket's QR code as SVG: the URL of its phone page on the server's public address."""
+    try:
+        hall().ticket_by_token(token)
+    except NotFound:
+        abort(404)
+    svg = qr_svg(ticket_url(public_base_url(), token))
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=86400", "Referrer-Policy": "no-referrer"})
+
+
+def qr_svg(data: str, *, border: int = 2) -> str:
+    """A compact QR code (error correction M) as one SVG path, one unit per module, crisp when scaled."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=border)
+    code.add_data(data)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    size = len(matrix)
+    runs: list[str] = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < size:
+            if row[x]:
+                start = x
+                while x < size and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges" '
+            f'role="img" aria-label="QR code"><rect width="{size}" height="{size}" fill="#fff"/>'
+            f'<path fill="#000" d="{"".join(runs)}"/></svg>')

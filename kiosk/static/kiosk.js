@@ -1,0 +1,888 @@
+/*
+ * The customer kiosk (issue 4). Renders the hall's live snapshot (role "kiosk") as service tiles and takes
+ * tickets through the JSON API; every rule (open hours, daily caps, people ahead, estimates) comes from
+ * the server, the page only shows it.
+ *
+ * Screens: home -> category (sub-services) | priority (爱心通道, every service) | checkin
+ *          -> pending ("one moment", retries) -> confirm (number, QR, print status) | refused
+ *
+ * Never issuing twice: every tap gets one Idempotency-Key, kept across all retries of that tap, so a retry
+ * after a lost answer gets the same ticket back ("replayed"). A tap the customer gives up on while the
+ * server is unreachable is "abandoned": it keeps being retried in the background (also after a reload,
+ * from localStorage) and, if it turns out the server did issue it, that ticket is cancelled.
+ */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("kiosk-config").textContent);
+  const kiosk = config.kiosk;
+  const DEFAULT_LANGUAGE = config.language;
+
+  const TEXTS = {
+    "zh-CN": {
+      choose_service: "请选择您要办理的业务",
+      choose_sub: "请选择具体业务",
+      loading: "正在加载…",
+      language: "语言",
+      reconnecting_short: "正在重新连接",
+      waiting_n: "{n} 人等候",
+      services_n: "{n} 项业务",
+      no_estimate: "暂无法估计等候时间",
+      closed: "现在不办理",
+      hours: "办理时间 {hours}",
+      cap_reached: "今日号已取完",
+      long_wait: "等候较久",
+      priority_lane: "爱心通道",
+      priority_lane_sub: "老年人、残障人士、孕妇优先办理",
+      priority_title: "爱心通道 · 优先办理",
+      priority_intro: "为老年人、残障人士、孕妇及有需要的顾客优先安排。请选择要办理的业务：",
+      priority_badge: "爱心通道 优先办理",
+      checkin: "预约签到",
+      checkin_sub: "已在网上预约？请在这里签到",
+      checkin_title: "预约签到",
+      checkin_body: "预约签到即将开通。已预约的顾客请向大堂工作人员出示预约信息。",
+      back: "返回",
+      home: "返回首页",
+      your_number: "您的号码",
+      people_ahead: "前面还有",
+      people_ahead_n: "{n} 人",
+      estimated_wait: "预计等候",
+      watch_screen: "请留意叫号屏幕和语音广播",
+      scan_qr: "用手机扫码，随时查看排队进度",
+      done: "完成",
+      returning: "{s} 秒后返回首页",
+      printing: "正在打印号票…",
+      printed: "请取走下方打印的号票",
+      print_browser: "号票正在打印，请从下方出票口取走",
+      print_none: "本机不打印号票，请扫码或记下您的号码",
+      print_failed: "打印机故障，号票没有打印出来。您的号码有效，请扫码或记下号码。已通知工作人员。",
+      print_again: "重新打印",
+      one_moment: "请稍候",
+      getting_ticket: "正在为您取号…",
+      still_trying: "网络暂时中断，正在自动重试，请不要离开。您的号码不会重复发放。",
+      reconnecting: "正在连接排队系统，马上就好。",
+      cancel_wait: "不取了，返回首页",
+      closed_title: "该业务现在不办理",
+      closed_body: "“{service}”的办理时间为 {hours}，请在办理时间内取号。",
+      cap_title: "今日号已取完",
+      cap_body: "“{service}”今天的号已全部发完。请明天再来，或咨询大堂工作人员。",
+      error_title: "暂时无法取号",
+      error_body: "请稍后再试，或咨询大堂工作人员。",
+      overflow_title: "当前等候时间较长。",
+      receipt_time: "取号时间",
+      receipt_ahead: "前面人数",
+      receipt_estimate: "预计等候",
+    },
+    en: {
+      choose_service: "Please choose a service",
+      choose_sub: "Please choose the service you need",
+      loading: "Loading…",
+      language: "Language",
+      reconnecting_short: "Reconnecting",
+      waiting_n: "{n} waiting",
+      services_n: "{n} services",
+      no_estimate: "No wait estimate yet",
+      closed: "Not available now",
+      hours: "Hours {hours}",
+      cap_reached: "No more tickets today",
+      long_wait: "Long wait",
+      priority_lane: "Priority lane",
+      priority_lane_sub: "For elderly, disabled and pregnant customers",
+      priority_title: "Priority lane",
+      priority_intro: "Priority service for elderly, disabled and pregnant customers and anyone who needs it. Please choose a service:",
+      priority_badge: "Priority lane",
+      checkin: "Appointment check-in",
+      checkin_sub: "Booked online? Check in here",
+      checkin_title: "Appointment check-in",
+      checkin_body: "Appointment check-in is coming soon. If you have a booking, please show it to a member of staff.",
+      back: "Back",
+      home: "Back to start",
+      your_number: "Your number",
+      people_ahead: "People ahead of you",
+      people_ahead_n: "{n}",
+      estimated_wait: "Estimated wait",
+      watch_screen: "Please watch the screens and listen for your number",
+      scan_qr: "Scan to follow your ticket on your phone",
+      done: "Done",
+      returning: "Back to the start in {s} s",
+      printing: "Printing your ticket…",
+      printed: "Please take your printed ticket below",
+      print_browser: "Your ticket is printing; please take it from the slot below",
+      print_none: "This kiosk does not print: scan the QR code or note your number",
+      print_failed: "The printer failed and your ticket was not printed. Your number is valid: scan the QR code or note it. Staff have been told.",
+      print_again: "Print again",
+      one_moment: "One moment, please",
+      getting_ticket: "Getting your ticket…",
+      still_trying: "The connection was interrupted; we are trying again, please stay. You will not get two numbers.",
+      reconnecting: "Connecting to the queue system. This will only take a moment.",
+      cancel_wait: "Stop and go back",
+      closed_title: "This service is not available now",
+      closed_body: "{service} is available {hours}. Please take a ticket during those hours.",
+      cap_title: "No more tickets today",
+      cap_body: "All of today's tickets for {service} have been taken. Please come back tomorrow or ask a member of staff.",
+      error_title: "Tickets cannot be issued right now",
+      error_body: "Please try again shortly or ask a member of staff.",
+      overflow_title: "The wait is long right now.",
+      receipt_time: "Issued",
+      receipt_ahead: "People ahead",
+      receipt_estimate: "Estimated wait",
+    },
+  };
+
+  const i18n = HallI18n.create(TEXTS, DEFAULT_LANGUAGE);
+  const other = () => (i18n.language === "zh-CN" ? "en" : "zh-CN");
+  const $ = (id) => document.getElementById(id);
+  const app = $("app");
+
+  const ISSUE_TIMEOUT_MS = 10000;
+  const PENDING_AFTER_MS = 700; // a slow answer shows the "one moment" screen
+  const RETRY_DELAYS_MS = [1000, 2000, 3000, 5000];
+  const CANCEL_AFTER_MS = 8000; // the "stop and go back" button appears after this long
+  const GIVE_UP_MS = Math.max(90, 2 * kiosk.idle_reset_s) * 1000; // nobody there any more: abandon
+  const OFFLINE_AFTER_MS = 3000; // a lost live connection shows the calm "one moment" screen
+  const REFUSED_HOME_S = Math.min(12, kiosk.idle_reset_s);
+  const ABANDONED_STORE = "hall-kiosk-abandoned:" + config.branch;
+  const ABANDONED_RETRY_MS = 5000;
+  const ABANDONED_KEEP_MS = 30 * 60 * 1000;
+
+  const state = {
+    snapshot: null,
+    summary: null,
+    screen: "home",
+    category: null,
+    request: null, // the tap being issued: {key, body, attempts, started, timer}
+    ticket: null, // the ticket on the confirmation screen
+    confirmUntil: 0,
+    confirmShownAt: 0,
+    refusal: null,
+    refusedUntil: 0,
+    lastActivity: Date.now(),
+    offlineSince: null,
+    liveStatus: "connecting",
+    lastMinute: null,
+    printState: "none",
+  };
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function icon(name, className) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("aria-hidden", "true");
+    if (className) svg.setAttribute("class", className);
+    const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+    const known = document.getElementById("i-" + name);
+    use.setAttribute("href", "#i-" + (known ? name : "ticket"));
+    svg.appendChild(use);
+    return svg;
+  }
+
+  /** A bilingual name: the current language large, the other one small underneath (marked with lang). */
+  function names(bilingual, className) {
+    const wrap = el("span", className || "names");
+    const primary = el("span", "name-primary", i18n.pick(bilingual));
+    primary.lang = i18n.language;
+    const secondaryText = bilingual && typeof bilingual === "object" ? bilingual[other()] : "";
+    wrap.appendChild(primary);
+    if (secondaryText && secondaryText !== primary.textContent) {
+      const secondary = el("span", "name-secondary", secondaryText);
+      secondary.lang = other();
+      wrap.appendChild(secondary);
+    }
+    return wrap;
+  }
+
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes); // crypto.randomUUID needs https; a hall LAN is often plain http
+    return "kiosk-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function postJson(path, body, headers, timeoutMs) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const response = await fetch(config.api + path, {
+        method: "POST",
+        headers: Object.assign({ "Content-Type": "application/json" }, headers || {}),
+        body: JSON.stringify(body || {}),
+        signal: controller.signal,
+        cache: "no-store",
+      });
+      let data = null;
+      try {
+        data = await response.json();
+      } catch (error) {
+        data = null;
+      }
+      if (response.ok && data === null) throw new Error("truncated answer");
+      return { status: response.status, data };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function deviceHeaders() {
+    return kiosk.id ? { "X-Device-Id": kiosk.id } : {};
+  }
+
+  function branchTime(date, withSeconds) {
+    const zone = state.snapshot ? state.snapshot.branch.timezone : undefined;
+    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone };
+    if (withSeconds) options.second = "2-digit";
+    try {
+      return new Intl.DateTimeFormat("en-GB", options).format(date);
+    } catch (error) {
+      return date.toTimeString().slice(0, 5);
+    }
+  }
+
+  // --- live data -------------------------------------------------------------------------------
+
+  function services() {
+    return state.snapshot ? state.snapshot.services : [];
+  }
+
+  function service(code) {
+    return services().find((s) => s.code === code) || null;
+  }
+
+  function isLong(estimate) {
+    return Boolean(estimate && estimate.known && estimate.range_min && estimate.range_min[1] >= config.overflow.wait_min);
+  }
+
+  function estimateText(estimate) {
+    if (!estimate || !estimate.known) return i18n.t("no_estimate");
+    return i18n.pick(estimate.text);
+  }
+
+  function applySummary(summary) {
+    if (!summary) return;
+    state.summary = summary; // summaries come from one loop, in order: the newest wins
+    if (!state.snapshot || summary.seq < state.snapshot.seq) return; // older than the counts on screen
+    for (const s of state.snapshot.services) {
+      const live = summary.services && summary.services[s.code];
+      if (!live) continue;
+      s.waiting = live.waiting;
+      s.estimate = live.estimate;
+      s.priority_estimate = live.priority_estimate;
+    }
+    state.snapshot.waiting_total = summary.waiting_total;
+    renderTiles();
+  }
+
+  // --- screens ---------------------------------------------------------------------------------
+
+  function show(screen) {
+    state.screen = screen;
+    app.dataset.screen = screen;
+    document.querySelectorAll(".screen").forEach((section) => {
+      section.classList.toggle("active", section.dataset.screen === screen);
+    });
+    updateOffline();
+    // Keyboard users land on the screen's main button; focus never stays on a hidden screen.
+    const section = document.querySelector('.screen[data-screen="' + screen + '"]');
+    const target = section && section.querySelector(".primary, .back");
+    const focused = document.activeElement;
+    if (target) target.focus({ preventScroll: true });
+    else if (focused && focused.closest && focused.closest(".screen:not(.active)")) focused.blur();
+  }
+
+  /** Back to the start. ``nextCustomer``: this customer is done (or gone), so the language resets too. */
+  function goHome(nextCustomer) {
+    state.category = null;
+    state.ticket = null;
+    if (nextCustomer === true && i18n.language !== DEFAULT_LANGUAGE) i18n.setLanguage(DEFAULT_LANGUAGE);
+    show("home");
+    renderTiles();
+  }
+
+  function topLevelItems() {
+    const items = [];
+    const seen = new Set();
+    const categories = state.snapshot ? state.snapshot.categories : [];
+    for (const s of services()) {
+      const category = s.parent && categories.find((c) => c.code === s.parent);
+      if (!category) {
+        items.push({ kind: "service", service: s });
+      } else if (!seen.has(category.code)) {
+        seen.add(category.code);
+        items.push({ kind: "category", category, children: services().filter((c) => c.parent === category.code) });
+      }
+    }
+    return items;
+  }
+
+  function serviceTile(s, priority) {
+    const tile = el("button", "tile");
+    tile.type = "button";
+    tile.dataset.service = s.code;
+    tile.style.setProperty("--tile", s.colour);
+    const unavailable = !s.open || s.daily_cap_reached;
+    const estimate = priority ? s.priority_estimate : s.estimate;
+    if (unavailable) tile.classList.add("unavailable");
+    tile.setAttribute("aria-disabled", unavailable ? "true" : "false");
+    const head = el("span", "tile-head");
+    const badge = el("span", "tile-icon");
+    badge.appendChild(icon(s.icon));
+    head.appendChild(badge);
+    head.appendChild(names(s.name, "names tile-names"));
+    tile.appendChild(head);
+    const stats = el("span", "tile-stats");
+    if (!s.open) {
+      stats.appendChild(stat("closed", i18n.t("closed") + " · " + i18n.t("hours", { hours: s.hours })));
+    } else if (s.daily_cap_reached) {
+      stats.appendChild(stat("closed", i18n.t("cap_reached")));
+    } else {
+      stats.appendChild(stat("people", i18n.t("waiting_n", { n: s.waiting })));
+      stats.appendChild(stat("clock", estimateText(estimate)));
+      if (isLong(estimate)) {
+        const flag = el("span", "tile-flag", i18n.t("long_wait"));
+        tile.classList.add("long");
+        head.appendChild(flag);
+      }
+    }
+    tile.appendChild(stats);
+    tile.addEventListener("click", () => takeTicket(s.code, priority ? "priority" : "normal"));
+    return tile;
+  }
+
+  function categoryTile(category, children) {
+    const tile = el("button", "tile tile-category");
+    tile.type = "button";
+    tile.dataset.category = category.code;
+    tile.style.setProperty("--tile", category.colour);
+    const head = el("span", "tile-head");
+    const badge = el("span", "tile-icon");
+    badge.appendChild(icon(category.icon));
+    head.appendChild(badge);
+    head.appendChild(names(category.name, "names tile-names"));
+    head.appendChild(icon("chevron", "tile-chevron"));
+    tile.appendChild(head);
+    const stats = el("span", "tile-stats");
+    const waiting = children.reduce((sum, c) => sum + (c.waiting || 0), 0);
+    stats.appendChild(stat("people", i18n.t("waiting_n", { n: waiting })));
+    stats.appendChild(stat("plan", i18n.t("services_n", { n: children.length })));
+    if (children.every((c) => !c.open || c.daily_cap_reached)) tile.classList.add("unavailable");
+    if (children.some((c) => c.open && !c.daily_cap_reached && isLong(c.estimate))) {
+      tile.classList.add("long");
+      head.insertBefore(el("span", "tile-flag", i18n.t("long_wait")), head.lastChild);
+    }
+    tile.appendChild(stats);
+    tile.addEventListener("click", () => {
+      if (state.request) return;
+      state.category = category.code;
+      renderCategory();
+      show("category");
+    });
+    return tile;
+  }
+
+  function stat(iconName, text) {
+    const node = el("span", "stat");
+    node.appendChild(icon(iconName));
+    node.appendChild(el("span", "", text));
+    return node;
+  }
+
+  function fill(container, tiles) {
+    container.replaceChildren(...tiles);
+    container.dataset.count = String(tiles.length);
+  }
+
+  function renderHome() {
+    if (!state.snapshot) return;
+    fill($("home-tiles"), topLevelItems().map((item) => (item.kind === "service"
+      ? serviceTile(item.service, false) : categoryTile(item.category, item.children))));
+    const long = services().some((s) => s.open && !s.daily_cap_reached && isLong(s.estimate));
+    const notice = $("home-overflow");
+    notice.hidden = !long;
+    notice.querySelector(".overflow-text").textContent = i18n.pick(config.overflow.notice);
+  }
+
+  function renderCategory() {
+    const categories = state.snapshot ? state.snapshot.categories : [];
+    const category = categories.find((c) => c.code === state.category);
+    if (!category) return;
+    $("category-title").replaceChildren(names(category.name, "names"));
+    fill($("category-tiles"), services().filter((s) => s.parent === category.code).map((s) => serviceTile(s, false)));
+  }
+
+  function renderPriority() {
+    fill($("priority-tiles"), services().map((s) => serviceTile(s, true)));
+  }
+
+  function renderTiles() {
+    renderHome();
+    renderCategory();
+    renderPriority();
+  }
+
+  function renderHeader() {
+    $("hall-name").replaceChildren(names(config.branch_name, "names"));
+    document.querySelectorAll(".lang").forEach((button) => {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === i18n.language));
+    });
+  }
+
+  // --- taking a ticket -------------------------------------------------------------------------
+
+  function takeTicket(serviceCode, priority) {
+    if (state.request) return; // a double tap, or a second tile while the first is on its way
+    const s = service(serviceCode);
+    if (s && (!s.open || s.daily_cap_reached)) {
+      showRefusal(s.open ? "daily_cap_reached" : "service_closed", s);
+      return;
+    }
+    const request = {
+      key: newKey(),
+      body: { service: serviceCode, priority, channel: "kiosk", language: i18n.language },
+      attempts: 0,
+      started: Date.now(),
+      timer: null,
+    };
+    state.request = request;
+    app.classList.add("busy");
+    request.timer = setTimeout(() => {
+      if (state.request === request) showPending(request);
+    }, PENDING_AFTER_MS);
+    send(request);
+  }
+
+  async function send(request) {
+    request.attempts += 1;
+    request.inFlight = true;
+    let result = null;
+    try {
+      result = await postJson("/branches/" + encodeURIComponent(config.branch) + "/tickets", request.body,
+        Object.assign({ "Idempotency-Key": request.key }, deviceHeaders()), ISSUE_TIMEOUT_MS);
+    } catch (error) {
+      result = null; // no answer: the server may or may not have issued; the same key will tell
+    }
+    request.inFlight = false;
+    if (state.request !== request) return; // abandoned meanwhile; the background resolver owns it now
+    if (result && (result.status === 200 || result.status === 201)) {
+      finishRequest(request);
+      showTicket(result.data);
+      return;
+    }
+    if (result && result.status < 500 && result.status !== 408 && result.status !== 429) {
+      finishRequest(request);
+      const s = service(request.body.service);
+      const code = result.data && result.data.error;
+      showRefusal(code, s, result.data);
+      if (live) live.resync(); // the snapshot's open / daily-cap flags may be out of date
+      return;
+    }
+    // Unreachable, timed out or a 5xx: the calm screen, then the same request again.
+    request.failed = true;
+    showPending(request);
+    if (Date.now() - request.started > GIVE_UP_MS) {
+      abandon(request);
+      return;
+    }
+    const delay = RETRY_DELAYS_MS[Math.min(request.attempts - 1, RETRY_DELAYS_MS.length - 1)];
+    clearTimeout(request.timer);
+    request.timer = setTimeout(() => {
+      if (state.request === request) send(request);
+    }, delay);
+  }
+
+  function retryNow() {
+    const request = state.request;
+    if (!request || !request.failed || request.inFlight) return;
+    clearTimeout(request.timer);
+    send(request);
+  }
+
+  function finishRequest(request) {
+    clearTimeout(request.timer);
+    state.request = null;
+    app.classList.remove("busy");
+  }
+
+  function showPending(request) {
+    $("pending-text").textContent = i18n.t(request.failed ? "still_trying" : "getting_ticket");
+    const cancel = $("pending-cancel");
+    cancel.hidden = Date.now() - request.started < CANCEL_AFTER_MS;
+    if (state.screen !== "pending") show("pending");
+  }
+
+  function abandon(request) {
+    finishRequest(request);
+    rememberAbandoned(request);
+    goHome(true);
+  }
+
+  // Abandoned taps: retried with their own key until the server answers; an issued ticket is cancelled.
+  function loadAbandoned() {
+    try {
+      return JSON.parse(localStorage.getItem(ABANDONED_STORE) || "[]");
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function saveAbandoned(list) {
+    try {
+      localStorage.setItem(ABANDONED_STORE, JSON.stringify(list));
+    } catch (error) {
+      /* storage full or disabled: the in-memory resolver still runs this session */
+    }
+  }
+
+  let abandonedList = loadAbandoned();
+
+  function rememberAbandoned(request) {
+    abandonedList.push({ key: request.key, body: request.body, since: Date.now() });
+    saveAbandoned(abandonedList);
+  }
+
+  let resolving = false;
+
+  async function resolveAbandoned() {
+    if (resolving || !abandonedList.length) return;
+    resolving = true;
+    try {
+      for (const item of abandonedList.slice()) {
+        let done = Date.now() - item.since > ABANDONED_KEEP_MS;
+        try {
+          const result = await postJson("/branches/" + encodeURIComponent(config.branch) + "/tickets", item.body,
+            Object.assign({ "Idempotency-Key": item.key }, deviceHeaders()), ISSUE_TIMEOUT_MS);
+          if (result.status === 200 || result.status === 201) {
+            const cancel = await postJson("/tickets/" + encodeURIComponent(result.data.token) + "/cancel", {}, deviceHeaders(),
+              ISSUE_TIMEOUT_MS);
+            done = done || cancel.status < 500;
+          } else if (result.status < 500) {
+            done = true; // refused: nothing was issued under this key
+          }
+        } catch (error) {
+          /* still unreachable: try again later */
+        }
+        if (done) {
+          abandonedList = abandonedList.filter((other) => other.key !== item.key);
+          saveAbandoned(abandonedList);
+        }
+      }
+    } finally {
+      resolving = false;
+    }
+  }
+
+  // --- confirmation and printing ---------------------------------------------------------------
+
+  function showTicket(ticket) {
+    state.ticket = ticket;
+    state.confirmUntil = Date.now() + kiosk.confirmation_s * 1000;
+    renderTicket();
+    state.confirmShownAt = Date.now();
+    show("confirm");
+    startPrinting(ticket);
+    tickCountdown();
+  }
+
+  function ticketFacts(ticket) {
+    const ahead = ticket.people_ahead === null || ticket.people_ahead === undefined ? "–" : ticket.people_ahead;
+    return { ahead, estimate: estimateText(ticket.estimate) };
+  }
+
+  function renderTicket() {
+    const ticket = state.ticket;
+    if (!ticket) return;
+    const facts = ticketFacts(ticket);
+    $("confirm-service").replaceChildren(names(ticket.service_name, "names"));
+    $("confirm-number").textContent = ticket.number;
+    $("confirm-priority").hidden = ticket.priority !== "priority";
+    $("confirm-ahead").textContent = i18n.t("people_ahead_n", { n: facts.ahead });
+    $("confirm-estimate").textContent = facts.estimate;
+    const qr = "/t/" + encodeURIComponent(ticket.token) + "/qr.svg";
+    if ($("confirm-qr").getAttribute("src") !== qr) $("confirm-qr").setAttribute("src", qr);
+    const long = isLong(ticket.estimate);
+    $("confirm-overflow").hidden = !long;
+    $("confirm-overflow").querySelector(".overflow-text").textContent = i18n.pick(config.overflow.notice);
+    renderPrintStatus();
+    renderReceipt(ticket);
+  }
+
+  function renderReceipt(ticket) {
+    const facts = ticketFacts(ticket);
+    const both = (key) => TEXTS["zh-CN"][key] + " " + TEXTS.en[key];
+    $("r-hall").textContent = config.branch_name["zh-CN"] + "\n" + config.branch_name.en;
+    $("r-number").textContent = ticket.number;
+    $("r-service").textContent = (ticket.service_name || {})["zh-CN"] + "\n" + (ticket.service_name || {}).en;
+    $("r-priority").textContent = ticket.priority === "priority" ? both("priority_badge") : "";
+    $("r-time-label").textContent = both("receipt_time");
+    $("r-time").textContent = ticket.issued_at ? branchTime(new Date(ticket.issued_at)) : "";
+    $("r-ahead-label").textContent = both("receipt_ahead");
+    $("r-ahead").textContent = String(facts.ahead);
+    $("r-estimate-label").textContent = both("receipt_estimate");
+    $("r-estimate").textContent = ticket.estimate && ticket.estimate.known
+      ? ticket.estimate.text["zh-CN"] + "\n" + ticket.estimate.text.en : "–";
+    const qr = "/t/" + encodeURIComponent(ticket.token) + "/qr.svg";
+    if ($("r-qr").getAttribute("src") !== qr) $("r-qr").setAttribute("src", qr);
+    $("r-scan").textContent = TEXTS["zh-CN"].scan_qr + "\n" + TEXTS.en.scan_qr;
+    $("r-watch").textContent = TEXTS["zh-CN"].watch_screen + "\n" + TEXTS.en.watch_screen;
+  }
+
+  function setPrintState(printState) {
+    state.printState = printState;
+    renderPrintStatus();
+  }
+
+  function renderPrintStatus() {
+    const box = $("print-status");
+    const textKey = {
+      none: "print_none", browser: "print_browser", printing: "printing", printed: "printed", failed: "print_failed",
+    }[state.printState] || "print_none";
+    box.dataset.state = state.printState;
+    $("print-text").textContent = i18n.t(textKey);
+    $("print-again").hidden = state.printState !== "failed";
+  }
+
+  function startPrinting(ticket) {
+    if (kiosk.printer === "browser") {
+      setPrintState("browser");
+      printInBrowser();
+    } else if (kiosk.printer === "escpos") {
+      printOnServer(ticket);
+    } else {
+      setPrintState("none");
+    }
+  }
+
+  async function printInBrowser() {
+    const qr = $("r-qr");
+    try {
+      if (!qr.complete) await qr.decode();
+    } catch (error) {
+      /* print without the QR rather than not at all */
+    }
+    // Chromium started with --kiosk-printing prints silently to the default printer. The browser cannot
+    // tell whether paper came out, so the screen always shows the QR code and the number as well.
+    setTimeout(() => window.print(), 50);
+  }
+
+  async function printOnServer(ticket) {
+    setPrintState("printing");
+    let result = null;
+    try {
+      result = await postJson("/tickets/" + encodeURIComponent(ticket.token) + "/print", { kiosk: kiosk.id },
+        deviceHeaders(), (kiosk.print_timeout_s + 5) * 1000);
+    } catch (error) {
+      result = null;
+    }
+    if (state.ticket !== ticket) return;
+    const printed = Boolean(result && result.status === 200 && result.data && result.data.printed === true);
+    setPrintState(printed ? "printed" : "failed");
+    if (!printed) state.confirmUntil = Math.max(state.confirmUntil, Date.now() + kiosk.confirmation_s * 1000);
+  }
+
+  function tickCountdown() {
+    if (state.screen !== "confirm") return;
+    const left = Math.max(0, state.confirmUntil - Date.now());
+    const total = kiosk.confirmation_s * 1000;
+    $("countdown-bar").style.transform = "scaleX(" + Math.min(1, left / total).toFixed(3) + ")";
+    $("countdown-text").textContent = i18n.t("returning", { s: Math.ceil(left / 1000) });
+    if (left <= 0) goHome(true);
+  }
+
+  // --- refusals ---------------------------------------------------------------------------------
+
+  function showRefusal(code, s, answer) {
+    const serviceName = s ? i18n.pick(s.name) : "";
+    const hours = (answer && answer.details && answer.details.hours) || (s && s.hours) || "";
+    let title = "error_title";
+    let body = "error_body";
+    let iconName = "alert";
+    if (code === "service_closed") {
+      title = "closed_title"; body = "closed_body"; iconName = "closed";
+      if (s) s.open = false;
+    } else if (code === "daily_cap_reached") {
+      title = "cap_title"; body = "cap_body"; iconName = "closed";
+      if (s) s.daily_cap_reached = true;
+    }
+    state.refusal = { title, body, iconName, serviceName, hours, service: s };
+    renderRefusal();
+    renderTiles();
+    state.refusedUntil = Date.now() + REFUSED_HOME_S * 1000;
+    show("refused");
+  }
+
+  function renderRefusal() {
+    const r = state.refusal;
+    if (!r) return;
+    const serviceName = r.service ? i18n.pick(r.service.name) : r.serviceName;
+    $("refused-title").textContent = i18n.t(r.title);
+    $("refused-text").textContent = i18n.t(r.body, { service: serviceName, hours: r.hours });
+    $("refused-icon").querySelector("use").setAttribute("href", "#i-" + r.iconName);
+  }
+
+  // --- connection state ------------------------------------------------------------------------
+
+  function updateOffline() {
+    const browsing = ["home", "category", "priority", "checkin"].includes(state.screen);
+    const down = state.liveStatus !== "live" && (state.offlineSince !== null
+      && Date.now() - state.offlineSince >= OFFLINE_AFTER_MS);
+    $("offline").hidden = !(browsing && (down || !state.snapshot && Date.now() - pageStarted > OFFLINE_AFTER_MS));
+  }
+
+  const pageStarted = Date.now();
+
+  function onStatus(status) {
+    state.liveStatus = status;
+    if (status === "live") {
+      state.offlineSince = null;
+      retryNow();
+      resolveAbandoned();
+    } else if (state.offlineSince === null) {
+      state.offlineSince = Date.now();
+    }
+    updateOffline();
+  }
+
+  // --- the clock: timers, idle reset, opening-hour boundaries ----------------------------------
+
+  function boundaries() {
+    const marks = new Set(["00:00"]);
+    for (const s of services()) {
+      const parts = String(s.hours || "").split("-");
+      for (const part of parts) marks.add(part === "24:00" ? "00:00" : part);
+    }
+    return marks;
+  }
+
+  function tick() {
+    const now = new Date();
+    $("clock").textContent = branchTime(now);
+    const minute = branchTime(now);
+    if (state.lastMinute !== null && minute !== state.lastMinute && boundaries().has(minute) && live) {
+      live.resync(); // a service opened or closed, or a new day began (daily caps reset): fresh flags
+    }
+    state.lastMinute = minute;
+    const idle = Date.now() - state.lastActivity;
+    if (["category", "priority", "checkin"].includes(state.screen) && idle >= kiosk.idle_reset_s * 1000) goHome(true);
+    if (state.screen === "home" && i18n.language !== DEFAULT_LANGUAGE && idle >= kiosk.idle_reset_s * 1000) {
+      i18n.setLanguage(DEFAULT_LANGUAGE);
+    }
+    if (state.screen === "refused" && Date.now() >= state.refusedUntil) goHome(true);
+    if (state.screen === "confirm") tickCountdown();
+    if (state.request && state.screen === "pending") showPending(state.request);
+    updateOffline();
+  }
+
+  // --- locked-down kiosk behaviour -------------------------------------------------------------
+
+  function lockDown() {
+    // No way back or away: the history entry is pinned, links and context menus do nothing.
+    history.replaceState({ kiosk: true }, "", location.href);
+    history.pushState({ kiosk: true }, "", location.href);
+    window.addEventListener("popstate", () => {
+      history.pushState({ kiosk: true }, "", location.href);
+      goHome(false);
+    });
+    document.addEventListener("contextmenu", (event) => event.preventDefault());
+    document.addEventListener("dragstart", (event) => event.preventDefault());
+    document.addEventListener("selectstart", (event) => event.preventDefault());
+    document.addEventListener("dblclick", (event) => event.preventDefault());
+    document.addEventListener("gesturestart", (event) => event.preventDefault());
+    document.addEventListener("wheel", (event) => { if (event.ctrlKey) event.preventDefault(); }, { passive: false });
+    document.addEventListener("touchmove", (event) => { if (event.touches.length > 1) event.preventDefault(); },
+      { passive: false });
+    document.addEventListener("keydown", (event) => {
+      const key = event.key.toLowerCase();
+      if ((event.ctrlKey || event.metaKey) && ["+", "-", "=", "0", "p", "s", "o", "l", "n", "t", "w", "r"].includes(key)) {
+        event.preventDefault();
+      }
+      if (event.altKey && (key === "arrowleft" || key === "arrowright")) event.preventDefault();
+      if (key === "escape" && ["category", "priority", "checkin", "refused"].includes(state.screen)) goHome(false);
+    });
+    document.addEventListener("click", (event) => {
+      const link = event.target.closest && event.target.closest("a[href]");
+      if (link) event.preventDefault();
+    });
+  }
+
+  // --- wiring ----------------------------------------------------------------------------------
+
+  function rerender() {
+    renderHeader();
+    renderTiles();
+    renderTicket();
+    renderRefusal();
+    if (state.request && state.screen === "pending") showPending(state.request);
+    tickCountdown();
+  }
+
+  ["pointerdown", "keydown", "touchstart"].forEach((type) => {
+    document.addEventListener(type, () => { state.lastActivity = Date.now(); }, { passive: true, capture: true });
+  });
+
+  document.querySelectorAll(".lang").forEach((button) => {
+    button.addEventListener("click", () => i18n.setLanguage(button.dataset.lang));
+  });
+  document.querySelectorAll('[data-action="home"]').forEach((button) => button.addEventListener("click", () => {
+    // The tap that took the ticket, repeated, must not skip the confirmation at once.
+    if (state.screen === "confirm" && Date.now() - state.confirmShownAt < 800) return;
+    goHome(state.screen === "confirm");
+  }));
+  $("open-priority").addEventListener("click", () => {
+    if (state.request) return;
+    renderPriority();
+    show("priority");
+  });
+  $("open-checkin").addEventListener("click", () => {
+    if (state.request) return;
+    if (window.KioskCheckin && typeof window.KioskCheckin.render === "function") {
+      window.KioskCheckin.render($("checkin-body"), { config, i18n, takeTicket, showTicket });
+    }
+    show("checkin");
+  });
+  $("pending-cancel").addEventListener("click", () => {
+    if (state.request) abandon(state.request);
+  });
+  $("print-again").addEventListener("click", () => {
+    if (state.ticket) {
+      state.confirmUntil = Date.now() + kiosk.confirmation_s * 1000;
+      printOnServer(state.ticket);
+    }
+  });
+
+  i18n.onChange(rerender);
+  i18n.apply(document);
+  renderHeader();
+  lockDown();
+  show("home");
+
+  const live = HallLive.connect({
+    branch: config.branch,
+    role: "kiosk",
+    onSnapshot(snapshot) {
+      state.snapshot = snapshot;
+      if (state.summary) applySummary(state.summary);
+      renderTiles();
+      updateOffline();
+    },
+    onSummary: applySummary,
+    onStatus,
+  });
+
+  setInterval(tick, 1000);
+  setInterval(resolveAbandoned, ABANDONED_RETRY_MS);
+  tick();
+
+  // For tests and the appointments issue: a small, read-only view of what the kiosk is doing.
+  window.HallKiosk = {
+    get screen() { return state.screen; },
+    get language() { return i18n.language; },
+    get pendingKey() { return state.request ? state.request.key : null; },
+    get abandoned() { return abandonedList.slice(); },
+    takeTicket,
+    goHome,
+  };
+})();

@@ -1,0 +1,454 @@
+/*
+ * A customer's own ticket on their phone (issue 4), opened from the QR code: live position, people ahead,
+ * estimated wait, the counter when called ("your turn" banner, vibration, chime), "I'm leaving",
+ * "I missed my call" and a one-tap rating after the service. It joins the live connection as role
+ * "ticket" with the ticket's private token, so it only ever receives this one ticket's data.
+ */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("ticket-config").textContent);
+  const LANGUAGE_STORE = "hall-ticket-language";
+
+  const TEXTS = {
+    "zh-CN": {
+      language: "语言",
+      reconnecting: "正在重新连接…",
+      your_number: "您的号码",
+      priority_badge: "爱心通道 优先办理",
+      people_ahead: "前面还有",
+      people_ahead_n: "{n} 人",
+      estimated_wait: "预计等候",
+      no_estimate: "暂无法估计",
+      state_waiting: "排队中，请留意叫号",
+      state_called: "正在叫您的号",
+      state_serving: "正在 {counter} 为您办理",
+      state_parked: "办理暂停，请在 {counter} 附近稍候",
+      state_done: "办理完成，感谢您的光临",
+      state_no_show: "您错过了叫号",
+      state_cancelled: "号票已取消",
+      turn_title: "轮到您了！",
+      turn_text: "请到 {counter} 办理",
+      recall_title: "再次叫号！",
+      next_title: "您是下一位",
+      next_text: "请到叫号屏幕附近等候",
+      transferred: "您的业务已转至“{service}”，请继续等候叫号。",
+      returned: "您已回到队列中，请继续等候叫号。",
+      sound_off: "开启声音和振动提醒",
+      sound_on: "声音提醒已开启",
+      keep_open: "请保持此页面打开，叫到您的号时手机会振动并响铃。",
+      leave: "我要离开（取消号票）",
+      leave_question: "确定要取消这张号票吗？取消后需要重新取号。",
+      leave_yes: "确定取消",
+      leave_no: "继续排队",
+      missed_hint: "如果您已回到大厅，可以重新排队。",
+      reactivate: "我回来了，重新排队",
+      rate_title: "请为本次服务评价",
+      rate_thanks: "感谢您的评价！",
+      rated_already: "您已评价过本次服务，谢谢！",
+      private_note: "此页面只显示您自己的号票，请勿分享链接。",
+      error_generic: "操作没有成功，请稍后再试。",
+      error_window: "已超过可重新排队的时间，请在取号机重新取号。",
+      error_not_waiting: "号票状态已变化，无法取消。",
+      counter_unknown: "窗口",
+    },
+    en: {
+      language: "Language",
+      reconnecting: "Reconnecting…",
+      your_number: "Your number",
+      priority_badge: "Priority lane",
+      people_ahead: "People ahead of you",
+      people_ahead_n: "{n}",
+      estimated_wait: "Estimated wait",
+      no_estimate: "No estimate yet",
+      state_waiting: "Waiting — watch for your number",
+      state_called: "Your number is being called",
+      state_serving: "Being served at {counter}",
+      state_parked: "Your service is paused; please stay near {counter}",
+      state_done: "All done — thank you for coming",
+      state_no_show: "You missed your call",
+      state_cancelled: "Ticket cancelled",
+      turn_title: "It's your turn!",
+      turn_text: "Please go to {counter}",
+      recall_title: "Calling again!",
+      next_title: "You're next",
+      next_text: "Please wait near the screens",
+      transferred: "Your ticket was moved to {service}. Please keep waiting for your call.",
+      returned: "You are back in the queue. Please keep waiting for your call.",
+      sound_off: "Turn on sound and vibration alerts",
+      sound_on: "Sound alerts are on",
+      keep_open: "Keep this page open: your phone will vibrate and ring when it's your turn.",
+      leave: "I'm leaving (cancel my ticket)",
+      leave_question: "Cancel this ticket? You would need to take a new one.",
+      leave_yes: "Yes, cancel it",
+      leave_no: "Keep my place",
+      missed_hint: "If you are back in the hall, you can rejoin the queue.",
+      reactivate: "I'm back — rejoin the queue",
+      rate_title: "How was our service?",
+      rate_thanks: "Thank you for your rating!",
+      rated_already: "You have already rated this service. Thank you!",
+      private_note: "This page shows only your own ticket. Please don't share the link.",
+      error_generic: "That didn't work. Please try again shortly.",
+      error_window: "It's too late to rejoin. Please take a new ticket at the kiosk.",
+      error_not_waiting: "Your ticket has changed and can no longer be cancelled.",
+      counter_unknown: "the counter",
+    },
+  };
+
+  function preferredLanguage() {
+    if (config.language) return config.language;
+    let stored = null;
+    try {
+      stored = localStorage.getItem(LANGUAGE_STORE);
+    } catch (error) {
+      stored = null;
+    }
+    if (stored) return stored;
+    const wanted = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]);
+    for (const tag of wanted) {
+      if (/^zh/i.test(tag)) return "zh-CN";
+      if (/^en/i.test(tag)) return "en";
+    }
+    return "zh-CN";
+  }
+
+  const i18n = HallI18n.create(TEXTS, preferredLanguage());
+  const $ = (id) => document.getElementById(id);
+  const api = config.api + "/tickets/" + encodeURIComponent(config.token);
+
+  let ticket = Object.assign({}, config.ticket);
+  let note = null; // {key, vars}: a one-off message (transferred, back in the queue)
+  let errorKey = null;
+  let alerted = new Set();
+  let rating = { loaded: false, loading: false, state: null, config: null, sent: false };
+  let audio = null;
+
+  // --- rendering -------------------------------------------------------------------------------
+
+  function counterName() {
+    const names = ticket.counter_name || (ticket.counter && config.counters[ticket.counter]);
+    return names ? i18n.pick(names) : i18n.t("counter_unknown");
+  }
+
+  function estimateText(estimate) {
+    if (!estimate || !estimate.known) return i18n.t("no_estimate");
+    return i18n.pick(estimate.text);
+  }
+
+  function isNext() {
+    return ticket.state === "waiting" && ticket.people_ahead === 0;
+  }
+
+  function render() {
+    const phone = $("phone");
+    phone.dataset.state = ticket.state;
+    document.querySelectorAll(".lang").forEach((button) => {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === i18n.language));
+    });
+    $("hall-name").textContent = i18n.pick(config.branch_name);
+    $("service").textContent = i18n.pick(ticket.service_name);
+    $("number").textContent = ticket.number;
+    $("priority").hidden = ticket.priority !== "priority";
+    const vars = { counter: counterName() };
+    $("state-line").textContent = i18n.t("state_" + ticket.state, vars);
+
+    const waiting = ticket.state === "waiting";
+    $("facts").hidden = !waiting;
+    $("ahead").textContent = ticket.people_ahead === null || ticket.people_ahead === undefined
+      ? "–" : i18n.t("people_ahead_n", { n: ticket.people_ahead });
+    $("estimate").textContent = estimateText(ticket.estimate);
+
+    const banner = $("banner");
+    const called = ticket.state === "called";
+    banner.hidden = !(called || isNext());
+    banner.dataset.kind = called ? "turn" : "next";
+    if (called) {
+      $("banner-title").textContent = i18n.t(ticket.recall_count > 0 ? "recall_title" : "turn_title");
+      $("banner-text").textContent = i18n.t("turn_text", vars);
+    } else if (isNext()) {
+      $("banner-title").textContent = i18n.t("next_title");
+      $("banner-text").textContent = i18n.t("next_text");
+    }
+    document.title = ticket.number + " · " + (called ? i18n.t("turn_title") : i18n.t("your_number"));
+
+    $("note").hidden = !note || !waiting;
+    if (note) $("note").textContent = i18n.t(note.key, note.vars && note.vars());
+
+    $("waiting-actions").hidden = !waiting;
+    $("sound-text").textContent = i18n.t(audio ? "sound_on" : "sound_off");
+    $("sound").setAttribute("aria-pressed", String(Boolean(audio)));
+    $("missed-actions").hidden = ticket.state !== "no_show";
+    renderRating();
+
+    $("error").hidden = !errorKey;
+    if (errorKey) $("error").textContent = i18n.t(errorKey);
+  }
+
+  function renderRating() {
+    const section = $("rating");
+    const show = ticket.state === "done" && rating.loaded && rating.state
+      && (rating.state.can_rate || rating.state.rated || rating.sent);
+    section.hidden = !show;
+    if (!show) return;
+    const done = rating.sent || rating.state.rated;
+    $("rating-thanks").hidden = !done;
+    $("rating-thanks").textContent = i18n.t(rating.sent ? "rate_thanks" : "rated_already");
+    $("rating-title").hidden = done;
+    const scores = $("scores");
+    scores.hidden = done;
+    if (done || !rating.config) return;
+    scores.replaceChildren(...rating.config.scores.map((item) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "score" + (item.dissatisfied ? " low" : "");
+      button.dataset.score = String(item.score);
+      button.textContent = i18n.pick(item.label);
+      button.addEventListener("click", () => rate(item.score));
+      return button;
+    }));
+  }
+
+  // --- alerts: banner, vibration, chime ----------------------------------------------------------
+
+  function chime() {
+    if (!audio) return;
+    try {
+      if (audio.state === "suspended") audio.resume();
+      const start = audio.currentTime + 0.02;
+      [880, 1175, 1568].forEach((frequency, index) => {
+        const oscillator = audio.createOscillator();
+        const gain = audio.createGain();
+        oscillator.type = "sine";
+        oscillator.frequency.value = frequency;
+        const at = start + index * 0.22;
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.5, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.5);
+        oscillator.connect(gain).connect(audio.destination);
+        oscillator.start(at);
+        oscillator.stop(at + 0.55);
+      });
+    } catch (error) {
+      /* no sound on this phone: the banner and vibration still show it */
+    }
+  }
+
+  function vibrate(pattern) {
+    try {
+      if (navigator.vibrate) navigator.vibrate(pattern);
+    } catch (error) {
+      /* not supported (e.g. iOS) */
+    }
+  }
+
+  function checkAlerts() {
+    let key = null;
+    let pattern = null;
+    if (ticket.state === "called") {
+      key = "called:" + (ticket.called_at || "") + ":" + (ticket.recall_count || 0);
+      pattern = [500, 200, 500, 200, 800];
+    } else if (isNext()) {
+      key = "next:" + (ticket.version || "");
+      pattern = [300, 150, 300];
+    }
+    if (!key || alerted.has(key)) return;
+    alerted.add(key);
+    vibrate(pattern);
+    chime();
+    if (ticket.state === "called") {
+      $("banner").classList.remove("pulse");
+      void $("banner").offsetWidth; // restart the animation for a recall
+      $("banner").classList.add("pulse");
+    }
+  }
+
+  function enableSound() {
+    if (!audio) {
+      const Context = window.AudioContext || window.webkitAudioContext;
+      if (Context) {
+        try {
+          audio = new Context(); // created in a tap, so phones allow it to play later
+        } catch (error) {
+          audio = null;
+        }
+      }
+    }
+    if (audio) {
+      chime();
+      vibrate(200);
+    }
+    render();
+  }
+
+  // --- live updates ------------------------------------------------------------------------------
+
+  function applyTicket(fields) {
+    const wasState = ticket.state;
+    Object.assign(ticket, fields);
+    if (ticket.state !== "waiting") note = null;
+    if (ticket.state !== "waiting" && wasState === "waiting") $("confirm-leave").hidden = true;
+    if (ticket.state === "done") loadRating();
+    render();
+    checkAlerts();
+  }
+
+  function onEvent(event) {
+    const changed = event.ticket;
+    if (!changed || changed.id !== ticket.id) return;
+    const fields = {
+      state: changed.state, counter: changed.counter, service: changed.service, service_name: changed.service_name,
+      recall_count: changed.recall_count, called_at: changed.called_at, version: changed.version,
+      counter_name: changed.counter ? config.counters[changed.counter] || null : null,
+    };
+    if (event.kind === "transferred") {
+      note = { key: "transferred", vars: () => ({ service: i18n.pick(ticket.service_name) }) };
+    } else if (event.kind === "returned" || event.kind === "reactivated") {
+      note = { key: "returned" };
+    }
+    if (changed.state === "waiting" && ticket.state !== "waiting") {
+      fields.people_ahead = null; // the next ticket_update brings the new position
+      fields.estimate = null;
+    }
+    applyTicket(fields);
+  }
+
+  function onTicketUpdate(update) {
+    if (update.ticket_id !== ticket.id) return;
+    if (ticket.state !== "waiting" && update.state !== "waiting") return;
+    applyTicket({ people_ahead: update.people_ahead, estimate: update.estimate, state: update.state });
+  }
+
+  // --- commands ---------------------------------------------------------------------------------
+
+  async function post(path, body) {
+    const response = await fetch(api + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body || {}),
+      cache: "no-store",
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (error) {
+      data = null;
+    }
+    return { status: response.status, data };
+  }
+
+  async function run(button, work) {
+    if (button.disabled) return;
+    button.disabled = true;
+    errorKey = null;
+    try {
+      await work();
+    } catch (error) {
+      errorKey = "error_generic";
+    } finally {
+      button.disabled = false;
+      render();
+    }
+  }
+
+  function leave() {
+    return run($("leave-yes"), async () => {
+      const result = await post("/cancel");
+      if (result.status === 200) {
+        $("confirm-leave").hidden = true;
+        applyTicket({ state: result.data.state, version: result.data.version });
+      } else {
+        errorKey = result.status === 409 ? "error_not_waiting" : "error_generic";
+      }
+    });
+  }
+
+  function reactivate() {
+    return run($("reactivate"), async () => {
+      const result = await post("/reactivate");
+      if (result.status === 200) {
+        note = { key: "returned" };
+        applyTicket({ state: result.data.state, counter: null, counter_name: null, people_ahead: null, estimate: null });
+      } else {
+        errorKey = result.data && result.data.error === "reactivate_window_passed" ? "error_window" : "error_generic";
+      }
+    });
+  }
+
+  async function loadRating() {
+    if (rating.loaded || rating.loading) return;
+    rating.loading = true;
+    try {
+      const [stateAnswer, configAnswer] = await Promise.all([
+        fetch(api + "/rating", { cache: "no-store" }),
+        fetch(config.api + "/ratings/config", { cache: "no-store" }),
+      ]);
+      if (stateAnswer.ok && configAnswer.ok) {
+        rating.state = await stateAnswer.json();
+        rating.config = await configAnswer.json();
+        rating.loaded = true;
+      }
+    } catch (error) {
+      /* rating is optional; the page still shows the ticket as done */
+    } finally {
+      rating.loading = false;
+      render();
+    }
+  }
+
+  function rate(score) {
+    const button = document.querySelector('.score[data-score="' + score + '"]');
+    return run(button, async () => {
+      const result = await post("/rating", { score });
+      if (result.status === 201) {
+        rating.sent = true;
+      } else if (result.status === 409 && result.data && result.data.error === "already_rated") {
+        rating.state.rated = true;
+      } else {
+        errorKey = "error_generic";
+      }
+    });
+  }
+
+  // --- wiring ---------------------------------------------------------------------------------------
+
+  document.querySelectorAll(".lang").forEach((button) => {
+    button.addEventListener("click", () => {
+      i18n.setLanguage(button.dataset.lang);
+      try {
+        localStorage.setItem(LANGUAGE_STORE, button.dataset.lang);
+      } catch (error) {
+        /* private mode: the choice lasts for this page only */
+      }
+    });
+  });
+  $("sound").addEventListener("click", enableSound);
+  $("leave").addEventListener("click", () => {
+    $("confirm-leave").hidden = false;
+    $("leave-yes").focus();
+  });
+  $("leave-no").addEventListener("click", () => {
+    $("confirm-leave").hidden = true;
+    $("leave").focus();
+  });
+  $("leave-yes").addEventListener("click", leave);
+  $("reactivate").addEventListener("click", reactivate);
+
+  i18n.onChange(render);
+  i18n.apply(document);
+  render();
+  if (ticket.state === "done") loadRating();
+  checkAlerts();
+
+  HallLive.connect({
+    branch: config.branch,
+    role: "ticket",
+    token: config.token,
+    onSnapshot(snapshot) {
+      const fresh = Object.assign({}, snapshot);
+      delete fresh.seq;
+      applyTicket(fresh);
+    },
+    onEvent,
+    onTicket: onTicketUpdate,
+  });
+})();

@@ -1,0 +1,174 @@
+"""Wall display endpoints: announcements of calls (text and server-made audio), the media playlist and notices.
+
+Registered on the same ``api`` blueprint as :mod:`server.api.routes` (which imports this module at its end), so
+they share its error handlers and appear in ``/api/openapi.json``. Reads for the displays are public; changes
+to the playlist and notices need a signed-in manager of the branch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, jsonify, request, send_file
+
+from server.api.registry import route
+from server.api.routes import api, current_actor, staff_actor
+from server.api.schemas import MediaUpdateRequest, NoticeRequest, NoticeUpdateRequest, PlaylistOrderRequest
+from server.domain.errors import DomainError
+from server.services.announcements import AnnouncementService
+from server.services.signage import SignageService
+
+MEDIA = "/branches/<branch>/media"
+NOTICES = "/branches/<branch>/notices"
+MANAGER_ONLY = {401: "not signed in", 403: "not a manager of this branch"}
+
+
+def announcements() -> AnnouncementService:
+    return current_app.extensions["announcements"]
+
+
+def signage() -> SignageService:
+    return current_app.extensions["signage"]
+
+
+# --- announcements -------------------------------------------------------------------------------------
+
+@route(api, "/branches/<branch>/announcements/<int:seq>", "GET",
+       "What a wall display says for the call committed as event seq: chime, repeat, text per language",
+       tag="displays", responses={404: "unknown branch, or that event is not a call (not_a_call)"})
+def announcement(branch: str, seq: int) -> Any:
+    return jsonify(announcements().announcement(branch, seq))
+
+
+@route(api, "/branches/<branch>/announcements/<int:seq>/audio/<any('zh-CN','en'):language>", "GET",
+       "The announcement spoken by the server (WAV, espeak-ng), for a browser without a voice for the language",
+       tag="displays", responses={404: "not a call, or the language is not announced",
+                                  503: "the server has no voice (espeak-ng not installed)"})
+def announcement_audio(branch: str, seq: int, language: str) -> Any:
+    audio = announcements().audio(branch, seq, language)
+    response = Response(audio, mimetype="audio/wav")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+# --- what the displays show besides calls ------------------------------------------------------------
+
+@route(api, "/branches/<branch>/signage", "GET", "The displays' playlist (enabled media in order) and notices",
+       tag="displays", responses={404: "unknown branch"})
+def branch_signage(branch: str) -> Any:
+    return jsonify(signage().signage(branch))
+
+
+@route(api, MEDIA + "/<int:media_id>/file", "GET", "A media file (image or video, with its content type)",
+       tag="displays", responses={404: "unknown or disabled media"})
+def media_file(branch: str, media_id: int) -> Any:
+    found = signage().media_file(branch, media_id, current_actor())
+    response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=found.sha256,
+                         max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- managers: media -----------------------------------------------------------------------------------
+
+@route(api, MEDIA, "GET", "Every media item of the branch with its metadata, and the upload limits (managers)",
+       tag="displays", auth="staff", responses=MANAGER_ONLY)
+def list_media(branch: str) -> Any:
+    return jsonify(signage().list_media(branch, staff_actor()))
+
+
+@route(api, MEDIA, "POST",
+       "Upload an image (png, jpeg, webp) or short video (mp4, webm) to the end of the playlist (managers): "
+       "multipart/form-data with a 'file' field (optional 'title', 'seconds'), or the raw file as the body",
+       tag="displays", auth="staff", status=201,
+       responses={**MANAGER_ONLY, 409: "the playlist is full (playlist_full)", 413: "file too large",
+                  415: "not a supported image or video, or its content does not match its declared type",
+                  422: "video too long, empty file or bad seconds"})
+def upload_media(branch: str) -> Any:
+    actor = staff_actor()
+    service = signage()
+    limit = service.upload_limit_bytes()
+    if request.content_length is not None and request.content_length > limit:
+        raise DomainError(f"the upload is {request.content_length / 1048576:.1f} MB; at most "
+                          f"{limit / 1048576:.0f} MB are allowed", code="file_too_large", http_status=413)
+    request.max_content_length = limit
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise DomainError("send the file in a form field named 'file'", code="file_missing", http_status=422)
+        data = upload.stream.read(limit + 1)
+        declared, filename = upload.mimetype, upload.filename
+        title, seconds_text = request.form.get("title"), request.form.get("seconds")
+    else:
+        data = request.get_data(cache=False)
+        declared, filename = request.mimetype, request.headers.get("X-Filename")
+        title, seconds_text = request.args.get("title"), request.args.get("seconds")
+    item = service.upload(branch, actor, data, declared_type=declared, filename=filename, title=title,
+                          seconds=_seconds(seconds_text))
+    return jsonify(item), 201
+
+
+def _seconds(text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise DomainError(f"seconds must be a number, got {text!r}", code="invalid_request", http_status=422) from None
+
+
+@route(api, MEDIA + "/<int:media_id>", "PATCH", "Change a media item's title, time on screen or enabled (managers)",
+       tag="displays", auth="staff", body=MediaUpdateRequest, responses={**MANAGER_ONLY, 404: "unknown media"})
+def update_media(branch: str, media_id: int, body: MediaUpdateRequest) -> Any:
+    return jsonify(signage().update_media(branch, media_id, staff_actor(), title=body.title, seconds=body.seconds,
+                                          enabled=body.enabled))
+
+
+@route(api, MEDIA + "/<int:media_id>", "DELETE", "Remove a media item and its file (managers)", tag="displays",
+       auth="staff", responses={**MANAGER_ONLY, 404: "unknown media"})
+def delete_media(branch: str, media_id: int) -> Any:
+    signage().delete_media(branch, media_id, staff_actor())
+    return jsonify({"deleted": media_id})
+
+
+@route(api, MEDIA + "/order", "PUT", "Put the playlist in a new order: every item's id, first to last (managers)",
+       tag="displays", auth="staff", body=PlaylistOrderRequest,
+       responses={**MANAGER_ONLY, 422: "the ids are not exactly the branch's items"})
+def order_media(branch: str, body: PlaylistOrderRequest) -> Any:
+    return jsonify(signage().reorder_media(branch, body.ids, staff_actor()))
+
+
+# --- managers: notices ---------------------------------------------------------------------------------
+
+@route(api, NOTICES, "GET", "Every notice of the branch, enabled or not (managers)", tag="displays", auth="staff",
+       responses=MANAGER_ONLY)
+def list_notices(branch: str) -> Any:
+    return jsonify(signage().list_notices(branch, staff_actor()))
+
+
+@route(api, NOTICES, "POST", "Add a bilingual scrolling notice (managers)", tag="displays", auth="staff",
+       body=NoticeRequest, status=201, responses=MANAGER_ONLY)
+def create_notice(branch: str, body: NoticeRequest) -> Any:
+    notice = signage().create_notice(branch, staff_actor(), body.text.model_dump(by_alias=True),
+                                     enabled=body.enabled)
+    return jsonify(notice), 201
+
+
+@route(api, NOTICES + "/<int:notice_id>", "PATCH", "Change a notice's text or switch it on or off (managers)",
+       tag="displays", auth="staff", body=NoticeUpdateRequest, responses={**MANAGER_ONLY, 404: "unknown notice"})
+def update_notice(branch: str, notice_id: int, body: NoticeUpdateRequest) -> Any:
+    text = body.text.model_dump(by_alias=True) if body.text is not None else None
+    return jsonify(signage().update_notice(branch, notice_id, staff_actor(), text=text, enabled=body.enabled))
+
+
+@route(api, NOTICES + "/<int:notice_id>", "DELETE", "Remove a notice (managers)", tag="displays", auth="staff",
+       responses={**MANAGER_ONLY, 404: "unknown notice"})
+def delete_notice(branch: str, notice_id: int) -> Any:
+    signage().delete_notice(branch, notice_id, staff_actor())
+    return jsonify({"deleted": notice_id})
+
+
+@route(api, NOTICES + "/order", "PUT", "Put the notices in a new order (managers)", tag="displays", auth="staff",
+       body=PlaylistOrderRequest, responses={**MANAGER_ONLY, 422: "the ids are not exactly the branch's notices"})
+def order_notices(branch: str, body: PlaylistOrderRequest) -> Any:
+    return jsonify(signage().reorder_notices(branch, body.ids, staff_actor()))

@@ -1,0 +1,50 @@
+"""HTTP endpoints for kiosks and their printers: settings, printing a ticket, the manager's device faults.
+
+Registered on the ``api`` blueprint of :mod:`server.api.routes`, which imports this module at its end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+
+from server.api.registry import route
+from server.api.routes import api, hall, staff_actor
+from server.api.schemas import Body, Code
+from server.services.printing import PrintingService, ticket_url
+
+
+class PrintTicketRequest(Body):
+    kiosk: str = Code
+
+
+def printing() -> PrintingService:
+    return current_app.extensions["printing"]
+
+
+def public_base_url() -> str:
+    """``server.public_url`` when configured, else the scheme and host this request came in on."""
+    return hall().config.server.public_url or request.host_url.rstrip("/")
+
+
+@route(api, "/branches/<branch>/kiosks", "GET", "Kiosk settings: printer kind, confirmation and idle timers",
+       tag="kiosks", responses={404: "unknown branch"})
+def list_kiosks(branch: str) -> Any:
+    kiosks = printing().kiosks(branch)
+    return jsonify({"branch": branch, "kiosks": kiosks, "ticket_url": ticket_url(public_base_url(), "{token}")})
+
+
+@route(api, "/tickets/<token>/print", "POST", "Print the ticket on the kiosk's network printer (ESC/POS)",
+       tag="kiosks", body=PrintTicketRequest,
+       responses={404: "unknown ticket or kiosk", 409: "the kiosk has no network printer, or the ticket is closed",
+                  503: "printer_failed: the printer did not take the ticket (it stays valid; show the QR)"})
+def print_ticket(token: str, body: PrintTicketRequest) -> Any:
+    return jsonify(printing().print_ticket(token, body.kiosk, public_base_url()))
+
+
+@route(api, "/branches/<branch>/device-faults", "GET", "Kiosk printer faults of the last 24 hours (managers)",
+       tag="kiosks", auth="manager", responses={404: "unknown branch"})
+def device_faults(branch: str) -> Any:
+    printing().require_manager(staff_actor(), branch)
+    return jsonify(printing().device_faults(branch))

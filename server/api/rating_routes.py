@@ -1,0 +1,104 @@
+"""Rating endpoints (pad, phone page), managers' follow-ups and the staff "my day" summary.
+
+Registered on the same ``api`` blueprint as :mod:`server.api.routes` (which imports this module at its end),
+so they share its error handlers and appear in ``/api/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+
+from server.api.registry import route
+from server.api.routes import api, staff_actor
+from server.api.schemas import AssignFollowUpRequest, PadRateRequest, RateRequest, ResolveFollowUpRequest
+from server.services.ratings import RatingService
+
+DEVICE_HEADER = "X-Device-Id"
+FOLLOW_UPS = "/branches/<branch>/follow-ups"
+
+
+def ratings() -> RatingService:
+    return current_app.extensions["ratings"]
+
+
+def device_id() -> str | None:
+    """The pad's own id (``X-Device-Id``), kept in the event row; at most 64 characters."""
+    device = (request.headers.get(DEVICE_HEADER) or "").strip()
+    return device[:64] or None
+
+
+# --- public: the pad and the phone page --------------------------------------------------------------
+
+@route(api, "/ratings/config", "GET", "The rating scale with its words, the reason chips and the pad's timers",
+       tag="ratings")
+def rating_config() -> Any:
+    return jsonify(ratings().rating_config())
+
+
+@route(api, "/tickets/<token>/rating", "GET", "Whether a customer's ticket is rated and may still be rated",
+       tag="ratings", responses={404: "unknown token"})
+def ticket_rating_state(token: str) -> Any:
+    return jsonify(ratings().rating_state(token))
+
+
+@route(api, "/tickets/<token>/rating", "POST", "The customer rates their finished ticket (phone page)",
+       tag="ratings", body=RateRequest, status=201,
+       responses={404: "unknown token",
+                  409: "not finished (not_finished), already rated (already_rated) or too late "
+                       "(rating_window_passed)"})
+def rate_ticket(token: str, body: RateRequest) -> Any:
+    rating = ratings().rate_by_token(token, body.score, reasons=body.reasons, comment=body.comment)
+    return jsonify(rating), 201
+
+
+@route(api, "/branches/<branch>/counters/<counter>/rating", "GET",
+       "For the counter's pad: the ticket it last finished and whether it is rated", tag="ratings",
+       responses={404: "unknown branch or counter"})
+def pad_prompt(branch: str, counter: str) -> Any:
+    return jsonify(ratings().pad_prompt(branch, counter))
+
+
+@route(api, "/branches/<branch>/counters/<counter>/rating", "POST",
+       "The counter's pad rates the ticket this counter finished (within the rating window)", tag="ratings",
+       body=PadRateRequest, status=201,
+       responses={404: "unknown branch, counter or ticket",
+                  409: "another counter's ticket (wrong_counter), not finished, already rated or too late"})
+def rate_at_counter(branch: str, counter: str, body: PadRateRequest) -> Any:
+    rating = ratings().rate_at_counter(branch, counter, body.ticket_id, body.score, reasons=body.reasons,
+                                       comment=body.comment, device=device_id())
+    return jsonify(rating), 201
+
+
+# --- managers: follow-ups ------------------------------------------------------------------------------
+
+@route(api, FOLLOW_UPS, "GET", "Follow-ups of dissatisfied ratings (managers; open ones, oldest first)",
+       tag="ratings", auth="manager", query=(("state", "string", "open (default), resolved or all"),))
+def list_follow_ups(branch: str) -> Any:
+    state = request.args.get("state", "open")
+    return jsonify(ratings().follow_ups(branch, staff_actor(), state=state))
+
+
+@route(api, f"{FOLLOW_UPS}/<int:follow_up_id>/assign", "POST", "Give a follow-up its owner (managers)",
+       tag="ratings", body=AssignFollowUpRequest, auth="manager",
+       responses={404: "unknown follow-up", 409: "already resolved"})
+def assign_follow_up(branch: str, follow_up_id: int, body: AssignFollowUpRequest) -> Any:
+    return jsonify(ratings().assign_follow_up(branch, follow_up_id, staff_actor(), body.owner))
+
+
+@route(api, f"{FOLLOW_UPS}/<int:follow_up_id>/resolve", "POST", "Resolve a follow-up with a note (managers)",
+       tag="ratings", body=ResolveFollowUpRequest, auth="manager",
+       responses={404: "unknown follow-up", 409: "already resolved"})
+def resolve_follow_up(branch: str, follow_up_id: int, body: ResolveFollowUpRequest) -> Any:
+    return jsonify(ratings().resolve_follow_up(branch, follow_up_id, staff_actor(), body.note))
+
+
+# --- staff: my day -------------------------------------------------------------------------------------
+
+@route(api, "/branches/<branch>/staff/me/today", "GET",
+       "My day so far (branch-local): served, no-shows, average service minutes, ratings", tag="ratings",
+       auth="staff")
+def staff_today(branch: str) -> Any:
+    return jsonify(ratings().staff_day(branch, staff_actor()))
+

@@ -1,0 +1,29 @@
+"""The manager's page: the live hall, the accuracy of wait estimates, follow-ups and device faults.
+
+Renders only; data comes from the live connection (role ``manager``) and the JSON API with the session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, render_template, request
+
+from server.pages import PAGES, blueprint
+from server.services.views import service_view
+
+PAGES.append(("Manager 值班经理", "/manager/{branch}"))
+
+
+@blueprint.get("/manager/<branch_code>")
+def manager_page(branch_code: str) -> Any:
+    branch = current_app.extensions["hall"].config.branch(branch_code)
+    if branch is None:
+        abort(404)
+    language = request.args.get("lang") if request.args.get("lang") in ("zh-CN", "en") else "zh-CN"
+    page = {
+        "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
+        "services": [service_view(s) for s in branch.services],
+        "api": f"/api/branches/{branch.code}",
+    }
+    return render_template("pages/manager.html", page=page, language=language, branch=branch)

@@ -1,0 +1,85 @@
+"""Staff console and manager routes.
+
+The staff console is a tablet page at one counter: ``/staff/<branch>`` signs a staff member in and lets them
+pick the counter and today's services; ``/staff/<branch>/counter/<n>`` is the console itself. Both only
+render; every command goes through the JSON API with the session cookie, every update through the live
+connection (role ``staff``). docs/staff-console.md describes the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, redirect, render_template, request, session, url_for
+
+from server.config import Branch, HallConfig
+from server.pages import PAGES, blueprint
+from server.services.views import service_view
+
+PAGES.append(("Staff console 柜员工作台", "/staff/{branch}"))
+
+# Why a counter pauses; the console offers these (plus free text). Stored as the English phrase.
+PAUSE_REASONS = (
+    {"code": "break", "text": {"zh-CN": "休息", "en": "Break"}},
+    {"code": "back office", "text": {"zh-CN": "后台业务", "en": "Back office"}},
+    {"code": "meeting", "text": {"zh-CN": "会议 / 培训", "en": "Meeting / training"}},
+    {"code": "equipment", "text": {"zh-CN": "设备故障", "en": "Equipment problem"}},
+)
+
+
+def _config() -> HallConfig:
+    return current_app.extensions["hall"].config
+
+
+def _branch(code: str) -> Branch:
+    branch = _config().branch(code)
+    if branch is None:
+        abort(404)
+    return branch
+
+
+def _language() -> str:
+    wanted = request.args.get("lang")
+    return wanted if wanted in ("zh-CN", "en") else "zh-CN"
+
+
+def _page_config(branch: Branch) -> dict[str, Any]:
+    """What both staff pages need to draw names: the branch's services and counters (configured)."""
+    return {
+        "branch": {"code": branch.code, "name": branch.name.as_dict()},
+        "services": [service_view(s) for s in branch.services],
+        "counters": [{"number": c.number, "name": c.name.as_dict(), "services": list(c.services),
+                      "role": c.role.value} for c in branch.counters],
+        "pause_reasons": list(PAUSE_REASONS),
+        "api": f"/api/branches/{branch.code}",
+    }
+
+
+@blueprint.get("/staff/<branch_code>")
+def staff_sign_in(branch_code: str) -> Any:
+    """Sign in (username, password), then pick the counter and the services to serve today."""
+    branch = _branch(branch_code)
+    counter = request.args.get("counter")
+    page = {**_page_config(branch), "counter": counter if counter and branch.counter(counter) else None,
+            "console_url": url_for("pages.staff_console", branch_code=branch.code, counter_number="__N__")}
+    return render_template("pages/staff_sign_in.html", branch=branch, page=page, language=_language())
+
+
+@blueprint.get("/staff/<branch_code>/counter/<counter_number>")
+def staff_console(branch_code: str, counter_number: str) -> Any:
+    """The console at one counter; without a staff session it sends the tablet to the sign-in page."""
+    branch = _branch(branch_code)
+    counter = branch.counter(counter_number)
+    if counter is None:
+        abort(404)
+    account = _config().account(session.get("username") or "")
+    if account is None:
+        return redirect(url_for("pages.staff_sign_in", branch_code=branch.code, counter=counter.number))
+    page = {
+        **_page_config(branch),
+        "counter": {"number": counter.number, "name": counter.name.as_dict(), "services": list(counter.services)},
+        "me": {"username": account.username, "display_name": account.display_name, "role": account.role},
+        "sign_in_url": url_for("pages.staff_sign_in", branch_code=branch.code, counter=counter.number),
+    }
+    return render_template("pages/staff_console.html", branch=branch, counter=counter, page=page,
+                           language=_language(), lock_zoom=True)

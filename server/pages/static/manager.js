@@ -1,0 +1,259 @@
+/* The manager page: live hall (role "manager"), estimate accuracy, follow-ups, device faults.
+   Renders what the server says; refetches the side lists when events say they changed (debounced). */
+(function () {
+  "use strict";
+  const PAGE = window.MANAGER_PAGE;
+  const i18n = HallI18n.create({
+    "zh-CN": {
+      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", sign_in: "经理登录", username: "用户名",
+      password: "密码", sign_in_button: "登录", counters: "窗口", services: "业务排队", service: "业务", waiting: "等候",
+      estimate: "新票预计等候", target: "目标", accuracy: "等候预估准确度（最近）",
+      accuracy_hint: "取号时给出的预估与实际叫号等候之差（分钟）。区间命中应接近 80%。", count: "样本", bias: "偏差",
+      coverage: "区间命中", under5: "低估>5分", follow_ups: "不满意回访", faults: "设备故障", none: "暂无",
+      all: "全部", open: "营业中", paused: "暂停", closed: "未开", serving: "办理中", called: "已叫号", idle: "空闲",
+      resolve: "处理完毕", resolve_note: "处理说明（必填）", not_manager: "需要经理账号", bad_login: "用户名或密码错误",
+      min: "{n} 分钟", fault: "故障", ok: "正常", no_printer: "无打印机", unknown: "未知", failed: "失败 {n} 次",
+      by: "{staff} · {counter}号窗口", minutes_over: "超出目标",
+    },
+    en: {
+      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", sign_in: "Manager sign-in",
+      username: "Username", password: "Password", sign_in_button: "Sign in", counters: "Counters",
+      services: "Queues by service", service: "Service", waiting: "Waiting", estimate: "New ticket's wait",
+      target: "Target", accuracy: "Wait estimate accuracy (recent)",
+      accuracy_hint: "Estimate given at issue vs. the actual wait until the call (minutes). Coverage should be near 80%.",
+      count: "Tickets", bias: "Bias", coverage: "Coverage", under5: "Under >5 min", follow_ups: "Dissatisfied ratings to follow up",
+      faults: "Device faults", none: "None", all: "All", open: "Open", paused: "Paused", closed: "Closed",
+      serving: "Serving", called: "Called", idle: "Idle", resolve: "Resolve", resolve_note: "Resolution note (required)",
+      not_manager: "A manager account is needed", bad_login: "Wrong username or password", min: "{n} min",
+      fault: "Fault", ok: "OK", no_printer: "No printer", unknown: "Unknown", failed: "{n} failed",
+      by: "{staff} · counter {counter}", minutes_over: "over target",
+    },
+  }, window.PAGE_LANGUAGE);
+
+  const $ = (selector) => document.querySelector(selector);
+  let snapshot = null;
+  let refetchTimer = null;
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  async function api(path, options) {
+    const response = await fetch(PAGE.api + path, {
+      credentials: "same-origin", headers: { "Content-Type": "application/json" }, ...options,
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw Object.assign(new Error(body.message || response.statusText), { status: response.status, body });
+    return body;
+  }
+
+  function renderCounters() {
+    const box = $("#counters");
+    box.replaceChildren();
+    for (const counter of snapshot.counters) {
+      const card = el("div", "counter " + counter.status);
+      card.append(el("div", "name", i18n.pick(counter.name)));
+      const state = counter.status === "paused" && counter.pause_reason
+        ? i18n.t("paused") + " · " + counter.pause_reason : i18n.t(counter.status);
+      card.append(el("div", "state", state + (counter.staff ? " · " + counter.staff : "")));
+      card.append(el("div", "ticket", counter.current ? counter.current.number : "—"));
+      if (counter.current) card.append(el("div", "state", i18n.t(counter.current.state === "serving" ? "serving" : "called")));
+      box.append(card);
+    }
+  }
+
+  function renderServices() {
+    const body = $("#services tbody");
+    body.replaceChildren();
+    for (const service of snapshot.services) {
+      const row = el("tr");
+      row.append(el("td", "", i18n.pick(service.name)));
+      row.append(el("td", "num", String(service.waiting)));
+      const estimate = el("td", "", service.estimate ? i18n.pick(service.estimate.text) : "");
+      if (service.estimate && service.estimate.known && service.estimate.expected_min > service.target_wait_min) {
+        estimate.classList.add("over");
+        estimate.title = i18n.t("minutes_over");
+      }
+      row.append(estimate);
+      row.append(el("td", "num", i18n.t("min", { n: service.target_wait_min })));
+      body.append(row);
+    }
+  }
+
+  function serviceName(code) {
+    if (code === "ALL") return i18n.t("all");
+    const service = PAGE.services.find((s) => s.code === code);
+    return service ? i18n.pick(service.name) : code;
+  }
+
+  async function loadAccuracy() {
+    const data = await api("/estimates/accuracy");
+    const body = $("#accuracy tbody");
+    body.replaceChildren();
+    if (!data.services.length) {
+      const row = el("tr");
+      const cell = el("td", "empty", i18n.t("none"));
+      cell.colSpan = 6;
+      row.append(cell);
+      body.append(row);
+    }
+    for (const figures of data.services) {
+      const row = el("tr");
+      row.append(el("td", "", serviceName(figures.service)));
+      row.append(el("td", "num", String(figures.count)));
+      row.append(el("td", "num", figures.mae_min.toFixed(1)));
+      const bias = Math.abs(figures.bias_min) < 0.05 ? 0 : figures.bias_min;
+      row.append(el("td", "num", (bias > 0 ? "+" : "") + bias.toFixed(1)));
+      row.append(el("td", "num", Math.round(figures.coverage * 100) + "%"));
+      row.append(el("td", "num", (figures.under_5_share * 100).toFixed(1) + "%"));
+      body.append(row);
+    }
+  }
+
+  async function loadFollowUps() {
+    const list = $("#follow-ups");
+    let data;
+    try {
+      data = await api("/follow-ups");
+    } catch (error) {
+      list.replaceChildren(el("li", "empty", error.message));
+      return;
+    }
+    list.replaceChildren();
+    if (!data.follow_ups.length) list.append(el("li", "empty", i18n.t("none")));
+    for (const item of data.follow_ups) {
+      const li = el("li");
+      li.append(el("strong", "", item.ticket.number));
+      const text = [i18n.pick(item.ticket.service_name),
+        i18n.t("by", { staff: item.staff_display_name || item.staff || "?", counter: item.counter || "?" }),
+        ...item.reasons.map((r) => i18n.pick(r.text) || r.code)];
+      if (item.comment) text.push("“" + item.comment + "”");
+      li.append(el("span", "grow", text.join(" · ")));
+      const button = el("button", "primary", i18n.t("resolve"));
+      button.type = "button";
+      button.addEventListener("click", async () => {
+        const note = window.prompt(i18n.t("resolve_note"));
+        if (!note) return;
+        await api(`/follow-ups/${item.id}/resolve`, { method: "POST", body: JSON.stringify({ note }) });
+        loadFollowUps();
+      });
+      li.append(button);
+      list.append(li);
+    }
+  }
+
+  async function loadFaults() {
+    const list = $("#faults");
+    let data;
+    try {
+      data = await api("/device-faults");
+    } catch (error) {
+      list.replaceChildren(el("li", "empty", error.message));
+      return;
+    }
+    list.replaceChildren();
+    if (!data.kiosks.length) list.append(el("li", "empty", i18n.t("none")));
+    for (const kiosk of data.kiosks) {
+      const li = el("li");
+      li.append(el("strong", "", kiosk.name ? i18n.pick(kiosk.name) : kiosk.kiosk));
+      li.append(el("span", kiosk.status === "fault" ? "over" : "", i18n.t(kiosk.status)));
+      li.append(el("span", "grow", kiosk.failed ? i18n.t("failed", { n: kiosk.failed }) : ""));
+      list.append(li);
+    }
+  }
+
+  function refetchSoon() {
+    if (refetchTimer) return;
+    refetchTimer = setTimeout(() => {
+      refetchTimer = null;
+      loadAccuracy().catch(() => {});
+      loadFollowUps();
+      loadFaults();
+    }, 1500);
+  }
+
+  function startLive() {
+    HallLive.connect({
+      branch: PAGE.branch.code,
+      role: "manager",
+      onSnapshot(next) {
+        snapshot = next;
+        renderCounters();
+        renderServices();
+        refetchSoon();
+      },
+      onEvent(event) {
+        // the counters' state changes with almost every event: take a fresh view of the hall, cheaply
+        if (["called", "recalled", "serving", "finished", "no_show", "returned", "parked", "resumed", "transferred",
+             "counter_paused", "counter_resumed", "counter_signed_in", "counter_signed_out"].includes(event.kind)) {
+          HallLive.client.resync();
+        }
+        if (["called", "rated", "follow_up_opened", "follow_up_resolved", "print_failed", "printed"].includes(event.kind)) {
+          refetchSoon();
+        }
+      },
+      onSummary(summary) {
+        if (!snapshot) return;
+        for (const service of snapshot.services) {
+          const live = summary.services[service.code];
+          if (live) Object.assign(service, { waiting: live.waiting, estimate: live.estimate });
+        }
+        renderServices();
+      },
+      onRefused(answer) {
+        showLogin(answer.error === "forbidden" ? i18n.t("not_manager") : "");
+      },
+    });
+  }
+
+  function showLogin(message) {
+    $("#board").hidden = true;
+    $("#login").hidden = false;
+    $("#sign-out").hidden = true;
+    $("#login-error").textContent = message || "";
+  }
+
+  async function start() {
+    i18n.apply(document);
+    $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
+    $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
+    const who = await fetch("/api/session", { credentials: "same-origin" }).then((r) => r.json());
+    if (who.role !== "manager") {
+      showLogin(who.username ? i18n.t("not_manager") : "");
+      return;
+    }
+    $("#login").hidden = true;
+    $("#board").hidden = false;
+    $("#sign-out").hidden = false;
+    startLive();
+  }
+
+  $("#lang").addEventListener("click", () => {
+    i18n.setLanguage(i18n.language === "zh-CN" ? "en" : "zh-CN");
+    $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
+    $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
+    if (snapshot) { renderCounters(); renderServices(); }
+    refetchSoon();
+  });
+  $("#sign-out").addEventListener("click", async () => {
+    await fetch("/api/session", { method: "DELETE", credentials: "same-origin" });
+    window.location.reload();
+  });
+  $("#login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const response = await fetch("/api/session", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
+    });
+    if (!response.ok) {
+      $("#login-error").textContent = i18n.t("bad_login");
+      return;
+    }
+    window.location.reload();
+  });
+  start();
+})();

@@ -1,0 +1,100 @@
+"""Announcements of calls on the wall displays: what to say for a committed call, and its audio.
+
+A display that receives a ``called`` or ``recalled`` event asks for ``announcement(branch, seq)`` once; the
+answer says whether to chime, how often to repeat, and for each configured language the text to show, the
+text to speak and where to get server-made audio of it (for a browser without a voice for that language).
+The words come from :mod:`server.domain.announcements` and ``[announcements]`` in ``config.toml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.config import AnnouncementSettings, HallConfig
+from server.domain.announcements import AnnouncementText, announcement
+from server.domain.errors import DomainError, NotFound
+from server.domain.tickets import EventKind
+from server.persistence.tables import TicketEvent
+from server.services.unit_of_work import UnitOfWork
+from server.services.views import iso
+from server.voice import EspeakVoice, VoiceUnavailable
+
+ANNOUNCED_KINDS = (EventKind.CALLED.value, EventKind.RECALLED.value)
+
+
+class AnnouncementService:
+    """Builds announcements from the event log (by sequence number) and speaks them with espeak-ng."""
+
+    def __init__(self, config: HallConfig, uow: UnitOfWork, voice: EspeakVoice | None = None) -> None:
+        self.config = config
+        self.uow = uow
+        self.voice = voice or EspeakVoice()
+
+    @property
+    def settings(self) -> AnnouncementSettings:
+        return self.config.announcements
+
+    def display_settings(self) -> dict[str, Any]:
+        """What a display needs before the first call: languages, chime, repeat, voice preference."""
+        settings = self.settings
+        return {"languages": list(settings.languages), "chime": settings.chime, "repeat": settings.repeat,
+                "voice": settings.voice, "server_voice": self.voice.available}
+
+    def announcement(self, branch_code: str, seq: int) -> dict[str, Any]:
+        """The announcement of the call committed as event ``seq`` of the branch."""
+        event, recall_count = self._call_event(branch_code, seq)
+        texts = self._texts(branch_code, event)
+        base = f"/api/branches/{branch_code}/announcements/{seq}/audio"
+        return {
+            "branch": branch_code,
+            "seq": seq,
+            "kind": event.kind,
+            "at": iso(event.at),
+            "number": event.ticket_number,
+            "counter": event.counter_number,
+            "recall_count": recall_count,
+            "chime": self.settings.chime,
+            "repeat": self.settings.repeat,
+            "voice": self.settings.voice,
+            "server_voice": self.voice.available,
+            "parts": [{"language": t.language, "text": t.text, "speech": t.speech,
+                       "audio_url": f"{base}/{t.language}"} for t in texts],
+        }
+
+    def audio(self, branch_code: str, seq: int, language: str) -> bytes:
+        """WAV of one language's part of the announcement, made by espeak-ng (cached by text)."""
+        if language not in self.settings.languages:
+            raise NotFound(f"announcements are not spoken in {language!r} (configured: "
+                           f"{', '.join(self.settings.languages)})", code="unknown_language")
+        event, _recalls = self._call_event(branch_code, seq)
+        text = next(t for t in self._texts(branch_code, event) if t.language == language)
+        try:
+            return self.voice.synthesize(text.speech, self.settings.server_voice(language), self.settings.speech_rate)
+        except VoiceUnavailable as exc:
+            raise DomainError(str(exc), code="voice_unavailable", http_status=503) from None
+
+    def _call_event(self, branch_code: str, seq: int) -> tuple[TicketEvent, int]:
+        branch = self.config.branch(branch_code)
+        if branch is None:
+            raise NotFound(f"no branch {branch_code!r}", code="unknown_branch")
+        with self.uow.read() as session:
+            event = session.execute(select(TicketEvent).where(
+                TicketEvent.branch_code == branch.code, TicketEvent.seq == seq)).scalar_one_or_none()
+            if event is None or event.kind not in ANNOUNCED_KINDS or not event.ticket_number \
+                    or not event.counter_number:
+                raise NotFound(f"event {seq} of branch {branch.code} is not a call", code="not_a_call")
+            recalls = session.execute(select(func.count()).select_from(TicketEvent).where(
+                TicketEvent.ticket_id == event.ticket_id, TicketEvent.kind == EventKind.RECALLED.value,
+                TicketEvent.seq <= seq, TicketEvent.branch_code == branch.code)).scalar_one()
+        return event, int(recalls)
+
+    def _texts(self, branch_code: str, event: TicketEvent) -> list[AnnouncementText]:
+        branch = self.config.branch(branch_code)
+        assert branch is not None and event.ticket_number and event.counter_number
+        counter = branch.counter(event.counter_number)
+        names = counter.name.as_dict() if counter else {}
+        return [announcement(self.settings.template(lang), lang, number=event.ticket_number,
+                             counter=event.counter_number, counter_name=names.get(lang))
+                for lang in self.settings.languages]

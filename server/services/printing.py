@@ -1,0 +1,214 @@
+"""Printing a kiosk's ticket on its network printer, and the printer faults a manager sees.
+
+``print_ticket`` talks to the printer first, outside any transaction (the branch lock is never held
+while a printer thinks), then records the outcome in one command transaction: a ``printed`` or
+``print_failed`` event carrying the kiosk id as ``device`` and, on failure, the reason. A failure never
+changes the ticket: it stays valid and waiting, and the kiosk shows its QR code instead
+(``503 printer_failed``). ``device_faults`` reads those events back for the manager page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from server.config import Branch, Kiosk, Text
+from server.domain.errors import DomainError, NotAllowed, NotFound
+from server.domain.tickets import EventKind, TicketState
+from server.persistence.tables import Ticket, TicketEvent
+from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
+from server.services.hall import Actor, HallService
+from server.services.views import iso
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[..., PrintOutcome]  # send_to_printer(host, port, payload, *, timeout, status_query)
+PRINT_KINDS = (EventKind.PRINTED.value, EventKind.PRINT_FAILED.value)
+FAULT_WINDOW = timedelta(hours=24)
+RECENT_FAILURES = 10
+_PRINTABLE = {TicketState.WAITING.value, TicketState.CALLED.value, TicketState.SERVING.value,
+              TicketState.PARKED.value}
+
+
+def ticket_url(base_url: str, token: str) -> str:
+    """The customer's own ticket page, which the QR code opens."""
+    return f"{base_url.rstrip('/')}/t/{token}"
+
+
+class PrintingService:
+    """Server-side ticket printing for the kiosks of every branch of one configuration."""
+
+    def __init__(self, hall: HallService, *, send: Sender = send_to_printer) -> None:
+        self.hall = hall
+        self.send = send
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # --- queries ----------------------------------------------------------------------------------
+
+    def kiosks(self, branch_code: str) -> list[dict[str, Any]]:
+        """The kiosk settings a kiosk page needs (no printer addresses)."""
+        return [kiosk_view(k) for k in self.hall.branch(branch_code).kiosks]
+
+    def kiosk(self, branch: Branch, kiosk_id: str) -> Kiosk:
+        kiosk = branch.kiosk(kiosk_id)
+        if kiosk is None:
+            raise NotFound(f"branch {branch.code} has no kiosk {kiosk_id!r}", code="unknown_kiosk")
+        return kiosk
+
+    def require_manager(self, actor: Actor, branch_code: str) -> None:
+        """Device faults are for the branch's managers."""
+        branch = self.hall.branch(branch_code)
+        if actor.username is None:
+            raise NotAllowed("sign in as a manager first (POST /api/session)", code="unauthenticated")
+        account = self.hall.config.account(actor.username)
+        if not actor.is_manager or account is None:
+            raise NotAllowed("device faults are for managers", code="manager_only")
+        if account.branches and branch.code not in account.branches:
+            raise NotAllowed(f"{actor.username} does not manage branch {branch.code}")
+
+    def device_faults(self, branch_code: str) -> dict[str, Any]:
+        """Per kiosk: printer status from its last print, counts and recent failures (last 24 hours)."""
+        branch = self.hall.branch(branch_code)
+        now = self.hall.clock()
+        since = now - FAULT_WINDOW
+        with self.hall.uow.read() as session:
+            rows = list(session.execute(
+                select(TicketEvent).where(TicketEvent.branch_code == branch.code, TicketEvent.kind.in_(PRINT_KINDS),
+                                          TicketEvent.at >= since)
+                .order_by(TicketEvent.seq.desc()).limit(5000)).scalars())
+        by_device: dict[str, list[TicketEvent]] = {}
+        for row in rows:
+            by_device.setdefault(row.device or "", []).append(row)
+        views = [_kiosk_faults(kiosk.id, kiosk, by_device.pop(kiosk.id, [])) for kiosk in branch.kiosks]
+        views += [_kiosk_faults(device, None, events) for device, events in sorted(by_device.items())]
+        return {"branch": branch.code, "since": iso(since), "generated_at": iso(now),
+                "faults": sum(1 for v in views if v["status"] == "fault"), "kiosks": views}
+
+    # --- the command ------------------------------------------------------------------------------
+
+    def print_ticket(self, token: str, kiosk_id: str, base_url: str) -> dict[str, Any]:
+        """Print a ticket on the kiosk's network printer; a failure is recorded and raised as 503."""
+        ticket = self.hall.ticket_by_token(token)
+        branch = self.hall.branch(ticket["branch"])
+        kiosk = self.kiosk(branch, kiosk_id)
+        if kiosk.printer != "escpos" or kiosk.printer_host is None or kiosk.printer_port is None:
+            raise DomainError(f"kiosk {kiosk.id} has no network printer (printer = {kiosk.printer!r})",
+                              code="no_network_printer", printer=kiosk.printer)
+        if ticket["state"] not in _PRINTABLE:
+            raise DomainError(f"{ticket['number']} is {ticket['state'].replace('_', ' ')}; it is not printed any more",
+                              code="ticket_closed", state=ticket["state"])
+        url = ticket_url(base_url, token)
+        payload = render_receipt(self._receipt(branch, ticket, url))
+        where = f"{kiosk.printer_host}:{kiosk.printer_port}"
+        started = time.monotonic()
+        outcome: PrintOutcome | None = None
+        failure: PrinterError | None = None
+        try:
+            outcome = self._send(kiosk, payload)
+        except PrinterError as exc:
+            failure = exc
+        except Exception as exc:  # a bug must not count as a printed ticket either
+            log.exception("printing %s on kiosk %s failed", ticket["number"], kiosk.id)
+            failure = PrinterError("printer_error", f"printing failed: {exc}")
+        elapsed = round(time.monotonic() - started, 3)
+        data: dict[str, Any] = {"printer": where, "elapsed_s": elapsed, "bytes": len(payload)}
+        if failure is not None:
+            data["fault"] = failure.fault
+            self._record(branch, token, kiosk, EventKind.PRINT_FAILED, failure.reason, data)
+            raise DomainError(
+                f"the printer of kiosk {kiosk.id} did not print {ticket['number']}: {failure.reason}; "
+                "the ticket is valid, show its QR code instead",
+                code="printer_failed", http_status=503, kiosk=kiosk.id, fault=failure.fault,
+                reason=failure.reason, number=ticket["number"], url=url,
+            )
+        assert outcome is not None
+        data.update(paper_low=outcome.paper_low, status_checked=outcome.status_checked)
+        self._record(branch, token, kiosk, EventKind.PRINTED, None, data)
+        return {"printed": True, "kiosk": kiosk.id, "number": ticket["number"], "url": url,
+                "paper_low": outcome.paper_low}
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _receipt(self, branch: Branch, ticket: dict[str, Any], url: str) -> Receipt:
+        service = branch.service(ticket["service"])
+        service_name = service.name if service else Text(ticket["service"], ticket["service"])
+        issued = datetime.fromisoformat(ticket["issued_at"])
+        estimate = ticket.get("estimate")
+        estimate_text = None
+        if isinstance(estimate, dict) and estimate.get("known") and isinstance(estimate.get("text"), dict):
+            estimate_text = Text(estimate["text"].get("zh-CN", ""), estimate["text"].get("en", ""))
+        return Receipt(hall=branch.name, number=ticket["number"], service=service_name,
+                       issued_at=issued.astimezone(branch.timezone),
+                       people_ahead=ticket.get("people_ahead"), estimate=estimate_text, url=url)
+
+    def _send(self, kiosk: Kiosk, payload: bytes) -> PrintOutcome:
+        """One ticket at a time per printer: a second tap waits its turn within the same timeout."""
+        assert kiosk.printer_host is not None and kiosk.printer_port is not None
+        key = (kiosk.printer_host, kiosk.printer_port)
+        with self._locks_guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        started = time.monotonic()
+        if not lock.acquire(timeout=kiosk.print_timeout_s):
+            raise PrinterError("busy", f"printer {key[0]}:{key[1]} is still busy with another ticket")
+        try:
+            left = max(0.05, kiosk.print_timeout_s - (time.monotonic() - started))
+            return self.send(kiosk.printer_host, kiosk.printer_port, payload, timeout=left,
+                             status_query=kiosk.status_query)
+        finally:
+            lock.release()
+
+    def _record(self, branch: Branch, token: str, kiosk: Kiosk, kind: EventKind, reason: str | None,
+                data: dict[str, Any]) -> None:
+        with self.hall.uow.command(branch, self.hall.clock()) as tx:
+            row = tx.session.execute(select(Ticket).where(Ticket.token == token)).scalar_one()
+            tx.emit(kind, ticket=row, device=kiosk.id, reason=reason[:500] if reason else None, data=data,
+                    public={"device": kiosk.id, "number": row.number},
+                    private={"fault": data.get("fault"), "paper_low": data.get("paper_low")})
+
+
+def kiosk_view(kiosk: Kiosk) -> dict[str, Any]:
+    return {"id": kiosk.id, "name": kiosk.name.as_dict(), "printer": kiosk.printer,
+            "print_timeout_s": kiosk.print_timeout_s, "confirmation_s": kiosk.confirmation_s,
+            "idle_reset_s": kiosk.idle_reset_s}
+
+
+def _kiosk_faults(device: str, kiosk: Kiosk | None, events: list[TicketEvent]) -> dict[str, Any]:
+    """One kiosk's printing in the window; ``events`` newest first."""
+    failures = [e for e in events if e.kind == EventKind.PRINT_FAILED.value]
+    printed = [e for e in events if e.kind == EventKind.PRINTED.value]
+    latest = events[0] if events else None
+    latest_data = json.loads(latest.data) if latest is not None and latest.data else {}
+    if kiosk is not None and kiosk.printer != "escpos" and latest is None:
+        status = "no_printer"
+    elif latest is None:
+        status = "unknown"
+    else:
+        status = "fault" if latest.kind == EventKind.PRINT_FAILED.value else "ok"
+    return {
+        "kiosk": device,
+        "name": kiosk.name.as_dict() if kiosk else None,
+        "printer": kiosk.printer if kiosk else None,
+        "status": status,
+        "paper_low": bool(latest_data.get("paper_low")) if status == "ok" else False,
+        "printed": len(printed),
+        "failed": len(failures),
+        "last_printed_at": iso(printed[0].at) if printed else None,
+        "recent_failures": [_failure_view(e) for e in failures[:RECENT_FAILURES]],
+    }
+
+
+def _failure_view(event: TicketEvent) -> dict[str, Any]:
+    data = json.loads(event.data) if event.data else {}
+    return {"at": iso(event.at), "seq": event.seq, "ticket_number": event.ticket_number,
+            "fault": data.get("fault"), "reason": event.reason, "printer": data.get("printer")}
+
+
+__all__ = ["PrintingService", "kiosk_view", "ticket_url"]

@@ -1,0 +1,418 @@
+"""Customer ratings of finished tickets, the follow-ups of dissatisfied ones, and the staff "my day" summary.
+
+A customer rates a finished ticket once: from the counter's rating pad (within ``rating_window_min`` of the
+finish, only at the counter that finished it) or on the ticket's phone page (by its private token, within the
+same window). A dissatisfied score opens a follow-up that one owner carries until a manager resolves it.
+Each command runs in one transaction of :class:`~server.services.unit_of_work.UnitOfWork` and emits its
+events; public events carry no staff names and no comments (those travel in ``private``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter as Tally
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from server.config import RATING_SCALES, Branch, HallConfig, RatingSettings
+from server.domain.errors import DomainError, NotAllowed, NotFound, Unauthenticated
+from server.domain.numbering import service_day
+from server.domain.tickets import EventKind, TicketState
+from server.persistence.tables import FollowUp, Rating, Ticket, TicketEvent
+from server.services.hall import Actor, Clock, utc_now
+from server.services.unit_of_work import Transaction, UnitOfWork
+from server.services.views import iso, ticket_public
+
+CHANNEL_PAD = "pad"
+CHANNEL_MOBILE = "mobile"
+FOLLOW_UP_OPEN = "open"
+FOLLOW_UP_RESOLVED = "resolved"
+FOLLOW_UP_STATES = (FOLLOW_UP_OPEN, FOLLOW_UP_RESOLVED)
+MAX_COMMENT = 200
+MAX_NOTE = 500
+
+
+class RatingService:
+    """Rating commands (pad, phone), follow-up commands (managers) and the queries pages need."""
+
+    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock = utc_now) -> None:
+        self.config = config
+        self.uow = uow
+        self.clock = clock
+
+    @property
+    def settings(self) -> RatingSettings:
+        return self.config.ratings
+
+    # --- public reads ---------------------------------------------------------------------------------
+
+    def rating_config(self) -> dict[str, Any]:
+        """What the pad and the phone page show: the scale's scores with their words, and the reason chips."""
+        settings = self.settings
+        return {
+            "scale": settings.scale,
+            "scores": [{"score": score, "label": label.as_dict(), "dissatisfied": settings.is_dissatisfied(score)}
+                       for score, label in RATING_SCALES[settings.scale]],
+            "dissatisfied_scores": list(settings.dissatisfied_scores),
+            "low_reasons": [{"code": c.code, "text": c.text.as_dict()} for c in settings.low_reasons],
+            "high_reasons": [{"code": c.code, "text": c.text.as_dict()} for c in settings.high_reasons],
+            "comment_max_length": MAX_COMMENT,
+            "pad_timeout_s": settings.pad_timeout_s,
+            "rating_window_min": settings.rating_window.total_seconds() / 60,
+        }
+
+    def rating_state(self, token: str) -> dict[str, Any]:
+        """For the phone page: is the ticket rated, may it still be rated, and until when."""
+        now = self.clock()
+        with self.uow.read() as session:
+            ticket = session.execute(select(Ticket).where(Ticket.token == token)).scalar_one_or_none()
+            if ticket is None:
+                raise NotFound("no such ticket", code="unknown_ticket")
+            rating = _rating_of(session, ticket)
+        rate_until = self._rate_until(ticket)
+        can_rate = rating is None and rate_until is not None and now <= rate_until
+        return {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state, "rated": rating is not None,
+                "can_rate": can_rate, "rate_until": iso(rate_until),
+                "rating": None if rating is None else rating_view(rating, ticket)}
+
+    def pad_prompt(self, branch_code: str, counter_number: str) -> dict[str, Any]:
+        """For a counter's pad: the ticket it last finished (within the rating window) and whether it is rated."""
+        branch = self._branch(branch_code)
+        counter = _counter_number(branch, counter_number)
+        now = self.clock()
+        with self.uow.read() as session:
+            ticket = session.execute(
+                select(Ticket).where(Ticket.branch_code == branch.code, Ticket.counter_number == counter,
+                                     Ticket.state == TicketState.DONE.value,
+                                     Ticket.finished_at >= now - self.settings.rating_window)
+                .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(1)).scalar_one_or_none()
+            rated = ticket is not None and _rating_of(session, ticket) is not None
+        response: dict[str, Any] = {"counter": counter, "server_time": now.isoformat(),
+                                    "pad_timeout_s": self.settings.pad_timeout_s, "ticket": None}
+        if ticket is not None and ticket.finished_at is not None:
+            response["ticket"] = {
+                "id": ticket.id, "number": ticket.number, "service": ticket.service_code,
+                "finished_at": iso(ticket.finished_at), "rated": rated,
+                "ask_until": iso(ticket.finished_at + timedelta(seconds=self.settings.pad_timeout_s)),
+                "rate_until": iso(self._rate_until(ticket)),
+            }
+        return response
+
+    # --- customer commands ----------------------------------------------------------------------------
+
+    def rate_by_token(self, token: str, score: int, *, reasons: Sequence[str] = (),
+                      comment: str | None = None) -> dict[str, Any]:
+        """The customer rates their own finished ticket on the phone page."""
+        reasons, comment = self._checked(score, reasons, comment)
+        with self.uow.read() as session:
+            row = session.execute(select(Ticket.branch_code, Ticket.id).where(Ticket.token == token)).first()
+        if row is None:
+            raise NotFound("no such ticket", code="unknown_ticket")
+        branch = self._branch(row[0])
+        with self.uow.command(branch, self.clock()) as tx:
+            ticket = _load_ticket(tx.session, branch, int(row[1]))
+            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_MOBILE, device=None)
+
+    def rate_at_counter(self, branch_code: str, counter_number: str, ticket_id: int, score: int, *,
+                        reasons: Sequence[str] = (), comment: str | None = None,
+                        device: str | None = None) -> dict[str, Any]:
+        """The counter's pad rates the ticket that counter finished, within the rating window."""
+        branch = self._branch(branch_code)
+        counter = _counter_number(branch, counter_number)
+        reasons, comment = self._checked(score, reasons, comment)
+        with self.uow.command(branch, self.clock()) as tx:
+            ticket = _load_ticket(tx.session, branch, ticket_id)
+            if ticket.counter_number is not None and ticket.counter_number != counter:
+                raise DomainError(f"{ticket.number} was not served at counter {counter}; rate it at its own counter",
+                                  code="wrong_counter")
+            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_PAD, device=device)
+
+    # --- manager commands -----------------------------------------------------------------------------
+
+    def assign_follow_up(self, branch_code: str, follow_up_id: int, actor: Actor, owner: str) -> dict[str, Any]:
+        """Give an open follow-up its owner: the one person who answers the customer until it is resolved."""
+        branch = self._branch(branch_code)
+        self._require_manager(actor, branch)
+        account = self.config.account(owner)
+        if account is None or (account.branches and branch.code not in account.branches):
+            raise DomainError(f"{owner!r} is not a staff account of branch {branch.code}", code="unknown_owner",
+                              http_status=422)
+        with self.uow.command(branch, self.clock()) as tx:
+            follow_up = _load_follow_up(tx.session, branch, follow_up_id)
+            _require_open(follow_up)
+            previous = follow_up.owner_username
+            follow_up.owner_username = account.username
+            ticket = _load_ticket(tx.session, branch, follow_up.ticket_id)
+            rating = tx.session.get(Rating, follow_up.rating_id)
+            assert rating is not None
+            tx.emit(EventKind.FOLLOW_UP_ASSIGNED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
+                    device=actor.device, data={"follow_up_id": follow_up.id, "owner": account.username,
+                                               "previous_owner": previous},
+                    public={"follow_up": _follow_up_public(follow_up)},
+                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, branch)})
+            return self._follow_up_view(follow_up, rating, ticket, branch)
+
+    def resolve_follow_up(self, branch_code: str, follow_up_id: int, actor: Actor, note: str) -> dict[str, Any]:
+        """Close an open follow-up with a note saying how the customer was answered."""
+        branch = self._branch(branch_code)
+        self._require_manager(actor, branch)
+        note = (note or "").strip()
+        if not note or len(note) > MAX_NOTE:
+            raise DomainError(f"say how it was resolved in 1-{MAX_NOTE} characters", code="bad_note", http_status=422)
+        with self.uow.command(branch, self.clock()) as tx:
+            follow_up = _load_follow_up(tx.session, branch, follow_up_id)
+            _require_open(follow_up)
+            follow_up.state = FOLLOW_UP_RESOLVED
+            follow_up.resolution_note = note
+            follow_up.resolved_at = tx.now
+            follow_up.owner_username = follow_up.owner_username or actor.username
+            ticket = _load_ticket(tx.session, branch, follow_up.ticket_id)
+            rating = tx.session.get(Rating, follow_up.rating_id)
+            assert rating is not None
+            open_seconds = (tx.now - follow_up.created_at).total_seconds()
+            tx.emit(EventKind.FOLLOW_UP_RESOLVED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
+                    device=actor.device, reason=note,
+                    data={"follow_up_id": follow_up.id, "owner": follow_up.owner_username,
+                          "open_seconds": open_seconds},
+                    public={"follow_up": _follow_up_public(follow_up)},
+                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, branch)})
+            return self._follow_up_view(follow_up, rating, ticket, branch)
+
+    # --- staff and manager reads ----------------------------------------------------------------------
+
+    def follow_ups(self, branch_code: str, actor: Actor, *, state: str = FOLLOW_UP_OPEN,
+                   limit: int = 200) -> dict[str, Any]:
+        """A branch's follow-ups (open ones by default, oldest first) for its managers."""
+        branch = self._branch(branch_code)
+        self._require_manager(actor, branch)
+        if state not in (*FOLLOW_UP_STATES, "all"):
+            raise DomainError("state must be open, resolved or all", code="bad_query", http_status=400)
+        query = (select(FollowUp, Rating, Ticket).join(Rating, Rating.id == FollowUp.rating_id)
+                 .join(Ticket, Ticket.id == FollowUp.ticket_id).where(FollowUp.branch_code == branch.code))
+        if state != "all":
+            query = query.where(FollowUp.state == state)
+        order = FollowUp.created_at.asc() if state == FOLLOW_UP_OPEN else FollowUp.created_at.desc()
+        with self.uow.read() as session:
+            rows = session.execute(query.order_by(order, FollowUp.id).limit(limit)).all()
+            views = [self._follow_up_view(f, r, t, branch) for f, r, t in rows]
+        return {"branch": branch.code, "state": state, "follow_ups": views}
+
+    def staff_day(self, branch_code: str, actor: Actor) -> dict[str, Any]:
+        """The signed-in staff member's day so far (branch-local day): served, no-shows, service time, ratings."""
+        branch = self._branch(branch_code)
+        self._require_staff(actor, branch)
+        now = self.clock()
+        day = service_day(now, branch.timezone)
+        start = datetime.combine(day, time(0), tzinfo=branch.timezone)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=branch.timezone)
+        with self.uow.read() as session:
+            done = session.execute(
+                select(Ticket.service_started_at, Ticket.called_at, Ticket.finished_at)
+                .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+                .where(TicketEvent.branch_code == branch.code, TicketEvent.kind == EventKind.FINISHED.value,
+                       TicketEvent.staff_username == actor.username, TicketEvent.at >= start, TicketEvent.at < end)
+            ).all()
+            no_shows = len(session.execute(
+                select(TicketEvent.id).where(
+                    TicketEvent.branch_code == branch.code, TicketEvent.kind == EventKind.NO_SHOW.value,
+                    TicketEvent.staff_username == actor.username, TicketEvent.at >= start, TicketEvent.at < end)
+            ).all())
+            ratings = session.execute(
+                select(Rating.score, Rating.scale, Rating.dissatisfied).where(
+                    Rating.branch_code == branch.code, Rating.staff_username == actor.username,
+                    Rating.created_at >= start, Rating.created_at < end)
+            ).all()
+        service_minutes = [(finished - (started or called)).total_seconds() / 60
+                           for started, called, finished in done if finished and (started or called)]
+        scale = self.settings.scale
+        scores = [score for score, rated_scale, _ in ratings if rated_scale == scale]
+        by_score = Tally(scores)
+        satisfied = sum(1 for _, _, dissatisfied in ratings if not dissatisfied)
+        account = self.config.account(actor.username or "")
+        return {
+            "branch": branch.code,
+            "staff": actor.username,
+            "display_name": account.display_name if account else actor.username,
+            "day": day.isoformat(),
+            "timezone": branch.timezone.key,
+            "generated_at": now.isoformat(),
+            "served": len(done),
+            "no_shows": no_shows,
+            "average_service_min": _mean(service_minutes),
+            "ratings": {
+                "count": len(ratings),
+                "scale": scale,
+                "average_score": _mean(scores),
+                "satisfied_share": round(satisfied / len(ratings), 4) if ratings else None,
+                "by_score": {str(score): by_score.get(score, 0) for score in self.settings.scores},
+            },
+        }
+
+    # --- internals ------------------------------------------------------------------------------------
+
+    def _rate(self, tx: Transaction, ticket: Ticket, score: int, reasons: list[str], comment: str | None, *,
+              channel: str, device: str | None) -> dict[str, Any]:
+        if ticket.state != TicketState.DONE.value:
+            raise DomainError(f"{ticket.number} is {ticket.state.replace('_', ' ')}; only a finished service can be "
+                              "rated", code="not_finished", state=ticket.state)
+        existing = _rating_of(tx.session, ticket)
+        if existing is not None:
+            raise DomainError(f"{ticket.number} was already rated; thank you", code="already_rated",
+                              rated_at=iso(existing.created_at))
+        rate_until = self._rate_until(ticket)
+        if rate_until is None or tx.now > rate_until:
+            minutes = f"{self.settings.rating_window.total_seconds() / 60:g}"
+            raise DomainError(f"{ticket.number} was finished more than {minutes} min ago; it can no longer be rated",
+                              code="rating_window_passed")
+        dissatisfied = self.settings.is_dissatisfied(score)
+        assert ticket.id is not None
+        rating = Rating(ticket_id=ticket.id, branch_code=tx.branch.code, counter_number=ticket.counter_number,
+                        staff_username=ticket.staff_username, score=score, scale=self.settings.scale,
+                        dissatisfied=dissatisfied, reasons=json.dumps(reasons), comment=comment, channel=channel,
+                        created_at=tx.now)
+        tx.session.add(rating)
+        tx.session.flush()
+        tx.emit(EventKind.RATED, ticket=ticket, counter=ticket.counter_number, device=device,
+                data={"rating_id": rating.id, "score": score, "scale": rating.scale, "reasons": reasons,
+                      "channel": channel, "dissatisfied": dissatisfied, "rated_staff": ticket.staff_username},
+                public={"ticket": ticket_public(ticket, tx.branch),
+                        "rating": {"ticket_id": ticket.id, "number": ticket.number, "score": score,
+                                   "scale": rating.scale, "channel": channel}},
+                private={"rated_staff": ticket.staff_username, "rating": rating_view(rating, ticket)})
+        follow_up = None
+        if dissatisfied:
+            assert rating.id is not None
+            follow_up = FollowUp(branch_code=tx.branch.code, ticket_id=ticket.id, rating_id=rating.id,
+                                 state=FOLLOW_UP_OPEN, created_at=tx.now)
+            tx.session.add(follow_up)
+            tx.session.flush()
+            tx.emit(EventKind.FOLLOW_UP_OPENED, ticket=ticket, counter=ticket.counter_number, device=device,
+                    data={"follow_up_id": follow_up.id, "rating_id": rating.id, "score": score,
+                          "rated_staff": ticket.staff_username},
+                    public={"follow_up": _follow_up_public(follow_up)},
+                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, tx.branch)})
+        return {**rating_view(rating, ticket), "follow_up_opened": follow_up is not None}
+
+    def _checked(self, score: int, reasons: Sequence[str], comment: str | None) -> tuple[list[str], str | None]:
+        """Refuse a score outside the scale, reasons not offered with that score, or a long comment (422)."""
+        settings = self.settings
+        if isinstance(score, bool) or not isinstance(score, int) or score not in settings.scores:
+            raise DomainError(f"score must be one of {', '.join(map(str, sorted(settings.scores)))} on the "
+                              f"{settings.scale} scale", code="bad_score", http_status=422, score=score)
+        offered = [chip.code for chip in settings.reasons_for(score)]
+        unknown = [code for code in reasons if code not in offered]
+        if unknown:
+            raise DomainError(f"reason {unknown[0][:40]!r} is not offered with score {score} (offered: "
+                              f"{', '.join(offered) or 'none'})", code="unknown_reason", http_status=422,
+                              reasons=unknown)
+        if len(set(reasons)) != len(reasons):
+            raise DomainError("a reason is given twice", code="duplicate_reason", http_status=422)
+        comment = (comment or "").strip() or None
+        if comment is not None and len(comment) > MAX_COMMENT:
+            raise DomainError(f"the comment is longer than {MAX_COMMENT} characters", code="comment_too_long",
+                              http_status=422)
+        return list(reasons), comment
+
+    def _rate_until(self, ticket: Ticket) -> datetime | None:
+        if ticket.state != TicketState.DONE.value or ticket.finished_at is None:
+            return None
+        return ticket.finished_at + self.settings.rating_window
+
+    def _follow_up_view(self, follow_up: FollowUp, rating: Rating, ticket: Ticket, branch: Branch) -> dict[str, Any]:
+        """The manager's view of a follow-up: the rating, who served, the comment, owner and resolution."""
+        chips = {c.code: c.text.as_dict() for c in (*self.settings.low_reasons, *self.settings.high_reasons)}
+        service = branch.service(ticket.service_code)
+        return {
+            "id": follow_up.id,
+            "state": follow_up.state,
+            "ticket": {"id": ticket.id, "number": ticket.number, "service": ticket.service_code,
+                       "service_name": service.name.as_dict() if service else None},
+            "counter": rating.counter_number,
+            "staff": rating.staff_username,
+            "staff_display_name": self._display_name(rating.staff_username),
+            "score": rating.score,
+            "scale": rating.scale,
+            "reasons": [{"code": code, "text": chips.get(code)} for code in json.loads(rating.reasons)],
+            "comment": rating.comment,
+            "channel": rating.channel,
+            "rated_at": iso(rating.created_at),
+            "owner": follow_up.owner_username,
+            "owner_display_name": self._display_name(follow_up.owner_username),
+            "resolution_note": follow_up.resolution_note,
+            "created_at": iso(follow_up.created_at),
+            "resolved_at": iso(follow_up.resolved_at),
+        }
+
+    def _display_name(self, username: str | None) -> str | None:
+        account = self.config.account(username) if username else None
+        return account.display_name if account else username
+
+    def _branch(self, code: str) -> Branch:
+        branch = self.config.branch(code)
+        if branch is None:
+            raise NotFound(f"no branch {code!r}", code="unknown_branch")
+        return branch
+
+    def _require_staff(self, actor: Actor, branch: Branch) -> None:
+        if actor.username is None or actor.role not in ("staff", "manager"):
+            raise Unauthenticated("sign in as staff first (POST /api/session)")
+        account = self.config.account(actor.username)
+        if account is not None and account.branches and branch.code not in account.branches:
+            raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
+
+    def _require_manager(self, actor: Actor, branch: Branch) -> None:
+        self._require_staff(actor, branch)
+        if not actor.is_manager:
+            raise NotAllowed("only a manager may do this", code="manager_only")
+
+
+def rating_view(rating: Rating, ticket: Ticket) -> dict[str, Any]:
+    """A rating as the customer who gave it may see it again (no staff names)."""
+    return {"ticket_id": ticket.id, "number": ticket.number, "score": rating.score, "scale": rating.scale,
+            "reasons": json.loads(rating.reasons), "comment": rating.comment, "channel": rating.channel,
+            "rated_at": iso(rating.created_at)}
+
+
+def _follow_up_public(follow_up: FollowUp) -> dict[str, Any]:
+    return {"id": follow_up.id, "state": follow_up.state}
+
+
+def _rating_of(session: Session, ticket: Ticket) -> Rating | None:
+    return session.execute(select(Rating).where(Rating.ticket_id == ticket.id)).scalar_one_or_none()
+
+
+def _load_ticket(session: Session, branch: Branch, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.branch_code != branch.code:
+        raise NotFound(f"no ticket {ticket_id} in branch {branch.code}", code="unknown_ticket")
+    return ticket
+
+
+def _load_follow_up(session: Session, branch: Branch, follow_up_id: int) -> FollowUp:
+    follow_up = session.get(FollowUp, follow_up_id)
+    if follow_up is None or follow_up.branch_code != branch.code:
+        raise NotFound(f"no follow-up {follow_up_id} in branch {branch.code}", code="unknown_follow_up")
+    return follow_up
+
+
+def _require_open(follow_up: FollowUp) -> None:
+    if follow_up.state != FOLLOW_UP_OPEN:
+        raise DomainError(f"follow-up {follow_up.id} is already resolved", code="already_resolved")
+
+
+def _counter_number(branch: Branch, number: str) -> str:
+    counter = branch.counter(number)
+    if counter is None:
+        raise NotFound(f"branch {branch.code} has no counter {number!r}", code="unknown_counter")
+    return counter.number
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None
+
+
+__all__ = ["CHANNEL_MOBILE", "CHANNEL_PAD", "RatingService", "rating_view"]

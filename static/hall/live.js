@@ -1,0 +1,149 @@
+/*
+ * HallLive: the one live connection every hall page uses (kiosk, displays, staff console, rating pad,
+ * mobile ticket, manager). Needs /static/vendor/socket.io/socket.io.min.js loaded first.
+ *
+ *   const live = HallLive.connect({
+ *     branch: "SZ-FUTIAN", role: "display",      // display | kiosk | counter | ticket | staff | manager
+ *     zone: "EAST", counter: "3", token: "...",   // by role
+ *     onSnapshot(snapshot) {},  // full state for the role, after every (re)join
+ *     onEvent(event) {},        // each committed change, in seq order, never twice, never skipped
+ *     onSummary(summary) {},    // waiting counts and estimates per service
+ *     onTicket(update) {},      // ticket role: people ahead, estimate, state
+ *     onStatus(status) {},      // "connecting" | "live" | "reconnecting"
+ *     onRefused(answer) {},     // the server refused the join ({error, message})
+ *   });
+ *
+ * Ordering: events that arrive while a snapshot is on its way are buffered and replayed after it,
+ * keeping only those newer than the snapshot's seq. A gap in seq (an event lost, e.g. while this
+ * process was suspended) or a reconnect triggers a fresh join, i.e. a fresh snapshot. The ticket role
+ * sees only its own ticket's events, so gaps are normal there and only order matters.
+ * One page = one connection: calling connect() again returns the existing client.
+ */
+(function (global) {
+  "use strict";
+
+  const JOIN_TIMEOUT_MS = 5000;
+
+  class HallLiveClient {
+    constructor(options) {
+      this.options = options;
+      this.seq = null;
+      this.status = "connecting";
+      this.joining = false;
+      this.buffer = [];
+      this.joinAttempt = 0;
+      this.socket = global.io({
+        transports: ["websocket", "polling"],
+        reconnection: true,
+        reconnectionDelay: 500,
+        reconnectionDelayMax: 5000,
+        timeout: 8000,
+      });
+      this.socket.on("connect", () => this.join());
+      this.socket.on("disconnect", () => this.setStatus("reconnecting"));
+      this.socket.on("connect_error", () => this.setStatus("reconnecting"));
+      this.socket.on("hall_event", (event) => this.receive(event));
+      this.socket.on("hall_summary", (summary) => this.receiveSummary(summary));
+      this.socket.on("ticket_update", (update) => this.receiveTicket(update));
+      this.setStatus("connecting");
+    }
+
+    call(name, ...args) {
+      const handler = this.options[name];
+      if (typeof handler !== "function") return;
+      try {
+        handler(...args);
+      } catch (error) {
+        console.error("HallLive " + name + " handler failed", error);
+      }
+    }
+
+    setStatus(status) {
+      if (status === this.status) return;
+      this.status = status;
+      if (document && document.documentElement) document.documentElement.dataset.live = status;
+      this.call("onStatus", status);
+    }
+
+    joinPayload() {
+      const o = this.options;
+      const payload = { role: o.role, branch: o.branch };
+      if (o.zone) payload.zone = o.zone;
+      if (o.counter) payload.counter = String(o.counter);
+      if (o.token) payload.token = o.token;
+      return payload;
+    }
+
+    /** Ask for a fresh snapshot (after connecting, on a gap, or when the page wants it). */
+    join() {
+      if (!this.socket.connected) return;
+      this.joining = true;
+      const attempt = ++this.joinAttempt;
+      this.socket.timeout(JOIN_TIMEOUT_MS).emit("join", this.joinPayload(), (error, answer) => {
+        if (attempt !== this.joinAttempt) return; // a newer join superseded this one
+        if (error) {
+          setTimeout(() => attempt === this.joinAttempt && this.join(), 1000);
+          return;
+        }
+        if (!answer || !answer.ok) {
+          this.joining = false;
+          this.setStatus("refused");
+          this.call("onRefused", answer || { error: "no_answer", message: "no answer" });
+          return;
+        }
+        this.applySnapshot(answer.snapshot);
+      });
+    }
+
+    resync() {
+      this.join();
+    }
+
+    applySnapshot(snapshot) {
+      this.seq = snapshot.seq;
+      this.joining = false;
+      this.call("onSnapshot", snapshot);
+      const buffered = this.buffer;
+      this.buffer = [];
+      buffered.sort((a, b) => a.seq - b.seq);
+      for (const event of buffered) this.receive(event);
+      this.setStatus("live");
+    }
+
+    receive(event) {
+      if (this.joining || this.seq === null) {
+        this.buffer.push(event);
+        return;
+      }
+      if (event.seq <= this.seq) return; // already in the snapshot, or a duplicate
+      if (this.options.role !== "ticket" && event.seq !== this.seq + 1) {
+        // A gap: something was missed. The fresh snapshot is read after this event was committed,
+        // so it already contains it; start again from there.
+        this.buffer = [];
+        this.join();
+        return;
+      }
+      this.seq = event.seq;
+      this.call("onEvent", event);
+    }
+
+    receiveSummary(summary) {
+      this.call("onSummary", summary); // summaries come from one loop, in order; the newest always wins
+    }
+
+    receiveTicket(update) {
+      if (this.seq !== null && update.seq < this.seq) return;
+      this.call("onTicket", update);
+    }
+  }
+
+  const HallLive = {
+    client: null,
+    connect(options) {
+      if (!this.client) this.client = new HallLiveClient(options);
+      return this.client;
+    },
+  };
+
+  global.HallLive = HallLive;
+})(window);

@@ -1,0 +1,443 @@
+"""The customer kiosk in headless Chromium against a real server process.
+
+Screenshots (test-artifacts/screenshots/kiosk-*.png): home, category, priority lane, confirmation, the
+"one moment" retry screen, the offline screen, refusals, the overflow notice, printing and portrait layout.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.conftest import BRANCH, SCREENSHOTS, HallServer, screenshot
+from tests.browser.kiosk_helpers import (
+    assert_language,
+    assert_touch_targets,
+    closed_hours_now,
+    confirmed_token,
+    kiosk_k1,
+    open_kiosk,
+    running_hall,
+    set_key,
+    ticket,
+    waiting_total,
+)
+from tests.integration.test_printing import FakePrinter, closed_port
+
+pytestmark = pytest.mark.browser
+ISSUE_URL = f"**/api/branches/{BRANCH}/tickets"
+
+
+def tile(page: Any, code: str) -> Any:
+    return page.locator(f'.screen.active .tile[data-service="{code}"], .screen.active .tile[data-category="{code}"]')
+
+
+# --- home, language, live counts --------------------------------------------------------------------
+
+
+def test_home_shows_live_tiles_and_switches_every_text(hall_server: HallServer, page: Any) -> None:
+    staff = hall_server.sign_in("2")
+    hall_server.issue("BILL")
+    hall_server.issue("BILL")
+    open_kiosk(page, hall_server)
+
+    bill = tile(page, "BILL")
+    expect(bill).to_contain_text("缴费充值")
+    expect(bill).to_contain_text("Bill payment & top-up")  # the other language underneath
+    expect(bill).to_contain_text("2 人等候")
+    expect(bill).to_contain_text("分钟", timeout=5000)  # an estimate range once counter 2 is open
+    mobile = tile(page, "MOBILE")
+    expect(mobile).to_contain_text("号卡与套餐")
+    expect(mobile).to_contain_text("2 项业务")
+    expect(page.locator("#open-priority")).to_contain_text("爱心通道")
+    expect(page.locator("#open-checkin")).to_contain_text("预约签到")
+
+    hall_server.issue("BILL")  # the tile follows the hall live (hall_summary), no reload
+    expect(bill).to_contain_text("3 人等候", timeout=5000)
+    hall_server.call_next(staff, "2")
+    expect(bill).to_contain_text("2 人等候", timeout=5000)
+
+    assert_language(page, "zh-CN")
+    assert_touch_targets(page, "#app")
+    screenshot(page, "kiosk-home-zh")
+
+    page.click('.lang[data-lang="en"]')
+    assert_language(page, "en")
+    expect(bill).to_contain_text("2 waiting")
+    expect(page.locator("#home-title")).to_have_text("Please choose a service")
+    screenshot(page, "kiosk-home-en")
+
+    mobile.click()
+    expect(page.locator("#screen-category")).to_be_visible()
+    assert_language(page, "en")
+    screenshot(page, "kiosk-category-en")
+    page.click("#screen-category .back")
+    page.click("#open-priority")
+    assert_language(page, "en")
+    page.click('.lang[data-lang="zh-CN"]')
+    assert_language(page, "zh-CN")
+    screenshot(page, "kiosk-priority-zh")
+    assert not page.js_errors
+
+
+# --- taking a ticket ------------------------------------------------------------------------------
+
+
+def test_two_taps_give_a_ticket_with_qr_and_the_kiosk_returns_home(tmp_path: Path, page: Any) -> None:
+    with running_hall(tmp_path, lambda text: kiosk_k1(text, confirmation_s=8, printer="none")) as server:
+        staff = server.sign_in("4")  # PLAN and BROADBAND
+        server.issue("PLAN")
+        open_kiosk(page, server)
+        page.click('.lang[data-lang="en"]')
+
+        tile(page, "MOBILE").click()  # tap 1: the category
+        tile(page, "PLAN").click()  # tap 2: the service
+        token = confirmed_token(page)
+        expect(page.locator("#confirm-number")).to_have_text("B002")
+        expect(page.locator("#confirm-service")).to_contain_text("Plan changes")
+        expect(page.locator("#confirm-ahead")).to_have_text("1")
+        expect(page.locator("#confirm-estimate")).to_contain_text("min")
+        expect(page.locator("#screen-confirm")).to_contain_text("Please watch the screens")
+        expect(page.locator("#print-status")).to_contain_text("does not print")
+        expect(page.locator("#confirm-qr")).to_have_js_property("complete", True)
+        assert page.eval_on_selector("#confirm-qr", "img => img.naturalWidth") > 0
+        assert_language(page, "en", "#app")
+        assert_touch_targets(page, "#app")
+        screenshot(page, "kiosk-confirm-en")
+        page.click('.lang[data-lang="zh-CN"]')
+        expect(page.locator("#confirm-ahead")).to_have_text("1 人")
+        assert_language(page, "zh-CN", "#app")
+        screenshot(page, "kiosk-confirm-zh")
+
+        issued = ticket(server, token)
+        assert issued["number"] == "B002" and issued["state"] == "waiting" and issued["priority"] == "normal"
+        qr = requests.get(f"{server.url}/t/{token}/qr.svg", timeout=5)
+        assert qr.status_code == 200 and qr.headers["Content-Type"].startswith("image/svg+xml")
+
+        page.click('.lang[data-lang="en"]')
+        # Back home by itself after confirmation_s, in the default language.
+        expect(page.locator("#screen-home")).to_be_visible(timeout=12_000)
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        assert waiting_total(server) == 2
+        assert server.call_next(staff, "4")["ticket"]["number"] == "B001"
+        assert not page.js_errors
+
+
+def test_priority_lane_takes_a_priority_ticket(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    page.click("#open-priority")
+    expect(page.locator("#screen-priority")).to_be_visible()
+    expect(page.locator("#screen-priority")).to_contain_text("老年人")
+    expect(page.locator("#priority-tiles .tile")).to_have_count(6)  # every service, sub-categories flattened
+    tile(page, "SIM").click()
+    token = confirmed_token(page)
+    expect(page.locator("#confirm-number")).to_have_text("E001")
+    expect(page.locator("#confirm-priority")).to_be_visible()
+    assert ticket(hall_server, token)["priority"] == "priority"
+
+
+def test_a_double_tap_issues_one_ticket(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    tile(page, "BILL").dblclick()
+    confirmed_token(page)
+    expect(page.locator("#confirm-number")).to_have_text("A001")
+    page.wait_for_timeout(300)  # the second tap must not have left anything in flight either
+    assert waiting_total(hall_server) == 1
+    # The Done button ignores the rest of a burst of taps, then takes the customer home.
+    page.click("#confirm-done")
+    expect(page.locator("#screen-confirm")).to_be_visible()
+    page.wait_for_timeout(900)
+    page.click("#confirm-done")
+    expect(page.locator("#screen-home")).to_be_visible()
+    # Two quick taps on two different tiles: still one ticket.
+    page.evaluate("""() => { document.querySelector('.tile[data-service="BILL"]').click();
+                             document.querySelector('.tile[data-service="BROADBAND"]').click(); }""")
+    confirmed_token(page)
+    expect(page.locator("#confirm-number")).to_have_text("A002")
+    page.wait_for_timeout(300)
+    assert waiting_total(hall_server) == 2
+
+
+# --- the server unreachable --------------------------------------------------------------------------
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_issues_once(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    keys: list[str] = []
+    answers: list[dict[str, Any]] = []
+
+    def lose_first_answer(route: Any) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if len(keys) == 1:
+            response = route.fetch()  # the server issues the ticket, the kiosk never hears the answer
+            answers.append({"status": response.status, **response.json()})
+            route.abort("connectionreset")
+        elif len(keys) == 2:
+            route.abort("connectionrefused")  # and the first retry finds the server unreachable
+        else:
+            response = route.fetch()
+            answers.append({"status": response.status, **response.json()})
+            route.fulfill(response=response)
+
+    page.route(ISSUE_URL, lose_first_answer)
+    tile(page, "BILL").click()
+    expect(page.locator("#screen-pending")).to_be_visible(timeout=5000)
+    expect(page.locator("#screen-pending")).to_contain_text("请稍候")
+    screenshot(page, "kiosk-pending-zh")
+
+    confirmed_token(page)
+    expect(page.locator("#confirm-number")).to_have_text("A001")
+    assert len(keys) >= 2 and len(set(keys)) == 1 and keys[0].startswith("kiosk-")
+    assert answers[0]["status"] == 201 and answers[-1]["status"] == 200 and answers[-1]["replayed"] is True
+    assert answers[-1]["number"] == answers[0]["number"] == "A001"
+    assert waiting_total(hall_server) == 1
+    assert not page.js_errors
+
+
+def test_a_server_outage_shows_one_moment_and_the_kiosk_recovers(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    process = hall_server.process
+    port = process.port
+
+    process.stop()  # a real outage: the process is gone
+    tile(page, "BILL").click()
+    expect(page.locator("#screen-pending")).to_be_visible(timeout=5000)
+    expect(page.locator("#pending-text")).to_contain_text("正在自动重试", timeout=5000)
+    page.wait_for_timeout(3000)  # several retries fail meanwhile
+    process.start()  # on the same port
+    assert process.port == port and process.url == hall_server.url
+
+    confirmed_token(page)
+    expect(page.locator("#confirm-number")).to_have_text("A001")
+    expect(page.locator("html")).to_have_attribute("data-live", "live", timeout=15_000)
+    assert waiting_total(hall_server) == 1
+
+    page.click('.lang[data-lang="en"]')
+    page.wait_for_timeout(900)
+    page.click("#confirm-done")
+    process.stop()  # idle on the home screen: the calm screen covers the tiles until the server is back
+    expect(page.locator("#offline")).to_be_visible(timeout=10_000)
+    expect(page.locator("#offline")).to_contain_text("One moment")
+    screenshot(page, "kiosk-offline-en")
+    process.start()
+    expect(page.locator("#offline")).to_be_hidden(timeout=15_000)
+    expect(tile(page, "BILL")).to_contain_text("1 waiting")
+    assert waiting_total(hall_server) == 1
+
+
+def test_giving_up_during_an_outage_cancels_a_ticket_issued_meanwhile(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    state = {"calls": 0}
+
+    def issue_but_fail_for_a_while(route: Any) -> None:
+        state["calls"] += 1
+        if state["calls"] == 1:
+            route.fetch()  # issued on the server, answer lost
+            route.abort("connectionreset")
+        elif not state.get("abandoned"):
+            route.abort("connectionrefused")  # the server stays unreachable while the customer waits
+        else:
+            route.continue_()
+
+    page.route(ISSUE_URL, issue_but_fail_for_a_while)
+    tile(page, "BILL").click()
+    expect(page.locator("#pending-cancel")).to_be_visible(timeout=15_000)
+    assert waiting_total(hall_server) == 1
+    state["abandoned"] = True
+    page.click("#pending-cancel")
+    expect(page.locator("#screen-home")).to_be_visible()
+    # The kiosk resolves the abandoned tap in the background: same key, the ticket it got is cancelled.
+    deadline = time.monotonic() + 15
+    while waiting_total(hall_server) != 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert waiting_total(hall_server) == 0
+    page.wait_for_function("window.HallKiosk.abandoned.length === 0", timeout=5000)
+    assert not page.js_errors
+
+
+# --- closed, daily cap, long waits, idle reset, keyboard -------------------------------------------
+
+
+def test_closed_service_and_daily_cap_are_explained(tmp_path: Path, page: Any) -> None:
+    def tweak(text: str) -> str:
+        text = set_key(text, "hours", closed_hours_now(), after='code = "DEVICE"')
+        text = set_key(text, "daily_cap", "1", after='code = "BILL"')
+        return set_key(text, "daily_cap", "1", after='code = "SIM"')
+
+    with running_hall(tmp_path, tweak) as server:
+        server.issue("BILL")
+        open_kiosk(page, server)
+        expect(tile(page, "BILL")).to_contain_text("今日号已取完")
+        expect(tile(page, "BILL")).to_have_class(re.compile(r"\bunavailable\b"))
+        expect(tile(page, "DEVICE")).to_contain_text("现在不办理")
+
+        tile(page, "DEVICE").click()
+        expect(page.locator("#screen-refused")).to_be_visible()
+        expect(page.locator("#refused-title")).to_have_text("该业务现在不办理")
+        expect(page.locator("#refused-text")).to_contain_text("手机与终端")
+        screenshot(page, "kiosk-refused-closed-zh")
+        page.click('.lang[data-lang="en"]')
+        expect(page.locator("#refused-title")).to_have_text("This service is not available now")
+        page.click("#screen-refused .primary")
+
+        server.issue("SIM")  # the cap is reached after the kiosk loaded: the server refuses the tap (409)
+        tile(page, "MOBILE").click()
+        tile(page, "SIM").click()
+        expect(page.locator("#screen-refused")).to_be_visible()
+        expect(page.locator("#refused-title")).to_have_text("今日号已取完")
+        screenshot(page, "kiosk-refused-cap-zh")
+        assert waiting_total(server) == 2
+        page.click("#screen-refused .primary")
+        tile(page, "MOBILE").click()
+        expect(tile(page, "SIM")).to_contain_text("今日号已取完")
+
+
+def test_a_very_long_wait_shows_the_overflow_notice(tmp_path: Path, page: Any) -> None:
+    with running_hall(tmp_path, lambda text: set_key(text, "wait_min", "10", after="[branches.overflow]")) as server:
+        server.sign_in("2")
+        for _ in range(8):
+            server.issue("BILL")
+        open_kiosk(page, server)
+        expect(page.locator("#home-overflow")).to_be_visible(timeout=10_000)
+        expect(page.locator("#home-overflow")).to_contain_text("等候时间较长")
+        expect(tile(page, "BILL")).to_contain_text("等候较久")
+        expect(tile(page, "VIP")).not_to_contain_text("等候较久")
+        screenshot(page, "kiosk-overflow-zh")
+        tile(page, "BILL").click()
+        confirmed_token(page)
+        expect(page.locator("#confirm-overflow")).to_be_visible()
+        page.click('.lang[data-lang="en"]')
+        expect(page.locator("#confirm-overflow")).to_contain_text("The wait is long")
+        screenshot(page, "kiosk-overflow-confirm-en")
+
+
+def test_idle_reset_escape_and_keyboard_only_use(tmp_path: Path, page: Any) -> None:
+    with running_hall(tmp_path, lambda text: kiosk_k1(text, idle_reset_s=3)) as server:
+        open_kiosk(page, server)
+        page.click('.lang[data-lang="en"]')
+        tile(page, "MOBILE").click()
+        expect(page.locator("#screen-category")).to_be_visible()
+        expect(page.locator("#screen-home")).to_be_visible(timeout=6000)  # nobody touched it for 3 s
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+        page.focus('.tile[data-category="MOBILE"]')
+        page.keyboard.press("Enter")
+        expect(page.locator("#screen-category")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator("#screen-home")).to_be_visible()
+
+        page.focus('.tile[data-service="BROADBAND"]')
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.dataset.service || document.activeElement.dataset.category")
+        assert focused == "DEVICE"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Enter")
+        confirmed_token(page)
+        expect(page.locator("#confirm-number")).to_have_text("C001")
+        expect(page.locator("#confirm-done")).to_be_focused()
+
+
+def test_the_kiosk_is_locked_down(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    url = page.url
+    page.evaluate("history.back()")
+    page.wait_for_timeout(500)
+    assert page.url == url
+    expect(page.locator("#screen-home")).to_be_visible()
+    viewport = page.get_attribute('meta[name="viewport"]', "content")
+    assert "user-scalable=no" in viewport
+    assert page.evaluate("getComputedStyle(document.body).userSelect") == "none"
+    assert page.evaluate("""() => { const e = new MouseEvent('contextmenu', {bubbles: true, cancelable: true});
+                                    return !document.querySelector('.tile').dispatchEvent(e); }""")
+    assert page.locator("#app a[href]").count() == 0
+
+
+# --- printing ------------------------------------------------------------------------------------
+
+
+def test_browser_printing_prints_a_receipt(hall_server: HallServer, page: Any) -> None:
+    page.add_init_script("window.print = () => { window.__prints = (window.__prints || 0) + 1; };")
+    open_kiosk(page, hall_server, "?kiosk=K1")  # printer = "browser"
+    tile(page, "BROADBAND").click()
+    confirmed_token(page)
+    expect(page.locator("#print-status")).to_contain_text("号票正在打印")
+    page.wait_for_function("window.__prints === 1", timeout=5000)
+    page.emulate_media(media="print")
+    receipt = page.locator("#receipt")
+    expect(receipt).to_be_visible()
+    expect(page.locator("#r-number")).to_have_text("C001")
+    expect(receipt).to_contain_text("宽带业务")
+    expect(receipt).to_contain_text("Home broadband")
+    expect(receipt).to_contain_text("星河通信 福田中心营业厅")
+    expect(page.locator("#r-qr")).to_have_js_property("complete", True)
+    width = receipt.bounding_box()["width"]
+    assert 250 < width < 300  # 72 mm at 96 dpi is 272 px
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    receipt.screenshot(path=str(SCREENSHOTS / "kiosk-receipt.png"))
+    page.emulate_media(media="screen")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__prints") == 1
+
+
+def test_a_network_printer_failure_is_shown_and_reported(tmp_path: Path, page: Any) -> None:
+    printer = FakePrinter()
+    port = closed_port()
+    try:
+        def tweak(text: str) -> str:
+            text = kiosk_k1(text, printer=f"escpos://127.0.0.1:{port}", print_timeout_s=2)
+            return set_key(text, "printer", f'"escpos://127.0.0.1:{printer.port}"', after='id = "K2"')
+
+        with running_hall(tmp_path, tweak) as server:
+            open_kiosk(page, server, "?kiosk=K1&lang=en")
+            tile(page, "BILL").click()
+            token = confirmed_token(page)
+            expect(page.locator("#print-status")).to_have_attribute("data-state", "failed", timeout=10_000)
+            expect(page.locator("#print-status")).to_contain_text("printer failed")
+            expect(page.locator("#print-again")).to_be_visible()
+            expect(page.locator("#confirm-qr")).to_be_visible()  # the customer can still take the QR code
+            screenshot(page, "kiosk-print-failed-en")
+            assert ticket(server, token)["state"] == "waiting"  # valid, and not counted as printed
+
+            manager = server.staff("manager", "demo-manager")
+            faults = manager.get(f"{server.api}/branches/{BRANCH}/device-faults", timeout=5).json()
+            k1 = next(k for k in faults["kiosks"] if k["kiosk"] == "K1")
+            assert k1["status"] == "fault" and k1["failed"] == 1 and k1["printed"] == 0
+
+            other = page.context.new_page()
+            open_kiosk(other, server, "?kiosk=K2")
+            tile(other, "BILL").click()
+            confirmed_token(other)
+            expect(other.locator("#print-status")).to_have_attribute("data-state", "printed", timeout=10_000)
+            expect(other.locator("#print-status")).to_contain_text("请取走")
+            assert b"A002" in bytes(printer.received)
+    finally:
+        printer.close()
+
+
+# --- portrait -----------------------------------------------------------------------------------
+
+
+def test_portrait_kiosk_fits_the_screen(hall_server: HallServer, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", has_touch=True)
+    try:
+        page = context.new_page()
+        open_kiosk(page, hall_server)
+        overflow = "document.documentElement.scrollWidth > innerWidth || document.querySelector('.screens')" \
+                   ".scrollHeight > document.querySelector('.screens').clientHeight + 1"
+        assert not page.evaluate(overflow)
+        assert_touch_targets(page, "#app")
+        screenshot(page, "kiosk-portrait-home-zh")
+        tile(page, "BILL").tap()
+        confirmed_token(page)
+        page.tap('.lang[data-lang="en"]')
+        assert not page.evaluate(overflow)
+        screenshot(page, "kiosk-portrait-confirm-en")
+    finally:
+        context.close()

@@ -1,0 +1,133 @@
+"""The live side on real databases: estimates, people ahead, summaries, learning and accuracy, replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.domain.tickets import Action, PriorityClass
+from server.services.hall import Actor, HallService
+from server.services.live import LiveHall
+from tests.conftest import RecordingPublisher, build_service
+from tests.support import FakeClock
+
+B = "SZ-FUTIAN"
+ZHANG = Actor("zhang.wei", "staff")
+LI = Actor("li.na", "staff")
+
+
+class RecordingLivePublisher:
+    def __init__(self) -> None:
+        self.summaries: list[dict[str, Any]] = []
+        self.ticket_updates: list[dict[str, Any]] = []
+
+    def publish_summary(self, branch_code: str, summary: dict[str, Any]) -> None:
+        self.summaries.append(summary)
+
+    def publish_ticket_updates(self, branch_code: str, updates: list[dict[str, Any]]) -> None:
+        self.ticket_updates.extend(updates)
+
+
+@pytest.fixture
+def pushed() -> RecordingLivePublisher:
+    return RecordingLivePublisher()
+
+
+@pytest.fixture
+def live_hall(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher,
+              pushed: RecordingLivePublisher) -> tuple[HallService, LiveHall]:
+    hall = build_service(database_url, tmp_path, clock, publisher)
+    live = LiveHall(hall.config, hall.uow, clock, publisher=pushed)
+    hall.estimates = live
+    return hall, live
+
+
+def test_people_ahead_pushed_matches_the_issue_response(live_hall: tuple[HallService, LiveHall],
+                                                        clock: FakeClock) -> None:
+    hall, live = live_hall
+    hall.sign_in(B, "2", ZHANG)  # BILL, PLAN
+    hall.sign_in(B, "8", LI)  # VIP, PLAN
+    issued = []
+    for service, priority in [("BILL", PriorityClass.NORMAL), ("PLAN", PriorityClass.NORMAL),
+                              ("BILL", PriorityClass.PRIORITY), ("VIP", PriorityClass.VIP),
+                              ("PLAN", PriorityClass.NORMAL), ("BILL", PriorityClass.NORMAL)]:
+        clock.advance(minutes=1)
+        issued.append(hall.issue_ticket(B, service, priority=priority))
+    live.refresh(B)
+    for ticket in issued:
+        pushed_view = live.ticket_live(B, ticket["id"])
+        assert pushed_view is not None
+        # the answer at issue time counted only tickets issued before; nobody was called since, and a later
+        # ticket can only overtake by priority, so the live count is at least the one at issue
+        assert pushed_view["people_ahead"] >= ticket["people_ahead"]
+        assert pushed_view["people_ahead"] == hall.ticket_by_token(ticket["token"])["people_ahead"]
+    assert live.ticket_live(B, issued[0]["id"])["people_ahead"] == 1  # the priority ticket goes first at 2
+
+
+def test_estimates_reach_the_issue_response_the_event_and_the_summary(
+        live_hall: tuple[HallService, LiveHall], clock: FakeClock, publisher: RecordingPublisher,
+        pushed: RecordingLivePublisher) -> None:
+    hall, live = live_hall
+    first = hall.issue_ticket(B, "BILL")
+    assert first["estimate"] is None  # before the first refresh the server does not guess
+    live.refresh(B)
+    assert live.new_ticket_estimate(B, "BILL") is not None
+    assert live.new_ticket_estimate(B, "BILL").known is False  # no counter open: no honest estimate
+    hall.sign_in(B, "1", ZHANG)
+    live.refresh(B)
+    ticket = hall.issue_ticket(B, "BILL")
+    assert ticket["estimate"]["known"] is True
+    assert ticket["estimate"]["text"]["zh-CN"] and ticket["estimate"]["text"]["en"]
+    issued_event = publisher.events[-1]
+    assert issued_event["kind"] == "issued"
+    assert pushed.summaries[-1]["services"]["BILL"]["waiting"] == 1
+    live.refresh(B)
+    assert pushed.summaries[-1]["services"]["BILL"]["waiting"] == 2
+    snapshot = live.decorate_snapshot(hall.snapshot(B))
+    bill = next(s for s in snapshot["services"] if s["code"] == "BILL")
+    assert bill["estimate"]["known"] is True and bill["waiting"] == 2
+
+
+def test_only_changed_tickets_get_an_update(live_hall: tuple[HallService, LiveHall], clock: FakeClock,
+                                            pushed: RecordingLivePublisher) -> None:
+    hall, live = live_hall
+    hall.sign_in(B, "1", ZHANG)
+    tickets = [hall.issue_ticket(B, "BILL") for _ in range(3)]
+    live.refresh(B)
+    assert {u["ticket_id"] for u in pushed.ticket_updates} == {t["id"] for t in tickets}
+    pushed.ticket_updates.clear()
+    live.refresh(B)
+    assert pushed.ticket_updates == []  # nothing moved
+    hall.call_next(B, "1", ZHANG)
+    live.refresh(B)
+    moved = {u["ticket_id"]: u["people_ahead"] for u in pushed.ticket_updates}
+    assert moved == {tickets[1]["id"]: 0, tickets[2]["id"]: 1}
+
+
+def test_learns_service_times_and_accuracy_and_replays_them_after_a_restart(
+        live_hall: tuple[HallService, LiveHall], clock: FakeClock, pushed: RecordingLivePublisher) -> None:
+    hall, live = live_hall
+    hall.sign_in(B, "1", ZHANG)  # fast lane: BILL, SIM
+    live.refresh(B)
+    for _ in range(12):
+        ticket = hall.issue_ticket(B, "BILL")
+        clock.advance(minutes=1)
+        called = hall.call_next(B, "1", ZHANG)["ticket"]
+        assert called["id"] == ticket["id"]
+        hall.act(B, called["id"], Action.START, ZHANG)
+        clock.advance(minutes=9)  # much slower than the configured 4 minutes
+        hall.act(B, called["id"], Action.FINISH, ZHANG)
+        live.refresh(B)
+    learnt = live._states[B].model.service_times.mean_minutes("BILL", 10)
+    assert learnt > 6.0
+    accuracy = live.accuracy(B)
+    assert accuracy["services"][0]["service"] == "ALL" and accuracy["services"][0]["count"] == 12
+    bill = next(row for row in accuracy["services"] if row["service"] == "BILL")
+    assert bill["count"] == 12 and bill["mae_min"] >= 0
+
+    restarted = LiveHall(hall.config, hall.uow, clock)
+    restarted.refresh(B)
+    assert restarted._states[B].model.service_times.mean_minutes("BILL", 10) == pytest.approx(learnt)
+    assert restarted.accuracy(B)["services"] == accuracy["services"]

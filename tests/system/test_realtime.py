@@ -1,0 +1,221 @@
+"""Real Socket.IO clients against a real server process: join, snapshot, ordered events, privacy, auth."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import socketio
+
+from server.launcher import ServerProcess, write_config
+
+BRANCH = "SZ-FUTIAN"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hall.sqlite3'}")
+    with ServerProcess(config) as process:
+        yield process
+
+
+class Listener:
+    """A Socket.IO client that records everything it receives, joined with one role."""
+
+    def __init__(self, url: str, http_session: requests.Session | None = None) -> None:
+        self.client = socketio.Client(http_session=http_session, reconnection_delay=0.2,
+                                      reconnection_delay_max=0.5)
+        self.events: list[dict[str, Any]] = []
+        self.summaries: list[dict[str, Any]] = []
+        self.ticket_updates: list[dict[str, Any]] = []
+        self.snapshots: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.join_payload: dict[str, Any] | None = None
+        self.client.on("hall_event", lambda event: self._record(self.events, event))
+        self.client.on("hall_summary", lambda summary: self._record(self.summaries, summary))
+        self.client.on("ticket_update", lambda update: self._record(self.ticket_updates, update))
+        self.client.on("connect", self._rejoin)
+        self.url = url
+
+    def _record(self, target: list[dict[str, Any]], item: dict[str, Any]) -> None:
+        with self.lock:
+            target.append(item)
+
+    def _rejoin(self) -> None:
+        if self.join_payload is not None:  # after a reconnect: a fresh snapshot, like static/hall/live.js
+            threading.Thread(target=self.join, args=(self.join_payload,), daemon=True).start()
+
+    def connect(self) -> Listener:
+        self.client.connect(self.url, transports=["websocket"])
+        return self
+
+    def join(self, payload: dict[str, Any]) -> dict[str, Any]:
+        answer = self.client.call("join", payload, timeout=10)
+        if answer.get("ok"):
+            self.join_payload = payload
+            self._record(self.snapshots, answer["snapshot"])
+        return answer
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def staff_session(url: str, username: str = "zhang.wei", password: str = "demo-staff") -> requests.Session:
+    session = requests.Session()
+    assert session.post(f"{url}/api/session", json={"username": username, "password": password}).ok
+    return session
+
+
+def issue(url: str, service: str = "BILL") -> dict[str, Any]:
+    response = requests.post(f"{url}/api/branches/{BRANCH}/tickets", json={"service": service})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_join_gives_a_snapshot_then_every_event_in_order(server: ServerProcess) -> None:
+    staff = staff_session(server.url)
+    assert staff.post(f"{server.url}/api/branches/{BRANCH}/counters/2/sign-in", json={}).ok
+    issue(server.url)
+    display = Listener(server.url).connect()
+    answer = display.join({"role": "display", "branch": BRANCH})
+    assert answer["ok"] and answer["role"] == "display"
+    snapshot = answer["snapshot"]
+    assert snapshot["seq"] == 2 and snapshot["waiting_total"] == 1
+    assert {s["code"] for s in snapshot["services"]} >= {"BILL", "PLAN"}
+    assert all("estimate" in s for s in snapshot["services"])
+
+    for _ in range(3):
+        issue(server.url)
+    called = staff.post(f"{server.url}/api/branches/{BRANCH}/counters/2/call-next").json()["ticket"]
+    wait_for(lambda: len(display.events) == 4)
+    seqs = [e["seq"] for e in display.events]
+    assert seqs == [3, 4, 5, 6]
+    assert [e["kind"] for e in display.events] == ["issued", "issued", "issued", "called"]
+    assert display.events[-1]["counter"] == "2" and display.events[-1]["ticket"]["number"] == called["number"]
+    display.close()
+
+
+def test_summary_and_ticket_updates_follow_the_queue(server: ServerProcess) -> None:
+    staff = staff_session(server.url)
+    assert staff.post(f"{server.url}/api/branches/{BRANCH}/counters/1/sign-in", json={}).ok
+    tickets = [issue(server.url) for _ in range(3)]
+    mine = tickets[-1]
+    assert mine["people_ahead"] == 2
+    customer = Listener(server.url).connect()
+    answer = customer.join({"role": "ticket", "branch": BRANCH, "token": mine["token"]})
+    assert answer["ok"] and answer["snapshot"]["number"] == mine["number"]
+    assert "token" not in answer["snapshot"]
+    kiosk = Listener(server.url).connect()
+    assert kiosk.join({"role": "kiosk", "branch": BRANCH})["ok"]
+
+    staff.post(f"{server.url}/api/branches/{BRANCH}/counters/1/call-next")
+    update = wait_for(lambda: next((u for u in customer.ticket_updates if u["people_ahead"] == 1), None))
+    assert update["ticket_id"] == mine["id"] and update["estimate"]["known"] is True
+    summary = wait_for(lambda: next((s for s in kiosk.summaries if s["services"]["BILL"]["waiting"] == 2), None))
+    assert summary["services"]["BILL"]["estimate"]["text"]["en"]
+    # the customer's room carries only their own ticket's events
+    assert all(e.get("ticket", {}).get("id") == mine["id"] for e in customer.events)
+    customer.close()
+    kiosk.close()
+
+
+def test_public_rooms_never_see_private_data(server: ServerProcess) -> None:
+    staff = staff_session(server.url)
+    assert staff.post(f"{server.url}/api/branches/{BRANCH}/counters/2/sign-in", json={}).ok
+    public = Listener(server.url).connect()
+    assert public.join({"role": "display", "branch": BRANCH})["ok"]
+    private = Listener(server.url, http_session=staff).connect()
+    assert private.join({"role": "staff", "branch": BRANCH})["ok"]
+    ticket = issue(server.url)
+    called = staff.post(f"{server.url}/api/branches/{BRANCH}/counters/2/call-next").json()["ticket"]
+    assert called["id"] == ticket["id"]
+    note = "客户手机号 13800138000 needs ID check"
+    assert staff.post(f"{server.url}/api/branches/{BRANCH}/tickets/{ticket['id']}/transfer",
+                      json={"to_counter": "3", "note": note, "version": called["version"]}).ok
+    assert staff.post(f"{server.url}/api/branches/{BRANCH}/counters/2/pause", json={"reason": "lunch 午饭"}).ok
+    wait_for(lambda: len(public.events) >= 4 and len(private.events) >= 4)
+    time.sleep(0.3)
+    public_text = json.dumps([public.events, public.summaries, public.snapshots], ensure_ascii=False)
+    for secret in ("zhang.wei", "13800138000", "ID check", "lunch", "午饭", ticket["token"], "private"):
+        assert secret not in public_text, secret
+    private_text = json.dumps(private.events, ensure_ascii=False)
+    assert "zhang.wei" in private_text and "13800138000" in private_text and "lunch" in private_text
+    public.close()
+    private.close()
+
+
+def test_private_rooms_and_commands_need_a_session(server: ServerProcess) -> None:
+    anonymous = Listener(server.url).connect()
+    for role in ("staff", "manager"):
+        answer = anonymous.join({"role": role, "branch": BRANCH})
+        assert answer == {"ok": False, "error": "unauthenticated", "message": answer["message"]}
+    staff_only = Listener(server.url, http_session=staff_session(server.url)).connect()
+    assert staff_only.join({"role": "manager", "branch": BRANCH})["error"] == "forbidden"
+    manager = Listener(server.url, http_session=staff_session(server.url, "manager", "demo-manager")).connect()
+    assert manager.join({"role": "manager", "branch": BRANCH})["ok"]
+
+    issue(server.url)
+    response = requests.post(f"{server.url}/api/branches/{BRANCH}/counters/2/call-next")
+    assert response.status_code == 401 and response.json()["error"] == "unauthenticated"
+    time.sleep(0.3)
+    assert not anonymous.events, "a refused join must not leave the socket in any room"
+    for bad in ({"role": "display", "branch": "NOPE"}, {"role": "wizard", "branch": BRANCH}, "display",
+                {"role": "ticket", "branch": BRANCH, "token": "guess"},
+                {"role": "counter", "branch": BRANCH, "counter": "99"}):
+        answer = anonymous.join(bad)  # type: ignore[arg-type]
+        assert answer["ok"] is False and answer["error"] and answer["message"]
+    for client in (anonymous, staff_only, manager):
+        client.close()
+
+
+def test_clients_resync_after_a_server_restart(server: ServerProcess) -> None:
+    staff = staff_session(server.url)
+    assert staff.post(f"{server.url}/api/branches/{BRANCH}/counters/2/sign-in", json={}).ok
+    first = issue(server.url)
+    display = Listener(server.url).connect()
+    assert display.join({"role": "display", "branch": BRANCH})["snapshot"]["seq"] == 2
+
+    server.kill()
+    server.restart()
+    wait_for(lambda: len(display.snapshots) == 2, timeout=15)
+    assert display.snapshots[-1]["seq"] == 2 and display.snapshots[-1]["waiting_total"] == 1
+    staff = staff_session(server.url)  # the session cookie survives a restart; a new login is fine too
+    called = staff.post(f"{server.url}/api/branches/{BRANCH}/counters/2/call-next").json()["ticket"]
+    assert called["number"] == first["number"]
+    event = wait_for(lambda: next((e for e in display.events if e["kind"] == "called"), None))
+    assert event["seq"] == 3
+    display.close()
+
+
+def test_display_zone_filters_the_snapshot(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hall.sqlite3'}")
+    text = config.read_text(encoding="utf-8")
+    text += ('\n[[branches.zones]]\ncode = "VIPROOM"\nname = { "zh-CN" = "贵宾室", en = "VIP room" }\n'
+             'services = ["VIP"]\ncounters = ["8"]\n')
+    config.write_text(text, encoding="utf-8")
+    with ServerProcess(config) as process:
+        display = Listener(process.url).connect()
+        answer = display.join({"role": "display", "branch": BRANCH, "zone": "VIPROOM"})
+        assert answer["ok"], answer
+        snapshot = answer["snapshot"]
+        assert [s["code"] for s in snapshot["services"]] == ["VIP"]
+        assert [c["number"] for c in snapshot["counters"]] == ["8"]
+        assert snapshot["zone"]["name"]["en"] == "VIP room"
+        assert display.join({"role": "display", "branch": BRANCH, "zone": "NOPE"})["error"] == "unknown_zone"
+        display.close()
