@@ -49,6 +49,7 @@ BRANCH = "SZ-FUTIAN"
 CONNECT_BATCH = 50
 TARGET_P99_MS = {100: 50.0, 1000: 150.0}
 TARGET_RSS_MB = {1000: 400.0}
+CLIENT_LAG_MS = 20.0  # p99 event-loop lag of the client process beyond which its receipt stamps are suspect
 BUSY_MACHINE_PCT = 25.0  # CPU share of a core used by other processes during a level that makes it suspect
 
 
@@ -57,7 +58,7 @@ BUSY_MACHINE_PCT = 25.0  # CPU share of a core used by other processes during a 
 
 @dataclass
 class Display:
-    """What one Socket.IO client saw: its join snapshot seq, every hall_event seq, and called receipts."""
+    """What one Socket.IO client saw: its join snapshot seq, disconnects, every hall_event seq, called receipts."""
 
     snapshot_seq: int = -1
     drops: list[str] = field(default_factory=list)
@@ -131,9 +132,22 @@ async def _client_main(pipe: Connection, url: str, clients: int, branch: str, ba
         await asyncio.gather(*(connect(i) for i in range(start, min(clients, start + batch))))
     pipe.send(("ready", clients - len(failures), failures[:5], time.monotonic() - began))
 
+    # how late this process's event loop runs while the calls go on: receipts are stamped that much late
+    loop_lag_ms: list[float] = []
+    calling = True
+
+    async def watch_loop() -> None:
+        while calling:
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            loop_lag_ms.append((time.monotonic() - before - 0.01) * 1000)
+
+    watcher = asyncio.create_task(watch_loop())
     loop = asyncio.get_running_loop()
     command, expected_ids, final_seq, timeout = await loop.run_in_executor(None, pipe.recv)
     assert command == "finish"
+    calling = False
+    await watcher
     wanted = set(expected_ids)
     joined = [d for d in displays if d.snapshot_seq >= 0]
 
@@ -146,13 +160,15 @@ async def _client_main(pipe: Connection, url: str, clients: int, branch: str, ba
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not complete():
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
 
     missed = 0
     for d in joined:
         seen = {s for s in d.seqs if s > d.snapshot_seq}
         missed += sum(1 for s in range(d.snapshot_seq + 1, final_seq + 1) if s not in seen)
-    pipe.send(("result", [d.called for d in displays], missed, [r for d in displays for r in d.drops]))
+    loop_lag_ms.sort()
+    lag_p99 = loop_lag_ms[int(0.99 * (len(loop_lag_ms) - 1))] if loop_lag_ms else 0.0
+    pipe.send(("result", [d.called for d in displays], missed, [r for d in displays for r in d.drops], lag_p99))
 
     await asyncio.gather(*(sio.disconnect() for sio in sockets), return_exceptions=True)
 
@@ -322,7 +338,7 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
         message = parent_end.recv()
         if message[0] == "error":
             raise RuntimeError(f"client process failed: {message[1]}")
-        _, receipts, missed_events, drops = message
+        _, receipts, missed_events, drops, client_lag_p99 = message
         if drops:
             print(f"  {len(drops)} clients were disconnected during the level, e.g. {drops[0]}, {drops[-1]}",
                   file=sys.stderr)
@@ -361,6 +377,7 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
         "server_cpu_pct": round(100 * server_cpu / seconds, 1) if server_cpu is not None else None,
         "client_cpu_pct": round(100 * client_cpu / seconds, 1) if client_cpu is not None else None,
         "other_cpu_pct": round(100 * other_cpu / seconds, 1),
+        "client_loop_lag_p99_ms": round(client_lag_p99, 1),
     }
 
 
@@ -373,6 +390,8 @@ def verdict(level: dict[str, Any]) -> str:
     rss_target = TARGET_RSS_MB.get(level["clients"])
     if rss_target is not None and level["server_rss_mb"] is not None:
         notes.append(f"RSS {'<' if level['server_rss_mb'] < rss_target else 'NOT <'} {rss_target:g} MB")
+    if level["client_loop_lag_p99_ms"] > CLIENT_LAG_MS:
+        notes.append(f"(the client process lagged, p99 {level['client_loop_lag_p99_ms']:g} ms: receipts stamped late)")
     if level["other_cpu_pct"] > BUSY_MACHINE_PCT:
         notes.append(f"(other processes used {level['other_cpu_pct']:g}% of a core: not representative)")
     return ", ".join(notes)
@@ -431,7 +450,8 @@ def main() -> int:
         "rate": args.rate,
         "counters": args.counters,
         "database": "sqlite (WAL, synchronous=FULL)" if args.url is None else "given server",
-        "levels": [{key: level[key] for key in (*keys, "max_ms", "events_missed")} for level in levels],
+        "levels": [{key: level[key] for key in (*keys, "max_ms", "events_missed", "disconnects", "server_cpu_pct",
+                                               "client_cpu_pct", "other_cpu_pct")} for level in levels],
     }
     print(json.dumps(result))
     return 0

@@ -460,6 +460,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "coverage_shown_range": round(multi_table[ESTIMATOR]["coverage_shown"], 3),
         "above_high5_share": round(multi_table[ESTIMATOR]["above_high5"], 4),
         "above_shown_high5_share": round(multi_table[ESTIMATOR]["above_shown_high5"], 4),
+        "under5_share_shown_range": round(multi_table[ESTIMATOR]["above_shown_high5"], 4),
         "best_baseline_under5_share": round(multi_table[best]["under5"], 4),
         "estimator_mae": round(multi_table[ESTIMATOR]["mae"], 3),
         "estimator_bias": round(multi_table[ESTIMATOR]["bias"], 3),

@@ -326,8 +326,7 @@
     tile.style.setProperty("--tile", s.colour);
     const unavailable = !s.open || s.daily_cap_reached;
     const estimate = priority ? s.priority_estimate : s.estimate;
-    if (unavailable) tile.classList.add("unavailable");
-    tile.setAttribute("aria-disabled", unavailable ? "true" : "false");
+    if (unavailable) tile.classList.add("unavailable"); // still tappable: it explains why (hours, cap)
     const head = el("span", "tile-head");
     const badge = el("span", "tile-icon");
     badge.appendChild(icon(s.icon));

@@ -49,6 +49,9 @@ def _minutes(delta: timedelta) -> float:
     return delta.total_seconds() / 60.0
 
 
+HIGH_END_SLACK_MIN = 0.5  # how far past a grid step the interval's high end may go before the next step is shown
+
+
 # --- snapshot of the hall ---------------------------------------------------------------------------
 
 
@@ -110,14 +113,16 @@ class WaitEstimate:
     def rounded_range(self) -> tuple[int, int] | None:
         """The interval in whole minutes as shown to customers, or None when there is no estimate.
 
-        Bounds are rounded to the nearest 5 minutes (15 beyond an hour) and kept at least one step apart.
+        Bounds are on a 5-minute grid (15 beyond an hour) and at least one step apart. The low end is
+        rounded to the nearest step; the high end, the figure customers hold us to, is rounded up unless
+        it passes a step by under half a minute (an interval ending at 15.4 min reads "…–15", at 16 "…–20").
         """
         if not self.known:
             return None
         low, high = _minutes(self.low), _minutes(self.high)
         step = 5 if high <= 60 else 15
         low_shown = max(0, round(low / step) * step)
-        high_shown = max(round(high / step) * step, low_shown + step)
+        high_shown = max(math.ceil((high - HIGH_END_SLACK_MIN) / step) * step, low_shown + step)
         return low_shown, high_shown
 
     def text(self, language: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -125,9 +126,10 @@ class _Batch:
         self.failure: BaseException | None = None
 
 
-def _yield_to_others() -> None:
-    """Let other ready requests run (a green switch under eventlet, a GIL release with threads)."""
-    time.sleep(0)
+def _green() -> bool:
+    """True when eventlet has patched the time module: a sleep(0) is then a cheap switch to other requests."""
+    patcher = sys.modules.get("eventlet.patcher")
+    return bool(patcher and patcher.is_monkey_patched("time"))
 
 
 class UnitOfWork:
@@ -143,6 +145,8 @@ class UnitOfWork:
         self._group_commit = engine.dialect.name == "sqlite"
         self._writer = threading.Lock()  # one command body (or a commit) at a time on the shared session
         self._batch: _Batch | None = None
+        self._queued = 0  # commands waiting for the writer lock
+        self._green = _green()
 
     @contextmanager
     def command(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
@@ -174,7 +178,9 @@ class UnitOfWork:
     @contextmanager
     def _grouped(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
         """Run one command in the open batch (opening one if none), then wait for the batch's commit."""
+        self._queued += 1
         self._writer.acquire()
+        self._queued -= 1
         batch, leader = self._batch, False
         if batch is None:
             session = Session(self.engine, expire_on_commit=False)
@@ -214,9 +220,11 @@ class UnitOfWork:
     def _commit(self, batch: _Batch) -> None:
         """The batch's first command: let the others that are ready join, then commit all with one fsync."""
         for _ in range(self.GATHER_ROUNDS):
+            if not (self._green or self._queued):
+                break  # plain threads and nobody waiting: nothing to gather
             joined = batch.members
-            _yield_to_others()
-            if batch.members == joined:
+            time.sleep(0)  # let the requests that are ready run into this batch
+            if batch.members == joined and not self._queued:
                 break
         with self._writer:
             self._batch = None

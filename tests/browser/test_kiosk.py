@@ -218,9 +218,9 @@ def test_a_server_outage_shows_one_moment_and_the_kiosk_recovers(hall_server: Ha
     expect(page.locator("html")).to_have_attribute("data-live", "live", timeout=15_000)
     assert waiting_total(hall_server) == 1
 
-    page.click('.lang[data-lang="en"]')
     page.wait_for_timeout(900)
     page.click("#confirm-done")
+    page.click('.lang[data-lang="en"]')
     process.stop()  # idle on the home screen: the calm screen covers the tiles until the server is back
     expect(page.locator("#offline")).to_be_visible(timeout=10_000)
     expect(page.locator("#offline")).to_contain_text("One moment")
@@ -249,13 +249,13 @@ def test_giving_up_during_an_outage_cancels_a_ticket_issued_meanwhile(hall_serve
     tile(page, "BILL").click()
     expect(page.locator("#pending-cancel")).to_be_visible(timeout=15_000)
     assert waiting_total(hall_server) == 1
-    state["abandoned"] = True
     page.click("#pending-cancel")
     expect(page.locator("#screen-home")).to_be_visible()
+    state["abandoned"] = True  # the server is reachable again
     # The kiosk resolves the abandoned tap in the background: same key, the ticket it got is cancelled.
     deadline = time.monotonic() + 15
     while waiting_total(hall_server) != 0 and time.monotonic() < deadline:
-        time.sleep(0.3)
+        page.wait_for_timeout(300)  # (route handlers run while Playwright waits, not during time.sleep)
     assert waiting_total(hall_server) == 0
     page.wait_for_function("window.HallKiosk.abandoned.length === 0", timeout=5000)
     assert not page.js_errors
@@ -290,12 +290,13 @@ def test_closed_service_and_daily_cap_are_explained(tmp_path: Path, page: Any) -
         tile(page, "MOBILE").click()
         tile(page, "SIM").click()
         expect(page.locator("#screen-refused")).to_be_visible()
-        expect(page.locator("#refused-title")).to_have_text("今日号已取完")
-        screenshot(page, "kiosk-refused-cap-zh")
+        expect(page.locator("#refused-title")).to_have_text("No more tickets today")  # still in English
+        expect(page.locator("#refused-text")).to_contain_text("SIM replacement")
+        screenshot(page, "kiosk-refused-cap-en")
         assert waiting_total(server) == 2
         page.click("#screen-refused .primary")
         tile(page, "MOBILE").click()
-        expect(tile(page, "SIM")).to_contain_text("今日号已取完")
+        expect(tile(page, "SIM")).to_contain_text("No more tickets today")
 
 
 def test_a_very_long_wait_shows_the_overflow_notice(tmp_path: Path, page: Any) -> None:

@@ -242,13 +242,15 @@ def estimate_of(expected: float, low: float, high: float) -> WaitEstimate:
 @pytest.mark.parametrize(
     ("low", "high", "zh", "en"),
     [
-        (9.0, 16.0, "约 10–15 分钟", "about 10–15 min"),
+        (9.0, 15.4, "约 10–15 分钟", "about 10–15 min"),
+        (9.0, 16.0, "约 10–20 分钟", "about 10–20 min"),
         (0.0, 4.0, "少于5分钟", "less than 5 min"),
-        (1.0, 7.0, "少于5分钟", "less than 5 min"),
+        (1.0, 5.4, "少于5分钟", "less than 5 min"),  # the high end passes 5 by under half a minute
+        (1.0, 7.0, "少于10分钟", "less than 10 min"),  # ... or by more: the next step
         (2.0, 8.0, "少于10分钟", "less than 10 min"),
         (3.0, 8.0, "约 5–10 分钟", "about 5–10 min"),
         (12.0, 12.5, "约 10–15 分钟", "about 10–15 min"),
-        (50.0, 80.0, "约 45–75 分钟", "about 45–75 min"),
+        (50.0, 80.0, "约 45–90 分钟", "about 45–90 min"),
         (100.0, 150.0, "105 分钟以上", "105 min or more"),
         (130.0, 200.0, "超过2小时", "more than 2 hours"),
     ],
@@ -266,11 +268,12 @@ def test_rounded_range_is_ordered_and_on_the_grid(a: float, b: float) -> None:
     assert shown is not None
     assert 0 <= shown[0] < shown[1]
     assert shown[0] % 5 == 0 and shown[1] % 5 == 0
+    assert shown[1] >= high - 0.5  # the high end customers read is never more than half a minute short
     assert estimate_of(low, low, high).text("en")
 
 
 def test_as_dict_carries_both_languages() -> None:
-    data = estimate_of(12, 9, 16).as_dict()
+    data = estimate_of(12, 9, 15.2).as_dict()
     assert data["range_min"] == [10, 15]
     assert data["text"] == {"zh-CN": "约 10–15 分钟", "en": "about 10–15 min"}
 

@@ -563,7 +563,7 @@
   // --- dialogs --------------------------------------------------------------------------------------
 
   function radio(name, value, label, checked, extra) {
-    const id = `${name}-${value || "none"}`;
+    const id = `${name}-${(value || "none").replace(/[^A-Za-z0-9_-]/g, "_")}`;
     return el("label", { class: "choice", for: id },
       el("input", { type: "radio", name, id, value, checked }),
       el("span", { text: label }),
@@ -726,7 +726,7 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     if (event.target.closest("input, textarea, select, dialog") || document.querySelector("dialog[open]")) return;
-    let action = SHORTCUTS[event.key.toLowerCase()];
+    let action = SHORTCUTS[(event.key || "").toLowerCase()];
     if (!action) return;
     if (action === "pause-or-resume") action = $("pause-button").dataset.action;
     const button = Array.from(document.querySelectorAll(`button[data-action="${action}"]`))
@@ -748,5 +748,10 @@
   applyLanguage();
   fetchMyDay();
 
-  window.StaffConsole = { state, refresh, live }; // for tests and debugging in the browser console
+  /** No queue request waiting or under way: the view shows what the server last said. */
+  function settled() {
+    return !queueInFlight && !queueTimer && !queuePending;
+  }
+
+  window.StaffConsole = { state, refresh, settled, live }; // for tests and debugging in the browser console
 })();

@@ -124,7 +124,7 @@
     }
   }
 
-  function selectCounter(number, focus) {
+  function selectCounter(number, focus, keepChoices) {
     chosen = number;
     const config = counterConfig(number);
     if (!config) return;
@@ -132,7 +132,8 @@
     for (const card of $("counter-grid").children) {
       card.setAttribute("aria-checked", String(card.dataset.counter === number));
     }
-    const today = state.staff === me.username ? state.services : config.services;
+    const ticked = Array.from(document.querySelectorAll("#service-choices input:checked"), (box) => box.value);
+    const today = keepChoices ? ticked : state.staff === me.username ? state.services : config.services;
     const choices = $("service-choices");
     choices.replaceChildren();
     for (const code of config.services) {
@@ -190,7 +191,7 @@
     if (me) {
       $("hello").textContent = i18n.t("hello", { name: me.display_name });
       renderCounters();
-      if (chosen) selectCounter(chosen, false);
+      if (chosen) selectCounter(chosen, false, !$("services-step").hidden);
     }
   }
 

@@ -251,7 +251,10 @@
 
     initialLanguage(fallback) {
       const fromUrl = new URLSearchParams(location.search).get("lang");
-      if (fromUrl === "zh-CN" || fromUrl === "en") return fromUrl;
+      if (fromUrl === "zh-CN" || fromUrl === "en") {
+        this.rememberLanguage(fromUrl); // the console opened after sign-in keeps it
+        return fromUrl;
+      }
       try {
         const stored = localStorage.getItem(this.LANGUAGE_KEY);
         if (stored === "zh-CN" || stored === "en") return stored;

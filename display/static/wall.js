@@ -1,0 +1,462 @@
+/*
+ * The wall display. It renders what the server says and never decides anything about the queue:
+ * the snapshot on (re)join, then ordered hall events and waiting summaries over the one live connection
+ * (static/hall/live.js); announcements and their words come from the server (announce.js).
+ *
+ * Bounded for weeks of running: at most MAX_RECENT recent calls, a bounded announcement queue, one <img> and
+ * one <video> reused for the playlist, one clock timer; lists are re-rendered in place, nothing accumulates.
+ * While the connection is down the last state stays on screen with a small "offline" mark (html[data-live]).
+ */
+(function () {
+  "use strict";
+
+  const page = JSON.parse(document.getElementById("display-config").textContent);
+  const MAX_RECENT = 7; // the call on top plus six below
+  const CATCH_UP_S = 60; // calls missed while reconnecting are still announced if this recent
+  const ANNOUNCED = new Set(["called", "recalled"]);
+  const LEAVES_COUNTER = new Set(["finished", "no_show", "returned", "transferred", "parked"]);
+  const COUNTER_STATUS = new Set(["counter_paused", "counter_resumed", "counter_signed_in", "counter_signed_out"]);
+
+  const TEXTS = {
+    "zh-CN": {
+      nowCalling: "正在叫号", pleaseGoTo: "请到", noCalls: "请留意屏幕叫号", recentCalls: "最近叫号",
+      waiting: "等候情况", service: "业务", people: "等候", estimate: "预计等候", counters: "窗口",
+      offline: "离线 · 正在重新连接", tapForSound: "点击开启声音", paused: "暂停服务", closed: "未开放",
+      free: "空闲", persons: "人", notIssuing: "暂停取号", counterShort: "{n}号窗口", chipPaused: "暂停",
+    },
+    en: {
+      nowCalling: "Now calling", pleaseGoTo: "Please go to", noCalls: "Please watch for your number",
+      recentCalls: "Recent calls", waiting: "Waiting now", service: "Service", people: "Waiting",
+      estimate: "Est. wait", counters: "Counters", offline: "Offline · reconnecting", tapForSound: "Tap to turn on sound",
+      paused: "Paused", closed: "Closed", free: "Free", persons: "", notIssuing: "Not issuing",
+      counterShort: "Counter {n}", chipPaused: "Paused",
+    },
+  };
+  const LOCALES = { "zh-CN": "zh-CN", en: "en-GB" };
+
+  const languages = page.languages && page.languages.length ? page.languages : ["zh-CN", "en"];
+  const i18n = HallI18n.create(TEXTS, page.language === "auto" ? languages[0] : page.language);
+  const $ = (id) => document.getElementById(id);
+  const wall = $("wall");
+
+  const state = {
+    counters: new Map(), // number -> {number, name, status, current}
+    services: new Map(), // code -> {code, name, colour, waiting, estimate, open}
+    serviceOrder: [],
+    recent: [], // newest first: {number, counter, service, kind, seq}
+    zoneCounters: null, // Set of counter numbers, when this display shows one zone
+    zoneServices: null,
+    seq: null,
+    offsetMs: 0, // server clock minus this device's clock
+    notices: [],
+    joined: false,
+  };
+
+  const announcer = HallAnnouncer.create({
+    branch: page.branch.code,
+    chimeUrl: "/static/sounds/chime.wav",
+    voice: page.voice,
+    enabled: page.sound,
+    onBlocked() { $("sound-start").hidden = false; },
+    onUnblocked() { $("sound-start").hidden = true; },
+  });
+  $("sound-start").addEventListener("click", () => announcer.unlock());
+
+  // --- rendering -----------------------------------------------------------------------------------
+
+  let renderPending = false;
+  const dirty = new Set();
+  function schedule(...parts) {
+    parts.forEach((part) => dirty.add(part));
+    if (renderPending) return;
+    renderPending = true;
+    const run = () => {
+      renderPending = false;
+      const parts = Array.from(dirty);
+      dirty.clear();
+      if (parts.includes("now")) renderNow();
+      if (parts.includes("recent")) renderRecent();
+      if (parts.includes("services")) renderServices();
+      if (parts.includes("counters")) renderCounters();
+    };
+    if (document.hidden || !window.requestAnimationFrame) setTimeout(run, 16);
+    else window.requestAnimationFrame(run);
+  }
+
+  function counterName(number) {
+    const counter = state.counters.get(number);
+    return counter ? i18n.pick(counter.name) : i18n.t("counterShort", { n: number });
+  }
+
+  function serviceName(code) {
+    const service = state.services.get(code);
+    return service ? i18n.pick(service.name) : "";
+  }
+
+  function renderNow() {
+    const latest = state.recent[0];
+    const now = $("now");
+    if (!latest) {
+      now.dataset.empty = "";
+      return;
+    }
+    delete now.dataset.empty;
+    $("now-number").textContent = latest.number;
+    $("now-counter").textContent = counterName(latest.counter);
+    $("now-service").textContent = serviceName(latest.service);
+  }
+
+  function renderRecent() {
+    const items = state.recent.slice(1, MAX_RECENT).map((call) => {
+      const item = document.createElement("li");
+      if (call.kind === "recalled") item.className = "recalled";
+      const number = document.createElement("span");
+      number.className = "recent-number";
+      number.textContent = call.number;
+      const arrow = document.createElement("span");
+      arrow.className = "recent-arrow";
+      arrow.textContent = "→";
+      const counter = document.createElement("span");
+      counter.className = "recent-counter";
+      counter.textContent = i18n.t("counterShort", { n: call.counter });
+      item.append(number, arrow, counter);
+      return item;
+    });
+    $("recent-list").replaceChildren(...items);
+  }
+
+  function renderServices() {
+    const rows = state.serviceOrder.map((code) => {
+      const service = state.services.get(code);
+      const row = document.createElement("tr");
+      row.dataset.service = code;
+      if (!service.open) row.className = "closed";
+      const name = document.createElement("td");
+      name.className = "service-name";
+      name.style.setProperty("--dot", service.colour || "#94a3b8");
+      name.textContent = i18n.pick(service.name);
+      const waiting = document.createElement("td");
+      waiting.className = "service-waiting";
+      waiting.textContent = String(service.waiting);
+      const unit = i18n.t("persons");
+      if (unit) {
+        const small = document.createElement("small");
+        small.textContent = unit;
+        waiting.append(small);
+      }
+      const estimate = document.createElement("td");
+      estimate.className = "service-estimate";
+      estimate.textContent = service.open ? i18n.pick(service.estimate && service.estimate.text) : i18n.t("notIssuing");
+      row.append(name, waiting, estimate);
+      return row;
+    });
+    $("service-rows").replaceChildren(...rows);
+    fitServices();
+  }
+
+  /** Many services or long names: shrink the table's text in steps until it fits its panel. */
+  function fitServices() {
+    const panel = document.querySelector(".services");
+    let fit = 1;
+    panel.style.setProperty("--fit", "1");
+    while (fit > 0.6 && panel.scrollHeight > panel.clientHeight + 1) {
+      fit = Math.round((fit - 0.05) * 100) / 100;
+      panel.style.setProperty("--fit", String(fit));
+    }
+  }
+  if (window.ResizeObserver) new ResizeObserver(() => fitServices()).observe(document.querySelector(".wall-main"));
+
+  function renderCounters() {
+    const chips = [];
+    state.counters.forEach((counter) => {
+      const chip = document.createElement("li");
+      chip.className = "counter-chip " + counter.status;
+      chip.dataset.counter = counter.number;
+      const number = document.createElement("span");
+      number.className = "chip-number";
+      number.textContent = counter.number;
+      number.title = i18n.pick(counter.name);
+      const ticket = document.createElement("span");
+      ticket.className = "chip-ticket";
+      if (counter.status === "paused") ticket.textContent = i18n.t("chipPaused");
+      else if (counter.status === "closed") ticket.textContent = i18n.t("closed");
+      else ticket.textContent = counter.current ? counter.current.number : i18n.t("free");
+      chip.append(number, ticket);
+      chips.push(chip);
+    });
+    $("counter-strip").replaceChildren(...chips);
+  }
+
+  function flashNow() {
+    const now = $("now");
+    now.classList.remove("flash");
+    void now.offsetWidth; // restart the animation
+    now.classList.add("flash");
+  }
+  $("now").addEventListener("animationend", () => $("now").classList.remove("flash"));
+
+  // --- clock, names, language ------------------------------------------------------------------------
+
+  let shownMinute = "";
+  function renderClock(force) {
+    const now = new Date(Date.now() + state.offsetMs);
+    const locale = LOCALES[i18n.language] || "zh-CN";
+    const zone = page.branch.timezone;
+    const time = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone })
+      .format(now);
+    if (time === shownMinute && !force) return;
+    shownMinute = time;
+    $("clock").textContent = time;
+    $("clock").dateTime = now.toISOString();
+    const dateOptions = i18n.language === "en"
+      ? { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: zone }
+      : { month: "long", day: "numeric", weekday: "long", timeZone: zone };
+    $("date").textContent = new Intl.DateTimeFormat(locale, dateOptions).format(now);
+  }
+  setInterval(renderClock, 1000);
+
+  function renderNames() {
+    $("hall-name").textContent = i18n.pick(page.branch.name);
+    if (page.zone && $("zone-name")) $("zone-name").textContent = i18n.pick(page.zone.name);
+    document.title = i18n.pick(page.branch.name);
+  }
+
+  function renderAll() {
+    i18n.apply(document);
+    renderNames();
+    renderClock(true);
+    renderNotices();
+    schedule("now", "recent", "services", "counters");
+  }
+  i18n.onChange(renderAll);
+
+  if (page.language === "auto" && languages.length > 1) {
+    setInterval(() => {
+      const next = languages[(languages.indexOf(i18n.language) + 1) % languages.length];
+      i18n.setLanguage(next);
+    }, page.rotate_s * 1000);
+  }
+
+  // --- live state ------------------------------------------------------------------------------------
+
+  function inZone(counterNumber) {
+    return !state.zoneCounters || state.zoneCounters.has(counterNumber);
+  }
+
+  function addCall(call) {
+    state.recent = [call, ...state.recent.filter((c) => c.number !== call.number)].slice(0, MAX_RECENT);
+  }
+
+  function applySnapshot(snapshot) {
+    const previousSeq = state.seq;
+    const rejoin = state.joined;
+    state.joined = true;
+    state.seq = snapshot.seq;
+    if (snapshot.generated_at) state.offsetMs = Date.parse(snapshot.generated_at) - Date.now();
+    state.zoneCounters = snapshot.zone ? new Set(snapshot.zone.counters) : null;
+    state.zoneServices = snapshot.zone ? new Set(snapshot.zone.services) : null;
+    state.counters = new Map();
+    snapshot.counters.forEach((c) => {
+      state.counters.set(c.number, { number: c.number, name: c.name, status: c.status, current: c.current });
+    });
+    state.services = new Map();
+    state.serviceOrder = [];
+    snapshot.services.forEach((s) => {
+      state.services.set(s.code, { code: s.code, name: s.name, colour: s.colour, waiting: s.waiting,
+                                   estimate: s.estimate, open: s.open !== false && !s.daily_cap_reached });
+      state.serviceOrder.push(s.code);
+    });
+    const calls = [];
+    const seen = new Set();
+    (snapshot.recent_calls || []).forEach((c) => {
+      if (seen.has(c.number) || !inZone(c.counter)) return;
+      seen.add(c.number);
+      calls.push({ number: c.number, counter: c.counter, service: c.service, kind: c.kind, seq: c.seq, at: c.at });
+    });
+    state.recent = calls.slice(0, MAX_RECENT);
+    if (rejoin && previousSeq !== null) catchUp(snapshot.recent_calls || [], previousSeq);
+    schedule("now", "recent", "services", "counters");
+    loadSignage();
+  }
+
+  /** After a reconnect: announce the calls made while this display was away, if they are recent. */
+  function catchUp(calls, previousSeq) {
+    const now = Date.now() + state.offsetMs;
+    calls
+      .filter((c) => c.seq > previousSeq && inZone(c.counter) && now - Date.parse(c.at) < CATCH_UP_S * 1000)
+      .sort((a, b) => a.seq - b.seq)
+      .forEach((c) => announcer.announce(c.seq));
+  }
+
+  function applyEvent(event) {
+    state.seq = event.seq;
+    const kind = event.kind;
+    if (kind === "media_changed" || kind === "notices_changed") {
+      loadSignage();
+      return;
+    }
+    const number = event.counter;
+    if (!number || !state.counters.has(number) || !inZone(number)) return;
+    const counter = state.counters.get(number);
+    const ticket = event.ticket;
+    if (ANNOUNCED.has(kind) && ticket) {
+      counter.current = { number: ticket.number, service: ticket.service, state: "called", called_at: ticket.called_at };
+      addCall({ number: ticket.number, counter: number, service: ticket.service, kind, seq: event.seq, at: event.at });
+      schedule("now", "recent", "counters");
+      flashNow();
+      announcer.announce(event.seq);
+    } else if ((kind === "serving" || kind === "resumed") && ticket) {
+      counter.current = { number: ticket.number, service: ticket.service, state: "serving", called_at: ticket.called_at };
+      schedule("counters");
+    } else if (LEAVES_COUNTER.has(kind) && ticket) {
+      if (counter.current && counter.current.number === ticket.number) counter.current = null;
+      schedule("counters");
+    } else if (COUNTER_STATUS.has(kind) && event.status) {
+      counter.status = event.status;
+      schedule("counters");
+    }
+  }
+
+  function applySummary(summary) {
+    const services = summary.services || {};
+    let changed = false;
+    Object.keys(services).forEach((code) => {
+      const service = state.services.get(code);
+      if (!service) return; // not shown on this display (zone)
+      service.waiting = services[code].waiting;
+      service.estimate = services[code].estimate;
+      changed = true;
+    });
+    if (changed) schedule("services");
+  }
+
+  // --- signage: media playlist and notices -------------------------------------------------------------
+
+  let signageRequest = 0;
+  async function loadSignage() {
+    const ticket = ++signageRequest;
+    try {
+      const response = await fetch(`/api/branches/${encodeURIComponent(page.branch.code)}/signage`,
+                                   { cache: "no-store" });
+      if (!response.ok || ticket !== signageRequest) return;
+      const signage = await response.json();
+      if (ticket !== signageRequest) return;
+      state.notices = signage.notices || [];
+      renderNotices();
+      player.setPlaylist(signage.media || [], signage.max_video_s || 60);
+    } catch (error) {
+      /* offline: keep what is shown */
+    }
+  }
+
+  function renderNotices() {
+    const track = $("notice-track");
+    const texts = state.notices.map((n) => i18n.pick(n.text)).filter(Boolean);
+    wall.dataset.notices = texts.length ? "on" : "none";
+    const spans = texts.map((text) => {
+      const span = document.createElement("span");
+      span.textContent = text;
+      return span;
+    });
+    const copy = document.createElement("div");
+    copy.className = "notice-copy";
+    copy.append(...spans);
+    const second = copy.cloneNode(true);
+    second.setAttribute("aria-hidden", "true");
+    track.replaceChildren(copy, second);
+    const characters = texts.join("").length;
+    track.style.setProperty("--notice-duration", `${Math.max(20, Math.round(characters * 0.45 + 12))}s`);
+    track.style.animation = "none";
+    void track.offsetWidth;
+    track.style.animation = "";
+  }
+
+  const player = {
+    items: [],
+    index: -1,
+    timer: null,
+    maxVideoS: 60,
+    image: $("media-image"),
+    video: $("media-video"),
+    key: "",
+    setPlaylist(items, maxVideoS) {
+      this.maxVideoS = maxVideoS;
+      const key = items.map((item) => item.url + "@" + item.seconds).join("|");
+      if (key === this.key) return;
+      this.key = key;
+      this.items = items;
+      this.index = -1;
+      wall.dataset.media = items.length ? "on" : "none";
+      this.next();
+    },
+    next() {
+      clearTimeout(this.timer);
+      if (!this.items.length) {
+        this.stopVideo();
+        this.image.hidden = true;
+        this.image.removeAttribute("src");
+        return;
+      }
+      this.index = (this.index + 1) % this.items.length;
+      this.show(this.items[this.index]);
+    },
+    after(seconds) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.next(), Math.max(1, seconds) * 1000);
+    },
+    stopVideo() {
+      const video = this.video;
+      video.onended = video.onerror = null;
+      video.pause();
+      video.hidden = true;
+      if (video.hasAttribute("src")) {
+        video.removeAttribute("src");
+        video.load(); // releases the decoder and its buffers
+      }
+    },
+    show(item) {
+      if (item.kind === "video") {
+        this.image.hidden = true;
+        this.image.removeAttribute("src");
+        const video = this.video;
+        video.onended = () => this.next();
+        video.onerror = () => this.after(3);
+        video.src = item.url;
+        video.hidden = false;
+        const playing = video.play();
+        if (playing && playing.catch) playing.catch(() => this.after(3));
+        this.after(Math.min(item.seconds || this.maxVideoS, this.maxVideoS) + 0.5);
+      } else {
+        this.stopVideo();
+        this.image.onerror = () => this.after(3);
+        this.image.src = item.url;
+        this.image.hidden = false;
+        this.after(item.seconds || 10);
+      }
+    },
+  };
+
+  // --- start --------------------------------------------------------------------------------------------
+
+  renderAll();
+  HallLive.connect({
+    branch: page.branch.code,
+    role: "display",
+    zone: page.zone ? page.zone.code : undefined,
+    onSnapshot: applySnapshot,
+    onEvent: applyEvent,
+    onSummary: applySummary,
+    onRefused(answer) { console.error("display join refused", answer); },
+  });
+
+  // For tests and the soak benchmark: read-only views of the state sizes.
+  window.HallWall = {
+    state,
+    announcer,
+    sizes() {
+      return { recent: state.recent.length, queue: announcer.queue.length, spoken: announcer.spoken,
+               dropped: announcer.dropped, counters: state.counters.size, rows: $("service-rows").children.length,
+               recentItems: $("recent-list").children.length, nodes: document.getElementsByTagName("*").length };
+    },
+  };
+})();

@@ -1,0 +1,199 @@
+"""The customer's ticket on a phone (opened from the kiosk's QR code), in headless Chromium.
+
+Screenshots (test-artifacts/screenshots/mobile-*.png): waiting, "your turn", "you're next", missed call,
+rating and the cancelled ticket, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.conftest import BRANCH, HallServer, screenshot
+from tests.browser.kiosk_helpers import assert_language, assert_touch_targets, confirmed_token, open_kiosk, ticket
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A phone-sized touch browser (its own context: no cookies shared with the kiosk)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.add_init_script("""
+      window.__vibrations = [];
+      navigator.vibrate = (pattern) => { window.__vibrations.push(pattern); return true; };
+    """)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+def open_ticket(phone: Any, server: HallServer, token: str) -> Any:
+    phone.goto(f"{server.url}/t/{token}")
+    expect(phone.locator("html")).to_have_attribute("data-live", "live", timeout=10_000)
+    return phone
+
+
+def staff_act(server: HallServer, session: requests.Session, ticket_id: int, action: str) -> None:
+    response = session.post(f"{server.api}/branches/{BRANCH}/tickets/{ticket_id}/{action}", json={}, timeout=5)
+    assert response.ok, response.text
+
+
+def test_kiosk_ticket_then_your_turn_on_the_phone_within_a_second(
+        hall_server: HallServer, page: Any, phone: Any) -> None:
+    staff = hall_server.sign_in("2")
+    open_kiosk(page, hall_server)
+    page.locator('#home-tiles .tile[data-service="BILL"]').click()
+    token = confirmed_token(page)
+    assert len(token) >= 24  # 18 random bytes: unguessable
+
+    open_ticket(phone, hall_server, token)
+    expect(phone.locator("#number")).to_have_text("A001")
+    expect(phone.locator("#service")).to_have_text("缴费充值")
+    expect(phone.locator("#ahead")).to_have_text("0 人")
+    expect(phone.locator("#banner")).to_contain_text("您是下一位")  # nobody ahead
+    assert_language(phone, "zh-CN", "#phone")
+    assert_touch_targets(phone, "body")
+    screenshot(phone, "mobile-next-zh")
+
+    started = time.monotonic()
+    called = hall_server.call_next(staff, "2")
+    assert called["ticket"]["number"] == "A001"
+    expect(phone.locator("#banner-title")).to_have_text("轮到您了！", timeout=1000)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"'your turn' showed {elapsed:.2f} s after the call"
+    expect(phone.locator("#banner-text")).to_have_text("请到 2号窗口 办理")
+    expect(phone.locator("#waiting-actions")).to_be_hidden()
+    phone.wait_for_function("window.__vibrations.length >= 2")  # "you're next", then "your turn"
+    screenshot(phone, "mobile-turn-zh")
+
+    phone.click('.lang[data-lang="en"]')
+    expect(phone.locator("#banner-title")).to_have_text("It's your turn!")
+    expect(phone.locator("#banner-text")).to_have_text("Please go to Counter 2")
+    assert_language(phone, "en", "#phone")
+    screenshot(phone, "mobile-turn-en")
+
+    staff_act(hall_server, staff, called["ticket"]["id"], "recall")
+    expect(phone.locator("#banner-title")).to_have_text("Calling again!", timeout=2000)
+    assert not phone.js_errors
+
+
+def test_live_position_and_you_are_next(hall_server: HallServer, phone: Any) -> None:
+    staff = hall_server.sign_in("2")
+    hall_server.issue("BILL")
+    hall_server.issue("BILL")
+    mine = hall_server.issue("BILL")
+    phone.goto(f"{hall_server.url}/t/{mine['token']}?lang=en")
+    expect(phone.locator("#ahead")).to_have_text("2", timeout=10_000)
+    expect(phone.locator("#estimate")).to_contain_text("min")
+    expect(phone.locator("#banner")).to_be_hidden()
+    expect(phone.locator("#state-line")).to_have_text("Waiting — watch for your number")
+    assert_language(phone, "en", "#phone")
+    screenshot(phone, "mobile-waiting-en")
+
+    first = hall_server.call_next(staff, "2")
+    staff_act(hall_server, staff, first["ticket"]["id"], "start")
+    staff_act(hall_server, staff, first["ticket"]["id"], "finish")
+    hall_server.call_next(staff, "2")  # the second one is called now: I'm next
+    expect(phone.locator("#ahead")).to_have_text("0", timeout=3000)
+    expect(phone.locator("#banner")).to_have_attribute("data-kind", "next")
+    expect(phone.locator("#banner-title")).to_have_text("You're next")
+    screenshot(phone, "mobile-next-en")
+    phone.click('.lang[data-lang="zh-CN"]')
+    expect(phone.locator("#banner-title")).to_have_text("您是下一位")
+    screenshot(phone, "mobile-next-zh-2")
+
+
+def test_leaving_cancels_the_ticket(hall_server: HallServer, phone: Any) -> None:
+    mine = hall_server.issue("PLAN")
+    open_ticket(phone, hall_server, mine["token"])
+    phone.tap("#leave")
+    expect(phone.locator("#confirm-leave")).to_be_visible()
+    phone.tap("#leave-no")
+    expect(phone.locator("#confirm-leave")).to_be_hidden()
+    assert ticket(hall_server, mine["token"])["state"] == "waiting"
+    phone.tap("#leave")
+    phone.tap("#leave-yes")
+    expect(phone.locator("#state-line")).to_have_text("号票已取消")
+    expect(phone.locator("#waiting-actions")).to_be_hidden()
+    assert ticket(hall_server, mine["token"])["state"] == "cancelled"
+    screenshot(phone, "mobile-cancelled-zh")
+
+
+def test_one_tap_rating_after_the_service(hall_server: HallServer, phone: Any) -> None:
+    staff = hall_server.sign_in("2")
+    mine = hall_server.issue("BILL")
+    open_ticket(phone, hall_server, mine["token"])
+    called = hall_server.call_next(staff, "2")
+    staff_act(hall_server, staff, called["ticket"]["id"], "start")
+    expect(phone.locator("#state-line")).to_have_text("正在 2号窗口 为您办理", timeout=3000)
+    staff_act(hall_server, staff, called["ticket"]["id"], "finish")
+    expect(phone.locator("#state-line")).to_have_text("办理完成，感谢您的光临", timeout=3000)
+    scores = phone.locator("#scores .score")
+    expect(scores).to_have_count(3, timeout=5000)
+    expect(scores.first).to_have_text("非常满意")
+    assert_touch_targets(phone, "body")
+    screenshot(phone, "mobile-rating-zh")
+    phone.click('.lang[data-lang="en"]')
+    expect(scores.first).to_have_text("Very satisfied")
+    screenshot(phone, "mobile-rating-en")
+
+    scores.first.tap()  # one tap
+    expect(phone.locator("#rating-thanks")).to_have_text("Thank you for your rating!")
+    state = requests.get(f"{hall_server.api}/tickets/{mine['token']}/rating", timeout=5).json()
+    assert state["rated"] is True and state["rating"]["score"] == 3
+    phone.reload()
+    expect(phone.locator("#rating-thanks")).to_have_text("You have already rated this service. Thank you!",
+                                                        timeout=10_000)
+    assert not phone.js_errors
+
+
+def test_missed_call_and_rejoining(hall_server: HallServer, phone: Any) -> None:
+    staff = hall_server.sign_in("2")
+    mine = hall_server.issue("BILL")
+    phone.goto(f"{hall_server.url}/t/{mine['token']}?lang=en")
+    expect(phone.locator("html")).to_have_attribute("data-live", "live", timeout=10_000)
+    called = hall_server.call_next(staff, "2")
+    expect(phone.locator("#banner")).to_be_visible(timeout=2000)
+    staff_act(hall_server, staff, called["ticket"]["id"], "no-show")
+    expect(phone.locator("#state-line")).to_have_text("You missed your call", timeout=2000)
+    expect(phone.locator("#banner")).to_be_hidden()
+    expect(phone.locator("#reactivate")).to_be_visible()
+    screenshot(phone, "mobile-missed-en")
+    phone.tap("#reactivate")
+    expect(phone.locator("#state-line")).to_have_text("Waiting — watch for your number", timeout=3000)
+    expect(phone.locator("#note")).to_contain_text("back in the queue")
+    assert ticket(hall_server, mine["token"])["state"] == "waiting"
+
+
+def test_the_page_shows_only_its_own_ticket(hall_server: HallServer, phone: Any) -> None:
+    staff = hall_server.sign_in("2")
+    other = hall_server.issue("BILL")  # A001: someone else
+    mine = hall_server.issue("BILL")  # A002
+    frames: list[str] = []
+    phone.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    response = phone.goto(f"{hall_server.url}/t/{mine['token']}")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    expect(phone.locator("html")).to_have_attribute("data-live", "live", timeout=10_000)
+    hall_server.call_next(staff, "2")  # calls A001, the other customer
+    expect(phone.locator("#banner-title")).to_have_text("您是下一位", timeout=3000)
+    phone.wait_for_timeout(500)
+    assert frames, "the page should be live over a WebSocket"
+    assert not any("A001" in frame or other["token"] in frame for frame in frames)
+    assert "A001" not in phone.content()
+
+    missing = phone.goto(f"{hall_server.url}/t/{mine['token'][:-2]}xx")
+    assert missing.status == 404
+    expect(phone.locator("body")).to_contain_text("找不到这张号票")
+    expect(phone.locator("body")).to_contain_text("Ticket not found")
+    assert requests.get(f"{hall_server.url}/t/not-a-token/qr.svg", timeout=5).status_code == 404
