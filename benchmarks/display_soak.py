@@ -152,51 +152,62 @@ def caught_up(page: Any, hall: Hall, timeout_s: float = 30.0) -> None:
     raise RuntimeError(f"the page did not catch up with seq {target}")
 
 
-def soak(url: str, calls: int, counters: int, max_seconds: float, quiet: bool = False) -> dict[str, Any]:
+def soak(url: str, calls: int, counters: int, max_seconds: float, *, browser: Any = None,
+         quiet: bool = False) -> dict[str, Any]:
+    """Run the soak against ``url``; ``browser`` is a Playwright Chromium to use (default: launch one)."""
+    if browser is not None:
+        return _soak(url, calls, counters, max_seconds, browser, quiet)
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS, headless=True)
+        try:
+            return _soak(url, calls, counters, max_seconds, launched, quiet)
+        finally:
+            launched.close()
+
+
+def _soak(url: str, calls: int, counters: int, max_seconds: float, browser: Any, quiet: bool) -> dict[str, Any]:
     started = time.monotonic()
     hall = Hall(url, counters)
     samples: list[Sample] = []
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS, headless=True)
-        try:
-            maker = browser.new_page(viewport={"width": 640, "height": 360})
-            maker.set_content("<body style='margin:0;background:#2563eb;color:#fff;font:60px sans-serif'>Soak</body>")
-            hall.signage(maker.screenshot())
-            maker.close()
-            context = browser.new_context(viewport={"width": 1920, "height": 1080}, timezone_id="Asia/Shanghai")
-            page = context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{url}/display/{BRANCH}?lang=auto&rotate=5")
-            page.wait_for_function("document.documentElement.dataset.live === 'live'", timeout=30_000)
-            cdp = context.new_cdp_session(page)
-            cdp.send("Performance.enable")
+    maker = browser.new_page(viewport={"width": 640, "height": 360})
+    maker.set_content("<body style='margin:0;background:#2563eb;color:#fff;font:60px sans-serif'>Soak</body>")
+    hall.signage(maker.screenshot())
+    maker.close()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, timezone_id="Asia/Shanghai")
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{url}/display/{BRANCH}?lang=auto&rotate=5")
+        page.wait_for_function("document.documentElement.dataset.live === 'live'", timeout=30_000)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
 
-            warm_up = min(100, max(10, calls // 20))
-            for _ in range(warm_up):
-                hall.one_call()
-            caught_up(page, hall)
-            samples.append(measure(page, cdp, hall.calls))
-            checkpoints = {warm_up + (calls - warm_up) * step // 10 for step in range(1, 11)}
-            while hall.calls < calls:
-                if time.monotonic() - started > max_seconds:
-                    print(f"stopping early after {max_seconds:.0f} s", file=sys.stderr)
-                    break
-                hall.one_call()
-                if hall.calls in checkpoints:
-                    caught_up(page, hall)
-                    samples.append(measure(page, cdp, hall.calls))
-                    if not quiet:
-                        s = samples[-1]
-                        print(f"  {s.calls:>6} calls  heap {s.heap_mb:6.2f} MB  nodes {s.nodes:>5}", file=sys.stderr)
-            caught_up(page, hall)
-            if samples[-1].calls != hall.calls:
+        warm_up = min(100, max(10, calls // 20))
+        for _ in range(warm_up):
+            hall.one_call()
+        caught_up(page, hall)
+        samples.append(measure(page, cdp, hall.calls))
+        checkpoints = {warm_up + (calls - warm_up) * step // 10 for step in range(1, 11)}
+        while hall.calls < calls:
+            if time.monotonic() - started > max_seconds:
+                print(f"stopping early after {max_seconds:.0f} s", file=sys.stderr)
+                break
+            hall.one_call()
+            if hall.calls in checkpoints:
+                caught_up(page, hall)
                 samples.append(measure(page, cdp, hall.calls))
-            shown = page.locator("#now-number").inner_text()
-        finally:
-            browser.close()
+                if not quiet:
+                    s = samples[-1]
+                    print(f"  {s.calls:>6} calls  heap {s.heap_mb:6.2f} MB  nodes {s.nodes:>5}", file=sys.stderr)
+        caught_up(page, hall)
+        if samples[-1].calls != hall.calls:
+            samples.append(measure(page, cdp, hall.calls))
+        shown = page.locator("#now-number").inner_text()
+    finally:
+        context.close()
 
     first, last = samples[0], samples[-1]
     middle = min(samples, key=lambda s: abs(s.calls - (first.calls + last.calls) / 2))

@@ -78,11 +78,9 @@ def wall_display(branch_code: str) -> Any:
     if zone_code and zone is None:
         abort(404)
     options = _display_options("auto")
-    announcements = current_app.extensions["announcements"].display_settings()
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
-            "languages": list(current_app.extensions["hall"].config.server.languages),
-            "announcements": announcements, **options}
+            "languages": list(current_app.extensions["hall"].config.server.languages), **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/wall.html", branch=branch, zone=zone, page=page, language=first_language,
                            color_scheme="dark", lock_zoom=True)

@@ -7,14 +7,11 @@ passed on standard input, never on the command line. Results are kept in a small
 
 from __future__ import annotations
 
-import logging
 import shutil
 import struct
 import subprocess
 import threading
 from collections import OrderedDict
-
-log = logging.getLogger(__name__)
 
 MAX_TEXT = 500
 

@@ -44,10 +44,13 @@
     document.title = i18n.pick(page.counter.name);
   }
 
+  const clocks = {}; // per language, in the branch's time zone
   function renderClock() {
     const now = new Date(Date.now() + state.offsetMs);
-    $("counter-clock").textContent = new Intl.DateTimeFormat(LOCALES[i18n.language] || "zh-CN", {
-      hour: "2-digit", minute: "2-digit", hour12: false, timeZone: page.branch.timezone }).format(now);
+    const language = i18n.language;
+    clocks[language] = clocks[language] || new Intl.DateTimeFormat(LOCALES[language] || "zh-CN", {
+      hour: "2-digit", minute: "2-digit", hour12: false, timeZone: page.branch.timezone });
+    $("counter-clock").textContent = clocks[language].format(now);
   }
   setInterval(renderClock, 1000);
 

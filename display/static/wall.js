@@ -197,21 +197,31 @@
 
   // --- clock, names, language ------------------------------------------------------------------------
 
+  const formats = {}; // per language: the clock's and the date's formatter, in the branch's time zone
+  function formatsFor(language) {
+    if (!formats[language]) {
+      const locale = LOCALES[language] || "zh-CN";
+      const timeZone = page.branch.timezone;
+      formats[language] = {
+        time: new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hour12: false, timeZone }),
+        date: new Intl.DateTimeFormat(locale, language === "en"
+          ? { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone }
+          : { month: "long", day: "numeric", weekday: "long", timeZone }),
+      };
+    }
+    return formats[language];
+  }
+
   let shownMinute = "";
   function renderClock(force) {
     const now = new Date(Date.now() + state.offsetMs);
-    const locale = LOCALES[i18n.language] || "zh-CN";
-    const zone = page.branch.timezone;
-    const time = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone })
-      .format(now);
+    const format = formatsFor(i18n.language);
+    const time = format.time.format(now);
     if (time === shownMinute && !force) return;
     shownMinute = time;
     $("clock").textContent = time;
     $("clock").dateTime = now.toISOString();
-    const dateOptions = i18n.language === "en"
-      ? { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: zone }
-      : { month: "long", day: "numeric", weekday: "long", timeZone: zone };
-    $("date").textContent = new Intl.DateTimeFormat(locale, dateOptions).format(now);
+    $("date").textContent = format.date.format(now);
   }
   setInterval(renderClock, 1000);
 

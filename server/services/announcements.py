@@ -36,12 +36,6 @@ class AnnouncementService:
     def settings(self) -> AnnouncementSettings:
         return self.config.announcements
 
-    def display_settings(self) -> dict[str, Any]:
-        """What a display needs before the first call: languages, chime, repeat, voice preference."""
-        settings = self.settings
-        return {"languages": list(settings.languages), "chime": settings.chime, "repeat": settings.repeat,
-                "voice": settings.voice, "server_voice": self.voice.available}
-
     def announcement(self, branch_code: str, seq: int) -> dict[str, Any]:
         """The announcement of the call committed as event ``seq`` of the branch."""
         event, recall_count = self._call_event(branch_code, seq)

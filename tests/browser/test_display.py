@@ -421,3 +421,18 @@ def test_long_names_are_not_cut_off(custom_server: Any, browser: Any) -> None:
             screenshot(counter, f"counter-long-name-{width}x{height}-en")
         finally:
             context.close()
+
+
+# --- weeks of running: a short soak (benchmarks/display_soak.py runs thousands of calls) ------------------
+
+@pytest.mark.slow
+def test_soak_smoke_keeps_the_page_bounded(hall_server: HallServer, browser: Any) -> None:
+    from benchmarks.display_soak import soak
+
+    result = soak(hall_server.url, calls=200, counters=6, max_seconds=240, browser=browser, quiet=True)
+    assert result["calls"] == 200
+    assert result["page_errors"] == 0
+    assert result["recent_max"] <= 7 and result["queue_max"] <= 5
+    assert result["nodes_end"] <= result["nodes_start"] + 40
+    assert result["listeners_end"] <= result["listeners_start"] + 5
+    assert result["growth_mb"] < 1.0, result

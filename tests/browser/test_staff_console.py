@@ -10,6 +10,7 @@ message and a refreshed view.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -162,6 +163,8 @@ def test_two_consoles_racing_on_call_next_get_different_tickets(hall_server: Hal
     expect(console_b.locator("#waiting-count")).to_have_text("6", timeout=TIMEOUT)
     seen: set[str] = set()
     for _round in range(3):
+        expect(console_a.locator("#call-next")).to_be_enabled(timeout=TIMEOUT)
+        expect(console_b.locator("#call-next")).to_be_enabled(timeout=TIMEOUT)
         # both presses go out before either answer is back (click() here does not wait for the fetch)
         console_a.evaluate("document.getElementById('call-next').click()")
         console_b.evaluate("document.getElementById('call-next').click()")
@@ -187,6 +190,7 @@ def test_two_tablets_on_one_counter_cannot_both_call(hall_server: HallServer, ta
     second = open_console(tablets(), hall_server, "zhang.wei", "2")
     hall_server.issue("BILL")
     hall_server.issue("BILL")
+    expect(first.locator("#waiting-count")).to_have_text("2", timeout=TIMEOUT)
     expect(second.locator("#waiting-count")).to_have_text("2", timeout=TIMEOUT)
     first.evaluate("document.getElementById('call-next').click()")
     second.evaluate("document.getElementById('call-next').click()")
@@ -204,8 +208,6 @@ def counter_ticket_when_settled(server: HallServer, counter: str) -> str:
         current = counter_ticket(server, counter)
         if current is not None:
             return str(current["number"])
-        import time
-
         time.sleep(0.1)
     raise AssertionError(f"counter {counter} called nothing")
 
@@ -324,15 +326,21 @@ def test_keyboard_shortcuts_on_a_desktop(hall_server: HallServer, tablets: Any) 
     number = hall_server.issue("BILL")["number"]
     expect(console.locator("#waiting-count")).to_have_text("1", timeout=TIMEOUT)
     expect(console.locator("#call-next kbd")).to_be_visible()
-    console.keyboard.press("n")
+
+    def press(key: str, action: str) -> None:
+        # a key does nothing while a command is under way (its button is disabled): wait until it is not
+        expect(console.locator(f"button[data-action={action}]:visible")).to_be_enabled(timeout=TIMEOUT)
+        console.keyboard.press(key)
+
+    press("n", "call-next")
     expect(console.locator("#current-number")).to_have_text(number, timeout=TIMEOUT)
-    console.keyboard.press("r")
+    press("r", "recall")
     expect(console.locator("#recall-count")).to_have_text("(1)", timeout=TIMEOUT)
-    console.keyboard.press("s")
+    press("s", "start")
     expect(console.locator("#current-state")).to_have_text("办理中", timeout=TIMEOUT)
-    console.keyboard.press("f")
+    press("f", "finish")
     expect(console.locator("#call-next")).to_be_visible(timeout=TIMEOUT)
-    console.keyboard.press("p")
+    press("p", "pause")
     expect(console.locator("#pause-dialog")).to_be_visible()
     console.keyboard.press("Escape")
     expect(console.locator("#pause-dialog")).to_be_hidden()
