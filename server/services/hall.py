@@ -182,7 +182,7 @@ class HallService:
         """The customer leaves ("I'm leaving"): a waiting ticket is cancelled."""
         branch, ticket_id = self._locate_token(token)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = _load_ticket(tx.session, branch, ticket_id)
+            ticket = load_ticket(tx.session, branch, ticket_id)
             self._transition(tx, ticket, Action.CANCEL, CUSTOMER, counter=None)
             ticket.cancelled_at = tx.now
             return ticket_public(ticket, branch)
@@ -191,7 +191,7 @@ class HallService:
         """"I missed my call": a no-show ticket goes back into the queue within the configured window."""
         branch, ticket_id = self._locate_token(token)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = _load_ticket(tx.session, branch, ticket_id)
+            ticket = load_ticket(tx.session, branch, ticket_id)
             self._reactivate(tx, ticket, CUSTOMER)
             return ticket_public(ticket, branch)
 
@@ -301,7 +301,7 @@ class HallService:
             choice = policy.choose_next(skills, candidates, self.rules)
             response: dict[str, Any] = {"ticket": None, "waiting": len(candidates)}
             if choice is not None:
-                ticket = _load_ticket(tx.session, branch, choice.ticket_id)
+                ticket = load_ticket(tx.session, branch, choice.ticket_id)
                 self._call(tx, ticket, counter.number, actor)
                 response = {"ticket": ticket_staff(ticket, branch), "waiting": len(candidates) - 1}
             _store_response(tx, branch, f"call_next:{counter.number}", idempotency_key, fingerprint, response)
@@ -314,7 +314,7 @@ class HallService:
         counter = self._counter(branch, counter_number)
         with self.uow.command(branch, self.clock()) as tx:
             skills = skills_today(counter, self._ready_to_call(tx, branch, counter.number, actor))
-            ticket = _load_ticket(tx.session, branch, ticket_id)
+            ticket = load_ticket(tx.session, branch, ticket_id)
             _check_version(ticket, expected_version)
             if ticket.state == TicketState.WAITING.value and not policy.is_eligible(_queued(ticket), skills):
                 raise DomainError(
@@ -333,7 +333,7 @@ class HallService:
             raise ValueError(f"{action} has its own command")
         branch = self.branch(branch_code)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = _load_ticket(tx.session, branch, ticket_id)
+            ticket = load_ticket(tx.session, branch, ticket_id)
             _check_version(ticket, expected_version)
             counter_number = ticket.counter_number
             if counter_number is None:
@@ -381,7 +381,7 @@ class HallService:
         if to_counter is not None:
             self._counter(branch, to_counter)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = _load_ticket(tx.session, branch, ticket_id)
+            ticket = load_ticket(tx.session, branch, ticket_id)
             _check_version(ticket, expected_version)
             if ticket.counter_number is not None:
                 self._own_session(tx, branch, ticket.counter_number, actor)
@@ -408,7 +408,7 @@ class HallService:
         branch = self.branch(branch_code)
         self._require_staff(actor, branch)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = _load_ticket(tx.session, branch, ticket_id)
+            ticket = load_ticket(tx.session, branch, ticket_id)
             self._reactivate(tx, ticket, actor)
             return {"ticket": ticket_staff(ticket, branch)}
 
@@ -547,11 +547,7 @@ class HallService:
         return counter
 
     def _require_staff(self, actor: Actor, branch: Branch) -> None:
-        if actor.username is None or actor.role not in ("staff", "manager"):
-            raise Unauthenticated("staff sign-in required")
-        account = self.config.account(actor.username)
-        if account is not None and account.branches and branch.code not in account.branches:
-            raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
+        require_staff(self.config, actor, branch)
 
     def _own_session(self, tx: Transaction, branch: Branch, counter_number: str, actor: Actor) -> CounterSession:
         """The counter's session, which must belong to the actor (a manager may act for any counter)."""
@@ -657,6 +653,23 @@ class HallService:
         return self.branch(row[0]), int(row[1])
 
 
+def require_staff(config: HallConfig, actor: Actor, branch: Branch) -> None:
+    """A signed-in staff member or manager who works at this branch (every service's staff commands)."""
+    if actor.username is None or actor.role not in ("staff", "manager"):
+        raise Unauthenticated("sign in as staff first (POST /api/session)")
+    account = config.account(actor.username)
+    if account is not None and account.branches and branch.code not in account.branches:
+        raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
+
+
+def load_ticket(session: Session, branch: Branch, ticket_id: int) -> Ticket:
+    """A ticket of this branch by id, or 404 ``unknown_ticket``."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.branch_code != branch.code:
+        raise NotFound(f"no ticket {ticket_id} in branch {branch.code}", code="unknown_ticket")
+    return ticket
+
+
 def _counter_name(branch: Branch, number: str | None) -> dict[str, str] | None:
     counter = branch.counter(number) if number else None
     return counter.name.as_dict() if counter else None
@@ -697,13 +710,6 @@ def _active_ticket(session: Session, branch: Branch, counter_number: str) -> Tic
     return session.execute(select(Ticket).where(
         Ticket.branch_code == branch.code, Ticket.counter_number == counter_number,
         Ticket.state.in_(ACTIVE_STATES))).scalars().first()
-
-
-def _load_ticket(session: Session, branch: Branch, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None or ticket.branch_code != branch.code:
-        raise NotFound(f"no ticket {ticket_id} in branch {branch.code}", code="unknown_ticket")
-    return ticket
 
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -793,4 +799,4 @@ def _store_response(tx: Transaction, branch: Branch, command: str, key: str | No
         "response": json.dumps(response, ensure_ascii=False), "created_at": tx.now})
 
 
-__all__ = ["CUSTOMER", "Actor", "HallService", "utc_now"]
+__all__ = ["CUSTOMER", "Actor", "HallService", "load_ticket", "require_staff", "utc_now"]

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from server.config import RATING_SCALES, Branch, HallConfig, RatingSettings
-from server.domain.errors import DomainError, NotAllowed, NotFound, Unauthenticated
+from server.domain.errors import DomainError, NotAllowed, NotFound
 from server.domain.numbering import service_day
 from server.domain.tickets import EventKind, TicketState
 from server.persistence.tables import FollowUp, Rating, Ticket, TicketEvent
-from server.services.hall import Actor, Clock, utc_now
+from server.services.hall import Actor, Clock, load_ticket, require_staff, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
 
@@ -114,7 +114,7 @@ class RatingService:
             raise NotFound("no such ticket", code="unknown_ticket")
         branch = self._branch(row[0])
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = _load_ticket(tx.session, branch, int(row[1]))
+            ticket = load_ticket(tx.session, branch, int(row[1]))
             return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_MOBILE, device=None)
 
     def rate_at_counter(self, branch_code: str, counter_number: str, ticket_id: int, score: int, *,
@@ -125,7 +125,7 @@ class RatingService:
         counter = _counter_number(branch, counter_number)
         reasons, comment = self._checked(score, reasons, comment)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = _load_ticket(tx.session, branch, ticket_id)
+            ticket = load_ticket(tx.session, branch, ticket_id)
             if ticket.counter_number is not None and ticket.counter_number != counter:
                 raise DomainError(f"{ticket.number} was not served at counter {counter}; rate it at its own counter",
                                   code="wrong_counter")
@@ -146,7 +146,7 @@ class RatingService:
             _require_open(follow_up)
             previous = follow_up.owner_username
             follow_up.owner_username = account.username
-            ticket = _load_ticket(tx.session, branch, follow_up.ticket_id)
+            ticket = load_ticket(tx.session, branch, follow_up.ticket_id)
             rating = tx.session.get(Rating, follow_up.rating_id)
             assert rating is not None
             tx.emit(EventKind.FOLLOW_UP_ASSIGNED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
@@ -170,7 +170,7 @@ class RatingService:
             follow_up.resolution_note = note
             follow_up.resolved_at = tx.now
             follow_up.owner_username = follow_up.owner_username or actor.username
-            ticket = _load_ticket(tx.session, branch, follow_up.ticket_id)
+            ticket = load_ticket(tx.session, branch, follow_up.ticket_id)
             rating = tx.session.get(Rating, follow_up.rating_id)
             assert rating is not None
             open_seconds = (tx.now - follow_up.created_at).total_seconds()
@@ -358,11 +358,7 @@ class RatingService:
         return branch
 
     def _require_staff(self, actor: Actor, branch: Branch) -> None:
-        if actor.username is None or actor.role not in ("staff", "manager"):
-            raise Unauthenticated("sign in as staff first (POST /api/session)")
-        account = self.config.account(actor.username)
-        if account is not None and account.branches and branch.code not in account.branches:
-            raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
+        require_staff(self.config, actor, branch)
 
     def _require_manager(self, actor: Actor, branch: Branch) -> None:
         self._require_staff(actor, branch)
@@ -383,13 +379,6 @@ def _follow_up_public(follow_up: FollowUp) -> dict[str, Any]:
 
 def _rating_of(session: Session, ticket: Ticket) -> Rating | None:
     return session.execute(select(Rating).where(Rating.ticket_id == ticket.id)).scalar_one_or_none()
-
-
-def _load_ticket(session: Session, branch: Branch, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None or ticket.branch_code != branch.code:
-        raise NotFound(f"no ticket {ticket_id} in branch {branch.code}", code="unknown_ticket")
-    return ticket
 
 
 def _load_follow_up(session: Session, branch: Branch, follow_up_id: int) -> FollowUp:
