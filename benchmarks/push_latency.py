@@ -448,12 +448,20 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
             counter.release()
 
     latencies: list[float] = []
+    first: dict[int, float] = {}  # per call: the earliest and the latest receipt of any client
+    last: dict[int, float] = {}
     for per_client in receipts:
         seen: set[int] = set()
         for ticket_id, received in per_client:
             if ticket_id in sent_at and ticket_id not in seen:
                 seen.add(ticket_id)
                 latencies.append((received - sent_at[ticket_id]) * 1000)
+                first[ticket_id] = min(first.get(ticket_id, received), received)
+                last[ticket_id] = max(last.get(ticket_id, received), received)
+    # where the time goes: until the first display has the call (command, commit, first frames) vs. the spread
+    # from the first display to the last one (the fan-out)
+    to_first = [(first[t] - sent_at[t]) * 1000 for t in first]
+    spread = [(last[t] - first[t]) * 1000 for t in first]
     return {
         "clients": clients,
         "connected": connected,
@@ -463,6 +471,10 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
         "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
         "max_ms": round(max(latencies), 2) if latencies else None,
         "server_rss_mb": round(peak_rss, 1) if server_pid else None,
+        "first_p50_ms": round(statistics.median(to_first), 2) if to_first else None,
+        "first_p99_ms": round(percentile(to_first, 0.99), 2) if to_first else None,
+        "spread_p50_ms": round(statistics.median(spread), 2) if spread else None,
+        "spread_p99_ms": round(percentile(spread, 0.99), 2) if spread else None,
         "events_missed": missed_events,
         "pushes_per_call": round(messages / (connected * len(sent_at)), 2) if connected and sent_at else None,
         "disconnects": len(drops),
@@ -501,7 +513,10 @@ def print_row(level: dict[str, Any]) -> None:
     print(f"{level['clients']:>7} {level['delivered']:>9}/{level['expected']:<9} {show(level['p50_ms']):>8} "
           f"{show(level['p99_ms']):>8} {show(level['max_ms']):>8} {show(level['server_rss_mb']):>7} "
           f"{show(level['server_cpu_pct']):>6} {show(level['client_cpu_pct']):>6} {show(level['other_cpu_pct']):>6} "
-          f"{show(level['command_p99_ms']):>8}  {verdict(level)}", flush=True)
+          f"{show(level['command_p99_ms']):>8}  {verdict(level)}")
+    print(f"{'':>7}   to the first display p50/p99 {show(level['first_p50_ms'])}/{show(level['first_p99_ms'])} ms, "
+          f"then to the last one +{show(level['spread_p50_ms'])}/+{show(level['spread_p99_ms'])} ms; "
+          f"{show(level['pushes_per_call'])} pushes per call per display", flush=True)
 
 
 def main() -> int:

@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app, _socketio = create_app(config)
     app.extensions["hall_live_loop"].start()
+    app.extensions["hall_heap"].start()
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
     listener = eventlet.listen((host, port))

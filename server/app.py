@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 
 from server.config import HallConfig
 from server.persistence.database import make_engine, make_readonly_engine, migrate
-from server.realtime import LiveLoop, SocketIOPublisher, register_socket_handlers
+from server.realtime import HeapKeeper, LiveLoop, SocketIOPublisher, register_socket_handlers
 from server.services.announcements import AnnouncementService
 from server.services.hall import Clock, HallService, utc_now
 from server.services.live import LiveHall, run_inline
@@ -61,14 +61,16 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     hall.purge_idempotency_records()
     for branch in config.branches:
         live.refresh(branch.code)
-    register_socket_handlers(socketio, hall, live)
+    heap = HeapKeeper()
+    register_socket_handlers(socketio, hall, live, heap)
     app.extensions["hall"] = hall
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(config, uow, clock=clock)
     app.extensions["announcements"] = AnnouncementService(config, uow)
     app.extensions["signage"] = SignageService(config, uow, clock=clock)
     app.extensions["hall_live"] = live
-    app.extensions["hall_live_loop"] = LiveLoop(socketio, hall, live)
+    app.extensions["hall_live_loop"] = LiveLoop(socketio, hall, live, heap)
+    app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from display import PAGES as DISPLAY_PAGES
     from display import blueprint as display_pages
