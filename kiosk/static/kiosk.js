@@ -366,9 +366,13 @@
     tile.appendChild(head);
     const stats = el("span", "tile-stats");
     const waiting = children.reduce((sum, c) => sum + (c.waiting || 0), 0);
-    stats.appendChild(stat("people", i18n.t("waiting_n", { n: waiting })));
+    if (children.every((c) => !c.open || c.daily_cap_reached)) {
+      tile.classList.add("unavailable"); // still tappable: the sub-services explain why
+      stats.appendChild(stat("closed", i18n.t(children.every((c) => !c.open) ? "closed" : "cap_reached")));
+    } else {
+      stats.appendChild(stat("people", i18n.t("waiting_n", { n: waiting })));
+    }
     stats.appendChild(stat("plan", i18n.t("services_n", { n: children.length })));
-    if (children.every((c) => !c.open || c.daily_cap_reached)) tile.classList.add("unavailable");
     if (children.some((c) => c.open && !c.daily_cap_reached && isLong(c.estimate))) {
       tile.classList.add("long");
       head.insertBefore(el("span", "tile-flag", i18n.t("long_wait")), head.lastChild);
