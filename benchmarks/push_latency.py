@@ -1,23 +1,32 @@
 """Push latency of the real-time hall feed: staff "call next" to receipt at every connected display.
 
 Starts its own server (demo hall, fresh SQLite file, durable commits, one eventlet process) for each
-level unless given ``--url``. A separate process holds ``--clients`` real Socket.IO clients
-(python-socketio's asyncio client, websocket transport), connected 50 at a time, each joined as a
-display of the branch. Staff at ``--counters`` counters then call pre-issued tickets round-robin at
-``--rate`` calls per second (each called ticket is marked no-show half a period later, so every call
-is a new ``called`` event). The caller stamps ``time.monotonic()`` just before each call-next is sent;
-every client stamps it when the ``called`` hall_event for that ticket arrives (CLOCK_MONOTONIC is
-system-wide, so the two processes' stamps compare). Latency is taken per (call, client) pair.
+level unless given ``--url``. A separate process holds ``--clients`` Socket.IO clients on the
+websocket transport, connected 50 at a time, each joined as a display of the branch. Staff at
+``--counters`` counters then call pre-issued tickets round-robin at ``--rate`` calls per second, one
+thread per counter (each called ticket is marked no-show half a period later, so every call is a new
+``called`` event). The caller stamps ``time.monotonic()`` just before each call-next is sent; every
+client stamps it when the ``called`` hall_event for that ticket arrives (CLOCK_MONOTONIC is
+system-wide, so the two processes' stamps compare). Latency is taken per (call, client) pair and split
+into "to the first display" (command, commit, first frame) and "then to the last one" (the fan-out).
+Every hall_event's ``seq`` is checked for gaps, and disconnects are counted.
+
+The clients (``--client``): ``light`` (default) speaks Engine.IO 4 / Socket.IO 5 straight over aiohttp
+websockets; ``socketio`` uses python-socketio's AsyncClient, which costs several times the CPU per
+message: at 1,000 clients and 5 calls/s it needs a whole core of this 2-core machine, falls behind, and
+then measures itself. The CPU used by other processes during a level is reported too: on a shared
+machine a level where it is high is flagged as not representative.
 
     python benchmarks/push_latency.py                        # sweep 100, 500, 1000 clients
     python benchmarks/push_latency.py --clients 100,1000 --calls 200 --rate 5
     python benchmarks/push_latency.py --clients 20 --calls 10  # a smoke run
-    python benchmarks/push_latency.py --url http://127.0.0.1:8080 --server-pid 1234
+    python benchmarks/push_latency.py --url http://127.0.0.1:8080 --server-pid 1234  # a test server only:
+                                                           # staff take over its first --counters counters
 
 Prints a table per level and, as its last line, JSON with clients, delivered, expected, p50_ms,
-p99_ms, server_rss_mb (the largest level) and ``levels``, the same figures for every level.
-Targets (2 cores, one server process): delivered == expected; p99 < 50 ms at 100 clients and
-< 150 ms at 1,000; server memory < 400 MB at 1,000 clients.
+p99_ms, server_rss_mb (the largest level, peak VmRSS during it) and ``levels``, the same figures for
+every level. Targets (2 cores, one server process): delivered == expected; p99 < 50 ms at 100 clients
+and < 150 ms at 1,000; server memory < 400 MB at 1,000 clients.
 """
 
 from __future__ import annotations
@@ -532,7 +541,10 @@ def main() -> int:
                              "socketio: python-socketio's AsyncClient, several times the CPU per message")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds to wait for late deliveries")
     args = parser.parse_args()
-    levels_wanted = [int(n) for n in args.clients.split(",") if n.strip()]
+    try:
+        levels_wanted = [int(n) for n in args.clients.split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--clients: comma-separated whole numbers, got {args.clients!r}")
     if not levels_wanted or min(levels_wanted) < 1 or args.calls < 1 or args.rate <= 0:
         parser.error("--clients, --calls and --rate must be positive")
     if not 1 <= args.counters <= len(STAFF):

@@ -7,8 +7,15 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
+import unicodedata  # noqa: E402
 
 from server.config import ConfigError, load_config  # noqa: E402
+
+
+def _pad(label: str, width: int) -> str:
+    """Pad to a width in terminal columns: Chinese characters take two."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in label)
+    return label + " " * max(width - columns, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     for branch in config.branches:
         print(f"  {branch.name.zh} · {branch.name.en} [{branch.code}]", flush=True)
         for label, path in app.extensions["hall_pages"](branch.code):
-            print(f"    {label:<22} {base}{path}", flush=True)
-    print(f"  API (OpenAPI)          {base}/api/openapi.json", flush=True)
+            print(f"    {_pad(label, 27)} {base}{path}", flush=True)
+    print(f"  {_pad("API (OpenAPI)", 29)} {base}/api/openapi.json", flush=True)
     print(f"READY {base}", flush=True)
     eventlet.wsgi.server(listener, app, log_output=not args.quiet, log=logging.getLogger("access"))
     return 0
