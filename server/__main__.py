@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {branch.name.zh} · {branch.name.en} [{branch.code}]", flush=True)
         for label, path in app.extensions["hall_pages"](branch.code):
             print(f"    {_pad(label, 27)} {base}{path}", flush=True)
-    print(f"  {_pad("API (OpenAPI)", 29)} {base}/api/openapi.json", flush=True)
+    print(f"  {_pad('API (OpenAPI)', 29)} {base}/api/openapi.json", flush=True)
     print(f"READY {base}", flush=True)
     eventlet.wsgi.server(listener, app, log_output=not args.quiet, log=logging.getLogger("access"))
     return 0
