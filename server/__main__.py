@@ -11,6 +11,8 @@ import unicodedata  # noqa: E402
 
 from server.config import ConfigError, load_config  # noqa: E402
 
+MAX_CONNECTIONS = 10_000  # green threads, one per connected screen or request
+
 
 def _pad(label: str, width: int) -> str:
     """Pad to a width in terminal columns: Chinese characters take two."""
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {_pad(label, 27)} {base}{path}", flush=True)
     print(f"  {_pad('API (OpenAPI)', 29)} {base}/api/openapi.json", flush=True)
     print(f"READY {base}", flush=True)
-    eventlet.wsgi.server(listener, app, log_output=not args.quiet, log=logging.getLogger("access"))
+    # every connected screen holds one green thread; eventlet's default pool (1,024) would cap a process there
+    eventlet.wsgi.server(listener, app, log_output=not args.quiet, log=logging.getLogger("access"),
+                         max_size=MAX_CONNECTIONS)
     return 0
 
 
