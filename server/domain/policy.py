@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from server.domain.tickets import PriorityClass
@@ -128,39 +128,55 @@ def choose_next(counter: CounterSkills, waiting: Sequence[QueuedTicket], rules: 
     return best
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def microseconds(delta: timedelta) -> int:
+    return delta // _MICROSECOND
+
+
+def queue_key(ticket: QueuedTicket, rules: PolicyRules) -> datetime:
+    """The part of :func:`call_key` that is the same at every counter: ``queued_at`` less the class and
+    transfer head starts. Stored with each waiting ticket (``ticket.queue_key_us``) so that the database can
+    find the next ticket and count the people ahead with index range scans."""
+    head_start = rules.head_start.get(ticket.priority, timedelta(0))
+    if ticket.transferred:
+        head_start += rules.transfer_head_start
+    return ticket.queued_at - head_start
+
+
+def queue_key_us(ticket: QueuedTicket, rules: PolicyRules) -> int:
+    """:func:`queue_key` as whole microseconds since 1970 (what the database stores and compares)."""
+    return microseconds(queue_key(ticket, rules) - _EPOCH)
+
+
 @dataclass(frozen=True)
-class AheadGroup:
-    """One kind of waiting ticket, and how much earlier than a given ticket it may have queued to be ahead.
+class CounterOrder:
+    """How one counter turns a ticket's queue key into its call key (see :func:`counter_order`).
 
-    A waiting ticket of this kind is called before the given one at the counter iff its ``queued_at`` is
-    earlier than ``me.queued_at + offset`` (or equal to it, with a lower ticket id). This lets a database
-    count the people ahead without loading the queue; :func:`ahead_groups` derives it from :func:`call_key`.
+    ``call_key = queue_key + service_offset[service] - (favour if priority is favoured)``, where a ticket
+    sent to this counter for a service it does not normally serve has offset 0.
     """
 
-    service_code: str | None  # None: tickets sent to this counter for a service it does not normally serve
-    priority: PriorityClass
-    transferred: bool
-    offset: timedelta
+    counter: str
+    service_offset: Mapping[str, timedelta]
+    favoured: PriorityClass | None
+    favour: timedelta
+
+    def offset(self, service_code: str, priority: PriorityClass) -> timedelta:
+        offset = self.service_offset.get(service_code, timedelta(0))
+        return offset - self.favour if priority == self.favoured else offset
 
 
-def ahead_groups(me: QueuedTicket, counter: CounterSkills, rules: PolicyRules) -> list[AheadGroup]:
-    """Every kind of ticket that can be eligible at ``counter``, with its offset relative to ``me``.
-
-    The offsets do not depend on ``me.queued_at``, so callers may cache them per kind of ``me``.
-    """
-    my_key, _ = call_key(me, counter, rules)
-    my_offset = my_key - me.queued_at
-    groups: list[AheadGroup] = []
-    services: list[str | None] = [*counter.services, None]
-    for service in services:
-        rank = 0 if service is None else counter.services.index(service)
-        for priority in PriorityClass:
-            for transferred in (False, True):
-                probe = QueuedTicket(0, service or "", priority, me.queued_at, None, transferred)
-                head_start = rules.ticket_head_start(probe, counter)
-                groups.append(AheadGroup(service, priority, transferred,
-                                         my_offset + head_start - rules.preference_step * rank))
-    return groups
+def counter_order(counter: CounterSkills, rules: PolicyRules) -> CounterOrder:
+    favoured = next((priority for role, priority in _ROLE_FAVOURS if role == counter.role), None)
+    return CounterOrder(
+        counter=counter.counter,
+        service_offset={service: rules.preference_step * rank for rank, service in enumerate(counter.services)},
+        favoured=favoured,
+        favour=rules.role_head_start if favoured is not None else timedelta(0),
+    )
 
 
 def count_ahead(me: QueuedTicket, counter: CounterSkills, waiting: Iterable[QueuedTicket], rules: PolicyRules) -> int:

@@ -1,74 +1,90 @@
-"""Counting people ahead of a ticket inside the database, from the policy's thresholds.
+"""The queue inside the database: call-next candidates and people-ahead counts as index range scans.
 
-The policy (:func:`server.domain.policy.ahead_groups`) turns "called before me at this counter" into
-one latest queue time per kind of ticket (service, priority class, transferred). The statement below
-picks each waiting ticket's threshold with a CASE and counts in the database, so issuing a ticket
-costs about the same whether 20 or 3,000 people wait. The SQL text is built once per set of counters
-and dialect and sent straight to the driver; only the thresholds change between calls.
+Every waiting ticket stores its counter-independent queue key (:func:`server.domain.policy.queue_key_us`).
+A counter's call key adds a per-service offset and subtracts a favour for one priority class
+(:class:`server.domain.policy.CounterOrder`), so, within one service and one favour group, the call order
+*is* the order of ``ix_ticket_queue`` (branch, state, service, queue key, id, ...):
+
+- call-next reads the head of each group (one indexed row each) and lets the policy choose among them;
+- people ahead are counted over a range of the same covering index, never over the whole queue in Python.
+
+The SQL text is built once per counter layout, rules and dialect, and sent straight to the driver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from server.domain import policy
 from server.domain.tickets import PriorityClass, TicketState
-from server.persistence.tables import UTCDateTime
+from server.persistence.tables import Ticket
 
-_STATEMENTS: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], str] = {}
-_TIME_BINDERS: dict[str, Callable[[Any], Any]] = {}
-_OFFSETS: dict[tuple[Any, ...], list[timedelta]] = {}
+_WAITING = TicketState.WAITING.value
+_STATEMENTS: dict[tuple[Any, ...], str] = {}
+_TIME_RESULTS: dict[str, Callable[[Any], Any]] = {}
+_COLUMNS = "id, service_code, priority, queued_at, target_counter, transferred"
 
 
-def _count_one(mark: str, true: str, false: str, counter: policy.CounterSkills) -> str:
-    whens: list[str] = []
-    for service in [*counter.services, None]:
-        service_test = f"service_code = '{service}'" if service is not None else "target_counter IS NOT NULL"
-        for priority in PriorityClass:
-            for transferred in (False, True):
-                whens.append(f"WHEN {service_test} AND priority = '{priority.value}' AND transferred = "
-                             f"{true if transferred else false} THEN {mark}")
-    services = ", ".join(f"'{s}'" for s in counter.services)
-    return (
-        "(SELECT COUNT(*) FROM (SELECT id, queued_at, CASE " + " ".join(whens) + " END AS latest FROM ticket"
-        f" WHERE branch_code = {mark} AND state = '{TicketState.WAITING.value}' AND id <> {mark}"
-        f" AND ((service_code IN ({services}) AND (target_counter IS NULL OR target_counter = {mark}))"
-        f" OR (service_code NOT IN ({services}) AND target_counter = {mark}))) AS eligible"
-        f" WHERE queued_at < latest OR (queued_at = latest AND id < {mark}))"
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _call_key_sql(order: policy.CounterOrder, *, with_services: bool) -> str:
+    """SQL for a row's call key at this counter, in microseconds (see :meth:`policy.CounterOrder.offset`)."""
+    key = "queue_key_us"
+    if with_services and any(order.service_offset.values()):
+        whens = " ".join(f"WHEN {_quote(s)} THEN {policy.microseconds(o)}" for s, o in order.service_offset.items())
+        key += f" + CASE service_code {whens} ELSE 0 END"
+    if order.favoured is not None and order.favour:
+        favoured = _quote(order.favoured.value)
+        key += f" - CASE WHEN priority = {favoured} THEN {policy.microseconds(order.favour)} ELSE 0 END"
+    return key
+
+
+class _Named:
+    """Named parameters in the driver's own style, collected as the SQL is written."""
+
+    def __init__(self, paramstyle: str) -> None:
+        self.paramstyle = paramstyle
+
+    def __call__(self, name: str) -> str:
+        return f"%({name})s" if self.paramstyle == "pyformat" else f":{name}"
+
+
+def _count_sql(param: _Named, index: int, order: policy.CounterOrder) -> str:
+    services = ", ".join(_quote(s) for s in order.service_offset)
+    b, c, me, key, bound = (param(f"{name}{index}") for name in ("b", "c", "me", "key", "bound"))
+
+    def ahead(call_key: str) -> str:
+        return f"({call_key} < {key} OR ({call_key} = {key} AND id < {me}))"
+
+    parts = []
+    if services:
+        parts.append(
+            f"(SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
+            f" AND service_code IN ({services}) AND queue_key_us <= {bound}"
+            f" AND (target_counter IS NULL OR target_counter = {c}) AND id <> {me}"
+            f" AND {ahead(_call_key_sql(order, with_services=True))})"
+        )
+    others = f" AND service_code NOT IN ({services})" if services else ""
+    parts.append(
+        f"(SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}' AND target_counter = {c}"
+        f"{others} AND queue_key_us <= {bound} AND id <> {me}"
+        f" AND {ahead(_call_key_sql(order, with_services=False))})"
     )
+    return " + ".join(parts)
 
 
-def _statement(dialect: str, paramstyle: str, counters: Sequence[policy.CounterSkills]) -> str:
-    key = (dialect, tuple((c.counter, c.services) for c in counters))
-    sql = _STATEMENTS.get(key)
-    if sql is None:
-        mark = "?" if paramstyle == "qmark" else "%s"
-        true, false = ("1", "0") if dialect == "sqlite" else ("true", "false")
-        sql = "SELECT " + ", ".join(_count_one(mark, true, false, c) for c in counters)
-        _STATEMENTS[key] = sql
-    return sql
+def _layout(order: policy.CounterOrder) -> tuple[Any, ...]:
+    """What the SQL text depends on (the counter number and the thresholds are parameters)."""
+    return tuple(order.service_offset.items()), order.favoured, order.favour
 
 
-def _time_binder(connection: Connection) -> Callable[[Any], Any]:
-    dialect = connection.dialect
-    binder = _TIME_BINDERS.get(dialect.name)
-    if binder is None:
-        binder = UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-        _TIME_BINDERS[dialect.name] = binder
-    return binder
-
-
-def _offsets(me: policy.QueuedTicket, counter: policy.CounterSkills, rules: policy.PolicyRules) -> list[timedelta]:
-    key = (id(rules), counter, me.service_code, me.priority, me.transferred, me.target_counter)
-    offsets = _OFFSETS.get(key)
-    if offsets is None:
-        offsets = [group.offset for group in policy.ahead_groups(me, counter, rules)]
-        _OFFSETS[key] = offsets
-    return offsets
+def _orders(counters: Sequence[policy.CounterSkills], rules: policy.PolicyRules) -> list[policy.CounterOrder]:
+    return [policy.counter_order(c, rules) for c in counters]
 
 
 def count_ahead(connection: Connection, branch_code: str, me: policy.QueuedTicket,
@@ -77,11 +93,87 @@ def count_ahead(connection: Connection, branch_code: str, me: policy.QueuedTicke
     if not counters:
         return []
     dialect = connection.dialect
-    sql = _statement(dialect.name, dialect.paramstyle, counters)
-    bind_time = _time_binder(connection)
-    params: list[Any] = []
-    for counter in counters:
-        params += [bind_time(me.queued_at + offset) for offset in _offsets(me, counter, rules)]
-        params += [branch_code, me.ticket_id, counter.counter, counter.counter, me.ticket_id]
-    row = connection.exec_driver_sql(sql, tuple(params)).one()
+    orders = _orders(counters, rules)
+    cache_key = ("ahead", dialect.name, dialect.paramstyle, tuple(_layout(order) for order in orders))
+    sql = _STATEMENTS.get(cache_key)
+    if sql is None:
+        param = _Named(dialect.paramstyle)
+        sql = "SELECT " + ", ".join(_count_sql(param, i, order) for i, order in enumerate(orders))
+        _STATEMENTS[cache_key] = sql
+    my_queue_key = policy.queue_key_us(me, rules)
+    params: dict[str, Any] = {}
+    for i, order in enumerate(orders):
+        my_call_key = my_queue_key + policy.microseconds(order.offset(me.service_code, me.priority))
+        params.update({f"b{i}": branch_code, f"c{i}": order.counter, f"me{i}": me.ticket_id,
+                       f"key{i}": my_call_key, f"bound{i}": my_call_key + policy.microseconds(order.favour)})
+    row = connection.exec_driver_sql(sql, params).one()
     return [int(value) for value in row]
+
+
+def next_candidates(connection: Connection, branch_code: str, counter: policy.CounterSkills,
+                    rules: policy.PolicyRules) -> list[policy.QueuedTicket]:
+    """The tickets one of which ``counter`` calls next: the head of each group, plus those sent to it.
+
+    Within a service and a favour group the call order is the index order, so :func:`policy.choose_next`
+    over these few picks the same ticket as over the whole queue.
+    """
+    dialect = connection.dialect
+    order = policy.counter_order(counter, rules)
+    cache_key = ("next", dialect.name, dialect.paramstyle, _layout(order))
+    sql = _STATEMENTS.get(cache_key)
+    if sql is None:
+        param = _Named(dialect.paramstyle)
+        b, c = param("b"), param("c")
+        heads = []
+        groups = [""]
+        if order.favoured is not None:
+            favoured = _quote(order.favoured.value)
+            groups = [f" AND priority <> {favoured}", f" AND priority = {favoured}"]
+        for service in counter.services:
+            for group in groups:
+                heads.append(
+                    f"SELECT * FROM (SELECT {_COLUMNS} FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
+                    f" AND service_code = {_quote(service)} AND (target_counter IS NULL OR target_counter = {c}){group}"
+                    f" ORDER BY queue_key_us, id LIMIT 1) AS head"
+                )
+        heads.append(f"SELECT {_COLUMNS} FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
+                     f" AND target_counter = {c}")
+        sql = " UNION ALL ".join(heads)
+        _STATEMENTS[cache_key] = sql
+    rows = connection.exec_driver_sql(sql, {"b": branch_code, "c": counter.counter}).all()
+    found: dict[int, policy.QueuedTicket] = {}
+    time_result = _time_result(connection)
+    for row in rows:
+        found[row[0]] = policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), time_result(row[3]), row[4],
+                                            bool(row[5]))
+    return list(found.values())
+
+
+def count_eligible(connection: Connection, branch_code: str, counter: policy.CounterSkills) -> int:
+    """How many waiting tickets ``counter`` may call (its services, or sent to it)."""
+    dialect = connection.dialect
+    cache_key = ("eligible", dialect.name, dialect.paramstyle, counter.services)
+    sql = _STATEMENTS.get(cache_key)
+    if sql is None:
+        param = _Named(dialect.paramstyle)
+        b, c = param("b"), param("c")
+        services = ", ".join(_quote(s) for s in counter.services)
+        targeted = (f"SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
+                    f" AND target_counter = {c}" + (f" AND service_code NOT IN ({services})" if services else ""))
+        sql = f"SELECT ({targeted})"
+        if services:
+            sql += (f" + (SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
+                    f" AND service_code IN ({services}) AND (target_counter IS NULL OR target_counter = {c}))")
+        _STATEMENTS[cache_key] = sql
+    return int(connection.exec_driver_sql(sql, {"b": branch_code, "c": counter.counter}).scalar_one())
+
+
+def _time_result(connection: Connection) -> Any:
+    """The ``queued_at`` column's conversion of raw driver values to aware UTC datetimes."""
+    dialect = connection.dialect
+    processor = _TIME_RESULTS.get(dialect.name)
+    if processor is None:
+        column_type = Ticket.__table__.c.queued_at.type
+        processor = column_type.dialect_impl(dialect).result_processor(dialect, None) or (lambda value: value)
+        _TIME_RESULTS[dialect.name] = processor
+    return processor

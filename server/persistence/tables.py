@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -57,7 +57,10 @@ class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
         UniqueConstraint("branch_code", "service_day", "number", name="uq_ticket_number_per_day"),
-        Index("ix_ticket_branch_state", "branch_code", "state"),
+        # The queue: call-next and people-ahead are range scans of this index (covering, so no row lookups).
+        Index("ix_ticket_queue", "branch_code", "state", "service_code", "queue_key_us", "id", "target_counter",
+              "priority"),
+        Index("ix_ticket_target", "branch_code", "state", "target_counter", "queue_key_us"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -74,6 +77,9 @@ class Ticket(SQLModel, table=True):
     language: str = Field(max_length=8)
     issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     queued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # policy.queue_key_us: queued_at less the class and transfer head starts, in microseconds since 1970. Set
+    # whenever a ticket (re-)enters the queue; meaningful while it waits. Re-derived at start-up.
+    queue_key_us: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     called_at: datetime | None = utc_field()
     service_started_at: datetime | None = utc_field()
     finished_at: datetime | None = utc_field()

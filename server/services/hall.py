@@ -24,7 +24,7 @@ from server.domain.errors import DomainError, IllegalTransition, NotAllowed, Not
 from server.domain.estimation import WaitEstimate
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.tickets import ACTION_EVENT, Action, EventKind, PriorityClass, TicketState, next_state
-from server.persistence.queue_queries import count_ahead
+from server.persistence.queue_queries import count_ahead, count_eligible, next_candidates
 from server.persistence.tables import (
     BranchSequence,
     CounterSession,
@@ -101,6 +101,23 @@ class HallService:
                 for counter in branch.counters:
                     if counter.number not in existing:
                         tx.session.add(CounterSession(branch_code=branch.code, counter_number=counter.number))
+                self._rekey_waiting(tx.connection, branch)
+
+    def _rekey_waiting(self, connection: Connection, branch: Branch) -> None:
+        """Re-derive the waiting tickets' queue keys: the configured head starts may have changed since."""
+        rows = connection.execute(
+            select(_TICKETS.id, _TICKETS.service_code, _TICKETS.priority, _TICKETS.queued_at, _TICKETS.target_counter,
+                   _TICKETS.transferred, _TICKETS.queue_key_us)
+            .where(_TICKETS.branch_code == branch.code, _TICKETS.state == TicketState.WAITING.value))
+        changed = []
+        for row in rows:
+            queued = policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), row[3], row[4], bool(row[5]))
+            key = policy.queue_key_us(queued, self.rules)
+            if key != row[6]:
+                changed.append({"ticket_id": row[0], "key": key})
+        if changed:
+            connection.execute(update(Ticket.__table__).where(_TICKETS.id == bindparam("ticket_id"))
+                               .values(queue_key_us=bindparam("key")), changed)
 
     def purge_idempotency_records(self) -> int:
         cutoff = self.clock() - self.config.queue.idempotency_ttl
@@ -164,6 +181,7 @@ class HallService:
                 transferred=False,
                 version=1,
             )
+            _set_queue_key(ticket, self.rules)
             ticket.id = tx.connection.execute(_INSERT_TICKET, ticket.model_dump(exclude={"id"})).inserted_primary_key[0]
             tx.emit(EventKind.ISSUED, ticket=ticket, device=device,
                     data={"priority": priority.value, "channel": channel, "estimate": estimate},
@@ -297,13 +315,15 @@ class HallService:
             if stored is not None:
                 return stored
             skills = skills_today(counter, self._ready_to_call(tx, branch, counter.number, actor))
-            candidates = _queued_for_counter(tx.connection, branch.code, skills)
-            choice = policy.choose_next(skills, candidates, self.rules)
-            response: dict[str, Any] = {"ticket": None, "waiting": len(candidates)}
+            choice = policy.choose_next(skills, next_candidates(tx.connection, branch.code, skills, self.rules),
+                                        self.rules)
+            response: dict[str, Any] = {"ticket": None, "waiting": 0}
             if choice is not None:
                 ticket = load_ticket(tx.session, branch, choice.ticket_id)
                 self._call(tx, ticket, counter.number, actor)
-                response = {"ticket": ticket_staff(ticket, branch), "waiting": len(candidates) - 1}
+                tx.session.flush()
+                response = {"ticket": ticket_staff(ticket, branch),
+                            "waiting": count_eligible(tx.connection, branch.code, skills)}
             _store_response(tx, branch, f"call_next:{counter.number}", idempotency_key, fingerprint, response)
             return response
 
@@ -397,6 +417,7 @@ class HallService:
             ticket.target_counter = to_counter
             ticket.transferred = True
             ticket.transfer_note = note
+            _set_queue_key(ticket, self.rules)
             ticket.counter_number = None
             ticket.service_started_at = None
             tx.events[-1]["ticket"] = ticket_public(ticket, branch)
@@ -612,6 +633,7 @@ class HallService:
                               "ticket", code="reactivate_window_passed")
         self._transition(tx, ticket, Action.REACTIVATE, actor, counter=None)
         ticket.queued_at = tx.now
+        _set_queue_key(ticket, self.rules)
         ticket.counter_number = None
         ticket.no_show_at = None
         tx.events[-1]["ticket"] = ticket_public(ticket, tx.branch)
@@ -626,8 +648,8 @@ class HallService:
     def _people_ahead(self, connection: Connection, branch: Branch, me: policy.QueuedTicket) -> int:
         """Tickets called before this one at the counter where it is nearest the front (open counters first).
 
-        Counted by the database from the policy's thresholds (:func:`policy.ahead_groups`), so the cost does
-        not grow with the length of the queue in Python.
+        Counted by the database over a range of the queue index (:mod:`server.persistence.queue_queries`), so no
+        queue is loaded into Python.
         """
         chosen = dict(connection.execute(select(CounterSession.counter_number, CounterSession.services).where(
             CounterSession.branch_code == branch.code, CounterSession.staff_username.is_not(None))).all())
@@ -676,9 +698,8 @@ def _counter_name(branch: Branch, number: str | None) -> dict[str, str] | None:
 
 
 def _queued(ticket: Ticket) -> policy.QueuedTicket:
-    assert ticket.id is not None
     return policy.QueuedTicket(
-        ticket_id=ticket.id,
+        ticket_id=ticket.id or 0,
         service_code=ticket.service_code,
         priority=PriorityClass(ticket.priority),
         queued_at=ticket.queued_at,
@@ -687,18 +708,12 @@ def _queued(ticket: Ticket) -> policy.QueuedTicket:
     )
 
 
+def _set_queue_key(ticket: Ticket, rules: policy.PolicyRules) -> None:
+    """Whenever a ticket (re-)enters the queue or its class or transfer changes: the key the index sorts by."""
+    ticket.queue_key_us = policy.queue_key_us(_queued(ticket), rules)
+
+
 _TICKETS = Ticket.__table__.c
-
-
-def _queued_for_counter(connection: Connection, branch_code: str,
-                        counter: policy.CounterSkills) -> list[policy.QueuedTicket]:
-    """The waiting tickets a counter might call, read as the policy's lean records (no ORM objects)."""
-    rows = connection.execute(
-        select(_TICKETS.id, _TICKETS.service_code, _TICKETS.priority, _TICKETS.queued_at, _TICKETS.target_counter,
-               _TICKETS.transferred)
-        .where(_TICKETS.branch_code == branch_code, _TICKETS.state == TicketState.WAITING.value,
-               _TICKETS.service_code.in_(counter.services) | (_TICKETS.target_counter == counter.counter)))
-    return [policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), row[3], row[4], bool(row[5])) for row in rows]
 
 
 def _waiting(session: Session, branch_code: str) -> list[Ticket]:

@@ -14,16 +14,19 @@ from server.domain.policy import (
     CounterSkills,
     PolicyRules,
     QueuedTicket,
-    ahead_groups,
     call_key,
     call_order,
     choose_next,
     count_ahead,
+    counter_order,
     is_eligible,
+    queue_key,
+    queue_key_us,
 )
 from server.domain.tickets import PriorityClass
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RULES = PolicyRules()  # the documented defaults: 15/15/20 head starts, role 30, step 10, transfer 30
 
 
@@ -350,23 +353,17 @@ def test_count_ahead_is_the_position_in_call_order(hall) -> None:
 
 @FAST
 @given(hall_strategy())
-def test_ahead_groups_thresholds_agree_with_call_order(hall) -> None:
-    """The database counts people ahead from these thresholds: they must say exactly what call_order says."""
+def test_queue_key_and_counter_order_make_the_call_key(hall) -> None:
+    """The database orders and counts by the stored queue key plus the counter's offsets: exactly call_key."""
     rules, counters, waiting = hall
     for c in counters:
-        order = call_order(c, waiting, rules)
-        for me in order[:8]:
-            groups = {(g.service_code, g.priority, g.transferred): g.offset for g in ahead_groups(me, c, rules)}
-            ahead = {t.ticket_id for t in order[: order.index(me)]}
-            for other in order:
-                if other.ticket_id == me.ticket_id:
-                    continue
-                service = other.service_code if other.service_code in c.services else None
-                latest = me.queued_at + groups[(service, other.priority, other.transferred)]
-                by_threshold = other.queued_at < latest or (
-                    other.queued_at == latest and other.ticket_id < me.ticket_id
-                )
-                assert by_threshold == (other.ticket_id in ahead), (me, other)
+        order = counter_order(c, rules)
+        for ticket in waiting:
+            if not is_eligible(ticket, c):
+                continue
+            key, _ = call_key(ticket, c, rules)
+            assert queue_key(ticket, rules) + order.offset(ticket.service_code, ticket.priority) == key
+            assert queue_key_us(ticket, rules) == (queue_key(ticket, rules) - EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass
