@@ -66,18 +66,28 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def issue_phase(base: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
+def issue_phase(base: str, clients: int, seconds: float, rate: float | None = None) -> tuple[int, list[float], int]:
+    """Closed loop (``rate`` None): each client sends its next request when the last is answered. Open loop:
+    the clients together send ``rate`` requests per second on a fixed schedule, and a request's latency runs
+    from its scheduled time, so a server that falls behind is charged for the wait (no coordinated omission)."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures = [0] * clients
     start = threading.Barrier(clients + 1)
     deadline = 0.0
+    began_at = 0.0
 
     def worker(index: int) -> None:
         client = Client(base)
         start.wait()
         n = 0
         while time.perf_counter() < deadline:
-            began = time.perf_counter()
+            if rate is None:
+                began = time.perf_counter()
+            else:
+                began = began_at + (n * clients + index) / rate
+                if began >= deadline:
+                    break
+                time.sleep(max(0.0, began - time.perf_counter()))
             status, _ = client.post(
                 f"/api/branches/{BRANCH}/tickets",
                 {"service": SERVICES[(index + n) % len(SERVICES)]},
@@ -93,7 +103,8 @@ def issue_phase(base: str, clients: int, seconds: float) -> tuple[int, list[floa
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
-    deadline = time.perf_counter() + seconds
+    began_at = time.perf_counter() + 0.05
+    deadline = began_at + seconds
     start.wait()
     for thread in threads:
         thread.join()
@@ -139,6 +150,8 @@ def main() -> int:
     parser.add_argument("--url", help="an already running server (default: start one)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: tickets per second the clients send together (default: closed loop)")
     args = parser.parse_args()
 
     server: ServerProcess | None = None
@@ -153,7 +166,7 @@ def main() -> int:
         base = server.url
     try:
         cpu_before = cpu_seconds(server.pid) if server else None
-        issued, latencies, failures = issue_phase(base, args.clients, args.seconds)
+        issued, latencies, failures = issue_phase(base, args.clients, args.seconds, args.rate)
         cpu_issue = cpu_seconds(server.pid) - cpu_before if server and cpu_before is not None else None
         calls, call_latencies, call_seconds = call_phase(base, args.seconds)
     finally:
@@ -162,6 +175,7 @@ def main() -> int:
 
     result = {
         "clients": args.clients,
+        "offered_per_s": args.rate,
         "seconds": args.seconds,
         "tickets": issued,
         "failures": failures,

@@ -7,7 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, render_template
+from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO
+from itsdangerous import URLSafeTimedSerializer
 
 from server.config import HallConfig
 from server.persistence.database import make_engine, make_readonly_engine, migrate
@@ -33,6 +35,23 @@ def offload_cpu(work: Callable[[], Any]) -> Any:
     return tpool.execute(work)
 
 
+class SigningOnceSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with its signing serializer built once instead of on every request."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[Any, URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        serializer = self._serializers.get(app.secret_key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            assert serializer is not None
+            self._serializers = {app.secret_key: serializer}
+        return serializer
+
+
 def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publisher | None = None,
                run_migrations: bool = True) -> tuple[Flask, SocketIO]:
     """Build the Flask app and its Socket.IO server for one configuration."""
@@ -45,6 +64,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    app.session_interface = SigningOnceSessionInterface()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None, cors_allowed_origins=[])

@@ -31,6 +31,7 @@ from typing import Any
 
 from flask import request, session
 from flask_socketio import SocketIO, join_room, leave_room, rooms
+from socketio import PubSubManager
 
 from server.domain.errors import DomainError
 from server.services.hall import HallService
@@ -70,24 +71,41 @@ class SocketIOPublisher:
         self.socketio = socketio
         self.listener = listener
 
+    def _listened(self, room: str, *, local_only: bool) -> bool:
+        """Whether an emit to ``room`` can reach anyone. Without a message queue every socket is local, so an
+        empty room here is empty everywhere; ``local_only`` says the message is for this process's sockets only
+        (ticket updates: each process's live loop serves its own). Skipping empty rooms matters: a long queue
+        means thousands of ticket rooms, most without a phone attached."""
+        server = self.socketio.server
+        if server is None:
+            return False
+        manager = server.manager
+        if not local_only and isinstance(manager, PubSubManager):
+            return True
+        return room in manager.rooms.get("/", {})
+
     def publish(self, branch_code: str, events: list[dict[str, Any]]) -> None:
         for event in events:
             public = public_event(event)
-            self.socketio.emit("hall_event", event, to=staff_room(branch_code))
-            self.socketio.emit("hall_event", public, to=public_room(branch_code))
+            self._emit("hall_event", event, staff_room(branch_code))
+            self._emit("hall_event", public, public_room(branch_code))
             ticket = event.get("ticket")
             if isinstance(ticket, dict) and ticket.get("id") is not None:
-                self.socketio.emit("hall_event", public, to=ticket_room(branch_code, ticket["id"]))
+                self._emit("hall_event", public, ticket_room(branch_code, ticket["id"]))
         if self.listener is not None:
             self.listener(branch_code, events)
 
+    def _emit(self, name: str, message: dict[str, Any], room: str, *, local_only: bool = False) -> None:
+        if self._listened(room, local_only=local_only):
+            self.socketio.emit(name, message, to=room)
+
     def publish_summary(self, branch_code: str, summary: dict[str, Any]) -> None:
-        self.socketio.emit("hall_summary", summary, to=public_room(branch_code))
-        self.socketio.emit("hall_summary", summary, to=staff_room(branch_code))
+        self._emit("hall_summary", summary, public_room(branch_code))
+        self._emit("hall_summary", summary, staff_room(branch_code))
 
     def publish_ticket_updates(self, branch_code: str, updates: list[dict[str, Any]]) -> None:
         for update in updates:
-            self.socketio.emit("ticket_update", update, to=ticket_room(branch_code, update["ticket_id"]))
+            self._emit("ticket_update", update, ticket_room(branch_code, update["ticket_id"]), local_only=True)
 
 
 def _refused(error: str, message: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from server.domain import policy
 from server.domain.tickets import PriorityClass, TicketState
+from server.persistence.raw import driver_query
 from server.persistence.tables import Ticket
 
 _WAITING = TicketState.WAITING.value
@@ -106,7 +107,7 @@ def count_ahead(connection: Connection, branch_code: str, me: policy.QueuedTicke
         my_call_key = my_queue_key + policy.microseconds(order.offset(me.service_code, me.priority))
         params.update({f"b{i}": branch_code, f"c{i}": order.counter, f"me{i}": me.ticket_id,
                        f"key{i}": my_call_key, f"bound{i}": my_call_key + policy.microseconds(order.favour)})
-    row = connection.exec_driver_sql(sql, params).one()
+    (row,) = driver_query(connection, sql, params)
     return [int(value) for value in row]
 
 
@@ -140,7 +141,7 @@ def next_candidates(connection: Connection, branch_code: str, counter: policy.Co
                      f" AND target_counter = {c}")
         sql = " UNION ALL ".join(heads)
         _STATEMENTS[cache_key] = sql
-    rows = connection.exec_driver_sql(sql, {"b": branch_code, "c": counter.counter}).all()
+    rows = driver_query(connection, sql, {"b": branch_code, "c": counter.counter})
     found: dict[int, policy.QueuedTicket] = {}
     time_result = _time_result(connection)
     for row in rows:
@@ -165,7 +166,8 @@ def count_eligible(connection: Connection, branch_code: str, counter: policy.Cou
             sql += (f" + (SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
                     f" AND service_code IN ({services}) AND (target_counter IS NULL OR target_counter = {c}))")
         _STATEMENTS[cache_key] = sql
-    return int(connection.exec_driver_sql(sql, {"b": branch_code, "c": counter.counter}).scalar_one())
+    ((count,),) = driver_query(connection, sql, {"b": branch_code, "c": counter.counter})
+    return int(count)
 
 
 def _time_result(connection: Connection) -> Any:

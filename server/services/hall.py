@@ -13,7 +13,8 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from types import SimpleNamespace
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlmodel import Session
@@ -25,6 +26,7 @@ from server.domain.estimation import WaitEstimate
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.tickets import ACTION_EVENT, Action, EventKind, PriorityClass, TicketState, next_state
 from server.persistence.queue_queries import count_ahead, count_eligible, next_candidates
+from server.persistence.raw import RawStatement
 from server.persistence.tables import (
     BranchSequence,
     CounterSession,
@@ -163,7 +165,8 @@ class HallService:
                 )
             day = service_day(tx.now, branch.timezone)
             sequence = _next_number(tx, service, day)
-            ticket = Ticket(
+            values: dict[str, Any] = {column: None for column in _TICKET_COLUMNS}
+            values.update(
                 token=secrets.token_urlsafe(18),
                 branch_code=branch.code,
                 service_code=service.code,
@@ -177,12 +180,15 @@ class HallService:
                 language=language,
                 issued_at=tx.now,
                 queued_at=tx.now,
+                queue_key_us=policy.queue_key_us(policy.QueuedTicket(0, service.code, priority, tx.now), self.rules),
                 recall_count=0,
                 transferred=False,
                 version=1,
             )
-            _set_queue_key(ticket, self.rules)
-            ticket.id = tx.connection.execute(_INSERT_TICKET, ticket.model_dump(exclude={"id"})).inserted_primary_key[0]
+            row = _INSERT_TICKET.first(tx.connection, values)
+            assert row is not None
+            # the issue path needs no ORM object: a plain record with the same attributes serves the views
+            ticket = cast(Ticket, SimpleNamespace(id=int(row[0]), **values))
             tx.emit(EventKind.ISSUED, ticket=ticket, device=device,
                     data={"priority": priority.value, "channel": channel, "estimate": estimate},
                     public={"ticket": ticket_public(ticket, branch)})
@@ -651,8 +657,9 @@ class HallService:
         Counted by the database over a range of the queue index (:mod:`server.persistence.queue_queries`), so no
         queue is loaded into Python.
         """
-        chosen = dict(connection.execute(select(CounterSession.counter_number, CounterSession.services).where(
-            CounterSession.branch_code == branch.code, CounterSession.staff_username.is_not(None))).all())
+        cursor = _SELECT_OPEN_COUNTERS.execute(connection, {"b": branch.code})
+        chosen = dict(cursor.fetchall())
+        cursor.close()
         open_skills = [policy.CounterSkills(c.number, chosen_services(c, chosen[c.number]), c.role)
                        for c in branch.counters if c.number in chosen]
         skills = ([k for k in open_skills if policy.is_eligible(me, k)]
@@ -740,25 +747,29 @@ _NUMBERS_KEY = (
     (_NUMBERS.c.branch_code == bindparam("b")) & (_NUMBERS.c.service_code == bindparam("s"))
     & (_NUMBERS.c.service_day == bindparam("d"))
 )
-_SELECT_NUMBERS = select(_NUMBERS.c.last_sequence, _NUMBERS.c.issued_count).where(_NUMBERS_KEY)
-_INSERT_NUMBERS = insert(_NUMBERS)
-_UPDATE_NUMBERS = update(_NUMBERS).where(_NUMBERS_KEY).values(
-    last_sequence=bindparam("last"), issued_count=bindparam("issued"))
-_INSERT_TICKET = insert(Ticket.__table__)
+_SELECT_NUMBERS = RawStatement(select(_NUMBERS.c.last_sequence, _NUMBERS.c.issued_count).where(_NUMBERS_KEY))
+_INSERT_NUMBERS = RawStatement(insert(_NUMBERS), [c.name for c in _NUMBERS.columns])
+_UPDATE_NUMBERS = RawStatement(update(_NUMBERS).where(_NUMBERS_KEY).values(
+    last_sequence=bindparam("last"), issued_count=bindparam("issued")))
+_TICKET_COLUMNS = [c.name for c in Ticket.__table__.columns if c.name != "id"]
+_INSERT_TICKET = RawStatement(insert(Ticket.__table__).returning(Ticket.__table__.c.id), _TICKET_COLUMNS)
+_SESSIONS = CounterSession.__table__.c
+_SELECT_OPEN_COUNTERS = RawStatement(select(_SESSIONS.counter_number, _SESSIONS.services).where(
+    _SESSIONS.branch_code == bindparam("b"), _SESSIONS.staff_username.is_not(None)))
 _IDEMPOTENCY = IdempotencyRecord.__table__
-_SELECT_IDEMPOTENCY = select(_IDEMPOTENCY.c.fingerprint, _IDEMPOTENCY.c.response).where(
-    _IDEMPOTENCY.c.key == bindparam("k"))
-_INSERT_IDEMPOTENCY = insert(_IDEMPOTENCY)
+_SELECT_IDEMPOTENCY = RawStatement(select(_IDEMPOTENCY.c.fingerprint, _IDEMPOTENCY.c.response).where(
+    _IDEMPOTENCY.c.key == bindparam("k")))
+_INSERT_IDEMPOTENCY = RawStatement(insert(_IDEMPOTENCY), [c.name for c in _IDEMPOTENCY.columns])
 
 
 def _next_number(tx: Transaction, service: Service, day: date) -> int:
     """The next sequence number of a service's day; refuses past the daily cap. Runs under the branch lock."""
     key = {"b": tx.branch.code, "s": service.code, "d": day}
-    row = tx.connection.execute(_SELECT_NUMBERS, key).first()
+    row = _SELECT_NUMBERS.first(tx.connection, key)
     if row is None:
         last, issued = service.start_number - 1, 0
-        tx.connection.execute(_INSERT_NUMBERS, {"branch_code": tx.branch.code, "service_code": service.code,
-                                                "service_day": day, "last_sequence": last, "issued_count": 0})
+        _INSERT_NUMBERS.run(tx.connection, {"branch_code": tx.branch.code, "service_code": service.code,
+                                            "service_day": day, "last_sequence": last, "issued_count": 0})
     else:
         last, issued = row
     if service.daily_cap is not None and issued >= service.daily_cap:
@@ -766,7 +777,7 @@ def _next_number(tx: Transaction, service: Service, day: date) -> int:
             f"{service.name.en} has issued its {service.daily_cap} tickets for today",
             code="daily_cap_reached", daily_cap=service.daily_cap,
         )
-    tx.connection.execute(_UPDATE_NUMBERS, {**key, "last": last + 1, "issued": issued + 1})
+    _UPDATE_NUMBERS.run(tx.connection, {**key, "last": last + 1, "issued": issued + 1})
     return int(last) + 1
 
 
@@ -796,20 +807,21 @@ def _stored_response(tx: Transaction, branch: Branch, command: str, key: str | N
                      fingerprint: str) -> dict[str, Any] | None:
     if key is None:
         return None
-    record = tx.connection.execute(_SELECT_IDEMPOTENCY, {"k": f"{branch.code}:{command}:{key}"}).first()
+    record = _SELECT_IDEMPOTENCY.first(tx.connection, {"k": f"{branch.code}:{command}:{key}"})
     if record is None:
         return None
-    if record.fingerprint != fingerprint:
+    stored_fingerprint, stored_response = record
+    if stored_fingerprint != fingerprint:
         raise DomainError("this Idempotency-Key was already used for a different request",
                           code="idempotency_key_reused", http_status=422)
-    return json.loads(record.response) | {"replayed": True}
+    return json.loads(stored_response) | {"replayed": True}
 
 
 def _store_response(tx: Transaction, branch: Branch, command: str, key: str | None, fingerprint: str,
                     response: dict[str, Any]) -> None:
     if key is None:
         return
-    tx.connection.execute(_INSERT_IDEMPOTENCY, {
+    _INSERT_IDEMPOTENCY.run(tx.connection, {
         "key": f"{branch.code}:{command}:{key}", "fingerprint": fingerprint, "status_code": 200,
         "response": json.dumps(response, ensure_ascii=False), "created_at": tx.now})
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from server.config import Branch, HallConfig
 from server.domain import policy
@@ -40,6 +40,7 @@ from server.domain.estimation import (
     estimate_waits,
 )
 from server.domain.tickets import EventKind, PriorityClass, TicketState
+from server.persistence.raw import RawStatement, constants, utc_datetime
 from server.persistence.tables import BranchSequence, CounterSession, Ticket, TicketEvent
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
@@ -186,29 +187,30 @@ class LiveHall:
 
         kinds = [(service.code, priority) for service in branch.services for priority in NEW_TICKET_CLASSES]
 
-        def compute() -> tuple[dict[int, WaitEstimate], dict[tuple[str, str], WaitEstimate]]:
-            estimates = estimate_waits(snapshot, self.rules, state.model, kinds)
-            new = {(service, priority.value): estimates[-(i + 1)] for i, (service, priority) in enumerate(kinds)}
-            return estimates, new
+        previous = state.tickets
 
-        waits, new = self.offload(compute)
-        ahead = _people_ahead(snapshot, self.rules)
+        def compute() -> tuple[dict[tuple[str, str], WaitEstimate], dict[int, dict[str, Any]], list[dict[str, Any]],
+                               dict[str, Any]]:
+            """Everything CPU-bound, off the server's event loop (see ``offload``)."""
+            waits = estimate_waits(snapshot, self.rules, state.model, kinds)
+            new = {(service, priority.value): waits[-(i + 1)] for i, (service, priority) in enumerate(kinds)}
+            ahead = _people_ahead(snapshot, self.rules)
+            unknown = WaitEstimate.unknown()
+            current: dict[int, dict[str, Any]] = {}
+            updates = []
+            for ticket in tickets:
+                live = {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state,
+                        "people_ahead": ahead.get(ticket.id, 0), "estimate": waits.get(ticket.id, unknown).as_dict()}
+                current[ticket.id] = live
+                before = previous.get(ticket.id)
+                if force_publish or before is None or _shown(before) != _shown(live):
+                    updates.append({**live, "seq": seq})
+            return new, current, updates, self._summary(branch, seq, now, snapshot, new)
+
+        new, current, updates, summary = self.offload(compute)
         state.new_ticket = new
         state.refreshed_seq, state.refreshed_at = seq, now
-
-        updates = []
-        current: dict[int, dict[str, Any]] = {}
-        for ticket in tickets:
-            estimate = waits.get(ticket.id, WaitEstimate.unknown())
-            live = {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state,
-                    "people_ahead": ahead.get(ticket.id, 0), "estimate": estimate.as_dict()}
-            current[ticket.id] = live
-            previous = state.tickets.get(ticket.id)
-            if force_publish or previous is None or _shown(previous) != _shown(live):
-                updates.append({**live, "seq": seq})
         state.tickets = current
-
-        summary = self._summary(branch, seq, now, snapshot, new)
         changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
         if changed:
             state.version += 1
@@ -246,24 +248,25 @@ class LiveHall:
 
     def _learn(self, branch: Branch, state: _BranchState) -> None:
         """Feed the model the branch's events after the last one it saw (all of the last 28 days at start)."""
-        since = self.clock() - timedelta(days=LEARNING_DAYS)
+        query, params = _LEARN_NEW, {"b": branch.code, "after": state.learnt_seq}
+        if state.learnt_seq == 0:
+            query, params = _LEARN_RECENT, {**params, "since": self.clock() - timedelta(days=LEARNING_DAYS)}
         with self.uow.read() as session:
-            query = (select(TicketEvent, Ticket)
-                     .outerjoin(Ticket, Ticket.id == TicketEvent.ticket_id)
-                     .where(TicketEvent.branch_code == branch.code, TicketEvent.seq > state.learnt_seq,
-                            TicketEvent.kind.in_(_LEARNT_KINDS))
-                     .order_by(TicketEvent.seq))
-            if state.learnt_seq == 0:
-                query = query.where(TicketEvent.at >= since)
-            rows = session.execute(query).all()
-        for event, ticket in rows:
+            cursor = query.execute(session.connection(), params)
+            rows = cursor.fetchall()
+            cursor.close()
+        for row in rows:
+            event = _LearntEvent(row[0], utc_datetime(row[1]), row[2], row[3], row[4])
+            ticket = None if row[5] is None else _LearntTicket(
+                row[5], row[6], row[7], row[8], bool(row[9]), utc_datetime(row[10]), utc_datetime(row[11]),
+                utc_datetime(row[12]), utc_datetime(row[13]), utc_datetime(row[14]))
             try:
                 self._learn_one(state, event, ticket)
             except (TypeError, ValueError):  # an odd historic row must not stop learning
                 log.exception("could not learn from event %s of branch %s", event.seq, branch.code)
             state.learnt_seq = event.seq
 
-    def _learn_one(self, state: _BranchState, event: TicketEvent, ticket: Ticket | None) -> None:
+    def _learn_one(self, state: _BranchState, event: _LearntEvent, ticket: _LearntTicket | None) -> None:
         model = state.model
         kind = event.kind
         if kind == EventKind.COUNTER_PAUSED.value and event.counter_number:
@@ -281,11 +284,11 @@ class LiveHall:
             data = json.loads(event.data) if event.data else {}
             given = data.get("estimate")
             if given and given.get("known"):
-                state.issue_estimates[ticket.id] = WaitEstimate(  # type: ignore[index]
+                state.issue_estimates[ticket.id] = WaitEstimate(
                     expected=timedelta(minutes=given["expected_min"]), low=timedelta(minutes=given["low_min"]),
                     high=timedelta(minutes=given["high_min"]))
         elif kind == EventKind.CALLED.value:
-            given_estimate = state.issue_estimates.pop(ticket.id, None)  # type: ignore[arg-type]
+            given_estimate = state.issue_estimates.pop(ticket.id, None)
             if given_estimate is not None and not ticket.transferred:
                 actual = event.at - ticket.issued_at
                 state.accuracy.record(ticket.issued_service_code, given_estimate, actual)
@@ -295,31 +298,26 @@ class LiveHall:
         elif kind == EventKind.NO_SHOW.value and ticket.called_at and ticket.no_show_at:
             model.observe_no_show(ticket.queued_at, ticket.called_at, ticket.no_show_at)
         elif kind == EventKind.CANCELLED.value:
-            state.issue_estimates.pop(ticket.id, None)  # type: ignore[arg-type]
+            state.issue_estimates.pop(ticket.id, None)
             model.observe_cancelled(ticket.queued_at, event.at)
 
     def _read_queue(self, branch: Branch, now: datetime) -> tuple[int, QueueSnapshot, list[_Waiting]]:
-        """The branch's queue as the estimator needs it, read as plain rows (no ORM objects: it may be long)."""
-        columns = Ticket.__table__.c
+        """The branch's queue as the estimator needs it, read as the driver's plain rows (it may be long)."""
         with self.uow.read() as session:
-            seq = session.execute(select(BranchSequence.seq).where(
-                BranchSequence.branch_code == branch.code)).scalar_one_or_none() or 0
-            rows = session.execute(select(
-                columns.id, columns.number, columns.state, columns.service_code, columns.priority,
-                columns.queued_at, columns.target_counter, columns.transferred, columns.counter_number,
-                columns.called_at,
-            ).where(
-                columns.branch_code == branch.code,
-                columns.state.in_([TicketState.WAITING.value, TicketState.CALLED.value, TicketState.SERVING.value]),
-            ).order_by(columns.queued_at, columns.id)).all()
+            connection = session.connection()
+            seq_row = _READ_SEQ.first(connection, {"b": branch.code})
+            seq = int(seq_row[0]) if seq_row else 0
+            cursor = _READ_QUEUE.execute(connection, {"b": branch.code})
+            rows = cursor.fetchall()
+            cursor.close()
             sessions = {s.counter_number: s for s in session.execute(
                 select(CounterSession).where(CounterSession.branch_code == branch.code)).scalars()}
-        active = {row.counter_number: row for row in rows if row.state != TicketState.WAITING.value}
-        waiting = [_Waiting(row.id, row.number, row.state) for row in rows if row.state == TicketState.WAITING.value]
-        queued = [policy.QueuedTicket(ticket_id=row.id, service_code=row.service_code,
-                                      priority=PriorityClass(row.priority), queued_at=row.queued_at,
-                                      target_counter=row.target_counter, transferred=bool(row.transferred))
-                  for row in rows if row.state == TicketState.WAITING.value]
+        waiting_state = TicketState.WAITING.value
+        active = {row[8]: row for row in rows if row[2] != waiting_state}
+        waiting = [_Waiting(row[0], row[1], row[2]) for row in rows if row[2] == waiting_state]
+        priorities = {p.value: p for p in PriorityClass}
+        queued = [policy.QueuedTicket(row[0], row[3], priorities[row[4]], utc_datetime(row[5]), row[6], bool(row[7]))
+                  for row in rows if row[2] == waiting_state]
         counters = []
         for counter in branch.counters:
             counter_session = sessions.get(counter.number)
@@ -332,8 +330,8 @@ class LiveHall:
                 status, paused_since = CounterStatus.OPEN, None
             counters.append(CounterState(
                 skills=skills_today(counter, counter_session), status=status,
-                serving_service=occupant.service_code if occupant else None,
-                serving_since=occupant.called_at if occupant else None,
+                serving_service=occupant[3] if occupant else None,
+                serving_since=utc_datetime(occupant[9]) if occupant else None,
                 paused_since=paused_since,
             ))
         snapshot = QueueSnapshot(now=now, counters=counters, waiting=queued)
@@ -357,6 +355,54 @@ class LiveHall:
                 "waiting_total": len(snapshot.waiting), "services": services}
 
 
+_TICKETS = Ticket.__table__.c
+_EVENTS = TicketEvent.__table__.c
+_LEARN_QUERY = (
+    select(_EVENTS.seq, _EVENTS.at, _EVENTS.kind, _EVENTS.counter_number, _EVENTS.data,
+           _TICKETS.id, _TICKETS.issued_service_code, _TICKETS.service_code, _TICKETS.priority, _TICKETS.transferred,
+           _TICKETS.issued_at, _TICKETS.queued_at, _TICKETS.called_at, _TICKETS.finished_at, _TICKETS.no_show_at)
+    .select_from(TicketEvent.__table__.outerjoin(Ticket.__table__, _TICKETS.id == _EVENTS.ticket_id))
+    .where(_EVENTS.branch_code == bindparam("b"), _EVENTS.seq > bindparam("after"),
+           _EVENTS.kind.in_(constants(_LEARNT_KINDS)))
+    .order_by(_EVENTS.seq)
+)
+_LEARN_NEW = RawStatement(_LEARN_QUERY)
+_LEARN_RECENT = RawStatement(_LEARN_QUERY.where(_EVENTS.at >= bindparam("since")))
+_READ_SEQ = RawStatement(select(BranchSequence.__table__.c.seq).where(
+    BranchSequence.__table__.c.branch_code == bindparam("b")))
+_READ_QUEUE = RawStatement(
+    select(_TICKETS.id, _TICKETS.number, _TICKETS.state, _TICKETS.service_code, _TICKETS.priority, _TICKETS.queued_at,
+           _TICKETS.target_counter, _TICKETS.transferred, _TICKETS.counter_number, _TICKETS.called_at)
+    .where(_TICKETS.branch_code == bindparam("b"),
+           _TICKETS.state.in_(constants([TicketState.WAITING.value, TicketState.CALLED.value,
+                                         TicketState.SERVING.value])))
+    .order_by(_TICKETS.queued_at, _TICKETS.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _LearntEvent:
+    seq: int
+    at: datetime
+    kind: str
+    counter_number: str | None
+    data: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _LearntTicket:
+    id: int
+    issued_service_code: str
+    service_code: str
+    priority: str
+    transferred: bool
+    issued_at: datetime
+    queued_at: datetime
+    called_at: datetime | None
+    finished_at: datetime | None
+    no_show_at: datetime | None
+
+
 @dataclass(frozen=True)
 class _Waiting:
     id: int
@@ -368,20 +414,28 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules) -> dict[in
     """Per waiting ticket: tickets called before it at the open counter where it is nearest the front.
 
     The same definition as the issue response (:meth:`HallService._people_ahead`), computed for the
-    whole queue at once from each counter's call order.
+    whole queue at once from each counter's call order (sorted by the queue key plus the counter's offsets,
+    which is :func:`policy.call_key`, without recomputing the head starts per counter).
     """
-    open_counters = [c.skills for c in snapshot.counters if c.status != CounterStatus.CLOSED]
-    all_counters = [c.skills for c in snapshot.counters]
+    queue_keys = {t.ticket_id: policy.queue_key_us(t, rules) for t in snapshot.waiting}
+    open_numbers = {c.skills.counter for c in snapshot.counters if c.status != CounterStatus.CLOSED}
     positions: dict[str, dict[int, int]] = {}
-    for skills in all_counters:
-        order = policy.call_order(skills, snapshot.waiting, rules)
-        positions[skills.counter] = {ticket.ticket_id: index for index, ticket in enumerate(order)}
+    for counter in snapshot.counters:
+        skills = counter.skills
+        order = policy.counter_order(skills, rules)
+        offsets = {(service, priority): policy.microseconds(order.offset(service, priority))
+                   for service in {t.service_code for t in snapshot.waiting} for priority in PriorityClass}
+        services = set(skills.services)
+        eligible = [t for t in snapshot.waiting if t.target_counter == skills.counter
+                    or (t.target_counter is None and t.service_code in services)]
+        eligible.sort(key=lambda t: (queue_keys[t.ticket_id] + offsets[(t.service_code, t.priority)], t.ticket_id))
+        positions[skills.counter] = {ticket.ticket_id: index for index, ticket in enumerate(eligible)}
     result: dict[int, int] = {}
-    open_numbers = {c.counter for c in open_counters}
     for ticket in snapshot.waiting:
-        eligible = [c for c in all_counters if ticket.ticket_id in positions[c.counter]]
-        considered = [c for c in eligible if c.counter in open_numbers] or eligible
-        result[ticket.ticket_id] = min((positions[c.counter][ticket.ticket_id] for c in considered), default=0)
+        found = [(number in open_numbers, at[ticket.ticket_id]) for number, at in positions.items()
+                 if ticket.ticket_id in at]
+        considered = [position for is_open, position in found if is_open] or [position for _, position in found]
+        result[ticket.ticket_id] = min(considered, default=0)
     return result
 
 

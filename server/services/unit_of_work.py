@@ -30,16 +30,20 @@ from sqlmodel import Session
 
 from server.config import Branch
 from server.domain.tickets import EventKind
+from server.persistence.raw import RawStatement
 from server.persistence.tables import BranchSequence, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
 _SEQUENCE = BranchSequence.__table__
 _SELECT_SEQUENCE = select(_SEQUENCE.c.seq).where(_SEQUENCE.c.branch_code == bindparam("b"))
-_LOCK_SEQUENCE = _SELECT_SEQUENCE.with_for_update()
-_INSERT_SEQUENCE = insert(_SEQUENCE)
-_UPDATE_SEQUENCE = update(_SEQUENCE).where(_SEQUENCE.c.branch_code == bindparam("b")).values(seq=bindparam("s"))
-_INSERT_EVENT = insert(TicketEvent.__table__)
+_LOCK_SEQUENCE = RawStatement(_SELECT_SEQUENCE.with_for_update())
+_READ_SEQUENCE = RawStatement(_SELECT_SEQUENCE)
+_INSERT_SEQUENCE = RawStatement(insert(_SEQUENCE), ["branch_code", "seq"])
+_UPDATE_SEQUENCE = RawStatement(
+    update(_SEQUENCE).where(_SEQUENCE.c.branch_code == bindparam("b")).values(seq=bindparam("s")))
+_INSERT_EVENT = RawStatement(insert(TicketEvent.__table__),
+                             [c.name for c in TicketEvent.__table__.columns if c.name != "id"])
 
 
 class Publisher(Protocol):
@@ -62,11 +66,14 @@ class Transaction:
     now: datetime
     seq: int
     events: list[dict[str, Any]] = field(default_factory=list)
+    _connection: Connection | None = None
 
     @property
     def connection(self) -> Connection:
         """The transaction's connection, for the statements on the hot path that skip the ORM."""
-        return self.session.connection()
+        if self._connection is None:
+            self._connection = self.session.connection()
+        return self._connection
 
     def emit(
         self,
@@ -86,7 +93,7 @@ class Transaction:
         seq = self.seq
         if ticket is not None and ticket.id is None:
             self.session.flush()
-        self.connection.execute(_INSERT_EVENT, {
+        _INSERT_EVENT.run(self.connection, {
             "branch_code": self.branch.code,
             "seq": seq,
             "at": self.now,
@@ -157,23 +164,23 @@ class UnitOfWork:
         with Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 connection = session.connection()
-                query = _LOCK_SEQUENCE if self._lock_rows else _SELECT_SEQUENCE
+                query = _LOCK_SEQUENCE if self._lock_rows else _READ_SEQUENCE
                 seq = self._current_seq(connection, branch, query)
                 tx = Transaction(session=session, branch=branch, now=now, seq=seq)
                 yield tx
                 if tx.seq != seq:
                     session.flush()
-                    connection.execute(_UPDATE_SEQUENCE, {"b": branch.code, "s": tx.seq})
+                    _UPDATE_SEQUENCE.run(connection, {"b": branch.code, "s": tx.seq})
             events = tx.events
         self._publish(branch.code, events)
 
     @staticmethod
-    def _current_seq(connection: Connection, branch: Branch, query: Any) -> int:
-        seq = connection.execute(query, {"b": branch.code}).scalar_one_or_none()
-        if seq is None:
-            connection.execute(_INSERT_SEQUENCE, {"branch_code": branch.code, "seq": 0})
-            seq = 0
-        return int(seq)
+    def _current_seq(connection: Connection, branch: Branch, query: RawStatement) -> int:
+        row = query.first(connection, {"b": branch.code})
+        if row is None:
+            _INSERT_SEQUENCE.run(connection, {"branch_code": branch.code, "seq": 0})
+            return 0
+        return int(row[0])
 
     @contextmanager
     def _grouped(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
@@ -192,7 +199,7 @@ class UnitOfWork:
         try:
             session = batch.session
             if branch.code not in batch.seqs:
-                batch.seqs[branch.code] = self._current_seq(session.connection(), branch, _SELECT_SEQUENCE)
+                batch.seqs[branch.code] = self._current_seq(session.connection(), branch, _READ_SEQUENCE)
             savepoint = session.begin_nested()
             tx = Transaction(session=session, branch=branch, now=now, seq=batch.seqs[branch.code])
             try:
@@ -232,7 +239,7 @@ class UnitOfWork:
             try:
                 connection = session.connection()
                 for code, seq in batch.seqs.items():
-                    connection.execute(_UPDATE_SEQUENCE, {"b": code, "s": seq})
+                    _UPDATE_SEQUENCE.run(connection, {"b": code, "s": seq})
                 session.commit()
             except BaseException as exc:
                 batch.failure = exc

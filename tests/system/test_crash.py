@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -18,6 +19,9 @@ pytestmark = pytest.mark.slow
 
 def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hall.sqlite3'}")
+    # a fast server reaches the demo's daily caps under this load; the test is about durability, not caps
+    config.write_text(re.sub(r"^\s*daily_cap = \d+\n", "", config.read_text(encoding="utf-8"), flags=re.M),
+                      encoding="utf-8")
     acknowledged: dict[str, str] = {}  # token -> last acknowledged state
     called_tokens: dict[int, str] = {}
     by_id: dict[int, str] = {}
@@ -99,4 +103,5 @@ def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
         waiting = sum(1 for s in acknowledged.values() if s == "waiting")
         assert snapshot["waiting_total"] >= waiting - 1
         after = session.post(f"{restarted.url}/api/branches/{BRANCH}/tickets", json={"service": "BILL"}).json()
+        assert "number" in after, after
         assert int(after["number"][1:]) > max(sequences), "numbering carries on after restart, never repeats"
