@@ -55,28 +55,50 @@ class _Named:
         return f"%({name})s" if self.paramstyle == "pyformat" else f":{name}"
 
 
-def _count_sql(param: _Named, index: int, order: policy.CounterOrder) -> str:
-    services = ", ".join(_quote(s) for s in order.service_offset)
+def _count_sql(param: _Named, index: int, order: policy.CounterOrder, dialect: str) -> str:
+    """People ahead at one counter, as index range counts.
+
+    For service ``s`` with offset ``o`` a ticket is ahead iff ``(queue_key, id) < (X, me)`` with
+    ``X = my call key - o``, or, in the favoured priority class, ``(queue_key, id) < (X + favour, me)``. So:
+    a plain range count below ``X`` (no expression per entry, about 120 ns an entry on SQLite), the ties at
+    ``X``, and for the favoured class the window ``[X, X + favour)``. Tickets sent to another counter are in
+    those ranges but not eligible here, so they are subtracted; tickets sent here for a service the counter
+    does not normally serve are added. Both are few, so those two use the per-row call-key expression (on
+    SQLite, told to walk the index of sent tickets: its planner would rather walk the service's whole queue).
+    """
     b, c, me, key, bound = (param(f"{name}{index}") for name in ("b", "c", "me", "key", "bound"))
+    waiting = f"FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
 
     def ahead(call_key: str) -> str:
         return f"({call_key} < {key} OR ({call_key} = {key} AND id < {me}))"
 
     parts = []
+    for j, service in enumerate(order.service_offset):
+        x, x_favoured = param(f"x{index}_{j}"), param(f"xf{index}_{j}")
+        in_service = f"{waiting} AND service_code = {_quote(service)}"
+        parts.append(f"(SELECT COUNT(*) {in_service} AND queue_key_us < {x})")
+        parts.append(f"(SELECT COUNT(*) {in_service} AND queue_key_us = {x} AND id < {me})")
+        if order.favoured is not None and order.favour:
+            parts.append(
+                f"(SELECT COUNT(*) {in_service} AND priority = {_quote(order.favoured.value)}"
+                f" AND (queue_key_us, id) >= ({x}, {me}) AND (queue_key_us, id) < ({x_favoured}, {me}))"
+            )
+    services = ", ".join(_quote(s) for s in order.service_offset)
+    counted = ""
     if services:
+        counted = f" AND service_code NOT IN ({services})"
+        sent = "ticket INDEXED BY ix_ticket_target" if dialect == "sqlite" else "ticket"
         parts.append(
-            f"(SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
+            f"-(SELECT COUNT(*) FROM {sent} WHERE branch_code = {b} AND state = '{_WAITING}'"
+            f" AND target_counter IS NOT NULL AND target_counter <> {c}"
             f" AND service_code IN ({services}) AND queue_key_us <= {bound}"
-            f" AND (target_counter IS NULL OR target_counter = {c}) AND id <> {me}"
             f" AND {ahead(_call_key_sql(order, with_services=True))})"
         )
-    others = f" AND service_code NOT IN ({services})" if services else ""
     parts.append(
-        f"(SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}' AND target_counter = {c}"
-        f"{others} AND queue_key_us <= {bound} AND id <> {me}"
+        f"(SELECT COUNT(*) {waiting} AND target_counter = {c}{counted} AND queue_key_us <= {bound} AND id <> {me}"
         f" AND {ahead(_call_key_sql(order, with_services=False))})"
     )
-    return " + ".join(parts)
+    return " + ".join(parts).replace("+ -", "- ")
 
 
 def _layout(order: policy.CounterOrder) -> tuple[Any, ...]:
@@ -99,14 +121,18 @@ def count_ahead(connection: Connection, branch_code: str, me: policy.QueuedTicke
     sql = _STATEMENTS.get(cache_key)
     if sql is None:
         param = _Named(dialect.paramstyle)
-        sql = "SELECT " + ", ".join(_count_sql(param, i, order) for i, order in enumerate(orders))
+        sql = "SELECT " + ", ".join(_count_sql(param, i, order, dialect.name) for i, order in enumerate(orders))
         _STATEMENTS[cache_key] = sql
     my_queue_key = policy.queue_key_us(me, rules)
     params: dict[str, Any] = {}
     for i, order in enumerate(orders):
         my_call_key = my_queue_key + policy.microseconds(order.offset(me.service_code, me.priority))
+        favour = policy.microseconds(order.favour)
         params.update({f"b{i}": branch_code, f"c{i}": order.counter, f"me{i}": me.ticket_id,
-                       f"key{i}": my_call_key, f"bound{i}": my_call_key + policy.microseconds(order.favour)})
+                       f"key{i}": my_call_key, f"bound{i}": my_call_key + favour})
+        for j, offset in enumerate(order.service_offset.values()):
+            threshold = my_call_key - policy.microseconds(offset)
+            params[f"x{i}_{j}"], params[f"xf{i}_{j}"] = threshold, threshold + favour
     (row,) = driver_query(connection, sql, params)
     return [int(value) for value in row]
 
