@@ -32,7 +32,7 @@ import heapq
 import math
 import random
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -826,8 +826,11 @@ class _Projection:
         arrivals.sort()
         return arrivals
 
-    def run(self, replications: int, seed: int) -> list[list[float]]:
-        """Every ticket's simulated call times (minutes from now), one per replication that reached it."""
+    def run(self, replications: int, seed: int,
+            checkpoint: Callable[[], None] | None = None) -> list[list[float]]:
+        """Every ticket's simulated call times (minutes from now), one per replication that reached it.
+
+        ``checkpoint`` is called before each replication: where the caller may give way to other work."""
         count, lanes = self.count, self.lanes
         samples: list[list[float]] = [[] for _ in range(count)]
         rnd = random.Random(seed)
@@ -857,6 +860,8 @@ class _Projection:
         lattice = [uniform() for _ in range(3 * (count + len(lanes)) + 64)]
 
         for replication in range(replications):
+            if checkpoint is not None:
+                checkpoint()
             shift = replication / replications
             draw = 0  # index into the lattice
             arrivals = self._arrivals(rnd)
@@ -987,11 +992,13 @@ def estimate_waits(
     rules: PolicyRules,
     model: BranchModel,
     new_tickets: Sequence[tuple[str, PriorityClass]] = (),
+    checkpoint: Callable[[], None] | None = None,
 ) -> dict[int, WaitEstimate]:
     """Time until each waiting ticket of the snapshot is called, keyed by ticket id.
 
     ``new_tickets``: would-be tickets issued now (service, priority class), estimated in the same run
-    without affecting anyone; their estimates are keyed -1, -2, ... in the given order.
+    without affecting anyone; their estimates are keyed -1, -2, ... in the given order. ``checkpoint``:
+    called between replications (the server uses it to give way to requests).
     """
     tickets = list(snapshot.waiting)
     if not tickets and not new_tickets:
@@ -1000,7 +1007,7 @@ def estimate_waits(
     tickets += [QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=snapshot.now)
                 for i, (service, priority) in enumerate(new_tickets)]
     samples = _Projection(snapshot, tickets, rules, model, ghosts=len(new_tickets)).run(
-        replications, model.settings.seed)
+        replications, model.settings.seed, checkpoint)
     horizon = _minutes(model.settings.horizon)
     level, scale = model.settings.level, model.calibration.scale
     return {

@@ -85,6 +85,32 @@ def run_inline(work: Callable[[], Any]) -> Any:
     return work()
 
 
+class Pacing(Protocol):
+    """How a refresh shares the server with requests (see :class:`server.app.EventletPacing`).
+
+    A refresh of a long queue is tens of milliseconds of Python work. Requests come first: the reads
+    on the event loop pause between chunks (``cooperate``), and the estimator, in its worker thread, waits
+    at each checkpoint while requests are being served (``checkpoint``), up to a bound so that it is never
+    starved.
+    """
+
+    def cooperate(self) -> None: ...
+
+    def checkpoint(self) -> None: ...
+
+
+class NoPacing:
+    def cooperate(self) -> None:
+        return None
+
+    def checkpoint(self) -> None:
+        return None
+
+
+READ_CHUNK = 500  # rows read between two turns for waiting requests
+LEARN_CHUNK = 100  # events learnt between two turns
+
+
 @dataclass
 class _BranchState:
     """What the live side keeps per branch between refreshes."""
@@ -106,12 +132,14 @@ class LiveHall:
     """Derived, pushed state of every branch; the one place the server runs the wait estimator."""
 
     def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Callable[[], datetime],
-                 publisher: LivePublisher | None = None, offload: Offload = run_inline) -> None:
+                 publisher: LivePublisher | None = None, offload: Offload = run_inline,
+                 pacing: Pacing | None = None) -> None:
         self.config = config
         self.uow = uow
         self.clock = clock
         self.publisher = publisher or NullLivePublisher()
         self.offload = offload
+        self.pacing = pacing or NoPacing()
         self.rules = config.queue.policy
         self._states: dict[str, _BranchState] = {}
         self._dirty: dict[str, bool] = {}  # branch -> urgent?
@@ -183,7 +211,7 @@ class LiveHall:
         state = self._state(branch)
         now = self.clock()
         self._learn(branch, state)
-        seq, snapshot, tickets = self._read_queue(branch, now)
+        seq, rows, sessions = self._read_queue(branch)
 
         kinds = [(service.code, priority) for service in branch.services for priority in NEW_TICKET_CLASSES]
 
@@ -192,13 +220,17 @@ class LiveHall:
         def compute() -> tuple[dict[tuple[str, str], WaitEstimate], dict[int, dict[str, Any]], list[dict[str, Any]],
                                dict[str, Any]]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
-            waits = estimate_waits(snapshot, self.rules, state.model, kinds)
+            checkpoint = self.pacing.checkpoint
+            snapshot, tickets = _queue_snapshot(branch, now, rows, sessions)
+            waits = estimate_waits(snapshot, self.rules, state.model, kinds, checkpoint)
             new = {(service, priority.value): waits[-(i + 1)] for i, (service, priority) in enumerate(kinds)}
-            ahead = _people_ahead(snapshot, self.rules)
+            ahead = _people_ahead(snapshot, self.rules, checkpoint)
             unknown = WaitEstimate.unknown()
             current: dict[int, dict[str, Any]] = {}
             updates = []
-            for ticket in tickets:
+            for index, ticket in enumerate(tickets):
+                if index % READ_CHUNK == READ_CHUNK - 1:
+                    checkpoint()
                 live = {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state,
                         "people_ahead": ahead.get(ticket.id, 0), "estimate": waits.get(ticket.id, unknown).as_dict()}
                 current[ticket.id] = live
@@ -252,10 +284,10 @@ class LiveHall:
         if state.learnt_seq == 0:
             query, params = _LEARN_RECENT, {**params, "since": self.clock() - timedelta(days=LEARNING_DAYS)}
         with self.uow.read() as session:
-            cursor = query.execute(session.connection(), params)
-            rows = cursor.fetchall()
-            cursor.close()
-        for row in rows:
+            rows = self._read_rows(query.execute(session.connection(), params))
+        for index, row in enumerate(rows):
+            if index % LEARN_CHUNK == LEARN_CHUNK - 1:
+                self.pacing.cooperate()
             event = _LearntEvent(row[0], utc_datetime(row[1]), row[2], row[3], row[4])
             ticket = None if row[5] is None else _LearntTicket(
                 row[5], row[6], row[7], row[8], bool(row[9]), utc_datetime(row[10]), utc_datetime(row[11]),
@@ -265,6 +297,18 @@ class LiveHall:
             except (TypeError, ValueError):  # an odd historic row must not stop learning
                 log.exception("could not learn from event %s of branch %s", event.seq, branch.code)
             state.learnt_seq = event.seq
+
+    def _read_rows(self, cursor: Any) -> list[Any]:
+        """All rows of a driver cursor, in chunks with a turn for waiting requests in between."""
+        rows: list[Any] = []
+        try:
+            while chunk := cursor.fetchmany(READ_CHUNK):
+                rows += chunk
+                if len(chunk) == READ_CHUNK:
+                    self.pacing.cooperate()
+        finally:
+            cursor.close()
+        return rows
 
     def _learn_one(self, state: _BranchState, event: _LearntEvent, ticket: _LearntTicket | None) -> None:
         model = state.model
@@ -301,41 +345,17 @@ class LiveHall:
             state.issue_estimates.pop(ticket.id, None)
             model.observe_cancelled(ticket.queued_at, event.at)
 
-    def _read_queue(self, branch: Branch, now: datetime) -> tuple[int, QueueSnapshot, list[_Waiting]]:
-        """The branch's queue as the estimator needs it, read as the driver's plain rows (it may be long)."""
+    def _read_queue(self, branch: Branch) -> tuple[int, list[Any], dict[str, CounterSession]]:
+        """The branch's queue as the driver's plain rows (it may be long) and its counters, with their seq."""
         with self.uow.read() as session:
             connection = session.connection()
             seq_row = _READ_SEQ.first(connection, {"b": branch.code})
             seq = int(seq_row[0]) if seq_row else 0
-            cursor = _READ_QUEUE.execute(connection, {"b": branch.code})
-            rows = cursor.fetchall()
-            cursor.close()
+            rows = self._read_rows(_READ_QUEUE.execute(connection, {"b": branch.code}))
             sessions = {s.counter_number: s for s in session.execute(
                 select(CounterSession).where(CounterSession.branch_code == branch.code)).scalars()}
-        waiting_state = TicketState.WAITING.value
-        active = {row[8]: row for row in rows if row[2] != waiting_state}
-        waiting = [_Waiting(row[0], row[1], row[2]) for row in rows if row[2] == waiting_state]
-        priorities = {p.value: p for p in PriorityClass}
-        queued = [policy.QueuedTicket(row[0], row[3], priorities[row[4]], utc_datetime(row[5]), row[6], bool(row[7]))
-                  for row in rows if row[2] == waiting_state]
-        counters = []
-        for counter in branch.counters:
-            counter_session = sessions.get(counter.number)
-            occupant = active.get(counter.number)
-            if counter_session is None or counter_session.staff_username is None:
-                status, paused_since = CounterStatus.CLOSED, None
-            elif counter_session.paused:
-                status, paused_since = CounterStatus.PAUSED, counter_session.paused_at
-            else:
-                status, paused_since = CounterStatus.OPEN, None
-            counters.append(CounterState(
-                skills=skills_today(counter, counter_session), status=status,
-                serving_service=occupant[3] if occupant else None,
-                serving_since=utc_datetime(occupant[9]) if occupant else None,
-                paused_since=paused_since,
-            ))
-        snapshot = QueueSnapshot(now=now, counters=counters, waiting=queued)
-        return seq, snapshot, waiting
+        return seq, rows, sessions
+
 
     def _summary(self, branch: Branch, seq: int, now: datetime, snapshot: QueueSnapshot,
                  new: dict[tuple[str, str], WaitEstimate]) -> dict[str, Any]:
@@ -410,7 +430,36 @@ class _Waiting:
     state: str
 
 
-def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules) -> dict[int, int]:
+def _queue_snapshot(branch: Branch, now: datetime, rows: list[Any],
+                    sessions: dict[str, CounterSession]) -> tuple[QueueSnapshot, list[_Waiting]]:
+    """The estimator's view of the rows :meth:`LiveHall._read_queue` read (pure; runs off the event loop)."""
+    waiting_state = TicketState.WAITING.value
+    active = {row[8]: row for row in rows if row[2] != waiting_state}
+    waiting = [_Waiting(row[0], row[1], row[2]) for row in rows if row[2] == waiting_state]
+    priorities = {p.value: p for p in PriorityClass}
+    queued = [policy.QueuedTicket(row[0], row[3], priorities[row[4]], utc_datetime(row[5]), row[6], bool(row[7]))
+              for row in rows if row[2] == waiting_state]
+    counters = []
+    for counter in branch.counters:
+        counter_session = sessions.get(counter.number)
+        occupant = active.get(counter.number)
+        if counter_session is None or counter_session.staff_username is None:
+            status, paused_since = CounterStatus.CLOSED, None
+        elif counter_session.paused:
+            status, paused_since = CounterStatus.PAUSED, counter_session.paused_at
+        else:
+            status, paused_since = CounterStatus.OPEN, None
+        counters.append(CounterState(
+            skills=skills_today(counter, counter_session), status=status,
+            serving_service=occupant[3] if occupant else None,
+            serving_since=utc_datetime(occupant[9]) if occupant else None,
+            paused_since=paused_since,
+        ))
+    return QueueSnapshot(now=now, counters=counters, waiting=queued), waiting
+
+
+def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
+                  checkpoint: Callable[[], None] | None = None) -> dict[int, int]:
     """Per waiting ticket: tickets called before it at the open counter where it is nearest the front.
 
     The same definition as the issue response (:meth:`HallService._people_ahead`), computed for the
@@ -421,6 +470,8 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules) -> dict[in
     open_numbers = {c.skills.counter for c in snapshot.counters if c.status != CounterStatus.CLOSED}
     positions: dict[str, dict[int, int]] = {}
     for counter in snapshot.counters:
+        if checkpoint is not None:
+            checkpoint()
         skills = counter.skills
         order = policy.counter_order(skills, rules)
         offsets = {(service, priority): policy.microseconds(order.offset(service, priority))
