@@ -192,6 +192,18 @@ class LiveHall:
     def accuracy(self, branch_code: str) -> dict[str, Any]:
         """Recent accuracy of the estimates given at issue (estimate vs. actual wait to the call), per service."""
         state = self._state(self._branch(branch_code))
+        for attempt in range(3):
+            try:
+                rows = self._accuracy_rows(state)
+                break
+            except RuntimeError:  # the estimator's thread was recording a new figure meanwhile
+                if attempt == 2:
+                    raise
+        return {"branch": branch_code, "window": state.accuracy.window, "services": rows,
+                "interval_scale": round(state.model.calibration.scale, 3)}
+
+    @staticmethod
+    def _accuracy_rows(state: _BranchState) -> list[dict[str, Any]]:
         rows = []
         for code in [None, *state.accuracy.services()]:
             figures = state.accuracy.summary(code)
@@ -200,8 +212,7 @@ class LiveHall:
             rows.append({"service": code or "ALL", "count": figures.count, "mae_min": round(figures.mae, 2),
                          "rmse_min": round(figures.rmse, 2), "bias_min": round(figures.bias, 2),
                          "coverage": round(figures.coverage, 3), "under_5_share": round(figures.under_5_share, 3)})
-        return {"branch": branch_code, "window": state.accuracy.window, "services": rows,
-                "interval_scale": round(state.model.calibration.scale, 3)}
+        return rows
 
     # --- the refresh -------------------------------------------------------------------------------
 
@@ -210,7 +221,7 @@ class LiveHall:
         branch = self._branch(branch_code)
         state = self._state(branch)
         now = self.clock()
-        self._learn(branch, state)
+        events = self._events_to_learn(branch, state)
         seq, rows, sessions = self._read_queue(branch)
 
         kinds = [(service.code, priority) for service in branch.services for priority in NEW_TICKET_CLASSES]
@@ -221,6 +232,7 @@ class LiveHall:
                                dict[str, Any]]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
             checkpoint = self.pacing.checkpoint
+            self._learn(branch, state, events, checkpoint)
             snapshot, tickets = _queue_snapshot(branch, now, rows, sessions)
             waits = estimate_waits(snapshot, self.rules, state.model, kinds, checkpoint)
             new = {(service, priority.value): waits[-(i + 1)] for i, (service, priority) in enumerate(kinds)}
@@ -278,16 +290,20 @@ class LiveHall:
             self._states[branch.code] = state
         return state
 
-    def _learn(self, branch: Branch, state: _BranchState) -> None:
-        """Feed the model the branch's events after the last one it saw (all of the last 28 days at start)."""
+    def _events_to_learn(self, branch: Branch, state: _BranchState) -> list[Any]:
+        """The branch's events after the last one the model saw (all of the last 28 days at start)."""
         query, params = _LEARN_NEW, {"b": branch.code, "after": state.learnt_seq}
         if state.learnt_seq == 0:
             query, params = _LEARN_RECENT, {**params, "since": self.clock() - timedelta(days=LEARNING_DAYS)}
         with self.uow.read() as session:
-            rows = self._read_rows(query.execute(session.connection(), params))
+            return self._read_rows(query.execute(session.connection(), params))
+
+    def _learn(self, branch: Branch, state: _BranchState, rows: list[Any],
+               checkpoint: Callable[[], None]) -> None:
+        """Feed the model those events (runs in the estimator's thread, before the estimate that uses it)."""
         for index, row in enumerate(rows):
             if index % LEARN_CHUNK == LEARN_CHUNK - 1:
-                self.pacing.cooperate()
+                checkpoint()
             event = _LearntEvent(row[0], utc_datetime(row[1]), row[2], row[3], row[4])
             ticket = None if row[5] is None else _LearntTicket(
                 row[5], row[6], row[7], row[8], bool(row[9]), utc_datetime(row[10]), utc_datetime(row[11]),
