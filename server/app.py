@@ -14,7 +14,13 @@ from itsdangerous import URLSafeTimedSerializer
 
 from server.config import HallConfig
 from server.persistence.database import make_engine, make_readonly_engine, migrate
-from server.realtime import HeapKeeper, LiveLoop, SocketIOPublisher, register_socket_handlers
+from server.realtime import (
+    HeapKeeper,
+    LiveLoop,
+    SocketIOPublisher,
+    register_socket_handlers,
+    use_timerless_socket_queues,
+)
 from server.services.announcements import AnnouncementService
 from server.services.hall import Clock, HallService, utc_now
 from server.services.live import LiveHall, run_inline
@@ -123,6 +129,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     gauge = RequestGauge(app.wsgi_app)
     app.wsgi_app = gauge  # type: ignore[method-assign]
     socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None, cors_allowed_origins=[])
+    use_timerless_socket_queues(socketio)
 
     if run_migrations:
         migrate(config.server.database_url)

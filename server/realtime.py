@@ -60,6 +60,27 @@ def public_event(event: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in event.items() if key != "private"}
 
 
+def use_timerless_socket_queues(socketio: SocketIO) -> None:
+    """Give each Engine.IO socket a send queue whose blocking ``get`` sets no timer.
+
+    Every message to every client passes through its socket's queue, where the websocket writer waits
+    with a timeout of ping interval + ping timeout. Under eventlet that timeout is a hub timer created
+    and cancelled per message, and cancelled timers make the hub rebuild its timer heap: with 1,000
+    displays that was a sixth of the fan-out's cost. The timeout is not needed: Engine.IO's service task
+    closes a socket whose client stopped answering pings, and closing puts the ``None`` that ends the
+    writer; a long-polling request still returns within a ping interval, since pings are packets too.
+    """
+    if socketio.async_mode != "eventlet" or socketio.server is None:
+        return
+    import eventlet.queue
+
+    class TimerlessQueue(eventlet.queue.Queue):  # type: ignore[misc]
+        def get(self, block: bool = True, timeout: float | None = None) -> Any:
+            return super().get(block, None)
+
+    socketio.server.eio.create_queue = TimerlessQueue
+
+
 class SocketIOPublisher:
     """Emits committed events and derived live state to the branch's rooms, in order.
 
