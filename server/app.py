@@ -83,7 +83,8 @@ class EventletPacing:
     a fifth of the time under a flood of requests and all of it when the hall is quiet.
     """
 
-    def __init__(self, gauge: RequestGauge, *, nap_s: float = 0.0005, max_wait_s: float = 0.02) -> None:
+    def __init__(self, gauge: RequestGauge, *, nap_s: float = 0.0005, max_wait_s: float = 0.02,
+                 green: bool | None = None, native_sleep: Callable[[float], None] | None = None) -> None:
         self.gauge = gauge
         self.nap_s, self.max_wait_s = nap_s, max_wait_s
         try:
@@ -91,12 +92,16 @@ class EventletPacing:
             import eventlet.patcher
         except ImportError:
             self._green = False
-            self._yield = lambda: None
+            self._yield: Callable[[], None] = lambda: None
             self._native_sleep = time.sleep
         else:
             self._green = eventlet.patcher.is_monkey_patched("thread")
             self._yield = lambda: eventlet.sleep(0)
             self._native_sleep = eventlet.patcher.original("time").sleep
+        if green is not None:  # tests
+            self._green = green
+        if native_sleep is not None:
+            self._native_sleep = native_sleep
 
     def cooperate(self) -> None:
         if self._green:

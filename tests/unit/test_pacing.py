@@ -1,0 +1,62 @@
+"""The live refresh gives way to requests: the estimator's checkpoints wait while HTTP requests run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.app import EventletPacing, RequestGauge
+
+
+def _gauge() -> RequestGauge:
+    return RequestGauge(lambda environ, start_response: [b""])
+
+
+def test_checkpoint_waits_while_requests_are_in_flight_but_never_longer_than_the_bound() -> None:
+    gauge = _gauge()
+    naps: list[float] = []
+    pacing = EventletPacing(gauge, nap_s=0.001, max_wait_s=0.01, green=True, native_sleep=naps.append)
+    gauge.in_flight = 1
+    pacing.checkpoint()
+    assert len(naps) == 10 and sum(naps) >= 0.01 - 1e-9  # a flood of requests cannot starve the estimator
+
+
+def test_checkpoint_goes_on_at_once_when_the_hall_is_quiet_or_not_under_eventlet() -> None:
+    gauge = _gauge()
+    naps: list[float] = []
+    EventletPacing(gauge, green=True, native_sleep=naps.append).checkpoint()
+    gauge.in_flight = 3
+    EventletPacing(gauge, green=False, native_sleep=naps.append).checkpoint()
+    assert naps == []
+
+
+def test_checkpoint_stops_waiting_when_the_requests_finish() -> None:
+    gauge = _gauge()
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 3:
+            gauge.in_flight = 0
+
+    gauge.in_flight = 2
+    EventletPacing(gauge, nap_s=0.001, max_wait_s=1.0, green=True, native_sleep=nap).checkpoint()
+    assert len(naps) == 3
+
+
+def test_the_gauge_counts_requests_while_they_run_even_when_they_fail() -> None:
+    seen: list[int] = []
+    gauge: RequestGauge
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(gauge.in_flight)
+        if environ.get("fail"):
+            raise RuntimeError("boom")
+        return [b"ok"]
+
+    gauge = RequestGauge(app)
+    assert gauge({}, None) == [b"ok"]
+    with pytest.raises(RuntimeError):
+        gauge({"fail": True}, None)
+    assert seen == [1, 1] and gauge.in_flight == 0
