@@ -41,6 +41,29 @@ def _direct_savepoints(engine: Engine) -> Engine:
     return engine
 
 
+def _commit_off_the_event_loop(engine: Engine) -> Engine:
+    """Under eventlet, run SQLite's COMMIT (the fsync of a durable commit) in a native thread.
+
+    The fsync holds no interpreter lock, so meanwhile the event loop reads and parses the next requests,
+    which then join the next group commit. Usually well under a millisecond, an fsync sometimes takes
+    several, and on the event loop that stalled every connection of the process.
+    """
+    dialect: Any = engine.dialect
+
+    def do_commit(dbapi_connection: Any) -> None:
+        import eventlet.patcher
+
+        if eventlet.patcher.is_monkey_patched("thread"):
+            from eventlet import tpool
+
+            tpool.execute(dbapi_connection.commit)
+        else:
+            dbapi_connection.commit()
+
+    dialect.do_commit = do_commit
+    return engine
+
+
 def _sqlite_engine(url: str, *, begin: str, pragmas: list[str]) -> Engine:
     """A pooled SQLite engine that runs ``pragmas`` on each new connection and opens transactions with ``begin``."""
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
@@ -68,8 +91,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return _sqlite_engine(url, begin="BEGIN IMMEDIATE", pragmas=[
-        "PRAGMA journal_mode=WAL", f"PRAGMA synchronous={sqlite_synchronous.upper()}", "PRAGMA foreign_keys=ON"])
+    return _commit_off_the_event_loop(_sqlite_engine(url, begin="BEGIN IMMEDIATE", pragmas=[
+        "PRAGMA journal_mode=WAL", f"PRAGMA synchronous={sqlite_synchronous.upper()}", "PRAGMA foreign_keys=ON"]))
 
 
 def make_readonly_engine(url: str) -> Engine | None:
