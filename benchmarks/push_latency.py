@@ -128,7 +128,8 @@ async def connect_light(session: Any, url: str, branch: str, display: Display, b
     import aiohttp
 
     ws_url = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
-    ws = await session.ws_connect(ws_url, max_msg_size=0, timeout=aiohttp.ClientWSTimeout(ws_close=5))
+    # offers per-message deflate as browsers do (Chromium: "permessage-deflate; client_max_window_bits")
+    ws = await session.ws_connect(ws_url, max_msg_size=0, compress=15, timeout=aiohttp.ClientWSTimeout(ws_close=5))
     try:
         opened = await ws.receive_str(timeout=30)
         if not opened.startswith("0"):

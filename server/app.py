@@ -18,6 +18,7 @@ from server.realtime import (
     HeapKeeper,
     LiveLoop,
     SocketIOPublisher,
+    WithoutWebSocketCompression,
     register_socket_handlers,
     use_timerless_socket_queues,
 )
@@ -135,6 +136,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.wsgi_app = gauge  # type: ignore[method-assign]
     socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None, cors_allowed_origins=[])
     use_timerless_socket_queues(socketio)
+    app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
 
     if run_migrations:
         migrate(config.server.database_url)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -219,3 +222,24 @@ def test_display_zone_filters_the_snapshot(tmp_path: Path) -> None:
         assert snapshot["zone"]["name"]["en"] == "VIP room"
         assert display.join({"role": "display", "branch": BRANCH, "zone": "NOPE"})["error"] == "unknown_zone"
         display.close()
+
+
+def test_websockets_decline_per_message_deflate(server: ServerProcess) -> None:
+    """Browsers offer compression on every websocket; compressing each message for each display would cost
+    the server a zlib pass per message per display (and a zlib context per connection), so it declines."""
+    host, port = server.url.removeprefix("http://").split(":")
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+               f"Sec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request.encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = connection.recv(4096)
+            assert chunk, response
+            response += chunk
+    head = response.split(b"\r\n\r\n", 1)[0].decode().lower()
+    assert head.startswith("http/1.1 101"), head
+    assert "sec-websocket-extensions" not in head
