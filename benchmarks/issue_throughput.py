@@ -1,9 +1,14 @@
 """Issue and call throughput of the real HTTP API, with concurrent clients.
 
 Starts its own server (demo hall, fresh SQLite file, durable commits) on a free port unless given
-``--url``. Phase 1: ``--clients`` threads take tickets as fast as they can for ``--seconds``.
-Phase 2: staff at every counter call next (and finish) as fast as they can.
+``--url``. Phase 1: ``--clients`` threads take tickets for ``--seconds``: as fast as they can (closed
+loop, the default: the figure is the capacity), or together ``--rate`` tickets per second on a fixed
+schedule (open loop: latency counts from the scheduled time). Phase 2: staff at every counter call
+next (and mark no-show) as fast as they can.
 Prints a summary and, as its last line, JSON with tickets_per_s, p50_ms, p99_ms, calls_per_s.
+
+    python benchmarks/issue_throughput.py              # closed loop, 20 clients, 10 s
+    python benchmarks/issue_throughput.py --rate 300   # open loop at 300 tickets/s
 """
 
 from __future__ import annotations

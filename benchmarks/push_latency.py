@@ -12,9 +12,10 @@ into "to the first display" (command, commit, first frame) and "then to the last
 Every hall_event's ``seq`` is checked for gaps, and disconnects are counted.
 
 The clients (``--client``): ``light`` (default) speaks Engine.IO 4 / Socket.IO 5 straight over aiohttp
-websockets; ``socketio`` uses python-socketio's AsyncClient, which costs several times the CPU per
-message: at 1,000 clients and 5 calls/s it needs a whole core of this 2-core machine, falls behind, and
-then measures itself. The CPU used by other processes during a level is reported too: on a shared
+websockets and, like a browser, offers per-message deflate in the handshake (the server declines it);
+``socketio`` uses python-socketio's AsyncClient, which costs several times the CPU per message: at
+1,000 clients and 5 calls/s it needs a whole core of this 2-core machine, falls behind, and then
+measures itself. The CPU used by other processes during a level is reported too: on a shared
 machine a level where it is high is flagged as not representative.
 
     python benchmarks/push_latency.py                        # sweep 100, 500, 1000 clients
