@@ -416,45 +416,66 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
         counters[i % len(counters)].issue()
 
     context = multiprocessing.get_context("spawn")
-    parent_end, child_end = context.Pipe()
-    worker = context.Process(target=client_worker, args=(child_end, base, clients, BRANCH, CONNECT_BATCH, args.client),
-                             daemon=True)
-    worker.start()
+    processes = max(1, min(args.client_processes, clients))
+    ends, workers = [], []
+    for k in range(processes):
+        share = clients // processes + (1 if k < clients % processes else 0)
+        parent_end, child_end = context.Pipe()
+        worker = context.Process(target=client_worker,
+                                 args=(child_end, base, share, BRANCH, CONNECT_BATCH, args.client), daemon=True)
+        worker.start()
+        ends.append(parent_end)
+        workers.append(worker)
+
+    def gather() -> list[Any]:
+        answers = []
+        for end in ends:
+            answer = end.recv()
+            if answer[0] == "error":
+                raise RuntimeError(f"client process failed: {answer[1]}")
+            answers.append(answer)
+        return answers
+
     try:
-        message = parent_end.recv()
-        if message[0] == "error":
-            raise RuntimeError(f"client process failed: {message[1]}")
-        _, connected, failures, connect_s = message
+        answers = gather()
+        connected = sum(a[1] for a in answers)
+        failures = [f for a in answers for f in a[2]]
+        connect_s = max(a[3] for a in answers)
         if failures:
             print(f"  {clients - connected} clients failed to connect or join, e.g. {failures[0]}", file=sys.stderr)
         time.sleep(1.0)  # let the connection storm settle
 
         # CPU shares are over the calling phase; "other" is whatever else ran on the machine meanwhile
-        own_pids = [pid for pid in (server_pid, worker.pid, os.getpid()) if pid]
+        worker_pids = [w.pid for w in workers if w.pid]
+        own_pids = [pid for pid in (server_pid, *worker_pids, os.getpid()) if pid]
         server_cpu0 = cpu_seconds(server_pid) if server_pid else None
-        client_cpu0 = cpu_seconds(worker.pid) if worker.pid else None
+        client_cpu0 = sum(cpu_seconds(pid) for pid in worker_pids)
         own0, machine0 = sum(cpu_seconds(pid) for pid in own_pids), machine_busy_seconds()
         began = time.monotonic()
         sent_at, command_ms, worst_lag, peak_rss = run_calls(counters, args.calls, args.rate, server_pid)
         seconds = time.monotonic() - began
         server_cpu = cpu_seconds(server_pid) - server_cpu0 if server_pid and server_cpu0 is not None else None
-        client_cpu = cpu_seconds(worker.pid) - client_cpu0 if worker.pid and client_cpu0 is not None else None
+        client_cpu = sum(cpu_seconds(pid) for pid in worker_pids) - client_cpu0
         other_cpu = max(0.0, machine_busy_seconds() - machine0 - (sum(cpu_seconds(pid) for pid in own_pids) - own0))
         final_seq = int(get_json(base, f"/api/branches/{BRANCH}/snapshot")["seq"])
-        parent_end.send(("finish", list(sent_at), final_seq, args.grace))
-        message = parent_end.recv()
-        if message[0] == "error":
-            raise RuntimeError(f"client process failed: {message[1]}")
-        _, receipts, missed_events, drops, client_lag_p99, messages = message
+        for end in ends:
+            end.send(("finish", list(sent_at), final_seq, args.grace))
+        answers = gather()
+        receipts = [per_client for a in answers for per_client in a[1]]
+        missed_events = sum(a[2] for a in answers)
+        drops = [d for a in answers for d in a[3]]
+        client_lag_p99 = max(a[4] for a in answers)
+        messages = sum(a[5] for a in answers)
         if drops:
             print(f"  {len(drops)} clients were disconnected during the level, e.g. {drops[0]}, {drops[-1]}",
                   file=sys.stderr)
         if server_pid:
             peak_rss = max(peak_rss, rss_mb(server_pid))
     finally:
-        worker.join(30)
-        if worker.is_alive():
-            worker.kill()
+        for worker in workers:
+            worker.join(30)
+            if worker.is_alive():
+                worker.kill()
         for counter in counters:
             counter.release()
 
@@ -542,6 +563,8 @@ def main() -> int:
                         help="light: the Socket.IO protocol straight over aiohttp websockets (default); "
                              "socketio: python-socketio's AsyncClient, several times the CPU per message")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds to wait for late deliveries")
+    parser.add_argument("--client-processes", type=int, default=2,
+                        help="processes sharing the clients (one process at 1,000 sockets lags behind the server)")
     args = parser.parse_args()
     try:
         levels_wanted = [int(n) for n in args.clients.split(",") if n.strip()]

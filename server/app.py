@@ -13,6 +13,7 @@ from flask_socketio import SocketIO
 from itsdangerous import URLSafeTimedSerializer
 
 from server.config import HallConfig
+from server.fanout import DirectFanout, capture_websockets
 from server.persistence.database import make_engine, make_readonly_engine, migrate
 from server.realtime import (
     HeapKeeper,
@@ -142,6 +143,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         migrate(config.server.database_url)
     engine = make_engine(config.server.database_url, sqlite_synchronous=config.server.sqlite_synchronous)
     socket_publisher = SocketIOPublisher(socketio)
+    if socketio.async_mode == "eventlet" and not config.server.redis_url:
+        capture_websockets(socketio)
+        socket_publisher.fanout = DirectFanout(socketio)
     uow = UnitOfWork(engine, make_readonly_engine(config.server.database_url), publisher or socket_publisher)
     live = LiveHall(config, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))

@@ -34,6 +34,7 @@ from flask_socketio import SocketIO, join_room, leave_room, rooms
 from socketio import PubSubManager
 
 from server.domain.errors import DomainError
+from server.fanout import DirectFanout
 from server.services.hall import HallService
 from server.services.live import LiveHall
 
@@ -108,6 +109,7 @@ class SocketIOPublisher:
                  ) -> None:
         self.socketio = socketio
         self.listener = listener
+        self.fanout: DirectFanout | None = None  # set when broadcasts may be written straight to websockets
 
     def _listened(self, room: str, *, local_only: bool) -> bool:
         """Whether an emit to ``room`` can reach anyone. Without a message queue every socket is local, so an
@@ -134,7 +136,11 @@ class SocketIOPublisher:
             self.listener(branch_code, events)
 
     def _emit(self, name: str, message: dict[str, Any], room: str, *, local_only: bool = False) -> None:
-        if self._listened(room, local_only=local_only):
+        if not self._listened(room, local_only=local_only):
+            return
+        if self.fanout is not None:
+            self.fanout.emit(name, message, room)
+        else:
             self.socketio.emit(name, message, to=room)
 
     def publish_summary(self, branch_code: str, summary: dict[str, Any]) -> None:
