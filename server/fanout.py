@@ -69,8 +69,6 @@ class DirectFanout:
 
     def __init__(self, socketio_app: SocketIO) -> None:
         self.socketio = socketio_app
-        self.direct = 0
-        self.queued = 0
 
     def emit(self, event: str, data: Any, room: str) -> None:
         server = self.socketio.server
@@ -91,10 +89,8 @@ class DirectFanout:
                 if frame is None:
                     frame = text_frame(message.encode())
                 if self._send_now(ws, frame):
-                    self.direct += 1
                     continue
             eio.send_packet(eio_sid, message)
-            self.queued += 1
 
     def _send_now(self, ws: Any, frame: bytes) -> bool:
         """Write ``frame`` if the websocket is free; False when it must go through the queue instead."""

@@ -13,19 +13,17 @@ The SQL text is built once per counter layout, rules and dialect, and sent strai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
 from server.domain import policy
 from server.domain.tickets import PriorityClass, TicketState
-from server.persistence.raw import driver_query
-from server.persistence.tables import Ticket
+from server.persistence.raw import driver_query, utc_datetime
 
 _WAITING = TicketState.WAITING.value
 _STATEMENTS: dict[tuple[Any, ...], str] = {}
-_TIME_RESULTS: dict[str, Callable[[Any], Any]] = {}
 _COLUMNS = "id, service_code, priority, queued_at, target_counter, transferred"
 
 
@@ -169,9 +167,8 @@ def next_candidates(connection: Connection, branch_code: str, counter: policy.Co
         _STATEMENTS[cache_key] = sql
     rows = driver_query(connection, sql, {"b": branch_code, "c": counter.counter})
     found: dict[int, policy.QueuedTicket] = {}
-    time_result = _time_result(connection)
     for row in rows:
-        found[row[0]] = policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), time_result(row[3]), row[4],
+        found[row[0]] = policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), utc_datetime(row[3]), row[4],
                                             bool(row[5]))
     return list(found.values())
 
@@ -194,14 +191,3 @@ def count_eligible(connection: Connection, branch_code: str, counter: policy.Cou
         _STATEMENTS[cache_key] = sql
     ((count,),) = driver_query(connection, sql, {"b": branch_code, "c": counter.counter})
     return int(count)
-
-
-def _time_result(connection: Connection) -> Any:
-    """The ``queued_at`` column's conversion of raw driver values to aware UTC datetimes."""
-    dialect = connection.dialect
-    processor = _TIME_RESULTS.get(dialect.name)
-    if processor is None:
-        column_type = Ticket.__table__.c.queued_at.type
-        processor = column_type.dialect_impl(dialect).result_processor(dialect, None) or (lambda value: value)
-        _TIME_RESULTS[dialect.name] = processor
-    return processor
