@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from server.config import HallConfig
 from server.fanout import DirectFanout, capture_websockets
+from server.offload import eventlet_serves, offload_cpu
 from server.persistence.database import make_engine, make_readonly_engine, migrate
 from server.realtime import (
     HeapKeeper,
@@ -25,23 +26,11 @@ from server.realtime import (
 )
 from server.services.announcements import AnnouncementService
 from server.services.hall import Clock, HallService, utc_now
-from server.services.live import LiveHall, run_inline
+from server.services.live import LiveHall
 from server.services.printing import PrintingService
 from server.services.ratings import RatingService
 from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
-
-
-def offload_cpu(work: Callable[[], Any]) -> Any:
-    """Run the estimator in a native thread when eventlet serves, so that pushes keep flowing meanwhile."""
-    try:
-        import eventlet.patcher
-        from eventlet import tpool
-    except ImportError:
-        return run_inline(work)
-    if not eventlet.patcher.is_monkey_patched("thread"):
-        return run_inline(work)
-    return tpool.execute(work)
 
 
 class SigningOnceSessionInterface(SecureCookieSessionInterface):
@@ -89,15 +78,13 @@ class EventletPacing:
                  green: bool | None = None, native_sleep: Callable[[float], None] | None = None) -> None:
         self.gauge = gauge
         self.nap_s, self.max_wait_s = nap_s, max_wait_s
-        try:
+        self._green = eventlet_serves()
+        self._yield: Callable[[], None] = lambda: None
+        self._native_sleep: Callable[[float], None] = time.sleep
+        if self._green:
             import eventlet
             import eventlet.patcher
-        except ImportError:
-            self._green = False
-            self._yield: Callable[[], None] = lambda: None
-            self._native_sleep = time.sleep
-        else:
-            self._green = eventlet.patcher.is_monkey_patched("thread")
+
             self._yield = lambda: eventlet.sleep(0)
             self._native_sleep = eventlet.patcher.original("time").sleep
         if green is not None:  # tests

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request, session
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
-from werkzeug.security import check_password_hash
 
 from server.api.registry import openapi_document, route
 from server.api.schemas import (
@@ -21,6 +20,8 @@ from server.api.schemas import (
 )
 from server.domain.errors import DomainError, NotAllowed, Unauthenticated
 from server.domain.tickets import Action
+from server.offload import offload_cpu
+from server.services.accounts import authenticate
 from server.services.hall import CUSTOMER, Actor, HallService
 from server.services.views import service_view
 
@@ -160,8 +161,8 @@ def reactivate_ticket(token: str) -> Any:
 @route(api, "/session", "POST", "Staff sign-in (sets the session cookie)", tag="staff", body=LoginRequest,
        responses={401: "wrong username or password"})
 def login(body: LoginRequest) -> Any:
-    account = hall().config.account(body.username)
-    if account is None or not check_password_hash(account.password_hash, body.password):
+    account = authenticate(hall().config, body.username, body.password, offload_cpu)
+    if account is None:
         return jsonify({"error": "bad_credentials", "message": "wrong username or password"}), 401
     session.clear()
     session["username"] = account.username
