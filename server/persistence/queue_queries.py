@@ -14,6 +14,7 @@ The SQL text is built once per counter layout, rules and dialect, and sent strai
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -53,34 +54,50 @@ class _Named:
         return f"%({name})s" if self.paramstyle == "pyformat" else f":{name}"
 
 
-def _count_sql(param: _Named, index: int, order: policy.CounterOrder, dialect: str) -> str:
-    """People ahead at one counter, as index range counts.
+@dataclass(frozen=True)
+class _AheadPlan:
+    """The SQL of one people-ahead count and how to read its columns (see :func:`count_ahead`).
 
-    For service ``s`` with offset ``o`` a ticket is ahead iff ``(queue_key, id) < (X, me)`` with
-    ``X = my call key - o``, or, in the favoured priority class, ``(queue_key, id) < (X + favour, me)``. So:
-    a plain range count below ``X`` (no expression per entry, about 120 ns an entry on SQLite), the ties at
-    ``X``, and for the favoured class the window ``[X, X + favour)``. Tickets sent to another counter are in
-    those ranges but not eligible here, so they are subtracted; tickets sent here for a service the counter
-    does not normally serve are added. Both are few, so those two use the per-row call-key expression (on
-    SQLite, told to walk the index of sent tickets: its planner would rather walk the service's whole queue).
+    Counters that share a service at the same threshold share its range count, so a count for 8 counters
+    reads each service's range once. ``ranges`` and ``windows`` are ``(service, threshold - my queue key)``
+    per column; ``counters[i]`` lists the range and window columns that counter ``i`` adds up, and its
+    corrections for targeted tickets are the column after all ranges and windows.
     """
-    b, c, me, key, bound = (param(f"{name}{index}") for name in ("b", "c", "me", "key", "bound"))
-    waiting = f"FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
+
+    sql: str
+    ranges: list[tuple[str, int]]
+    windows: list[tuple[str, int]]
+    counters: list[tuple[list[int], list[int]]]
+
+
+def _range_sql(param: _Named, k: int, service: str, waiting: str) -> str:
+    """Tickets of ``service`` with ``(queue_key, id) < (r, me)``, counted from whichever end of the range is
+    nearer: below the threshold, or the service's tally less the tickets at or above it. Which end is
+    nearer is guessed from the service's first and last key (two index probes), as arrivals are spread
+    over time; either way the answer is exact."""
+    b, me, r = param("b"), param("me"), param(f"r{k}")
+    in_service = f"{waiting} AND service_code = {_quote(service)}"
+    tally = (f"COALESCE((SELECT waiting FROM queue_tally WHERE branch_code = {b}"
+             f" AND service_code = {_quote(service)}), 0)")
+    return (
+        f"CASE WHEN (SELECT MAX(queue_key_us) {in_service}) - {r} < {r} - (SELECT MIN(queue_key_us) {in_service})"
+        f" THEN {tally} - (SELECT COUNT(*) {in_service} AND queue_key_us > {r})"
+        f" - (SELECT COUNT(*) {in_service} AND queue_key_us = {r} AND id >= {me})"
+        f" ELSE (SELECT COUNT(*) {in_service} AND queue_key_us < {r})"
+        f" + (SELECT COUNT(*) {in_service} AND queue_key_us = {r} AND id < {me}) END"
+    )
+
+
+def _corrections_sql(param: _Named, index: int, order: policy.CounterOrder, dialect: str, waiting: str) -> str:
+    """Per counter: less the tickets sent to another counter, plus those sent here for a service the counter does
+    not normally serve. Both are few, so they use the per-row call-key expression (on SQLite, told to walk the
+    index of sent tickets: its planner would rather walk the service's whole queue)."""
+    b, c, me, key, bound = (param(name) for name in ("b", f"c{index}", "me", f"key{index}", f"bound{index}"))
 
     def ahead(call_key: str) -> str:
         return f"({call_key} < {key} OR ({call_key} = {key} AND id < {me}))"
 
     parts = []
-    for j, service in enumerate(order.service_offset):
-        x, x_favoured = param(f"x{index}_{j}"), param(f"xf{index}_{j}")
-        in_service = f"{waiting} AND service_code = {_quote(service)}"
-        parts.append(f"(SELECT COUNT(*) {in_service} AND queue_key_us < {x})")
-        parts.append(f"(SELECT COUNT(*) {in_service} AND queue_key_us = {x} AND id < {me})")
-        if order.favoured is not None and order.favour:
-            parts.append(
-                f"(SELECT COUNT(*) {in_service} AND priority = {_quote(order.favoured.value)}"
-                f" AND (queue_key_us, id) >= ({x}, {me}) AND (queue_key_us, id) < ({x_favoured}, {me}))"
-            )
     services = ", ".join(_quote(s) for s in order.service_offset)
     counted = ""
     if services:
@@ -99,6 +116,40 @@ def _count_sql(param: _Named, index: int, order: policy.CounterOrder, dialect: s
     return " + ".join(parts).replace("+ -", "- ")
 
 
+def _ahead_plan(orders: list[policy.CounterOrder], me: policy.QueuedTicket, dialect: str,
+                paramstyle: str) -> _AheadPlan:
+    """People ahead at each counter, as index range counts.
+
+    For service ``s`` with offset ``o`` a ticket is ahead iff ``(queue_key, id) < (X, me)`` with
+    ``X = my call key - o``, or, in the favoured priority class, ``(queue_key, id) < (X + favour, me)``. So:
+    a range count below ``X`` (no expression per entry) and for the favoured class the window
+    ``[X, X + favour)``; then the corrections for tickets sent to a specific counter.
+    """
+    param = _Named(paramstyle)
+    waiting = f"FROM ticket WHERE branch_code = {param('b')} AND state = '{_WAITING}'"
+    ranges: dict[tuple[str, int], int] = {}
+    windows: dict[tuple[str, int, PriorityClass, int], int] = {}
+    counters = []
+    for order in orders:
+        mine = policy.microseconds(order.offset(me.service_code, me.priority))
+        favour = policy.microseconds(order.favour)
+        used_ranges, used_windows = [], []
+        for service, offset in order.service_offset.items():
+            delta = mine - policy.microseconds(offset)
+            used_ranges.append(ranges.setdefault((service, delta), len(ranges)))
+            if order.favoured is not None and favour:
+                used_windows.append(windows.setdefault((service, delta, order.favoured, favour), len(windows)))
+        counters.append((used_ranges, used_windows))
+    columns = [_range_sql(param, k, service, waiting) for (service, _), k in ranges.items()]
+    for (service, _, favoured, _), k in windows.items():
+        w, wf, me_ = param(f"w{k}"), param(f"wf{k}"), param("me")
+        columns.append(f"(SELECT COUNT(*) {waiting} AND service_code = {_quote(service)}"
+                       f" AND priority = {_quote(favoured.value)}"
+                       f" AND (queue_key_us, id) >= ({w}, {me_}) AND (queue_key_us, id) < ({wf}, {me_}))")
+    columns += [_corrections_sql(param, i, order, dialect, waiting) for i, order in enumerate(orders)]
+    return _AheadPlan("SELECT " + ", ".join(columns), list(ranges), [(s, d) for s, d, _, _ in windows], counters)
+
+
 def _layout(order: policy.CounterOrder) -> tuple[Any, ...]:
     """What the SQL text depends on (the counter number and the thresholds are parameters)."""
     return tuple(order.service_offset.items()), order.favoured, order.favour
@@ -108,6 +159,9 @@ def _orders(counters: Sequence[policy.CounterSkills], rules: policy.PolicyRules)
     return [policy.counter_order(c, rules) for c in counters]
 
 
+_PLANS: dict[tuple[Any, ...], _AheadPlan] = {}
+
+
 def count_ahead(connection: Connection, branch_code: str, me: policy.QueuedTicket,
                 counters: Sequence[policy.CounterSkills], rules: policy.PolicyRules) -> list[int]:
     """For each counter, the database's :func:`policy.count_ahead` (the tests hold the two equal)."""
@@ -115,24 +169,27 @@ def count_ahead(connection: Connection, branch_code: str, me: policy.QueuedTicke
         return []
     dialect = connection.dialect
     orders = _orders(counters, rules)
-    cache_key = ("ahead", dialect.name, dialect.paramstyle, tuple(_layout(order) for order in orders))
-    sql = _STATEMENTS.get(cache_key)
-    if sql is None:
-        param = _Named(dialect.paramstyle)
-        sql = "SELECT " + ", ".join(_count_sql(param, i, order, dialect.name) for i, order in enumerate(orders))
-        _STATEMENTS[cache_key] = sql
+    cache_key = (dialect.name, dialect.paramstyle, tuple(_layout(order) for order in orders), me.service_code,
+                 me.priority)
+    plan = _PLANS.get(cache_key)
+    if plan is None:
+        plan = _PLANS[cache_key] = _ahead_plan(orders, me, dialect.name, dialect.paramstyle)
     my_queue_key = policy.queue_key_us(me, rules)
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"b": branch_code, "me": me.ticket_id}
+    for k, (_, delta) in enumerate(plan.ranges):
+        params[f"r{k}"] = my_queue_key + delta
     for i, order in enumerate(orders):
         my_call_key = my_queue_key + policy.microseconds(order.offset(me.service_code, me.priority))
-        favour = policy.microseconds(order.favour)
-        params.update({f"b{i}": branch_code, f"c{i}": order.counter, f"me{i}": me.ticket_id,
-                       f"key{i}": my_call_key, f"bound{i}": my_call_key + favour})
-        for j, offset in enumerate(order.service_offset.values()):
-            threshold = my_call_key - policy.microseconds(offset)
-            params[f"x{i}_{j}"], params[f"xf{i}_{j}"] = threshold, threshold + favour
-    (row,) = driver_query(connection, sql, params)
-    return [int(value) for value in row]
+        params.update({f"c{i}": order.counter, f"key{i}": my_call_key,
+                       f"bound{i}": my_call_key + policy.microseconds(order.favour)})
+        for k in plan.counters[i][1]:
+            params[f"w{k}"] = my_queue_key + plan.windows[k][1]
+            params[f"wf{k}"] = params[f"w{k}"] + policy.microseconds(order.favour)
+    (row,) = driver_query(connection, plan.sql, params)
+    ranges, windows = row[:len(plan.ranges)], row[len(plan.ranges):len(plan.ranges) + len(plan.windows)]
+    corrections = row[len(plan.ranges) + len(plan.windows):]
+    return [int(sum(ranges[k] for k in used_ranges) + sum(windows[k] for k in used_windows) + corrections[i])
+            for i, (used_ranges, used_windows) in enumerate(plan.counters)]
 
 
 def next_candidates(connection: Connection, branch_code: str, counter: policy.CounterSkills,

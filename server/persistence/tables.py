@@ -39,6 +39,21 @@ class BranchSequence(SQLModel, table=True):
     seq: int = Field(default=0)
 
 
+class QueueTally(SQLModel, table=True):
+    """How many tickets wait per branch and service, kept by database triggers on ``ticket`` (migration 0006).
+
+    Counting a range of an index costs one step per entry on SQLite and PostgreSQL; with the tally, the
+    people-ahead count of a ticket near the back of a long queue counts the few tickets behind it instead
+    (:mod:`server.persistence.queue_queries`). The triggers see every write, whichever code path made it.
+    """
+
+    __tablename__ = "queue_tally"
+
+    branch_code: str = Field(primary_key=True, max_length=32)
+    service_code: str = Field(primary_key=True, max_length=32)
+    waiting: int = Field(default=0)
+
+
 class NumberSequence(SQLModel, table=True):
     """The last number issued per service, per branch, per branch-local day."""
 

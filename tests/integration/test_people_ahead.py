@@ -8,13 +8,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from server.domain import policy
 from server.domain.tickets import Action, PriorityClass, TicketState
 from server.persistence.queue_queries import count_ahead, count_eligible, next_candidates
-from server.persistence.tables import Ticket
+from server.persistence.tables import QueueTally, Ticket
 from server.services.hall import Actor, HallService
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import FakeClock
@@ -116,7 +116,12 @@ def test_commands_keep_the_queue_key_and_call_next_follows_the_policy(database_u
             clock.advance(seconds=40)
             waiting = [q for q, _ in _waiting(hall)]
             if step[0] == "issue":
-                hall.issue_ticket(BRANCH, step[1], priority=step[2])
+                issued = hall.issue_ticket(BRANCH, step[1], priority=step[2])
+                me = next(q for q, _ in _waiting(hall) if q.ticket_id == issued["id"])
+                counters = ([counter_skills[n] for n in at_counter if policy.is_eligible(me, counter_skills[n])]
+                            or [c for c in counter_skills.values() if policy.is_eligible(me, c)])
+                assert issued["people_ahead"] == min(
+                    policy.count_ahead(me, c, [*waiting, me], hall.rules) for c in counters)
             elif step[0] == "call":
                 number = step[1]
                 expected = policy.choose_next(counter_skills[number], waiting, hall.rules)
@@ -141,8 +146,23 @@ def test_commands_keep_the_queue_key_and_call_next_follows_the_policy(database_u
                         hall.reactivate(BRANCH, target.ticket_id, MANAGER)
             for queued, stored in _waiting(hall):
                 assert stored == policy.queue_key_us(queued, hall.rules), queued
+            assert _tally(hall) == _grouped_waiting(hall)
 
     check()
+
+
+def _tally(hall: HallService) -> dict[tuple[str, str], int]:
+    with Session(hall.uow.engine) as session:
+        rows = session.execute(select(QueueTally)).scalars()
+        return {(t.branch_code, t.service_code): t.waiting for t in rows if t.waiting}
+
+
+def _grouped_waiting(hall: HallService) -> dict[tuple[str, str], int]:
+    with Session(hall.uow.engine) as session:
+        rows = session.execute(select(Ticket.branch_code, Ticket.service_code, func.count())
+                               .where(Ticket.state == TicketState.WAITING.value)
+                               .group_by(Ticket.branch_code, Ticket.service_code)).all()
+        return {(branch, service): count for branch, service, count in rows}
 
 
 def test_start_up_rekeys_the_waiting_tickets_when_head_starts_change(database_url: str, tmp_path: Path) -> None:
