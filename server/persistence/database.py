@@ -4,6 +4,10 @@ SQLite runs in WAL mode with ``synchronous=FULL`` (each commit is fsynced: an ac
 survives a crash) and every write transaction starts with ``BEGIN IMMEDIATE`` so that commands are
 serialised without deadlocks. On PostgreSQL commands serialise per branch by locking the branch's
 ``branch_sequence`` row (see :mod:`server.services.unit_of_work`).
+
+Each SQLite connection keeps its savepoint journals in memory and a 16 MiB page cache, and the pools hand
+out the connection used last (SQLite drops a connection's cache whenever another one wrote, so a rotating
+pool would start most commands cold).
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 
+_CONNECTION_PRAGMAS = [
+    "PRAGMA busy_timeout=30000",
+    # savepoint journals in memory: every command runs in a savepoint, and on disk its journal cost ~25
+    # pwrite calls per ticket on the event loop
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-16384",  # 16 MiB of pages per connection (the default, 2 MiB, is less than a busy day)
+]
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -67,13 +78,13 @@ def _commit_off_the_event_loop(engine: Engine) -> Engine:
 def _sqlite_engine(url: str, *, begin: str, pragmas: list[str]) -> Engine:
     """A pooled SQLite engine that runs ``pragmas`` on each new connection and opens transactions with ``begin``."""
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
-                           max_overflow=20)
+                           max_overflow=20, pool_use_lifo=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        for pragma in [*pragmas, "PRAGMA busy_timeout=30000"]:
+        for pragma in [*pragmas, *_CONNECTION_PRAGMAS]:
             cursor.execute(pragma)
         cursor.close()
 

@@ -76,6 +76,9 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_queue", "branch_code", "state", "service_code", "queue_key_us", "id", "target_counter",
               "priority"),
         Index("ix_ticket_target", "branch_code", "state", "target_counter", "queue_key_us"),
+        # One priority class of a service: a fast-lane or VIP counter's favoured head, and its favour window.
+        Index("ix_ticket_class", "branch_code", "state", "service_code", "priority", "queue_key_us", "id",
+              "target_counter"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

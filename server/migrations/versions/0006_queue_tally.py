@@ -1,8 +1,10 @@
-"""waiting tickets are tallied per branch and service by triggers (people ahead without counting the queue)
+"""waiting tickets are tallied per branch and service by triggers (people ahead without counting the queue);
+the queue of one priority class is indexed on its own (a favoured class's head and favour window)
 
 The triggers fire on every insert, delete and change of state, service or branch of a ticket, in the
 same transaction as the write, so the tally cannot drift from the tickets whichever code path wrote them.
-The tally starts from the tickets waiting at upgrade time.
+The tally starts from the tickets waiting at upgrade time. A later migration that has SQLite rebuild the
+``ticket`` table (a batch "move and copy") drops the triggers with it and must create them again.
 
 Revision ID: 0006
 Revises: 0005
@@ -65,6 +67,9 @@ def upgrade() -> None:
     op.execute("INSERT INTO queue_tally (branch_code, service_code, waiting)"
                " SELECT branch_code, service_code, COUNT(*) FROM ticket WHERE state = 'waiting'"
                " GROUP BY branch_code, service_code")
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_class', ['branch_code', 'state', 'service_code', 'priority', 'queue_key_us',
+                                                  'id', 'target_counter'], unique=False)
     for statement in _POSTGRESQL if op.get_bind().dialect.name == "postgresql" else _SQLITE:
         op.execute(statement)
 
@@ -77,3 +82,5 @@ def downgrade() -> None:
         for name in ("insert", "leave", "enter", "delete"):
             op.execute(f"DROP TRIGGER ticket_tally_{name}")
     op.drop_table('queue_tally')
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_class')
