@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
+from types import MappingProxyType
 
 from server.domain.tickets import PriorityClass
 
@@ -170,12 +172,20 @@ class CounterOrder:
 
 
 def counter_order(counter: CounterSkills, rules: PolicyRules) -> CounterOrder:
+    return _counter_order(counter, rules.preference_step, rules.role_head_start)
+
+
+@cache
+def _counter_order(counter: CounterSkills, preference_step: timedelta, role_head_start: timedelta) -> CounterOrder:
+    """Memoised: a counter's order depends only on its skills and two rules, and the hot paths ask for it
+    on every issue and call."""
     favoured = next((priority for role, priority in _ROLE_FAVOURS if role == counter.role), None)
     return CounterOrder(
         counter=counter.counter,
-        service_offset={service: rules.preference_step * rank for rank, service in enumerate(counter.services)},
+        service_offset=MappingProxyType({service: preference_step * rank
+                                         for rank, service in enumerate(counter.services)}),
         favoured=favoured,
-        favour=rules.role_head_start if favoured is not None else timedelta(0),
+        favour=role_head_start if favoured is not None else timedelta(0),
     )
 
 

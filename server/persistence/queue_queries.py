@@ -56,17 +56,20 @@ class _Named:
 
 @dataclass(frozen=True)
 class _AheadPlan:
-    """The SQL of one people-ahead count and how to read its columns (see :func:`count_ahead`).
+    """The SQL of one people-ahead count, its parameters and how to read its columns (see :func:`count_ahead`).
 
     Counters that share a service at the same threshold share its range count, so a count for 8 counters
-    reads each service's range once. ``ranges`` and ``windows`` are ``(service, threshold - my queue key)``
-    per column; ``counters[i]`` lists the range and window columns that counter ``i`` adds up, and its
-    corrections for targeted tickets are the column after all ranges and windows.
+    reads each service's range once. Every threshold is the ticket's queue key plus a fixed offset
+    (``offsets``: parameter name -> microseconds); ``fixed`` are the counter numbers. ``counters[i]`` lists
+    the range and window columns counter ``i`` adds up; its corrections for targeted tickets are the
+    column after all ranges and windows.
     """
 
     sql: str
-    ranges: list[tuple[str, int]]
-    windows: list[tuple[str, int]]
+    offsets: list[tuple[str, int]]
+    fixed: dict[str, str]
+    ranges: int
+    windows: int
     counters: list[tuple[list[int], list[int]]]
 
 
@@ -91,8 +94,10 @@ def _range_sql(param: _Named, k: int, service: str, waiting: str) -> str:
 def _corrections_sql(param: _Named, index: int, order: policy.CounterOrder, dialect: str, waiting: str) -> str:
     """Per counter: less the tickets sent to another counter, plus those sent here for a service the counter does
     not normally serve. Both are few, so they use the per-row call-key expression (on SQLite, told to walk the
-    index of sent tickets: its planner would rather walk the service's whole queue)."""
+    index of sent tickets: its planner would rather walk the service's whole queue); and when no waiting ticket
+    was sent anywhere (the usual case) one probe of that index answers 0."""
     b, c, me, key, bound = (param(name) for name in ("b", f"c{index}", "me", f"key{index}", f"bound{index}"))
+    sent = "ticket INDEXED BY ix_ticket_target" if dialect == "sqlite" else "ticket"
 
     def ahead(call_key: str) -> str:
         return f"({call_key} < {key} OR ({call_key} = {key} AND id < {me}))"
@@ -102,7 +107,6 @@ def _corrections_sql(param: _Named, index: int, order: policy.CounterOrder, dial
     counted = ""
     if services:
         counted = f" AND service_code NOT IN ({services})"
-        sent = "ticket INDEXED BY ix_ticket_target" if dialect == "sqlite" else "ticket"
         parts.append(
             f"-(SELECT COUNT(*) FROM {sent} WHERE branch_code = {b} AND state = '{_WAITING}'"
             f" AND target_counter IS NOT NULL AND target_counter <> {c}"
@@ -113,7 +117,9 @@ def _corrections_sql(param: _Named, index: int, order: policy.CounterOrder, dial
         f"(SELECT COUNT(*) {waiting} AND target_counter = {c}{counted} AND queue_key_us <= {bound} AND id <> {me}"
         f" AND {ahead(_call_key_sql(order, with_services=False))})"
     )
-    return " + ".join(parts).replace("+ -", "- ")
+    any_sent = (f"EXISTS (SELECT 1 FROM {sent} WHERE branch_code = {b} AND state = '{_WAITING}'"
+                f" AND target_counter IS NOT NULL)")
+    return f"CASE WHEN {any_sent} THEN " + " + ".join(parts).replace("+ -", "- ") + " ELSE 0 END"
 
 
 def _ahead_plan(orders: list[policy.CounterOrder], me: policy.QueuedTicket, dialect: str,
@@ -130,9 +136,13 @@ def _ahead_plan(orders: list[policy.CounterOrder], me: policy.QueuedTicket, dial
     ranges: dict[tuple[str, int], int] = {}
     windows: dict[tuple[str, int, PriorityClass, int], int] = {}
     counters = []
-    for order in orders:
+    offsets: list[tuple[str, int]] = []
+    fixed: dict[str, str] = {}
+    for i, order in enumerate(orders):
         mine = policy.microseconds(order.offset(me.service_code, me.priority))
         favour = policy.microseconds(order.favour)
+        offsets += [(f"key{i}", mine), (f"bound{i}", mine + favour)]
+        fixed[f"c{i}"] = order.counter
         used_ranges, used_windows = [], []
         for service, offset in order.service_offset.items():
             delta = mine - policy.microseconds(offset)
@@ -140,23 +150,18 @@ def _ahead_plan(orders: list[policy.CounterOrder], me: policy.QueuedTicket, dial
             if order.favoured is not None and favour:
                 used_windows.append(windows.setdefault((service, delta, order.favoured, favour), len(windows)))
         counters.append((used_ranges, used_windows))
-    columns = [_range_sql(param, k, service, waiting) for (service, _), k in ranges.items()]
-    for (service, _, favoured, _), k in windows.items():
+    columns = []
+    for (service, delta), k in ranges.items():
+        columns.append(_range_sql(param, k, service, waiting))
+        offsets.append((f"r{k}", delta))
+    for (service, delta, favoured, favour), k in windows.items():
         w, wf, me_ = param(f"w{k}"), param(f"wf{k}"), param("me")
         columns.append(f"(SELECT COUNT(*) {waiting} AND service_code = {_quote(service)}"
                        f" AND priority = {_quote(favoured.value)}"
                        f" AND (queue_key_us, id) >= ({w}, {me_}) AND (queue_key_us, id) < ({wf}, {me_}))")
+        offsets += [(f"w{k}", delta), (f"wf{k}", delta + favour)]
     columns += [_corrections_sql(param, i, order, dialect, waiting) for i, order in enumerate(orders)]
-    return _AheadPlan("SELECT " + ", ".join(columns), list(ranges), [(s, d) for s, d, _, _ in windows], counters)
-
-
-def _layout(order: policy.CounterOrder) -> tuple[Any, ...]:
-    """What the SQL text depends on (the counter number and the thresholds are parameters)."""
-    return tuple(order.service_offset.items()), order.favoured, order.favour
-
-
-def _orders(counters: Sequence[policy.CounterSkills], rules: policy.PolicyRules) -> list[policy.CounterOrder]:
-    return [policy.counter_order(c, rules) for c in counters]
+    return _AheadPlan("SELECT " + ", ".join(columns), offsets, fixed, len(ranges), len(windows), counters)
 
 
 _PLANS: dict[tuple[Any, ...], _AheadPlan] = {}
@@ -168,28 +173,24 @@ def count_ahead(connection: Connection, branch_code: str, me: policy.QueuedTicke
     if not counters:
         return []
     dialect = connection.dialect
-    orders = _orders(counters, rules)
-    cache_key = (dialect.name, dialect.paramstyle, tuple(_layout(order) for order in orders), me.service_code,
-                 me.priority)
+    cache_key = (dialect.name, dialect.paramstyle, tuple(counters), rules.preference_step, rules.role_head_start,
+                 me.service_code, me.priority)
     plan = _PLANS.get(cache_key)
     if plan is None:
+        orders = [policy.counter_order(c, rules) for c in counters]
         plan = _PLANS[cache_key] = _ahead_plan(orders, me, dialect.name, dialect.paramstyle)
     my_queue_key = policy.queue_key_us(me, rules)
-    params: dict[str, Any] = {"b": branch_code, "me": me.ticket_id}
-    for k, (_, delta) in enumerate(plan.ranges):
-        params[f"r{k}"] = my_queue_key + delta
-    for i, order in enumerate(orders):
-        my_call_key = my_queue_key + policy.microseconds(order.offset(me.service_code, me.priority))
-        params.update({f"c{i}": order.counter, f"key{i}": my_call_key,
-                       f"bound{i}": my_call_key + policy.microseconds(order.favour)})
-        for k in plan.counters[i][1]:
-            params[f"w{k}"] = my_queue_key + plan.windows[k][1]
-            params[f"wf{k}"] = params[f"w{k}"] + policy.microseconds(order.favour)
+    params: dict[str, Any] = {name: my_queue_key + offset for name, offset in plan.offsets}
+    params.update(plan.fixed, b=branch_code, me=me.ticket_id)
     (row,) = driver_query(connection, plan.sql, params)
-    ranges, windows = row[:len(plan.ranges)], row[len(plan.ranges):len(plan.ranges) + len(plan.windows)]
-    corrections = row[len(plan.ranges) + len(plan.windows):]
-    return [int(sum(ranges[k] for k in used_ranges) + sum(windows[k] for k in used_windows) + corrections[i])
-            for i, (used_ranges, used_windows) in enumerate(plan.counters)]
+    corrections = plan.ranges + plan.windows
+    return [sum(row[k] for k in used_ranges) + sum(row[plan.ranges + k] for k in used_windows)
+            + row[corrections + i] for i, (used_ranges, used_windows) in enumerate(plan.counters)]
+
+
+def _layout(order: policy.CounterOrder) -> tuple[Any, ...]:
+    """What the SQL text depends on (the counter number and the thresholds are parameters)."""
+    return tuple(order.service_offset.items()), order.favoured, order.favour
 
 
 def next_candidates(connection: Connection, branch_code: str, counter: policy.CounterSkills,
