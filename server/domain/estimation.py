@@ -669,6 +669,13 @@ class _Lane:
     pause_left: list[float] | None = None  # possible remaining pause lengths, if paused
 
 
+CHECKPOINT_STEPS = 256  # simulation steps (or summaries) between two checkpoints: well under a millisecond
+
+
+def _no_checkpoint() -> None:
+    return None
+
+
 class _Projection:
     """A snapshot prepared for Monte Carlo replications of the queue's future.
 
@@ -686,8 +693,10 @@ class _Projection:
         rules: PolicyRules,
         model: BranchModel,
         ghosts: int = 0,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         settings = model.settings
+        self.checkpoint = checkpoint or _no_checkpoint
         # the last ``ghosts`` tickets are would-be new tickets: called like the others, but they take no
         # counter time, so they never delay each other nor anyone behind them
         self.ghost = [False] * (len(tickets) - ghosts) + [True] * ghosts
@@ -752,6 +761,7 @@ class _Projection:
         position = {ticket.ticket_id: i for i, ticket in enumerate(tickets)}
         lanes: list[_Lane] = []
         for counter in snapshot.counters:
+            self.checkpoint()
             if counter.status is CounterStatus.CLOSED and counter.opens_at is None:
                 continue
             closes = _minutes(counter.closes_at - now) if counter.closes_at is not None else _INFINITY
@@ -826,11 +836,12 @@ class _Projection:
         arrivals.sort()
         return arrivals
 
-    def run(self, replications: int, seed: int,
-            checkpoint: Callable[[], None] | None = None) -> list[list[float]]:
+    def run(self, replications: int, seed: int) -> list[list[float]]:
         """Every ticket's simulated call times (minutes from now), one per replication that reached it.
 
-        ``checkpoint`` is called before each replication: where the caller may give way to other work."""
+        The checkpoint is called before each replication and every ``CHECKPOINT_STEPS`` calls within one:
+        where the caller may give way to other work (a replication of a long queue is tens of ms)."""
+        checkpoint = self.checkpoint
         count, lanes = self.count, self.lanes
         samples: list[list[float]] = [[] for _ in range(count)]
         rnd = random.Random(seed)
@@ -859,9 +870,9 @@ class _Projection:
         # between refreshes) plain Monte Carlo error would repeat in every refresh and act as a bias.
         lattice = [uniform() for _ in range(3 * (count + len(lanes)) + 64)]
 
+        steps_to_checkpoint = CHECKPOINT_STEPS
         for replication in range(replications):
-            if checkpoint is not None:
-                checkpoint()
+            checkpoint()
             shift = replication / replications
             draw = 0  # index into the lattice
             arrivals = self._arrivals(rnd)
@@ -883,6 +894,10 @@ class _Projection:
             heapq.heapify(free)
 
             while remaining and lanes_with_work and free:
+                steps_to_checkpoint -= 1
+                if not steps_to_checkpoint:
+                    checkpoint()
+                    steps_to_checkpoint = CHECKPOINT_STEPS
                 clock, lane_index = heappop(free)
                 order = lane_orders[lane_index]
                 pointer = pointers[lane_index]
@@ -998,7 +1013,7 @@ def estimate_waits(
 
     ``new_tickets``: would-be tickets issued now (service, priority class), estimated in the same run
     without affecting anyone; their estimates are keyed -1, -2, ... in the given order. ``checkpoint``:
-    called between replications (the server uses it to give way to requests).
+    called often, every fraction of a millisecond of work (the server uses it to give way to requests).
     """
     tickets = list(snapshot.waiting)
     if not tickets and not new_tickets:
@@ -1006,14 +1021,16 @@ def estimate_waits(
     replications = model.settings.replications_for(len(tickets))
     tickets += [QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=snapshot.now)
                 for i, (service, priority) in enumerate(new_tickets)]
-    samples = _Projection(snapshot, tickets, rules, model, ghosts=len(new_tickets)).run(
-        replications, model.settings.seed, checkpoint)
+    samples = _Projection(snapshot, tickets, rules, model, ghosts=len(new_tickets), checkpoint=checkpoint).run(
+        replications, model.settings.seed)
     horizon = _minutes(model.settings.horizon)
     level, scale = model.settings.level, model.calibration.scale
-    return {
-        ticket.ticket_id: _summarise(values, replications, level, scale, horizon)
-        for ticket, values in zip(tickets, samples, strict=True)
-    }
+    estimates = {}
+    for index, (ticket, values) in enumerate(zip(tickets, samples, strict=True)):
+        if checkpoint is not None and index % CHECKPOINT_STEPS == CHECKPOINT_STEPS - 1:
+            checkpoint()
+        estimates[ticket.ticket_id] = _summarise(values, replications, level, scale, horizon)
+    return estimates
 
 
 def estimate_new_ticket(
