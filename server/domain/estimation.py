@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from statistics import NormalDist
 
-from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key, call_order
+from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key, is_eligible
 from server.domain.tickets import PriorityClass
 
 _STANDARD_NORMAL = NormalDist()
@@ -530,7 +530,8 @@ class ArrivalModel:
         local = at.astimezone(self.timezone)
         services = sorted(self.services())
         today = self._today_date == local.date()
-        recent = [(t, s) for t, s in self._today_times if today and local - t <= timedelta(hours=2)]
+        cutoff = local - timedelta(hours=2)
+        recent = [(t, s) for t, s in self._today_times if t >= cutoff] if today else []
         if not self._days:  # no history yet: today's last hour, flat
             last_hour = Counter(s for t, s in recent if local - t <= timedelta(hours=1))
             flat = {s: last_hour.get(s, 0) / 60.0 for s in services}
@@ -669,7 +670,8 @@ class _Lane:
     pause_left: list[float] | None = None  # possible remaining pause lengths, if paused
 
 
-CHECKPOINT_STEPS = 256  # simulation steps (or summaries) between two checkpoints: well under a millisecond
+CHECKPOINT_STEPS = 256  # simulation steps (or tickets prepared) between two checkpoints: well under a millisecond
+SUMMARY_STEPS = 32  # tickets summarised between two checkpoints (each sorts its simulated call times)
 
 
 def _no_checkpoint() -> None:
@@ -682,7 +684,7 @@ class _Projection:
     Each replication lets the counters, in the order they become free, call what the policy puts first
     at that counter among today's untaken tickets and the future arrivals so far. Because a ticket's
     call key at a counter does not change with time (waiting tickets all age at the same rate), each
-    counter's order over today's tickets is computed once with :func:`call_order`, and a future arrival
+    counter's order over today's tickets (that of :func:`call_order`) is computed once, and a future arrival
     of kind k at minute t has key t + offset(counter, k), the offset taken from :func:`call_key`.
     """
 
@@ -715,15 +717,21 @@ class _Projection:
         class_mixes = {index[code]: model.arrivals.class_mix(code) for code in services}
 
         self.count = len(tickets)
-        self.waited_now = [_minutes(now - t.queued_at) for t in tickets]
-        self.ticket_service = [index[t.service_code] for t in tickets]
         self.tables = [model.service_times.sampling_table(code) for code in services]
         abandonment = model.abandonment
         self.no_show_curve = abandonment.no_show_curve()
         self.cancel_hazards = abandonment.cancel_hazards()
         self.cumulative_hazard = abandonment.cumulative_cancel_hazard()
-        # hazard already "used up" by today's tickets: they have not cancelled so far
-        self.hazard_so_far = [self.cumulative_cancel(w) for w in self.waited_now]
+        self.waited_now: list[float] = []
+        self.ticket_service: list[int] = []
+        self.hazard_so_far: list[float] = []  # hazard already "used up" by today's tickets: not cancelled so far
+        for i, ticket in enumerate(tickets):
+            if i % CHECKPOINT_STEPS == CHECKPOINT_STEPS - 1:
+                self.checkpoint()
+            waited = _minutes(now - ticket.queued_at)
+            self.waited_now.append(waited)
+            self.ticket_service.append(index[ticket.service_code])
+            self.hazard_so_far.append(self.cumulative_cancel(waited))
         self.no_show_cost = abandonment.no_show_cost_minutes()
         self.pause_probability = model.pauses.probability()
         self.pause_durations = model.pauses.durations()
@@ -758,7 +766,6 @@ class _Projection:
         class_mixes: Mapping[int, list[tuple[PriorityClass, float]]],
     ) -> list[_Lane]:
         now = snapshot.now
-        position = {ticket.ticket_id: i for i, ticket in enumerate(tickets)}
         lanes: list[_Lane] = []
         for counter in snapshot.counters:
             self.checkpoint()
@@ -769,15 +776,22 @@ class _Projection:
             if closes <= opens:
                 continue
             skills = counter.skills
-            ordered = call_order(skills, tickets, rules)
+            keyed = []  # (call key, ticket id, position): the order of :func:`call_order`, each key computed once
+            for i, ticket in enumerate(tickets):
+                if i % CHECKPOINT_STEPS == CHECKPOINT_STEPS - 1:
+                    self.checkpoint()
+                if is_eligible(ticket, skills):
+                    key, ticket_id = call_key(ticket, skills, rules)
+                    keyed.append((key, ticket_id, i))
+            keyed.sort()
             offsets: dict[_Kind, float] = {}
             for code in skills.services:
                 for priority, _share in class_mixes.get(index[code], []):
                     probe = QueuedTicket(ticket_id=-1, service_code=code, priority=priority, queued_at=now)
                     offsets[(index[code], priority)] = _minutes(call_key(probe, skills, rules)[0] - now)
             lane = _Lane(
-                order=[position[t.ticket_id] for t in ordered],
-                keys=[_minutes(call_key(t, skills, rules)[0] - now) for t in ordered],
+                order=[i for _key, _id, i in keyed],
+                keys=[_minutes(key - now) for key, _id, _i in keyed],
                 phantom_offsets=offsets,
                 opens=opens,
                 closes=min(closes, self.horizon),
@@ -1027,7 +1041,7 @@ def estimate_waits(
     level, scale = model.settings.level, model.calibration.scale
     estimates = {}
     for index, (ticket, values) in enumerate(zip(tickets, samples, strict=True)):
-        if checkpoint is not None and index % CHECKPOINT_STEPS == CHECKPOINT_STEPS - 1:
+        if checkpoint is not None and index % SUMMARY_STEPS == SUMMARY_STEPS - 1:
             checkpoint()
         estimates[ticket.ticket_id] = _summarise(values, replications, level, scale, horizon)
     return estimates

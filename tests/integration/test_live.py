@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server.domain.estimation import SUMMARY_STEPS
 from server.domain.tickets import Action, PriorityClass
 from server.services.hall import Actor, HallService
-from server.services.live import LiveHall
+from server.services.live import STEP_CHUNK, LiveHall
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import FakeClock
 
@@ -131,3 +133,36 @@ def test_learns_service_times_and_accuracy_and_replays_them_after_a_restart(
     restarted.refresh(B)
     assert restarted._states[B].model.service_times.mean_minutes("BILL", 10) == pytest.approx(learnt)
     assert restarted.accuracy(B)["services"] == accuracy["services"]
+
+
+class CountingPacing:
+    """Records where the refresh gives way (the server's pacing then lets waiting requests run)."""
+
+    def __init__(self) -> None:
+        self.sites: list[str] = []
+
+    def cooperate(self) -> None:
+        return None
+
+    def checkpoint(self) -> None:
+        self.sites.append(sys._getframe(1).f_code.co_name)
+
+
+def test_a_refresh_of_a_long_queue_gives_way_throughout(database_url: str, tmp_path: Path, clock: FakeClock,
+                                                        publisher: RecordingPublisher) -> None:
+    """Every stage of the estimator's work stops at checkpoints, in proportion to the queue's length, so that
+    under eventlet no stretch of it holds the interpreter lock for long while requests wait."""
+    hall = build_service(database_url, tmp_path, clock, publisher)
+    pacing = CountingPacing()
+    live = LiveHall(hall.config, hall.uow, clock, pacing=pacing)
+    hall.estimates = live
+    services = ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE"]
+    for n in range(600):
+        clock.advance(seconds=5)
+        hall.issue_ticket(B, services[n % len(services)])
+    live.refresh(B)
+    assert {"_learn", "_queue_snapshot", "__init__", "_lanes", "run", "estimate_waits", "_people_ahead",
+            "compute"} <= set(pacing.sites)
+    assert pacing.sites.count("_queue_snapshot") >= 600 // STEP_CHUNK
+    assert pacing.sites.count("_people_ahead") >= 600 // STEP_CHUNK * len(hall.config.branches[0].counters)
+    assert pacing.sites.count("estimate_waits") >= 600 // SUMMARY_STEPS
