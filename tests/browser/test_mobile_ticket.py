@@ -98,6 +98,13 @@ def test_live_position_and_you_are_next(hall_server: HallServer, phone: Any) -> 
     expect(phone.locator("#banner")).to_be_hidden()
     expect(phone.locator("#state-line")).to_have_text("Waiting — watch for your number")
     assert_language(phone, "en", "#phone")
+    # the alerts button: a muted speaker until tapped, then a sounding one
+    expect(phone.locator("#sound .sound-icon .muted")).to_be_visible()
+    expect(phone.locator("#sound .sound-icon .waves")).to_be_hidden()
+    phone.click("#sound")
+    expect(phone.locator("#sound")).to_have_attribute("aria-pressed", "true")
+    expect(phone.locator("#sound .sound-icon .waves")).to_be_visible()
+    expect(phone.locator("#sound .sound-icon .muted")).to_be_hidden()
     screenshot(phone, "mobile-waiting-en")
 
     first = hall_server.call_next(staff, "2")
