@@ -22,6 +22,33 @@ def test_checkpoint_waits_while_requests_are_in_flight_but_never_longer_than_the
     assert len(naps) == 10 and sum(naps) >= 0.01 - 1e-9  # a flood of requests cannot starve the estimator
 
 
+def test_under_a_flood_of_requests_the_estimator_keeps_its_share_however_often_it_checks_in() -> None:
+    """Waiting is earned by working (4 s per second of work here), so a thousand checkpoints a second do not
+    starve the estimator any more than ten do."""
+    gauge = _gauge()
+    gauge.in_flight = 5
+    now = [0.0]
+    waited: list[float] = []
+
+    def nap(seconds: float) -> None:
+        waited.append(seconds)
+        now[0] += seconds
+
+    pacing = EventletPacing(gauge, nap_s=0.0001, max_wait_s=0.02, yield_ratio=4.0, green=True,
+                            native_sleep=nap, clock=lambda: now[0])
+    started = now[0]
+    for _ in range(1000):  # a checkpoint every 0.3 ms of work
+        now[0] += 0.0003
+        pacing.checkpoint()
+    assert 3.5 * 0.3 <= sum(waited) <= 4 * 0.3 + 0.02 + 1e-6
+    assert now[0] - started == pytest.approx(0.3 + sum(waited))
+    for _ in range(10):  # long stretches of work: no single wait beyond the bound
+        waited.clear()
+        now[0] += 0.03
+        pacing.checkpoint()
+        assert sum(waited) == pytest.approx(0.02, abs=0.0002)
+
+
 def test_checkpoint_goes_on_at_once_when_the_hall_is_quiet_or_not_under_eventlet() -> None:
     gauge = _gauge()
     naps: list[float] = []
