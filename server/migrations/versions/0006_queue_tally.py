@@ -1,5 +1,7 @@
-"""waiting tickets are tallied per branch and service by triggers (people ahead without counting the queue);
-the queue of one priority class is indexed on its own (a favoured class's head and favour window)
+"""waiting tickets tallied per service by triggers; the queue of each priority class indexed on its own
+
+The tally lets a people-ahead count read only the tickets behind a new one; the class index serves a
+fast-lane or VIP counter's favoured head and favour window.
 
 The triggers fire on every insert, delete and change of state, service or branch of a ticket, in the
 same transaction as the write, so the tally cannot drift from the tickets whichever code path wrote them.
