@@ -97,6 +97,8 @@ def test_two_taps_give_a_ticket_with_qr_and_the_kiosk_returns_home(tmp_path: Pat
         page.click('.lang[data-lang="en"]')
 
         tile(page, "MOBILE").click()  # tap 1: the category
+        # an estimate once the live refresh has seen counter 4 open (a refresh follows a sign-in within ~0.5 s)
+        expect(tile(page, "PLAN")).to_contain_text("min", timeout=10_000)
         tile(page, "PLAN").click()  # tap 2: the service
         token = confirmed_token(page)
         expect(page.locator("#confirm-number")).to_have_text("B002")
