@@ -130,11 +130,19 @@ class Hall:
 
 
 def measure(page: Any, cdp: Any, calls: int) -> Sample:
-    """Heap after a full garbage collection, DOM nodes, listeners, and the page's own bounded lists."""
+    """Heap after a full garbage collection, DOM nodes, listeners, and the page's own bounded lists.
+
+    Nodes are read twice, half a second apart, and the smaller count kept: a call or a slide fading in
+    holds the old and the new content together for a moment (a busy machine stretches it), which is not
+    growth; a leak shows in both readings."""
     cdp.send("HeapProfiler.collectGarbage")
     cdp.send("HeapProfiler.collectGarbage")
     heap = cdp.send("Runtime.getHeapUsage")
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    page.wait_for_timeout(500)
+    cdp.send("HeapProfiler.collectGarbage")
+    again = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    metrics["Nodes"] = min(metrics.get("Nodes", 0), again.get("Nodes", 0))
     sizes = page.evaluate("window.HallWall.sizes()")
     return Sample(calls=calls, heap_mb=heap["usedSize"] / MB, nodes=int(metrics.get("Nodes", 0)),
                   listeners=int(metrics.get("JSEventListeners", 0)), recent=sizes["recent"], queue=sizes["queue"],
