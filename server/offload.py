@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 Result = TypeVar("Result")
+Offload = Callable[[Callable[[], Any]], Any]  # how a service runs work that must not hold up the event loop
 
 
 def eventlet_serves() -> bool:

@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from statistics import NormalDist
 
-from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key, is_eligible
+from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key, keyed_call_order
 from server.domain.tickets import PriorityClass
 
 _STANDARD_NORMAL = NormalDist()
@@ -776,22 +776,15 @@ class _Projection:
             if closes <= opens:
                 continue
             skills = counter.skills
-            keyed = []  # (call key, ticket id, position): the order of :func:`call_order`, each key computed once
-            for i, ticket in enumerate(tickets):
-                if i % CHECKPOINT_STEPS == CHECKPOINT_STEPS - 1:
-                    self.checkpoint()
-                if is_eligible(ticket, skills):
-                    key, ticket_id = call_key(ticket, skills, rules)
-                    keyed.append((key, ticket_id, i))
-            keyed.sort()
+            keyed = keyed_call_order(skills, tickets, rules, self.checkpoint, CHECKPOINT_STEPS)
             offsets: dict[_Kind, float] = {}
             for code in skills.services:
                 for priority, _share in class_mixes.get(index[code], []):
                     probe = QueuedTicket(ticket_id=-1, service_code=code, priority=priority, queued_at=now)
                     offsets[(index[code], priority)] = _minutes(call_key(probe, skills, rules)[0] - now)
             lane = _Lane(
-                order=[i for _key, _id, i in keyed],
-                keys=[_minutes(key - now) for key, _id, _i in keyed],
+                order=[position for _key, position in keyed],
+                keys=[_minutes(key - now) for (key, _id), _position in keyed],
                 phantom_offsets=offsets,
                 opens=opens,
                 closes=min(closes, self.horizon),

@@ -14,7 +14,7 @@ counter, that entered the queue more than ``pass_over_bound`` later than it did.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -112,9 +112,23 @@ def call_key(ticket: QueuedTicket, counter: CounterSkills, rules: PolicyRules) -
 
 def call_order(counter: CounterSkills, waiting: Iterable[QueuedTicket], rules: PolicyRules) -> list[QueuedTicket]:
     """Every ticket this counter may call, in the order it would call them."""
-    eligible = [t for t in waiting if is_eligible(t, counter)]
-    eligible.sort(key=lambda t: call_key(t, counter, rules))
-    return eligible
+    tickets = list(waiting)
+    return [tickets[position] for _key, position in keyed_call_order(counter, tickets, rules)]
+
+
+def keyed_call_order(counter: CounterSkills, waiting: Sequence[QueuedTicket], rules: PolicyRules,
+                     pause: Callable[[], None] | None = None,
+                     every: int = 256) -> list[tuple[tuple[datetime, int], int]]:
+    """:func:`call_order` as ``(call key, position in waiting)``, each key computed once. ``pause`` is called
+    every ``every`` tickets: over a long queue the caller may give way to other work meanwhile."""
+    keyed = []
+    for position, ticket in enumerate(waiting):
+        if pause is not None and position % every == every - 1:
+            pause()
+        if is_eligible(ticket, counter):
+            keyed.append((call_key(ticket, counter, rules), position))
+    keyed.sort()
+    return keyed
 
 
 def choose_next(counter: CounterSkills, waiting: Sequence[QueuedTicket], rules: PolicyRules) -> QueuedTicket | None:

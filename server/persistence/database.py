@@ -19,6 +19,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 
+from server.offload import offload_cpu
+
 _CONNECTION_PRAGMAS = [
     "PRAGMA busy_timeout=30000",
     # savepoint journals in memory: every command runs in a savepoint, and on disk its journal cost ~25
@@ -62,14 +64,7 @@ def _commit_off_the_event_loop(engine: Engine) -> Engine:
     dialect: Any = engine.dialect
 
     def do_commit(dbapi_connection: Any) -> None:
-        import eventlet.patcher
-
-        if eventlet.patcher.is_monkey_patched("thread"):
-            from eventlet import tpool
-
-            tpool.execute(dbapi_connection.commit)
-        else:
-            dbapi_connection.commit()
+        offload_cpu(dbapi_connection.commit)
 
     dialect.do_commit = do_commit
     return engine

@@ -6,7 +6,8 @@ A counter's call key adds a per-service offset and subtracts a favour for one pr
 *is* the order of ``ix_ticket_queue`` (branch, state, service, queue key, id, ...):
 
 - call-next reads the head of each group (one indexed row each) and lets the policy choose among them;
-- people ahead are counted over a range of the same covering index, never over the whole queue in Python.
+- people ahead are counted over ranges of the same covering index, each from its nearer end (below the
+  threshold, or the service's trigger-kept tally less what lies above it), never over the queue in Python.
 
 The SQL text is built once per counter layout, rules and dialect, and sent straight to the driver.
 """

@@ -8,20 +8,17 @@ same hash as a wrong password, so the answer's timing does not tell which names 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.config import HallConfig, StaffAccount
-
-Offload = Callable[[Callable[[], Any]], Any]
+from server.offload import Offload
 
 
 @cache
 def _decoy_hash(like: str) -> str:
-    """A hash of a random password made the same way as a real account's, to spend equal time on unknown names."""
+    """A hash, made the same way as a real account's, of a password no account has: unknown names cost as much."""
     method = like.split("$", 1)[0] or "scrypt"
     return generate_password_hash("no account has this password", method=method)
 

@@ -40,6 +40,7 @@ from server.domain.estimation import (
     estimate_waits,
 )
 from server.domain.tickets import EventKind, PriorityClass, TicketState
+from server.offload import Offload
 from server.persistence.raw import RawStatement, constants, utc_datetime
 from server.persistence.tables import BranchSequence, CounterSession, Ticket, TicketEvent
 from server.services.unit_of_work import UnitOfWork
@@ -76,9 +77,6 @@ class NullLivePublisher:
 
     def publish_ticket_updates(self, branch_code: str, updates: list[dict[str, Any]]) -> None:
         return None
-
-
-Offload = Callable[[Callable[[], Any]], Any]
 
 
 def run_inline(work: Callable[[], Any]) -> Any:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from sqlmodel import Session
 
 from server.config import Branch
 from server.domain.tickets import EventKind
+from server.offload import eventlet_serves
 from server.persistence.raw import RawStatement
 from server.persistence.tables import BranchSequence, Ticket, TicketEvent
 
@@ -133,12 +133,6 @@ class _Batch:
         self.failure: BaseException | None = None
 
 
-def _green() -> bool:
-    """True when eventlet has patched the time module: a sleep(0) is then a cheap switch to other requests."""
-    patcher = sys.modules.get("eventlet.patcher")
-    return bool(patcher and patcher.is_monkey_patched("time"))
-
-
 class UnitOfWork:
     """Opens command transactions and read transactions on the configured database."""
 
@@ -153,7 +147,7 @@ class UnitOfWork:
         self._writer = threading.Lock()  # one command body (or a commit) at a time on the shared session
         self._batch: _Batch | None = None
         self._queued = 0  # commands waiting for the writer lock
-        self._green = _green()
+        self._green = eventlet_serves()  # a sleep(0) is then a cheap switch to other requests
 
     @contextmanager
     def command(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
