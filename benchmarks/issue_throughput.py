@@ -7,6 +7,11 @@ schedule (open loop: latency counts from the scheduled time). Phase 2: staff at 
 next (and mark no-show) as fast as they can.
 Prints a summary and, as its last line, JSON with tickets_per_s, p50_ms, p99_ms, calls_per_s.
 
+The machine is shared and its speed drifts (up to twice as slow in its busy phases), so each run also
+reports ``reference_loop_ms`` (a fixed pure-Python workload timed just before the run: about 25 ms on
+a quiet machine of ours) and ``cpu_steal_pct`` (time the hypervisor gave to other guests during the
+run). Compare figures from runs with similar readings.
+
     python benchmarks/issue_throughput.py              # closed loop, 20 clients, 10 s
     python benchmarks/issue_throughput.py --rate 300   # open loop at 300 tickets/s
 """
@@ -62,6 +67,25 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_steal_seconds() -> float:
+    """Time the hypervisor ran other guests on this machine's cores, summed over cores, from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    return (int(fields[7]) if len(fields) > 7 else 0) / os.sysconf("SC_CLK_TCK")
+
+
+def reference_loop_ms(repeats: int = 7) -> float:
+    """Best of ``repeats`` timings of a fixed pure-Python workload: how fast this machine runs the interpreter."""
+    timings = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        total, table = 0, {}
+        for i in range(200_000):
+            total += i * i % 7
+            table[i & 1023] = total
+        timings.append((time.perf_counter() - began) * 1000)
+    return min(timings)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -170,10 +194,13 @@ def main() -> int:
         server = ServerProcess(config).start()
         base = server.url
     try:
+        reference_ms = reference_loop_ms()
+        steal_before, wall_before = cpu_steal_seconds(), time.monotonic()
         cpu_before = cpu_seconds(server.pid) if server else None
         issued, latencies, failures = issue_phase(base, args.clients, args.seconds, args.rate)
         cpu_issue = cpu_seconds(server.pid) - cpu_before if server and cpu_before is not None else None
         calls, call_latencies, call_seconds = call_phase(base, args.seconds)
+        steal_pct = 100 * (cpu_steal_seconds() - steal_before) / ((time.monotonic() - wall_before) * os.cpu_count())
     finally:
         if server is not None:
             server.stop()
@@ -193,6 +220,8 @@ def main() -> int:
         "call_p99_ms": round(percentile(call_latencies, 0.99), 2) if call_latencies else None,
         "server_cpu_ms_per_ticket": round(cpu_issue * 1000 / issued, 3) if cpu_issue and issued else None,
         "database": "sqlite (WAL, synchronous=FULL)" if args.url is None else "given server",
+        "reference_loop_ms": round(reference_ms, 1),
+        "cpu_steal_pct": round(steal_pct, 1),
     }
     print(
         f"issue: {result['tickets_per_s']} tickets/s with {args.clients} clients, p50 {result['p50_ms']} ms, "
@@ -202,6 +231,8 @@ def main() -> int:
         f"call-next (8 counters, call + no-show each): {result['calls_per_s']} calls/s, "
         f"p50 {result['call_p50_ms']} ms, p99 {result['call_p99_ms']} ms"
     )
+    print(f"machine: reference loop {result['reference_loop_ms']} ms (about 25 on a quiet machine), "
+          f"CPU steal {result['cpu_steal_pct']} %")
     print(json.dumps(result))
     return 0
 
