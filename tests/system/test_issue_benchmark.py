@@ -1,0 +1,33 @@
+"""The issue benchmark runs end to end against its own server and reports what it measured (not how fast)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def run_benchmark(*arguments: str) -> dict:
+    finished = subprocess.run([sys.executable, "benchmarks/issue_throughput.py", *arguments], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_open_loop_run_issues_the_offered_tickets_and_calls_them() -> None:
+    result = run_benchmark("--seconds", "1.5", "--clients", "4", "--rate", "40")
+    assert result["failures"] == 0
+    assert result["tickets"] == 60  # 40 per second for 1.5 s, every one answered 201
+    assert result["offered_per_s"] == 40
+    assert 0 < result["p50_ms"] <= result["p99_ms"]
+    assert result["calls"] > 0 and result["calls_per_s"] > 0
+    assert result["server_cpu_ms_per_ticket"] > 0
+    assert result["reference_loop_ms"] > 0
+    assert 0 <= result["cpu_steal_pct"] <= 100
+    assert result["database"] == "sqlite (WAL, synchronous=FULL)"
