@@ -13,6 +13,7 @@ from tests.browser.conftest import BRANCH, HallServer, screenshot
 def sign_in_as_manager(page: Any, server: HallServer, language: str = "zh-CN") -> None:
     page.goto(f"{server.url}/manager/{BRANCH}?lang={language}")
     expect(page.locator("#login")).to_be_visible()
+    expect(page.locator(".live-mark")).to_be_hidden()  # signed out is not "reconnecting"
     page.fill("input[name=username]", "manager")
     page.fill("input[name=password]", "demo-manager")
     page.click("#login-form button[type=submit]")

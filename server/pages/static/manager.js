@@ -210,6 +210,8 @@
   }
 
   function showLogin(message) {
+    // not connected on purpose: the "reconnecting" mark would mislead whoever is about to sign in
+    document.documentElement.dataset.live = "signed-out";
     $("#board").hidden = true;
     $("#login").hidden = false;
     $("#sign-out").hidden = true;
