@@ -223,6 +223,8 @@ def test_five_point_scale_and_a_staff_photo(tweaked_server: Any, pad_context: An
 def test_the_pad_set_up_page_lists_the_counters(hall_server: HallServer, pad_context: Any) -> None:
     page = pad_context.new_page()
     page.goto(f"{hall_server.url}/pad/{BRANCH}")
+    expect(page.locator(".pad-setup-counters a")).to_have_count(8)
+    screenshot(page, "rating-pad-set-up")
     page.get_by_role("link", name=re.compile("3号窗口")).click()
     expect(page).to_have_url(re.compile(rf"/pad/{BRANCH}/3$"))
     assert requests.get(f"{hall_server.url}/pad/{BRANCH}/99").status_code == 404
