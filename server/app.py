@@ -169,10 +169,12 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     from display import blueprint as display_pages
     from kiosk import PAGES as KIOSK_PAGES
     from kiosk import blueprint as kiosk_pages
+    from server.api.registry import IdConverter
     from server.api.routes import api, register_error_handlers
     from server.pages import PAGES as STAFF_PAGES
     from server.pages import blueprint as staff_pages
 
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(api)
     app.register_blueprint(kiosk_pages)
     app.register_blueprint(display_pages)

@@ -33,14 +33,14 @@ def signage() -> SignageService:
 
 # --- announcements -------------------------------------------------------------------------------------
 
-@route(api, "/branches/<branch>/announcements/<int:seq>", "GET",
+@route(api, "/branches/<branch>/announcements/<id:seq>", "GET",
        "What a wall display says for the call committed as event seq: chime, repeat, text per language",
        tag="displays", responses={404: "unknown branch, or that event is not a call (not_a_call)"})
 def announcement(branch: str, seq: int) -> Any:
     return jsonify(announcements().announcement(branch, seq))
 
 
-@route(api, "/branches/<branch>/announcements/<int:seq>/audio/<any('zh-CN','en'):language>", "GET",
+@route(api, "/branches/<branch>/announcements/<id:seq>/audio/<any('zh-CN','en'):language>", "GET",
        "The announcement spoken by the server (WAV, espeak-ng), for a browser without a voice for the language",
        tag="displays", responses={404: "not a call, or the language is not announced",
                                   503: "the server has no voice (espeak-ng not installed)"})
@@ -59,7 +59,7 @@ def branch_signage(branch: str) -> Any:
     return jsonify(signage().signage(branch))
 
 
-@route(api, MEDIA + "/<int:media_id>/file", "GET", "A media file (image or video, with its content type)",
+@route(api, MEDIA + "/<id:media_id>/file", "GET", "A media file (image or video, with its content type)",
        tag="displays", responses={404: "unknown or disabled media"})
 def media_file(branch: str, media_id: int) -> Any:
     found = signage().media_file(branch, media_id, current_actor())
@@ -117,14 +117,14 @@ def _seconds(text: str | None) -> float | None:
         raise DomainError(f"seconds must be a number, got {text!r}", code="invalid_request", http_status=422) from None
 
 
-@route(api, MEDIA + "/<int:media_id>", "PATCH", "Change a media item's title, time on screen or enabled (managers)",
+@route(api, MEDIA + "/<id:media_id>", "PATCH", "Change a media item's title, time on screen or enabled (managers)",
        tag="displays", auth="staff", body=MediaUpdateRequest, responses={**MANAGER_ONLY, 404: "unknown media"})
 def update_media(branch: str, media_id: int, body: MediaUpdateRequest) -> Any:
     return jsonify(signage().update_media(branch, media_id, staff_actor(), title=body.title, seconds=body.seconds,
                                           enabled=body.enabled))
 
 
-@route(api, MEDIA + "/<int:media_id>", "DELETE", "Remove a media item and its file (managers)", tag="displays",
+@route(api, MEDIA + "/<id:media_id>", "DELETE", "Remove a media item and its file (managers)", tag="displays",
        auth="staff", responses={**MANAGER_ONLY, 404: "unknown media"})
 def delete_media(branch: str, media_id: int) -> Any:
     signage().delete_media(branch, media_id, staff_actor())
@@ -154,14 +154,14 @@ def create_notice(branch: str, body: NoticeRequest) -> Any:
     return jsonify(notice), 201
 
 
-@route(api, NOTICES + "/<int:notice_id>", "PATCH", "Change a notice's text or switch it on or off (managers)",
+@route(api, NOTICES + "/<id:notice_id>", "PATCH", "Change a notice's text or switch it on or off (managers)",
        tag="displays", auth="staff", body=NoticeUpdateRequest, responses={**MANAGER_ONLY, 404: "unknown notice"})
 def update_notice(branch: str, notice_id: int, body: NoticeUpdateRequest) -> Any:
     text = body.text.model_dump(by_alias=True) if body.text is not None else None
     return jsonify(signage().update_notice(branch, notice_id, staff_actor(), text=text, enabled=body.enabled))
 
 
-@route(api, NOTICES + "/<int:notice_id>", "DELETE", "Remove a notice (managers)", tag="displays", auth="staff",
+@route(api, NOTICES + "/<id:notice_id>", "DELETE", "Remove a notice (managers)", tag="displays", auth="staff",
        responses={**MANAGER_ONLY, 404: "unknown notice"})
 def delete_notice(branch: str, notice_id: int) -> Any:
     signage().delete_notice(branch, notice_id, staff_actor())

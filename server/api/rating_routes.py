@@ -80,14 +80,14 @@ def list_follow_ups(branch: str) -> Any:
     return jsonify(ratings().follow_ups(branch, staff_actor(), state=state))
 
 
-@route(api, f"{FOLLOW_UPS}/<int:follow_up_id>/assign", "POST", "Give a follow-up its owner (managers)",
+@route(api, f"{FOLLOW_UPS}/<id:follow_up_id>/assign", "POST", "Give a follow-up its owner (managers)",
        tag="ratings", body=AssignFollowUpRequest, auth="manager",
        responses={404: "unknown follow-up", 409: "already resolved"})
 def assign_follow_up(branch: str, follow_up_id: int, body: AssignFollowUpRequest) -> Any:
     return jsonify(ratings().assign_follow_up(branch, follow_up_id, staff_actor(), body.owner))
 
 
-@route(api, f"{FOLLOW_UPS}/<int:follow_up_id>/resolve", "POST", "Resolve a follow-up with a note (managers)",
+@route(api, f"{FOLLOW_UPS}/<id:follow_up_id>/resolve", "POST", "Resolve a follow-up with a note (managers)",
        tag="ratings", body=ResolveFollowUpRequest, auth="manager",
        responses={404: "unknown follow-up", 409: "already resolved"})
 def resolve_follow_up(branch: str, follow_up_id: int, body: ResolveFollowUpRequest) -> Any:

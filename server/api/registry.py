@@ -11,6 +11,49 @@ from typing import Any
 from flask import Blueprint, request
 from pydantic import BaseModel
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.routing import BaseConverter
+
+from server.api.schemas import ID_MAX
+from server.domain.errors import DomainError
+
+
+def _digits_at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers from 0 to ``limit`` (leading zeros allowed)."""
+    text = str(limit)
+    alternatives = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for position, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - position - 1
+            alternatives.append(text[:position] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    alternatives.append(text)
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>``: a row id or sequence number in a path, 0 to ``ID_MAX``. A larger number matches no route
+    (404) where ``<int:>`` would hand it to the database driver, which cannot hold it."""
+
+    regex = _digits_at_most(ID_MAX)
+    weight = 50
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
+    """An integer query parameter in ``[minimum, maximum]``, or 400 ``bad_query`` naming it."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else None
+    if value is None or not minimum <= value <= maximum:
+        raise DomainError(f"{name} must be a whole number from {minimum} to {maximum}, got {text!r}",
+                          code="bad_query", http_status=400, parameter=name)
+    return value
 
 
 @dataclass(frozen=True)
@@ -67,8 +110,8 @@ _PATH_PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 
 
 def _path_schema(converter: str | None, arguments: str | None) -> dict[str, Any]:
-    if converter == "int":
-        return {"type": "integer"}
+    if converter == "id":
+        return {"type": "integer", "minimum": 0, "maximum": ID_MAX}
     if converter == "any" and arguments:
         return {"type": "string", "enum": [a.strip().strip("'\"") for a in arguments.split(",")]}
     return {"type": "string"}

@@ -8,8 +8,9 @@ from flask import Blueprint, current_app, jsonify, request, session
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from server.api.registry import openapi_document, route
+from server.api.registry import openapi_document, query_int, route
 from server.api.schemas import (
+    ID_MAX,
     CallTicketRequest,
     IssueTicketRequest,
     LoginRequest,
@@ -110,11 +111,9 @@ def snapshot(branch: str) -> Any:
                             ("limit", "integer", "at most this many events (1-1000)")))
 def events(branch: str) -> Any:
     staff_actor()
-    after = request.args.get("after", "0")
-    limit = request.args.get("limit", "500")
-    if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise DomainError("after must be a non-negative integer and limit 1-1000", code="bad_query", http_status=400)
-    return jsonify({"events": hall().events_since(branch, int(after), int(limit))})
+    after = query_int("after", 0, 0, ID_MAX)
+    limit = query_int("limit", 500, 1, 1000)
+    return jsonify({"events": hall().events_since(branch, after, limit)})
 
 
 @route(api, "/branches/<branch>/estimates/accuracy", "GET",
@@ -239,7 +238,7 @@ def counter_queue(branch: str, counter: str) -> Any:
 
 # --- staff: tickets --------------------------------------------------------------------------------
 
-@route(api, "/branches/<branch>/tickets/<int:ticket_id>/<any(recall,start,finish,'no-show',return,park,resume):action>",
+@route(api, "/branches/<branch>/tickets/<id:ticket_id>/<any(recall,start,finish,'no-show',return,park,resume):action>",
        "POST", "Recall, start, finish, no-show, return to queue, park or resume a ticket", tag="tickets",
        body=TicketActionRequest, auth="staff", responses={409: "illegal transition or stale version"})
 def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRequest) -> Any:
@@ -247,7 +246,7 @@ def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRe
                               expected_version=body.version, reason=body.reason))
 
 
-@route(api, "/branches/<branch>/tickets/<int:ticket_id>/transfer", "POST",
+@route(api, "/branches/<branch>/tickets/<id:ticket_id>/transfer", "POST",
        "Transfer a ticket to another service and/or a specific counter, with a note", tag="tickets",
        body=TransferRequest, auth="staff", responses={409: "illegal transition or stale version"})
 def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
@@ -255,7 +254,7 @@ def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
                                    to_counter=body.to_counter, note=body.note, expected_version=body.version))
 
 
-@route(api, "/branches/<branch>/tickets/<int:ticket_id>/reactivate", "POST",
+@route(api, "/branches/<branch>/tickets/<id:ticket_id>/reactivate", "POST",
        "Put a no-show ticket back into the queue (staff)", tag="tickets", auth="staff",
        responses={409: "not a no-show, or the window has passed"})
 def ticket_reactivate(branch: str, ticket_id: int) -> Any:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.domain.tickets import PriorityClass
 
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+
+ID_MAX = 2**63 - 1
+"""The largest id, version or sequence number a database row can hold (a signed 64-bit integer)."""
+
+RowId = Annotated[int, Field(ge=1, le=ID_MAX)]
+Version = Annotated[int | None, Field(default=None, ge=1, le=ID_MAX,
+                                      description="refuse if the ticket changed since this version")]
 
 
 class Body(BaseModel):
@@ -39,12 +46,12 @@ class PauseRequest(Body):
 
 
 class CallTicketRequest(Body):
-    ticket_id: int = Field(ge=1)
-    version: int | None = Field(default=None, ge=1, description="refuse if the ticket changed since this version")
+    ticket_id: RowId
+    version: Version = None
 
 
 class TicketActionRequest(Body):
-    version: int | None = Field(default=None, ge=1, description="refuse if the ticket changed since this version")
+    version: Version = None
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -52,7 +59,7 @@ class TransferRequest(Body):
     to_service: str | None = Field(default=None, min_length=1, max_length=32)
     to_counter: str | None = Field(default=None, min_length=1, max_length=32)
     note: str | None = Field(default=None, max_length=500)
-    version: int | None = Field(default=None, ge=1)
+    version: Version = None
 
 
 class RateRequest(Body):
@@ -67,7 +74,7 @@ class RateRequest(Body):
 class PadRateRequest(RateRequest):
     """A rating from the counter's pad for the ticket that counter finished."""
 
-    ticket_id: int = Field(ge=1, strict=True)
+    ticket_id: RowId = Field(strict=True)
 
 
 class ResolveFollowUpRequest(Body):
@@ -106,4 +113,4 @@ class MediaUpdateRequest(Body):
 
 
 class PlaylistOrderRequest(Body):
-    ids: list[int] = Field(min_length=1, max_length=500, description="every item's id, in the new order")
+    ids: list[RowId] = Field(min_length=1, max_length=500, description="every item's id, in the new order")

@@ -255,6 +255,59 @@ def test_unknown_branch_or_service_is_404(client: FlaskClient) -> None:
     assert error_of(client.get("/api/branches/NOWHERE/snapshot"), 404)["error"] == "unknown_branch"
 
 
+TOO_BIG = str(2**63)  # one more than a database row id can hold
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", f"{B}/tickets/{TOO_BIG}/recall"),
+        ("post", f"{B}/tickets/{TOO_BIG}/transfer"),
+        ("post", f"{B}/tickets/{TOO_BIG}/reactivate"),
+        ("get", f"{B}/announcements/{TOO_BIG}"),
+        ("get", f"{B}/announcements/{TOO_BIG}/audio/en"),
+        ("get", f"{B}/media/{TOO_BIG}/file"),
+        ("patch", f"{B}/media/{TOO_BIG}"),
+        ("delete", f"{B}/media/{TOO_BIG}"),
+        ("patch", f"{B}/notices/{TOO_BIG}"),
+        ("delete", f"{B}/notices/{TOO_BIG}"),
+        ("post", f"{B}/follow-ups/{TOO_BIG}/assign"),
+        ("post", f"{B}/follow-ups/{TOO_BIG}/resolve"),
+    ],
+)
+def test_an_id_too_large_for_the_database_is_404_not_a_crash(app: Flask, method: str, path: str) -> None:
+    manager = app.test_client()
+    assert manager.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
+    body = {"note": "n", "owner": "li.na", "to_service": "PLAN"}
+    assert error_of(getattr(manager, method)(path, json=body), 404)["error"] == "not_found"
+    largest = path.replace(TOO_BIG, str(2**63 - 1))  # reaches the service, which knows no such row
+    assert getattr(manager, method)(largest, json=body).status_code in {404, 422}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (f"{B}/counters/2/call", {"ticket_id": 2**63}, "ticket_id"),
+        (f"{B}/counters/2/call", {"ticket_id": 1, "version": 2**63}, "version"),
+        (f"{B}/tickets/1/start", {"version": 2**63}, "version"),
+        (f"{B}/tickets/1/transfer", {"to_service": "PLAN", "version": 2**63}, "version"),
+        (f"{B}/counters/2/rating", {"ticket_id": 2**63, "score": 3}, "ticket_id"),
+    ],
+)
+def test_an_id_too_large_in_a_body_is_422_naming_the_field(staff: FlaskClient, path: str, body: dict[str, Any],
+                                                           field: str) -> None:
+    err = error_of(staff.post(path, json=body), 422)
+    assert [p["field"] for p in err["details"]["problems"]] == [field]
+
+
+@pytest.mark.parametrize("query", ["after=-1", "after=1.5", "after=%C2%B2", f"after={TOO_BIG}", "limit=0",
+                                   "limit=1001", "limit=ten"])
+def test_a_bad_events_query_is_400_naming_the_parameter(staff: FlaskClient, query: str) -> None:
+    err = error_of(staff.get(f"{B}/events?{query}"), 400)
+    assert err["error"] == "bad_query"
+    assert err["details"]["parameter"] == query.split("=")[0]
+
+
 # --- staff authentication --------------------------------------------------------------------------
 
 
