@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,7 +12,14 @@ from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 import server.persistence.tables  # noqa: F401  (registers the tables)
+from server.domain.tickets import Action
 from server.persistence.database import alembic_config, migrate
+from server.services.hall import Actor
+from server.services.ratings import RatingService
+from tests.conftest import RecordingPublisher, build_service
+from tests.support import IN_CI, FakeClock, fresh_postgres_database
+
+BRANCH = "SZ-FUTIAN"
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -61,3 +71,34 @@ def test_the_tally_starts_from_the_tickets_waiting_at_upgrade_and_follows_every_
     command.downgrade(alembic_config(database_url), "0005")
     migrate(database_url)
     assert tally() == {"B": 1, "C": 2}
+
+
+def test_on_postgresql_ids_run_past_32_bits(postgres_base_url: str | None, tmp_path: Path) -> None:
+    """Migration 0007: a ticket, its events, its rating and the follow-up numbered beyond 2,147,483,647."""
+    if postgres_base_url is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL is not installed; CI must test on it (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed")
+    clock = FakeClock()
+    hall = build_service(fresh_postgres_database(postgres_base_url), tmp_path, clock, RecordingPublisher())
+    start = 2**31 + 10
+    with hall.uow.engine.begin() as connection:
+        for table in ("ticket", "ticket_event", "rating", "follow_up", "media_item", "notice"):
+            connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {start})"))
+    staff = Actor("zhang.wei", "staff")
+    hall.sign_in(BRANCH, "2", staff)
+    issued = hall.issue_ticket(BRANCH, "BILL")
+    ticket_id = hall.call_next(BRANCH, "2", staff)["ticket"]["id"]
+    hall.act(BRANCH, ticket_id, Action.START, staff)
+    hall.act(BRANCH, ticket_id, Action.FINISH, staff)
+    ratings = RatingService(hall.config, hall.uow, clock=clock)
+    ratings.rate_at_counter(BRANCH, "2", ticket_id, 1)
+    assert ticket_id > start and issued["id"] == ticket_id
+    with hall.uow.engine.connect() as connection:
+        event_ids = connection.execute(text("SELECT id FROM ticket_event WHERE ticket_id = :t"),
+                                       {"t": ticket_id}).scalars().all()
+        rating_id, follow_up_rating = connection.execute(text(
+            "SELECT rating.id, follow_up.rating_id FROM rating JOIN follow_up ON follow_up.ticket_id = rating.ticket_id"
+            " WHERE rating.ticket_id = :t"), {"t": ticket_id}).one()
+    assert len(event_ids) >= 4 and min(event_ids) > start
+    assert rating_id > start and follow_up_rating == rating_id
