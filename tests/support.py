@@ -112,3 +112,41 @@ def fresh_postgres_database(base_url: str) -> str:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return base_url.replace("/postgres?", f"/{name}?")
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+
+@contextmanager
+def redis_server() -> Iterator[str | None]:
+    """A throw-away Redis server on a free loopback port, nothing saved to disk; yields its URL, or None if
+    ``redis-server`` is not installed. ``HALL_TEST_REDIS_URL`` points at an existing server instead."""
+    given = os.environ.get("HALL_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    import socket
+
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
