@@ -195,6 +195,10 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
 
     @app.get("/healthz")
     def healthz() -> Any:
-        return {"status": "ok"}
+        """For a load balancer: 200 while this process can reach its database, else 503 with the reason."""
+        problem = hall.uow.database_problem()
+        if problem is not None:
+            return {"status": "unavailable", "database": problem}, 503
+        return {"status": "ok", "database": "ok"}
 
     return app, socketio

@@ -257,3 +257,12 @@ class UnitOfWork:
     def read(self) -> Iterator[Session]:
         with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    def database_problem(self) -> str | None:
+        """None when the database answers a query; else what went wrong, for a health check."""
+        try:
+            with self.read_engine.connect() as connection:
+                connection.execute(select(BranchSequence.seq).limit(1)).all()
+        except Exception as exc:  # any driver or pool failure means "not ready"
+            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        return None

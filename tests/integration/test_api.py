@@ -740,8 +740,19 @@ def test_unknown_api_path_is_a_json_404(client: FlaskClient) -> None:
     assert error_of(client.delete(f"{B}/tickets"), 405)["error"] == "method_not_allowed"
 
 
+def test_health_check_is_503_with_the_reason_when_the_database_is_gone(app: Flask, tmp_path: Path) -> None:
+    hall = app.extensions["hall"]
+    hall.uow.read_engine.dispose()
+    (tmp_path / "hall.sqlite3").rename(tmp_path / "moved.sqlite3")
+    (tmp_path / "hall.sqlite3").mkdir()  # the database path is now a folder: no connection can open it
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 503
+    body = r.get_json()
+    assert body["status"] == "unavailable" and "OperationalError" in body["database"], body
+
+
 def test_health_and_index_pages(client: FlaskClient) -> None:
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
     assert client.get("/").status_code == 200
 
 
