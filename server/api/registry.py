@@ -68,6 +68,7 @@ class Endpoint:
     status: int
     responses: dict[int, str] = field(default_factory=dict)
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    response: type[BaseModel] | None = None  # the success answer's shape (server/api/responses.py)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -76,8 +77,10 @@ ENDPOINTS: list[Endpoint] = []
 def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: str, body: type[BaseModel] | None = None,
           auth: str | None = None, idempotent: bool = False, status: int = 200,
           responses: dict[int, str] | None = None,
-          query: tuple[tuple[str, str, str], ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``rule`` on ``blueprint``; a body model makes the view receive ``body=`` validated input."""
+          query: tuple[tuple[str, str, str], ...] = (),
+          response: type[BaseModel] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``rule`` on ``blueprint``; a body model makes the view receive ``body=`` validated input, a
+    response model documents the success answer."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -89,7 +92,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
                                   tag=tag, body=body, auth=auth, idempotent=idempotent, status=status,
-                                  responses=responses or {}, query=query))
+                                  responses=responses or {}, query=query, response=response))
         return wrapper
 
     return decorate
@@ -115,6 +118,15 @@ def _path_schema(converter: str | None, arguments: str | None) -> dict[str, Any]
     if converter == "any" and arguments:
         return {"type": "string", "enum": [a.strip().strip("'\"") for a in arguments.split(",")]}
     return {"type": "string"}
+
+
+def _component(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    """Put ``model`` (and the models it uses) into ``schemas``; a reference to it."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+        if schemas.setdefault(name, definition) != definition:
+            raise ValueError(f"two different models are both called {name} in the OpenAPI document")
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 def openapi_document(title: str, version: str) -> dict[str, Any]:
@@ -149,18 +161,15 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             "operationId": f"{ep.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_')}",
             "parameters": parameters,
             "responses": {
-                str(ep.status): {"description": "success", "content": {"application/json": {"schema": {}}}},
+                str(ep.status): {"description": "success", "content": {"application/json": {
+                    "schema": _component(ep.response, schemas) if ep.response else {}}}},
                 **{str(code): {"description": text, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ep.responses.items()},
             },
         }
         if ep.body is not None:
-            schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, definition in schema.pop("$defs", {}).items():
-                schemas[name] = definition
-            schemas[ep.body.__name__] = schema
             operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}}}
+                "schema": _component(ep.body, schemas)}}}
             operation["responses"].setdefault("422", {"description": "the body failed validation", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
         if ep.auth:

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request, session
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from server.api import responses as R
 from server.api.registry import openapi_document, query_int, route
 from server.api.schemas import (
     ID_MAX,
@@ -86,7 +87,7 @@ def openapi() -> Any:
     return jsonify(openapi_document("Hall queue API", "1"))
 
 
-@route(api, "/branches", "GET", "Branches with their services and counters", tag="hall")
+@route(api, "/branches", "GET", "Branches with their services and counters", tag="hall", response=R.Branches)
 def list_branches() -> Any:
     return jsonify({"branches": [
         {"code": b.code, "name": b.name.as_dict(), "timezone": b.timezone.key, "hours": str(b.hours),
@@ -97,7 +98,7 @@ def list_branches() -> Any:
 
 
 @route(api, "/branches/<branch>/snapshot", "GET", "The hall now: waiting counts, counters, recent calls, seq",
-       tag="hall", responses={404: "unknown branch"},
+       tag="hall", response=R.Snapshot, responses={404: "unknown branch"},
        query=(("view", "string", "'staff' for the staff view (needs sign-in): adds names, notes, waiting list"),))
 def snapshot(branch: str) -> Any:
     staff_view = request.args.get("view") == "staff"
@@ -107,7 +108,7 @@ def snapshot(branch: str) -> Any:
 
 
 @route(api, "/branches/<branch>/events", "GET", "Event history after a sequence number (staff)", tag="hall",
-       auth="staff", query=(("after", "integer", "sequence number to start after"),
+       response=R.Events, auth="staff", query=(("after", "integer", "sequence number to start after"),
                             ("limit", "integer", "at most this many events (1-1000)")))
 def events(branch: str) -> Any:
     staff_actor()
@@ -128,7 +129,7 @@ def estimate_accuracy(branch: str) -> Any:
 # --- customers -------------------------------------------------------------------------------------
 
 @route(api, "/branches/<branch>/tickets", "POST", "Take a ticket (kiosk, phone, integration)", tag="tickets",
-       body=IssueTicketRequest, idempotent=True, status=201,
+       response=R.IssuedTicket, body=IssueTicketRequest, idempotent=True, status=201,
        responses={404: "unknown branch or service", 409: "service closed or daily cap reached"})
 def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
     ticket = hall().issue_ticket(branch, body.service, priority=body.priority, channel=body.channel,
@@ -138,19 +139,19 @@ def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
 
 
 @route(api, "/tickets/<token>", "GET", "A customer's own ticket (by its private token)", tag="tickets",
-       responses={404: "unknown token"})
+       response=R.CustomerTicket, responses={404: "unknown token"})
 def ticket_by_token(token: str) -> Any:
     return jsonify(hall().ticket_by_token(token))
 
 
 @route(api, "/tickets/<token>/cancel", "POST", "The customer leaves: cancel a waiting ticket", tag="tickets",
-       responses={404: "unknown token", 409: "not waiting any more"})
+       response=R.Ticket, responses={404: "unknown token", 409: "not waiting any more"})
 def cancel_ticket(token: str) -> Any:
     return jsonify(hall().cancel_by_customer(token))
 
 
 @route(api, "/tickets/<token>/reactivate", "POST", "\"I missed my call\": back into the queue", tag="tickets",
-       responses={404: "unknown token", 409: "not a no-show, or the window has passed"})
+       response=R.Ticket, responses={404: "unknown token", 409: "not a no-show, or the window has passed"})
 def reactivate_ticket(token: str) -> Any:
     return jsonify(hall().reactivate_by_customer(token))
 
@@ -158,7 +159,7 @@ def reactivate_ticket(token: str) -> Any:
 # --- staff session ---------------------------------------------------------------------------------
 
 @route(api, "/session", "POST", "Staff sign-in (sets the session cookie)", tag="staff", body=LoginRequest,
-       responses={401: "wrong username or password"})
+       response=R.StaffSession, responses={401: "wrong username or password"})
 def login(body: LoginRequest) -> Any:
     account = authenticate(hall().config, body.username, body.password, offload_cpu)
     if account is None:
@@ -169,7 +170,7 @@ def login(body: LoginRequest) -> Any:
     return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
 
 
-@route(api, "/session", "GET", "Who is signed in", tag="staff")
+@route(api, "/session", "GET", "Who is signed in", tag="staff", response=R.StaffSession)
 def whoami() -> Any:
     actor = current_actor()
     if actor.username is None:
@@ -179,7 +180,7 @@ def whoami() -> Any:
     return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
 
 
-@route(api, "/session", "DELETE", "Sign out of the staff session", tag="staff")
+@route(api, "/session", "DELETE", "Sign out of the staff session", tag="staff", response=R.StaffSession)
 def logout() -> Any:
     session.clear()
     return jsonify({"username": None})
@@ -192,45 +193,45 @@ COUNTER = "/branches/<branch>/counters/<counter>"
 
 @route(api, f"{COUNTER}/sign-in", "POST",
        "Sign in at a counter (takeover to replace someone; services: today's subset of the counter's services)",
-       tag="counters", body=SignInRequest, auth="staff",
+       tag="counters", body=SignInRequest, auth="staff", response=R.Counter,
        responses={409: "the counter is signed in by someone else", 422: "a service this counter may not serve"})
 def counter_sign_in(branch: str, counter: str, body: SignInRequest) -> Any:
     return jsonify(hall().sign_in(branch, counter, staff_actor(), takeover=body.takeover, services=body.services))
 
 
-@route(api, f"{COUNTER}/sign-out", "POST", "Sign out of a counter", tag="counters", auth="staff",
+@route(api, f"{COUNTER}/sign-out", "POST", "Sign out of a counter", tag="counters", auth="staff", response=R.Counter,
        responses={409: "a ticket is still at the counter"})
 def counter_sign_out(branch: str, counter: str) -> Any:
     return jsonify(hall().sign_out(branch, counter, staff_actor()))
 
 
 @route(api, f"{COUNTER}/pause", "POST", "Pause the counter with a reason", tag="counters", body=PauseRequest,
-       auth="staff", responses={409: "already paused"})
+       response=R.Counter, auth="staff", responses={409: "already paused"})
 def counter_pause(branch: str, counter: str, body: PauseRequest) -> Any:
     return jsonify(hall().pause_counter(branch, counter, staff_actor(), body.reason))
 
 
-@route(api, f"{COUNTER}/resume", "POST", "Resume a paused counter", tag="counters", auth="staff",
+@route(api, f"{COUNTER}/resume", "POST", "Resume a paused counter", tag="counters", auth="staff", response=R.Counter,
        responses={409: "not paused"})
 def counter_resume(branch: str, counter: str) -> Any:
     return jsonify(hall().resume_counter(branch, counter, staff_actor()))
 
 
 @route(api, f"{COUNTER}/call-next", "POST", "Call the next ticket the policy picks for this counter",
-       tag="counters", auth="staff", idempotent=True,
+       tag="counters", auth="staff", response=R.Called, idempotent=True,
        responses={409: "counter paused or busy with a ticket"})
 def counter_call_next(branch: str, counter: str) -> Any:
     return jsonify(hall().call_next(branch, counter, staff_actor(), idempotency_key=idempotency_key()))
 
 
 @route(api, f"{COUNTER}/call", "POST", "Call one specific waiting ticket", tag="counters", body=CallTicketRequest,
-       auth="staff", responses={409: "not eligible, stale, or counter busy"})
+       response=R.TicketChanged, auth="staff", responses={409: "not eligible, stale, or counter busy"})
 def counter_call_ticket(branch: str, counter: str, body: CallTicketRequest) -> Any:
     return jsonify(hall().call_ticket(branch, counter, body.ticket_id, staff_actor(), expected_version=body.version))
 
 
 @route(api, f"{COUNTER}/queue", "GET", "Waiting tickets in the order this counter will call them", tag="counters",
-       auth="staff")
+       response=R.CounterQueue, auth="staff")
 def counter_queue(branch: str, counter: str) -> Any:
     staff_actor()
     return jsonify(hall().counter_queue(branch, counter))
@@ -240,7 +241,8 @@ def counter_queue(branch: str, counter: str) -> Any:
 
 @route(api, "/branches/<branch>/tickets/<id:ticket_id>/<any(recall,start,finish,'no-show',return,park,resume):action>",
        "POST", "Recall, start, finish, no-show, return to queue, park or resume a ticket", tag="tickets",
-       body=TicketActionRequest, auth="staff", responses={409: "illegal transition or stale version"})
+       response=R.TicketChanged, body=TicketActionRequest, auth="staff",
+       responses={409: "illegal transition or stale version"})
 def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRequest) -> Any:
     return jsonify(hall().act(branch, ticket_id, TICKET_ACTIONS[action], staff_actor(),
                               expected_version=body.version, reason=body.reason))
@@ -248,14 +250,15 @@ def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRe
 
 @route(api, "/branches/<branch>/tickets/<id:ticket_id>/transfer", "POST",
        "Transfer a ticket to another service and/or a specific counter, with a note", tag="tickets",
-       body=TransferRequest, auth="staff", responses={409: "illegal transition or stale version"})
+       response=R.TicketChanged, body=TransferRequest, auth="staff",
+       responses={409: "illegal transition or stale version"})
 def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
     return jsonify(hall().transfer(branch, ticket_id, staff_actor(), to_service=body.to_service,
                                    to_counter=body.to_counter, note=body.note, expected_version=body.version))
 
 
 @route(api, "/branches/<branch>/tickets/<id:ticket_id>/reactivate", "POST",
-       "Put a no-show ticket back into the queue (staff)", tag="tickets", auth="staff",
+       "Put a no-show ticket back into the queue (staff)", tag="tickets", response=R.TicketChanged, auth="staff",
        responses={409: "not a no-show, or the window has passed"})
 def ticket_reactivate(branch: str, ticket_id: int) -> Any:
     return jsonify(hall().reactivate(branch, ticket_id, staff_actor()))

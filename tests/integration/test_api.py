@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, Response, request
 from flask.testing import FlaskClient
+from pydantic import ValidationError
 from werkzeug.test import TestResponse
 
 from server.api.registry import ENDPOINTS
@@ -32,10 +33,32 @@ PAUSE_REASON = "back office PAUSE-91c2"
 
 def build_app(config: HallConfig, clock: FakeClock, publisher: RecordingPublisher) -> Iterator[Flask]:
     app, _socketio = create_app(config, clock=clock, publisher=publisher)
+    mismatches = check_answers_against_openapi(app)
     yield app
+    assert mismatches == [], "answers that differ from their OpenAPI response schema:\n" + "\n".join(mismatches)
     hall = app.extensions["hall"]
     hall.uow.engine.dispose()
     hall.uow.read_engine.dispose()
+
+
+def check_answers_against_openapi(app: Flask) -> list[str]:
+    """Every success answer of an endpoint with a documented response model is validated against that model
+    (unknown fields refused); what does not match is collected, and the test fails at teardown."""
+    models = {(ep.rule, ep.method.upper()): ep for ep in ENDPOINTS if ep.response is not None}
+    mismatches: list[str] = []
+
+    @app.after_request
+    def validate(response: Response) -> Response:
+        rule = request.url_rule.rule if request.url_rule else None
+        endpoint = models.get((rule, request.method))
+        if endpoint is not None and response.status_code == endpoint.status and endpoint.response is not None:
+            try:
+                endpoint.response.model_validate(response.get_json())
+            except ValidationError as exc:
+                mismatches.append(f"{request.method} {request.path}: {exc}")
+        return response
+
+    return mismatches
 
 
 @pytest.fixture
@@ -738,6 +761,33 @@ def test_unknown_api_path_is_a_json_404(client: FlaskClient) -> None:
     assert body["error"] == "not_found"
     assert error_of(client.post(f"{B}/tickets/1/dance", json={}), 404)["error"] == "not_found"
     assert error_of(client.delete(f"{B}/tickets"), 405)["error"] == "method_not_allowed"
+
+
+def test_call_a_chosen_ticket_put_a_no_show_back_and_sign_out(app: Flask, staff: FlaskClient) -> None:
+    """The answers of these three are checked against their OpenAPI schemas like every other (build_app)."""
+    first, second = issued(staff, "BILL"), issued(staff, "PLAN")
+    r = staff.post(f"{B}/counters/2/call", json={"ticket_id": second["id"], "version": second["version"]})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["ticket"]["number"] == second["number"] and r.get_json()["ticket"]["state"] == "called"
+    assert act(staff, second["id"], "no-show").status_code == 200
+    r = staff.post(f"{B}/tickets/{second['id']}/reactivate")
+    assert r.status_code == 200 and r.get_json()["ticket"]["state"] == "waiting"
+    r = staff.post(f"{B}/counters/2/sign-out")
+    assert r.status_code == 200 and r.get_json()["status"] == "closed"
+    assert snapshot(staff)["waiting_total"] == 2 and first["state"] == "waiting"
+
+
+def test_openapi_documents_the_answers_of_the_core_commands(openapi: dict[str, Any]) -> None:
+    paths = openapi["paths"]
+    for path, method, model in [("/api/branches/{branch}/tickets", "post", "IssuedTicket"),
+                                ("/api/branches/{branch}/snapshot", "get", "Snapshot"),
+                                ("/api/branches/{branch}/counters/{counter}/call-next", "post", "Called")]:
+        status = next(iter(paths[path][method]["responses"]))
+        schema = paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}
+    ticket = openapi["components"]["schemas"]["IssuedTicket"]
+    assert {"number", "token", "people_ahead", "estimate"} <= set(ticket["required"])
+    assert openapi["components"]["schemas"]["Ticket"]["additionalProperties"] is False
 
 
 def test_health_check_is_503_with_the_reason_when_the_database_is_gone(app: Flask, tmp_path: Path) -> None:

@@ -1,0 +1,239 @@
+"""What the core JSON API answers: the hall, tickets, counters, the staff session. These models are the
+OpenAPI document's response schemas; the API tests validate every answer the tests receive against them, so the
+document cannot drift from the code. Unknown fields are refused there, so a public answer that grew a private
+field (a token, a staff name) fails the tests too.
+
+Times are ISO 8601 with an offset (UTC); every customer-facing name is ``{"zh-CN": …, "en": …}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.domain.tickets import PriorityClass, TicketState
+
+Names = dict[str, str]
+CounterStatus = Literal["open", "paused", "closed"]
+CounterRole = Literal["normal", "fast_lane", "vip"]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Estimate(Answer):
+    """A wait estimate as the screens show it."""
+
+    known: bool = Field(description="false until the hall has enough history and an open counter")
+    expected_min: float
+    low_min: float
+    high_min: float
+    range_min: list[int] | None = Field(description="the range shown to customers, [low, high] minutes, or "
+                                                    "[0, high] for 'less than high'")
+    text: Names = Field(description='e.g. {"zh-CN": "约 5–10 分钟", "en": "about 5–10 min"}')
+
+
+class Service(Answer):
+    code: str
+    prefix: str = Field(description="ticket number prefix, e.g. A for A001")
+    name: Names
+    parent: str | None = Field(description="the kiosk category it sits under")
+    icon: str | None
+    colour: str | None
+    hours: str = Field(description='opening hours, e.g. "09:00-21:00" (branch-local)')
+    target_wait_min: float
+    expected_service_min: float
+    daily_cap: int | None
+
+
+class ServiceNow(Service):
+    """A service in the hall snapshot."""
+
+    waiting: int
+    open: bool
+    issued_today: int
+    daily_cap_reached: bool
+    estimate: Estimate = Field(description="the wait a new ticket would have")
+    priority_estimate: Estimate = Field(description="the same for a priority-class (爱心通道) ticket")
+
+
+class CounterConfig(Answer):
+    number: str
+    name: Names
+    services: list[str] = Field(description="in order of preference")
+    role: CounterRole
+
+
+class BranchConfig(Answer):
+    code: str
+    name: Names
+    timezone: str
+    hours: str
+    services: list[Service]
+    counters: list[CounterConfig]
+
+
+class Branches(Answer):
+    branches: list[BranchConfig]
+
+
+class Ticket(Answer):
+    """A ticket as any screen in the hall may show it: no token, names or notes."""
+
+    id: int
+    number: str = Field(description="e.g. A001: the service's prefix and the day's sequence")
+    service: str
+    service_name: Names | None
+    state: TicketState
+    counter: str | None = Field(description="the counter that called or serves it")
+    recall_count: int
+    issued_at: datetime
+    called_at: datetime | None
+    version: int = Field(description="grows with every change; send it back as version to refuse stale commands")
+
+
+class StaffTicket(Ticket):
+    """The staff view adds the priority class, routing, notes and who handled it."""
+
+    priority: PriorityClass
+    issued_service: str = Field(description="the service it was issued for (before any transfer)")
+    channel: str
+    queued_at: datetime
+    service_started_at: datetime | None
+    finished_at: datetime | None
+    no_show_at: datetime | None
+    target_counter: str | None = Field(description="transferred to this counter only")
+    transferred: bool
+    transfer_note: str | None
+    staff: str | None
+
+
+class IssuedTicket(Ticket):
+    """A new ticket, for the customer who took it."""
+
+    token: str = Field(description="the ticket's private key: its phone page is /t/{token}")
+    priority: PriorityClass
+    people_ahead: int
+    estimate: Estimate
+    replayed: bool = Field(default=False, description="true when this answers a retry with the same Idempotency-Key")
+
+
+class CustomerTicket(Ticket):
+    """A customer's own ticket, looked up by its token."""
+
+    priority: PriorityClass
+    people_ahead: int | None = Field(description="while waiting")
+    estimate: Estimate | None = Field(description="while waiting, once the live estimates have seen it")
+    branch: str
+    branch_name: Names
+    counter_name: Names | None
+
+
+class CounterTicket(Answer):
+    """What a counter serves now, as the hall's screens show it."""
+
+    number: str
+    service: str
+    state: TicketState
+    called_at: datetime | None
+
+
+class Counter(Answer):
+    number: str
+    name: Names
+    services: list[str] = Field(description="the services it serves today, in order of preference")
+    configured_services: list[str]
+    role: CounterRole
+    status: CounterStatus
+    current: StaffTicket | CounterTicket | None = Field(description="the staff view gives the whole ticket")
+    staff: str | None = Field(default=None, description="staff view only: who is signed in")
+    pause_reason: str | None = Field(default=None, description="staff view only")
+    paused_at: datetime | None = Field(default=None, description="staff view only")
+
+
+class BranchHeader(Answer):
+    code: str
+    name: Names
+    timezone: str
+    hours: str
+
+
+class Category(Answer):
+    code: str
+    name: Names
+    icon: str | None
+    colour: str | None
+
+
+class RecentCall(Answer):
+    number: str | None
+    counter: str | None
+    service: str | None
+    kind: str = Field(description="called or recalled")
+    at: datetime
+    seq: int
+
+
+class Snapshot(Answer):
+    """The hall now, consistent with the branch's sequence number ``seq``."""
+
+    branch: BranchHeader
+    seq: int = Field(description="the last event this snapshot includes; events after it follow on the socket")
+    generated_at: datetime
+    categories: list[Category]
+    services: list[ServiceNow]
+    counters: list[Counter]
+    recent_calls: list[RecentCall]
+    waiting_total: int
+    estimates_at: datetime | None = Field(description="when the estimates were computed")
+    waiting: list[StaffTicket] | None = Field(default=None, description="staff view only, in queue order")
+    parked: list[StaffTicket] | None = Field(default=None, description="staff view only")
+
+
+class Event(Answer):
+    """One committed change, from the branch's append-only event log."""
+
+    seq: int
+    kind: str
+    at: datetime
+    ticket_id: int | None
+    ticket_number: str | None
+    service: str | None
+    counter: str | None
+    staff: str | None
+    device: str | None
+    reason: str | None
+    data: dict[str, Any] | None = Field(description="what else the event records, by kind")
+
+
+class Events(Answer):
+    events: list[Event]
+
+
+class Called(Answer):
+    """The answer to call-next and call: the ticket now called here (none when nobody waits)."""
+
+    ticket: StaffTicket | None
+    waiting: int = Field(description="tickets still waiting that this counter may call")
+    replayed: bool = Field(default=False, description="true when this answers a retry with the same Idempotency-Key")
+
+
+class TicketChanged(Answer):
+    ticket: StaffTicket
+
+
+class CounterQueue(Answer):
+    counter: str
+    seq: int
+    counter_state: Counter
+    waiting: list[StaffTicket] = Field(description="the tickets this counter may call, in its call order")
+    parked: list[StaffTicket]
+
+
+class StaffSession(Answer):
+    username: str | None = Field(description="null when nobody is signed in")
+    display_name: str | None = None
+    role: Literal["staff", "manager"] | None = None
