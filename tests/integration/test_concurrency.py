@@ -139,3 +139,28 @@ def test_a_failed_command_leaves_no_trace(database_url: str, tmp_path: Path) -> 
         raise AssertionError("finishing a waiting ticket must be refused")
     assert hall.snapshot(BRANCH)["seq"] == before + 1
     assert len(publisher.events) == published + 1
+
+
+def test_racing_retries_with_one_idempotency_key_issue_one_ticket(database_url: str, tmp_path: Path) -> None:
+    """A kiosk that retries while its first request is still in flight: the retries wait for it and replay it."""
+    hall = build_service(database_url, tmp_path, FakeClock(), RecordingPublisher())
+    barrier = threading.Barrier(8)
+    answers: list[dict] = []
+    lock = threading.Lock()
+
+    def retry() -> None:
+        barrier.wait()
+        answer = hall.issue_ticket(BRANCH, "BILL", idempotency_key="K1-7f3a")
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=retry) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) == 8
+    assert {a["id"] for a in answers} == {answers[0]["id"]} and {a["number"] for a in answers} == {"A001"}
+    assert sum(1 for a in answers if a.get("replayed")) == 7
+    with Session(hall.uow.engine) as session:
+        assert len(session.execute(select(Ticket)).all()) == 1
