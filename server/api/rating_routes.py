@@ -11,22 +11,15 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from server.api.registry import route
-from server.api.routes import api, staff_actor
+from server.api.routes import api, device_id, staff_actor
 from server.api.schemas import AssignFollowUpRequest, PadRateRequest, RateRequest, ResolveFollowUpRequest
 from server.services.ratings import RatingService
 
-DEVICE_HEADER = "X-Device-Id"
 FOLLOW_UPS = "/branches/<branch>/follow-ups"
 
 
 def ratings() -> RatingService:
     return current_app.extensions["ratings"]
-
-
-def device_id() -> str | None:
-    """The pad's own id (``X-Device-Id``), kept in the event row; at most 64 characters."""
-    device = (request.headers.get(DEVICE_HEADER) or "").strip()
-    return device[:64] or None
 
 
 # --- public: the pad and the phone page --------------------------------------------------------------

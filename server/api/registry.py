@@ -151,6 +151,10 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         ]
         parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": kind},
                         "description": text} for name, kind, text in ep.query]
+        if ep.method in {"post", "put", "patch", "delete"}:
+            parameters.append({"name": "X-Device-Id", "in": "header", "required": False,
+                               "schema": {"type": "string", "maxLength": 64},
+                               "description": "the calling device (kiosk, rating pad, tablet), kept in the event log"})
         if ep.idempotent:
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                                "schema": {"type": "string", "maxLength": 100},

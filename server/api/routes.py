@@ -39,6 +39,8 @@ TICKET_ACTIONS = {
     "resume": Action.RESUME,
 }
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+DEVICE_HEADER = "X-Device-Id"
+DEVICE_ID_MAX = 64  # ticket_event.device
 
 
 def hall() -> HallService:
@@ -48,12 +50,12 @@ def hall() -> HallService:
 def current_actor() -> Actor:
     username = session.get("username")
     if not username:
-        return Actor(username=None, device=request.headers.get("X-Device-Id"))
+        return Actor(username=None, device=device_id())
     account = hall().config.account(username)
     if account is None:  # the account was removed from the configuration
         session.clear()
         return CUSTOMER
-    return Actor(username=account.username, role=account.role, device=request.headers.get("X-Device-Id"))
+    return Actor(username=account.username, role=account.role, device=device_id())
 
 
 def staff_actor() -> Actor:
@@ -78,6 +80,15 @@ def idempotency_key() -> str | None:
     if not 1 <= len(key) <= 100:
         raise DomainError("Idempotency-Key must be 1-100 characters", code="bad_idempotency_key", http_status=400)
     return key
+
+
+def device_id() -> str | None:
+    """The calling device's own id (``X-Device-Id``: a kiosk, a pad), kept in the event rows it causes."""
+    device = (request.headers.get(DEVICE_HEADER) or "").strip()
+    if len(device) > DEVICE_ID_MAX or not device.isprintable():
+        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable characters",
+                          code="bad_device_id", http_status=400)
+    return device or None
 
 
 # --- documents and public reads ---------------------------------------------------------------------
@@ -134,7 +145,7 @@ def estimate_accuracy(branch: str) -> Any:
 def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
     ticket = hall().issue_ticket(branch, body.service, priority=body.priority, channel=body.channel,
                                  language=body.language, idempotency_key=idempotency_key(),
-                                 device=request.headers.get("X-Device-Id"))
+                                 device=device_id())
     return jsonify(ticket), 200 if ticket.get("replayed") else 201
 
 

@@ -217,6 +217,16 @@ def test_same_idempotency_key_with_a_different_body_is_422(client: FlaskClient) 
     assert snapshot(client)["waiting_total"] == 1
 
 
+def test_the_device_id_is_kept_in_the_event_log_and_a_bad_one_is_400(client: FlaskClient, staff: FlaskClient) -> None:
+    assert client.post(f"{B}/tickets", json={"service": "BILL"}, headers={"X-Device-Id": " K1 "}).status_code == 201
+    events = staff.get(f"{B}/events").get_json()["events"]
+    assert [e["device"] for e in events if e["kind"] == "issued"] == ["K1"]
+    for bad in ["k" * 65, "K1\x7f"]:
+        r = client.post(f"{B}/tickets", json={"service": "BILL"}, headers={"X-Device-Id": bad})
+        assert error_of(r, 400)["error"] == "bad_device_id"
+    assert snapshot(client)["waiting_total"] == 1
+
+
 def test_blank_idempotency_key_is_400(client: FlaskClient) -> None:
     assert error_of(issue(client, "BILL", key="   "), 400)["error"] == "bad_idempotency_key"
     assert error_of(issue(client, "BILL", key="x" * 101), 400)["error"] == "bad_idempotency_key"
