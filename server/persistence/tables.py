@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
-"""Row ids and the columns that refer to them: 64-bit on every database (migration 0007). On SQLite an
-``INTEGER PRIMARY KEY`` is already the 64-bit rowid (a ``BIGINT`` key would not number itself); on PostgreSQL
-``BIGINT``, since one database serving hundreds of branches writes billions of ticket events."""
+INT64 = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit on every database (migration 0007): row ids, the columns that refer to them, and the branch's event
+sequence numbers, all of which come back in requests. On SQLite an ``INTEGER PRIMARY KEY`` is already the 64-bit
+rowid (a ``BIGINT`` key would not number itself) and every integer column holds 64 bits; on PostgreSQL ``BIGINT``,
+since one database serving hundreds of branches writes billions of ticket events, and a 32-bit column refuses
+even to be compared with a larger number."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -41,7 +43,7 @@ class BranchSequence(SQLModel, table=True):
     __tablename__ = "branch_sequence"
 
     branch_code: str = Field(primary_key=True, max_length=32)
-    seq: int = Field(default=0)
+    seq: int = Field(default=0, sa_type=INT64)
 
 
 class QueueTally(SQLModel, table=True):
@@ -86,7 +88,7 @@ class Ticket(SQLModel, table=True):
               "target_counter"),
     )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
     token: str = Field(unique=True, max_length=64)
     branch_code: str = Field(max_length=32)
     service_code: str = Field(max_length=32)
@@ -127,12 +129,12 @@ class TicketEvent(SQLModel, table=True):
         Index("ix_event_branch_at", "branch_code", "at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
     branch_code: str = Field(max_length=32)
-    seq: int
+    seq: int = Field(sa_type=INT64)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     kind: str = Field(max_length=32)
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=ROW_ID)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=INT64)
     ticket_number: str | None = Field(default=None, max_length=16)
     service_code: str | None = Field(default=None, max_length=32)
     counter_number: str | None = Field(default=None, max_length=32)
@@ -179,8 +181,8 @@ class Rating(SQLModel, table=True):
         Index("ix_rating_staff_created", "branch_code", "staff_username", "created_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
-    ticket_id: int = Field(foreign_key="ticket.id", unique=True, sa_type=ROW_ID)
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True, sa_type=INT64)
     branch_code: str = Field(max_length=32)
     counter_number: str | None = Field(default=None, max_length=32)
     staff_username: str | None = Field(default=None, max_length=64)
@@ -199,10 +201,10 @@ class FollowUp(SQLModel, table=True):
     __tablename__ = "follow_up"
     __table_args__ = (Index("ix_follow_up_branch_state", "branch_code", "state"),)
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
     branch_code: str = Field(max_length=32)
-    ticket_id: int = Field(foreign_key="ticket.id", sa_type=ROW_ID)
-    rating_id: int = Field(foreign_key="rating.id", unique=True, sa_type=ROW_ID)
+    ticket_id: int = Field(foreign_key="ticket.id", sa_type=INT64)
+    rating_id: int = Field(foreign_key="rating.id", unique=True, sa_type=INT64)
     state: str = Field(default="open", max_length=16)  # "open" or "resolved"
     owner_username: str | None = Field(default=None, max_length=64)
     resolution_note: str | None = Field(default=None, max_length=500)
@@ -216,7 +218,7 @@ class MediaItem(SQLModel, table=True):
     __tablename__ = "media_item"
     __table_args__ = (Index("ix_media_item_branch_position", "branch_code", "position"),)
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
     branch_code: str = Field(max_length=32)
     kind: str = Field(max_length=8)  # "image" or "video"
     content_type: str = Field(max_length=32)  # as sniffed from the bytes
@@ -240,7 +242,7 @@ class Notice(SQLModel, table=True):
     __tablename__ = "notice"
     __table_args__ = (Index("ix_notice_branch_position", "branch_code", "position"),)
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
     branch_code: str = Field(max_length=32)
     text_zh: str = Field(max_length=500)
     text_en: str = Field(max_length=500)

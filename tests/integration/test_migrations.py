@@ -12,8 +12,10 @@ from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 import server.persistence.tables  # noqa: F401  (registers the tables)
+from server.domain.errors import NotFound
 from server.domain.tickets import Action
 from server.persistence.database import alembic_config, migrate
+from server.services.announcements import AnnouncementService
 from server.services.hall import Actor
 from server.services.ratings import RatingService
 from tests.conftest import RecordingPublisher, build_service
@@ -73,7 +75,7 @@ def test_the_tally_starts_from_the_tickets_waiting_at_upgrade_and_follows_every_
     assert tally() == {"B": 1, "C": 2}
 
 
-def test_on_postgresql_ids_run_past_32_bits(postgres_base_url: str | None, tmp_path: Path) -> None:
+def test_on_postgresql_ids_and_sequence_numbers_run_past_32_bits(postgres_base_url: str | None, tmp_path: Path) -> None:
     """Migration 0007: a ticket, its events, its rating and the follow-up numbered beyond 2,147,483,647."""
     if postgres_base_url is None:
         if IN_CI:
@@ -102,3 +104,10 @@ def test_on_postgresql_ids_run_past_32_bits(postgres_base_url: str | None, tmp_p
             " WHERE rating.ticket_id = :t"), {"t": ticket_id}).one()
     assert len(event_ids) >= 4 and min(event_ids) > start
     assert rating_id > start and follow_up_rating == rating_id
+    # numbers a request may name, up to the largest the API routes, are compared, not refused by the database
+    largest = 2**63 - 1
+    assert hall.events_since(BRANCH, largest) == []
+    with pytest.raises(NotFound):
+        AnnouncementService(hall.config, hall.uow).announcement(BRANCH, largest)
+    with pytest.raises(NotFound):
+        ratings.rate_at_counter(BRANCH, "2", largest, 1)

@@ -1,8 +1,10 @@
-"""row ids and the columns that refer to them are 64-bit on PostgreSQL (SQLite's rowid already is)
+"""row ids, the columns that refer to them and branch sequence numbers are 64-bit on PostgreSQL
 
 A 32-bit id ends at 2,147,483,647. One PostgreSQL serving hundreds of branches writes millions of ticket
 events a day and would reach it within a few years; the ids of tickets, events, ratings, follow-ups, media
-and notices, their foreign keys and their sequences become BIGINT. On SQLite nothing changes: an
+and notices, their foreign keys and their sequences become BIGINT, and so do the branch sequence numbers
+(``branch_sequence.seq``, ``ticket_event.seq``), which requests name too: PostgreSQL refuses to compare a
+32-bit column with a larger number. On SQLite nothing changes: an
 ``INTEGER PRIMARY KEY`` is the 64-bit rowid and every integer column holds 64 bits, so the ``ticket`` table
 is not rebuilt (which would drop the tally triggers of 0006).
 
@@ -22,8 +24,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _COLUMNS = {
+    'branch_sequence': ['seq'],
     'ticket': ['id'],
-    'ticket_event': ['id', 'ticket_id'],
+    'ticket_event': ['id', 'ticket_id', 'seq'],
     'rating': ['id', 'ticket_id'],
     'follow_up': ['id', 'ticket_id', 'rating_id'],
     'media_item': ['id'],
@@ -38,6 +41,8 @@ def _retype(type_name: str) -> None:
     for table, columns in _COLUMNS.items():
         op.execute(f"ALTER TABLE {table} " + ", ".join(
             f"ALTER COLUMN {column} TYPE {type_name}" for column in columns))
+        if 'id' not in columns:
+            continue
         sequence = bind.execute(sa.text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table}).scalar()
         if sequence:
             op.execute(f"ALTER SEQUENCE {sequence} AS {type_name}")
