@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from server.domain.tickets import PriorityClass
 
@@ -18,8 +19,28 @@ Version = Annotated[int | None, Field(default=None, ge=1, le=ID_MAX,
                                       description="refuse if the ticket changed since this version")]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_characters(value: Any) -> Any:
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError("must not contain control characters (other than tab and line breaks)")
+    if isinstance(value, list):
+        for item in value:
+            _no_control_characters(item)
+    return value
+
+
 class Body(BaseModel):
+    """A request body: unknown fields refused, text stripped, and no control characters in any text (PostgreSQL
+    cannot store a NUL; none belongs in a note, a reason or a name)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _text_is_printable(cls, value: Any) -> Any:
+        return _no_control_characters(value)
 
 
 class IssueTicketRequest(Body):

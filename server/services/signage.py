@@ -339,7 +339,7 @@ def _notice_text(text: dict[str, str]) -> tuple[str, str]:
 def _clean(value: str | None, limit: int) -> str | None:
     if value is None:
         return None
-    value = " ".join(value.split())[:limit]
+    value = " ".join("".join(ch for ch in value if ch.isprintable() or ch.isspace()).split())[:limit]
     return value or None
 
 

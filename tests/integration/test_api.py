@@ -227,6 +227,31 @@ def test_the_device_id_is_kept_in_the_event_log_and_a_bad_one_is_400(client: Fla
     assert snapshot(client)["waiting_total"] == 1
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (f"{B}/counters/2/pause", {"reason": "back\x00office"}, "reason"),
+        (f"{B}/tickets/1/transfer", {"to_service": "PLAN", "note": "a\x1bb"}, "note"),
+        (f"{B}/counters/2/sign-in", {"services": ["BILL", "PLAN\x00"]}, "services"),
+        (f"{B}/notices", {"text": {"zh-CN": "通知", "en": "\x00"}}, "text.en"),
+    ],
+)
+def test_control_characters_in_text_are_422_naming_the_field(app: Flask, path: str, body: dict[str, Any],
+                                                              field: str) -> None:
+    manager = app.test_client()
+    assert manager.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
+    issued(manager, "BILL")
+    err = error_of(manager.post(path, json=body), 422)
+    assert [p["field"] for p in err["details"]["problems"]] == [field]
+    assert "control characters" in err["message"]
+
+
+def test_tabs_and_line_breaks_are_kept_in_a_note(staff: FlaskClient) -> None:
+    ticket = issued(staff, "BILL")
+    r = staff.post(f"{B}/tickets/{ticket['id']}/transfer", json={"to_service": "PLAN", "note": "line one\n\tline two"})
+    assert r.status_code == 200 and r.get_json()["ticket"]["transfer_note"] == "line one\n\tline two"
+
+
 def test_blank_idempotency_key_is_400(client: FlaskClient) -> None:
     assert error_of(issue(client, "BILL", key="   "), 400)["error"] == "bad_idempotency_key"
     assert error_of(issue(client, "BILL", key="x" * 101), 400)["error"] == "bad_idempotency_key"
