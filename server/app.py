@@ -24,6 +24,7 @@ from server.realtime import (
     register_socket_handlers,
     use_timerless_socket_queues,
 )
+from server.services.accounts import SignInThrottle
 from server.services.announcements import AnnouncementService
 from server.services.hall import Clock, HallService, utc_now
 from server.services.live import LiveHall
@@ -157,6 +158,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     heap = HeapKeeper()
     register_socket_handlers(socketio, hall, live, heap)
     app.extensions["hall"] = hall
+    app.extensions["sign_in_throttle"] = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout,
+                                                        clock)
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(config, uow, clock=clock)
     app.extensions["announcements"] = AnnouncementService(config, uow)

@@ -170,9 +170,11 @@ def reactivate_ticket(token: str) -> Any:
 # --- staff session ---------------------------------------------------------------------------------
 
 @route(api, "/session", "POST", "Staff sign-in (sets the session cookie)", tag="staff", body=LoginRequest,
-       response=R.StaffSession, responses={401: "wrong username or password"})
+       response=R.StaffSession, responses={401: "wrong username or password",
+                                           429: "too many failed sign-ins from this device: locked for a while"})
 def login(body: LoginRequest) -> Any:
-    account = authenticate(hall().config, body.username, body.password, offload_cpu)
+    account = authenticate(hall().config, body.username, body.password, offload_cpu,
+                           throttle=current_app.extensions["sign_in_throttle"], client=request.remote_addr or "")
     if account is None:
         return jsonify({"error": "bad_credentials", "message": "wrong username or password"}), 401
     session.clear()
@@ -279,7 +281,10 @@ def register_error_handlers(app: Any) -> None:
     """Every API error is JSON: ``{"error": code, "message": text, "details": {...}}``."""
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Any:
-        return jsonify({"error": exc.code, "message": exc.message, "details": exc.details}), exc.http_status
+        response = jsonify({"error": exc.code, "message": exc.message, "details": exc.details})
+        if "retry_after_s" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after_s"])
+        return response, exc.http_status
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError) -> Any:

@@ -29,6 +29,21 @@ def test_staff_account_is_not_let_in(page: Any, hall_server: HallServer) -> None
     expect(page.locator("#board")).to_be_hidden()
 
 
+def test_wrong_passwords_then_a_lockout_are_told_apart(page: Any, hall_server: HallServer) -> None:
+    """A name no account has, so that the lockout touches no other test on this server."""
+    page.goto(f"{hall_server.url}/manager/{BRANCH}?lang=en")
+    page.fill("input[name=username]", "not.the.manager")
+    for _ in range(5):
+        page.fill("input[name=password]", "guess")
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text("Wrong username or password")
+        page.evaluate("document.getElementById('login-error').textContent = ''")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text(
+        "Too many wrong passwords: this device is locked out. Try again in 5 min")
+    expect(page.locator("#board")).to_be_hidden()
+
+
 def test_live_hall_and_estimate_accuracy(page: Any, hall_server: HallServer) -> None:
     staff = hall_server.sign_in("1")
     time.sleep(0.6)  # the estimates refresh after the sign-in: then tickets get a known estimate

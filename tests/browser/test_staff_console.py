@@ -373,6 +373,26 @@ def test_sign_out_and_a_console_without_a_session_goes_to_sign_in(hall_server: H
     assert next(c for c in snapshot["counters"] if c["number"] == "4")["status"] == "closed"
 
 
+def test_a_run_of_wrong_passwords_locks_the_device_out_with_a_clear_message(hall_server: HallServer,
+                                                                             tablets: Any) -> None:
+    """A name no account has (so no other test's sign-in is locked out on this server): after five wrong
+    passwords the page says this device is locked and for how long, in the tablet's language."""
+    page = new_page(tablets())
+    page.goto(f"{hall_server.url}/staff/{BRANCH}?counter=5")
+    page.fill("#username", "guess.who")
+    for _ in range(5):
+        page.fill("#password", "wrong")
+        page.click("#login-button")
+        expect(page.locator("#signin-message")).to_have_text("用户名或密码错误", timeout=TIMEOUT)
+        expect(page.locator("#login-button")).to_be_enabled()
+        page.evaluate("document.getElementById('signin-message').textContent = ''")
+    page.click("#login-button")
+    expect(page.locator("#signin-message")).to_have_text(
+        "密码错误次数过多，此设备已暂时锁定，请 5 分钟后再试", timeout=TIMEOUT)
+    screenshot(page, "staff-sign-in-locked-zh")
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
 # --- screenshots in both languages -------------------------------------------------------------------------
 
 

@@ -404,6 +404,22 @@ def test_wrong_password_or_unknown_user_is_401(client: FlaskClient) -> None:
     assert error_of(sign_in(client, "2"), 401)["error"] == "unauthenticated"
 
 
+def test_five_wrong_passwords_lock_the_name_out_on_that_device_for_five_minutes(app: Flask, clock: FakeClock) -> None:
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "10.0.0.99"
+    for _ in range(5):
+        r = guesser.post("/api/session", json={"username": "manager", "password": "guess"})
+        assert error_of(r, 401)["error"] == "bad_credentials"
+    r = guesser.post("/api/session", json={"username": "manager", "password": "demo-manager"})
+    body = error_of(r, 429)
+    assert body["error"] == "too_many_attempts" and body["details"]["retry_after_s"] == 300
+    assert r.headers["Retry-After"] == "300" and "5 min" in body["message"]
+    office = app.test_client()  # the manager's own PC is not locked out
+    assert office.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
+    clock.advance(minutes=5)
+    assert guesser.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
+
+
 def test_sign_in_and_out_of_the_api_session(client: FlaskClient) -> None:
     r = client.post("/api/session", json={"username": "zhang.wei", "password": PASSWORD})
     assert r.status_code == 200

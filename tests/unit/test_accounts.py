@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from server.config import HallConfig, StaffAccount
-from server.services.accounts import authenticate
-from tests.support import demo_config
+from server.services.accounts import LONGEST_LOCKOUT, SignInThrottle, TooManySignIns, authenticate
+from tests.support import FakeClock, demo_config
 
 
 class CountingOffload:
@@ -49,3 +50,61 @@ def test_unknown_name_is_refused_after_the_same_kind_of_hash(config: HallConfig)
     offload = CountingOffload()
     assert authenticate(config, "nobody", "right horse", offload) is None
     assert offload.calls == 1
+
+
+# --- throttling guesses ------------------------------------------------------------------------------
+
+
+def fail(config: HallConfig, throttle: SignInThrottle, times: int, client: str = "10.0.0.9") -> None:
+    for _ in range(times):
+        assert authenticate(config, "wu.hao", "wrong", CountingOffload(), throttle=throttle, client=client) is None
+
+
+def test_a_run_of_failures_locks_the_name_out_for_that_device_even_with_the_right_password(
+        config: HallConfig) -> None:
+    clock = FakeClock()
+    throttle = SignInThrottle(5, timedelta(minutes=5), clock)
+    fail(config, throttle, 5)
+    offload = CountingOffload()
+    with pytest.raises(TooManySignIns) as refused:
+        authenticate(config, "wu.hao", "right horse", offload, throttle=throttle, client="10.0.0.9")
+    assert refused.value.http_status == 429 and refused.value.details["retry_after_s"] == 300
+    assert offload.calls == 0  # refused before any hash
+    # another device, and another name from this device, are not locked
+    assert authenticate(config, "wu.hao", "right horse", CountingOffload(), throttle=throttle, client="10.0.0.2")
+    throttle.check("zhang.wei", "10.0.0.9")
+    clock.advance(minutes=5)
+    assert authenticate(config, "wu.hao", "right horse", CountingOffload(), throttle=throttle, client="10.0.0.9")
+    fail(config, throttle, 4)  # a success starts the count again
+    throttle.check("wu.hao", "10.0.0.9")
+
+
+def test_each_further_run_of_failures_locks_twice_as_long_up_to_a_day(config: HallConfig) -> None:
+    clock = FakeClock()
+    throttle = SignInThrottle(3, timedelta(minutes=5), clock)
+    for minutes in [5, 10, 20, 40]:
+        fail(config, throttle, 3)
+        with pytest.raises(TooManySignIns) as refused:
+            throttle.check("wu.hao", "10.0.0.9")
+        assert refused.value.details["retry_after_s"] == minutes * 60
+        clock.advance(minutes=minutes)
+    for _ in range(30):
+        fail(config, throttle, 3)
+        clock.advance(seconds=LONGEST_LOCKOUT.total_seconds())
+    fail(config, throttle, 3)
+    with pytest.raises(TooManySignIns) as refused:
+        throttle.check("wu.hao", "10.0.0.9")
+    assert refused.value.details["retry_after_s"] == LONGEST_LOCKOUT.total_seconds()
+
+
+def test_the_record_stays_bounded_and_keeps_its_lockouts() -> None:
+    clock = FakeClock()
+    throttle = SignInThrottle(2, timedelta(minutes=5), clock, max_entries=100)
+    throttle.failed("manager", "10.0.0.9")
+    throttle.failed("manager", "10.0.0.9")
+    for n in range(1000):
+        clock.advance(seconds=0.1)
+        throttle.failed(f"guess{n}", "10.0.0.7")
+    assert len(throttle._failures) <= 100
+    with pytest.raises(TooManySignIns):
+        throttle.check("manager", "10.0.0.9")

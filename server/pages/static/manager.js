@@ -12,6 +12,7 @@
       coverage: "区间命中", under5: "低估>5分", follow_ups: "不满意回访", faults: "设备故障", none: "暂无",
       all: "全部", open: "营业中", paused: "暂停", closed: "未开", serving: "办理中", called: "已叫号", idle: "空闲",
       resolve: "处理完毕", resolve_note: "处理说明（必填）", not_manager: "需要经理账号", bad_login: "用户名或密码错误",
+      too_many_attempts: "密码错误次数过多，此设备已暂时锁定，请 {minutes} 分钟后再试",
       min: "{n} 分钟", fault: "故障", ok: "正常", no_printer: "无打印机", unknown: "未知", failed: "失败 {n} 次",
       by: "{staff} · {counter}号窗口", minutes_over: "超出目标",
     },
@@ -25,6 +26,7 @@
       faults: "Device faults", none: "None", all: "All", open: "Open", paused: "Paused", closed: "Closed",
       serving: "Serving", called: "Called", idle: "Idle", resolve: "Resolve", resolve_note: "Resolution note (required)",
       not_manager: "A manager account is needed", bad_login: "Wrong username or password", min: "{n} min",
+      too_many_attempts: "Too many wrong passwords: this device is locked out. Try again in {minutes} min",
       fault: "Fault", ok: "OK", no_printer: "No printer", unknown: "Unknown", failed: "{n} failed",
       by: "{staff} · counter {counter}", minutes_over: "over target",
     },
@@ -252,7 +254,10 @@
       body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
     });
     if (!response.ok) {
-      $("#login-error").textContent = i18n.t("bad_login");
+      const answer = await response.json().catch(() => ({}));
+      $("#login-error").textContent = answer.error === "too_many_attempts"
+        ? i18n.t("too_many_attempts", { minutes: Math.ceil(((answer.details || {}).retry_after_s || 60) / 60) })
+        : i18n.t("bad_login");
       return;
     }
     window.location.reload();

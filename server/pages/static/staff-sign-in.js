@@ -39,6 +39,9 @@
       bad_credentials: "bad_credentials", counter_busy: "err_counter_busy", counter_occupied: "err_counter_occupied",
       unauthenticated: "err_unauthenticated",
     }[data.error];
+    if (data.error === "too_many_attempts") {
+      return i18n.t("too_many_attempts", { minutes: Math.ceil(((data.details || {}).retry_after_s || 60) / 60) });
+    }
     if (key) return i18n.t(key, { current: (data.details || {}).current || "" });
     return i18n.t("err_generic", { message: data.message || answer.status });
   }
