@@ -11,6 +11,7 @@ from flask import Flask, render_template
 from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import HallConfig
 from server.fanout import DirectFanout, capture_websockets
@@ -138,6 +139,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None, cors_allowed_origins=[])
     use_timerless_socket_queues(socketio)
     app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
+    if config.server.proxy_hops:  # behind a load balancer: the client's address and host from its headers
+        hops = config.server.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     if run_migrations:
         migrate(config.server.database_url)

@@ -258,6 +258,7 @@ class ServerSettings:
     public_url: str | None = None  # base of the URLs printed in QR codes; None: from the request's host
     sign_in_attempts: int = 5  # failed staff sign-ins in a row, per name and device, before a lockout
     sign_in_lockout: timedelta = timedelta(minutes=5)  # the first lockout; each further one lasts twice as long
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted
 
 
 ANNOUNCEMENT_VOICES = ("auto", "browser", "server")
@@ -449,7 +450,7 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
     server = root.table("server")
     server.unknown_keys(
         {"host", "port", "database_url", "redis_url", "secret_key_file", "timezone", "languages", "sqlite_synchronous",
-         "public_url", "sign_in_attempts", "sign_in_lockout_min"}
+         "public_url", "sign_in_attempts", "sign_in_lockout_min", "proxy_hops"}
     )
     port = server.int("port", 8080, minimum=0)
     server.check("port", port <= 65535, f"must be a TCP port (0-65535), got {port}")
@@ -481,6 +482,7 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
         public_url=_public_url(server),
         sign_in_attempts=server.int("sign_in_attempts", 5, minimum=1),
         sign_in_lockout=_minutes(server, "sign_in_lockout_min", 5, positive=True),
+        proxy_hops=server.int("proxy_hops", 0, minimum=0),
     )
 
 

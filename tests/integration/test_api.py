@@ -420,6 +420,19 @@ def test_five_wrong_passwords_lock_the_name_out_on_that_device_for_five_minutes(
     assert guesser.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
 
 
+@pytest.mark.parametrize("proxy_hops", [0, 1])
+def test_the_locked_device_is_the_forwarded_client_only_behind_a_trusted_proxy(
+        make_app: Callable[[Callable[[dict[str, Any]], None]], Flask], proxy_hops: int) -> None:
+    app = make_app(lambda data: data["server"].update(proxy_hops=proxy_hops))
+    client = app.test_client()
+    guesser, colleague = {"X-Forwarded-For": "10.0.0.99"}, {"X-Forwarded-For": "10.0.0.12"}
+    for _ in range(5):
+        client.post("/api/session", json={"username": "li.na", "password": "guess"}, headers=guesser)
+    r = client.post("/api/session", json={"username": "li.na", "password": PASSWORD}, headers=colleague)
+    # without a trusted proxy the header is anybody's to write, so it cannot get round a lockout
+    assert r.status_code == (200 if proxy_hops else 429)
+
+
 def test_sign_in_and_out_of_the_api_session(client: FlaskClient) -> None:
     r = client.post("/api/session", json={"username": "zhang.wei", "password": PASSWORD})
     assert r.status_code == 200

@@ -222,6 +222,7 @@ BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
     ("server.sqlite_synchronous", set_in("server", "sqlite_synchronous", value="off"), "full, extra or normal"),
     ("server", set_in("server", value="localhost"), "must be a dict"),
     ("server.sign_in_attempts", set_in("server", "sign_in_attempts", value=0), "at least 1"),
+    ("server.proxy_hops", set_in("server", "proxy_hops", value=-1), "at least 0"),
     ("server.sign_in_lockout_min", set_in("server", "sign_in_lockout_min", value=0), "greater than 0"),
     ("queue.transfer_placement", set_in("queue", "transfer_placement", value="back"), "keep_place"),
     ("queue.preference_step_min", set_in("queue", "preference_step_min", value=-5), "must not be negative"),
