@@ -16,9 +16,31 @@ moves to or raises :class:`IllegalTransition` with a message a person can read.
 
 from __future__ import annotations
 
+import re
+import secrets
 from enum import StrEnum
 
-from server.domain.errors import IllegalTransition
+from server.domain.errors import IllegalTransition, NotFound
+
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{16,64}"
+"""A ticket's private token (its phone page is ``/t/{token}``): URL-safe base64, 24 characters when issued."""
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def is_token(text: object) -> bool:
+    """Whether ``text`` could be a ticket token: anything else names no ticket and is not looked up."""
+    return isinstance(text, str) and re.fullmatch(TOKEN_PATTERN, text) is not None
+
+
+def require_token(text: object) -> str:
+    """``text`` if it could be a ticket token; else "no such ticket" without asking the database (which may
+    refuse such a string outright: PostgreSQL cannot hold a NUL)."""
+    if not is_token(text):
+        raise NotFound("no such ticket", code="unknown_ticket")
+    return text  # type: ignore[return-value]
 
 
 class TicketState(StrEnum):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,7 +23,16 @@ from server.domain import policy
 from server.domain.errors import DomainError, IllegalTransition, NotAllowed, NotFound, StaleState, Unauthenticated
 from server.domain.estimation import WaitEstimate
 from server.domain.numbering import format_number, local_time, service_day
-from server.domain.tickets import ACTION_EVENT, Action, EventKind, PriorityClass, TicketState, next_state
+from server.domain.tickets import (
+    ACTION_EVENT,
+    Action,
+    EventKind,
+    PriorityClass,
+    TicketState,
+    new_token,
+    next_state,
+    require_token,
+)
 from server.persistence.queue_queries import count_ahead, count_eligible, next_candidates
 from server.persistence.raw import RawStatement
 from server.persistence.tables import (
@@ -167,7 +175,7 @@ class HallService:
             sequence = _next_number(tx, service, day)
             values: dict[str, Any] = {column: None for column in _TICKET_COLUMNS}
             values.update(
-                token=secrets.token_urlsafe(18),
+                token=new_token(),
                 branch_code=branch.code,
                 service_code=service.code,
                 issued_service_code=service.code,
@@ -540,7 +548,7 @@ class HallService:
     def ticket_by_token(self, token: str) -> dict[str, Any]:
         """A customer's own ticket, for the mobile page: state, counter, people ahead."""
         with self.uow.read() as session:
-            ticket = session.execute(select(Ticket).where(Ticket.token == token)).scalar_one_or_none()
+            ticket = session.execute(select(Ticket).where(Ticket.token == require_token(token))).scalar_one_or_none()
             if ticket is None:
                 raise NotFound("no such ticket", code="unknown_ticket")
             branch = self.branch(ticket.branch_code)
@@ -676,7 +684,8 @@ class HallService:
 
     def _locate_token(self, token: str) -> tuple[Branch, int]:
         with self.uow.read() as session:
-            row = session.execute(select(Ticket.branch_code, Ticket.id).where(Ticket.token == token)).first()
+            row = session.execute(select(Ticket.branch_code, Ticket.id)
+                                  .where(Ticket.token == require_token(token))).first()
         if row is None:
             raise NotFound("no such ticket", code="unknown_ticket")
         return self.branch(row[0]), int(row[1])

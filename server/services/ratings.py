@@ -21,7 +21,7 @@ from sqlmodel import Session
 from server.config import RATING_SCALES, Branch, HallConfig, RatingSettings
 from server.domain.errors import DomainError, NotAllowed, NotFound
 from server.domain.numbering import service_day
-from server.domain.tickets import EventKind, TicketState
+from server.domain.tickets import EventKind, TicketState, require_token
 from server.persistence.tables import FollowUp, Rating, Ticket, TicketEvent
 from server.services.hall import Actor, Clock, load_ticket, require_staff, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
@@ -69,7 +69,7 @@ class RatingService:
         """For the phone page: is the ticket rated, may it still be rated, and until when."""
         now = self.clock()
         with self.uow.read() as session:
-            ticket = session.execute(select(Ticket).where(Ticket.token == token)).scalar_one_or_none()
+            ticket = session.execute(select(Ticket).where(Ticket.token == require_token(token))).scalar_one_or_none()
             if ticket is None:
                 raise NotFound("no such ticket", code="unknown_ticket")
             rating = _rating_of(session, ticket)
@@ -109,7 +109,8 @@ class RatingService:
         """The customer rates their own finished ticket on the phone page."""
         reasons, comment = self._checked(score, reasons, comment)
         with self.uow.read() as session:
-            row = session.execute(select(Ticket.branch_code, Ticket.id).where(Ticket.token == token)).first()
+            row = session.execute(select(Ticket.branch_code, Ticket.id)
+                                  .where(Ticket.token == require_token(token))).first()
         if row is None:
             raise NotFound("no such ticket", code="unknown_ticket")
         branch = self._branch(row[0])

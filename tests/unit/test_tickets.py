@@ -6,14 +6,17 @@ import itertools
 
 import pytest
 
-from server.domain.errors import DomainError, IllegalTransition
+from server.domain.errors import DomainError, IllegalTransition, NotFound
 from server.domain.tickets import (
     ACTION_EVENT,
     Action,
     EventKind,
     TicketState,
     allowed_actions,
+    is_token,
+    new_token,
     next_state,
+    require_token,
 )
 
 W, C, S, P, D, N, X = (
@@ -143,3 +146,13 @@ def test_whole_lifecycles_end_in_a_final_state(path: list[Action]) -> None:
     for action in path:
         state = next_state(state, action)
     assert state.is_final
+
+
+def test_issued_tokens_are_tokens_and_malformed_ones_name_no_ticket() -> None:
+    tokens = {new_token() for _ in range(200)}
+    assert len(tokens) == 200 and all(is_token(t) and len(t) == 24 for t in tokens)
+    for bad in ["", "short", "a" * 65, "abcdefghijklmnop\x00qrstuvw", "abcdefghijklmnop/qrstuvw", None, 7]:
+        assert not is_token(bad)
+        with pytest.raises(NotFound) as refused:
+            require_token(bad)
+        assert refused.value.code == "unknown_ticket"
