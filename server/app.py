@@ -26,8 +26,9 @@ from server.realtime import (
     use_timerless_socket_queues,
 )
 from server.services.accounts import SignInThrottle
+from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
-from server.services.hall import Clock, HallService, utc_now
+from server.services.hall import HallService
 from server.services.live import LiveHall
 from server.services.printing import PrintingService
 from server.services.ratings import RatingService

@@ -24,7 +24,8 @@ from server.domain.errors import DomainError, NotAllowed, Unauthenticated
 from server.domain.tickets import Action
 from server.offload import offload_cpu
 from server.services.accounts import authenticate
-from server.services.hall import CUSTOMER, Actor, HallService
+from server.services.actor import CUSTOMER, Actor
+from server.services.hall import HallService
 from server.services.views import service_view
 
 api = Blueprint("api", __name__, url_prefix="/api")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import date
 from types import SimpleNamespace
 from typing import Any, Protocol, cast
 
@@ -43,6 +42,7 @@ from server.persistence.tables import (
     Ticket,
     TicketEvent,
 )
+from server.services.actor import CUSTOMER, Actor, Clock, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import (
     chosen_services,
@@ -55,8 +55,6 @@ from server.services.views import (
     ticket_staff,
 )
 
-Clock = Callable[[], datetime]
-
 
 class EstimateSource(Protocol):
     """The live side's latest wait estimates (see :class:`server.services.live.LiveHall`)."""
@@ -67,24 +65,6 @@ class EstimateSource(Protocol):
     def ticket_live(self, branch_code: str, ticket_id: int) -> dict[str, Any] | None: ...
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who sends a command: a signed-in staff member or manager, or a customer/device (username None)."""
-
-    username: str | None
-    role: str = "customer"  # "customer", "staff" or "manager"
-    device: str | None = None
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role == "manager"
-
-
-CUSTOMER = Actor(username=None)
 ACTIVE_STATES = (TicketState.CALLED.value, TicketState.SERVING.value)
 
 
@@ -835,4 +815,4 @@ def _store_response(tx: Transaction, branch: Branch, command: str, key: str | No
         "response": json.dumps(response, ensure_ascii=False), "created_at": tx.now})
 
 
-__all__ = ["CUSTOMER", "Actor", "HallService", "load_ticket", "require_staff", "utc_now"]
+__all__ = ["HallService", "load_ticket", "require_staff"]

@@ -24,7 +24,8 @@ from server.domain.errors import DomainError, NotAllowed, NotFound
 from server.domain.tickets import EventKind, TicketState
 from server.persistence.tables import Ticket, TicketEvent
 from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
-from server.services.hall import Actor, HallService
+from server.services.actor import Actor
+from server.services.hall import HallService
 from server.services.views import iso
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,8 @@ from server.domain.errors import DomainError, NotAllowed, NotFound
 from server.domain.numbering import service_day
 from server.domain.tickets import EventKind, TicketState, require_token
 from server.persistence.tables import FollowUp, Rating, Ticket, TicketEvent
-from server.services.hall import Actor, Clock, load_ticket, require_staff, utc_now
+from server.services.actor import Actor, Clock, utc_now
+from server.services.hall import load_ticket, require_staff
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
 

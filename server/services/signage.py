@@ -24,7 +24,7 @@ from server.domain.errors import DomainError, NotAllowed, NotFound, Unauthentica
 from server.domain.tickets import EventKind
 from server.persistence.media_store import MediaStore
 from server.persistence.tables import MediaItem, Notice
-from server.services.hall import Actor, Clock, utc_now
+from server.services.actor import Actor, Clock, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso
 

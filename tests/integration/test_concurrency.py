@@ -12,7 +12,8 @@ from sqlmodel import Session
 from server.domain.errors import DomainError
 from server.domain.tickets import Action, EventKind
 from server.persistence.tables import Ticket, TicketEvent
-from server.services.hall import Actor, HallService
+from server.services.actor import Actor
+from server.services.hall import HallService
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import FakeClock
 

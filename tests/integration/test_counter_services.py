@@ -13,7 +13,8 @@ import pytest
 from server.app import create_app
 from server.domain.errors import DomainError
 from server.domain.tickets import Action
-from server.services.hall import Actor, HallService
+from server.services.actor import Actor
+from server.services.hall import HallService
 from tests.conftest import RecordingPublisher
 from tests.support import FakeClock, demo_config
 

@@ -10,7 +10,8 @@ import pytest
 
 from server.domain.estimation import SUMMARY_STEPS
 from server.domain.tickets import Action, PriorityClass
-from server.services.hall import Actor, HallService
+from server.services.actor import Actor
+from server.services.hall import HallService
 from server.services.live import STEP_CHUNK, LiveHall
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import FakeClock

@@ -15,8 +15,8 @@ import server.persistence.tables  # noqa: F401  (registers the tables)
 from server.domain.errors import NotFound
 from server.domain.tickets import Action
 from server.persistence.database import alembic_config, migrate
+from server.services.actor import Actor
 from server.services.announcements import AnnouncementService
-from server.services.hall import Actor
 from server.services.ratings import RatingService
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import IN_CI, FakeClock, fresh_postgres_database

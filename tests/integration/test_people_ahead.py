@@ -15,7 +15,8 @@ from server.domain import policy
 from server.domain.tickets import Action, PriorityClass, TicketState
 from server.persistence.queue_queries import count_ahead, count_eligible, next_candidates
 from server.persistence.tables import QueueTally, Ticket
-from server.services.hall import Actor, HallService
+from server.services.actor import Actor
+from server.services.hall import HallService
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import FakeClock
 

@@ -18,7 +18,8 @@ from server.app import create_app
 from server.domain.errors import DomainError
 from server.domain.tickets import Action, EventKind
 from server.realtime import public_event
-from server.services.hall import Actor, HallService
+from server.services.actor import Actor
+from server.services.hall import HallService
 from server.services.ratings import RatingService
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import FakeClock, demo_config

@@ -1,0 +1,29 @@
+"""Who sends a command, and the clock commands read: the two things every service is given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a command: a signed-in staff member or manager, or a customer/device (username None)."""
+
+    username: str | None
+    role: str = "customer"  # "customer", "staff" or "manager"
+    device: str | None = None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+
+CUSTOMER = Actor(username=None)
