@@ -85,7 +85,7 @@ def kiosk_page(branch_code: str) -> Any:
 def ticket_page(token: str) -> Any:
     """A customer's own ticket on their phone. Unknown tokens get a plain "not found" page."""
     try:
-        ticket = hall().ticket_by_token(token)
+        ticket = hall().queries.ticket_by_token(token)
     except NotFound:
         return render_template("kiosk/missing.html", language="zh-CN"), 404, PRIVATE_HEADERS
     branch = _branch_or_404(ticket["branch"])
@@ -106,7 +106,7 @@ def ticket_page(token: str) -> Any:
 def ticket_qr(token: str) -> Any:
     """The ticket's QR code as SVG: the URL of its phone page on the server's public address."""
     try:
-        hall().ticket_by_token(token)
+        hall().queries.ticket_by_token(token)
     except NotFound:
         abort(404)
     svg = qr_svg(ticket_url(public_base_url(), token))

@@ -187,17 +187,17 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
                 token = payload.get("token")
                 if not isinstance(token, str) or not token:
                     return _refused("invalid_request", "the ticket role needs the ticket's token")
-                ticket = hall.ticket_by_token(token)
+                ticket = hall.queries.ticket_by_token(token)
                 if ticket["branch"] != branch.code:
                     return _refused("unknown_ticket", "no such ticket")
                 join_room(ticket_room(branch.code, ticket["id"]))
-                snapshot = {**hall.ticket_by_token(token), "seq": live.branch_seq(branch.code)}
+                snapshot = {**hall.queries.ticket_by_token(token), "seq": live.branch_seq(branch.code)}
             elif role in STAFF_ROLES:
                 join_room(staff_room(branch.code))
-                snapshot = live.decorate_snapshot(hall.snapshot(branch.code, staff=True))
+                snapshot = live.decorate_snapshot(hall.queries.snapshot(branch.code, staff=True))
             else:
                 join_room(public_room(branch.code))
-                snapshot = live.decorate_snapshot(hall.snapshot(branch.code))
+                snapshot = live.decorate_snapshot(hall.queries.snapshot(branch.code))
                 if role == "display" and payload.get("zone"):
                     snapshot = _zoned(snapshot, branch, str(payload["zone"]))
                 if role == "counter":
@@ -205,7 +205,7 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
                     if counter is None:
                         return _refused("unknown_counter", f"branch {branch.code} has no counter "
                                                            f"{payload.get('counter')!r}")
-                    snapshot["counter"] = hall.counter_public(branch.code, counter.number)
+                    snapshot["counter"] = hall.queries.counter_public(branch.code, counter.number)
         except DomainError as exc:
             return _refused(exc.code, exc.message)
         heap.note_join()

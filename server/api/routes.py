@@ -116,7 +116,8 @@ def snapshot(branch: str) -> Any:
     staff_view = request.args.get("view") == "staff"
     if staff_view:
         staff_actor()
-    return jsonify(current_app.extensions["hall_live"].decorate_snapshot(hall().snapshot(branch, staff=staff_view)))
+    answer = hall().queries.snapshot(branch, staff=staff_view)
+    return jsonify(current_app.extensions["hall_live"].decorate_snapshot(answer))
 
 
 @route(api, "/branches/<branch>/events", "GET", "Event history after a sequence number (staff)", tag="hall",
@@ -126,7 +127,7 @@ def events(branch: str) -> Any:
     staff_actor()
     after = query_int("after", 0, 0, ID_MAX)
     limit = query_int("limit", 500, 1, 1000)
-    return jsonify({"events": hall().events_since(branch, after, limit)})
+    return jsonify({"events": hall().queries.events_since(branch, after, limit)})
 
 
 @route(api, "/branches/<branch>/estimates/accuracy", "GET",
@@ -144,7 +145,7 @@ def estimate_accuracy(branch: str) -> Any:
        response=R.IssuedTicket, body=IssueTicketRequest, idempotent=True, status=201,
        responses={404: "unknown branch or service", 409: "service closed or daily cap reached"})
 def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
-    ticket = hall().issue_ticket(branch, body.service, priority=body.priority, channel=body.channel,
+    ticket = hall().tickets.issue(branch, body.service, priority=body.priority, channel=body.channel,
                                  language=body.language, idempotency_key=idempotency_key(),
                                  device=device_id())
     return jsonify(ticket), 200 if ticket.get("replayed") else 201
@@ -153,19 +154,19 @@ def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
 @route(api, "/tickets/<token>", "GET", "A customer's own ticket (by its private token)", tag="tickets",
        response=R.CustomerTicket, responses={404: "unknown token"})
 def ticket_by_token(token: str) -> Any:
-    return jsonify(hall().ticket_by_token(token))
+    return jsonify(hall().queries.ticket_by_token(token))
 
 
 @route(api, "/tickets/<token>/cancel", "POST", "The customer leaves: cancel a waiting ticket", tag="tickets",
        response=R.Ticket, responses={404: "unknown token", 409: "not waiting any more"})
 def cancel_ticket(token: str) -> Any:
-    return jsonify(hall().cancel_by_customer(token))
+    return jsonify(hall().tickets.cancel_by_customer(token))
 
 
 @route(api, "/tickets/<token>/reactivate", "POST", "\"I missed my call\": back into the queue", tag="tickets",
        response=R.Ticket, responses={404: "unknown token", 409: "not a no-show, or the window has passed"})
 def reactivate_ticket(token: str) -> Any:
-    return jsonify(hall().reactivate_by_customer(token))
+    return jsonify(hall().tickets.reactivate_by_customer(token))
 
 
 # --- staff session ---------------------------------------------------------------------------------
@@ -210,45 +211,47 @@ COUNTER = "/branches/<branch>/counters/<counter>"
        tag="counters", body=SignInRequest, auth="staff", response=R.Counter,
        responses={409: "the counter is signed in by someone else", 422: "a service this counter may not serve"})
 def counter_sign_in(branch: str, counter: str, body: SignInRequest) -> Any:
-    return jsonify(hall().sign_in(branch, counter, staff_actor(), takeover=body.takeover, services=body.services))
+    return jsonify(hall().counters.sign_in(branch, counter, staff_actor(), takeover=body.takeover,
+                                           services=body.services))
 
 
 @route(api, f"{COUNTER}/sign-out", "POST", "Sign out of a counter", tag="counters", auth="staff", response=R.Counter,
        responses={409: "a ticket is still at the counter"})
 def counter_sign_out(branch: str, counter: str) -> Any:
-    return jsonify(hall().sign_out(branch, counter, staff_actor()))
+    return jsonify(hall().counters.sign_out(branch, counter, staff_actor()))
 
 
 @route(api, f"{COUNTER}/pause", "POST", "Pause the counter with a reason", tag="counters", body=PauseRequest,
        response=R.Counter, auth="staff", responses={409: "already paused"})
 def counter_pause(branch: str, counter: str, body: PauseRequest) -> Any:
-    return jsonify(hall().pause_counter(branch, counter, staff_actor(), body.reason))
+    return jsonify(hall().counters.pause(branch, counter, staff_actor(), body.reason))
 
 
 @route(api, f"{COUNTER}/resume", "POST", "Resume a paused counter", tag="counters", auth="staff", response=R.Counter,
        responses={409: "not paused"})
 def counter_resume(branch: str, counter: str) -> Any:
-    return jsonify(hall().resume_counter(branch, counter, staff_actor()))
+    return jsonify(hall().counters.resume(branch, counter, staff_actor()))
 
 
 @route(api, f"{COUNTER}/call-next", "POST", "Call the next ticket the policy picks for this counter",
        tag="counters", auth="staff", response=R.Called, idempotent=True,
        responses={409: "counter paused or busy with a ticket"})
 def counter_call_next(branch: str, counter: str) -> Any:
-    return jsonify(hall().call_next(branch, counter, staff_actor(), idempotency_key=idempotency_key()))
+    return jsonify(hall().counters.call_next(branch, counter, staff_actor(), idempotency_key=idempotency_key()))
 
 
 @route(api, f"{COUNTER}/call", "POST", "Call one specific waiting ticket", tag="counters", body=CallTicketRequest,
        response=R.TicketChanged, auth="staff", responses={409: "not eligible, stale, or counter busy"})
 def counter_call_ticket(branch: str, counter: str, body: CallTicketRequest) -> Any:
-    return jsonify(hall().call_ticket(branch, counter, body.ticket_id, staff_actor(), expected_version=body.version))
+    return jsonify(hall().counters.call_ticket(branch, counter, body.ticket_id, staff_actor(),
+                                               expected_version=body.version))
 
 
 @route(api, f"{COUNTER}/queue", "GET", "Waiting tickets in the order this counter will call them", tag="counters",
        response=R.CounterQueue, auth="staff")
 def counter_queue(branch: str, counter: str) -> Any:
     staff_actor()
-    return jsonify(hall().counter_queue(branch, counter))
+    return jsonify(hall().queries.counter_queue(branch, counter))
 
 
 # --- staff: tickets --------------------------------------------------------------------------------
@@ -258,7 +261,7 @@ def counter_queue(branch: str, counter: str) -> Any:
        response=R.TicketChanged, body=TicketActionRequest, auth="staff",
        responses={409: "illegal transition or stale version"})
 def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRequest) -> Any:
-    return jsonify(hall().act(branch, ticket_id, TICKET_ACTIONS[action], staff_actor(),
+    return jsonify(hall().tickets.act(branch, ticket_id, TICKET_ACTIONS[action], staff_actor(),
                               expected_version=body.version, reason=body.reason))
 
 
@@ -267,7 +270,7 @@ def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRe
        response=R.TicketChanged, body=TransferRequest, auth="staff",
        responses={409: "illegal transition or stale version"})
 def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
-    return jsonify(hall().transfer(branch, ticket_id, staff_actor(), to_service=body.to_service,
+    return jsonify(hall().tickets.transfer(branch, ticket_id, staff_actor(), to_service=body.to_service,
                                    to_counter=body.to_counter, note=body.note, expected_version=body.version))
 
 
@@ -275,7 +278,7 @@ def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
        "Put a no-show ticket back into the queue (staff)", tag="tickets", response=R.TicketChanged, auth="staff",
        responses={409: "not a no-show, or the window has passed"})
 def ticket_reactivate(branch: str, ticket_id: int) -> Any:
-    return jsonify(hall().reactivate(branch, ticket_id, staff_actor()))
+    return jsonify(hall().tickets.reactivate(branch, ticket_id, staff_actor()))
 
 
 def register_error_handlers(app: Any) -> None:

@@ -73,7 +73,7 @@ class NumberSequence(SQLModel, table=True):
     issued_count: int = Field(default=0)
 
 
-class Ticket(SQLModel, table=True):
+class TicketRow(SQLModel, table=True):
     """A customer's ticket: its current state and key timestamps. History lives in ``ticket_event``."""
 
     __tablename__ = "ticket"

@@ -42,7 +42,7 @@ from server.domain.estimation import (
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
 from server.persistence.raw import RawStatement, constants, utc_datetime
-from server.persistence.tables import BranchSequence, CounterSession, Ticket, TicketEvent
+from server.persistence.tables import BranchSequence, CounterSession, TicketEvent, TicketRow
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
 
@@ -390,13 +390,13 @@ class LiveHall:
                 "waiting_total": len(snapshot.waiting), "services": services}
 
 
-_TICKETS = Ticket.__table__.c
+_TICKETS = TicketRow.__table__.c
 _EVENTS = TicketEvent.__table__.c
 _LEARN_QUERY = (
     select(_EVENTS.seq, _EVENTS.at, _EVENTS.kind, _EVENTS.counter_number, _EVENTS.data,
            _TICKETS.id, _TICKETS.issued_service_code, _TICKETS.service_code, _TICKETS.priority, _TICKETS.transferred,
            _TICKETS.issued_at, _TICKETS.queued_at, _TICKETS.called_at, _TICKETS.finished_at, _TICKETS.no_show_at)
-    .select_from(TicketEvent.__table__.outerjoin(Ticket.__table__, _TICKETS.id == _EVENTS.ticket_id))
+    .select_from(TicketEvent.__table__.outerjoin(TicketRow.__table__, _TICKETS.id == _EVENTS.ticket_id))
     .where(_EVENTS.branch_code == bindparam("b"), _EVENTS.seq > bindparam("after"),
            _EVENTS.kind.in_(constants(_LEARNT_KINDS)))
     .order_by(_EVENTS.seq)

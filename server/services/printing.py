@@ -22,7 +22,7 @@ from sqlalchemy import select
 from server.config import Branch, Kiosk, Text
 from server.domain.errors import DomainError, NotAllowed, NotFound
 from server.domain.tickets import EventKind, TicketState
-from server.persistence.tables import Ticket, TicketEvent
+from server.persistence.tables import TicketEvent, TicketRow
 from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
 from server.services.actor import Actor
 from server.services.hall import HallService
@@ -97,7 +97,7 @@ class PrintingService:
 
     def print_ticket(self, token: str, kiosk_id: str, base_url: str) -> dict[str, Any]:
         """Print a ticket on the kiosk's network printer; a failure is recorded and raised as 503."""
-        ticket = self.hall.ticket_by_token(token)
+        ticket = self.hall.queries.ticket_by_token(token)
         branch = self.hall.branch(ticket["branch"])
         kiosk = self.kiosk(branch, kiosk_id)
         if kiosk.printer != "escpos" or kiosk.printer_host is None or kiosk.printer_port is None:
@@ -169,7 +169,7 @@ class PrintingService:
     def _record(self, branch: Branch, token: str, kiosk: Kiosk, kind: EventKind, reason: str | None,
                 data: dict[str, Any]) -> None:
         with self.hall.uow.command(branch, self.hall.clock()) as tx:
-            row = tx.session.execute(select(Ticket).where(Ticket.token == token)).scalar_one()
+            row = tx.session.execute(select(TicketRow).where(TicketRow.token == token)).scalar_one()
             tx.emit(kind, ticket=row, device=kiosk.id, reason=reason[:500] if reason else None, data=data,
                     public={"device": kiosk.id, "number": row.number},
                     private={"fault": data.get("fault"), "paper_low": data.get("paper_low")})

@@ -21,10 +21,12 @@ from sqlmodel import Session
 from server.config import RATING_SCALES, Branch, HallConfig, RatingSettings
 from server.domain.errors import DomainError, NotAllowed, NotFound
 from server.domain.numbering import service_day
-from server.domain.tickets import EventKind, TicketState, require_token
-from server.persistence.tables import FollowUp, Rating, Ticket, TicketEvent
+from server.domain.ticket import Ticket
+from server.domain.tickets import EventKind, TicketState
+from server.persistence import tickets
+from server.persistence.tables import FollowUp, Rating, TicketEvent, TicketRow
 from server.services.actor import Actor, Clock, utc_now
-from server.services.hall import load_ticket, require_staff
+from server.services.context import require_staff
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
 
@@ -70,9 +72,7 @@ class RatingService:
         """For the phone page: is the ticket rated, may it still be rated, and until when."""
         now = self.clock()
         with self.uow.read() as session:
-            ticket = session.execute(select(Ticket).where(Ticket.token == require_token(token))).scalar_one_or_none()
-            if ticket is None:
-                raise NotFound("no such ticket", code="unknown_ticket")
+            ticket = tickets.by_token(session.connection(), token)
             rating = _rating_of(session, ticket)
         rate_until = self._rate_until(ticket)
         can_rate = rating is None and rate_until is not None and now <= rate_until
@@ -87,10 +87,10 @@ class RatingService:
         now = self.clock()
         with self.uow.read() as session:
             ticket = session.execute(
-                select(Ticket).where(Ticket.branch_code == branch.code, Ticket.counter_number == counter,
-                                     Ticket.state == TicketState.DONE.value,
-                                     Ticket.finished_at >= now - self.settings.rating_window)
-                .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(1)).scalar_one_or_none()
+                select(TicketRow).where(TicketRow.branch_code == branch.code, TicketRow.counter_number == counter,
+                                     TicketRow.state == TicketState.DONE.value,
+                                     TicketRow.finished_at >= now - self.settings.rating_window)
+                .order_by(TicketRow.finished_at.desc(), TicketRow.id.desc()).limit(1)).scalar_one_or_none()
             rated = ticket is not None and _rating_of(session, ticket) is not None
         response: dict[str, Any] = {"counter": counter, "server_time": now.isoformat(),
                                     "pad_timeout_s": self.settings.pad_timeout_s, "ticket": None}
@@ -110,13 +110,10 @@ class RatingService:
         """The customer rates their own finished ticket on the phone page."""
         reasons, comment = self._checked(score, reasons, comment)
         with self.uow.read() as session:
-            row = session.execute(select(Ticket.branch_code, Ticket.id)
-                                  .where(Ticket.token == require_token(token))).first()
-        if row is None:
-            raise NotFound("no such ticket", code="unknown_ticket")
-        branch = self._branch(row[0])
+            branch_code, ticket_id = tickets.locate(session.connection(), token)
+        branch = self._branch(branch_code)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = load_ticket(tx.session, branch, int(row[1]))
+            ticket = tickets.get(tx.connection, branch.code, ticket_id)
             return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_MOBILE, device=None)
 
     def rate_at_counter(self, branch_code: str, counter_number: str, ticket_id: int, score: int, *,
@@ -127,7 +124,7 @@ class RatingService:
         counter = _counter_number(branch, counter_number)
         reasons, comment = self._checked(score, reasons, comment)
         with self.uow.command(branch, self.clock()) as tx:
-            ticket = load_ticket(tx.session, branch, ticket_id)
+            ticket = tickets.get(tx.connection, branch.code, ticket_id)
             if ticket.counter_number is not None and ticket.counter_number != counter:
                 raise DomainError(f"{ticket.number} was not served at counter {counter}; rate it at its own counter",
                                   code="wrong_counter")
@@ -148,7 +145,7 @@ class RatingService:
             _require_open(follow_up)
             previous = follow_up.owner_username
             follow_up.owner_username = account.username
-            ticket = load_ticket(tx.session, branch, follow_up.ticket_id)
+            ticket = tickets.get(tx.connection, branch.code, follow_up.ticket_id)
             rating = tx.session.get(Rating, follow_up.rating_id)
             assert rating is not None
             tx.emit(EventKind.FOLLOW_UP_ASSIGNED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
@@ -172,7 +169,7 @@ class RatingService:
             follow_up.resolution_note = note
             follow_up.resolved_at = tx.now
             follow_up.owner_username = follow_up.owner_username or actor.username
-            ticket = load_ticket(tx.session, branch, follow_up.ticket_id)
+            ticket = tickets.get(tx.connection, branch.code, follow_up.ticket_id)
             rating = tx.session.get(Rating, follow_up.rating_id)
             assert rating is not None
             open_seconds = (tx.now - follow_up.created_at).total_seconds()
@@ -193,8 +190,8 @@ class RatingService:
         self._require_manager(actor, branch)
         if state not in (*FOLLOW_UP_STATES, "all"):
             raise DomainError("state must be open, resolved or all", code="bad_query", http_status=400)
-        query = (select(FollowUp, Rating, Ticket).join(Rating, Rating.id == FollowUp.rating_id)
-                 .join(Ticket, Ticket.id == FollowUp.ticket_id).where(FollowUp.branch_code == branch.code))
+        query = (select(FollowUp, Rating, TicketRow).join(Rating, Rating.id == FollowUp.rating_id)
+                 .join(TicketRow, TicketRow.id == FollowUp.ticket_id).where(FollowUp.branch_code == branch.code))
         if state != "all":
             query = query.where(FollowUp.state == state)
         order = FollowUp.created_at.asc() if state == FOLLOW_UP_OPEN else FollowUp.created_at.desc()
@@ -213,8 +210,8 @@ class RatingService:
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=branch.timezone)
         with self.uow.read() as session:
             done = session.execute(
-                select(Ticket.service_started_at, Ticket.called_at, Ticket.finished_at)
-                .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+                select(TicketRow.service_started_at, TicketRow.called_at, TicketRow.finished_at)
+                .join(TicketEvent, TicketEvent.ticket_id == TicketRow.id)
                 .where(TicketEvent.branch_code == branch.code, TicketEvent.kind == EventKind.FINISHED.value,
                        TicketEvent.staff_username == actor.username, TicketEvent.at >= start, TicketEvent.at < end)
             ).all()
@@ -256,7 +253,7 @@ class RatingService:
 
     # --- internals ------------------------------------------------------------------------------------
 
-    def _rate(self, tx: Transaction, ticket: Ticket, score: int, reasons: list[str], comment: str | None, *,
+    def _rate(self, tx: Transaction, ticket: Ticket | TicketRow, score: int, reasons: list[str], comment: str | None, *,
               channel: str, device: str | None) -> dict[str, Any]:
         if ticket.state != TicketState.DONE.value:
             raise DomainError(f"{ticket.number} is {ticket.state.replace('_', ' ')}; only a finished service can be "
@@ -319,12 +316,13 @@ class RatingService:
                               http_status=422)
         return list(reasons), comment
 
-    def _rate_until(self, ticket: Ticket) -> datetime | None:
+    def _rate_until(self, ticket: Ticket | TicketRow) -> datetime | None:
         if ticket.state != TicketState.DONE.value or ticket.finished_at is None:
             return None
         return ticket.finished_at + self.settings.rating_window
 
-    def _follow_up_view(self, follow_up: FollowUp, rating: Rating, ticket: Ticket, branch: Branch) -> dict[str, Any]:
+    def _follow_up_view(self, follow_up: FollowUp, rating: Rating, ticket: Ticket | TicketRow,
+                        branch: Branch) -> dict[str, Any]:
         """The manager's view of a follow-up: the rating, who served, the comment, owner and resolution."""
         chips = {c.code: c.text.as_dict() for c in (*self.settings.low_reasons, *self.settings.high_reasons)}
         service = branch.service(ticket.service_code)
@@ -368,7 +366,7 @@ class RatingService:
             raise NotAllowed("only a manager may do this", code="manager_only")
 
 
-def rating_view(rating: Rating, ticket: Ticket) -> dict[str, Any]:
+def rating_view(rating: Rating, ticket: Ticket | TicketRow) -> dict[str, Any]:
     """A rating as the customer who gave it may see it again (no staff names)."""
     return {"ticket_id": ticket.id, "number": ticket.number, "score": rating.score, "scale": rating.scale,
             "reasons": json.loads(rating.reasons), "comment": rating.comment, "channel": rating.channel,
@@ -379,7 +377,7 @@ def _follow_up_public(follow_up: FollowUp) -> dict[str, Any]:
     return {"id": follow_up.id, "state": follow_up.state}
 
 
-def _rating_of(session: Session, ticket: Ticket) -> Rating | None:
+def _rating_of(session: Session, ticket: Ticket | TicketRow) -> Rating | None:
     return session.execute(select(Rating).where(Rating.ticket_id == ticket.id)).scalar_one_or_none()
 
 

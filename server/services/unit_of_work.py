@@ -28,10 +28,13 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
 from server.config import Branch
+from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
 from server.persistence.raw import RawStatement
-from server.persistence.tables import BranchSequence, Ticket, TicketEvent
+from server.persistence.tables import BranchSequence, TicketEvent, TicketRow
+from server.services.actor import Actor
+from server.services.views import ticket_public
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ class Transaction:
         self,
         kind: EventKind,
         *,
-        ticket: Ticket | None = None,
+        ticket: Ticket | TicketRow | None = None,
         counter: str | None = None,
         staff: str | None = None,
         device: str | None = None,
@@ -119,6 +122,13 @@ class Transaction:
             }
         )
         return seq
+
+    def record(self, ticket: Ticket, change: TicketChange, actor: Actor, *,
+               public: dict[str, Any] | None = None) -> int:
+        """Append the event a ticket command returned, with who sent it and the ticket's public view after it."""
+        return self.emit(change.kind, ticket=ticket, counter=change.counter, staff=actor.username,
+                         device=actor.device, reason=change.reason, data=change.data or None,
+                         public={"ticket": ticket_public(ticket, self.branch), **(public or {})})
 
 
 class _Batch:

@@ -8,7 +8,11 @@ from typing import Any
 
 from server.config import Branch, Counter, Service
 from server.domain.policy import CounterSkills
-from server.persistence.tables import CounterSession, Ticket
+from server.domain.ticket import Ticket
+from server.persistence.tables import CounterSession, TicketRow
+
+TicketFacts = Ticket | TicketRow
+"""A ticket as a command holds it (domain) or as a report query reads it (row): views read either."""
 
 
 def iso(value: datetime | None) -> str | None:
@@ -30,7 +34,7 @@ def service_view(service: Service) -> dict[str, Any]:
     }
 
 
-def ticket_public(ticket: Ticket, branch: Branch) -> dict[str, Any]:
+def ticket_public(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
     """What any screen in the hall may show about a ticket."""
     service = branch.service(ticket.service_code)
     return {
@@ -47,7 +51,7 @@ def ticket_public(ticket: Ticket, branch: Branch) -> dict[str, Any]:
     }
 
 
-def ticket_staff(ticket: Ticket, branch: Branch) -> dict[str, Any]:
+def ticket_staff(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
     """The staff view adds the priority class, routing, notes and who handled it."""
     return {
         **ticket_public(ticket, branch),
@@ -93,7 +97,7 @@ def counter_status(session: CounterSession | None) -> str:
     return "paused" if session.paused else "open"
 
 
-def counter_view(counter: Counter, session: CounterSession | None, current: Ticket | None, branch: Branch,
+def counter_view(counter: Counter, session: CounterSession | None, current: TicketFacts | None, branch: Branch,
                  *, staff: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
         "number": counter.number,

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from server.domain.errors import DomainError
 from server.domain.tickets import Action, EventKind
-from server.persistence.tables import Ticket, TicketEvent
+from server.persistence.tables import TicketEvent, TicketRow
 from server.services.actor import Actor
 from server.services.hall import HallService
 from tests.conftest import RecordingPublisher, build_service
@@ -25,7 +25,7 @@ def test_parallel_issue_and_call_never_duplicates(database_url: str, tmp_path: P
     publisher = RecordingPublisher()
     hall: HallService = build_service(database_url, tmp_path, FakeClock(), publisher)
     for i, username in enumerate(STAFF):
-        hall.sign_in(BRANCH, str(i + 1), Actor(username, "staff"))
+        hall.counters.sign_in(BRANCH, str(i + 1), Actor(username, "staff"))
     services = ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE"]
     issued: list[str] = []
     called: list[int] = []
@@ -37,9 +37,9 @@ def test_parallel_issue_and_call_never_duplicates(database_url: str, tmp_path: P
         start.wait()
         try:
             for n in range(25):
-                ticket = hall.issue_ticket(BRANCH, services[(worker + n) % len(services)],
+                ticket = hall.tickets.issue(BRANCH, services[(worker + n) % len(services)],
                                            idempotency_key=f"w{worker}-{n}")
-                retry = hall.issue_ticket(BRANCH, services[(worker + n) % len(services)],
+                retry = hall.tickets.issue(BRANCH, services[(worker + n) % len(services)],
                                           idempotency_key=f"w{worker}-{n}")
                 assert retry["id"] == ticket["id"]
                 with lock:
@@ -52,14 +52,14 @@ def test_parallel_issue_and_call_never_duplicates(database_url: str, tmp_path: P
         start.wait()
         try:
             for _ in range(40):
-                result = hall.call_next(BRANCH, str(counter_index + 1), actor)
+                result = hall.counters.call_next(BRANCH, str(counter_index + 1), actor)
                 ticket = result["ticket"]
                 if ticket is None:
                     continue
                 with lock:
                     called.append(ticket["id"])
-                hall.act(BRANCH, ticket["id"], Action.START, actor)
-                hall.act(BRANCH, ticket["id"], Action.FINISH, actor)
+                hall.tickets.act(BRANCH, ticket["id"], Action.START, actor)
+                hall.tickets.act(BRANCH, ticket["id"], Action.FINISH, actor)
         except BaseException as exc:
             errors.append(exc)
 
@@ -75,7 +75,7 @@ def test_parallel_issue_and_call_never_duplicates(database_url: str, tmp_path: P
     assert len(called) == len(set(called))
 
     with Session(hall.uow.engine) as session:
-        tickets = session.execute(select(Ticket)).scalars().all()
+        tickets = session.execute(select(TicketRow)).scalars().all()
         events = session.execute(select(TicketEvent).order_by(TicketEvent.seq)).scalars().all()
     assert len(tickets) == 150
     call_events = Counter(e.ticket_id for e in events if e.kind == EventKind.CALLED.value)
@@ -89,21 +89,21 @@ def test_parallel_issue_and_call_never_duplicates(database_url: str, tmp_path: P
 def test_two_counters_racing_get_different_tickets(database_url: str, tmp_path: Path) -> None:
     hall = build_service(database_url, tmp_path, FakeClock(), RecordingPublisher())
     alice, bob = Actor("zhang.wei", "staff"), Actor("li.na", "staff")
-    hall.sign_in(BRANCH, "2", alice)
-    hall.sign_in(BRANCH, "3", bob)
+    hall.counters.sign_in(BRANCH, "2", alice)
+    hall.counters.sign_in(BRANCH, "3", bob)
     for _ in range(30):
-        hall.issue_ticket(BRANCH, "BILL")
+        hall.tickets.issue(BRANCH, "BILL")
     got: dict[str, list[int]] = {"2": [], "3": []}
     barrier = threading.Barrier(2)
 
     def race(counter: str, actor: Actor) -> None:
         barrier.wait()
         for _ in range(15):
-            ticket = hall.call_next(BRANCH, counter, actor)["ticket"]
+            ticket = hall.counters.call_next(BRANCH, counter, actor)["ticket"]
             if ticket is None:
                 return
             got[counter].append(ticket["id"])
-            hall.act(BRANCH, ticket["id"], Action.NO_SHOW, actor)
+            hall.tickets.act(BRANCH, ticket["id"], Action.NO_SHOW, actor)
 
     threads = [threading.Thread(target=race, args=("2", alice)), threading.Thread(target=race, args=("3", bob))]
     for thread in threads:
@@ -118,27 +118,27 @@ def test_numbers_restart_at_local_midnight(database_url: str, tmp_path: Path) ->
     clock = FakeClock()
     hall = build_service(database_url, tmp_path, clock, RecordingPublisher())
     clock.now = clock.now.replace(hour=15, minute=58)  # 23:58 in Shanghai
-    assert hall.issue_ticket(BRANCH, "BILL")["number"] == "A001"
-    assert hall.issue_ticket(BRANCH, "BILL")["number"] == "A002"
+    assert hall.tickets.issue(BRANCH, "BILL")["number"] == "A001"
+    assert hall.tickets.issue(BRANCH, "BILL")["number"] == "A002"
     clock.advance(minutes=3)  # 00:01 next day in Shanghai, still the same UTC day
-    assert hall.issue_ticket(BRANCH, "BILL")["number"] == "A001"
+    assert hall.tickets.issue(BRANCH, "BILL")["number"] == "A001"
 
 
 def test_a_failed_command_leaves_no_trace(database_url: str, tmp_path: Path) -> None:
     publisher = RecordingPublisher()
     hall = build_service(database_url, tmp_path, FakeClock(), publisher)
     actor = Actor("zhang.wei", "staff")
-    hall.sign_in(BRANCH, "1", actor)
-    before = hall.snapshot(BRANCH)["seq"]
+    hall.counters.sign_in(BRANCH, "1", actor)
+    before = hall.queries.snapshot(BRANCH)["seq"]
     published = len(publisher.events)
-    ticket = hall.issue_ticket(BRANCH, "BILL")
+    ticket = hall.tickets.issue(BRANCH, "BILL")
     try:
-        hall.act(BRANCH, ticket["id"], Action.FINISH, actor)
+        hall.tickets.act(BRANCH, ticket["id"], Action.FINISH, actor)
     except DomainError as exc:
         assert exc.code in ("illegal_transition",)
     else:
         raise AssertionError("finishing a waiting ticket must be refused")
-    assert hall.snapshot(BRANCH)["seq"] == before + 1
+    assert hall.queries.snapshot(BRANCH)["seq"] == before + 1
     assert len(publisher.events) == published + 1
 
 
@@ -151,7 +151,7 @@ def test_racing_retries_with_one_idempotency_key_issue_one_ticket(database_url: 
 
     def retry() -> None:
         barrier.wait()
-        answer = hall.issue_ticket(BRANCH, "BILL", idempotency_key="K1-7f3a")
+        answer = hall.tickets.issue(BRANCH, "BILL", idempotency_key="K1-7f3a")
         with lock:
             answers.append(answer)
 
@@ -164,4 +164,4 @@ def test_racing_retries_with_one_idempotency_key_issue_one_ticket(database_url: 
     assert {a["id"] for a in answers} == {answers[0]["id"]} and {a["number"] for a in answers} == {"A001"}
     assert sum(1 for a in answers if a.get("replayed")) == 7
     with Session(hall.uow.engine) as session:
-        assert len(session.execute(select(Ticket)).all()) == 1
+        assert len(session.execute(select(TicketRow)).all()) == 1

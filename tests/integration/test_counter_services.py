@@ -25,34 +25,34 @@ LI = Actor("li.na", "staff")
 
 def issue(hall: HallService, clock: FakeClock, service: str) -> dict[str, Any]:
     clock.advance(seconds=30)
-    return hall.issue_ticket(BRANCH, service)
+    return hall.tickets.issue(BRANCH, service)
 
 
 def counter(hall: HallService, number: str) -> dict[str, Any]:
-    return next(c for c in hall.snapshot(BRANCH, staff=True)["counters"] if c["number"] == number)
+    return next(c for c in hall.queries.snapshot(BRANCH, staff=True)["counters"] if c["number"] == number)
 
 
 def test_call_next_uses_only_todays_services(hall: HallService, clock: FakeClock) -> None:
     bill = issue(hall, clock, "BILL")  # counter 2 prefers BILL, and BILL waits longer
     plan = issue(hall, clock, "PLAN")
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
-    called = hall.call_next(BRANCH, "2", ZHANG)
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
+    called = hall.counters.call_next(BRANCH, "2", ZHANG)
     assert called["ticket"]["number"] == plan["number"]
-    hall.act(BRANCH, plan["id"], Action.START, ZHANG)
-    hall.act(BRANCH, plan["id"], Action.FINISH, ZHANG)
-    assert hall.call_next(BRANCH, "2", ZHANG) == {"ticket": None, "waiting": 0}
-    assert [t["number"] for t in hall.counter_queue(BRANCH, "1")["waiting"]] == [bill["number"]]
+    hall.tickets.act(BRANCH, plan["id"], Action.START, ZHANG)
+    hall.tickets.act(BRANCH, plan["id"], Action.FINISH, ZHANG)
+    assert hall.counters.call_next(BRANCH, "2", ZHANG) == {"ticket": None, "waiting": 0}
+    assert [t["number"] for t in hall.queries.counter_queue(BRANCH, "1")["waiting"]] == [bill["number"]]
 
 
 def test_chosen_services_keep_the_configured_order_of_preference(hall: HallService, clock: FakeClock) -> None:
     plan = issue(hall, clock, "PLAN")
     sim = issue(hall, clock, "SIM")
     bill = issue(hall, clock, "BILL")
-    hall.sign_in(BRANCH, "3", LI, services=["BILL", "SIM"])  # configured: PLAN, SIM, BILL
+    hall.counters.sign_in(BRANCH, "3", LI, services=["BILL", "SIM"])  # configured: PLAN, SIM, BILL
     view = counter(hall, "3")
     assert view["services"] == ["SIM", "BILL"]
     assert view["configured_services"] == ["PLAN", "SIM", "BILL"]
-    queue = hall.counter_queue(BRANCH, "3")
+    queue = hall.queries.counter_queue(BRANCH, "3")
     assert [t["number"] for t in queue["waiting"]] == [sim["number"], bill["number"]]
     assert plan["number"] not in [t["number"] for t in queue["waiting"]]
     assert queue["counter_state"]["services"] == ["SIM", "BILL"]
@@ -61,62 +61,62 @@ def test_chosen_services_keep_the_configured_order_of_preference(hall: HallServi
 
 def test_a_service_the_counter_may_not_serve_is_refused(hall: HallService) -> None:
     with pytest.raises(DomainError) as refused:
-        hall.sign_in(BRANCH, "2", ZHANG, services=["BILL", "VIP"])
+        hall.counters.sign_in(BRANCH, "2", ZHANG, services=["BILL", "VIP"])
     assert refused.value.code == "service_not_at_counter"
     assert refused.value.http_status == 422
     with pytest.raises(DomainError) as empty:
-        hall.sign_in(BRANCH, "2", ZHANG, services=[])
+        hall.counters.sign_in(BRANCH, "2", ZHANG, services=[])
     assert empty.value.code == "no_services"
     assert counter(hall, "2")["status"] == "closed"
 
 
 def test_calling_a_ticket_of_another_service_is_refused(hall: HallService, clock: FakeClock) -> None:
     bill = issue(hall, clock, "BILL")
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
     with pytest.raises(DomainError) as refused:
-        hall.call_ticket(BRANCH, "2", bill["id"], ZHANG)
+        hall.counters.call_ticket(BRANCH, "2", bill["id"], ZHANG)
     assert refused.value.code == "not_eligible"
 
 
 def test_a_ticket_transferred_to_the_counter_is_served_whatever_its_service(hall: HallService,
                                                                             clock: FakeClock) -> None:
     sim = issue(hall, clock, "SIM")
-    hall.sign_in(BRANCH, "3", LI, services=["SIM"])
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
-    hall.call_next(BRANCH, "3", LI)
-    hall.transfer(BRANCH, sim["id"], LI, to_counter="2", note="needs the plan desk")
-    assert [t["number"] for t in hall.counter_queue(BRANCH, "2")["waiting"]] == [sim["number"]]
-    assert hall.call_next(BRANCH, "2", ZHANG)["ticket"]["number"] == sim["number"]
+    hall.counters.sign_in(BRANCH, "3", LI, services=["SIM"])
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
+    hall.counters.call_next(BRANCH, "3", LI)
+    hall.tickets.transfer(BRANCH, sim["id"], LI, to_counter="2", note="needs the plan desk")
+    assert [t["number"] for t in hall.queries.counter_queue(BRANCH, "2")["waiting"]] == [sim["number"]]
+    assert hall.counters.call_next(BRANCH, "2", ZHANG)["ticket"]["number"] == sim["number"]
 
 
 def test_signing_in_again_changes_the_services_and_tells_the_screens(hall: HallService,
                                                                     publisher: RecordingPublisher) -> None:
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
     before = len(publisher.events)
-    hall.sign_in(BRANCH, "2", ZHANG, services=["BILL", "PLAN"])
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["BILL", "PLAN"])
     assert counter(hall, "2")["services"] == ["BILL", "PLAN"]
     changed = publisher.events[before:]
     assert [e["kind"] for e in changed] == ["counter_signed_in"]
     assert changed[0]["services"] == ["BILL", "PLAN"] and changed[0]["status"] == "open"
-    hall.sign_in(BRANCH, "2", ZHANG)  # no services given: no change, no event
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN", "BILL"])  # the same set: no event either
+    hall.counters.sign_in(BRANCH, "2", ZHANG)  # no services given: no change, no event
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN", "BILL"])  # the same set: no event either
     assert len(publisher.events) == before + 1
 
 
 def test_signing_out_or_a_takeover_starts_again_from_all_services(hall: HallService) -> None:
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
-    hall.sign_out(BRANCH, "2", ZHANG)
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
+    hall.counters.sign_out(BRANCH, "2", ZHANG)
     assert counter(hall, "2")["services"] == ["BILL", "PLAN"]
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
-    hall.sign_in(BRANCH, "2", LI, takeover=True)
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])
+    hall.counters.sign_in(BRANCH, "2", LI, takeover=True)
     assert counter(hall, "2")["services"] == ["BILL", "PLAN"]
     assert counter(hall, "2")["staff"] == "li.na"
 
 
 def test_people_ahead_count_only_the_counters_serving_the_service_today(hall: HallService,
                                                                       clock: FakeClock) -> None:
-    hall.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])  # counter 2 open, but not for BILL today
-    hall.sign_in(BRANCH, "3", LI)  # counter 3 serves PLAN, SIM, BILL: BILL is its last preference
+    hall.counters.sign_in(BRANCH, "2", ZHANG, services=["PLAN"])  # counter 2 open, but not for BILL today
+    hall.counters.sign_in(BRANCH, "3", LI)  # counter 3 serves PLAN, SIM, BILL: BILL is its last preference
     issue(hall, clock, "PLAN")
     issue(hall, clock, "SIM")
     bill = issue(hall, clock, "BILL")

@@ -50,14 +50,14 @@ def live_hall(database_url: str, tmp_path: Path, clock: FakeClock, publisher: Re
 def test_people_ahead_pushed_matches_the_issue_response(live_hall: tuple[HallService, LiveHall],
                                                         clock: FakeClock) -> None:
     hall, live = live_hall
-    hall.sign_in(B, "2", ZHANG)  # BILL, PLAN
-    hall.sign_in(B, "8", LI)  # VIP, PLAN
+    hall.counters.sign_in(B, "2", ZHANG)  # BILL, PLAN
+    hall.counters.sign_in(B, "8", LI)  # VIP, PLAN
     issued = []
     for service, priority in [("BILL", PriorityClass.NORMAL), ("PLAN", PriorityClass.NORMAL),
                               ("BILL", PriorityClass.PRIORITY), ("VIP", PriorityClass.VIP),
                               ("PLAN", PriorityClass.NORMAL), ("BILL", PriorityClass.NORMAL)]:
         clock.advance(minutes=1)
-        issued.append(hall.issue_ticket(B, service, priority=priority))
+        issued.append(hall.tickets.issue(B, service, priority=priority))
     live.refresh(B)
     for ticket in issued:
         pushed_view = live.ticket_live(B, ticket["id"])
@@ -65,7 +65,7 @@ def test_people_ahead_pushed_matches_the_issue_response(live_hall: tuple[HallSer
         # the answer at issue time counted only tickets issued before; nobody was called since, and a later
         # ticket can only overtake by priority, so the live count is at least the one at issue
         assert pushed_view["people_ahead"] >= ticket["people_ahead"]
-        assert pushed_view["people_ahead"] == hall.ticket_by_token(ticket["token"])["people_ahead"]
+        assert pushed_view["people_ahead"] == hall.queries.ticket_by_token(ticket["token"])["people_ahead"]
     assert live.ticket_live(B, issued[0]["id"])["people_ahead"] == 1  # the priority ticket goes first at 2
 
 
@@ -73,14 +73,14 @@ def test_estimates_reach_the_issue_response_the_event_and_the_summary(
         live_hall: tuple[HallService, LiveHall], clock: FakeClock, publisher: RecordingPublisher,
         pushed: RecordingLivePublisher) -> None:
     hall, live = live_hall
-    first = hall.issue_ticket(B, "BILL")
+    first = hall.tickets.issue(B, "BILL")
     assert first["estimate"] is None  # before the first refresh the server does not guess
     live.refresh(B)
     assert live.new_ticket_estimate(B, "BILL") is not None
     assert live.new_ticket_estimate(B, "BILL").known is False  # no counter open: no honest estimate
-    hall.sign_in(B, "1", ZHANG)
+    hall.counters.sign_in(B, "1", ZHANG)
     live.refresh(B)
-    ticket = hall.issue_ticket(B, "BILL")
+    ticket = hall.tickets.issue(B, "BILL")
     assert ticket["estimate"]["known"] is True
     assert ticket["estimate"]["text"]["zh-CN"] and ticket["estimate"]["text"]["en"]
     issued_event = publisher.events[-1]
@@ -88,7 +88,7 @@ def test_estimates_reach_the_issue_response_the_event_and_the_summary(
     assert pushed.summaries[-1]["services"]["BILL"]["waiting"] == 1
     live.refresh(B)
     assert pushed.summaries[-1]["services"]["BILL"]["waiting"] == 2
-    snapshot = live.decorate_snapshot(hall.snapshot(B))
+    snapshot = live.decorate_snapshot(hall.queries.snapshot(B))
     bill = next(s for s in snapshot["services"] if s["code"] == "BILL")
     assert bill["estimate"]["known"] is True and bill["waiting"] == 2
 
@@ -96,14 +96,14 @@ def test_estimates_reach_the_issue_response_the_event_and_the_summary(
 def test_only_changed_tickets_get_an_update(live_hall: tuple[HallService, LiveHall], clock: FakeClock,
                                             pushed: RecordingLivePublisher) -> None:
     hall, live = live_hall
-    hall.sign_in(B, "1", ZHANG)
-    tickets = [hall.issue_ticket(B, "BILL") for _ in range(3)]
+    hall.counters.sign_in(B, "1", ZHANG)
+    tickets = [hall.tickets.issue(B, "BILL") for _ in range(3)]
     live.refresh(B)
     assert {u["ticket_id"] for u in pushed.ticket_updates} == {t["id"] for t in tickets}
     pushed.ticket_updates.clear()
     live.refresh(B)
     assert pushed.ticket_updates == []  # nothing moved
-    hall.call_next(B, "1", ZHANG)
+    hall.counters.call_next(B, "1", ZHANG)
     live.refresh(B)
     moved = {u["ticket_id"]: u["people_ahead"] for u in pushed.ticket_updates}
     assert moved == {tickets[1]["id"]: 0, tickets[2]["id"]: 1}
@@ -112,16 +112,16 @@ def test_only_changed_tickets_get_an_update(live_hall: tuple[HallService, LiveHa
 def test_learns_service_times_and_accuracy_and_replays_them_after_a_restart(
         live_hall: tuple[HallService, LiveHall], clock: FakeClock, pushed: RecordingLivePublisher) -> None:
     hall, live = live_hall
-    hall.sign_in(B, "1", ZHANG)  # fast lane: BILL, SIM
+    hall.counters.sign_in(B, "1", ZHANG)  # fast lane: BILL, SIM
     live.refresh(B)
     for _ in range(12):
-        ticket = hall.issue_ticket(B, "BILL")
+        ticket = hall.tickets.issue(B, "BILL")
         clock.advance(minutes=1)
-        called = hall.call_next(B, "1", ZHANG)["ticket"]
+        called = hall.counters.call_next(B, "1", ZHANG)["ticket"]
         assert called["id"] == ticket["id"]
-        hall.act(B, called["id"], Action.START, ZHANG)
+        hall.tickets.act(B, called["id"], Action.START, ZHANG)
         clock.advance(minutes=9)  # much slower than the configured 4 minutes
-        hall.act(B, called["id"], Action.FINISH, ZHANG)
+        hall.tickets.act(B, called["id"], Action.FINISH, ZHANG)
         live.refresh(B)
     learnt = live._states[B].model.service_times.mean_minutes("BILL", 10)
     assert learnt > 6.0
@@ -160,7 +160,7 @@ def test_a_refresh_of_a_long_queue_gives_way_throughout(database_url: str, tmp_p
     services = ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE"]
     for n in range(600):
         clock.advance(seconds=5)
-        hall.issue_ticket(B, services[n % len(services)])
+        hall.tickets.issue(B, services[n % len(services)])
     live.refresh(B)
     assert {"_learn", "_queue_snapshot", "__init__", "_lanes", "run", "estimate_waits", "_people_ahead",
             "compute"} <= set(pacing.sites)

@@ -88,11 +88,11 @@ def test_on_postgresql_ids_and_sequence_numbers_run_past_32_bits(postgres_base_u
         for table in ("ticket", "ticket_event", "rating", "follow_up", "media_item", "notice"):
             connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {start})"))
     staff = Actor("zhang.wei", "staff")
-    hall.sign_in(BRANCH, "2", staff)
-    issued = hall.issue_ticket(BRANCH, "BILL")
-    ticket_id = hall.call_next(BRANCH, "2", staff)["ticket"]["id"]
-    hall.act(BRANCH, ticket_id, Action.START, staff)
-    hall.act(BRANCH, ticket_id, Action.FINISH, staff)
+    hall.counters.sign_in(BRANCH, "2", staff)
+    issued = hall.tickets.issue(BRANCH, "BILL")
+    ticket_id = hall.counters.call_next(BRANCH, "2", staff)["ticket"]["id"]
+    hall.tickets.act(BRANCH, ticket_id, Action.START, staff)
+    hall.tickets.act(BRANCH, ticket_id, Action.FINISH, staff)
     ratings = RatingService(hall.config, hall.uow, clock=clock)
     ratings.rate_at_counter(BRANCH, "2", ticket_id, 1)
     assert ticket_id > start and issued["id"] == ticket_id
@@ -106,7 +106,7 @@ def test_on_postgresql_ids_and_sequence_numbers_run_past_32_bits(postgres_base_u
     assert rating_id > start and follow_up_rating == rating_id
     # numbers a request may name, up to the largest the API routes, are compared, not refused by the database
     largest = 2**63 - 1
-    assert hall.events_since(BRANCH, largest) == []
+    assert hall.queries.events_since(BRANCH, largest) == []
     with pytest.raises(NotFound):
         AnnouncementService(hall.config, hall.uow).announcement(BRANCH, largest)
     with pytest.raises(NotFound):

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from server.domain import policy
 from server.domain.tickets import Action, PriorityClass, TicketState
 from server.persistence.queue_queries import count_ahead, count_eligible, next_candidates
-from server.persistence.tables import QueueTally, Ticket
+from server.persistence.tables import QueueTally, TicketRow
 from server.services.actor import Actor
 from server.services.hall import HallService
 from tests.conftest import RecordingPublisher, build_service
@@ -49,9 +49,9 @@ def test_sql_count_matches_policy(database_url: str, tmp_path: Path) -> None:
                                       transferred or target is not None)
                   for i, (service, priority, minute, target, transferred) in enumerate(specs)]
         with Session(hall.uow.engine) as session, session.begin():
-            session.execute(delete(Ticket))
+            session.execute(delete(TicketRow))
             for t in queued:
-                session.add(Ticket(id=t.ticket_id, token=f"t{t.ticket_id}", branch_code=BRANCH,
+                session.add(TicketRow(id=t.ticket_id, token=f"t{t.ticket_id}", branch_code=BRANCH,
                                    service_code=t.service_code, issued_service_code=t.service_code,
                                    service_day=t.queued_at.date(), sequence=t.ticket_id, number=f"X{t.ticket_id:03d}",
                                    priority=t.priority.value, state=TicketState.WAITING.value, channel="kiosk",
@@ -94,7 +94,7 @@ commands = st.lists(
 
 def _waiting(hall: HallService) -> list[tuple[policy.QueuedTicket, int]]:
     with Session(hall.uow.engine) as session:
-        rows = session.execute(select(Ticket).where(Ticket.state == TicketState.WAITING.value)).scalars()
+        rows = session.execute(select(TicketRow).where(TicketRow.state == TicketState.WAITING.value)).scalars()
         return [(policy.QueuedTicket(t.id or 0, t.service_code, PriorityClass(t.priority), t.queued_at,
                                      t.target_counter, t.transferred), t.queue_key_us) for t in rows]
 
@@ -107,7 +107,7 @@ def test_commands_keep_the_queue_key_and_call_next_follows_the_policy(database_u
     branch = hall.config.branches[0]
     at_counter = {"1": STAFF[0], "3": STAFF[1], "8": STAFF[2]}
     for number, actor in at_counter.items():
-        hall.sign_in(BRANCH, number, actor)
+        hall.counters.sign_in(BRANCH, number, actor)
     counter_skills = {c.number: c.skills for c in branch.counters}
 
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -117,7 +117,7 @@ def test_commands_keep_the_queue_key_and_call_next_follows_the_policy(database_u
             clock.advance(seconds=40)
             waiting = [q for q, _ in _waiting(hall)]
             if step[0] == "issue":
-                issued = hall.issue_ticket(BRANCH, step[1], priority=step[2])
+                issued = hall.tickets.issue(BRANCH, step[1], priority=step[2])
                 me = next(q for q, _ in _waiting(hall) if q.ticket_id == issued["id"])
                 counters = ([counter_skills[n] for n in at_counter if policy.is_eligible(me, counter_skills[n])]
                             or [c for c in counter_skills.values() if policy.is_eligible(me, c)])
@@ -126,25 +126,25 @@ def test_commands_keep_the_queue_key_and_call_next_follows_the_policy(database_u
             elif step[0] == "call":
                 number = step[1]
                 expected = policy.choose_next(counter_skills[number], waiting, hall.rules)
-                called = hall.call_next(BRANCH, number, at_counter[number])["ticket"]
+                called = hall.counters.call_next(BRANCH, number, at_counter[number])["ticket"]
                 assert (called and called["id"]) == (expected and expected.ticket_id)
                 if called:
-                    hall.act(BRANCH, called["id"], Action.START, at_counter[number])
-                    hall.act(BRANCH, called["id"], Action.FINISH, at_counter[number])
+                    hall.tickets.act(BRANCH, called["id"], Action.START, at_counter[number])
+                    hall.tickets.act(BRANCH, called["id"], Action.FINISH, at_counter[number])
             elif step[0] == "transfer" and waiting:
-                hall.transfer(BRANCH, waiting[0].ticket_id, MANAGER, to_service=step[1], to_counter=step[2])
+                hall.tickets.transfer(BRANCH, waiting[0].ticket_id, MANAGER, to_service=step[1], to_counter=step[2])
             elif step[0] in ("no_show_and_back", "return") and waiting:
                 number = "8"
                 target = policy.choose_next(counter_skills[number], waiting, hall.rules)
                 if target is None:
                     continue
-                hall.call_next(BRANCH, number, at_counter[number])
+                hall.counters.call_next(BRANCH, number, at_counter[number])
                 if step[0] == "return":
-                    hall.act(BRANCH, target.ticket_id, Action.RETURN_TO_QUEUE, at_counter[number])
+                    hall.tickets.act(BRANCH, target.ticket_id, Action.RETURN_TO_QUEUE, at_counter[number])
                 else:
-                    hall.act(BRANCH, target.ticket_id, Action.NO_SHOW, at_counter[number])
+                    hall.tickets.act(BRANCH, target.ticket_id, Action.NO_SHOW, at_counter[number])
                     if step[1]:
-                        hall.reactivate(BRANCH, target.ticket_id, MANAGER)
+                        hall.tickets.reactivate(BRANCH, target.ticket_id, MANAGER)
             for queued, stored in _waiting(hall):
                 assert stored == policy.queue_key_us(queued, hall.rules), queued
             assert _tally(hall) == _grouped_waiting(hall)
@@ -160,9 +160,9 @@ def _tally(hall: HallService) -> dict[tuple[str, str], int]:
 
 def _grouped_waiting(hall: HallService) -> dict[tuple[str, str], int]:
     with Session(hall.uow.engine) as session:
-        rows = session.execute(select(Ticket.branch_code, Ticket.service_code, func.count())
-                               .where(Ticket.state == TicketState.WAITING.value)
-                               .group_by(Ticket.branch_code, Ticket.service_code)).all()
+        rows = session.execute(select(TicketRow.branch_code, TicketRow.service_code, func.count())
+                               .where(TicketRow.state == TicketState.WAITING.value)
+                               .group_by(TicketRow.branch_code, TicketRow.service_code)).all()
         return {(branch, service): count for branch, service, count in rows}
 
 
@@ -170,7 +170,7 @@ def test_start_up_rekeys_the_waiting_tickets_when_head_starts_change(database_ur
     clock = FakeClock()
     hall = build_service(database_url, tmp_path, clock, RecordingPublisher())
     for priority in (PriorityClass.NORMAL, PriorityClass.PRIORITY, PriorityClass.VIP):
-        hall.issue_ticket(BRANCH, "BILL", priority=priority)
+        hall.tickets.issue(BRANCH, "BILL", priority=priority)
     changed = build_service(database_url, tmp_path, clock, RecordingPublisher(), priority_head_start_min=40)
     assert changed.rules != hall.rules
     waiting = _waiting(changed)

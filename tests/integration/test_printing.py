@@ -162,7 +162,7 @@ def make_printing(
 
 
 def print_events(service: PrintingService) -> list[dict[str, Any]]:
-    return [e for e in service.hall.events_since(BRANCH, 0) if e["kind"] in ("printed", "print_failed")]
+    return [e for e in service.hall.queries.events_since(BRANCH, 0) if e["kind"] in ("printed", "print_failed")]
 
 
 def printer_failure(service: PrintingService, token: str, kiosk_id: str) -> DomainError:
@@ -182,8 +182,8 @@ def test_the_printer_receives_the_ticket_number_qr_and_cut(
 ) -> None:
     printer = printers()
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"))
-    service.hall.issue_ticket(BRANCH, "BILL")
-    ticket = service.hall.issue_ticket(BRANCH, "BILL", device="K1")
+    service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
 
     result = service.print_ticket(ticket["token"], "K1", BASE)
 
@@ -206,14 +206,14 @@ def test_the_printer_receives_the_ticket_number_qr_and_cut(
     assert publisher.kinds()[-1] == "printed"
     assert publisher.events[-1]["device"] == "K1"
     assert "reason" not in publisher.events[-1]  # reasons go to staff only
-    assert service.hall.ticket_by_token(ticket["token"])["state"] == "waiting"
+    assert service.hall.queries.ticket_by_token(ticket["token"])["state"] == "waiting"
 
 
 def test_printer_down_is_503_recorded_and_the_ticket_stays_waiting(
     make_printing: Callable[..., PrintingService], printers: Callable[..., FakePrinter],
 ) -> None:
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{closed_port()}"))
-    ticket = service.hall.issue_ticket(BRANCH, "PLAN")
+    ticket = service.hall.tickets.issue(BRANCH, "PLAN")
 
     error = printer_failure(service, ticket["token"], "K1")
 
@@ -225,9 +225,9 @@ def test_printer_down_is_503_recorded_and_the_ticket_stays_waiting(
     assert (event["kind"], event["device"], event["ticket_number"]) == ("print_failed", "K1", "B001")
     assert event["reason"] == error.details["reason"]
     assert event["data"]["fault"] == "unreachable"
-    again = service.hall.ticket_by_token(ticket["token"])
+    again = service.hall.queries.ticket_by_token(ticket["token"])
     assert again["state"] == "waiting" and again["people_ahead"] == 0
-    assert service.hall.snapshot(BRANCH)["waiting_total"] == 1
+    assert service.hall.queries.snapshot(BRANCH)["waiting_total"] == 1
 
 
 def test_a_printer_that_accepts_but_never_reads_times_out(
@@ -235,7 +235,7 @@ def test_a_printer_that_accepts_but_never_reads_times_out(
 ) -> None:
     printer = printers(mode="hang")
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}", print_timeout_s=0.5))
-    ticket = service.hall.issue_ticket(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL")
 
     started = time.monotonic()
     error = printer_failure(service, ticket["token"], "K1")
@@ -245,7 +245,7 @@ def test_a_printer_that_accepts_but_never_reads_times_out(
     assert error.details["fault"] == "timeout"
     assert "0.5 s" in error.details["reason"]
     assert print_events(service)[0]["data"]["fault"] == "timeout"
-    assert service.hall.ticket_by_token(ticket["token"])["state"] == "waiting"
+    assert service.hall.queries.ticket_by_token(ticket["token"])["state"] == "waiting"
 
 
 def test_the_branch_is_not_locked_while_a_printer_hangs(
@@ -253,7 +253,7 @@ def test_the_branch_is_not_locked_while_a_printer_hangs(
 ) -> None:
     printer = printers(mode="hang")
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}", print_timeout_s=1.5))
-    ticket = service.hall.issue_ticket(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL")
     outcome: list[DomainError] = []
 
     def attempt() -> None:
@@ -267,7 +267,7 @@ def test_the_branch_is_not_locked_while_a_printer_hangs(
     while printer.connections == 0:
         time.sleep(0.01)
     started = time.monotonic()
-    other = service.hall.issue_ticket(BRANCH, "BILL")  # a command on the same branch meanwhile
+    other = service.hall.tickets.issue(BRANCH, "BILL")  # a command on the same branch meanwhile
     assert time.monotonic() - started < 1.0
     assert worker.is_alive()  # the print is still waiting for the printer
     worker.join(5)
@@ -283,7 +283,7 @@ def test_paper_out_or_cover_open_prints_nothing_and_is_a_fault(
 ) -> None:
     printer = printers(**status)
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"))
-    ticket = service.hall.issue_ticket(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL")
 
     error = printer_failure(service, ticket["token"], "K1")
 
@@ -297,7 +297,7 @@ def test_paper_low_still_prints_and_is_reported(
 ) -> None:
     printer = printers(paper=PAPER_LOW)
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"))
-    ticket = service.hall.issue_ticket(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL")
     assert service.print_ticket(ticket["token"], "K1", BASE)["paper_low"] is True
     faults = service.device_faults(BRANCH)["kiosks"][0]
     assert (faults["status"], faults["paper_low"]) == ("ok", True)
@@ -311,7 +311,7 @@ def test_a_printer_without_status_answers_needs_status_query_off(
         kiosk("K1", f"escpos://127.0.0.1:{silent.port}", print_timeout_s=0.5),
         kiosk("K2", f"escpos://127.0.0.1:{silent.port}", print_timeout_s=0.5, status_query=False),
     )
-    ticket = service.hall.issue_ticket(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL")
     assert printer_failure(service, ticket["token"], "K1").details["fault"] == "timeout"
     assert service.print_ticket(ticket["token"], "K2", BASE)["printed"] is True  # sent, but nobody confirmed it
     deadline = time.monotonic() + 2
@@ -325,7 +325,7 @@ def test_unknown_kiosk_or_ticket_is_not_found_and_records_nothing(
     make_printing: Callable[..., PrintingService], printers: Callable[..., FakePrinter],
 ) -> None:
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printers().port}"))
-    ticket = service.hall.issue_ticket(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL")
     with pytest.raises(NotFound) as info:
         service.print_ticket(ticket["token"], "K404", BASE)
     assert info.value.code == "unknown_kiosk"
@@ -340,11 +340,11 @@ def test_browser_kiosk_and_closed_ticket_are_refused(
 ) -> None:
     printer = printers()
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"), kiosk("K2", "browser"))
-    ticket = service.hall.issue_ticket(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL")
     with pytest.raises(DomainError) as info:
         service.print_ticket(ticket["token"], "K2", BASE)
     assert (info.value.code, info.value.http_status) == ("no_network_printer", 409)
-    service.hall.cancel_by_customer(ticket["token"])
+    service.hall.tickets.cancel_by_customer(ticket["token"])
     with pytest.raises(DomainError) as info:
         service.print_ticket(ticket["token"], "K1", BASE)
     assert info.value.code == "ticket_closed"
@@ -358,7 +358,7 @@ def test_device_faults_per_kiosk(
     down = closed_port()
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"),
                             kiosk("K2", f"escpos://127.0.0.1:{down}"), kiosk("K3", "browser"))
-    tokens = [service.hall.issue_ticket(BRANCH, "BILL")["token"] for _ in range(3)]
+    tokens = [service.hall.tickets.issue(BRANCH, "BILL")["token"] for _ in range(3)]
     service.print_ticket(tokens[0], "K1", BASE)
     printer_failure(service, tokens[1], "K2")
     clock.advance(minutes=1)

@@ -45,8 +45,8 @@ def refused(code: str) -> Any:
 @pytest.fixture
 def hall(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher) -> HallService:
     service = build_service(database_url, tmp_path, clock, publisher)
-    service.sign_in(BRANCH, "2", ZHANG)
-    service.sign_in(BRANCH, "3", LI)
+    service.counters.sign_in(BRANCH, "2", ZHANG)
+    service.counters.sign_in(BRANCH, "3", LI)
     return service
 
 
@@ -65,13 +65,13 @@ def with_settings(service: RatingService, **changes: Any) -> RatingService:
 def serve(hall: HallService, clock: FakeClock, *, counter: str = "2", actor: Actor = ZHANG, service: str = "BILL",
           walk_up_min: float = 0.5, service_min: float = 4, finish: bool = True) -> dict[str, Any]:
     """Issue a ticket, call it at ``counter``, start it and (by default) finish it; returns the issued ticket."""
-    ticket = hall.issue_ticket(BRANCH, service)
-    hall.call_ticket(BRANCH, counter, ticket["id"], actor)
+    ticket = hall.tickets.issue(BRANCH, service)
+    hall.counters.call_ticket(BRANCH, counter, ticket["id"], actor)
     clock.advance(minutes=walk_up_min)
-    hall.act(BRANCH, ticket["id"], Action.START, actor)
+    hall.tickets.act(BRANCH, ticket["id"], Action.START, actor)
     clock.advance(minutes=service_min)
     if finish:
-        hall.act(BRANCH, ticket["id"], Action.FINISH, actor)
+        hall.tickets.act(BRANCH, ticket["id"], Action.FINISH, actor)
     return ticket
 
 
@@ -98,24 +98,24 @@ def test_a_ticket_is_rated_once(hall: HallService, ratings: RatingService, clock
 
 
 def test_only_a_finished_ticket_can_be_rated(hall: HallService, ratings: RatingService, clock: FakeClock) -> None:
-    waiting = hall.issue_ticket(BRANCH, "BILL")
+    waiting = hall.tickets.issue(BRANCH, "BILL")
     with refused("not_finished"):
         ratings.rate_by_token(waiting["token"], 3)
-    hall.call_ticket(BRANCH, "2", waiting["id"], ZHANG)
+    hall.counters.call_ticket(BRANCH, "2", waiting["id"], ZHANG)
     with refused("not_finished"):
         ratings.rate_at_counter(BRANCH, "2", waiting["id"], 3)
-    hall.act(BRANCH, waiting["id"], Action.START, ZHANG)
+    hall.tickets.act(BRANCH, waiting["id"], Action.START, ZHANG)
     with refused("not_finished"):
         ratings.rate_at_counter(BRANCH, "2", waiting["id"], 3)
-    hall.act(BRANCH, waiting["id"], Action.FINISH, ZHANG)
+    hall.tickets.act(BRANCH, waiting["id"], Action.FINISH, ZHANG)
 
-    no_show = hall.issue_ticket(BRANCH, "BILL")
-    hall.call_ticket(BRANCH, "2", no_show["id"], ZHANG)
-    hall.act(BRANCH, no_show["id"], Action.NO_SHOW, ZHANG)
+    no_show = hall.tickets.issue(BRANCH, "BILL")
+    hall.counters.call_ticket(BRANCH, "2", no_show["id"], ZHANG)
+    hall.tickets.act(BRANCH, no_show["id"], Action.NO_SHOW, ZHANG)
     with refused("not_finished"):
         ratings.rate_at_counter(BRANCH, "2", no_show["id"], 3)
-    cancelled = hall.issue_ticket(BRANCH, "BILL")
-    hall.cancel_by_customer(cancelled["token"])
+    cancelled = hall.tickets.issue(BRANCH, "BILL")
+    hall.tickets.cancel_by_customer(cancelled["token"])
     with refused("not_finished"):
         ratings.rate_by_token(cancelled["token"], 3)
     state = ratings.rating_state(cancelled["token"])
@@ -237,7 +237,7 @@ def test_dissatisfied_rating_opens_a_follow_up_that_a_manager_resolves(
     assert events[0]["private"]["rated_staff"] == "zhang.wei"
     assert events[1]["private"]["follow_up"]["staff"] == "zhang.wei"
     assert events[3]["private"]["reason"] == NOTE
-    history = hall.events_since(BRANCH, 0)
+    history = hall.queries.events_since(BRANCH, 0)
     rated = next(e for e in history if e["kind"] == "rated")
     assert (rated["data"]["score"], rated["data"]["dissatisfied"], rated["device"]) == (1, True, None)
 
@@ -280,10 +280,10 @@ def test_day_summary_counts_the_branch_local_day(
     serve(hall, clock, walk_up_min=0.5, service_min=6)  # not rated
     late_rated = serve(hall, clock, walk_up_min=2, service_min=9)
     ratings.rate_at_counter(BRANCH, "2", late_rated["id"], 1, reasons=["SLOW"])
-    missed = hall.issue_ticket(BRANCH, "BILL")
-    hall.call_ticket(BRANCH, "2", missed["id"], ZHANG)
-    hall.act(BRANCH, missed["id"], Action.NO_SHOW, ZHANG)
-    hall.reactivate(BRANCH, missed["id"], ZHANG)  # back in the queue: the no-show still counts
+    missed = hall.tickets.issue(BRANCH, "BILL")
+    hall.counters.call_ticket(BRANCH, "2", missed["id"], ZHANG)
+    hall.tickets.act(BRANCH, missed["id"], Action.NO_SHOW, ZHANG)
+    hall.tickets.reactivate(BRANCH, missed["id"], ZHANG)  # back in the queue: the no-show still counts
     serving = serve(hall, clock, finish=False)  # still at the counter: not served yet
     others = serve(hall, clock, counter="3", actor=LI, service="PLAN", service_min=20)
     ratings.rate_by_token(others["token"], 2)

@@ -11,10 +11,10 @@ from sqlmodel import Session
 
 from server.persistence.database import make_engine, migrate
 from server.persistence.raw import RawStatement, constants, utc_datetime
-from server.persistence.tables import Ticket
+from server.persistence.tables import TicketRow
 from tests.support import demo_config
 
-TICKETS = Ticket.__table__
+TICKETS = TicketRow.__table__
 COLUMNS = [c.name for c in TICKETS.columns if c.name != "id"]
 INSERT = RawStatement(insert(TICKETS).returning(TICKETS.c.id), COLUMNS)
 SELECT = RawStatement(select(TICKETS.c.number, TICKETS.c.queued_at, TICKETS.c.transferred).where(
@@ -40,14 +40,14 @@ def test_a_row_written_on_the_cursor_reads_back_through_the_orm(database_url: st
         assert row is not None
         ticket_id = int(row[0])
     with Session(engine) as session:
-        ticket = session.get(Ticket, ticket_id)
+        ticket = session.get(TicketRow, ticket_id)
         assert ticket is not None
         assert (ticket.queued_at, ticket.service_day, ticket.transferred) == (at, date(2026, 11, 24), True)
         found = SELECT.first(session.connection(), {"ticket_id": ticket_id})
         assert found is not None
         assert found[0] == "A001" and utc_datetime(found[1]) == at and bool(found[2])
         # and the ORM's own comparison finds it, so the stored text sorts like the ORM's
-        assert session.execute(select(Ticket.id).where(Ticket.queued_at == at)).scalar_one() == ticket_id
+        assert session.execute(select(TicketRow.id).where(TicketRow.queued_at == at)).scalar_one() == ticket_id
 
 
 def test_a_statement_needing_expanded_parameters_is_refused(database_url: str, tmp_path: Path) -> None:

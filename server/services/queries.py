@@ -1,0 +1,162 @@
+"""What screens and devices read of a hall: the snapshot, a counter's queue, a customer's ticket, history.
+
+Reads run in a read transaction on the read engine; each answer carries the branch ``seq`` it is consistent
+with where a screen needs to tell a fresher answer from an older one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection
+
+from server.config import Branch
+from server.domain import policy
+from server.domain.numbering import local_time, service_day
+from server.domain.tickets import TicketState
+from server.persistence import counter_sessions, hall_reads, numbers, tickets
+from server.persistence.queue_queries import count_ahead
+from server.services.context import HallContext
+from server.services.views import (
+    chosen_services,
+    counter_view,
+    iso,
+    service_view,
+    skills_today,
+    ticket_public,
+    ticket_staff,
+)
+
+_ON_THE_FLOOR = (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING, TicketState.PARKED)
+
+
+class HallQueries:
+    """Reads of every branch of one configuration."""
+
+    def __init__(self, hall: HallContext) -> None:
+        self.hall = hall
+
+    def snapshot(self, branch_code: str, *, staff: bool = False) -> dict[str, Any]:
+        """The hall as a screen needs it, with the branch sequence number it is consistent with."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        now = hall.clock()
+        with hall.uow.read() as session:
+            connection = session.connection()
+            seq = hall_reads.branch_seq(connection, branch.code)
+            on_floor = tickets.in_states(connection, branch.code, _ON_THE_FLOOR)
+            sessions = counter_sessions.for_branch(session, branch.code)
+            recent = hall_reads.recent_calls(session, branch.code, hall.config.queue.recent_calls)
+            issued_today = numbers.issued_on(connection, branch.code, service_day(now, branch.timezone))
+        waiting = [t for t in on_floor if t.state is TicketState.WAITING]
+        active = {t.counter_number: t for t in on_floor if t.state.holds_counter}
+        now_local = local_time(now, branch.timezone)
+        services = []
+        for service in branch.services:
+            view = service_view(service)
+            view["waiting"] = sum(1 for t in waiting if t.service_code == service.code)
+            view["open"] = service.hours.is_open(now_local)
+            view["issued_today"] = issued_today.get(service.code, 0)
+            view["daily_cap_reached"] = (service.daily_cap is not None
+                                         and issued_today.get(service.code, 0) >= service.daily_cap)
+            services.append(view)
+        result: dict[str, Any] = {
+            "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key,
+                       "hours": str(branch.hours)},
+            "seq": seq,
+            "generated_at": now.isoformat(),
+            "categories": [{"code": c.code, "name": c.name.as_dict(), "icon": c.icon, "colour": c.colour}
+                           for c in branch.categories],
+            "services": services,
+            "counters": [counter_view(c, sessions.get(c.number), active.get(c.number), branch, staff=staff)
+                         for c in branch.counters],
+            "recent_calls": [{"number": e.ticket_number, "counter": e.counter_number, "service": e.service_code,
+                              "kind": e.kind, "at": iso(e.at), "seq": e.seq} for e in recent],
+            "waiting_total": len(waiting),
+        }
+        if staff:
+            result["waiting"] = [ticket_staff(t, branch) for t in waiting]
+            result["parked"] = [ticket_staff(t, branch) for t in on_floor if t.state is TicketState.PARKED]
+        return result
+
+    def counter_public(self, branch_code: str, counter_number: str) -> dict[str, Any]:
+        """One counter as its own screens show it (counter display, rating pad): the public view plus
+        the display name of the staff member at it, which the customer at that counter may see."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        counter = hall.counter(branch, counter_number)
+        with hall.uow.read() as session:
+            counter_session = counter_sessions.get(session, branch.code, counter.number)
+            current = tickets.at_counter(session.connection(), branch.code, counter.number)
+            view = counter_view(counter, counter_session, current, branch)
+        staff = counter_session.staff_username if counter_session else None
+        account = hall.config.account(staff) if staff else None
+        view["staff_display_name"] = account.display_name if account else None
+        view["staff_photo"] = account.photo if account else None
+        return view
+
+    def counter_queue(self, branch_code: str, counter_number: str) -> dict[str, Any]:
+        """The waiting tickets this counter may call (with today's services), in the order it would call them,
+        its parked ones, and the counter itself (staff view: status, services, current ticket), all as of
+        the branch sequence number ``seq``, so that a console can tell a fresher answer from an older one."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        counter = hall.counter(branch, counter_number)
+        with hall.uow.read() as session:
+            connection = session.connection()
+            seq = hall_reads.branch_seq(connection, branch.code)
+            counter_session = counter_sessions.get(session, branch.code, counter.number)
+            current = tickets.at_counter(connection, branch.code, counter.number)
+            waiting = tickets.in_states(connection, branch.code, [TicketState.WAITING])
+            parked = tickets.in_states(connection, branch.code, [TicketState.PARKED], counter.number)
+        by_id = {t.id: t for t in waiting}
+        order = policy.call_order(skills_today(counter, counter_session), [t.queued() for t in waiting], hall.rules)
+        return {
+            "counter": counter.number,
+            "seq": seq,
+            "counter_state": counter_view(counter, counter_session, current, branch, staff=True),
+            "waiting": [ticket_staff(by_id[q.ticket_id], branch) for q in order],
+            "parked": [ticket_staff(t, branch) for t in parked],
+        }
+
+    def ticket_by_token(self, token: str) -> dict[str, Any]:
+        """A customer's own ticket, for the mobile page: state, counter, people ahead."""
+        hall = self.hall
+        with hall.uow.read() as session:
+            connection = session.connection()
+            ticket = tickets.by_token(connection, token)
+            branch = hall.branch(ticket.branch_code)
+            ahead = None
+            if ticket.state is TicketState.WAITING:
+                ahead = people_ahead(connection, branch, ticket.queued(), hall.rules)
+        live = hall.estimates.ticket_live(branch.code, ticket.id) if hall.estimates and ticket.id else None
+        estimate = live["estimate"] if live and ticket.state is TicketState.WAITING else None
+        counter = branch.counter(ticket.counter_number) if ticket.counter_number else None
+        return {**ticket_public(ticket, branch), "priority": ticket.priority, "people_ahead": ahead,
+                "estimate": estimate, "branch": branch.code, "branch_name": branch.name.as_dict(),
+                "counter_name": counter.name.as_dict() if counter else None}
+
+    def events_since(self, branch_code: str, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
+        """The branch's event rows after a sequence number (history, audits, catch-up)."""
+        branch = self.hall.branch(branch_code)
+        with self.hall.uow.read() as session:
+            return [{"seq": e.seq, "kind": e.kind, "at": iso(e.at), "ticket_id": e.ticket_id,
+                     "ticket_number": e.ticket_number, "service": e.service_code, "counter": e.counter_number,
+                     "staff": e.staff_username, "device": e.device, "reason": e.reason,
+                     "data": json.loads(e.data) if e.data else None}
+                    for e in hall_reads.events_after(session, branch.code, after_seq, limit)]
+
+
+def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket, rules: policy.PolicyRules) -> int:
+    """Tickets called before this one at the counter where it is nearest the front (open counters first).
+
+    Counted by the database over a range of the queue index (:mod:`server.persistence.queue_queries`), so no
+    queue is loaded into Python.
+    """
+    chosen = counter_sessions.open_counters(connection, branch.code)
+    open_skills = [policy.CounterSkills(c.number, chosen_services(c, chosen[c.number]), c.role)
+                   for c in branch.counters if c.number in chosen]
+    skills = ([k for k in open_skills if policy.is_eligible(me, k)]
+              or [c.skills for c in branch.counters if policy.is_eligible(me, c.skills)])
+    return min(count_ahead(connection, branch.code, me, skills, rules), default=0)

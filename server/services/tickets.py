@@ -1,0 +1,179 @@
+"""Ticket commands: issue, the customer's cancel and "I missed my call", and staff acting on a ticket.
+
+Each command runs in one transaction (:mod:`server.services.unit_of_work`): load the ticket, let it
+change itself (:class:`server.domain.ticket.Ticket`), save it and record the event it returned. Issue
+takes an idempotency key, so a kiosk that retries never gets a second ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from server.config import Branch
+from server.domain.errors import DomainError, IllegalTransition, NotFound
+from server.domain.numbering import format_number, local_time, service_day
+from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
+from server.domain.tickets import Action, PriorityClass, next_state
+from server.persistence import numbers, tickets
+from server.services import idempotency
+from server.services.actor import CUSTOMER, Actor
+from server.services.context import HallContext, require_staff
+from server.services.counters import holding, own_session, require_signed_in
+from server.services.queries import people_ahead
+from server.services.unit_of_work import Transaction
+from server.services.views import ticket_public, ticket_staff
+
+
+class TicketService:
+    """Commands on tickets, for every branch of one configuration."""
+
+    def __init__(self, hall: HallContext) -> None:
+        self.hall = hall
+
+    # --- customers --------------------------------------------------------------------------------
+
+    def issue(self, branch_code: str, service_code: str, *, priority: PriorityClass = PriorityClass.NORMAL,
+              channel: str = "kiosk", language: str = "zh-CN", idempotency_key: str | None = None,
+              device: str | None = None) -> dict[str, Any]:
+        """Take a number. Returns the ticket (with its private token) and the people ahead of it."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        service = branch.service(service_code)
+        if service is None:
+            raise NotFound(f"branch {branch.code} has no service {service_code!r}", code="unknown_service")
+        request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
+                                         language)
+        estimate = self._new_ticket_estimate(branch, service.code, priority)
+        with hall.uow.command(branch, hall.clock()) as tx:
+            stored = idempotency.replay(tx, request)
+            if stored is not None:
+                return stored
+            if not service.hours.is_open(local_time(tx.now, branch.timezone)):
+                raise DomainError(f"{service.name.en} is closed now; opening hours {service.hours}",
+                                  code="service_closed", hours=str(service.hours))
+            day = service_day(tx.now, branch.timezone)
+            last, issued = numbers.current(tx.connection, branch.code, service.code, day, service.start_number)
+            if service.daily_cap is not None and issued >= service.daily_cap:
+                raise DomainError(f"{service.name.en} has issued its {service.daily_cap} tickets for today",
+                                  code="daily_cap_reached", daily_cap=service.daily_cap)
+            numbers.advance(tx.connection, branch.code, service.code, day, last + 1, issued + 1)
+            ticket, change = Ticket.issue(
+                branch_code=branch.code, service_code=service.code, day=day, sequence=last + 1,
+                number=format_number(service.prefix, last + 1, service.number_width), priority=priority,
+                channel=channel, language=language, now=tx.now, rules=hall.rules, estimate=estimate)
+            tickets.add(tx.connection, ticket)
+            tx.record(ticket, change, Actor(username=None, device=device))
+            response = {
+                **ticket_public(ticket, branch),
+                "token": ticket.token,
+                "priority": ticket.priority,
+                "people_ahead": people_ahead(tx.connection, branch, ticket.queued(), hall.rules),
+                "estimate": estimate,
+            }
+            idempotency.remember(tx, request, response)
+            return response
+
+    def cancel_by_customer(self, token: str) -> dict[str, Any]:
+        """The customer leaves ("I'm leaving"): a waiting ticket is cancelled."""
+        with self._customer_ticket(token) as (tx, ticket):
+            self._save(tx, ticket, ticket.cancel(tx.now), CUSTOMER)
+            return ticket_public(ticket, tx.branch)
+
+    def reactivate_by_customer(self, token: str) -> dict[str, Any]:
+        """"I missed my call": a no-show ticket goes back into the queue within the configured window."""
+        with self._customer_ticket(token) as (tx, ticket):
+            self._save(tx, ticket, self._reactivated(tx, ticket), CUSTOMER)
+            return ticket_public(ticket, tx.branch)
+
+    # --- staff --------------------------------------------------------------------------------------
+
+    def act(self, branch_code: str, ticket_id: int, action: Action, actor: Actor, *,
+            expected_version: int | None = None, reason: str | None = None) -> dict[str, Any]:
+        """Recall, start, finish, no-show, return to queue, park or resume a ticket at the actor's counter."""
+        if action not in COUNTER_ACTIONS:
+            raise ValueError(f"{action} has its own command")
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        with hall.uow.command(branch, hall.clock()) as tx:
+            ticket = tickets.get(tx.connection, branch.code, ticket_id)
+            ticket.check_version(expected_version)
+            counter_number = ticket.counter_number
+            if counter_number is None:
+                next_state(ticket.state, action)  # raises the readable illegal-transition error
+                raise IllegalTransition(f"{ticket.number} is not at a counter")
+            own_session(hall, tx, counter_number, actor)
+            if action is Action.RESUME:
+                active = holding(tx, counter_number)
+                if active is not None:
+                    raise DomainError(f"counter {counter_number} is busy with {active.number}; finish it before "
+                                      f"resuming {ticket.number}", code="counter_busy", current=active.number)
+            self._save(tx, ticket, ticket.at_counter(action, tx.now, reason), actor)
+            return {"ticket": ticket_staff(ticket, branch)}
+
+    def transfer(self, branch_code: str, ticket_id: int, actor: Actor, *, to_service: str | None = None,
+                 to_counter: str | None = None, note: str | None = None,
+                 expected_version: int | None = None) -> dict[str, Any]:
+        """Send a waiting, called or serving ticket to another service and/or a specific counter."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        require_staff(hall.config, actor, branch)
+        if to_service is None and to_counter is None:
+            raise DomainError("say where to transfer: to_service, to_counter or both", code="transfer_target_missing",
+                              http_status=422)
+        if to_service is not None and branch.service(to_service) is None:
+            raise NotFound(f"branch {branch.code} has no service {to_service!r}", code="unknown_service")
+        if to_counter is not None:
+            hall.counter(branch, to_counter)
+        with hall.uow.command(branch, hall.clock()) as tx:
+            ticket = tickets.get(tx.connection, branch.code, ticket_id)
+            ticket.check_version(expected_version)
+            if ticket.counter_number is not None:
+                own_session(hall, tx, ticket.counter_number, actor)
+            elif not actor.is_manager:
+                require_signed_in(tx, actor)
+            from_service = ticket.service_code
+            change = ticket.transfer(tx.now, to_service=to_service, to_counter=to_counter, note=note,
+                                     rules=hall.rules)
+            self._save(tx, ticket, change, actor, public={"from_service": from_service, "to_counter": to_counter})
+            return {"ticket": ticket_staff(ticket, branch)}
+
+    def reactivate(self, branch_code: str, ticket_id: int, actor: Actor) -> dict[str, Any]:
+        """Staff put a no-show back into the queue (the customer came back to the counter)."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        require_staff(hall.config, actor, branch)
+        with hall.uow.command(branch, hall.clock()) as tx:
+            ticket = tickets.get(tx.connection, branch.code, ticket_id)
+            self._save(tx, ticket, self._reactivated(tx, ticket), actor)
+            return {"ticket": ticket_staff(ticket, branch)}
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _save(tx: Transaction, ticket: Ticket, change: TicketChange, actor: Actor,
+              public: dict[str, Any] | None = None) -> None:
+        tickets.save(tx.connection, ticket)
+        tx.record(ticket, change, actor, public=public)
+
+    def _reactivated(self, tx: Transaction, ticket: Ticket) -> TicketChange:
+        return ticket.reactivate(tx.now, window=self.hall.config.queue.reactivate_window, rules=self.hall.rules)
+
+    @contextmanager
+    def _customer_ticket(self, token: str) -> Iterator[tuple[Transaction, Ticket]]:
+        """A command transaction on the ticket a customer's private token names."""
+        hall = self.hall
+        with hall.uow.read() as session:
+            branch_code, ticket_id = tickets.locate(session.connection(), token)
+        with hall.uow.command(hall.branch(branch_code), hall.clock()) as tx:
+            yield tx, tickets.get(tx.connection, branch_code, ticket_id)
+
+    def _new_ticket_estimate(self, branch: Branch, service_code: str,
+                             priority: PriorityClass) -> dict[str, Any] | None:
+        """The estimate a new ticket is given (shown, printed, and stored for the accuracy record)."""
+        if self.hall.estimates is None:
+            return None
+        estimate = self.hall.estimates.new_ticket_estimate(branch.code, service_code, priority)
+        return None if estimate is None else estimate.as_dict()
+
