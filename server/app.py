@@ -19,7 +19,6 @@ from server.offload import eventlet_serves, offload_cpu
 from server.persistence.database import make_engine, make_readonly_engine, migrate
 from server.realtime import (
     HeapKeeper,
-    LiveLoop,
     SocketIOPublisher,
     WithoutWebSocketCompression,
     register_socket_handlers,
@@ -30,6 +29,7 @@ from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
 from server.services.hall import HallService
 from server.services.live import LiveHall
+from server.services.live_loop import LiveLoop
 from server.services.printing import PrintingService
 from server.services.ratings import RatingService
 from server.services.signage import SignageService
@@ -154,7 +154,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     uow = UnitOfWork(engine, make_readonly_engine(config.server.database_url), publisher or socket_publisher)
     live = LiveHall(config, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))
-    socket_publisher.listener = live.note_events
+    uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
     hall = HallService(config, uow, clock=clock, estimates=live)
     hall.ensure_branches()
     hall.purge_idempotency_records()
@@ -170,7 +170,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["announcements"] = AnnouncementService(config, uow)
     app.extensions["signage"] = SignageService(config, uow, clock=clock)
     app.extensions["hall_live"] = live
-    app.extensions["hall_live_loop"] = LiveLoop(socketio, hall, live, heap)
+    app.extensions["hall_live_loop"] = LiveLoop(
+        live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,
+        purge=hall.purge_idempotency_records, housekeeping=heap)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from display import PAGES as DISPLAY_PAGES

@@ -24,9 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
-
-from sqlalchemy import bindparam, select
+from typing import Any, Protocol, TypeVar
 
 from server.config import Branch, HallConfig
 from server.domain import policy
@@ -41,8 +39,10 @@ from server.domain.estimation import (
 )
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
-from server.persistence.raw import RawStatement, constants, utc_datetime
-from server.persistence.tables import BranchSequence, CounterSession, TicketEvent, TicketRow
+from server.persistence import counter_sessions, hall_reads, live_reads
+from server.persistence.live_reads import LearnRow, QueueRow
+from server.persistence.raw import utc_datetime
+from server.persistence.tables import CounterSession
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
 
@@ -56,11 +56,7 @@ URGENT_KINDS = frozenset({
     EventKind.CANCELLED.value, EventKind.TRANSFERRED.value, EventKind.RETURNED.value,
     EventKind.REACTIVATED.value,
 })
-_LEARNT_KINDS = (
-    EventKind.ISSUED.value, EventKind.CALLED.value, EventKind.FINISHED.value, EventKind.NO_SHOW.value,
-    EventKind.CANCELLED.value, EventKind.COUNTER_PAUSED.value, EventKind.COUNTER_RESUMED.value,
-    EventKind.COUNTER_SIGNED_OUT.value,
-)
+T = TypeVar("T")
 
 
 class LivePublisher(Protocol):
@@ -266,8 +262,7 @@ class LiveHall:
 
     def branch_seq(self, branch_code: str) -> int:
         with self.uow.read() as session:
-            return session.execute(select(BranchSequence.seq).where(
-                BranchSequence.branch_code == branch_code)).scalar_one_or_none() or 0
+            return hall_reads.branch_seq(session.connection(), branch_code)
 
     def refreshed_seq(self, branch_code: str) -> int:
         state = self._states.get(branch_code)
@@ -289,36 +284,36 @@ class LiveHall:
             self._states[branch.code] = state
         return state
 
-    def _events_to_learn(self, branch: Branch, state: _BranchState) -> list[Any]:
+    def _events_to_learn(self, branch: Branch, state: _BranchState) -> list[LearnRow]:
         """The branch's events after the last one the model saw (all of the last 28 days at start)."""
-        query, params = _LEARN_NEW, {"b": branch.code, "after": state.learnt_seq}
-        if state.learnt_seq == 0:
-            query, params = _LEARN_RECENT, {**params, "since": self.clock() - timedelta(days=LEARNING_DAYS)}
+        since = self.clock() - timedelta(days=LEARNING_DAYS) if state.learnt_seq == 0 else None
         with self.uow.read() as session:
-            return self._read_rows(query.execute(session.connection(), params))
+            cursor = live_reads.events_to_learn(session.connection(), branch.code, state.learnt_seq, since)
+            return self._read_rows(cursor, LearnRow._make)
 
-    def _learn(self, branch: Branch, state: _BranchState, rows: list[Any],
+    def _learn(self, branch: Branch, state: _BranchState, rows: list[LearnRow],
                checkpoint: Callable[[], None]) -> None:
         """Feed the model those events (runs in the estimator's thread, before the estimate that uses it)."""
         for index, row in enumerate(rows):
             if index % LEARN_CHUNK == LEARN_CHUNK - 1:
                 checkpoint()
-            event = _LearntEvent(row[0], utc_datetime(row[1]), row[2], row[3], row[4])
-            ticket = None if row[5] is None else _LearntTicket(
-                row[5], row[6], row[7], row[8], bool(row[9]), utc_datetime(row[10]), utc_datetime(row[11]),
-                utc_datetime(row[12]), utc_datetime(row[13]), utc_datetime(row[14]))
+            event = _LearntEvent(row.seq, utc_datetime(row.at), row.kind, row.counter_number, row.data)
+            ticket = None if row.ticket_id is None else _LearntTicket(
+                row.ticket_id, row.issued_service_code, row.service_code, row.priority, bool(row.transferred),
+                utc_datetime(row.issued_at), utc_datetime(row.queued_at), utc_datetime(row.called_at),
+                utc_datetime(row.finished_at), utc_datetime(row.no_show_at))
             try:
                 self._learn_one(state, event, ticket)
             except (TypeError, ValueError):  # an odd historic row must not stop learning
                 log.exception("could not learn from event %s of branch %s", event.seq, branch.code)
             state.learnt_seq = event.seq
 
-    def _read_rows(self, cursor: Any) -> list[Any]:
-        """All rows of a driver cursor, in chunks with a turn for waiting requests in between."""
-        rows: list[Any] = []
+    def _read_rows(self, cursor: Any, make: Callable[[Any], T]) -> list[T]:
+        """All rows of a driver cursor, named by ``make``, in chunks with a turn for waiting requests in between."""
+        rows: list[T] = []
         try:
             while chunk := cursor.fetchmany(READ_CHUNK):
-                rows += chunk
+                rows += map(make, chunk)
                 if len(chunk) == READ_CHUNK:
                     self.pacing.cooperate()
         finally:
@@ -360,15 +355,13 @@ class LiveHall:
             state.issue_estimates.pop(ticket.id, None)
             model.observe_cancelled(ticket.queued_at, event.at)
 
-    def _read_queue(self, branch: Branch) -> tuple[int, list[Any], dict[str, CounterSession]]:
-        """The branch's queue as the driver's plain rows (it may be long) and its counters, with their seq."""
+    def _read_queue(self, branch: Branch) -> tuple[int, list[QueueRow], dict[str, CounterSession]]:
+        """The branch's queue as the driver's rows (it may be long) and its counters, with their seq."""
         with self.uow.read() as session:
             connection = session.connection()
-            seq_row = _READ_SEQ.first(connection, {"b": branch.code})
-            seq = int(seq_row[0]) if seq_row else 0
-            rows = self._read_rows(_READ_QUEUE.execute(connection, {"b": branch.code}))
-            sessions = {s.counter_number: s for s in session.execute(
-                select(CounterSession).where(CounterSession.branch_code == branch.code)).scalars()}
+            seq = hall_reads.branch_seq(connection, branch.code)
+            rows = self._read_rows(live_reads.queue(connection, branch.code), QueueRow._make)
+            sessions = counter_sessions.for_branch(session, branch.code)
         return seq, rows, sessions
 
 
@@ -388,31 +381,6 @@ class LiveHall:
             }
         return {"branch": branch.code, "seq": seq, "generated_at": now.isoformat(),
                 "waiting_total": len(snapshot.waiting), "services": services}
-
-
-_TICKETS = TicketRow.__table__.c
-_EVENTS = TicketEvent.__table__.c
-_LEARN_QUERY = (
-    select(_EVENTS.seq, _EVENTS.at, _EVENTS.kind, _EVENTS.counter_number, _EVENTS.data,
-           _TICKETS.id, _TICKETS.issued_service_code, _TICKETS.service_code, _TICKETS.priority, _TICKETS.transferred,
-           _TICKETS.issued_at, _TICKETS.queued_at, _TICKETS.called_at, _TICKETS.finished_at, _TICKETS.no_show_at)
-    .select_from(TicketEvent.__table__.outerjoin(TicketRow.__table__, _TICKETS.id == _EVENTS.ticket_id))
-    .where(_EVENTS.branch_code == bindparam("b"), _EVENTS.seq > bindparam("after"),
-           _EVENTS.kind.in_(constants(_LEARNT_KINDS)))
-    .order_by(_EVENTS.seq)
-)
-_LEARN_NEW = RawStatement(_LEARN_QUERY)
-_LEARN_RECENT = RawStatement(_LEARN_QUERY.where(_EVENTS.at >= bindparam("since")))
-_READ_SEQ = RawStatement(select(BranchSequence.__table__.c.seq).where(
-    BranchSequence.__table__.c.branch_code == bindparam("b")))
-_READ_QUEUE = RawStatement(
-    select(_TICKETS.id, _TICKETS.number, _TICKETS.state, _TICKETS.service_code, _TICKETS.priority, _TICKETS.queued_at,
-           _TICKETS.target_counter, _TICKETS.transferred, _TICKETS.counter_number, _TICKETS.called_at)
-    .where(_TICKETS.branch_code == bindparam("b"),
-           _TICKETS.state.in_(constants([TicketState.WAITING.value, TicketState.CALLED.value,
-                                         TicketState.SERVING.value])))
-    .order_by(_TICKETS.queued_at, _TICKETS.id)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,21 +413,21 @@ class _Waiting:
     state: str
 
 
-def _queue_snapshot(branch: Branch, now: datetime, rows: list[Any], sessions: dict[str, CounterSession],
+def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], sessions: dict[str, CounterSession],
                     checkpoint: Callable[[], None] | None = None) -> tuple[QueueSnapshot, list[_Waiting]]:
     """The estimator's view of the rows :meth:`LiveHall._read_queue` read (pure; runs off the event loop)."""
     waiting_state = TicketState.WAITING.value
-    active = {row[8]: row for row in rows if row[2] != waiting_state}
+    active = {row.counter_number: row for row in rows if row.state != waiting_state}
     priorities = {p.value: p for p in PriorityClass}
     waiting: list[_Waiting] = []
     queued: list[policy.QueuedTicket] = []
     for index, row in enumerate(rows):
         if checkpoint is not None and index % STEP_CHUNK == STEP_CHUNK - 1:
             checkpoint()
-        if row[2] == waiting_state:
-            waiting.append(_Waiting(row[0], row[1], row[2]))
-            queued.append(policy.QueuedTicket(row[0], row[3], priorities[row[4]], utc_datetime(row[5]), row[6],
-                                              bool(row[7])))
+        if row.state == waiting_state:
+            waiting.append(_Waiting(row.id, row.number, row.state))
+            queued.append(policy.QueuedTicket(row.id, row.service_code, priorities[row.priority],
+                                              utc_datetime(row.queued_at), row.target_counter, bool(row.transferred)))
     counters = []
     for counter in branch.counters:
         counter_session = sessions.get(counter.number)
@@ -472,8 +440,8 @@ def _queue_snapshot(branch: Branch, now: datetime, rows: list[Any], sessions: di
             status, paused_since = CounterStatus.OPEN, None
         counters.append(CounterState(
             skills=skills_today(counter, counter_session), status=status,
-            serving_service=occupant[3] if occupant else None,
-            serving_since=utc_datetime(occupant[9]) if occupant else None,
+            serving_service=occupant.service_code if occupant else None,
+            serving_since=utc_datetime(occupant.called_at) if occupant else None,
             paused_since=paused_since,
         ))
     return QueueSnapshot(now=now, counters=counters, waiting=queued), waiting

@@ -5,6 +5,9 @@ PostgreSQL by ``SELECT ... FOR UPDATE`` on the branch's ``branch_sequence`` row,
 across server processes. Events are handed to the publisher only after the commit succeeded, so a
 screen never sees a state that was rolled back.
 
+After the commit the events go to the subscribers the application registered (the screens' fan-out,
+then the live side), so the service layer never calls back up into the entry points.
+
 Group commit (SQLite): a durable commit costs an fsync, which would cap one process at a few hundred
 commands per second. Commands that arrive together therefore share one database transaction: each
 runs in its own SAVEPOINT (a refused command rolls back only its own writes), the first one of the
@@ -18,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +56,10 @@ class Publisher(Protocol):
     """Receives a branch's committed events, in sequence order."""
 
     def publish(self, branch_code: str, events: list[dict[str, Any]]) -> None: ...
+
+
+Subscriber = Callable[[str, list[dict[str, Any]]], None]
+"""Told of each branch's committed events, in sequence order: ``(branch_code, events)``."""
 
 
 class NullPublisher:
@@ -148,10 +155,12 @@ class UnitOfWork:
 
     GATHER_ROUNDS = 4  # switches the first command of a batch gives the others to join it
 
-    def __init__(self, engine: Engine, read_engine: Engine | None, publisher: Publisher) -> None:
+    def __init__(self, engine: Engine, read_engine: Engine | None, publisher: Publisher | None = None) -> None:
         self.engine = engine
         self.read_engine = read_engine or engine
-        self.publisher = publisher
+        self.subscribers: list[Subscriber] = []
+        if publisher is not None:
+            self.subscribe(publisher.publish)
         self._lock_rows = engine.dialect.name == "postgresql"
         self._group_commit = engine.dialect.name == "sqlite"
         self._writer = threading.Lock()  # one command body (or a commit) at a time on the shared session
@@ -255,13 +264,19 @@ class UnitOfWork:
             for code, events in batch.events.items():
                 self._publish(code, events)
 
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Tell ``subscriber`` of every commit's events, after those registered before it (the app factory
+        registers the screens' fan-out first, then the live side that re-estimates)."""
+        self.subscribers.append(subscriber)
+
     def _publish(self, branch_code: str, events: list[dict[str, Any]]) -> None:
         if not events:
             return
-        try:
-            self.publisher.publish(branch_code, events)
-        except Exception:  # a publishing fault must never undo or fail a committed command
-            log.exception("publishing %d events of branch %s failed", len(events), branch_code)
+        for subscriber in self.subscribers:
+            try:
+                subscriber(branch_code, events)
+            except Exception:  # a subscriber's fault must never undo or fail a committed command
+                log.exception("publishing %d events of branch %s failed", len(events), branch_code)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,0 +1,97 @@
+"""The background task that keeps each branch's live estimates fresh (see :class:`LiveLoop`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from server.services.live import LiveHall
+
+log = logging.getLogger(__name__)
+
+
+class Housekeeping(Protocol):
+    """Work the server does between refreshes (the socket side's heap keeping: :class:`server.realtime.HeapKeeper`)."""
+
+    def note_events(self) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+class LiveLoop:
+    """Keeps estimates fresh: at once after calls and pauses, coalesced after issues, once a minute regardless,
+    and on a change committed by another server process (noticed from the branch's ``seq``).
+
+    It runs as a background task of the server (``spawn``) and waits with the server's own ``sleep``, so that
+    under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers.
+    """
+
+    DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
+
+    def __init__(self, live: LiveHall, branches: Sequence[str], *, spawn: Callable[[Callable[[], None]], Any],
+                 sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
+                 tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
+                 watch_s: float = 1.0, purge_every_s: float = 3600.0) -> None:
+        self.live = live
+        self.branches = list(branches)
+        self.spawn, self.sleep, self.purge = spawn, sleep, purge
+        self.housekeeping = housekeeping
+        self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
+        self.idle_s, self.watch_s = idle_s, watch_s
+        self.purge_every_s = purge_every_s
+        self.running = False
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.spawn(self.run)
+
+    def run(self) -> None:
+        last_refresh: dict[str, float] = {}
+        cost: dict[str, float] = {}
+        pending: dict[str, bool] = {}
+        last_watch = last_purge = time.monotonic()
+        branches = self.branches
+        while self.running:
+            self.sleep(self.tick_s)
+            now = time.monotonic()
+            dirty = self.live.take_dirty()
+            for code, urgent in dirty.items():
+                pending[code] = pending.get(code, False) or urgent
+            if self.housekeeping is not None:
+                if dirty:
+                    self.housekeeping.note_events()
+                self.housekeeping.tick()
+            if now - last_watch >= self.watch_s:
+                last_watch = now
+                for code in branches:
+                    if code not in pending and self._safe(lambda c=code: self.live.branch_seq(c)) not in (
+                            None, self.live.refreshed_seq(code)):
+                        pending[code] = True
+            for code in branches:
+                since = now - last_refresh.get(code, float("-inf"))
+                # a busy branch's refresh takes longer; never spend more than a fifth of the time on it
+                floor = self.DUTY_FACTOR * cost.get(code, 0.0)
+                if code in pending:
+                    due = since >= max(self.urgent_s if pending[code] else self.coalesce_s, floor)
+                else:
+                    due = since >= max(self.idle_s, floor)
+                if due:
+                    pending.pop(code, None)
+                    started = time.monotonic()
+                    self._safe(lambda c=code: self.live.refresh(c))
+                    last_refresh[code] = time.monotonic()
+                    cost[code] = last_refresh[code] - started
+            if now - last_purge >= self.purge_every_s:
+                last_purge = now
+                self._safe(self.purge)
+
+    @staticmethod
+    def _safe(work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except Exception:  # the loop must outlive a database hiccup; the next tick tries again
+            log.exception("live refresh failed")
+            return None
