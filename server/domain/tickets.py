@@ -57,6 +57,11 @@ class TicketState(StrEnum):
         return self in (TicketState.DONE, TicketState.CANCELLED)
 
     @property
+    def in_progress(self) -> bool:
+        """The customer still waits or is being served: shown on the hall's screens, and a receipt may be printed."""
+        return self in (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING, TicketState.PARKED)
+
+    @property
     def holds_counter(self) -> bool:
         """A ticket in this state occupies its counter (the counter cannot call another)."""
         return self in (TicketState.CALLED, TicketState.SERVING)

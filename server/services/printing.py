@@ -22,7 +22,8 @@ from sqlalchemy import select
 from server.config import Branch, Kiosk, Text
 from server.domain.errors import DomainError, NotAllowed, NotFound
 from server.domain.tickets import EventKind, TicketState
-from server.persistence.tables import TicketEvent, TicketRow
+from server.persistence import tickets
+from server.persistence.tables import TicketEvent
 from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
 from server.services.actor import Actor
 from server.services.hall import HallService
@@ -34,8 +35,7 @@ Sender = Callable[..., PrintOutcome]  # send_to_printer(host, port, payload, *, 
 PRINT_KINDS = (EventKind.PRINTED.value, EventKind.PRINT_FAILED.value)
 FAULT_WINDOW = timedelta(hours=24)
 RECENT_FAILURES = 10
-_PRINTABLE = {TicketState.WAITING.value, TicketState.CALLED.value, TicketState.SERVING.value,
-              TicketState.PARKED.value}
+_PRINTABLE = {s.value for s in TicketState if s.in_progress}
 
 
 def ticket_url(base_url: str, token: str) -> str:
@@ -169,9 +169,9 @@ class PrintingService:
     def _record(self, branch: Branch, token: str, kiosk: Kiosk, kind: EventKind, reason: str | None,
                 data: dict[str, Any]) -> None:
         with self.hall.uow.command(branch, self.hall.clock()) as tx:
-            row = tx.session.execute(select(TicketRow).where(TicketRow.token == token)).scalar_one()
-            tx.emit(kind, ticket=row, device=kiosk.id, reason=reason[:500] if reason else None, data=data,
-                    public={"device": kiosk.id, "number": row.number},
+            ticket = tickets.by_token(tx.connection, token)
+            tx.emit(kind, ticket=ticket, device=kiosk.id, reason=reason[:500] if reason else None, data=data,
+                    public={"device": kiosk.id, "number": ticket.number},
                     private={"fault": data.get("fault"), "paper_low": data.get("paper_low")})
 
 

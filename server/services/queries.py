@@ -28,7 +28,7 @@ from server.services.views import (
     ticket_staff,
 )
 
-_ON_THE_FLOOR = (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING, TicketState.PARKED)
+_ON_THE_FLOOR = tuple(s for s in TicketState if s.in_progress)
 
 
 class HallQueries:
