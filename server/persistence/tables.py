@@ -144,7 +144,7 @@ class TicketEvent(SQLModel, table=True):
     data: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class CounterSession(SQLModel, table=True):
+class CounterSessionRow(SQLModel, table=True):
     """Who is signed in at a counter, and whether it is paused."""
 
     __tablename__ = "counter_session"

@@ -7,23 +7,21 @@ not paused and free. Call-next asks the database for the head of each group the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from server.config import Counter
 from server.domain import policy
-from server.domain.errors import DomainError, NotAllowed
+from server.domain.counter_session import CounterChange, CounterSession, choose_services
+from server.domain.errors import DomainError
 from server.domain.ticket import Ticket
-from server.domain.tickets import EventKind, TicketState
+from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, tickets
 from server.persistence.queue_queries import count_eligible, next_candidates
-from server.persistence.tables import CounterSession
 from server.services import idempotency
 from server.services.actor import Actor
 from server.services.context import HallContext, require_staff
 from server.services.unit_of_work import Transaction
-from server.services.views import counter_status, counter_view, skills_today, ticket_staff
+from server.services.views import counter_view, skills_today, ticket_staff
 
 
 class CounterService:
@@ -46,20 +44,15 @@ class CounterService:
         branch = hall.branch(branch_code)
         counter = hall.counter(branch, counter_number)
         require_staff(hall.config, actor, branch)
-        chosen = _chosen_services(counter, services)
+        assert actor.username is not None
+        chosen = choose_services(counter.number, counter.services, services)
         with hall.uow.command(branch, hall.clock()) as tx:
-            sessions = counter_sessions.for_branch(tx.session, branch.code)
-            session = sessions.get(counter.number)
-            if session is None:
-                session = CounterSession(branch_code=branch.code, counter_number=counter.number)
-                tx.session.add(session)
+            sessions = counter_sessions.for_branch(tx.connection, branch.code)
+            session = sessions.get(counter.number) or CounterSession(branch.code, counter.number)
             if session.staff_username == actor.username:
-                if services is not None and session.services != chosen:
-                    session.services = chosen
-                    today = list(skills_today(counter, session).services)
-                    tx.emit(EventKind.COUNTER_SIGNED_IN, counter=counter.number, staff=actor.username,
-                            device=actor.device, reason="services changed", data={"services": today},
-                            public={"status": counter_status(session), "services": today})
+                change = session.change_services(chosen, counter.services) if services is not None else None
+                if change is not None:
+                    _save(tx, session, change, actor)
                 return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
             if session.staff_username is not None:
                 if not takeover:
@@ -67,20 +60,11 @@ class CounterService:
                         f"counter {counter.number} is signed in by {session.staff_username}; take over explicitly",
                         code="counter_occupied", signed_in=session.staff_username,
                     )
-                tx.emit(EventKind.COUNTER_SIGNED_OUT, counter=counter.number, staff=session.staff_username,
-                        reason=f"taken over by {actor.username}", public={"status": "closed"})
+                tx.record_counter(counter.number, session.take_over(actor.username), actor)
             for other in sessions.values():
                 if other.staff_username == actor.username and other.counter_number != counter.number:
-                    _close(tx, other, reason=f"moved to counter {counter.number}")
-            session.staff_username = actor.username
-            session.signed_in_at = tx.now
-            session.paused = False
-            session.pause_reason = None
-            session.paused_at = None
-            session.services = chosen
-            today = list(skills_today(counter, session).services)
-            tx.emit(EventKind.COUNTER_SIGNED_IN, counter=counter.number, staff=actor.username, device=actor.device,
-                    data={"services": today}, public={"status": "open", "services": today})
+                    _close(tx, other, actor, reason=f"moved to counter {counter.number}")
+            _save(tx, session, session.sign_in(actor.username, tx.now, chosen, counter.services), actor)
             return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
 
     def sign_out(self, branch_code: str, counter_number: str, actor: Actor) -> dict[str, Any]:
@@ -89,7 +73,7 @@ class CounterService:
         counter = hall.counter(branch, counter_number)
         with hall.uow.command(branch, hall.clock()) as tx:
             session = own_session(hall, tx, counter.number, actor)
-            _close(tx, session, reason="signed out")
+            _close(tx, session, actor, reason="signed out")
             return counter_view(counter, session, None, branch, staff=True)
 
     def pause(self, branch_code: str, counter_number: str, actor: Actor, reason: str) -> dict[str, Any]:
@@ -98,11 +82,7 @@ class CounterService:
         counter = hall.counter(branch, counter_number)
         with hall.uow.command(branch, hall.clock()) as tx:
             session = own_session(hall, tx, counter.number, actor)
-            if session.paused:
-                raise DomainError(f"counter {counter.number} is already paused", code="already_paused")
-            session.paused, session.pause_reason, session.paused_at = True, reason, tx.now
-            tx.emit(EventKind.COUNTER_PAUSED, counter=counter.number, staff=actor.username, reason=reason,
-                    public={"status": "paused"})
+            _save(tx, session, session.pause(reason, tx.now, actor.username), actor)
             return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
 
     def resume(self, branch_code: str, counter_number: str, actor: Actor) -> dict[str, Any]:
@@ -111,12 +91,7 @@ class CounterService:
         counter = hall.counter(branch, counter_number)
         with hall.uow.command(branch, hall.clock()) as tx:
             session = own_session(hall, tx, counter.number, actor)
-            if not session.paused:
-                raise DomainError(f"counter {counter.number} is not paused", code="not_paused")
-            paused_for = (tx.now - session.paused_at).total_seconds() if session.paused_at else None
-            session.paused, session.pause_reason, session.paused_at = False, None, None
-            tx.emit(EventKind.COUNTER_RESUMED, counter=counter.number, staff=actor.username,
-                    data={"paused_seconds": paused_for}, public={"status": "open"})
+            _save(tx, session, session.resume(tx.now, actor.username), actor)
             return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
 
     # --- calling ------------------------------------------------------------------------------------
@@ -172,18 +147,15 @@ def holding(tx: Transaction, counter_number: str) -> Ticket | None:
 def own_session(hall: HallContext, tx: Transaction, counter_number: str, actor: Actor) -> CounterSession:
     """The counter's session, which must belong to the actor (a manager may act for any counter)."""
     require_staff(hall.config, actor, tx.branch)
-    session = counter_sessions.get(tx.session, tx.branch.code, counter_number)
-    if session is None or session.staff_username is None:
-        raise DomainError(f"nobody is signed in at counter {counter_number}", code="counter_closed")
-    if session.staff_username != actor.username and not actor.is_manager:
-        raise NotAllowed(f"counter {counter_number} is signed in by {session.staff_username}, not you",
-                         code="not_your_counter")
+    session = counter_sessions.get(tx.connection, tx.branch.code, counter_number) or CounterSession(
+        tx.branch.code, counter_number)
+    session.check_held_by(actor.username, manager=actor.is_manager)
     return session
 
 
 def require_signed_in(tx: Transaction, actor: Actor) -> None:
     """The actor is signed in at some counter of the branch."""
-    if counter_sessions.held_by(tx.session, tx.branch.code, actor.username) is None:
+    if counter_sessions.held_by(tx.connection, tx.branch.code, actor.username) is None:
         raise DomainError("sign in to a counter first", code="not_signed_in")
 
 
@@ -205,35 +177,12 @@ def _call(tx: Transaction, ticket: Ticket, counter_number: str, actor: Actor) ->
     tx.record(ticket, change, actor)
 
 
-def _close(tx: Transaction, session: CounterSession, *, reason: str) -> None:
+def _save(tx: Transaction, session: CounterSession, change: CounterChange, actor: Actor) -> None:
+    counter_sessions.save(tx.connection, session)
+    tx.record_counter(session.counter_number, change, actor)
+
+
+def _close(tx: Transaction, session: CounterSession, actor: Actor, *, reason: str) -> None:
     active = holding(tx, session.counter_number)
-    if active is not None:
-        raise DomainError(f"counter {session.counter_number} still has {active.number} ({active.state}); "
-                          "finish it first", code="counter_busy", current=active.number)
-    staff = session.staff_username
-    session.staff_username, session.signed_in_at = None, None
-    session.paused, session.pause_reason, session.paused_at = False, None, None
-    session.services = None
-    tx.emit(EventKind.COUNTER_SIGNED_OUT, counter=session.counter_number, staff=staff, reason=reason,
-            public={"status": "closed"})
-
-
-def _chosen_services(counter: Counter, services: Sequence[str] | None) -> str | None:
-    """Validate a sign-in's services against the counter's configured ones (the maximum the manager allows).
-
-    Returns what ``counter_session.services`` stores: a JSON list in the configured order, or None for all.
-    """
-    if services is None:
-        return None
-    if not services:
-        raise DomainError("choose at least one service for today", code="no_services", http_status=422)
-    unknown = [code for code in services if code not in counter.services]
-    if unknown:
-        raise DomainError(
-            f"counter {counter.number} does not serve {unknown[0]!r} (it may serve {', '.join(counter.services)})",
-            code="service_not_at_counter", http_status=422, services=unknown, allowed=list(counter.services))
-    chosen = [code for code in counter.services if code in set(services)]
-    return None if len(chosen) == len(counter.services) else json.dumps(chosen)
-
-
-
+    held = (active.number, active.state.value) if active is not None else (None, None)
+    _save(tx, session, session.sign_out(reason, *held), actor)

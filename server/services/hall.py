@@ -36,7 +36,7 @@ class HallService(HallContext):
         tickets' queue keys, since the configured head starts may have changed; idempotent."""
         for branch in self.config.branches:
             with self.uow.command(branch, self.clock()) as tx:
-                counter_sessions.ensure(tx.session, branch.code, [c.number for c in branch.counters])
+                counter_sessions.ensure(tx.connection, branch.code, [c.number for c in branch.counters])
                 changed = {}
                 for ticket in tickets.in_states(tx.connection, branch.code, [TicketState.WAITING]):
                     key = policy.queue_key_us(ticket.queued(), self.rules)

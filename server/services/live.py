@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 from server.config import Branch, HallConfig
 from server.domain import policy
+from server.domain.counter_session import CounterSession
 from server.domain.estimation import (
     AccuracyTracker,
     BranchModel,
@@ -42,7 +43,6 @@ from server.offload import Offload
 from server.persistence import counter_sessions, hall_reads, live_reads
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
-from server.persistence.tables import CounterSession
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
 
@@ -361,7 +361,7 @@ class LiveHall:
             connection = session.connection()
             seq = hall_reads.branch_seq(connection, branch.code)
             rows = self._read_rows(live_reads.queue(connection, branch.code), QueueRow._make)
-            sessions = counter_sessions.for_branch(session, branch.code)
+            sessions = counter_sessions.for_branch(connection, branch.code)
         return seq, rows, sessions
 
 

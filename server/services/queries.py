@@ -13,13 +13,13 @@ from sqlalchemy import Connection
 
 from server.config import Branch
 from server.domain import policy
+from server.domain.counter_session import services_today
 from server.domain.numbering import local_time, service_day
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, hall_reads, numbers, tickets
 from server.persistence.queue_queries import count_ahead
 from server.services.context import HallContext
 from server.services.views import (
-    chosen_services,
     counter_view,
     iso,
     service_view,
@@ -46,7 +46,7 @@ class HallQueries:
             connection = session.connection()
             seq = hall_reads.branch_seq(connection, branch.code)
             on_floor = tickets.in_states(connection, branch.code, _ON_THE_FLOOR)
-            sessions = counter_sessions.for_branch(session, branch.code)
+            sessions = counter_sessions.for_branch(connection, branch.code)
             recent = hall_reads.recent_calls(session, branch.code, hall.config.queue.recent_calls)
             issued_today = numbers.issued_on(connection, branch.code, service_day(now, branch.timezone))
         waiting = [t for t in on_floor if t.state is TicketState.WAITING]
@@ -87,8 +87,9 @@ class HallQueries:
         branch = hall.branch(branch_code)
         counter = hall.counter(branch, counter_number)
         with hall.uow.read() as session:
-            counter_session = counter_sessions.get(session, branch.code, counter.number)
-            current = tickets.at_counter(session.connection(), branch.code, counter.number)
+            connection = session.connection()
+            counter_session = counter_sessions.get(connection, branch.code, counter.number)
+            current = tickets.at_counter(connection, branch.code, counter.number)
             view = counter_view(counter, counter_session, current, branch)
         staff = counter_session.staff_username if counter_session else None
         account = hall.config.account(staff) if staff else None
@@ -106,7 +107,7 @@ class HallQueries:
         with hall.uow.read() as session:
             connection = session.connection()
             seq = hall_reads.branch_seq(connection, branch.code)
-            counter_session = counter_sessions.get(session, branch.code, counter.number)
+            counter_session = counter_sessions.get(connection, branch.code, counter.number)
             current = tickets.at_counter(connection, branch.code, counter.number)
             waiting = tickets.in_states(connection, branch.code, [TicketState.WAITING])
             parked = tickets.in_states(connection, branch.code, [TicketState.PARKED], counter.number)
@@ -155,7 +156,7 @@ def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket
     queue is loaded into Python.
     """
     chosen = counter_sessions.open_counters(connection, branch.code)
-    open_skills = [policy.CounterSkills(c.number, chosen_services(c, chosen[c.number]), c.role)
+    open_skills = [policy.CounterSkills(c.number, services_today(c.services, chosen[c.number]), c.role)
                    for c in branch.counters if c.number in chosen]
     skills = ([k for k in open_skills if policy.is_eligible(me, k)]
               or [c.skills for c in branch.counters if policy.is_eligible(me, c.skills)])

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
 from server.config import Branch
+from server.domain.counter_session import CounterChange
 from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
@@ -136,6 +137,15 @@ class Transaction:
         return self.emit(change.kind, ticket=ticket, counter=change.counter, staff=actor.username,
                          device=actor.device, reason=change.reason, data=change.data or None,
                          public={"ticket": ticket_public(ticket, self.branch), **(public or {})})
+
+
+    def record_counter(self, counter: str, change: CounterChange, actor: Actor) -> int:
+        """Append the event a counter command returned; screens learn the counter's status (and today's services)."""
+        public: dict[str, Any] = {"status": change.status}
+        if "services" in change.data:
+            public["services"] = change.data["services"]
+        return self.emit(change.kind, counter=counter, staff=change.staff, device=actor.device,
+                         reason=change.reason, data=change.data or None, public=public)
 
 
 class _Batch:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from server.config import Branch, Counter, Service
+from server.domain.counter_session import CounterSession
 from server.domain.policy import CounterSkills
 from server.domain.ticket import Ticket
-from server.persistence.tables import CounterSession, TicketRow
+from server.persistence.tables import TicketRow
 
 TicketFacts = Ticket | TicketRow
 """A ticket as a command holds it (domain) or as a report query reads it (row): views read either."""
@@ -69,21 +69,9 @@ def ticket_staff(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
     }
 
 
-def chosen_services(counter: Counter, stored: str | None) -> tuple[str, ...]:
-    """A session's stored choice (``counter_session.services``, a JSON list) in the configured order of
-    preference; all configured services when nothing was chosen."""
-    if not stored:
-        return counter.services
-    chosen = set(json.loads(stored))
-    return tuple(code for code in counter.services if code in chosen) or counter.services
-
-
 def services_today(counter: Counter, session: CounterSession | None) -> tuple[str, ...]:
-    """The services a counter serves now: those chosen at sign-in, or all configured ones when none were
-    chosen or nobody is signed in."""
-    if session is None or session.staff_username is None:
-        return counter.services
-    return chosen_services(counter, session.services)
+    """The services a counter serves now (see :meth:`CounterSession.services_today`)."""
+    return counter.services if session is None else session.services_today(counter.services)
 
 
 def skills_today(counter: Counter, session: CounterSession | None) -> CounterSkills:
@@ -92,9 +80,7 @@ def skills_today(counter: Counter, session: CounterSession | None) -> CounterSki
 
 
 def counter_status(session: CounterSession | None) -> str:
-    if session is None or session.staff_username is None:
-        return "closed"
-    return "paused" if session.paused else "open"
+    return "closed" if session is None else session.status
 
 
 def counter_view(counter: Counter, session: CounterSession | None, current: TicketFacts | None, branch: Branch,
