@@ -17,10 +17,10 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from server.config import Branch, Counter, HallConfig, Service
 from server.domain import policy
 from server.domain.errors import DomainError, IllegalTransition, NotAllowed, NotFound, StaleState, Unauthenticated
 from server.domain.estimation import WaitEstimate
+from server.domain.hall import Branch, Counter, Service
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.tickets import (
     ACTION_EVENT,
@@ -54,6 +54,7 @@ from server.services.views import (
     ticket_public,
     ticket_staff,
 )
+from server.settings import HallConfig
 
 
 class EstimateSource(Protocol):

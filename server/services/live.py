@@ -28,7 +28,6 @@ from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
 
-from server.config import Branch, HallConfig
 from server.domain import policy
 from server.domain.estimation import (
     AccuracyTracker,
@@ -39,12 +38,14 @@ from server.domain.estimation import (
     WaitEstimate,
     estimate_waits,
 )
+from server.domain.hall import Branch
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
 from server.persistence.raw import RawStatement, constants, utc_datetime
 from server.persistence.tables import BranchSequence, CounterSession, Ticket, TicketEvent
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
+from server.settings import HallConfig
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
-from server.config import Branch
+from server.domain.hall import Branch
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
 from server.persistence.raw import RawStatement

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from server.config import Branch, Counter, Service
+from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
 from server.persistence.tables import CounterSession, Ticket
 
