@@ -316,7 +316,7 @@ def _secret_key(server: _Reader, base_dir: Path) -> str:
         raise ConfigError(f"server.secret_key_file: cannot read or create {path}: {exc.strerror}") from None
 
 
-HEAD_START_KEYS = (
+_HEAD_START_KEYS = (
     "priority_head_start_min",
     "vip_head_start_min",
     "appointment_head_start_min",
@@ -329,7 +329,7 @@ HEAD_START_KEYS = (
 def _load_queue(root: _Reader) -> QueueRules:
     queue = root.table("queue")
     queue.unknown_keys(
-        {*HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "idempotency_ttl_hours", "recent_calls"}
+        {*_HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "idempotency_ttl_hours", "recent_calls"}
     )
     placement = _rule(queue, "transfer_placement", check_transfer_placement, queue.str("transfer_placement", "front"))
     head_starts = {
@@ -338,7 +338,7 @@ def _load_queue(root: _Reader) -> QueueRules:
         PriorityClass.VIP: _minutes(queue, "vip_head_start_min", 15),
         PriorityClass.APPOINTMENT: _minutes(queue, "appointment_head_start_min", 20),
     }
-    for name in HEAD_START_KEYS:
+    for name in _HEAD_START_KEYS:
         _rule(queue, name, minutes, queue.number(name, 0), name, positive=False)
     policy = PolicyRules(
         head_start=head_starts,
