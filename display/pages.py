@@ -36,7 +36,7 @@ def rating_pad(branch_code: str, counter_number: str | None) -> Any:
 # --- the wall display and the counter display (issue 5) -------------------------------------------------
 # (uses the imports above: Any, abort, current_app, render_template, request, PAGES, blueprint)
 
-from server.config import Branch  # noqa: E402
+from server.domain.hall import Branch  # noqa: E402
 
 PAGES.append(("Wall display 叫号屏", "/display/{branch}"))
 PAGES.append(("Counter display 窗口屏 (1)", "/display/{branch}/counter/1"))

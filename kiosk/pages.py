@@ -19,8 +19,8 @@ from flask import Response, abort, current_app, render_template, request
 
 from kiosk import PAGES, blueprint
 from server.api.printing_routes import public_base_url
-from server.config import Branch
 from server.domain.errors import NotFound
+from server.domain.hall import Branch
 from server.services.hall import HallService
 from server.services.printing import kiosk_view, ticket_url
 

@@ -13,7 +13,6 @@ from flask_socketio import SocketIO
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server.config import HallConfig
 from server.fanout import DirectFanout, capture_websockets
 from server.offload import eventlet_serves, offload_cpu
 from server.persistence.database import make_engine, make_readonly_engine, migrate
@@ -34,6 +33,7 @@ from server.services.printing import PrintingService
 from server.services.ratings import RatingService
 from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
+from server.settings import HallConfig
 
 
 class SigningOnceSessionInterface(SecureCookieSessionInterface):

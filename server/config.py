@@ -1,326 +1,93 @@
-"""Loading and validating ``config.toml``.
+"""Loading and validating ``config.toml``: the TOML loader of the hall model and the deployment settings.
 
-A bad configuration raises :class:`ConfigError` whose message names the offending key
-(``branches[0].services[2].prefix: ...``); ``python -m server`` prints it and exits without a
-traceback. The parsed configuration is a tree of frozen dataclasses.
+It builds a :class:`~server.settings.HallConfig`: the deployment settings (``server/settings.py``) and the hall
+model (``server/domain/hall.py``). The value rules of the hall model live with the model; this module reads each
+key, applies the rule and turns a refusal into a :class:`ConfigError` whose message names the offending key
+(``branches[0].services[2].prefix: ...``); ``python -m server`` prints it and exits without a traceback. Rules
+that relate values to each other (unique codes, known references) and the rules of the deployment settings are
+checked here.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from server.domain.announcements import template_problem
-from server.domain.policy import CounterRole, CounterSkills, PolicyRules
+from server.domain.hall import (
+    DEFAULT_ANNOUNCEMENT_TEMPLATES,
+    DEFAULT_COLOUR,
+    DEFAULT_DISSATISFIED_SCORES,
+    DEFAULT_HIGH_REASONS,
+    DEFAULT_ICON,
+    DEFAULT_LOW_REASONS,
+    DEFAULT_OVERFLOW_NOTICE,
+    DEFAULT_SERVER_VOICES,
+    LANGUAGES,
+    AnnouncementSettings,
+    Branch,
+    Category,
+    Counter,
+    DisplayZone,
+    Hours,
+    InvalidValue,
+    Kiosk,
+    Overflow,
+    QueueRules,
+    RatingSettings,
+    ReasonChip,
+    Service,
+    StaffAccount,
+    Text,
+    check_at_least,
+    check_code,
+    check_colour,
+    check_counter_role,
+    check_counter_services,
+    check_daily_cap,
+    check_dissatisfied_scores,
+    check_kiosk_timing,
+    check_language,
+    check_languages,
+    check_not_blank,
+    check_number_width,
+    check_pad_timeout,
+    check_password_hash,
+    check_photo,
+    check_positive,
+    check_prefix,
+    check_rating_scale,
+    check_reason_chips,
+    check_repeat,
+    check_server_voice,
+    check_speech_rate,
+    check_staff_role,
+    check_start_number,
+    check_template,
+    check_text,
+    check_transfer_placement,
+    check_username,
+    check_voice,
+    minutes,
+    parse_printer,
+    time_zone,
+)
+from server.domain.policy import PolicyRules
 from server.domain.tickets import PriorityClass
+from server.settings import MEDIA_DEFAULT_DIRECTORY, HallConfig, MediaSettings, ServerSettings
 
-LANGUAGES = ("zh-CN", "en")
 T = TypeVar("T")
 
 
 class ConfigError(Exception):
     """The configuration is unusable; the message names the key and the problem."""
-
-
-@dataclass(frozen=True)
-class Text:
-    """A customer-facing text in every supported language."""
-
-    zh: str
-    en: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"zh-CN": self.zh, "en": self.en}
-
-
-@dataclass(frozen=True)
-class Hours:
-    opens: time
-    closes: time | None  # None means midnight (open until the end of the day)
-
-    def is_open(self, at: time) -> bool:
-        return self.opens <= at and (self.closes is None or at < self.closes)
-
-    def __str__(self) -> str:
-        closes = "24:00" if self.closes is None else self.closes.strftime("%H:%M")
-        return f"{self.opens.strftime('%H:%M')}-{closes}"
-
-
-@dataclass(frozen=True)
-class Category:
-    code: str
-    name: Text
-    icon: str
-    colour: str
-
-
-@dataclass(frozen=True)
-class Service:
-    code: str
-    prefix: str
-    name: Text
-    parent: str | None
-    target_wait: timedelta
-    expected_service: timedelta
-    daily_cap: int | None
-    hours: Hours
-    start_number: int
-    number_width: int
-    icon: str
-    colour: str
-
-
-@dataclass(frozen=True)
-class Counter:
-    number: str
-    name: Text
-    services: tuple[str, ...]
-    role: CounterRole
-
-    @property
-    def skills(self) -> CounterSkills:
-        return CounterSkills(counter=self.number, services=self.services, role=self.role)
-
-
-@dataclass(frozen=True)
-class DisplayZone:
-    """A part of a large hall: the services and counters its wall displays show."""
-
-    code: str
-    name: Text
-    services: tuple[str, ...]
-    counters: tuple[str, ...]
-
-
-PRINTER_KINDS = ("none", "browser", "escpos")
-
-
-DEFAULT_OVERFLOW_NOTICE = Text(
-    "现在排队人数较多，等候时间较长。您也可以通过手机营业厅或网上营业厅办理，或稍后再来。",
-    "The hall is very busy and the wait is long. You can also use our app or website, or come back later.",
-)
-
-
-@dataclass(frozen=True)
-class Overflow:
-    """What the kiosk says when the wait is very long (``[branches.overflow]``).
-
-    The notice shows on the kiosk's home screen and on the ticket's confirmation when the upper end of a
-    service's estimated wait reaches ``wait_min`` minutes.
-    """
-
-    wait_min: float = 60.0
-    notice: Text = DEFAULT_OVERFLOW_NOTICE
-
-
-@dataclass(frozen=True)
-class Kiosk:
-    """A ticket kiosk (``[[branches.kiosks]]``) and how it prints.
-
-    ``printer``: "none" (no paper, the customer scans the QR on screen), "browser" (the kiosk page prints
-    through the browser) or "escpos" (the server sends ESC/POS to ``printer_host:printer_port``).
-    """
-
-    id: str
-    name: Text
-    printer: str
-    printer_host: str | None = None
-    printer_port: int | None = None
-    print_timeout_s: float = 5.0
-    status_query: bool = True  # ask the printer for paper/cover status (DLE EOT) around each ticket
-    confirmation_s: float = 20.0  # how long the "take your ticket" screen shows before going home
-    idle_reset_s: float = 60.0  # an abandoned menu goes back home after this long
-
-
-@dataclass(frozen=True)
-class Branch:
-    code: str
-    name: Text
-    timezone: ZoneInfo
-    hours: Hours
-    categories: tuple[Category, ...]
-    services: tuple[Service, ...]
-    counters: tuple[Counter, ...]
-    zones: tuple[DisplayZone, ...] = ()
-    kiosks: tuple[Kiosk, ...] = ()
-    overflow: Overflow = field(default_factory=Overflow)
-
-    def service(self, code: str) -> Service | None:
-        return next((s for s in self.services if s.code == code), None)
-
-    def kiosk(self, kiosk_id: str) -> Kiosk | None:
-        return next((k for k in self.kiosks if k.id == kiosk_id), None)
-
-    def zone(self, code: str) -> DisplayZone | None:
-        return next((z for z in self.zones if z.code == code), None)
-
-    def counter(self, number: str) -> Counter | None:
-        return next((c for c in self.counters if c.number == number), None)
-
-
-@dataclass(frozen=True)
-class StaffAccount:
-    username: str
-    display_name: str
-    password_hash: str
-    role: str  # "staff" or "manager"
-    branches: tuple[str, ...]  # empty means every branch
-    photo: str | None = None  # a path on this server ("/static/staff/zhang.wei.jpg") the rating pad shows
-
-
-@dataclass(frozen=True)
-class QueueRules:
-    policy: PolicyRules
-    transfer_placement: str  # "front" or "keep_place"
-    reactivate_window: timedelta
-    idempotency_ttl: timedelta
-    recent_calls: int
-
-
-# The scores of each rating scale, best first, with the words the pad and the phone page show.
-RATING_SCALES: dict[str, tuple[tuple[int, Text], ...]] = {
-    "three": ((3, Text("非常满意", "Very satisfied")), (2, Text("满意", "Satisfied")),
-              (1, Text("不满意", "Dissatisfied"))),
-    "five": ((5, Text("非常满意", "Very satisfied")), (4, Text("满意", "Satisfied")), (3, Text("一般", "Neutral")),
-             (2, Text("不满意", "Dissatisfied")), (1, Text("非常不满意", "Very dissatisfied"))),
-}
-DEFAULT_DISSATISFIED_SCORES = {"three": (1,), "five": (1, 2)}
-MAX_REASON_CHIPS = 12
-
-
-@dataclass(frozen=True)
-class ReasonChip:
-    """A tap-able reason on the rating pad ("waited too long", "friendly staff")."""
-
-    code: str
-    text: Text
-
-
-DEFAULT_LOW_REASONS = (
-    ReasonChip("WAIT_LONG", Text("等待时间太长", "Waited too long")),
-    ReasonChip("ATTITUDE", Text("服务态度不好", "Unfriendly service")),
-    ReasonChip("SLOW", Text("办理速度慢", "Service too slow")),
-    ReasonChip("NOT_SOLVED", Text("问题没有解决", "Problem not solved")),
-    ReasonChip("UNCLEAR", Text("解释不清楚", "Explanation unclear")),
-)
-DEFAULT_HIGH_REASONS = (
-    ReasonChip("FRIENDLY", Text("热情周到", "Friendly and attentive")),
-    ReasonChip("FAST", Text("办理高效", "Quick and efficient")),
-    ReasonChip("PROFESSIONAL", Text("专业耐心", "Knowledgeable and patient")),
-    ReasonChip("SOLVED", Text("问题已解决", "Problem solved")),
-)
-
-
-@dataclass(frozen=True)
-class RatingSettings:
-    """How customers rate a finished service (``[ratings]``); low reasons go with dissatisfied scores."""
-
-    scale: str = "three"  # "three" (very satisfied / satisfied / dissatisfied) or "five" (1-5 stars)
-    low_reasons: tuple[ReasonChip, ...] = DEFAULT_LOW_REASONS
-    high_reasons: tuple[ReasonChip, ...] = DEFAULT_HIGH_REASONS
-    pad_timeout_s: int = 60
-    rating_window: timedelta = timedelta(minutes=30)
-    dissatisfied_scores: tuple[int, ...] = DEFAULT_DISSATISFIED_SCORES["three"]
-
-    @property
-    def scores(self) -> tuple[int, ...]:
-        """The scores of the scale, best first."""
-        return tuple(score for score, _label in RATING_SCALES[self.scale])
-
-    def is_dissatisfied(self, score: int) -> bool:
-        return score in self.dissatisfied_scores
-
-    def reasons_for(self, score: int) -> tuple[ReasonChip, ...]:
-        """The chips offered with a score: the low ones for a dissatisfied score, else the high ones."""
-        return self.low_reasons if self.is_dissatisfied(score) else self.high_reasons
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    host: str
-    port: int
-    database_url: str
-    redis_url: str | None
-    secret_key: str
-    timezone: ZoneInfo
-    languages: tuple[str, ...]
-    sqlite_synchronous: str
-    public_url: str | None = None  # base of the URLs printed in QR codes; None: from the request's host
-    sign_in_attempts: int = 5  # failed staff sign-ins in a row, per name and device, before a lockout
-    sign_in_lockout: timedelta = timedelta(minutes=5)  # the first lockout; each further one lasts twice as long
-    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted
-
-
-ANNOUNCEMENT_VOICES = ("auto", "browser", "server")
-DEFAULT_ANNOUNCEMENT_TEMPLATES = Text("请 {number} 号到 {counter} 号窗口",
-                                      "Number {number}, please go to counter {counter}")
-DEFAULT_SERVER_VOICES = Text("cmn-latn-pinyin", "en-gb")  # espeak-ng voices (espeak-ng --voices)
-
-
-@dataclass(frozen=True)
-class AnnouncementSettings:
-    """How wall displays call a ticket (``[announcements]``): a chime, then the text in each language.
-
-    ``voice``: "auto" (the browser's own voice for a language when it has one, else audio made by the
-    server with espeak-ng), "browser" or "server". Templates use {number}, {counter} and {counter_name}.
-    """
-
-    languages: tuple[str, ...] = ("zh-CN", "en")
-    templates: Text = DEFAULT_ANNOUNCEMENT_TEMPLATES
-    repeat: int = 1  # each call (and each recall) is spoken this many times
-    chime: bool = True
-    voice: str = "auto"
-    server_voices: Text = DEFAULT_SERVER_VOICES
-    speech_rate: int = 150  # words per minute for the server's voice
-
-    def template(self, language: str) -> str:
-        return self.templates.as_dict()[language]
-
-    def server_voice(self, language: str) -> str:
-        return self.server_voices.as_dict()[language]
-
-
-MEDIA_DEFAULT_DIRECTORY = Path("var/media")
-
-
-@dataclass(frozen=True)
-class MediaSettings:
-    """Images and short videos that managers upload for the wall displays (``[media]``)."""
-
-    directory: Path = MEDIA_DEFAULT_DIRECTORY  # where the files are kept (metadata is in the database)
-    max_image_mb: float = 5.0
-    max_video_mb: float = 50.0
-    max_video_s: float = 60.0  # longer videos are refused when their length can be read, else cut off here
-    image_seconds: float = 10.0  # default time an image stays on screen
-    max_items: int = 50  # per branch
-
-
-@dataclass(frozen=True)
-class HallConfig:
-    server: ServerSettings
-    queue: QueueRules
-    branches: tuple[Branch, ...]
-    staff: tuple[StaffAccount, ...] = field(default_factory=tuple)
-    source: Path | None = None
-    ratings: RatingSettings = field(default_factory=RatingSettings)
-    announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
-    media: MediaSettings = field(default_factory=MediaSettings)
-
-    def branch(self, code: str) -> Branch | None:
-        return next((b for b in self.branches if b.code == code), None)
-
-    def account(self, username: str) -> StaffAccount | None:
-        return next((a for a in self.staff if a.username == username), None)
 
 
 # --- small typed readers; each names the key it reads in its error ---------------------------------
@@ -393,7 +160,24 @@ def _article(word: str) -> str:
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
-_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+def _rule(reader: _Reader, name: str, rule: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Apply a value rule of the hall model to the value of key ``name``; a refusal names that key."""
+    try:
+        return rule(*args, **kwargs)
+    except InvalidValue as exc:
+        raise ConfigError(f"{reader.key(name)}: {exc.problem}") from None
+
+
+def _build(reader: _Reader, make: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Make a model object from values the loader has checked already.
+
+    The model checks them again; should a rule ever escape the loader's own checks, the refusal is still a
+    ConfigError (naming the model's field within this table) rather than a traceback.
+    """
+    try:
+        return make(*args, **kwargs)
+    except InvalidValue as exc:
+        raise ConfigError(f"{reader.key(exc.field)}: {exc.problem}") from None
 
 
 def _hours(reader: _Reader, name: str, default: Hours | None) -> Hours:
@@ -401,17 +185,7 @@ def _hours(reader: _Reader, name: str, default: Hours | None) -> Hours:
     if raw is None:
         assert default is not None
         return default
-    match = _HOURS.match(raw)
-    reader.check(name, match is not None, f'must look like "09:00-18:00", got {raw!r}')
-    assert match is not None
-    oh, om, ch, cm = (int(g) for g in match.groups())
-    reader.check(
-        name, oh < 24 and om < 60 and cm < 60 and (ch < 24 or (ch == 24 and cm == 0)), f"not a time range: {raw!r}"
-    )
-    opens = time(oh, om)
-    closes = None if ch == 24 else time(ch, cm)
-    reader.check(name, closes is None or closes > opens, f"closing time must be after opening time in {raw!r}")
-    return Hours(opens, closes)
+    return _rule(reader, name, Hours.parse, raw)
 
 
 def _text(reader: _Reader, name: str) -> Text:
@@ -419,10 +193,13 @@ def _text(reader: _Reader, name: str) -> Text:
     reader.check(name, name in reader.data, "missing (required): a table with zh-CN and en names")
     zh = table.str("zh-CN", required=True)
     en = table.str("en", required=True)
-    table.check("zh-CN", zh.strip() != "", "must not be empty")
-    table.check("en", en.strip() != "", "must not be empty")
+    text = Text(zh=zh, en=en)
+    try:
+        check_text(text)
+    except InvalidValue as exc:  # names the language: name.zh-CN
+        raise ConfigError(f"{table.key(exc.field)}: {exc.problem}") from None
     table.unknown_keys({"zh-CN", "en"})
-    return Text(zh=zh, en=en)
+    return text
 
 
 def _zone(reader: _Reader, name: str, default: ZoneInfo | None) -> ZoneInfo:
@@ -430,20 +207,15 @@ def _zone(reader: _Reader, name: str, default: ZoneInfo | None) -> ZoneInfo:
     if raw is None:
         assert default is not None
         return default
-    try:
-        return ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError(f'{reader.key(name)}: unknown time zone {raw!r} (e.g. "Asia/Shanghai")') from None
+    return _rule(reader, name, time_zone, raw)
 
 
 def _minutes(reader: _Reader, name: str, default: float, *, positive: bool = False) -> timedelta:
-    return timedelta(minutes=reader.number(name, default, positive=positive))
-
-
-_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
-_PREFIX = re.compile(r"^[A-Z]{1,3}$")
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+    """A duration in minutes; ``positive``: the hall's rule for a target, a window or a lockout (above 0)."""
+    value = reader.number(name, default)
+    if positive:
+        return _rule(reader, name, minutes, value, name)
+    return timedelta(minutes=value)
 
 
 def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
@@ -466,8 +238,8 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://")):
         raise ConfigError(f"server.redis_url: must start with redis://, got {redis_url!r}")
     languages = tuple(server.list("languages") or LANGUAGES)
-    for lang in languages:
-        server.check("languages", lang in LANGUAGES, f"unsupported language {lang!r} (supported: zh-CN, en)")
+    for lang in languages:  # repeats are tolerated here (they always were); [announcements] refuses them
+        _rule(server, "languages", check_language, lang)
     synchronous = server.str("sqlite_synchronous", "full").lower()
     server.check("sqlite_synchronous", synchronous in ("full", "extra", "normal"), "must be full, extra or normal")
     return ServerSettings(
@@ -502,9 +274,9 @@ def _load_overflow(branch: _Reader) -> Overflow:
     """``[branches.overflow]``: ``wait_min`` (default 60) and an optional bilingual ``notice``."""
     overflow = branch.table("overflow")
     overflow.unknown_keys({"wait_min", "notice"})
-    wait_min = overflow.number("wait_min", 60, positive=True)
+    wait_min = _rule(overflow, "wait_min", check_positive, overflow.number("wait_min", 60), "wait_min")
     notice = _text(overflow, "notice") if "notice" in overflow.data else DEFAULT_OVERFLOW_NOTICE
-    return Overflow(wait_min=float(wait_min), notice=notice)
+    return _build(overflow, Overflow, wait_min=float(wait_min), notice=notice)
 
 
 def _load_kiosks(branch: _Reader) -> tuple[Kiosk, ...]:
@@ -513,37 +285,15 @@ def _load_kiosks(branch: _Reader) -> tuple[Kiosk, ...]:
     for item in branch.tables("kiosks"):
         item.unknown_keys({"id", "name", "printer", "print_timeout_s", "status_query", "confirmation_s",
                            "idle_reset_s"})
-        kiosk_id = item.str("id", required=True)
-        item.check("id", bool(_CODE.match(kiosk_id)), f"must be 1-32 letters, digits, _ or -, got {kiosk_id!r}")
+        kiosk_id = _rule(item, "id", check_code, item.str("id", required=True), "id")
         item.check("id", kiosk_id not in {k.id for k in kiosks}, f"duplicate kiosk id {kiosk_id!r}")
-        printer, host, port = _printer(item)
+        printer, host, port = _rule(item, "printer", parse_printer, item.str("printer", "none").strip())
         timings: dict[str, float] = {}
-        for name, default, most in (("print_timeout_s", 5, 60), ("confirmation_s", 20, 600),
-                                    ("idle_reset_s", 60, 3600)):
-            value = item.number(name, default, positive=True)
-            item.check(name, value <= most, f"must be at most {most} seconds, got {value}")
-            timings[name] = float(value)
-        kiosks.append(Kiosk(id=kiosk_id, name=_text(item, "name"), printer=printer, printer_host=host,
-                            printer_port=port, status_query=item.flag("status_query", True), **timings))
+        for name, default in (("print_timeout_s", 5), ("confirmation_s", 20), ("idle_reset_s", 60)):
+            timings[name] = float(_rule(item, name, check_kiosk_timing, item.number(name, default), name))
+        kiosks.append(_build(item, Kiosk, id=kiosk_id, name=_text(item, "name"), printer=printer, printer_host=host,
+                             printer_port=port, status_query=item.flag("status_query", True), **timings))
     return tuple(kiosks)
-
-
-def _printer(item: _Reader) -> tuple[str, str | None, int | None]:
-    raw = item.str("printer", "none").strip()
-    if raw in ("none", "browser"):
-        return raw, None, None
-    problem = f'must be "none", "browser" or "escpos://host:port", got {raw!r}'
-    parts = urlsplit(raw)
-    item.check("printer", parts.scheme == "escpos" and bool(parts.hostname), problem)
-    item.check("printer", parts.path in ("", "/") and not parts.query and not parts.fragment
-               and parts.username is None, problem)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"{item.key('printer')}: the port must be 1-65535, got {raw!r}") from None
-    item.check("printer", port != 0, f"the port must be 1-65535, got {raw!r}")
-    assert parts.hostname is not None
-    return "escpos", parts.hostname, port or 9100
 
 
 def _secret_key(server: _Reader, base_dir: Path) -> str:
@@ -566,74 +316,57 @@ def _secret_key(server: _Reader, base_dir: Path) -> str:
         raise ConfigError(f"server.secret_key_file: cannot read or create {path}: {exc.strerror}") from None
 
 
+_HEAD_START_KEYS = (
+    "priority_head_start_min",
+    "vip_head_start_min",
+    "appointment_head_start_min",
+    "role_head_start_min",
+    "preference_step_min",
+    "transfer_head_start_min",
+)
+
+
 def _load_queue(root: _Reader) -> QueueRules:
     queue = root.table("queue")
     queue.unknown_keys(
-        {
-            "priority_head_start_min",
-            "vip_head_start_min",
-            "appointment_head_start_min",
-            "role_head_start_min",
-            "preference_step_min",
-            "transfer_placement",
-            "transfer_head_start_min",
-            "reactivate_window_min",
-            "idempotency_ttl_hours",
-            "recent_calls",
-        }
+        {*_HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "idempotency_ttl_hours", "recent_calls"}
     )
-    placement = queue.str("transfer_placement", "front")
-    queue.check(
-        "transfer_placement",
-        placement in ("front", "keep_place"),
-        f'must be "front" or "keep_place", got {placement!r}',
-    )
+    placement = _rule(queue, "transfer_placement", check_transfer_placement, queue.str("transfer_placement", "front"))
     head_starts = {
         PriorityClass.NORMAL: timedelta(0),
         PriorityClass.PRIORITY: _minutes(queue, "priority_head_start_min", 15),
         PriorityClass.VIP: _minutes(queue, "vip_head_start_min", 15),
         PriorityClass.APPOINTMENT: _minutes(queue, "appointment_head_start_min", 20),
     }
-    for name in (
-        "priority_head_start_min",
-        "vip_head_start_min",
-        "appointment_head_start_min",
-        "role_head_start_min",
-        "preference_step_min",
-        "transfer_head_start_min",
-    ):
-        queue.check(name, queue.number(name, 0) >= 0, "must not be negative")
+    for name in _HEAD_START_KEYS:
+        _rule(queue, name, minutes, queue.number(name, 0), name, positive=False)
     policy = PolicyRules(
         head_start=head_starts,
         role_head_start=_minutes(queue, "role_head_start_min", 30),
         preference_step=_minutes(queue, "preference_step_min", 10),
         transfer_head_start=_minutes(queue, "transfer_head_start_min", 30) if placement == "front" else timedelta(0),
     )
-    return QueueRules(
-        policy=policy,
-        transfer_placement=placement,
-        reactivate_window=_minutes(queue, "reactivate_window_min", 30, positive=True),
-        idempotency_ttl=timedelta(hours=queue.number("idempotency_ttl_hours", 24, positive=True)),
-        recent_calls=queue.int("recent_calls", 10, minimum=1),
-    )
+    reactivate_window = _minutes(queue, "reactivate_window_min", 30, positive=True)
+    ttl_hours = _rule(queue, "idempotency_ttl_hours", check_positive,
+                      queue.number("idempotency_ttl_hours", 24), "idempotency_ttl_hours")
+    recent_calls = _rule(queue, "recent_calls", check_at_least, queue.int("recent_calls", 10), 1, "recent_calls")
+    return _build(queue, QueueRules, policy=policy, transfer_placement=placement, reactivate_window=reactivate_window,
+                  idempotency_ttl=timedelta(hours=ttl_hours), recent_calls=recent_calls)
 
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
     branch.unknown_keys({"code", "name", "timezone", "hours", "categories", "services", "counters", "zones",
                          "kiosks", "overflow"})
-    code = branch.str("code", required=True)
-    branch.check("code", bool(_CODE.match(code)), f"must be 1-32 letters, digits, _ or -, got {code!r}")
+    code = _rule(branch, "code", check_code, branch.str("code", required=True))
     hours = _hours(branch, "hours", Hours(time(0, 0), None))
 
     categories: list[Category] = []
     for item in branch.tables("categories"):
         item.unknown_keys({"code", "name", "icon", "colour"})
-        cat_code = item.str("code", required=True)
-        item.check("code", bool(_CODE.match(cat_code)), f"must be 1-32 letters, digits, _ or -, got {cat_code!r}")
+        cat_code = _rule(item, "code", check_code, item.str("code", required=True))
         item.check("code", cat_code not in {c.code for c in categories}, f"duplicate category code {cat_code!r}")
-        colour = item.str("colour", "#2563eb")
-        item.check("colour", bool(_COLOUR.match(colour)), f'must look like "#1e88e5", got {colour!r}')
-        categories.append(Category(cat_code, _text(item, "name"), item.str("icon", "ticket"), colour))
+        colour = _rule(item, "colour", check_colour, item.str("colour", DEFAULT_COLOUR))
+        categories.append(_build(item, Category, cat_code, _text(item, "name"), item.str("icon", DEFAULT_ICON), colour))
     category_codes = {c.code for c in categories}
 
     services: list[Service] = []
@@ -654,25 +387,23 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 "colour",
             }
         )
-        svc_code = item.str("code", required=True)
-        item.check("code", bool(_CODE.match(svc_code)), f"must be 1-32 letters, digits, _ or -, got {svc_code!r}")
+        svc_code = _rule(item, "code", check_code, item.str("code", required=True))
         item.check("code", svc_code not in {s.code for s in services}, f"duplicate service code {svc_code!r}")
         item.check("code", svc_code not in category_codes, f"{svc_code!r} is already a category code")
-        prefix = item.str("prefix", required=True)
-        item.check("prefix", bool(_PREFIX.match(prefix)), f"must be 1-3 capital letters, got {prefix!r}")
+        prefix = _rule(item, "prefix", check_prefix, item.str("prefix", required=True))
         item.check(
             "prefix", prefix not in {s.prefix for s in services}, f"prefix {prefix!r} is used by another service"
         )
         parent = item.str("parent")
         if parent is not None:
             item.check("parent", parent in category_codes, f"no category with code {parent!r} in this branch")
-        daily_cap = item.int("daily_cap", minimum=1)
-        width = item.int("number_width", 3, minimum=1)
-        item.check("number_width", width <= 6, f"must be at most 6, got {width}")
-        colour = item.str("colour", "#2563eb")
-        item.check("colour", bool(_COLOUR.match(colour)), f'must look like "#1e88e5", got {colour!r}')
+        daily_cap = _rule(item, "daily_cap", check_daily_cap, item.int("daily_cap"))
+        width = _rule(item, "number_width", check_number_width, item.int("number_width", 3))
+        colour = _rule(item, "colour", check_colour, item.str("colour", DEFAULT_COLOUR))
         services.append(
-            Service(
+            _build(
+                item,
+                Service,
                 code=svc_code,
                 prefix=prefix,
                 name=_text(item, "name"),
@@ -681,9 +412,9 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 expected_service=_minutes(item, "expected_service_min", 5, positive=True),
                 daily_cap=daily_cap,
                 hours=_hours(item, "hours", hours),
-                start_number=item.int("start_number", 1, minimum=0),
+                start_number=_rule(item, "start_number", check_start_number, item.int("start_number", 1)),
                 number_width=width,
-                icon=item.str("icon", "ticket"),
+                icon=item.str("icon", DEFAULT_ICON),
                 colour=colour,
             )
         )
@@ -693,20 +424,15 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
     counters: list[Counter] = []
     for item in branch.tables("counters", required=True):
         item.unknown_keys({"number", "name", "services", "role"})
-        number = item.str("number", required=True)
-        item.check("number", bool(_CODE.match(number)), f"must be 1-32 letters, digits, _ or -, got {number!r}")
+        number = _rule(item, "number", check_code, item.str("number", required=True), "number")
         item.check("number", number not in {c.number for c in counters}, f"duplicate counter number {number!r}")
         served = item.list("services", required=True)
-        item.check("services", bool(served), "a counter must serve at least one service")
         for svc in served:
             item.check("services", isinstance(svc, str) and svc in service_codes, f"unknown service {svc!r}")
-        item.check("services", len(set(served)) == len(served), "a service is listed twice")
-        role_raw = item.str("role", "normal")
-        try:
-            role = CounterRole(role_raw)
-        except ValueError:
-            raise ConfigError(f"{item.key('role')}: must be normal, fast_lane or vip, got {role_raw!r}") from None
-        counters.append(Counter(number, _text(item, "name"), tuple(served), role))
+        # after the look-up above, which is what names a wrong entry (and keeps unhashable ones from set())
+        _rule(item, "services", check_counter_services, served)
+        role = _rule(item, "role", check_counter_role, item.str("role", "normal"))
+        counters.append(_build(item, Counter, number, _text(item, "name"), tuple(served), role))
     branch.check("counters", bool(counters), "at least one counter is needed")
     unserved = service_codes - {s for c in counters for s in c.services}
     branch.check("services", not unserved, f"no counter serves {', '.join(sorted(unserved))}")
@@ -715,8 +441,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
     counter_numbers = {c.number for c in counters}
     for item in branch.tables("zones"):
         item.unknown_keys({"code", "name", "services", "counters"})
-        zone_code = item.str("code", required=True)
-        item.check("code", bool(_CODE.match(zone_code)), f"must be 1-32 letters, digits, _ or -, got {zone_code!r}")
+        zone_code = _rule(item, "code", check_code, item.str("code", required=True))
         item.check("code", zone_code not in {z.code for z in zones}, f"duplicate zone code {zone_code!r}")
         zone_services = item.list("services") or [s.code for s in services]
         for svc in zone_services:
@@ -726,9 +451,12 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         for number in zone_counters:
             item.check("counters", isinstance(number, str) and number in counter_numbers,
                        f"unknown counter {number!r} (counter numbers are strings)")
-        zones.append(DisplayZone(zone_code, _text(item, "name"), tuple(zone_services), tuple(zone_counters)))
+        zones.append(_build(item, DisplayZone, zone_code, _text(item, "name"), tuple(zone_services),
+                            tuple(zone_counters)))
 
-    return Branch(
+    return _build(
+        branch,
+        Branch,
         code=code,
         name=_text(branch, "name"),
         timezone=_zone(branch, "timezone", server.timezone),
@@ -746,28 +474,16 @@ def _load_staff(root: _Reader, branch_codes: set[str]) -> tuple[StaffAccount, ..
     accounts: list[StaffAccount] = []
     for item in root.tables("staff"):
         item.unknown_keys({"username", "display_name", "password_hash", "role", "branches", "photo"})
-        username = item.str("username", required=True)
-        item.check(
-            "username", bool(_USERNAME.match(username)), f"must be 1-32 letters, digits, . _ or -, got {username!r}"
-        )
+        username = _rule(item, "username", check_username, item.str("username", required=True))
         item.check("username", username not in {a.username for a in accounts}, f"duplicate username {username!r}")
-        password_hash = item.str("password_hash", required=True)
-        item.check(
-            "password_hash",
-            password_hash.startswith(("scrypt:", "pbkdf2:")),
-            "must be a hash made by `make password` (scrypt:... or pbkdf2:...)",
-        )
-        role = item.str("role", "staff")
-        item.check("role", role in ("staff", "manager"), f"must be staff or manager, got {role!r}")
+        password_hash = _rule(item, "password_hash", check_password_hash, item.str("password_hash", required=True))
+        role = _rule(item, "role", check_staff_role, item.str("role", "staff"))
         branches = item.list("branches")
         for code in branches:
             item.check("branches", isinstance(code, str) and code in branch_codes, f"unknown branch {code!r}")
-        photo = item.str("photo", "") or None
-        item.check("photo", photo is None or (photo.startswith("/") and not photo.startswith("//")),
-                   f'must be a path on this server such as "/static/staff/{username}.jpg", got {photo!r}')
-        accounts.append(
-            StaffAccount(username, item.str("display_name", username), password_hash, role, tuple(branches), photo)
-        )
+        photo = _rule(item, "photo", check_photo, item.str("photo", "") or None, username)
+        accounts.append(_build(item, StaffAccount, username, item.str("display_name", username), password_hash, role,
+                               tuple(branches), photo))
     return tuple(accounts)
 
 
@@ -779,13 +495,11 @@ def _reason_chips(ratings: _Reader, name: str, default: tuple[ReasonChip, ...],
     chips: list[ReasonChip] = []
     for item in ratings.tables(name):
         item.unknown_keys({"code", "text"})
-        code = item.str("code", required=True)
-        item.check("code", bool(_CODE.match(code)), f"must be 1-32 letters, digits, _ or -, got {code!r}")
+        code = _rule(item, "code", check_code, item.str("code", required=True))
         item.check("code", code not in taken, f"duplicate reason code {code!r}")
         taken.add(code)
-        chips.append(ReasonChip(code, _text(item, "text")))
-    ratings.check(name, len(chips) <= MAX_REASON_CHIPS, f"at most {MAX_REASON_CHIPS} reasons fit on the pad")
-    return tuple(chips)
+        chips.append(_build(item, ReasonChip, code, _text(item, "text")))
+    return _rule(ratings, name, check_reason_chips, chips, name)
 
 
 def _load_ratings(root: _Reader) -> RatingSettings:
@@ -793,33 +507,26 @@ def _load_ratings(root: _Reader) -> RatingSettings:
     ratings.unknown_keys(
         {"scale", "low_reasons", "high_reasons", "pad_timeout_s", "rating_window_min", "dissatisfied_scores"}
     )
-    scale = ratings.str("scale", "three")
-    ratings.check("scale", scale in RATING_SCALES, f'must be "three" or "five", got {scale!r}')
-    scores = {score for score, _label in RATING_SCALES[scale]}
+    scale = _rule(ratings, "scale", check_rating_scale, ratings.str("scale", "three"))
     taken: set[str] = set()
     low_reasons = _reason_chips(ratings, "low_reasons", DEFAULT_LOW_REASONS, taken)
     high_reasons = _reason_chips(ratings, "high_reasons", DEFAULT_HIGH_REASONS, taken)
     window = _minutes(ratings, "rating_window_min", 30, positive=True)
-    pad_timeout_s = ratings.int("pad_timeout_s", 60, minimum=1)
-    window_min = window.total_seconds() / 60
-    ratings.check("pad_timeout_s", pad_timeout_s <= window.total_seconds(),
-                  f"must not be longer than rating_window_min ({window_min:g} min), got {pad_timeout_s}")
+    pad_timeout_s = _rule(ratings, "pad_timeout_s", check_pad_timeout, ratings.int("pad_timeout_s", 60), window)
     if "dissatisfied_scores" in ratings.data:
         dissatisfied = ratings.list("dissatisfied_scores")
     else:
         dissatisfied = list(DEFAULT_DISSATISFIED_SCORES[scale])
-    for score in dissatisfied:
-        ratings.check("dissatisfied_scores", isinstance(score, int) and not isinstance(score, bool) and score in scores,
-                      f"{score!r} is not a score of the {scale} scale ({', '.join(map(str, sorted(scores)))})")
-    ratings.check("dissatisfied_scores", len(set(dissatisfied)) == len(dissatisfied), "a score is listed twice")
-    ratings.check("dissatisfied_scores", set(dissatisfied) != scores, "at least one score must count as satisfied")
-    return RatingSettings(
+    dissatisfied_scores = _rule(ratings, "dissatisfied_scores", check_dissatisfied_scores, dissatisfied, scale)
+    return _build(
+        ratings,
+        RatingSettings,
         scale=scale,
         low_reasons=low_reasons,
         high_reasons=high_reasons,
         pad_timeout_s=pad_timeout_s,
         rating_window=window,
-        dissatisfied_scores=tuple(sorted(dissatisfied)),
+        dissatisfied_scores=dissatisfied_scores,
     )
 
 
@@ -833,8 +540,7 @@ def _language_table(reader: _Reader, name: str, default: Text, languages: tuple[
     for lang in LANGUAGES:
         value = table.str(lang, required=lang in languages)
         if value is not None:
-            table.check(lang, value.strip() != "", "must not be empty")
-            values[lang] = value
+            values[lang] = _rule(table, lang, check_not_blank, value, lang)
     return Text(zh=values["zh-CN"], en=values["en"])
 
 
@@ -842,28 +548,18 @@ def _load_announcements(root: _Reader, server: ServerSettings) -> AnnouncementSe
     """``[announcements]``: what the wall displays say when they call a ticket."""
     section = root.table("announcements")
     section.unknown_keys({"languages", "templates", "repeat", "chime", "voice", "server_voices", "speech_rate"})
-    languages = tuple(section.list("languages") or server.languages)
-    for lang in languages:
-        section.check("languages", lang in LANGUAGES, f"unsupported language {lang!r} (supported: zh-CN, en)")
-    section.check("languages", len(set(languages)) == len(languages), "a language is listed twice")
+    languages = _rule(section, "languages", check_languages, section.list("languages") or server.languages)
     templates = _language_table(section, "templates", DEFAULT_ANNOUNCEMENT_TEMPLATES, languages)
     for lang, template in templates.as_dict().items():
-        problem = template_problem(template)
-        if problem is not None:
-            raise ConfigError(f"announcements.templates.{lang}: {problem}")
-    repeat = section.int("repeat", 1, minimum=1)
-    section.check("repeat", repeat <= 3, f"must be at most 3, got {repeat}")
-    voice = section.str("voice", "auto")
-    section.check("voice", voice in ANNOUNCEMENT_VOICES, f'must be "auto", "browser" or "server", got {voice!r}')
+        _rule(section, f"templates.{lang}", check_template, template)
+    repeat = _rule(section, "repeat", check_repeat, section.int("repeat", 1))
+    voice = _rule(section, "voice", check_voice, section.str("voice", "auto"))
     server_voices = _language_table(section, "server_voices", DEFAULT_SERVER_VOICES, ())
     for lang, name in server_voices.as_dict().items():
-        if not re.fullmatch(r"[A-Za-z0-9_+/-]{1,40}", name):
-            raise ConfigError(f"announcements.server_voices.{lang}: not an espeak-ng voice name: {name!r}")
-    rate = section.int("speech_rate", 150, minimum=80)
-    section.check("speech_rate", rate <= 300, f"must be at most 300 words per minute, got {rate}")
-    return AnnouncementSettings(languages=languages, templates=templates, repeat=repeat,
-                                chime=section.flag("chime", True), voice=voice, server_voices=server_voices,
-                                speech_rate=rate)
+        _rule(section, f"server_voices.{lang}", check_server_voice, name)
+    rate = _rule(section, "speech_rate", check_speech_rate, section.int("speech_rate", 150))
+    return _build(section, AnnouncementSettings, languages=languages, templates=templates, repeat=repeat,
+                  chime=section.flag("chime", True), voice=voice, server_voices=server_voices, speech_rate=rate)
 
 
 def _load_media(root: _Reader, server: ServerSettings, base_dir: Path) -> MediaSettings:

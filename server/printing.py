@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from server.config import Text
+from server.domain.hall import Text
 
 ESC, GS, FS, DLE, EOT = b"\x1b", b"\x1d", b"\x1c", b"\x10", b"\x04"
 INIT = ESC + b"@"

@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 
-from server.config import Branch, HallConfig
+from server.domain.hall import Branch
 from server.pages import PAGES, blueprint
 from server.services.views import service_view
+from server.settings import HallConfig
 
 PAGES.append(("Staff console 柜员工作台", "/staff/{branch}"))
 

@@ -24,9 +24,10 @@ from functools import cache
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.config import HallConfig, StaffAccount
 from server.domain.errors import DomainError
+from server.domain.hall import StaffAccount
 from server.offload import Offload
+from server.settings import HallConfig
 
 LONGEST_LOCKOUT = timedelta(days=1)
 

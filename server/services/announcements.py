@@ -12,13 +12,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from server.config import AnnouncementSettings, HallConfig
 from server.domain.announcements import AnnouncementText, announcement
 from server.domain.errors import DomainError, NotFound
+from server.domain.hall import AnnouncementSettings
 from server.domain.tickets import EventKind
 from server.persistence.tables import TicketEvent
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso
+from server.settings import HallConfig
 from server.voice import EspeakVoice, VoiceUnavailable
 
 ANNOUNCED_KINDS = (EventKind.CALLED.value, EventKind.RECALLED.value)

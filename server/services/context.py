@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from server.config import Branch, Counter, HallConfig
 from server.domain import policy
 from server.domain.errors import NotAllowed, NotFound, Unauthenticated
 from server.domain.estimation import WaitEstimate
+from server.domain.hall import Branch, Counter
 from server.domain.tickets import PriorityClass
 from server.services.actor import Actor, Clock, utc_now
 from server.services.unit_of_work import UnitOfWork
+from server.settings import HallConfig
 
 
 class EstimateSource(Protocol):

@@ -8,7 +8,6 @@ prepares the database for the configuration at start-up.
 
 from __future__ import annotations
 
-from server.config import HallConfig
 from server.domain import policy
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, tickets
@@ -19,6 +18,7 @@ from server.services.counters import CounterService
 from server.services.queries import HallQueries
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
+from server.settings import HallConfig
 
 
 class HallService(HallContext):

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from server.config import Branch, HallConfig
 from server.domain import policy
 from server.domain.counter_session import CounterSession
 from server.domain.estimation import (
@@ -38,6 +37,7 @@ from server.domain.estimation import (
     WaitEstimate,
     estimate_waits,
 )
+from server.domain.hall import Branch
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
 from server.persistence import counter_sessions, hall_reads, live_reads
@@ -45,6 +45,7 @@ from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
+from server.settings import HallConfig
 
 log = logging.getLogger(__name__)
 

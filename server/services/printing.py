@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.config import Branch, Kiosk, Text
 from server.domain.errors import DomainError, NotAllowed, NotFound
+from server.domain.hall import Branch, Kiosk, Text
 from server.domain.tickets import EventKind, TicketState
 from server.persistence import tickets
 from server.persistence.tables import TicketEvent

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from server.config import Branch
 from server.domain import policy
 from server.domain.counter_session import services_today
+from server.domain.hall import Branch
 from server.domain.numbering import local_time, service_day
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, hall_reads, numbers, tickets

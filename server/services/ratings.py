@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from server.config import RATING_SCALES, Branch, HallConfig, RatingSettings
 from server.domain.errors import DomainError, NotAllowed, NotFound
+from server.domain.hall import RATING_SCALES, Branch, RatingSettings
 from server.domain.numbering import service_day
 from server.domain.ticket import Ticket
 from server.domain.tickets import EventKind, TicketState
@@ -29,6 +29,7 @@ from server.services.actor import Actor, Clock, utc_now
 from server.services.context import require_staff
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
+from server.settings import HallConfig
 
 CHANNEL_PAD = "pad"
 CHANNEL_MOBILE = "mobile"

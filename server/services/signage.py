@@ -18,15 +18,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from server.config import Branch, HallConfig, MediaSettings
 from server.domain import media as media_types
 from server.domain.errors import DomainError, NotAllowed, NotFound, Unauthenticated
+from server.domain.hall import Branch
 from server.domain.tickets import EventKind
 from server.persistence.media_store import MediaStore
 from server.persistence.tables import MediaItem, Notice
 from server.services.actor import Actor, Clock, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso
+from server.settings import HallConfig, MediaSettings
 
 MB = 1024 * 1024
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from server.config import Branch
 from server.domain.errors import DomainError, IllegalTransition, NotFound
+from server.domain.hall import Branch
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, next_state

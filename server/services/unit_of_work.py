@@ -30,8 +30,8 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
-from server.config import Branch
 from server.domain.counter_session import CounterChange
+from server.domain.hall import Branch
 from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves

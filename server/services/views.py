@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from server.config import Branch, Counter, Service
 from server.domain.counter_session import CounterSession
+from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
 from server.domain.ticket import Ticket
 from server.persistence.tables import TicketRow

@@ -17,7 +17,8 @@ from werkzeug.test import TestResponse
 
 from server.api.registry import ENDPOINTS
 from server.app import create_app
-from server.config import HallConfig, load_config
+from server.config import load_config
+from server.settings import HallConfig
 from tests.conftest import RecordingPublisher
 from tests.support import DEMO_CONFIG, FakeClock, demo_config
 

@@ -17,7 +17,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from server.app import create_app
-from server.config import HallConfig, load_config
+from server.config import load_config
+from server.settings import HallConfig
 from tests.conftest import RecordingPublisher
 from tests.media_samples import mp4_bytes, png_bytes, webm_bytes
 from tests.support import DEMO_CONFIG, IN_CI, FakeClock

@@ -18,13 +18,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server.app import create_app
-from server.config import HallConfig, load_config
+from server.config import load_config
 from server.domain.errors import DomainError, NotFound
 from server.persistence.database import make_engine, make_readonly_engine, migrate
 from server.printing import PrinterError, send_to_printer
 from server.services.hall import HallService
 from server.services.printing import PrintingService
 from server.services.unit_of_work import UnitOfWork
+from server.settings import HallConfig
 from tests.conftest import RecordingPublisher
 from tests.support import DEMO_CONFIG, FakeClock
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from werkzeug.security import generate_password_hash
 
-from server.config import HallConfig, StaffAccount
+from server.domain.hall import StaffAccount
 from server.services.accounts import LONGEST_LOCKOUT, SignInThrottle, TooManySignIns, authenticate
+from server.settings import HallConfig
 from tests.support import FakeClock, demo_config
 
 

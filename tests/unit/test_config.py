@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
-from server.config import ConfigError, HallConfig, Hours, RatingSettings, load_config
+from server.config import ConfigError, load_config
+from server.domain.hall import Hours, RatingSettings
 from server.domain.policy import CounterRole
 from server.domain.tickets import PriorityClass
+from server.settings import HallConfig
 from tests.support import DEMO_CONFIG, ROOT
 
 Mutate = Callable[[dict[str, Any]], None]

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from server.config import DEFAULT_OVERFLOW_NOTICE, ConfigError, HallConfig, Text, load_config
+from server.config import ConfigError, load_config
+from server.domain.hall import DEFAULT_OVERFLOW_NOTICE, Text
+from server.settings import HallConfig
 from tests.support import DEMO_CONFIG
 
 Mutate = Callable[[dict[str, Any]], None]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.config import Text
+from server.domain.hall import Text
 from server.printing import CHINESE_MODE, CUT, INIT, EscPos, Receipt, number_scale, render_receipt
 
 URL = "http://192.168.1.10:8080/t/Xy_9-abcDEFghiJKLmnoPQR"

@@ -1,0 +1,64 @@
+"""What the application factory gets: the deployment settings and the hall model, in one :class:`HallConfig`.
+
+The deployment settings (``[server]``, ``[media]``) always come from ``config.toml``: where to listen, which
+database, where uploads go. The hall model (``server/domain/hall.py``) comes from ``config.toml`` today and
+from the database once halls are administered in the browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    timezone: ZoneInfo
+    languages: tuple[str, ...]
+    sqlite_synchronous: str
+    public_url: str | None = None  # base of the URLs printed in QR codes; None: from the request's host
+    sign_in_attempts: int = 5  # failed staff sign-ins in a row, per name and device, before a lockout
+    sign_in_lockout: timedelta = timedelta(minutes=5)  # the first lockout; each further one lasts twice as long
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted
+
+
+MEDIA_DEFAULT_DIRECTORY = Path("var/media")
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """Images and short videos that managers upload for the wall displays (``[media]``)."""
+
+    directory: Path = MEDIA_DEFAULT_DIRECTORY  # where the files are kept (metadata is in the database)
+    max_image_mb: float = 5.0
+    max_video_mb: float = 50.0
+    max_video_s: float = 60.0  # longer videos are refused when their length can be read, else cut off here
+    image_seconds: float = 10.0  # default time an image stays on screen
+    max_items: int = 50  # per branch
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    server: ServerSettings
+    queue: QueueRules
+    branches: tuple[Branch, ...]
+    staff: tuple[StaffAccount, ...] = field(default_factory=tuple)
+    source: Path | None = None  # the config.toml it was loaded from
+    ratings: RatingSettings = field(default_factory=RatingSettings)
+    announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+
+    def branch(self, code: str) -> Branch | None:
+        return next((b for b in self.branches if b.code == code), None)
+
+    def account(self, username: str) -> StaffAccount | None:
+        return next((a for a in self.staff if a.username == username), None)
