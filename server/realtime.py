@@ -35,13 +35,13 @@ from socketio import PubSubManager
 
 from server.domain.errors import DomainError
 from server.fanout import DirectFanout
+from server.services.access import STAFF_ROLES, require, require_branch, require_counter, resolve_actor
 from server.services.hall import HallService
 from server.services.live import LiveHall
 
 log = logging.getLogger(__name__)
 
 PUBLIC_ROLES = ("display", "kiosk", "counter", "ticket")
-STAFF_ROLES = ("staff", "manager")
 ROLES = PUBLIC_ROLES + STAFF_ROLES
 
 
@@ -166,18 +166,13 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
         role, branch_code = payload.get("role"), payload.get("branch")
         if role not in ROLES:
             return _refused("invalid_role", f"role must be one of {', '.join(ROLES)}")
-        if not isinstance(branch_code, str) or hall.config.branch(branch_code) is None:
-            return _refused("unknown_branch", f"no branch {branch_code!r}")
-        branch = hall.branch(branch_code)
-        username = session.get("username")
-        account = hall.config.account(username) if username else None
-        if role in STAFF_ROLES:
-            if account is None:
-                return _refused("unauthenticated", "sign in as staff first (POST /api/session)")
-            if role == "manager" and account.role != "manager":
-                return _refused("forbidden", "the manager view needs a manager account")
-            if account.branches and branch.code not in account.branches:
-                return _refused("forbidden", f"{account.username} does not work at branch {branch.code}")
+        try:
+            branch = require_branch(hall.config, branch_code)
+            if role in STAFF_ROLES:  # the same rules as the API's staff and manager routes
+                actor = resolve_actor(hall.config, session.get("username"))
+                require(hall.config, actor, role, branch, manager_code="forbidden")
+        except DomainError as exc:
+            return _refused(exc.code, exc.message)
 
         for room in rooms():
             if room != request.sid:  # type: ignore[attr-defined]
@@ -201,10 +196,7 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
                 if role == "display" and payload.get("zone"):
                     snapshot = _zoned(snapshot, branch, str(payload["zone"]))
                 if role == "counter":
-                    counter = branch.counter(str(payload.get("counter", "")))
-                    if counter is None:
-                        return _refused("unknown_counter", f"branch {branch.code} has no counter "
-                                                           f"{payload.get('counter')!r}")
+                    counter = require_counter(branch, str(payload.get("counter", "")))
                     snapshot["counter"] = hall.counter_public(branch.code, counter.number)
         except DomainError as exc:
             return _refused(exc.code, exc.message)

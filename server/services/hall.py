@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from server.config import Branch, Counter, HallConfig, Service
 from server.domain import policy
-from server.domain.errors import DomainError, IllegalTransition, NotAllowed, NotFound, StaleState, Unauthenticated
+from server.domain.errors import DomainError, IllegalTransition, NotAllowed, NotFound, StaleState
 from server.domain.estimation import WaitEstimate
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.tickets import (
@@ -42,6 +42,7 @@ from server.persistence.tables import (
     Ticket,
     TicketEvent,
 )
+from server.services.access import require_branch, require_counter, require_staff
 from server.services.actor import CUSTOMER, Actor, Clock, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import (
@@ -116,10 +117,7 @@ class HallService:
             return int(getattr(result, "rowcount", 0) or 0)
 
     def branch(self, code: str) -> Branch:
-        branch = self.config.branch(code)
-        if branch is None:
-            raise NotFound(f"no branch {code!r}", code="unknown_branch")
-        return branch
+        return require_branch(self.config, code)
 
     # --- customer commands ------------------------------------------------------------------------
 
@@ -556,10 +554,7 @@ class HallService:
     # --- internals --------------------------------------------------------------------------------
 
     def _counter(self, branch: Branch, number: str) -> Any:
-        counter = branch.counter(number)
-        if counter is None:
-            raise NotFound(f"branch {branch.code} has no counter {number!r}", code="unknown_counter")
-        return counter
+        return require_counter(branch, number)
 
     def _require_staff(self, actor: Actor, branch: Branch) -> None:
         require_staff(self.config, actor, branch)
@@ -669,15 +664,6 @@ class HallService:
         if row is None:
             raise NotFound("no such ticket", code="unknown_ticket")
         return self.branch(row[0]), int(row[1])
-
-
-def require_staff(config: HallConfig, actor: Actor, branch: Branch) -> None:
-    """A signed-in staff member or manager who works at this branch (every service's staff commands)."""
-    if actor.username is None or actor.role not in ("staff", "manager"):
-        raise Unauthenticated("sign in as staff first (POST /api/session)")
-    account = config.account(actor.username)
-    if account is not None and account.branches and branch.code not in account.branches:
-        raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
 
 
 def load_ticket(session: Session, branch: Branch, ticket_id: int) -> Ticket:
@@ -815,4 +801,4 @@ def _store_response(tx: Transaction, branch: Branch, command: str, key: str | No
         "response": json.dumps(response, ensure_ascii=False), "created_at": tx.now})
 
 
-__all__ = ["HallService", "load_ticket", "require_staff"]
+__all__ = ["HallService", "load_ticket"]

@@ -43,6 +43,7 @@ from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
 from server.persistence.raw import RawStatement, constants, utc_datetime
 from server.persistence.tables import BranchSequence, CounterSession, Ticket, TicketEvent
+from server.services.access import require_branch
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
 
@@ -276,10 +277,7 @@ class LiveHall:
     # --- internals ----------------------------------------------------------------------------------
 
     def _branch(self, code: str) -> Branch:
-        branch = self.config.branch(code)
-        if branch is None:
-            raise KeyError(code)
-        return branch
+        return require_branch(self.config, code)
 
     def _state(self, branch: Branch) -> _BranchState:
         state = self._states.get(branch.code)
