@@ -21,7 +21,7 @@ from werkzeug.routing import BaseConverter
 
 from server.api.schemas import ID_MAX
 from server.config import HallConfig
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, NotAllowed
 from server.services import access
 from server.services.actor import Actor
 
@@ -115,18 +115,26 @@ class Endpoint:
 
 
 ENDPOINTS: list[Endpoint] = []
+DECLARED: set[str] = set()  # "blueprint.view" of every view route() registered, with its rule
+
+
+def refuse_undeclared() -> None:
+    """Run before every request of a blueprint whose views must all come through :func:`route`: a view added
+    around it (so with no declared rule) is refused rather than served to anyone."""
+    if request.endpoint is not None and request.endpoint not in DECLARED:
+        raise NotAllowed("this route declares no access rule, so nobody may call it", code="forbidden")
 
 
 def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: str, auth: str | None = None,
           body: type[BaseModel] | None = None, idempotent: bool = False, status: int = 200,
           responses: dict[int, str] | None = None,
           query: tuple[tuple[str, str, str], ...] = (),
-          response: type[BaseModel] | None = None,
-          manager_code: str = "manager_only") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          response: type[BaseModel] | None = None, manager_code: str = "manager_only",
+          documented: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``blueprint`` for callers that ``auth`` allows (``public``, ``staff`` or ``manager``,
     refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at). A
-    body model makes the view receive ``body=`` validated input, a response model documents the success answer.
-    """
+    body model makes the view receive ``body=`` validated input, a response model documents the success answer;
+    ``documented=False`` keeps the route out of the OpenAPI document (the document itself)."""
     if auth not in access.AUTH_LEVELS:
         raise ValueError(f"{method} {rule}: declare who may call it, auth= one of {', '.join(access.AUTH_LEVELS)} "
                          f"(got {auth!r})")
@@ -143,6 +151,9 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
             return view(**kwargs)
 
         blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
+        DECLARED.add(f"{blueprint.name}.{view.__name__}")
+        if not documented:
+            return wrapper
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
                                   tag=tag, body=body, auth=rule_auth, idempotent=idempotent, status=status,
                                   responses=responses or {}, query=query, response=response,

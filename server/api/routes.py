@@ -10,7 +10,15 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from server.api import responses as R
-from server.api.registry import current_actor, device_id, forget_actor, openapi_document, query_int, route
+from server.api.registry import (
+    current_actor,
+    device_id,
+    forget_actor,
+    openapi_document,
+    query_int,
+    refuse_undeclared,
+    route,
+)
 from server.api.schemas import (
     ID_MAX,
     CallTicketRequest,
@@ -30,6 +38,7 @@ from server.services.hall import HallService
 from server.services.views import service_view
 
 api = Blueprint("api", __name__, url_prefix="/api")
+api.before_request(refuse_undeclared)  # deny by default: every view here declares its rule through route()
 
 TICKET_ACTIONS = {
     "recall": Action.RECALL,
@@ -59,7 +68,7 @@ def idempotency_key() -> str | None:
 
 # --- documents and public reads ---------------------------------------------------------------------
 
-@api.get("/openapi.json")
+@route(api, "/openapi.json", "GET", "This API described in OpenAPI 3.1", tag="meta", auth=PUBLIC, documented=False)
 def openapi() -> Any:
     return jsonify(openapi_document("Hall queue API", "1"))
 

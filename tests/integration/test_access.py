@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 import server.api.routes  # noqa: F401  (registers every route: the table below is read at import)
-from server.api.registry import ENDPOINTS, Endpoint, route
+from server.api.registry import DECLARED, ENDPOINTS, Endpoint, refuse_undeclared, route
 from server.app import create_app
 from server.config import load_config
 from server.services import access
@@ -206,6 +206,23 @@ def test_a_route_without_an_access_rule_is_never_registered() -> None:
             route(blueprint, "/undeclared", "GET", "no rule", tag="test", auth=auth)(lambda: None)
     assert len(ENDPOINTS) == before
     assert blueprint.deferred_functions == []
+
+
+def test_every_view_of_the_api_declares_its_rule(app: Flask) -> None:
+    views = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
+    assert views and views <= DECLARED
+
+
+def test_a_view_added_around_route_is_refused(app: Flask) -> None:
+    """A blueprint guarded like the API's: a view added to it directly (no declared rule) answers 403."""
+    guarded = Blueprint("guarded", __name__, url_prefix="/guarded")
+    guarded.before_request(refuse_undeclared)
+    guarded.add_url_rule("/secret", "secret", lambda: "the waiting list")
+    route(guarded, "/open", "GET", "declared", tag="test", auth=access.PUBLIC, documented=False)(lambda: "ok")
+    app.register_blueprint(guarded)
+    client = app.test_client()
+    assert client.get("/guarded/secret").status_code == 403
+    assert client.get("/guarded/open").get_data(as_text=True) == "ok"
 
 
 def test_the_openapi_document_shows_each_routes_rule(app: Flask) -> None:
