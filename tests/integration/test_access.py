@@ -23,6 +23,7 @@ import server.api.routes  # noqa: F401  (registers every route: the table below 
 from server.api.registry import DECLARED, ENDPOINTS, Endpoint, refuse_undeclared, route
 from server.app import create_app
 from server.config import load_config
+from server.domain.errors import NotFound
 from server.services import access
 from server.services.actor import Actor
 from tests.conftest import RecordingPublisher
@@ -245,3 +246,16 @@ def test_works_at_and_the_removed_account(app: Flask) -> None:
     assert not access.works_at(config, Actor("nobody", "staff"), BRANCH)
     assert access.resolve_actor(config, "nobody") == Actor(username=None)
     assert access.resolve_actor(config, "manager", "tablet-1") == Actor("manager", "manager", "tablet-1")
+
+
+def test_branch_counter_and_service_or_404(app: Flask) -> None:
+    config = app.extensions["hall"].config
+    branch = access.require_branch(config, BRANCH)
+    assert access.require_counter(branch, "2").number == "2"
+    assert access.require_service(branch, "BILL").code == "BILL"
+    for lookup, code in ((lambda: access.require_branch(config, "NOWHERE"), "unknown_branch"),
+                         (lambda: access.require_counter(branch, "99"), "unknown_counter"),
+                         (lambda: access.require_service(branch, "NOPE"), "unknown_service")):
+        with pytest.raises(NotFound) as refused_lookup:
+            lookup()
+        assert (refused_lookup.value.code, refused_lookup.value.http_status) == (code, 404)
