@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request
 
 from display import PAGES, blueprint
+from server.services.access import require_branch
 
 # --- the customer rating pad (issue 6) ------------------------------------------------------------------
 
@@ -20,9 +21,7 @@ def rating_pad(branch_code: str, counter_number: str | None) -> Any:
 
     Without a counter number it lists the branch's counters, to set a pad up once.
     """
-    branch = current_app.extensions["hall"].config.branch(branch_code)
-    if branch is None:
-        abort(404)
+    branch = require_branch(current_app.extensions["hall"].config, branch_code)
     counter = branch.counter(counter_number) if counter_number is not None else None
     if counter_number is not None and counter is None:
         abort(404)
@@ -46,10 +45,7 @@ VOICE_MODES = ("auto", "browser", "server")
 
 
 def _display_branch(branch_code: str) -> Branch:
-    branch = current_app.extensions["hall"].config.branch(branch_code)
-    if branch is None:
-        abort(404)
-    return branch
+    return require_branch(current_app.extensions["hall"].config, branch_code)
 
 
 def _display_options(default_language: str) -> dict[str, Any]:

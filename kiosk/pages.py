@@ -21,6 +21,7 @@ from kiosk import PAGES, blueprint
 from server.api.printing_routes import public_base_url
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
+from server.services.access import require_branch
 from server.services.hall import HallService
 from server.services.printing import kiosk_view, ticket_url
 
@@ -39,10 +40,7 @@ def hall() -> HallService:
 
 
 def _branch_or_404(code: str) -> Branch:
-    branch = hall().config.branch(code)
-    if branch is None:
-        abort(404, description=f"no branch {code!r}")
-    return branch
+    return require_branch(hall().config, code)
 
 
 def _kiosk_settings(branch: Branch, kiosk_id: str | None) -> dict[str, Any]:

@@ -35,13 +35,13 @@ from socketio import PubSubManager
 
 from server.domain.errors import DomainError
 from server.fanout import DirectFanout
+from server.services.access import STAFF_ROLES, require, require_branch, require_counter, resolve_actor
 from server.services.hall import HallService
 from server.services.live import LiveHall
 
 log = logging.getLogger(__name__)
 
 PUBLIC_ROLES = ("display", "kiosk", "counter", "ticket")
-STAFF_ROLES = ("staff", "manager")
 ROLES = PUBLIC_ROLES + STAFF_ROLES
 
 
@@ -100,10 +100,15 @@ def use_timerless_socket_queues(socketio: SocketIO) -> None:
 
 
 class SocketIOPublisher:
-    """Emits committed events and derived live state to the branch's rooms, in order."""
+    """Emits committed events and derived live state to the branch's rooms, in order.
 
-    def __init__(self, socketio: SocketIO) -> None:
+    ``listener`` (the live side) hears of every committed batch so that estimates follow the queue.
+    """
+
+    def __init__(self, socketio: SocketIO, listener: Callable[[str, list[dict[str, Any]]], None] | None = None
+                 ) -> None:
         self.socketio = socketio
+        self.listener = listener
         self.fanout: DirectFanout | None = None  # set when broadcasts may be written straight to websockets
 
     def _listened(self, room: str, *, local_only: bool) -> bool:
@@ -127,6 +132,8 @@ class SocketIOPublisher:
             ticket = event.get("ticket")
             if isinstance(ticket, dict) and ticket.get("id") is not None:
                 self._emit("hall_event", public, ticket_room(branch_code, ticket["id"]))
+        if self.listener is not None:
+            self.listener(branch_code, events)
 
     def _emit(self, name: str, message: dict[str, Any], room: str, *, local_only: bool = False) -> None:
         if not self._listened(room, local_only=local_only):
@@ -159,18 +166,13 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
         role, branch_code = payload.get("role"), payload.get("branch")
         if role not in ROLES:
             return _refused("invalid_role", f"role must be one of {', '.join(ROLES)}")
-        if not isinstance(branch_code, str) or hall.config.branch(branch_code) is None:
-            return _refused("unknown_branch", f"no branch {branch_code!r}")
-        branch = hall.branch(branch_code)
-        username = session.get("username")
-        account = hall.config.account(username) if username else None
-        if role in STAFF_ROLES:
-            if account is None:
-                return _refused("unauthenticated", "sign in as staff first (POST /api/session)")
-            if role == "manager" and account.role != "manager":
-                return _refused("forbidden", "the manager view needs a manager account")
-            if account.branches and branch.code not in account.branches:
-                return _refused("forbidden", f"{account.username} does not work at branch {branch.code}")
+        try:
+            branch = require_branch(hall.config, branch_code)
+            if role in STAFF_ROLES:  # the same rules as the API's staff and manager routes
+                actor = resolve_actor(hall.config, session.get("username"))
+                require(hall.config, actor, role, branch, manager_code="forbidden")
+        except DomainError as exc:
+            return _refused(exc.code, exc.message)
 
         for room in rooms():
             if room != request.sid:  # type: ignore[attr-defined]
@@ -194,10 +196,7 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
                 if role == "display" and payload.get("zone"):
                     snapshot = _zoned(snapshot, branch, str(payload["zone"]))
                 if role == "counter":
-                    counter = branch.counter(str(payload.get("counter", "")))
-                    if counter is None:
-                        return _refused("unknown_counter", f"branch {branch.code} has no counter "
-                                                           f"{payload.get('counter')!r}")
+                    counter = require_counter(branch, str(payload.get("counter", "")))
                     snapshot["counter"] = hall.queries.counter_public(branch.code, counter.number)
         except DomainError as exc:
             return _refused(exc.code, exc.message)
@@ -270,3 +269,76 @@ class HeapKeeper:
         gc.collect()
         gc.freeze()
         sys.setswitchinterval(0.001)
+
+
+class LiveLoop:
+    """The background task that keeps estimates fresh: at once after calls and pauses, coalesced after
+    issues, once a minute regardless, and on a change committed by another server process."""
+
+    DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
+
+    def __init__(self, socketio: SocketIO, hall: HallService, live: LiveHall, heap: HeapKeeper | None = None, *,
+                 tick_s: float = 0.1,
+                 urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0, watch_s: float = 1.0,
+                 purge_every_s: float = 3600.0) -> None:
+        self.socketio = socketio
+        self.hall = hall
+        self.live = live
+        self.heap = heap
+        self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
+        self.idle_s, self.watch_s = idle_s, watch_s
+        self.purge_every_s = purge_every_s
+        self.running = False
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.socketio.start_background_task(self.run)
+
+    def run(self) -> None:
+        last_refresh: dict[str, float] = {}
+        cost: dict[str, float] = {}
+        pending: dict[str, bool] = {}
+        last_watch = last_purge = time.monotonic()
+        branches = [b.code for b in self.hall.config.branches]
+        while self.running:
+            self.socketio.sleep(self.tick_s)
+            now = time.monotonic()
+            dirty = self.live.take_dirty()
+            for code, urgent in dirty.items():
+                pending[code] = pending.get(code, False) or urgent
+            if self.heap is not None:
+                if dirty:
+                    self.heap.note_events()
+                self.heap.tick()
+            if now - last_watch >= self.watch_s:
+                last_watch = now
+                for code in branches:
+                    if code not in pending and self._safe(lambda c=code: self.live.branch_seq(c)) not in (
+                            None, self.live.refreshed_seq(code)):
+                        pending[code] = True
+            for code in branches:
+                since = now - last_refresh.get(code, float("-inf"))
+                # a busy branch's refresh takes longer; never spend more than a fifth of the time on it
+                floor = self.DUTY_FACTOR * cost.get(code, 0.0)
+                if code in pending:
+                    due = since >= max(self.urgent_s if pending[code] else self.coalesce_s, floor)
+                else:
+                    due = since >= max(self.idle_s, floor)
+                if due:
+                    pending.pop(code, None)
+                    started = time.monotonic()
+                    self._safe(lambda c=code: self.live.refresh(c))
+                    last_refresh[code] = time.monotonic()
+                    cost[code] = last_refresh[code] - started
+            if now - last_purge >= self.purge_every_s:
+                last_purge = now
+                self._safe(self.hall.purge_idempotency_records)
+
+    @staticmethod
+    def _safe(work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except Exception:  # the loop must outlive a database hiccup; the next tick tries again
+            log.exception("live refresh failed")
+            return None

@@ -11,16 +11,19 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request, send_file
 
-from server.api.registry import route
-from server.api.routes import api, current_actor, staff_actor
+from server.api.registry import current_actor, route
+from server.api.routes import api
 from server.api.schemas import MediaUpdateRequest, NoticeRequest, NoticeUpdateRequest, PlaylistOrderRequest
 from server.domain.errors import DomainError
+from server.services.access import MANAGER, PUBLIC
 from server.services.announcements import AnnouncementService
 from server.services.signage import SignageService
 
 MEDIA = "/branches/<branch>/media"
 NOTICES = "/branches/<branch>/notices"
 MANAGER_ONLY = {401: "not signed in", 403: "not a manager of this branch"}
+# staff who are not managers have always been refused here with "forbidden" (elsewhere "manager_only")
+MANAGER_CODE = "forbidden"
 
 
 def announcements() -> AnnouncementService:
@@ -35,14 +38,14 @@ def signage() -> SignageService:
 
 @route(api, "/branches/<branch>/announcements/<id:seq>", "GET",
        "What a wall display says for the call committed as event seq: chime, repeat, text per language",
-       tag="displays", responses={404: "unknown branch, or that event is not a call (not_a_call)"})
+       tag="displays", auth=PUBLIC, responses={404: "unknown branch, or that event is not a call (not_a_call)"})
 def announcement(branch: str, seq: int) -> Any:
     return jsonify(announcements().announcement(branch, seq))
 
 
 @route(api, "/branches/<branch>/announcements/<id:seq>/audio/<any('zh-CN','en'):language>", "GET",
        "The announcement spoken by the server (WAV, espeak-ng), for a browser without a voice for the language",
-       tag="displays", responses={404: "not a call, or the language is not announced",
+       tag="displays", auth=PUBLIC, responses={404: "not a call, or the language is not announced",
                                   503: "the server has no voice (espeak-ng not installed)"})
 def announcement_audio(branch: str, seq: int, language: str) -> Any:
     audio = announcements().audio(branch, seq, language)
@@ -54,13 +57,13 @@ def announcement_audio(branch: str, seq: int, language: str) -> Any:
 # --- what the displays show besides calls ------------------------------------------------------------
 
 @route(api, "/branches/<branch>/signage", "GET", "The displays' playlist (enabled media in order) and notices",
-       tag="displays", responses={404: "unknown branch"})
+       tag="displays", auth=PUBLIC, responses={404: "unknown branch"})
 def branch_signage(branch: str) -> Any:
     return jsonify(signage().signage(branch))
 
 
 @route(api, MEDIA + "/<id:media_id>/file", "GET", "A media file (image or video, with its content type)",
-       tag="displays", responses={404: "unknown or disabled media"})
+       tag="displays", auth=PUBLIC, responses={404: "unknown or disabled media"})
 def media_file(branch: str, media_id: int) -> Any:
     found = signage().media_file(branch, media_id, current_actor())
     response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=found.sha256,
@@ -72,20 +75,20 @@ def media_file(branch: str, media_id: int) -> Any:
 # --- managers: media -----------------------------------------------------------------------------------
 
 @route(api, MEDIA, "GET", "Every media item of the branch with its metadata, and the upload limits (managers)",
-       tag="displays", auth="staff", responses=MANAGER_ONLY)
+       tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, responses=MANAGER_ONLY)
 def list_media(branch: str) -> Any:
-    return jsonify(signage().list_media(branch, staff_actor()))
+    return jsonify(signage().list_media(branch, current_actor()))
 
 
 @route(api, MEDIA, "POST",
        "Upload an image (png, jpeg, webp) or short video (mp4, webm) to the end of the playlist (managers): "
        "multipart/form-data with a 'file' field (optional 'title', 'seconds'), or the raw file as the body",
-       tag="displays", auth="staff", status=201,
+       tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, status=201,
        responses={**MANAGER_ONLY, 409: "the playlist is full (playlist_full)", 413: "file too large",
                   415: "not a supported image or video, or its content does not match its declared type",
                   422: "video too long, empty file or bad seconds"})
 def upload_media(branch: str) -> Any:
-    actor = staff_actor()
+    actor = current_actor()
     service = signage()
     limit = service.upload_limit_bytes()
     if request.content_length is not None and request.content_length > limit:
@@ -118,57 +121,60 @@ def _seconds(text: str | None) -> float | None:
 
 
 @route(api, MEDIA + "/<id:media_id>", "PATCH", "Change a media item's title, time on screen or enabled (managers)",
-       tag="displays", auth="staff", body=MediaUpdateRequest, responses={**MANAGER_ONLY, 404: "unknown media"})
+       tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, body=MediaUpdateRequest,
+       responses={**MANAGER_ONLY, 404: "unknown media"})
 def update_media(branch: str, media_id: int, body: MediaUpdateRequest) -> Any:
-    return jsonify(signage().update_media(branch, media_id, staff_actor(), title=body.title, seconds=body.seconds,
+    return jsonify(signage().update_media(branch, media_id, current_actor(), title=body.title, seconds=body.seconds,
                                           enabled=body.enabled))
 
 
 @route(api, MEDIA + "/<id:media_id>", "DELETE", "Remove a media item and its file (managers)", tag="displays",
-       auth="staff", responses={**MANAGER_ONLY, 404: "unknown media"})
+       auth=MANAGER, manager_code=MANAGER_CODE, responses={**MANAGER_ONLY, 404: "unknown media"})
 def delete_media(branch: str, media_id: int) -> Any:
-    signage().delete_media(branch, media_id, staff_actor())
+    signage().delete_media(branch, media_id, current_actor())
     return jsonify({"deleted": media_id})
 
 
 @route(api, MEDIA + "/order", "PUT", "Put the playlist in a new order: every item's id, first to last (managers)",
-       tag="displays", auth="staff", body=PlaylistOrderRequest,
+       tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, body=PlaylistOrderRequest,
        responses={**MANAGER_ONLY, 422: "the ids are not exactly the branch's items"})
 def order_media(branch: str, body: PlaylistOrderRequest) -> Any:
-    return jsonify(signage().reorder_media(branch, body.ids, staff_actor()))
+    return jsonify(signage().reorder_media(branch, body.ids, current_actor()))
 
 
 # --- managers: notices ---------------------------------------------------------------------------------
 
-@route(api, NOTICES, "GET", "Every notice of the branch, enabled or not (managers)", tag="displays", auth="staff",
-       responses=MANAGER_ONLY)
+@route(api, NOTICES, "GET", "Every notice of the branch, enabled or not (managers)", tag="displays", auth=MANAGER,
+       manager_code=MANAGER_CODE, responses=MANAGER_ONLY)
 def list_notices(branch: str) -> Any:
-    return jsonify(signage().list_notices(branch, staff_actor()))
+    return jsonify(signage().list_notices(branch, current_actor()))
 
 
-@route(api, NOTICES, "POST", "Add a bilingual scrolling notice (managers)", tag="displays", auth="staff",
-       body=NoticeRequest, status=201, responses=MANAGER_ONLY)
+@route(api, NOTICES, "POST", "Add a bilingual scrolling notice (managers)", tag="displays", auth=MANAGER,
+       manager_code=MANAGER_CODE, body=NoticeRequest, status=201, responses=MANAGER_ONLY)
 def create_notice(branch: str, body: NoticeRequest) -> Any:
-    notice = signage().create_notice(branch, staff_actor(), body.text.model_dump(by_alias=True),
+    notice = signage().create_notice(branch, current_actor(), body.text.model_dump(by_alias=True),
                                      enabled=body.enabled)
     return jsonify(notice), 201
 
 
 @route(api, NOTICES + "/<id:notice_id>", "PATCH", "Change a notice's text or switch it on or off (managers)",
-       tag="displays", auth="staff", body=NoticeUpdateRequest, responses={**MANAGER_ONLY, 404: "unknown notice"})
+       tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, body=NoticeUpdateRequest,
+       responses={**MANAGER_ONLY, 404: "unknown notice"})
 def update_notice(branch: str, notice_id: int, body: NoticeUpdateRequest) -> Any:
     text = body.text.model_dump(by_alias=True) if body.text is not None else None
-    return jsonify(signage().update_notice(branch, notice_id, staff_actor(), text=text, enabled=body.enabled))
+    return jsonify(signage().update_notice(branch, notice_id, current_actor(), text=text, enabled=body.enabled))
 
 
-@route(api, NOTICES + "/<id:notice_id>", "DELETE", "Remove a notice (managers)", tag="displays", auth="staff",
-       responses={**MANAGER_ONLY, 404: "unknown notice"})
+@route(api, NOTICES + "/<id:notice_id>", "DELETE", "Remove a notice (managers)", tag="displays", auth=MANAGER,
+       manager_code=MANAGER_CODE, responses={**MANAGER_ONLY, 404: "unknown notice"})
 def delete_notice(branch: str, notice_id: int) -> Any:
-    signage().delete_notice(branch, notice_id, staff_actor())
+    signage().delete_notice(branch, notice_id, current_actor())
     return jsonify({"deleted": notice_id})
 
 
-@route(api, NOTICES + "/order", "PUT", "Put the notices in a new order (managers)", tag="displays", auth="staff",
-       body=PlaylistOrderRequest, responses={**MANAGER_ONLY, 422: "the ids are not exactly the branch's notices"})
+@route(api, NOTICES + "/order", "PUT", "Put the notices in a new order (managers)", tag="displays", auth=MANAGER,
+       manager_code=MANAGER_CODE, body=PlaylistOrderRequest,
+       responses={**MANAGER_ONLY, 422: "the ids are not exactly the branch's notices"})
 def order_notices(branch: str, body: PlaylistOrderRequest) -> Any:
-    return jsonify(signage().reorder_notices(branch, body.ids, staff_actor()))
+    return jsonify(signage().reorder_notices(branch, body.ids, current_actor()))

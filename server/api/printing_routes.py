@@ -10,8 +10,9 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from server.api.registry import route
-from server.api.routes import api, hall, staff_actor
+from server.api.routes import api, hall
 from server.api.schemas import Body, Code
+from server.services.access import MANAGER, PUBLIC
 from server.services.printing import PrintingService, ticket_url
 
 
@@ -29,14 +30,14 @@ def public_base_url() -> str:
 
 
 @route(api, "/branches/<branch>/kiosks", "GET", "Kiosk settings: printer kind, confirmation and idle timers",
-       tag="kiosks", responses={404: "unknown branch"})
+       tag="kiosks", auth=PUBLIC, responses={404: "unknown branch"})
 def list_kiosks(branch: str) -> Any:
     kiosks = printing().kiosks(branch)
     return jsonify({"branch": branch, "kiosks": kiosks, "ticket_url": ticket_url(public_base_url(), "{token}")})
 
 
 @route(api, "/tickets/<token>/print", "POST", "Print the ticket on the kiosk's network printer (ESC/POS)",
-       tag="kiosks", body=PrintTicketRequest,
+       tag="kiosks", auth=PUBLIC, body=PrintTicketRequest,
        responses={404: "unknown ticket or kiosk", 409: "the kiosk has no network printer, or the ticket is closed",
                   503: "printer_failed: the printer did not take the ticket (it stays valid; show the QR)"})
 def print_ticket(token: str, body: PrintTicketRequest) -> Any:
@@ -44,7 +45,6 @@ def print_ticket(token: str, body: PrintTicketRequest) -> Any:
 
 
 @route(api, "/branches/<branch>/device-faults", "GET", "Kiosk printer faults of the last 24 hours (managers)",
-       tag="kiosks", auth="manager", responses={404: "unknown branch"})
+       tag="kiosks", auth=MANAGER, responses={404: "unknown branch"})
 def device_faults(branch: str) -> Any:
-    printing().require_manager(staff_actor(), branch)
     return jsonify(printing().device_faults(branch))

@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
-from server.api.registry import route
-from server.api.routes import api, device_id, staff_actor
+from server.api.registry import current_actor, device_id, route
+from server.api.routes import api
 from server.api.schemas import AssignFollowUpRequest, PadRateRequest, RateRequest, ResolveFollowUpRequest
+from server.services.access import MANAGER, PUBLIC, STAFF
 from server.services.ratings import RatingService
 
 FOLLOW_UPS = "/branches/<branch>/follow-ups"
@@ -25,19 +26,19 @@ def ratings() -> RatingService:
 # --- public: the pad and the phone page --------------------------------------------------------------
 
 @route(api, "/ratings/config", "GET", "The rating scale with its words, the reason chips and the pad's timers",
-       tag="ratings")
+       tag="ratings", auth=PUBLIC)
 def rating_config() -> Any:
     return jsonify(ratings().rating_config())
 
 
 @route(api, "/tickets/<token>/rating", "GET", "Whether a customer's ticket is rated and may still be rated",
-       tag="ratings", responses={404: "unknown token"})
+       tag="ratings", auth=PUBLIC, responses={404: "unknown token"})
 def ticket_rating_state(token: str) -> Any:
     return jsonify(ratings().rating_state(token))
 
 
 @route(api, "/tickets/<token>/rating", "POST", "The customer rates their finished ticket (phone page)",
-       tag="ratings", body=RateRequest, status=201,
+       tag="ratings", auth=PUBLIC, body=RateRequest, status=201,
        responses={404: "unknown token",
                   409: "not finished (not_finished), already rated (already_rated) or too late "
                        "(rating_window_passed)"})
@@ -47,7 +48,7 @@ def rate_ticket(token: str, body: RateRequest) -> Any:
 
 
 @route(api, "/branches/<branch>/counters/<counter>/rating", "GET",
-       "For the counter's pad: the ticket it last finished and whether it is rated", tag="ratings",
+       "For the counter's pad: the ticket it last finished and whether it is rated", tag="ratings", auth=PUBLIC,
        responses={404: "unknown branch or counter"})
 def pad_prompt(branch: str, counter: str) -> Any:
     return jsonify(ratings().pad_prompt(branch, counter))
@@ -55,6 +56,7 @@ def pad_prompt(branch: str, counter: str) -> Any:
 
 @route(api, "/branches/<branch>/counters/<counter>/rating", "POST",
        "The counter's pad rates the ticket this counter finished (within the rating window)", tag="ratings",
+       auth=PUBLIC,
        body=PadRateRequest, status=201,
        responses={404: "unknown branch, counter or ticket",
                   409: "another counter's ticket (wrong_counter), not finished, already rated or too late"})
@@ -67,31 +69,31 @@ def rate_at_counter(branch: str, counter: str, body: PadRateRequest) -> Any:
 # --- managers: follow-ups ------------------------------------------------------------------------------
 
 @route(api, FOLLOW_UPS, "GET", "Follow-ups of dissatisfied ratings (managers; open ones, oldest first)",
-       tag="ratings", auth="manager", query=(("state", "string", "open (default), resolved or all"),))
+       tag="ratings", auth=MANAGER, query=(("state", "string", "open (default), resolved or all"),))
 def list_follow_ups(branch: str) -> Any:
     state = request.args.get("state", "open")
-    return jsonify(ratings().follow_ups(branch, staff_actor(), state=state))
+    return jsonify(ratings().follow_ups(branch, current_actor(), state=state))
 
 
 @route(api, f"{FOLLOW_UPS}/<id:follow_up_id>/assign", "POST", "Give a follow-up its owner (managers)",
-       tag="ratings", body=AssignFollowUpRequest, auth="manager",
+       tag="ratings", body=AssignFollowUpRequest, auth=MANAGER,
        responses={404: "unknown follow-up", 409: "already resolved"})
 def assign_follow_up(branch: str, follow_up_id: int, body: AssignFollowUpRequest) -> Any:
-    return jsonify(ratings().assign_follow_up(branch, follow_up_id, staff_actor(), body.owner))
+    return jsonify(ratings().assign_follow_up(branch, follow_up_id, current_actor(), body.owner))
 
 
 @route(api, f"{FOLLOW_UPS}/<id:follow_up_id>/resolve", "POST", "Resolve a follow-up with a note (managers)",
-       tag="ratings", body=ResolveFollowUpRequest, auth="manager",
+       tag="ratings", body=ResolveFollowUpRequest, auth=MANAGER,
        responses={404: "unknown follow-up", 409: "already resolved"})
 def resolve_follow_up(branch: str, follow_up_id: int, body: ResolveFollowUpRequest) -> Any:
-    return jsonify(ratings().resolve_follow_up(branch, follow_up_id, staff_actor(), body.note))
+    return jsonify(ratings().resolve_follow_up(branch, follow_up_id, current_actor(), body.note))
 
 
 # --- staff: my day -------------------------------------------------------------------------------------
 
 @route(api, "/branches/<branch>/staff/me/today", "GET",
        "My day so far (branch-local): served, no-shows, average service minutes, ratings", tag="ratings",
-       auth="staff")
+       auth=STAFF)
 def staff_today(branch: str) -> Any:
-    return jsonify(ratings().staff_day(branch, staff_actor()))
+    return jsonify(ratings().staff_day(branch, current_actor()))
 

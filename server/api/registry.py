@@ -1,4 +1,10 @@
-"""A route decorator that validates JSON bodies with pydantic and records each route for OpenAPI."""
+"""A route decorator that enforces each route's declared access rule, validates JSON bodies with pydantic and
+records each route for OpenAPI.
+
+Access is deny by default: every route names its rule (``auth=`` one of ``public``, ``staff``, ``manager``;
+:mod:`server.services.access`), a route without one fails at import, and the wrapper checks the rule, and
+that the actor works at the ``<branch>`` in the path, before the body is read or the view runs.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, g, request, session
 from pydantic import BaseModel
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
 
 from server.api.schemas import ID_MAX
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, NotAllowed
+from server.services import access
+from server.services.actor import Actor
+from server.settings import HallConfig
+
+DEVICE_HEADER = "X-Device-Id"
+DEVICE_ID_MAX = 64  # ticket_event.device
 
 
 def _digits_at_most(limit: int) -> str:
@@ -56,6 +68,36 @@ def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def hall_config() -> HallConfig:
+    return current_app.extensions["hall"].config
+
+
+def device_id() -> str | None:
+    """The calling device's own id (``X-Device-Id``: a kiosk, a pad), kept in the event rows it causes."""
+    device = (request.headers.get(DEVICE_HEADER) or "").strip()
+    if len(device) > DEVICE_ID_MAX or not device.isprintable():
+        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable characters",
+                          code="bad_device_id", http_status=400)
+    return device or None
+
+
+def current_actor() -> Actor:
+    """Who sends this request, resolved once per request from the session (kept in ``flask.g``)."""
+    actor = g.get("actor")
+    if actor is None:
+        username = session.get("username")
+        actor = access.resolve_actor(hall_config(), username, device_id())
+        if username and actor.username is None:  # the account was removed from the configuration
+            session.clear()
+        g.actor = actor
+    return actor
+
+
+def forget_actor() -> None:
+    """After signing in or out within a request: the next :func:`current_actor` reads the new session."""
+    g.pop("actor", None)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     rule: str
@@ -63,36 +105,59 @@ class Endpoint:
     summary: str
     tag: str
     body: type[BaseModel] | None
-    auth: str | None  # None (public), "staff" (signed-in staff or manager)
+    auth: str  # one of access.AUTH_LEVELS: "public", "staff" (staff or manager of the branch), "manager"
     idempotent: bool
     status: int
     responses: dict[int, str] = field(default_factory=dict)
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     response: type[BaseModel] | None = None  # the success answer's shape (server/api/responses.py)
+    manager_code: str = "manager_only"  # the error code that refuses staff on a manager route
 
 
 ENDPOINTS: list[Endpoint] = []
+DECLARED: set[str] = set()  # "blueprint.view" of every view route() registered, with its rule
 
 
-def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: str, body: type[BaseModel] | None = None,
-          auth: str | None = None, idempotent: bool = False, status: int = 200,
+def refuse_undeclared() -> None:
+    """Run before every request of a blueprint whose views must all come through :func:`route`: a view added
+    around it (so with no declared rule) is refused rather than served to anyone."""
+    if request.endpoint is not None and request.endpoint not in DECLARED:
+        raise NotAllowed("this route declares no access rule, so nobody may call it", code="forbidden")
+
+
+def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: str, auth: str | None = None,
+          body: type[BaseModel] | None = None, idempotent: bool = False, status: int = 200,
           responses: dict[int, str] | None = None,
           query: tuple[tuple[str, str, str], ...] = (),
-          response: type[BaseModel] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``rule`` on ``blueprint``; a body model makes the view receive ``body=`` validated input, a
-    response model documents the success answer."""
+          response: type[BaseModel] | None = None, manager_code: str = "manager_only",
+          documented: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``rule`` on ``blueprint`` for callers that ``auth`` allows (``public``, ``staff`` or ``manager``,
+    refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at). A
+    body model makes the view receive ``body=`` validated input, a response model documents the success answer;
+    ``documented=False`` keeps the route out of the OpenAPI document (the document itself)."""
+    if auth not in access.AUTH_LEVELS:
+        raise ValueError(f"{method} {rule}: declare who may call it, auth= one of {', '.join(access.AUTH_LEVELS)} "
+                         f"(got {auth!r})")
+    rule_auth: str = auth
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
+            if rule_auth != access.PUBLIC:
+                access.require(hall_config(), current_actor(), rule_auth, kwargs.get("branch"),
+                               manager_code=manager_code)
             if body is not None:
                 kwargs["body"] = body.model_validate(_json_body())
             return view(**kwargs)
 
         blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
+        DECLARED.add(f"{blueprint.name}.{view.__name__}")
+        if not documented:
+            return wrapper
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
-                                  tag=tag, body=body, auth=auth, idempotent=idempotent, status=status,
-                                  responses=responses or {}, query=query, response=response))
+                                  tag=tag, body=body, auth=rule_auth, idempotent=idempotent, status=status,
+                                  responses=responses or {}, query=query, response=response,
+                                  manager_code=manager_code))
         return wrapper
 
     return decorate
@@ -176,9 +241,14 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                 "schema": _component(ep.body, schemas)}}}
             operation["responses"].setdefault("422", {"description": "the body failed validation", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
-        if ep.auth:
+        operation["x-access"] = ep.auth
+        if ep.auth != access.PUBLIC:
+            who = "a manager" if ep.auth == access.MANAGER else "a staff member or manager"
+            where = " who works at the branch" if "<branch>" in ep.rule else ""
             operation["security"] = [{"staffSession": []}]
-            operation["responses"].setdefault("403", {"description": "staff sign-in required", "content": {
+            operation["responses"].setdefault("401", {"description": "not signed in (unauthenticated)", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+            operation["responses"].setdefault("403", {"description": f"only for {who}{where}", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
         paths.setdefault(path, {})[ep.method] = operation
     return {

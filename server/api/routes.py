@@ -1,4 +1,5 @@
-"""HTTP endpoints: each parses its input, builds the actor from the session, and calls the service layer."""
+"""HTTP endpoints: each declares who may call it (``route(auth=...)``), parses its input and calls the service
+layer with the request's actor."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, session
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from server.api import responses as R
-from server.api.registry import openapi_document, query_int, route
+from server.api.registry import (
+    current_actor,
+    device_id,
+    forget_actor,
+    openapi_document,
+    query_int,
+    refuse_undeclared,
+    route,
+)
 from server.api.schemas import (
     ID_MAX,
     CallTicketRequest,
@@ -20,57 +29,32 @@ from server.api.schemas import (
     TicketActionRequest,
     TransferRequest,
 )
-from server.domain.errors import DomainError, NotAllowed, Unauthenticated
+from server.domain.errors import DomainError
+from server.domain.ticket import COUNTER_ACTIONS
 from server.domain.tickets import Action
 from server.offload import offload_cpu
+from server.services.access import MANAGER, PUBLIC, STAFF, require
 from server.services.accounts import authenticate
-from server.services.actor import CUSTOMER, Actor
 from server.services.hall import HallService
 from server.services.views import service_view
 
 api = Blueprint("api", __name__, url_prefix="/api")
+api.before_request(refuse_undeclared)  # deny by default: every view here declares its rule through route()
 
-TICKET_ACTIONS = {
-    "recall": Action.RECALL,
-    "start": Action.START,
-    "finish": Action.FINISH,
-    "no-show": Action.NO_SHOW,
-    "return": Action.RETURN_TO_QUEUE,
-    "park": Action.PARK,
-    "resume": Action.RESUME,
-}
+
+
+def action_path(action: Action) -> str:
+    """The URL word of an action at the counter: ``no-show``, and ``return`` for return-to-queue."""
+    return "return" if action is Action.RETURN_TO_QUEUE else action.value.replace("_", "-")
+
+
+TICKET_ACTIONS = {action_path(action): action for action in COUNTER_ACTIONS}
+"""The actions staff take on the ticket at their counter, by URL word (from the domain's list)."""
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-DEVICE_HEADER = "X-Device-Id"
-DEVICE_ID_MAX = 64  # ticket_event.device
 
 
 def hall() -> HallService:
     return current_app.extensions["hall"]
-
-
-def current_actor() -> Actor:
-    username = session.get("username")
-    if not username:
-        return Actor(username=None, device=device_id())
-    account = hall().config.account(username)
-    if account is None:  # the account was removed from the configuration
-        session.clear()
-        return CUSTOMER
-    return Actor(username=account.username, role=account.role, device=device_id())
-
-
-def staff_actor() -> Actor:
-    actor = current_actor()
-    if actor.username is None:
-        raise Unauthenticated("sign in as staff first (POST /api/session)")
-    return actor
-
-
-def manager_actor() -> Actor:
-    actor = staff_actor()
-    if not actor.is_manager:
-        raise NotAllowed("this needs a manager account", code="forbidden")
-    return actor
 
 
 def idempotency_key() -> str | None:
@@ -83,23 +67,15 @@ def idempotency_key() -> str | None:
     return key
 
 
-def device_id() -> str | None:
-    """The calling device's own id (``X-Device-Id``: a kiosk, a pad), kept in the event rows it causes."""
-    device = (request.headers.get(DEVICE_HEADER) or "").strip()
-    if len(device) > DEVICE_ID_MAX or not device.isprintable():
-        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable characters",
-                          code="bad_device_id", http_status=400)
-    return device or None
-
-
 # --- documents and public reads ---------------------------------------------------------------------
 
-@api.get("/openapi.json")
+@route(api, "/openapi.json", "GET", "This API described in OpenAPI 3.1", tag="meta", auth=PUBLIC, documented=False)
 def openapi() -> Any:
     return jsonify(openapi_document("Hall queue API", "1"))
 
 
-@route(api, "/branches", "GET", "Branches with their services and counters", tag="hall", response=R.Branches)
+@route(api, "/branches", "GET", "Branches with their services and counters", tag="hall", auth=PUBLIC,
+       response=R.Branches)
 def list_branches() -> Any:
     return jsonify({"branches": [
         {"code": b.code, "name": b.name.as_dict(), "timezone": b.timezone.key, "hours": str(b.hours),
@@ -110,38 +86,36 @@ def list_branches() -> Any:
 
 
 @route(api, "/branches/<branch>/snapshot", "GET", "The hall now: waiting counts, counters, recent calls, seq",
-       tag="hall", response=R.Snapshot, responses={404: "unknown branch"},
+       tag="hall", auth=PUBLIC, response=R.Snapshot, responses={404: "unknown branch"},
        query=(("view", "string", "'staff' for the staff view (needs sign-in): adds names, notes, waiting list"),))
 def snapshot(branch: str) -> Any:
     staff_view = request.args.get("view") == "staff"
-    if staff_view:
-        staff_actor()
+    if staff_view:  # the public route's private variant: names, notes and the waiting list for the branch's staff
+        require(hall().config, current_actor(), STAFF, branch)
     answer = hall().queries.snapshot(branch, staff=staff_view)
     return jsonify(current_app.extensions["hall_live"].decorate_snapshot(answer))
 
 
 @route(api, "/branches/<branch>/events", "GET", "Event history after a sequence number (staff)", tag="hall",
-       response=R.Events, auth="staff", query=(("after", "integer", "sequence number to start after"),
+       response=R.Events, auth=STAFF, query=(("after", "integer", "sequence number to start after"),
                             ("limit", "integer", "at most this many events (1-1000)")))
 def events(branch: str) -> Any:
-    staff_actor()
     after = query_int("after", 0, 0, ID_MAX)
     limit = query_int("limit", 500, 1, 1000)
     return jsonify({"events": hall().queries.events_since(branch, after, limit)})
 
 
 @route(api, "/branches/<branch>/estimates/accuracy", "GET",
-       "Recent accuracy of the wait estimates given at issue, per service (manager)", tag="hall", auth="manager",
-       responses={404: "unknown branch"})
+       "Recent accuracy of the wait estimates given at issue, per service (manager)", tag="hall", auth=MANAGER,
+       manager_code="forbidden", responses={404: "unknown branch"})
 def estimate_accuracy(branch: str) -> Any:
-    manager_actor()
-    hall().branch(branch)
     return jsonify(current_app.extensions["hall_live"].accuracy(branch))
 
 
 # --- customers -------------------------------------------------------------------------------------
 
 @route(api, "/branches/<branch>/tickets", "POST", "Take a ticket (kiosk, phone, integration)", tag="tickets",
+       auth=PUBLIC,
        response=R.IssuedTicket, body=IssueTicketRequest, idempotent=True, status=201,
        responses={404: "unknown branch or service", 409: "service closed or daily cap reached"})
 def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
@@ -151,19 +125,21 @@ def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
     return jsonify(ticket), 200 if ticket.get("replayed") else 201
 
 
-@route(api, "/tickets/<token>", "GET", "A customer's own ticket (by its private token)", tag="tickets",
+@route(api, "/tickets/<token>", "GET", "A customer's own ticket (by its private token)", tag="tickets", auth=PUBLIC,
        response=R.CustomerTicket, responses={404: "unknown token"})
 def ticket_by_token(token: str) -> Any:
     return jsonify(hall().queries.ticket_by_token(token))
 
 
 @route(api, "/tickets/<token>/cancel", "POST", "The customer leaves: cancel a waiting ticket", tag="tickets",
+       auth=PUBLIC,
        response=R.Ticket, responses={404: "unknown token", 409: "not waiting any more"})
 def cancel_ticket(token: str) -> Any:
     return jsonify(hall().tickets.cancel_by_customer(token))
 
 
 @route(api, "/tickets/<token>/reactivate", "POST", "\"I missed my call\": back into the queue", tag="tickets",
+       auth=PUBLIC,
        response=R.Ticket, responses={404: "unknown token", 409: "not a no-show, or the window has passed"})
 def reactivate_ticket(token: str) -> Any:
     return jsonify(hall().tickets.reactivate_by_customer(token))
@@ -171,7 +147,7 @@ def reactivate_ticket(token: str) -> Any:
 
 # --- staff session ---------------------------------------------------------------------------------
 
-@route(api, "/session", "POST", "Staff sign-in (sets the session cookie)", tag="staff", body=LoginRequest,
+@route(api, "/session", "POST", "Staff sign-in (sets the session cookie)", tag="staff", auth=PUBLIC, body=LoginRequest,
        response=R.StaffSession, responses={401: "wrong username or password",
                                            429: "too many failed sign-ins from this device: locked for a while"})
 def login(body: LoginRequest) -> Any:
@@ -182,10 +158,11 @@ def login(body: LoginRequest) -> Any:
     session.clear()
     session["username"] = account.username
     session.permanent = True
+    forget_actor()
     return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
 
 
-@route(api, "/session", "GET", "Who is signed in", tag="staff", response=R.StaffSession)
+@route(api, "/session", "GET", "Who is signed in", tag="staff", auth=PUBLIC, response=R.StaffSession)
 def whoami() -> Any:
     actor = current_actor()
     if actor.username is None:
@@ -195,9 +172,10 @@ def whoami() -> Any:
     return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
 
 
-@route(api, "/session", "DELETE", "Sign out of the staff session", tag="staff", response=R.StaffSession)
+@route(api, "/session", "DELETE", "Sign out of the staff session", tag="staff", auth=PUBLIC, response=R.StaffSession)
 def logout() -> Any:
     session.clear()
+    forget_actor()
     return jsonify({"username": None})
 
 
@@ -208,83 +186,85 @@ COUNTER = "/branches/<branch>/counters/<counter>"
 
 @route(api, f"{COUNTER}/sign-in", "POST",
        "Sign in at a counter (takeover to replace someone; services: today's subset of the counter's services)",
-       tag="counters", body=SignInRequest, auth="staff", response=R.Counter,
+       tag="counters", body=SignInRequest, auth=STAFF, response=R.Counter,
        responses={409: "the counter is signed in by someone else", 422: "a service this counter may not serve"})
 def counter_sign_in(branch: str, counter: str, body: SignInRequest) -> Any:
-    return jsonify(hall().counters.sign_in(branch, counter, staff_actor(), takeover=body.takeover,
+    return jsonify(hall().counters.sign_in(branch, counter, current_actor(), takeover=body.takeover,
                                            services=body.services))
 
 
-@route(api, f"{COUNTER}/sign-out", "POST", "Sign out of a counter", tag="counters", auth="staff", response=R.Counter,
+@route(api, f"{COUNTER}/sign-out", "POST", "Sign out of a counter", tag="counters", auth=STAFF, response=R.Counter,
        responses={409: "a ticket is still at the counter"})
 def counter_sign_out(branch: str, counter: str) -> Any:
-    return jsonify(hall().counters.sign_out(branch, counter, staff_actor()))
+    return jsonify(hall().counters.sign_out(branch, counter, current_actor()))
 
 
 @route(api, f"{COUNTER}/pause", "POST", "Pause the counter with a reason", tag="counters", body=PauseRequest,
-       response=R.Counter, auth="staff", responses={409: "already paused"})
+       response=R.Counter, auth=STAFF, responses={409: "already paused"})
 def counter_pause(branch: str, counter: str, body: PauseRequest) -> Any:
-    return jsonify(hall().counters.pause(branch, counter, staff_actor(), body.reason))
+    return jsonify(hall().counters.pause(branch, counter, current_actor(), body.reason))
 
 
-@route(api, f"{COUNTER}/resume", "POST", "Resume a paused counter", tag="counters", auth="staff", response=R.Counter,
+@route(api, f"{COUNTER}/resume", "POST", "Resume a paused counter", tag="counters", auth=STAFF, response=R.Counter,
        responses={409: "not paused"})
 def counter_resume(branch: str, counter: str) -> Any:
-    return jsonify(hall().counters.resume(branch, counter, staff_actor()))
+    return jsonify(hall().counters.resume(branch, counter, current_actor()))
 
 
 @route(api, f"{COUNTER}/call-next", "POST", "Call the next ticket the policy picks for this counter",
-       tag="counters", auth="staff", response=R.Called, idempotent=True,
+       tag="counters", auth=STAFF, response=R.Called, idempotent=True,
        responses={409: "counter paused or busy with a ticket"})
 def counter_call_next(branch: str, counter: str) -> Any:
-    return jsonify(hall().counters.call_next(branch, counter, staff_actor(), idempotency_key=idempotency_key()))
+    return jsonify(hall().counters.call_next(branch, counter, current_actor(), idempotency_key=idempotency_key()))
 
 
 @route(api, f"{COUNTER}/call", "POST", "Call one specific waiting ticket", tag="counters", body=CallTicketRequest,
-       response=R.TicketChanged, auth="staff", responses={409: "not eligible, stale, or counter busy"})
+       response=R.TicketChanged, auth=STAFF, responses={409: "not eligible, stale, or counter busy"})
 def counter_call_ticket(branch: str, counter: str, body: CallTicketRequest) -> Any:
-    return jsonify(hall().counters.call_ticket(branch, counter, body.ticket_id, staff_actor(),
+    return jsonify(hall().counters.call_ticket(branch, counter, body.ticket_id, current_actor(),
                                                expected_version=body.version))
 
 
 @route(api, f"{COUNTER}/queue", "GET", "Waiting tickets in the order this counter will call them", tag="counters",
-       response=R.CounterQueue, auth="staff")
+       response=R.CounterQueue, auth=STAFF)
 def counter_queue(branch: str, counter: str) -> Any:
-    staff_actor()
     return jsonify(hall().queries.counter_queue(branch, counter))
 
 
 # --- staff: tickets --------------------------------------------------------------------------------
 
-@route(api, "/branches/<branch>/tickets/<id:ticket_id>/<any(recall,start,finish,'no-show',return,park,resume):action>",
-       "POST", "Recall, start, finish, no-show, return to queue, park or resume a ticket", tag="tickets",
-       response=R.TicketChanged, body=TicketActionRequest, auth="staff",
+@route(api, f"/branches/<branch>/tickets/<id:ticket_id>/<any({','.join(repr(w) for w in TICKET_ACTIONS)}):action>",
+       "POST", f"Act on the ticket at its counter: {', '.join(TICKET_ACTIONS)}", tag="tickets",
+       response=R.TicketChanged, body=TicketActionRequest, auth=STAFF,
        responses={409: "illegal transition or stale version"})
 def ticket_action(branch: str, ticket_id: int, action: str, body: TicketActionRequest) -> Any:
-    return jsonify(hall().tickets.act(branch, ticket_id, TICKET_ACTIONS[action], staff_actor(),
-                              expected_version=body.version, reason=body.reason))
+    return jsonify(hall().tickets.act(branch, ticket_id, TICKET_ACTIONS[action], current_actor(),
+                                      expected_version=body.version, reason=body.reason))
 
 
 @route(api, "/branches/<branch>/tickets/<id:ticket_id>/transfer", "POST",
        "Transfer a ticket to another service and/or a specific counter, with a note", tag="tickets",
-       response=R.TicketChanged, body=TransferRequest, auth="staff",
+       response=R.TicketChanged, body=TransferRequest, auth=STAFF,
        responses={409: "illegal transition or stale version"})
 def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
-    return jsonify(hall().tickets.transfer(branch, ticket_id, staff_actor(), to_service=body.to_service,
-                                   to_counter=body.to_counter, note=body.note, expected_version=body.version))
+    return jsonify(hall().tickets.transfer(branch, ticket_id, current_actor(), to_service=body.to_service,
+                                           to_counter=body.to_counter, note=body.note,
+                                           expected_version=body.version))
 
 
 @route(api, "/branches/<branch>/tickets/<id:ticket_id>/reactivate", "POST",
-       "Put a no-show ticket back into the queue (staff)", tag="tickets", response=R.TicketChanged, auth="staff",
+       "Put a no-show ticket back into the queue (staff)", tag="tickets", response=R.TicketChanged, auth=STAFF,
        responses={409: "not a no-show, or the window has passed"})
 def ticket_reactivate(branch: str, ticket_id: int) -> Any:
-    return jsonify(hall().tickets.reactivate(branch, ticket_id, staff_actor()))
+    return jsonify(hall().tickets.reactivate(branch, ticket_id, current_actor()))
 
 
 def register_error_handlers(app: Any) -> None:
     """Every API error is JSON: ``{"error": code, "message": text, "details": {...}}``."""
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Any:
+        if not request.path.startswith("/api/"):  # a page (an unknown branch in its path): a plain HTML error page
+            return default_exceptions.get(exc.http_status, InternalServerError)(description=exc.message)
         response = jsonify({"error": exc.code, "message": exc.message, "details": exc.details})
         if "retry_after_s" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after_s"])

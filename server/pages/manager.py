@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, render_template, request
+from flask import current_app, render_template, request
 
 from server.pages import PAGES, blueprint
+from server.services.access import require_branch
 from server.services.views import service_view
 
 PAGES.append(("Manager 值班经理", "/manager/{branch}"))
@@ -17,9 +18,7 @@ PAGES.append(("Manager 值班经理", "/manager/{branch}"))
 
 @blueprint.get("/manager/<branch_code>")
 def manager_page(branch_code: str) -> Any:
-    branch = current_app.extensions["hall"].config.branch(branch_code)
-    if branch is None:
-        abort(404)
+    branch = require_branch(current_app.extensions["hall"].config, branch_code)
     language = request.args.get("lang") if request.args.get("lang") in ("zh-CN", "en") else "zh-CN"
     page = {
         "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},

@@ -14,6 +14,7 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 
 from server.domain.hall import Branch
 from server.pages import PAGES, blueprint
+from server.services.access import require_branch
 from server.services.views import service_view
 from server.settings import HallConfig
 
@@ -33,10 +34,7 @@ def _config() -> HallConfig:
 
 
 def _branch(code: str) -> Branch:
-    branch = _config().branch(code)
-    if branch is None:
-        abort(404)
-    return branch
+    return require_branch(_config(), code)
 
 
 def _language() -> str:

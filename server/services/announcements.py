@@ -17,6 +17,7 @@ from server.domain.errors import DomainError, NotFound
 from server.domain.hall import AnnouncementSettings
 from server.domain.tickets import EventKind
 from server.persistence.tables import TicketEvent
+from server.services.access import require_branch
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso
 from server.settings import HallConfig
@@ -71,9 +72,7 @@ class AnnouncementService:
             raise DomainError(str(exc), code="voice_unavailable", http_status=503) from None
 
     def _call_event(self, branch_code: str, seq: int) -> tuple[TicketEvent, int]:
-        branch = self.config.branch(branch_code)
-        if branch is None:
-            raise NotFound(f"no branch {branch_code!r}", code="unknown_branch")
+        branch = require_branch(self.config, branch_code)
         with self.uow.read() as session:
             event = session.execute(select(TicketEvent).where(
                 TicketEvent.branch_code == branch.code, TicketEvent.seq == seq)).scalar_one_or_none()

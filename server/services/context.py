@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from server.domain import policy
-from server.domain.errors import NotAllowed, NotFound, Unauthenticated
 from server.domain.estimation import WaitEstimate
 from server.domain.hall import Branch, Counter
 from server.domain.tickets import PriorityClass
-from server.services.actor import Actor, Clock, utc_now
+from server.services.access import require_branch, require_counter
+from server.services.actor import Clock, utc_now
 from server.services.unit_of_work import UnitOfWork
 from server.settings import HallConfig
 
@@ -38,22 +38,10 @@ class HallContext:
         return self.config.queue.policy
 
     def branch(self, code: str) -> Branch:
-        branch = self.config.branch(code)
-        if branch is None:
-            raise NotFound(f"no branch {code!r}", code="unknown_branch")
-        return branch
+        """The branch, or 404 ``unknown_branch``."""
+        return require_branch(self.config, code)
 
     def counter(self, branch: Branch, number: str) -> Counter:
-        counter = branch.counter(number)
-        if counter is None:
-            raise NotFound(f"branch {branch.code} has no counter {number!r}", code="unknown_counter")
-        return counter
+        """The branch's counter, or 404 ``unknown_counter``."""
+        return require_counter(branch, number)
 
-
-def require_staff(config: HallConfig, actor: Actor, branch: Branch) -> None:
-    """A signed-in staff member or manager who works at this branch (every service's staff commands)."""
-    if actor.username is None or actor.role not in ("staff", "manager"):
-        raise Unauthenticated("sign in as staff first (POST /api/session)")
-    account = config.account(actor.username)
-    if account is not None and account.branches and branch.code not in account.branches:
-        raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")

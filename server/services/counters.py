@@ -18,8 +18,9 @@ from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, tickets
 from server.persistence.queue_queries import count_eligible, next_candidates
 from server.services import idempotency
+from server.services.access import require_staff
 from server.services.actor import Actor
-from server.services.context import HallContext, require_staff
+from server.services.context import HallContext
 from server.services.unit_of_work import Transaction
 from server.services.views import counter_view, skills_today, ticket_staff
 

@@ -43,6 +43,7 @@ from server.offload import Offload
 from server.persistence import counter_sessions, hall_reads, live_reads
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
+from server.services.access import require_branch
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
 from server.settings import HallConfig
@@ -272,10 +273,7 @@ class LiveHall:
     # --- internals ----------------------------------------------------------------------------------
 
     def _branch(self, code: str) -> Branch:
-        branch = self.config.branch(code)
-        if branch is None:
-            raise KeyError(code)
-        return branch
+        return require_branch(self.config, code)
 
     def _state(self, branch: Branch) -> _BranchState:
         state = self._states.get(branch.code)

@@ -19,13 +19,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.domain.errors import DomainError, NotAllowed, NotFound
+from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Kiosk, Text
 from server.domain.tickets import EventKind, TicketState
 from server.persistence import tickets
 from server.persistence.tables import TicketEvent
 from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
-from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.views import iso
 
@@ -63,17 +62,6 @@ class PrintingService:
         if kiosk is None:
             raise NotFound(f"branch {branch.code} has no kiosk {kiosk_id!r}", code="unknown_kiosk")
         return kiosk
-
-    def require_manager(self, actor: Actor, branch_code: str) -> None:
-        """Device faults are for the branch's managers."""
-        branch = self.hall.branch(branch_code)
-        if actor.username is None:
-            raise NotAllowed("sign in as a manager first (POST /api/session)", code="unauthenticated")
-        account = self.hall.config.account(actor.username)
-        if not actor.is_manager or account is None:
-            raise NotAllowed("device faults are for managers", code="manager_only")
-        if account.branches and branch.code not in account.branches:
-            raise NotAllowed(f"{actor.username} does not manage branch {branch.code}")
 
     def device_faults(self, branch_code: str) -> dict[str, Any]:
         """Per kiosk: printer status from its last print, counts and recent failures (last 24 hours)."""

@@ -18,15 +18,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from server.domain.errors import DomainError, NotAllowed, NotFound
+from server.domain.errors import DomainError, NotFound
 from server.domain.hall import RATING_SCALES, Branch, RatingSettings
 from server.domain.numbering import service_day
 from server.domain.ticket import Ticket
 from server.domain.tickets import EventKind, TicketState
 from server.persistence import tickets
 from server.persistence.tables import FollowUp, Rating, TicketEvent, TicketRow
+from server.services.access import require_branch, require_counter, require_manager, require_staff, works_at
 from server.services.actor import Actor, Clock, utc_now
-from server.services.context import require_staff
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
 from server.settings import HallConfig
@@ -138,7 +138,7 @@ class RatingService:
         branch = self._branch(branch_code)
         self._require_manager(actor, branch)
         account = self.config.account(owner)
-        if account is None or (account.branches and branch.code not in account.branches):
+        if account is None or not works_at(self.config, account, branch):
             raise DomainError(f"{owner!r} is not a staff account of branch {branch.code}", code="unknown_owner",
                               http_status=422)
         with self.uow.command(branch, self.clock()) as tx:
@@ -353,18 +353,13 @@ class RatingService:
         return account.display_name if account else username
 
     def _branch(self, code: str) -> Branch:
-        branch = self.config.branch(code)
-        if branch is None:
-            raise NotFound(f"no branch {code!r}", code="unknown_branch")
-        return branch
+        return require_branch(self.config, code)
 
     def _require_staff(self, actor: Actor, branch: Branch) -> None:
         require_staff(self.config, actor, branch)
 
     def _require_manager(self, actor: Actor, branch: Branch) -> None:
-        self._require_staff(actor, branch)
-        if not actor.is_manager:
-            raise NotAllowed("only a manager may do this", code="manager_only")
+        require_manager(self.config, actor, branch)
 
 
 def rating_view(rating: Rating, ticket: Ticket | TicketRow) -> dict[str, Any]:
@@ -395,10 +390,7 @@ def _require_open(follow_up: FollowUp) -> None:
 
 
 def _counter_number(branch: Branch, number: str) -> str:
-    counter = branch.counter(number)
-    if counter is None:
-        raise NotFound(f"branch {branch.code} has no counter {number!r}", code="unknown_counter")
-    return counter.number
+    return require_counter(branch, number).number
 
 
 def _mean(values: Sequence[float]) -> float | None:

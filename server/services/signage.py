@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from server.domain import media as media_types
-from server.domain.errors import DomainError, NotAllowed, NotFound, Unauthenticated
+from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch
 from server.domain.tickets import EventKind
 from server.persistence.media_store import MediaStore
 from server.persistence.tables import MediaItem, Notice
+from server.services.access import is_manager_of, require_branch, require_manager
 from server.services.actor import Actor, Clock, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso
@@ -77,7 +78,7 @@ class SignageService:
         branch = self._branch(branch_code)
         with self.uow.read() as session:
             item = _load_media(session, branch, media_id)
-        if not item.enabled and not self._is_manager_of(actor, branch):
+        if not item.enabled and not is_manager_of(self.config, actor, branch):
             raise NotFound(f"no media {media_id} on the playlist", code="unknown_media")
         path = self.store.path(item.stored_name)
         if not path.is_file():
@@ -228,23 +229,11 @@ class SignageService:
     # --- internals ----------------------------------------------------------------------------------------
 
     def _branch(self, code: str) -> Branch:
-        branch = self.config.branch(code)
-        if branch is None:
-            raise NotFound(f"no branch {code!r}", code="unknown_branch")
-        return branch
-
-    def _is_manager_of(self, actor: Actor, branch: Branch) -> bool:
-        if actor.username is None or not actor.is_manager:
-            return False
-        account = self.config.account(actor.username)
-        return account is not None and (not account.branches or branch.code in account.branches)
+        return require_branch(self.config, code)
 
     def _manager(self, actor: Actor, branch_code: str) -> Branch:
         branch = self._branch(branch_code)
-        if actor.username is None:
-            raise Unauthenticated("sign in as a manager first (POST /api/session)")
-        if not self._is_manager_of(actor, branch):
-            raise NotAllowed(f"only managers of branch {branch.code} can change its displays", code="forbidden")
+        require_manager(self.config, actor, branch, code="forbidden")
         return branch
 
     def _check_upload(self, data: bytes, declared_type: str | None) -> media_types.MediaType:

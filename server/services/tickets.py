@@ -11,15 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from server.domain.errors import DomainError, IllegalTransition, NotFound
+from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, next_state
 from server.persistence import numbers, tickets
 from server.services import idempotency
+from server.services.access import require_service, require_staff
 from server.services.actor import CUSTOMER, Actor
-from server.services.context import HallContext, require_staff
+from server.services.context import HallContext
 from server.services.counters import holding, own_session, require_signed_in
 from server.services.queries import people_ahead
 from server.services.unit_of_work import Transaction
@@ -40,9 +41,7 @@ class TicketService:
         """Take a number. Returns the ticket (with its private token) and the people ahead of it."""
         hall = self.hall
         branch = hall.branch(branch_code)
-        service = branch.service(service_code)
-        if service is None:
-            raise NotFound(f"branch {branch.code} has no service {service_code!r}", code="unknown_service")
+        service = require_service(branch, service_code)
         request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
                                          language)
         estimate = self._new_ticket_estimate(branch, service.code, priority)
@@ -122,8 +121,8 @@ class TicketService:
         if to_service is None and to_counter is None:
             raise DomainError("say where to transfer: to_service, to_counter or both", code="transfer_target_missing",
                               http_status=422)
-        if to_service is not None and branch.service(to_service) is None:
-            raise NotFound(f"branch {branch.code} has no service {to_service!r}", code="unknown_service")
+        if to_service is not None:
+            require_service(branch, to_service)
         if to_counter is not None:
             hall.counter(branch, to_counter)
         with hall.uow.command(branch, hall.clock()) as tx:

@@ -1,0 +1,120 @@
+"""Who may do what, in one place: the actor behind a session, "works at this branch", the staff and manager
+rules, and the "branch, counter or service, or 404" lookups every entry point and service shares.
+
+HTTP routes declare their rule (``route(auth=...)`` in :mod:`server.api.registry`, one of :data:`AUTH_LEVELS`)
+and the socket ``join`` applies the same functions; services check again with the actor they are given, so
+a command called from anywhere else (tests, the CLI) is refused the same way.
+"""
+
+from __future__ import annotations
+
+from server.domain.errors import NotAllowed, NotFound, Unauthenticated
+from server.domain.hall import Branch, Counter, Service, StaffAccount
+from server.services.actor import Actor
+from server.settings import HallConfig
+
+PUBLIC = "public"
+STAFF = "staff"  # a signed-in staff member or manager who works at the branch
+MANAGER = "manager"  # a signed-in manager who works at the branch
+AUTH_LEVELS = (PUBLIC, STAFF, MANAGER)
+STAFF_ROLES = (STAFF, MANAGER)
+
+SIGN_IN_FIRST = "sign in as staff first (POST /api/session)"
+
+
+def resolve_actor(config: HallConfig, username: str | None, device: str | None = None) -> Actor:
+    """The actor a session stands for: its account's name and role, or an anonymous actor when the session names
+    nobody or an account the configuration no longer has (a removed account loses its access at once)."""
+    account = config.account(username) if username else None
+    if account is None:
+        return Actor(username=None, device=device)
+    return Actor(username=account.username, role=account.role, device=device)
+
+
+def works_at(config: HallConfig, who: Actor | StaffAccount, branch: Branch | str) -> bool:
+    """Whether a staff account (or the signed-in actor's account) works at ``branch``; an account with no
+    ``branches`` works at every branch. An actor without an account works nowhere."""
+    if isinstance(who, StaffAccount):
+        account: StaffAccount | None = who
+    else:
+        account = config.account(who.username) if who.username else None
+    if account is None:
+        return False
+    code = branch if isinstance(branch, str) else branch.code
+    return not account.branches or code in account.branches
+
+
+def require_staff(config: HallConfig, actor: Actor, branch: Branch) -> None:
+    """A signed-in staff member or manager who works at this branch: 401 ``unauthenticated`` when nobody is
+    signed in, 403 ``forbidden`` for someone of another branch."""
+    if actor.username is None or actor.role not in STAFF_ROLES:
+        raise Unauthenticated(SIGN_IN_FIRST)
+    if not works_at(config, actor, branch):
+        raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
+
+
+def require_manager(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "manager_only") -> None:
+    """A signed-in manager who works at this branch (as :func:`require_staff`, then 403 ``code`` for staff).
+
+    ``code`` stays ``forbidden`` where clients have always been told that (the displays' media and notices,
+    the estimate accuracy, the manager's socket view)."""
+    require_staff(config, actor, branch)
+    if not actor.is_manager:
+        raise NotAllowed("only a manager may do this", code=code)
+
+
+def is_manager_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
+    """Whether the actor is a manager who works at this branch (what a manager may see besides the public)."""
+    return actor.username is not None and actor.is_manager and works_at(config, actor, branch)
+
+
+def require(config: HallConfig, actor: Actor, auth: str, branch: Branch | str | None, *,
+            manager_code: str = "manager_only") -> Branch | None:
+    """Apply a declared rule (one of :data:`AUTH_LEVELS`) to a request about ``branch`` (a code from the path, or
+    None when it names no branch: then the role alone decides). In order: 401 when nobody is signed in, 404 for
+    an unknown branch, 403 for another branch's staff, 403 ``manager_code`` for staff on a manager rule.
+    Returns the branch, if any."""
+    if auth not in AUTH_LEVELS:
+        raise ValueError(f"unknown access rule {auth!r}; use one of {', '.join(AUTH_LEVELS)}")
+    if auth != PUBLIC and (actor.username is None or actor.role not in STAFF_ROLES):
+        raise Unauthenticated(SIGN_IN_FIRST)
+    found = require_branch(config, branch) if isinstance(branch, str) else branch
+    if auth == PUBLIC:
+        return found
+    if found is not None:
+        if auth == MANAGER:
+            require_manager(config, actor, found, code=manager_code)
+        else:
+            require_staff(config, actor, found)
+    elif auth == MANAGER and not actor.is_manager:
+        raise NotAllowed("only a manager may do this", code=manager_code)
+    return found
+
+
+def require_branch(config: HallConfig, code: str) -> Branch:
+    """The configured branch, or 404 ``unknown_branch``."""
+    branch = config.branch(code) if isinstance(code, str) else None
+    if branch is None:
+        raise NotFound(f"no branch {code!r}", code="unknown_branch")
+    return branch
+
+
+def require_counter(branch: Branch, number: str) -> Counter:
+    """A counter of the branch, or 404 ``unknown_counter``."""
+    counter = branch.counter(number) if isinstance(number, str) else None
+    if counter is None:
+        raise NotFound(f"branch {branch.code} has no counter {number!r}", code="unknown_counter")
+    return counter
+
+
+def require_service(branch: Branch, code: str) -> Service:
+    """A service of the branch, or 404 ``unknown_service``."""
+    service = branch.service(code) if isinstance(code, str) else None
+    if service is None:
+        raise NotFound(f"branch {branch.code} has no service {code!r}", code="unknown_service")
+    return service
+
+
+__all__ = ["AUTH_LEVELS", "MANAGER", "PUBLIC", "STAFF", "STAFF_ROLES", "is_manager_of", "require",
+           "require_branch", "require_counter", "require_manager", "require_service", "require_staff",
+           "resolve_actor", "works_at"]

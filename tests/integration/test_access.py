@@ -1,0 +1,261 @@
+"""Access, generated from the route table: every route whose ``auth`` is not public, and every socket role that
+needs a session, refuses the anonymous, staff of another branch, and staff where a manager is needed.
+
+The hall has a second branch (GZ-TIANHE) with its own staff member and manager; path parameters are real (a
+counter, an issued ticket, uploaded media, a notice, an open follow-up of SZ-FUTIAN), so that a refusal comes
+from the access rule and not from a missing thing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Blueprint, Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+import server.api.routes  # noqa: F401  (registers every route: the table below is read at import)
+from server.api.registry import DECLARED, ENDPOINTS, Endpoint, refuse_undeclared, route
+from server.app import create_app
+from server.config import load_config
+from server.domain.errors import NotFound
+from server.services import access
+from server.services.actor import Actor
+from tests.conftest import RecordingPublisher
+from tests.media_samples import png_bytes
+from tests.support import DEMO_CONFIG, FakeClock
+
+BRANCH = "SZ-FUTIAN"
+OTHER = "GZ-TIANHE"
+B = f"/api/branches/{BRANCH}"
+STAFF_PASSWORD = "demo-staff"
+MANAGER_PASSWORD = "demo-manager"
+PRIVATE = [ep for ep in ENDPOINTS if ep.auth != access.PUBLIC]
+MANAGER_ROUTES = [ep for ep in PRIVATE if ep.auth == access.MANAGER]
+SOCKET_ROLES = access.STAFF_ROLES
+
+
+def with_a_second_branch(data: dict[str, Any], database_url: str, tmp_path: Path) -> None:
+    """The demo hall, open all day, plus GZ-TIANHE (a copy of SZ-FUTIAN) with one staff member and one manager
+    who work only there."""
+    data["server"]["database_url"] = database_url
+    data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
+    for branch in data["branches"]:
+        branch["hours"] = "00:00-24:00"
+        for service in branch["services"]:
+            service.pop("hours", None)
+    other = copy.deepcopy(data["branches"][0])
+    other["code"] = OTHER
+    data["branches"].append(other)
+    accounts = {a["username"]: a for a in data["staff"]}
+    data["staff"] += [
+        {**accounts["zhang.wei"], "username": "other.staff", "display_name": "Other Staff", "branches": [OTHER]},
+        {**accounts["manager"], "username": "other.manager", "display_name": "Other Manager", "branches": [OTHER]},
+    ]
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    monkeypatch.delenv("HALL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HALL_SECRET_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'hall.sqlite3'}"
+    config = load_config(DEMO_CONFIG, overrides=lambda data: with_a_second_branch(data, url, tmp_path))
+    app, _socketio = create_app(config, clock=FakeClock(), publisher=RecordingPublisher())
+    yield app
+    app.extensions["hall"].uow.engine.dispose()
+    app.extensions["hall"].uow.read_engine.dispose()
+
+
+def signed_in(app: Flask, username: str, password: str = STAFF_PASSWORD) -> FlaskClient:
+    client = app.test_client()
+    r = client.post("/api/session", json={"username": username, "password": password})
+    assert r.status_code == 200, r.get_json()
+    return client
+
+
+def ok(response: TestResponse, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.get_json())
+    return response.get_json()
+
+
+@pytest.fixture
+def params(app: Flask) -> dict[str, str]:
+    """Real values for every path parameter of SZ-FUTIAN's private routes."""
+    staff = signed_in(app, "zhang.wei")
+    manager = signed_in(app, "manager", MANAGER_PASSWORD)
+    customer = app.test_client()
+    ok(staff.post(f"{B}/counters/2/sign-in", json={}))
+    served = ok(customer.post(f"{B}/tickets", json={"service": "BILL"}), 201)
+    ok(staff.post(f"{B}/counters/2/call-next"))
+    ok(staff.post(f"{B}/tickets/{served['id']}/start", json={}))
+    ok(staff.post(f"{B}/tickets/{served['id']}/finish", json={}))
+    ok(customer.post(f"{B}/counters/2/rating", json={"ticket_id": served["id"], "score": 1}), 201)
+    [follow_up] = ok(manager.get(f"{B}/follow-ups"))["follow_ups"]
+    waiting = ok(customer.post(f"{B}/tickets", json={"service": "BILL"}), 201)
+    media = ok(manager.post(f"{B}/media", data=png_bytes(), content_type="image/png"), 201)
+    notice = ok(manager.post(f"{B}/notices", json={"text": {"zh-CN": "通知", "en": "Notice"}}), 201)
+    return {"branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]), "media_id": str(media["id"]),
+            "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"])}
+
+
+_PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
+
+
+def url_of(endpoint: Endpoint, params: dict[str, str]) -> str:
+    """The endpoint's rule with every path parameter filled: from ``params``, or an ``any(...)``'s first choice."""
+    def fill(match: re.Match[str]) -> str:
+        converter, arguments, name = match.groups()
+        if converter == "any":
+            return arguments.split(",")[0].strip().strip("'\"")
+        return params[name]
+
+    return _PARAM.sub(fill, endpoint.rule)
+
+
+def call(client: FlaskClient, endpoint: Endpoint, params: dict[str, str]) -> TestResponse:
+    url = url_of(endpoint, params)
+    if endpoint.method in ("get", "delete"):
+        return client.open(url, method=endpoint.method.upper())
+    return client.open(url, method=endpoint.method.upper(), json={})
+
+
+def refused(response: TestResponse, status: int, code: str) -> None:
+    body = response.get_json()
+    assert (response.status_code, body["error"]) == (status, code), (response.status_code, body)
+
+
+def test_the_route_table_has_private_routes_of_both_kinds() -> None:
+    assert len(PRIVATE) >= 20 and MANAGER_ROUTES
+    assert all(ep.auth in access.AUTH_LEVELS for ep in ENDPOINTS)
+    assert all("<branch>" in ep.rule for ep in PRIVATE)  # so every one of them is checked against the branch
+
+
+@pytest.mark.parametrize("endpoint", PRIVATE, ids=lambda ep: f"{ep.method} {ep.rule}")
+def test_private_routes_refuse_the_anonymous_other_branches_and_the_wrong_role(
+    app: Flask, params: dict[str, str], endpoint: Endpoint
+) -> None:
+    refused(call(app.test_client(), endpoint, params), 401, "unauthenticated")
+
+    # someone of another branch with the route's own role: refused for the branch alone
+    other = (signed_in(app, "other.manager", MANAGER_PASSWORD) if endpoint.auth == access.MANAGER
+             else signed_in(app, "other.staff"))
+    response = call(other, endpoint, params)
+    refused(response, 403, "forbidden")
+    assert "does not work at branch" in response.get_json()["message"]
+    refused(call(signed_in(app, "other.staff"), endpoint, params), 403, "forbidden")
+
+    if endpoint.auth == access.MANAGER:
+        refused(call(signed_in(app, "zhang.wei"), endpoint, params), 403, endpoint.manager_code)
+
+
+def test_the_accounts_of_the_other_branch_work_there(app: Flask) -> None:
+    """The refusals above are about the branch: the same accounts are let in at their own."""
+    ok(signed_in(app, "other.staff").get(f"/api/branches/{OTHER}/events"))
+    ok(signed_in(app, "other.manager", MANAGER_PASSWORD).get(f"/api/branches/{OTHER}/follow-ups"))
+
+
+@pytest.mark.parametrize("path", [
+    f"{B}/events",
+    f"{B}/snapshot?view=staff",
+    f"{B}/counters/2/queue",
+    f"{B}/estimates/accuracy",
+])
+def test_staff_of_another_branch_see_none_of_its_private_data(app: Flask, params: dict[str, str], path: str) -> None:
+    """Event history (transfer notes, pause reasons), the staff snapshot, a counter's waiting list and the
+    estimates' accuracy belong to the branch's own staff (the accuracy to its managers)."""
+    for other in (signed_in(app, "other.staff"), signed_in(app, "other.manager", MANAGER_PASSWORD)):
+        refused(other.get(path), 403, "forbidden")
+    own = signed_in(app, "manager", MANAGER_PASSWORD)
+    assert own.get(path).status_code == 200
+    assert app.test_client().get(f"{B}/snapshot").status_code == 200  # the public snapshot stays public
+
+
+def join(app: Flask, role: str, client: FlaskClient | None = None, branch: str = BRANCH) -> dict[str, Any]:
+    socketio = app.extensions["hall_socketio"]
+    socket = socketio.test_client(app, flask_test_client=client)
+    try:
+        return socket.emit("join", {"role": role, "branch": branch}, callback=True)
+    finally:
+        socket.disconnect()
+
+
+@pytest.mark.parametrize("role", SOCKET_ROLES)
+def test_private_socket_roles_refuse_the_anonymous_other_branches_and_the_wrong_role(app: Flask, role: str) -> None:
+    assert join(app, role)["error"] == "unauthenticated"
+    other = (signed_in(app, "other.manager", MANAGER_PASSWORD) if role == access.MANAGER
+             else signed_in(app, "other.staff"))
+    answer = join(app, role, other)
+    assert (answer["ok"], answer["error"]) == (False, "forbidden")
+    assert join(app, role, other, branch=OTHER)["ok"] is True
+    if role == access.MANAGER:
+        assert join(app, role, signed_in(app, "zhang.wei"))["error"] == "forbidden"
+    own = signed_in(app, "manager", MANAGER_PASSWORD)
+    answer = join(app, role, own)
+    assert answer["ok"] is True and "waiting" in answer["snapshot"]  # the staff snapshot
+
+
+def test_a_route_without_an_access_rule_is_never_registered() -> None:
+    blueprint = Blueprint("undeclared", __name__)
+    before = len(ENDPOINTS)
+    for auth in (None, "", "admin", "Staff"):
+        with pytest.raises(ValueError, match="auth="):
+            route(blueprint, "/undeclared", "GET", "no rule", tag="test", auth=auth)(lambda: None)
+    assert len(ENDPOINTS) == before
+    assert blueprint.deferred_functions == []
+
+
+def test_every_view_of_the_api_declares_its_rule(app: Flask) -> None:
+    views = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
+    assert views and views <= DECLARED
+
+
+def test_a_view_added_around_route_is_refused(app: Flask) -> None:
+    """A blueprint guarded like the API's: a view added to it directly (no declared rule) answers 403."""
+    guarded = Blueprint("guarded", __name__, url_prefix="/guarded")
+    guarded.before_request(refuse_undeclared)
+    guarded.add_url_rule("/secret", "secret", lambda: "the waiting list")
+    route(guarded, "/open", "GET", "declared", tag="test", auth=access.PUBLIC, documented=False)(lambda: "ok")
+    app.register_blueprint(guarded)
+    client = app.test_client()
+    assert client.get("/guarded/secret").status_code == 403
+    assert client.get("/guarded/open").get_data(as_text=True) == "ok"
+
+
+def test_the_openapi_document_shows_each_routes_rule(app: Flask) -> None:
+    document = app.test_client().get("/api/openapi.json").get_json()
+    for ep in ENDPOINTS:
+        path = _PARAM.sub(lambda m: "{" + m.group(3) + "}", ep.rule)
+        operation = document["paths"][path][ep.method]
+        assert operation["x-access"] == ep.auth
+        assert ("security" in operation) == (ep.auth != access.PUBLIC)
+        if ep.auth != access.PUBLIC:
+            assert {"401", "403"} <= set(operation["responses"])
+
+
+def test_works_at_and_the_removed_account(app: Flask) -> None:
+    config = app.extensions["hall"].config
+    everywhere, there = config.account("zhang.wei"), config.account("other.staff")
+    assert everywhere is not None and there is not None
+    assert access.works_at(config, everywhere, BRANCH) and access.works_at(config, everywhere, OTHER)
+    assert access.works_at(config, there, OTHER) and not access.works_at(config, there, BRANCH)
+    assert not access.works_at(config, Actor("nobody", "staff"), BRANCH)
+    assert access.resolve_actor(config, "nobody") == Actor(username=None)
+    assert access.resolve_actor(config, "manager", "tablet-1") == Actor("manager", "manager", "tablet-1")
+
+
+def test_branch_counter_and_service_or_404(app: Flask) -> None:
+    config = app.extensions["hall"].config
+    branch = access.require_branch(config, BRANCH)
+    assert access.require_counter(branch, "2").number == "2"
+    assert access.require_service(branch, "BILL").code == "BILL"
+    for lookup, code in ((lambda: access.require_branch(config, "NOWHERE"), "unknown_branch"),
+                         (lambda: access.require_counter(branch, "99"), "unknown_counter"),
+                         (lambda: access.require_service(branch, "NOPE"), "unknown_service")):
+        with pytest.raises(NotFound) as refused_lookup:
+            lookup()
+        assert (refused_lookup.value.code, refused_lookup.value.http_status) == (code, 404)
