@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, render_template, request
+from flask import render_template
 
-from server.pages import PAGES, blueprint
+from server.pages.back_office import PAGES, blueprint
+from server.pages.common import page_branch, page_language
 from server.services.views import service_view
 
 PAGES.append(("Manager 值班经理", "/manager/{branch}"))
@@ -17,13 +18,11 @@ PAGES.append(("Manager 值班经理", "/manager/{branch}"))
 
 @blueprint.get("/manager/<branch_code>")
 def manager_page(branch_code: str) -> Any:
-    branch = current_app.extensions["hall"].config.branch(branch_code)
-    if branch is None:
-        abort(404)
-    language = request.args.get("lang") if request.args.get("lang") in ("zh-CN", "en") else "zh-CN"
+    branch = page_branch(branch_code)
+    language = page_language()
     page = {
         "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
         "services": [service_view(s) for s in branch.services],
         "api": f"/api/branches/{branch.code}",
     }
-    return render_template("pages/manager.html", page=page, language=language, branch=branch)
+    return render_template("back_office/manager.html", page=page, language=language, branch=branch)
