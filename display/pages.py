@@ -8,6 +8,7 @@ from flask import abort, render_template, request
 
 from display import PAGES, blueprint
 from server.pages.common import hall, page_branch
+from server.services.views import vocabulary
 
 PAGES.append(("Wall display 叫号屏", "/display/{branch}"))
 PAGES.append(("Counter display 窗口屏 (1)", "/display/{branch}/counter/1"))
@@ -44,7 +45,7 @@ def wall_display(branch_code: str) -> Any:
     options = _display_options("auto")
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
-            "languages": list(hall().config.server.languages), **options}
+            "languages": list(hall().config.server.languages), "vocabulary": vocabulary(), **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/wall.html", branch=branch, zone=zone, page=page, language=first_language,
                            color_scheme="dark", lock_zoom=True)
@@ -64,7 +65,7 @@ def counter_display(branch_code: str, counter_number: str) -> Any:
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "counter": {"number": counter.number, "name": counter.name.as_dict()},
             "languages": list(hall().config.server.languages),
-            "chime": request.args.get("chime") == "on", **options}
+            "chime": request.args.get("chime") == "on", "vocabulary": vocabulary(), **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/counter.html", branch=branch, counter=counter, page=page,
                            language=first_language, color_scheme="dark", lock_zoom=True)

@@ -22,6 +22,7 @@ from server.config import Branch
 from server.domain.errors import NotFound
 from server.pages.common import hall, page_branch, page_language
 from server.services.printing import kiosk_view, ticket_url
+from server.services.views import vocabulary
 from server.web import public_base_url
 
 PAGES.append(("Kiosk 取号机", "/kiosk/{branch}"))
@@ -80,6 +81,7 @@ def ticket_page(token: str) -> Any:
         "counters": {c.number: c.name.as_dict() for c in branch.counters},
         "language": page_language(None),
         "api": "/api",
+        "vocabulary": vocabulary(),
     }
     return render_template("kiosk/ticket.html", page_config=page_config, language="zh-CN",
                            number=ticket["number"]), 200, PRIVATE_HEADERS

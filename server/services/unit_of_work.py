@@ -32,6 +32,7 @@ from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
 from server.persistence.raw import RawStatement
 from server.persistence.tables import BranchSequence, Ticket, TicketEvent
+from server.services.views import with_counter_current
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,9 @@ class UnitOfWork:
         if not events:
             return
         try:
+            # here, not where the event is emitted: commands set the event's final ticket view after emitting
+            for event in events:
+                with_counter_current(event)
             self.publisher.publish(branch_code, events)
         except Exception:  # a publishing fault must never undo or fail a committed command
             log.exception("publishing %d events of branch %s failed", len(events), branch_code)

@@ -8,6 +8,7 @@ from typing import Any
 
 from server.config import Branch, Counter, Service
 from server.domain.policy import CounterSkills
+from server.domain.tickets import ACTION_EVENT, Action, EventKind, TicketState, allowed_actions
 from server.persistence.tables import CounterSession, Ticket
 
 
@@ -62,6 +63,7 @@ def ticket_staff(ticket: Ticket, branch: Branch) -> dict[str, Any]:
         "transferred": ticket.transferred,
         "transfer_note": ticket.transfer_note,
         "staff": ticket.staff_username,
+        "allowed_actions": [action.value for action in allowed_actions(TicketState(ticket.state))],
     }
 
 
@@ -113,3 +115,46 @@ def counter_view(counter: Counter, session: CounterSession | None, current: Tick
         view["paused_at"] = iso(session.paused_at) if session and session.paused else None
         view["current"] = None if current is None else ticket_staff(current, branch)
     return view
+
+
+# --- what the browser is told about the domain ------------------------------------------------------------
+
+CALL_KINDS = (ACTION_EVENT[Action.CALL], ACTION_EVENT[Action.RECALL])
+COUNTER_KINDS = (EventKind.COUNTER_SIGNED_IN, EventKind.COUNTER_SIGNED_OUT, EventKind.COUNTER_PAUSED,
+                 EventKind.COUNTER_RESUMED)
+TICKET_KINDS = tuple(dict.fromkeys(ACTION_EVENT.values()))
+
+
+def vocabulary() -> dict[str, Any]:
+    """The domain's states, event kinds and actions as the pages use them (in each page's bootstrap JSON), so
+    that no page script keeps its own copy of the ticket state machine."""
+    return {
+        "states": [state.value for state in TicketState],
+        "counter_states": [state.value for state in TicketState if state.holds_counter],
+        "final_states": [state.value for state in TicketState if state.is_final],
+        "event_kinds": [kind.value for kind in EventKind],
+        "ticket_kinds": [kind.value for kind in TICKET_KINDS],
+        "call_kinds": [kind.value for kind in CALL_KINDS],
+        "counter_kinds": [kind.value for kind in COUNTER_KINDS],
+        "actions": [action.value for action in Action],
+        "allowed_actions": {state.value: [a.value for a in allowed_actions(state)] for state in TicketState},
+    }
+
+
+def with_counter_current(event: dict[str, Any]) -> dict[str, Any]:
+    """A published event, with ``counter_current`` when it moves a ticket and names a counter: that counter's
+    current ticket after the event (the event's public ticket view while the ticket holds the counter, else
+    None). Screens set a counter's number from it instead of working the state machine out themselves.
+
+    Only events of the ticket lifecycle carry it: a rating or a follow-up names the counter of a finished
+    ticket without changing what that counter is doing now.
+    """
+    ticket, counter = event.get("ticket"), event.get("counter")
+    if counter is None or not isinstance(ticket, dict) or event.get("kind") not in _TICKET_KIND_VALUES:
+        return event
+    holds = TicketState(ticket["state"]).holds_counter and ticket.get("counter") == counter
+    event["counter_current"] = ticket if holds else None
+    return event
+
+
+_TICKET_KIND_VALUES = frozenset(kind.value for kind in TICKET_KINDS)

@@ -11,7 +11,7 @@ from flask import render_template
 
 from server.pages.back_office import PAGES, blueprint
 from server.pages.common import page_branch, page_language
-from server.services.views import service_view
+from server.services.views import service_view, vocabulary
 
 PAGES.append(("Manager 值班经理", "/manager/{branch}"))
 
@@ -24,5 +24,6 @@ def manager_page(branch_code: str) -> Any:
         "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
         "services": [service_view(s) for s in branch.services],
         "api": f"/api/branches/{branch.code}",
+        "vocabulary": vocabulary(),
     }
     return render_template("back_office/manager.html", page=page, language=language, branch=branch)

@@ -8,6 +8,7 @@ from flask import abort, render_template
 
 from server.pages.common import page_branch, page_language
 from server.pages.counter_devices import PAGES, blueprint
+from server.services.views import vocabulary
 
 PAGES.append(("Rating pads 评价器", "/pad/{branch}"))
 
@@ -25,6 +26,7 @@ def rating_pad(branch_code: str, counter_number: str | None) -> Any:
         abort(404)
     language = page_language()
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict()}, "language": language,
-            "counter": None if counter is None else {"number": counter.number, "name": counter.name.as_dict()}}
+            "counter": None if counter is None else {"number": counter.number, "name": counter.name.as_dict()},
+            "vocabulary": vocabulary()}
     return render_template("counter_devices/pad.html", branch=branch, counter=counter, page=page,
                            language=language, lock_zoom=True)

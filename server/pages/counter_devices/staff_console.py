@@ -15,7 +15,7 @@ from flask import abort, redirect, render_template, request, session, url_for
 from server.config import Branch
 from server.pages.common import hall, page_branch, page_language
 from server.pages.counter_devices import PAGES, blueprint
-from server.services.views import service_view
+from server.services.views import service_view, vocabulary
 
 PAGES.append(("Staff console 柜员工作台", "/staff/{branch}"))
 
@@ -37,6 +37,7 @@ def _page_config(branch: Branch) -> dict[str, Any]:
                       "role": c.role.value} for c in branch.counters],
         "pause_reasons": list(PAUSE_REASONS),
         "api": f"/api/branches/{branch.code}",
+        "vocabulary": vocabulary(),
     }
 
 
