@@ -164,3 +164,27 @@ def test_the_console_has_a_label_for_every_action_and_state(language: str) -> No
 
 def test_both_console_languages_have_the_same_texts() -> None:
     assert _texts("zh-CN") == _texts("en")
+
+
+# --- the few words a page script still names itself are the domain's ----------------------------------------
+
+PAGE_SCRIPTS = sorted([*(ROOT / "kiosk" / "static").glob("*.js"), *(ROOT / "display" / "static").glob("*.js"),
+                       *(ROOT / "server" / "pages").glob("*/static/*.js")])
+
+
+def _named_words(source: str) -> tuple[set[str], set[str]]:
+    """Event kinds and ticket states a script compares with by name (a reaction of its own, e.g. the pad asks
+    for a rating on ``finished``): ``event.kind === "…"``, ``….state === "…"`` and ``…_KINDS = [...]`` lists."""
+    kinds = set(re.findall(r'event\.kind [!=]== "([a-z_]+)"', source))
+    for listed in re.findall(r"_KINDS = \[([^\]]*)\]", source) + re.findall(r"\[([^\]]*)\]\.includes\(event\.kind\)",
+                                                                           source):
+        kinds |= set(re.findall(r'"([a-z_]+)"', listed))
+    states = set(re.findall(r'(?:ticket|current|changed|update|data)\.state [!=]== "([a-z_]+)"', source))
+    return kinds, states
+
+
+@pytest.mark.parametrize("script", PAGE_SCRIPTS, ids=lambda path: path.name)
+def test_every_kind_and_state_a_page_script_names_exists_in_the_domain(script: Path) -> None:
+    kinds, states = _named_words(script.read_text(encoding="utf-8"))
+    assert kinds <= {kind.value for kind in EventKind}, f"{script.name}: {kinds - {k.value for k in EventKind}}"
+    assert states <= {state.value for state in TicketState}, f"{script.name}: {states}"
