@@ -1,6 +1,7 @@
-"""Wall displays, counter displays and the customer rating pad (issues 5 and 6): a Flask blueprint.
+"""The hall-screens audience: what everyone in the hall sees (a Flask blueprint with its templates and scripts).
 
-Pages only render and listen to the live connection; queue rules stay in the service layer.
+The wall display ``/display/{branch}`` and the counter display ``/display/{branch}/counter/{n}``, with the
+chime and spoken announcements. Registered from :data:`server.pages.AUDIENCES`.
 """
 
 from __future__ import annotations

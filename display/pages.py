@@ -1,51 +1,20 @@
-"""Wall display, counter display and rating pad routes."""
+"""Wall display and counter display routes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, render_template, request
+from flask import abort, render_template, request
 
 from display import PAGES, blueprint
-from server.services.access import require_branch
-
-# --- the customer rating pad (issue 6) ------------------------------------------------------------------
-
-PAGES.append(("Rating pads 评价器", "/pad/{branch}"))
-
-
-@blueprint.get("/pad/<branch_code>", defaults={"counter_number": None})
-@blueprint.get("/pad/<branch_code>/<counter_number>")
-def rating_pad(branch_code: str, counter_number: str | None) -> Any:
-    """The small screen facing the customer at a counter: who serves, the number, then "rate our service".
-
-    Without a counter number it lists the branch's counters, to set a pad up once.
-    """
-    branch = require_branch(current_app.extensions["hall"].config, branch_code)
-    counter = branch.counter(counter_number) if counter_number is not None else None
-    if counter_number is not None and counter is None:
-        abort(404)
-    language = request.args.get("lang") if request.args.get("lang") in ("zh-CN", "en") else "zh-CN"
-    page = {"branch": {"code": branch.code, "name": branch.name.as_dict()}, "language": language,
-            "counter": None if counter is None else {"number": counter.number, "name": counter.name.as_dict()}}
-    return render_template("display/pad.html", branch=branch, counter=counter, page=page, language=language,
-                           lock_zoom=True)
-
-
-# --- the wall display and the counter display (issue 5) -------------------------------------------------
-# (uses the imports above: Any, abort, current_app, render_template, request, PAGES, blueprint)
-
-from server.domain.hall import Branch  # noqa: E402
+from server.pages.common import hall, page_branch
+from server.services.views import vocabulary
 
 PAGES.append(("Wall display 叫号屏", "/display/{branch}"))
 PAGES.append(("Counter display 窗口屏 (1)", "/display/{branch}/counter/1"))
 
 WALL_LANGUAGES = ("zh-CN", "en", "auto")
 VOICE_MODES = ("auto", "browser", "server")
-
-
-def _display_branch(branch_code: str) -> Branch:
-    return require_branch(current_app.extensions["hall"].config, branch_code)
 
 
 def _display_options(default_language: str) -> dict[str, Any]:
@@ -68,7 +37,7 @@ def wall_display(branch_code: str) -> Any:
     language (default: alternate every ``?rotate=`` seconds); ``?sound=off`` silences it; ``?voice=server``
     always uses the server's voice.
     """
-    branch = _display_branch(branch_code)
+    branch = page_branch(branch_code)
     zone_code = request.args.get("zone") or None
     zone = branch.zone(zone_code) if zone_code else None
     if zone_code and zone is None:
@@ -76,7 +45,7 @@ def wall_display(branch_code: str) -> Any:
     options = _display_options("auto")
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
-            "languages": list(current_app.extensions["hall"].config.server.languages), **options}
+            "languages": list(hall().config.server.languages), "vocabulary": vocabulary(), **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/wall.html", branch=branch, zone=zone, page=page, language=first_language,
                            color_scheme="dark", lock_zoom=True)
@@ -88,15 +57,15 @@ def counter_display(branch_code: str, counter_number: str) -> Any:
 
     ``?lang=zh-CN|en|auto``; ``?chime=on`` plays the chime when this counter calls.
     """
-    branch = _display_branch(branch_code)
+    branch = page_branch(branch_code)
     counter = branch.counter(counter_number)
     if counter is None:
         abort(404)
     options = _display_options("auto")
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "counter": {"number": counter.number, "name": counter.name.as_dict()},
-            "languages": list(current_app.extensions["hall"].config.server.languages),
-            "chime": request.args.get("chime") == "on", **options}
+            "languages": list(hall().config.server.languages),
+            "chime": request.args.get("chime") == "on", "vocabulary": vocabulary(), **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/counter.html", branch=branch, counter=counter, page=page,
                            language=first_language, color_scheme="dark", lock_zoom=True)

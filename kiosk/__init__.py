@@ -1,6 +1,7 @@
-"""The customer kiosk and the mobile ticket page (issue 4): a Flask blueprint with its templates and scripts.
+"""The customer audience: the pages a walk-in customer uses (a Flask blueprint with its templates and scripts).
 
-Pages only render and call the JSON API and the live connection; queue rules stay in the service layer.
+The touchscreen kiosk ``/kiosk/{branch}`` and the customer's own phone ticket ``/t/{token}`` with its QR code
+(online booking later). Registered from :data:`server.pages.AUDIENCES`.
 """
 
 from __future__ import annotations

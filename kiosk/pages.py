@@ -15,32 +15,23 @@ from typing import Any
 
 import qrcode
 import qrcode.constants
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, render_template, request
 
 from kiosk import PAGES, blueprint
-from server.api.printing_routes import public_base_url
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
-from server.services.access import require_branch
-from server.services.hall import HallService
+from server.pages.common import hall, page_branch, page_language
 from server.services.printing import kiosk_view, ticket_url
+from server.services.views import vocabulary
+from server.web import public_base_url
 
 PAGES.append(("Kiosk 取号机", "/kiosk/{branch}"))
 
-LANGUAGES = ("zh-CN", "en")
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
-
-
-def hall() -> HallService:
-    return current_app.extensions["hall"]
-
-
-def _branch_or_404(code: str) -> Branch:
-    return require_branch(hall().config, code)
 
 
 def _kiosk_settings(branch: Branch, kiosk_id: str | None) -> dict[str, Any]:
@@ -57,16 +48,11 @@ def _kiosk_settings(branch: Branch, kiosk_id: str | None) -> dict[str, Any]:
             "confirmation_s": 20.0, "idle_reset_s": 60.0}
 
 
-def _language(default: str = "zh-CN") -> str:
-    lang = request.args.get("lang", default)
-    return lang if lang in LANGUAGES else default
-
-
 @blueprint.get("/kiosk/<branch_code>")
 def kiosk_page(branch_code: str) -> Any:
     """The touchscreen kiosk of one branch."""
-    branch = _branch_or_404(branch_code)
-    language = _language()
+    branch = page_branch(branch_code)
+    language = page_language()
     page_config = {
         "branch": branch.code,
         "branch_name": branch.name.as_dict(),
@@ -86,15 +72,16 @@ def ticket_page(token: str) -> Any:
         ticket = hall().queries.ticket_by_token(token)
     except NotFound:
         return render_template("kiosk/missing.html", language="zh-CN"), 404, PRIVATE_HEADERS
-    branch = _branch_or_404(ticket["branch"])
+    branch = page_branch(ticket["branch"])
     page_config = {
         "branch": branch.code,
         "branch_name": branch.name.as_dict(),
         "token": token,
         "ticket": ticket,
         "counters": {c.number: c.name.as_dict() for c in branch.counters},
-        "language": request.args.get("lang") if request.args.get("lang") in LANGUAGES else None,
+        "language": page_language(None),
         "api": "/api",
+        "vocabulary": vocabulary(),
     }
     return render_template("kiosk/ticket.html", page_config=page_config, language="zh-CN",
                            number=ticket["number"]), 200, PRIVATE_HEADERS

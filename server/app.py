@@ -175,25 +175,20 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         purge=hall.purge_idempotency_records, housekeeping=heap)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
-    from display import PAGES as DISPLAY_PAGES
-    from display import blueprint as display_pages
-    from kiosk import PAGES as KIOSK_PAGES
-    from kiosk import blueprint as kiosk_pages
     from server.api.registry import IdConverter
     from server.api.routes import api, register_error_handlers
-    from server.pages import PAGES as STAFF_PAGES
-    from server.pages import blueprint as staff_pages
+    from server.pages import audiences
 
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(api)
-    app.register_blueprint(kiosk_pages)
-    app.register_blueprint(display_pages)
-    app.register_blueprint(staff_pages)
+    page_audiences = audiences()
+    for audience in page_audiences:
+        app.register_blueprint(audience.blueprint)
     register_error_handlers(app)
 
     def hall_pages(branch_code: str) -> list[tuple[str, str]]:
         """The pages of a branch, as (label, path): printed by ``make run`` and linked from ``/``."""
-        pages = [*KIOSK_PAGES, *DISPLAY_PAGES, *STAFF_PAGES]
+        pages = [page for audience in page_audiences for page in audience.pages]
         return [(label, path.format(branch=branch_code)) for label, path in pages] + [
             ("Live snapshot 快照", f"/api/branches/{branch_code}/snapshot")]
 

@@ -119,10 +119,14 @@
     }
 
     async play(seq) {
-      const response = await fetch(`/api/branches/${encodeURIComponent(this.branch)}/announcements/${seq}`,
-                                   { cache: "no-store" });
-      if (!response.ok) return;
-      const announcement = await response.json();
+      let announcement;
+      try {
+        announcement = await window.HallApi.get(`/api/branches/${encodeURIComponent(this.branch)}/announcements/${seq}`,
+                                                { cache: "no-store" });
+      } catch (error) {
+        if (error instanceof window.HallApi.Error && error.status !== 0) return; // refused (e.g. gone): skip it
+        throw error;
+      }
       const mode = this.voiceOverride || announcement.voice || "auto";
       for (let round = 0; round < Math.max(1, announcement.repeat || 1); round += 1) {
         if (announcement.chime) await this.playUrl(this.chimeUrl);

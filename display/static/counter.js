@@ -17,8 +17,9 @@
     },
   };
   const LOCALES = { "zh-CN": "zh-CN", en: "en-GB" };
-  const LEAVES_COUNTER = new Set(["finished", "no_show", "returned", "transferred", "parked"]);
-  const STATUS_EVENTS = new Set(["counter_paused", "counter_resumed", "counter_signed_in", "counter_signed_out"]);
+  const V = page.vocabulary; // the domain's states and event kinds, as the server tells them
+  const CALLS = new Set(V.call_kinds);
+  const STATUS_EVENTS = new Set(V.counter_kinds);
 
   const languages = page.languages && page.languages.length ? page.languages : ["zh-CN", "en"];
   const i18n = HallI18n.create(TEXTS, page.language === "auto" ? languages[0] : page.language);
@@ -72,15 +73,11 @@
 
   function applyEvent(event) {
     if (event.counter !== page.counter.number) return;
-    const ticket = event.ticket;
-    if ((event.kind === "called" || event.kind === "recalled") && ticket) {
-      state.current = { number: ticket.number, service: ticket.service, state: "called" };
+    // the server says what this counter holds after a ticket's move: its ticket (called, serving) or nothing
+    if ("counter_current" in event) state.current = event.counter_current;
+    if (CALLS.has(event.kind) && event.ticket) {
       flash();
       if (announcer) announcer.chime();
-    } else if ((event.kind === "serving" || event.kind === "resumed") && ticket) {
-      state.current = { number: ticket.number, service: ticket.service, state: "serving" };
-    } else if (LEAVES_COUNTER.has(event.kind) && ticket) {
-      if (state.current && state.current.number === ticket.number) state.current = null;
     } else if (STATUS_EVENTS.has(event.kind)) {
       if (event.status) state.status = event.status;
       if (event.kind === "counter_signed_in" || event.kind === "counter_signed_out") live.resync(); // staff name

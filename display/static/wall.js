@@ -13,9 +13,9 @@
   const page = JSON.parse(document.getElementById("display-config").textContent);
   const MAX_RECENT = 7; // the call on top plus six below
   const CATCH_UP_S = 60; // calls missed while reconnecting are still announced if this recent
-  const ANNOUNCED = new Set(["called", "recalled"]);
-  const LEAVES_COUNTER = new Set(["finished", "no_show", "returned", "transferred", "parked"]);
-  const COUNTER_STATUS = new Set(["counter_paused", "counter_resumed", "counter_signed_in", "counter_signed_out"]);
+  const V = page.vocabulary; // the domain's states and event kinds, as the server tells them
+  const ANNOUNCED = new Set(V.call_kinds);
+  const COUNTER_STATUS = new Set(V.counter_kinds);
 
   const TEXTS = {
     "zh-CN": {
@@ -309,18 +309,16 @@
     if (!number || !state.counters.has(number) || !inZone(number)) return;
     const counter = state.counters.get(number);
     const ticket = event.ticket;
+    if ("counter_current" in event) {
+      // the server says what the counter holds after a ticket's move: its ticket (called, serving) or nothing
+      counter.current = event.counter_current;
+      schedule("counters");
+    }
     if (ANNOUNCED.has(kind) && ticket) {
-      counter.current = { number: ticket.number, service: ticket.service, state: "called", called_at: ticket.called_at };
       addCall({ number: ticket.number, counter: number, service: ticket.service, kind, seq: event.seq, at: event.at });
       schedule("now", "recent", "counters");
       flashNow();
       announcer.announce(event.seq);
-    } else if ((kind === "serving" || kind === "resumed") && ticket) {
-      counter.current = { number: ticket.number, service: ticket.service, state: "serving", called_at: ticket.called_at };
-      schedule("counters");
-    } else if (LEAVES_COUNTER.has(kind) && ticket) {
-      if (counter.current && counter.current.number === ticket.number) counter.current = null;
-      schedule("counters");
     } else if (COUNTER_STATUS.has(kind) && event.status) {
       counter.status = event.status;
       schedule("counters");
@@ -346,10 +344,8 @@
   async function loadSignage() {
     const ticket = ++signageRequest;
     try {
-      const response = await fetch(`/api/branches/${encodeURIComponent(page.branch.code)}/signage`,
-                                   { cache: "no-store" });
-      if (!response.ok || ticket !== signageRequest) return;
-      const signage = await response.json();
+      const signage = await window.HallApi.get(`/api/branches/${encodeURIComponent(page.branch.code)}/signage`,
+                                               { cache: "no-store" });
       if (ticket !== signageRequest) return;
       state.notices = signage.notices || [];
       renderNotices();

@@ -198,38 +198,12 @@
     return wrap;
   }
 
-  function newKey() {
-    const bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes); // crypto.randomUUID needs https; a hall LAN is often plain http
-    return "kiosk-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
+  // every request names this kiosk (X-Device-Id), so the manager sees which device had a fault
+  const api = window.HallApi.forDevice(kiosk.id || null);
 
-  async function postJson(path, body, headers, timeoutMs) {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    try {
-      const response = await fetch(config.api + path, {
-        method: "POST",
-        headers: Object.assign({ "Content-Type": "application/json" }, headers || {}),
-        body: JSON.stringify(body || {}),
-        signal: controller.signal,
-        cache: "no-store",
-      });
-      let data = null;
-      try {
-        data = await response.json();
-      } catch (error) {
-        data = null;
-      }
-      if (response.ok && data === null) throw new Error("truncated answer");
-      return { status: response.status, data };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  function deviceHeaders() {
-    return kiosk.id ? { "X-Device-Id": kiosk.id } : {};
+  /** POST to the API: resolves to the answer's JSON; a HallApi.Error when refused or without an answer. */
+  function postJson(path, body, options, timeoutMs) {
+    return api.post(config.api + path, body || {}, { ...(options || {}), timeoutMs, cache: "no-store" });
   }
 
   function branchTime(date, withSeconds) {
@@ -444,7 +418,7 @@
       return;
     }
     const request = {
-      key: newKey(),
+      key: window.HallApi.newKey("kiosk-"),
       body: { service: serviceCode, priority, channel: "kiosk", language: i18n.language },
       attempts: 0,
       started: Date.now(),
@@ -461,25 +435,26 @@
   async function send(request) {
     request.attempts += 1;
     request.inFlight = true;
-    let result = null;
+    let ticket = null;
+    let refusal = null;
     try {
-      result = await postJson("/branches/" + encodeURIComponent(config.branch) + "/tickets", request.body,
-        Object.assign({ "Idempotency-Key": request.key }, deviceHeaders()), ISSUE_TIMEOUT_MS);
+      ticket = await postJson("/branches/" + encodeURIComponent(config.branch) + "/tickets", request.body,
+        { key: request.key }, ISSUE_TIMEOUT_MS);
     } catch (error) {
-      result = null; // no answer: the server may or may not have issued; the same key will tell
+      // no usable answer or a busy server: it may or may not have issued; the same key will tell
+      if (error instanceof window.HallApi.Error && !error.retryable) refusal = error;
     }
     request.inFlight = false;
     if (state.request !== request) return; // abandoned meanwhile; the background resolver owns it now
-    if (result && (result.status === 200 || result.status === 201)) {
+    if (ticket) {
       finishRequest(request);
-      showTicket(result.data);
+      showTicket(ticket);
       return;
     }
-    if (result && result.status < 500 && result.status !== 408 && result.status !== 429) {
+    if (refusal) {
       finishRequest(request);
       const s = service(request.body.service);
-      const code = result.data && result.data.error;
-      showRefusal(code, s, result.data);
+      showRefusal(refusal.code, s, refusal.data);
       if (live) live.resync(); // the snapshot's open / daily-cap flags may be out of date
       return;
     }
@@ -555,18 +530,20 @@
     try {
       for (const item of abandonedList.slice()) {
         let done = Date.now() - item.since > ABANDONED_KEEP_MS;
+        const answered = (error) => error instanceof window.HallApi.Error && error.status > 0 && error.status < 500;
         try {
-          const result = await postJson("/branches/" + encodeURIComponent(config.branch) + "/tickets", item.body,
-            Object.assign({ "Idempotency-Key": item.key }, deviceHeaders()), ISSUE_TIMEOUT_MS);
-          if (result.status === 200 || result.status === 201) {
-            const cancel = await postJson("/tickets/" + encodeURIComponent(result.data.token) + "/cancel", {}, deviceHeaders(),
-              ISSUE_TIMEOUT_MS);
-            done = done || cancel.status < 500;
-          } else if (result.status < 500) {
-            done = true; // refused: nothing was issued under this key
+          const ticket = await postJson("/branches/" + encodeURIComponent(config.branch) + "/tickets", item.body,
+            { key: item.key }, ISSUE_TIMEOUT_MS);
+          try {
+            await postJson("/tickets/" + encodeURIComponent(ticket.token) + "/cancel", {}, {}, ISSUE_TIMEOUT_MS);
+            done = true;
+          } catch (error) {
+            if (!answered(error)) throw error;
+            done = true; // refused (e.g. already called): nothing more to undo
           }
         } catch (error) {
-          /* still unreachable: try again later */
+          if (answered(error)) done = true; // refused: nothing was issued under this key
+          /* else still unreachable: try again later */
         }
         if (done) {
           abandonedList = abandonedList.filter((other) => other.key !== item.key);
@@ -675,13 +652,13 @@
     setPrintState("printing");
     let result = null;
     try {
-      result = await postJson("/tickets/" + encodeURIComponent(ticket.token) + "/print", { kiosk: kiosk.id },
-        deviceHeaders(), (kiosk.print_timeout_s + 5) * 1000);
+      result = await postJson("/tickets/" + encodeURIComponent(ticket.token) + "/print", { kiosk: kiosk.id }, {},
+        (kiosk.print_timeout_s + 5) * 1000);
     } catch (error) {
       result = null;
     }
     if (state.ticket !== ticket) return;
-    const printed = Boolean(result && result.status === 200 && result.data && result.data.printed === true);
+    const printed = Boolean(result && result.printed === true);
     setPrintState(printed ? "printed" : "failed");
     if (!printed) state.confirmUntil = Math.max(state.confirmUntil, Date.now() + kiosk.confirmation_s * 1000);
   }

@@ -320,20 +320,15 @@
 
   // --- commands ---------------------------------------------------------------------------------
 
+  /** POST to this ticket's API: {ok: true, data} or, when refused, {ok: false, error} (a HallApi.Error). An
+   * unreachable server throws, and the button's handler shows the generic error. */
   async function post(path, body) {
-    const response = await fetch(api + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body || {}),
-      cache: "no-store",
-    });
-    let data = null;
     try {
-      data = await response.json();
+      return { ok: true, data: await window.HallApi.post(api + path, body || {}, { cache: "no-store" }) };
     } catch (error) {
-      data = null;
+      if (!(error instanceof window.HallApi.Error) || error.status === 0) throw error;
+      return { ok: false, error };
     }
-    return { status: response.status, data };
   }
 
   async function run(button, work) {
@@ -353,11 +348,11 @@
   function leave() {
     return run($("leave-yes"), async () => {
       const result = await post("/cancel");
-      if (result.status === 200) {
+      if (result.ok) {
         $("confirm-leave").hidden = true;
         applyTicket({ state: result.data.state, version: result.data.version });
       } else {
-        errorKey = result.status === 409 ? "error_not_waiting" : "error_generic";
+        errorKey = result.error.status === 409 ? "error_not_waiting" : "error_generic";
       }
     });
   }
@@ -365,11 +360,11 @@
   function reactivate() {
     return run($("reactivate"), async () => {
       const result = await post("/reactivate");
-      if (result.status === 200) {
+      if (result.ok) {
         note = { key: "returned" };
         applyTicket({ state: result.data.state, counter: null, counter_name: null, people_ahead: null, estimate: null });
       } else {
-        errorKey = result.data && result.data.error === "reactivate_window_passed" ? "error_window" : "error_generic";
+        errorKey = result.error.code === "reactivate_window_passed" ? "error_window" : "error_generic";
       }
     });
   }
@@ -378,15 +373,13 @@
     if (rating.loaded || rating.loading) return;
     rating.loading = true;
     try {
-      const [stateAnswer, configAnswer] = await Promise.all([
-        fetch(api + "/rating", { cache: "no-store" }),
-        fetch(config.api + "/ratings/config", { cache: "no-store" }),
+      const [ratingState, ratingConfig] = await Promise.all([
+        window.HallApi.get(api + "/rating", { cache: "no-store" }),
+        window.HallApi.get(config.api + "/ratings/config", { cache: "no-store" }),
       ]);
-      if (stateAnswer.ok && configAnswer.ok) {
-        rating.state = await stateAnswer.json();
-        rating.config = await configAnswer.json();
-        rating.loaded = true;
-      }
+      rating.state = ratingState;
+      rating.config = ratingConfig;
+      rating.loaded = true;
     } catch (error) {
       /* rating is optional; the page still shows the ticket as done */
     } finally {
@@ -399,9 +392,9 @@
     const button = document.querySelector('.score[data-score="' + score + '"]');
     return run(button, async () => {
       const result = await post("/rating", { score });
-      if (result.status === 201) {
+      if (result.ok) {
         rating.sent = true;
-      } else if (result.status === 409 && result.data && result.data.error === "already_rated") {
+      } else if (result.error.status === 409 && result.error.code === "already_rated") {
         rating.state.rated = true;
       } else {
         errorKey = "error_generic";

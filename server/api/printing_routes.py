@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from server.api.registry import route
-from server.api.routes import api, hall
+from server.api.routes import api
 from server.api.schemas import Body, Code
 from server.services.access import MANAGER, PUBLIC
 from server.services.printing import PrintingService, ticket_url
+from server.web import public_base_url
 
 
 class PrintTicketRequest(Body):
@@ -22,11 +23,6 @@ class PrintTicketRequest(Body):
 
 def printing() -> PrintingService:
     return current_app.extensions["printing"]
-
-
-def public_base_url() -> str:
-    """``server.public_url`` when configured, else the scheme and host this request came in on."""
-    return hall().config.server.public_url or request.host_url.rstrip("/")
 
 
 @route(api, "/branches/<branch>/kiosks", "GET", "Kiosk settings: printer kind, confirmation and idle timers",

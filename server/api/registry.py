@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, g, request, session
+from flask import Blueprint, request
 from pydantic import BaseModel
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
@@ -22,12 +22,9 @@ from werkzeug.routing import BaseConverter
 from server.api.schemas import ID_MAX
 from server.domain.errors import DomainError, NotAllowed
 from server.services import access
-from server.services.actor import Actor
-from server.settings import HallConfig
+from server.web import current_actor, device_id, forget_actor, hall_config
 
-DEVICE_HEADER = "X-Device-Id"
-DEVICE_ID_MAX = 64  # ticket_event.device
-
+__all__ = ["current_actor", "device_id", "forget_actor", "route"]
 
 def _digits_at_most(limit: int) -> str:
     """A regular expression for the decimal numbers from 0 to ``limit`` (leading zeros allowed)."""
@@ -66,36 +63,6 @@ def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
         raise DomainError(f"{name} must be a whole number from {minimum} to {maximum}, got {text!r}",
                           code="bad_query", http_status=400, parameter=name)
     return value
-
-
-def hall_config() -> HallConfig:
-    return current_app.extensions["hall"].config
-
-
-def device_id() -> str | None:
-    """The calling device's own id (``X-Device-Id``: a kiosk, a pad), kept in the event rows it causes."""
-    device = (request.headers.get(DEVICE_HEADER) or "").strip()
-    if len(device) > DEVICE_ID_MAX or not device.isprintable():
-        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable characters",
-                          code="bad_device_id", http_status=400)
-    return device or None
-
-
-def current_actor() -> Actor:
-    """Who sends this request, resolved once per request from the session (kept in ``flask.g``)."""
-    actor = g.get("actor")
-    if actor is None:
-        username = session.get("username")
-        actor = access.resolve_actor(hall_config(), username, device_id())
-        if username and actor.username is None:  # the account was removed from the configuration
-            session.clear()
-        g.actor = actor
-    return actor
-
-
-def forget_actor() -> None:
-    """After signing in or out within a request: the next :func:`current_actor` reads the new session."""
-    g.pop("actor", None)
 
 
 @dataclass(frozen=True)

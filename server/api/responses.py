@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.domain.tickets import PriorityClass, TicketState
+from server.domain.tickets import Action, PriorityClass, TicketState
 
 Names = dict[str, str]
 CounterStatus = Literal["open", "paused", "closed"]
@@ -109,6 +109,8 @@ class StaffTicket(Ticket):
     transferred: bool
     transfer_note: str | None
     staff: str | None
+    allowed_actions: list[Action] = Field(description="what the ticket accepts in its state now, in lifecycle "
+                                                      "order (the console shows these buttons)")
 
 
 class IssuedTicket(Ticket):

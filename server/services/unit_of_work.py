@@ -38,7 +38,7 @@ from server.offload import eventlet_serves
 from server.persistence.raw import RawStatement
 from server.persistence.tables import BranchSequence, TicketEvent, TicketRow
 from server.services.actor import Actor
-from server.services.views import ticket_public
+from server.services.views import counter_current, ticket_public
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +134,11 @@ class Transaction:
     def record(self, ticket: Ticket, change: TicketChange, actor: Actor, *,
                public: dict[str, Any] | None = None) -> int:
         """Append the event a ticket command returned, with who sent it and the ticket's public view after it."""
+        extra: dict[str, Any] = {"ticket": ticket_public(ticket, self.branch), **(public or {})}
+        if change.counter is not None:
+            extra["counter_current"] = counter_current(ticket, self.branch, change.counter)
         return self.emit(change.kind, ticket=ticket, counter=change.counter, staff=actor.username,
-                         device=actor.device, reason=change.reason, data=change.data or None,
-                         public={"ticket": ticket_public(ticket, self.branch), **(public or {})})
+                         device=actor.device, reason=change.reason, data=change.data or None, public=extra)
 
 
     def record_counter(self, counter: str, change: CounterChange, actor: Actor) -> int:

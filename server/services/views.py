@@ -9,6 +9,7 @@ from server.domain.counter_session import CounterSession
 from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
 from server.domain.ticket import Ticket
+from server.domain.tickets import ACTION_EVENT, Action, EventKind, TicketState, allowed_actions
 from server.persistence.tables import TicketRow
 
 TicketFacts = Ticket | TicketRow
@@ -66,6 +67,7 @@ def ticket_staff(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
         "transferred": ticket.transferred,
         "transfer_note": ticket.transfer_note,
         "staff": ticket.staff_username,
+        "allowed_actions": [action.value for action in allowed_actions(TicketState(ticket.state))],
     }
 
 
@@ -103,3 +105,37 @@ def counter_view(counter: Counter, session: CounterSession | None, current: Tick
         view["paused_at"] = iso(session.paused_at) if session and session.paused else None
         view["current"] = None if current is None else ticket_staff(current, branch)
     return view
+
+
+# --- what the browser is told about the domain ------------------------------------------------------------
+
+CALL_KINDS = (ACTION_EVENT[Action.CALL], ACTION_EVENT[Action.RECALL])
+COUNTER_KINDS = (EventKind.COUNTER_SIGNED_IN, EventKind.COUNTER_SIGNED_OUT, EventKind.COUNTER_PAUSED,
+                 EventKind.COUNTER_RESUMED)
+TICKET_KINDS = tuple(dict.fromkeys(ACTION_EVENT.values()))
+
+
+def vocabulary() -> dict[str, Any]:
+    """The domain's states, event kinds and actions as the pages use them (in each page's bootstrap JSON), so
+    that no page script keeps its own copy of the ticket state machine."""
+    return {
+        "states": [state.value for state in TicketState],
+        "counter_states": [state.value for state in TicketState if state.holds_counter],
+        "final_states": [state.value for state in TicketState if state.is_final],
+        "event_kinds": [kind.value for kind in EventKind],
+        "ticket_kinds": [kind.value for kind in TICKET_KINDS],
+        "call_kinds": [kind.value for kind in CALL_KINDS],
+        "counter_kinds": [kind.value for kind in COUNTER_KINDS],
+        "actions": [action.value for action in Action],
+        "allowed_actions": {state.value: [a.value for a in allowed_actions(state)] for state in TicketState},
+    }
+
+
+def counter_current(ticket: TicketFacts, branch: Branch, counter: str) -> dict[str, Any] | None:
+    """What ``counter`` holds after an event that moved ``ticket`` there or away: the ticket's public view while
+    it holds that counter (called, serving), else None. Every lifecycle event naming a counter carries it
+    (``counter_current``), so that screens set a counter's number from it instead of working the state machine
+    out themselves. Ratings and follow-ups name a finished ticket's counter without changing what it holds, and
+    carry none."""
+    holds = TicketState(ticket.state).holds_counter and ticket.counter_number == counter
+    return ticket_public(ticket, branch) if holds else None

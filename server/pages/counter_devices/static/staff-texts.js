@@ -47,15 +47,18 @@
       away_taken: "{staff} 已接管本窗口",
       away_closed: "本窗口已签退",
       sign_in_again: "重新签到",
-      recall: "重呼",
-      start: "开始办理",
-      finish: "办理完成",
-      no_show: "过号",
-      return_to_queue: "退回队列",
-      park: "挂起",
-      resume_ticket: "恢复办理",
-      transfer: "转移",
-      call_this: "呼叫",
+      // one label per ticket action (the domain's Action values; the buttons shown come from allowed_actions)
+      action_call: "呼叫",
+      action_recall: "重呼",
+      action_start: "开始办理",
+      action_finish: "办理完成",
+      action_no_show: "过号",
+      action_return_to_queue: "退回队列",
+      action_park: "挂起",
+      action_resume: "恢复办理",
+      action_transfer: "转移",
+      action_cancel: "取消取号",
+      action_reactivate: "重新排队",
       recalled: "已重呼 {n} 次",
       waited: "等候 {t}",
       called_ago: "已呼叫 {t}",
@@ -167,15 +170,17 @@
       away_taken: "{staff} took over this counter",
       away_closed: "This counter was signed out",
       sign_in_again: "Sign in again",
-      recall: "Recall",
-      start: "Start serving",
-      finish: "Finish",
-      no_show: "No-show",
-      return_to_queue: "Return to queue",
-      park: "Park",
-      resume_ticket: "Resume",
-      transfer: "Transfer",
-      call_this: "Call",
+      action_call: "Call",
+      action_recall: "Recall",
+      action_start: "Start serving",
+      action_finish: "Finish",
+      action_no_show: "No-show",
+      action_return_to_queue: "Return to queue",
+      action_park: "Park",
+      action_resume: "Resume",
+      action_transfer: "Transfer",
+      action_cancel: "Cancel ticket",
+      action_reactivate: "Back into the queue",
       recalled: "Recalled {n}×",
       waited: "Waited {t}",
       called_ago: "Called {t} ago",
@@ -266,32 +271,6 @@
 
     rememberLanguage(language) {
       try { localStorage.setItem(this.LANGUAGE_KEY, language); } catch (error) { /* ignore */ }
-    },
-
-    /** JSON request to the API: resolves to {ok, status, data}; a network failure gives status 0. */
-    async request(method, url, body, headers) {
-      const init = { method, headers: { Accept: "application/json", ...(headers || {}) }, credentials: "same-origin" };
-      if (body !== undefined) {
-        init.headers["Content-Type"] = "application/json";
-        init.body = JSON.stringify(body);
-      }
-      try {
-        const response = await fetch(url, init);
-        let data = null;
-        try { data = await response.json(); } catch (error) { data = null; }
-        return { ok: response.ok, status: response.status, data: data || {} };
-      } catch (error) {
-        return { ok: false, status: 0, data: { error: "network", message: String(error) } };
-      }
-    },
-
-    /** A random key for Idempotency-Key (crypto.randomUUID needs a secure context, a hall LAN may not be one). */
-    randomKey() {
-      if (global.crypto && typeof global.crypto.randomUUID === "function") return global.crypto.randomUUID();
-      const bytes = new Uint8Array(16);
-      if (global.crypto && global.crypto.getRandomValues) global.crypto.getRandomValues(bytes);
-      else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
-      return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
     },
 
     el(tag, attributes, ...children) {

@@ -23,7 +23,8 @@
   const API = page.api;
   const COUNTER = page.counter.number;
   const ME = page.me.username;
-  const ACTIVE = ["called", "serving"];
+  const V = page.vocabulary; // the domain's states, event kinds and actions, as the server tells them
+  const ACTIVE = V.counter_states; // a ticket in these states is the counter's current ticket
   const QUEUE_GAP_MS = 300; // at most ~3 queue fetches a second
   const LIST_LIMIT = 80; // rows drawn of a long queue
   const PERSONAL_KINDS = ["finished", "no_show", "rated", "follow_up_opened"];
@@ -124,12 +125,11 @@
   $("console-message-close").addEventListener("click", () => showMessage(""));
 
   /** A refused or failed command: say what happened in the staff member's language, then refresh. */
-  function handleError(answer, context) {
-    const data = answer.data || {};
-    const details = data.details || {};
+  function handleError(error, context) {
+    const details = error.details || {};
     const number = (context && context.number) || "";
     let text;
-    switch (answer.status === 0 ? "network" : data.error) {
+    switch (error.status === 0 ? "network" : error.code) {
       case "network": text = i18n.t("err_network"); break;
       case "stale": text = i18n.t("err_stale", { number, state: stateName(details.state || "") }); break;
       case "illegal_transition": text = i18n.t("err_illegal"); break;
@@ -140,16 +140,16 @@
       case "counter_closed": text = i18n.t("err_counter_closed"); break;
       case "counter_occupied": text = i18n.t("err_counter_occupied"); break;
       case "unauthenticated": text = i18n.t("err_unauthenticated"); break;
-      default: text = i18n.t("err_generic", { message: data.message || String(answer.status) });
+      default: text = i18n.t("err_generic", { message: error.data.message || String(error.status) });
     }
     showMessage(text, "error");
-    if (answer.status === 401) {
+    if (error.status === 401) {
       state.awayReason = text;
       if (state.counter) state.counter.staff = null;
       render();
       return;
     }
-    if (answer.status !== 0) refresh();
+    if (error.status !== 0) refresh();
   }
 
   // --- reading state --------------------------------------------------------------------------------
@@ -177,9 +177,9 @@
     queueInFlight = true;
     lastQueueStart = Date.now();
     const askedAt = state.mutation;
-    const answer = await C.request("GET", `${API}/counters/${encodeURIComponent(COUNTER)}/queue`);
+    const answer = await request("GET", `${API}/counters/${encodeURIComponent(COUNTER)}/queue`);
     queueInFlight = false;
-    if (answer.ok) {
+    if (!answer.error) {
       if (askedAt !== state.mutation) {
         queuePending = true; // something changed locally meanwhile: this answer may predate it
       } else if (answer.data.seq >= state.seq) {
@@ -190,8 +190,8 @@
         state.loaded = true;
         render();
       }
-    } else if (answer.status === 401) {
-      handleError(answer, {});
+    } else if (answer.error.status === 401) {
+      handleError(answer.error, {});
     }
     if (queuePending) {
       queuePending = false;
@@ -207,8 +207,8 @@
   }
 
   async function fetchMyDay() {
-    const answer = await C.request("GET", `${API}/staff/me/today`);
-    if (answer.ok) {
+    const answer = await request("GET", `${API}/staff/me/today`);
+    if (!answer.error) {
       state.myDay = answer.data;
       renderMyDay();
     }
@@ -272,7 +272,9 @@
     const ticket = event.ticket;
     if (mine && ticket && ticket.id === mine.id && ticket.version > mine.version) {
       // the ticket at this counter changed (maybe on another tablet): show it at once, details follow
-      setCurrent(ticket.counter === COUNTER && ACTIVE.includes(ticket.state) ? { ...mine, ...ticket } : null);
+      // (an event carries the public view: the actions its new state allows come from the server's table)
+      setCurrent(ticket.counter === COUNTER && ACTIVE.includes(ticket.state)
+        ? { ...mine, ...ticket, allowed_actions: V.allowed_actions[ticket.state] } : null);
       state.mutation += 1;
       render();
     }
@@ -296,12 +298,22 @@
 
   // --- commands -------------------------------------------------------------------------------------
 
-  async function command(method, url, body, headers) {
+  /** One API call: {data} when it succeeded, {error} (a HallApi.Error, status 0 without an answer) when not. */
+  async function request(method, url, options) {
+    try {
+      return { data: await window.HallApi.request(method, url, options) };
+    } catch (error) {
+      if (!(error instanceof window.HallApi.Error)) throw error;
+      return { error };
+    }
+  }
+
+  async function command(method, url, body, options) {
     if (state.busy) return null;
     state.busy = true;
     renderBusy();
     try {
-      return await C.request(method, url, body, headers);
+      return await request(method, url, { ...(options || {}), body });
     } finally {
       state.busy = false;
       renderBusy();
@@ -309,12 +321,12 @@
   }
 
   async function callNext() {
-    if (!state.callKey) state.callKey = C.randomKey();
+    if (!state.callKey) state.callKey = window.HallApi.newKey();
     const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/call-next`, undefined,
-      { "Idempotency-Key": state.callKey });
+      { key: state.callKey });
     if (answer === null) return;
-    if (answer.status !== 0) state.callKey = null; // answered: the next press is a new request
-    if (!answer.ok) return handleError(answer, {});
+    if (!answer.error || answer.error.status !== 0) state.callKey = null; // answered: the next press is a new request
+    if (answer.error) return handleError(answer.error, {});
     const ticket = answer.data.ticket;
     if (ticket) {
       setCurrent(ticket);
@@ -329,7 +341,7 @@
     const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/call`,
       { ticket_id: ticket.id, version: ticket.version });
     if (answer === null) return;
-    if (!answer.ok) return handleError(answer, { number: ticket.number });
+    if (answer.error) return handleError(answer.error, { number: ticket.number });
     setCurrent(answer.data.ticket);
     showMessage(i18n.t("info_called", { number: ticket.number }), "info");
     localChange();
@@ -342,7 +354,7 @@
     if (!ticket) return;
     const answer = await command("POST", `${API}/tickets/${ticket.id}/${action}`, { version: ticket.version });
     if (answer === null) return;
-    if (!answer.ok) return handleError(answer, { number: ticket.number });
+    if (answer.error) return handleError(answer.error, { number: ticket.number });
     setCurrent(answer.data.ticket);
     if (DONE_MESSAGES[action]) showMessage(i18n.t(DONE_MESSAGES[action], { number: ticket.number }), "info");
     localChange();
@@ -352,9 +364,9 @@
   async function pauseCounter(reason) {
     const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/pause`, { reason });
     if (answer === null) return false;
-    if (!answer.ok) {
-      handleError(answer, {});
-      return answer.status !== 0;
+    if (answer.error) {
+      handleError(answer.error, {});
+      return answer.error.status !== 0;
     }
     state.counter = answer.data;
     localChange();
@@ -364,7 +376,7 @@
   async function resumeCounter() {
     const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/resume`);
     if (answer === null) return;
-    if (!answer.ok) return handleError(answer, {});
+    if (answer.error) return handleError(answer.error, {});
     state.counter = answer.data;
     localChange();
   }
@@ -445,8 +457,10 @@
       $("current-transfer-from").textContent = from;
       $("current-transfer-note").textContent = ticket.transfer_note || "";
     }
-    for (const button of $("ticket-actions").querySelectorAll("[data-action]")) {
-      button.hidden = !button.dataset.when.split(" ").includes(ticket.state);
+    // the server says what the ticket allows now (allowed_actions); each button names its domain action
+    const allowed = ticket.allowed_actions || V.allowed_actions[ticket.state] || [];
+    for (const button of $("ticket-actions").querySelectorAll("[data-ticket-action]")) {
+      button.hidden = !allowed.includes(button.dataset.ticketAction);
     }
     renderTimers();
   }
@@ -500,7 +514,7 @@
     const waitingList = $("waiting-list");
     const rows = state.waiting.slice(0, LIST_LIMIT).map((ticket) => ticketRow(ticket, el("button", {
       type: "button", class: "row-action", "data-call": String(ticket.id), disabled: !canCall || state.busy,
-      text: i18n.t("call_this"), "aria-label": `${i18n.t("call_this")} ${ticket.number}`,
+      text: i18n.t("action_call"), "aria-label": `${i18n.t("action_call")} ${ticket.number}`,
       onclick: () => callTicket(ticket),
     })));
     if (!state.waiting.length) rows.push(el("li", { class: "empty", text: i18n.t("waiting_empty") }));
@@ -515,7 +529,7 @@
     $("parked-count").textContent = String(state.parked.length);
     $("parked-list").replaceChildren(...state.parked.map((ticket) => ticketRow(ticket, el("button", {
       type: "button", class: "row-action", "data-resume": String(ticket.id), disabled: !canResume || state.busy,
-      text: i18n.t("resume_ticket"), "aria-label": `${i18n.t("resume_ticket")} ${ticket.number}`,
+      text: i18n.t("action_resume"), "aria-label": `${i18n.t("action_resume")} ${ticket.number}`,
       onclick: () => ticketAction("resume", ticket),
     }))));
   }
@@ -610,13 +624,13 @@
     const answer = await command("POST", `${API}/tickets/${ticket.id}/transfer`,
       { to_service: toService, to_counter: toCounter, note, version: ticket.version });
     if (answer === null) return;
-    if (!answer.ok && answer.status === 0) {
+    if (answer.error && answer.error.status === 0) {
       $("transfer-error").textContent = i18n.t("err_network");
       $("transfer-error").hidden = false;
       return;
     }
     dialog.close();
-    if (!answer.ok) return handleError(answer, { number: ticket.number });
+    if (answer.error) return handleError(answer.error, { number: ticket.number });
     setCurrent(null);
     showMessage(i18n.t("info_transferred", { number: ticket.number }), "info");
     localChange();
@@ -669,7 +683,7 @@
     const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/sign-in`, { services });
     if (answer === null) return;
     $("services-dialog").close();
-    if (!answer.ok) return handleError(answer, {});
+    if (answer.error) return handleError(answer.error, {});
     state.counter = answer.data;
     showMessage(i18n.t("info_services"), "info");
     localChange();
@@ -680,10 +694,10 @@
     $("sign-out-dialog").close();
     const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/sign-out`);
     if (answer === null) return;
-    if (!answer.ok && answer.status !== 403 && answer.data.error !== "counter_closed") {
-      return handleError(answer, {});
+    if (answer.error && answer.error.status !== 403 && answer.error.code !== "counter_closed") {
+      return handleError(answer.error, {});
     }
-    await C.request("DELETE", "/api/session");
+    await request("DELETE", "/api/session");
     location.assign(page.sign_in_url);
   });
 

@@ -8,6 +8,7 @@
 
   const page = JSON.parse(document.getElementById("page-config").textContent);
   const C = window.StaffCommon;
+  const API = window.HallApi;
   const el = C.el;
   const i18n = window.HallI18n.create(window.STAFF_TEXTS, C.initialLanguage(document.documentElement.lang));
   const $ = (id) => document.getElementById(id);
@@ -32,18 +33,18 @@
     box.hidden = !text;
   }
 
-  function errorText(answer) {
-    const data = answer.data || {};
-    if (answer.status === 0) return i18n.t("err_network");
+  /** What a failed request (a HallApi.Error) means to the person at the tablet. */
+  function errorText(error) {
+    if (error.status === 0) return i18n.t("err_network");
     const key = {
       bad_credentials: "bad_credentials", counter_busy: "err_counter_busy", counter_occupied: "err_counter_occupied",
       unauthenticated: "err_unauthenticated",
-    }[data.error];
-    if (data.error === "too_many_attempts") {
-      return i18n.t("too_many_attempts", { minutes: Math.ceil(((data.details || {}).retry_after_s || 60) / 60) });
+    }[error.code];
+    if (error.code === "too_many_attempts") {
+      return i18n.t("too_many_attempts", { minutes: Math.ceil((error.details.retry_after_s || 60) / 60) });
     }
-    if (key) return i18n.t(key, { current: (data.details || {}).current || "" });
-    return i18n.t("err_generic", { message: data.message || answer.status });
+    if (key) return i18n.t(key, { current: error.details.current || "" });
+    return i18n.t("err_generic", { message: error.data.message || error.status });
   }
 
   // --- step 1: who ----------------------------------------------------------------------------------
@@ -60,23 +61,25 @@
     const button = $("login-button");
     button.disabled = true;
     button.textContent = i18n.t("signing_in");
-    const answer = await C.request("POST", "/api/session",
-      { username: $("username").value.trim(), password: $("password").value });
-    button.disabled = false;
-    button.textContent = i18n.t("sign_in");
-    if (!answer.ok) {
-      showMessage(errorText(answer));
+    let who;
+    try {
+      who = await API.post("/api/session", { username: $("username").value.trim(), password: $("password").value });
+    } catch (error) {
+      showMessage(errorText(error));
       $("password").select();
       return;
+    } finally {
+      button.disabled = false;
+      button.textContent = i18n.t("sign_in");
     }
     showMessage("");
     $("password").value = "";
-    me = answer.data;
+    me = who;
     await showCounters();
   });
 
   $("switch-user").addEventListener("click", async () => {
-    await C.request("DELETE", "/api/session");
+    await API.delete("/api/session").catch(() => null); // as before: on to the form whatever the answer
     showMessage("");
     showLogin();
   });
@@ -87,13 +90,15 @@
     $("login-form").hidden = true;
     $("counter-step").hidden = false;
     $("hello").textContent = i18n.t("hello", { name: me.display_name });
-    const answer = await C.request("GET", `${page.api}/snapshot?view=staff`);
-    if (!answer.ok) {
-      if (answer.status === 401 || answer.status === 403) return showLogin();
-      showMessage(errorText(answer));
+    let snapshot;
+    try {
+      snapshot = await API.get(`${page.api}/snapshot?view=staff`);
+    } catch (error) {
+      if (error.status === 401 || error.status === 403) return showLogin();
+      showMessage(errorText(error));
       return;
     }
-    counters = answer.data.counters;
+    counters = snapshot.counters;
     if (!chosen) {
       const mine = counters.find((c) => c.staff === me.username);
       chosen = mine ? mine.number : null;
@@ -173,16 +178,17 @@
     }
     const button = $("start-button");
     button.disabled = true;
-    const answer = await C.request("POST", `${page.api}/counters/${encodeURIComponent(chosen)}/sign-in`,
-      { services, takeover });
-    button.disabled = false;
-    if (answer.ok) {
-      location.assign(page.console_url.replace("__N__", encodeURIComponent(chosen)));
+    try {
+      await API.post(`${page.api}/counters/${encodeURIComponent(chosen)}/sign-in`, { services, takeover });
+    } catch (error) {
+      button.disabled = false;
+      if (error.status === 401) return showLogin();
+      showMessage(errorText(error));
+      if (error.code === "counter_occupied") await showCounters();
       return;
     }
-    if (answer.status === 401) return showLogin();
-    showMessage(errorText(answer));
-    if (answer.data.error === "counter_occupied") await showCounters();
+    button.disabled = false;
+    location.assign(page.console_url.replace("__N__", encodeURIComponent(chosen)));
   });
 
   // --- language -------------------------------------------------------------------------------------
@@ -207,9 +213,9 @@
   async function start() {
     applyLanguage();
     document.documentElement.dataset.live = "live"; // no live connection on this page: hide the mark
-    const who = await C.request("GET", "/api/session");
-    if (who.ok && who.data.username) {
-      me = who.data;
+    const who = await API.get("/api/session").catch(() => null);
+    if (who && who.username) {
+      me = who;
       await showCounters();
     } else {
       showLogin();

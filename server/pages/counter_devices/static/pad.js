@@ -16,6 +16,8 @@
   const COUNTER = page.counter.number;
   const RATING_URL = `/api/branches/${encodeURIComponent(BRANCH)}/counters/${encodeURIComponent(COUNTER)}/rating`;
   const DEVICE_ID = `pad-${BRANCH}-${COUNTER}`.slice(0, 64);
+  const api = window.HallApi.forDevice(DEVICE_ID); // the pad names itself on every request (X-Device-Id)
+  const V = page.vocabulary; // the domain's states and event kinds, as the server tells them
   const THANKS_MS = 6000;
   const FAREWELL_MS = 4000;
   const REASONS_MIN_S = 20; // the reasons step keeps at least this long, however little time was left
@@ -256,23 +258,18 @@
     state.sending = true;
     $("send").disabled = $("skip").disabled = true;
     const body = { ticket_id: state.asking.id, score: state.score, reasons: Array.from(state.reasons) };
-    let answer;
+    let refusal = null;
     try {
-      const response = await fetch(RATING_URL, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-Device-Id": DEVICE_ID },
-        body: JSON.stringify(body),
-      });
-      answer = { status: response.status, data: await response.json().catch(() => ({})) };
+      await api.post(RATING_URL, body);
     } catch (error) {
-      answer = { status: 0, data: {} };
+      refusal = error instanceof window.HallApi.Error ? error : new window.HallApi.Error(0, "network", String(error));
     }
     state.sending = false;
     $("send").disabled = $("skip").disabled = false;
     const entry = state.config.scores.find((s) => s.score === state.score) || {};
-    if (answer.status === 201) return thanks(Boolean(entry.dissatisfied));
-    if (answer.data.error === "already_rated") return thanks(false);
-    if (answer.status === 0 || answer.status >= 500) {
+    if (!refusal) return thanks(Boolean(entry.dissatisfied));
+    if (refusal.code === "already_rated") return thanks(false);
+    if (refusal.status === 0 || refusal.status >= 500) {
       // keep the customer's choice; let them try again while time is left
       if (state.screen !== "reasons") {
         show("reasons");
@@ -320,9 +317,7 @@
   async function resumePrompt() {
     if (state.asking || state.screen === "thanks") return;
     try {
-      const response = await fetch(RATING_URL, { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const prompt = await response.json();
+      const prompt = await api.get(RATING_URL);
       const ticket = prompt.ticket;
       if (!ticket || ticket.rated || state.asking) return;
       const left = (Date.parse(ticket.ask_until) - Date.parse(prompt.server_time)) / 1000;
@@ -332,9 +327,7 @@
 
   async function loadConfig() {
     try {
-      const response = await fetch("/api/ratings/config", { headers: { Accept: "application/json" } });
-      if (!response.ok) throw new Error(String(response.status));
-      state.config = await response.json();
+      state.config = await api.get("/api/ratings/config");
       resumePrompt();
     } catch (error) {
       setTimeout(loadConfig, 5000);
@@ -342,8 +335,6 @@
   }
 
   // --- live -----------------------------------------------------------------------------------------
-
-  const ACTIVE = ["called", "serving"];
 
   function onSnapshot(snapshot) {
     state.counter = snapshot.counter;
@@ -354,19 +345,13 @@
   function onEvent(event) {
     const counter = state.counter;
     if (!counter) return;
-    if (event.kind.startsWith("counter_") && event.counter === COUNTER) {
+    if (V.counter_kinds.includes(event.kind) && event.counter === COUNTER) {
       if (event.status) counter.status = event.status;
       if (event.kind === "counter_signed_in" || event.kind === "counter_signed_out") live.resync(); // the name
     }
     const ticket = event.ticket;
-    if (ticket && ticket.number) {
-      if (ticket.counter === COUNTER && ACTIVE.includes(ticket.state)) {
-        counter.current = { number: ticket.number, service: ticket.service, state: ticket.state,
-                            called_at: ticket.called_at };
-      } else if (counter.current && counter.current.number === ticket.number) {
-        counter.current = null;
-      }
-    }
+    // the server says what this counter holds after a ticket's move: its ticket (called, serving) or nothing
+    if (event.counter === COUNTER && "counter_current" in event) counter.current = event.counter_current;
     renderIdle();
     if (event.kind === "finished" && event.counter === COUNTER && ticket) {
       ask(ticket, state.config ? state.config.pad_timeout_s : 60);

@@ -7,22 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import render_template
 
-from server.pages import PAGES, blueprint
-from server.services.access import require_branch
-from server.services.views import service_view
+from server.pages.back_office import PAGES, blueprint
+from server.pages.common import page_branch, page_language
+from server.services.views import service_view, vocabulary
 
 PAGES.append(("Manager 值班经理", "/manager/{branch}"))
 
 
 @blueprint.get("/manager/<branch_code>")
 def manager_page(branch_code: str) -> Any:
-    branch = require_branch(current_app.extensions["hall"].config, branch_code)
-    language = request.args.get("lang") if request.args.get("lang") in ("zh-CN", "en") else "zh-CN"
+    branch = page_branch(branch_code)
+    language = page_language()
     page = {
         "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
         "services": [service_view(s) for s in branch.services],
         "api": f"/api/branches/{branch.code}",
+        "vocabulary": vocabulary(),
     }
-    return render_template("pages/manager.html", page=page, language=language, branch=branch)
+    return render_template("back_office/manager.html", page=page, language=language, branch=branch)

@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   const PAGE = window.MANAGER_PAGE;
+  const V = PAGE.vocabulary; // the domain's states and event kinds, as the server tells them
+  const API = window.HallApi;
   const i18n = HallI18n.create({
     "zh-CN": {
       title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", sign_in: "经理登录", username: "用户名",
@@ -43,13 +45,9 @@
     return node;
   }
 
-  async function api(path, options) {
-    const response = await fetch(PAGE.api + path, {
-      credentials: "same-origin", headers: { "Content-Type": "application/json" }, ...options,
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw Object.assign(new Error(body.message || response.statusText), { status: response.status, body });
-    return body;
+  /** The branch's API: the answer's JSON, or a HallApi.Error whose message the lists show. */
+  function api(path, options) {
+    return API.request((options && options.method) || "GET", PAGE.api + path, options);
   }
 
   function renderCounters() {
@@ -139,7 +137,7 @@
       button.addEventListener("click", async () => {
         const note = window.prompt(i18n.t("resolve_note"));
         if (!note) return;
-        await api(`/follow-ups/${item.id}/resolve`, { method: "POST", body: JSON.stringify({ note }) });
+        await api(`/follow-ups/${item.id}/resolve`, { method: "POST", body: { note } });
         loadFollowUps();
       });
       li.append(button);
@@ -188,11 +186,16 @@
         refetchSoon();
       },
       onEvent(event) {
-        // the counters' state changes with almost every event: take a fresh view of the hall, cheaply
-        if (["called", "recalled", "serving", "finished", "no_show", "returned", "parked", "resumed", "transferred",
-             "counter_paused", "counter_resumed", "counter_signed_in", "counter_signed_out"].includes(event.kind)) {
-          HallLive.client.resync();
+        if ("counter_current" in event) {
+          // a ticket moved at a counter: the server says what that counter holds now
+          const counter = snapshot && snapshot.counters.find((c) => c.number === event.counter);
+          if (counter) {
+            counter.current = event.counter_current;
+            renderCounters();
+          }
         }
+        // a counter opened, paused or closed: take a fresh view of the hall (staff names, pause reasons)
+        if (V.counter_kinds.includes(event.kind)) HallLive.client.resync();
         if (["called", "rated", "follow_up_opened", "follow_up_resolved", "print_failed", "printed"].includes(event.kind)) {
           refetchSoon();
         }
@@ -224,7 +227,7 @@
     i18n.apply(document);
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
-    const who = await fetch("/api/session", { credentials: "same-origin" }).then((r) => r.json());
+    const who = await API.get("/api/session");
     if (who.role !== "manager") {
       showLogin(who.username ? i18n.t("not_manager") : "");
       return;
@@ -243,20 +246,20 @@
     refetchSoon();
   });
   $("#sign-out").addEventListener("click", async () => {
-    await fetch("/api/session", { method: "DELETE", credentials: "same-origin" });
+    await API.delete("/api/session").catch((error) => {
+      if (error.status === 0) throw error; // unreachable: still signed in
+    });
     window.location.reload();
   });
   $("#login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
-    const response = await fetch("/api/session", {
-      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
-    });
-    if (!response.ok) {
-      const answer = await response.json().catch(() => ({}));
-      $("#login-error").textContent = answer.error === "too_many_attempts"
-        ? i18n.t("too_many_attempts", { minutes: Math.ceil(((answer.details || {}).retry_after_s || 60) / 60) })
+    try {
+      await API.post("/api/session", { username: form.get("username"), password: form.get("password") });
+    } catch (error) {
+      if (!(error instanceof API.Error)) throw error;
+      $("#login-error").textContent = error.code === "too_many_attempts"
+        ? i18n.t("too_many_attempts", { minutes: Math.ceil((error.details.retry_after_s || 60) / 60) })
         : i18n.t("bad_login");
       return;
     }

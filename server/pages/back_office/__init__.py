@@ -1,0 +1,15 @@
+"""The back-office audience: the manager page (admin later); a Flask blueprint with its templates and scripts.
+
+Registered from :data:`server.pages.AUDIENCES`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("back_office", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/back-office-static")
+
+PAGES: list[tuple[str, str]] = []  # (label, path with {branch}) printed by `make run` and linked from /
+
+from server.pages.back_office import manager  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,190 @@
+"""What the browser is told instead of taught: the domain's vocabulary in every page, the actions a ticket
+allows in its staff view, each event's ``counter_current``, and a console label for every action and state."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.app import create_app
+from server.config import load_config
+from server.domain.tickets import Action, EventKind, TicketState, allowed_actions
+from server.services.actor import Actor
+from server.services.hall import HallService
+from server.services.views import vocabulary
+from tests.conftest import RecordingPublisher
+from tests.support import DEMO_CONFIG, ROOT, FakeClock
+
+BRANCH = "SZ-FUTIAN"
+STAFF = Actor("zhang.wei", "staff")
+STAFF_TEXTS = ROOT / "server" / "pages" / "counter_devices" / "static" / "staff-texts.js"
+
+
+def test_the_vocabulary_names_every_state_event_kind_and_action_of_the_domain() -> None:
+    words = vocabulary()
+    assert set(words["states"]) == {state.value for state in TicketState}
+    assert set(words["event_kinds"]) == {kind.value for kind in EventKind}
+    assert set(words["actions"]) == {action.value for action in Action}
+    assert set(words["counter_states"]) == {state.value for state in TicketState if state.holds_counter}
+    assert set(words["final_states"]) == {state.value for state in TicketState if state.is_final}
+    assert words["allowed_actions"] == {state.value: [a.value for a in allowed_actions(state)] for state in TicketState}
+    for group in ("ticket_kinds", "call_kinds", "counter_kinds"):
+        assert words[group] and set(words[group]) <= set(words["event_kinds"]), group
+    json.dumps(words)  # it goes into the page as JSON
+
+
+# --- every page that works with tickets gets the vocabulary -------------------------------------------------
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    monkeypatch.delenv("HALL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HALL_SECRET_KEY", raising=False)
+
+    def overrides(data: dict[str, Any]) -> None:
+        data["server"]["database_url"] = f"sqlite:///{tmp_path / 'hall.sqlite3'}"
+        data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
+        data["branches"][0]["hours"] = "00:00-24:00"
+        for service in data["branches"][0]["services"]:
+            service.pop("hours", None)
+
+    app, _socketio = create_app(load_config(DEMO_CONFIG, overrides=overrides), clock=FakeClock(),
+                                publisher=RecordingPublisher())
+    yield app
+    app.extensions["hall"].uow.engine.dispose()
+
+
+def _bootstrap(html: str) -> dict[str, Any]:
+    """The page's configuration: the JSON script block, or the manager's ``window.MANAGER_PAGE``."""
+    found = re.search(r'<script type="application/json" id="[a-z-]+-config">(.*?)</script>', html, re.S)
+    if found is None:
+        found = re.search(r"window\.MANAGER_PAGE = (\{.*?\});", html, re.S)
+    assert found is not None, html[:500]
+    return json.loads(found.group(1))
+
+
+def _token(client: FlaskClient) -> str:
+    answer = client.post(f"/api/branches/{BRANCH}/tickets", json={"service": "BILL"})
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["token"]
+
+
+@pytest.mark.parametrize("path", [
+    "/display/{branch}", "/display/{branch}/counter/1", "/pad/{branch}/1", "/staff/{branch}/counter/1",
+    "/manager/{branch}", "/t/{token}",
+])
+def test_every_page_that_shows_tickets_gets_the_vocabulary(app: Flask, path: str) -> None:
+    client = app.test_client()
+    if path.startswith("/staff"):
+        signed_in = client.post("/api/session", json={"username": "zhang.wei", "password": "demo-staff"})
+        assert signed_in.status_code == 200, signed_in.get_json()
+    url = path.format(branch=BRANCH, token=_token(client) if "{token}" in path else "")
+    page = client.get(url)
+    assert page.status_code == 200, url
+    assert _bootstrap(page.get_data(as_text=True))["vocabulary"] == vocabulary()
+
+
+# --- the staff view of a ticket says what it allows ---------------------------------------------------------
+
+
+def test_the_staff_view_of_a_ticket_carries_the_domains_allowed_actions(hall: HallService) -> None:
+    hall.counters.sign_in(BRANCH, "1", STAFF)
+    hall.tickets.issue(BRANCH, "BILL")
+    ticket = hall.counters.call_next(BRANCH, "1", STAFF)["ticket"]
+    assert ticket["allowed_actions"] == [a.value for a in allowed_actions(TicketState.CALLED)]
+    ticket = hall.tickets.act(BRANCH, ticket["id"], Action.START, STAFF)["ticket"]
+    assert ticket["allowed_actions"] == ["finish", "park", "transfer"]
+    ticket = hall.tickets.act(BRANCH, ticket["id"], Action.FINISH, STAFF)["ticket"]
+    assert ticket["allowed_actions"] == []
+
+
+# --- counter_current: what the counter holds after a ticket's move -------------------------------------------
+
+
+def test_every_ticket_event_naming_a_counter_says_what_the_counter_holds_now(
+        hall: HallService, publisher: RecordingPublisher) -> None:
+    hall.counters.sign_in(BRANCH, "1", STAFF)
+    hall.tickets.issue(BRANCH, "BILL")
+    hall.tickets.issue(BRANCH, "BILL")
+    first = hall.counters.call_next(BRANCH, "1", STAFF)["ticket"]
+    for action in (Action.RECALL, Action.START, Action.PARK):
+        hall.tickets.act(BRANCH, first["id"], action, STAFF)
+    second = hall.counters.call_next(BRANCH, "1", STAFF)["ticket"]
+    hall.tickets.act(BRANCH, second["id"], Action.NO_SHOW, STAFF)
+    hall.tickets.act(BRANCH, first["id"], Action.RESUME, STAFF)
+    hall.tickets.act(BRANCH, first["id"], Action.FINISH, STAFF)
+
+    moves = [(e["kind"], e["counter_current"] and (e["counter_current"]["number"], e["counter_current"]["state"]))
+             for e in publisher.events if "counter_current" in e]
+    assert moves == [
+        ("called", (first["number"], "called")),
+        ("recalled", (first["number"], "called")),
+        ("serving", (first["number"], "serving")),
+        ("parked", None),
+        ("called", (second["number"], "called")),
+        ("no_show", None),
+        ("resumed", (first["number"], "serving")),
+        ("finished", None),
+    ]
+    for event in publisher.events:
+        if event.get("counter_current"):
+            assert event["counter_current"] == event["ticket"]  # the public view: nothing private
+    # issuing names no counter, a counter's own events move no ticket: neither carries it
+    assert all("counter_current" not in e for e in publisher.events
+               if e["kind"] in ("issued", "counter_signed_in"))
+
+
+# --- the staff console has a label for every action and state ------------------------------------------------
+
+
+def _texts(language: str) -> set[str]:
+    """The keys of one language's dictionary in staff-texts.js (``"zh-CN": {`` … ``},``, ``en: {`` … ``},``)."""
+    source = STAFF_TEXTS.read_text(encoding="utf-8")
+    opening = '"zh-CN": {' if language == "zh-CN" else "en: {"
+    start = source.index(opening) + len(opening)
+    end = source.index("\n    },", start)
+    return set(re.findall(r"^\s+([a-z_]+):", source[start:end], re.M))
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_console_has_a_label_for_every_action_and_state(language: str) -> None:
+    keys = _texts(language)
+    assert len(keys) > 50  # the dictionary was found
+    missing = [f"action_{a.value}" for a in Action if f"action_{a.value}" not in keys]
+    missing += [f"state_{s.value}" for s in TicketState if f"state_{s.value}" not in keys]
+    assert not missing, f"staff-texts.js ({language}) lacks {missing}"
+
+
+def test_both_console_languages_have_the_same_texts() -> None:
+    assert _texts("zh-CN") == _texts("en")
+
+
+# --- the few words a page script still names itself are the domain's ----------------------------------------
+
+PAGE_SCRIPTS = sorted([*(ROOT / "kiosk" / "static").glob("*.js"), *(ROOT / "display" / "static").glob("*.js"),
+                       *(ROOT / "server" / "pages").glob("*/static/*.js")])
+
+
+def _named_words(source: str) -> tuple[set[str], set[str]]:
+    """Event kinds and ticket states a script compares with by name (a reaction of its own, e.g. the pad asks
+    for a rating on ``finished``): ``event.kind === "…"``, ``….state === "…"`` and ``…_KINDS = [...]`` lists."""
+    kinds = set(re.findall(r'event\.kind [!=]== "([a-z_]+)"', source))
+    for listed in re.findall(r"_KINDS = \[([^\]]*)\]", source) + re.findall(r"\[([^\]]*)\]\.includes\(event\.kind\)",
+                                                                           source):
+        kinds |= set(re.findall(r'"([a-z_]+)"', listed))
+    states = set(re.findall(r'(?:ticket|current|changed|update|data)\.state [!=]== "([a-z_]+)"', source))
+    return kinds, states
+
+
+@pytest.mark.parametrize("script", PAGE_SCRIPTS, ids=lambda path: path.name)
+def test_every_kind_and_state_a_page_script_names_exists_in_the_domain(script: Path) -> None:
+    kinds, states = _named_words(script.read_text(encoding="utf-8"))
+    assert kinds <= {kind.value for kind in EventKind}, f"{script.name}: {kinds - {k.value for k in EventKind}}"
+    assert states <= {state.value for state in TicketState}, f"{script.name}: {states}"
