@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,8 +37,10 @@ class FakeClock:
         return self.now
 
 
-def demo_config(database_url: str, tmp_path: Path, **queue: Any) -> HallConfig:
-    """The demo hall with a given database, open all day, and optional [queue] overrides."""
+def demo_config(database_url: str, tmp_path: Path, *, more: Callable[[dict[str, Any]], None] | None = None,
+                **queue: Any) -> HallConfig:
+    """The demo hall with a given database, open all day, optional [queue] overrides, and ``more`` changes
+    to the TOML data."""
 
     def adjust(data: dict[str, Any]) -> None:
         data["server"]["database_url"] = database_url
@@ -48,6 +50,8 @@ def demo_config(database_url: str, tmp_path: Path, **queue: Any) -> HallConfig:
             for service in branch["services"]:
                 service.pop("hours", None)
         data.setdefault("queue", {}).update(queue)
+        if more is not None:
+            more(data)
 
     saved = os.environ.pop("HALL_DATABASE_URL", None)
     try:

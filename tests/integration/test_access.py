@@ -22,13 +22,12 @@ from werkzeug.test import TestResponse
 import server.api.routes  # noqa: F401  (registers every route: the table below is read at import)
 from server.api.registry import DECLARED, ENDPOINTS, Endpoint, refuse_undeclared, route
 from server.app import create_app
-from server.config import load_config
 from server.domain.errors import NotFound
 from server.services import access
 from server.services.actor import Actor
 from tests.conftest import RecordingPublisher
 from tests.media_samples import png_bytes
-from tests.support import DEMO_CONFIG, FakeClock
+from tests.support import FakeClock, demo_config
 
 BRANCH = "SZ-FUTIAN"
 OTHER = "GZ-TIANHE"
@@ -40,15 +39,8 @@ MANAGER_ROUTES = [ep for ep in PRIVATE if ep.auth == access.MANAGER]
 SOCKET_ROLES = access.STAFF_ROLES
 
 
-def with_a_second_branch(data: dict[str, Any], database_url: str, tmp_path: Path) -> None:
-    """The demo hall, open all day, plus GZ-TIANHE (a copy of SZ-FUTIAN) with one staff member and one manager
-    who work only there."""
-    data["server"]["database_url"] = database_url
-    data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
-    for branch in data["branches"]:
-        branch["hours"] = "00:00-24:00"
-        for service in branch["services"]:
-            service.pop("hours", None)
+def with_a_second_branch(data: dict[str, Any]) -> None:
+    """GZ-TIANHE (a copy of SZ-FUTIAN) with one staff member and one manager who work only there."""
     other = copy.deepcopy(data["branches"][0])
     other["code"] = OTHER
     data["branches"].append(other)
@@ -64,7 +56,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     monkeypatch.delenv("HALL_DATABASE_URL", raising=False)
     monkeypatch.delenv("HALL_SECRET_KEY", raising=False)
     url = f"sqlite:///{tmp_path / 'hall.sqlite3'}"
-    config = load_config(DEMO_CONFIG, overrides=lambda data: with_a_second_branch(data, url, tmp_path))
+    config = demo_config(url, tmp_path, more=with_a_second_branch)
     app, _socketio = create_app(config, clock=FakeClock(), publisher=RecordingPublisher())
     yield app
     app.extensions["hall"].uow.engine.dispose()
