@@ -74,7 +74,7 @@
   function applyEvent(event) {
     if (event.counter !== page.counter.number) return;
     // the server says what this counter holds after a ticket's move: its ticket (called, serving) or nothing
-    if ("counter_current" in event) state.current = event.counter_current;
+    if ("holds_counter" in event) state.current = event.holds_counter ? event.ticket : null;
     if (CALLS.has(event.kind) && event.ticket) {
       flash();
       if (announcer) announcer.chime();

@@ -309,9 +309,9 @@
     if (!number || !state.counters.has(number) || !inZone(number)) return;
     const counter = state.counters.get(number);
     const ticket = event.ticket;
-    if ("counter_current" in event) {
+    if ("holds_counter" in event) {
       // the server says what the counter holds after a ticket's move: its ticket (called, serving) or nothing
-      counter.current = event.counter_current;
+      counter.current = event.holds_counter ? event.ticket : null;
       schedule("counters");
     }
     if (ANNOUNCED.has(kind) && ticket) {

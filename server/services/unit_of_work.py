@@ -38,7 +38,7 @@ from server.offload import eventlet_serves
 from server.persistence.raw import RawStatement
 from server.persistence.tables import BranchSequence, TicketEvent, TicketRow
 from server.services.actor import Actor
-from server.services.views import counter_current, ticket_public
+from server.services.views import holds_counter, ticket_public
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class Transaction:
         """Append the event a ticket command returned, with who sent it and the ticket's public view after it."""
         extra: dict[str, Any] = {"ticket": ticket_public(ticket, self.branch), **(public or {})}
         if change.counter is not None:
-            extra["counter_current"] = counter_current(ticket, self.branch, change.counter)
+            extra["holds_counter"] = holds_counter(ticket, change.counter)
         return self.emit(change.kind, ticket=ticket, counter=change.counter, staff=actor.username,
                          device=actor.device, reason=change.reason, data=change.data or None, public=extra)
 

@@ -131,11 +131,10 @@ def vocabulary() -> dict[str, Any]:
     }
 
 
-def counter_current(ticket: TicketFacts, branch: Branch, counter: str) -> dict[str, Any] | None:
-    """What ``counter`` holds after an event that moved ``ticket`` there or away: the ticket's public view while
-    it holds that counter (called, serving), else None. Every lifecycle event naming a counter carries it
-    (``counter_current``), so that screens set a counter's number from it instead of working the state machine
-    out themselves. Ratings and follow-ups name a finished ticket's counter without changing what it holds, and
-    carry none."""
-    holds = TicketState(ticket.state).holds_counter and ticket.counter_number == counter
-    return ticket_public(ticket, branch) if holds else None
+def holds_counter(ticket: TicketFacts, counter: str) -> bool:
+    """After an event that moved ``ticket`` at ``counter``: whether the counter now holds it (called, serving
+    there); otherwise the counter is free, since a counter holds one ticket at a time. Every lifecycle event
+    naming a counter carries this (``holds_counter``), so that screens set a counter's number from the event's
+    ticket instead of working the state machine out themselves. Ratings and follow-ups name a finished ticket's
+    counter without changing what it holds, and carry none."""
+    return TicketState(ticket.state).holds_counter and ticket.counter_number == counter

@@ -186,11 +186,11 @@
         refetchSoon();
       },
       onEvent(event) {
-        if ("counter_current" in event) {
+        if ("holds_counter" in event) {
           // a ticket moved at a counter: the server says what that counter holds now
           const counter = snapshot && snapshot.counters.find((c) => c.number === event.counter);
           if (counter) {
-            counter.current = event.counter_current;
+            counter.current = event.holds_counter ? event.ticket : null;
             renderCounters();
           }
         }

@@ -351,7 +351,9 @@
     }
     const ticket = event.ticket;
     // the server says what this counter holds after a ticket's move: its ticket (called, serving) or nothing
-    if (event.counter === COUNTER && "counter_current" in event) counter.current = event.counter_current;
+    if (event.counter === COUNTER && "holds_counter" in event) {
+      counter.current = event.holds_counter ? event.ticket : null;
+    }
     renderIdle();
     if (event.kind === "finished" && event.counter === COUNTER && ticket) {
       ask(ticket, state.config ? state.config.pad_timeout_s : 60);
