@@ -142,16 +142,22 @@ def issue_phase(base: str, clients: int, seconds: float, rate: float | None = No
 
 
 def call_phase(base: str, seconds: float) -> tuple[int, list[float], float]:
+    """Staff at every counter call and mark no-show for ``seconds``, timed from when all are signed in (a sign-in
+    hashes a password on purpose slowly; on a busy machine eight of them could eat a short phase)."""
     latencies: list[float] = []
     lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
     counters = [str(n) for n in range(1, 9)]
+    ready = threading.Barrier(len(counters) + 1)
+    deadline = [0.0]
 
     def staff(counter: str, username: str) -> None:
         client = Client(base)
-        assert client.post("/api/session", {"username": username, "password": "demo-staff"})[0] == 200
-        assert client.post(f"/api/branches/{BRANCH}/counters/{counter}/sign-in", {})[0] == 200
-        while time.perf_counter() < deadline:
+        try:
+            assert client.post("/api/session", {"username": username, "password": "demo-staff"})[0] == 200
+            assert client.post(f"/api/branches/{BRANCH}/counters/{counter}/sign-in", {})[0] == 200
+        finally:
+            ready.wait()
+        while time.perf_counter() < deadline[0]:
             began = time.perf_counter()
             status, body = client.post(
                 f"/api/branches/{BRANCH}/counters/{counter}/call-next", headers={"Idempotency-Key": uuid.uuid4().hex}
@@ -166,9 +172,12 @@ def call_phase(base: str, seconds: float) -> tuple[int, list[float], float]:
             assert client.post(f"/api/branches/{BRANCH}/tickets/{ticket['id']}/no-show", {})[0] == 200
 
     threads = [threading.Thread(target=staff, args=(c, u)) for c, u in zip(counters, STAFF, strict=True)]
-    began = time.perf_counter()
     for thread in threads:
         thread.start()
+    deadline[0] = float("inf")
+    ready.wait()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
     for thread in threads:
         thread.join()
     return len(latencies), latencies, time.perf_counter() - began
