@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
 from sqlmodel import Session
 
 from server.domain.tickets import EventKind
@@ -30,3 +33,25 @@ def events_after(session: Session, branch_code: str, after_seq: int, limit: int)
         TicketEvent.branch_code == branch_code, TicketEvent.seq > after_seq).order_by(TicketEvent.seq).limit(limit)
     ).scalars())
 
+
+
+def events_of_kinds(session: Session, branch_code: str, kinds: Sequence[str], since: datetime,
+                    limit: int) -> list[TicketEvent]:
+    """The branch's events of these kinds at or after ``since``, newest first."""
+    return list(session.execute(
+        select(TicketEvent).where(TicketEvent.branch_code == branch_code, TicketEvent.kind.in_(kinds),
+                                  TicketEvent.at >= since)
+        .order_by(TicketEvent.seq.desc()).limit(limit)).scalars())
+
+
+def event_at(session: Session, branch_code: str, seq: int) -> TicketEvent | None:
+    """The branch's event with this sequence number."""
+    return session.execute(select(TicketEvent).where(
+        TicketEvent.branch_code == branch_code, TicketEvent.seq == seq)).scalar_one_or_none()
+
+
+def recalls_until(session: Session, branch_code: str, ticket_id: int | None, seq: int) -> int:
+    """How often the ticket was recalled up to and including event ``seq``."""
+    return int(session.execute(select(func.count()).select_from(TicketEvent).where(
+        TicketEvent.ticket_id == ticket_id, TicketEvent.kind == EventKind.RECALLED.value,
+        TicketEvent.seq <= seq, TicketEvent.branch_code == branch_code)).scalar_one())

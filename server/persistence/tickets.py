@@ -9,6 +9,7 @@ back into dates and aware datetimes); the inserts and updates of the hot path ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -95,6 +96,14 @@ def at_counter(connection: Connection, branch_code: str, counter_number: str) ->
     found = _fetch(connection, _C.branch_code == branch_code, _C.counter_number == counter_number,
                    _C.state.in_(HOLDING_COUNTER))
     return found[0] if found else None
+
+
+def last_finished_at(connection: Connection, branch_code: str, counter_number: str, since: datetime) -> Ticket | None:
+    """The ticket a counter finished last, if at or after ``since``."""
+    found = connection.execute(_SELECT.where(
+        _C.branch_code == branch_code, _C.counter_number == counter_number, _C.state == TicketState.DONE.value,
+        _C.finished_at >= since).order_by(_C.finished_at.desc(), _C.id.desc()).limit(1)).first()
+    return None if found is None else from_row(found)
 
 
 def in_states(connection: Connection, branch_code: str, states: Iterable[TicketState],

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
 from server.domain.announcements import AnnouncementText, announcement
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import AnnouncementSettings
 from server.domain.tickets import EventKind
+from server.persistence import hall_reads
 from server.persistence.tables import TicketEvent
 from server.services.access import require_branch
 from server.services.unit_of_work import UnitOfWork
@@ -74,14 +73,11 @@ class AnnouncementService:
     def _call_event(self, branch_code: str, seq: int) -> tuple[TicketEvent, int]:
         branch = require_branch(self.config, branch_code)
         with self.uow.read() as session:
-            event = session.execute(select(TicketEvent).where(
-                TicketEvent.branch_code == branch.code, TicketEvent.seq == seq)).scalar_one_or_none()
+            event = hall_reads.event_at(session, branch.code, seq)
             if event is None or event.kind not in ANNOUNCED_KINDS or not event.ticket_number \
                     or not event.counter_number:
                 raise NotFound(f"event {seq} of branch {branch.code} is not a call", code="not_a_call")
-            recalls = session.execute(select(func.count()).select_from(TicketEvent).where(
-                TicketEvent.ticket_id == event.ticket_id, TicketEvent.kind == EventKind.RECALLED.value,
-                TicketEvent.seq <= seq, TicketEvent.branch_code == branch.code)).scalar_one()
+            recalls = hall_reads.recalls_until(session, branch.code, event.ticket_id, seq)
         return event, int(recalls)
 
     def _texts(self, branch_code: str, event: TicketEvent) -> list[AnnouncementText]:

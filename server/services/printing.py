@@ -17,12 +17,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Kiosk, Text
 from server.domain.tickets import EventKind, TicketState
-from server.persistence import tickets
+from server.persistence import hall_reads, tickets
 from server.persistence.tables import TicketEvent
 from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
 from server.services.hall import HallService
@@ -69,10 +67,7 @@ class PrintingService:
         now = self.hall.clock()
         since = now - FAULT_WINDOW
         with self.hall.uow.read() as session:
-            rows = list(session.execute(
-                select(TicketEvent).where(TicketEvent.branch_code == branch.code, TicketEvent.kind.in_(PRINT_KINDS),
-                                          TicketEvent.at >= since)
-                .order_by(TicketEvent.seq.desc()).limit(5000)).scalars())
+            rows = hall_reads.events_of_kinds(session, branch.code, PRINT_KINDS, since, limit=5000)
         by_device: dict[str, list[TicketEvent]] = {}
         for row in rows:
             by_device.setdefault(row.device or "", []).append(row)

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from server.domain.errors import DomainError, NotFound
@@ -23,8 +22,9 @@ from server.domain.hall import RATING_SCALES, Branch, RatingSettings
 from server.domain.numbering import service_day
 from server.domain.ticket import Ticket
 from server.domain.tickets import EventKind, TicketState
+from server.persistence import ratings as records
 from server.persistence import tickets
-from server.persistence.tables import FollowUp, Rating, TicketEvent, TicketRow
+from server.persistence.tables import FollowUp, Rating, TicketRow
 from server.services.access import require_branch, require_counter, require_manager, require_staff, works_at
 from server.services.actor import Actor, Clock, utc_now
 from server.services.unit_of_work import Transaction, UnitOfWork
@@ -87,11 +87,8 @@ class RatingService:
         counter = _counter_number(branch, counter_number)
         now = self.clock()
         with self.uow.read() as session:
-            ticket = session.execute(
-                select(TicketRow).where(TicketRow.branch_code == branch.code, TicketRow.counter_number == counter,
-                                     TicketRow.state == TicketState.DONE.value,
-                                     TicketRow.finished_at >= now - self.settings.rating_window)
-                .order_by(TicketRow.finished_at.desc(), TicketRow.id.desc()).limit(1)).scalar_one_or_none()
+            ticket = tickets.last_finished_at(session.connection(), branch.code, counter,
+                                              now - self.settings.rating_window)
             rated = ticket is not None and _rating_of(session, ticket) is not None
         response: dict[str, Any] = {"counter": counter, "server_time": now.isoformat(),
                                     "pad_timeout_s": self.settings.pad_timeout_s, "ticket": None}
@@ -191,13 +188,9 @@ class RatingService:
         self._require_manager(actor, branch)
         if state not in (*FOLLOW_UP_STATES, "all"):
             raise DomainError("state must be open, resolved or all", code="bad_query", http_status=400)
-        query = (select(FollowUp, Rating, TicketRow).join(Rating, Rating.id == FollowUp.rating_id)
-                 .join(TicketRow, TicketRow.id == FollowUp.ticket_id).where(FollowUp.branch_code == branch.code))
-        if state != "all":
-            query = query.where(FollowUp.state == state)
-        order = FollowUp.created_at.asc() if state == FOLLOW_UP_OPEN else FollowUp.created_at.desc()
         with self.uow.read() as session:
-            rows = session.execute(query.order_by(order, FollowUp.id).limit(limit)).all()
+            rows = records.follow_ups(session, branch.code, None if state == "all" else state,
+                                      oldest_first=state == FOLLOW_UP_OPEN, limit=limit)
             views = [self._follow_up_view(f, r, t, branch) for f, r, t in rows]
         return {"branch": branch.code, "state": state, "follow_ups": views}
 
@@ -210,22 +203,9 @@ class RatingService:
         start = datetime.combine(day, time(0), tzinfo=branch.timezone)
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=branch.timezone)
         with self.uow.read() as session:
-            done = session.execute(
-                select(TicketRow.service_started_at, TicketRow.called_at, TicketRow.finished_at)
-                .join(TicketEvent, TicketEvent.ticket_id == TicketRow.id)
-                .where(TicketEvent.branch_code == branch.code, TicketEvent.kind == EventKind.FINISHED.value,
-                       TicketEvent.staff_username == actor.username, TicketEvent.at >= start, TicketEvent.at < end)
-            ).all()
-            no_shows = len(session.execute(
-                select(TicketEvent.id).where(
-                    TicketEvent.branch_code == branch.code, TicketEvent.kind == EventKind.NO_SHOW.value,
-                    TicketEvent.staff_username == actor.username, TicketEvent.at >= start, TicketEvent.at < end)
-            ).all())
-            ratings = session.execute(
-                select(Rating.score, Rating.scale, Rating.dissatisfied).where(
-                    Rating.branch_code == branch.code, Rating.staff_username == actor.username,
-                    Rating.created_at >= start, Rating.created_at < end)
-            ).all()
+            done = records.finished_by(session, branch.code, actor.username, start, end)
+            no_shows = records.no_shows_by(session, branch.code, actor.username, start, end)
+            ratings = records.ratings_of(session, branch.code, actor.username, start, end)
         service_minutes = [(finished - (started or called)).total_seconds() / 60
                            for started, called, finished in done if finished and (started or called)]
         scale = self.settings.scale
@@ -374,12 +354,12 @@ def _follow_up_public(follow_up: FollowUp) -> dict[str, Any]:
 
 
 def _rating_of(session: Session, ticket: Ticket | TicketRow) -> Rating | None:
-    return session.execute(select(Rating).where(Rating.ticket_id == ticket.id)).scalar_one_or_none()
+    return records.of_ticket(session, ticket.id)
 
 
 def _load_follow_up(session: Session, branch: Branch, follow_up_id: int) -> FollowUp:
-    follow_up = session.get(FollowUp, follow_up_id)
-    if follow_up is None or follow_up.branch_code != branch.code:
+    follow_up = records.follow_up(session, branch.code, follow_up_id)
+    if follow_up is None:
         raise NotFound(f"no follow-up {follow_up_id} in branch {branch.code}", code="unknown_follow_up")
     return follow_up
 

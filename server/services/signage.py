@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlmodel import Session
 
 from server.domain import media as media_types
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch
 from server.domain.tickets import EventKind
+from server.persistence import signage as records
 from server.persistence.media_store import MediaStore
 from server.persistence.tables import MediaItem, Notice
 from server.services.access import is_manager_of, require_branch, require_manager
@@ -66,8 +66,8 @@ class SignageService:
         """The enabled media in playlist order and the enabled notices, as a display shows them."""
         branch = self._branch(branch_code)
         with self.uow.read() as session:
-            media = _media(session, branch.code, enabled_only=True)
-            notices = _notices(session, branch.code, enabled_only=True)
+            media = records.media(session, branch.code, enabled_only=True)
+            notices = records.notices(session, branch.code, enabled_only=True)
         return {"branch": branch.code,
                 "media": [_media_public(item) for item in media],
                 "notices": [_notice_public(notice) for notice in notices],
@@ -90,7 +90,7 @@ class SignageService:
     def list_media(self, branch_code: str, actor: Actor) -> dict[str, Any]:
         branch = self._manager(actor, branch_code)
         with self.uow.read() as session:
-            items = _media(session, branch.code, enabled_only=False)
+            items = records.media(session, branch.code, enabled_only=False)
         return {"media": [_media_view(item) for item in items], "limits": self._limits_view()}
 
     def upload(self, branch_code: str, actor: Actor, data: bytes, *, declared_type: str | None = None,
@@ -116,8 +116,7 @@ class SignageService:
         self.store.write(stored_name, data)
         try:
             with self.uow.command(branch, self.clock()) as tx:
-                count = tx.session.execute(select(func.count()).select_from(MediaItem).where(
-                    MediaItem.branch_code == branch.code)).scalar_one()
+                count = records.media_count(tx.session, branch.code)
                 if count >= self.limits.max_items:
                     raise DomainError(f"the playlist is full ({self.limits.max_items} items); delete one first",
                                       code="playlist_full")
@@ -126,7 +125,7 @@ class SignageService:
                     stored_name=stored_name, original_name=_clean(filename, 200), title=_clean(title, 100),
                     size_bytes=len(data), sha256=digest, seconds=round(float(shown), 1),
                     video_length_s=None if video_length is None else round(video_length, 2),
-                    position=_next_position(tx.session, MediaItem, branch.code), enabled=True,
+                    position=records.next_position(tx.session, MediaItem, branch.code), enabled=True,
                     created_by=actor.username, created_at=tx.now, updated_at=tx.now)
                 tx.session.add(item)
                 tx.session.flush()
@@ -156,7 +155,7 @@ class SignageService:
     def reorder_media(self, branch_code: str, ids: Sequence[int], actor: Actor) -> dict[str, Any]:
         branch = self._manager(actor, branch_code)
         with self.uow.command(branch, self.clock()) as tx:
-            items = _media(tx.session, branch.code, enabled_only=False)
+            items = records.media(tx.session, branch.code, enabled_only=False)
             _reorder(items, ids, "media")
             for item in items:
                 item.updated_at = tx.now
@@ -178,7 +177,7 @@ class SignageService:
     def list_notices(self, branch_code: str, actor: Actor) -> dict[str, Any]:
         branch = self._manager(actor, branch_code)
         with self.uow.read() as session:
-            notices = _notices(session, branch.code, enabled_only=False)
+            notices = records.notices(session, branch.code, enabled_only=False)
         return {"notices": [_notice_view(notice) for notice in notices]}
 
     def create_notice(self, branch_code: str, actor: Actor, text: dict[str, str], *,
@@ -187,7 +186,7 @@ class SignageService:
         zh, en = _notice_text(text)
         with self.uow.command(branch, self.clock()) as tx:
             notice = Notice(branch_code=branch.code, text_zh=zh, text_en=en, enabled=enabled,
-                            position=_next_position(tx.session, Notice, branch.code), updated_by=actor.username,
+                            position=records.next_position(tx.session, Notice, branch.code), updated_by=actor.username,
                             created_at=tx.now, updated_at=tx.now)
             tx.session.add(notice)
             tx.session.flush()
@@ -211,7 +210,7 @@ class SignageService:
     def reorder_notices(self, branch_code: str, ids: Sequence[int], actor: Actor) -> dict[str, Any]:
         branch = self._manager(actor, branch_code)
         with self.uow.command(branch, self.clock()) as tx:
-            notices = _notices(tx.session, branch.code, enabled_only=False)
+            notices = records.notices(tx.session, branch.code, enabled_only=False)
             _reorder(notices, ids, "notices")
             for notice in notices:
                 notice.updated_at = tx.now
@@ -272,37 +271,18 @@ class SignageService:
                 public={"change": change, "notice_id": notice.id})
 
 
-def _media(session: Session, branch_code: str, *, enabled_only: bool) -> list[MediaItem]:
-    query = select(MediaItem).where(MediaItem.branch_code == branch_code)
-    if enabled_only:
-        query = query.where(MediaItem.enabled.is_(True))  # type: ignore[attr-defined]
-    return list(session.execute(query.order_by(MediaItem.position, MediaItem.id)).scalars())
-
-
-def _notices(session: Session, branch_code: str, *, enabled_only: bool) -> list[Notice]:
-    query = select(Notice).where(Notice.branch_code == branch_code)
-    if enabled_only:
-        query = query.where(Notice.enabled.is_(True))  # type: ignore[attr-defined]
-    return list(session.execute(query.order_by(Notice.position, Notice.id)).scalars())
-
-
 def _load_media(session: Session, branch: Branch, media_id: int) -> MediaItem:
-    item = session.get(MediaItem, media_id)
-    if item is None or item.branch_code != branch.code:
+    item = records.media_item(session, branch.code, media_id)
+    if item is None:
         raise NotFound(f"branch {branch.code} has no media {media_id}", code="unknown_media")
     return item
 
 
 def _load_notice(session: Session, branch: Branch, notice_id: int) -> Notice:
-    notice = session.get(Notice, notice_id)
-    if notice is None or notice.branch_code != branch.code:
+    notice = records.notice(session, branch.code, notice_id)
+    if notice is None:
         raise NotFound(f"branch {branch.code} has no notice {notice_id}", code="unknown_notice")
     return notice
-
-
-def _next_position(session: Session, table: type[MediaItem] | type[Notice], branch_code: str) -> int:
-    highest = session.execute(select(func.max(table.position)).where(table.branch_code == branch_code)).scalar()
-    return 0 if highest is None else int(highest) + 1
 
 
 def _reorder(rows: Sequence[MediaItem] | Sequence[Notice], ids: Sequence[int], what: str) -> None:

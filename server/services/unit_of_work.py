@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from server.domain.counter_session import CounterChange
@@ -35,22 +35,12 @@ from server.domain.hall import Branch
 from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
-from server.persistence.raw import RawStatement
-from server.persistence.tables import BranchSequence, TicketEvent, TicketRow
+from server.persistence import event_log
+from server.persistence.tables import TicketRow
 from server.services.actor import Actor
 from server.services.views import holds_counter, ticket_public
 
 log = logging.getLogger(__name__)
-
-_SEQUENCE = BranchSequence.__table__
-_SELECT_SEQUENCE = select(_SEQUENCE.c.seq).where(_SEQUENCE.c.branch_code == bindparam("b"))
-_LOCK_SEQUENCE = RawStatement(_SELECT_SEQUENCE.with_for_update())
-_READ_SEQUENCE = RawStatement(_SELECT_SEQUENCE)
-_INSERT_SEQUENCE = RawStatement(insert(_SEQUENCE), ["branch_code", "seq"])
-_UPDATE_SEQUENCE = RawStatement(
-    update(_SEQUENCE).where(_SEQUENCE.c.branch_code == bindparam("b")).values(seq=bindparam("s")))
-_INSERT_EVENT = RawStatement(insert(TicketEvent.__table__),
-                             [c.name for c in TicketEvent.__table__.columns if c.name != "id"])
 
 
 class Publisher(Protocol):
@@ -104,7 +94,7 @@ class Transaction:
         seq = self.seq
         if ticket is not None and ticket.id is None:
             self.session.flush()
-        _INSERT_EVENT.run(self.connection, {
+        event_log.append(self.connection, {
             "branch_code": self.branch.code,
             "seq": seq,
             "at": self.now,
@@ -189,23 +179,14 @@ class UnitOfWork:
         with Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 connection = session.connection()
-                query = _LOCK_SEQUENCE if self._lock_rows else _READ_SEQUENCE
-                seq = self._current_seq(connection, branch, query)
+                seq = event_log.current_seq(connection, branch.code, lock=self._lock_rows)
                 tx = Transaction(session=session, branch=branch, now=now, seq=seq)
                 yield tx
                 if tx.seq != seq:
                     session.flush()
-                    _UPDATE_SEQUENCE.run(connection, {"b": branch.code, "s": tx.seq})
+                    event_log.set_seq(connection, branch.code, tx.seq)
             events = tx.events
         self._publish(branch.code, events)
-
-    @staticmethod
-    def _current_seq(connection: Connection, branch: Branch, query: RawStatement) -> int:
-        row = query.first(connection, {"b": branch.code})
-        if row is None:
-            _INSERT_SEQUENCE.run(connection, {"branch_code": branch.code, "seq": 0})
-            return 0
-        return int(row[0])
 
     @contextmanager
     def _grouped(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
@@ -224,7 +205,7 @@ class UnitOfWork:
         try:
             session = batch.session
             if branch.code not in batch.seqs:
-                batch.seqs[branch.code] = self._current_seq(session.connection(), branch, _READ_SEQUENCE)
+                batch.seqs[branch.code] = event_log.current_seq(session.connection(), branch.code, lock=False)
             savepoint = session.begin_nested()
             tx = Transaction(session=session, branch=branch, now=now, seq=batch.seqs[branch.code])
             try:
@@ -264,7 +245,7 @@ class UnitOfWork:
             try:
                 connection = session.connection()
                 for code, seq in batch.seqs.items():
-                    _UPDATE_SEQUENCE.run(connection, {"b": code, "s": seq})
+                    event_log.set_seq(connection, code, seq)
                 session.commit()
             except BaseException as exc:
                 batch.failure = exc
@@ -299,7 +280,7 @@ class UnitOfWork:
         """None when the database answers a query; else what went wrong, for a health check."""
         try:
             with self.read_engine.connect() as connection:
-                connection.execute(select(BranchSequence.seq).limit(1)).all()
+                event_log.ping(connection)
         except Exception as exc:  # any driver or pool failure means "not ready"
             return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
         return None
