@@ -175,8 +175,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         purge=hall.purge_idempotency_records, housekeeping=heap)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
+    from server.api import api, register_error_handlers
     from server.api.registry import IdConverter
-    from server.api.routes import api, register_error_handlers
     from server.pages import audiences
 
     app.url_map.converters["id"] = IdConverter

@@ -1,1 +1,11 @@
-"""The JSON HTTP API under ``/api``; every route is registered with its schema for the OpenAPI document."""
+"""The JSON HTTP API under ``/api``; every route is registered with its access rule and its schema for the
+OpenAPI document.
+
+Importing this package registers every route module on the one blueprint (:data:`registry.api`).
+"""
+
+from server.api import display_routes, printing_routes, rating_routes, routes
+from server.api.errors import register_error_handlers
+from server.api.registry import api
+
+__all__ = ["api", "display_routes", "printing_routes", "rating_routes", "register_error_handlers", "routes"]

@@ -1,6 +1,6 @@
 """Wall display endpoints: announcements of calls (text and server-made audio), the media playlist and notices.
 
-Registered on the same ``api`` blueprint as :mod:`server.api.routes` (which imports this module at its end), so
+Registered on the API's one blueprint (``server.api.registry.api``), so
 they share its error handlers and appear in ``/api/openapi.json``. Reads for the displays are public; changes
 to the playlist and notices need a signed-in manager of the branch.
 """
@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request, send_file
 
-from server.api.registry import current_actor, route
-from server.api.routes import api
+from server.api.registry import api, current_actor, route
 from server.api.schemas import MediaUpdateRequest, NoticeRequest, NoticeUpdateRequest, PlaylistOrderRequest
 from server.domain.errors import DomainError
 from server.services.access import MANAGER, PUBLIC

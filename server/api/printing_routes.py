@@ -1,6 +1,6 @@
 """HTTP endpoints for kiosks and their printers: settings, printing a ticket, the manager's device faults.
 
-Registered on the ``api`` blueprint of :mod:`server.api.routes`, which imports this module at its end.
+Registered on the API's one blueprint (``server.api.registry.api``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from typing import Any
 
 from flask import current_app, jsonify
 
-from server.api.registry import route
-from server.api.routes import api
+from server.api.registry import api, route
 from server.api.schemas import Body, Code
 from server.services.access import MANAGER, PUBLIC
 from server.services.printing import PrintingService, ticket_url

@@ -1,6 +1,6 @@
 """Rating endpoints (pad, phone page), managers' follow-ups and the staff "my day" summary.
 
-Registered on the same ``api`` blueprint as :mod:`server.api.routes` (which imports this module at its end),
+Registered on the API's one blueprint (``server.api.registry.api``),
 so they share its error handlers and appear in ``/api/openapi.json``.
 """
 
@@ -10,8 +10,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
-from server.api.registry import current_actor, device_id, route
-from server.api.routes import api
+from server.api.registry import api, current_actor, device_id, route
 from server.api.schemas import AssignFollowUpRequest, PadRateRequest, RateRequest, ResolveFollowUpRequest
 from server.services.access import MANAGER, PUBLIC, STAFF
 from server.services.ratings import RatingService

@@ -92,6 +92,11 @@ def refuse_undeclared() -> None:
         raise NotAllowed("this route declares no access rule, so nobody may call it", code="forbidden")
 
 
+api = Blueprint("api", __name__, url_prefix="/api")
+"""The one blueprint of the JSON API; the route modules register on it through :func:`route`."""
+api.before_request(refuse_undeclared)  # deny by default: every view here declares its rule through route()
+
+
 def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: str, auth: str | None = None,
           body: type[BaseModel] | None = None, idempotent: bool = False, status: int = 200,
           responses: dict[int, str] | None = None,

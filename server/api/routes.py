@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, session
-from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+from flask import current_app, jsonify, request, session
 
 from server.api import responses as R
 from server.api.registry import (
+    api,
     current_actor,
     device_id,
     forget_actor,
     openapi_document,
     query_int,
-    refuse_undeclared,
     route,
 )
 from server.api.schemas import (
@@ -37,10 +35,6 @@ from server.services.access import MANAGER, PUBLIC, STAFF, require
 from server.services.accounts import authenticate
 from server.services.hall import HallService
 from server.services.views import service_view
-
-api = Blueprint("api", __name__, url_prefix="/api")
-api.before_request(refuse_undeclared)  # deny by default: every view here declares its rule through route()
-
 
 
 def action_path(action: Action) -> str:
@@ -257,36 +251,3 @@ def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
        responses={409: "not a no-show, or the window has passed"})
 def ticket_reactivate(branch: str, ticket_id: int) -> Any:
     return jsonify(hall().tickets.reactivate(branch, ticket_id, current_actor()))
-
-
-def register_error_handlers(app: Any) -> None:
-    """Every API error is JSON: ``{"error": code, "message": text, "details": {...}}``."""
-    @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError) -> Any:
-        if not request.path.startswith("/api/"):  # a page (an unknown branch in its path): a plain HTML error page
-            return default_exceptions.get(exc.http_status, InternalServerError)(description=exc.message)
-        response = jsonify({"error": exc.code, "message": exc.message, "details": exc.details})
-        if "retry_after_s" in exc.details:
-            response.headers["Retry-After"] = str(exc.details["retry_after_s"])
-        return response, exc.http_status
-
-    @app.errorhandler(ValidationError)
-    def _validation_error(exc: ValidationError) -> Any:
-        problems = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "body", "problem": err["msg"]}
-            for err in exc.errors(include_url=False, include_context=False, include_input=False)
-        ]
-        message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return jsonify({"error": "invalid_request", "message": message, "details": {"problems": problems}}), 422
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
-        if not request.path.startswith("/api/"):
-            return exc
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": code, "message": exc.description}), exc.code
-
-
-from server.api import display_routes as display_routes  # noqa: E402  (announcements, media, notices)
-from server.api import printing_routes  # noqa: E402,F401  (kiosk printing endpoints on the same blueprint)
-from server.api import rating_routes as rating_routes  # noqa: E402  (ratings, follow-ups, "my day" endpoints)

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-import server.api.routes  # noqa: F401  (registers every route: the table below is read at import)
+import server.api  # noqa: F401  (registers every route: the table below is read at import)
 from server.api.registry import DECLARED, ENDPOINTS, Endpoint, refuse_undeclared, route
 from server.app import create_app
 from server.domain.errors import NotFound
