@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from types import MappingProxyType
+from typing import TypeVar
 
 from server.domain.tickets import PriorityClass
 
@@ -29,6 +30,8 @@ class CounterRole(StrEnum):
     FAST_LANE = "fast_lane"  # 爱心/快速通道: gives priority-class tickets an extra head start
     VIP = "vip"  # VIP room or counter: gives VIP tickets an extra head start
 
+
+T = TypeVar("T")
 
 _ROLE_FAVOURS = {(CounterRole.VIP, PriorityClass.VIP), (CounterRole.FAST_LANE, PriorityClass.PRIORITY)}
 
@@ -201,6 +204,20 @@ def _counter_order(counter: CounterSkills, preference_step: timedelta, role_head
         favoured=favoured,
         favour=role_head_start if favoured is not None else timedelta(0),
     )
+
+
+def counted_at(at_counters: Iterable[tuple[bool, T]]) -> list[tuple[bool, T]]:
+    """The counters a customer's people ahead are counted at, from ``(counter is open, counter)`` for each counter
+    that may call the ticket: the open ones, or, when none is open (before opening, say), all of them."""
+    found = list(at_counters)
+    return [item for item in found if item[0]] or found
+
+
+def people_ahead(at_counters: Iterable[tuple[bool, int]]) -> int:
+    """The people ahead a customer is told, from ``(counter is open, tickets it calls first)`` for each counter
+    that may call the ticket: the fewest at the counters :func:`counted_at` keeps; 0 when no counter may call it.
+    The issue answer, the phone page and the live side all count so."""
+    return min((ahead for _, ahead in counted_at(at_counters)), default=0)
 
 
 def count_ahead(me: QueuedTicket, counter: CounterSkills, waiting: Iterable[QueuedTicket], rules: PolicyRules) -> int:

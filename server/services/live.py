@@ -450,7 +450,8 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
                   checkpoint: Callable[[], None] | None = None) -> dict[int, int]:
     """Per waiting ticket: tickets called before it at the open counter where it is nearest the front.
 
-    The same definition as the issue response (:meth:`HallService._people_ahead`), computed for the
+    The same definition as the issue response (:func:`server.services.queries.people_ahead`, both through
+    :func:`policy.people_ahead`), computed for the
     whole queue at once from each counter's call order (sorted by the queue key plus the counter's offsets,
     which is :func:`policy.call_key`, without recomputing the head starts per counter).
     """
@@ -481,10 +482,8 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
     for index, ticket in enumerate(snapshot.waiting):
         if index % STEP_CHUNK == STEP_CHUNK - 1:
             pause()
-        found = [(number in open_numbers, at[ticket.ticket_id]) for number, at in positions.items()
-                 if ticket.ticket_id in at]
-        considered = [position for is_open, position in found if is_open] or [position for _, position in found]
-        result[ticket.ticket_id] = min(considered, default=0)
+        result[ticket.ticket_id] = policy.people_ahead((number in open_numbers, at[ticket.ticket_id])
+                                                       for number, at in positions.items() if ticket.ticket_id in at)
     return result
 
 

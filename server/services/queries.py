@@ -150,14 +150,15 @@ class HallQueries:
 
 
 def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket, rules: policy.PolicyRules) -> int:
-    """Tickets called before this one at the counter where it is nearest the front (open counters first).
+    """Tickets called before this one at the counter where it is nearest the front (open counters first: see
+    :func:`policy.people_ahead`).
 
     Counted by the database over a range of the queue index (:mod:`server.persistence.queue_queries`), so no
-    queue is loaded into Python.
+    queue is loaded into Python; only the counters that count are asked.
     """
     chosen = counter_sessions.open_counters(connection, branch.code)
-    open_skills = [policy.CounterSkills(c.number, services_today(c.services, chosen[c.number]), c.role)
-                   for c in branch.counters if c.number in chosen]
-    skills = ([k for k in open_skills if policy.is_eligible(me, k)]
-              or [c.skills for c in branch.counters if policy.is_eligible(me, c.skills)])
-    return min(count_ahead(connection, branch.code, me, skills, rules), default=0)
+    today = [(c.number in chosen, policy.CounterSkills(c.number, services_today(c.services, chosen.get(c.number)),
+                                                       c.role)) for c in branch.counters]
+    counted = policy.counted_at((is_open, skills) for is_open, skills in today if policy.is_eligible(me, skills))
+    counts = count_ahead(connection, branch.code, me, [skills for _, skills in counted], rules)
+    return policy.people_ahead(zip([is_open for is_open, _ in counted], counts, strict=True))

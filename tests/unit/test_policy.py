@@ -465,3 +465,13 @@ def test_bound_is_tight_when_the_largest_head_start_is_reachable(services_per_co
     assert choose_next(vip_room, [a, b], rules) == b
     at_bound = replace(b, queued_at=a.queued_at + bound)
     assert choose_next(vip_room, [a, at_bound], rules) == a
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(min_value=0, max_value=500)), max_size=8))
+def test_people_ahead_are_the_fewest_at_an_open_counter_else_at_any(at_counters: list[tuple[bool, int]]) -> None:
+    from server.domain.policy import people_ahead
+
+    open_counts = [ahead for is_open, ahead in at_counters if is_open]
+    expected = min(open_counts) if open_counts else min((ahead for _, ahead in at_counters), default=0)
+    assert people_ahead(at_counters) == expected
+    assert people_ahead([(False, 3), (True, 9)]) == 9  # an open counter's queue, even if a closed one is shorter
