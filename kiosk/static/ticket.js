@@ -95,15 +95,19 @@
     },
   };
 
+  // the customer's switch on this phone for this ticket; otherwise the language chosen at the kiosk
+  const LANGUAGE_KEY = LANGUAGE_STORE + ":" + config.token;
+
   function preferredLanguage() {
     if (config.language) return config.language;
     let stored = null;
     try {
-      stored = localStorage.getItem(LANGUAGE_STORE);
+      stored = localStorage.getItem(LANGUAGE_KEY);
     } catch (error) {
       stored = null;
     }
     if (stored) return stored;
+    if (config.ticket && TEXTS[config.ticket.language]) return config.ticket.language;
     const wanted = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]);
     for (const tag of wanted) {
       if (/^zh/i.test(tag)) return "zh-CN";
@@ -408,7 +412,7 @@
     button.addEventListener("click", () => {
       i18n.setLanguage(button.dataset.lang);
       try {
-        localStorage.setItem(LANGUAGE_STORE, button.dataset.lang);
+        localStorage.setItem(LANGUAGE_KEY, button.dataset.lang);
       } catch (error) {
         /* private mode: the choice lasts for this page only */
       }

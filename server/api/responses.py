@@ -127,6 +127,7 @@ class CustomerTicket(Ticket):
     """A customer's own ticket, looked up by its token."""
 
     priority: PriorityClass
+    language: str = Field(description="the language the customer chose when taking it (the phone page's first)")
     people_ahead: int | None = Field(description="while waiting")
     estimate: Estimate | None = Field(description="while waiting, once the live estimates have seen it")
     branch: str

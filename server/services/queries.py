@@ -134,7 +134,8 @@ class HallQueries:
         live = hall.estimates.ticket_live(branch.code, ticket.id) if hall.estimates and ticket.id else None
         estimate = live["estimate"] if live and ticket.state is TicketState.WAITING else None
         counter = branch.counter(ticket.counter_number) if ticket.counter_number else None
-        return {**ticket_public(ticket, branch), "priority": ticket.priority, "people_ahead": ahead,
+        return {**ticket_public(ticket, branch), "priority": ticket.priority, "language": ticket.language,
+                "people_ahead": ahead,
                 "estimate": estimate, "branch": branch.code, "branch_name": branch.name.as_dict(),
                 "counter_name": counter.name.as_dict() if counter else None}
 

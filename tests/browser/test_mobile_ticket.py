@@ -204,3 +204,29 @@ def test_the_page_shows_only_its_own_ticket(hall_server: HallServer, phone: Any)
     expect(phone.locator("body")).to_contain_text("找不到这张号票")
     expect(phone.locator("body")).to_contain_text("Ticket not found")
     assert requests.get(f"{hall_server.url}/t/not-a-token/qr.svg", timeout=5).status_code == 404
+
+
+def test_the_phone_page_speaks_the_language_chosen_at_the_kiosk_until_the_customer_switches(
+        hall_server: HallServer, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  locale="en-US", timezone_id="Asia/Shanghai")
+    phone = context.new_page()
+    try:
+        chosen_chinese = hall_server.issue("BILL", language="zh-CN")
+        open_ticket(phone, hall_server, chosen_chinese["token"])
+        expect(phone.locator("#state-line")).to_have_text("排队中，请留意叫号")
+        assert_language(phone, "zh-CN", "#phone")
+
+        phone.click('.lang[data-lang="en"]')  # the customer switches: kept for this ticket on this phone
+        phone.reload()
+        expect(phone.locator("html")).to_have_attribute("data-live", "live", timeout=10_000)
+        assert_language(phone, "en", "#phone")
+
+        chosen_english = hall_server.issue("BILL", language="en")
+        open_ticket(phone, hall_server, chosen_english["token"])
+        assert_language(phone, "en", "#phone")
+        another_chinese = hall_server.issue("PLAN", language="zh-CN")
+        open_ticket(phone, hall_server, another_chinese["token"])  # an English phone, an earlier switch elsewhere
+        assert_language(phone, "zh-CN", "#phone")
+    finally:
+        context.close()
