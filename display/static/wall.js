@@ -16,6 +16,7 @@
   const V = page.vocabulary; // the domain's states and event kinds, as the server tells them
   const ANNOUNCED = new Set(V.call_kinds);
   const COUNTER_STATUS = new Set(V.counter_kinds);
+  const WITHDRAWN = new Set(V.withdrawn_call_states); // a call of a ticket in these states leaves the wall
 
   const TEXTS = {
     "zh-CN": {
@@ -313,6 +314,11 @@
       // the server says what the counter holds after a ticket's move: its ticket (called, serving) or nothing
       counter.current = event.holds_counter ? event.ticket : null;
       schedule("counters");
+    }
+    if (ticket && WITHDRAWN.has(ticket.state) && state.recent.some((c) => c.number === ticket.number)) {
+      // the customer is no longer expected at a counter (back in the queue, transferred, no-show)
+      state.recent = state.recent.filter((c) => c.number !== ticket.number);
+      schedule("now", "recent");
     }
     if (ANNOUNCED.has(kind) && ticket) {
       addCall({ number: ticket.number, counter: number, service: ticket.service, kind, seq: event.seq, at: event.at });

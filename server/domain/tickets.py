@@ -62,6 +62,13 @@ class TicketState(StrEnum):
         return self in (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING, TicketState.PARKED)
 
     @property
+    def keeps_its_call(self) -> bool:
+        """A call the hall's screens show stands while its ticket is called, served or done; it is withdrawn once
+        the ticket waits again (returned to the queue, transferred) or was a no-show: the wall must not keep
+        sending a customer to a counter that no longer expects them."""
+        return self not in (TicketState.WAITING, TicketState.NO_SHOW, TicketState.CANCELLED)
+
+    @property
     def holds_counter(self) -> bool:
         """A ticket in this state occupies its counter (the counter cannot call another)."""
         return self in (TicketState.CALLED, TicketState.SERVING)

@@ -106,6 +106,15 @@ def last_finished_at(connection: Connection, branch_code: str, counter_number: s
     return None if found is None else from_row(found)
 
 
+def states_of(connection: Connection, ticket_ids: Iterable[int]) -> dict[int, TicketState]:
+    """The current state of each of these tickets."""
+    ids = sorted({i for i in ticket_ids if i is not None})
+    if not ids:
+        return {}
+    return {int(i): TicketState(state) for i, state in connection.execute(
+        select(_C.id, _C.state).where(_C.id.in_(ids)))}
+
+
 def in_states(connection: Connection, branch_code: str, states: Iterable[TicketState],
               counter_number: str | None = None) -> list[Ticket]:
     """The branch's tickets in these states (at one counter, if given), oldest in the queue first."""

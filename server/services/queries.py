@@ -48,6 +48,8 @@ class HallQueries:
             on_floor = tickets.in_states(connection, branch.code, _ON_THE_FLOOR)
             sessions = counter_sessions.for_branch(connection, branch.code)
             recent = hall_reads.recent_calls(session, branch.code, hall.config.queue.recent_calls)
+            now_in = tickets.states_of(connection, (e.ticket_id for e in recent if e.ticket_id is not None))
+            recent = [e for e in recent if e.ticket_id in now_in and now_in[e.ticket_id].keeps_its_call]
             issued_today = numbers.issued_on(connection, branch.code, service_day(now, branch.timezone))
         waiting = [t for t in on_floor if t.state is TicketState.WAITING]
         active = {t.counter_number: t for t in on_floor if t.state.holds_counter}

@@ -122,6 +122,7 @@ def vocabulary() -> dict[str, Any]:
         "states": [state.value for state in TicketState],
         "counter_states": [state.value for state in TicketState if state.holds_counter],
         "final_states": [state.value for state in TicketState if state.is_final],
+        "withdrawn_call_states": [state.value for state in TicketState if not state.keeps_its_call],
         "event_kinds": [kind.value for kind in EventKind],
         "ticket_kinds": [kind.value for kind in TICKET_KINDS],
         "call_kinds": [kind.value for kind in CALL_KINDS],

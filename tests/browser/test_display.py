@@ -436,3 +436,30 @@ def test_soak_smoke_keeps_the_page_bounded(hall_server: HallServer, browser: Any
     assert result["nodes_end"] <= result["nodes_start"] + 40
     assert result["listeners_end"] <= result["listeners_start"] + 5
     assert result["growth_mb"] < 1.0, result
+
+
+def test_a_call_leaves_the_wall_when_its_customer_is_no_longer_expected_at_the_counter(
+        hall_server: HallServer, context: Any) -> None:
+    wall = open_page(context, f"{hall_server.url}{WALL}?lang=en")
+    at_3, at_2 = hall_server.sign_in("3"), hall_server.sign_in("2", "li.na")
+    hall_server.issue("BILL")
+    hall_server.issue("BILL")
+    first = hall_server.call_next(at_3, "3")["ticket"]
+    second = hall_server.call_next(at_2, "2")["ticket"]
+    expect(wall.locator("#now-number")).to_have_text(second["number"])
+
+    # the second customer is sent back to the queue and counter 2 goes on a break
+    assert at_2.post(f"{hall_server.api}/branches/{BRANCH}/tickets/{second['id']}/return", json={}).ok
+    assert at_2.post(f"{hall_server.api}/branches/{BRANCH}/counters/2/pause", json={"reason": "break"}).ok
+    expect(wall.locator("#now-number")).to_have_text(first["number"])  # the call that still stands
+    expect(wall.locator("#now-counter")).to_have_text("Counter 3")
+    expect(wall.locator(".counter-chip[data-counter='2'] .chip-ticket")).not_to_have_text(second["number"])
+    expect(wall.locator(".recent-list")).not_to_contain_text(second["number"])
+
+    wall.reload()  # a screen joining now is told the same
+    expect(wall.locator("#now-number")).to_have_text(first["number"], timeout=10_000)
+    expect(wall.locator(".recent-list")).not_to_contain_text(second["number"])
+
+    assert at_3.post(f"{hall_server.api}/branches/{BRANCH}/tickets/{first['id']}/no-show", json={}).ok
+    expect(wall.locator("#now-idle")).to_be_visible()  # no call stands any more
+    assert wall.js_errors == []

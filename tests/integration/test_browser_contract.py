@@ -185,3 +185,19 @@ def test_every_kind_and_state_a_page_script_names_exists_in_the_domain(script: P
     kinds, states = _named_words(script.read_text(encoding="utf-8"))
     assert kinds <= {kind.value for kind in EventKind}, f"{script.name}: {kinds - {k.value for k in EventKind}}"
     assert states <= {state.value for state in TicketState}, f"{script.name}: {states}"
+
+
+# --- a call stands on the wall only while its customer is expected at the counter -------------------------------
+
+def test_the_snapshot_keeps_only_the_calls_that_still_stand(hall: HallService) -> None:
+    hall.counters.sign_in(BRANCH, "1", STAFF)
+    hall.counters.sign_in(BRANCH, "2", Actor("li.na", "staff"))
+    numbers = [hall.tickets.issue(BRANCH, "BILL")["number"] for _ in range(3)]
+    served = hall.counters.call_next(BRANCH, "1", STAFF)["ticket"]
+    returned = hall.counters.call_next(BRANCH, "2", Actor("li.na", "staff"))["ticket"]
+    hall.tickets.act(BRANCH, served["id"], Action.START, STAFF)
+    hall.tickets.act(BRANCH, returned["id"], Action.RETURN_TO_QUEUE, Actor("li.na", "staff"))
+    calls = [c["number"] for c in hall.queries.snapshot(BRANCH)["recent_calls"]]
+    assert calls == [served["number"]] and served["number"] == numbers[0]
+    withdrawn = set(vocabulary()["withdrawn_call_states"])
+    assert withdrawn == {s.value for s in TicketState if not s.keeps_its_call} == {"waiting", "no_show", "cancelled"}
