@@ -80,7 +80,7 @@
       language: "Language",
       reconnecting_short: "Reconnecting",
       waiting_n: "{n} waiting",
-      services_n: "{n} services",
+      services_n: { one: "{n} service", other: "{n} services" },
       no_estimate: "No wait estimate yet",
       closed: "Not available now",
       hours: "Hours {hours}",

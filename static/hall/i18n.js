@@ -3,6 +3,8 @@
  *
  *   const i18n = HallI18n.create({ "zh-CN": {take: "取号"}, en: {take: "Take a ticket"} }, "zh-CN");
  *   i18n.t("take");                 // text in the current language; "{n}" placeholders from a vars object
+ *   // a text may have plural forms, chosen by vars.n with the language's own rules (Intl.PluralRules):
+ *   //   en: {ratings: {one: "{n} rating", other: "{n} ratings"}}   zh-CN: {ratings: "{n} 条评价"}
  *   i18n.pick({"zh-CN": "…", en: "…"});  // a bilingual text from the server
  *   i18n.apply(document);           // fills [data-i18n="key"] elements (and [data-i18n-aria-label])
  *   i18n.setLanguage("en");         // switches, re-applies, calls listeners
@@ -11,6 +13,13 @@
   "use strict";
 
   const LANGUAGES = ["zh-CN", "en"];
+
+  function plural(text, vars, language) {
+    if (text === null || typeof text !== "object") return text;
+    const n = vars && typeof vars.n === "number" ? vars.n : 0;
+    const form = new Intl.PluralRules(language).select(n);
+    return form in text ? text[form] : text.other;
+  }
 
   function format(text, vars) {
     if (!vars) return text;
@@ -24,15 +33,16 @@
       languages: LANGUAGES,
       t(key, vars) {
         const table = dictionary[i18n.language] || {};
-        const text = key in table ? table[key] : (dictionary["zh-CN"] || {})[key];
+        const inTable = key in table;
+        const text = inTable ? table[key] : (dictionary["zh-CN"] || {})[key];
         if (text === undefined) {
           console.warn("HallI18n: no text for", key);
           return key;
         }
-        return format(text, vars);
+        return format(plural(text, vars, inTable ? i18n.language : "zh-CN"), vars);
       },
       both(key, vars) {
-        return LANGUAGES.map((lang) => format((dictionary[lang] || {})[key] || key, vars));
+        return LANGUAGES.map((lang) => format(plural((dictionary[lang] || {})[key] || key, vars, lang), vars));
       },
       pick(bilingual) {
         if (bilingual === null || bilingual === undefined) return "";

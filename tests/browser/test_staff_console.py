@@ -147,6 +147,8 @@ def test_full_flow_from_sign_in_to_the_rating_on_the_pad(hall_server: HallServer
     # li.na's "my day" follows the rating live
     expect(console_b.locator("#day-ratings")).to_contain_text("1 条评价", timeout=TIMEOUT)
     expect(console_b.locator("#day-ratings")).to_contain_text("0%")
+    console_b.click("#language-button")  # counts read naturally in English too: one rating, not "1 ratings"
+    expect(console_b.locator("#day-ratings small")).to_have_text("1 rating")
     for page in (console_a, console_b, pad):
         assert page.js_errors == []  # type: ignore[attr-defined]
 

@@ -211,7 +211,7 @@
       avg_service: "Avg. service",
       satisfied: "Satisfied",
       no_ratings: "No ratings yet",
-      ratings_count: "{n} ratings",
+      ratings_count: { one: "{n} rating", other: "{n} ratings" },
       minutes: "{m} min",
       transfer_title: "Transfer {number}",
       transfer_to_service: "To a service",
