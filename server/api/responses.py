@@ -224,6 +224,12 @@ class Called(Answer):
     replayed: bool = Field(default=False, description="true when this answers a retry with the same Idempotency-Key")
 
 
+class FinishedAndCalled(Called):
+    """The answer to finish-and-call-next: the ticket just finished, and the one now called."""
+
+    finished: StaffTicket
+
+
 class TicketChanged(Answer):
     ticket: StaffTicket
 

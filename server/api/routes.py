@@ -20,6 +20,7 @@ from server.api.registry import (
 from server.api.schemas import (
     ID_MAX,
     CallTicketRequest,
+    FinishAndCallNextRequest,
     IssueTicketRequest,
     LoginRequest,
     PauseRequest,
@@ -210,6 +211,15 @@ def counter_resume(branch: str, counter: str) -> Any:
        responses={409: "counter paused or busy with a ticket"})
 def counter_call_next(branch: str, counter: str) -> Any:
     return jsonify(hall().counters.call_next(branch, counter, current_actor(), idempotency_key=idempotency_key()))
+
+
+@route(api, f"{COUNTER}/finish-and-call-next", "POST",
+       "Finish the ticket served here and call the next one, in one command (a paused counter only finishes)",
+       tag="counters", body=FinishAndCallNextRequest, auth=STAFF, response=R.FinishedAndCalled, idempotent=True,
+       responses={409: "nobody is served here, or the served ticket changed meanwhile"})
+def counter_finish_and_call_next(branch: str, counter: str, body: FinishAndCallNextRequest) -> Any:
+    return jsonify(hall().counters.finish_and_call_next(branch, counter, current_actor(), expected_version=body.version,
+                                                        idempotency_key=idempotency_key()))
 
 
 @route(api, f"{COUNTER}/call", "POST", "Call one specific waiting ticket", tag="counters", body=CallTicketRequest,

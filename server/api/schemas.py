@@ -76,6 +76,10 @@ class TicketActionRequest(Body):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class FinishAndCallNextRequest(Body):
+    version: Version = Field(default=None, description="the version of the served ticket the console saw")
+
+
 class TransferRequest(Body):
     to_service: str | None = Field(default=None, min_length=1, max_length=32)
     to_counter: str | None = Field(default=None, min_length=1, max_length=32)

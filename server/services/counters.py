@@ -13,6 +13,7 @@ from typing import Any
 from server.domain import policy
 from server.domain.counter_session import CounterChange, CounterSession, choose_services
 from server.domain.errors import DomainError
+from server.domain.hall import Counter
 from server.domain.ticket import Ticket
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, tickets
@@ -109,15 +110,38 @@ class CounterService:
             stored = idempotency.replay(tx, request)
             if stored is not None:
                 return stored
-            skills = skills_today(counter, _ready_to_call(hall, tx, counter.number, actor))
-            choice = policy.choose_next(skills, next_candidates(tx.connection, branch.code, skills, hall.rules),
-                                        hall.rules)
+            response = _call_next(hall, tx, counter, actor)
+            idempotency.remember(tx, request, response)
+            return response
+
+    def finish_and_call_next(self, branch_code: str, counter_number: str, actor: Actor, *,
+                             expected_version: int | None = None,
+                             idempotency_key: str | None = None) -> dict[str, Any]:
+        """Finish the ticket served at this counter and call the next one, in one command: a clerk serving back to
+        back taps once, and the two cannot be split by a failure in between. ``finished`` is the finished ticket;
+        ``ticket`` the one now called (None when nobody waits, or the counter is paused: it stays free)."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        counter = hall.counter(branch, counter_number)
+        request = idempotency.Request.of(f"finish_and_call_next:{counter.number}", idempotency_key,
+                                         "finish_and_call_next", counter.number, actor.username or "")
+        with hall.uow.command(branch, hall.clock()) as tx:
+            stored = idempotency.replay(tx, request)
+            if stored is not None:
+                return stored
+            session = own_session(hall, tx, counter.number, actor)
+            served = holding(tx, counter.number)
+            if served is None:
+                raise DomainError(f"counter {counter.number} serves nobody now; call the next customer instead",
+                                  code="nothing_to_finish")
+            served.check_version(expected_version)
+            change = served.finish(tx.now)
+            tickets.save(tx.connection, served)
+            tx.record(served, change, actor)
             response: dict[str, Any] = {"ticket": None, "waiting": 0}
-            if choice is not None:
-                ticket = tickets.get(tx.connection, branch.code, choice.ticket_id)
-                _call(tx, ticket, counter.number, actor)
-                response = {"ticket": ticket_staff(ticket, branch),
-                            "waiting": count_eligible(tx.connection, branch.code, skills)}
+            if not session.paused:
+                response = _call_next(hall, tx, counter, actor)
+            response["finished"] = ticket_staff(served, branch)
             idempotency.remember(tx, request, response)
             return response
 
@@ -170,6 +194,17 @@ def _ready_to_call(hall: HallContext, tx: Transaction, counter_number: str, acto
         raise DomainError(f"counter {counter_number} is still {active.state} with {active.number}; "
                           "finish, return or mark it no-show first", code="counter_busy", current=active.number)
     return session
+
+
+def _call_next(hall: HallContext, tx: Transaction, counter: Counter, actor: Actor) -> dict[str, Any]:
+    """Call the ticket the policy picks for this ready counter; the answer of call-next."""
+    skills = skills_today(counter, _ready_to_call(hall, tx, counter.number, actor))
+    choice = policy.choose_next(skills, next_candidates(tx.connection, tx.branch.code, skills, hall.rules), hall.rules)
+    if choice is None:
+        return {"ticket": None, "waiting": 0}
+    ticket = tickets.get(tx.connection, tx.branch.code, choice.ticket_id)
+    _call(tx, ticket, counter.number, actor)
+    return {"ticket": ticket_staff(ticket, tx.branch), "waiting": count_eligible(tx.connection, tx.branch.code, skills)}
 
 
 def _call(tx: Transaction, ticket: Ticket, counter_number: str, actor: Actor) -> None:

@@ -437,3 +437,27 @@ def test_screenshots_of_the_console(hall_server: HallServer, tablets: Any, langu
     screenshot(portrait, f"staff-console-portrait-{suffix}")
     for page in (sign_in, console, portrait):
         assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_finish_and_call_next_in_one_tap(hall_server: HallServer, tablets: Any) -> None:
+    console = open_console(tablets(), hall_server, "zhang.wei", "2", query="&lang=en")
+    first, second = hall_server.issue("BILL")["number"], hall_server.issue("BILL")["number"]
+    expect(console.locator("#waiting-count")).to_have_text("2", timeout=TIMEOUT)
+    console.click("[data-action=call-next]")
+    expect(console.locator("#current-number")).to_have_text(first, timeout=TIMEOUT)
+    expect(console.locator("[data-action=finish-next]")).to_be_hidden()  # called, not served yet
+    console.click("[data-action=start]")
+    expect(console.locator("[data-action=finish-next]")).to_have_text("Finish & call nextG", timeout=TIMEOUT)
+
+    console.click("[data-action=finish-next]")
+    expect(console.locator("#current-number")).to_have_text(second, timeout=TIMEOUT)
+    expect(console.locator("#current-state")).to_have_text("Called")
+    expect(console.locator("#console-message-text")).to_have_text(f"{first} finished; called {second}")
+    expect(console.locator("#day-served")).to_have_text("1", timeout=TIMEOUT)
+
+    console.click("[data-action=start]")
+    expect(console.locator("button[data-action=finish-next]:visible")).to_be_enabled(timeout=TIMEOUT)
+    console.keyboard.press("g")  # the shortcut, with nobody left waiting: finished, and the counter is free
+    expect(console.locator("#call-next")).to_be_visible(timeout=TIMEOUT)
+    expect(console.locator("#console-message-text")).to_have_text(f"{second} finished; nobody is waiting")
+    assert console.js_errors == []

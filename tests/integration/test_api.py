@@ -995,3 +995,18 @@ def test_people_ahead_follows_the_policy(client: FlaskClient, clock: FakeClock) 
     elderly = issued(client, "BILL", priority="priority")
     assert elderly["people_ahead"] == 0  # the 15 minute head start puts it first
     assert issued(client, "BILL")["people_ahead"] == 2
+
+
+def test_finish_and_call_next_over_http(staff: FlaskClient, client: FlaskClient) -> None:
+    issued(client, "BILL")
+    following = issued(client, "BILL")
+    ticket = called(staff)
+    started = staff.post(f"{B}/tickets/{ticket['id']}/start", json={}).get_json()["ticket"]
+    r = staff.post(f"{B}/counters/2/finish-and-call-next", json={"version": started["version"]},
+                   headers={"Idempotency-Key": "tap-1"})
+    assert r.status_code == 200, r.get_json()
+    answer = r.get_json()
+    assert (answer["finished"]["id"], answer["finished"]["state"]) == (ticket["id"], "done")
+    assert answer["ticket"]["number"] == following["number"]
+    assert error_of(staff.post(f"{B}/counters/2/finish-and-call-next", json={"version": "x"}), 422)
+    assert error_of(client.post(f"{B}/counters/2/finish-and-call-next", json={}), 401)["error"] == "unauthenticated"

@@ -145,3 +145,57 @@ def test_the_api_takes_todays_services_at_sign_in(tmp_path: Path, clock: FakeClo
         hall = app.extensions["hall"]
         hall.uow.engine.dispose()
         hall.uow.read_engine.dispose()
+
+
+# --- finish and call next: one tap for a clerk serving back to back --------------------------------------------
+
+def test_finish_and_call_next_is_one_command_with_both_events(hall: HallService, clock: FakeClock,
+                                                              publisher: RecordingPublisher) -> None:
+    hall.counters.sign_in(BRANCH, "2", ZHANG)
+    first, second = issue(hall, clock, "BILL"), issue(hall, clock, "BILL")
+    called = hall.counters.call_next(BRANCH, "2", ZHANG)["ticket"]
+    served = hall.tickets.act(BRANCH, called["id"], Action.START, ZHANG)["ticket"]
+    clock.advance(minutes=4)
+    before = len(publisher.events)
+
+    answer = hall.counters.finish_and_call_next(BRANCH, "2", ZHANG, expected_version=served["version"],
+                                                idempotency_key="tap-1")
+    assert (answer["finished"]["number"], answer["finished"]["state"]) == (first["number"], "done")
+    assert (answer["ticket"]["number"], answer["ticket"]["state"]) == (second["number"], "called")
+    assert answer["waiting"] == 0
+    events = publisher.events[before:]
+    assert [e["kind"] for e in events] == ["finished", "called"]
+    assert [e["seq"] for e in events] == [events[0]["seq"], events[0]["seq"] + 1]  # one commit, in order
+    assert hall.counters.finish_and_call_next(BRANCH, "2", ZHANG, idempotency_key="tap-1")["replayed"] is True
+    assert len(publisher.events) == before + 2  # the retry changed nothing
+
+
+def test_finish_and_call_next_refuses_without_a_served_ticket_or_with_a_stale_one(
+        hall: HallService, clock: FakeClock) -> None:
+    hall.counters.sign_in(BRANCH, "2", ZHANG)
+    with pytest.raises(DomainError) as nothing:
+        hall.counters.finish_and_call_next(BRANCH, "2", ZHANG)
+    assert nothing.value.code == "nothing_to_finish"
+    issue(hall, clock, "BILL")
+    called = hall.counters.call_next(BRANCH, "2", ZHANG)["ticket"]
+    with pytest.raises(DomainError) as stale:
+        hall.counters.finish_and_call_next(BRANCH, "2", ZHANG, expected_version=called["version"] - 1)
+    assert stale.value.code == "stale"
+    with pytest.raises(DomainError) as not_served:  # called, not yet served: finishing is not allowed
+        hall.counters.finish_and_call_next(BRANCH, "2", ZHANG)
+    assert not_served.value.code == "illegal_transition"
+    with pytest.raises(DomainError) as other:
+        hall.counters.finish_and_call_next(BRANCH, "2", LI)
+    assert other.value.code == "not_your_counter"
+
+
+def test_a_paused_counter_only_finishes(hall: HallService, clock: FakeClock) -> None:
+    hall.counters.sign_in(BRANCH, "2", ZHANG)
+    issue(hall, clock, "BILL")
+    waiting = issue(hall, clock, "BILL")
+    called = hall.counters.call_next(BRANCH, "2", ZHANG)["ticket"]
+    hall.tickets.act(BRANCH, called["id"], Action.START, ZHANG)
+    hall.counters.pause(BRANCH, "2", ZHANG, "break")
+    answer = hall.counters.finish_and_call_next(BRANCH, "2", ZHANG)
+    assert answer["finished"]["state"] == "done" and answer["ticket"] is None
+    assert hall.queries.ticket_by_token(waiting["token"])["state"] == "waiting"

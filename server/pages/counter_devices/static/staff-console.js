@@ -347,6 +347,23 @@
     localChange();
   }
 
+  /** One tap for a clerk serving back to back: the server finishes and calls in one command. */
+  async function finishAndCallNext(ticket) {
+    if (!ticket) return;
+    if (!state.finishKey) state.finishKey = window.HallApi.newKey();
+    const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/finish-and-call-next`,
+      { version: ticket.version }, { key: state.finishKey });
+    if (answer === null) return;
+    if (!answer.error || answer.error.status !== 0) state.finishKey = null; // answered: a new tap is a new request
+    if (answer.error) return handleError(answer.error, { number: ticket.number });
+    const next = answer.data.ticket;
+    setCurrent(next || answer.data.finished);
+    showMessage(next ? i18n.t("info_finished_called", { number: ticket.number, next: next.number })
+      : i18n.t("info_finished_nobody", { number: ticket.number }), "info");
+    localChange();
+    scheduleMyDay();
+  }
+
   const DONE_MESSAGES = { finish: "info_finished", "no-show": "info_no_show", return: "info_returned",
                           park: "info_parked" };
 
@@ -714,6 +731,7 @@
     start: () => ticketAction("start", current()),
     recall: () => ticketAction("recall", current()),
     finish: () => ticketAction("finish", current()),
+    "finish-next": () => finishAndCallNext(current()),
     "no-show": () => ticketAction("no-show", current()),
     return: () => ticketAction("return", current()),
     park: () => ticketAction("park", current()),
@@ -734,8 +752,8 @@
     ACTIONS[button.dataset.action]();
   });
 
-  const SHORTCUTS = { n: "call-next", s: "start", r: "recall", f: "finish", m: "no-show", q: "return", h: "park",
-                      t: "transfer", p: "pause-or-resume" };
+  const SHORTCUTS = { n: "call-next", s: "start", r: "recall", f: "finish", g: "finish-next", m: "no-show",
+                      q: "return", h: "park", t: "transfer", p: "pause-or-resume" };
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
