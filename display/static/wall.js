@@ -316,7 +316,7 @@
       schedule("counters");
     }
     if (ticket && WITHDRAWN.has(ticket.state) && state.recent.some((c) => c.number === ticket.number)) {
-      // the customer is no longer expected at a counter (back in the queue, transferred, no-show)
+      // the customer is no longer expected at that counter: back in the queue, or transferred
       state.recent = state.recent.filter((c) => c.number !== ticket.number);
       schedule("now", "recent");
     }

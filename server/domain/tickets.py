@@ -63,10 +63,10 @@ class TicketState(StrEnum):
 
     @property
     def keeps_its_call(self) -> bool:
-        """A call the hall's screens show stands while its ticket is called, served or done; it is withdrawn once
-        the ticket waits again (returned to the queue, transferred) or was a no-show: the wall must not keep
-        sending a customer to a counter that no longer expects them."""
-        return self not in (TicketState.WAITING, TicketState.NO_SHOW, TicketState.CANCELLED)
+        """A call the hall's screens show stands unless its ticket waits again (returned to the queue,
+        transferred, re-activated): the wall must not keep sending a customer to a counter that will call them
+        again later, or elsewhere. A no-show's call stays, so that a latecomer sees they were called."""
+        return self not in (TicketState.WAITING, TicketState.CANCELLED)
 
     @property
     def holds_counter(self) -> bool:

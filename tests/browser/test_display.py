@@ -460,6 +460,7 @@ def test_a_call_leaves_the_wall_when_its_customer_is_no_longer_expected_at_the_c
     expect(wall.locator("#now-number")).to_have_text(first["number"], timeout=10_000)
     expect(wall.locator(".recent-list")).not_to_contain_text(second["number"])
 
-    assert at_3.post(f"{hall_server.api}/branches/{BRANCH}/tickets/{first['id']}/no-show", json={}).ok
-    expect(wall.locator("#now-idle")).to_be_visible()  # no call stands any more
+    assert at_3.post(f"{hall_server.api}/branches/{BRANCH}/tickets/{first['id']}/transfer",
+                     json={"to_service": "PLAN"}).ok
+    expect(wall.locator("#now-idle")).to_be_visible()  # no call stands any more: both will be called again
     assert wall.js_errors == []

@@ -200,4 +200,4 @@ def test_the_snapshot_keeps_only_the_calls_that_still_stand(hall: HallService) -
     calls = [c["number"] for c in hall.queries.snapshot(BRANCH)["recent_calls"]]
     assert calls == [served["number"]] and served["number"] == numbers[0]
     withdrawn = set(vocabulary()["withdrawn_call_states"])
-    assert withdrawn == {s.value for s in TicketState if not s.keeps_its_call} == {"waiting", "no_show", "cancelled"}
+    assert withdrawn == {s.value for s in TicketState if not s.keeps_its_call} == {"waiting", "cancelled"}
