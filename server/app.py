@@ -157,6 +157,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
     hall = HallService(config, uow, clock=clock, estimates=live)
     hall.ensure_branches()
+    hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
     hall.purge_idempotency_records()
     for branch in config.branches:
         live.refresh(branch.code)
@@ -172,7 +173,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(
         live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,
-        purge=hall.purge_idempotency_records, housekeeping=heap)
+        purge=hall.purge_idempotency_records, housekeeping=heap, end_days=hall.days.end_due)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from server.api import api, register_error_handlers

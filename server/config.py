@@ -52,6 +52,7 @@ from server.domain.hall import (
     check_counter_role,
     check_counter_services,
     check_daily_cap,
+    check_day_end_grace,
     check_dissatisfied_scores,
     check_kiosk_timing,
     check_language,
@@ -329,7 +330,8 @@ _HEAD_START_KEYS = (
 def _load_queue(root: _Reader) -> QueueRules:
     queue = root.table("queue")
     queue.unknown_keys(
-        {*_HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "idempotency_ttl_hours", "recent_calls"}
+        {*_HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "idempotency_ttl_hours", "recent_calls",
+         "day_end_grace_min", "staff_may_stop_issuing"}
     )
     placement = _rule(queue, "transfer_placement", check_transfer_placement, queue.str("transfer_placement", "front"))
     head_starts = {
@@ -350,8 +352,12 @@ def _load_queue(root: _Reader) -> QueueRules:
     ttl_hours = _rule(queue, "idempotency_ttl_hours", check_positive,
                       queue.number("idempotency_ttl_hours", 24), "idempotency_ttl_hours")
     recent_calls = _rule(queue, "recent_calls", check_at_least, queue.int("recent_calls", 10), 1, "recent_calls")
+    grace = _rule(queue, "day_end_grace_min", minutes, queue.number("day_end_grace_min", 60), "day_end_grace_min",
+                  positive=False)
+    _rule(queue, "day_end_grace_min", check_day_end_grace, grace, "day_end_grace_min")
     return _build(queue, QueueRules, policy=policy, transfer_placement=placement, reactivate_window=reactivate_window,
-                  idempotency_ttl=timedelta(hours=ttl_hours), recent_calls=recent_calls)
+                  idempotency_ttl=timedelta(hours=ttl_hours), recent_calls=recent_calls, day_end_grace=grace,
+                  staff_may_stop_issuing=queue.flag("staff_may_stop_issuing", False))
 
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:

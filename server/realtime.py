@@ -127,8 +127,9 @@ class SocketIOPublisher:
     def publish(self, branch_code: str, events: list[dict[str, Any]]) -> None:
         for event in events:
             public = public_event(event)
-            self._emit("hall_event", event, staff_room(branch_code))
-            self._emit("hall_event", public, public_room(branch_code))
+            if not event.get("quiet"):  # one of a bulk change: the screens resync once, on the gap it leaves
+                self._emit("hall_event", event, staff_room(branch_code))
+                self._emit("hall_event", public, public_room(branch_code))
             ticket = event.get("ticket")
             if isinstance(ticket, dict) and ticket.get("id") is not None:
                 self._emit("hall_event", public, ticket_room(branch_code, ticket["id"]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,9 @@ def publisher() -> RecordingPublisher:
     return RecordingPublisher()
 
 
-def build_service(database_url: str, tmp_path: Path, clock: FakeClock, publisher: Any, **queue: Any) -> HallService:
-    config = demo_config(database_url, tmp_path, **queue)
+def build_service(database_url: str, tmp_path: Path, clock: FakeClock, publisher: Any, *,
+                  more: Callable[[dict[str, Any]], None] | None = None, **queue: Any) -> HallService:
+    config = demo_config(database_url, tmp_path, more=more, **queue)
     migrate(config.server.database_url)
     engine = make_engine(config.server.database_url, sqlite_synchronous="normal")
     uow = UnitOfWork(engine, make_readonly_engine(config.server.database_url), publisher)

@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, request
@@ -63,6 +64,20 @@ def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
         raise DomainError(f"{name} must be a whole number from {minimum} to {maximum}, got {text!r}",
                           code="bad_query", http_status=400, parameter=name)
     return value
+
+
+def query_date(name: str) -> date | None:
+    """A calendar day query parameter written YYYY-MM-DD, or None when absent; 400 ``bad_query`` naming it."""
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        if len(text) != 10 or not text.isascii():
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DomainError(f"{name} must be a day written YYYY-MM-DD, got {text[:20]!r}", code="bad_query",
+                          http_status=400, parameter=name) from None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,21 @@ class Service(Answer):
     daily_cap: int | None
 
 
+class IssueStop(Answer):
+    """Issue stopped by hand, in force or still to come."""
+
+    id: int
+    service: str | None = Field(description="the service it stops; null: every service of the branch")
+    starts_at: datetime
+    ends_at: datetime | None = Field(description="when issue resumes by itself; null: only when resumed by hand")
+    reason_code: str = Field(description="all_taken, closing, busy, maintenance or custom")
+    reason: Names = Field(description="what the kiosk shows")
+
+
+class IssueStops(Answer):
+    stops: list[IssueStop]
+
+
 class ServiceNow(Service):
     """A service in the hall snapshot."""
 
@@ -56,6 +71,7 @@ class ServiceNow(Service):
     open: bool
     issued_today: int
     daily_cap_reached: bool
+    stopped: IssueStop | None = Field(description="the stop that refuses its new tickets now, if any")
     estimate: Estimate = Field(description="the wait a new ticket would have")
     priority_estimate: Estimate = Field(description="the same for a priority-class (爱心通道) ticket")
 
@@ -191,6 +207,7 @@ class Snapshot(Answer):
     counters: list[Counter]
     recent_calls: list[RecentCall]
     waiting_total: int
+    issue_stops: list[IssueStop] = Field(description="issue stopped by hand, in force or still to come")
     estimates_at: datetime | None = Field(description="when the estimates were computed")
     waiting: list[StaffTicket] | None = Field(default=None, description="staff view only, in queue order")
     parked: list[StaffTicket] | None = Field(default=None, description="staff view only")
@@ -246,3 +263,40 @@ class StaffSession(Answer):
     username: str | None = Field(description="null when nobody is signed in")
     display_name: str | None = None
     role: Literal["staff", "manager"] | None = None
+
+
+class ServiceDayFigures(Answer):
+    """One service's ended day, counted by the service the tickets were issued for:
+    ``issued = served + no_shows + cancelled + expired``."""
+
+    service_code: str
+    issued: int
+    served: int
+    no_shows: int
+    cancelled: int
+    expired: int = Field(description="still in the hall when the day ended")
+    transferred: int = Field(description="sent to another service or counter at least once")
+    called: int = Field(description="called at least once: the tickets the wait figures are over")
+    wait_mean_s: float | None = Field(description="mean wait from issue to the first call, seconds")
+    wait_p90_s: float | None = Field(description="90th percentile of that wait (nearest rank), seconds")
+    within_target: int = Field(description="called within the service's target wait")
+    service_mean_s: float | None = Field(description="mean time from the start of service to its finish, seconds")
+    rated: int
+    satisfied: int = Field(description="rated, with a score that is not a dissatisfied one")
+
+
+class EndedDay(Answer):
+    day: str = Field(description="the branch-local day, YYYY-MM-DD")
+    closed_at: datetime = Field(description="when the day's end ran")
+    expired: int
+    signed_out: int = Field(description="counters still open that the day's end signed out")
+    services: list[ServiceDayFigures]
+
+
+class DaySummaries(Answer):
+    """The ended service days of a branch in a range, newest first (days without tickets are not listed)."""
+
+    branch: str
+    first: str
+    last: str
+    days: list[EndedDay]

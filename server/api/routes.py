@@ -14,6 +14,7 @@ from server.api.registry import (
     device_id,
     forget_actor,
     openapi_document,
+    query_date,
     query_int,
     route,
 )
@@ -25,10 +26,12 @@ from server.api.schemas import (
     LoginRequest,
     PauseRequest,
     SignInRequest,
+    StopIssueRequest,
     TicketActionRequest,
     TransferRequest,
 )
 from server.domain.errors import DomainError
+from server.domain.hall import Text
 from server.domain.ticket import COUNTER_ACTIONS
 from server.domain.tickets import Action
 from server.offload import offload_cpu
@@ -105,6 +108,37 @@ def events(branch: str) -> Any:
        manager_code="forbidden", responses={404: "unknown branch"})
 def estimate_accuracy(branch: str) -> Any:
     return jsonify(current_app.extensions["hall_live"].accuracy(branch))
+
+
+@route(api, "/branches/<branch>/days", "GET", "Ended service days with their figures per service (manager)",
+       tag="hall", auth=MANAGER, manager_code="forbidden", response=R.DaySummaries,
+       query=(("from", "string", "first day, YYYY-MM-DD (default: 13 days before `to`)"),
+              ("to", "string", "last day, YYYY-MM-DD (default: the last day that has ended)")),
+       responses={400: "a day not written YYYY-MM-DD, or a range that is reversed or longer than a year"})
+def day_summaries(branch: str) -> Any:
+    return jsonify(hall().days.summaries(branch, current_actor(), first=query_date("from"), last=query_date("to")))
+
+
+@route(api, "/branches/<branch>/issue-stops", "GET", "Issue stopped by hand, in force or still to come", tag="hall",
+       auth=STAFF, response=R.IssueStops)
+def issue_stops(branch: str) -> Any:
+    return jsonify({"stops": hall().issuing.current(branch)})
+
+
+@route(api, "/branches/<branch>/issue-stops", "POST",
+       "Stop issuing tickets of a service or the whole branch, now or from a time (manager)", tag="hall",
+       body=StopIssueRequest, auth=STAFF, response=R.IssueStop, status=201,
+       responses={404: "unknown branch or service", 422: "a reason or time that makes no sense"})
+def stop_issue(branch: str, body: StopIssueRequest) -> Any:
+    text = None if body.text is None else Text(body.text.zh_cn, body.text.en)
+    return jsonify(hall().issuing.stop(branch, current_actor(), service=body.service, starts_at=body.starts_at,
+                                       until=body.until, reason=body.reason, text=text)), 201
+
+
+@route(api, "/branches/<branch>/issue-stops/<id:stop_id>/resume", "POST", "Issue again: end a stop (manager)",
+       tag="hall", auth=STAFF, response=R.IssueStop, responses={404: "unknown stop", 409: "already over"})
+def resume_issue(branch: str, stop_id: int) -> Any:
+    return jsonify(hall().issuing.resume(branch, stop_id, current_actor()))
 
 
 # --- customers -------------------------------------------------------------------------------------

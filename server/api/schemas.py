@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from server.domain.tickets import PriorityClass
 
@@ -139,3 +139,20 @@ class MediaUpdateRequest(Body):
 
 class PlaylistOrderRequest(Body):
     ids: list[RowId] = Field(min_length=1, max_length=500, description="every item's id, in the new order")
+
+
+class ReasonText(Body):
+    zh_cn: str = Field(alias="zh-CN", min_length=1, max_length=100)
+    en: str = Field(min_length=1, max_length=100)
+
+
+class StopIssueRequest(Body):
+    """Stop issuing tickets of one service (or, without ``service``, of the whole branch)."""
+
+    service: str | None = Field(default=None, min_length=1, max_length=32)
+    starts_at: AwareDatetime | None = Field(default=None, description="from when (ISO 8601 with offset); default now")
+    until: Literal["day_end", "resumed"] | AwareDatetime = Field(
+        default="day_end", description="day_end: the end of that service day; resumed: until resumed by hand; or an "
+                                       "instant (ISO 8601 with offset)")
+    reason: str = Field(min_length=1, max_length=32, description="all_taken, closing, busy, maintenance or custom")
+    text: ReasonText | None = Field(default=None, description="the custom reason, in both languages")

@@ -487,12 +487,26 @@ class QueueRules:
     reactivate_window: timedelta
     idempotency_ttl: timedelta
     recent_calls: int
+    day_end_grace: timedelta = timedelta(hours=1)  # a service day ends this long after the branch closes
+    staff_may_stop_issuing: bool = False  # besides the branch's managers
 
     def __post_init__(self) -> None:
         check_transfer_placement(self.transfer_placement)
         check_duration(self.reactivate_window, "reactivate_window")
         check_duration(self.idempotency_ttl, "idempotency_ttl")
         check_at_least(self.recent_calls, 1, "recent_calls")
+        check_day_end_grace(self.day_end_grace)
+
+
+MAX_DAY_END_GRACE = timedelta(hours=12)
+
+
+def check_day_end_grace(value: timedelta, field: str = "day_end_grace") -> timedelta:
+    """How long after closing the day ends: not negative, at most 12 hours (the day ends at midnight anyway)."""
+    check_duration(value, field)
+    if value > MAX_DAY_END_GRACE:
+        raise InvalidValue(field, f"must be at most {int(MAX_DAY_END_GRACE.total_seconds() // 60)} minutes")
+    return value
 
 
 # --- ratings -----------------------------------------------------------------------------------------------

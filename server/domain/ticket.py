@@ -62,6 +62,7 @@ class Ticket:
     finished_at: datetime | None = None
     no_show_at: datetime | None = None
     cancelled_at: datetime | None = None
+    expired_at: datetime | None = None
     counter_number: str | None = None
     staff_username: str | None = None
     target_counter: str | None = None
@@ -106,7 +107,9 @@ class Ticket:
 
     # --- commands ----------------------------------------------------------------------------------
 
-    def call(self, counter: str, staff: str | None, now: datetime) -> TicketChange:
+    def call(self, counter: str, staff: str | None, now: datetime, *, today: date) -> TicketChange:
+        """To ``counter``; only on its own service day (``today``, the branch's), whatever is left in the queue."""
+        self._check_day(today, "call")
         self._move(Action.CALL)
         waited = (now - self.queued_at).total_seconds()
         self.called_at = now
@@ -177,8 +180,10 @@ class Ticket:
         self.cancelled_at = now
         return TicketChange(EventKind.CANCELLED)
 
-    def reactivate(self, now: datetime, *, window: timedelta, rules: policy.PolicyRules) -> TicketChange:
-        """A no-show back into the queue, as if it had just arrived, within ``window`` of the no-show."""
+    def reactivate(self, now: datetime, *, window: timedelta, rules: policy.PolicyRules, today: date) -> TicketChange:
+        """A no-show back into the queue, as if it had just arrived, within ``window`` of the no-show and on its
+        own service day."""
+        self._check_day(today, "re-activate")
         if self.state is TicketState.NO_SHOW and self.no_show_at and now - self.no_show_at > window:
             minutes = int(window.total_seconds() // 60)
             raise DomainError(f"{self.number} was marked no-show more than {minutes} min ago; please take a new "
@@ -190,6 +195,14 @@ class Ticket:
         self.no_show_at = None
         return TicketChange(EventKind.REACTIVATED)
 
+    def expire(self, now: datetime, reason: str) -> TicketChange:
+        """Still in the hall when its service day ended: closed for good. The event names the counter it was at
+        (if any) and the state it was in, for the day's report."""
+        was, counter = self.state, self.counter_number
+        self._move(Action.EXPIRE)
+        self.expired_at = now
+        return TicketChange(EventKind.EXPIRED, counter, {"was": was.value}, reason)
+
     def at_counter(self, action: Action, now: datetime, reason: str | None = None) -> TicketChange:
         """One of the :data:`COUNTER_ACTIONS` on the ticket at its counter."""
         try:
@@ -199,6 +212,11 @@ class Ticket:
         return method(self, now, reason)
 
     # --- internals ---------------------------------------------------------------------------------
+
+    def _check_day(self, today: date, what: str) -> None:
+        if self.service_day != today:
+            raise DomainError(f"{self.number} is a ticket of {self.service_day.isoformat()}, not of today; cannot "
+                              f"{what} it", code="ticket_of_another_day", service_day=self.service_day.isoformat())
 
     def _move(self, action: Action) -> None:
         self.state = next_state(self.state, action)

@@ -9,6 +9,7 @@ The lifecycle is::
     waiting/called/serving -> waiting (transferred to another service or counter)
     waiting -> cancelled (by the customer)
     no_show -> waiting (re-activated within the configured window)
+    waiting/called/serving/parked -> expired (left over when the service day ended)
 
 Every command names an :class:`Action`; :func:`next_state` either returns the state the ticket
 moves to or raises :class:`IllegalTransition` with a message a person can read.
@@ -51,10 +52,11 @@ class TicketState(StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # still in the hall when its service day ended (see server/services/service_day.py)
 
     @property
     def is_final(self) -> bool:
-        return self in (TicketState.DONE, TicketState.CANCELLED)
+        return self in (TicketState.DONE, TicketState.CANCELLED, TicketState.EXPIRED)
 
     @property
     def in_progress(self) -> bool:
@@ -66,7 +68,7 @@ class TicketState(StrEnum):
         """A call the hall's screens show stands unless its ticket waits again (returned to the queue,
         transferred, re-activated): the wall must not keep sending a customer to a counter that will call them
         again later, or elsewhere. A no-show's call stays, so that a latecomer sees they were called."""
-        return self not in (TicketState.WAITING, TicketState.CANCELLED)
+        return self not in (TicketState.WAITING, TicketState.CANCELLED, TicketState.EXPIRED)
 
     @property
     def holds_counter(self) -> bool:
@@ -95,6 +97,7 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     CANCEL = "cancel"
     REACTIVATE = "reactivate"
+    EXPIRE = "expire"
 
 
 class EventKind(StrEnum):
@@ -112,6 +115,7 @@ class EventKind(StrEnum):
     TRANSFERRED = "transferred"
     CANCELLED = "cancelled"
     REACTIVATED = "reactivated"
+    EXPIRED = "expired"  # a ticket left over at the end of its service day
     COUNTER_SIGNED_IN = "counter_signed_in"
     COUNTER_SIGNED_OUT = "counter_signed_out"
     COUNTER_PAUSED = "counter_paused"
@@ -124,6 +128,9 @@ class EventKind(StrEnum):
     PRINT_FAILED = "print_failed"  # it did not (reason says why); the ticket stays valid
     MEDIA_CHANGED = "media_changed"  # a manager changed the wall displays' playlist (images, videos)
     NOTICES_CHANGED = "notices_changed"  # a manager changed the wall displays' scrolling notices
+    ISSUE_STOPPED = "issue_stopped"  # new tickets of a service (or the branch) refused by hand, with a reason
+    ISSUE_RESUMED = "issue_resumed"  # ... and issued again
+    DAY_ENDED = "day_ended"  # a branch's service day ended: its leftovers expired, its counters signed out
 
 
 _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
@@ -140,6 +147,7 @@ _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
     (TicketState.SERVING, Action.TRANSFER): TicketState.WAITING,
     (TicketState.WAITING, Action.CANCEL): TicketState.CANCELLED,
     (TicketState.NO_SHOW, Action.REACTIVATE): TicketState.WAITING,
+    **{(state, Action.EXPIRE): TicketState.EXPIRED for state in TicketState if state.in_progress},
 }
 
 ACTION_EVENT: dict[Action, EventKind] = {
@@ -154,12 +162,17 @@ ACTION_EVENT: dict[Action, EventKind] = {
     Action.TRANSFER: EventKind.TRANSFERRED,
     Action.CANCEL: EventKind.CANCELLED,
     Action.REACTIVATE: EventKind.REACTIVATED,
+    Action.EXPIRE: EventKind.EXPIRED,
 }
 
 
+SYSTEM_ACTIONS: tuple[Action, ...] = (Action.EXPIRE,)
+"""Actions the system takes on its own (the end of a service day), never offered to a person."""
+
+
 def allowed_actions(state: TicketState) -> list[Action]:
-    """The actions a ticket in ``state`` accepts, in lifecycle order."""
-    return [action for (source, action) in _TRANSITIONS if source == state]
+    """The actions a person may take on a ticket in ``state``, in lifecycle order."""
+    return [action for (source, action) in _TRANSITIONS if source == state and action not in SYSTEM_ACTIONS]
 
 
 def next_state(state: TicketState, action: Action) -> TicketState:

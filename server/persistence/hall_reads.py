@@ -20,10 +20,11 @@ def branch_seq(connection: Connection | Session, branch_code: str) -> int:
                               ).scalar_one_or_none() or 0
 
 
-def recent_calls(session: Session, branch_code: str, limit: int) -> list[TicketEvent]:
-    """The branch's last calls and recalls, newest first."""
+def recent_calls(session: Session, branch_code: str, limit: int, since: datetime) -> list[TicketEvent]:
+    """The branch's last calls and recalls at or after ``since`` (the start of the service day), newest first."""
     return list(session.execute(
-        select(TicketEvent).where(TicketEvent.branch_code == branch_code, TicketEvent.kind.in_(_CALLS))
+        select(TicketEvent).where(TicketEvent.branch_code == branch_code, TicketEvent.kind.in_(_CALLS),
+                                  TicketEvent.at >= since)
         .order_by(TicketEvent.seq.desc()).limit(limit)).scalars())
 
 

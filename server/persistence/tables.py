@@ -110,6 +110,7 @@ class TicketRow(SQLModel, table=True):
     finished_at: datetime | None = utc_field()
     no_show_at: datetime | None = utc_field()
     cancelled_at: datetime | None = utc_field()
+    expired_at: datetime | None = utc_field()
     counter_number: str | None = Field(default=None, max_length=32)
     staff_username: str | None = Field(default=None, max_length=64)
     target_counter: str | None = Field(default=None, max_length=32)
@@ -251,3 +252,62 @@ class Notice(SQLModel, table=True):
     updated_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DayClose(SQLModel, table=True):
+    """A branch's service day that has ended: its leftovers expired and its counters signed out, once."""
+
+    __tablename__ = "day_close"
+
+    branch_code: str = Field(primary_key=True, max_length=32)
+    service_day: date = Field(primary_key=True)
+    closed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expired: int = Field(default=0)  # tickets still in the hall that the end of the day closed
+    signed_out: int = Field(default=0)  # counters still open that it signed out
+
+
+class DaySummary(SQLModel, table=True):
+    """One service's day in figures, written when the day ends; reports read these rows, not the tickets.
+
+    Every count is by the service the ticket was issued for, so ``issued = served + no_shows + cancelled +
+    expired`` on each row. Waits run from issue to the first call, over the tickets that were called.
+    """
+
+    __tablename__ = "day_summary"
+
+    branch_code: str = Field(primary_key=True, max_length=32)
+    service_day: date = Field(primary_key=True)
+    service_code: str = Field(primary_key=True, max_length=32)
+    issued: int = Field(default=0)
+    served: int = Field(default=0)
+    no_shows: int = Field(default=0)
+    cancelled: int = Field(default=0)
+    expired: int = Field(default=0)
+    transferred: int = Field(default=0)  # tickets sent to another service or counter at least once
+    called: int = Field(default=0)  # tickets called at least once: the population of the wait figures
+    wait_mean_s: float | None = Field(default=None)
+    wait_p90_s: float | None = Field(default=None)
+    within_target: int = Field(default=0)  # called within the service's target wait
+    service_mean_s: float | None = Field(default=None)  # from the start of service to its finish
+    rated: int = Field(default=0)
+    satisfied: int = Field(default=0)  # rated, and not a dissatisfied score
+
+
+class IssueStopRow(SQLModel, table=True):
+    """Issue stopped by hand for a service (or the whole branch) from a time, until resumed or a set end."""
+
+    __tablename__ = "issue_stop"
+    __table_args__ = (Index("ix_issue_stop_branch_open", "branch_code", "resumed_at", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    service_code: str | None = Field(default=None, max_length=32)  # None: every service of the branch
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ends_at: datetime | None = utc_field()  # None: until resumed
+    reason_code: str = Field(max_length=32)
+    reason_zh: str = Field(max_length=100)
+    reason_en: str = Field(max_length=100)
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resumed_at: datetime | None = utc_field()
+    resumed_by: str | None = Field(default=None, max_length=64)

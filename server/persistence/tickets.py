@@ -9,7 +9,7 @@ back into dates and aware datetimes); the inserts and updates of the hot path ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -129,3 +129,13 @@ def set_queue_keys(connection: Connection, keys: dict[int, int]) -> None:
     if keys:
         connection.execute(update(_TABLE).where(_C.id == bindparam("ticket_id")).values(queue_key_us=bindparam("key")),
                            [{"ticket_id": ticket_id, "key": key} for ticket_id, key in keys.items()])
+
+
+_IN_PROGRESS = tuple(s.value for s in TicketState if s.in_progress)
+
+
+def leftovers(connection: Connection, branch_code: str, through: date, limit: int) -> list[Ticket]:
+    """Up to ``limit`` of the branch's tickets of service days up to ``through`` still in the hall, oldest first."""
+    return [from_row(row) for row in connection.execute(
+        _SELECT.where(_C.branch_code == branch_code, _C.state.in_(_IN_PROGRESS), _C.service_day <= through)
+        .order_by(_C.id).limit(limit))]

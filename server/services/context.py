@@ -24,6 +24,12 @@ class EstimateSource(Protocol):
     def ticket_live(self, branch_code: str, ticket_id: int) -> dict[str, Any] | None: ...
 
 
+class DayKeeper(Protocol):
+    """Ends the service days that are over (see :class:`server.services.service_day.ServiceDays`)."""
+
+    def end_due(self, branch_code: str) -> Any: ...
+
+
 @dataclass
 class HallContext:
     """Shared by the ticket, counter and query services of one configuration."""
@@ -32,6 +38,13 @@ class HallContext:
     uow: UnitOfWork
     clock: Clock = utc_now
     estimates: EstimateSource | None = None
+    day_keeper: DayKeeper | None = None
+
+    def end_ended_days(self, branch: Branch) -> None:
+        """Before a command that issues or calls a ticket: close the branch's ended days first (at once when none
+        is due), so that a new day's first ticket never meets the old day's queue."""
+        if self.day_keeper is not None:
+            self.day_keeper.end_due(branch.code)
 
     @property
     def rules(self) -> policy.PolicyRules:

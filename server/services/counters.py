@@ -106,6 +106,7 @@ class CounterService:
         counter = hall.counter(branch, counter_number)
         request = idempotency.Request.of(f"call_next:{counter.number}", idempotency_key, "call_next", counter.number,
                                          actor.username or "")
+        hall.end_ended_days(branch)
         with hall.uow.command(branch, hall.clock()) as tx:
             stored = idempotency.replay(tx, request)
             if stored is not None:
@@ -125,6 +126,7 @@ class CounterService:
         counter = hall.counter(branch, counter_number)
         request = idempotency.Request.of(f"finish_and_call_next:{counter.number}", idempotency_key,
                                          "finish_and_call_next", counter.number, actor.username or "")
+        hall.end_ended_days(branch)
         with hall.uow.command(branch, hall.clock()) as tx:
             stored = idempotency.replay(tx, request)
             if stored is not None:
@@ -151,6 +153,7 @@ class CounterService:
         hall = self.hall
         branch = hall.branch(branch_code)
         counter = hall.counter(branch, counter_number)
+        hall.end_ended_days(branch)
         with hall.uow.command(branch, hall.clock()) as tx:
             skills = skills_today(counter, _ready_to_call(hall, tx, counter.number, actor))
             ticket = tickets.get(tx.connection, branch.code, ticket_id)
@@ -208,7 +211,7 @@ def _call_next(hall: HallContext, tx: Transaction, counter: Counter, actor: Acto
 
 
 def _call(tx: Transaction, ticket: Ticket, counter_number: str, actor: Actor) -> None:
-    change = ticket.call(counter_number, actor.username, tx.now)
+    change = ticket.call(counter_number, actor.username, tx.now, today=tx.today)
     tickets.save(tx.connection, ticket)
     tx.record(ticket, change, actor)
 

@@ -1,9 +1,10 @@
 """The hall's services for one configuration, put together: ticket and counter commands, and reads.
 
 :class:`HallService` is what the entry points hold (``app.extensions["hall"]``): ``tickets``
-(:mod:`server.services.tickets`), ``counters`` (:mod:`server.services.counters`) and ``queries``
-(:mod:`server.services.queries`), sharing one :class:`~server.services.context.HallContext`. It also
-prepares the database for the configuration at start-up.
+(:mod:`server.services.tickets`), ``counters`` (:mod:`server.services.counters`), ``queries``
+(:mod:`server.services.queries`), ``days`` (the end of each service day: :mod:`server.services.service_day`)
+and ``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issuing`), sharing one
+:class:`~server.services.context.HallContext`. It also prepares the database for the configuration at start-up.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from server.persistence import idempotency as idempotency_records
 from server.services.actor import Clock, utc_now
 from server.services.context import EstimateSource, HallContext
 from server.services.counters import CounterService
+from server.services.issuing import IssuingService
 from server.services.queries import HallQueries
+from server.services.service_day import ServiceDays
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
 from server.settings import HallConfig
@@ -30,6 +33,9 @@ class HallService(HallContext):
         self.tickets = TicketService(self)
         self.counters = CounterService(self)
         self.queries = HallQueries(self)
+        self.days = ServiceDays(self)
+        self.issuing = IssuingService(self)
+        self.day_keeper = self.days
 
     def ensure_branches(self) -> None:
         """Create the per-branch rows a command expects (sequence, counter sessions) and re-derive the waiting

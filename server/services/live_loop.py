@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,19 +26,22 @@ class LiveLoop:
     and on a change committed by another server process (noticed from the branch's ``seq``).
 
     It runs as a background task of the server (``spawn``) and waits with the server's own ``sleep``, so that
-    under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers.
+    under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers;
+    ``end_days`` ends a branch's service day once it is over (checked every ``watch_s``; free until then).
     """
 
     DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
 
     def __init__(self, live: LiveHall, branches: Sequence[str], *, spawn: Callable[[Callable[[], None]], Any],
                  sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
+                 end_days: Callable[[str], Any] | None = None,
                  tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
                  watch_s: float = 1.0, purge_every_s: float = 3600.0) -> None:
         self.live = live
         self.branches = list(branches)
         self.spawn, self.sleep, self.purge = spawn, sleep, purge
         self.housekeeping = housekeeping
+        self.end_days = end_days
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
         self.purge_every_s = purge_every_s
@@ -66,6 +70,9 @@ class LiveLoop:
                 self.housekeeping.tick()
             if now - last_watch >= self.watch_s:
                 last_watch = now
+                if self.end_days is not None:  # a service day that has ended: at once, not at the next command
+                    for code in branches:
+                        self._safe(functools.partial(self.end_days, code))
                 for code in branches:
                     if code not in pending and self._safe(lambda c=code: self.live.branch_seq(c)) not in (
                             None, self.live.refreshed_seq(code)):

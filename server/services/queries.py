@@ -14,9 +14,11 @@ from sqlalchemy import Connection
 from server.domain import policy
 from server.domain.counter_session import services_today
 from server.domain.hall import Branch
+from server.domain.issuing import blocking
 from server.domain.numbering import local_time, service_day
+from server.domain.service_day import DayBoundary
 from server.domain.tickets import TicketState
-from server.persistence import counter_sessions, hall_reads, numbers, tickets
+from server.persistence import counter_sessions, hall_reads, issue_stops, numbers, tickets
 from server.persistence.queue_queries import count_ahead
 from server.services.context import HallContext
 from server.services.views import (
@@ -47,10 +49,12 @@ class HallQueries:
             seq = hall_reads.branch_seq(connection, branch.code)
             on_floor = tickets.in_states(connection, branch.code, _ON_THE_FLOOR)
             sessions = counter_sessions.for_branch(connection, branch.code)
-            recent = hall_reads.recent_calls(session, branch.code, hall.config.queue.recent_calls)
+            began = DayBoundary.at(branch, now, hall.config.queue.day_end_grace).current_began_at
+            recent = hall_reads.recent_calls(session, branch.code, hall.config.queue.recent_calls, began)
             now_in = tickets.states_of(connection, (e.ticket_id for e in recent if e.ticket_id is not None))
             recent = [e for e in recent if e.ticket_id in now_in and now_in[e.ticket_id].keeps_its_call]
             issued_today = numbers.issued_on(connection, branch.code, service_day(now, branch.timezone))
+            stops = issue_stops.current(connection, branch.code, now)
         waiting = [t for t in on_floor if t.state is TicketState.WAITING]
         active = {t.counter_number: t for t in on_floor if t.state.holds_counter}
         now_local = local_time(now, branch.timezone)
@@ -62,6 +66,8 @@ class HallQueries:
             view["issued_today"] = issued_today.get(service.code, 0)
             view["daily_cap_reached"] = (service.daily_cap is not None
                                          and issued_today.get(service.code, 0) >= service.daily_cap)
+            stopped = blocking(stops, service.code, now)
+            view["stopped"] = None if stopped is None else stopped.view()
             services.append(view)
         result: dict[str, Any] = {
             "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key,
@@ -76,6 +82,7 @@ class HallQueries:
             "recent_calls": [{"number": e.ticket_number, "counter": e.counter_number, "service": e.service_code,
                               "kind": e.kind, "at": iso(e.at), "seq": e.seq} for e in recent],
             "waiting_total": len(waiting),
+            "issue_stops": [stop.view() for stop in stops],
         }
         if staff:
             result["waiting"] = [ticket_staff(t, branch) for t in waiting]

@@ -13,10 +13,11 @@ from typing import Any
 
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
+from server.domain.issuing import blocking
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, next_state
-from server.persistence import numbers, tickets
+from server.persistence import issue_stops, numbers, tickets
 from server.services import idempotency
 from server.services.access import require_service, require_staff
 from server.services.actor import CUSTOMER, Actor
@@ -44,6 +45,7 @@ class TicketService:
         service = require_service(branch, service_code)
         request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
                                          language)
+        hall.end_ended_days(branch)
         estimate = self._new_ticket_estimate(branch, service.code, priority)
         with hall.uow.command(branch, hall.clock()) as tx:
             stored = idempotency.replay(tx, request)
@@ -52,6 +54,11 @@ class TicketService:
             if not service.hours.is_open(local_time(tx.now, branch.timezone)):
                 raise DomainError(f"{service.name.en} is closed now; opening hours {service.hours}",
                                   code="service_closed", hours=str(service.hours))
+            stopped = blocking(issue_stops.current(tx.connection, branch.code, tx.now), service.code, tx.now)
+            if stopped is not None:
+                raise DomainError(f"{service.name.en} is not issuing tickets now: {stopped.reason.en}",
+                                  code="issuing_stopped", reason=stopped.reason.as_dict(),
+                                  until=None if stopped.ends_at is None else stopped.ends_at.isoformat())
             day = service_day(tx.now, branch.timezone)
             last, issued = numbers.current(tx.connection, branch.code, service.code, day, service.start_number)
             if service.daily_cap is not None and issued >= service.daily_cap:
@@ -157,7 +164,8 @@ class TicketService:
         tx.record(ticket, change, actor, public=public)
 
     def _reactivated(self, tx: Transaction, ticket: Ticket) -> TicketChange:
-        return ticket.reactivate(tx.now, window=self.hall.config.queue.reactivate_window, rules=self.hall.rules)
+        return ticket.reactivate(tx.now, window=self.hall.config.queue.reactivate_window, rules=self.hall.rules,
+                                 today=tx.today)
 
     @contextmanager
     def _customer_ticket(self, token: str) -> Iterator[tuple[Transaction, Ticket]]:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
@@ -32,6 +32,7 @@ from sqlmodel import Session
 
 from server.domain.counter_session import CounterChange
 from server.domain.hall import Branch
+from server.domain.numbering import service_day
 from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
@@ -70,6 +71,11 @@ class Transaction:
     _connection: Connection | None = None
 
     @property
+    def today(self) -> date:
+        """The branch's service day at the command's clock reading (its local calendar day)."""
+        return service_day(self.now, self.branch.timezone)
+
+    @property
     def connection(self) -> Connection:
         """The transaction's connection, for the statements on the hot path that skip the ORM."""
         if self._connection is None:
@@ -88,8 +94,14 @@ class Transaction:
         data: dict[str, Any] | None = None,
         public: dict[str, Any] | None = None,
         private: dict[str, Any] | None = None,
+        quiet: bool = False,
     ) -> int:
-        """Append an event row with the next branch sequence number; queue it for publishing."""
+        """Append an event row with the next branch sequence number; queue it for publishing.
+
+        ``quiet``: one of many events of one bulk change (the end of a day closing thousands of tickets). The
+        hall's screens are not sent each of them; a closing event follows, and the gap in sequence numbers makes
+        them fetch a fresh snapshot once (the phone of the ticket itself is still told).
+        """
         self.seq += 1
         seq = self.seq
         if ticket is not None and ticket.id is None:
@@ -117,18 +129,20 @@ class Transaction:
                 "counter": counter,
                 **(public or {}),
                 "private": {"staff": staff, "reason": reason, **(private or {})},
+                **({"quiet": True} if quiet else {}),
             }
         )
         return seq
 
     def record(self, ticket: Ticket, change: TicketChange, actor: Actor, *,
-               public: dict[str, Any] | None = None) -> int:
+               public: dict[str, Any] | None = None, quiet: bool = False) -> int:
         """Append the event a ticket command returned, with who sent it and the ticket's public view after it."""
         extra: dict[str, Any] = {"ticket": ticket_public(ticket, self.branch), **(public or {})}
         if change.counter is not None:
             extra["holds_counter"] = holds_counter(ticket, change.counter)
         return self.emit(change.kind, ticket=ticket, counter=change.counter, staff=actor.username,
-                         device=actor.device, reason=change.reason, data=change.data or None, public=extra)
+                         device=actor.device, reason=change.reason, data=change.data or None, public=extra,
+                         quiet=quiet)
 
 
     def record_counter(self, counter: str, change: CounterChange, actor: Actor) -> int:

@@ -9,7 +9,7 @@ from server.domain.counter_session import CounterSession
 from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
 from server.domain.ticket import Ticket
-from server.domain.tickets import ACTION_EVENT, Action, EventKind, TicketState, allowed_actions
+from server.domain.tickets import ACTION_EVENT, SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
 from server.persistence.tables import TicketRow
 
 TicketFacts = Ticket | TicketRow
@@ -127,7 +127,7 @@ def vocabulary() -> dict[str, Any]:
         "ticket_kinds": [kind.value for kind in TICKET_KINDS],
         "call_kinds": [kind.value for kind in CALL_KINDS],
         "counter_kinds": [kind.value for kind in COUNTER_KINDS],
-        "actions": [action.value for action in Action],
+        "actions": [action.value for action in Action if action not in SYSTEM_ACTIONS],
         "allowed_actions": {state.value: [a.value for a in allowed_actions(state)] for state in TicketState},
     }
 

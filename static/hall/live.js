@@ -7,6 +7,8 @@
  *     zone: "EAST", counter: "3", token: "...",   // by role
  *     onSnapshot(snapshot) {},  // full state for the role, after every (re)join
  *     onEvent(event) {},        // each committed change, in seq order, never twice, never skipped
+ *                               // (an event marked "resync", such as the end of a service day, brings a
+ *                               // fresh snapshot instead: the hall changed as a whole)
  *     onSummary(summary) {},    // waiting counts and estimates per service
  *     onTicket(update) {},      // ticket role: people ahead, estimate, state
  *     onStatus(status) {},      // "connecting" | "live" | "reconnecting"
@@ -124,6 +126,10 @@
         return;
       }
       this.seq = event.seq;
+      if (event.resync) {
+        this.join();
+        return;
+      }
       this.call("onEvent", event);
     }
 

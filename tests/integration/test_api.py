@@ -1010,3 +1010,47 @@ def test_finish_and_call_next_over_http(staff: FlaskClient, client: FlaskClient)
     assert answer["ticket"]["number"] == following["number"]
     assert error_of(staff.post(f"{B}/counters/2/finish-and-call-next", json={"version": "x"}), 422)
     assert error_of(client.post(f"{B}/counters/2/finish-and-call-next", json={}), 401)["error"] == "unauthenticated"
+
+
+def test_stop_and_resume_issue_over_the_api(app: Flask, client: FlaskClient, staff: FlaskClient) -> None:
+    manager = manager_client(app)
+    body = {"service": "BILL", "reason": "custom", "text": {"zh-CN": "今天号满", "en": "Full today"}}
+    assert error_of(staff.post(f"{B}/issue-stops", json=body), 403)["error"] == "manager_only"
+    created = manager.post(f"{B}/issue-stops", json=body)
+    assert created.status_code == 201
+    stop = created.get_json()
+    refused = error_of(issue(client, "BILL"), 409)
+    assert refused["error"] == "issuing_stopped" and refused["details"]["reason"]["en"] == "Full today"
+    assert manager.get(f"{B}/issue-stops").get_json()["stops"] == [stop]
+    assert client.get(f"{B}/snapshot").get_json()["issue_stops"] == [stop]
+    # nonsense is refused with the field named, and changes nothing
+    assert error_of(manager.post(f"{B}/issue-stops", json={"reason": "custom"}), 422)["details"]["field"] == "text"
+    assert error_of(manager.post(f"{B}/issue-stops", json={"reason": "busy", "until": "2026-11-24T09:00:00"}),
+                    422)["error"] == "invalid_request"
+    assert error_of(manager.post(f"{B}/issue-stops", json={"reason": "busy", "service": "NOPE"}), 404)
+    assert len(manager.get(f"{B}/issue-stops").get_json()["stops"]) == 1
+    resumed = manager.post(f"{B}/issue-stops/{stop['id']}/resume")
+    assert resumed.status_code == 200 and resumed.get_json()["id"] == stop["id"]
+    assert error_of(manager.post(f"{B}/issue-stops/{stop['id']}/resume"), 409)["error"] == "not_stopped"
+    assert issue(client, "BILL").status_code == 201
+
+
+def manager_client(app: Flask) -> FlaskClient:
+    c = app.test_client()
+    assert c.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
+    return c
+
+
+def test_day_summaries_over_the_api(app: Flask, client: FlaskClient, staff: FlaskClient, clock: FakeClock) -> None:
+    manager = manager_client(app)
+    issue(client, "BILL")
+    clock.advance(days=1)
+    assert issue(client, "BILL").status_code == 201  # the first ticket of the new day ends the old one
+    days = manager.get(f"{B}/days").get_json()
+    assert [d["day"] for d in days["days"]] == ["2026-11-24"]
+    [figures] = days["days"][0]["services"]
+    assert (figures["service_code"], figures["issued"], figures["expired"]) == ("BILL", 1, 1)
+    assert error_of(staff.get(f"{B}/days"), 403)["error"] == "forbidden"
+    assert error_of(manager.get(f"{B}/days?from=2026-11-30&to=2026-11-01"), 400)["error"] == "bad_date_range"
+    assert error_of(manager.get(f"{B}/days?from=yesterday"), 400)["details"]["parameter"] == "from"
+    assert manager.get(f"{B}/days?from=2026-11-25&to=2026-11-25").get_json()["days"] == []

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from server.app import create_app
 from server.config import load_config
-from server.domain.tickets import Action, EventKind, TicketState, allowed_actions
+from server.domain.tickets import SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
 from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.views import vocabulary
@@ -31,7 +31,8 @@ def test_the_vocabulary_names_every_state_event_kind_and_action_of_the_domain() 
     words = vocabulary()
     assert set(words["states"]) == {state.value for state in TicketState}
     assert set(words["event_kinds"]) == {kind.value for kind in EventKind}
-    assert set(words["actions"]) == {action.value for action in Action}
+    # what a person may do: the system's own actions (the end of a day) are never offered
+    assert set(words["actions"]) == {action.value for action in Action if action not in SYSTEM_ACTIONS}
     assert set(words["counter_states"]) == {state.value for state in TicketState if state.holds_counter}
     assert set(words["final_states"]) == {state.value for state in TicketState if state.is_final}
     assert words["allowed_actions"] == {state.value: [a.value for a in allowed_actions(state)] for state in TicketState}
@@ -154,7 +155,7 @@ def _texts(language: str) -> set[str]:
 def test_the_console_has_a_label_for_every_action_and_state(language: str) -> None:
     keys = _texts(language)
     assert len(keys) > 50  # the dictionary was found
-    missing = [f"action_{a.value}" for a in Action if f"action_{a.value}" not in keys]
+    missing = [f"action_{a.value}" for a in Action if a not in SYSTEM_ACTIONS and f"action_{a.value}" not in keys]
     missing += [f"state_{s.value}" for s in TicketState if f"state_{s.value}" not in keys]
     assert not missing, f"staff-texts.js ({language}) lacks {missing}"
 
@@ -200,4 +201,4 @@ def test_the_snapshot_keeps_only_the_calls_that_still_stand(hall: HallService) -
     calls = [c["number"] for c in hall.queries.snapshot(BRANCH)["recent_calls"]]
     assert calls == [served["number"]] and served["number"] == numbers[0]
     withdrawn = set(vocabulary()["withdrawn_call_states"])
-    assert withdrawn == {s.value for s in TicketState if not s.keeps_its_call} == {"waiting", "cancelled"}
+    assert withdrawn == {s.value for s in TicketState if not s.keeps_its_call} == {"waiting", "cancelled", "expired"}

@@ -13,11 +13,20 @@ from hypothesis import strategies as st
 from server.domain import policy
 from server.domain.errors import DomainError, IllegalTransition, StaleState
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
-from server.domain.tickets import ACTION_EVENT, Action, EventKind, PriorityClass, TicketState, allowed_actions
+from server.domain.tickets import (
+    ACTION_EVENT,
+    SYSTEM_ACTIONS,
+    Action,
+    EventKind,
+    PriorityClass,
+    TicketState,
+    allowed_actions,
+)
 
 RULES = policy.PolicyRules()
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)
+DAY = date(2026, 11, 24)
 
 
 def issued(priority: PriorityClass = PriorityClass.NORMAL, now: datetime = T0) -> Ticket:
@@ -33,13 +42,15 @@ def issued(priority: PriorityClass = PriorityClass.NORMAL, now: datetime = T0) -
 def perform(ticket: Ticket, action: Action, now: datetime) -> TicketChange:
     """Any action with plausible arguments (what a service would pass)."""
     if action is Action.CALL:
-        return ticket.call("3", "zhang.wei", now)
+        return ticket.call("3", "zhang.wei", now, today=DAY)
     if action is Action.TRANSFER:
         return ticket.transfer(now, to_service="sim", to_counter=None, note="needs a SIM", rules=RULES)
     if action is Action.CANCEL:
         return ticket.cancel(now)
     if action is Action.REACTIVATE:
-        return ticket.reactivate(now, window=WINDOW, rules=RULES)
+        return ticket.reactivate(now, window=WINDOW, rules=RULES, today=DAY)
+    if action is Action.EXPIRE:
+        return ticket.expire(now, "day_ended")
     return ticket.at_counter(action, now)
 
 
@@ -53,7 +64,7 @@ def test_a_new_ticket_waits_with_the_queue_key_of_its_class() -> None:
 
 def test_a_service_walks_call_start_finish_with_its_times_and_event_data() -> None:
     ticket = issued()
-    called = ticket.call("3", "zhang.wei", T0 + timedelta(minutes=4))
+    called = ticket.call("3", "zhang.wei", T0 + timedelta(minutes=4), today=DAY)
     assert called == TicketChange(EventKind.CALLED, "3", {"wait_seconds": 240.0, "priority": "normal"})
     assert (ticket.state, ticket.counter_number, ticket.staff_username) == (TicketState.CALLED, "3", "zhang.wei")
     started = ticket.start(T0 + timedelta(minutes=5))
@@ -66,7 +77,7 @@ def test_a_service_walks_call_start_finish_with_its_times_and_event_data() -> No
 
 def test_a_transfer_requeues_with_the_transfer_head_start_and_says_where_from() -> None:
     ticket = issued()
-    ticket.call("3", "zhang.wei", T0)
+    ticket.call("3", "zhang.wei", T0, today=DAY)
     ticket.start(T0 + timedelta(minutes=1))
     change = ticket.transfer(T0 + timedelta(minutes=3), to_service="sim", to_counter="5", note="ID", rules=RULES)
     assert change.kind is EventKind.TRANSFERRED and change.counter == "3" and change.reason == "ID"
@@ -79,22 +90,53 @@ def test_a_transfer_requeues_with_the_transfer_head_start_and_says_where_from() 
 
 def test_reactivation_is_refused_after_the_window_and_allowed_within_it() -> None:
     ticket = issued()
-    ticket.call("3", "zhang.wei", T0)
+    ticket.call("3", "zhang.wei", T0, today=DAY)
     ticket.no_show(T0 + timedelta(minutes=2))
     late = copy.deepcopy(ticket)
     with pytest.raises(DomainError) as refused:
-        late.reactivate(T0 + timedelta(minutes=33), window=WINDOW, rules=RULES)
+        late.reactivate(T0 + timedelta(minutes=33), window=WINDOW, rules=RULES, today=DAY)
     assert refused.value.code == "reactivate_window_passed"
     assert dataclasses.asdict(late) == dataclasses.asdict(ticket)  # nothing changed
-    change = ticket.reactivate(T0 + timedelta(minutes=20), window=WINDOW, rules=RULES)
+    change = ticket.reactivate(T0 + timedelta(minutes=20), window=WINDOW, rules=RULES, today=DAY)
     assert change == TicketChange(EventKind.REACTIVATED)
     assert ticket.state is TicketState.WAITING and ticket.queued_at == T0 + timedelta(minutes=20)
     assert ticket.counter_number is None and ticket.no_show_at is None
 
 
+@pytest.mark.parametrize("steps", [[], [Action.CALL], [Action.CALL, Action.START],
+                                   [Action.CALL, Action.START, Action.PARK]],
+                         ids=["waiting", "called", "serving", "parked"])
+def test_a_ticket_left_in_the_hall_expires_naming_its_state_and_counter(steps: list[Action]) -> None:
+    ticket = issued()
+    for step in steps:
+        perform(ticket, step, T0)
+    was, counter = ticket.state, ticket.counter_number
+    change = ticket.expire(T0 + timedelta(hours=12), "day_ended")
+    assert change == TicketChange(EventKind.EXPIRED, counter, {"was": was.value}, "day_ended")
+    assert ticket.state is TicketState.EXPIRED and ticket.state.is_final
+    assert ticket.expired_at == T0 + timedelta(hours=12)
+    with pytest.raises(IllegalTransition):
+        ticket.expire(T0 + timedelta(hours=13), "day_ended")
+
+
+def test_a_ticket_of_an_earlier_day_is_never_called_or_reactivated() -> None:
+    ticket = issued()
+    before = dataclasses.asdict(ticket)
+    with pytest.raises(DomainError) as refused:
+        ticket.call("3", "zhang.wei", T0 + timedelta(days=1), today=DAY + timedelta(days=1))
+    assert refused.value.code == "ticket_of_another_day"
+    assert refused.value.details == {"service_day": "2026-11-24"}
+    assert dataclasses.asdict(ticket) == before
+    ticket.call("3", "zhang.wei", T0, today=DAY)
+    ticket.no_show(T0)
+    with pytest.raises(DomainError, match="not of today"):
+        ticket.reactivate(T0 + timedelta(minutes=5), window=WINDOW, rules=RULES, today=DAY + timedelta(days=1))
+    assert ticket.state is TicketState.NO_SHOW
+
+
 def test_a_stale_version_is_refused_with_the_current_state() -> None:
     ticket = issued()
-    ticket.call("3", "zhang.wei", T0)
+    ticket.call("3", "zhang.wei", T0, today=DAY)
     ticket.check_version(2)
     ticket.check_version(None)
     with pytest.raises(StaleState) as stale:
@@ -120,7 +162,7 @@ def test_any_command_sequence_follows_the_lifecycle_and_a_refusal_changes_nothin
     for action, gap in zip(actions, gaps, strict=False):
         now += timedelta(seconds=gap)
         before = dataclasses.asdict(ticket)
-        allowed = action in allowed_actions(ticket.state)
+        allowed = action in allowed_actions(ticket.state) or (action in SYSTEM_ACTIONS and ticket.state.in_progress)
         try:
             change = perform(ticket, action, now)
         except IllegalTransition:
@@ -134,6 +176,10 @@ def test_any_command_sequence_follows_the_lifecycle_and_a_refusal_changes_nothin
         assert allowed
         assert change.kind is ACTION_EVENT[action]
         assert ticket.version == before["version"] + 1
+        if ticket.state is TicketState.EXPIRED:
+            assert ticket.expired_at == now and change.data == {"was": before["state"].value}
+            assert change.counter == before["counter_number"]
+            continue
         # the counter fields say the same as the state
         assert (ticket.counter_number is not None) == (ticket.state in (TicketState.CALLED, TicketState.SERVING,
                                                                          TicketState.PARKED, TicketState.NO_SHOW,

@@ -9,6 +9,7 @@ import pytest
 from server.domain.errors import DomainError, IllegalTransition, NotFound
 from server.domain.tickets import (
     ACTION_EVENT,
+    SYSTEM_ACTIONS,
     Action,
     EventKind,
     TicketState,
@@ -19,7 +20,7 @@ from server.domain.tickets import (
     require_token,
 )
 
-W, C, S, P, D, N, X = (
+W, C, S, P, D, N, X, E = (
     TicketState.WAITING,
     TicketState.CALLED,
     TicketState.SERVING,
@@ -27,6 +28,7 @@ W, C, S, P, D, N, X = (
     TicketState.DONE,
     TicketState.NO_SHOW,
     TicketState.CANCELLED,
+    TicketState.EXPIRED,
 )
 
 # The lifecycle as documented in server/domain/tickets.py, written out independently of the code's table.
@@ -44,6 +46,11 @@ EXPECTED: dict[tuple[TicketState, Action], TicketState] = {
     (S, Action.TRANSFER): W,
     (P, Action.RESUME): S,
     (N, Action.REACTIVATE): W,
+    # the end of the service day closes whatever is still in the hall
+    (W, Action.EXPIRE): E,
+    (C, Action.EXPIRE): E,
+    (S, Action.EXPIRE): E,
+    (P, Action.EXPIRE): E,
 }
 
 ILLEGAL = [pair for pair in itertools.product(TicketState, Action) if pair not in EXPECTED]
@@ -56,7 +63,7 @@ def test_allowed_transition_moves_to_documented_state(state: TicketState, action
 
 @pytest.mark.parametrize("state", list(TicketState), ids=str)
 def test_allowed_actions_lists_exactly_the_documented_ones(state: TicketState) -> None:
-    expected = {action for (source, action) in EXPECTED if source == state}
+    expected = {action for (source, action) in EXPECTED if source == state and action not in SYSTEM_ACTIONS}
     actions = allowed_actions(state)
     assert set(actions) == expected
     assert len(actions) == len(set(actions))
@@ -89,7 +96,12 @@ def test_illegal_transition_message_reads_naturally() -> None:
         next_state(W, Action.NO_SHOW)
 
 
-@pytest.mark.parametrize("state", [D, X], ids=str)
+def test_the_system_alone_expires_a_ticket() -> None:
+    assert SYSTEM_ACTIONS == (Action.EXPIRE,)
+    assert all(Action.EXPIRE not in allowed_actions(state) for state in TicketState)
+
+
+@pytest.mark.parametrize("state", [D, X, E], ids=str)
 @pytest.mark.parametrize("action", list(Action), ids=str)
 def test_final_states_accept_nothing(state: TicketState, action: Action) -> None:
     assert state.is_final
@@ -98,8 +110,8 @@ def test_final_states_accept_nothing(state: TicketState, action: Action) -> None
         next_state(state, action)
 
 
-def test_only_done_and_cancelled_are_final() -> None:
-    assert {s for s in TicketState if s.is_final} == {D, X}
+def test_only_done_cancelled_and_expired_are_final() -> None:
+    assert {s for s in TicketState if s.is_final} == {D, X, E}
     # a no-show can still be re-activated, so it is not final
     assert not N.is_final
 
@@ -119,7 +131,7 @@ def test_every_non_final_state_can_be_left_and_every_state_is_reachable() -> Non
     frontier = [W]
     while frontier:
         state = frontier.pop()
-        for action in allowed_actions(state):
+        for action in [*allowed_actions(state), *(a for a in SYSTEM_ACTIONS if (state, a) in EXPECTED)]:
             target = next_state(state, action)
             if target not in reachable:
                 reachable.add(target)

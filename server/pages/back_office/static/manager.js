@@ -17,6 +17,10 @@
       too_many_attempts: "密码错误次数过多，此设备已暂时锁定，请 {minutes} 分钟后再试",
       min: "{n} 分钟", fault: "故障", ok: "正常", no_printer: "无打印机", unknown: "未知", failed: "失败 {n} 次",
       by: "{staff} · {counter}号窗口", minutes_over: "超出目标",
+      days: "日终汇总（最近 14 天）", days_hint: "每个营业日结束时统计。等候：取号到首次叫号。", day: "日期",
+      issued: "取号", served: "办结", no_shows: "过号", cancelled: "取消", expired: "日终过期", wait_mean: "平均等候",
+      wait_p90: "90% 等候", within_target: "达标率", satisfaction: "满意率", total: "合计",
+      rated: "{share}（{n} 条评价）", no_days: "还没有结束的营业日",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", sign_in: "Manager sign-in",
@@ -31,6 +35,10 @@
       too_many_attempts: "Too many wrong passwords: this device is locked out. Try again in {minutes} min",
       fault: "Fault", ok: "OK", no_printer: "No printer", unknown: "Unknown", failed: "{n} failed",
       by: "{staff} · counter {counter}", minutes_over: "over target",
+      days: "Day summaries (last 14 days)", days_hint: "Counted when each service day ends. Wait: from the ticket to its first call.",
+      day: "Day", issued: "Issued", served: "Served", no_shows: "No-shows", cancelled: "Cancelled",
+      expired: "Expired at day end", wait_mean: "Mean wait", wait_p90: "90% wait", within_target: "Within target",
+      satisfaction: "Satisfied", total: "Total", rated: "{share} ({n} ratings)", no_days: "No service day has ended yet",
     },
   }, window.PAGE_LANGUAGE);
 
@@ -113,6 +121,43 @@
     }
   }
 
+  function minutes(seconds) {
+    return seconds === null || seconds === undefined ? "—" : i18n.t("min", { n: (seconds / 60).toFixed(1) });
+  }
+
+  function share(part, whole) {
+    return whole ? Math.round((100 * part) / whole) + "%" : "—";
+  }
+
+  async function loadDays() {
+    const data = await api("/days");
+    const body = $("#days tbody");
+    body.replaceChildren();
+    if (!data.days.length) {
+      const row = el("tr");
+      const cell = el("td", "empty", i18n.t("no_days"));
+      cell.colSpan = 11;
+      row.append(cell);
+      body.append(row);
+    }
+    for (const day of data.days) {
+      day.services.forEach((figures, index) => {
+        const row = el("tr", index === 0 ? "day-start" : "");
+        row.append(el("td", "", index === 0 ? day.day : ""));
+        row.append(el("td", "", serviceName(figures.service_code)));
+        for (const name of ["issued", "served", "no_shows", "cancelled", "expired"]) {
+          row.append(el("td", "num" + (name === "expired" && figures.expired ? " over" : ""), String(figures[name])));
+        }
+        row.append(el("td", "num", minutes(figures.wait_mean_s)));
+        row.append(el("td", "num", minutes(figures.wait_p90_s)));
+        row.append(el("td", "num", share(figures.within_target, figures.called)));
+        row.append(el("td", "num", figures.rated
+          ? i18n.t("rated", { share: share(figures.satisfied, figures.rated), n: figures.rated }) : "—"));
+        body.append(row);
+      });
+    }
+  }
+
   async function loadFollowUps() {
     const list = $("#follow-ups");
     let data;
@@ -170,6 +215,7 @@
     refetchTimer = setTimeout(() => {
       refetchTimer = null;
       loadAccuracy().catch(() => {});
+      loadDays().catch(() => {});
       loadFollowUps();
       loadFaults();
     }, 1500);
@@ -183,7 +229,7 @@
         snapshot = next;
         renderCounters();
         renderServices();
-        refetchSoon();
+        refetchSoon(); // also after a service day ended (its event brings a fresh snapshot): the day's figures
       },
       onEvent(event) {
         if ("holds_counter" in event) {

@@ -1,0 +1,106 @@
+"""Stopping and resuming issue by hand, on a real database (SQLite and PostgreSQL), with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from server.domain.errors import DomainError, NotAllowed
+from server.domain.hall import Text
+from server.services.actor import Actor
+from server.services.hall import HallService
+from tests.conftest import RecordingPublisher, build_service
+from tests.support import FakeClock
+
+BRANCH = "SZ-FUTIAN"
+MANAGER = Actor("manager", "manager")
+ZHANG = Actor("zhang.wei", "staff")
+
+
+def refusal(work: object) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        work()  # type: ignore[operator]
+    return refused.value
+
+
+def test_a_stopped_service_refuses_new_tickets_with_its_reason_and_the_queue_keeps_its_place(
+        hall: HallService, clock: FakeClock, publisher: RecordingPublisher) -> None:
+    waiting = hall.tickets.issue(BRANCH, "BILL")
+    stop = hall.issuing.stop(BRANCH, MANAGER, service="BILL", reason="all_taken")
+    assert stop["reason"] == {"zh-CN": "今日号已发完", "en": "Today's tickets are all taken"}
+    assert stop["ends_at"] == "2026-11-24T16:00:00+00:00"  # the end of the service day (midnight in this hall)
+    refused = refusal(lambda: hall.tickets.issue(BRANCH, "BILL"))
+    assert refused.code == "issuing_stopped" and refused.details["reason"] == stop["reason"]
+    assert hall.tickets.issue(BRANCH, "PLAN")["number"] == "B001"  # other services go on
+    hall.counters.sign_in(BRANCH, "2", ZHANG)
+    assert hall.counters.call_next(BRANCH, "2", ZHANG)["ticket"]["id"] == waiting["id"]
+    snapshot = hall.queries.snapshot(BRANCH)
+    bill = next(s for s in snapshot["services"] if s["code"] == "BILL")
+    assert bill["stopped"] == stop and snapshot["issue_stops"] == [stop]
+    stopped_event = next(e for e in publisher.events if e["kind"] == "issue_stopped")
+    assert stopped_event["stop"] == stop and stopped_event["resync"] is True
+    assert stopped_event["private"]["staff"] == "manager"
+    # resumed: issue again; a second resume is refused
+    clock.advance(minutes=10)
+    resumed = hall.issuing.resume(BRANCH, stop["id"], MANAGER)
+    assert resumed["id"] == stop["id"]
+    assert hall.tickets.issue(BRANCH, "BILL")["number"] == "A002"
+    assert refusal(lambda: hall.issuing.resume(BRANCH, stop["id"], MANAGER)).code == "not_stopped"
+    assert hall.issuing.current(BRANCH) == [] and publisher.kinds().count("issue_resumed") == 1
+
+
+def test_a_branch_stop_from_a_later_time_until_the_day_ends(hall: HallService, clock: FakeClock) -> None:
+    later = clock.now + timedelta(hours=2)
+    stop = hall.issuing.stop(BRANCH, MANAGER, starts_at=later, reason="custom",
+                             text=Text(" 系统升级，暂停取号 ", "System upgrade: no tickets"))
+    assert stop["service"] is None and stop["reason"] == {"zh-CN": "系统升级，暂停取号", "en": "System upgrade: no tickets"}
+    assert hall.tickets.issue(BRANCH, "VIP")["number"]  # not yet
+    assert next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "VIP")["stopped"] is None
+    clock.now = later
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "VIP")).code == "issuing_stopped"
+    assert all(s["stopped"] == stop for s in hall.queries.snapshot(BRANCH)["services"])
+    clock.now = later.replace(hour=16, minute=0)  # Shanghai midnight: a new day, issue again by itself
+    assert hall.tickets.issue(BRANCH, "VIP")["number"].endswith("001")
+    assert hall.issuing.current(BRANCH) == []
+
+
+def test_until_resumed_outlasts_the_day(hall: HallService, clock: FakeClock) -> None:
+    hall.issuing.stop(BRANCH, MANAGER, service="DEVICE", until="resumed", reason="maintenance")
+    clock.advance(days=2)
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "DEVICE")).code == "issuing_stopped"
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"reason": "nonsense"}, "reason"),
+    ({"reason": "custom"}, "text"),
+    ({"reason": "custom", "text": Text("   ", "Closed")}, "text.zh-CN"),
+    ({"reason": "custom", "text": Text("关闭", "x" * 101)}, "text.en"),
+    ({"reason": "busy", "text": Text("忙", "Busy")}, "text"),
+    ({"reason": "busy", "until": "past"}, "until"),
+    ({"reason": "busy", "starts_at": "far"}, "starts_at"),
+])
+def test_a_stop_that_makes_no_sense_is_refused_naming_the_field(
+        hall: HallService, clock: FakeClock, kwargs: dict[str, object], field: str) -> None:
+    if kwargs.get("until") == "past":
+        kwargs = {**kwargs, "until": clock.now - timedelta(minutes=1)}
+    if kwargs.get("starts_at") == "far":
+        kwargs = {**kwargs, "starts_at": clock.now + timedelta(days=40)}
+    refused = refusal(lambda: hall.issuing.stop(BRANCH, MANAGER, **kwargs))  # type: ignore[arg-type]
+    assert (refused.code, refused.http_status, refused.details["field"]) == ("bad_stop", 422, field)
+    assert hall.issuing.current(BRANCH) == []
+
+
+def test_only_managers_stop_issue_unless_the_configuration_lets_staff(database_url: str, tmp_path: Path) -> None:
+    managers_only = build_service(database_url, tmp_path, FakeClock(), RecordingPublisher())
+    with pytest.raises(NotAllowed):
+        managers_only.issuing.stop(BRANCH, ZHANG, reason="busy")
+    stop = managers_only.issuing.stop(BRANCH, MANAGER, reason="busy")
+    with pytest.raises(NotAllowed):
+        managers_only.issuing.resume(BRANCH, stop["id"], ZHANG)
+    staff_too = build_service(database_url, tmp_path / "2", FakeClock(), RecordingPublisher(),
+                              staff_may_stop_issuing=True)
+    assert staff_too.issuing.resume(BRANCH, stop["id"], ZHANG)["id"] == stop["id"]
+    with pytest.raises(NotAllowed):  # staff of another branch never
+        staff_too.issuing.stop(BRANCH, Actor("other.staff", "staff"), reason="busy")
