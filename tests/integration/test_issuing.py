@@ -55,7 +55,8 @@ def test_a_branch_stop_from_a_later_time_until_the_day_ends(hall: HallService, c
     later = clock.now + timedelta(hours=2)
     stop = hall.issuing.stop(BRANCH, MANAGER, starts_at=later, reason="custom",
                              text=Text(" 系统升级，暂停取号 ", "System upgrade: no tickets"))
-    assert stop["service"] is None and stop["reason"] == {"zh-CN": "系统升级，暂停取号", "en": "System upgrade: no tickets"}
+    assert stop["service"] is None
+    assert stop["reason"] == {"zh-CN": "系统升级，暂停取号", "en": "System upgrade: no tickets"}
     assert hall.tickets.issue(BRANCH, "VIP")["number"]  # not yet
     assert next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "VIP")["stopped"] is None
     clock.now = later
