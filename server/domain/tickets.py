@@ -9,6 +9,7 @@ The lifecycle is::
     waiting/called/serving -> waiting (transferred to another service or counter)
     waiting -> cancelled (by the customer)
     no_show -> waiting (re-activated within the configured window)
+    no_show -> called (a mistaken no-show undone within seconds, at the same counter)
 
 Every command names an :class:`Action`; :func:`next_state` either returns the state the ticket
 moves to or raises :class:`IllegalTransition` with a message a person can read.
@@ -95,6 +96,7 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     CANCEL = "cancel"
     REACTIVATE = "reactivate"
+    UNDO_NO_SHOW = "undo_no_show"
 
 
 class EventKind(StrEnum):
@@ -112,6 +114,7 @@ class EventKind(StrEnum):
     TRANSFERRED = "transferred"
     CANCELLED = "cancelled"
     REACTIVATED = "reactivated"
+    NO_SHOW_UNDONE = "no_show_undone"  # staff took back a no-show at once: called at that counter again
     COUNTER_SIGNED_IN = "counter_signed_in"
     COUNTER_SIGNED_OUT = "counter_signed_out"
     COUNTER_PAUSED = "counter_paused"
@@ -140,6 +143,7 @@ _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
     (TicketState.SERVING, Action.TRANSFER): TicketState.WAITING,
     (TicketState.WAITING, Action.CANCEL): TicketState.CANCELLED,
     (TicketState.NO_SHOW, Action.REACTIVATE): TicketState.WAITING,
+    (TicketState.NO_SHOW, Action.UNDO_NO_SHOW): TicketState.CALLED,
 }
 
 ACTION_EVENT: dict[Action, EventKind] = {
@@ -154,12 +158,20 @@ ACTION_EVENT: dict[Action, EventKind] = {
     Action.TRANSFER: EventKind.TRANSFERRED,
     Action.CANCEL: EventKind.CANCELLED,
     Action.REACTIVATE: EventKind.REACTIVATED,
+    Action.UNDO_NO_SHOW: EventKind.NO_SHOW_UNDONE,
 }
 
 
 def allowed_actions(state: TicketState) -> list[Action]:
     """The actions a ticket in ``state`` accepts, in lifecycle order."""
     return [action for (source, action) in _TRANSITIONS if source == state]
+
+
+def counter_taking_kinds() -> tuple[EventKind, ...]:
+    """The events after which a counter holds a ticket it did not hold before (a call, a resumed parked ticket,
+    an undone no-show): the counter has taken up that customer."""
+    return tuple(dict.fromkeys(ACTION_EVENT[action] for (source, action), target in _TRANSITIONS.items()
+                               if target.holds_counter and not source.holds_counter))
 
 
 def next_state(state: TicketState, action: Action) -> TicketState:

@@ -9,7 +9,7 @@ back into dates and aware datetimes); the inserts and updates of the hot path ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -122,6 +122,14 @@ def in_states(connection: Connection, branch_code: str, states: Iterable[TicketS
     if counter_number is not None:
         conditions.append(_C.counter_number == counter_number)
     return _fetch(connection, *conditions, order=(_C.queued_at, _C.id))
+
+
+def no_shows_since(connection: Connection, branch_code: str, since: datetime, first_day: date) -> list[Ticket]:
+    """The branch's tickets marked no-show at or after ``since`` (of service days from ``first_day`` on, which
+    keeps the scan to the day's tickets), the latest first."""
+    return _fetch(connection, _C.branch_code == branch_code, _C.service_day >= first_day,
+                  _C.state == TicketState.NO_SHOW.value, _C.no_show_at >= since,
+                  order=(_C.no_show_at.desc(), _C.id.desc()))
 
 
 def set_queue_keys(connection: Connection, keys: dict[int, int]) -> None:

@@ -18,6 +18,7 @@ from server.domain.tickets import ACTION_EVENT, Action, EventKind, PriorityClass
 RULES = policy.PolicyRules()
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)
+UNDO = timedelta(seconds=10)
 
 
 def issued(priority: PriorityClass = PriorityClass.NORMAL, now: datetime = T0) -> Ticket:
@@ -40,6 +41,8 @@ def perform(ticket: Ticket, action: Action, now: datetime) -> TicketChange:
         return ticket.cancel(now)
     if action is Action.REACTIVATE:
         return ticket.reactivate(now, window=WINDOW, rules=RULES)
+    if action is Action.UNDO_NO_SHOW:
+        return ticket.undo_no_show(now, window=UNDO)
     return ticket.at_counter(action, now)
 
 
@@ -92,6 +95,24 @@ def test_reactivation_is_refused_after_the_window_and_allowed_within_it() -> Non
     assert ticket.counter_number is None and ticket.no_show_at is None
 
 
+def test_an_undone_no_show_is_called_again_as_it_was_within_seconds_only() -> None:
+    ticket = issued()
+    ticket.call("3", "zhang.wei", T0)
+    ticket.recall(T0 + timedelta(minutes=1))
+    ticket.no_show(T0 + timedelta(minutes=2))
+    assert ticket.reactivate_until(WINDOW) == T0 + timedelta(minutes=32)
+    late = copy.deepcopy(ticket)
+    with pytest.raises(DomainError) as refused:
+        late.undo_no_show(T0 + timedelta(minutes=2, seconds=11), window=UNDO)
+    assert refused.value.code == "undo_window_passed"
+    assert dataclasses.asdict(late) == dataclasses.asdict(ticket)
+    change = ticket.undo_no_show(T0 + timedelta(minutes=2, seconds=10), window=UNDO)
+    assert change == TicketChange(EventKind.NO_SHOW_UNDONE, "3", {"no_show_seconds": 10.0})
+    assert (ticket.state, ticket.counter_number, ticket.no_show_at) == (TicketState.CALLED, "3", None)
+    assert (ticket.called_at, ticket.recall_count) == (T0 + timedelta(minutes=1), 1)
+    assert ticket.reactivate_until(WINDOW) is None
+
+
 def test_a_stale_version_is_refused_with_the_current_state() -> None:
     ticket = issued()
     ticket.call("3", "zhang.wei", T0)
@@ -128,7 +149,8 @@ def test_any_command_sequence_follows_the_lifecycle_and_a_refusal_changes_nothin
             assert dataclasses.asdict(ticket) == before
             continue
         except DomainError as refused:  # a no-show back too late
-            assert refused.code == "reactivate_window_passed" and action is Action.REACTIVATE
+            assert (refused.code, action) in {("reactivate_window_passed", Action.REACTIVATE),
+                                              ("undo_window_passed", Action.UNDO_NO_SHOW)}
             assert dataclasses.asdict(ticket) == before
             continue
         assert allowed
