@@ -498,6 +498,8 @@ def test_a_no_show_can_be_undone_for_a_few_seconds(hall_server: HallServer, tabl
     expect(bar).to_be_visible(timeout=TIMEOUT)
     expect(console.locator("#undo-text")).to_have_text(f"{first['number']} 已标记过号")
     expect(console.locator("#undo-seconds")).to_have_text(re.compile(r"^([1-9]|10) 秒$"))
+    seconds = int(console.locator("#undo-seconds").inner_text().split()[0])
+    expect(console.locator("#undo-seconds")).to_have_text(f"{seconds - 1} 秒", timeout=2000)  # counting down
     expect(console.locator("#call-next")).to_be_visible()  # the counter is free meanwhile
     assert ticket_state(hall_server, first["token"]) == "no_show"
     console.click("#undo-button")
