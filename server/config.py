@@ -74,6 +74,7 @@ from server.domain.hall import (
     check_template,
     check_text,
     check_transfer_placement,
+    check_undo_no_show,
     check_username,
     check_voice,
     minutes,
@@ -330,8 +331,8 @@ _HEAD_START_KEYS = (
 def _load_queue(root: _Reader) -> QueueRules:
     queue = root.table("queue")
     queue.unknown_keys(
-        {*_HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "idempotency_ttl_hours", "recent_calls",
-         "day_end_grace_min", "staff_may_stop_issuing"}
+        {*_HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "undo_no_show_s", "idempotency_ttl_hours",
+         "recent_calls", "day_end_grace_min", "staff_may_stop_issuing"}
     )
     placement = _rule(queue, "transfer_placement", check_transfer_placement, queue.str("transfer_placement", "front"))
     head_starts = {
@@ -349,6 +350,8 @@ def _load_queue(root: _Reader) -> QueueRules:
         transfer_head_start=_minutes(queue, "transfer_head_start_min", 30) if placement == "front" else timedelta(0),
     )
     reactivate_window = _minutes(queue, "reactivate_window_min", 30, positive=True)
+    undo_no_show = _rule(queue, "undo_no_show_s", check_undo_no_show,
+                         timedelta(seconds=queue.number("undo_no_show_s", 10)))
     ttl_hours = _rule(queue, "idempotency_ttl_hours", check_positive,
                       queue.number("idempotency_ttl_hours", 24), "idempotency_ttl_hours")
     recent_calls = _rule(queue, "recent_calls", check_at_least, queue.int("recent_calls", 10), 1, "recent_calls")
@@ -356,8 +359,8 @@ def _load_queue(root: _Reader) -> QueueRules:
                   positive=False)
     _rule(queue, "day_end_grace_min", check_day_end_grace, grace, "day_end_grace_min")
     return _build(queue, QueueRules, policy=policy, transfer_placement=placement, reactivate_window=reactivate_window,
-                  idempotency_ttl=timedelta(hours=ttl_hours), recent_calls=recent_calls, day_end_grace=grace,
-                  staff_may_stop_issuing=queue.flag("staff_may_stop_issuing", False))
+                  idempotency_ttl=timedelta(hours=ttl_hours), recent_calls=recent_calls, undo_no_show=undo_no_show,
+                  day_end_grace=grace, staff_may_stop_issuing=queue.flag("staff_may_stop_issuing", False))
 
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:

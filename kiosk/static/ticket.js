@@ -1,7 +1,8 @@
 /*
  * A customer's own ticket on their phone (issue 4), opened from the QR code: live position, people ahead,
  * estimated wait, the counter when called ("your turn" banner, vibration, chime), "I'm leaving",
- * "I missed my call" and a one-tap rating after the service. It joins the live connection as role
+ * "I missed my call" and a rating after the service: a score, then the reason chips the server offers with that
+ * score and an optional comment, then send. It joins the live connection as role
  * "ticket" with the ticket's private token, so it only ever receives this one ticket's data.
  */
 (function () {
@@ -46,6 +47,11 @@
       reactivate: "我回来了，重新排队",
       rate_title: "请为本次服务评价",
       rate_thanks: "感谢您的评价！",
+      rate_thanks_follow_up: "非常抱歉！感谢您的反馈，经理会跟进处理。",
+      reasons_low: "非常抱歉！请告诉我们哪里做得不好（可多选）",
+      reasons_high: "谢谢！哪些方面让您满意？（可多选）",
+      comment_label: "还想说点什么？（选填）",
+      rate_send: "提交评价",
       rated_already: "您已评价过本次服务，谢谢！",
       private_note: "此页面只显示您自己的号票，请勿分享链接。",
       error_generic: "操作没有成功，请稍后再试。",
@@ -88,6 +94,11 @@
       reactivate: "I'm back — rejoin the queue",
       rate_title: "How was our service?",
       rate_thanks: "Thank you for your rating!",
+      rate_thanks_follow_up: "We are sorry. Thank you for telling us — a manager will follow up.",
+      reasons_low: "We are sorry. What went wrong? (choose any)",
+      reasons_high: "Thank you! What did you like? (choose any)",
+      comment_label: "Anything else? (optional)",
+      rate_send: "Send rating",
       rated_already: "You have already rated this service. Thank you!",
       private_note: "This page shows only your own ticket. Please don't share the link.",
       error_generic: "That didn't work. Please try again shortly.",
@@ -126,7 +137,9 @@
   let note = null; // {key, vars}: a one-off message (transferred, back in the queue)
   let errorKey = null;
   let alerted = new Set();
-  let rating = { loaded: false, loading: false, state: null, config: null, sent: false };
+  // score and reasons: the customer's choice before sending; followUp: the sent rating opened a follow-up
+  let rating = { loaded: false, loading: false, state: null, config: null, sent: false, score: null,
+                 reasons: new Set(), followUp: false };
   let audio = null;
 
   // --- rendering -------------------------------------------------------------------------------
@@ -198,20 +211,53 @@
     if (!show) return;
     const done = rating.sent || rating.state.rated;
     $("rating-thanks").hidden = !done;
-    $("rating-thanks").textContent = i18n.t(rating.sent ? "rate_thanks" : "rated_already");
+    $("rating-thanks").textContent = i18n.t(!rating.sent ? "rated_already"
+      : rating.followUp ? "rate_thanks_follow_up" : "rate_thanks");
     $("rating-title").hidden = done;
     const scores = $("scores");
     scores.hidden = done;
+    $("rating-details").hidden = done || chosenScore() === null;
     if (done || !rating.config) return;
     scores.replaceChildren(...rating.config.scores.map((item) => {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "score" + (item.dissatisfied ? " low" : "");
       button.dataset.score = String(item.score);
+      button.setAttribute("aria-pressed", String(rating.score === item.score));
       button.textContent = i18n.pick(item.label);
-      button.addEventListener("click", () => rate(item.score));
+      button.addEventListener("click", () => chooseScore(item.score));
       return button;
     }));
+    renderReasons();
+  }
+
+  /** The chosen score's entry of the server's scale (it names the chips offered with that score). */
+  function chosenScore() {
+    if (!rating.config || rating.score === null) return null;
+    return rating.config.scores.find((item) => item.score === rating.score) || null;
+  }
+
+  function renderReasons() {
+    const entry = chosenScore();
+    if (!entry) return;
+    const chips = entry.reasons || [];
+    $("reasons-title").hidden = !chips.length;
+    $("reasons-title").textContent = i18n.t(entry.dissatisfied ? "reasons_low" : "reasons_high");
+    $("chips").replaceChildren(...chips.map((chip) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "chip";
+      button.dataset.reason = chip.code;
+      button.setAttribute("aria-pressed", String(rating.reasons.has(chip.code)));
+      button.textContent = i18n.pick(chip.text);
+      button.addEventListener("click", () => {
+        if (rating.reasons.has(chip.code)) rating.reasons.delete(chip.code);
+        else rating.reasons.add(chip.code);
+        button.setAttribute("aria-pressed", String(rating.reasons.has(chip.code)));
+      });
+      return button;
+    }));
+    $("comment").maxLength = rating.config.comment_max_length || 200;
   }
 
   // --- alerts: banner, vibration, chime ----------------------------------------------------------
@@ -394,12 +440,24 @@
     }
   }
 
-  function rate(score) {
-    const button = document.querySelector('.score[data-score="' + score + '"]');
-    return run(button, async () => {
-      const result = await post("/rating", { score });
+  /** A score chosen (or changed): its chips and the comment follow; nothing is sent until "Send". */
+  function chooseScore(score) {
+    if (rating.score !== score) rating.reasons = new Set(); // another score offers other chips
+    rating.score = score;
+    render();
+    $("rate-send").scrollIntoView({ block: "nearest" });
+  }
+
+  function rate() {
+    if (rating.score === null) return undefined;
+    return run($("rate-send"), async () => {
+      const comment = $("comment").value.trim();
+      const body = { score: rating.score, reasons: Array.from(rating.reasons) };
+      if (comment) body.comment = comment;
+      const result = await post("/rating", body);
       if (result.ok) {
         rating.sent = true;
+        rating.followUp = Boolean(result.data.follow_up_opened);
       } else if (result.error.status === 409 && result.error.code === "already_rated") {
         rating.state.rated = true;
       } else {
@@ -431,6 +489,7 @@
   });
   $("leave-yes").addEventListener("click", leave);
   $("reactivate").addEventListener("click", reactivate);
+  $("rate-send").addEventListener("click", rate);
 
   i18n.onChange(render);
   i18n.apply(document);

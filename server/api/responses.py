@@ -249,6 +249,20 @@ class FinishedAndCalled(Called):
 
 class TicketChanged(Answer):
     ticket: StaffTicket
+    undo_until: datetime | None = Field(default=None, description="after a no-show: until when staff may take it "
+                                                                   "back (POST …/tickets/{id}/undo-no-show)")
+
+
+class NoShowUndone(TicketChanged):
+    """The answer to undo-no-show: the ticket, called at its counter again."""
+
+    replayed: bool = Field(default=False, description="true when this answers a retry with the same Idempotency-Key")
+
+
+class NoShowTicket(StaffTicket):
+    """A no-show that may still go back into the queue (POST …/tickets/{id}/reactivate)."""
+
+    reactivate_until: datetime
 
 
 class CounterQueue(Answer):
@@ -257,6 +271,8 @@ class CounterQueue(Answer):
     counter_state: Counter
     waiting: list[StaffTicket] = Field(description="the tickets this counter may call, in its call order")
     parked: list[StaffTicket]
+    no_shows: list[NoShowTicket] = Field(description="the branch's no-shows that may still be re-activated, this "
+                                                     "counter's first, then the latest first")
 
 
 class StaffSession(Answer):

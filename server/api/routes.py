@@ -29,6 +29,7 @@ from server.api.schemas import (
     StopIssueRequest,
     TicketActionRequest,
     TransferRequest,
+    UndoNoShowRequest,
 )
 from server.domain.errors import DomainError
 from server.domain.hall import Text
@@ -295,3 +296,13 @@ def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
        responses={409: "not a no-show, or the window has passed"})
 def ticket_reactivate(branch: str, ticket_id: int) -> Any:
     return jsonify(hall().tickets.reactivate(branch, ticket_id, current_actor()))
+
+
+@route(api, "/branches/<branch>/tickets/<id:ticket_id>/undo-no-show", "POST",
+       "Take back a no-show within seconds: called at its counter again as it was (staff)", tag="tickets",
+       response=R.NoShowUndone, body=UndoNoShowRequest, auth=STAFF, idempotent=True,
+       responses={409: "not a no-show, too late (undo_window_passed), the counter has taken up someone else "
+                       "(counter_moved_on) or is paused, or the ticket changed meanwhile"})
+def ticket_undo_no_show(branch: str, ticket_id: int, body: UndoNoShowRequest) -> Any:
+    return jsonify(hall().tickets.undo_no_show(branch, ticket_id, current_actor(), expected_version=body.version,
+                                               idempotency_key=idempotency_key()))

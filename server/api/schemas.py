@@ -80,6 +80,10 @@ class FinishAndCallNextRequest(Body):
     version: Version = Field(default=None, description="the version of the served ticket the console saw")
 
 
+class UndoNoShowRequest(Body):
+    version: Version = Field(default=None, description="the version of the no-show ticket the console saw")
+
+
 class TransferRequest(Body):
     to_service: str | None = Field(default=None, min_length=1, max_length=32)
     to_counter: str | None = Field(default=None, min_length=1, max_length=32)

@@ -480,6 +480,17 @@ def check_transfer_placement(value: str, field: str = "transfer_placement") -> s
     return value
 
 
+UNDO_NO_SHOW_SECONDS = (1, 60)
+"""An undo is for a mistaken tap noticed at once; longer than a minute and the counter has moved on."""
+
+
+def check_undo_no_show(value: timedelta, field: str = "undo_no_show_s") -> timedelta:
+    low, high = UNDO_NO_SHOW_SECONDS
+    if not timedelta(seconds=low) <= value <= timedelta(seconds=high):
+        raise InvalidValue(field, f"must be {low}-{high} seconds, got {value.total_seconds():g}")
+    return value
+
+
 @dataclass(frozen=True)
 class QueueRules:
     policy: PolicyRules
@@ -489,10 +500,12 @@ class QueueRules:
     recent_calls: int
     day_end_grace: timedelta = timedelta(hours=1)  # a service day ends this long after the branch closes
     staff_may_stop_issuing: bool = False  # besides the branch's managers
+    undo_no_show: timedelta = timedelta(seconds=10)  # how long staff may take back a no-show (a mistaken tap)
 
     def __post_init__(self) -> None:
         check_transfer_placement(self.transfer_placement)
         check_duration(self.reactivate_window, "reactivate_window")
+        check_undo_no_show(self.undo_no_show, "undo_no_show")
         check_duration(self.idempotency_ttl, "idempotency_ttl")
         check_at_least(self.recent_calls, 1, "recent_calls")
         check_day_end_grace(self.day_end_grace)

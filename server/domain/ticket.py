@@ -180,11 +180,18 @@ class Ticket:
         self.cancelled_at = now
         return TicketChange(EventKind.CANCELLED)
 
+    def reactivate_until(self, window: timedelta) -> datetime | None:
+        """Until when a no-show may go back into the queue (None: this ticket is not a no-show)."""
+        if self.state is not TicketState.NO_SHOW or self.no_show_at is None:
+            return None
+        return self.no_show_at + window
+
     def reactivate(self, now: datetime, *, window: timedelta, rules: policy.PolicyRules, today: date) -> TicketChange:
         """A no-show back into the queue, as if it had just arrived, within ``window`` of the no-show and on its
         own service day."""
         self._check_day(today, "re-activate")
-        if self.state is TicketState.NO_SHOW and self.no_show_at and now - self.no_show_at > window:
+        until = self.reactivate_until(window)
+        if until is not None and now > until:
             minutes = int(window.total_seconds() // 60)
             raise DomainError(f"{self.number} was marked no-show more than {minutes} min ago; please take a new "
                               "ticket", code="reactivate_window_passed")
@@ -202,6 +209,21 @@ class Ticket:
         self._move(Action.EXPIRE)
         self.expired_at = now
         return TicketChange(EventKind.EXPIRED, counter, {"was": was.value}, reason)
+
+    def undo_no_show(self, now: datetime, *, window: timedelta, today: date) -> TicketChange:
+        """Take back a no-show marked by mistake, within ``window`` (seconds) of it: the ticket is called at the same
+        counter again exactly as the customer last saw it (same call time, same recalls), so the hall's screens
+        show the call again without announcing a new one. Whether the counter has moved on meanwhile is the
+        service's to check (it needs the counter's history). Like any call, only on the ticket's own day."""
+        self._check_day(today, "undo the no-show of")
+        if self.state is TicketState.NO_SHOW and self.no_show_at is not None and now - self.no_show_at > window:
+            raise DomainError(f"{self.number} was marked no-show more than {window.total_seconds():g} s ago; "
+                              "re-activate it instead", code="undo_window_passed")
+        marked_at = self.no_show_at
+        self._move(Action.UNDO_NO_SHOW)
+        self.no_show_at = None
+        data = {} if marked_at is None else {"no_show_seconds": (now - marked_at).total_seconds()}
+        return TicketChange(EventKind.NO_SHOW_UNDONE, self.counter_number, data)
 
     def at_counter(self, action: Action, now: datetime, reason: str | None = None) -> TicketChange:
         """One of the :data:`COUNTER_ACTIONS` on the ticket at its counter."""

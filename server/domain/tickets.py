@@ -10,6 +10,7 @@ The lifecycle is::
     waiting -> cancelled (by the customer)
     no_show -> waiting (re-activated within the configured window)
     waiting/called/serving/parked -> expired (left over when the service day ended)
+    no_show -> called (a mistaken no-show undone within seconds, at the same counter)
 
 Every command names an :class:`Action`; :func:`next_state` either returns the state the ticket
 moves to or raises :class:`IllegalTransition` with a message a person can read.
@@ -98,6 +99,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     REACTIVATE = "reactivate"
     EXPIRE = "expire"
+    UNDO_NO_SHOW = "undo_no_show"
 
 
 class EventKind(StrEnum):
@@ -116,6 +118,7 @@ class EventKind(StrEnum):
     CANCELLED = "cancelled"
     REACTIVATED = "reactivated"
     EXPIRED = "expired"  # a ticket left over at the end of its service day
+    NO_SHOW_UNDONE = "no_show_undone"  # staff took back a no-show at once: called at that counter again
     COUNTER_SIGNED_IN = "counter_signed_in"
     COUNTER_SIGNED_OUT = "counter_signed_out"
     COUNTER_PAUSED = "counter_paused"
@@ -148,6 +151,7 @@ _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
     (TicketState.WAITING, Action.CANCEL): TicketState.CANCELLED,
     (TicketState.NO_SHOW, Action.REACTIVATE): TicketState.WAITING,
     **{(state, Action.EXPIRE): TicketState.EXPIRED for state in TicketState if state.in_progress},
+    (TicketState.NO_SHOW, Action.UNDO_NO_SHOW): TicketState.CALLED,
 }
 
 ACTION_EVENT: dict[Action, EventKind] = {
@@ -163,6 +167,7 @@ ACTION_EVENT: dict[Action, EventKind] = {
     Action.CANCEL: EventKind.CANCELLED,
     Action.REACTIVATE: EventKind.REACTIVATED,
     Action.EXPIRE: EventKind.EXPIRED,
+    Action.UNDO_NO_SHOW: EventKind.NO_SHOW_UNDONE,
 }
 
 
@@ -173,6 +178,13 @@ SYSTEM_ACTIONS: tuple[Action, ...] = (Action.EXPIRE,)
 def allowed_actions(state: TicketState) -> list[Action]:
     """The actions a person may take on a ticket in ``state``, in lifecycle order."""
     return [action for (source, action) in _TRANSITIONS if source == state and action not in SYSTEM_ACTIONS]
+
+
+def counter_taking_kinds() -> tuple[EventKind, ...]:
+    """The events after which a counter holds a ticket it did not hold before (a call, a resumed parked ticket,
+    an undone no-show): the counter has taken up that customer."""
+    return tuple(dict.fromkeys(ACTION_EVENT[action] for (source, action), target in _TRANSITIONS.items()
+                               if target.holds_counter and not source.holds_counter))
 
 
 def next_state(state: TicketState, action: Action) -> TicketState:

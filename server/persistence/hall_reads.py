@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 from sqlmodel import Session
 
-from server.domain.tickets import EventKind
+from server.domain.tickets import EventKind, counter_taking_kinds
 from server.persistence.tables import BranchSequence, TicketEvent
 
 _CALLS = (EventKind.CALLED.value, EventKind.RECALLED.value)
+_TAKING = tuple(kind.value for kind in counter_taking_kinds())
 
 
 def branch_seq(connection: Connection | Session, branch_code: str) -> int:
@@ -56,3 +57,18 @@ def recalls_until(session: Session, branch_code: str, ticket_id: int | None, seq
     return int(session.execute(select(func.count()).select_from(TicketEvent).where(
         TicketEvent.ticket_id == ticket_id, TicketEvent.kind == EventKind.RECALLED.value,
         TicketEvent.seq <= seq, TicketEvent.branch_code == branch_code)).scalar_one())
+
+
+def taken_up_since_no_show(connection: Connection, branch_code: str, counter_number: str,
+                           ticket_id: int) -> str | None:
+    """The number of another ticket this counter took up (called, resumed, …) after it marked ``ticket_id``
+    no-show, if any. Ordered by the branch's sequence, which commands take in the order they commit."""
+    marked = (select(func.max(TicketEvent.seq))
+              .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == EventKind.NO_SHOW.value,
+                     TicketEvent.branch_code == branch_code).scalar_subquery())
+    return connection.execute(
+        select(TicketEvent.ticket_number).where(
+            TicketEvent.branch_code == branch_code, TicketEvent.seq > marked,
+            TicketEvent.counter_number == counter_number, TicketEvent.kind.in_(_TAKING),
+            TicketEvent.ticket_id != ticket_id)
+        .order_by(TicketEvent.seq.desc()).limit(1)).scalar_one_or_none()

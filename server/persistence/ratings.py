@@ -45,10 +45,12 @@ def finished_by(session: Session, branch_code: str, username: str | None, start:
 
 
 def no_shows_by(session: Session, branch_code: str, username: str | None, start: datetime, end: datetime) -> int:
-    """How many tickets this staff member marked no-show in ``[start, end)``."""
-    return len(session.execute(select(TicketEvent.id).where(
-        TicketEvent.branch_code == branch_code, TicketEvent.kind == EventKind.NO_SHOW.value,
-        TicketEvent.staff_username == username, TicketEvent.at >= start, TicketEvent.at < end)).all())
+    """How many tickets this staff member marked no-show in ``[start, end)``, less those they took back."""
+    def count(kind: EventKind) -> int:
+        return len(session.execute(select(TicketEvent.id).where(
+            TicketEvent.branch_code == branch_code, TicketEvent.kind == kind.value,
+            TicketEvent.staff_username == username, TicketEvent.at >= start, TicketEvent.at < end)).all())
+    return max(0, count(EventKind.NO_SHOW) - count(EventKind.NO_SHOW_UNDONE))
 
 
 def ratings_of(session: Session, branch_code: str, username: str | None, start: datetime,

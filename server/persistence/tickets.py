@@ -124,6 +124,14 @@ def in_states(connection: Connection, branch_code: str, states: Iterable[TicketS
     return _fetch(connection, *conditions, order=(_C.queued_at, _C.id))
 
 
+def no_shows_since(connection: Connection, branch_code: str, since: datetime, first_day: date) -> list[Ticket]:
+    """The branch's tickets marked no-show at or after ``since`` (of service days from ``first_day`` on, which
+    keeps the scan to the day's tickets), the latest first."""
+    return _fetch(connection, _C.branch_code == branch_code, _C.service_day >= first_day,
+                  _C.state == TicketState.NO_SHOW.value, _C.no_show_at >= since,
+                  order=(_C.no_show_at.desc(), _C.id.desc()))
+
+
 def set_queue_keys(connection: Connection, keys: dict[int, int]) -> None:
     """Store new queue keys by ticket id."""
     if keys:

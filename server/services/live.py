@@ -56,7 +56,7 @@ URGENT_KINDS = frozenset({
     EventKind.CALLED.value, EventKind.COUNTER_PAUSED.value, EventKind.COUNTER_RESUMED.value,
     EventKind.COUNTER_SIGNED_IN.value, EventKind.COUNTER_SIGNED_OUT.value, EventKind.NO_SHOW.value,
     EventKind.CANCELLED.value, EventKind.TRANSFERRED.value, EventKind.RETURNED.value,
-    EventKind.REACTIVATED.value,
+    EventKind.REACTIVATED.value, EventKind.NO_SHOW_UNDONE.value,
 })
 T = TypeVar("T")
 

@@ -31,6 +31,7 @@ from server.services.views import (
 )
 
 _ON_THE_FLOOR = tuple(s for s in TicketState if s.in_progress)
+MAX_NO_SHOWS = 20  # a console lists this many no-shows that may come back; more is a hall in trouble, not a list
 
 
 class HallQueries:
@@ -120,6 +121,7 @@ class HallQueries:
             current = tickets.at_counter(connection, branch.code, counter.number)
             waiting = tickets.in_states(connection, branch.code, [TicketState.WAITING])
             parked = tickets.in_states(connection, branch.code, [TicketState.PARKED], counter.number)
+            no_shows = self._no_shows(connection, branch, counter.number)
         by_id = {t.id: t for t in waiting}
         order = policy.call_order(skills_today(counter, counter_session), [t.queued() for t in waiting], hall.rules)
         return {
@@ -128,7 +130,19 @@ class HallQueries:
             "counter_state": counter_view(counter, counter_session, current, branch, staff=True),
             "waiting": [ticket_staff(by_id[q.ticket_id], branch) for q in order],
             "parked": [ticket_staff(t, branch) for t in parked],
+            "no_shows": no_shows,
         }
+
+    def _no_shows(self, connection: Connection, branch: Branch, counter_number: str) -> list[dict[str, Any]]:
+        """The branch's no-shows that may still go back into the queue (a customer with a printed ticket came
+        back), with until when: this counter's first, then the latest first."""
+        window = self.hall.config.queue.reactivate_window
+        now = self.hall.clock()
+        since = now - window
+        found = tickets.no_shows_since(connection, branch.code, since, service_day(since, branch.timezone))
+        found.sort(key=lambda t: t.counter_number != counter_number)  # stable: the latest first within each part
+        return [{**ticket_staff(t, branch), "reactivate_until": iso(until)}
+                for t in found[:MAX_NO_SHOWS] if (until := t.reactivate_until(window)) is not None and until >= now]
 
     def ticket_by_token(self, token: str) -> dict[str, Any]:
         """A customer's own ticket, for the mobile page: state, counter, people ahead."""

@@ -55,15 +55,15 @@ class RatingService:
     # --- public reads ---------------------------------------------------------------------------------
 
     def rating_config(self) -> dict[str, Any]:
-        """What the pad and the phone page show: the scale's scores with their words, and the reason chips."""
+        """What the pad and the phone page show: the scale's scores with their words and, with each score, the
+        reason chips offered with it (:meth:`RatingSettings.reasons_for`, the one rule both pages follow)."""
         settings = self.settings
         return {
             "scale": settings.scale,
-            "scores": [{"score": score, "label": label.as_dict(), "dissatisfied": settings.is_dissatisfied(score)}
+            "scores": [{"score": score, "label": label.as_dict(), "dissatisfied": settings.is_dissatisfied(score),
+                        "reasons": [{"code": c.code, "text": c.text.as_dict()} for c in settings.reasons_for(score)]}
                        for score, label in RATING_SCALES[settings.scale]],
             "dissatisfied_scores": list(settings.dissatisfied_scores),
-            "low_reasons": [{"code": c.code, "text": c.text.as_dict()} for c in settings.low_reasons],
-            "high_reasons": [{"code": c.code, "text": c.text.as_dict()} for c in settings.high_reasons],
             "comment_max_length": MAX_COMMENT,
             "pad_timeout_s": settings.pad_timeout_s,
             "rating_window_min": settings.rating_window.total_seconds() / 60,

@@ -16,8 +16,8 @@ from server.domain.hall import Branch
 from server.domain.issuing import blocking
 from server.domain.numbering import format_number, local_time, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
-from server.domain.tickets import Action, PriorityClass, next_state
-from server.persistence import issue_stops, numbers, tickets
+from server.domain.tickets import Action, PriorityClass, TicketState, next_state
+from server.persistence import hall_reads, issue_stops, numbers, tickets
 from server.services import idempotency
 from server.services.access import require_service, require_staff
 from server.services.actor import CUSTOMER, Actor
@@ -25,7 +25,7 @@ from server.services.context import HallContext
 from server.services.counters import holding, own_session, require_signed_in
 from server.services.queries import people_ahead
 from server.services.unit_of_work import Transaction
-from server.services.views import ticket_public, ticket_staff
+from server.services.views import iso, ticket_public, ticket_staff
 
 
 class TicketService:
@@ -116,7 +116,46 @@ class TicketService:
                     raise DomainError(f"counter {counter_number} is busy with {active.number}; finish it before "
                                       f"resuming {ticket.number}", code="counter_busy", current=active.number)
             self._save(tx, ticket, ticket.at_counter(action, tx.now, reason), actor)
-            return {"ticket": ticket_staff(ticket, branch)}
+            answer: dict[str, Any] = {"ticket": ticket_staff(ticket, branch)}
+            if action is Action.NO_SHOW:
+                answer["undo_until"] = iso(tx.now + hall.config.queue.undo_no_show)
+            return answer
+
+    def undo_no_show(self, branch_code: str, ticket_id: int, actor: Actor, *, expected_version: int | None = None,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        """Take back a no-show marked by mistake, within ``[queue] undo_no_show_s``: the ticket is called at its
+        counter again as it was. Refused once that counter has taken up another customer (``counter_moved_on``)
+        or is paused; a retry with the same Idempotency-Key gets the first answer."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        request = idempotency.Request.of(f"undo_no_show:{ticket_id}", idempotency_key, "undo_no_show",
+                                         str(ticket_id), str(expected_version), actor.username or "")
+        with hall.uow.command(branch, hall.clock()) as tx:
+            stored = idempotency.replay(tx, request)
+            if stored is not None:
+                return stored
+            ticket = tickets.get(tx.connection, branch.code, ticket_id)
+            ticket.check_version(expected_version)
+            counter_number = ticket.counter_number
+            if ticket.state is not TicketState.NO_SHOW or counter_number is None:
+                next_state(ticket.state, Action.UNDO_NO_SHOW)  # raises the readable illegal-transition error
+                raise IllegalTransition(f"{ticket.number} is not at a counter")
+            session = own_session(hall, tx, counter_number, actor)
+            active = holding(tx, counter_number)
+            since = active.number if active is not None else hall_reads.taken_up_since_no_show(
+                tx.connection, branch.code, counter_number, ticket_id)
+            if since is not None:
+                raise DomainError(f"counter {counter_number} has taken up {since} since {ticket.number} was marked "
+                                  f"no-show; re-activate {ticket.number} instead", code="counter_moved_on",
+                                  current=since)
+            if session.paused:
+                raise DomainError(f"counter {counter_number} is paused; resume it to call {ticket.number} again",
+                                  code="counter_paused")
+            change = ticket.undo_no_show(tx.now, window=hall.config.queue.undo_no_show, today=tx.today)
+            self._save(tx, ticket, change, actor)
+            response = {"ticket": ticket_staff(ticket, branch)}
+            idempotency.remember(tx, request, response)
+            return response
 
     def transfer(self, branch_code: str, ticket_id: int, actor: Actor, *, to_service: str | None = None,
                  to_counter: str | None = None, note: str | None = None,

@@ -123,6 +123,7 @@ def vocabulary() -> dict[str, Any]:
         "counter_states": [state.value for state in TicketState if state.holds_counter],
         "final_states": [state.value for state in TicketState if state.is_final],
         "withdrawn_call_states": [state.value for state in TicketState if not state.keeps_its_call],
+        "reactivatable_states": [state.value for state in TicketState if Action.REACTIVATE in allowed_actions(state)],
         "event_kinds": [kind.value for kind in EventKind],
         "ticket_kinds": [kind.value for kind in TICKET_KINDS],
         "call_kinds": [kind.value for kind in CALL_KINDS],

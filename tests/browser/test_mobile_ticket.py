@@ -1,7 +1,7 @@
 """The customer's ticket on a phone (opened from the kiosk's QR code), in headless Chromium.
 
 Screenshots (test-artifacts/screenshots/mobile-*.png): waiting, "your turn", "you're next", missed call,
-rating and the cancelled ticket, in Chinese and English.
+rating (scores, then the chips of the chosen score) and the cancelled ticket, in Chinese and English.
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def test_leaving_cancels_the_ticket(hall_server: HallServer, phone: Any) -> None
     screenshot(phone, "mobile-cancelled-zh")
 
 
-def test_one_tap_rating_after_the_service(hall_server: HallServer, phone: Any) -> None:
+def finished_on_the_phone(hall_server: HallServer, phone: Any) -> dict[str, Any]:
+    """A ticket served and finished at counter 2 while its page is open on the phone."""
     staff = hall_server.sign_in("2")
     mine = hall_server.issue("BILL")
     open_ticket(phone, hall_server, mine["token"])
@@ -145,22 +146,65 @@ def test_one_tap_rating_after_the_service(hall_server: HallServer, phone: Any) -
     expect(phone.locator("#state-line")).to_have_text("正在 2号窗口 为您办理", timeout=3000)
     staff_act(hall_server, staff, called["ticket"]["id"], "finish")
     expect(phone.locator("#state-line")).to_have_text("办理完成，感谢您的光临", timeout=3000)
+    return mine
+
+
+def test_rating_on_the_phone_offers_the_chips_of_the_chosen_score_and_a_comment(
+        hall_server: HallServer, phone: Any) -> None:
+    mine = finished_on_the_phone(hall_server, phone)
     scores = phone.locator("#scores .score")
     expect(scores).to_have_count(3, timeout=5000)
     expect(scores.first).to_have_text("非常满意")
-    assert_touch_targets(phone, "body")
-    screenshot(phone, "mobile-rating-zh")
-    phone.click('.lang[data-lang="en"]')
-    expect(scores.first).to_have_text("Very satisfied")
-    screenshot(phone, "mobile-rating-en")
+    expect(phone.locator("#rating-details")).to_be_hidden()  # nothing to add before a score
 
-    scores.first.tap()  # one tap
-    expect(phone.locator("#rating-thanks")).to_have_text("Thank you for your rating!")
+    scores.first.tap()  # a score alone sends nothing yet: the chips of that score follow
+    expect(phone.locator("#rating-details")).to_be_visible()
+    expect(scores.first).to_have_attribute("aria-pressed", "true")
+    expect(phone.locator("#reasons-title")).to_have_text("谢谢！哪些方面让您满意？（可多选）")
+    expect(phone.locator("#chips .chip")).to_have_text(["热情周到", "办理高效", "专业耐心", "问题已解决"])
+    assert requests.get(f"{hall_server.api}/tickets/{mine['token']}/rating", timeout=5).json()["rated"] is False
+    phone.locator("#chips .chip[data-reason=FAST]").tap()
+    assert_touch_targets(phone, "body")
+    screenshot(phone, "mobile-rating-chips-zh", full_page=True)
+
+    # a change of mind: the dissatisfied score offers its own chips (and drops the other score's)
+    phone.locator("#scores .score[data-score='1']").tap()
+    expect(phone.locator("#reasons-title")).to_have_text("非常抱歉！请告诉我们哪里做得不好（可多选）")
+    expect(phone.locator("#chips .chip")).to_have_count(5)
+    expect(phone.locator("#chips .chip[aria-pressed=true]")).to_have_count(0)
+    phone.locator("#chips .chip[data-reason=WAIT_LONG]").tap()
+    phone.locator("#chips .chip[data-reason=UNCLEAR]").tap()
+    phone.locator("#chips .chip[data-reason=UNCLEAR]").tap()  # and back off
+    phone.fill("#comment", "  排队四十分钟  ")
+    phone.click('.lang[data-lang="en"]')
+    expect(phone.locator("#reasons-title")).to_have_text("We are sorry. What went wrong? (choose any)")
+    expect(phone.locator("#chips .chip[aria-pressed=true]")).to_have_text(["Waited too long"])
+    expect(phone.locator("#comment")).to_have_value("  排队四十分钟  ")
+    screenshot(phone, "mobile-rating-chips-en", full_page=True)
+
+    phone.locator("#rate-send").tap()
+    expect(phone.locator("#rating-thanks")).to_have_text(
+        "We are sorry. Thank you for telling us — a manager will follow up.", timeout=5000)
+    expect(phone.locator("#rating-details")).to_be_hidden()
     state = requests.get(f"{hall_server.api}/tickets/{mine['token']}/rating", timeout=5).json()
-    assert state["rated"] is True and state["rating"]["score"] == 3
+    assert (state["rating"]["score"], state["rating"]["reasons"], state["rating"]["comment"],
+            state["rating"]["channel"]) == (1, ["WAIT_LONG"], "排队四十分钟", "mobile")
     phone.reload()
     expect(phone.locator("#rating-thanks")).to_have_text("You have already rated this service. Thank you!",
                                                         timeout=10_000)
+    assert not phone.js_errors
+
+
+def test_a_satisfied_rating_with_no_chips_or_comment_is_two_taps(hall_server: HallServer, phone: Any) -> None:
+    mine = finished_on_the_phone(hall_server, phone)
+    scores = phone.locator("#scores .score")
+    expect(scores).to_have_count(3, timeout=5000)
+    screenshot(phone, "mobile-rating-zh")
+    scores.nth(1).tap()
+    phone.locator("#rate-send").tap()
+    expect(phone.locator("#rating-thanks")).to_have_text("感谢您的评价！", timeout=5000)
+    state = requests.get(f"{hall_server.api}/tickets/{mine['token']}/rating", timeout=5).json()
+    assert (state["rating"]["score"], state["rating"]["reasons"], state["rating"]["comment"]) == (2, [], None)
     assert not phone.js_errors
 
 

@@ -284,7 +284,7 @@ def test_recall_park_resume_return_and_no_show(hall_server: HallServer, tablets:
     console.locator(f"#waiting-list .ticket-row[data-number={third}] button").click()
     expect(console.locator("#current-number")).to_have_text(third, timeout=TIMEOUT)
     console.click("[data-action=no-show]")
-    expect(console.locator("#console-message")).to_contain_text(f"{third} 已标记过号", timeout=TIMEOUT)
+    expect(console.locator("#undo-bar")).to_contain_text(f"{third} 已标记过号", timeout=TIMEOUT)
     expect(console.locator("#waiting-count")).to_have_text("1", timeout=TIMEOUT)
     assert console.js_errors == []  # type: ignore[attr-defined]
 
@@ -294,10 +294,13 @@ def test_pause_with_a_reason_and_resume(hall_server: HallServer, tablets: Any) -
     console.click("#pause-button")
     dialog = console.locator("#pause-dialog")
     expect(dialog).to_be_visible()
+    expect(dialog.locator("#pause-parked-warning")).to_be_hidden()
+    expect(dialog.locator("#pause-confirm")).to_have_text("暂停")
     dialog.locator("label[for=reason-back_office]").click()
     dialog.locator("button[type=submit]").click()
     expect(console.locator("#paused-view")).to_be_visible(timeout=TIMEOUT)
     expect(console.locator("#paused-reason")).to_have_text("后台业务")
+    expect(console.locator("#paused-parked")).to_be_hidden()  # nobody parked here
     expect(console.locator("#counter-status")).to_have_text("暂停 · 后台业务")
     expect(console.locator("#call-next")).to_be_hidden()
     snapshot = requests.get(f"{hall_server.api}/branches/{BRANCH}/snapshot").json()
@@ -461,3 +464,204 @@ def test_finish_and_call_next_in_one_tap(hall_server: HallServer, tablets: Any) 
     expect(console.locator("#call-next")).to_be_visible(timeout=TIMEOUT)
     expect(console.locator("#console-message-text")).to_have_text(f"{second} finished; nobody is waiting")
     assert console.js_errors == []
+
+
+# --- a no-show's way back, re-activating, pausing with parked customers --------------------------------------
+
+
+def no_show_at(server: HallServer, session: requests.Session, counter: str) -> dict[str, Any]:
+    """Call the next ticket at ``counter`` and mark it no-show (as that counter's staff): the no-show ticket."""
+    called = server.call_next(session, counter)["ticket"]
+    assert called is not None
+    response = session.post(f"{server.api}/branches/{BRANCH}/tickets/{called['id']}/no-show",
+                            json={"version": called["version"]})
+    assert response.ok, response.text
+    return response.json()["ticket"]
+
+
+def ticket_state(server: HallServer, token: str) -> str:
+    return str(requests.get(f"{server.api}/tickets/{token}", timeout=5).json()["state"])
+
+
+def test_a_no_show_can_be_undone_for_a_few_seconds(hall_server: HallServer, tablets: Any) -> None:
+    console = open_console(tablets(), hall_server, "zhang.wei", "2", services=["BILL"])
+    first = hall_server.issue("BILL")
+    hall_server.issue("BILL")
+    expect(console.locator("#waiting-count")).to_have_text("2", timeout=TIMEOUT)
+    console.click("#call-next")
+    expect(console.locator("#current-number")).to_have_text(first["number"], timeout=TIMEOUT)
+    console.click("[data-action=recall]")
+    expect(console.locator("#recall-count")).to_have_text("(1)", timeout=TIMEOUT)
+    console.click("[data-action=no-show]")
+
+    bar = console.locator("#undo-bar")
+    expect(bar).to_be_visible(timeout=TIMEOUT)
+    expect(console.locator("#undo-text")).to_have_text(f"{first['number']} 已标记过号")
+    expect(console.locator("#undo-seconds")).to_have_text(re.compile(r"^([1-9]|10) 秒$"))
+    seconds = int(console.locator("#undo-seconds").inner_text().split()[0])
+    expect(console.locator("#undo-seconds")).to_have_text(f"{seconds - 1} 秒", timeout=2000)  # counting down
+    expect(console.locator("#call-next")).to_be_visible()  # the counter is free meanwhile
+    assert ticket_state(hall_server, first["token"]) == "no_show"
+    console.click("#undo-button")
+    # back as it was: called at this counter, with its recall
+    expect(console.locator("#current-number")).to_have_text(first["number"], timeout=TIMEOUT)
+    expect(console.locator("#current-state")).to_have_text("已呼叫")
+    expect(console.locator("#recall-count")).to_have_text("(1)")
+    expect(bar).to_be_hidden()
+    expect(console.locator("#console-message")).to_contain_text(f"已撤销过号：{first['number']} 重新在本窗口呼叫")
+    assert ticket_state(hall_server, first["token"]) == "called"
+    assert counter_ticket(hall_server, "2")["number"] == first["number"]  # type: ignore[index]
+    assert console.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_undo_keys_on_a_desktop_and_a_clean_refusal_once_the_counter_moved_on(
+        hall_server: HallServer, tablets: Any) -> None:
+    console = open_console(tablets({"width": 1440, "height": 900}, touch=False), hall_server, "zhang.wei", "2",
+                           services=["BILL"], query="&lang=en")
+    first, second = hall_server.issue("BILL"), hall_server.issue("BILL")
+    expect(console.locator("#waiting-count")).to_have_text("2", timeout=TIMEOUT)
+
+    def press(key: str, action: str) -> None:
+        expect(console.locator(f"button[data-action={action}]:visible")).to_be_enabled(timeout=TIMEOUT)
+        console.keyboard.press(key)
+
+    press("n", "call-next")
+    expect(console.locator("#current-number")).to_have_text(first["number"], timeout=TIMEOUT)
+    press("m", "no-show")
+    expect(console.locator("#undo-text")).to_have_text(f"{first['number']} marked no-show", timeout=TIMEOUT)
+    expect(console.locator("#undo-button kbd")).to_have_text("U")
+    press("u", "undo-no-show")
+    expect(console.locator("#current-number")).to_have_text(first["number"], timeout=TIMEOUT)
+    expect(console.locator("#current-state")).to_have_text("Called")
+
+    press("m", "no-show")
+    expect(console.locator("#undo-bar")).to_be_visible(timeout=TIMEOUT)
+    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    # this tablet drops off the network; the other tablet at the counter calls the next customer
+    console.evaluate("HallLive.client.socket.disconnect()")
+    other_tablet = hall_server.staff("zhang.wei")
+    assert hall_server.call_next(other_tablet, "2")["ticket"]["number"] == second["number"]
+    press("u", "undo-no-show")
+    message = console.locator("#console-message")
+    expect(message).to_contain_text(f"Too late to undo: this counter has taken up {second['number']} since",
+                                    timeout=TIMEOUT)
+    expect(console.locator("#undo-bar")).to_be_hidden()
+    expect(console.locator("#current-number")).to_have_text(second["number"], timeout=TIMEOUT)  # refreshed
+    assert ticket_state(hall_server, first["token"]) == "no_show"
+    console.evaluate("HallLive.client.socket.connect()")
+    # the customer who comes back can still rejoin, from the list of no-shows
+    row = console.locator(f"#no-shows-list .ticket-row[data-number={first['number']}]")
+    expect(row).to_be_visible(timeout=TIMEOUT)
+    assert console.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_recent_no_shows_can_be_put_back_into_the_queue(hall_server: HallServer, tablets: Any) -> None:
+    li = hall_server.sign_in("3", "li.na")
+    for _ in range(3):
+        hall_server.issue("BILL")
+    console = open_console(tablets(), hall_server, "zhang.wei", "2", services=["BILL"])
+    zhang = hall_server.staff("zhang.wei")
+    mine = no_show_at(hall_server, zhang, "2")
+    elsewhere = no_show_at(hall_server, li, "3")
+
+    rows = console.locator("#no-shows-list .ticket-row")
+    expect(rows).to_have_count(2, timeout=TIMEOUT)
+    expect(console.locator("#no-shows-count")).to_have_text("2")
+    # this counter's first; the other one says where it was called; each with the time left to come back
+    expect(rows.nth(0)).to_have_attribute("data-number", mine["number"])
+    expect(rows.nth(1)).to_have_attribute("data-number", elsewhere["number"])
+    expect(rows.nth(1)).to_contain_text("3号窗口过号")
+    expect(rows.nth(0).locator(".row-left")).to_have_text(re.compile(r"^剩 (30|29) 分钟$"))
+    expect(console.locator("#waiting-count")).to_have_text("1")
+
+    rows.nth(1).locator("button").click()
+    expect(console.locator("#console-message")).to_contain_text(f"{elsewhere['number']} 已重新排队", timeout=TIMEOUT)
+    expect(rows).to_have_count(1, timeout=TIMEOUT)
+    expect(console.locator(f"#waiting-list .ticket-row[data-number={elsewhere['number']}]")).to_be_visible(
+        timeout=TIMEOUT)
+    assert requests.get(f"{hall_server.api}/branches/{BRANCH}/snapshot", timeout=5).json()["waiting_total"] == 2
+    assert console.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_pausing_with_a_parked_customer_asks_first_and_keeps_them_in_sight(hall_server: HallServer,
+                                                                          tablets: Any) -> None:
+    console = open_console(tablets(), hall_server, "zhang.wei", "2", services=["BILL"])
+    parked = hall_server.issue("BILL")
+    expect(console.locator("#waiting-count")).to_have_text("1", timeout=TIMEOUT)
+    console.click("#call-next")
+    console.click("[data-action=start]")
+    console.click("[data-action=park]")
+    expect(console.locator(f"#parked-list .ticket-row[data-number={parked['number']}]")).to_be_visible(
+        timeout=TIMEOUT)
+    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+
+    console.click("#pause-button")
+    dialog = console.locator("#pause-dialog")
+    warning = dialog.locator("#pause-parked-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_have_text(f"{parked['number']} 仍挂起在本窗口，客户正在等您继续办理，暂停期间会一直等候。")
+    expect(dialog.locator("#pause-confirm")).to_have_text("仍然暂停")
+    dialog.locator("[data-close]").click()  # think again: nothing happens
+    expect(dialog).to_be_hidden()
+    expect(console.locator("#counter-status")).to_have_text("服务中")
+
+    console.click("#pause-button")
+    dialog.locator("label[for=reason-break]").click()
+    dialog.locator("#pause-confirm").click()
+    expect(console.locator("#paused-view")).to_be_visible(timeout=TIMEOUT)
+    expect(console.locator("#paused-parked")).to_be_visible()
+    expect(console.locator("#paused-parked-list li")).to_have_text([f"{parked['number']} 缴费充值"])
+    console.click("#language-button")
+    expect(console.locator("#paused-parked")).to_contain_text("Parked, still waiting for you:")
+    console.click("#pause-button")  # resumes
+    expect(console.locator("#call-next")).to_be_visible(timeout=TIMEOUT)
+    assert console.js_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_screenshots_of_undo_reactivate_and_the_pause_warning(hall_server: HallServer, tablets: Any,
+                                                              language: str) -> None:
+    suffix = "zh" if language == "zh-CN" else "en"
+    li = hall_server.sign_in("3", "li.na")
+    for service in ("BILL", "BILL", "BILL", "PLAN", "BILL", "SIM"):
+        hall_server.issue(service)
+    no_show_at(hall_server, li, "3")
+    console = open_console(tablets(), hall_server, "zhang.wei", "2", query=f"&lang={language}")
+    zhang = hall_server.staff("zhang.wei")
+    no_show_at(hall_server, zhang, "2")
+    console.click("#call-next")
+    console.click("[data-action=start]")
+    console.click("[data-action=park]")
+    expect(console.locator("#parked-list .ticket-row")).to_have_count(1, timeout=TIMEOUT)
+    console.click("#call-next")
+    expect(console.locator("[data-action=no-show]")).to_be_visible(timeout=TIMEOUT)
+    console.click("[data-action=no-show]")
+    expect(console.locator("#undo-bar")).to_be_visible(timeout=TIMEOUT)
+    expect(console.locator("#no-shows-list .ticket-row")).to_have_count(3, timeout=TIMEOUT)
+    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    assert_fits(console)
+    screenshot(console, f"staff-console-undo-{suffix}")
+
+    console.click("#pause-button")
+    expect(console.locator("#pause-parked-warning")).to_be_visible()
+    screenshot(console, f"staff-console-pause-warning-{suffix}")
+    console.locator("#pause-dialog label[for=reason-break]").click()
+    console.click("#pause-confirm")
+    expect(console.locator("#paused-parked")).to_be_visible(timeout=TIMEOUT)
+    assert_fits(console)
+    screenshot(console, f"staff-console-paused-parked-{suffix}")
+    assert console.js_errors == []  # type: ignore[attr-defined]
+
+
+def assert_fits(page: Page) -> None:
+    """Nothing of the console spills out of the tablet's screen: no page scrolling, no box wider than it."""
+    overflow = page.evaluate("""() => {
+      const root = document.documentElement;
+      const wide = Array.from(document.querySelectorAll('#console *'))
+        .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > root.clientWidth + 1)
+        .map((e) => e.id || e.className);
+      return {scrollW: root.scrollWidth, w: root.clientWidth, scrollH: root.scrollHeight, h: root.clientHeight,
+              wide};
+    }""")
+    assert overflow["scrollW"] <= overflow["w"] and overflow["scrollH"] <= overflow["h"], overflow
+    assert overflow["wide"] == [], overflow

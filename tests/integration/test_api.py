@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -706,6 +706,28 @@ def test_reactivate_after_the_window_is_409(client: FlaskClient, staff: FlaskCli
     assert err["error"] == "reactivate_window_passed"
     assert client.get(f"/api/tickets/{ticket['token']}").get_json()["state"] == "no_show"
     assert error_of(staff.post(f"{B}/tickets/{ticket['id']}/reactivate"), 409)["error"] == "reactivate_window_passed"
+
+
+def test_staff_undo_a_no_show_over_http_once_with_a_retry_and_the_queue_lists_no_shows(
+        client: FlaskClient, staff: FlaskClient, clock: FakeClock) -> None:
+    ticket = issued(client, "BILL")
+    called(staff)
+    marked = act(staff, ticket["id"], "no-show").get_json()
+    assert datetime.fromisoformat(marked["undo_until"]) == clock.now + timedelta(seconds=10)
+    listed = staff.get(f"{B}/counters/2/queue").get_json()["no_shows"]
+    assert [(t["number"], t["reactivate_until"]) for t in listed] == [
+        (ticket["number"], (clock.now + timedelta(minutes=30)).isoformat())]
+    path = f"{B}/tickets/{ticket['id']}/undo-no-show"
+    body = {"version": marked["ticket"]["version"]}
+    first = staff.post(path, json=body, headers={"Idempotency-Key": "undo-A001"})
+    assert first.status_code == 200 and first.get_json()["ticket"]["state"] == "called"
+    again = staff.post(path, json=body, headers={"Idempotency-Key": "undo-A001"})
+    assert again.get_json() == {**first.get_json(), "replayed": True}
+    assert error_of(staff.post(path, json=body), 409)["error"] == "stale"
+    assert error_of(staff.post(path, json={"version": 0}), 422)["error"] == "invalid_request"
+    assert error_of(client.post(path, json={}), 401)["error"] == "unauthenticated"
+    assert counter_in(snapshot(client), "2")["current"]["number"] == ticket["number"]
+    assert staff.get(f"{B}/counters/2/queue").get_json()["no_shows"] == []
 
 
 # --- caps, hours, days ---------------------------------------------------------------------------

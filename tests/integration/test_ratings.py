@@ -386,11 +386,15 @@ def error_of(r: TestResponse, status: int) -> dict[str, Any]:
 def test_rating_config_is_public(client: FlaskClient) -> None:
     config = client.get("/api/ratings/config").get_json()
     assert config["scale"] == "three"
-    assert config["scores"][0] == {"score": 3, "label": {"zh-CN": "非常满意", "en": "Very satisfied"},
-                                   "dissatisfied": False}
+    high = ["FRIENDLY", "FAST", "PROFESSIONAL", "SOLVED"]
+    assert {k: v for k, v in config["scores"][0].items() if k != "reasons"} == {
+        "score": 3, "label": {"zh-CN": "非常满意", "en": "Very satisfied"}, "dissatisfied": False}
     assert config["dissatisfied_scores"] == [1]
-    assert config["low_reasons"][0] == {"code": "WAIT_LONG", "text": {"zh-CN": "等待时间太长", "en": "Waited too long"}}
-    assert [c["code"] for c in config["high_reasons"]] == ["FRIENDLY", "FAST", "PROFESSIONAL", "SOLVED"]
+    # each score carries the chips offered with it: the pad and the phone page take them from here
+    assert [[c["code"] for c in s["reasons"]] for s in config["scores"]] == [
+        high, high, ["WAIT_LONG", "ATTITUDE", "SLOW", "NOT_SOLVED", "UNCLEAR"]]
+    assert config["scores"][2]["reasons"][0] == {"code": "WAIT_LONG",
+                                                 "text": {"zh-CN": "等待时间太长", "en": "Waited too long"}}
     assert (config["pad_timeout_s"], config["rating_window_min"], config["comment_max_length"]) == (60, 30, 200)
 
 

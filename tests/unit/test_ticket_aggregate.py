@@ -27,6 +27,7 @@ RULES = policy.PolicyRules()
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)
 DAY = date(2026, 11, 24)
+UNDO = timedelta(seconds=10)
 
 
 def issued(priority: PriorityClass = PriorityClass.NORMAL, now: datetime = T0) -> Ticket:
@@ -51,6 +52,8 @@ def perform(ticket: Ticket, action: Action, now: datetime) -> TicketChange:
         return ticket.reactivate(now, window=WINDOW, rules=RULES, today=DAY)
     if action is Action.EXPIRE:
         return ticket.expire(now, "day_ended")
+    if action is Action.UNDO_NO_SHOW:
+        return ticket.undo_no_show(now, window=UNDO, today=DAY)
     return ticket.at_counter(action, now)
 
 
@@ -132,6 +135,22 @@ def test_a_ticket_of_an_earlier_day_is_never_called_or_reactivated() -> None:
     with pytest.raises(DomainError, match="not of today"):
         ticket.reactivate(T0 + timedelta(minutes=5), window=WINDOW, rules=RULES, today=DAY + timedelta(days=1))
     assert ticket.state is TicketState.NO_SHOW
+def test_an_undone_no_show_is_called_again_as_it_was_within_seconds_only() -> None:
+    ticket = issued()
+    ticket.call("3", "zhang.wei", T0, today=DAY)
+    ticket.recall(T0 + timedelta(minutes=1))
+    ticket.no_show(T0 + timedelta(minutes=2))
+    assert ticket.reactivate_until(WINDOW) == T0 + timedelta(minutes=32)
+    late = copy.deepcopy(ticket)
+    with pytest.raises(DomainError) as refused:
+        late.undo_no_show(T0 + timedelta(minutes=2, seconds=11), window=UNDO, today=DAY)
+    assert refused.value.code == "undo_window_passed"
+    assert dataclasses.asdict(late) == dataclasses.asdict(ticket)
+    change = ticket.undo_no_show(T0 + timedelta(minutes=2, seconds=10), window=UNDO, today=DAY)
+    assert change == TicketChange(EventKind.NO_SHOW_UNDONE, "3", {"no_show_seconds": 10.0})
+    assert (ticket.state, ticket.counter_number, ticket.no_show_at) == (TicketState.CALLED, "3", None)
+    assert (ticket.called_at, ticket.recall_count) == (T0 + timedelta(minutes=1), 1)
+    assert ticket.reactivate_until(WINDOW) is None
 
 
 def test_a_stale_version_is_refused_with_the_current_state() -> None:
@@ -170,7 +189,8 @@ def test_any_command_sequence_follows_the_lifecycle_and_a_refusal_changes_nothin
             assert dataclasses.asdict(ticket) == before
             continue
         except DomainError as refused:  # a no-show back too late
-            assert refused.code == "reactivate_window_passed" and action is Action.REACTIVATE
+            assert (refused.code, action) in {("reactivate_window_passed", Action.REACTIVATE),
+                                              ("undo_window_passed", Action.UNDO_NO_SHOW)}
             assert dataclasses.asdict(ticket) == before
             continue
         assert allowed

@@ -14,6 +14,7 @@ from server.domain.tickets import (
     EventKind,
     TicketState,
     allowed_actions,
+    counter_taking_kinds,
     is_token,
     new_token,
     next_state,
@@ -51,6 +52,7 @@ EXPECTED: dict[tuple[TicketState, Action], TicketState] = {
     (C, Action.EXPIRE): E,
     (S, Action.EXPIRE): E,
     (P, Action.EXPIRE): E,
+    (N, Action.UNDO_NO_SHOW): C,
 }
 
 ILLEGAL = [pair for pair in itertools.product(TicketState, Action) if pair not in EXPECTED]
@@ -90,7 +92,8 @@ def test_illegal_transition_raises_and_names_the_allowed_actions(state: TicketSt
 
 
 def test_illegal_transition_message_reads_naturally() -> None:
-    with pytest.raises(IllegalTransition, match=r"^cannot finish a ticket that is no show; allowed: reactivate$"):
+    with pytest.raises(IllegalTransition,
+                       match=r"^cannot finish a ticket that is no show; allowed: reactivate, undo_no_show$"):
         next_state(N, Action.FINISH)
     with pytest.raises(IllegalTransition, match=r"^cannot no show a ticket that is waiting; allowed: "):
         next_state(W, Action.NO_SHOW)
@@ -118,6 +121,10 @@ def test_only_done_cancelled_and_expired_are_final() -> None:
 
 def test_only_called_and_serving_hold_the_counter() -> None:
     assert {s for s in TicketState if s.holds_counter} == {C, S}
+
+
+def test_a_counter_takes_up_a_customer_by_a_call_a_resume_or_an_undone_no_show() -> None:
+    assert set(counter_taking_kinds()) == {EventKind.CALLED, EventKind.RESUMED, EventKind.NO_SHOW_UNDONE}
 
 
 def test_every_action_records_an_event_kind() -> None:

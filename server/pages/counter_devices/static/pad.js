@@ -166,7 +166,7 @@
   }
 
   function chipsFor(entry) {
-    return entry.dissatisfied ? state.config.low_reasons : state.config.high_reasons;
+    return entry.reasons || []; // the server says which chips go with each score
   }
 
   function renderReasons() {

@@ -10,6 +10,10 @@
  * Commands go through the JSON API with the ticket's version, so an action on a stale screen is refused
  * (409 stale) and answered with a clear message and a refreshed view. Call-next carries an
  * Idempotency-Key per button press (kept for a retry after a network failure).
+ *
+ * After a no-show the server says until when it may be taken back (undo_until); the undo bar counts down to
+ * it, and the server decides whether the undo is still possible (seconds left, counter not moved on). The queue
+ * answer also lists the branch's no-shows that may still be re-activated, with until when.
  */
 (function () {
   "use strict";
@@ -25,6 +29,7 @@
   const ME = page.me.username;
   const V = page.vocabulary; // the domain's states, event kinds and actions, as the server tells them
   const ACTIVE = V.counter_states; // a ticket in these states is the counter's current ticket
+  const REACTIVATABLE = V.reactivatable_states; // a ticket in these states may go back into the queue
   const QUEUE_GAP_MS = 300; // at most ~3 queue fetches a second
   const LIST_LIMIT = 80; // rows drawn of a long queue
   const PERSONAL_KINDS = ["finished", "no_show", "rated", "follow_up_opened"];
@@ -34,6 +39,8 @@
     counter: null, // the counter, staff view: status, staff, pause_reason, paused_at, services, current
     waiting: [],
     parked: [],
+    noShows: [], // the branch's no-shows that may still be re-activated, with reactivate_until (server's order)
+    undo: null, // {ticket, until (this tablet's ms), total (ms), key}: the last no-show, while it may be undone
     counters: [], // every counter's status (for the transfer dialog), from the snapshot and counter events
     myDay: null,
     offsetMs: 0, // server clock minus this tablet's clock
@@ -134,6 +141,9 @@
       case "stale": text = i18n.t("err_stale", { number, state: stateName(details.state || "") }); break;
       case "illegal_transition": text = i18n.t("err_illegal"); break;
       case "counter_busy": text = i18n.t("err_counter_busy", { current: details.current || "" }); break;
+      case "counter_moved_on": text = i18n.t("err_counter_moved_on", { current: details.current || "" }); break;
+      case "undo_window_passed": text = i18n.t("err_undo_window_passed"); break;
+      case "reactivate_window_passed": text = i18n.t("err_reactivate_window_passed"); break;
       case "counter_paused": text = i18n.t("err_counter_paused"); break;
       case "not_eligible": text = i18n.t("err_not_eligible"); break;
       case "not_your_counter": text = i18n.t("err_not_your_counter"); break;
@@ -187,6 +197,7 @@
         state.counter = answer.data.counter_state;
         state.waiting = answer.data.waiting;
         state.parked = answer.data.parked;
+        state.noShows = answer.data.no_shows || [];
         state.loaded = true;
         render();
       }
@@ -251,7 +262,8 @@
     if (ticket.counter === COUNTER) return true;
     const services = (state.counter && state.counter.services) || page.counter.services;
     if (services.includes(ticket.service) || services.includes(event.from_service)) return true;
-    return state.waiting.some((t) => t.id === ticket.id) || state.parked.some((t) => t.id === ticket.id);
+    if (REACTIVATABLE.includes(ticket.state)) return true; // a no-show anywhere in the branch joins the list
+    return [state.waiting, state.parked, state.noShows].some((list) => list.some((t) => t.id === ticket.id));
   }
 
   function onEvent(event) {
@@ -277,6 +289,9 @@
         ? { ...mine, ...ticket, allowed_actions: V.allowed_actions[ticket.state] } : null);
       state.mutation += 1;
       render();
+    }
+    if (state.undo && ticket && ticket.id === state.undo.ticket.id && ticket.version > state.undo.ticket.version) {
+      dropUndo(); // it changed meanwhile (the customer rejoined from the phone, the other tablet undid it)
     }
     if (touchesThisCounter(event)) scheduleQueue();
     const personal = event.private && (event.private.staff === ME || event.private.rated_staff === ME);
@@ -373,9 +388,58 @@
     if (answer === null) return;
     if (answer.error) return handleError(answer.error, { number: ticket.number });
     setCurrent(answer.data.ticket);
-    if (DONE_MESSAGES[action]) showMessage(i18n.t(DONE_MESSAGES[action], { number: ticket.number }), "info");
+    if (action === "no-show" && answer.data.undo_until) {
+      offerUndo(answer.data.ticket, answer.data.undo_until); // the undo bar says it, with the way back
+      showMessage("");
+    } else if (DONE_MESSAGES[action]) {
+      showMessage(i18n.t(DONE_MESSAGES[action], { number: ticket.number }), "info");
+    }
     localChange();
     if (action === "finish" || action === "no-show") scheduleMyDay();
+  }
+
+  // --- taking back a no-show, and re-activating one ---------------------------------------------------
+
+  let undoTimer = null;
+
+  function offerUndo(ticket, untilIso) {
+    const until = Date.parse(untilIso) - state.offsetMs; // on this tablet's clock
+    state.undo = { ticket, until, total: Math.max(1, until - Date.now()), key: window.HallApi.newKey() };
+    clearInterval(undoTimer);
+    undoTimer = setInterval(renderUndo, 200);
+    renderUndo();
+  }
+
+  function dropUndo() {
+    state.undo = null;
+    clearInterval(undoTimer);
+    undoTimer = null;
+    renderUndo();
+  }
+
+  async function undoNoShow() {
+    const undo = state.undo;
+    if (!undo) return;
+    const answer = await command("POST", `${API}/tickets/${undo.ticket.id}/undo-no-show`,
+      { version: undo.ticket.version }, { key: undo.key });
+    if (answer === null) return;
+    if (answer.error && answer.error.status === 0) return handleError(answer.error, {}); // same key on a retry
+    dropUndo();
+    if (answer.error) return handleError(answer.error, { number: undo.ticket.number });
+    setCurrent(answer.data.ticket);
+    showMessage(i18n.t("info_no_show_undone", { number: undo.ticket.number }), "info");
+    localChange();
+    scheduleMyDay();
+  }
+
+  async function reactivate(ticket) {
+    const answer = await command("POST", `${API}/tickets/${ticket.id}/reactivate`);
+    if (answer === null) return;
+    if (answer.error) return handleError(answer.error, { number: ticket.number });
+    if (state.undo && state.undo.ticket.id === ticket.id) dropUndo();
+    state.noShows = state.noShows.filter((t) => t.id !== ticket.id);
+    showMessage(i18n.t("info_reactivated", { number: ticket.number }), "info");
+    localChange();
   }
 
   async function pauseCounter(reason) {
@@ -443,6 +507,12 @@
     }
     if (view === "paused") {
       $("paused-reason").textContent = reasonText(state.counter.pause_reason || "");
+      // the customers parked here wait through the pause: keep them in sight
+      $("paused-parked").hidden = !state.parked.length;
+      $("paused-parked-list").replaceChildren(...state.parked.map((ticket) => el("li",
+        { "data-number": ticket.number },
+        el("strong", { text: ticket.number }), " ",
+        el("span", { text: i18n.pick(ticket.service_name) || serviceName(ticket.service) }))));
     }
     if (view === "away") {
       const reason = state.awayReason;
@@ -498,10 +568,34 @@
     for (const cell of document.querySelectorAll("[data-since]")) {
       cell.textContent = minutes(secondsSince(cell.dataset.since));
     }
+    for (const cell of document.querySelectorAll("[data-until]")) {
+      const left = (Date.parse(cell.dataset.until) - now()) / 1000;
+      const row = cell.closest("li");
+      if (row) row.hidden = !(left > 0); // the server refuses it now; the next queue answer drops it
+      cell.textContent = left >= 60 ? i18n.t("no_show_time_left", { t: i18n.t("minutes", { m: Math.ceil(left / 60) }) })
+        : i18n.t("no_show_time_left", { t: i18n.t("undo_seconds", { s: Math.max(0, Math.ceil(left)) }) });
+    }
   }
 
-  function ticketRow(ticket, button) {
-    const tags = [];
+  /** The undo bar: while the last no-show may be taken back and the counter is still free for it. */
+  function renderUndo() {
+    const undo = state.undo;
+    const left = undo ? undo.until - Date.now() : 0;
+    if (undo && left <= 0) {
+      dropUndo();
+      return;
+    }
+    const free = $("console").dataset.view === "idle"; // busy with someone else, paused or away: no undo
+    const bar = $("undo-bar");
+    bar.hidden = !undo || !free;
+    if (bar.hidden) return;
+    $("undo-text").textContent = i18n.t("info_no_show", { number: undo.ticket.number });
+    $("undo-seconds").textContent = i18n.t("undo_seconds", { s: Math.ceil(left / 1000) });
+    $("undo-progress").style.width = `${Math.max(0, Math.min(100, (left / undo.total) * 100))}%`;
+  }
+
+  function ticketRow(ticket, button, extra) {
+    const tags = [...((extra && extra.tags) || [])];
     if (ticket.priority && ticket.priority !== "normal") {
       tags.push(el("span", { class: "priority", "data-priority": ticket.priority,
                              text: i18n.t(`priority_${ticket.priority}`) }));
@@ -522,7 +616,7 @@
         el("span", { class: "row-service", style: `--service-colour: ${service ? service.colour : "#64748b"}`,
                      text: i18n.pick(ticket.service_name) || serviceName(ticket.service) }),
         tags.length ? el("span", { class: "row-tags" }, ...tags) : null),
-      el("span", { class: "row-wait", "data-since": ticket.issued_at }),
+      (extra && extra.time) || el("span", { class: "row-wait", "data-since": ticket.issued_at }),
       button);
   }
 
@@ -549,6 +643,19 @@
       text: i18n.t("action_resume"), "aria-label": `${i18n.t("action_resume")} ${ticket.number}`,
       onclick: () => ticketAction("resume", ticket),
     }))));
+
+    $("no-shows-section").hidden = !state.noShows.length;
+    $("no-shows-count").textContent = String(state.noShows.length);
+    $("no-shows-list").replaceChildren(...state.noShows.map((ticket) => ticketRow(ticket, el("button", {
+      type: "button", class: "row-action", "data-reactivate": String(ticket.id), disabled: !isMine() || state.busy,
+      text: i18n.t("action_reactivate"), "aria-label": `${i18n.t("action_reactivate")} ${ticket.number}`,
+      onclick: () => reactivate(ticket),
+    }), {
+      tags: ticket.counter && ticket.counter !== COUNTER
+        ? [el("span", { class: "tag", text: i18n.t("no_show_at_counter", { counter: counterName(ticket.counter) }) })]
+        : [],
+      time: el("span", { class: "row-wait row-left", "data-until": ticket.reactivate_until }),
+    })));
   }
 
   function renderMyDay() {
@@ -584,6 +691,7 @@
   function render() {
     renderHeader();
     renderCurrent();
+    renderUndo();
     renderLists();
     renderMyDay();
     renderTimers();
@@ -654,6 +762,13 @@
   });
 
   function openPause() {
+    // pausing is allowed with customers parked here; say who will be kept waiting
+    const parked = state.parked.map((t) => t.number);
+    const warning = $("pause-parked-warning");
+    warning.hidden = !parked.length;
+    warning.textContent = parked.length ? i18n.t("pause_parked_warning",
+      { numbers: parked.join(i18n.language === "en" ? ", " : "、"), n: parked.length }) : "";
+    $("pause-confirm").textContent = i18n.t(parked.length ? "pause_anyway" : "pause_confirm");
     $("pause-reasons").replaceChildren(...page.pause_reasons.map((reason, index) =>
       radio("reason", reason.code, i18n.pick(reason.text), index === 0)));
     $("pause-other").value = "";
@@ -733,6 +848,7 @@
     finish: () => ticketAction("finish", current()),
     "finish-next": () => finishAndCallNext(current()),
     "no-show": () => ticketAction("no-show", current()),
+    "undo-no-show": () => undoNoShow(),
     return: () => ticketAction("return", current()),
     park: () => ticketAction("park", current()),
     transfer: () => openTransfer(),
@@ -753,7 +869,7 @@
   });
 
   const SHORTCUTS = { n: "call-next", s: "start", r: "recall", f: "finish", g: "finish-next", m: "no-show",
-                      q: "return", h: "park", t: "transfer", p: "pause-or-resume" };
+                      q: "return", h: "park", t: "transfer", p: "pause-or-resume", u: "undo-no-show" };
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
