@@ -147,11 +147,14 @@ def resume_issue(branch: str, stop_id: int) -> Any:
 @route(api, "/branches/<branch>/tickets", "POST", "Take a ticket (kiosk, phone, integration)", tag="tickets",
        auth=PUBLIC,
        response=R.IssuedTicket, body=IssueTicketRequest, idempotent=True, status=201,
-       responses={404: "unknown branch or service", 409: "service closed or daily cap reached"})
+       responses={401: "a VIP or appointment ticket asked for without a staff session",
+                  403: "a VIP or appointment ticket asked for by staff of another branch",
+                  404: "unknown branch or service",
+                  409: "service closed, issue stopped or daily cap reached"})
 def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
     ticket = hall().tickets.issue(branch, body.service, priority=body.priority, channel=body.channel,
                                  language=body.language, idempotency_key=idempotency_key(),
-                                 device=device_id())
+                                 device=device_id(), actor=current_actor())
     return jsonify(ticket), 200 if ticket.get("replayed") else 201
 
 

@@ -85,6 +85,12 @@ class PriorityClass(StrEnum):
     VIP = "vip"
     APPOINTMENT = "appointment"
 
+    @property
+    def given_by_staff(self) -> bool:
+        """Only staff (later also a booking's check-in) issue tickets of this class: a customer who could pick it
+        at a kiosk or from a script would jump the queue."""
+        return self in (PriorityClass.VIP, PriorityClass.APPOINTMENT)
+
 
 class Action(StrEnum):
     CALL = "call"

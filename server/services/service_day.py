@@ -61,7 +61,7 @@ class ServiceDays:
 
     def __init__(self, hall: HallContext) -> None:
         self.hall = hall
-        self._current_ends_at: dict[str, datetime] = {}
+        self._current: dict[str, tuple[datetime, datetime]] = {}  # branch: when its current day began and ends
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
@@ -71,14 +71,18 @@ class ServiceDays:
 
     def end_due(self, branch_code: str) -> DayEnd | None:
         """End the branch's days that have ended and are not closed yet; None (at once) when there are none."""
-        ends_at = self._current_ends_at.get(branch_code)
-        if ends_at is not None and self.hall.clock() < ends_at:
+        if self._within_current_day(branch_code):
             return None
         with self._lock(branch_code):
-            ends_at = self._current_ends_at.get(branch_code)
-            if ends_at is not None and self.hall.clock() < ends_at:
+            if self._within_current_day(branch_code):
                 return None  # another green thread of this process just did it
             return self.end_days(branch_code)
+
+    def _within_current_day(self, branch_code: str) -> bool:
+        """Whether the clock is still within the day this process last saw begin (a clock set back to an earlier
+        day counts as a new day too: what it issues is that day's, to be ended when the clock is right again)."""
+        current = self._current.get(branch_code)
+        return current is not None and current[0] <= self.hall.clock() < current[1]
 
     def end_all_due(self) -> list[DayEnd]:
         """:meth:`end_due` for every branch (at start-up): what was done."""
@@ -135,7 +139,7 @@ class ServiceDays:
                               "signed_out": result.signed_out},
                         public={"day": boundary.ended_through.isoformat(), "expired": result.expired,
                                 "signed_out": result.signed_out, "resync": True})
-        self._current_ends_at[branch.code] = boundary.current_ends_at
+        self._current[branch.code] = (boundary.current_began_at, boundary.current_ends_at)
         if result.changed:
             log.info("branch %s: service day %s ended (%d tickets expired, %d counters signed out)", branch.code,
                      boundary.ended_through, result.expired, result.signed_out)

@@ -38,11 +38,14 @@ class TicketService:
 
     def issue(self, branch_code: str, service_code: str, *, priority: PriorityClass = PriorityClass.NORMAL,
               channel: str = "kiosk", language: str = "zh-CN", idempotency_key: str | None = None,
-              device: str | None = None) -> dict[str, Any]:
-        """Take a number. Returns the ticket (with its private token) and the people ahead of it."""
+              device: str | None = None, actor: Actor = CUSTOMER) -> dict[str, Any]:
+        """Take a number. Returns the ticket (with its private token) and the people ahead of it. VIP and
+        appointment tickets are issued by staff of the branch only."""
         hall = self.hall
         branch = hall.branch(branch_code)
         service = require_service(branch, service_code)
+        if priority.given_by_staff:
+            require_staff(hall.config, actor, branch)
         request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
                                          language)
         hall.end_ended_days(branch)
@@ -70,7 +73,7 @@ class TicketService:
                 number=format_number(service.prefix, last + 1, service.number_width), priority=priority,
                 channel=channel, language=language, now=tx.now, rules=hall.rules, estimate=estimate)
             tickets.add(tx.connection, ticket)
-            tx.record(ticket, change, Actor(username=None, device=device))
+            tx.record(ticket, change, Actor(username=actor.username, role=actor.role, device=device))
             response = {
                 **ticket_public(ticket, branch),
                 "token": ticket.token,

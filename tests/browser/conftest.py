@@ -69,8 +69,9 @@ class HallServer:
         assert response.ok, response.text
         return session
 
-    def issue(self, service: str = "BILL", **body: Any) -> dict[str, Any]:
-        response = requests.post(f"{self.api}/branches/{BRANCH}/tickets", json={"service": service, **body})
+    def issue(self, service: str = "BILL", *, by: requests.Session | None = None, **body: Any) -> dict[str, Any]:
+        """A ticket taken as a customer would, or (``by``, for VIP and appointment tickets) by staff."""
+        response = (by or requests).post(f"{self.api}/branches/{BRANCH}/tickets", json={"service": service, **body})
         assert response.status_code == 201, response.text
         return response.json()
 

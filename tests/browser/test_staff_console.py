@@ -415,7 +415,7 @@ def test_screenshots_of_the_console(hall_server: HallServer, tablets: Any, langu
 
     colleague = hall_server.sign_in("2", "zhang.wei")
     for service, priority in (("PLAN", "normal"), ("SIM", "priority"), ("BILL", "normal"), ("PLAN", "vip")):
-        hall_server.issue(service, priority=priority)
+        hall_server.issue(service, priority=priority, by=colleague)
     moved = hall_server.issue("BILL")
     called = hall_server.call_next(colleague, "2")["ticket"] or moved
     colleague.post(f"{hall_server.api}/branches/{BRANCH}/tickets/{called['id']}/transfer",

@@ -214,7 +214,7 @@ def test_same_idempotency_key_with_a_different_body_is_422(client: FlaskClient) 
     assert issue(client, "BILL", key="k-1").status_code == 201
     body = error_of(issue(client, "PLAN", key="k-1"), 422)
     assert body["error"] == "idempotency_key_reused"
-    assert error_of(issue(client, "BILL", key="k-1", priority="vip"), 422)["error"] == "idempotency_key_reused"
+    assert error_of(issue(client, "BILL", key="k-1", priority="priority"), 422)["error"] == "idempotency_key_reused"
     assert snapshot(client)["waiting_total"] == 1
 
 
@@ -1076,3 +1076,14 @@ def test_day_summaries_over_the_api(app: Flask, client: FlaskClient, staff: Flas
     assert error_of(manager.get(f"{B}/days?from=2026-11-30&to=2026-11-01"), 400)["error"] == "bad_date_range"
     assert error_of(manager.get(f"{B}/days?from=yesterday"), 400)["details"]["parameter"] == "from"
     assert manager.get(f"{B}/days?from=2026-11-25&to=2026-11-25").get_json()["days"] == []
+
+
+@pytest.mark.parametrize("priority", ["vip", "appointment"])
+def test_only_staff_issue_vip_and_appointment_tickets(client: FlaskClient, staff: FlaskClient, priority: str) -> None:
+    """A stranger on the hall Wi-Fi cannot give themselves a head start; the kiosk's priority lane stays open."""
+    assert error_of(issue(client, "PLAN", priority=priority), 401)["error"] == "unauthenticated"
+    assert issue(client, "PLAN", priority="priority").status_code == 201
+    made = issue(staff, "PLAN", priority=priority)
+    assert made.status_code == 201 and made.get_json()["priority"] == priority
+    events = staff.get(f"{B}/events?after=0").get_json()["events"]
+    assert [e["staff"] for e in events if e["kind"] == "issued"] == [None, "zhang.wei"]

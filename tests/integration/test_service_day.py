@@ -247,3 +247,16 @@ def test_5000_leftovers_expire_in_short_transactions(hall: HallService, clock: F
     assert states(hall) and set(states(hall).values()) == {TicketState.EXPIRED.value}
     # the screens get one event to resync on, not 5,000
     assert [e["kind"] for e in publisher.events if not e.get("quiet")] == ["day_ended"]
+
+
+def test_a_clock_set_back_a_day_and_then_right_again(hall: HallService, clock: FakeClock) -> None:
+    """Tickets issued while the clock was a day behind belong to that day: they are ended once it is right again."""
+    hall.tickets.issue(BRANCH, "BILL")
+    right = clock.now
+    clock.advance(days=-1)
+    behind = hall.tickets.issue(BRANCH, "BILL")
+    assert behind["number"] == "A001"  # Monday's numbers
+    clock.now = right + timedelta(minutes=5)
+    result = hall.days.end_due(BRANCH)
+    assert result is not None and result.expired == 1
+    assert states(hall) == {"A001@2026-11-24": "waiting", "A001@2026-11-23": "expired"}
