@@ -29,6 +29,7 @@ from server.services.announcements import AnnouncementService
 from server.services.hall import HallService
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop
+from server.web import refuse_cross_site, socket_origin_check
 from server.services.printing import PrintingService
 from server.services.ratings import RatingService
 from server.services.signage import SignageService
@@ -137,7 +138,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.json.sort_keys = False  # type: ignore[attr-defined]
     gauge = RequestGauge(app.wsgi_app)
     app.wsgi_app = gauge  # type: ignore[method-assign]
-    socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None, cors_allowed_origins=[])
+    socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None,
+                        cors_allowed_origins=socket_origin_check(config.server.public_url))
     use_timerless_socket_queues(socketio)
     app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
     if config.server.proxy_hops:  # behind a load balancer: the client's address and host from its headers
@@ -186,6 +188,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     for audience in page_audiences:
         app.register_blueprint(audience.blueprint)
     register_error_handlers(app)
+    app.before_request(refuse_cross_site)  # CSRF: no state change from another site's page (server/web.py)
 
     def hall_pages(branch_code: str) -> list[tuple[str, str]]:
         """The pages of a branch, as (label, path): printed by ``make run`` and linked from ``/``."""
