@@ -29,12 +29,12 @@ from server.services.announcements import AnnouncementService
 from server.services.hall import HallService
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop
-from server.web import refuse_cross_site, socket_origin_check
 from server.services.printing import PrintingService
 from server.services.ratings import RatingService
 from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
 from server.settings import HallConfig
+from server.web import refuse_cross_site, socket_origin_check
 
 
 class SigningOnceSessionInterface(SecureCookieSessionInterface):
