@@ -13,7 +13,7 @@ from typing import Any
 
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
-from server.domain.numbering import format_number, local_time, service_day
+from server.domain.numbering import format_number, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, next_state
 from server.persistence import numbers, tickets
@@ -49,9 +49,7 @@ class TicketService:
             stored = idempotency.replay(tx, request)
             if stored is not None:
                 return stored
-            if not service.hours.is_open(local_time(tx.now, branch.timezone)):
-                raise DomainError(f"{service.name.en} is closed now; opening hours {service.hours}",
-                                  code="service_closed", hours=str(service.hours))
+            branch.require_open(service, tx.now)
             day = service_day(tx.now, branch.timezone)
             last, issued = numbers.current(tx.connection, branch.code, service.code, day, service.start_number)
             if service.daily_cap is not None and issued >= service.daily_cap:

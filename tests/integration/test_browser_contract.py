@@ -20,7 +20,7 @@ from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.views import vocabulary
 from tests.conftest import RecordingPublisher
-from tests.support import DEMO_CONFIG, ROOT, FakeClock
+from tests.support import DEMO_CONFIG, ROOT, FakeClock, open_all_day
 
 BRANCH = "SZ-FUTIAN"
 STAFF = Actor("zhang.wei", "staff")
@@ -51,9 +51,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     def overrides(data: dict[str, Any]) -> None:
         data["server"]["database_url"] = f"sqlite:///{tmp_path / 'hall.sqlite3'}"
         data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
-        data["branches"][0]["hours"] = "00:00-24:00"
-        for service in data["branches"][0]["services"]:
-            service.pop("hours", None)
+        open_all_day(data)
 
     app, _socketio = create_app(load_config(DEMO_CONFIG, overrides=overrides), clock=FakeClock(),
                                 publisher=RecordingPublisher())
