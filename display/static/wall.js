@@ -147,8 +147,17 @@
       }
       const estimate = document.createElement("td");
       estimate.className = "service-estimate";
-      estimate.textContent = !service.open ? opening(service)
-        : service.capReached ? i18n.t("capReached") : i18n.pick(service.estimate && service.estimate.text);
+      if (!service.open) {
+        opening(service).forEach((line) => {
+          const part = document.createElement("span");
+          part.className = "opening-line";
+          part.textContent = line;
+          estimate.append(part);
+        });
+      } else {
+        estimate.textContent = service.capReached ? i18n.t("capReached")
+          : i18n.pick(service.estimate && service.estimate.text);
+      }
       row.append(name, waiting, estimate);
       return row;
     });
@@ -156,10 +165,11 @@
     fitServices();
   }
 
-  /** "明天 09:00 开始取号" / "Tickets from 09:00 tomorrow" (a holiday's name first), in the branch's time zone. */
+  /** "明天 09:00 开始取号" / "Tickets from 09:00 tomorrow", after a holiday's name if closed for one: the lines
+   * of a closed service's cell, in the branch's time zone. */
   function opening(service) {
     const words = HallOpening.describe(service, i18n.language, page.branch.timezone, Date.now() + state.offsetMs);
-    return words ? words.text : "";
+    return words ? [words.holiday, words.next].filter(Boolean) : [];
   }
 
   /** Many services or long names: shrink the table's text in steps until it fits its panel. */
