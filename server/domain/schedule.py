@@ -289,6 +289,7 @@ class Schedule:
         self.services = dict(services)
         self.exceptions = tuple(exceptions)
         self._cache: dict[tuple[date, str | None], DayHours] = {}
+        self._status: dict[str | None, tuple[datetime, datetime, OpeningStatus]] = {}  # from, until, status
 
     # --- hours of a date ---------------------------------------------------------------------------
 
@@ -394,12 +395,20 @@ class Schedule:
         return self.instant(day, ranges[-1].closes, later=True)
 
     def status(self, at: datetime, service: str | None = None) -> OpeningStatus:
-        """What a screen shows about a service at ``at``, and what a refusal says."""
+        """What a screen shows about a service at ``at``, and what a refusal says.
+
+        Every snapshot asks this for every service; the answer stays the same until it opens or closes or the
+        local date changes, so it is kept until then (a search through the days ahead costs up to a
+        millisecond a service; a hall's screens re-join by the hundred)."""
+        at = at.astimezone(UTC)
+        kept = self._status.get(service)
+        if kept is not None and kept[0] <= at < kept[1]:
+            return kept[2]
         day = self.local(at).date()
         today = self.hours_on(day, service)
         is_open = self.is_open(at, service)
         exception = self.exception_on(day, service)
-        return OpeningStatus(
+        status = OpeningStatus(
             open=is_open,
             today=today,
             opens_at=None if is_open else self.next_opening(at, service),
@@ -407,6 +416,9 @@ class Schedule:
             closes_at=self.closes_at(day, service),
             closed_for=exception.name if exception is not None and today.closed else None,
         )
+        changes = [t for t in (status.opens_at, status.open_until) if t is not None]
+        self._status[service] = (at, min([self.instant(day, None), *changes]), status)
+        return status
 
     def require_open(self, service: str, service_name: str, at: datetime) -> None:
         """Refuses (:class:`ServiceClosed`) a ticket for ``service`` outside its hours."""

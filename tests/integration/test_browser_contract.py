@@ -139,9 +139,9 @@ def test_every_ticket_event_naming_a_counter_says_what_the_counter_holds_now(
 # --- the staff console has a label for every action and state ------------------------------------------------
 
 
-def _texts(language: str) -> set[str]:
-    """The keys of one language's dictionary in staff-texts.js (``"zh-CN": {`` … ``},``, ``en: {`` … ``},``)."""
-    source = STAFF_TEXTS.read_text(encoding="utf-8")
+def _texts(language: str, path: Path = STAFF_TEXTS) -> set[str]:
+    """The keys of one language's dictionary in a script's texts (``"zh-CN": {`` … ``},``, ``en: {`` … ``},``)."""
+    source = path.read_text(encoding="utf-8")
     opening = '"zh-CN": {' if language == "zh-CN" else "en: {"
     start = source.index(opening) + len(opening)
     end = source.index("\n    },", start)
@@ -159,6 +159,14 @@ def test_the_console_has_a_label_for_every_action_and_state(language: str) -> No
 
 def test_both_console_languages_have_the_same_texts() -> None:
     assert _texts("zh-CN") == _texts("en")
+
+
+@pytest.mark.parametrize("script", [ROOT / "static" / "hall" / "opening.js", ROOT / "kiosk" / "static" / "kiosk.js"],
+                         ids=lambda path: path.name)
+def test_both_languages_of_a_customer_script_have_the_same_texts(script: Path) -> None:
+    zh, en = _texts("zh-CN", script), _texts("en", script)
+    assert len(zh) >= 5  # the dictionary was found
+    assert zh == en, f"{script.name}: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
 
 
 # --- the few words a page script still names itself are the domain's ----------------------------------------

@@ -393,3 +393,18 @@ def test_the_days_close_is_the_last_instant_of_that_date_it_is_open(
     while hall.local(moment).date() <= on:
         assert not hall.is_open(moment) or hall.local(moment).date() != on
         moment += MINUTE
+
+
+@settings(max_examples=40, deadline=None)
+@given(week_of_days, ranges_text, dst_instants,
+       st.lists(st.integers(min_value=-3 * 60, max_value=26 * 60), min_size=1, max_size=12),
+       st.sampled_from([None, "S"]))
+def test_a_kept_status_is_the_status_computed_afresh(
+        days: list[list[tuple[int, int]]], exception: list[tuple[int, int]], start: datetime, steps: list[int],
+        service: str | None) -> None:
+    """The status is kept until the next opening, closing or local midnight: asking again at any later (or
+    earlier) instant gives what a schedule that never answered before gives."""
+    kept = london_hall(days, exception)
+    for minutes in steps:
+        moment = start + timedelta(minutes=minutes)
+        assert kept.status(moment, service) == london_hall(days, exception).status(moment, service)
