@@ -341,7 +341,9 @@ class Schedule:
     # --- instants ----------------------------------------------------------------------------------
 
     def local(self, at: datetime) -> datetime:
-        """The branch's wall clock at an aware instant."""
+        """The branch's wall clock at an aware instant (a naive one is refused: whose clock would it be?)."""
+        if at.tzinfo is None:
+            raise ValueError("opening hours need an aware datetime")
         return at.astimezone(self.timezone)
 
     def is_open(self, at: datetime, service: str | None = None) -> bool:
@@ -353,8 +355,8 @@ class Schedule:
                      horizon_days: int = HORIZON_DAYS) -> datetime | None:
         """The first instant after ``after`` at which it opens (closed just before, open then), looking
         ``horizon_days`` local dates ahead; None when it never opens within them."""
-        after = after.astimezone(UTC)
         first_day = self.local(after).date()
+        after = after.astimezone(UTC)
         for offset in range(horizon_days + 1):
             day = first_day + timedelta(days=offset)
             hours = self.hours_on(day, service)
@@ -371,10 +373,10 @@ class Schedule:
                    horizon_days: int = OPEN_UNTIL_DAYS) -> datetime | None:
         """When the opening that ``at`` falls in ends (a lunch break, the day's close, a closed day after a
         24:00 close); None when it is closed at ``at`` or stays open for the whole horizon."""
-        at = at.astimezone(UTC)
         if not self.is_open(at, service):
             return None
         first_day = self.local(at).date()
+        at = at.astimezone(UTC)
         for offset in range(horizon_days + 1):
             day = first_day + timedelta(days=offset)
             ranges = self.hours_on(day, service).ranges
@@ -400,7 +402,7 @@ class Schedule:
         Every snapshot asks this for every service; the answer stays the same until it opens or closes or the
         local date changes, so it is kept until then (a search through the days ahead costs up to a
         millisecond a service; a hall's screens re-join by the hundred)."""
-        at = at.astimezone(UTC)
+        at = self.local(at).astimezone(UTC)
         kept = self._status.get(service)
         if kept is not None and kept[0] <= at < kept[1]:
             return kept[2]

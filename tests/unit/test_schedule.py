@@ -249,6 +249,12 @@ def test_a_refusal_says_when_it_opens_next() -> None:
     hall().require_open("VIP", "Business & VIP", at(SHANGHAI, "2026-11-24 13:30"))
 
 
+def test_a_naive_datetime_is_refused() -> None:
+    for query in (hall().is_open, hall().next_opening, hall().open_until, hall().status):
+        with pytest.raises(ValueError, match="aware"):
+            query(datetime(2026, 11, 24, 10, 0))
+
+
 def test_never_opening_within_the_horizon_is_none() -> None:
     closed = schedule(hours="closed", exceptions=(
         ScheduleException(date(2028, 1, 3), date(2028, 1, 3), day("09:00-10:00")),))
