@@ -15,7 +15,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from datetime import time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -36,7 +36,6 @@ from server.domain.hall import (
     Category,
     Counter,
     DisplayZone,
-    Hours,
     InvalidValue,
     Kiosk,
     Overflow,
@@ -57,7 +56,6 @@ from server.domain.hall import (
     check_kiosk_timing,
     check_language,
     check_languages,
-    check_not_blank,
     check_number_width,
     check_pad_timeout,
     check_password_hash,
@@ -82,7 +80,16 @@ from server.domain.hall import (
     time_zone,
 )
 from server.domain.policy import PolicyRules
+from server.domain.schedule import (
+    ALL_DAY,
+    WEEKDAYS,
+    DayHours,
+    ScheduleException,
+    WeeklyHours,
+    check_weekday,
+)
 from server.domain.tickets import PriorityClass
+from server.domain.values import check_not_blank
 from server.settings import MEDIA_DEFAULT_DIRECTORY, HallConfig, MediaSettings, ServerSettings
 
 T = TypeVar("T")
@@ -182,12 +189,61 @@ def _build(reader: _Reader, make: Callable[..., T], *args: Any, **kwargs: Any) -
         raise ConfigError(f"{reader.key(exc.field)}: {exc.problem}") from None
 
 
-def _hours(reader: _Reader, name: str, default: Hours | None) -> Hours:
-    raw = reader.str(name, required=default is None)
-    if raw is None:
-        assert default is not None
-        return default
-    return _rule(reader, name, Hours.parse, raw)
+def _day_hours(reader: _Reader, name: str, *, required: bool = False) -> DayHours | None:
+    """A day's hours: "closed" or ranges ("09:00-12:00, 13:30-17:00"); None when absent and not required."""
+    raw = reader.str(name, required=required)
+    return None if raw is None else _rule(reader, name, DayHours.parse, raw)
+
+
+def _weekly_hours(reader: _Reader, default: DayHours | None) -> WeeklyHours:
+    """``hours`` (every day; ``default`` when absent) and ``hours_by_day = { sat = "...", sun = "closed" }``."""
+    by_day = reader.table("hours_by_day")
+    days: dict[str, DayHours] = {}
+    for day in by_day.data:
+        _rule(by_day, day, check_weekday, day, by_day.key(day))
+        hours = _day_hours(by_day, day)
+        assert hours is not None
+        days[day] = hours
+    days = {day: days[day] for day in WEEKDAYS if day in days}
+    own = _day_hours(reader, "hours")
+    return WeeklyHours.of(default if own is None else own, days)
+
+
+def _date(reader: _Reader, name: str, *, required: bool = False) -> date | None:
+    """A TOML local date (``2026-10-01``, no quotes, no time)."""
+    if name not in reader.data and not required:
+        return None
+    value = reader.data.get(name)
+    reader.check(name, name in reader.data, "missing (required)")
+    reader.check(name, isinstance(value, date) and not isinstance(value, datetime),
+                 f"must be a date such as 2026-10-01 (no quotes, no time), got {value!r}")
+    return value
+
+
+def _load_exceptions(branch: _Reader, service_codes: set[str]) -> tuple[ScheduleException, ...]:
+    """``[[branches.exceptions]]``: ``date``, ``until``, ``hours``, ``name``, ``services`` (default: all)."""
+    exceptions: list[ScheduleException] = []
+    for item in branch.tables("exceptions"):
+        item.unknown_keys({"date", "until", "hours", "name", "services"})
+        first = _date(item, "date", required=True)
+        last = _date(item, "until")
+        assert first is not None
+        if last is not None:
+            item.check("until", last >= first, f"must not be before date ({first.isoformat()}), got {last.isoformat()}")
+        hours = _day_hours(item, "hours", required=True)
+        assert hours is not None
+        name = _text(item, "name") if "name" in item.data else None
+        services = item.list("services")
+        for code in services:
+            item.check("services", isinstance(code, str) and code in service_codes, f"unknown service {code!r}")
+        item.check("services", len(set(services)) == len(services), "a service is listed twice")
+        exception = _build(item, ScheduleException, first=first, last=last or first, hours=hours, name=name,
+                           services=tuple(services))
+        for j, earlier in enumerate(exceptions):
+            item.check("date", not exception.clashes_with(earlier),
+                       f"{exception.describe()} overlaps {branch.key('exceptions')}[{j}] ({earlier.describe()})")
+        exceptions.append(exception)
+    return tuple(exceptions)
 
 
 def _text(reader: _Reader, name: str) -> Text:
@@ -364,10 +420,10 @@ def _load_queue(root: _Reader) -> QueueRules:
 
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
-    branch.unknown_keys({"code", "name", "timezone", "hours", "categories", "services", "counters", "zones",
-                         "kiosks", "overflow"})
+    branch.unknown_keys({"code", "name", "timezone", "hours", "hours_by_day", "exceptions", "categories",
+                         "services", "counters", "zones", "kiosks", "overflow"})
     code = _rule(branch, "code", check_code, branch.str("code", required=True))
-    hours = _hours(branch, "hours", Hours(time(0, 0), None))
+    hours = _weekly_hours(branch, ALL_DAY)
 
     categories: list[Category] = []
     for item in branch.tables("categories"):
@@ -390,6 +446,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 "expected_service_min",
                 "daily_cap",
                 "hours",
+                "hours_by_day",
                 "start_number",
                 "number_width",
                 "icon",
@@ -420,7 +477,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 target_wait=_minutes(item, "target_wait_min", 15, positive=True),
                 expected_service=_minutes(item, "expected_service_min", 5, positive=True),
                 daily_cap=daily_cap,
-                hours=_hours(item, "hours", hours),
+                hours=_weekly_hours(item, None),  # None: the branch's hours
                 start_number=_rule(item, "start_number", check_start_number, item.int("start_number", 1)),
                 number_width=width,
                 icon=item.str("icon", DEFAULT_ICON),
@@ -476,6 +533,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         zones=tuple(zones),
         kiosks=_load_kiosks(branch),
         overflow=_load_overflow(branch),
+        exceptions=_load_exceptions(branch, service_codes),
     )
 
 

@@ -20,13 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def write_config(directory: Path, database_url: str, *, all_day: bool = True, redis_url: str = "",
                  source: Path = ROOT / "config.toml") -> Path:
-    """A copy of the demo configuration pointing at ``database_url``; open 24 hours unless told otherwise."""
+    """A copy of the demo configuration pointing at ``database_url``; open 24 hours every day of the year unless
+    told otherwise."""
     text = source.read_text(encoding="utf-8")
     text = re.sub(r'^database_url = ".*?"', f'database_url = "{database_url}"', text, count=1, flags=re.M)
     text = re.sub(r'^redis_url = ".*?"', f'redis_url = "{redis_url}"', text, count=1, flags=re.M)
     text = re.sub(r'^secret_key_file = ".*?"', f'secret_key_file = "{directory / "secret_key"}"', text, count=1,
                   flags=re.M)
-    if all_day:
+    if all_day:  # every day the same, no holidays (the demo writes hours_by_day as one-line inline tables)
+        text = re.sub(r"^[ \t]*\[\[branches\.exceptions\]\][^\n]*\n(?:(?![ \t]*\[)[^\n]*(?:\n|$))*", "", text,
+                      flags=re.M)
+        text = re.sub(r"^[ \t]*hours_by_day = \{[^\n]*\}[ \t]*(?:#[^\n]*)?\n", "", text, flags=re.M)
         text = re.sub(r'^(\s*)hours = ".*?"', r'\1hours = "00:00-24:00"', text, flags=re.M)
     path = directory / "config.toml"
     path.write_text(text, encoding="utf-8")

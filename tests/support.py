@@ -37,6 +37,18 @@ class FakeClock:
         return self.now
 
 
+def open_all_day(data: dict[str, Any]) -> None:
+    """Raw config data changed so that every branch and service takes tickets at any hour of any day: no
+    weekday hours, no holidays (tests that are not about opening hours run at any time of day and year)."""
+    for branch in data["branches"]:
+        branch["hours"] = "00:00-24:00"
+        branch.pop("hours_by_day", None)
+        branch.pop("exceptions", None)
+        for service in branch["services"]:
+            service.pop("hours", None)
+            service.pop("hours_by_day", None)
+
+
 def demo_config(database_url: str, tmp_path: Path, *, more: Callable[[dict[str, Any]], None] | None = None,
                 **queue: Any) -> HallConfig:
     """The demo hall with a given database, open all day, optional [queue] overrides, and ``more`` changes
@@ -45,10 +57,7 @@ def demo_config(database_url: str, tmp_path: Path, *, more: Callable[[dict[str, 
     def adjust(data: dict[str, Any]) -> None:
         data["server"]["database_url"] = database_url
         data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
-        for branch in data["branches"]:
-            branch["hours"] = "00:00-24:00"
-            for service in branch["services"]:
-                service.pop("hours", None)
+        open_all_day(data)
         data.setdefault("queue", {}).update(queue)
         if more is not None:
             more(data)

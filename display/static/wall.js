@@ -23,13 +23,13 @@
       nowCalling: "正在叫号", pleaseGoTo: "请到", noCalls: "请留意屏幕叫号", recentCalls: "最近叫号",
       waiting: "等候情况", service: "业务", people: "等候", estimate: "预计等候", counters: "窗口",
       offline: "离线 · 正在重新连接", tapForSound: "点击开启声音", paused: "暂停服务", closed: "未开放",
-      free: "空闲", persons: "人", notIssuing: "暂停取号", counterShort: "{n}号窗口", chipPaused: "暂停",
+      free: "空闲", persons: "人", capReached: "今日号已取完", counterShort: "{n}号窗口", chipPaused: "暂停",
     },
     en: {
       nowCalling: "Now calling", pleaseGoTo: "Please go to", noCalls: "Please watch for your number",
       recentCalls: "Recent calls", waiting: "Waiting now", service: "Service", people: "Waiting",
       estimate: "Est. wait", counters: "Counters", offline: "Offline · reconnecting", tapForSound: "Tap to turn on sound",
-      paused: "Paused", closed: "Closed", free: "Free", persons: "", notIssuing: "Not issuing",
+      paused: "Paused", closed: "Closed", free: "Free", persons: "", capReached: "No more tickets today",
       counterShort: "Counter {n}", chipPaused: "Paused",
     },
   };
@@ -42,7 +42,7 @@
 
   const state = {
     counters: new Map(), // number -> {number, name, status, current}
-    services: new Map(), // code -> {code, name, colour, waiting, estimate, open}
+    services: new Map(), // code -> {code, name, colour, waiting, estimate, open, opens_at, closed_for, capReached}
     serviceOrder: [],
     recent: [], // newest first: {number, counter, service, kind, seq}
     zoneCounters: null, // Set of counter numbers, when this display shows one zone
@@ -131,7 +131,7 @@
       const service = state.services.get(code);
       const row = document.createElement("tr");
       row.dataset.service = code;
-      if (!service.open) row.className = "closed";
+      if (!service.open || service.capReached) row.className = "closed";
       const name = document.createElement("td");
       name.className = "service-name";
       name.style.setProperty("--dot", service.colour || "#94a3b8");
@@ -147,12 +147,29 @@
       }
       const estimate = document.createElement("td");
       estimate.className = "service-estimate";
-      estimate.textContent = service.open ? i18n.pick(service.estimate && service.estimate.text) : i18n.t("notIssuing");
+      if (!service.open) {
+        opening(service).forEach((line) => {
+          const part = document.createElement("span");
+          part.className = "opening-line";
+          part.textContent = line;
+          estimate.append(part);
+        });
+      } else {
+        estimate.textContent = service.capReached ? i18n.t("capReached")
+          : i18n.pick(service.estimate && service.estimate.text);
+      }
       row.append(name, waiting, estimate);
       return row;
     });
     $("service-rows").replaceChildren(...rows);
     fitServices();
+  }
+
+  /** "明天 09:00 开始取号" / "Tickets from 09:00 tomorrow", after a holiday's name if closed for one: the lines
+   * of a closed service's cell, in the branch's time zone. */
+  function opening(service) {
+    const words = HallOpening.describe(service, i18n.language, page.branch.timezone, Date.now() + state.offsetMs);
+    return words ? [words.holiday, words.next].filter(Boolean) : [];
   }
 
   /** Many services or long names: shrink the table's text in steps until it fits its panel. */
@@ -222,7 +239,9 @@
     shownMinute = time;
     $("clock").textContent = time;
     $("clock").dateTime = now.toISOString();
-    $("date").textContent = format.date.format(now);
+    const date = format.date.format(now);
+    if ($("date").textContent && $("date").textContent !== date) schedule("services"); // "tomorrow" is today
+    $("date").textContent = date;
   }
   setInterval(renderClock, 1000);
 
@@ -274,7 +293,8 @@
     state.serviceOrder = [];
     snapshot.services.forEach((s) => {
       state.services.set(s.code, { code: s.code, name: s.name, colour: s.colour, waiting: s.waiting,
-                                   estimate: s.estimate, open: s.open !== false && !s.daily_cap_reached });
+                                   estimate: s.estimate, open: s.open !== false, opens_at: s.opens_at,
+                                   closed_for: s.closed_for, capReached: Boolean(s.daily_cap_reached) });
       state.serviceOrder.push(s.code);
     });
     const calls = [];
@@ -287,6 +307,7 @@
     state.recent = calls.slice(0, MAX_RECENT);
     if (rejoin && previousSeq !== null) catchUp(snapshot.recent_calls || [], previousSeq);
     schedule("now", "recent", "services", "counters");
+    openings.update(snapshot.services, state.offsetMs + Date.now());
     loadSignage();
   }
 
@@ -450,8 +471,10 @@
 
   // --- start --------------------------------------------------------------------------------------------
 
+  // A service opens or closes (a lunch break, the day's hours): a fresh snapshot just after that instant.
+  const openings = HallOpening.watch(() => { if (live) live.resync(); });
   renderAll();
-  HallLive.connect({
+  const live = HallLive.connect({
     branch: page.branch.code,
     role: "display",
     zone: page.zone ? page.zone.code : undefined,

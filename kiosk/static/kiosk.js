@@ -28,8 +28,6 @@
       waiting_n: "{n} 人等候",
       services_n: "{n} 项业务",
       no_estimate: "暂无法估计等候时间",
-      closed: "现在不办理",
-      hours: "办理时间 {hours}",
       cap_reached: "今日号已取完",
       long_wait: "等候较久",
       priority_lane: "爱心通道",
@@ -63,7 +61,8 @@
       reconnecting: "正在连接排队系统，马上就好。",
       cancel_wait: "不取了，返回首页",
       closed_title: "该业务现在不办理",
-      closed_body: "“{service}”的办理时间为 {hours}，请在办理时间内取号。",
+      closed_body: "“{service}”现在不办理。{when}。",
+      holiday_then: "{holiday}，{next}",
       cap_title: "今日号已取完",
       cap_body: "“{service}”今天的号已全部发完。请明天再来，或咨询大堂工作人员。",
       error_title: "暂时无法取号",
@@ -82,8 +81,6 @@
       waiting_n: "{n} waiting",
       services_n: { one: "{n} service", other: "{n} services" },
       no_estimate: "No wait estimate yet",
-      closed: "Not available now",
-      hours: "Hours {hours}",
       cap_reached: "No more tickets today",
       long_wait: "Long wait",
       priority_lane: "Priority lane",
@@ -117,7 +114,8 @@
       reconnecting: "Connecting to the queue system. This will only take a moment.",
       cancel_wait: "Stop and go back",
       closed_title: "This service is not available now",
-      closed_body: "{service} is available {hours}. Please take a ticket during those hours.",
+      closed_body: "{service} is not available now. {when}.",
+      holiday_then: "{holiday}. {next}",
       cap_title: "No more tickets today",
       cap_body: "All of today's tickets for {service} have been taken. Please come back tomorrow or ask a member of staff.",
       error_title: "Tickets cannot be issued right now",
@@ -309,7 +307,9 @@
     tile.appendChild(head);
     const stats = el("span", "tile-stats");
     if (!s.open) {
-      stats.appendChild(stat("closed", i18n.t("closed") + " · " + i18n.t("hours", { hours: s.hours })));
+      const when = opening(s);
+      if (when.holiday) stats.appendChild(stat("closed", when.holiday));
+      stats.appendChild(stat(when.holiday ? "clock" : "closed", when.next));
     } else if (s.daily_cap_reached) {
       stats.appendChild(stat("closed", i18n.t("cap_reached")));
     } else {
@@ -342,11 +342,15 @@
     const waiting = children.reduce((sum, c) => sum + (c.waiting || 0), 0);
     if (children.every((c) => !c.open || c.daily_cap_reached)) {
       tile.classList.add("unavailable"); // still tappable: the sub-services explain why
-      stats.appendChild(stat("closed", i18n.t(children.every((c) => !c.open) ? "closed" : "cap_reached")));
+      // all closed: when the first of them opens (the tile has room for one line; the sub-services tell more)
+      const closed = children.filter((c) => !c.open);
+      const first = closed.filter((c) => c.opens_at).sort((a, b) => Date.parse(a.opens_at) - Date.parse(b.opens_at))[0];
+      stats.appendChild(stat("closed", closed.length === children.length ? opening(first || closed[0]).next
+        : i18n.t("cap_reached")));
     } else {
       stats.appendChild(stat("people", i18n.t("waiting_n", { n: waiting })));
+      stats.appendChild(stat("plan", i18n.t("services_n", { n: children.length })));
     }
-    stats.appendChild(stat("plan", i18n.t("services_n", { n: children.length })));
     if (children.some((c) => c.open && !c.daily_cap_reached && isLong(c.estimate))) {
       tile.classList.add("long");
       head.insertBefore(el("span", "tile-flag", i18n.t("long_wait")), head.lastChild);
@@ -676,18 +680,22 @@
 
   function showRefusal(code, s, answer) {
     const serviceName = s ? i18n.pick(s.name) : "";
-    const hours = (answer && answer.details && answer.details.hours) || (s && s.hours) || "";
     let title = "error_title";
     let body = "error_body";
     let iconName = "alert";
+    // when it opens: the server's refusal knows best, else the snapshot's service
+    const details = (answer && answer.details) || {};
+    const closed = { open: false, opens_at: s ? s.opens_at : null, closed_for: s ? s.closed_for : null };
+    if ("opens_at" in details) closed.opens_at = details.opens_at;
+    if ("closed_for" in details) closed.closed_for = details.closed_for;
     if (code === "service_closed") {
       title = "closed_title"; body = "closed_body"; iconName = "closed";
-      if (s) s.open = false;
+      if (s) Object.assign(s, closed);
     } else if (code === "daily_cap_reached") {
       title = "cap_title"; body = "cap_body"; iconName = "closed";
       if (s) s.daily_cap_reached = true;
     }
-    state.refusal = { title, body, iconName, serviceName, hours, service: s };
+    state.refusal = { title, body, iconName, serviceName, closed, service: s };
     renderRefusal();
     renderTiles();
     state.refusedUntil = Date.now() + REFUSED_HOME_S * 1000;
@@ -699,7 +707,11 @@
     if (!r) return;
     const serviceName = r.service ? i18n.pick(r.service.name) : r.serviceName;
     $("refused-title").textContent = i18n.t(r.title);
-    $("refused-text").textContent = i18n.t(r.body, { service: serviceName, hours: r.hours });
+    const when = opening(r.closed);
+    $("refused-text").textContent = i18n.t(r.body, {
+      service: serviceName,
+      when: when.holiday ? i18n.t("holiday_then", { holiday: when.holiday, next: when.next }) : when.next,
+    });
     $("refused-icon").querySelector("use").setAttribute("href", "#i-" + r.iconName);
   }
 
@@ -726,23 +738,20 @@
     updateOffline();
   }
 
-  // --- the clock: timers, idle reset, opening-hour boundaries ----------------------------------
+  // --- the clock: timers, idle reset, opening and closing ---------------------------------------
 
-  function boundaries() {
-    const marks = new Set(["00:00"]);
-    for (const s of services()) {
-      const parts = String(s.hours || "").split("-");
-      for (const part of parts) marks.add(part === "24:00" ? "00:00" : part);
-    }
-    return marks;
+  /** When a closed service takes tickets again, in the branch's time zone and the kiosk's language. */
+  function opening(s) {
+    const zone = state.snapshot ? state.snapshot.branch.timezone : undefined;
+    return HallOpening.describe(s, i18n.language, zone) || { holiday: null, next: "", text: "" };
   }
 
   function tick() {
     const now = new Date();
     $("clock").textContent = branchTime(now);
     const minute = branchTime(now);
-    if (state.lastMinute !== null && minute !== state.lastMinute && boundaries().has(minute) && live) {
-      live.resync(); // a service opened or closed, or a new day began (daily caps reset): fresh flags
+    if (state.lastMinute !== null && minute !== state.lastMinute && minute === "00:00" && live) {
+      live.resync(); // a new day began: daily caps reset, "tomorrow" is today (openings have their own timer)
     }
     state.lastMinute = minute;
     const idle = Date.now() - state.lastActivity;
@@ -839,11 +848,14 @@
   lockDown();
   show("home");
 
+  // A service opens or closes (a lunch break, the day's hours): a fresh snapshot just after that instant.
+  const openings = HallOpening.watch(() => { if (live) live.resync(); });
   const live = HallLive.connect({
     branch: config.branch,
     role: "kiosk",
     onSnapshot(snapshot) {
       state.snapshot = snapshot;
+      openings.update(snapshot.services, Date.parse(snapshot.generated_at));
       if (state.summary) applySummary(state.summary);
       renderTiles();
       updateOffline();

@@ -36,6 +36,12 @@ class Estimate(Answer):
     text: Names = Field(description='e.g. {"zh-CN": "约 5–10 分钟", "en": "about 5–10 min"}')
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HOURS = ('usual opening hours, branch-local: one or more ranges ("09:00-21:00", "09:00-12:00, 13:30-17:00") '
+         'or "closed"')
+HOURS_BY_DAY = 'the weekdays whose usual hours differ from hours, e.g. {"sat": "10:00-18:00", "sun": "closed"}'
+
+
 class Service(Answer):
     code: str
     prefix: str = Field(description="ticket number prefix, e.g. A for A001")
@@ -43,7 +49,8 @@ class Service(Answer):
     parent: str | None = Field(description="the kiosk category it sits under")
     icon: str | None
     colour: str | None
-    hours: str = Field(description='opening hours, e.g. "09:00-21:00" (branch-local)')
+    hours: str = Field(description=HOURS + "; never outside the branch's hours")
+    hours_by_day: dict[Weekday, str] = Field(description=HOURS_BY_DAY)
     target_wait_min: float
     expected_service_min: float
     daily_cap: int | None
@@ -68,7 +75,15 @@ class ServiceNow(Service):
     """A service in the hall snapshot."""
 
     waiting: int
-    open: bool
+    open: bool = Field(description="takes tickets now (its hours today, public holidays and special hours applied)")
+    hours_today: str = Field(description='today\'s hours, e.g. "09:00-12:00, 13:30-17:00" or "closed"')
+    opens_at: datetime | None = Field(description="when closed: the instant it opens next (null: not within a "
+                                                  "year)")
+    open_until: datetime | None = Field(description="when open: the instant this opening ends (a lunch break, the "
+                                                    "day's close)")
+    closes_at: datetime | None = Field(description="the end of today's hours (null: closed all day)")
+    closed_for: Names | None = Field(description='closed all day for a named exception (a public holiday), e.g. '
+                                                 '{"zh-CN": "国庆节", "en": "National Day"}')
     issued_today: int
     daily_cap_reached: bool
     stopped: IssueStop | None = Field(description="the stop that refuses its new tickets now, if any")
@@ -83,11 +98,23 @@ class CounterConfig(Answer):
     role: CounterRole
 
 
+class ScheduleException(Answer):
+    """Dated hours that replace the usual ones: a public holiday, special hours, an early close."""
+
+    date: str = Field(description="first local date, e.g. 2026-10-01")
+    until: str = Field(description="last local date (included); the same as date for one day")
+    hours: str = Field(description='"closed" or ranges')
+    name: Names | None
+    services: list[str] = Field(description="the services it applies to; empty: the whole branch")
+
+
 class BranchConfig(Answer):
     code: str
     name: Names
     timezone: str
-    hours: str
+    hours: str = Field(description=HOURS)
+    hours_by_day: dict[Weekday, str] = Field(description=HOURS_BY_DAY)
+    exceptions: list[ScheduleException]
     services: list[Service]
     counters: list[CounterConfig]
 
@@ -176,8 +203,10 @@ class Counter(Answer):
 class BranchHeader(Answer):
     code: str
     name: Names
-    timezone: str
-    hours: str
+    timezone: str = Field(description="IANA time zone of the branch's hours and dates, e.g. Asia/Shanghai")
+    hours: str = Field(description=HOURS)
+    hours_today: str = Field(description="the branch's hours today (exceptions applied)")
+    closes_at: datetime | None = Field(description="the end of the branch's hours today (null: closed all day)")
 
 
 class Category(Answer):

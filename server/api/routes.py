@@ -39,7 +39,7 @@ from server.offload import offload_cpu
 from server.services.access import MANAGER, PUBLIC, STAFF, require
 from server.services.accounts import authenticate
 from server.services.hall import HallService
-from server.services.views import service_view
+from server.services.views import exception_view, service_view, weekly_view
 
 
 def action_path(action: Action) -> str:
@@ -77,8 +77,9 @@ def openapi() -> Any:
        response=R.Branches)
 def list_branches() -> Any:
     return jsonify({"branches": [
-        {"code": b.code, "name": b.name.as_dict(), "timezone": b.timezone.key, "hours": str(b.hours),
-         "services": [service_view(s) for s in b.services],
+        {"code": b.code, "name": b.name.as_dict(), "timezone": b.timezone.key, **weekly_view(b.hours),
+         "exceptions": [exception_view(e) for e in b.exceptions],
+         "services": [service_view(s, b) for s in b.services],
          "counters": [{"number": c.number, "name": c.name.as_dict(), "services": list(c.services),
                        "role": c.role.value} for c in b.counters]}
         for b in hall().config.branches]})

@@ -1,5 +1,6 @@
 """The hall model: branches with their categories, services, counters, display zones and kiosks, the overflow
-notice, staff accounts, queue rules, rating and announcement settings, and the texts and hours they use.
+notice, staff accounts, queue rules, rating and announcement settings, and the texts they use. Opening hours
+(weekly hours, dated exceptions and the queries about them) are in :mod:`server.domain.schedule`.
 
 Pure Python, frozen dataclasses. The TOML loader (``server/config.py``) builds it from ``config.toml``; an
 administration in the browser will build the same model from the database. Whatever builds it shares the value
@@ -18,23 +19,17 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import date, datetime, timedelta
+from functools import cached_property
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain.announcements import template_problem
 from server.domain.policy import CounterRole, CounterSkills, PolicyRules
+from server.domain.schedule import OpeningStatus, Schedule, ScheduleException, WeeklyHours
+from server.domain.values import InvalidValue, Text, check_text
 
 LANGUAGES = ("zh-CN", "en")
-
-
-class InvalidValue(ValueError):
-    """A value the hall model refuses: ``field`` names it, ``problem`` says what is wrong with it."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
 
 
 # --- value rules -------------------------------------------------------------------------------------------
@@ -44,7 +39,6 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _PREFIX = re.compile(r"^[A-Z]{1,3}$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _SERVER_VOICE = re.compile(r"[A-Za-z0-9_+/-]{1,40}")
 
 
@@ -92,12 +86,6 @@ def check_username(value: str, field: str = "username") -> str:
     return value
 
 
-def check_not_blank(value: str, field: str) -> str:
-    if value.strip() == "":
-        raise InvalidValue(field, "must not be empty")
-    return value
-
-
 def check_language(value: str, field: str = "languages") -> str:
     if value not in LANGUAGES:
         raise InvalidValue(field, f"unsupported language {value!r} (supported: zh-CN, en)")
@@ -139,65 +127,6 @@ def check_duration(value: timedelta, field: str) -> timedelta:
     if value < timedelta(0):
         raise InvalidValue(field, f"must not be negative, got {value}")
     return value
-
-
-# --- texts and hours ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Text:
-    """A customer-facing text in every supported language."""
-
-    zh: str
-    en: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"zh-CN": self.zh, "en": self.en}
-
-
-def check_text(value: Text, field: str = "") -> Text:
-    """A name or notice: no language left blank. The error names the language (``name.zh-CN``).
-
-    Not part of :class:`Text` itself, which also carries texts made on the fly (a receipt's estimate) that
-    may be empty.
-    """
-    for language, text in value.as_dict().items():
-        check_not_blank(text, f"{field}.{language}" if field else language)
-    return value
-
-
-@dataclass(frozen=True)
-class Hours:
-    """Opening hours within one day, written "09:00-18:00"; "24:00" closes at midnight."""
-
-    opens: time
-    closes: time | None  # None means midnight (open until the end of the day)
-
-    def __post_init__(self) -> None:
-        if self.closes is not None and self.closes <= self.opens:
-            raise InvalidValue("hours", f"closing time must be after opening time in {str(self)!r}")
-
-    @classmethod
-    def parse(cls, text: str, field: str = "hours") -> Hours:
-        match = _HOURS.match(text)
-        if match is None:
-            raise InvalidValue(field, f'must look like "09:00-18:00", got {text!r}')
-        oh, om, ch, cm = (int(g) for g in match.groups())
-        if not (oh < 24 and om < 60 and cm < 60 and (ch < 24 or (ch == 24 and cm == 0))):
-            raise InvalidValue(field, f"not a time range: {text!r}")
-        opens = time(oh, om)
-        closes = None if ch == 24 else time(ch, cm)
-        # Checked here too so that the message quotes the text as written (\d also matches other scripts' digits).
-        if closes is not None and closes <= opens:
-            raise InvalidValue(field, f"closing time must be after opening time in {text!r}")
-        return cls(opens, closes)
-
-    def is_open(self, at: time) -> bool:
-        return self.opens <= at and (self.closes is None or at < self.closes)
-
-    def __str__(self) -> str:
-        closes = "24:00" if self.closes is None else self.closes.strftime("%H:%M")
-        return f"{self.opens.strftime('%H:%M')}-{closes}"
 
 
 # --- a branch and what is in it ----------------------------------------------------------------------------
@@ -246,7 +175,7 @@ class Service:
     target_wait: timedelta
     expected_service: timedelta
     daily_cap: int | None
-    hours: Hours
+    hours: WeeklyHours  # its own (default None: the branch's); always within the branch's hours
     start_number: int
     number_width: int
     icon: str
@@ -402,17 +331,37 @@ class Branch:
     code: str
     name: Text
     timezone: ZoneInfo
-    hours: Hours
+    hours: WeeklyHours
     categories: tuple[Category, ...]
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     zones: tuple[DisplayZone, ...] = ()
     kiosks: tuple[Kiosk, ...] = ()
     overflow: Overflow = field(default_factory=Overflow)
+    exceptions: tuple[ScheduleException, ...] = ()  # public holidays, special hours (branch-local dates)
 
     def __post_init__(self) -> None:
         check_code(self.code)
         check_text(self.name, "name")
+        self.schedule  # noqa: B018 -- built now: it checks the exceptions against the services
+
+    @cached_property
+    def schedule(self) -> Schedule:
+        """The opening schedule of the branch and its services."""
+        return Schedule(self.timezone, self.hours, {s.code: s.hours for s in self.services}, self.exceptions)
+
+    def closes_at(self, day: date) -> datetime | None:
+        """The instant (UTC) the branch's last opening range ends on its local date ``day`` (a 24:00 close is
+        the next local midnight); None when the branch is closed all that day."""
+        return self.schedule.closes_at(day)
+
+    def opening(self, service: Service, at: datetime) -> OpeningStatus:
+        """Whether ``service`` takes tickets at ``at``, today's hours and when it opens or closes."""
+        return self.schedule.status(at, service.code)
+
+    def require_open(self, service: Service, at: datetime) -> None:
+        """Refuses a ticket for ``service`` outside its hours (``service_closed``, with the next opening)."""
+        self.schedule.require_open(service.code, service.name.en, at)
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from server.domain.hall import Branch
 from server.domain.numbering import service_day
@@ -25,20 +25,15 @@ DAY_ENDED_REASON = "day_ended"
 
 
 def next_midnight(branch: Branch, day: date) -> datetime:
-    """The instant ``day`` gives way to the next local day."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=branch.timezone)
-
-
-def branch_closes_at(branch: Branch, day: date) -> datetime | None:
-    """When the branch closes on ``day`` (its last opening range ends); None when it does not open that day."""
-    closing = branch.hours.closes
-    return next_midnight(branch, day) if closing is None else datetime.combine(day, closing, tzinfo=branch.timezone)
+    """The instant ``day`` gives way to the next local day (in UTC: instants in one zone compare by wall clock,
+    which gets the hour repeated in autumn wrong)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=branch.timezone).astimezone(UTC)
 
 
 def day_ends_at(branch: Branch, day: date, grace: timedelta) -> datetime:
     """The instant the branch's service ``day`` ends: closing plus ``grace``, at the latest the next midnight."""
     midnight = next_midnight(branch, day)
-    closes = branch_closes_at(branch, day)
+    closes = branch.closes_at(day)  # its weekly hours and that date's exceptions (a holiday: None)
     return midnight if closes is None else min(closes + grace, midnight)
 
 

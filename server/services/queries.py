@@ -15,7 +15,7 @@ from server.domain import policy
 from server.domain.counter_session import services_today
 from server.domain.hall import Branch
 from server.domain.issuing import blocking
-from server.domain.numbering import local_time, service_day
+from server.domain.numbering import service_day
 from server.domain.service_day import DayBoundary
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, hall_reads, issue_stops, numbers, tickets
@@ -24,6 +24,7 @@ from server.services.context import HallContext
 from server.services.views import (
     counter_view,
     iso,
+    opening_view,
     service_view,
     skills_today,
     ticket_public,
@@ -54,16 +55,16 @@ class HallQueries:
             recent = hall_reads.recent_calls(session, branch.code, hall.config.queue.recent_calls, began)
             now_in = tickets.states_of(connection, (e.ticket_id for e in recent if e.ticket_id is not None))
             recent = [e for e in recent if e.ticket_id in now_in and now_in[e.ticket_id].keeps_its_call]
-            issued_today = numbers.issued_on(connection, branch.code, service_day(now, branch.timezone))
+            today = service_day(now, branch.timezone)
+            issued_today = numbers.issued_on(connection, branch.code, today)
             stops = issue_stops.current(connection, branch.code, now)
         waiting = [t for t in on_floor if t.state is TicketState.WAITING]
         active = {t.counter_number: t for t in on_floor if t.state.holds_counter}
-        now_local = local_time(now, branch.timezone)
         services = []
         for service in branch.services:
-            view = service_view(service)
+            view = service_view(service, branch)
             view["waiting"] = sum(1 for t in waiting if t.service_code == service.code)
-            view["open"] = service.hours.is_open(now_local)
+            view.update(opening_view(branch.opening(service, now)))
             view["issued_today"] = issued_today.get(service.code, 0)
             view["daily_cap_reached"] = (service.daily_cap is not None
                                          and issued_today.get(service.code, 0) >= service.daily_cap)
@@ -72,7 +73,9 @@ class HallQueries:
             services.append(view)
         result: dict[str, Any] = {
             "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key,
-                       "hours": str(branch.hours)},
+                       "hours": str(branch.hours.default),
+                       "hours_today": str(branch.schedule.hours_on(today)),
+                       "closes_at": iso(branch.closes_at(today))},
             "seq": seq,
             "generated_at": now.isoformat(),
             "categories": [{"code": c.code, "name": c.name.as_dict(), "icon": c.icon, "colour": c.colour}

@@ -14,7 +14,7 @@ from typing import Any
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
 from server.domain.issuing import blocking
-from server.domain.numbering import format_number, local_time, service_day
+from server.domain.numbering import format_number, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, TicketState, next_state
 from server.persistence import hall_reads, issue_stops, numbers, tickets
@@ -54,9 +54,7 @@ class TicketService:
             stored = idempotency.replay(tx, request)
             if stored is not None:
                 return stored
-            if not service.hours.is_open(local_time(tx.now, branch.timezone)):
-                raise DomainError(f"{service.name.en} is closed now; opening hours {service.hours}",
-                                  code="service_closed", hours=str(service.hours))
+            branch.require_open(service, tx.now)
             stopped = blocking(issue_stops.current(tx.connection, branch.code, tx.now), service.code, tx.now)
             if stopped is not None:
                 raise DomainError(f"{service.name.en} is not issuing tickets now: {stopped.reason.en}",

@@ -8,6 +8,7 @@ from typing import Any
 from server.domain.counter_session import CounterSession
 from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
+from server.domain.schedule import OpeningStatus, ScheduleException, WeeklyHours
 from server.domain.ticket import Ticket
 from server.domain.tickets import ACTION_EVENT, SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
 from server.persistence.tables import TicketRow
@@ -20,7 +21,30 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def service_view(service: Service) -> dict[str, Any]:
+def weekly_view(weekly: WeeklyHours) -> dict[str, Any]:
+    """Usual hours: ``hours`` for every day and ``hours_by_day`` for the weekdays that differ ("closed" or
+    "09:00-12:00, 13:30-17:00", branch-local)."""
+    return {"hours": str(weekly.default), "hours_by_day": {day: str(h) for day, h in weekly.by_day().items()}}
+
+
+def exception_view(exception: ScheduleException) -> dict[str, Any]:
+    return {"date": exception.first.isoformat(), "until": exception.last.isoformat(), "hours": str(exception.hours),
+            "name": exception.name.as_dict() if exception.name else None, "services": list(exception.services)}
+
+
+def opening_view(status: OpeningStatus) -> dict[str, Any]:
+    """Whether it takes tickets now, today's hours, and the instants a screen shows or waits for."""
+    return {
+        "open": status.open,
+        "hours_today": str(status.today),
+        "opens_at": iso(status.opens_at),
+        "open_until": iso(status.open_until),
+        "closes_at": iso(status.closes_at),
+        "closed_for": status.closed_for.as_dict() if status.closed_for else None,
+    }
+
+
+def service_view(service: Service, branch: Branch) -> dict[str, Any]:
     return {
         "code": service.code,
         "prefix": service.prefix,
@@ -28,7 +52,7 @@ def service_view(service: Service) -> dict[str, Any]:
         "parent": service.parent,
         "icon": service.icon,
         "colour": service.colour,
-        "hours": str(service.hours),
+        **weekly_view(branch.schedule.weekly(service.code)),
         "target_wait_min": service.target_wait.total_seconds() / 60,
         "expected_service_min": service.expected_service.total_seconds() / 60,
         "daily_cap": service.daily_cap,

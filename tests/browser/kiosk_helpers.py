@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,6 +60,50 @@ def closed_hours_now(timezone: str = "Asia/Shanghai") -> str:
     opens = (datetime.now(ZoneInfo(timezone)).hour + 2) % 24
     closes = "24:00" if opens == 23 else f"{opens + 1:02d}:00"
     return f'"{opens:02d}:00-{closes}"'
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def hall_now(timezone: str = "Asia/Shanghai") -> datetime:
+    return datetime.now(ZoneInfo(timezone))
+
+
+def service_hours(text: str, code: str, hours: str, **by_day: str) -> str:
+    """Give service ``code`` its own ``hours`` and weekday hours (``sat="10:00-12:00"``) in a config text."""
+    start = text.index(f'code = "{code}"')
+    end = text.find("[[", start)
+    block = re.sub(r"^[ \t]*hours(?:_by_day)? = [^\n]*\n", "", text[start:end], flags=re.M)
+    lines = [f'code = "{code}"', f'  hours = "{hours}"']
+    if by_day:
+        days = ", ".join(f'{day} = "{value}"' for day, value in by_day.items())
+        lines.append(f"  hours_by_day = {{ {days} }}")
+    return text[:start] + block.replace(f'code = "{code}"', "\n".join(lines), 1) + text[end:]
+
+
+def exception(text: str, on: str, hours: str, *, name: tuple[str, str] | None = None,
+              services: tuple[str, ...] = ()) -> str:
+    """Add a ``[[branches.exceptions]]`` on local date ``on`` (ISO) to the first branch of a config text."""
+    lines = ["  [[branches.exceptions]]", f"  date = {on}", f'  hours = "{hours}"']
+    if name:
+        lines.append(f'  name = {{ "zh-CN" = "{name[0]}", en = "{name[1]}" }}')
+    if services:
+        lines.append("  services = [" + ", ".join(f'"{s}"' for s in services) + "]")
+    marker = "  [[branches.categories]]"
+    return text.replace(marker, "\n".join(lines) + "\n\n" + marker, 1)
+
+
+def opening_soon(timezone: str = "Asia/Shanghai") -> datetime:
+    """The next whole minute at least 8 seconds away, on the branch's clock."""
+    now = hall_now(timezone)
+    return (now + timedelta(seconds=68)).replace(second=0, microsecond=0)
+
+
+def opens_at_minute(text: str, code: str, opens: datetime) -> str:
+    """Service ``code`` closed until ``opens`` (a branch-local minute), then open to the end of that day."""
+    return service_hours(text, code, "closed", **{WEEKDAYS[opens.weekday()]: f"{opens:%H:%M}-24:00"})
 
 
 @contextmanager

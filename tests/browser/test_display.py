@@ -10,7 +10,8 @@ test-artifacts/screenshots/ and the tests check that no text is cut off.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,17 @@ from playwright.sync_api import expect
 
 from server.launcher import ServerProcess, write_config
 from tests.browser.conftest import BRANCH, HallServer, screenshot
+from tests.browser.kiosk_helpers import (
+    EN_WEEKDAYS,
+    WEEKDAYS,
+    ZH_WEEKDAYS,
+    exception,
+    hall_now,
+    opening_soon,
+    opens_at_minute,
+    running_hall,
+    service_hours,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -259,6 +271,73 @@ def test_a_zone_display_shows_and_announces_only_its_counters(custom_server: Any
     assert len(heard.announcements) == 1
     assert outside["number"] not in wall.locator(".wall-main").inner_text()
     assert wall.goto(f"{server.url}{WALL}?zone=NOWHERE").status == 404
+
+
+# --- opening hours ---------------------------------------------------------------------------------------
+
+def closed_for_the_wall(opens: datetime) -> Callable[[str], str]:
+    """PLAN opens at ``opens`` (in a minute or so); DEVICE tomorrow at 09:00; BROADBAND in three days; SIM
+    never; VIP is closed today for a holiday."""
+
+    def tweak(text: str) -> str:
+        now = hall_now()
+        tomorrow, in_three = now + timedelta(days=1), now + timedelta(days=3)
+        text = opens_at_minute(text, "PLAN", opens)
+        text = service_hours(text, "DEVICE", "closed", **{WEEKDAYS[tomorrow.weekday()]: "09:00-10:00"})
+        text = service_hours(text, "BROADBAND", "closed", **{WEEKDAYS[in_three.weekday()]: "10:00-12:00"})
+        text = service_hours(text, "SIM", "closed")
+        return exception(text, now.date().isoformat(), "closed", name=("国庆节", "National Day"), services=("VIP",))
+
+    return tweak
+
+
+def row(page: Any, code: str) -> Any:
+    return page.locator(f'#service-rows tr[data-service="{code}"]')
+
+
+def test_the_wall_says_when_closed_services_open_and_flips_at_the_minute(tmp_path: Path, browser: Any) -> None:
+    opens = opening_soon()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, timezone_id="Asia/Shanghai")
+    try:
+        with running_hall(tmp_path, closed_for_the_wall(opens)) as server:
+            staff = {counter: server.sign_in(counter, name) for counter, name in (("1", "zhang.wei"), ("2", "li.na"))}
+            for _ in range(5):
+                server.issue("BILL")
+            for counter, session in staff.items():
+                server.call_next(session, counter)
+            add_signage(server, browser)
+            wall = open_page(context, f"{server.url}{WALL}?lang=en&sound=off")
+            day = "today" if opens.date() == hall_now().date() else "tomorrow"
+            expect(row(wall, "PLAN")).to_contain_text(f"Tickets from {opens:%H:%M} {day}")
+            expect(row(wall, "PLAN")).to_have_class("closed")
+            wall.evaluate("window.notReloaded = true")
+            # the minute it opens (plus a few seconds of spread), without a reload: the estimate again
+            expect(row(wall, "PLAN")).not_to_have_class("closed", timeout=90_000)
+            expect(row(wall, "PLAN").locator(".service-estimate")).not_to_contain_text("Tickets")
+            assert wall.evaluate("window.notReloaded === true")
+
+            in_three = hall_now() + timedelta(days=3)
+            for language, texts in (
+                ("en", {"DEVICE": "Tickets from 09:00 tomorrow", "SIM": "Not taking tickets",
+                        "BROADBAND": f"Tickets from 10:00 {EN_WEEKDAYS[in_three.weekday()]}",
+                        "VIP": ["Closed for National Day", "Tickets from 00:00 tomorrow"]}),
+                ("zh-CN", {"DEVICE": "明天 09:00 开始取号", "SIM": "暂停取号",
+                           "BROADBAND": f"{ZH_WEEKDAYS[in_three.weekday()]} 10:00 开始取号",
+                           "VIP": ["国庆节休息", "明天 00:00 开始取号"]}),
+            ):
+                if language != "en":
+                    wall = open_page(context, f"{server.url}{WALL}?lang={language}&sound=off")
+                for code, lines in texts.items():
+                    expect(row(wall, code).locator(".service-estimate .opening-line")).to_have_text(lines)
+                    expect(row(wall, code)).to_have_class("closed")
+                expect(row(wall, "BILL")).not_to_have_class("closed")
+                wall.wait_for_function("document.getElementById('media-image').complete")
+                wall.wait_for_timeout(600)
+                assert cut_off(wall) == [], language
+                screenshot(wall, f"wall-closed-services-{language}")
+                assert wall.js_errors == []
+    finally:
+        context.close()
 
 
 # --- resilience ------------------------------------------------------------------------------------------

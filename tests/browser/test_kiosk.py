@@ -6,8 +6,10 @@ Screenshots (test-artifacts/screenshots/kiosk-*.png): home, category, priority l
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +19,21 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import BRANCH, SCREENSHOTS, HallServer, screenshot
 from tests.browser.kiosk_helpers import (
+    EN_WEEKDAYS,
+    WEEKDAYS,
+    ZH_WEEKDAYS,
     assert_language,
     assert_touch_targets,
     closed_hours_now,
     confirmed_token,
+    exception,
+    hall_now,
     kiosk_k1,
     open_kiosk,
+    opening_soon,
+    opens_at_minute,
     running_hall,
+    service_hours,
     set_key,
     ticket,
     waiting_total,
@@ -277,12 +287,13 @@ def test_closed_service_and_daily_cap_are_explained(tmp_path: Path, page: Any) -
         open_kiosk(page, server)
         expect(tile(page, "BILL")).to_contain_text("今日号已取完")
         expect(tile(page, "BILL")).to_have_class(re.compile(r"\bunavailable\b"))
-        expect(tile(page, "DEVICE")).to_contain_text("现在不办理")
+        expect(tile(page, "DEVICE")).to_contain_text(re.compile(r"(今天|明天) \d\d:00 开始取号"))
 
         tile(page, "DEVICE").click()
         expect(page.locator("#screen-refused")).to_be_visible()
         expect(page.locator("#refused-title")).to_have_text("该业务现在不办理")
-        expect(page.locator("#refused-text")).to_contain_text("手机与终端")
+        expect(page.locator("#refused-text")).to_contain_text(
+            re.compile(r"“手机与终端”现在不办理。(今天|明天) \d\d:00"))
         screenshot(page, "kiosk-refused-closed-zh")
         page.click('.lang[data-lang="en"]')
         expect(page.locator("#refused-title")).to_have_text("This service is not available now")
@@ -299,6 +310,125 @@ def test_closed_service_and_daily_cap_are_explained(tmp_path: Path, page: Any) -
         page.click("#screen-refused .primary")
         tile(page, "MOBILE").click()
         expect(tile(page, "SIM")).to_contain_text("No more tickets today")
+
+
+def closed_services(text: str) -> str:
+    """DEVICE opens tomorrow at 09:00, BROADBAND in three days at 10:00, PLAN in ten days at 09:30 (an
+    exception), SIM never; VIP (open all day otherwise) and DEVICE are closed today for a holiday."""
+    now = hall_now()
+    tomorrow, in_three = now + timedelta(days=1), now + timedelta(days=3)
+    text = service_hours(text, "DEVICE", "closed", **{WEEKDAYS[tomorrow.weekday()]: "09:00-10:00"})
+    text = service_hours(text, "BROADBAND", "closed", **{WEEKDAYS[in_three.weekday()]: "10:00-12:00"})
+    text = service_hours(text, "PLAN", "closed")
+    text = exception(text, (now + timedelta(days=10)).date().isoformat(), "09:30-11:00", services=("PLAN",))
+    text = service_hours(text, "SIM", "closed")
+    return exception(text, now.date().isoformat(), "closed", name=("国庆节", "National Day"),
+                     services=("VIP", "DEVICE"))
+
+
+def test_outside_its_hours_a_service_says_when_it_opens_and_a_tap_explains(tmp_path: Path, page: Any) -> None:
+    issues: list[str] = []
+    page.on("request", lambda request: issues.append(request.url) if request.method == "POST" else None)
+    with running_hall(tmp_path, closed_services) as server:
+        open_kiosk(page, server)
+        in_three = hall_now() + timedelta(days=3)
+        in_ten = hall_now() + timedelta(days=10)
+        expect(tile(page, "DEVICE")).to_contain_text("国庆节休息明天 09:00 开始取号")
+        expect(tile(page, "BROADBAND")).to_contain_text(f"{ZH_WEEKDAYS[in_three.weekday()]} 10:00 开始取号")
+        expect(tile(page, "VIP")).to_contain_text("国庆节休息明天 00:00 开始取号")  # two lines
+        for code in ("DEVICE", "BROADBAND", "VIP"):
+            expect(tile(page, code)).to_have_class(re.compile(r"\bunavailable\b"))
+        # both sub-services of the category are closed: it tells the earliest opening of the two
+        expect(tile(page, "MOBILE")).to_contain_text(f"{in_ten.month}月{in_ten.day}日 09:30 开始取号")
+        expect(tile(page, "MOBILE")).not_to_contain_text("项业务")
+        expect(tile(page, "BILL")).not_to_have_class(re.compile(r"\bunavailable\b"))
+        assert page.evaluate(TILES_CUT_OFF) == []
+        tile(page, "MOBILE").click()
+        expect(tile(page, "SIM")).to_contain_text("暂停取号")
+        page.click('.lang[data-lang="en"]')
+        expect(tile(page, "SIM")).to_contain_text("Not taking tickets")
+        expect(tile(page, "PLAN")).to_contain_text(f"Tickets from 09:30 on {in_ten.day} ")
+        page.click("#screen-category .back")
+        expect(tile(page, "DEVICE")).to_contain_text("Closed for National DayTickets from 09:00 tomorrow")
+        expect(tile(page, "BROADBAND")).to_contain_text(f"Tickets from 10:00 {EN_WEEKDAYS[in_three.weekday()]}")
+        expect(tile(page, "VIP")).to_contain_text("Closed for National DayTickets from 00:00 tomorrow")
+
+        tile(page, "VIP").click()  # nothing is refused silently: the tap explains, and nothing is issued
+        expect(page.locator("#screen-refused")).to_be_visible()
+        expect(page.locator("#refused-title")).to_have_text("This service is not available now")
+        expect(page.locator("#refused-text")).to_have_text(
+            "Business & VIP is not available now. Closed for National Day. Tickets from 00:00 tomorrow.")
+        page.click('.lang[data-lang="zh-CN"]')
+        expect(page.locator("#refused-text")).to_have_text(
+            "“政企与VIP业务”现在不办理。国庆节休息，明天 00:00 开始取号。")
+        page.click("#screen-refused .primary")
+        tile(page, "DEVICE").click()
+        expect(page.locator("#refused-text")).to_have_text("“手机与终端”现在不办理。国庆节休息，明天 09:00 开始取号。")
+        assert waiting_total(server) == 0
+        assert not [url for url in issues if url.endswith("/tickets")]
+        assert not page.js_errors
+
+
+def test_a_refusal_from_the_server_says_when_the_service_opens(hall_server: HallServer, page: Any) -> None:
+    """The kiosk shows the service open (its snapshot older than the hours, say): the server's 409 says when
+    it opens, and the kiosk shows that instead of failing silently."""
+    open_kiosk(page, hall_server)
+    expect(tile(page, "DEVICE")).not_to_have_class(re.compile(r"\bunavailable\b"))
+    page.route(ISSUE_URL, lambda route: route.fulfill(status=409, content_type="application/json", body=json.dumps({
+        "error": "service_closed", "message": "Phones & devices is closed now",
+        "details": {"hours": "closed", "opens_at": (datetime.now(UTC) + timedelta(days=1)).replace(
+            hour=1, minute=30, second=0, microsecond=0).isoformat(), "closed_for": None}})))
+    tile(page, "DEVICE").click()
+    expect(page.locator("#refused-title")).to_have_text("该业务现在不办理")
+    expect(page.locator("#refused-text")).to_contain_text(re.compile(r"(今天|明天) 09:30 开始取号"))
+    assert not page.js_errors
+
+
+def test_a_service_that_opens_while_the_kiosk_is_on_becomes_tappable(tmp_path: Path, page: Any) -> None:
+    opens = opening_soon()
+    with running_hall(tmp_path, lambda text: opens_at_minute(text, "DEVICE", opens)) as server:
+        open_kiosk(page, server)
+        day = "今天" if opens.date() == hall_now().date() else "明天"
+        expect(tile(page, "DEVICE")).to_contain_text(f"{day} {opens:%H:%M} 开始取号")
+        expect(tile(page, "DEVICE")).to_have_class(re.compile(r"\bunavailable\b"))
+        page.evaluate("window.notReloaded = true")
+        # at the opening minute (plus a few seconds of spread) the tile becomes tappable by itself
+        expect(tile(page, "DEVICE")).not_to_have_class(re.compile(r"\bunavailable\b"), timeout=90_000)
+        assert page.evaluate("window.notReloaded === true")
+        expect(tile(page, "DEVICE")).to_contain_text("人等候")
+        tile(page, "DEVICE").click()
+        confirmed_token(page)
+        assert waiting_total(server) == 1
+        assert not page.js_errors
+
+
+TILES_CUT_OFF = """Array.from(document.querySelectorAll('.screen.active .tile'))
+  .filter((t) => t.scrollHeight > t.clientHeight + 1).map((t) => t.dataset.service || t.dataset.category)"""
+
+
+def test_portrait_kiosk_with_closed_services(tmp_path: Path, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", has_touch=True)
+    try:
+        with running_hall(tmp_path, closed_services) as server:
+            page = context.new_page()
+            open_kiosk(page, server)
+            expect(tile(page, "VIP")).to_contain_text("国庆节休息")
+            assert page.evaluate(TILES_CUT_OFF) == []
+            screenshot(page, "kiosk-portrait-closed-zh")
+            page.tap('.lang[data-lang="en"]')
+            expect(tile(page, "VIP")).to_contain_text("Closed for National Day")
+            assert_language(page, "en", "#app")
+            assert page.evaluate(TILES_CUT_OFF) == []
+            screenshot(page, "kiosk-portrait-closed-en")
+            tile(page, "MOBILE").tap()
+            assert page.evaluate(TILES_CUT_OFF) == []
+            page.tap("#screen-category .back")
+            tile(page, "DEVICE").tap()
+            expect(page.locator("#screen-refused")).to_be_visible()
+            screenshot(page, "kiosk-portrait-refused-closed-en")
+    finally:
+        context.close()
 
 
 def test_a_very_long_wait_shows_the_overflow_notice(tmp_path: Path, page: Any) -> None:

@@ -758,15 +758,64 @@ def test_service_closed_outside_its_hours_is_409(make_app: Callable[..., Flask],
     assert issued(client, "BILL")["number"] == "A001"
     err = error_of(issue(client, "DEVICE"), 409)
     assert err["error"] == "service_closed"
-    assert err["details"] == {"hours": "10:00-21:00"}
-    device = next(s for s in snapshot(client)["services"] if s["code"] == "DEVICE")
-    assert device["open"] is False
+    assert err["details"] == {"hours": "10:00-21:00", "opens_at": "2026-11-24T02:00:00+00:00", "closed_for": None}
+    device = service_now(client, "DEVICE")
+    assert (device["open"], device["opens_at"], device["open_until"]) == (False, "2026-11-24T02:00:00+00:00", None)
+    assert (device["hours_today"], device["closes_at"]) == ("10:00-21:00", "2026-11-24T13:00:00+00:00")
     clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00
     assert issued(client, "DEVICE")["number"] == "D001"
+    device = service_now(client, "DEVICE")
+    assert (device["open"], device["opens_at"], device["open_until"]) == (True, None, "2026-11-24T13:00:00+00:00")
     clock.now = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # 21:00: closed (closing time is exclusive)
-    assert error_of(issue(client, "BILL"), 409)["error"] == "service_closed"
+    err = error_of(issue(client, "BILL"), 409)
+    assert (err["error"], err["details"]["opens_at"]) == ("service_closed", "2026-11-25T01:00:00+00:00")
     clock.now = datetime(2026, 11, 24, 0, 59, tzinfo=UTC)  # 08:59
     assert error_of(issue(client, "BILL"), 409)["error"] == "service_closed"
+
+
+def service_now(client: FlaskClient, code: str) -> dict[str, Any]:
+    return next(s for s in snapshot(client)["services"] if s["code"] == code)
+
+
+def test_a_lunch_break_weekends_and_holidays_refuse_tickets_and_say_when_it_opens(
+        make_app: Callable[..., Flask], clock: FakeClock) -> None:
+    """The demo's schedule: VIP 09:00-12:00 and 13:30-18:00, closed on Sundays and for National Day 2027;
+    DEVICE 10:00-18:00 at weekends; the hall closed on 6 Feb 2027 (Spring Festival)."""
+    client = make_app(lambda data: None).test_client()
+    clock.now = datetime(2026, 11, 24, 4, 10, tzinfo=UTC)  # Tuesday 12:10 in Shanghai: lunch
+    err = error_of(issue(client, "VIP"), 409)
+    assert err["details"] == {"hours": "09:00-12:00, 13:30-18:00", "opens_at": "2026-11-24T05:30:00+00:00",
+                              "closed_for": None}
+    assert issued(client, "BILL")["number"] == "A001"
+    clock.now = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)  # 13:30
+    assert issued(client, "VIP")["number"] == "V001"
+    assert service_now(client, "VIP")["open_until"] == "2026-11-24T10:00:00+00:00"
+
+    clock.now = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)  # Saturday 18:30: DEVICE closed, BILL open
+    assert service_now(client, "DEVICE")["opens_at"] == "2026-11-29T02:00:00+00:00"  # Sunday 10:00
+    assert issued(client, "BILL")["number"] == "A001"
+    clock.now = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # Sunday 10:00
+    vip = service_now(client, "VIP")
+    assert (vip["open"], vip["hours_today"], vip["opens_at"]) == (False, "closed", "2026-11-30T01:00:00+00:00")
+
+    clock.now = datetime(2027, 10, 1, 2, 0, tzinfo=UTC)  # National Day: VIP only
+    err = error_of(issue(client, "VIP"), 409)
+    assert err["details"]["closed_for"] == {"zh-CN": "国庆节", "en": "National Day"}
+    assert err["details"]["opens_at"] == "2027-10-08T01:00:00+00:00"  # Friday 8 October 09:00
+    assert issued(client, "BILL")["number"] == "A001"
+
+    clock.now = datetime(2027, 2, 6, 3, 0, tzinfo=UTC)  # Spring Festival: the whole hall
+    for code in ("BILL", "DEVICE", "VIP"):
+        err = error_of(issue(client, code), 409)
+        assert err["details"]["closed_for"] == {"zh-CN": "春节", "en": "Spring Festival"}
+    answer = snapshot(client)
+    assert (answer["branch"]["hours_today"], answer["branch"]["closes_at"]) == ("closed", None)
+    assert service_now(client, "BILL")["opens_at"] == "2027-02-07T02:00:00+00:00"  # holiday hours from 10:00
+    clock.now = datetime(2027, 2, 5, 2, 0, tzinfo=UTC)  # New Year's Eve: closes at 17:00
+    answer = snapshot(client)
+    assert (answer["branch"]["hours_today"], answer["branch"]["closes_at"]) == (
+        "09:00-17:00", "2027-02-05T09:00:00+00:00")
+    assert service_now(client, "VIP")["hours_today"] == "09:00-12:00, 13:30-17:00"
 
 
 def test_numbers_restart_at_local_midnight(client: FlaskClient, clock: FakeClock) -> None:
@@ -841,6 +890,19 @@ def test_branches_lists_services_and_counters(client: FlaskClient) -> None:
     assert [b["code"] for b in branches] == [BRANCH]
     assert [c["number"] for c in branches[0]["counters"]] == [str(n) for n in range(1, 9)]
     assert {s["code"] for s in branches[0]["services"]} == {"BILL", "PLAN", "SIM", "BROADBAND", "DEVICE", "VIP"}
+
+
+def test_branches_describe_the_opening_schedule(make_app: Callable[..., Flask]) -> None:
+    branch = make_app(lambda data: None).test_client().get("/api/branches").get_json()["branches"][0]
+    assert (branch["hours"], branch["hours_by_day"]) == ("09:00-21:00", {})
+    services = {s["code"]: s for s in branch["services"]}
+    assert (services["VIP"]["hours"], services["VIP"]["hours_by_day"]) == ("09:00-12:00, 13:30-18:00",
+                                                                          {"sun": "closed"})
+    assert services["DEVICE"]["hours_by_day"] == {"sat": "10:00-18:00", "sun": "10:00-18:00"}
+    assert (services["BILL"]["hours"], services["BILL"]["hours_by_day"]) == ("09:00-21:00", {})
+    assert branch["exceptions"][1] == {"date": "2027-02-06", "until": "2027-02-06", "hours": "closed",
+                                       "name": {"zh-CN": "春节", "en": "Spring Festival"}, "services": []}
+    assert branch["exceptions"][3]["services"] == ["VIP"]
 
 
 def test_unknown_api_path_is_a_json_404(client: FlaskClient) -> None:

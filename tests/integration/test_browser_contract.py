@@ -20,7 +20,7 @@ from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.views import vocabulary
 from tests.conftest import RecordingPublisher
-from tests.support import DEMO_CONFIG, ROOT, FakeClock
+from tests.support import DEMO_CONFIG, ROOT, FakeClock, open_all_day
 
 BRANCH = "SZ-FUTIAN"
 STAFF = Actor("zhang.wei", "staff")
@@ -52,9 +52,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     def overrides(data: dict[str, Any]) -> None:
         data["server"]["database_url"] = f"sqlite:///{tmp_path / 'hall.sqlite3'}"
         data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
-        data["branches"][0]["hours"] = "00:00-24:00"
-        for service in data["branches"][0]["services"]:
-            service.pop("hours", None)
+        open_all_day(data)
 
     app, _socketio = create_app(load_config(DEMO_CONFIG, overrides=overrides), clock=FakeClock(),
                                 publisher=RecordingPublisher())
@@ -142,9 +140,9 @@ def test_every_ticket_event_naming_a_counter_says_what_the_counter_holds_now(
 # --- the staff console has a label for every action and state ------------------------------------------------
 
 
-def _texts(language: str) -> set[str]:
-    """The keys of one language's dictionary in staff-texts.js (``"zh-CN": {`` … ``},``, ``en: {`` … ``},``)."""
-    source = STAFF_TEXTS.read_text(encoding="utf-8")
+def _texts(language: str, path: Path = STAFF_TEXTS) -> set[str]:
+    """The keys of one language's dictionary in a script's texts (``"zh-CN": {`` … ``},``, ``en: {`` … ``},``)."""
+    source = path.read_text(encoding="utf-8")
     opening = '"zh-CN": {' if language == "zh-CN" else "en: {"
     start = source.index(opening) + len(opening)
     end = source.index("\n    },", start)
@@ -162,6 +160,14 @@ def test_the_console_has_a_label_for_every_action_and_state(language: str) -> No
 
 def test_both_console_languages_have_the_same_texts() -> None:
     assert _texts("zh-CN") == _texts("en")
+
+
+@pytest.mark.parametrize("script", [ROOT / "static" / "hall" / "opening.js", ROOT / "kiosk" / "static" / "kiosk.js"],
+                         ids=lambda path: path.name)
+def test_both_languages_of_a_customer_script_have_the_same_texts(script: Path) -> None:
+    zh, en = _texts("zh-CN", script), _texts("en", script)
+    assert len(zh) >= 5  # the dictionary was found
+    assert zh == en, f"{script.name}: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
 
 
 # --- the few words a page script still names itself are the domain's ----------------------------------------

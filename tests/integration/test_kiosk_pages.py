@@ -18,7 +18,7 @@ from kiosk.pages import qr_svg
 from server.app import create_app
 from server.config import load_config
 from tests.conftest import RecordingPublisher
-from tests.support import DEMO_CONFIG, FakeClock
+from tests.support import DEMO_CONFIG, FakeClock, open_all_day
 
 BRANCH = "SZ-FUTIAN"
 
@@ -34,10 +34,7 @@ def make_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
         def overrides(data: dict[str, Any]) -> None:
             data["server"]["database_url"] = f"sqlite:///{tmp_path / f'hall{len(apps)}.sqlite3'}"
             data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
-            for branch in data["branches"]:
-                branch["hours"] = "00:00-24:00"
-                for service in branch["services"]:
-                    service.pop("hours", None)
+            open_all_day(data)
             if tweak is not None:
                 tweak(data)
 

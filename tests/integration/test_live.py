@@ -57,7 +57,7 @@ def test_people_ahead_pushed_matches_the_issue_response(live_hall: tuple[HallSer
                               ("BILL", PriorityClass.PRIORITY), ("VIP", PriorityClass.VIP),
                               ("PLAN", PriorityClass.NORMAL), ("BILL", PriorityClass.NORMAL)]:
         clock.advance(minutes=1)
-        issued.append(hall.tickets.issue(B, service, priority=priority))
+        issued.append(hall.tickets.issue(B, service, priority=priority, actor=LI))
     live.refresh(B)
     for ticket in issued:
         pushed_view = live.ticket_live(B, ticket["id"])

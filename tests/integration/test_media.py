@@ -21,7 +21,7 @@ from server.config import load_config
 from server.settings import HallConfig
 from tests.conftest import RecordingPublisher
 from tests.media_samples import mp4_bytes, png_bytes, webm_bytes
-from tests.support import DEMO_CONFIG, IN_CI, FakeClock
+from tests.support import DEMO_CONFIG, IN_CI, FakeClock, open_all_day
 
 BRANCH = "SZ-FUTIAN"
 B = f"/api/branches/{BRANCH}"
@@ -43,10 +43,7 @@ def make_app(database_url: str, tmp_path: Path, clock: FakeClock, publisher: Rec
             data["server"]["database_url"] = database_url
             data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
             data["media"]["directory"] = str(tmp_path / "media")
-            for branch in data["branches"]:
-                branch["hours"] = "00:00-24:00"
-                for service in branch["services"]:
-                    service.pop("hours", None)
+            open_all_day(data)
             if tweak is not None:
                 tweak(data)
 

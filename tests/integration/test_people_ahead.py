@@ -117,7 +117,7 @@ def test_commands_keep_the_queue_key_and_call_next_follows_the_policy(database_u
             clock.advance(seconds=40)
             waiting = [q for q, _ in _waiting(hall)]
             if step[0] == "issue":
-                issued = hall.tickets.issue(BRANCH, step[1], priority=step[2])
+                issued = hall.tickets.issue(BRANCH, step[1], priority=step[2], actor=MANAGER)
                 me = next(q for q, _ in _waiting(hall) if q.ticket_id == issued["id"])
                 counters = ([counter_skills[n] for n in at_counter if policy.is_eligible(me, counter_skills[n])]
                             or [c for c in counter_skills.values() if policy.is_eligible(me, c)])
@@ -170,7 +170,7 @@ def test_start_up_rekeys_the_waiting_tickets_when_head_starts_change(database_ur
     clock = FakeClock()
     hall = build_service(database_url, tmp_path, clock, RecordingPublisher())
     for priority in (PriorityClass.NORMAL, PriorityClass.PRIORITY, PriorityClass.VIP):
-        hall.tickets.issue(BRANCH, "BILL", priority=priority)
+        hall.tickets.issue(BRANCH, "BILL", priority=priority, actor=MANAGER)
     changed = build_service(database_url, tmp_path, clock, RecordingPublisher(), priority_head_start_min=40)
     assert changed.rules != hall.rules
     waiting = _waiting(changed)

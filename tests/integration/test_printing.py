@@ -27,7 +27,7 @@ from server.services.printing import PrintingService
 from server.services.unit_of_work import UnitOfWork
 from server.settings import HallConfig
 from tests.conftest import RecordingPublisher
-from tests.support import DEMO_CONFIG, FakeClock
+from tests.support import DEMO_CONFIG, FakeClock, open_all_day
 
 BRANCH = "SZ-FUTIAN"
 BASE = "http://hall.test:8080"
@@ -129,10 +129,8 @@ def printing_config(database_url: str, tmp_path: Path, kiosks: list[dict[str, An
         data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
         if public_url is not None:
             data["server"]["public_url"] = public_url
+        open_all_day(data)
         for branch in data["branches"]:
-            branch["hours"] = "00:00-24:00"
-            for service in branch["services"]:
-                service.pop("hours", None)
             branch["kiosks"] = kiosks
 
     return load_config(DEMO_CONFIG, overrides=adjust)

@@ -8,15 +8,16 @@ import os
 import stat
 import subprocess
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.config import ConfigError, load_config
-from server.domain.hall import Hours, RatingSettings
+from server.domain.hall import RatingSettings
 from server.domain.policy import CounterRole
+from server.domain.schedule import FOLLOWS_BRANCH, DayHours, WeeklyHours
 from server.domain.tickets import PriorityClass
 from server.settings import HallConfig
 from tests.support import DEMO_CONFIG, ROOT
@@ -60,11 +61,13 @@ def test_demo_config_loads(load: Callable[..., HallConfig], tmp_path: Path) -> N
     assert [b.code for b in config.branches] == ["SZ-FUTIAN"]
     hall = config.branches[0]
     assert hall.timezone.key == "Asia/Shanghai"
-    assert hall.hours == Hours(time(9, 0), time(21, 0))
+    assert hall.hours == WeeklyHours.of(DayHours.parse("09:00-21:00"))
     assert [s.code for s in hall.services] == ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE", "VIP"]
     assert [s.prefix for s in hall.services] == ["A", "B", "E", "C", "D", "V"]
-    assert hall.service("DEVICE").hours == Hours(time(10, 0), time(21, 0))
-    assert hall.service("BILL").hours == hall.hours  # inherited from the branch
+    weekend = DayHours.parse("10:00-18:00")
+    assert hall.service("DEVICE").hours == WeeklyHours.of(DayHours.parse("10:00-21:00"),
+                                                          {"sat": weekend, "sun": weekend})
+    assert hall.service("BILL").hours == FOLLOWS_BRANCH  # the branch's hours
     assert hall.service("BILL").daily_cap == 600
     assert hall.service("PLAN").parent == "MOBILE"
     assert [c.number for c in hall.counters] == [str(n) for n in range(1, 9)]
@@ -79,6 +82,39 @@ def test_demo_config_loads(load: Callable[..., HallConfig], tmp_path: Path) -> N
     assert config.server.redis_url is None
     # a relative SQLite path is resolved against the config file's directory
     assert config.server.database_url == f"sqlite:///{(ROOT / 'var' / 'hall.sqlite3').resolve()}"
+
+
+def test_demo_opening_schedule(load: Callable[..., HallConfig]) -> None:
+    hall = load().branches[0]
+    vip = hall.service("VIP")
+    assert str(vip.hours.default) == "09:00-12:00, 13:30-18:00"
+    assert {day: str(hours) for day, hours in vip.hours.by_day().items()} == {"sun": "closed"}
+    assert [(e.first.isoformat(), e.last.isoformat(), str(e.hours), e.services) for e in hall.exceptions] == [
+        ("2027-02-05", "2027-02-05", "09:00-17:00", ()),
+        ("2027-02-06", "2027-02-06", "closed", ()),
+        ("2027-02-07", "2027-02-12", "10:00-17:00", ()),
+        ("2027-10-01", "2027-10-07", "closed", ("VIP",)),
+    ]
+    assert hall.exceptions[3].name is not None and hall.exceptions[3].name.en == "National Day"
+    # the demo hall takes tickets every day of a normal week
+    assert all(not hall.schedule.hours_on(date(2026, 11, 23) + timedelta(days=n)).closed for n in range(7))
+    assert hall.closes_at(date(2027, 2, 5)) == datetime(2027, 2, 5, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
+    assert hall.closes_at(date(2027, 2, 6)) is None
+
+
+def test_weekday_hours_and_exceptions_as_written(load: Callable[..., HallConfig]) -> None:
+    def tweak(data: dict[str, Any]) -> None:
+        branch(data)["hours"] = "closed"
+        branch(data)["hours_by_day"] = {"sat": "10:00-14:00", "sun": "10:00-12:00, 13:00-16:00"}
+        branch(data)["exceptions"] = [{"date": date(2026, 12, 26), "hours": "closed"}]
+        branch(data)["services"][4].pop("hours")
+        branch(data)["services"][4]["hours_by_day"] = {"sun": "12:00-18:00"}
+
+    hall = load(tweak).branches[0]
+    assert [str(hall.schedule.hours_on(date(2026, 12, 21) + timedelta(days=n))) for n in range(7)] == [
+        "closed"] * 5 + ["closed", "10:00-12:00, 13:00-16:00"]  # Saturday the 26th is the exception
+    assert str(hall.schedule.hours_on(date(2026, 12, 27), "DEVICE")) == "13:00-16:00"
+    assert str(hall.schedule.hours_on(date(2026, 12, 19), "DEVICE")) == "10:00-14:00"  # the branch's Saturday
 
 
 def test_demo_queue_rules(load: Callable[..., HallConfig]) -> None:
@@ -193,6 +229,32 @@ BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
     ("branches[0].services[4].hours", set_in(*B, "services", 4, "hours", value="25:00-26:00"), "not a time range"),
     ("branches[0].hours", set_in(*B, "hours", value="18:00-09:00"), "closing time must be after opening time"),
     ("branches[0].hours", set_in(*B, "hours", value="09:00-09:00"), "closing time must be after opening time"),
+    ("branches[0].hours", set_in(*B, "hours", value="09:00-12:00, 11:00-13:00"), "must not overlap or meet"),
+    ("branches[0].hours", set_in(*B, "hours", value="9:00-18:00; closed"), 'like "09:00-18:00"'),
+    ("branches[0].hours_by_day", set_in(*B, "hours_by_day", value="sat"), "must be a dict"),
+    ("branches[0].hours_by_day.saturday", set_in(*B, "hours_by_day", value={"saturday": "closed"}), "unknown day"),
+    ("branches[0].hours_by_day.sat", set_in(*B, "hours_by_day", value={"sat": "18:00-10:00"}), "closing time"),
+    ("branches[0].hours_by_day.sun", set_in(*B, "hours_by_day", value={"sun": 0}), "must be a str"),
+    ("branches[0].services[4].hours_by_day.sun", set_in(*B, "services", 4, "hours_by_day", "sun",
+                                                        value="10:00-12:00, 12:00-18:00"), "overlap or meet"),
+    ("branches[0].exceptions", set_in(*B, "exceptions", value={"date": "x"}), "must be a list"),
+    ("branches[0].exceptions[0].date", set_in(*B, "exceptions", 0, "date", value="2027-02-05"), "must be a date"),
+    ("branches[0].exceptions[0].date", set_in(*B, "exceptions", 0, "date", value=datetime(2027, 2, 5, 9)),
+     "no time"),
+    ("branches[0].exceptions[0].date", delete(*B, "exceptions", 0, "date"), "missing (required)"),
+    ("branches[0].exceptions[2].until", set_in(*B, "exceptions", 2, "until", value=date(2027, 2, 1)),
+     "must not be before date (2027-02-07)"),
+    ("branches[0].exceptions[2].until", set_in(*B, "exceptions", 2, "until", value=20270212), "must be a date"),
+    ("branches[0].exceptions[0].hours", delete(*B, "exceptions", 0, "hours"), "missing (required)"),
+    ("branches[0].exceptions[0].hours", set_in(*B, "exceptions", 0, "hours", value="shut"), 'like "09:00-18:00"'),
+    ("branches[0].exceptions[3].services", set_in(*B, "exceptions", 3, "services", value=["NOPE"]),
+     "unknown service 'NOPE'"),
+    ("branches[0].exceptions[3].services", set_in(*B, "exceptions", 3, "services", value=["VIP", "VIP"]),
+     "listed twice"),
+    ("branches[0].exceptions[0].name.en", set_in(*B, "exceptions", 0, "name", "en", value=" "), "not be empty"),
+    ("branches[0].exceptions[0].reason", set_in(*B, "exceptions", 0, "reason", value="holiday"), "unknown key"),
+    ("branches[0].exceptions[1].date", set_in(*B, "exceptions", 1, "date", value=date(2027, 2, 5)),
+     "overlaps branches[0].exceptions[0] (2027-02-05)"),
     ("branches[0].services", remove_vip_from_counter_8, "no counter serves VIP"),
     ("branches[0].services", set_in(*B, "services", value=[]), "at least one service"),
     (

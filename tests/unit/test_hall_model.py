@@ -21,7 +21,6 @@ from server.domain.hall import (
     AnnouncementSettings,
     Category,
     Counter,
-    Hours,
     InvalidValue,
     Kiosk,
     Overflow,
@@ -55,6 +54,7 @@ from server.domain.hall import (
     time_zone,
 )
 from server.domain.policy import CounterRole, PolicyRules
+from server.domain.schedule import DayHours, Hours, WeeklyHours
 from tests.support import DEMO_CONFIG
 
 NAME = Text("缴费", "Bill payment")
@@ -293,7 +293,7 @@ def test_any_escpos_host_and_port_is_read_back(host: str, port: int) -> None:
 def service(**changes: Any) -> Service:
     fields: dict[str, Any] = dict(
         code="BILL", prefix="A", name=NAME, parent=None, target_wait=timedelta(minutes=15),
-        expected_service=timedelta(minutes=5), daily_cap=600, hours=Hours(time(9, 0), time(21, 0)),
+        expected_service=timedelta(minutes=5), daily_cap=600, hours=WeeklyHours.of(DayHours.parse("09:00-21:00")),
         start_number=1, number_width=3, icon="ticket", colour="#2563eb")
     return Service(**{**fields, **changes})
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.hall import Branch, Hours
+from server.domain.hall import Branch
+from server.domain.schedule import DayHours, WeeklyHours
 from server.domain.service_day import (
     DayBoundary,
     TicketFacts,
@@ -33,7 +34,7 @@ def branch(tmp_path_factory: pytest.TempPathFactory) -> Branch:
 
 
 def with_hours(branch: Branch, hours: str, zone: ZoneInfo = SHANGHAI) -> Branch:
-    return replace(branch, hours=Hours.parse(hours), timezone=zone)
+    return replace(branch, hours=WeeklyHours.of(DayHours.parse(hours)), timezone=zone, exceptions=())
 
 
 def test_a_day_ends_grace_after_closing(branch: Branch) -> None:
@@ -122,3 +123,15 @@ def test_figures_per_service_add_up(branch: Branch) -> None:
     assert (bill.called, bill.within_target, bill.wait_mean_s) == (2, 1, 510.0)  # BILL's target is 10 min
     assert (bill.rated, bill.satisfied) == (1, 0)
     assert figures["PLAN"].service_mean_s == 600.0 and figures["PLAN"].satisfied == 1
+
+
+def test_a_holiday_ends_at_its_midnight_and_an_early_close_ends_early(branch: Branch) -> None:
+    """The day's end follows the schedule: closed all day (nothing to serve) and an eve's early close."""
+    from server.domain.schedule import ScheduleException
+
+    eve, holiday = date(2026, 9, 30), date(2026, 10, 1)
+    hall = replace(with_hours(branch, "09:00-21:00"), exceptions=(
+        ScheduleException(eve, eve, DayHours.parse("09:00-17:00")),
+        ScheduleException(holiday, holiday, DayHours.parse("closed"))))
+    assert day_ends_at(hall, eve, HOUR) == datetime(2026, 9, 30, 18, 0, tzinfo=SHANGHAI)
+    assert day_ends_at(hall, holiday, HOUR) == datetime(2026, 10, 2, 0, 0, tzinfo=SHANGHAI)
