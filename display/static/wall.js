@@ -29,7 +29,7 @@
       nowCalling: "Now calling", pleaseGoTo: "Please go to", noCalls: "Please watch for your number",
       recentCalls: "Recent calls", waiting: "Waiting now", service: "Service", people: "Waiting",
       estimate: "Est. wait", counters: "Counters", offline: "Offline · reconnecting", tapForSound: "Tap to turn on sound",
-      paused: "Paused", closed: "Closed", free: "Free", persons: "", notIssuing: "Not issuing",
+      paused: "Paused", closed: "Closed", free: "Free", persons: "waiting", notIssuing: "Not issuing",
       counterShort: "Counter {n}", chipPaused: "Paused",
     },
   };
@@ -79,6 +79,7 @@
       if (parts.includes("recent")) renderRecent();
       if (parts.includes("services")) renderServices();
       if (parts.includes("counters")) renderCounters();
+      fitAll(); // after every part has its new content: one panel's content changes the others' room
     };
     if (document.hidden || !window.requestAnimationFrame) setTimeout(run, 16);
     else window.requestAnimationFrame(run);
@@ -114,13 +115,10 @@
       const number = document.createElement("span");
       number.className = "recent-number";
       number.textContent = call.number;
-      const arrow = document.createElement("span");
-      arrow.className = "recent-arrow";
-      arrow.textContent = "→";
       const counter = document.createElement("span");
       counter.className = "recent-counter";
       counter.textContent = i18n.t("counterShort", { n: call.counter });
-      item.append(number, arrow, counter);
+      item.append(number, counter);
       return item;
     });
     $("recent-list").replaceChildren(...items);
@@ -152,20 +150,31 @@
       return row;
     });
     $("service-rows").replaceChildren(...rows);
-    fitServices();
   }
 
-  /** Many services or long names: shrink the table's text in steps until it fits its panel. */
-  function fitServices() {
-    const panel = document.querySelector(".services");
+  /**
+   * Long names or many services: lower a panel's --fit in steps until its content fits. The CSS keeps the
+   * texts at their reading-distance minimum down to a step it knows; below it the smallest step still shows
+   * everything, and only when even that does not fit are service names clamped to two lines (data-clamp).
+   */
+  function fitPanel(panel, smallest) {
     let fit = 1;
     panel.style.setProperty("--fit", "1");
-    while (fit > 0.6 && panel.scrollHeight > panel.clientHeight + 1) {
-      fit = Math.round((fit - 0.05) * 100) / 100;
+    panel.removeAttribute("data-clamp");
+    const overflows = () => panel.scrollHeight > panel.clientHeight + 1 || panel.scrollWidth > panel.clientWidth + 1;
+    while (fit > smallest && overflows()) {
+      fit = Math.round((fit - 0.02) * 100) / 100;
       panel.style.setProperty("--fit", String(fit));
     }
+    if (overflows()) panel.setAttribute("data-clamp", "");
   }
-  if (window.ResizeObserver) new ResizeObserver(() => fitServices()).observe(document.querySelector(".wall-main"));
+
+  function fitAll() {
+    fitPanel(document.querySelector(".services"), 0.6);
+    fitPanel($("now"), 0.6);
+  }
+  if (window.ResizeObserver) new ResizeObserver(fitAll).observe(document.querySelector(".wall-main"));
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(fitAll);
 
   function renderCounters() {
     const chips = [];
@@ -399,6 +408,7 @@
       this.items = items;
       this.index = -1;
       wall.dataset.media = items.length ? "on" : "none";
+      fitAll(); // the media box takes (or gives back) room from the waits table
       this.next();
     },
     next() {

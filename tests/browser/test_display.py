@@ -9,6 +9,7 @@ test-artifacts/screenshots/ and the tests check that no text is cut off.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -421,6 +422,65 @@ def test_long_names_are_not_cut_off(custom_server: Any, browser: Any) -> None:
             screenshot(counter, f"counter-long-name-{width}x{height}-en")
         finally:
             context.close()
+
+
+# --- legible from 10 m (docs/displays.md: a capital letter subtends at least 8 minutes of arc) ----------------
+
+MM_PER_PX = 0.63  # a 55-inch 1080p screen
+READ_DISTANCE_MM = 10_000
+MIN_CAP_PX = READ_DISTANCE_MM * math.tan(math.radians(8 / 60)) / MM_PER_PX  # 36.9 px on 1080p
+KEY_TEXTS = (".now-number", ".now-please", ".now-counter", ".recent-number", ".recent-counter", ".service-name",
+             ".service-waiting", ".service-estimate")
+
+
+def legibility(page: Any, min_cap_px: float) -> list[str]:
+    """Key texts whose capital letters are shorter than ``min_cap_px`` (measured in the rendered font), and
+    panels or texts outside the viewport."""
+    return page.evaluate("""([selectors, minCap]) => {
+      const problems = [];
+      const context = document.createElement('canvas').getContext('2d');
+      const inside = (r) => r.left >= -1 && r.top >= -1 && r.right <= innerWidth + 1 && r.bottom <= innerHeight + 1;
+      for (const selector of selectors) {
+        const shown = [...document.querySelectorAll(selector)].filter((el) => el.offsetParent);
+        if (!shown.length) problems.push(`${selector}: not shown`);
+        for (const el of shown) {
+          const style = getComputedStyle(el);
+          context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+          const cap = context.measureText('H').actualBoundingBoxAscent;
+          if (cap < minCap) problems.push(`${selector} "${el.textContent}": cap ${cap.toFixed(1)} px < ${minCap.toFixed(1)}`);
+          if (!inside(el.getBoundingClientRect())) problems.push(`${selector} "${el.textContent}" outside the screen`);
+        }
+      }
+      for (const el of document.querySelectorAll('.now, .recent, .services, .counters, .wall-header')) {
+        if (!inside(el.getBoundingClientRect())) problems.push(`${el.className} outside the screen`);
+      }
+      return problems;
+    }""", [list(KEY_TEXTS), min_cap_px])
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1080, 1920)])
+def test_without_media_the_wall_is_legible_from_ten_metres(hall_server: HallServer, browser: Any, width: int,
+                                                           height: int) -> None:
+    """No media: the calls and the waits take the room, every key text keeps the 10 m cap height (scaled with
+    the screen: 1 rem is 1/54 of its shorter side), nothing leaves the screen or is cut off; also with notices."""
+    busy_hall(hall_server)
+    assert manager(hall_server).post(f"{hall_server.api}/branches/{BRANCH}/notices", json={"text": {
+        "zh-CN": "请保管好您的随身物品。", "en": "Please keep your belongings with you."}}).status_code == 201
+    context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="Asia/Shanghai")
+    try:
+        for language in ("zh-CN", "en"):
+            wall = open_page(context, f"{hall_server.url}{WALL}?lang={language}&sound=off")
+            expect(wall.locator("#wall")).to_have_attribute("data-notices", "on")
+            expect(wall.locator("#wall")).to_have_attribute("data-media", "none")
+            expect(wall.locator("#service-rows tr")).to_have_count(6)
+            wall.wait_for_timeout(600)
+            min_cap = MIN_CAP_PX * min(width, height) / 1080
+            assert legibility(wall, min_cap) == [], (width, language)
+            assert cut_off(wall) == [], (width, language)
+            screenshot(wall, f"wall-no-media-{width}x{height}-{language}")
+            wall.close()
+    finally:
+        context.close()
 
 
 # --- weeks of running: a short soak (benchmarks/display_soak.py runs thousands of calls) ------------------
