@@ -447,7 +447,7 @@ def legibility(page: Any, min_cap_px: float) -> list[str]:
           const style = getComputedStyle(el);
           context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
           const cap = context.measureText('H').actualBoundingBoxAscent;
-          if (cap < minCap) problems.push(`${selector} "${el.textContent}": cap ${cap.toFixed(1)} px < ${minCap.toFixed(1)}`);
+          if (cap < minCap) problems.push(`${selector} "${el.textContent}": cap ${cap.toFixed(1)} px`);
           if (!inside(el.getBoundingClientRect())) problems.push(`${selector} "${el.textContent}" outside the screen`);
         }
       }
