@@ -335,6 +335,109 @@ def test_blocked_autoplay_asks_for_one_tap(hall_server: HallServer, context: Any
     expect(button).to_be_hidden()
 
 
+# --- sound set-up for staff ----------------------------------------------------------------------------------
+
+FAKE_ENGLISH_VOICE = """(() => {
+  // an offline English voice that records what it is asked to say (headless Chromium has no voices)
+  window.spokenUtterances = [];
+  const voice = { lang: 'en-GB', localService: true, name: 'test voice', default: true, voiceURI: 'test' };
+  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; this.volume = 1; } };
+  Object.defineProperty(window, 'speechSynthesis', { value: {
+    getVoices: () => [voice],
+    speak(utterance) {
+      window.spokenUtterances.push({ text: utterance.text, volume: utterance.volume, lang: utterance.lang });
+      setTimeout(() => utterance.onend && utterance.onend(), 10);
+    },
+  } });
+})()"""
+
+
+def long_press_header(wall: Any) -> None:
+    box = wall.locator(".hall").bounding_box()
+    wall.mouse.move(box["x"] + 10, box["y"] + 10)
+    wall.mouse.down()
+    wall.wait_for_timeout(3300)
+    wall.mouse.up()
+
+
+def test_only_staff_set_a_displays_sound_and_the_volume_is_kept(hall_server: HallServer, context: Any) -> None:
+    """A visitor's long press or key combination opens only a sign-in; a wrong password opens nothing. Staff of
+    the branch get the volume and the tests; the volume applies to the chime, the server's audio and the
+    browser's voice, is kept across reloads, and the panel signs its session out when it closes."""
+    context.add_init_script(FAKE_ENGLISH_VOICE)
+    wall = open_page(context, f"{hall_server.url}{WALL}?lang=en")
+    heard = Requests(wall)
+    test_audio: list[str] = []
+    wall.on("request", lambda request: test_audio.append(request.url.rsplit("/", 1)[1])
+            if "/announcements/test/audio/" in request.url else None)
+    sample = wall.evaluate(f"fetch('/api/branches/{BRANCH}/announcements/test').then((r) => r.status)")
+    assert sample == 401  # the sample call itself is for staff only
+
+    long_press_header(wall)
+    expect(wall.locator("#setup")).to_be_visible()
+    expect(wall.locator("#setup-sign-in")).to_be_visible()
+    expect(wall.locator("#setup-controls")).to_be_hidden()
+    wall.locator("#setup-username").fill("zhang.wei")
+    wall.locator("#setup-password").fill("not-the-password")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-error")).to_have_text("Wrong username or password")
+    expect(wall.locator("#setup-volume")).to_be_hidden()
+    wall.locator("#setup-close").click()
+    expect(wall.locator("#setup")).to_be_hidden()
+    assert wall.evaluate("HallWall.announcer.volume") == 1
+
+    wall.keyboard.press("Control+Alt+s")
+    expect(wall.locator("#setup-sign-in")).to_be_visible()
+    wall.locator("#setup-username").fill("zhang.wei")
+    wall.locator("#setup-password").fill("demo-staff")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-volume")).to_be_visible()
+    expect(wall.locator("#setup-volume-value")).to_have_text("100%")
+    screenshot(wall, "wall-sound-setup-en")
+    wall.locator("#setup-volume").fill("40")
+    expect(wall.locator("#setup-volume-value")).to_have_text("40%")
+    assert wall.evaluate("[HallWall.announcer.volume, HallWall.announcer.audio.volume]") == [0.4, 0.4]
+
+    wall.locator("#setup-test-chime").click()
+    wall.locator("#setup-test-voice").click()
+    wall.wait_for_function("window.spokenUtterances.length >= 1", timeout=60_000)  # after the chime and the zh audio
+    [spoken] = wall.evaluate("window.spokenUtterances")
+    assert spoken["volume"] == pytest.approx(0.4) and spoken["text"].startswith("Number A, zero zero one")
+    wall.wait_for_function("HallWall.announcer.queue.length === 0 && !HallWall.announcer.busy", timeout=LIVE_TIMEOUT)
+    assert heard.announcements == [] and heard.audio == []  # no call's announcement is involved
+    assert test_audio == ["zh-CN"]  # Chinese from the server (no Chinese voice here), at the volume:
+    assert wall.evaluate("HallWall.announcer.audio.volume") == pytest.approx(0.4)
+    assert wall.evaluate("HallWall.announcer.spoken") == 0  # tests are not counted as calls
+
+    wall.locator("#setup-close").click()
+    expect(wall.locator("#setup")).to_be_hidden()
+    assert wall.evaluate("fetch('/api/session').then((r) => r.json())")["username"] is None
+
+    wall.reload()
+    expect(wall.locator("html")).to_have_attribute("data-live", "live", timeout=LIVE_TIMEOUT)
+    assert wall.evaluate("[HallWall.announcer.volume, HallWall.announcer.audio.volume]") == [0.4, 0.4]
+    wall.keyboard.press("Control+Alt+s")
+    expect(wall.locator("#setup-sign-in")).to_be_visible()  # signed out: staff sign in again
+    expect(wall.locator("#setup-controls")).to_be_hidden()
+    wall.locator("#setup-username").fill("zhang.wei")
+    wall.locator("#setup-password").fill("demo-staff")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-volume-value")).to_have_text("40%")
+    assert wall.js_errors == []
+
+
+def test_the_sound_set_up_speaks_chinese_too(hall_server: HallServer, context: Any) -> None:
+    wall = open_page(context, f"{hall_server.url}{WALL}?lang=zh-CN")
+    wall.keyboard.press("Control+Alt+s")
+    expect(wall.locator("#setup-title")).to_have_text("声音设置")
+    wall.locator("#setup-username").fill("manager")
+    wall.locator("#setup-password").fill("demo-manager")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-test-voice")).to_be_visible()
+    expect(wall.locator("#setup-test-voice")).to_have_text("试听叫号")
+    screenshot(wall, "wall-sound-setup-zh-CN")
+
+
 # --- signage -------------------------------------------------------------------------------------------
 
 def test_media_and_notices_change_live(hall_server: HallServer, context: Any, browser: Any) -> None:
