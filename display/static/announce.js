@@ -6,6 +6,8 @@
  *   announcer.announce(seq);   // a "called" / "recalled" event's seq: queued, then spoken in order
  *   announcer.chime();         // the chime alone (counter displays)
  *   announcer.unlock();        // from a tap: lets a browser that blocks autoplay play sound from now on
+ *   announcer.setVolume(0.4);  // 0-1, for the chime, server audio and the browser's voice alike
+ *   announcer.test("chime");   // staff setting a display up: the chime, or "voice": a sample call (queued too)
  *
  * For each queued call the page asks the server once: GET /api/branches/<b>/announcements/<seq>. The answer
  * (server rules: templates, languages, repeat count, chime) is played as: chime, then each language's part,
@@ -20,6 +22,7 @@
   "use strict";
 
   const MAX_QUEUE = 5;
+  const TESTS = ["chime", "voice"]; // queued like calls, so that a test never talks over an announcement
   const SPEECH_TIMEOUT_MS = 20000;
 
   function localVoiceFor(language) {
@@ -38,6 +41,7 @@
       this.chimeUrl = options.chimeUrl;
       this.voiceOverride = options.voice || null;
       this.enabled = options.enabled !== false;
+      this.volume = 1;
       this.onBlocked = options.onBlocked || (() => {});
       this.onUnblocked = options.onUnblocked || (() => {});
       this.queue = [];
@@ -47,6 +51,7 @@
       this.dropped = 0; // announcements dropped because the queue was full
       this.audio = new Audio();
       this.audio.preload = "auto";
+      this.setVolume(options.volume === undefined ? 1 : options.volume);
       if (global.speechSynthesis) global.speechSynthesis.getVoices(); // starts loading the voice list
       this.checkAutoplay();
     }
@@ -71,10 +76,17 @@
       else this.onUnblocked();
     }
 
+    /** One volume for every sound of this display: the <audio> element's and each utterance's. */
+    setVolume(volume) {
+      const value = Number(volume);
+      this.volume = Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 1;
+      this.audio.volume = this.volume;
+    }
+
     unlock() {
       this.audio.muted = false;
       this.audio.src = this.chimeUrl;
-      this.audio.volume = 0.6;
+      this.audio.volume = this.volume;
       const played = this.audio.play();
       if (played && played.then) {
         played.then(() => this.setBlocked(false)).catch(() => this.setBlocked(true));
@@ -100,6 +112,13 @@
       if (this.enabled) this.playUrl(this.chimeUrl);
     }
 
+    /** A test from the set-up panel: played even when the page's sound is off (?sound=off), after what is queued. */
+    test(what) {
+      if (!TESTS.includes(what) || this.queue.includes(what)) return;
+      this.queue.push(what);
+      this.pump();
+    }
+
     async pump() {
       if (this.busy) return;
       this.busy = true;
@@ -111,17 +130,22 @@
           } catch (error) {
             console.warn("announcement", seq, "failed", error);
           }
-          this.spoken += 1;
+          if (!TESTS.includes(seq)) this.spoken += 1;
         }
       } finally {
         this.busy = false;
       }
     }
 
-    async play(seq) {
+    async play(item) {
+      if (item === "chime") {
+        await this.playUrl(this.chimeUrl);
+        return;
+      }
+      const which = item === "voice" ? "test" : item; // the sample call (staff only) or a call's seq
       let announcement;
       try {
-        announcement = await window.HallApi.get(`/api/branches/${encodeURIComponent(this.branch)}/announcements/${seq}`,
+        announcement = await window.HallApi.get(`/api/branches/${encodeURIComponent(this.branch)}/announcements/${which}`,
                                                 { cache: "no-store" });
       } catch (error) {
         if (error instanceof window.HallApi.Error && error.status !== 0) return; // refused (e.g. gone): skip it
@@ -151,6 +175,7 @@
         utterance.voice = voice;
         utterance.lang = part.language;
         utterance.rate = 0.9;
+        utterance.volume = this.volume;
         const timer = setTimeout(done, SPEECH_TIMEOUT_MS);
         function done() {
           clearTimeout(timer);
@@ -182,6 +207,7 @@
           }
         };
         audio.src = url;
+        audio.volume = this.volume;
         const played = audio.play();
         if (played && played.then) {
           played.then(() => this.setBlocked(false)).catch((error) => {

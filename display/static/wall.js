@@ -24,13 +24,22 @@
       waiting: "等候情况", service: "业务", people: "等候", estimate: "预计等候", counters: "窗口",
       offline: "离线 · 正在重新连接", tapForSound: "点击开启声音", paused: "暂停服务", closed: "未开放",
       free: "空闲", persons: "人", capReached: "今日号已取完", counterShort: "{n}号窗口", chipPaused: "暂停",
+      setupTitle: "声音设置", setupSignIn: "仅限本厅工作人员：请用工作账号登录", username: "用户名", password: "密码",
+      signIn: "登录", volume: "音量", testChime: "试听提示音", testVoice: "试听叫号",
+      setupSaved: "音量保存在这台显示屏上，提示音和叫号语音都按此音量播放。", setupDone: "完成",
+      setupRefused: "此账号不是本厅的工作人员", setupBadLogin: "用户名或密码不对", setupOffline: "连不上服务器，请稍后再试",
     },
     en: {
       nowCalling: "Now calling", pleaseGoTo: "Please go to", noCalls: "Please watch for your number",
       recentCalls: "Recent calls", waiting: "Waiting now", service: "Service", people: "Waiting",
       estimate: "Est. wait", counters: "Counters", offline: "Offline · reconnecting", tapForSound: "Tap to turn on sound",
-      paused: "Paused", closed: "Closed", free: "Free", persons: "", capReached: "No more tickets today",
+      paused: "Paused", closed: "Closed", free: "Free", persons: "waiting", capReached: "No more tickets today",
       counterShort: "Counter {n}", chipPaused: "Paused",
+      setupTitle: "Sound set-up", setupSignIn: "Staff of this hall only: sign in with your staff account",
+      username: "Username", password: "Password", signIn: "Sign in", volume: "Volume", testChime: "Test the chime",
+      testVoice: "Test a call", setupSaved: "The volume is kept on this display and applies to the chime and the spoken calls.",
+      setupDone: "Done", setupRefused: "This account does not work at this hall",
+      setupBadLogin: "Wrong username or password", setupOffline: "The server cannot be reached; try again",
     },
   };
   const LOCALES = { "zh-CN": "zh-CN", en: "en-GB" };
@@ -53,8 +62,21 @@
     joined: false,
   };
 
+  // this display's volume, set by staff in the set-up panel; kept in this browser (one display = one browser)
+  const VOLUME_KEY = `hall.wall.volume:${page.branch.code}${page.zone ? ":" + page.zone.code : ""}`;
+  function storedVolume() {
+    try {
+      const stored = window.localStorage.getItem(VOLUME_KEY);
+      const value = stored === null ? NaN : Number(stored);
+      return Number.isInteger(value) && value >= 0 && value <= 100 ? value : 100;
+    } catch (error) {
+      return 100; // storage disabled: full volume, as before any set-up
+    }
+  }
+
   const announcer = HallAnnouncer.create({
     branch: page.branch.code,
+    volume: storedVolume() / 100,
     chimeUrl: "/static/sounds/chime.wav",
     voice: page.voice,
     enabled: page.sound,
@@ -79,6 +101,7 @@
       if (parts.includes("recent")) renderRecent();
       if (parts.includes("services")) renderServices();
       if (parts.includes("counters")) renderCounters();
+      fitAll(); // after every part has its new content: one panel's content changes the others' room
     };
     if (document.hidden || !window.requestAnimationFrame) setTimeout(run, 16);
     else window.requestAnimationFrame(run);
@@ -114,13 +137,10 @@
       const number = document.createElement("span");
       number.className = "recent-number";
       number.textContent = call.number;
-      const arrow = document.createElement("span");
-      arrow.className = "recent-arrow";
-      arrow.textContent = "→";
       const counter = document.createElement("span");
       counter.className = "recent-counter";
       counter.textContent = i18n.t("counterShort", { n: call.counter });
-      item.append(number, arrow, counter);
+      item.append(number, counter);
       return item;
     });
     $("recent-list").replaceChildren(...items);
@@ -162,7 +182,6 @@
       return row;
     });
     $("service-rows").replaceChildren(...rows);
-    fitServices();
   }
 
   /** "明天 09:00 开始取号" / "Tickets from 09:00 tomorrow", after a holiday's name if closed for one: the lines
@@ -172,17 +191,29 @@
     return words ? [words.holiday, words.next].filter(Boolean) : [];
   }
 
-  /** Many services or long names: shrink the table's text in steps until it fits its panel. */
-  function fitServices() {
-    const panel = document.querySelector(".services");
+  /**
+   * Long names or many services: lower a panel's --fit in steps until its content fits. The CSS keeps the
+   * texts at their reading-distance minimum down to a step it knows; below it the smallest step still shows
+   * everything, and only when even that does not fit are service names clamped to two lines (data-clamp).
+   */
+  function fitPanel(panel, smallest) {
     let fit = 1;
     panel.style.setProperty("--fit", "1");
-    while (fit > 0.6 && panel.scrollHeight > panel.clientHeight + 1) {
-      fit = Math.round((fit - 0.05) * 100) / 100;
+    panel.removeAttribute("data-clamp");
+    const overflows = () => panel.scrollHeight > panel.clientHeight + 1 || panel.scrollWidth > panel.clientWidth + 1;
+    while (fit > smallest && overflows()) {
+      fit = Math.round((fit - 0.02) * 100) / 100;
       panel.style.setProperty("--fit", String(fit));
     }
+    if (overflows()) panel.setAttribute("data-clamp", "");
   }
-  if (window.ResizeObserver) new ResizeObserver(() => fitServices()).observe(document.querySelector(".wall-main"));
+
+  function fitAll() {
+    fitPanel(document.querySelector(".services"), 0.6);
+    fitPanel($("now"), 0.6);
+  }
+  if (window.ResizeObserver) new ResizeObserver(fitAll).observe(document.querySelector(".wall-main"));
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(fitAll);
 
   function renderCounters() {
     const chips = [];
@@ -420,6 +451,7 @@
       this.items = items;
       this.index = -1;
       wall.dataset.media = items.length ? "on" : "none";
+      fitAll(); // the media box takes (or gives back) room from the waits table
       this.next();
     },
     next() {
@@ -468,6 +500,136 @@
       }
     },
   };
+
+  // --- sound set-up for staff ------------------------------------------------------------------------
+  // Opened by a long press on the header (touch screens, a mouse) or Ctrl+Alt+S (a keyboard or remote). The
+  // controls appear only after the server answers a staff-only request of this branch; a session the panel
+  // signed in is signed out again when it closes, so the public screen keeps no staff session.
+
+  const setup = {
+    signedInHere: false,
+    idleTimer: null,
+    pressTimer: null,
+    panel: $("setup"),
+  };
+  const SETUP_IDLE_MS = 120000;
+  const LONG_PRESS_MS = 3000;
+
+  function setupMessage(key) {
+    $("setup-error").textContent = key ? i18n.t(key) : "";
+  }
+
+  function showVolume() {
+    const volume = Math.round(announcer.volume * 100);
+    $("setup-volume").value = String(volume);
+    $("setup-volume-value").textContent = `${volume}%`;
+  }
+
+  async function staffMayUseSetup() {
+    try {
+      await window.HallApi.get(`/api/branches/${encodeURIComponent(page.branch.code)}/announcements/test`,
+                               { cache: "no-store" });
+      return true;
+    } catch (error) {
+      if (error instanceof window.HallApi.Error && (error.status === 401 || error.status === 403)) return false;
+      throw error;
+    }
+  }
+
+  function showSetupStep(authorised) {
+    $("setup-sign-in").hidden = authorised;
+    $("setup-controls").hidden = !authorised;
+    if (authorised) {
+      showVolume();
+      $("setup-volume").focus();
+    } else {
+      $("setup-username").focus();
+    }
+  }
+
+  async function openSetup() {
+    if (!setup.panel.hidden) return;
+    setup.panel.hidden = false;
+    setupMessage(null);
+    $("setup-sign-in").hidden = true;
+    $("setup-controls").hidden = true;
+    touchSetup();
+    try {
+      showSetupStep(await staffMayUseSetup());
+    } catch (error) {
+      setupMessage("setupOffline");
+      showSetupStep(false);
+    }
+  }
+
+  async function closeSetup() {
+    clearTimeout(setup.idleTimer);
+    setup.panel.hidden = true;
+    $("setup-controls").hidden = true;
+    $("setup-password").value = "";
+    if (setup.signedInHere) {
+      setup.signedInHere = false;
+      try {
+        await window.HallApi.delete("/api/session");
+      } catch (error) {
+        /* the session cookie lapses by itself */
+      }
+    }
+  }
+
+  function touchSetup() {
+    clearTimeout(setup.idleTimer);
+    setup.idleTimer = setTimeout(closeSetup, SETUP_IDLE_MS);
+  }
+
+  $("setup-sign-in").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setupMessage(null);
+    try {
+      await window.HallApi.post("/api/session", { username: $("setup-username").value.trim(),
+                                                 password: $("setup-password").value });
+      setup.signedInHere = true;
+      $("setup-password").value = "";
+      const authorised = await staffMayUseSetup();
+      if (!authorised) setupMessage("setupRefused");
+      showSetupStep(authorised);
+    } catch (error) {
+      const refused = error instanceof window.HallApi.Error && (error.status === 401 || error.status === 429);
+      setupMessage(refused ? "setupBadLogin" : "setupOffline");
+    }
+  });
+  $("setup-volume").addEventListener("input", () => {
+    const volume = Number($("setup-volume").value);
+    announcer.setVolume(volume / 100);
+    $("setup-volume-value").textContent = `${volume}%`;
+    try {
+      window.localStorage.setItem(VOLUME_KEY, String(volume));
+    } catch (error) {
+      /* storage disabled: the volume holds until the page reloads */
+    }
+  });
+  $("setup-test-chime").addEventListener("click", () => announcer.test("chime"));
+  $("setup-test-voice").addEventListener("click", () => announcer.test("voice"));
+  $("setup-close").addEventListener("click", closeSetup);
+  setup.panel.addEventListener("input", touchSetup);
+  setup.panel.addEventListener("click", touchSetup);
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey && event.altKey && (event.key === "s" || event.key === "S" || event.code === "KeyS")) {
+      event.preventDefault();
+      openSetup();
+    } else if (event.key === "Escape" && !setup.panel.hidden) {
+      closeSetup();
+    }
+  });
+  const header = document.querySelector(".wall-header");
+  const cancelPress = () => clearTimeout(setup.pressTimer);
+  header.addEventListener("pointerdown", (event) => {
+    if (event.target.closest("button")) return; // the sound-start pill
+    cancelPress();
+    setup.pressTimer = setTimeout(openSetup, LONG_PRESS_MS);
+  });
+  ["pointerup", "pointerleave", "pointercancel"].forEach((name) => header.addEventListener(name, cancelPress));
+  header.addEventListener("contextmenu", (event) => event.preventDefault()); // a touch long press opens no menu
 
   // --- start --------------------------------------------------------------------------------------------
 

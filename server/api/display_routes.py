@@ -14,7 +14,7 @@ from flask import Response, current_app, jsonify, request, send_file
 from server.api.registry import api, current_actor, route
 from server.api.schemas import MediaUpdateRequest, NoticeRequest, NoticeUpdateRequest, PlaylistOrderRequest
 from server.domain.errors import DomainError
-from server.services.access import MANAGER, PUBLIC
+from server.services.access import MANAGER, PUBLIC, STAFF
 from server.services.announcements import AnnouncementService
 from server.services.signage import SignageService
 
@@ -50,6 +50,23 @@ def announcement_audio(branch: str, seq: int, language: str) -> Any:
     audio = announcements().audio(branch, seq, language)
     response = Response(audio, mimetype="audio/wav")
     response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@route(api, "/branches/<branch>/announcements/test", "GET",
+       "A sample call (the first service's first number to the first counter) for staff testing a display's voice",
+       tag="displays", auth=STAFF, responses={401: "not signed in", 403: "not staff of this branch"})
+def test_announcement(branch: str) -> Any:
+    return jsonify(announcements().test_announcement(branch))
+
+
+@route(api, "/branches/<branch>/announcements/test/audio/<any('zh-CN','en'):language>", "GET",
+       "The sample call spoken by the server (WAV, espeak-ng)", tag="displays", auth=STAFF,
+       responses={401: "not signed in", 403: "not staff of this branch", 404: "the language is not announced",
+                  503: "the server has no voice (espeak-ng not installed)"})
+def test_announcement_audio(branch: str, language: str) -> Any:
+    response = Response(announcements().test_audio(branch, language), mimetype="audio/wav")
+    response.headers["Cache-Control"] = "private, max-age=600"
     return response
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from server.domain.announcements import AnnouncementText, announcement
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import AnnouncementSettings
+from server.domain.numbering import format_number
 from server.domain.tickets import EventKind
 from server.persistence import hall_reads
 from server.persistence.tables import TicketEvent
@@ -65,6 +66,36 @@ class AnnouncementService:
                            f"{', '.join(self.settings.languages)})", code="unknown_language")
         event, _recalls = self._call_event(branch_code, seq)
         text = next(t for t in self._texts(branch_code, event) if t.language == language)
+        return self._speak(text, language)
+
+    def test_announcement(self, branch_code: str) -> dict[str, Any]:
+        """A sample call for staff setting a display up: the first service's first number to the first counter,
+        in the configured words, languages and voice (nothing is recorded; no ticket exists)."""
+        texts = self._test_texts(branch_code)
+        base = f"/api/branches/{branch_code}/announcements/test/audio"
+        return {"branch": branch_code, "number": texts[0][0], "counter": texts[0][1], "chime": self.settings.chime,
+                "repeat": 1, "voice": self.settings.voice, "server_voice": self.voice.available,
+                "parts": [{"language": t.language, "text": t.text, "speech": t.speech,
+                           "audio_url": f"{base}/{t.language}"} for _n, _c, t in texts]}
+
+    def test_audio(self, branch_code: str, language: str) -> bytes:
+        """WAV of one language's part of :meth:`test_announcement`."""
+        if language not in self.settings.languages:
+            raise NotFound(f"announcements are not spoken in {language!r} (configured: "
+                           f"{', '.join(self.settings.languages)})", code="unknown_language")
+        text = next(t for _n, _c, t in self._test_texts(branch_code) if t.language == language)
+        return self._speak(text, language)
+
+    def _test_texts(self, branch_code: str) -> list[tuple[str, str, AnnouncementText]]:
+        branch = require_branch(self.config, branch_code)
+        service, counter = branch.services[0], branch.counters[0]
+        number = format_number(service.prefix, max(1, service.start_number), service.number_width)
+        names = counter.name.as_dict()
+        return [(number, counter.number, announcement(self.settings.template(lang), lang, number=number,
+                                                      counter=counter.number, counter_name=names.get(lang)))
+                for lang in self.settings.languages]
+
+    def _speak(self, text: AnnouncementText, language: str) -> bytes:
         try:
             return self.voice.synthesize(text.speech, self.settings.server_voice(language), self.settings.speech_rate)
         except VoiceUnavailable as exc:

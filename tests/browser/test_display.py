@@ -9,6 +9,7 @@ test-artifacts/screenshots/ and the tests check that no text is cut off.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -413,6 +414,109 @@ def test_blocked_autoplay_asks_for_one_tap(hall_server: HallServer, context: Any
     expect(button).to_be_hidden()
 
 
+# --- sound set-up for staff ----------------------------------------------------------------------------------
+
+FAKE_ENGLISH_VOICE = """(() => {
+  // an offline English voice that records what it is asked to say (headless Chromium has no voices)
+  window.spokenUtterances = [];
+  const voice = { lang: 'en-GB', localService: true, name: 'test voice', default: true, voiceURI: 'test' };
+  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; this.volume = 1; } };
+  Object.defineProperty(window, 'speechSynthesis', { value: {
+    getVoices: () => [voice],
+    speak(utterance) {
+      window.spokenUtterances.push({ text: utterance.text, volume: utterance.volume, lang: utterance.lang });
+      setTimeout(() => utterance.onend && utterance.onend(), 10);
+    },
+  } });
+})()"""
+
+
+def long_press_header(wall: Any) -> None:
+    box = wall.locator(".hall").bounding_box()
+    wall.mouse.move(box["x"] + 10, box["y"] + 10)
+    wall.mouse.down()
+    wall.wait_for_timeout(3300)
+    wall.mouse.up()
+
+
+def test_only_staff_set_a_displays_sound_and_the_volume_is_kept(hall_server: HallServer, context: Any) -> None:
+    """A visitor's long press or key combination opens only a sign-in; a wrong password opens nothing. Staff of
+    the branch get the volume and the tests; the volume applies to the chime, the server's audio and the
+    browser's voice, is kept across reloads, and the panel signs its session out when it closes."""
+    context.add_init_script(FAKE_ENGLISH_VOICE)
+    wall = open_page(context, f"{hall_server.url}{WALL}?lang=en")
+    heard = Requests(wall)
+    test_audio: list[str] = []
+    wall.on("request", lambda request: test_audio.append(request.url.rsplit("/", 1)[1])
+            if "/announcements/test/audio/" in request.url else None)
+    sample = wall.evaluate(f"fetch('/api/branches/{BRANCH}/announcements/test').then((r) => r.status)")
+    assert sample == 401  # the sample call itself is for staff only
+
+    long_press_header(wall)
+    expect(wall.locator("#setup")).to_be_visible()
+    expect(wall.locator("#setup-sign-in")).to_be_visible()
+    expect(wall.locator("#setup-controls")).to_be_hidden()
+    wall.locator("#setup-username").fill("zhang.wei")
+    wall.locator("#setup-password").fill("not-the-password")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-error")).to_have_text("Wrong username or password")
+    expect(wall.locator("#setup-volume")).to_be_hidden()
+    wall.locator("#setup-close").click()
+    expect(wall.locator("#setup")).to_be_hidden()
+    assert wall.evaluate("HallWall.announcer.volume") == 1
+
+    wall.keyboard.press("Control+Alt+s")
+    expect(wall.locator("#setup-sign-in")).to_be_visible()
+    wall.locator("#setup-username").fill("zhang.wei")
+    wall.locator("#setup-password").fill("demo-staff")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-volume")).to_be_visible()
+    expect(wall.locator("#setup-volume-value")).to_have_text("100%")
+    screenshot(wall, "wall-sound-setup-en")
+    wall.locator("#setup-volume").fill("40")
+    expect(wall.locator("#setup-volume-value")).to_have_text("40%")
+    assert wall.evaluate("[HallWall.announcer.volume, HallWall.announcer.audio.volume]") == [0.4, 0.4]
+
+    wall.locator("#setup-test-chime").click()
+    wall.locator("#setup-test-voice").click()
+    wall.wait_for_function("window.spokenUtterances.length >= 1", timeout=60_000)  # after the chime and the zh audio
+    [spoken] = wall.evaluate("window.spokenUtterances")
+    assert spoken["volume"] == pytest.approx(0.4) and spoken["text"].startswith("Number A, zero zero one")
+    wall.wait_for_function("HallWall.announcer.queue.length === 0 && !HallWall.announcer.busy", timeout=LIVE_TIMEOUT)
+    assert heard.announcements == [] and heard.audio == []  # no call's announcement is involved
+    assert test_audio == ["zh-CN"]  # Chinese from the server (no Chinese voice here), at the volume:
+    assert wall.evaluate("HallWall.announcer.audio.volume") == pytest.approx(0.4)
+    assert wall.evaluate("HallWall.announcer.spoken") == 0  # tests are not counted as calls
+
+    wall.locator("#setup-close").click()
+    expect(wall.locator("#setup")).to_be_hidden()
+    assert wall.evaluate("fetch('/api/session').then((r) => r.json())")["username"] is None
+
+    wall.reload()
+    expect(wall.locator("html")).to_have_attribute("data-live", "live", timeout=LIVE_TIMEOUT)
+    assert wall.evaluate("[HallWall.announcer.volume, HallWall.announcer.audio.volume]") == [0.4, 0.4]
+    wall.keyboard.press("Control+Alt+s")
+    expect(wall.locator("#setup-sign-in")).to_be_visible()  # signed out: staff sign in again
+    expect(wall.locator("#setup-controls")).to_be_hidden()
+    wall.locator("#setup-username").fill("zhang.wei")
+    wall.locator("#setup-password").fill("demo-staff")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-volume-value")).to_have_text("40%")
+    assert wall.js_errors == []
+
+
+def test_the_sound_set_up_speaks_chinese_too(hall_server: HallServer, context: Any) -> None:
+    wall = open_page(context, f"{hall_server.url}{WALL}?lang=zh-CN")
+    wall.keyboard.press("Control+Alt+s")
+    expect(wall.locator("#setup-title")).to_have_text("声音设置")
+    wall.locator("#setup-username").fill("manager")
+    wall.locator("#setup-password").fill("demo-manager")
+    wall.locator("#setup-sign-in button[type=submit]").click()
+    expect(wall.locator("#setup-test-voice")).to_be_visible()
+    expect(wall.locator("#setup-test-voice")).to_have_text("试听叫号")
+    screenshot(wall, "wall-sound-setup-zh-CN")
+
+
 # --- signage -------------------------------------------------------------------------------------------
 
 def test_media_and_notices_change_live(hall_server: HallServer, context: Any, browser: Any) -> None:
@@ -500,6 +604,65 @@ def test_long_names_are_not_cut_off(custom_server: Any, browser: Any) -> None:
             screenshot(counter, f"counter-long-name-{width}x{height}-en")
         finally:
             context.close()
+
+
+# --- legible from 10 m (docs/displays.md: a capital letter subtends at least 8 minutes of arc) ----------------
+
+MM_PER_PX = 0.63  # a 55-inch 1080p screen
+READ_DISTANCE_MM = 10_000
+MIN_CAP_PX = READ_DISTANCE_MM * math.tan(math.radians(8 / 60)) / MM_PER_PX  # 36.9 px on 1080p
+KEY_TEXTS = (".now-number", ".now-please", ".now-counter", ".recent-number", ".recent-counter", ".service-name",
+             ".service-waiting", ".service-estimate")
+
+
+def legibility(page: Any, min_cap_px: float) -> list[str]:
+    """Key texts whose capital letters are shorter than ``min_cap_px`` (measured in the rendered font), and
+    panels or texts outside the viewport."""
+    return page.evaluate("""([selectors, minCap]) => {
+      const problems = [];
+      const context = document.createElement('canvas').getContext('2d');
+      const inside = (r) => r.left >= -1 && r.top >= -1 && r.right <= innerWidth + 1 && r.bottom <= innerHeight + 1;
+      for (const selector of selectors) {
+        const shown = [...document.querySelectorAll(selector)].filter((el) => el.offsetParent);
+        if (!shown.length) problems.push(`${selector}: not shown`);
+        for (const el of shown) {
+          const style = getComputedStyle(el);
+          context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+          const cap = context.measureText('H').actualBoundingBoxAscent;
+          if (cap < minCap) problems.push(`${selector} "${el.textContent}": cap ${cap.toFixed(1)} px`);
+          if (!inside(el.getBoundingClientRect())) problems.push(`${selector} "${el.textContent}" outside the screen`);
+        }
+      }
+      for (const el of document.querySelectorAll('.now, .recent, .services, .counters, .wall-header')) {
+        if (!inside(el.getBoundingClientRect())) problems.push(`${el.className} outside the screen`);
+      }
+      return problems;
+    }""", [list(KEY_TEXTS), min_cap_px])
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1080, 1920)])
+def test_without_media_the_wall_is_legible_from_ten_metres(hall_server: HallServer, browser: Any, width: int,
+                                                           height: int) -> None:
+    """No media: the calls and the waits take the room, every key text keeps the 10 m cap height (scaled with
+    the screen: 1 rem is 1/54 of its shorter side), nothing leaves the screen or is cut off; also with notices."""
+    busy_hall(hall_server)
+    assert manager(hall_server).post(f"{hall_server.api}/branches/{BRANCH}/notices", json={"text": {
+        "zh-CN": "请保管好您的随身物品。", "en": "Please keep your belongings with you."}}).status_code == 201
+    context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="Asia/Shanghai")
+    try:
+        for language in ("zh-CN", "en"):
+            wall = open_page(context, f"{hall_server.url}{WALL}?lang={language}&sound=off")
+            expect(wall.locator("#wall")).to_have_attribute("data-notices", "on")
+            expect(wall.locator("#wall")).to_have_attribute("data-media", "none")
+            expect(wall.locator("#service-rows tr")).to_have_count(6)
+            wall.wait_for_timeout(600)
+            min_cap = MIN_CAP_PX * min(width, height) / 1080
+            assert legibility(wall, min_cap) == [], (width, language)
+            assert cut_off(wall) == [], (width, language)
+            screenshot(wall, f"wall-no-media-{width}x{height}-{language}")
+            wall.close()
+    finally:
+        context.close()
 
 
 # --- weeks of running: a short soak (benchmarks/display_soak.py runs thousands of calls) ------------------

@@ -191,6 +191,21 @@ def test_without_espeak_the_audio_route_says_503(app: Flask, staff: FlaskClient,
     assert client.get(f"{B}/announcements/{seq}").get_json()["server_voice"] is False
 
 
+def test_staff_setting_a_display_up_hear_a_sample_call(app: Flask, staff: FlaskClient) -> None:
+    """The set-up panel's "test the voice": the configured words for the first service's first number at the
+    first counter, with server audio for each language; staff only (a display's visitors are refused)."""
+    sample = staff.get(f"{B}/announcements/test").get_json()
+    assert sample["number"] == "A001" and sample["counter"] == "1"
+    assert [part["language"] for part in sample["parts"]] == ["zh-CN", "en"]
+    assert sample["parts"][1]["speech"].startswith("Number A, zero zero one")
+    assert sample["parts"][0]["audio_url"] == f"{B}/announcements/test/audio/zh-CN"
+    response = staff.get(sample["parts"][1]["audio_url"])
+    assert response.status_code == 200 and response.mimetype == "audio/wav"
+    anonymous = app.test_client()
+    error_of(anonymous.get(f"{B}/announcements/test"), 401, "unauthenticated")
+    error_of(anonymous.get(f"{B}/announcements/test/audio/en"), 401, "unauthenticated")
+
+
 # --- media playlist --------------------------------------------------------------------------------------
 
 def test_a_manager_uploads_an_image_and_displays_hear_of_it(app: Flask, manager: FlaskClient,
