@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,13 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import BRANCH, HallServer, screenshot
-from tests.browser.kiosk_helpers import assert_language, assert_touch_targets
+from tests.browser.kiosk_helpers import (
+    assert_language,
+    assert_touch_targets,
+    closed_hours_now,
+    running_hall,
+    set_key,
+)
 
 
 def sign_in_as_manager(page: Any, server: HallServer, language: str = "zh-CN") -> None:
@@ -175,6 +182,8 @@ def test_a_custom_reason_needs_both_languages_and_the_server_says_which(page: An
     expect(banner).to_contain_text("系统升级，暂停取号")
     expect(page.locator("#stop-all")).to_be_hidden()
     expect(page.locator(f"{BILL_ROW} .issue-state")).to_contain_text("全网点 · 系统升级，暂停取号")
+    page.locator("#issuing-card").scroll_into_view_if_needed()
+    screenshot(page, "manager-issuing-branch-stopped-zh-CN-1920x1080")
     page.click("#lang")
     expect(banner).to_contain_text("System upgrade: no tickets")
     assert all(s["stopped"] for s in public_snapshot(browser, hall_server)["services"])
@@ -247,36 +256,45 @@ def test_a_scheduled_stop_is_listed_then_cancelled_and_stops_made_elsewhere_show
         context.close()
 
 
-def test_issuing_card_screenshots(browser: Any, hall_server: HallServer) -> None:
-    """The card with a stop in force, one until resumed and one to come; the dialog with a refused field."""
-    for _ in range(12):
-        hall_server.issue("BILL")
-    manager = requests.Session()
-    assert manager.post(f"{hall_server.api}/session", json={"username": "manager", "password": "demo-manager"}).ok
-    stops = f"{hall_server.api}/branches/{BRANCH}/issue-stops"
-    for body in ({"service": "SIM", "reason": "all_taken"},
-                 {"service": "DEVICE", "reason": "custom", "until": "resumed",
-                  "text": {"zh-CN": "新机型到货清点中", "en": "Counting a new delivery of phones"}},
-                 {"reason": "closing", "starts_at": (datetime.now(UTC) + timedelta(minutes=90)).isoformat()}):
-        assert manager.post(stops, json=body, timeout=5).status_code == 201
-    for language in ("zh-CN", "en"):
-        for width, height in ((1280, 800), (1920, 1080)):
-            context = browser.new_context(viewport={"width": width, "height": height}, locale=language,
-                                          timezone_id="Asia/Shanghai")
-            page = context.new_page()
-            try:
-                sign_in_as_manager(page, hall_server, language)
-                expect(page.locator("#issuing tbody tr.is-stopped")).to_have_count(2)
-                page.locator("#issuing-card").scroll_into_view_if_needed()
-                assert_language(page, language, "#issuing-card")
-                assert_touch_targets(page, "#issuing-card")
-                screenshot(page, f"manager-issuing-{language}-{width}x{height}")
-                page.locator(BILL_ROW).locator(".stop-issue").click()
-                choose(page, "reason", "custom")
-                page.fill("input[name=text_zh]", "窗口系统故障")
-                page.click("#stop-submit")
-                expect(page.locator('.field-error[data-field="text.en"]')).to_be_visible()
-                assert_language(page, language, "#stop-dialog")
-                screenshot(page, f"manager-stop-dialog-{language}-{width}x{height}")
-            finally:
-                context.close()
+def test_issuing_card_screenshots(browser: Any, tmp_path: Path) -> None:
+    """The card with a stop in force, one until resumed, one to come and a service outside its hours; the dialog
+    with a refused field. At the tablet's and the desktop's size, in both languages."""
+    def device_closed(text: str) -> str:
+        return set_key(text, "hours", closed_hours_now(), after='code = "DEVICE"')
+
+    with running_hall(tmp_path, device_closed) as hall_server:
+        for _ in range(12):
+            hall_server.issue("BILL")
+        manager = requests.Session()
+        assert manager.post(f"{hall_server.api}/session",
+                            json={"username": "manager", "password": "demo-manager"}).ok
+        stops = f"{hall_server.api}/branches/{BRANCH}/issue-stops"
+        for body in ({"service": "SIM", "reason": "all_taken"},
+                     {"service": "BROADBAND", "reason": "custom", "until": "resumed",
+                      "text": {"zh-CN": "片区光缆抢修，暂停受理", "en": "Fibre repairs nearby: no new requests"}},
+                     {"reason": "closing", "starts_at": (datetime.now(UTC) + timedelta(minutes=90)).isoformat()}):
+            assert manager.post(stops, json=body, timeout=5).status_code == 201
+        for language in ("zh-CN", "en"):
+            for width, height in ((1280, 800), (1920, 1080)):
+                context = browser.new_context(viewport={"width": width, "height": height}, locale=language,
+                                              timezone_id="Asia/Shanghai")
+                page = context.new_page()
+                try:
+                    sign_in_as_manager(page, hall_server, language)
+                    expect(page.locator("#issuing tbody tr.is-stopped")).to_have_count(2)
+                    expect(page.locator("#issuing tbody tr[data-service=DEVICE] .badge")).to_have_text(
+                        "未到营业时间" if language == "zh-CN" else "Outside hours")
+                    page.locator("#issuing-card").scroll_into_view_if_needed()
+                    assert_language(page, language, "#issuing-card")
+                    assert_touch_targets(page, "#issuing-card")
+                    screenshot(page, f"manager-issuing-{language}-{width}x{height}")
+                    page.locator(BILL_ROW).locator(".stop-issue").click()
+                    choose(page, "reason", "custom")
+                    page.fill("input[name=text_zh]", "窗口系统故障")
+                    page.click("#stop-submit")
+                    expect(page.locator('.field-error[data-field="text.en"]')).to_be_visible()
+                    assert_language(page, language, "#stop-dialog")
+                    assert_touch_targets(page, "#stop-dialog")
+                    screenshot(page, f"manager-stop-dialog-{language}-{width}x{height}")
+                finally:
+                    context.close()
