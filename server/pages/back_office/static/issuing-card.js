@@ -283,7 +283,8 @@
       const v = values();
       $("#custom-reason").hidden = v.reason !== reasons.custom;
       $("#stop-title").textContent = i18n.t("stop_title_for", { scope: scopeName(v.service) });
-      submit.textContent = i18n.t(v.start === "at" ? "stop_confirm_later" : "stop_confirm");
+      const later = v.start === "at" && !(v.startsAt !== null && v.startsAt <= now()); // a time passed starts now
+      submit.textContent = i18n.t(later ? "stop_confirm_later" : "stop_confirm");
       $("#stop-summary").textContent = summary();
     }
 
@@ -294,6 +295,10 @@
         delete slot.dataset.text;
         const control = controlFor(slot.dataset.field);
         if (control) control.removeAttribute("aria-invalid");
+      }
+      for (const slot of form.querySelectorAll(".field-error:not(:empty)")) { // "text" and "text.en" share a control
+        const control = controlFor(slot.dataset.field);
+        if (control) control.setAttribute("aria-invalid", "true");
       }
       $("#stop-error").textContent = "";
     }
