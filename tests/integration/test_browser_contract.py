@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from server.app import create_app
 from server.config import load_config
+from server.domain.issuing import CUSTOM_REASON, MAX_REASON_TEXT, STOP_REASONS
 from server.domain.tickets import SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
 from server.services.actor import Actor
 from server.services.hall import HallService
@@ -25,6 +26,7 @@ from tests.support import DEMO_CONFIG, ROOT, FakeClock, open_all_day
 BRANCH = "SZ-FUTIAN"
 STAFF = Actor("zhang.wei", "staff")
 STAFF_TEXTS = ROOT / "server" / "pages" / "counter_devices" / "static" / "staff-texts.js"
+MANAGER_TEXTS = ROOT / "server" / "pages" / "back_office" / "static" / "manager.js"
 
 
 def test_the_vocabulary_names_every_state_event_kind_and_action_of_the_domain() -> None:
@@ -140,13 +142,16 @@ def test_every_ticket_event_naming_a_counter_says_what_the_counter_holds_now(
 # --- the staff console has a label for every action and state ------------------------------------------------
 
 
-def _texts(language: str, path: Path = STAFF_TEXTS) -> set[str]:
-    """The keys of one language's dictionary in a script's texts (``"zh-CN": {`` … ``},``, ``en: {`` … ``},``)."""
-    source = path.read_text(encoding="utf-8")
+def _texts(language: str, script: Path = STAFF_TEXTS) -> set[str]:
+    """The keys of one language's dictionary in a page's texts (``"zh-CN": {`` … ``},``, ``en: {`` … ``},``):
+    every key that starts a line or follows a comma (several short texts share a line)."""
+    source = script.read_text(encoding="utf-8")
     opening = '"zh-CN": {' if language == "zh-CN" else "en: {"
     start = source.index(opening) + len(opening)
     end = source.index("\n    },", start)
-    return set(re.findall(r"^\s+([a-z_]+):", source[start:end], re.M))
+    body = re.sub(r'"(?:[^"\\]|\\.)*"', '""', source[start:end])  # no key is looked for inside a text
+    body = re.sub(r"\{[^{}]*\}", "{}", body)  # nor inside a text's plural forms
+    return set(re.findall(r"(?:^\s+|,\s*)([a-z_0-9]+):", body, re.M))
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
@@ -168,6 +173,18 @@ def test_both_languages_of_a_customer_script_have_the_same_texts(script: Path) -
     zh, en = _texts("zh-CN", script), _texts("en", script)
     assert len(zh) >= 5  # the dictionary was found
     assert zh == en, f"{script.name}: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
+
+
+def test_both_manager_languages_have_the_same_texts() -> None:
+    zh, en = _texts("zh-CN", MANAGER_TEXTS), _texts("en", MANAGER_TEXTS)
+    assert len(zh) > 100 and {"issuing", "waiting_keep", "error_text_en"} <= zh  # the whole dictionary was read
+    assert zh - en == set() and en - zh == set()
+
+
+def test_the_manager_offers_the_domains_stop_reasons(app: Flask) -> None:
+    page = _bootstrap(app.test_client().get(f"/manager/{BRANCH}").get_data(as_text=True))
+    assert page["stop_reasons"] == {"presets": {code: text.as_dict() for code, text in STOP_REASONS.items()},
+                                    "custom": CUSTOM_REASON, "max_text": MAX_REASON_TEXT}
 
 
 # --- the few words a page script still names itself are the domain's ----------------------------------------

@@ -1,4 +1,5 @@
-/* The manager page: live hall (role "manager"), estimate accuracy, follow-ups, device faults.
+/* The manager page: live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups,
+   device faults.
    Renders what the server says; refetches the side lists when events say they changed (debounced). */
 (function () {
   "use strict";
@@ -21,6 +22,26 @@
       issued: "取号", served: "办结", no_shows: "过号", cancelled: "取消", expired: "日终过期", wait_mean: "平均等候",
       wait_p90: "90% 等候", within_target: "达标率", satisfaction: "满意率", total: "合计",
       rated: "{share}（{n} 条评价）", no_days: "还没有结束的营业日",
+      // the ticket issuing card and its stop dialog (issuing-card.js)
+      issuing: "取号控制", stop_all: "全部停止取号", issuing_state: "取号状态", scheduled: "已安排的停止取号",
+      stop_title: "停止取号", stop_title_for: "停止取号 · {scope}", stop_scope: "停止范围", reason: "原因",
+      custom_hint: "取号机同时显示中英文原因，两种语言都要填写。", text_zh: "中文原因", text_en: "英文原因",
+      starts: "开始", start_now: "立即", start_at: "从今天", start_time: "开始时间", start_at_after: "起",
+      lasts: "持续到", until_day_end: "今天营业结束", until_resumed: "直到我恢复取号", cancel: "取消",
+      stop_confirm: "立即停止取号", stop_confirm_later: "安排停止取号", custom_reason: "其他原因…",
+      error_service: "没有这项业务", error_reason: "请选择原因", error_text: "请填写中文和英文原因",
+      error_text_zh: "请填写中文原因（最多 {max} 字）", error_text_en: "请填写英文原因（最多 {max} 个字符）",
+      error_starts_at: "请选择今天稍后的时间", error_start_time: "请选择开始时间",
+      error_until: "结束早于开始：请选择更早的开始时间，或“直到我恢复取号”",
+      until_time: "至 {time}", until_resume: "直到手动恢复", whole_branch: "全网点", whole_branch_all: "全网点（全部业务）",
+      offline: "无法连接服务器，请重试", already_over: "这次停止取号已经结束", resume: "恢复取号", stopped: "已停止取号",
+      closed_now: "未到营业时间", hours: "营业时间 {hours}", cap_reached: "今日号已发完", cap: "每日上限 {n} 张",
+      issuing_now: "取号中", branch_stopped: "全网点已停止取号", stop: "停止取号", from_time: "{time} 起",
+      cancel_stop: "取消", all_services: "全部业务", until_resumed_text: "直到您恢复取号",
+      until_day_end_text: "直到今天营业结束", waiting_keep: "正在等候的 {n} 位客户保留排队位置",
+      waiting_none: "目前无人等候", confirm_now: "{service}将不再发放新号，{until}；{waiting}。",
+      confirm_from: "从今天 {time} 起，{service}将不再发放新号，{until}；{waiting}。",
+      start_passed: "（{time} 已过，立即开始。）",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", sign_in: "Manager sign-in",
@@ -39,12 +60,37 @@
       day: "Day", issued: "Issued", served: "Served", no_shows: "No-shows", cancelled: "Cancelled",
       expired: "Expired at day end", wait_mean: "Mean wait", wait_p90: "90% wait", within_target: "Within target",
       satisfaction: "Satisfied", total: "Total", rated: "{share} ({n} ratings)", no_days: "No service day has ended yet",
+      // the ticket issuing card and its stop dialog (issuing-card.js)
+      issuing: "Ticket issuing", stop_all: "Stop all issuing", issuing_state: "Status", scheduled: "Scheduled stops",
+      stop_title: "Stop issuing", stop_title_for: "Stop issuing · {scope}", stop_scope: "Stop for", reason: "Reason",
+      custom_hint: "Kiosks show the reason in both languages: fill in both.", text_zh: "Reason in Chinese",
+      text_en: "Reason in English", starts: "Starts", start_now: "Now", start_at: "From", start_time: "Start time",
+      start_at_after: "today", lasts: "Lasts", until_day_end: "Until the end of today", until_resumed: "Until I resume",
+      cancel: "Cancel", stop_confirm: "Stop issuing now", stop_confirm_later: "Schedule the stop",
+      custom_reason: "Other reason…", error_service: "No such service", error_reason: "Choose a reason",
+      error_text: "Enter the reason in Chinese and in English",
+      error_text_zh: "Enter the reason in Chinese (at most {max} characters)",
+      error_text_en: "Enter the reason in English (at most {max} characters)",
+      error_starts_at: "Choose a later time today", error_start_time: "Choose a start time",
+      error_until: "It would end before it starts: choose an earlier start, or “Until I resume”",
+      until_time: "until {time}", until_resume: "until resumed", whole_branch: "Whole branch",
+      whole_branch_all: "Whole branch (every service)", offline: "The server cannot be reached: try again",
+      already_over: "That stop is already over", resume: "Resume issuing", stopped: "Stopped",
+      closed_now: "Outside hours", hours: "Hours {hours}", cap_reached: "Daily limit reached", cap: "{n} tickets a day",
+      issuing_now: "Issuing", branch_stopped: "Ticket issue is stopped for the whole branch", stop: "Stop issuing",
+      from_time: "From {time}", cancel_stop: "Cancel", all_services: "every service",
+      until_resumed_text: "until you resume issuing", until_day_end_text: "until the end of today",
+      waiting_keep: { one: "the {n} customer waiting keeps their place", other: "the {n} customers waiting keep their place" },
+      waiting_none: "no one is waiting now", confirm_now: "New tickets for {service} will be refused {until}; {waiting}.",
+      confirm_from: "From {time} today, new tickets for {service} will be refused {until}; {waiting}.",
+      start_passed: "({time} has passed: the stop starts now.)",
     },
   }, window.PAGE_LANGUAGE);
 
   const $ = (selector) => document.querySelector(selector);
   let snapshot = null;
   let refetchTimer = null;
+  const issuing = IssuingCard.create({ page: PAGE, i18n, api, resync: () => HallLive.client && HallLive.client.resync() });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -229,6 +275,7 @@
         snapshot = next;
         renderCounters();
         renderServices();
+        issuing.show(next); // stops and resumes come as events marked resync: every one ends up here
         refetchSoon(); // also after a service day ended (its event brings a fresh snapshot): the day's figures
       },
       onEvent(event) {
@@ -253,6 +300,7 @@
           if (live) Object.assign(service, { waiting: live.waiting, estimate: live.estimate });
         }
         renderServices();
+        issuing.render(); // the waiting counts, and what the stop dialog says will happen to them
       },
       onRefused(answer) {
         showLogin(answer.error === "forbidden" ? i18n.t("not_manager") : "");
@@ -288,7 +336,7 @@
     i18n.setLanguage(i18n.language === "zh-CN" ? "en" : "zh-CN");
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
-    if (snapshot) { renderCounters(); renderServices(); }
+    if (snapshot) { renderCounters(); renderServices(); issuing.render(); }
     refetchSoon();
   });
   $("#sign-out").addEventListener("click", async () => {
