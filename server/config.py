@@ -79,6 +79,7 @@ from server.domain.hall import (
     parse_printer,
     time_zone,
 )
+from server.domain.issuing import LastTicket
 from server.domain.policy import PolicyRules
 from server.domain.schedule import (
     ALL_DAY,
@@ -447,6 +448,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 "daily_cap",
                 "hours",
                 "hours_by_day",
+                "last_ticket",
                 "start_number",
                 "number_width",
                 "icon",
@@ -482,6 +484,8 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 number_width=width,
                 icon=item.str("icon", DEFAULT_ICON),
                 colour=colour,
+                last_ticket=None if item.str("last_ticket") is None else _rule(
+                    item, "last_ticket", LastTicket.parse, item.str("last_ticket"), "last_ticket"),
             )
         )
     branch.check("services", bool(services), "at least one service is needed")

@@ -54,6 +54,8 @@ class Service(Answer):
     target_wait_min: float
     expected_service_min: float
     daily_cap: int | None
+    last_ticket: str | None = Field(description='"20:30": no tickets after that time of day; "auto": none once a '
+                                                "new ticket's estimated wait and service would run past the close")
 
 
 class IssueStop(Answer):
@@ -87,6 +89,9 @@ class ServiceNow(Service):
     issued_today: int
     daily_cap_reached: bool
     stopped: IssueStop | None = Field(description="the stop that refuses its new tickets now, if any")
+    tickets_until: datetime | None = Field(description="today's last-ticket time (a service with last_ticket), "
+                                                       "else null")
+    last_ticket_passed: bool = Field(description="true once today's last ticket has been issued")
     estimate: Estimate = Field(description="the wait a new ticket would have")
     priority_estimate: Estimate = Field(description="the same for a priority-class (爱心通道) ticket")
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
-from server.domain.issuing import blocking
+from server.domain.issuing import LastTicketPassed, blocking, tickets_until
 from server.domain.numbering import format_number, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, TicketState, next_state
@@ -55,6 +56,11 @@ class TicketService:
             if stored is not None:
                 return stored
             branch.require_open(service, tx.now)
+            closes_at = branch.opening(service, tx.now).closes_at
+            until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(estimate),
+                                  service_time=service.expected_service)
+            if until is not None and closes_at is not None and tx.now >= until:
+                raise LastTicketPassed(service.name.en, until, branch.opening(service, closes_at).opens_at)
             stopped = blocking(issue_stops.current(tx.connection, branch.code, tx.now), service.code, tx.now)
             if stopped is not None:
                 raise DomainError(f"{service.name.en} is not issuing tickets now: {stopped.reason.en}",
@@ -224,3 +230,9 @@ class TicketService:
         estimate = self.hall.estimates.new_ticket_estimate(branch.code, service_code, priority)
         return None if estimate is None else estimate.as_dict()
 
+
+def _wait_high(estimate: dict[str, Any] | None) -> timedelta | None:
+    """The upper end of a new ticket's estimated wait, when the estimate is known."""
+    if not estimate or not estimate.get("known"):
+        return None
+    return timedelta(minutes=float(estimate["high_min"]))
