@@ -332,7 +332,7 @@ def test_the_wall_says_when_closed_services_open_and_flips_at_the_minute(tmp_pat
                     expect(row(wall, code).locator(".service-estimate .opening-line")).to_have_text(lines)
                     expect(row(wall, code)).to_have_class("closed")
                 expect(row(wall, "BILL")).not_to_have_class("closed")
-                wall.wait_for_function("document.getElementById('media-image').complete")
+                wall.wait_for_function("() => document.getElementById('media-image').complete")
                 wall.wait_for_timeout(600)
                 assert cut_off(wall) == [], language
                 screenshot(wall, f"wall-closed-services-{language}")
@@ -479,10 +479,10 @@ def test_only_staff_set_a_displays_sound_and_the_volume_is_kept(hall_server: Hal
 
     wall.locator("#setup-test-chime").click()
     wall.locator("#setup-test-voice").click()
-    wall.wait_for_function("window.spokenUtterances.length >= 1", timeout=60_000)  # after the chime and the zh audio
+    wall.wait_for_function("() => window.spokenUtterances.length >= 1", timeout=60_000)  # after the chime and the zh audio
     [spoken] = wall.evaluate("window.spokenUtterances")
     assert spoken["volume"] == pytest.approx(0.4) and spoken["text"].startswith("Number A, zero zero one")
-    wall.wait_for_function("HallWall.announcer.queue.length === 0 && !HallWall.announcer.busy", timeout=LIVE_TIMEOUT)
+    wall.wait_for_function("() => HallWall.announcer.queue.length === 0 && !HallWall.announcer.busy", timeout=LIVE_TIMEOUT)
     assert heard.announcements == [] and heard.audio == []  # no call's announcement is involved
     assert test_audio == ["zh-CN"]  # Chinese from the server (no Chinese voice here), at the volume:
     assert wall.evaluate("HallWall.announcer.audio.volume") == pytest.approx(0.4)
@@ -527,7 +527,7 @@ def test_media_and_notices_change_live(hall_server: HallServer, context: Any, br
     expect(wall.locator("#wall")).to_have_attribute("data-media", "on")
     expect(wall.locator("#media-image")).to_be_visible()
     expect(wall.locator("#media-image")).to_have_attribute("src", re.compile(r"/media/\d+/file\?v="))
-    wall.wait_for_function("document.getElementById('media-image').naturalWidth === 1280")
+    wall.wait_for_function("() => document.getElementById('media-image').naturalWidth === 1280")
     expect(wall.locator("#notice-track .notice-copy").first).to_contain_text("free gigabit router")
     session = manager(hall_server)
     notices = session.get(f"{hall_server.api}/branches/{BRANCH}/notices").json()["notices"]
@@ -554,7 +554,7 @@ def test_wall_screenshots(hall_server: HallServer, browser: Any, name: str, widt
         for language in ("zh-CN", "en") if name != "4k" else ("en",):
             wall = open_page(context, f"{hall_server.url}{WALL}?lang={language}&sound=off")
             expect(wall.locator("#now-number")).not_to_have_text("—")
-            wall.wait_for_function("document.getElementById('media-image').complete")
+            wall.wait_for_function("() => document.getElementById('media-image').complete")
             wall.wait_for_timeout(600)  # the flash of the last call has ended
             problems = cut_off(wall)
             assert problems == [], (name, language, problems)

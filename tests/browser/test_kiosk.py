@@ -269,7 +269,7 @@ def test_giving_up_during_an_outage_cancels_a_ticket_issued_meanwhile(hall_serve
     while waiting_total(hall_server) != 0 and time.monotonic() < deadline:
         page.wait_for_timeout(300)  # (route handlers run while Playwright waits, not during time.sleep)
     assert waiting_total(hall_server) == 0
-    page.wait_for_function("window.HallKiosk.abandoned.length === 0", timeout=5000)
+    page.wait_for_function("() => window.HallKiosk.abandoned.length === 0", timeout=5000)
     assert not page.js_errors
 
 
@@ -500,7 +500,7 @@ def test_browser_printing_prints_a_receipt(hall_server: HallServer, page: Any) -
     tile(page, "BROADBAND").click()
     confirmed_token(page)
     expect(page.locator("#print-status")).to_contain_text("号票正在打印")
-    page.wait_for_function("window.__prints === 1", timeout=5000)
+    page.wait_for_function("() => window.__prints === 1", timeout=5000)
     page.emulate_media(media="print")
     receipt = page.locator("#receipt")
     expect(receipt).to_be_visible()

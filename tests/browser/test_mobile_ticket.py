@@ -73,7 +73,7 @@ def test_kiosk_ticket_then_your_turn_on_the_phone_within_a_second(
     assert elapsed < 1.0, f"'your turn' showed {elapsed:.2f} s after the call"
     expect(phone.locator("#banner-text")).to_have_text("请到 2号窗口 办理")
     expect(phone.locator("#waiting-actions")).to_be_hidden()
-    phone.wait_for_function("window.__vibrations.length >= 2")  # "you're next", then "your turn"
+    phone.wait_for_function("() => window.__vibrations.length >= 2")  # "you're next", then "your turn"
     screenshot(phone, "mobile-turn-zh")
 
     phone.click('.lang[data-lang="en"]')

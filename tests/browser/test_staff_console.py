@@ -222,7 +222,7 @@ def test_a_stale_action_is_refused_with_a_clear_message_and_a_refreshed_view(hal
     console.click("#call-next")
     expect(console.locator("[data-action=no-show]")).to_be_visible(timeout=TIMEOUT)
     expect(console.locator("#waiting-count")).to_have_text("0", timeout=TIMEOUT)
-    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)  # no refresh under way
+    console.wait_for_function("() => StaffConsole.settled()", timeout=TIMEOUT)  # no refresh under way
     number = console.locator("#current-number").inner_text()
     # this tablet drops off the network for a moment; the other tablet at the counter serves the customer
     console.evaluate("HallLive.client.socket.disconnect()")
@@ -423,20 +423,20 @@ def test_screenshots_of_the_console(hall_server: HallServer, tablets: Any, langu
                          "note": "客户要改套餐 · wants a cheaper plan"})
     console = open_console(tablets(), hall_server, "li.na", "3", query=query)
     expect(console.locator("#waiting-count")).to_have_text("5", timeout=TIMEOUT)
-    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    console.wait_for_function("() => StaffConsole.settled()", timeout=TIMEOUT)
     screenshot(console, f"staff-console-idle-{suffix}")
     console.click("#call-next")
     expect(console.locator("#current-transfer")).to_be_visible(timeout=TIMEOUT)
     console.click("[data-action=start]")
     expect(console.locator("#ticket-view")).to_have_attribute("data-state", "serving", timeout=TIMEOUT)
-    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    console.wait_for_function("() => StaffConsole.settled()", timeout=TIMEOUT)
     screenshot(console, f"staff-console-serving-{suffix}")
 
     portrait = open_console(tablets({"width": 800, "height": 1280}), hall_server, "zhao.lei", "4", query=query)
     expect(portrait.locator("#waiting-list .ticket-row").first).to_be_visible(timeout=TIMEOUT)
     portrait.click("#call-next")
     expect(portrait.locator("#ticket-view")).to_be_visible(timeout=TIMEOUT)
-    portrait.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    portrait.wait_for_function("() => StaffConsole.settled()", timeout=TIMEOUT)
     screenshot(portrait, f"staff-console-portrait-{suffix}")
     for page in (sign_in, console, portrait):
         assert page.js_errors == []  # type: ignore[attr-defined]
@@ -536,7 +536,7 @@ def test_the_undo_keys_on_a_desktop_and_a_clean_refusal_once_the_counter_moved_o
 
     press("m", "no-show")
     expect(console.locator("#undo-bar")).to_be_visible(timeout=TIMEOUT)
-    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    console.wait_for_function("() => StaffConsole.settled()", timeout=TIMEOUT)
     # this tablet drops off the network; the other tablet at the counter calls the next customer
     console.evaluate("HallLive.client.socket.disconnect()")
     other_tablet = hall_server.staff("zhang.wei")
@@ -593,7 +593,7 @@ def test_pausing_with_a_parked_customer_asks_first_and_keeps_them_in_sight(hall_
     console.click("[data-action=park]")
     expect(console.locator(f"#parked-list .ticket-row[data-number={parked['number']}]")).to_be_visible(
         timeout=TIMEOUT)
-    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    console.wait_for_function("() => StaffConsole.settled()", timeout=TIMEOUT)
 
     console.click("#pause-button")
     dialog = console.locator("#pause-dialog")
@@ -638,7 +638,7 @@ def test_screenshots_of_undo_reactivate_and_the_pause_warning(hall_server: HallS
     console.click("[data-action=no-show]")
     expect(console.locator("#undo-bar")).to_be_visible(timeout=TIMEOUT)
     expect(console.locator("#no-shows-list .ticket-row")).to_have_count(3, timeout=TIMEOUT)
-    console.wait_for_function("StaffConsole.settled()", timeout=TIMEOUT)
+    console.wait_for_function("() => StaffConsole.settled()", timeout=TIMEOUT)
     assert_fits(console)
     screenshot(console, f"staff-console-undo-{suffix}")
 
