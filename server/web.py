@@ -19,6 +19,9 @@ from server.settings import HallConfig
 
 DEVICE_HEADER = "X-Device-Id"
 DEVICE_ID_MAX = 64  # ticket_event.device
+DEVICE_ID_PATTERN = "^[ -~]*$"
+"""Printable ASCII (spaces around it are dropped): the OpenAPI document states the same rule."""
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 
 def public_base_url() -> str:
@@ -32,11 +35,11 @@ def hall_config() -> HallConfig:
 
 def device_id() -> str | None:
     """The calling device's own id (``X-Device-Id``: a kiosk, a pad), kept in the event rows it causes."""
-    device = (request.headers.get(DEVICE_HEADER) or "").strip()
-    if len(device) > DEVICE_ID_MAX or not device.isprintable():
-        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable characters",
+    raw = request.headers.get(DEVICE_HEADER) or ""
+    if len(raw) > DEVICE_ID_MAX or not _DEVICE_ID.fullmatch(raw):
+        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable ASCII characters",
                           code="bad_device_id", http_status=400)
-    return device or None
+    return raw.strip() or None
 
 
 SESSION_COOKIE = "hall_session"
