@@ -103,6 +103,7 @@ class Endpoint:
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     response: type[BaseModel] | None = None  # the success answer's shape (server/api/responses.py)
     manager_code: str = "manager_only"  # the error code that refuses staff on a manager route
+    produces: tuple[str, ...] = ("application/json",)  # the success answer's media types
 
 
 _CHANGING = frozenset({"post", "put", "patch", "delete"})
@@ -127,6 +128,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
           responses: dict[int, str] | None = None,
           query: tuple[tuple[str, str, str], ...] = (),
           response: type[BaseModel] | None = None, manager_code: str = "manager_only",
+          produces: tuple[str, ...] = ("application/json",),
           documented: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``blueprint`` for callers that ``auth`` allows (``public``, ``staff`` or ``manager``,
     refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at). A
@@ -156,7 +158,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
                                   tag=tag, body=body, auth=rule_auth, idempotent=idempotent, status=status,
                                   responses=responses or {}, query=query, response=response,
-                                  manager_code=manager_code))
+                                  manager_code=manager_code, produces=produces))
         return wrapper
 
     return decorate
@@ -280,7 +282,13 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                                "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
                                "description": "a retry with the same key returns the first answer"})
+        success = {"description": "success", "content": {
+            media: {"schema": (_component(ep.response, schemas) if ep.response else {}) if media == "application/json"
+                    else {}} for media in ep.produces}}
         own = {str(code): _answer(text) for code, text in ep.responses.items()}
+        if ep.idempotent and ep.status != 200:  # a retry with the same key is answered with the first answer
+            own["200"] = {**success, "description": "the same Idempotency-Key again: the first answer, "
+                                                    "``replayed: true``"}
         common = _common_answers(ep, path_names, any(p["in"] == "header" for p in parameters))
         operation: dict[str, Any] = {
             "summary": ep.summary,
@@ -288,8 +296,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             "operationId": f"{ep.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_')}",
             "parameters": parameters,
             "responses": {
-                str(ep.status): {"description": "success", "content": {"application/json": {
-                    "schema": _component(ep.response, schemas) if ep.response else {}}}},
+                str(ep.status): success,
                 **dict(sorted({**common, **own}.items())),
             },
         }
