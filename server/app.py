@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-from flask import Flask, render_template
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, render_template
+from flask.sessions import SessionInterface, SessionMixin
 from flask_socketio import SocketIO
-from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.fanout import DirectFanout, capture_websockets
@@ -32,27 +30,23 @@ from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop
 from server.services.printing import PrintingService
 from server.services.ratings import RatingService
+from server.services.sessions import SessionService
 from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
 from server.settings import HallConfig
+from server.staff_sockets import StaffSockets
 from server.web import ChunkedBody, refuse_cross_site, socket_origin_check
 
 
-class SigningOnceSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with its signing serializer built once instead of on every request."""
+class NoFlaskSession(SessionInterface):
+    """Flask's signed-cookie session is not used: staff sessions live in the database (server/services/sessions.py),
+    so that they can be ended. No cookie of Flask's is read or written."""
 
-    def __init__(self) -> None:
-        self._serializers: dict[Any, URLSafeTimedSerializer] = {}
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        return None  # Flask then hands out its null session
 
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        if not app.secret_key:
-            return None
-        serializer = self._serializers.get(app.secret_key)
-        if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            assert serializer is not None
-            self._serializers = {app.secret_key: serializer}
-        return serializer
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 class RequestGauge:
@@ -128,13 +122,10 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app = Flask(__name__, template_folder="templates", static_folder="../static", static_url_path="/static")
     app.config.update(
         SECRET_KEY=config.server.secret_key,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_HTTPONLY=True,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
-    app.session_interface = SigningOnceSessionInterface()
+    app.session_interface = NoFlaskSession()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     gauge = RequestGauge(app.wsgi_app)
@@ -167,8 +158,13 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     hall.purge_idempotency_records()
     for branch in config.branches:
         live.refresh(branch.code)
+    sessions = SessionService(config, uow, clock)
+    sessions.end_invalid()  # a password changed or an account disabled in the configuration: its sessions end now
+    staff_sockets = StaffSockets(socketio, sessions)
     heap = HeapKeeper()
-    register_socket_handlers(socketio, hall, live, heap)
+    register_socket_handlers(socketio, hall, live, heap, staff_sockets)
+    app.extensions["sessions"] = sessions
+    app.extensions["staff_sockets"] = staff_sockets
     app.extensions["hall"] = hall
     app.extensions["sign_in_throttle"] = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout,
                                                         clock)
@@ -180,7 +176,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(
         live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,
-        purge=hall.purge_idempotency_records, housekeeping=heap, end_days=hall.days.end_due)
+        purge=hall.purge_idempotency_records, housekeeping=heap, end_days=hall.days.end_due,
+        check_sessions=staff_sockets.sweep)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from server.api import api, register_error_handlers

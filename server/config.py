@@ -281,7 +281,8 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
     server = root.table("server")
     server.unknown_keys(
         {"host", "port", "database_url", "redis_url", "secret_key_file", "timezone", "languages", "sqlite_synchronous",
-         "public_url", "sign_in_attempts", "sign_in_lockout_min", "proxy_hops", "display_frame_ancestors"}
+         "public_url", "sign_in_attempts", "sign_in_lockout_min", "proxy_hops", "display_frame_ancestors",
+         "session_cookie_secure", "session_idle_min", "session_lifetime_hours"}
     )
     port = server.int("port", 8080, minimum=0)
     server.check("port", port <= 65535, f"must be a TCP port (0-65535), got {port}")
@@ -315,7 +316,20 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
         sign_in_lockout=_minutes(server, "sign_in_lockout_min", 5, positive=True),
         proxy_hops=server.int("proxy_hops", 0, minimum=0),
         display_frame_ancestors=_frame_ancestors(server),
+        session_cookie_secure=server.flag("session_cookie_secure", False),
+        **_session_limits(server),
     )
+
+
+def _session_limits(server: _Reader) -> dict[str, timedelta]:
+    """``session_idle_min`` (240) and ``session_lifetime_hours`` (12): when a staff session ends unused, and at the
+    latest. The idle limit may not exceed the lifetime (it would never apply)."""
+    idle = _minutes(server, "session_idle_min", 240, positive=True)
+    lifetime = timedelta(hours=server.number("session_lifetime_hours", 12, positive=True))
+    server.check("session_lifetime_hours", lifetime <= timedelta(days=90), "must be at most 2160 (90 days)")
+    server.check("session_idle_min", idle <= lifetime,
+                 f"must not be longer than session_lifetime_hours ({lifetime.total_seconds() / 3600:g} h)")
+    return {"session_idle": idle, "session_lifetime": lifetime}
 
 
 def _frame_ancestors(server: _Reader) -> tuple[str, ...]:
@@ -565,7 +579,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
 def _load_staff(root: _Reader, branch_codes: set[str]) -> tuple[StaffAccount, ...]:
     accounts: list[StaffAccount] = []
     for item in root.tables("staff"):
-        item.unknown_keys({"username", "display_name", "password_hash", "role", "branches", "photo"})
+        item.unknown_keys({"username", "display_name", "password_hash", "role", "branches", "photo", "disabled"})
         username = _rule(item, "username", check_username, item.str("username", required=True))
         item.check("username", username not in {a.username for a in accounts}, f"duplicate username {username!r}")
         password_hash = _rule(item, "password_hash", check_password_hash, item.str("password_hash", required=True))
@@ -575,7 +589,7 @@ def _load_staff(root: _Reader, branch_codes: set[str]) -> tuple[StaffAccount, ..
             item.check("branches", isinstance(code, str) and code in branch_codes, f"unknown branch {code!r}")
         photo = _rule(item, "photo", check_photo, item.str("photo", "") or None, username)
         accounts.append(_build(item, StaffAccount, username, item.str("display_name", username), password_hash, role,
-                               tuple(branches), photo))
+                               tuple(branches), photo, disabled=item.flag("disabled", False)))
     return tuple(accounts)
 
 

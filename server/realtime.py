@@ -15,7 +15,8 @@ The contract (docs/realtime.md has the full picture):
 Rooms per branch: ``public:<branch>`` (displays, kiosks, counter displays; events without the
 ``private`` part), ``staff:<branch>`` (signed-in staff and managers, full events) and
 ``ticket:<branch>:<id>`` (one customer). Staff and manager joins are authenticated by the same
-signed session cookie as the pages; sockets carry no commands, which go through the HTTP API.
+session cookie as the pages, and such a socket is dropped once its session ends; sockets carry no commands,
+which go through the HTTP API.
 With a Redis URL configured, Flask-SocketIO relays emits through Redis so that every server process
 reaches its own clients.
 """
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import request, session
+from flask import request
 from flask_socketio import SocketIO, join_room, leave_room, rooms
 from socketio import PubSubManager
 
@@ -38,6 +39,8 @@ from server.fanout import DirectFanout
 from server.services.access import STAFF_ROLES, require, require_branch, require_counter, resolve_actor
 from server.services.hall import HallService
 from server.services.live import LiveHall
+from server.staff_sockets import StaffSockets
+from server.web import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +160,11 @@ def _refused(error: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": error, "message": message}
 
 
-def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHall, heap: HeapKeeper) -> None:
-    """The ``join`` handler: checks the role, joins the rooms and answers with the role's snapshot."""
+def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHall, heap: HeapKeeper,
+                             staff_sockets: StaffSockets) -> None:
+    """The ``join`` handler: checks the role, joins the rooms and answers with the role's snapshot. A staff or
+    manager join needs a session that holds (the handshake's cookie, checked at each join like an API request), and
+    the socket is dropped when that session ends (:mod:`server.staff_sockets`)."""
 
     @socketio.on("join")
     def on_join(payload: Any) -> dict[str, Any]:
@@ -169,8 +175,10 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
             return _refused("invalid_role", f"role must be one of {', '.join(ROLES)}")
         try:
             branch = require_branch(hall.config, branch_code)
+            opened = None
             if role in STAFF_ROLES:  # the same rules as the API's staff and manager routes
-                actor = resolve_actor(hall.config, session.get("username"))
+                opened = staff_sockets.sessions.resume(request.cookies.get(SESSION_COOKIE))
+                actor = resolve_actor(hall.config, opened.account.username if opened else None)
                 require(hall.config, actor, role, branch, manager_code="forbidden")
         except DomainError as exc:
             return _refused(exc.code, exc.message)
@@ -178,6 +186,10 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
         for room in rooms():
             if room != request.sid:  # type: ignore[attr-defined]
                 leave_room(room)
+        if opened is None:
+            staff_sockets.left(request.sid)  # type: ignore[attr-defined]
+        else:
+            staff_sockets.joined(request.sid, opened.key, opened.account.username)  # type: ignore[attr-defined]
         try:
             if role == "ticket":
                 token = payload.get("token")

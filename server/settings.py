@@ -30,6 +30,9 @@ class ServerSettings:
     sign_in_lockout: timedelta = timedelta(minutes=5)  # the first lockout; each further one lasts twice as long
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted
     display_frame_ancestors: tuple[str, ...] = ()  # origins that may frame the wall and counter displays
+    session_cookie_secure: bool = False  # the staff session cookie only over HTTPS (set it when served over HTTPS)
+    session_idle: timedelta = timedelta(hours=4)  # a staff session unused this long has ended
+    session_lifetime: timedelta = timedelta(hours=12)  # and any staff session ends this long after sign-in
 
 
 MEDIA_DEFAULT_DIRECTORY = Path("var/media")

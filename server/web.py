@@ -9,15 +9,19 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import current_app, g, request, session
+from flask import Response, current_app, g, request
 
 from server.domain.errors import DomainError
 from server.services import access
 from server.services.actor import Actor
+from server.services.sessions import OpenSession, SessionService
 from server.settings import HallConfig
 
 DEVICE_HEADER = "X-Device-Id"
 DEVICE_ID_MAX = 64  # ticket_event.device
+DEVICE_ID_PATTERN = "^[ -~]*$"
+"""Printable ASCII (spaces around it are dropped): the OpenAPI document states the same rule."""
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 
 def public_base_url() -> str:
@@ -31,21 +35,34 @@ def hall_config() -> HallConfig:
 
 def device_id() -> str | None:
     """The calling device's own id (``X-Device-Id``: a kiosk, a pad), kept in the event rows it causes."""
-    device = (request.headers.get(DEVICE_HEADER) or "").strip()
-    if len(device) > DEVICE_ID_MAX or not device.isprintable():
-        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable characters",
+    raw = request.headers.get(DEVICE_HEADER) or ""
+    if len(raw) > DEVICE_ID_MAX or not _DEVICE_ID.fullmatch(raw):
+        raise DomainError(f"{DEVICE_HEADER} must be at most {DEVICE_ID_MAX} printable ASCII characters",
                           code="bad_device_id", http_status=400)
-    return device or None
+    return raw.strip() or None
+
+
+SESSION_COOKIE = "hall_session"
+"""The staff session cookie: a random session id (see :mod:`server.services.sessions`), HTTP-only, SameSite=Lax."""
+
+
+def sessions() -> SessionService:
+    return current_app.extensions["sessions"]
+
+
+def current_session() -> OpenSession | None:
+    """The staff session this request carries, if it still holds (checked once per request, kept in ``flask.g``)."""
+    if "staff_session" not in g:
+        g.staff_session = sessions().resume(request.cookies.get(SESSION_COOKIE))
+    return g.staff_session
 
 
 def current_actor() -> Actor:
     """Who sends this request, resolved once per request from the session (kept in ``flask.g``)."""
     actor = g.get("actor")
     if actor is None:
-        username = session.get("username")
-        actor = access.resolve_actor(hall_config(), username, device_id())
-        if username and actor.username is None:  # the account was removed from the configuration
-            session.clear()
+        opened = current_session()
+        actor = access.resolve_actor(hall_config(), opened.account.username if opened else None, device_id())
         g.actor = actor
     return actor
 
@@ -53,6 +70,20 @@ def current_actor() -> Actor:
 def forget_actor() -> None:
     """After signing in or out within a request: the next :func:`current_actor` reads the new session."""
     g.pop("actor", None)
+    g.pop("staff_session", None)
+
+
+def set_session_cookie(response: Response, session_id: str) -> None:
+    """Hand the browser its session id (``Secure`` where ``server.session_cookie_secure``: served over HTTPS)."""
+    server = hall_config().server
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=int(server.session_lifetime.total_seconds()),
+                        httponly=True, samesite="Lax", secure=server.session_cookie_secure, path="/")
+
+
+def clear_session_cookie(response: Response) -> None:
+    server = hall_config().server
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="Lax", secure=server.session_cookie_secure,
+                           path="/")
 
 
 # --- requests from other sites (CSRF) -----------------------------------------------------------------------

@@ -44,8 +44,9 @@ def announcement(branch: str, seq: int) -> Any:
 
 @route(api, "/branches/<branch>/announcements/<id:seq>/audio/<any('zh-CN','en'):language>", "GET",
        "The announcement spoken by the server (WAV, espeak-ng), for a browser without a voice for the language",
-       tag="displays", auth=PUBLIC, responses={404: "not a call, or the language is not announced",
-                                  503: "the server has no voice (espeak-ng not installed)"})
+       tag="displays", auth=PUBLIC, produces=("audio/wav",),
+       responses={404: "not a call, or the language is not announced",
+                  503: "the server has no voice (espeak-ng not installed)"})
 def announcement_audio(branch: str, seq: int, language: str) -> Any:
     audio = announcements().audio(branch, seq, language)
     response = Response(audio, mimetype="audio/wav")
@@ -61,7 +62,7 @@ def test_announcement(branch: str) -> Any:
 
 
 @route(api, "/branches/<branch>/announcements/test/audio/<any('zh-CN','en'):language>", "GET",
-       "The sample call spoken by the server (WAV, espeak-ng)", tag="displays", auth=STAFF,
+       "The sample call spoken by the server (WAV, espeak-ng)", tag="displays", auth=STAFF, produces=("audio/wav",),
        responses={401: "not signed in", 403: "not staff of this branch", 404: "the language is not announced",
                   503: "the server has no voice (espeak-ng not installed)"})
 def test_announcement_audio(branch: str, language: str) -> Any:
@@ -79,7 +80,7 @@ def branch_signage(branch: str) -> Any:
 
 
 @route(api, MEDIA + "/<id:media_id>/file", "GET", "A media file (image or video, with its content type)",
-       tag="displays", auth=PUBLIC, responses={404: "unknown or disabled media"})
+       tag="displays", auth=PUBLIC, produces=("image/*", "video/*"), responses={404: "unknown or disabled media"})
 def media_file(branch: str, media_id: int) -> Any:
     found = signage().media_file(branch, media_id, current_actor())
     response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=found.sha256,

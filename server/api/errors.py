@@ -36,4 +36,8 @@ def register_error_handlers(app: Any) -> None:
         if not request.path.startswith("/api/"):
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": code, "message": exc.description}), exc.code
+        response = jsonify({"error": code, "message": exc.description})
+        for name, value in exc.get_headers():  # e.g. the Allow header of a 405
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, exc.code

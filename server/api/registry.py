@@ -23,7 +23,16 @@ from werkzeug.routing import BaseConverter
 from server.api.schemas import ID_MAX
 from server.domain.errors import DomainError, NotAllowed
 from server.services import access
-from server.web import current_actor, device_id, forget_actor, hall_config
+from server.web import (
+    DEVICE_HEADER,
+    DEVICE_ID_MAX,
+    DEVICE_ID_PATTERN,
+    SESSION_COOKIE,
+    current_actor,
+    device_id,
+    forget_actor,
+    hall_config,
+)
 
 __all__ = ["current_actor", "device_id", "forget_actor", "route"]
 
@@ -94,8 +103,10 @@ class Endpoint:
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     response: type[BaseModel] | None = None  # the success answer's shape (server/api/responses.py)
     manager_code: str = "manager_only"  # the error code that refuses staff on a manager route
+    produces: tuple[str, ...] = ("application/json",)  # the success answer's media types
 
 
+_CHANGING = frozenset({"post", "put", "patch", "delete"})
 ENDPOINTS: list[Endpoint] = []
 DECLARED: set[str] = set()  # "blueprint.view" of every view route() registered, with its rule
 
@@ -117,6 +128,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
           responses: dict[int, str] | None = None,
           query: tuple[tuple[str, str, str], ...] = (),
           response: type[BaseModel] | None = None, manager_code: str = "manager_only",
+          produces: tuple[str, ...] = ("application/json",),
           documented: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``blueprint`` for callers that ``auth`` allows (``public``, ``staff`` or ``manager``,
     refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at). A
@@ -133,6 +145,8 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
             if rule_auth != access.PUBLIC:
                 access.require(hall_config(), current_actor(), rule_auth, kwargs.get("branch"),
                                manager_code=manager_code)
+            if method.lower() in _CHANGING:
+                device_id()  # a malformed X-Device-Id is refused on every command, whether or not it is kept
             if body is not None:
                 kwargs["body"] = body.model_validate(_json_body())
             return view(**kwargs)
@@ -144,7 +158,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
                                   tag=tag, body=body, auth=rule_auth, idempotent=idempotent, status=status,
                                   responses=responses or {}, query=query, response=response,
-                                  manager_code=manager_code))
+                                  manager_code=manager_code, produces=produces))
         return wrapper
 
     return decorate
@@ -207,6 +221,36 @@ def _component(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _answer(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"application/json": {"schema": _ERROR}}}
+
+
+def _common_answers(ep: Endpoint, path_names: list[str], has_headers: bool) -> dict[str, dict[str, Any]]:
+    """The answers every route of its kind may give besides its own (the wrapper's, the error handlers', the
+    database's), so that the document lists each status the server really sends."""
+    answers: dict[str, dict[str, Any]] = {}
+    malformed = [what for what, present in (("body", ep.body is not None), ("header", has_headers),
+                                            ("query parameter", bool(ep.query))) if present]
+    if malformed:
+        answers["400"] = _answer(f"a malformed {' or '.join(malformed)} (``error`` names what)")
+    if ep.auth != access.PUBLIC:
+        who = "a manager" if ep.auth == access.MANAGER else "a staff member or manager"
+        where = " who works at the branch" if "<branch>" in ep.rule else ""
+        answers["401"] = _answer("not signed in, or the session has ended (unauthenticated)")
+        answers["403"] = _answer(f"only for {who}{where}")
+    if path_names:
+        answers["404"] = _answer(f"no such {', '.join(path_names)}")
+    if ep.body is not None:
+        answers["413"] = _answer("the body is larger than the route takes")
+        answers["415"] = _answer("the body is not JSON")
+        answers["422"] = _answer("the body failed validation (``details.problems`` names each field)")
+    answers["503"] = _answer("the database is busy (``database_busy``, with Retry-After) or unavailable")
+    return answers
+
+
 def openapi_document(title: str, version: str) -> dict[str, Any]:
     """An OpenAPI 3.1 description of every registered route."""
     paths: dict[str, dict[str, Any]] = {}
@@ -223,46 +267,46 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
     }
     for ep in ENDPOINTS:
         path = _PATH_PARAM.sub(lambda m: "{" + m.group(3) + "}", ep.rule)
+        path_names = [m.group(3) for m in _PATH_PARAM.finditer(ep.rule)]
         parameters: list[dict[str, Any]] = [
             {"name": m.group(3), "in": "path", "required": True, "schema": _path_schema(m.group(1), m.group(2))}
             for m in _PATH_PARAM.finditer(ep.rule)
         ]
         parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": kind},
                         "description": text} for name, kind, text in ep.query]
-        if ep.method in {"post", "put", "patch", "delete"}:
-            parameters.append({"name": "X-Device-Id", "in": "header", "required": False,
-                               "schema": {"type": "string", "maxLength": 64},
+        if ep.method in _CHANGING:
+            parameters.append({"name": DEVICE_HEADER, "in": "header", "required": False,
+                               "schema": {"type": "string", "maxLength": DEVICE_ID_MAX, "pattern": DEVICE_ID_PATTERN},
                                "description": "the calling device (kiosk, rating pad, tablet), kept in the event log"})
         if ep.idempotent:
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                               "schema": {"type": "string", "maxLength": 100},
+                               "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
                                "description": "a retry with the same key returns the first answer"})
+        success = {"description": "success", "content": {
+            media: {"schema": (_component(ep.response, schemas) if ep.response else {}) if media == "application/json"
+                    else {}} for media in ep.produces}}
+        own = {str(code): _answer(text) for code, text in ep.responses.items()}
+        if ep.idempotent and ep.status != 200:  # a retry with the same key is answered with the first answer
+            own["200"] = {**success, "description": "the same Idempotency-Key again: the first answer, "
+                                                    "``replayed: true``"}
+        common = _common_answers(ep, path_names, any(p["in"] == "header" for p in parameters))
         operation: dict[str, Any] = {
             "summary": ep.summary,
             "tags": [ep.tag],
             "operationId": f"{ep.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_')}",
             "parameters": parameters,
             "responses": {
-                str(ep.status): {"description": "success", "content": {"application/json": {
-                    "schema": _component(ep.response, schemas) if ep.response else {}}}},
-                **{str(code): {"description": text, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ep.responses.items()},
+                str(ep.status): success,
+                **dict(sorted({**common, **own}.items())),
             },
         }
         if ep.body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
+            required = bool(ep.body.model_json_schema().get("required"))  # no body at all reads as {}
+            operation["requestBody"] = {"required": required, "content": {"application/json": {
                 "schema": _component(ep.body, schemas)}}}
-            operation["responses"].setdefault("422", {"description": "the body failed validation", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
         operation["x-access"] = ep.auth
         if ep.auth != access.PUBLIC:
-            who = "a manager" if ep.auth == access.MANAGER else "a staff member or manager"
-            where = " who works at the branch" if "<branch>" in ep.rule else ""
             operation["security"] = [{"staffSession": []}]
-            operation["responses"].setdefault("401", {"description": "not signed in (unauthenticated)", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
-            operation["responses"].setdefault("403", {"description": f"only for {who}{where}", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
         paths.setdefault(path, {})[ep.method] = operation
     return {
         "openapi": "3.1.0",
@@ -270,7 +314,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"staffSession": {"type": "apiKey", "in": "cookie", "name": "session",
+            "securitySchemes": {"staffSession": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
                                                  "description": "set by POST /api/session"}},
         },
     }

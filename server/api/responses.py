@@ -313,6 +313,13 @@ class StaffSession(Answer):
     username: str | None = Field(description="null when nobody is signed in")
     display_name: str | None = None
     role: Literal["staff", "manager"] | None = None
+    expires_at: datetime | None = Field(default=None, description="when the session ends at the latest (it ends "
+                                                                  "sooner when left unused)")
+
+
+class SessionsEnded(Answer):
+    username: str
+    ended: int = Field(description="how many sessions (devices) were signed out")
 
 
 class ServiceDayFigures(Answer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request, session
+from flask import current_app, jsonify, request
 
 from server.api import responses as R
 from server.api.registry import (
@@ -31,15 +31,17 @@ from server.api.schemas import (
     TransferRequest,
     UndoNoShowRequest,
 )
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, Unauthenticated
 from server.domain.hall import Text
 from server.domain.ticket import COUNTER_ACTIONS
 from server.domain.tickets import Action
 from server.offload import offload_cpu
-from server.services.access import MANAGER, PUBLIC, STAFF, require
+from server.services.access import MANAGER, PUBLIC, SIGN_IN_FIRST, STAFF, require
 from server.services.accounts import authenticate
 from server.services.hall import HallService
+from server.services.sessions import OpenSession
 from server.services.views import exception_view, service_view, weekly_view
+from server.web import SESSION_COOKIE, clear_session_cookie, current_session, sessions, set_session_cookie
 
 
 def action_path(action: Action) -> str:
@@ -189,28 +191,57 @@ def login(body: LoginRequest) -> Any:
                            throttle=current_app.extensions["sign_in_throttle"], client=request.remote_addr or "")
     if account is None:
         return jsonify({"error": "bad_credentials", "message": "wrong username or password"}), 401
-    session.clear()
-    session["username"] = account.username
-    session.permanent = True
+    sessions().end(request.cookies.get(SESSION_COOKIE))  # a new id at each sign-in: the old one is over
+    session_id, opened = sessions().start(account)
     forget_actor()
-    return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
+    response = jsonify(_session_view(opened))
+    set_session_cookie(response, session_id)
+    return response
+
+
+def _session_view(opened: OpenSession | None) -> dict[str, Any]:
+    if opened is None:
+        return {"username": None}
+    account = opened.account
+    return {"username": account.username, "display_name": account.display_name, "role": account.role,
+            "expires_at": opened.expires_at.isoformat()}
 
 
 @route(api, "/session", "GET", "Who is signed in", tag="staff", auth=PUBLIC, response=R.StaffSession)
 def whoami() -> Any:
-    actor = current_actor()
-    if actor.username is None:
-        return jsonify({"username": None})
-    account = hall().config.account(actor.username)
-    assert account is not None
-    return jsonify({"username": account.username, "display_name": account.display_name, "role": account.role})
+    return jsonify(_session_view(current_session()))
 
 
-@route(api, "/session", "DELETE", "Sign out of the staff session", tag="staff", auth=PUBLIC, response=R.StaffSession)
+@route(api, "/session", "DELETE", "Sign out of the staff session (it ends on the server: the cookie opens nothing "
+       "any more)", tag="staff", auth=PUBLIC, response=R.StaffSession)
 def logout() -> Any:
-    session.clear()
+    sessions().end(request.cookies.get(SESSION_COOKIE))
     forget_actor()
-    return jsonify({"username": None})
+    response = jsonify({"username": None})
+    clear_session_cookie(response)
+    return response
+
+
+@route(api, "/session/everywhere", "DELETE", "Sign out everywhere: end every session of the signed-in account, on "
+       "every device", tag="staff", auth=PUBLIC, response=R.SessionsEnded, responses={401: "not signed in"})
+def logout_everywhere() -> Any:
+    opened = current_session()
+    if opened is None:
+        raise Unauthenticated(SIGN_IN_FIRST)
+    ended = sessions().end_all(opened.account.username)
+    forget_actor()
+    response = jsonify({"username": opened.account.username, "ended": ended})
+    clear_session_cookie(response)
+    return response
+
+
+@route(api, "/branches/<branch>/staff/<username>/sessions", "DELETE",
+       "End every session of a staff member of the branch: a lost or shared tablet (manager)", tag="staff",
+       auth=MANAGER, response=R.SessionsEnded,
+       responses={404: "no such staff member at the branch"})
+def end_staff_sessions(branch: str, username: str) -> Any:
+    ended = sessions().end_for_staff(branch, current_actor(), username)
+    return jsonify({"username": username, "ended": ended})
 
 
 # --- staff: counters -------------------------------------------------------------------------------

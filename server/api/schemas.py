@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 from server.domain.tickets import PriorityClass
 
@@ -14,12 +14,25 @@ Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 ID_MAX = 2**63 - 1
 """The largest id, version or sequence number a database row can hold (a signed 64-bit integer)."""
 
-RowId = Annotated[int, Field(ge=1, le=ID_MAX)]
-Version = Annotated[int | None, Field(default=None, ge=1, le=ID_MAX,
-                                      description="refuse if the ticket changed since this version")]
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+def _json_number(value: Any) -> Any:
+    """JSON's numbers as JSON Schema reads them: 5.0 is the whole number 5; ``true`` and ``"5"`` are no numbers."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a number, not text or true/false")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Flag = Annotated[bool, Strict()]  # true or false, not 1 or "yes"
+# (the bounds come before the number's reading: after it, pydantic would leave them out of the JSON schema)
+RowId = Annotated[int, Strict(), Field(ge=1, le=ID_MAX), BeforeValidator(_json_number)]
+Version = Annotated[RowId | None, Field(default=None, description="refuse if the ticket changed since this version")]
+
+
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # tab and line breaks are allowed
+_CONTROL = re.compile(f"[{_CONTROLS}]")
 
 
 def _no_control_characters(value: Any) -> Any:
@@ -31,11 +44,34 @@ def _no_control_characters(value: Any) -> Any:
     return value
 
 
+TEXT_PATTERN = rf"^[^{_CONTROLS}]*$"
+"""Text without control characters, as the document states it."""
+FILLED_TEXT_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+"""The same with at least one character that is not a space (text is stripped before its length is checked)."""
+
+
+def _document_text_rules(schema: dict[str, Any]) -> None:
+    """Put the rules of :class:`Body` on its text fields in the JSON schema (the OpenAPI document): no control
+    characters, and a required text not blank."""
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+        elif isinstance(node, dict):
+            if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & node.keys():
+                node["pattern"] = FILLED_TEXT_PATTERN if node.get("minLength", 0) >= 1 else TEXT_PATTERN
+            for key in ("properties", "items", "anyOf", "oneOf", "allOf", "additionalProperties"):
+                if key in node:
+                    visit(list(node[key].values()) if key == "properties" else node[key])
+
+    visit(schema)
+
+
 class Body(BaseModel):
     """A request body: unknown fields refused, text stripped, and no control characters in any text (PostgreSQL
     cannot store a NUL; none belongs in a note, a reason or a name)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_text_rules)
 
     @field_validator("*")
     @classmethod
@@ -56,7 +92,7 @@ class LoginRequest(Body):
 
 
 class SignInRequest(Body):
-    takeover: bool = False
+    takeover: Flag = False
     services: list[str] | None = Field(
         default=None, min_length=1, max_length=32,
         description="the counter's services to serve today, a subset of its configured ones (default: all)")
@@ -94,8 +130,9 @@ class TransferRequest(Body):
 class RateRequest(Body):
     """A customer's rating from the ticket's phone page (GET /api/ratings/config lists scores and chips)."""
 
-    score: int = Field(ge=1, le=5, strict=True, description="a score of the configured scale (three: 1-3, five: 1-5)")
-    reasons: list[str] = Field(default_factory=list, max_length=12,
+    score: Annotated[int, Strict(), Field(ge=1, le=5), BeforeValidator(_json_number)] = Field(
+        description="a score of the configured scale (three: 1-3, five: 1-5)")
+    reasons: list[Annotated[str, Code]] = Field(default_factory=list, max_length=12,
                                description="codes of reason chips offered with this score")
     comment: str | None = Field(default=None, max_length=200)
 
@@ -103,7 +140,7 @@ class RateRequest(Body):
 class PadRateRequest(RateRequest):
     """A rating from the counter's pad for the ticket that counter finished."""
 
-    ticket_id: RowId = Field(strict=True)
+    ticket_id: RowId
 
 
 class ResolveFollowUpRequest(Body):
@@ -119,26 +156,27 @@ class AssignFollowUpRequest(Body):
 class NoticeText(Body):
     """A notice in both languages, e.g. {"zh-CN": "今日办理宽带送路由器", "en": "Free router with broadband today"}."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True,
+                              json_schema_extra=_document_text_rules)
     zh_CN: str = Field(alias="zh-CN", min_length=1, max_length=500)
     en: str = Field(min_length=1, max_length=500)
 
 
 class NoticeRequest(Body):
     text: NoticeText
-    enabled: bool = True
+    enabled: Flag = True
 
 
 class NoticeUpdateRequest(Body):
     text: NoticeText | None = None
-    enabled: bool | None = None
+    enabled: Flag | None = None
 
 
 class MediaUpdateRequest(Body):
     title: str | None = Field(default=None, max_length=100, description='"" removes the title')
-    seconds: float | None = Field(default=None, gt=0, le=600,
+    seconds: Annotated[float, Field(gt=0, le=600), BeforeValidator(_json_number)] | None = Field(default=None,
                                   description="time on screen (images; a video ends earlier when shorter)")
-    enabled: bool | None = None
+    enabled: Flag | None = None
 
 
 class PlaylistOrderRequest(Body):

@@ -412,6 +412,7 @@ class StaffAccount:
     role: str  # "staff" or "manager"
     branches: tuple[str, ...]  # empty means every branch
     photo: str | None = None  # a path on this server ("/static/staff/zhang.wei.jpg") the rating pad shows
+    disabled: bool = False  # may not sign in; its sessions have ended (the account stays for the history)
 
     def __post_init__(self) -> None:
         check_username(self.username)

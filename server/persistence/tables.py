@@ -311,3 +311,17 @@ class IssueStopRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     resumed_at: datetime | None = utc_field()
     resumed_by: str | None = Field(default=None, max_length=64)
+
+
+class StaffSessionRow(SQLModel, table=True):
+    """A signed-in browser (a staff member's or manager's): the cookie carries a random id, this row only its
+    SHA-256, so that a copy of the database opens no session. Signing out deletes the row; so does any end of the
+    session (everywhere, a changed password, a disabled account, the idle or absolute limit)."""
+
+    __tablename__ = "staff_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)  # hex SHA-256 of the cookie's session id
+    username: str = Field(index=True, max_length=64)
+    credential: str = Field(max_length=64)  # fingerprint of the account's password hash at sign-in
+    created_at: datetime = utc_field(nullable=False)
+    last_seen_at: datetime = utc_field(nullable=False)

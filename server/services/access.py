@@ -24,9 +24,9 @@ SIGN_IN_FIRST = "sign in as staff first (POST /api/session)"
 
 def resolve_actor(config: HallConfig, username: str | None, device: str | None = None) -> Actor:
     """The actor a session stands for: its account's name and role, or an anonymous actor when the session names
-    nobody or an account the configuration no longer has (a removed account loses its access at once)."""
+    nobody or an account the configuration no longer has or has disabled (such an account loses its access at once)."""
     account = config.account(username) if username else None
-    if account is None:
+    if account is None or account.disabled:
         return Actor(username=None, device=device)
     return Actor(username=account.username, role=account.role, device=device)
 

@@ -1,4 +1,4 @@
-"""Staff sign-in: checking a password against the account list of ``config.toml``.
+"""Staff sign-in: checking a password against the account list of ``config.toml`` (a disabled account never opens).
 
 Password hashes are deliberately slow (scrypt or PBKDF2, tens to hundreds of milliseconds). The hash runs
 through ``offload`` (a native thread under eventlet, where hashlib releases the interpreter lock), so a
@@ -107,6 +107,8 @@ def authenticate(config: HallConfig, username: str, password: str, offload: Offl
     if throttle is not None:
         throttle.check(username, client)
     account = config.account(username)
+    if account is not None and account.disabled:  # answered like an unknown name: same cost, same answer
+        account = None
     if account is None:
         known_method = config.staff[0].password_hash if config.staff else "scrypt"
         offload(lambda: check_password_hash(_decoy_hash(known_method), password))

@@ -27,21 +27,23 @@ class LiveLoop:
 
     It runs as a background task of the server (``spawn``) and waits with the server's own ``sleep``, so that
     under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers;
-    ``end_days`` ends a branch's service day once it is over (checked every ``watch_s``; free until then).
+    ``end_days`` ends a branch's service day once it is over (checked every ``watch_s``; free until then);
+    ``check_sessions`` drops the staff sockets whose session has ended (every ``sessions_every_s``).
     """
 
     DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
 
     def __init__(self, live: LiveHall, branches: Sequence[str], *, spawn: Callable[[Callable[[], None]], Any],
                  sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
-                 end_days: Callable[[str], Any] | None = None,
+                 end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
                  tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
-                 watch_s: float = 1.0, purge_every_s: float = 3600.0) -> None:
+                 watch_s: float = 1.0, purge_every_s: float = 3600.0, sessions_every_s: float = 5.0) -> None:
         self.live = live
         self.branches = list(branches)
         self.spawn, self.sleep, self.purge = spawn, sleep, purge
         self.housekeeping = housekeeping
         self.end_days = end_days
+        self.check_sessions, self.sessions_every_s = check_sessions, sessions_every_s
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
         self.purge_every_s = purge_every_s
@@ -56,7 +58,7 @@ class LiveLoop:
         last_refresh: dict[str, float] = {}
         cost: dict[str, float] = {}
         pending: dict[str, bool] = {}
-        last_watch = last_purge = time.monotonic()
+        last_watch = last_purge = last_sessions = time.monotonic()
         branches = self.branches
         while self.running:
             self.sleep(self.tick_s)
@@ -91,6 +93,9 @@ class LiveLoop:
                     self._safe(lambda c=code: self.live.refresh(c))
                     last_refresh[code] = time.monotonic()
                     cost[code] = last_refresh[code] - started
+            if self.check_sessions is not None and now - last_sessions >= self.sessions_every_s:
+                last_sessions = now
+                self._safe(self.check_sessions)
             if now - last_purge >= self.purge_every_s:
                 last_purge = now
                 self._safe(self.purge)

@@ -218,6 +218,7 @@ class UnitOfWork:
     def command(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
         if self._group_commit:
             with self._grouped(branch, now) as tx:
+                assert isinstance(tx, Transaction)
                 yield tx
             return
         with self._database_failures(), Session(self.engine, expire_on_commit=False) as session:
@@ -231,6 +232,18 @@ class UnitOfWork:
                     event_log.set_seq(connection, branch.code, tx.seq)
             events = tx.events
         self._publish(branch.code, events)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that records no hall event and moves no branch's ``seq`` (the staff's browser sessions).
+        On SQLite it joins the group commit like a command (one writer, one fsync for the batch)."""
+        if self._group_commit:
+            with self._grouped(None, None) as session:
+                assert isinstance(session, Session)
+                yield session
+            return
+        with self._database_failures(), Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     def _failure(self, exc: BaseException) -> BaseException:
         """A failure of the database as :class:`DatabaseUnavailable` (noting damage for the health check);
@@ -257,8 +270,9 @@ class UnitOfWork:
             raise failure from exc
 
     @contextmanager
-    def _grouped(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
-        """Run one command in the open batch (opening one if none), then wait for the batch's commit."""
+    def _grouped(self, branch: Branch | None, now: datetime | None) -> Iterator[Transaction | Session]:
+        """Run one command in the open batch (opening one if none), then wait for the batch's commit. Without a
+        branch: a plain write in the batch (:meth:`write`), given the session."""
         self._queued += 1
         self._writer.acquire()
         self._queued -= 1
@@ -274,7 +288,7 @@ class UnitOfWork:
             if batch.failure is not None:  # the batch got no database (its lock wait ran out): fail with it now
                 raise batch.failure
             session = batch.session
-            if branch.code not in batch.seqs:
+            if branch is not None and branch.code not in batch.seqs:
                 try:
                     batch.seqs[branch.code] = event_log.current_seq(session.connection(), branch.code, lock=False)
                 except BaseException as exc:
@@ -283,16 +297,18 @@ class UnitOfWork:
                         raise
                     raise batch.failure from exc
             savepoint = session.begin_nested()
-            tx = Transaction(session=session, branch=branch, now=now, seq=batch.seqs[branch.code])
+            tx = None if branch is None or now is None else Transaction(
+                session=session, branch=branch, now=now, seq=batch.seqs[branch.code])
             try:
-                yield tx
+                yield session if tx is None else tx
                 session.flush()
                 savepoint.commit()
             except BaseException:
                 savepoint.rollback()
                 raise
-            batch.seqs[branch.code] = tx.seq
-            batch.events.setdefault(branch.code, []).extend(tx.events)
+            if tx is not None:
+                batch.seqs[tx.branch.code] = tx.seq
+                batch.events.setdefault(tx.branch.code, []).extend(tx.events)
         except BaseException as exc:
             failure = self._failure(exc)
         finally:

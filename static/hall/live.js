@@ -42,7 +42,12 @@
         timeout: 8000,
       });
       this.socket.on("connect", () => this.join());
-      this.socket.on("disconnect", () => this.setStatus("reconnecting"));
+      this.socket.on("disconnect", (reason) => {
+        this.setStatus("reconnecting");
+        // socket.io does not reconnect by itself after the server closed the connection (e.g. the staff
+        // session behind it ended): connect again, and the join says what the server thinks now
+        if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 1000);
+      });
       this.socket.on("connect_error", () => this.setStatus("reconnecting"));
       this.socket.on("hall_event", (event) => this.receive(event));
       this.socket.on("hall_summary", (summary) => this.receiveSummary(summary));

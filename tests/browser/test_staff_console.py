@@ -378,6 +378,21 @@ def test_sign_out_and_a_console_without_a_session_goes_to_sign_in(hall_server: H
     assert next(c for c in snapshot["counters"] if c["number"] == "4")["status"] == "closed"
 
 
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_console_whose_session_ends_elsewhere_says_so(hall_server: HallServer, tablets: Any, language: str) -> None:
+    """Sign out everywhere from another device: the open console loses the staff room at once, its re-join is
+    refused, and it says the session ended; its next command is refused too."""
+    console = open_console(tablets(), hall_server, "zhao.lei", "5", query=f"&lang={language}")
+    answer = hall_server.staff("zhao.lei").delete(f"{hall_server.api}/session/everywhere").json()
+    assert answer == {"username": "zhao.lei", "ended": 2}
+    ended = "登录已失效，请重新登录。" if language == "zh-CN" else "Your session ended; please sign in again."
+    expect(console.locator("#console-message-text")).to_have_text(ended, timeout=TIMEOUT)
+    screenshot(console, f"staff-console-session-ended-{'zh' if language == 'zh-CN' else 'en'}")
+    status = console.evaluate(f"fetch('/api/branches/{BRANCH}/events').then((r) => r.status)")
+    assert status == 401
+    assert console.js_errors == []  # type: ignore[attr-defined]
+
+
 def test_a_run_of_wrong_passwords_locks_the_device_out_with_a_clear_message(hall_server: HallServer,
                                                                              tablets: Any) -> None:
     """A name no account has (so no other test's sign-in is locked out on this server): after five wrong

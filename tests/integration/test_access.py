@@ -93,7 +93,8 @@ def params(app: Flask) -> dict[str, str]:
     notice = ok(manager.post(f"{B}/notices", json={"text": {"zh-CN": "通知", "en": "Notice"}}), 201)
     stop = ok(manager.post(f"{B}/issue-stops", json={"service": "DEVICE", "reason": "busy", "until": "resumed"}), 201)
     return {"branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]), "media_id": str(media["id"]),
-            "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]), "stop_id": str(stop["id"])}
+            "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]), "stop_id": str(stop["id"]),
+            "username": "zhang.wei"}
 
 
 _PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")

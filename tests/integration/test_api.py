@@ -437,7 +437,8 @@ def test_the_locked_device_is_the_forwarded_client_only_behind_a_trusted_proxy(
 def test_sign_in_and_out_of_the_api_session(client: FlaskClient) -> None:
     r = client.post("/api/session", json={"username": "zhang.wei", "password": PASSWORD})
     assert r.status_code == 200
-    assert r.get_json() == {"username": "zhang.wei", "display_name": "张伟 Zhang Wei", "role": "staff"}
+    assert r.get_json() == {"username": "zhang.wei", "display_name": "张伟 Zhang Wei", "role": "staff",
+                            "expires_at": "2026-11-24T14:00:00+00:00"}  # 12 hours after sign-in
     assert client.get("/api/session").get_json()["username"] == "zhang.wei"
     assert client.delete("/api/session").get_json() == {"username": None}
     assert client.get("/api/session").get_json() == {"username": None}
@@ -1126,15 +1127,15 @@ def manager_client(app: Flask) -> FlaskClient:
 
 
 def test_day_summaries_over_the_api(app: Flask, client: FlaskClient, staff: FlaskClient, clock: FakeClock) -> None:
-    manager = manager_client(app)
     issue(client, "BILL")
     clock.advance(days=1)
     assert issue(client, "BILL").status_code == 201  # the first ticket of the new day ends the old one
+    manager = manager_client(app)  # signed in today (yesterday's session would have ended, unused for a day)
     days = manager.get(f"{B}/days").get_json()
     assert [d["day"] for d in days["days"]] == ["2026-11-24"]
     [figures] = days["days"][0]["services"]
     assert (figures["service_code"], figures["issued"], figures["expired"]) == ("BILL", 1, 1)
-    assert error_of(staff.get(f"{B}/days"), 403)["error"] == "forbidden"
+    assert error_of(staff_client(app, "zhang.wei").get(f"{B}/days"), 403)["error"] == "forbidden"
     assert error_of(manager.get(f"{B}/days?from=2026-11-30&to=2026-11-01"), 400)["error"] == "bad_date_range"
     assert error_of(manager.get(f"{B}/days?from=yesterday"), 400)["details"]["parameter"] == "from"
     assert manager.get(f"{B}/days?from=2026-11-25&to=2026-11-25").get_json()["days"] == []

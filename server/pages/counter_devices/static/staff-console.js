@@ -307,7 +307,7 @@
     onEvent,
     onRefused(answer) {
       showMessage(answer.error === "unauthenticated" ? i18n.t("err_unauthenticated") : answer.message, "error");
-      state.awayReason = answer.message || "";
+      state.awayReason = answer.error === "unauthenticated" ? "" : answer.message || ""; // the banner says it
       if (state.counter) state.counter.staff = null;
       render();
     },
