@@ -479,10 +479,12 @@ def test_only_staff_set_a_displays_sound_and_the_volume_is_kept(hall_server: Hal
 
     wall.locator("#setup-test-chime").click()
     wall.locator("#setup-test-voice").click()
-    wall.wait_for_function("() => window.spokenUtterances.length >= 1", timeout=60_000)  # after the chime and the zh audio
+    # after the chime and the zh audio
+    wall.wait_for_function("() => window.spokenUtterances.length >= 1", timeout=60_000)
     [spoken] = wall.evaluate("window.spokenUtterances")
     assert spoken["volume"] == pytest.approx(0.4) and spoken["text"].startswith("Number A, zero zero one")
-    wall.wait_for_function("() => HallWall.announcer.queue.length === 0 && !HallWall.announcer.busy", timeout=LIVE_TIMEOUT)
+    wall.wait_for_function("() => HallWall.announcer.queue.length === 0 && !HallWall.announcer.busy",
+                           timeout=LIVE_TIMEOUT)
     assert heard.announcements == [] and heard.audio == []  # no call's announcement is involved
     assert test_audio == ["zh-CN"]  # Chinese from the server (no Chinese voice here), at the volume:
     assert wall.evaluate("HallWall.announcer.audio.volume") == pytest.approx(0.4)
