@@ -34,7 +34,7 @@ from server.domain.errors import DomainError, NotFound, Unauthenticated
 from server.domain.hall import Branch
 from server.persistence import counter_sessions
 from server.persistence import devices as records
-from server.services.access import require_branch, require_device, require_manager
+from server.services.access import require_branch, require_counter, require_device, require_manager
 from server.services.actor import Actor, Clock, utc_now
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso
@@ -149,8 +149,11 @@ class DeviceService:
     # --- checks for pages and other services ------------------------------------------------------------------
 
     def require(self, branch_code: str, role: Role, actor: Actor) -> None:
-        """Refuse a request that is not from the device paired for ``role`` (see :func:`require_at`)."""
+        """Refuse a request that is not from the device paired for ``role`` (see :func:`require_at`); an unknown
+        counter is 404 ``unknown_counter`` first, as for anyone."""
         branch = require_branch(self.config, branch_code)
+        if role.kind in (DeviceKind.PAD, DeviceKind.COUNTER_DISPLAY):
+            require_counter(branch, role.target or "")
         with self.uow.read() as session:
             require_at(session.connection(), self.config, actor, branch, role)
 
