@@ -69,10 +69,10 @@ def save(session: Session, device: Device) -> None:
 
 
 def forget_expired_pairings(session: Session, branch_code: str, before: datetime) -> int:
-    """Delete the branch's pending devices that asked before ``before``: nobody approved their code in time."""
+    """Delete the branch's pending devices that asked at or before ``before``: nobody approved their code in time."""
     result = session.execute(delete(DeviceRow).where(
         DeviceRow.branch_code == branch_code, DeviceRow.state == DeviceState.PENDING.value,
-        DeviceRow.created_at < before))
+        DeviceRow.created_at <= before))
     return int(result.rowcount or 0)
 
 
