@@ -24,6 +24,7 @@
       offline: "无法连接服务器，正在重试…",
       refused: "无法配对：{reason}",
       paired: "已配对，正在打开…",
+      summary: "请值班经理在经理页面的“设备”一栏输入此配对码；批准后此屏幕自动打开。",
     },
     en: {
       language_switch: "中文",
@@ -37,6 +38,7 @@
       offline: "The server cannot be reached; trying again…",
       refused: "Cannot pair: {reason}",
       paired: "Paired: opening…",
+      summary: "Ask the duty manager to enter this code under “Devices” on the manager page; this screen then opens by itself.",
     },
   };
   const i18n = window.HallI18n.create(TEXTS, page.language);
@@ -55,8 +57,7 @@
     $("pairing-note").textContent = state.note ? i18n.t(state.note, state.noteVars) : i18n.t("expires", vars);
     // the other language underneath, for whoever reads it
     $("pairing-other").lang = other.language;
-    $("pairing-other").textContent = [other.t("title") + " · " + other.pick(page.role_name), other.t("lead"),
-      other.t("step_2"), other.t("step_3")].join(" ");
+    $("pairing-other").textContent = other.t("title") + " · " + other.pick(page.role_name) + " — " + other.t("summary");
     $("pairing").dataset.state = state.device ? state.device.state : "asking";
   }
 
