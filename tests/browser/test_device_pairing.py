@@ -152,3 +152,37 @@ def test_an_unpaired_pad_cannot_rate_and_a_revoked_pad_loses_access(hall_server:
     expect(pad.locator("#pad")).to_have_count(0)
     follow_ups = manager.get(f"{hall_server.api}/branches/{BRANCH}/follow-ups").json()["follow_ups"]
     assert follow_ups == []  # no dissatisfied rating got through
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_kiosk_says_plainly_when_it_may_not_print_a_ticket_again(
+    tmp_path: Path, browser: Any, language: str
+) -> None:
+    """A refusal of the print rules (here: "Print again" after the print window) reads as such, not as a broken
+    printer, and offers no pointless retry."""
+    from tests.browser.kiosk_helpers import confirmed_token, kiosk_k1, open_kiosk, running_hall, set_key
+    from tests.integration.test_printing import closed_port
+
+    def tweak(text: str) -> str:
+        text = kiosk_k1(text, printer=f"escpos://127.0.0.1:{closed_port()}", print_timeout_s=1)
+        return set_key(text, "print_window_min", "0.02")  # 1.2 s
+
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale=language,
+                                  timezone_id="Asia/Shanghai", has_touch=True)
+    try:
+        with running_hall(tmp_path, tweak) as server:
+            page = watched(context.new_page())
+            open_kiosk(page, server, f"?kiosk=K1&lang={language}")
+            page.locator('.screen.active .tile[data-service="BILL"]').click()
+            confirmed_token(page)
+            status = page.locator("#print-status")
+            expect(status).to_have_attribute("data-state", "failed", timeout=TIMEOUT)  # the printer is down
+            page.wait_for_timeout(1500)
+            page.click("#print-again")
+            expect(status).to_have_attribute("data-state", "refused", timeout=TIMEOUT)
+            expect(status).to_contain_text("不能在本机再次打印" if language == "zh-CN" else "cannot be printed again")
+            expect(page.locator("#print-again")).to_be_hidden()
+            shot(page, f"kiosk-print-refused-{'zh' if language == 'zh-CN' else 'en'}")
+            assert page.js_errors == []  # type: ignore[attr-defined]
+    finally:
+        context.close()
