@@ -7,8 +7,10 @@ from typing import Any
 from flask import abort, render_template, request
 
 from display import PAGES, blueprint
+from server.domain.devices import DeviceKind, Role
 from server.headers import may_be_framed
 from server.pages.common import hall, page_branch
+from server.pages.pairing import device_gate
 from server.services.views import vocabulary
 
 PAGES.append(("Wall display 叫号屏", "/display/{branch}"))
@@ -44,6 +46,8 @@ def wall_display(branch_code: str) -> Any:
     zone = branch.zone(zone_code) if zone_code else None
     if zone_code and zone is None:
         abort(404)
+    if (gate := device_gate(branch, Role(DeviceKind.WALL, zone.code if zone else None))) is not None:
+        return gate
     options = _display_options("auto")
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
@@ -64,6 +68,8 @@ def counter_display(branch_code: str, counter_number: str) -> Any:
     counter = branch.counter(counter_number)
     if counter is None:
         abort(404)
+    if (gate := device_gate(branch, Role(DeviceKind.COUNTER_DISPLAY, counter.number))) is not None:
+        return gate
     options = _display_options("auto")
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "counter": {"number": counter.number, "name": counter.name.as_dict()},

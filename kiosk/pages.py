@@ -18,9 +18,11 @@ import qrcode.constants
 from flask import Response, abort, render_template, request
 
 from kiosk import PAGES, blueprint
+from server.domain.devices import DeviceKind, Role
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
 from server.pages.common import hall, page_branch, page_language
+from server.pages.pairing import device_gate
 from server.services.printing import kiosk_view, ticket_url
 from server.services.views import vocabulary
 from server.web import public_base_url
@@ -50,13 +52,16 @@ def _kiosk_settings(branch: Branch, kiosk_id: str | None) -> dict[str, Any]:
 
 @blueprint.get("/kiosk/<branch_code>")
 def kiosk_page(branch_code: str) -> Any:
-    """The touchscreen kiosk of one branch."""
+    """The touchscreen kiosk of one branch (its pairing code instead, where the branch's kiosks must be paired)."""
     branch = page_branch(branch_code)
+    kiosk = _kiosk_settings(branch, request.args.get("kiosk"))
+    if (gate := device_gate(branch, Role(DeviceKind.KIOSK, kiosk["id"] or None))) is not None:
+        return gate
     language = page_language()
     page_config = {
         "branch": branch.code,
         "branch_name": branch.name.as_dict(),
-        "kiosk": _kiosk_settings(branch, request.args.get("kiosk")),
+        "kiosk": kiosk,
         "language": language,
         "overflow": {"wait_min": branch.overflow.wait_min, "notice": branch.overflow.notice.as_dict()},
         "api": "/api",

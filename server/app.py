@@ -25,6 +25,7 @@ from server.realtime import (
 from server.services.accounts import SignInThrottle
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
+from server.services.devices import DeviceService
 from server.services.hall import HallService
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop
@@ -170,6 +171,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
                                                         clock)
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(config, uow, clock=clock)
+    app.extensions["devices"] = DeviceService(config, uow, clock=clock)
     app.extensions["announcements"] = AnnouncementService(config, uow)
     app.extensions["signage"] = SignageService(config, uow, clock=clock)
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from server.domain.devices import DeviceSettings, check_device_kinds
 from server.domain.hall import (
     DEFAULT_ANNOUNCEMENT_TEMPLATES,
     DEFAULT_COLOUR,
@@ -373,6 +374,21 @@ def _load_overflow(branch: _Reader) -> Overflow:
     return _build(overflow, Overflow, wait_min=float(wait_min), notice=notice)
 
 
+def _load_devices(branch: _Reader) -> DeviceSettings:
+    """``[branches.devices]``: ``require_pairing`` (kinds that work only when paired, besides rating pads, which
+    always are; default none), ``prints_per_ticket`` (2), ``print_window_min`` (5), ``offline_after_s`` (90)."""
+    devices = branch.table("devices")
+    devices.unknown_keys({"require_pairing", "prints_per_ticket", "print_window_min", "offline_after_s"})
+    kinds = _rule(devices, "require_pairing", check_device_kinds, devices.list("require_pairing"))
+    prints = devices.int("prints_per_ticket", 2, minimum=1)
+    devices.check("prints_per_ticket", prints <= 10, f"must be at most 10, got {prints}")
+    window = _minutes(devices, "print_window_min", 5, positive=True)
+    offline = devices.number("offline_after_s", 90)
+    devices.check("offline_after_s", 30 <= offline <= 3600, f"must be 30-3600 seconds, got {offline}")
+    return _build(devices, DeviceSettings, require_pairing=kinds, prints_per_ticket=prints, print_window=window,
+                  offline_after=timedelta(seconds=offline))
+
+
 def _load_kiosks(branch: _Reader) -> tuple[Kiosk, ...]:
     """``[[branches.kiosks]]``: id, name, printer ("none", "browser", "escpos://host:port") and timings."""
     kiosks: list[Kiosk] = []
@@ -457,7 +473,7 @@ def _load_queue(root: _Reader) -> QueueRules:
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
     branch.unknown_keys({"code", "name", "timezone", "hours", "hours_by_day", "exceptions", "categories",
-                         "services", "counters", "zones", "kiosks", "overflow"})
+                         "services", "counters", "zones", "kiosks", "overflow", "devices"})
     code = _rule(branch, "code", check_code, branch.str("code", required=True))
     hours = _weekly_hours(branch, ALL_DAY)
 
@@ -573,6 +589,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         kiosks=_load_kiosks(branch),
         overflow=_load_overflow(branch),
         exceptions=_load_exceptions(branch, service_codes),
+        devices=_load_devices(branch),
     )
 
 

@@ -55,6 +55,7 @@
       print_none: "本机不打印号票，请扫码或记下您的号码",
       print_failed: "打印机故障，号票没有打印出来。您的号码有效，请扫码或记下号码。已通知工作人员。",
       print_again: "重新打印",
+      print_refused: "这张号票不能在本机再次打印。您的号码有效，请扫码或记下号码；需要纸质号票请找工作人员。",
       one_moment: "请稍候",
       getting_ticket: "正在为您取号…",
       still_trying: "网络暂时中断，正在自动重试，请不要离开。您的号码不会重复发放。",
@@ -108,6 +109,7 @@
       print_none: "This kiosk does not print: scan the QR code or note your number",
       print_failed: "The printer failed and your ticket was not printed. Your number is valid: scan the QR code or note it. Staff have been told.",
       print_again: "Print again",
+      print_refused: "This ticket cannot be printed again here. Your number is valid: scan the QR code or note it; staff can print it for you.",
       one_moment: "One moment, please",
       getting_ticket: "Getting your ticket…",
       still_trying: "The connection was interrupted; we are trying again, please stay. You will not get two numbers.",
@@ -623,6 +625,7 @@
     const box = $("print-status");
     const textKey = {
       none: "print_none", browser: "print_browser", printing: "printing", printed: "printed", failed: "print_failed",
+      refused: "print_refused",
     }[state.printState] || "print_none";
     box.dataset.state = state.printState;
     $("print-text").textContent = i18n.t(textKey);
@@ -655,15 +658,17 @@
   async function printOnServer(ticket) {
     setPrintState("printing");
     let result = null;
+    let refused = false; // the server's rules say no (how often, where): trying again would not help
     try {
       result = await postJson("/tickets/" + encodeURIComponent(ticket.token) + "/print", { kiosk: kiosk.id }, {},
         (kiosk.print_timeout_s + 5) * 1000);
     } catch (error) {
       result = null;
+      refused = error instanceof window.HallApi.Error && error.status >= 400 && error.status < 500;
     }
     if (state.ticket !== ticket) return;
     const printed = Boolean(result && result.printed === true);
-    setPrintState(printed ? "printed" : "failed");
+    setPrintState(printed ? "printed" : refused ? "refused" : "failed");
     if (!printed) state.confirmUntil = Math.max(state.confirmUntil, Date.now() + kiosk.confirmation_s * 1000);
   }
 

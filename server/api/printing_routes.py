@@ -11,6 +11,7 @@ from flask import current_app, jsonify
 
 from server.api.registry import api, route
 from server.api.schemas import Body, Code
+from server.device_web import device_actor
 from server.services.access import MANAGER, PUBLIC
 from server.services.printing import PrintingService, ticket_url
 from server.web import public_base_url
@@ -31,12 +32,20 @@ def list_kiosks(branch: str) -> Any:
     return jsonify({"branch": branch, "kiosks": kiosks, "ticket_url": ticket_url(public_base_url(), "{token}")})
 
 
-@route(api, "/tickets/<token>/print", "POST", "Print the ticket on the kiosk's network printer (ESC/POS)",
+@route(api, "/tickets/<token>/print", "POST",
+       "Print the ticket on the network printer of the kiosk that issued it (ESC/POS), a bounded number of times "
+       "soon after the issue; staff of the branch may print it again at any kiosk",
        tag="kiosks", auth=PUBLIC, body=PrintTicketRequest,
-       responses={404: "unknown ticket or kiosk", 409: "the kiosk has no network printer, or the ticket is closed",
+       responses={401: "the branch's kiosks must be paired and this one is not (device_not_paired, device_revoked)",
+                  403: "another kiosk issued the ticket (wrong_kiosk), or this device is paired as another one "
+                       "(wrong_device)",
+                  404: "unknown ticket or kiosk",
+                  409: "the kiosk has no network printer, the ticket is closed, printed as often as a kiosk may "
+                       "(print_limit_reached), too long after its issue (print_window_passed), or being printed "
+                       "(print_in_progress)",
                   503: "printer_failed: the printer did not take the ticket (it stays valid; show the QR)"})
 def print_ticket(token: str, body: PrintTicketRequest) -> Any:
-    return jsonify(printing().print_ticket(token, body.kiosk, public_base_url()))
+    return jsonify(printing().print_ticket(token, body.kiosk, public_base_url(), device_actor()))
 
 
 @route(api, "/branches/<branch>/device-faults", "GET", "Kiosk printer faults of the last 24 hours (managers)",

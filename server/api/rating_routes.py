@@ -10,8 +10,11 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
-from server.api.registry import api, current_actor, device_id, route
+from server.api.device_routes import DEVICE_REFUSED, device_rule
+from server.api.registry import api, current_actor, route
 from server.api.schemas import AssignFollowUpRequest, PadRateRequest, RateRequest, ResolveFollowUpRequest
+from server.device_web import device_actor
+from server.domain.devices import DeviceKind
 from server.services.access import MANAGER, PUBLIC, STAFF
 from server.services.ratings import RatingService
 
@@ -46,22 +49,26 @@ def rate_ticket(token: str, body: RateRequest) -> Any:
     return jsonify(rating), 201
 
 
+@device_rule(DeviceKind.PAD)
 @route(api, "/branches/<branch>/counters/<counter>/rating", "GET",
-       "For the counter's pad: the ticket it last finished and whether it is rated", tag="ratings", auth=PUBLIC,
-       responses={404: "unknown branch or counter"})
+       "For the counter's pad (the device paired as it, or the staff member signed in at the counter): the ticket "
+       "it last finished and whether it is rated", tag="ratings", auth=PUBLIC,
+       responses={**DEVICE_REFUSED, 404: "unknown branch or counter"})
 def pad_prompt(branch: str, counter: str) -> Any:
-    return jsonify(ratings().pad_prompt(branch, counter))
+    return jsonify(ratings().pad_prompt(branch, counter, device_actor()))
 
 
+@device_rule(DeviceKind.PAD)
 @route(api, "/branches/<branch>/counters/<counter>/rating", "POST",
-       "The counter's pad rates the ticket this counter finished (within the rating window)", tag="ratings",
-       auth=PUBLIC,
+       "The counter's pad (the device paired as it, or the staff member signed in at the counter) rates the last "
+       "ticket this counter finished (within the rating window)", tag="ratings", auth=PUBLIC,
        body=PadRateRequest, status=201,
-       responses={404: "unknown branch, counter or ticket",
-                  409: "another counter's ticket (wrong_counter), not finished, already rated or too late"})
+       responses={**DEVICE_REFUSED, 404: "unknown branch, counter or ticket",
+                  409: "another counter's ticket (wrong_counter), not its last one (not_last_ticket), not finished, "
+                       "already rated or too late"})
 def rate_at_counter(branch: str, counter: str, body: PadRateRequest) -> Any:
     rating = ratings().rate_at_counter(branch, counter, body.ticket_id, body.score, reasons=body.reasons,
-                                       comment=body.comment, device=device_id())
+                                       comment=body.comment, actor=device_actor())
     return jsonify(rating), 201
 
 

@@ -357,3 +357,53 @@ class DaySummaries(Answer):
     first: str
     last: str
     days: list[EndedDay]
+
+
+# --- trusted devices (server/api/device_routes.py) ------------------------------------------------------------
+
+DeviceKindName = Literal["kiosk", "wall", "counter_display", "pad"]
+DeviceStateName = Literal["pending", "paired", "revoked"]
+
+
+class DeviceSelf(Answer):
+    """A device as it sees itself: its pairing's state, the role it has or asked for, the code to show."""
+
+    state: DeviceStateName
+    branch: str
+    kind: DeviceKindName
+    target: str | None = Field(description="the kiosk's id, the counter's number or the wall display's zone")
+    role_name: Names = Field(description='e.g. {"zh-CN": "评价器 · 3号窗口", "en": "Rating pad · Counter 3"}')
+    name: str | None = Field(description="the manager's name for it")
+    code: str | None = Field(description='while pending: the code to show, "482 913"')
+    expires_at: datetime | None = Field(description="while pending: when the code lapses (a new one is asked for)")
+    heartbeat_s: float | None = Field(description="how often a paired device sends a heartbeat")
+
+
+class ManagedDevice(Answer):
+    """A device as its branch's managers see it."""
+
+    id: int
+    state: DeviceStateName
+    kind: DeviceKindName
+    target: str | None
+    role_name: Names
+    name: str | None
+    code: str | None = Field(description="while pending: the code it shows")
+    user_agent: str | None = Field(description="the browser it asked from, to tell devices apart")
+    asked_at: datetime
+    paired_at: datetime | None
+    paired_by: str | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    last_seen_at: datetime | None = Field(description="its last heartbeat")
+    online: bool | None = Field(description="heard within offline_after_s; null unless paired")
+    offline_since: datetime | None = Field(description="when it was last heard, while offline")
+
+
+class DeviceList(Answer):
+    branch: str
+    generated_at: datetime
+    offline_after_s: float
+    require_pairing: list[DeviceKindName] = Field(description="kinds that work only paired (pads always do)")
+    offline: int = Field(description="paired devices not heard within offline_after_s")
+    devices: list[ManagedDevice] = Field(description="paired ones first (offline first), then revoked ones")

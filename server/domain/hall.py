@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain.announcements import template_problem
+from server.domain.devices import DeviceSettings
 from server.domain.issuing import LastTicket
 from server.domain.policy import CounterRole, CounterSkills, PolicyRules
 from server.domain.schedule import OpeningStatus, Schedule, ScheduleException, WeeklyHours
@@ -341,6 +342,7 @@ class Branch:
     kiosks: tuple[Kiosk, ...] = ()
     overflow: Overflow = field(default_factory=Overflow)
     exceptions: tuple[ScheduleException, ...] = ()  # public holidays, special hours (branch-local dates)
+    devices: DeviceSettings = field(default_factory=DeviceSettings)  # pairing and printing rules
 
     def __post_init__(self) -> None:
         check_code(self.code)

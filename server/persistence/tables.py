@@ -161,6 +161,47 @@ class CounterSessionRow(SQLModel, table=True):
     services: str | None = Field(default=None, max_length=400)
 
 
+class DeviceRow(SQLModel, table=True):
+    """A kiosk, display or rating pad that asked to be paired, is paired, or was revoked (server/domain/devices.py).
+
+    The device keeps a random credential in a cookie; this row only its SHA-256, so a copy of the database opens
+    no device. Revoked rows stay, for the record of who trusted which device when."""
+
+    __tablename__ = "device"
+    __table_args__ = (Index("ix_device_branch_state", "branch_code", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # kiosk, wall, counter_display, pad
+    target: str | None = Field(default=None, max_length=32)  # the kiosk id, counter number or zone code
+    name: str | None = Field(default=None, max_length=40)
+    state: str = Field(max_length=16)  # pending, paired, revoked
+    secret_hash: str = Field(unique=True, max_length=64)  # hex SHA-256 of the credential
+    pairing_code: str | None = Field(default=None, max_length=8)  # while pending
+    user_agent: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    paired_at: datetime | None = utc_field()
+    paired_by: str | None = Field(default=None, max_length=64)
+    revoked_at: datetime | None = utc_field()
+    revoked_by: str | None = Field(default=None, max_length=64)
+    last_seen_at: datetime | None = utc_field()
+
+
+class TicketPrintRow(SQLModel, table=True):
+    """How often a ticket was printed on a kiosk's network printer, and the print on its way (server/domain/
+    print_policy.py): a row per printed ticket, written in the branch's command transaction."""
+
+    __tablename__ = "ticket_print"
+
+    ticket_id: int = Field(primary_key=True, foreign_key="ticket.id", sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    prints: int = Field(default=0)
+    staff_prints: int = Field(default=0)
+    reserved_until: datetime | None = utc_field()
+    reserved_by: str | None = Field(default=None, max_length=64)
+    last_printed_at: datetime | None = utc_field()
+
+
 class IdempotencyRecord(SQLModel, table=True):
     """The stored answer to a retried command (issue ticket, call next)."""
 

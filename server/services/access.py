@@ -8,6 +8,7 @@ a command called from anywhere else (tests, the CLI) is refused the same way.
 
 from __future__ import annotations
 
+from server.domain.devices import DeviceKind, DeviceState, Role
 from server.domain.errors import NotAllowed, NotFound, Unauthenticated
 from server.domain.hall import Branch, Counter, Service, StaffAccount
 from server.services.actor import Actor
@@ -115,6 +116,42 @@ def require_service(branch: Branch, code: str) -> Service:
     return service
 
 
-__all__ = ["AUTH_LEVELS", "MANAGER", "PUBLIC", "STAFF", "STAFF_ROLES", "is_manager_of", "require",
-           "require_branch", "require_counter", "require_manager", "require_service", "require_staff",
+# --- devices ---------------------------------------------------------------------------------------------------
+
+DEVICE_REFUSALS = ("device_not_paired", "device_revoked", "wrong_device", "not_at_counter")
+"""The codes :func:`require_device` refuses with; a device page that meets one of them shows its pairing code."""
+
+
+def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role, *,
+                   staff_counter: str | None = None) -> None:
+    """A request from the device paired for ``role`` at ``branch`` (its credential is ``actor.paired``). At a
+    rating pad, the member of staff signed in at that counter may stand in for it (``staff_counter``: the counter
+    the actor is signed in at). 401 ``device_not_paired`` or ``device_revoked``; 403 ``forbidden`` for another
+    branch's staff, ``not_at_counter`` for staff elsewhere, ``wrong_device`` for a device paired for another role."""
+    device = actor.paired
+    if device is not None and device.holds(branch.code, role):
+        return
+    wanted = role.label(branch).en
+    if role.kind == DeviceKind.PAD and actor.username is not None and actor.role in STAFF_ROLES:
+        if not works_at(config, actor, branch):
+            raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
+        if staff_counter is not None and staff_counter == role.target:
+            return
+        if device is None or not device.paired:
+            raise NotAllowed(f"{actor.username} is not signed in at counter {role.target}: sign in there, or pair "
+                             f"this device as its {wanted}", code="not_at_counter")
+    if device is None or device.state == DeviceState.PENDING:
+        raise Unauthenticated(f"this device is not paired as the {wanted}: it shows a pairing code, which a manager "
+                              "of the branch approves on the manager page", code="device_not_paired",
+                              pairing_code=device.pairing_code if device is not None else None)
+    if device.state == DeviceState.REVOKED:
+        raise Unauthenticated("a manager revoked this device's pairing; it shows a new pairing code",
+                              code="device_revoked")
+    paired_as = device.role.label(config.branch(device.branch_code)).en
+    raise NotAllowed(f"this device is paired as the {paired_as} of branch {device.branch_code}, not the {wanted} of "
+                     f"branch {branch.code}", code="wrong_device", paired_as=device.role.as_dict())
+
+
+__all__ = ["AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "STAFF", "STAFF_ROLES", "is_manager_of", "require",
+           "require_branch", "require_counter", "require_device", "require_manager", "require_service", "require_staff",
            "resolve_actor", "works_at"]

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from server.domain.devices import Device
+
 Clock = Callable[[], datetime]
 
 
@@ -15,11 +17,15 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who sends a command: a signed-in staff member or manager, or a customer/device (username None)."""
+    """Who sends a command: a signed-in staff member or manager, or a customer/device (username None).
+
+    ``device`` is the id the caller gives itself (``X-Device-Id``, kept in the event log); ``paired`` the device
+    its credential proves it is (pending, paired or revoked), if it sent one."""
 
     username: str | None
     role: str = "customer"  # "customer", "staff" or "manager"
     device: str | None = None
+    paired: Device | None = None
 
     @property
     def is_manager(self) -> bool:

@@ -1,10 +1,14 @@
 """Printing a kiosk's ticket on its network printer, and the printer faults a manager sees.
 
-``print_ticket`` talks to the printer first, outside any transaction (the branch lock is never held
-while a printer thinks), then records the outcome in one command transaction: a ``printed`` or
-``print_failed`` event carrying the kiosk id as ``device`` and, on failure, the reason. A failure never
-changes the ticket: it stays valid and waiting, and the kiosk shows its QR code instead
-(``503 printer_failed``). ``device_faults`` reads those events back for the manager page.
+``print_ticket`` first checks, in a command transaction, that this print is allowed
+(:mod:`server.domain.print_policy`: only at the kiosk that issued the ticket, a bounded number of times, soon
+after the issue; staff of the branch may print it anywhere) and reserves it; where the branch requires paired
+kiosks, or the caller is a paired kiosk, the kiosk is the one its credential proves. Then it talks to the
+printer, outside any transaction (the branch lock is never held while a printer thinks), and records the outcome
+in one more command: a ``printed`` or ``print_failed`` event carrying the kiosk id as ``device`` and, on failure,
+the reason, and the ticket's print count. A failure never changes the ticket and is not counted: it stays valid
+and waiting, and the kiosk shows its QR code instead (``503 printer_failed``). ``device_faults`` reads those
+events back for the manager page.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.domain.devices import DeviceKind, Role
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Kiosk, Text
+from server.domain.print_policy import PrintRecord, check_print
 from server.domain.tickets import EventKind, TicketState
+from server.persistence import devices as device_records
 from server.persistence import hall_reads, tickets
 from server.persistence.tables import TicketEvent
 from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
+from server.services.access import STAFF_ROLES, require_device, works_at
+from server.services.actor import CUSTOMER, Actor
 from server.services.hall import HallService
 from server.services.views import iso
 
@@ -32,6 +41,7 @@ Sender = Callable[..., PrintOutcome]  # send_to_printer(host, port, payload, *, 
 PRINT_KINDS = (EventKind.PRINTED.value, EventKind.PRINT_FAILED.value)
 FAULT_WINDOW = timedelta(hours=24)
 RECENT_FAILURES = 10
+RESERVE_MARGIN_S = 5  # a reserved print is let go this long after the printer's own timeout
 _PRINTABLE = {s.value for s in TicketState if s.in_progress}
 
 
@@ -78,10 +88,17 @@ class PrintingService:
 
     # --- the command ------------------------------------------------------------------------------
 
-    def print_ticket(self, token: str, kiosk_id: str, base_url: str) -> dict[str, Any]:
-        """Print a ticket on the kiosk's network printer; a failure is recorded and raised as 503."""
+    def print_ticket(self, token: str, kiosk_id: str, base_url: str, actor: Actor = CUSTOMER) -> dict[str, Any]:
+        """Print a ticket on the kiosk's network printer; a failure is recorded and raised as 503, a print the
+        rules refuse as 401/403/409 with the reason's code."""
         ticket = self.hall.queries.ticket_by_token(token)
         branch = self.hall.branch(ticket["branch"])
+        by_staff = actor.username is not None and actor.role in STAFF_ROLES and works_at(self.hall.config, actor,
+                                                                                          branch)
+        paired = actor.paired
+        if not by_staff and (branch.devices.must_pair(DeviceKind.KIOSK) or (
+                paired is not None and paired.paired and paired.role.kind == DeviceKind.KIOSK)):
+            require_device(self.hall.config, actor, branch, Role(DeviceKind.KIOSK, kiosk_id))
         kiosk = self.kiosk(branch, kiosk_id)
         if kiosk.printer != "escpos" or kiosk.printer_host is None or kiosk.printer_port is None:
             raise DomainError(f"kiosk {kiosk.id} has no network printer (printer = {kiosk.printer!r})",
@@ -89,6 +106,7 @@ class PrintingService:
         if ticket["state"] not in _PRINTABLE:
             raise DomainError(f"{ticket['number']} is {ticket['state'].replace('_', ' ')}; it is not printed any more",
                               code="ticket_closed", state=ticket["state"])
+        self._reserve(branch, ticket, kiosk, by_staff)
         url = ticket_url(base_url, token)
         payload = render_receipt(self._receipt(branch, ticket, url))
         where = f"{kiosk.printer_host}:{kiosk.printer_port}"
@@ -106,7 +124,7 @@ class PrintingService:
         data: dict[str, Any] = {"printer": where, "elapsed_s": elapsed, "bytes": len(payload)}
         if failure is not None:
             data["fault"] = failure.fault
-            self._record(branch, token, kiosk, EventKind.PRINT_FAILED, failure.reason, data)
+            self._record(branch, token, kiosk, EventKind.PRINT_FAILED, failure.reason, data, actor, by_staff)
             raise DomainError(
                 f"the printer of kiosk {kiosk.id} did not print {ticket['number']}: {failure.reason}; "
                 "the ticket is valid, show its QR code instead",
@@ -115,7 +133,7 @@ class PrintingService:
             )
         assert outcome is not None
         data.update(paper_low=outcome.paper_low, status_checked=outcome.status_checked)
-        self._record(branch, token, kiosk, EventKind.PRINTED, None, data)
+        self._record(branch, token, kiosk, EventKind.PRINTED, None, data, actor, by_staff)
         return {"printed": True, "kiosk": kiosk.id, "number": ticket["number"], "url": url,
                 "paper_low": outcome.paper_low}
 
@@ -149,11 +167,35 @@ class PrintingService:
         finally:
             lock.release()
 
+    def _reserve(self, branch: Branch, ticket: dict[str, Any], kiosk: Kiosk, by_staff: bool) -> None:
+        """Check the print against the rules and hold it until the printer had its time (plus a margin), so that
+        a second request cannot print the same allowance meanwhile."""
+        with self.hall.uow.command(branch, self.hall.clock()) as tx:
+            record = device_records.print_record(tx.session, ticket["id"])
+            check_print(record, kiosk=kiosk.id, issued_by=device_records.issuing_device(tx.session, ticket["id"]),
+                        issued_at=datetime.fromisoformat(ticket["issued_at"]), now=tx.now, settings=branch.devices,
+                        by_staff=by_staff)
+            record.reserved_until = tx.now + timedelta(seconds=kiosk.print_timeout_s + RESERVE_MARGIN_S)
+            record.reserved_by = kiosk.id
+            device_records.save_print_record(tx.session, branch.code, ticket["id"], record)
+
     def _record(self, branch: Branch, token: str, kiosk: Kiosk, kind: EventKind, reason: str | None,
-                data: dict[str, Any]) -> None:
+                data: dict[str, Any], actor: Actor, by_staff: bool) -> None:
         with self.hall.uow.command(branch, self.hall.clock()) as tx:
             ticket = tickets.by_token(tx.connection, token)
-            tx.emit(kind, ticket=ticket, device=kiosk.id, reason=reason[:500] if reason else None, data=data,
+            assert ticket.id is not None
+            record = device_records.print_record(tx.session, ticket.id)
+            printed = kind == EventKind.PRINTED
+            if printed and by_staff:
+                record.staff_prints += 1
+            elif printed:
+                record.prints += 1
+            device_records.save_print_record(tx.session, branch.code, ticket.id,
+                                             PrintRecord(record.prints, record.staff_prints),
+                                             printed_at=tx.now if printed else None)
+            data = {**data, "prints": record.prints, "staff_prints": record.staff_prints}
+            tx.emit(kind, ticket=ticket, device=kiosk.id, staff=actor.username if by_staff else None,
+                    reason=reason[:500] if reason else None, data=data,
                     public={"device": kiosk.id, "number": ticket.number},
                     private={"fault": data.get("fault"), "paper_low": data.get("paper_low")})
 

@@ -1,8 +1,10 @@
 """Customer ratings of finished tickets, the follow-ups of dissatisfied ones, and the staff "my day" summary.
 
 A customer rates a finished ticket once: from the counter's rating pad (within ``rating_window_min`` of the
-finish, only at the counter that finished it) or on the ticket's phone page (by its private token, within the
-same window). A dissatisfied score opens a follow-up that one owner carries until a manager resolves it.
+finish, only the last ticket that counter finished, and only from the device paired as that counter's pad or by
+the member of staff signed in there: :func:`server.services.devices.require_at`) or on the ticket's phone page
+(by its private token, within the same window). A dissatisfied score opens a follow-up that one owner carries
+until a manager resolves it.
 Each command runs in one transaction of :class:`~server.services.unit_of_work.UnitOfWork` and emits its
 events; public events carry no staff names and no comments (those travel in ``private``).
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from server.domain.devices import DeviceKind, Role
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import RATING_SCALES, Branch, RatingSettings
 from server.domain.numbering import service_day
@@ -27,6 +30,7 @@ from server.persistence import tickets
 from server.persistence.tables import FollowUp, Rating, TicketRow
 from server.services.access import require_branch, require_counter, require_manager, require_staff, works_at
 from server.services.actor import Actor, Clock, utc_now
+from server.services.devices import require_at
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
 from server.settings import HallConfig
@@ -81,12 +85,13 @@ class RatingService:
                 "can_rate": can_rate, "rate_until": iso(rate_until),
                 "rating": None if rating is None else rating_view(rating, ticket)}
 
-    def pad_prompt(self, branch_code: str, counter_number: str) -> dict[str, Any]:
+    def pad_prompt(self, branch_code: str, counter_number: str, actor: Actor) -> dict[str, Any]:
         """For a counter's pad: the ticket it last finished (within the rating window) and whether it is rated."""
         branch = self._branch(branch_code)
         counter = _counter_number(branch, counter_number)
         now = self.clock()
         with self.uow.read() as session:
+            require_at(session.connection(), self.config, actor, branch, Role(DeviceKind.PAD, counter))
             ticket = tickets.last_finished_at(session.connection(), branch.code, counter,
                                               now - self.settings.rating_window)
             rated = ticket is not None and _rating_of(session, ticket) is not None
@@ -114,19 +119,24 @@ class RatingService:
             ticket = tickets.get(tx.connection, branch.code, ticket_id)
             return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_MOBILE, device=None)
 
-    def rate_at_counter(self, branch_code: str, counter_number: str, ticket_id: int, score: int, *,
-                        reasons: Sequence[str] = (), comment: str | None = None,
-                        device: str | None = None) -> dict[str, Any]:
-        """The counter's pad rates the ticket that counter finished, within the rating window."""
+    def rate_at_counter(self, branch_code: str, counter_number: str, ticket_id: int, score: int, *, actor: Actor,
+                        reasons: Sequence[str] = (), comment: str | None = None) -> dict[str, Any]:
+        """The counter's pad (``actor``: the paired pad, or the member of staff signed in at the counter) rates
+        the last ticket that counter finished, within the rating window."""
         branch = self._branch(branch_code)
         counter = _counter_number(branch, counter_number)
         reasons, comment = self._checked(score, reasons, comment)
         with self.uow.command(branch, self.clock()) as tx:
+            require_at(tx.connection, self.config, actor, branch, Role(DeviceKind.PAD, counter))
             ticket = tickets.get(tx.connection, branch.code, ticket_id)
             if ticket.counter_number is not None and ticket.counter_number != counter:
                 raise DomainError(f"{ticket.number} was not served at counter {counter}; rate it at its own counter",
                                   code="wrong_counter")
-            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_PAD, device=device)
+            last = tickets.last_finished_at(tx.connection, branch.code, counter, tx.now - self.settings.rating_window)
+            if ticket.state == TicketState.DONE.value and last is not None and last.id != ticket.id:
+                raise DomainError(f"counter {counter} has finished {last.number} since {ticket.number}; its pad rates "
+                                  "only the ticket it finished last", code="not_last_ticket", last=last.number)
+            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_PAD, device=actor.device)
 
     # --- manager commands -----------------------------------------------------------------------------
 

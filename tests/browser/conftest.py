@@ -75,6 +75,21 @@ class HallServer:
         assert response.status_code == 201, response.text
         return response.json()
 
+    def approve(self, code: str, kind: str, target: str | None, name: str | None = None) -> dict[str, Any]:
+        """The manager pairs the device showing ``code`` for a role."""
+        manager = self.staff("manager", "demo-manager")
+        response = manager.post(f"{self.api}/branches/{BRANCH}/devices",
+                                json={"code": code, "kind": kind, "target": target, "name": name})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def pair(self, context: Any, kind: str, target: str | None) -> dict[str, Any]:
+        """Pair a browser context (its cookie jar is the device) for a role, as its pairing screen would."""
+        asked = context.request.post(f"{self.api}/devices/pairing",
+                                     data={"branch": BRANCH, "kind": kind, "target": target})
+        assert asked.status == 201, asked.text()
+        return self.approve(asked.json()["code"], kind, target)
+
     def call_next(self, session: requests.Session, counter: str) -> dict[str, Any]:
         response = session.post(f"{self.api}/branches/{BRANCH}/counters/{counter}/call-next")
         assert response.ok, response.text

@@ -76,7 +76,7 @@ def test_every_page_runs_without_a_policy_violation(browser: Any, server: HallSe
         (PHONE, True, f"/t/{token}?{lang}", "ticket", True),
         (WALL, False, f"/display/{BRANCH}?{lang}", "wall", True),
         (WALL, False, f"/display/{BRANCH}/counter/1?{lang}", "counter-display", True),
-        (TABLET, True, f"/pad/{BRANCH}/1?{lang}", "pad", True),
+        (TABLET, True, f"/pad/{BRANCH}/1?{lang}", "pad-pairing", False),  # unpaired: its pairing code
         (TABLET, True, f"/staff/{BRANCH}?counter=2&{lang}", "staff-sign-in", False),
         (TABLET, False, f"/manager/{BRANCH}?{lang}", "manager-sign-in", False),
         (TABLET, False, "/", "index", False),
@@ -96,6 +96,11 @@ def test_every_page_runs_without_a_policy_violation(browser: Any, server: HallSe
                                         data={"takeover": True}).ok
         _visit(context, server.url + path, f"{name}-{language}")
         context.close()
+
+    context = _context(browser, TABLET, language, mobile=True)
+    server.pair(context, "pad", "1")
+    _visit(context, f"{server.url}/pad/{BRANCH}/1?{lang}", f"pad-{language}")
+    context.close()
 
 
 def test_a_page_that_breaks_the_policy_is_caught(browser: Any, server: HallServer, tmp_path: Path) -> None:

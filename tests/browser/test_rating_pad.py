@@ -53,7 +53,10 @@ def pad_context(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def open_pad(context: Any, server: HallServer, counter: str = "3", query: str = "") -> Page:
+def open_pad(context: Any, server: HallServer, counter: str = "3", query: str = "", *, pair: bool = True) -> Page:
+    """The pad page of ``counter``, in a context paired as that counter's pad (unless ``pair`` is false)."""
+    if pair:
+        server.pair(context, "pad", counter)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

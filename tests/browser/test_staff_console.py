@@ -87,7 +87,9 @@ def counter_ticket(server: HallServer, counter: str) -> dict[str, Any] | None:
 def test_full_flow_from_sign_in_to_the_rating_on_the_pad(hall_server: HallServer, tablets: Any) -> None:
     console_a = open_console(tablets(), hall_server, "zhang.wei", "2")
     console_b = open_console(tablets(), hall_server, "li.na", "3")
-    pad = new_page(tablets({"width": 1024, "height": 600}))
+    pad_context = tablets({"width": 1024, "height": 600})
+    hall_server.pair(pad_context, "pad", "3")
+    pad = new_page(pad_context)
     pad.goto(f"{hall_server.url}/pad/{BRANCH}/3")
     expect(pad.locator("#staff-name")).to_have_text("李娜 Li Na", timeout=TIMEOUT)
 

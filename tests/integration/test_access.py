@@ -20,12 +20,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 import server.api  # noqa: F401  (registers every route: the table below is read at import)
+from server.api.device_routes import DEVICE_RULES
 from server.api.registry import DECLARED, ENDPOINTS, Endpoint, refuse_undeclared, route
 from server.app import create_app
 from server.domain.errors import NotFound
 from server.services import access
 from server.services.actor import Actor
 from tests.conftest import RecordingPublisher
+from tests.device_helpers import paired_client
 from tests.media_samples import png_bytes
 from tests.support import FakeClock, demo_config
 
@@ -86,15 +88,19 @@ def params(app: Flask) -> dict[str, str]:
     ok(staff.post(f"{B}/counters/2/call-next"))
     ok(staff.post(f"{B}/tickets/{served['id']}/start", json={}))
     ok(staff.post(f"{B}/tickets/{served['id']}/finish", json={}))
-    ok(customer.post(f"{B}/counters/2/rating", json={"ticket_id": served["id"], "score": 1}), 201)
+    ok(staff.post(f"{B}/counters/2/rating", json={"ticket_id": served["id"], "score": 1}), 201)
     [follow_up] = ok(manager.get(f"{B}/follow-ups"))["follow_ups"]
     waiting = ok(customer.post(f"{B}/tickets", json={"service": "BILL"}), 201)
     media = ok(manager.post(f"{B}/media", data=png_bytes(), content_type="image/png"), 201)
     notice = ok(manager.post(f"{B}/notices", json={"text": {"zh-CN": "通知", "en": "Notice"}}), 201)
     stop = ok(manager.post(f"{B}/issue-stops", json={"service": "DEVICE", "reason": "busy", "until": "resumed"}), 201)
+    pad = app.test_client()
+    code = ok(pad.post("/api/devices/pairing", json={"branch": BRANCH, "kind": "pad", "target": "3"}), 201)["code"]
+    paired_client(app, "pad", "2", manager=manager)
+    [device] = ok(manager.get(f"{B}/devices"))["devices"]
     return {"branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]), "media_id": str(media["id"]),
             "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]), "stop_id": str(stop["id"]),
-            "username": "zhang.wei"}
+            "username": "zhang.wei", "device_id": str(device["id"]), "code": code.replace(" ", "")}
 
 
 _PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
@@ -145,6 +151,35 @@ def test_private_routes_refuse_the_anonymous_other_branches_and_the_wrong_role(
 
     if endpoint.auth == access.MANAGER:
         refused(call(signed_in(app, "zhang.wei"), endpoint, params), 403, endpoint.manager_code)
+
+
+@pytest.mark.parametrize("view", sorted(DEVICE_RULES))
+def test_device_routes_refuse_the_anonymous_other_devices_and_staff_elsewhere(
+    app: Flask, params: dict[str, str], view: str
+) -> None:
+    """Every route with a device rule (the rating pad's), generated from :data:`DEVICE_RULES`: the anonymous, a
+    device paired for another role, a pending device, another branch's staff and staff not at the counter are
+    refused; the device paired for it, and the staff member signed in at the counter, are let in."""
+    [rule] = [r for r in app.url_map.iter_rules() if r.endpoint == view]
+    [method] = [m for m in rule.methods or () if m not in ("HEAD", "OPTIONS")]
+    endpoint = next(ep for ep in ENDPOINTS if ep.rule == rule.rule and ep.method == method.lower())
+    assert DEVICE_RULES[view].value == "pad" and "<counter>" in rule.rule  # the only kind so far
+
+    def as_(client: FlaskClient) -> TestResponse:
+        return call(client, endpoint, params)
+
+    refused(as_(app.test_client()), 401, "device_not_paired")
+    pending = app.test_client()
+    ok(pending.post("/api/devices/pairing", json={"branch": BRANCH, "kind": "pad", "target": "2"}), 201)
+    refused(as_(pending), 401, "device_not_paired")
+    refused(as_(paired_client(app, "pad", "3")), 403, "wrong_device")
+    refused(as_(paired_client(app, "counter_display", "2")), 403, "wrong_device")
+    refused(as_(paired_client(app, "pad", "2", branch=OTHER)), 403, "wrong_device")
+    refused(as_(signed_in(app, "other.staff")), 403, "forbidden")
+    refused(as_(signed_in(app, "li.na")), 403, "not_at_counter")  # staff of the branch, not at counter 2
+    allowed = {200, 201, 409, 422}  # past the rule: the body or the ticket decides
+    assert as_(paired_client(app, "pad", "2")).status_code in allowed
+    assert as_(signed_in(app, "zhang.wei")).status_code in allowed  # signed in at counter 2 (params)
 
 
 def test_the_accounts_of_the_other_branch_work_there(app: Flask) -> None:

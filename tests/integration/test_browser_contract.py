@@ -21,6 +21,7 @@ from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.views import vocabulary
 from tests.conftest import RecordingPublisher
+from tests.device_helpers import paired_client
 from tests.support import DEMO_CONFIG, ROOT, FakeClock, open_all_day
 
 BRANCH = "SZ-FUTIAN"
@@ -80,7 +81,7 @@ def _token(client: FlaskClient) -> str:
     "/manager/{branch}", "/t/{token}",
 ])
 def test_every_page_that_shows_tickets_gets_the_vocabulary(app: Flask, path: str) -> None:
-    client = app.test_client()
+    client = paired_client(app, "pad", "1") if path.startswith("/pad") else app.test_client()
     if path.startswith("/staff"):
         signed_in = client.post("/api/session", json={"username": "zhang.wei", "password": "demo-staff"})
         assert signed_in.status_code == 200, signed_in.get_json()

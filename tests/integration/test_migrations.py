@@ -17,8 +17,10 @@ from server.domain.tickets import Action
 from server.persistence.database import alembic_config, migrate
 from server.services.actor import Actor
 from server.services.announcements import AnnouncementService
+from server.services.devices import DeviceService
 from server.services.ratings import RatingService
 from tests.conftest import RecordingPublisher, build_service
+from tests.device_helpers import paired_actor
 from tests.support import IN_CI, FakeClock, fresh_postgres_database
 
 BRANCH = "SZ-FUTIAN"
@@ -85,7 +87,7 @@ def test_on_postgresql_ids_and_sequence_numbers_run_past_32_bits(postgres_base_u
     hall = build_service(fresh_postgres_database(postgres_base_url), tmp_path, clock, RecordingPublisher())
     start = 2**31 + 10
     with hall.uow.engine.begin() as connection:
-        for table in ("ticket", "ticket_event", "rating", "follow_up", "media_item", "notice"):
+        for table in ("ticket", "ticket_event", "rating", "follow_up", "media_item", "notice", "device"):
             connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {start})"))
     staff = Actor("zhang.wei", "staff")
     hall.counters.sign_in(BRANCH, "2", staff)
@@ -94,8 +96,10 @@ def test_on_postgresql_ids_and_sequence_numbers_run_past_32_bits(postgres_base_u
     hall.tickets.act(BRANCH, ticket_id, Action.START, staff)
     hall.tickets.act(BRANCH, ticket_id, Action.FINISH, staff)
     ratings = RatingService(hall.config, hall.uow, clock=clock)
-    ratings.rate_at_counter(BRANCH, "2", ticket_id, 1)
+    ratings.rate_at_counter(BRANCH, "2", ticket_id, 1, actor=staff)
     assert ticket_id > start and issued["id"] == ticket_id
+    pad, _ = paired_actor(DeviceService(hall.config, hall.uow, clock), "pad", "2")
+    assert pad.paired is not None and pad.paired.id is not None and pad.paired.id > start
     with hall.uow.engine.connect() as connection:
         event_ids = connection.execute(text("SELECT id FROM ticket_event WHERE ticket_id = :t"),
                                        {"t": ticket_id}).scalars().all()
@@ -110,4 +114,4 @@ def test_on_postgresql_ids_and_sequence_numbers_run_past_32_bits(postgres_base_u
     with pytest.raises(NotFound):
         AnnouncementService(hall.config, hall.uow).announcement(BRANCH, largest)
     with pytest.raises(NotFound):
-        ratings.rate_at_counter(BRANCH, "2", largest, 1)
+        ratings.rate_at_counter(BRANCH, "2", largest, 1, actor=pad)

@@ -22,6 +22,7 @@ from server.config import load_config
 from server.domain.errors import DomainError, NotFound
 from server.persistence.database import make_engine, make_readonly_engine, migrate
 from server.printing import PrinterError, send_to_printer
+from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.printing import PrintingService
 from server.services.unit_of_work import UnitOfWork
@@ -181,7 +182,7 @@ def test_the_printer_receives_the_ticket_number_qr_and_cut(
 ) -> None:
     printer = printers()
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"))
-    service.hall.tickets.issue(BRANCH, "BILL")
+    service.hall.tickets.issue(BRANCH, "BILL", device="K1")
     ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
 
     result = service.print_ticket(ticket["token"], "K1", BASE)
@@ -212,7 +213,7 @@ def test_printer_down_is_503_recorded_and_the_ticket_stays_waiting(
     make_printing: Callable[..., PrintingService], printers: Callable[..., FakePrinter],
 ) -> None:
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{closed_port()}"))
-    ticket = service.hall.tickets.issue(BRANCH, "PLAN")
+    ticket = service.hall.tickets.issue(BRANCH, "PLAN", device="K1")
 
     error = printer_failure(service, ticket["token"], "K1")
 
@@ -234,7 +235,7 @@ def test_a_printer_that_accepts_but_never_reads_times_out(
 ) -> None:
     printer = printers(mode="hang")
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}", print_timeout_s=0.5))
-    ticket = service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
 
     started = time.monotonic()
     error = printer_failure(service, ticket["token"], "K1")
@@ -252,7 +253,7 @@ def test_the_branch_is_not_locked_while_a_printer_hangs(
 ) -> None:
     printer = printers(mode="hang")
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}", print_timeout_s=1.5))
-    ticket = service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
     outcome: list[DomainError] = []
 
     def attempt() -> None:
@@ -266,7 +267,7 @@ def test_the_branch_is_not_locked_while_a_printer_hangs(
     while printer.connections == 0:
         time.sleep(0.01)
     started = time.monotonic()
-    other = service.hall.tickets.issue(BRANCH, "BILL")  # a command on the same branch meanwhile
+    other = service.hall.tickets.issue(BRANCH, "BILL", device="K1")  # a command on the same branch meanwhile
     assert time.monotonic() - started < 1.0
     assert worker.is_alive()  # the print is still waiting for the printer
     worker.join(5)
@@ -282,7 +283,7 @@ def test_paper_out_or_cover_open_prints_nothing_and_is_a_fault(
 ) -> None:
     printer = printers(**status)
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"))
-    ticket = service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
 
     error = printer_failure(service, ticket["token"], "K1")
 
@@ -296,7 +297,7 @@ def test_paper_low_still_prints_and_is_reported(
 ) -> None:
     printer = printers(paper=PAPER_LOW)
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"))
-    ticket = service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
     assert service.print_ticket(ticket["token"], "K1", BASE)["paper_low"] is True
     faults = service.device_faults(BRANCH)["kiosks"][0]
     assert (faults["status"], faults["paper_low"]) == ("ok", True)
@@ -310,9 +311,10 @@ def test_a_printer_without_status_answers_needs_status_query_off(
         kiosk("K1", f"escpos://127.0.0.1:{silent.port}", print_timeout_s=0.5),
         kiosk("K2", f"escpos://127.0.0.1:{silent.port}", print_timeout_s=0.5, status_query=False),
     )
-    ticket = service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
     assert printer_failure(service, ticket["token"], "K1").details["fault"] == "timeout"
-    assert service.print_ticket(ticket["token"], "K2", BASE)["printed"] is True  # sent, but nobody confirmed it
+    staff = Actor("zhang.wei", "staff")  # another kiosk than the one that issued it: staff print it there
+    assert service.print_ticket(ticket["token"], "K2", BASE, staff)["printed"] is True  # sent, nobody confirmed it
     deadline = time.monotonic() + 2
     while b"A001" not in silent.received and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -324,7 +326,7 @@ def test_unknown_kiosk_or_ticket_is_not_found_and_records_nothing(
     make_printing: Callable[..., PrintingService], printers: Callable[..., FakePrinter],
 ) -> None:
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printers().port}"))
-    ticket = service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
     with pytest.raises(NotFound) as info:
         service.print_ticket(ticket["token"], "K404", BASE)
     assert info.value.code == "unknown_kiosk"
@@ -339,7 +341,7 @@ def test_browser_kiosk_and_closed_ticket_are_refused(
 ) -> None:
     printer = printers()
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"), kiosk("K2", "browser"))
-    ticket = service.hall.tickets.issue(BRANCH, "BILL")
+    ticket = service.hall.tickets.issue(BRANCH, "BILL", device="K1")
     with pytest.raises(DomainError) as info:
         service.print_ticket(ticket["token"], "K2", BASE)
     assert (info.value.code, info.value.http_status) == ("no_network_printer", 409)
@@ -357,7 +359,7 @@ def test_device_faults_per_kiosk(
     down = closed_port()
     service = make_printing(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"),
                             kiosk("K2", f"escpos://127.0.0.1:{down}"), kiosk("K3", "browser"))
-    tokens = [service.hall.tickets.issue(BRANCH, "BILL")["token"] for _ in range(3)]
+    tokens = [service.hall.tickets.issue(BRANCH, "BILL", device=k)["token"] for k in ("K1", "K2", "K2")]
     service.print_ticket(tokens[0], "K1", BASE)
     printer_failure(service, tokens[1], "K2")
     clock.advance(minutes=1)
@@ -409,8 +411,8 @@ def make_client(
         hall.uow.read_engine.dispose()
 
 
-def take_ticket(client: FlaskClient, service: str = "BILL") -> dict[str, Any]:
-    r = client.post(f"/api/branches/{BRANCH}/tickets", json={"service": service})
+def take_ticket(client: FlaskClient, service: str = "BILL", kiosk: str = "K1") -> dict[str, Any]:
+    r = client.post(f"/api/branches/{BRANCH}/tickets", json={"service": service}, headers={"X-Device-Id": kiosk})
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
@@ -425,8 +427,8 @@ def test_api_prints_and_reports_failures(
     make_client: Callable[..., tuple[Flask, FlaskClient]], printers: Callable[..., FakePrinter],
 ) -> None:
     printer = printers()
-    _app, client = make_client(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"),
-                               kiosk("K2", f"escpos://127.0.0.1:{closed_port()}"), kiosk("K3", "browser"))
+    app, client = make_client(kiosk("K1", f"escpos://127.0.0.1:{printer.port}"),
+                              kiosk("K2", f"escpos://127.0.0.1:{closed_port()}"), kiosk("K3", "browser"))
     ticket = take_ticket(client)
 
     r = client.post(f"/api/tickets/{ticket['token']}/print", json={"kiosk": "K1"})
@@ -435,7 +437,9 @@ def test_api_prints_and_reports_failures(
     assert f"http://localhost/t/{ticket['token']}".encode() in printer.received  # from the request's host
     assert b"A001" in printer.received and QR_PRINT in printer.received and CUT in printer.received
 
-    r = client.post(f"/api/tickets/{ticket['token']}/print", json={"kiosk": "K2"})
+    staff = signed_in(app, "zhang.wei", "demo-staff")  # the ticket came from K1: only staff print it at K2
+    assert client.post(f"/api/tickets/{ticket['token']}/print", json={"kiosk": "K2"}).status_code == 403
+    r = staff.post(f"/api/tickets/{ticket['token']}/print", json={"kiosk": "K2"})
     assert r.status_code == 503
     body = r.get_json()
     assert body["error"] == "printer_failed"

@@ -22,11 +22,13 @@ from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.ratings import RatingService
 from tests.conftest import RecordingPublisher, build_service
+from tests.device_helpers import paired_client
 from tests.support import FakeClock, demo_config
 
 BRANCH = "SZ-FUTIAN"
 ZHANG = Actor("zhang.wei", "staff")
 LI = Actor("li.na", "staff")
+ZHANG_PAD = Actor("zhang.wei", "staff", "pad-2")  # signed in at counter 2, on a device that calls itself pad-2
 MANAGER = Actor("manager", "manager")
 ANONYMOUS = Actor(None)
 COMMENT = "the printer ate my form COMMENT-5e1d"
@@ -93,7 +95,7 @@ def test_a_ticket_is_rated_once(hall: HallService, ratings: RatingService, clock
     with refused("already_rated"):
         ratings.rate_by_token(ticket["token"], 1)
     with refused("already_rated"):
-        ratings.rate_at_counter(BRANCH, "2", ticket["id"], 2)
+        ratings.rate_at_counter(BRANCH, "2", ticket["id"], 2, actor=ZHANG)
     assert ratings.follow_ups(BRANCH, MANAGER)["follow_ups"] == []
 
 
@@ -103,17 +105,17 @@ def test_only_a_finished_ticket_can_be_rated(hall: HallService, ratings: RatingS
         ratings.rate_by_token(waiting["token"], 3)
     hall.counters.call_ticket(BRANCH, "2", waiting["id"], ZHANG)
     with refused("not_finished"):
-        ratings.rate_at_counter(BRANCH, "2", waiting["id"], 3)
+        ratings.rate_at_counter(BRANCH, "2", waiting["id"], 3, actor=ZHANG)
     hall.tickets.act(BRANCH, waiting["id"], Action.START, ZHANG)
     with refused("not_finished"):
-        ratings.rate_at_counter(BRANCH, "2", waiting["id"], 3)
+        ratings.rate_at_counter(BRANCH, "2", waiting["id"], 3, actor=ZHANG)
     hall.tickets.act(BRANCH, waiting["id"], Action.FINISH, ZHANG)
 
     no_show = hall.tickets.issue(BRANCH, "BILL")
     hall.counters.call_ticket(BRANCH, "2", no_show["id"], ZHANG)
     hall.tickets.act(BRANCH, no_show["id"], Action.NO_SHOW, ZHANG)
     with refused("not_finished"):
-        ratings.rate_at_counter(BRANCH, "2", no_show["id"], 3)
+        ratings.rate_at_counter(BRANCH, "2", no_show["id"], 3, actor=ZHANG)
     cancelled = hall.tickets.issue(BRANCH, "BILL")
     hall.tickets.cancel_by_customer(cancelled["token"])
     with refused("not_finished"):
@@ -129,33 +131,33 @@ def test_pad_rates_only_its_own_counters_ticket_within_the_window(
 ) -> None:
     first = serve(hall, clock)
     finished_at = clock.now
-    prompt = ratings.pad_prompt(BRANCH, "2")
+    prompt = ratings.pad_prompt(BRANCH, "2", ZHANG)
     assert prompt["pad_timeout_s"] == 60
     assert prompt["ticket"] == {"id": first["id"], "number": "A001", "service": "BILL",
                                 "finished_at": finished_at.isoformat(), "rated": False,
                                 "ask_until": (finished_at + timedelta(seconds=60)).isoformat(),
                                 "rate_until": (finished_at + timedelta(minutes=30)).isoformat()}
-    assert ratings.pad_prompt(BRANCH, "3")["ticket"] is None
+    assert ratings.pad_prompt(BRANCH, "3", LI)["ticket"] is None
 
     with refused("wrong_counter"):
-        ratings.rate_at_counter(BRANCH, "3", first["id"], 3)
+        ratings.rate_at_counter(BRANCH, "3", first["id"], 3, actor=LI)
     with refused("unknown_counter"):
-        ratings.rate_at_counter(BRANCH, "99", first["id"], 3)
+        ratings.rate_at_counter(BRANCH, "99", first["id"], 3, actor=ZHANG)
     with refused("unknown_ticket"):
-        ratings.rate_at_counter(BRANCH, "2", 999_999, 3)
+        ratings.rate_at_counter(BRANCH, "2", 999_999, 3, actor=ZHANG)
 
     clock.advance(minutes=30)  # exactly at the end of the window: still accepted
-    assert ratings.rate_at_counter(BRANCH, "2", first["id"], 2, device="pad-2")["channel"] == "pad"
-    assert ratings.pad_prompt(BRANCH, "2")["ticket"]["rated"] is True
+    assert ratings.rate_at_counter(BRANCH, "2", first["id"], 2, actor=ZHANG_PAD)["channel"] == "pad"
+    assert ratings.pad_prompt(BRANCH, "2", ZHANG)["ticket"]["rated"] is True
 
     second = serve(hall, clock)
     clock.advance(minutes=30, seconds=1)
     with refused("rating_window_passed"):
-        ratings.rate_at_counter(BRANCH, "2", second["id"], 3)
+        ratings.rate_at_counter(BRANCH, "2", second["id"], 3, actor=ZHANG)
     with refused("rating_window_passed"):
         ratings.rate_by_token(second["token"], 3)
     assert ratings.rating_state(second["token"])["can_rate"] is False
-    assert ratings.pad_prompt(BRANCH, "2")["ticket"] is None
+    assert ratings.pad_prompt(BRANCH, "2", ZHANG)["ticket"] is None
 
 
 def test_bad_score_reason_or_comment_is_refused_and_nothing_is_written(
@@ -181,7 +183,8 @@ def test_dissatisfied_rating_opens_a_follow_up_that_a_manager_resolves(
     hall: HallService, ratings: RatingService, clock: FakeClock, publisher: RecordingPublisher
 ) -> None:
     ticket = serve(hall, clock)
-    rating = ratings.rate_at_counter(BRANCH, "2", ticket["id"], 1, reasons=["WAIT_LONG", "SLOW"], comment=COMMENT)
+    rating = ratings.rate_at_counter(BRANCH, "2", ticket["id"], 1, reasons=["WAIT_LONG", "SLOW"], comment=COMMENT,
+                                     actor=ZHANG)
     assert rating["follow_up_opened"] is True
     assert publisher.kinds()[-2:] == [EventKind.RATED.value, EventKind.FOLLOW_UP_OPENED.value]
 
@@ -279,7 +282,7 @@ def test_day_summary_counts_the_branch_local_day(
     clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     serve(hall, clock, walk_up_min=0.5, service_min=6)  # not rated
     late_rated = serve(hall, clock, walk_up_min=2, service_min=9)
-    ratings.rate_at_counter(BRANCH, "2", late_rated["id"], 1, reasons=["SLOW"])
+    ratings.rate_at_counter(BRANCH, "2", late_rated["id"], 1, reasons=["SLOW"], actor=ZHANG)
     missed = hall.tickets.issue(BRANCH, "BILL")
     hall.counters.call_ticket(BRANCH, "2", missed["id"], ZHANG)
     hall.tickets.act(BRANCH, missed["id"], Action.NO_SHOW, ZHANG)
@@ -317,7 +320,7 @@ def test_two_ratings_of_one_ticket_in_a_row_leave_one_row(
 ) -> None:
     """The pad and the phone rate the same ticket: the branch lock lets exactly one of them in."""
     ticket = serve(hall, clock)
-    ratings.rate_at_counter(BRANCH, "2", ticket["id"], 1)
+    ratings.rate_at_counter(BRANCH, "2", ticket["id"], 1, actor=ZHANG)
     with refused("already_rated"):
         ratings.rate_by_token(ticket["token"], 3)
     assert len(ratings.follow_ups(BRANCH, MANAGER)["follow_ups"]) == 1
@@ -363,6 +366,12 @@ def staff(app: Flask) -> FlaskClient:
 @pytest.fixture
 def manager(app: Flask) -> FlaskClient:
     return signed_in(app, "manager", "demo-manager")
+
+
+@pytest.fixture
+def pad(app: Flask) -> FlaskClient:
+    """The device paired as counter 2's rating pad."""
+    return paired_client(app, "pad", "2")
 
 
 def finished(client: FlaskClient, staff: FlaskClient, clock: FakeClock, service_min: float = 4) -> dict[str, Any]:
@@ -411,29 +420,30 @@ def test_customer_rates_once_on_the_phone_page(client: FlaskClient, staff: Flask
     assert error_of(client.get("/api/tickets/nope/rating"), 404)["error"] == "unknown_ticket"
 
 
-def test_rating_an_unfinished_ticket_is_409(client: FlaskClient, staff: FlaskClient) -> None:
+def test_rating_an_unfinished_ticket_is_409(client: FlaskClient, staff: FlaskClient, pad: FlaskClient) -> None:
     ticket = client.post(f"{B}/tickets", json={"service": "BILL"}).get_json()
     r = client.post(f"/api/tickets/{ticket['token']}/rating", json={"score": 3})
     assert error_of(r, 409)["error"] == "not_finished"
-    r = client.post(f"{B}/counters/2/rating", json={"ticket_id": ticket["id"], "score": 3})
+    r = pad.post(f"{B}/counters/2/rating", json={"ticket_id": ticket["id"], "score": 3})
     assert error_of(r, 409)["error"] == "not_finished"
 
 
 def test_pad_rates_its_counters_ticket_within_the_window(
-    client: FlaskClient, staff: FlaskClient, clock: FakeClock
+    app: Flask, client: FlaskClient, staff: FlaskClient, pad: FlaskClient, clock: FakeClock
 ) -> None:
     ticket = finished(client, staff, clock)
-    prompt = client.get(f"{B}/counters/2/rating").get_json()
+    prompt = pad.get(f"{B}/counters/2/rating").get_json()
     assert prompt["ticket"]["id"] == ticket["id"] and prompt["ticket"]["rated"] is False
     body = {"ticket_id": ticket["id"], "score": 2, "reasons": ["FAST"]}
-    assert error_of(client.post(f"{B}/counters/3/rating", json=body), 409)["error"] == "wrong_counter"
-    assert error_of(client.post(f"{B}/counters/99/rating", json=body), 404)["error"] == "unknown_counter"
-    r = client.post(f"{B}/counters/2/rating", json=body, headers={"X-Device-Id": "pad-2"})
+    pad_3 = paired_client(app, "pad", "3")
+    assert error_of(pad_3.post(f"{B}/counters/3/rating", json=body), 409)["error"] == "wrong_counter"
+    assert error_of(pad.post(f"{B}/counters/99/rating", json=body), 404)["error"] == "unknown_counter"
+    r = pad.post(f"{B}/counters/2/rating", json=body, headers={"X-Device-Id": "pad-2"})
     assert r.status_code == 201 and r.get_json()["channel"] == "pad"
 
     late = finished(client, staff, clock)
     clock.advance(minutes=31)
-    r = client.post(f"{B}/counters/2/rating", json={"ticket_id": late["id"], "score": 3})
+    r = pad.post(f"{B}/counters/2/rating", json={"ticket_id": late["id"], "score": 3})
     assert error_of(r, 409)["error"] == "rating_window_passed"
 
 
@@ -452,14 +462,14 @@ def test_pad_rates_its_counters_ticket_within_the_window(
     ids=["missing", "string", "bool", "zero", "nine", "long-comment", "reasons-not-list", "unknown-field"],
 )
 def test_bad_rating_body_is_422_naming_the_field(
-    client: FlaskClient, staff: FlaskClient, clock: FakeClock, body: dict[str, Any], field: str
+    client: FlaskClient, staff: FlaskClient, pad: FlaskClient, clock: FakeClock, body: dict[str, Any], field: str
 ) -> None:
     ticket = finished(client, staff, clock)
     err = error_of(client.post(f"/api/tickets/{ticket['token']}/rating", json=body), 422)
     assert err["error"] == "invalid_request"
     assert [p["field"] for p in err["details"]["problems"]] == [field]
-    pad = error_of(client.post(f"{B}/counters/2/rating", json=body), 422)
-    assert "ticket_id" in [p["field"] for p in pad["details"]["problems"]]
+    refused = error_of(pad.post(f"{B}/counters/2/rating", json=body), 422)
+    assert "ticket_id" in [p["field"] for p in refused["details"]["problems"]]
     assert client.get(f"/api/tickets/{ticket['token']}/rating").get_json()["rated"] is False
 
 
@@ -535,11 +545,11 @@ def test_follow_up_flow_through_the_api(
     assert "follow_up_resolved" in history
 
 
-def test_my_day_through_the_api(client: FlaskClient, staff: FlaskClient, clock: FakeClock) -> None:
+def test_my_day_through_the_api(client: FlaskClient, staff: FlaskClient, pad: FlaskClient, clock: FakeClock) -> None:
     first = finished(client, staff, clock, service_min=4)
     second = finished(client, staff, clock, service_min=8)
     assert client.post(f"/api/tickets/{first['token']}/rating", json={"score": 3}).status_code == 201
-    assert client.post(f"{B}/counters/2/rating", json={"ticket_id": second["id"], "score": 2}).status_code == 201
+    assert pad.post(f"{B}/counters/2/rating", json={"ticket_id": second["id"], "score": 2}).status_code == 201
     day = staff.get(f"{B}/staff/me/today").get_json()
     assert (day["staff"], day["day"], day["served"], day["no_shows"]) == ("zhang.wei", "2026-11-24", 2, 0)
     assert day["average_service_min"] == 6.0

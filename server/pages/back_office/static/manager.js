@@ -1,5 +1,5 @@
 /* The manager page: live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups,
-   device faults.
+   device faults, paired devices (devices-card.js).
    Renders what the server says; refetches the side lists when events say they changed (debounced). */
 (function () {
   "use strict";
@@ -42,6 +42,16 @@
       waiting_none: "目前无人等候", confirm_now: "{service}将不再发放新号，{until}；{waiting}。",
       confirm_from: "从今天 {time} 起，{service}将不再发放新号，{until}；{waiting}。",
       start_passed: "（{time} 已过，立即开始。）",
+      // the devices card (devices-card.js)
+      devices: "设备", pair_code: "配对码", pair_role: "设备用途", pair_name: "名称（可选）", pair_button: "批准配对",
+      pair_hint: "未配对的设备（评价器，以及本网点要求配对的取号机和显示屏）会显示 6 位配对码：在此输入，确认用途后批准。",
+      pair_asked: "该设备请求作为：{role}（{time} 起，{agent}）", pair_unknown: "没有设备显示这个配对码（配对码 {minutes} 分钟内有效）",
+      pair_code_needed: "请输入设备上显示的 6 位配对码", pair_done: "已配对：{role}", device: "设备",
+      device_status: "状态", last_seen: "最近心跳", no_devices: "还没有已配对的设备", device_online: "在线",
+      device_offline: "离线", offline_since: "自 {time} 起（{for}）", device_revoked: "已撤销",
+      revoked_by: "{time} · {who}", rename: "改名", rename_prompt: "设备名称（留空则显示用途）", revoke: "撤销",
+      revoke_confirm: "撤销“{name}”的配对？该设备将立即失去权限，并重新显示配对码。", offline_n: "{n} 台离线",
+      hours_n: "{n} 小时",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", sign_in: "Manager sign-in",
@@ -84,6 +94,19 @@
       waiting_none: "no one is waiting now", confirm_now: "New tickets for {service} will be refused {until}; {waiting}.",
       confirm_from: "From {time} today, new tickets for {service} will be refused {until}; {waiting}.",
       start_passed: "({time} has passed: the stop starts now.)",
+      // the devices card (devices-card.js)
+      devices: "Devices", pair_code: "Pairing code", pair_role: "Use as", pair_name: "Name (optional)",
+      pair_button: "Approve pairing",
+      pair_hint: "A device that is not paired (rating pads, and kiosks or displays where this branch requires it) shows a 6-digit code: enter it here, check what it is for, approve.",
+      pair_asked: "This device asks to be: {role} (since {time}, {agent})",
+      pair_unknown: "No device shows this code (codes last {minutes} minutes)",
+      pair_code_needed: "Enter the 6-digit code the device shows", pair_done: "Paired: {role}", device: "Device",
+      device_status: "Status", last_seen: "Last heartbeat", no_devices: "No device is paired yet",
+      device_online: "Online", device_offline: "Offline", offline_since: "since {time} ({for})",
+      device_revoked: "Revoked", revoked_by: "{time} · {who}", rename: "Rename",
+      rename_prompt: "The device's name (blank: show what it is for)", revoke: "Revoke",
+      revoke_confirm: "Revoke the pairing of “{name}”? The device loses its access at once and shows a pairing code again.",
+      offline_n: { one: "{n} offline", other: "{n} offline" }, hours_n: { one: "{n} hour", other: "{n} hours" },
     },
   }, PAGE.language);
 
@@ -91,6 +114,7 @@
   let snapshot = null;
   let refetchTimer = null;
   const issuing = IssuingCard.create({ page: PAGE, i18n, api, resync: () => HallLive.client && HallLive.client.resync() });
+  const devicesCard = DevicesCard.create({ page: PAGE, i18n, api });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -330,6 +354,7 @@
     $("#board").hidden = false;
     $("#sign-out").hidden = false;
     startLive();
+    devicesCard.load();
   }
 
   $("#lang").addEventListener("click", () => {
@@ -337,6 +362,7 @@
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     if (snapshot) { renderCounters(); renderServices(); issuing.render(); }
+    devicesCard.render();
     refetchSoon();
   });
   $("#sign-out").addEventListener("click", async () => {

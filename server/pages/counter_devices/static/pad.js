@@ -7,6 +7,9 @@
  * reason chips of that score, sends POST .../counters/<n>/rating, thanks the customer and goes back to idle.
  * Unanswered, it gives up politely after pad_timeout_s. After a reload or reconnect it asks the server
  * (GET .../counters/<n>/rating) whether a finished ticket is still waiting for its rating.
+ * The pad works only as the counter's paired pad (or for the staff member signed in there): when the server
+ * refuses it as a device (page.device_refusals: its pairing was revoked, say), the page reloads and the server
+ * shows the pairing code instead.
  */
 (function () {
   "use strict";
@@ -255,6 +258,7 @@
     $("send").disabled = $("skip").disabled = false;
     const entry = state.config.scores.find((s) => s.score === state.score) || {};
     if (!refusal) return thanks(Boolean(entry.dissatisfied));
+    if (untrusted(refusal)) return;
     if (refusal.code === "already_rated") return thanks(false);
     if (refusal.status === 0 || refusal.status >= 500) {
       // keep the customer's choice; let them try again while time is left
@@ -268,6 +272,14 @@
       return;
     }
     farewell(); // refused for good (too late, not this counter's ticket): nothing the customer can do
+  }
+
+  /** The server no longer trusts this device: reload, and the server shows the pairing code. */
+  function untrusted(error) {
+    if (!(error instanceof window.HallApi.Error) || !page.device_refusals.includes(error.code)) return false;
+    stopCountdown();
+    window.location.reload();
+    return true;
   }
 
   function thanks(sorry) {
@@ -309,7 +321,9 @@
       if (!ticket || ticket.rated || state.asking) return;
       const left = (Date.parse(ticket.ask_until) - Date.parse(prompt.server_time)) / 1000;
       if (left > 2) ask(ticket, left);
-    } catch (error) { /* offline: the next snapshot tries again */ }
+    } catch (error) {
+      untrusted(error); /* else offline: the next snapshot tries again */
+    }
   }
 
   async function loadConfig() {
