@@ -1,9 +1,11 @@
-"""Stopping and resuming issue by hand, on a real database (SQLite and PostgreSQL), with an injected clock."""
+"""Stopping and resuming issue by hand, and the daily cap, on a real database (SQLite and PostgreSQL), with an
+injected clock."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +107,37 @@ def test_only_managers_stop_issue_unless_the_configuration_lets_staff(database_u
     assert staff_too.issuing.resume(BRANCH, stop["id"], ZHANG)["id"] == stop["id"]
     with pytest.raises(NotAllowed):  # staff of another branch never
         staff_too.issuing.stop(BRANCH, Actor("other.staff", "staff"), reason="busy")
+
+
+def test_a_stopped_service_says_when_it_issues_again_today(hall: HallService, clock: FakeClock) -> None:
+    def bill(snapshot: dict[str, Any]) -> dict[str, Any]:
+        return next(s for s in snapshot["services"] if s["code"] == "BILL")
+
+    assert bill(hall.queries.snapshot(BRANCH))["resumes_at"] is None  # issuing
+    lunch = hall.issuing.stop(BRANCH, MANAGER, service="BILL", until=clock.now + timedelta(hours=2), reason="busy")
+    branch = hall.issuing.stop(BRANCH, MANAGER, starts_at=clock.now + timedelta(hours=1),
+                               until=clock.now + timedelta(hours=3), reason="maintenance")
+    snapshot = hall.queries.snapshot(BRANCH)
+    assert bill(snapshot)["stopped"] == lunch
+    assert bill(snapshot)["resumes_at"] == branch["ends_at"]  # the branch's stop follows without a gap: 13:00
+    refused = refusal(lambda: hall.tickets.issue(BRANCH, "BILL"))
+    assert refused.details["resumes_at"] == branch["ends_at"] and refused.details["until"] == lunch["ends_at"]
+    # a stop until the day's end (after the close) does not promise tickets again today
+    clock.advance(hours=3)
+    hall.issuing.stop(BRANCH, MANAGER, service="BILL", reason="all_taken")
+    assert bill(hall.queries.snapshot(BRANCH))["resumes_at"] is None
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).details["resumes_at"] is None
+
+
+def test_the_ticket_that_fills_the_daily_cap_tells_every_screen(database_url: str, tmp_path: Path, clock: FakeClock,
+                                                               publisher: RecordingPublisher) -> None:
+    def cap(data: dict[str, Any]) -> None:
+        data["branches"][0]["services"][0]["daily_cap"] = 2  # BILL
+
+    hall = build_service(database_url, tmp_path, clock, publisher, more=cap)
+    hall.tickets.issue(BRANCH, "BILL")
+    assert "daily_cap_reached" not in publisher.events[-1]
+    hall.tickets.issue(BRANCH, "BILL")
+    last = publisher.events[-1]
+    assert last["kind"] == "issued" and last["daily_cap_reached"] is True and last["ticket"]["service"] == "BILL"
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).code == "daily_cap_reached"
