@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, render_template, request
 
 from display import PAGES, blueprint
+from server.headers import may_be_framed
 from server.pages.common import hall, page_branch
 from server.services.views import vocabulary
 
@@ -30,6 +31,7 @@ def _display_options(default_language: str) -> dict[str, Any]:
 
 
 @blueprint.get("/display/<branch_code>")
+@may_be_framed
 def wall_display(branch_code: str) -> Any:
     """The hall's wall screen: now calling, recent calls, waits per service, notices and media.
 
@@ -52,6 +54,7 @@ def wall_display(branch_code: str) -> Any:
 
 
 @blueprint.get("/display/<branch_code>/counter/<counter_number>")
+@may_be_framed
 def counter_display(branch_code: str, counter_number: str) -> Any:
     """The small screen above one counter: its current number (large), its name, "paused" when paused.
 

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin at every start
+    from server.web import mask_tokens_in_access_log
+
+    mask_tokens_in_access_log()
 
     try:
         config = load_config(args.config)
@@ -37,8 +40,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from server.app import create_app
+    from server.persistence.database import DatabaseFileError, database_label, failure_kind, failure_reason
+    from server.services.unit_of_work import DatabaseUnavailable
 
-    app, _socketio = create_app(config)
+    try:
+        app, _socketio = create_app(config)
+    except DatabaseFileError as exc:  # one line naming the file, no traceback: the operator knows what to do
+        print(f"database error: {exc}", file=sys.stderr)
+        return 3
+    except DatabaseUnavailable as exc:
+        print(f"database error: {database_label(config.server.database_url)}: {exc.message} "
+              f"({exc.details['reason']})", file=sys.stderr)
+        return 3
+    except Exception as exc:
+        if failure_kind(exc) is None:
+            raise
+        print(f"database error: {database_label(config.server.database_url)}: {failure_reason(exc)}",
+              file=sys.stderr)
+        return 3
     app.extensions["hall_live_loop"].start()
     app.extensions["hall_heap"].start()
     host = args.host or config.server.host

@@ -14,8 +14,9 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.fanout import DirectFanout, capture_websockets
+from server.headers import SecurityHeaders
 from server.offload import eventlet_serves, offload_cpu
-from server.persistence.database import make_engine, make_readonly_engine, migrate
+from server.persistence.database import check_database_file, make_engine, make_readonly_engine, migrate
 from server.realtime import (
     HeapKeeper,
     SocketIOPublisher,
@@ -34,7 +35,7 @@ from server.services.ratings import RatingService
 from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
 from server.settings import HallConfig
-from server.web import refuse_cross_site, socket_origin_check
+from server.web import ChunkedBody, refuse_cross_site, socket_origin_check
 
 
 class SigningOnceSessionInterface(SecureCookieSessionInterface):
@@ -137,7 +138,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     gauge = RequestGauge(app.wsgi_app)
-    app.wsgi_app = gauge  # type: ignore[method-assign]
+    chunked = ChunkedBody(gauge, max_bytes=app.config["MAX_CONTENT_LENGTH"])  # raised to the uploads' limit below
+    app.wsgi_app = chunked  # type: ignore[method-assign]
     socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None,
                         cors_allowed_origins=socket_origin_check(config.server.public_url))
     use_timerless_socket_queues(socketio)
@@ -145,7 +147,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     if config.server.proxy_hops:  # behind a load balancer: the client's address and host from its headers
         hops = config.server.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]  # outermost: on every answer
 
+    check_database_file(config.server.database_url)  # a damaged file is refused naming it, not met mid-start
     if run_migrations:
         migrate(config.server.database_url)
     engine = make_engine(config.server.database_url, sqlite_synchronous=config.server.sqlite_synchronous)
@@ -172,6 +176,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["ratings"] = RatingService(config, uow, clock=clock)
     app.extensions["announcements"] = AnnouncementService(config, uow)
     app.extensions["signage"] = SignageService(config, uow, clock=clock)
+    chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(
         live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,

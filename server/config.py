@@ -79,6 +79,7 @@ from server.domain.hall import (
     parse_printer,
     time_zone,
 )
+from server.domain.issuing import LastTicket
 from server.domain.policy import PolicyRules
 from server.domain.schedule import (
     ALL_DAY,
@@ -280,7 +281,7 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
     server = root.table("server")
     server.unknown_keys(
         {"host", "port", "database_url", "redis_url", "secret_key_file", "timezone", "languages", "sqlite_synchronous",
-         "public_url", "sign_in_attempts", "sign_in_lockout_min", "proxy_hops"}
+         "public_url", "sign_in_attempts", "sign_in_lockout_min", "proxy_hops", "display_frame_ancestors"}
     )
     port = server.int("port", 8080, minimum=0)
     server.check("port", port <= 65535, f"must be a TCP port (0-65535), got {port}")
@@ -313,7 +314,28 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
         sign_in_attempts=server.int("sign_in_attempts", 5, minimum=1),
         sign_in_lockout=_minutes(server, "sign_in_lockout_min", 5, positive=True),
         proxy_hops=server.int("proxy_hops", 0, minimum=0),
+        display_frame_ancestors=_frame_ancestors(server),
     )
+
+
+def _frame_ancestors(server: _Reader) -> tuple[str, ...]:
+    """``server.display_frame_ancestors``: origins ("https://signage.example:8443") whose pages may show the wall
+    and counter displays in a frame; none by default. Only origins: a path, a wildcard or a keyword is refused."""
+    origins = []
+    for item in server.list("display_frame_ancestors"):
+        parts = urlsplit(item) if isinstance(item, str) else None
+        ok = (parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+              and not parts.path.strip("/") and not parts.query and not parts.fragment and not parts.username
+              and all(ch.isalnum() or ch in ".-:[]" for ch in parts.netloc))
+        if parts is not None and ok:
+            try:
+                parts.port  # noqa: B018 (a bad port raises)
+            except ValueError:
+                ok = False
+        server.check("display_frame_ancestors", ok,
+                     f'each entry must be an origin like "https://signage.example:8443", got {item!r}')
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")  # type: ignore[union-attr]
+    return tuple(origins)
 
 
 def _public_url(server: _Reader) -> str | None:
@@ -447,6 +469,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 "daily_cap",
                 "hours",
                 "hours_by_day",
+                "last_ticket",
                 "start_number",
                 "number_width",
                 "icon",
@@ -482,6 +505,8 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 number_width=width,
                 icon=item.str("icon", DEFAULT_ICON),
                 colour=colour,
+                last_ticket=None if item.str("last_ticket") is None else _rule(
+                    item, "last_ticket", LastTicket.parse, item.str("last_ticket"), "last_ticket"),
             )
         )
     branch.check("services", bool(services), "at least one service is needed")

@@ -32,6 +32,7 @@ def write_config(directory: Path, database_url: str, *, all_day: bool = True, re
                       flags=re.M)
         text = re.sub(r"^[ \t]*hours_by_day = \{[^\n]*\}[ \t]*(?:#[^\n]*)?\n", "", text, flags=re.M)
         text = re.sub(r'^(\s*)hours = ".*?"', r'\1hours = "00:00-24:00"', text, flags=re.M)
+        text = re.sub(r'^[ \t]*last_ticket = "[^"\n]*"[^\n]*\n', "", text, flags=re.M)
     path = directory / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -29,6 +29,7 @@ class ServerSettings:
     sign_in_attempts: int = 5  # failed staff sign-ins in a row, per name and device, before a lockout
     sign_in_lockout: timedelta = timedelta(minutes=5)  # the first lockout; each further one lasts twice as long
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted
+    display_frame_ancestors: tuple[str, ...] = ()  # origins that may frame the wall and counter displays
 
 
 MEDIA_DEFAULT_DIRECTORY = Path("var/media")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import current_app, g, request, session
 
@@ -99,3 +104,78 @@ def socket_origin_check(public_url: str) -> Callable[[str | None, dict[str, obje
         return not from_another_site(origin, fetch_site if isinstance(fetch_site, str) else None, environ, public_url)
 
     return allowed
+
+
+# --- the request body, and the access log ---------------------------------------------------------------------
+
+
+class ChunkedBody:
+    """WSGI middleware: a chunked request body is read whole and handed on as a body of known length.
+
+    eventlet decodes ``Transfer-Encoding: chunked`` itself, but leaves ``CONTENT_LENGTH`` unset and does not set
+    ``wsgi.input_terminated``; Werkzeug then took the body for empty (its guard against reading an unbounded
+    stream), so a command's ``version`` went unread and its stale check was skipped. Werkzeug's own reading of a
+    terminated stream would cut a body at the size limit without a word. So the body is read here, at most
+    ``max_bytes`` (the largest any route takes: a media upload), and passed on with its length: every size check
+    then applies as to any body (413 past ``MAX_CONTENT_LENGTH``, 64 KiB for the API). A longer body is refused
+    with 413, broken chunking with 400.
+    """
+
+    def __init__(self, app: Callable[..., Any], max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # the test eventlet applies before it decodes the chunks (eventlet.wsgi.HttpProtocol.handle_one_request)
+        if environ.get("HTTP_TRANSFER_ENCODING", "").lower() != "chunked" or environ.get("CONTENT_LENGTH"):
+            return self.app(environ, start_response)
+        try:
+            body = environ["wsgi.input"].read(self.max_bytes + 1)
+        except (OSError, ValueError):
+            return _refuse(start_response, "400 Bad Request", "bad_request", "the chunked body is malformed")
+        if len(body) > self.max_bytes:
+            return _refuse(start_response, "413 Request Entity Too Large", "request_entity_too_large",
+                           f"the body is larger than {self.max_bytes} bytes")
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING")
+        return self.app(environ, start_response)
+
+
+def _refuse(start_response: Callable[..., Any], status: str, code: str, message: str) -> list[bytes]:
+    """An error answer in the API's shape, from WSGI middleware (before Flask)."""
+    body = json.dumps({"error": code, "message": message}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+TOKEN_IN_PATH = re.compile(r"(/t/|/api/tickets/)([^/?#\s\"]{0,4})[^/?#\s\"]*")
+"""A ticket's private token in a URL path: the phone page ``/t/{token}`` and ``/api/tickets/{token}``."""
+
+
+def mask_tokens(text: str) -> str:
+    """``text`` with each ticket token in a URL path cut to its first 4 characters and "…"."""
+    return TOKEN_IN_PATH.sub(lambda m: f"{m.group(1)}{m.group(2)}…", text)
+
+
+class TokenMaskingFilter(logging.Filter):
+    """Keeps ticket tokens out of the access log: whoever reads the log could otherwise open, cancel or rate
+    any customer's ticket."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_tokens(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+ACCESS_LOGGERS = ("access", "werkzeug")  # eventlet's access log (server/__main__.py), Werkzeug's development server
+
+
+def mask_tokens_in_access_log() -> None:
+    """Install :class:`TokenMaskingFilter` on the loggers that write one line per request."""
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, TokenMaskingFilter) for f in logger.filters):
+            logger.addFilter(TokenMaskingFilter())

@@ -39,7 +39,8 @@ class FakeClock:
 
 def open_all_day(data: dict[str, Any]) -> None:
     """Raw config data changed so that every branch and service takes tickets at any hour of any day: no
-    weekday hours, no holidays (tests that are not about opening hours run at any time of day and year)."""
+    weekday hours, no holidays, no last-ticket times (tests that are not about opening hours run at any time of day
+    and year)."""
     for branch in data["branches"]:
         branch["hours"] = "00:00-24:00"
         branch.pop("hours_by_day", None)
@@ -47,6 +48,7 @@ def open_all_day(data: dict[str, Any]) -> None:
         for service in branch["services"]:
             service.pop("hours", None)
             service.pop("hours_by_day", None)
+            service.pop("last_ticket", None)
 
 
 def demo_config(database_url: str, tmp_path: Path, *, more: Callable[[dict[str, Any]], None] | None = None,

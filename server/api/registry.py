@@ -150,15 +150,41 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
     return decorate
 
 
+MAX_JSON_DEPTH = 32
+"""How deeply a request body may nest arrays and objects: no request of the API needs more than 3 levels, and
+the parser's recursion limit (about 1,000) must never be what refuses a body."""
+
+
 def _json_body() -> Any:
-    if not request.content_length and not request.get_data(cache=True, parse_form_data=False):
+    """The request's JSON body (``{}`` when there is none), or a 4xx saying what is wrong with it. A chunked
+    body is read like any other (see :class:`server.web.ChunkedBody`)."""
+    if not request.get_data(cache=True, parse_form_data=False):
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+    too_deep = f"the body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep"
     try:
-        return request.get_json()
+        body = request.get_json()
     except BadRequest:
         raise BadRequest("the body is not valid JSON") from None
+    except RecursionError:  # far deeper than the limit: the parser gave up
+        raise BadRequest(too_deep) from None
+    if _nesting(body) > MAX_JSON_DEPTH:
+        raise BadRequest(too_deep)
+    return body
+
+
+def _nesting(value: Any) -> int:
+    """How many levels of arrays and objects ``value`` has (iteratively: a deep value must not recurse here)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 _PATH_PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")

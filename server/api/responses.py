@@ -59,6 +59,8 @@ class Service(Answer):
     target_wait_min: float
     expected_service_min: float
     daily_cap: int | None
+    last_ticket: str | None = Field(description='"20:30": no tickets after that time of day; "auto": none once a '
+                                                "new ticket's estimated wait and service would run past the close")
 
 
 class IssueStop(Answer):
@@ -94,6 +96,9 @@ class ServiceNow(Service):
     stopped: IssueStop | None = Field(description="the stop that refuses its new tickets now, if any")
     resumes_at: datetime | None = Field(description="when stopped: the instant it issues again by itself today "
                                                     "(null: not today, or only when resumed by hand)")
+    tickets_until: datetime | None = Field(description="today's last-ticket time (a service with last_ticket), "
+                                                       "else null")
+    last_ticket_passed: bool = Field(description="true once today's last ticket has been issued")
     estimate: Estimate = Field(description="the wait a new ticket would have")
     ahead: int | None = Field(description="the people ahead a new ticket would have: tickets the counters that serve "
                                           "it call first, other services' too (null: not estimated yet)")

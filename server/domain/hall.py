@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain.announcements import template_problem
+from server.domain.issuing import LastTicket
 from server.domain.policy import CounterRole, CounterSkills, PolicyRules
 from server.domain.schedule import OpeningStatus, Schedule, ScheduleException, WeeklyHours
 from server.domain.values import InvalidValue, Text, check_text
@@ -180,6 +181,7 @@ class Service:
     number_width: int
     icon: str
     colour: str
+    last_ticket: LastTicket | None = None  # stop issuing before the close (None: tickets until closing)
 
     def __post_init__(self) -> None:
         check_code(self.code)

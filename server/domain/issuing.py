@@ -8,12 +8,14 @@ their place; only new tickets are refused.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.domain.errors import DomainError
-from server.domain.hall import Text
+from server.domain.values import InvalidValue, Text
 
 STOP_REASONS: dict[str, Text] = {
     "all_taken": Text("今日号已发完", "Today's tickets are all taken"),
@@ -139,3 +141,57 @@ def resumes_at(stops: list[IssueStop], service_code: str, now: datetime) -> date
         if any(s.ends_at is None for s in active):
             return None
         at = max(s.ends_at for s in active if s.ends_at is not None)
+
+
+# --- the last ticket of the day ----------------------------------------------------------------------------
+
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class LastTicket:
+    """When a service stops taking tickets before it closes, so that the last customers are served by closing
+    time: at a fixed local time ("20:30" for a 21:00 close), or ``auto``: as long as a new ticket's estimated wait
+    (the upper end of its range) and its expected service still end by the close."""
+
+    at: time | None  # None: auto
+
+    @classmethod
+    def parse(cls, text: str, field: str = "last_ticket") -> LastTicket:
+        if text == "auto":
+            return cls(None)
+        match = _CLOCK_TIME.match(text)
+        if match is None:
+            raise InvalidValue(field, f'must be "auto" or a time of day like "20:30", got {text!r}')
+        return cls(time(int(match.group(1)), int(match.group(2))))
+
+    def __str__(self) -> str:
+        return "auto" if self.at is None else self.at.strftime("%H:%M")
+
+    def until(self, closes_at: datetime, tz: ZoneInfo, *, wait_high: timedelta | None,
+              service_time: timedelta) -> datetime:
+        """The last instant a ticket is issued on the day that closes at ``closes_at`` (never after it). ``auto``
+        without an estimate (no counter open yet, no history) keeps only the service time before the close."""
+        if self.at is not None:
+            local_day = (closes_at - timedelta(microseconds=1)).astimezone(tz).date()
+            return min(closes_at, datetime.combine(local_day, self.at, tzinfo=tz).astimezone(UTC))
+        return closes_at - (wait_high or timedelta(0)) - service_time
+
+
+class LastTicketPassed(DomainError):
+    """A ticket asked for after the service's last-ticket time today; the details say until when and what next."""
+
+    code = "last_ticket_passed"
+
+    def __init__(self, service_name: str, until: datetime, opens_at: datetime | None) -> None:
+        super().__init__(f"{service_name} issued its last ticket for today at {until.isoformat()}",
+                         tickets_until=until.isoformat(), opens_at=None if opens_at is None else opens_at.isoformat())
+
+
+def tickets_until(rule: LastTicket | None, closes_at: datetime | None, tz: ZoneInfo, *, wait_high: timedelta | None,
+                  service_time: timedelta) -> datetime | None:
+    """Today's last-ticket instant of a service with ``rule`` that closes at ``closes_at`` (its last range today);
+    None without a rule or when it does not open today."""
+    if rule is None or closes_at is None:
+        return None
+    return rule.until(closes_at, tz, wait_high=wait_high, service_time=service_time)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from server.domain import policy
 from server.domain.counter_session import services_today
 from server.domain.hall import Branch, Service
-from server.domain.issuing import IssueStop, blocking, resumes_at
+from server.domain.issuing import IssueStop, blocking, resumes_at, tickets_until
 from server.domain.numbering import service_day
 from server.domain.service_day import DayBoundary
 from server.domain.tickets import TicketState
@@ -72,6 +72,9 @@ class HallQueries:
             stopped = blocking(stops, service.code, now)
             view["stopped"] = None if stopped is None else stopped.view()
             view["resumes_at"] = iso(issue_resumes_at(branch, service, stops, now))
+            until = self.tickets_until(branch, service, now)
+            view["tickets_until"] = iso(until)
+            view["last_ticket_passed"] = until is not None and now >= until
             services.append(view)
         result: dict[str, Any] = {
             "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key,
@@ -94,6 +97,16 @@ class HallQueries:
             result["waiting"] = [ticket_staff(t, branch) for t in waiting]
             result["parked"] = [ticket_staff(t, branch) for t in on_floor if t.state is TicketState.PARKED]
         return result
+
+    def tickets_until(self, branch: Branch, service: Service, now: datetime) -> datetime | None:
+        """Today's last-ticket time of a service with a ``last_ticket`` rule (``auto``: from the live estimate)."""
+        if service.last_ticket is None:
+            return None
+        estimate = (self.hall.estimates.new_ticket_estimate(branch.code, service.code)
+                    if self.hall.estimates is not None else None)
+        return tickets_until(service.last_ticket, branch.opening(service, now).closes_at, branch.timezone,
+                             wait_high=estimate.high if estimate is not None and estimate.known else None,
+                             service_time=service.expected_service)
 
     def counter_public(self, branch_code: str, counter_number: str) -> dict[str, Any]:
         """One counter as its own screens show it (counter display, rating pad): the public view plus

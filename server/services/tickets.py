@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
-from server.domain.issuing import blocking
+from server.domain.issuing import LastTicketPassed, blocking, tickets_until
 from server.domain.numbering import format_number, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, TicketState, next_state
@@ -50,11 +51,17 @@ class TicketService:
         request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
                                          language)
         hall.end_ended_days(branch)
+        refreshed = self._new_ticket_estimate(branch, service.code, priority)  # a tile's: for the last-ticket rule
         with hall.uow.command(branch, hall.clock()) as tx:
             stored = idempotency.replay(tx, request)
             if stored is not None:
                 return stored
             branch.require_open(service, tx.now)
+            closes_at = branch.opening(service, tx.now).closes_at
+            until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(refreshed),
+                                  service_time=service.expected_service)
+            if until is not None and closes_at is not None and tx.now >= until:
+                raise LastTicketPassed(service.name.en, until, branch.opening(service, closes_at).opens_at)
             stops = issue_stops.current(tx.connection, branch.code, tx.now)
             stopped = blocking(stops, service.code, tx.now)
             if stopped is not None:
@@ -226,11 +233,18 @@ class TicketService:
             yield tx, tickets.get(tx.connection, branch_code, ticket_id)
 
     def _new_ticket_estimate(self, branch: Branch, service_code: str, priority: PriorityClass,
-                             people_ahead: int) -> dict[str, Any] | None:
+                             people_ahead: int | None = None) -> dict[str, Any] | None:
         """The estimate a new ticket with ``people_ahead`` is given (shown, printed, and stored for the accuracy
-        record)."""
+        record); without ``people_ahead``, the last refresh's, as the kiosk tile shows it."""
         if self.hall.estimates is None:
             return None
-        estimate = self.hall.estimates.new_ticket_estimate(branch.code, service_code, priority, people_ahead)
+        estimate = self.hall.estimates.new_ticket_estimate(branch.code, service_code, priority,
+                                                           people_ahead=people_ahead)
         return None if estimate is None else estimate.as_dict()
 
+
+def _wait_high(estimate: dict[str, Any] | None) -> timedelta | None:
+    """The upper end of a new ticket's estimated wait, when the estimate is known."""
+    if not estimate or not estimate.get("known"):
+        return None
+    return timedelta(minutes=float(estimate["high_min"]))

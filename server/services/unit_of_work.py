@@ -13,6 +13,13 @@ commands per second. Commands that arrive together therefore share one database 
 runs in its own SAVEPOINT (a refused command rolls back only its own writes), the first one of the
 batch waits a moment for the others that are ready to run, then commits them all with one fsync.
 Nobody is answered before that commit, so an acknowledged command is as durable as before.
+
+When the database fails (another process holds SQLite's write lock, the file is damaged, the server is gone) a
+command or read ends with :class:`DatabaseUnavailable`, a 503 with the reason: ``database_busy`` within about a
+second of waiting for the lock (:data:`server.persistence.database.WRITE_LOCK_WAIT_S`), else
+``database_unavailable``. Nothing was changed and nothing is published, so the screens keep the last state.
+Commands queued behind a batch that could not get the database fail with it at once rather than each waiting
+again.
 """
 
 from __future__ import annotations
@@ -25,23 +32,45 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from server.domain.counter_session import CounterChange
+from server.domain.errors import DomainError
 from server.domain.hall import Branch
 from server.domain.numbering import service_day
 from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
 from server.persistence import event_log
+from server.persistence.database import FailureKind, failure_kind, failure_reason
 from server.persistence.tables import TicketRow
 from server.services.actor import Actor
 from server.services.views import holds_counter, ticket_public
 
 log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(DomainError):
+    """The database could not carry out a command or read (503): nothing was changed. ``database_busy``: another
+    process holds the write lock, try again in a moment; ``database_unavailable``: damaged or unreachable."""
+
+    http_status = 503
+    RETRY_AFTER_S = 2
+    MESSAGES: ClassVar[dict[FailureKind, str]] = {
+        "busy": "the database is busy (another program holds its write lock); nothing was changed, try again in a "
+                "moment",
+        "corrupt": "the database file is damaged; nothing was changed (staff must restore it)",
+        "unavailable": "the database cannot be reached; nothing was changed",
+    }
+
+    def __init__(self, kind: FailureKind, reason: str) -> None:
+        super().__init__(self.MESSAGES[kind], code="database_busy" if kind == "busy" else "database_unavailable",
+                         reason=reason, retry_after_s=self.RETRY_AFTER_S)
+        self.kind = kind
 
 
 class Publisher(Protocol):
@@ -163,7 +192,7 @@ class _Batch:
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.members = 0
         self.done = threading.Event()
-        self.failure: BaseException | None = None
+        self.failure: BaseException | None = None  # set when the commit failed, or the batch got no database
 
 
 class UnitOfWork:
@@ -183,6 +212,7 @@ class UnitOfWork:
         self._batch: _Batch | None = None
         self._queued = 0  # commands waiting for the writer lock
         self._green = eventlet_serves()  # a sleep(0) is then a cheap switch to other requests
+        self.damage: str | None = None  # the reason, once a query found the database file damaged (until restart)
 
     @contextmanager
     def command(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
@@ -190,7 +220,7 @@ class UnitOfWork:
             with self._grouped(branch, now) as tx:
                 yield tx
             return
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._database_failures(), Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 connection = session.connection()
                 seq = event_log.current_seq(connection, branch.code, lock=self._lock_rows)
@@ -201,6 +231,30 @@ class UnitOfWork:
                     event_log.set_seq(connection, branch.code, tx.seq)
             events = tx.events
         self._publish(branch.code, events)
+
+    def _failure(self, exc: BaseException) -> BaseException:
+        """A failure of the database as :class:`DatabaseUnavailable` (noting damage for the health check);
+        any other exception as it is."""
+        kind = failure_kind(exc) if isinstance(exc, DBAPIError) else None
+        if kind is None:
+            return exc
+        reason = failure_reason(exc)
+        if kind == "corrupt":
+            self.damage = reason
+        log.warning("database %s: %s", kind, reason)
+        failure = DatabaseUnavailable(kind, reason)
+        failure.__cause__ = exc
+        return failure
+
+    @contextmanager
+    def _database_failures(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            failure = self._failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
 
     @contextmanager
     def _grouped(self, branch: Branch, now: datetime) -> Iterator[Transaction]:
@@ -217,9 +271,17 @@ class UnitOfWork:
         batch.members += 1
         failure: BaseException | None = None
         try:
+            if batch.failure is not None:  # the batch got no database (its lock wait ran out): fail with it now
+                raise batch.failure
             session = batch.session
             if branch.code not in batch.seqs:
-                batch.seqs[branch.code] = event_log.current_seq(session.connection(), branch.code, lock=False)
+                try:
+                    batch.seqs[branch.code] = event_log.current_seq(session.connection(), branch.code, lock=False)
+                except BaseException as exc:
+                    batch.failure = self._failure(exc)
+                    if batch.failure is exc:
+                        raise
+                    raise batch.failure from exc
             savepoint = session.begin_nested()
             tx = Transaction(session=session, branch=branch, now=now, seq=batch.seqs[branch.code])
             try:
@@ -232,7 +294,7 @@ class UnitOfWork:
             batch.seqs[branch.code] = tx.seq
             batch.events.setdefault(branch.code, []).extend(tx.events)
         except BaseException as exc:
-            failure = exc
+            failure = self._failure(exc)
         finally:
             self._writer.release()
         if leader:
@@ -257,12 +319,14 @@ class UnitOfWork:
             self._batch = None
             session = batch.session
             try:
+                if batch.failure is not None:
+                    raise batch.failure
                 connection = session.connection()
                 for code, seq in batch.seqs.items():
                     event_log.set_seq(connection, code, seq)
                 session.commit()
             except BaseException as exc:
-                batch.failure = exc
+                batch.failure = exc if exc is batch.failure else self._failure(exc)
                 session.rollback()
             finally:
                 session.close()
@@ -287,14 +351,27 @@ class UnitOfWork:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
+        with self._database_failures(), Session(self.read_engine, expire_on_commit=False) as session, \
+                session.begin():
             yield session
 
     def database_problem(self) -> str | None:
-        """None when the database answers a query; else what went wrong, for a health check."""
+        """None when the database answers a query and would take a command; else what went wrong, for a health
+        check: damage that any query met since start-up, a failed read, or a write lock that another process holds
+        (then a command would be refused)."""
+        if self.damage is not None:
+            return f"corrupt: {self.damage}"
         try:
             with self.read_engine.connect() as connection:
                 event_log.ping(connection)
+            if self._group_commit and self._batch is None:  # not writing ourselves: could we?
+                with self.engine.connect() as connection:
+                    connection.begin()  # BEGIN IMMEDIATE: waits for the write lock as a command would
+                    connection.rollback()
         except Exception as exc:  # any driver or pool failure means "not ready"
-            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            kind = failure_kind(exc) if isinstance(exc, DBAPIError) else None
+            if kind == "corrupt":
+                self.damage = failure_reason(exc)
+            label = {"busy": "locked", None: type(exc).__name__}.get(kind, kind)
+            return f"{label}: {failure_reason(exc)}"
         return None

@@ -56,6 +56,7 @@ def service_view(service: Service, branch: Branch) -> dict[str, Any]:
         "target_wait_min": service.target_wait.total_seconds() / 60,
         "expected_service_min": service.expected_service.total_seconds() / 60,
         "daily_cap": service.daily_cap,
+        "last_ticket": None if service.last_ticket is None else str(service.last_ticket),
     }
 
 

@@ -63,10 +63,8 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
 
 
 def _bootstrap(html: str) -> dict[str, Any]:
-    """The page's configuration: the JSON script block, or the manager's ``window.MANAGER_PAGE``."""
+    """The page's configuration: its JSON script block."""
     found = re.search(r'<script type="application/json" id="[a-z-]+-config">(.*?)</script>', html, re.S)
-    if found is None:
-        found = re.search(r"window\.MANAGER_PAGE = (\{.*?\});", html, re.S)
     assert found is not None, html[:500]
     return json.loads(found.group(1))
 

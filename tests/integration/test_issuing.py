@@ -141,3 +141,62 @@ def test_the_ticket_that_fills_the_daily_cap_tells_every_screen(database_url: st
     last = publisher.events[-1]
     assert last["kind"] == "issued" and last["daily_cap_reached"] is True and last["ticket"]["service"] == "BILL"
     assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).code == "daily_cap_reached"
+
+
+def closing_at_nine(last_ticket: str):
+    def change(data: dict) -> None:
+        data["branches"][0]["hours"] = "09:00-21:00"
+        next(s for s in data["branches"][0]["services"] if s["code"] == "BILL")["last_ticket"] = last_ticket
+    return change
+
+
+def test_a_fixed_last_ticket_time(database_url: str, tmp_path: Path) -> None:
+    clock = FakeClock()  # 10:00 in Shanghai
+    hall = build_service(database_url, tmp_path, clock, RecordingPublisher(), more=closing_at_nine("20:30"))
+    bill = next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "BILL")
+    assert (bill["last_ticket"], bill["tickets_until"], bill["last_ticket_passed"]) == (
+        "20:30", "2026-11-24T12:30:00+00:00", False)
+    clock.now = clock.now.replace(hour=12, minute=29)  # 20:29
+    assert hall.tickets.issue(BRANCH, "BILL")["number"] == "A001"
+    clock.now = clock.now.replace(minute=30)  # 20:30: the last ticket has gone, other services still issue
+    refused = refusal(lambda: hall.tickets.issue(BRANCH, "BILL"))
+    assert refused.code == "last_ticket_passed"
+    assert refused.details == {"tickets_until": "2026-11-24T12:30:00+00:00", "opens_at": "2026-11-25T01:00:00+00:00"}
+    assert hall.tickets.issue(BRANCH, "PLAN")["number"] == "B001"
+    assert next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "BILL")["last_ticket_passed"]
+
+
+class FixedEstimates:
+    """The live side's estimate for a new ticket, fixed by the test."""
+
+    def __init__(self, high_min: float | None) -> None:
+        self.high_min = high_min
+
+    def new_ticket_estimate(self, branch_code: str, service_code: str, priority: object = None,
+                            people_ahead: int | None = None) -> object:
+        from server.domain.estimation import WaitEstimate
+
+        if self.high_min is None:
+            return WaitEstimate.unknown()
+        high = timedelta(minutes=self.high_min)
+        return WaitEstimate(high / 2, high / 4, high)
+
+    def ticket_live(self, branch_code: str, ticket_id: int) -> None:
+        return None
+
+
+def test_auto_last_ticket_follows_the_estimate(database_url: str, tmp_path: Path) -> None:
+    clock = FakeClock()
+    hall = build_service(database_url, tmp_path, clock, RecordingPublisher(), more=closing_at_nine("auto"))
+    hall.estimates = FixedEstimates(40)  # up to 40 min wait, 4 min service: tickets until 20:16
+    bill = next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "BILL")
+    assert bill["tickets_until"] == "2026-11-24T12:16:00+00:00"
+    clock.now = clock.now.replace(hour=12, minute=15)
+    assert hall.tickets.issue(BRANCH, "BILL")["number"] == "A001"
+    clock.now = clock.now.replace(minute=17)
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).code == "last_ticket_passed"
+    hall.estimates = FixedEstimates(5)  # the queue has melted: tickets again until 20:51
+    assert hall.tickets.issue(BRANCH, "BILL")["number"] == "A002"
+    hall.estimates = FixedEstimates(None)  # no estimate (no counter open): only the service time is kept
+    assert next(s for s in hall.queries.snapshot(BRANCH)["services"]
+                if s["code"] == "BILL")["tickets_until"] == "2026-11-24T12:56:00+00:00"

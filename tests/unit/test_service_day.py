@@ -135,3 +135,25 @@ def test_a_holiday_ends_at_its_midnight_and_an_early_close_ends_early(branch: Br
         ScheduleException(holiday, holiday, DayHours.parse("closed"))))
     assert day_ends_at(hall, eve, HOUR) == datetime(2026, 9, 30, 18, 0, tzinfo=SHANGHAI)
     assert day_ends_at(hall, holiday, HOUR) == datetime(2026, 10, 2, 0, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("text", ["20:61", "8:30", "24:00", "soon", "", "20:30:00"])
+def test_a_last_ticket_time_is_auto_or_a_time_of_day(text: str) -> None:
+    from server.domain.issuing import LastTicket
+    from server.domain.values import InvalidValue
+
+    with pytest.raises(InvalidValue, match="last_ticket"):
+        LastTicket.parse(text)
+
+
+def test_a_fixed_last_ticket_is_never_after_the_close() -> None:
+    from server.domain.issuing import LastTicket
+
+    close = datetime(2026, 11, 24, 21, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    rule = LastTicket.parse("20:30")
+    assert rule.until(close, SHANGHAI, wait_high=None, service_time=HOUR) == close - timedelta(minutes=30)
+    assert LastTicket.parse("21:30").until(close, SHANGHAI, wait_high=None, service_time=HOUR) == close
+    midnight = datetime(2026, 11, 25, 0, 0, tzinfo=SHANGHAI).astimezone(UTC)  # a 24:00 close: the same evening
+    assert rule.until(midnight, SHANGHAI, wait_high=None, service_time=HOUR) == datetime(
+        2026, 11, 24, 20, 30, tzinfo=SHANGHAI)
+    assert str(rule) == "20:30" and str(LastTicket.parse("auto")) == "auto"

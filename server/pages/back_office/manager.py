@@ -24,6 +24,7 @@ def manager_page(branch_code: str) -> Any:
     language = page_language()
     page = {
         "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
+        "language": language,
         "services": [service_view(s, branch) for s in branch.services],
         "api": f"/api/branches/{branch.code}",
         "vocabulary": vocabulary(),

@@ -3,7 +3,7 @@
    Renders what the server says; refetches the side lists when events say they changed (debounced). */
 (function () {
   "use strict";
-  const PAGE = window.MANAGER_PAGE;
+  const PAGE = JSON.parse(document.getElementById("manager-config").textContent);
   const V = PAGE.vocabulary; // the domain's states and event kinds, as the server tells them
   const API = window.HallApi;
   const i18n = HallI18n.create({
@@ -85,7 +85,7 @@
       confirm_from: "From {time} today, new tickets for {service} will be refused {until}; {waiting}.",
       start_passed: "({time} has passed: the stop starts now.)",
     },
-  }, window.PAGE_LANGUAGE);
+  }, PAGE.language);
 
   const $ = (selector) => document.querySelector(selector);
   let snapshot = null;

@@ -138,6 +138,8 @@
     let text;
     switch (error.status === 0 ? "network" : error.code) {
       case "network": text = i18n.t("err_network"); break;
+      case "database_busy": text = i18n.t("err_database_busy"); break;
+      case "database_unavailable": text = i18n.t("err_database_unavailable"); break;
       case "stale": text = i18n.t("err_stale", { number, state: stateName(details.state || "") }); break;
       case "illegal_transition": text = i18n.t("err_illegal"); break;
       case "counter_busy": text = i18n.t("err_counter_busy", { current: details.current || "" }); break;
