@@ -34,6 +34,8 @@
       why_not_staffed: "目前没有窗口办理此业务。您可以取号，有窗口办理时按顺序叫号；也可咨询大堂工作人员。",
       cap_reached: "今日号已取完",
       resumes_at: "{time} 恢复取号",
+      tickets_until: "取号截止 {time}",
+      last_ticket_passed: "今日取号已截止",
       branch_stopped: "全部业务暂停取号：",
       long_wait: "等候较久",
       priority_lane: "爱心通道",
@@ -74,6 +76,8 @@
       stopped_title: "暂停取号",
       stopped_body: "“{service}”暂停取号：{reason}。",
       stopped_body_until: "“{service}”暂停取号：{reason}。{time} 恢复取号。",
+      last_title: "今日取号已截止",
+      last_body: "“{service}”今天的取号已于 {time} 截止。{when}。",
       error_title: "暂时无法取号",
       error_body: "请稍后再试，或咨询大堂工作人员。",
       overflow_title: "当前等候时间较长。",
@@ -96,6 +100,8 @@
       why_not_staffed: "No counter is serving this right now. You can take a ticket and will be called in turn when one does, or ask a member of staff.",
       cap_reached: "No more tickets today",
       resumes_at: "Tickets again from {time}",
+      tickets_until: "Tickets until {time}",
+      last_ticket_passed: "Closed for today",
       branch_stopped: "Ticket issue is paused for all services:",
       long_wait: "Long wait",
       priority_lane: "Priority lane",
@@ -136,6 +142,8 @@
       stopped_title: "Not issuing tickets now",
       stopped_body: "{service}: {reason}.",
       stopped_body_until: "{service}: {reason}. Tickets again from {time}.",
+      last_title: "Closed for today",
+      last_body: "{service} took its last ticket for today at {time}. {when}.",
       error_title: "Tickets cannot be issued right now",
       error_body: "Please try again shortly or ask a member of staff.",
       overflow_title: "The wait is long right now.",
@@ -160,6 +168,7 @@
   const ABANDONED_STORE = "hall-kiosk-abandoned:" + config.branch;
   const ABANDONED_RETRY_MS = 5000;
   const ABANDONED_KEEP_MS = 30 * 60 * 1000;
+  const LAST_TICKET_NOTICE_MS = 2 * 3600 * 1000; // a tile tells its last-ticket time this long before it
 
   const state = {
     snapshot: null,
@@ -176,6 +185,7 @@
     offlineSince: null,
     liveStatus: "connecting",
     lastMinute: null,
+    untilShown: "", // the services whose tile shows its last-ticket time
     printState: "none",
   };
 
@@ -273,8 +283,16 @@
   /** Whether a tile takes a ticket now; else why not (the server's flags, in the order a customer hears them). */
   function unavailable(s) {
     if (!s.open) return "closed";
+    if (s.last_ticket_passed) return "last_ticket";
     if (s.stopped) return "stopped";
     return s.daily_cap_reached ? "full" : null;
+  }
+
+  /** "取号截止 20:30" within the last two hours before a service's last-ticket time (null otherwise). */
+  function ticketsUntilText(s) {
+    const until = s && s.tickets_until ? Date.parse(s.tickets_until) : NaN;
+    if (Number.isNaN(until) || Date.now() < until - LAST_TICKET_NOTICE_MS || Date.now() >= until) return null;
+    return i18n.t("tickets_until", { time: branchTime(new Date(until)) });
   }
 
   function resumesText(s) {
@@ -363,6 +381,9 @@
       const when = opening(s);
       if (when.holiday) stats.appendChild(stat("closed", when.holiday));
       stats.appendChild(stat(when.holiday ? "clock" : "closed", when.next));
+    } else if (why === "last_ticket") {
+      stats.appendChild(stat("closed", i18n.t("last_ticket_passed")));
+      stats.appendChild(stat("clock", opening(s).next));
     } else if (why === "stopped") {
       stats.appendChild(stat("closed", i18n.pick(s.stopped.reason)));
       if (resumesText(s)) stats.appendChild(stat("clock", resumesText(s)));
@@ -374,6 +395,7 @@
       stats.appendChild(stat("people", known ? i18n.t("ahead_n", { n: ahead }) : i18n.t("waiting_n", { n: s.waiting }),
         "stat-ahead"));
       stats.appendChild(stat("clock", estimateText(estimate), estimate && !estimate.known ? "stat-unknown" : ""));
+      if (ticketsUntilText(s)) stats.appendChild(stat("alert", ticketsUntilText(s), "stat-until"));
       if (known && !priority && ahead > s.waiting) {
         stats.appendChild(el("span", "tile-note", i18n.t("ahead_others", { waiting: s.waiting })));
       }
@@ -405,7 +427,7 @@
     if (children.every((c) => unavailable(c))) {
       tile.classList.add("unavailable"); // still tappable: the sub-services explain why
       // all closed: when the first of them opens (the tile has room for one line; the sub-services tell more)
-      const closed = children.filter((c) => !c.open);
+      const closed = children.filter((c) => ["closed", "last_ticket"].includes(unavailable(c)));
       const first = closed.filter((c) => c.opens_at).sort((a, b) => Date.parse(a.opens_at) - Date.parse(b.opens_at))[0];
       const stopped = children.find((c) => unavailable(c) === "stopped");
       stats.appendChild(stat("closed", closed.length === children.length ? opening(first || closed[0]).next
@@ -474,6 +496,7 @@
   }
 
   function renderTiles() {
+    state.untilShown = services().filter(ticketsUntilText).map((s) => s.code).join();
     renderHome();
     renderCategory();
     renderPriority();
@@ -493,7 +516,8 @@
     const s = service(serviceCode);
     const why = s ? unavailable(s) : null;
     if (why) {
-      showRefusal({ closed: "service_closed", stopped: "issuing_stopped", full: "daily_cap_reached" }[why], s);
+      showRefusal({ closed: "service_closed", last_ticket: "last_ticket_passed", stopped: "issuing_stopped",
+                    full: "daily_cap_reached" }[why], s);
       return;
     }
     const request = {
@@ -772,6 +796,12 @@
     } else if (code === "daily_cap_reached") {
       title = "cap_title"; body = "cap_body"; iconName = "closed";
       if (s) s.daily_cap_reached = true;
+    } else if (code === "last_ticket_passed") {
+      title = "last_title"; body = "last_body"; iconName = "closed";
+      closed.last_ticket_passed = true;
+      closed.tickets_until = "tickets_until" in details ? details.tickets_until : (s ? s.tickets_until : null);
+      if (s) Object.assign(s, { last_ticket_passed: true, tickets_until: closed.tickets_until,
+                                opens_at: closed.opens_at });
     }
     // issue stopped by hand: the manager's reason, and when it issues again today (the server's 409 knows best)
     let stopped = null;
@@ -794,11 +824,12 @@
     const serviceName = r.service ? i18n.pick(r.service.name) : r.serviceName;
     $("refused-title").textContent = i18n.t(r.title);
     const when = opening(r.closed);
+    const at = r.stopped ? r.stopped.resumes_at : r.closed.tickets_until;
     $("refused-text").textContent = i18n.t(r.body, {
       service: serviceName,
       when: when.holiday ? i18n.t("holiday_then", { holiday: when.holiday, next: when.next }) : when.next,
       reason: r.stopped ? i18n.pick(r.stopped.reason) : "",
-      time: r.stopped && r.stopped.resumes_at ? branchTime(new Date(r.stopped.resumes_at)) : "",
+      time: at ? branchTime(new Date(at)) : "",
     });
     $("refused-icon").querySelector("use").setAttribute("href", "#i-" + r.iconName);
   }
@@ -828,10 +859,12 @@
 
   // --- the clock: timers, idle reset, opening and closing ---------------------------------------
 
-  /** When a closed service takes tickets again, in the branch's time zone and the kiosk's language. */
+  /** When a closed service (or one past its last ticket today) takes tickets again, in the branch's time zone and
+   * the kiosk's language. */
   function opening(s) {
     const zone = state.snapshot ? state.snapshot.branch.timezone : undefined;
-    return HallOpening.describe(s, i18n.language, zone) || { holiday: null, next: "", text: "" };
+    const closed = s && s.open && s.last_ticket_passed ? { ...s, open: false } : s;
+    return HallOpening.describe(closed, i18n.language, zone) || { holiday: null, next: "", text: "" };
   }
 
   function tick() {
@@ -840,6 +873,9 @@
     const minute = branchTime(now);
     if (state.lastMinute !== null && minute !== state.lastMinute && minute === "00:00" && live) {
       live.resync(); // a new day began: daily caps reset, "tomorrow" is today (openings have their own timer)
+    } else if (state.lastMinute !== null && minute !== state.lastMinute) {
+      const untilShown = services().filter(ticketsUntilText).map((s) => s.code).join();
+      if (untilShown !== state.untilShown) renderTiles(); // "Tickets until 20:30" appears two hours before
     }
     state.lastMinute = minute;
     const idle = Date.now() - state.lastActivity;

@@ -84,8 +84,8 @@ class ServiceNow(Service):
     waiting: int
     open: bool = Field(description="takes tickets now (its hours today, public holidays and special hours applied)")
     hours_today: str = Field(description='today\'s hours, e.g. "09:00-12:00, 13:30-17:00" or "closed"')
-    opens_at: datetime | None = Field(description="when closed: the instant it opens next (null: not within a "
-                                                  "year)")
+    opens_at: datetime | None = Field(description="when closed, or once today's last ticket has been issued: the "
+                                                  "instant it takes tickets next (null: not within a year)")
     open_until: datetime | None = Field(description="when open: the instant this opening ends (a lunch break, the "
                                                     "day's close)")
     closes_at: datetime | None = Field(description="the end of today's hours (null: closed all day)")

@@ -71,10 +71,12 @@ class HallQueries:
                                          and issued_today.get(service.code, 0) >= service.daily_cap)
             stopped = blocking(stops, service.code, now)
             view["stopped"] = None if stopped is None else stopped.view()
-            view["resumes_at"] = iso(issue_resumes_at(branch, service, stops, now))
             until = self.tickets_until(branch, service, now)
+            view["resumes_at"] = iso(issue_resumes_at(branch, service, stops, now, until))
             view["tickets_until"] = iso(until)
             view["last_ticket_passed"] = until is not None and now >= until
+            if view["last_ticket_passed"] and view["open"]:  # closed for tickets today: when it takes them again
+                view["opens_at"] = iso(reopens_after_today(branch, service, now))
             services.append(view)
         result: dict[str, Any] = {
             "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key,
@@ -212,11 +214,22 @@ def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket
     return policy.people_ahead(zip([is_open for is_open, _ in counted], counts, strict=True))
 
 
-def issue_resumes_at(branch: Branch, service: Service, stops: list[IssueStop], now: datetime) -> datetime | None:
+def issue_resumes_at(branch: Branch, service: Service, stops: list[IssueStop], now: datetime,
+                     tickets_until: datetime | None = None) -> datetime | None:
     """When ``service`` issues tickets again today after the stops that refuse them now (see
     :func:`server.domain.issuing.resumes_at`): None when they do not refuse it, when one lasts until resumed by hand,
-    or when they end only after the service's hours today (a stop "until the end of the day" ends after the close:
-    no kiosk should promise tickets then)."""
+    or when they end only after the service's hours or its last ticket today (a stop "until the end of the day" ends
+    after the close: no kiosk should promise tickets then)."""
     at = resumes_at(stops, service.code, now)
-    closes = branch.opening(service, now).closes_at
-    return None if at is None or closes is None or at >= closes else at
+    ends = [t for t in (branch.opening(service, now).closes_at, tickets_until) if t is not None]
+    return None if at is None or not ends or at >= min(ends) else at
+
+
+def reopens_after_today(branch: Branch, service: Service, now: datetime) -> datetime | None:
+    """When ``service`` takes tickets again after today's close (for a service past its last ticket): its next
+    opening then, or the close itself when it opens again at once (a service open around the clock)."""
+    closes_at = branch.opening(service, now).closes_at
+    if closes_at is None:
+        return None
+    status = branch.opening(service, closes_at)
+    return closes_at if status.open else status.opens_at

@@ -25,7 +25,7 @@ from server.services.access import require_service, require_staff
 from server.services.actor import CUSTOMER, Actor
 from server.services.context import HallContext
 from server.services.counters import holding, own_session, require_signed_in
-from server.services.queries import issue_resumes_at, people_ahead
+from server.services.queries import issue_resumes_at, people_ahead, reopens_after_today
 from server.services.unit_of_work import Transaction
 from server.services.views import iso, ticket_public, ticket_staff
 
@@ -61,14 +61,14 @@ class TicketService:
             until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(refreshed),
                                   service_time=service.expected_service)
             if until is not None and closes_at is not None and tx.now >= until:
-                raise LastTicketPassed(service.name.en, until, branch.opening(service, closes_at).opens_at)
+                raise LastTicketPassed(service.name.en, until, reopens_after_today(branch, service, tx.now))
             stops = issue_stops.current(tx.connection, branch.code, tx.now)
             stopped = blocking(stops, service.code, tx.now)
             if stopped is not None:
                 raise DomainError(f"{service.name.en} is not issuing tickets now: {stopped.reason.en}",
                                   code="issuing_stopped", reason=stopped.reason.as_dict(),
                                   until=None if stopped.ends_at is None else stopped.ends_at.isoformat(),
-                                  resumes_at=iso(issue_resumes_at(branch, service, stops, tx.now)))
+                                  resumes_at=iso(issue_resumes_at(branch, service, stops, tx.now, until)))
             day = service_day(tx.now, branch.timezone)
             last, issued = numbers.current(tx.connection, branch.code, service.code, day, service.start_number)
             if service.daily_cap is not None and issued >= service.daily_cap:

@@ -11,7 +11,8 @@
  *   watcher.update(snapshot.services, Date.parse(snapshot.generated_at), snapshot.issue_stops);  // and stops
  *
  * Issue stopped by hand starts and ends the same way, without an event: a scheduled stop at its `starts_at`, a
- * stop at its `ends_at`. Pass the snapshot's `issue_stops` and the timer wakes for those instants too.
+ * stop at its `ends_at`. Pass the snapshot's `issue_stops` and the timer wakes for those instants too. So does a
+ * service's last-ticket time (`tickets_until`), after which the snapshot says `last_ticket_passed`.
  */
 (function (global) {
   "use strict";
@@ -102,8 +103,12 @@
     const consider = (at) => {
       if (!Number.isNaN(at) && (earliest === null || at < earliest)) earliest = at;
     };
-    (services || []).forEach((s) => consider(Date.parse(s.open ? s.open_until : s.opens_at)));
     const now = nowMs === undefined ? Date.now() : nowMs;
+    (services || []).forEach((s) => {
+      consider(Date.parse(s.open ? s.open_until : s.opens_at));
+      const until = s.open && !s.last_ticket_passed && s.tickets_until ? Date.parse(s.tickets_until) : NaN;
+      if (until > now) consider(until);
+    });
     (stops || []).forEach((stop) => {
       [stop.starts_at, stop.ends_at].forEach((iso) => {
         const at = iso ? Date.parse(iso) : NaN;

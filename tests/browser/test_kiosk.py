@@ -770,3 +770,51 @@ def test_portrait_tiles_fill_the_screen(browser: Any, hall_server: HallServer) -
         screenshot(page, "kiosk-portrait-home-filled-zh")
     finally:
         context.close()
+
+
+def test_the_last_ticket_time_shows_before_it_and_closes_the_tile_after_it(tmp_path: Path, page: Any) -> None:
+    last = opening_soon()  # the next whole minute, on the branch's clock
+    if last.hour == 0 and last.minute == 0:
+        pytest.skip("the last ticket cannot be at the midnight that closes the day; run again in a minute")
+
+    def last_ticket(text: str) -> str:
+        return text.replace('code = "BILL"', f'code = "BILL"\n  last_ticket = "{last:%H:%M}"', 1)
+
+    with running_hall(tmp_path, last_ticket) as server:
+        open_kiosk(page, server)
+        expect(tile(page, "BILL")).to_contain_text(f"取号截止 {last:%H:%M}")
+        expect(tile(page, "BROADBAND")).not_to_contain_text("取号截止")
+        page.click('.lang[data-lang="en"]')
+        expect(tile(page, "BILL")).to_contain_text(f"Tickets until {last:%H:%M}")
+        screenshot(page, "kiosk-tickets-until-en")
+        page.evaluate("window.notReloaded = true")
+        # at the last-ticket time (plus a little spread) the tile closes for today by itself, with the next opening
+        expect(tile(page, "BILL")).to_have_class(re.compile(r"\bunavailable\b"), timeout=90_000)
+        expect(tile(page, "BILL")).to_contain_text("Closed for today")
+        expect(tile(page, "BILL")).to_contain_text("Tickets from 00:00 tomorrow")
+        assert page.evaluate("window.notReloaded === true")
+        screenshot(page, "kiosk-last-ticket-passed-en")
+        tile(page, "BILL").click()
+        expect(page.locator("#refused-title")).to_have_text("Closed for today")
+        expect(page.locator("#refused-text")).to_have_text(
+            f"Bill payment & top-up took its last ticket for today at {last:%H:%M}. Tickets from 00:00 tomorrow.")
+        page.click('.lang[data-lang="zh-CN"]')
+        expect(page.locator("#refused-text")).to_have_text(
+            f"“缴费充值”今天的取号已于 {last:%H:%M} 截止。明天 00:00 开始取号。")
+        assert waiting_total(server) == 0
+        assert not page.js_errors
+
+
+def test_a_last_ticket_refusal_from_the_server_is_explained(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    until = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    opens = (datetime.now(UTC) + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)  # 09:00
+    page.route(ISSUE_URL, lambda route: route.fulfill(status=409, content_type="application/json", body=json.dumps({
+        "error": "last_ticket_passed", "message": "Bill payment issued its last ticket for today",
+        "details": {"tickets_until": until.isoformat(), "opens_at": opens.isoformat()}})))
+    tile(page, "BILL").click()
+    shown = until.astimezone(hall_now().tzinfo).strftime("%H:%M")
+    expect(page.locator("#refused-title")).to_have_text("今日取号已截止")
+    expect(page.locator("#refused-text")).to_contain_text(f"“缴费充值”今天的取号已于 {shown} 截止。")
+    expect(page.locator("#refused-text")).to_contain_text("09:00 开始取号")
+    assert not page.js_errors

@@ -200,3 +200,34 @@ def test_auto_last_ticket_follows_the_estimate(database_url: str, tmp_path: Path
     hall.estimates = FixedEstimates(None)  # no estimate (no counter open): only the service time is kept
     assert next(s for s in hall.queries.snapshot(BRANCH)["services"]
                 if s["code"] == "BILL")["tickets_until"] == "2026-11-24T12:56:00+00:00"
+
+
+def test_past_its_last_ticket_a_service_says_when_it_takes_tickets_again(database_url: str, tmp_path: Path) -> None:
+    clock = FakeClock()  # 10:00 in Shanghai
+    hall = build_service(database_url, tmp_path, clock, RecordingPublisher(), more=closing_at_nine("20:30"))
+
+    def bill() -> dict[str, Any]:
+        return next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "BILL")
+
+    assert (bill()["open"], bill()["opens_at"]) == (True, None)
+    # a stop until 20:45 ends after the last ticket: no kiosk promises tickets at 20:45
+    clock.now = clock.now.replace(hour=12, minute=0)  # 20:00
+    hall.issuing.stop(BRANCH, MANAGER, service="BILL", until=clock.now + timedelta(minutes=45), reason="busy")
+    assert bill()["resumes_at"] is None
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).details["resumes_at"] is None
+    clock.now = clock.now.replace(minute=30)  # 20:30: still open until 21:00, but closed for tickets: the kiosk
+    assert (bill()["open"], bill()["last_ticket_passed"]) == (True, True)  # shows the same as the 409 says
+    assert bill()["opens_at"] == "2026-11-25T01:00:00+00:00"  # 09:00 tomorrow
+
+
+def test_a_service_open_around_the_clock_takes_tickets_again_at_midnight_after_its_last(
+        database_url: str, tmp_path: Path) -> None:
+    def last_at_half_past_eight(data: dict[str, Any]) -> None:
+        next(s for s in data["branches"][0]["services"] if s["code"] == "BILL")["last_ticket"] = "20:30"
+
+    clock = FakeClock()
+    hall = build_service(database_url, tmp_path, clock, RecordingPublisher(), more=last_at_half_past_eight)
+    clock.now = clock.now.replace(hour=12, minute=31)  # 20:31 in a hall open 00:00-24:00
+    midnight = "2026-11-24T16:00:00+00:00"
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).details["opens_at"] == midnight
+    assert next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "BILL")["opens_at"] == midnight
