@@ -263,20 +263,7 @@
     const chips = entry.reasons || [];
     $("reasons-title").hidden = !chips.length;
     $("reasons-title").textContent = i18n.t(entry.dissatisfied ? "reasons_low" : "reasons_high");
-    $("chips").replaceChildren(...chips.map((chip) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "chip";
-      button.dataset.reason = chip.code;
-      button.setAttribute("aria-pressed", String(rating.reasons.has(chip.code)));
-      button.textContent = i18n.pick(chip.text);
-      button.addEventListener("click", () => {
-        if (rating.reasons.has(chip.code)) rating.reasons.delete(chip.code);
-        else rating.reasons.add(chip.code);
-        button.setAttribute("aria-pressed", String(rating.reasons.has(chip.code)));
-      });
-      return button;
-    }));
+    $("chips").replaceChildren(...HallRating.chipButtons(chips, rating.reasons, (text) => i18n.pick(text)));
     $("comment").maxLength = rating.config.comment_max_length || 200;
   }
 

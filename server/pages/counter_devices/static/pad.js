@@ -173,21 +173,8 @@
     const entry = state.config.scores.find((s) => s.score === state.score);
     $("reasons-title").textContent = i18n.t(entry.dissatisfied ? "reasons_low" : "reasons_high");
     $("screen-reasons").dataset.dissatisfied = String(Boolean(entry.dissatisfied));
-    $("chips").replaceChildren(...chipsFor(entry).map((chip) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "chip";
-      button.dataset.reason = chip.code;
-      button.setAttribute("aria-pressed", String(state.reasons.has(chip.code)));
-      button.textContent = i18n.pick(chip.text);
-      button.addEventListener("click", () => {
-        if (state.reasons.has(chip.code)) state.reasons.delete(chip.code);
-        else state.reasons.add(chip.code);
-        button.setAttribute("aria-pressed", String(state.reasons.has(chip.code)));
-        extendDeadline(REASONS_MIN_S); // the customer is still choosing
-      });
-      return button;
-    }));
+    $("chips").replaceChildren(...HallRating.chipButtons(chipsFor(entry), state.reasons, (text) => i18n.pick(text),
+      () => extendDeadline(REASONS_MIN_S))); // the customer is still choosing
   }
 
   function render() {
