@@ -81,6 +81,7 @@ def ticket_page(token: str) -> Any:
     page_config = {
         "branch": branch.code,
         "branch_name": branch.name.as_dict(),
+        "timezone": branch.timezone.key,
         "token": token,
         "ticket": ticket,
         "counters": {c.number: c.name.as_dict() for c in branch.counters},

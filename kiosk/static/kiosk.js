@@ -26,9 +26,17 @@
       language: "语言",
       reconnecting_short: "正在重新连接",
       waiting_n: "{n} 人等候",
+      ahead_n: "前面 {n} 人",
+      ahead_others: "其中本业务 {waiting} 人，其余为其他业务",
       services_n: "{n} 项业务",
       no_estimate: "暂无法估计等候时间",
+      why_no_counter_open: "窗口尚未开放，工作人员即将开始办理。现在取号，开始后按顺序叫号。",
+      why_not_staffed: "目前没有窗口办理此业务。您可以取号，有窗口办理时按顺序叫号；也可咨询大堂工作人员。",
       cap_reached: "今日号已取完",
+      resumes_at: "{time} 恢复取号",
+      tickets_until: "取号截止 {time}",
+      last_ticket_passed: "今日取号已截止",
+      branch_stopped: "全部业务暂停取号：",
       long_wait: "等候较久",
       priority_lane: "爱心通道",
       priority_lane_sub: "老年人、残障人士、孕妇优先办理",
@@ -66,6 +74,11 @@
       holiday_then: "{holiday}，{next}",
       cap_title: "今日号已取完",
       cap_body: "“{service}”今天的号已全部发完。请明天再来，或咨询大堂工作人员。",
+      stopped_title: "暂停取号",
+      stopped_body: "“{service}”暂停取号：{reason}。",
+      stopped_body_until: "“{service}”暂停取号：{reason}。{time} 恢复取号。",
+      last_title: "今日取号已截止",
+      last_body: "“{service}”今天的取号已于 {time} 截止。{when}。",
       error_title: "暂时无法取号",
       error_body: "请稍后再试，或咨询大堂工作人员。",
       overflow_title: "当前等候时间较长。",
@@ -80,9 +93,17 @@
       language: "Language",
       reconnecting_short: "Reconnecting",
       waiting_n: "{n} waiting",
+      ahead_n: { one: "{n} person ahead", other: "{n} people ahead" },
+      ahead_others: "{waiting} of them for this service, the rest for others",
       services_n: { one: "{n} service", other: "{n} services" },
       no_estimate: "No wait estimate yet",
+      why_no_counter_open: "No counter is open yet: staff will open the counters shortly. Take a ticket now and you will be called in turn.",
+      why_not_staffed: "No counter is serving this right now. You can take a ticket and will be called in turn when one does, or ask a member of staff.",
       cap_reached: "No more tickets today",
+      resumes_at: "Tickets again from {time}",
+      tickets_until: "Tickets until {time}",
+      last_ticket_passed: "Closed for today",
+      branch_stopped: "Ticket issue is paused for all services:",
       long_wait: "Long wait",
       priority_lane: "Priority lane",
       priority_lane_sub: "For elderly, disabled and pregnant customers",
@@ -120,6 +141,11 @@
       holiday_then: "{holiday}. {next}",
       cap_title: "No more tickets today",
       cap_body: "All of today's tickets for {service} have been taken. Please come back tomorrow or ask a member of staff.",
+      stopped_title: "Not issuing tickets now",
+      stopped_body: "{service}: {reason}.",
+      stopped_body_until: "{service}: {reason}. Tickets again from {time}.",
+      last_title: "Closed for today",
+      last_body: "{service} took its last ticket for today at {time}. {when}.",
       error_title: "Tickets cannot be issued right now",
       error_body: "Please try again shortly or ask a member of staff.",
       overflow_title: "The wait is long right now.",
@@ -144,6 +170,7 @@
   const ABANDONED_STORE = "hall-kiosk-abandoned:" + config.branch;
   const ABANDONED_RETRY_MS = 5000;
   const ABANDONED_KEEP_MS = 30 * 60 * 1000;
+  const LAST_TICKET_NOTICE_MS = 2 * 3600 * 1000; // a tile tells its last-ticket time this long before it
 
   const state = {
     snapshot: null,
@@ -160,6 +187,7 @@
     offlineSince: null,
     liveStatus: "connecting",
     lastMinute: null,
+    untilShown: "", // the services whose tile shows its last-ticket time
     printState: "none",
   };
 
@@ -186,16 +214,27 @@
   /** A bilingual name: the current language large, the other one small underneath (marked with lang). */
   function names(bilingual, className) {
     const wrap = el("span", className || "names");
-    const primary = el("span", "name-primary", i18n.pick(bilingual));
+    const primary = el("span", "name-primary");
+    unbroken(primary, i18n.pick(bilingual));
     primary.lang = i18n.language;
     const secondaryText = bilingual && typeof bilingual === "object" ? bilingual[other()] : "";
     wrap.appendChild(primary);
     if (secondaryText && secondaryText !== primary.textContent) {
-      const secondary = el("span", "name-secondary", secondaryText);
+      const secondary = el("span", "name-secondary");
+      unbroken(secondary, secondaryText);
       secondary.lang = other();
       wrap.appendChild(secondary);
     }
     return wrap;
+  }
+
+  /** ``text`` into ``node`` with each hyphenated word ("top-up") kept whole: browsers break a line after a hyphen,
+   * and "top-" / "up" on two lines reads badly on a tile. */
+  function unbroken(node, text) {
+    String(text || "").split(/(\S*\w-\w\S*)/).forEach((part, index) => {
+      if (!part) return;
+      node.appendChild(index % 2 ? el("span", "nobreak", part) : document.createTextNode(part));
+    });
   }
 
   // every request names this kiosk (X-Device-Id), so the manager sees which device had a fault
@@ -231,9 +270,35 @@
     return Boolean(estimate && estimate.known && estimate.range_min && estimate.range_min[1] >= config.overflow.wait_min);
   }
 
+  /** The estimate in words: the server's, which also say why there is none ("no counter open yet"). */
   function estimateText(estimate) {
-    if (!estimate || !estimate.known) return i18n.t("no_estimate");
+    if (!estimate || !estimate.text) return i18n.t("no_estimate");
     return i18n.pick(estimate.text);
+  }
+
+  /** A sentence on why there is no estimate, from the server's reason (null when there is one, or no reason). */
+  function estimateWhy(estimate) {
+    const reason = estimate && !estimate.known ? estimate.reason : null;
+    return reason === "no_counter_open" || reason === "not_staffed" ? i18n.t("why_" + reason) : null;
+  }
+
+  /** Whether a tile takes a ticket now; else why not (the server's flags, in the order a customer hears them). */
+  function unavailable(s) {
+    if (!s.open) return "closed";
+    if (s.last_ticket_passed) return "last_ticket";
+    if (s.stopped) return "stopped";
+    return s.daily_cap_reached ? "full" : null;
+  }
+
+  /** "取号截止 20:30" within the last two hours before a service's last-ticket time (null otherwise). */
+  function ticketsUntilText(s) {
+    const until = s && s.tickets_until ? Date.parse(s.tickets_until) : NaN;
+    if (Number.isNaN(until) || Date.now() < until - LAST_TICKET_NOTICE_MS || Date.now() >= until) return null;
+    return i18n.t("tickets_until", { time: branchTime(new Date(until)) });
+  }
+
+  function resumesText(s) {
+    return s && s.resumes_at ? i18n.t("resumes_at", { time: branchTime(new Date(s.resumes_at)) }) : null;
   }
 
   function applySummary(summary) {
@@ -244,7 +309,9 @@
       const live = summary.services && summary.services[s.code];
       if (!live) continue;
       s.waiting = live.waiting;
+      s.ahead = live.ahead;
       s.estimate = live.estimate;
+      s.priority_ahead = live.priority_ahead;
       s.priority_estimate = live.priority_estimate;
     }
     state.snapshot.waiting_total = summary.waiting_total;
@@ -298,9 +365,13 @@
     tile.type = "button";
     tile.dataset.service = s.code;
     tile.style.setProperty("--tile", s.colour);
-    const unavailable = !s.open || s.daily_cap_reached;
+    const why = unavailable(s);
     const estimate = priority ? s.priority_estimate : s.estimate;
-    if (unavailable) tile.classList.add("unavailable"); // still tappable: it explains why (hours, cap)
+    const ahead = priority ? s.priority_ahead : s.ahead;
+    if (why) {
+      tile.classList.add("unavailable"); // still tappable: it explains why (hours, a stop, the cap)
+      tile.dataset.unavailable = why;
+    }
     const head = el("span", "tile-head");
     const badge = el("span", "tile-icon");
     badge.appendChild(icon(s.icon));
@@ -308,15 +379,28 @@
     head.appendChild(names(s.name, "names tile-names"));
     tile.appendChild(head);
     const stats = el("span", "tile-stats");
-    if (!s.open) {
+    if (why === "closed") {
       const when = opening(s);
       if (when.holiday) stats.appendChild(stat("closed", when.holiday));
       stats.appendChild(stat(when.holiday ? "clock" : "closed", when.next));
-    } else if (s.daily_cap_reached) {
+    } else if (why === "last_ticket") {
+      stats.appendChild(stat("closed", i18n.t("last_ticket_passed")));
+      stats.appendChild(stat("clock", opening(s).next));
+    } else if (why === "stopped") {
+      stats.appendChild(stat("closed", i18n.pick(s.stopped.reason)));
+      if (resumesText(s)) stats.appendChild(stat("clock", resumesText(s)));
+    } else if (why === "full") {
       stats.appendChild(stat("closed", i18n.t("cap_reached")));
     } else {
-      stats.appendChild(stat("people", i18n.t("waiting_n", { n: s.waiting })));
-      stats.appendChild(stat("clock", estimateText(estimate)));
+      // what a ticket taken now would have: the same people ahead and estimate as the ticket itself
+      const known = ahead !== null && ahead !== undefined;
+      stats.appendChild(stat("people", known ? i18n.t("ahead_n", { n: ahead }) : i18n.t("waiting_n", { n: s.waiting }),
+        "stat-ahead"));
+      stats.appendChild(stat("clock", estimateText(estimate), estimate && !estimate.known ? "stat-unknown" : ""));
+      if (ticketsUntilText(s)) stats.appendChild(stat("alert", ticketsUntilText(s), "stat-until"));
+      if (known && !priority && ahead > s.waiting) {
+        stats.appendChild(el("span", "tile-note", i18n.t("ahead_others", { waiting: s.waiting })));
+      }
       if (isLong(estimate)) {
         const flag = el("span", "tile-flag", i18n.t("long_wait"));
         tile.classList.add("long");
@@ -342,18 +426,19 @@
     tile.appendChild(head);
     const stats = el("span", "tile-stats");
     const waiting = children.reduce((sum, c) => sum + (c.waiting || 0), 0);
-    if (children.every((c) => !c.open || c.daily_cap_reached)) {
+    if (children.every((c) => unavailable(c))) {
       tile.classList.add("unavailable"); // still tappable: the sub-services explain why
       // all closed: when the first of them opens (the tile has room for one line; the sub-services tell more)
-      const closed = children.filter((c) => !c.open);
+      const closed = children.filter((c) => ["closed", "last_ticket"].includes(unavailable(c)));
       const first = closed.filter((c) => c.opens_at).sort((a, b) => Date.parse(a.opens_at) - Date.parse(b.opens_at))[0];
+      const stopped = children.find((c) => unavailable(c) === "stopped");
       stats.appendChild(stat("closed", closed.length === children.length ? opening(first || closed[0]).next
-        : i18n.t("cap_reached")));
+        : stopped ? i18n.pick(stopped.stopped.reason) : i18n.t("cap_reached")));
     } else {
       stats.appendChild(stat("people", i18n.t("waiting_n", { n: waiting })));
       stats.appendChild(stat("plan", i18n.t("services_n", { n: children.length })));
     }
-    if (children.some((c) => c.open && !c.daily_cap_reached && isLong(c.estimate))) {
+    if (children.some((c) => !unavailable(c) && isLong(c.estimate))) {
       tile.classList.add("long");
       head.insertBefore(el("span", "tile-flag", i18n.t("long_wait")), head.lastChild);
     }
@@ -367,8 +452,8 @@
     return tile;
   }
 
-  function stat(iconName, text) {
-    const node = el("span", "stat");
+  function stat(iconName, text, className) {
+    const node = el("span", "stat" + (className ? " " + className : ""));
     node.appendChild(icon(iconName));
     node.appendChild(el("span", "", text));
     return node;
@@ -383,10 +468,21 @@
     if (!state.snapshot) return;
     fill($("home-tiles"), topLevelItems().map((item) => (item.kind === "service"
       ? serviceTile(item.service, false) : categoryTile(item.category, item.children))));
-    const long = services().some((s) => s.open && !s.daily_cap_reached && isLong(s.estimate));
+    const long = services().some((s) => !unavailable(s) && isLong(s.estimate));
     const notice = $("home-overflow");
     notice.hidden = !long;
     notice.querySelector(".overflow-text").textContent = i18n.pick(config.overflow.notice);
+    // issue stopped for the whole branch: one banner, the tiles say it too
+    const branchStop = services().find((s) => s.stopped && s.stopped.service === null);
+    $("home-stopped").hidden = !branchStop;
+    if (branchStop) {
+      $("home-stopped").querySelector(".notice-text").textContent = [i18n.pick(branchStop.stopped.reason),
+        resumesText(branchStop)].filter(Boolean).join(i18n.language === "zh-CN" ? "，" : ". ");
+    }
+    // before the counters open: why the tiles have no estimate, and that taking a ticket is fine
+    const waitingForStaff = !branchStop && services().some((s) => !unavailable(s) && s.estimate
+      && s.estimate.reason === "no_counter_open");
+    $("home-staffing").hidden = !waitingForStaff;
   }
 
   function renderCategory() {
@@ -402,6 +498,7 @@
   }
 
   function renderTiles() {
+    state.untilShown = services().filter(ticketsUntilText).map((s) => s.code).join();
     renderHome();
     renderCategory();
     renderPriority();
@@ -419,8 +516,10 @@
   function takeTicket(serviceCode, priority) {
     if (state.request) return; // a double tap, or a second tile while the first is on its way
     const s = service(serviceCode);
-    if (s && (!s.open || s.daily_cap_reached)) {
-      showRefusal(s.open ? "daily_cap_reached" : "service_closed", s);
+    const why = s ? unavailable(s) : null;
+    if (why) {
+      showRefusal({ closed: "service_closed", last_ticket: "last_ticket_passed", stopped: "issuing_stopped",
+                    full: "daily_cap_reached" }[why], s);
       return;
     }
     const request = {
@@ -587,6 +686,9 @@
     $("confirm-priority").hidden = ticket.priority !== "priority";
     $("confirm-ahead").textContent = i18n.t("people_ahead_n", { n: facts.ahead });
     $("confirm-estimate").textContent = facts.estimate;
+    const why = estimateWhy(ticket.estimate);
+    $("confirm-why").hidden = !why;
+    $("confirm-why").textContent = why || "";
     const qr = "/t/" + encodeURIComponent(ticket.token) + "/qr.svg";
     if ($("confirm-qr").getAttribute("src") !== qr) $("confirm-qr").setAttribute("src", qr);
     const long = isLong(ticket.estimate);
@@ -608,7 +710,7 @@
     $("r-ahead-label").textContent = both("receipt_ahead");
     $("r-ahead").textContent = String(facts.ahead);
     $("r-estimate-label").textContent = both("receipt_estimate");
-    $("r-estimate").textContent = ticket.estimate && ticket.estimate.known
+    $("r-estimate").textContent = ticket.estimate && ticket.estimate.text
       ? ticket.estimate.text["zh-CN"] + "\n" + ticket.estimate.text.en : "–";
     const qr = "/t/" + encodeURIComponent(ticket.token) + "/qr.svg";
     if ($("r-qr").getAttribute("src") !== qr) $("r-qr").setAttribute("src", qr);
@@ -699,8 +801,22 @@
     } else if (code === "daily_cap_reached") {
       title = "cap_title"; body = "cap_body"; iconName = "closed";
       if (s) s.daily_cap_reached = true;
+    } else if (code === "last_ticket_passed") {
+      title = "last_title"; body = "last_body"; iconName = "closed";
+      closed.last_ticket_passed = true;
+      closed.tickets_until = "tickets_until" in details ? details.tickets_until : (s ? s.tickets_until : null);
+      if (s) Object.assign(s, { last_ticket_passed: true, tickets_until: closed.tickets_until,
+                                opens_at: closed.opens_at });
     }
-    state.refusal = { title, body, iconName, serviceName, closed, service: s };
+    // issue stopped by hand: the manager's reason, and when it issues again today (the server's 409 knows best)
+    let stopped = null;
+    if (code === "issuing_stopped") {
+      title = "stopped_title"; iconName = "closed";
+      stopped = { reason: details.reason || (s && s.stopped ? s.stopped.reason : null),
+                  resumes_at: "resumes_at" in details ? details.resumes_at : (s ? s.resumes_at : null) };
+      body = stopped.resumes_at ? "stopped_body_until" : "stopped_body";
+    }
+    state.refusal = { title, body, iconName, serviceName, closed, stopped, service: s };
     renderRefusal();
     renderTiles();
     state.refusedUntil = Date.now() + REFUSED_HOME_S * 1000;
@@ -713,9 +829,12 @@
     const serviceName = r.service ? i18n.pick(r.service.name) : r.serviceName;
     $("refused-title").textContent = i18n.t(r.title);
     const when = opening(r.closed);
+    const at = r.stopped ? r.stopped.resumes_at : r.closed.tickets_until;
     $("refused-text").textContent = i18n.t(r.body, {
       service: serviceName,
       when: when.holiday ? i18n.t("holiday_then", { holiday: when.holiday, next: when.next }) : when.next,
+      reason: r.stopped ? i18n.pick(r.stopped.reason) : "",
+      time: at ? branchTime(new Date(at)) : "",
     });
     $("refused-icon").querySelector("use").setAttribute("href", "#i-" + r.iconName);
   }
@@ -745,10 +864,12 @@
 
   // --- the clock: timers, idle reset, opening and closing ---------------------------------------
 
-  /** When a closed service takes tickets again, in the branch's time zone and the kiosk's language. */
+  /** When a closed service (or one past its last ticket today) takes tickets again, in the branch's time zone and
+   * the kiosk's language. */
   function opening(s) {
     const zone = state.snapshot ? state.snapshot.branch.timezone : undefined;
-    return HallOpening.describe(s, i18n.language, zone) || { holiday: null, next: "", text: "" };
+    const closed = s && s.open && s.last_ticket_passed ? { ...s, open: false } : s;
+    return HallOpening.describe(closed, i18n.language, zone) || { holiday: null, next: "", text: "" };
   }
 
   function tick() {
@@ -757,6 +878,9 @@
     const minute = branchTime(now);
     if (state.lastMinute !== null && minute !== state.lastMinute && minute === "00:00" && live) {
       live.resync(); // a new day began: daily caps reset, "tomorrow" is today (openings have their own timer)
+    } else if (state.lastMinute !== null && minute !== state.lastMinute) {
+      const untilShown = services().filter(ticketsUntilText).map((s) => s.code).join();
+      if (untilShown !== state.untilShown) renderTiles(); // "Tickets until 20:30" appears two hours before
     }
     state.lastMinute = minute;
     const idle = Date.now() - state.lastActivity;
@@ -853,18 +977,30 @@
   lockDown();
   show("home");
 
-  // A service opens or closes (a lunch break, the day's hours): a fresh snapshot just after that instant.
+  /** A committed change. Most of what a kiosk shows comes with the summaries; the ticket that fills a service's
+   * daily cap says so, and the tile turns "full" at once on every kiosk. (Stops and resumes bring a fresh
+   * snapshot: live.js rejoins on their ``resync``.) */
+  function onEvent(event) {
+    const s = event.daily_cap_reached && event.ticket ? service(event.ticket.service) : null;
+    if (!s) return;
+    s.daily_cap_reached = true;
+    renderTiles();
+  }
+
+  // A service opens or closes (a lunch break, the day's hours), or a stop by hand starts or ends: these come
+  // without an event, so a fresh snapshot just after that instant.
   const openings = HallOpening.watch(() => { if (live) live.resync(); });
   const live = HallLive.connect({
     branch: config.branch,
     role: "kiosk",
     onSnapshot(snapshot) {
       state.snapshot = snapshot;
-      openings.update(snapshot.services, Date.parse(snapshot.generated_at));
+      openings.update(snapshot.services, Date.parse(snapshot.generated_at), snapshot.issue_stops);
       if (state.summary) applySummary(state.summary);
       renderTiles();
       updateOffline();
     },
+    onEvent,
     onSummary: applySummary,
     onStatus,
   });

@@ -28,7 +28,10 @@
       state_done: "办理完成，感谢您的光临",
       state_no_show: "您错过了叫号",
       state_cancelled: "号票已取消",
-      state_expired: "今日营业已结束，此号票已失效，请在营业时间重新取号",
+      state_expired: "今日营业已结束，此号票已失效",
+      expired_open_now: "现在可以取号，请到取号机重新取号。",
+      expired_next: "{when}，届时请到取号机重新取号。",
+      expired_none: "暂停取号，何时恢复请咨询工作人员。",
       turn_title: "轮到您了！",
       turn_text: "请到 {counter} 办理",
       recall_title: "再次叫号！",
@@ -75,7 +78,10 @@
       state_done: "All done — thank you for coming",
       state_no_show: "You missed your call",
       state_cancelled: "Ticket cancelled",
-      state_expired: "This ticket expired when the hall closed for the day. Please take a new one when we open",
+      state_expired: "This ticket expired when the hall closed for the day",
+      expired_open_now: "Tickets are being issued now: please take a new one at the kiosk.",
+      expired_next: "{when}: please take a new one at the kiosk then.",
+      expired_none: "Tickets are not being issued; please ask a member of staff when they will be again.",
       turn_title: "It's your turn!",
       turn_text: "Please go to {counter}",
       recall_title: "Calling again!",
@@ -150,8 +156,19 @@
   }
 
   function estimateText(estimate) {
-    if (!estimate || !estimate.known) return i18n.t("no_estimate");
-    return i18n.pick(estimate.text);
+    if (!estimate || !estimate.text) return i18n.t("no_estimate");
+    return i18n.pick(estimate.text); // the server's words, which say why when there is no estimate
+  }
+
+  /** For an expired ticket: when its service takes tickets again, in the branch's time zone (the server's opening;
+   * null while it does not say, e.g. before the fresh snapshot that follows the day's end). */
+  function nextOpeningText() {
+    const opening = ticket.service_opening;
+    if (!opening) return null;
+    if (opening.open) return i18n.t("expired_open_now");
+    if (!opening.opens_at) return i18n.t("expired_none");
+    const words = HallOpening.describe(opening, i18n.language, config.timezone);
+    return words ? i18n.t("expired_next", { when: words.text }) : null;
   }
 
   function isNext() {
@@ -192,6 +209,9 @@
 
     $("note").hidden = !note || !waiting;
     if (note) $("note").textContent = i18n.t(note.key, note.vars && note.vars());
+    const reopens = ticket.state === "expired" ? nextOpeningText() : null;
+    $("next-opening").hidden = !reopens;
+    $("next-opening").textContent = reopens || "";
 
     $("waiting-actions").hidden = !waiting;
     $("sound-text").textContent = i18n.t(audio ? "sound_on" : "sound_off");
@@ -349,6 +369,8 @@
       fields.estimate = null;
     }
     applyTicket(fields);
+    // the day ended: the fresh snapshot says when the service takes tickets again
+    if (changed.state === "expired" && !ticket.service_opening) live.resync();
   }
 
   function onTicketUpdate(update) {
@@ -484,7 +506,7 @@
   if (ticket.state === "done") loadRating();
   checkAlerts();
 
-  HallLive.connect({
+  const live = HallLive.connect({
     branch: config.branch,
     role: "ticket",
     token: config.token,

@@ -33,7 +33,12 @@ class Estimate(Answer):
     high_min: float
     range_min: list[int] | None = Field(description="the range shown to customers, [low, high] minutes, or "
                                                     "[0, high] for 'less than high'")
-    text: Names = Field(description='e.g. {"zh-CN": "约 5–10 分钟", "en": "about 5–10 min"}')
+    text: Names = Field(description='e.g. {"zh-CN": "约 5–10 分钟", "en": "about 5–10 min"}; when unknown, why '
+                                    '(e.g. {"zh-CN": "窗口尚未开放", "en": "no counter open yet"})')
+    reason: Literal["no_counter_open", "not_staffed", "too_far", "not_yet"] | None = Field(
+        default=None, description="when unknown, why: no counter of the branch is open yet; open counters, but none "
+                                  "that serves it; its call lies beyond what the estimator projects; not estimated "
+                                  "yet (the server has just started)")
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -79,8 +84,8 @@ class ServiceNow(Service):
     waiting: int
     open: bool = Field(description="takes tickets now (its hours today, public holidays and special hours applied)")
     hours_today: str = Field(description='today\'s hours, e.g. "09:00-12:00, 13:30-17:00" or "closed"')
-    opens_at: datetime | None = Field(description="when closed: the instant it opens next (null: not within a "
-                                                  "year)")
+    opens_at: datetime | None = Field(description="when closed, or once today's last ticket has been issued: the "
+                                                  "instant it takes tickets next (null: not within a year)")
     open_until: datetime | None = Field(description="when open: the instant this opening ends (a lunch break, the "
                                                     "day's close)")
     closes_at: datetime | None = Field(description="the end of today's hours (null: closed all day)")
@@ -89,11 +94,16 @@ class ServiceNow(Service):
     issued_today: int
     daily_cap_reached: bool
     stopped: IssueStop | None = Field(description="the stop that refuses its new tickets now, if any")
+    resumes_at: datetime | None = Field(description="when stopped: the instant it issues again by itself today "
+                                                    "(null: not today, or only when resumed by hand)")
     tickets_until: datetime | None = Field(description="today's last-ticket time (a service with last_ticket), "
                                                        "else null")
     last_ticket_passed: bool = Field(description="true once today's last ticket has been issued")
     estimate: Estimate = Field(description="the wait a new ticket would have")
+    ahead: int | None = Field(description="the people ahead a new ticket would have: tickets the counters that serve "
+                                          "it call first, other services' too (null: not estimated yet)")
     priority_estimate: Estimate = Field(description="the same for a priority-class (爱心通道) ticket")
+    priority_ahead: int | None = Field(description="the same for a priority-class (爱心通道) ticket")
 
 
 class CounterConfig(Answer):
@@ -171,6 +181,14 @@ class IssuedTicket(Ticket):
     replayed: bool = Field(default=False, description="true when this answers a retry with the same Idempotency-Key")
 
 
+class ServiceOpening(Answer):
+    """Whether a service takes tickets now, and when it does next."""
+
+    open: bool
+    opens_at: datetime | None = Field(description="when closed: the instant it opens next (null: not within a year)")
+    closed_for: Names | None = Field(description="closed all day for a named exception (a public holiday)")
+
+
 class CustomerTicket(Ticket):
     """A customer's own ticket, looked up by its token."""
 
@@ -181,6 +199,8 @@ class CustomerTicket(Ticket):
     branch: str
     branch_name: Names
     counter_name: Names | None
+    service_opening: ServiceOpening | None = Field(description="expired tickets only: when its service takes "
+                                                               "tickets again")
 
 
 class CounterTicket(Answer):

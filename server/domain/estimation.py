@@ -33,7 +33,7 @@ import math
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from statistics import NormalDist
@@ -91,13 +91,31 @@ class QueueSnapshot:
 # --- the estimate and its presentation -----------------------------------------------------------------
 
 
+class UnknownReason(StrEnum):
+    """Why a wait cannot be estimated; screens tell the customer (a kiosk ticket taken before the counters open
+    must not just say "no estimate")."""
+
+    NO_COUNTER_OPEN = "no_counter_open"  # no counter of the branch is open yet (before the staff sign in)
+    NOT_STAFFED = "not_staffed"  # counters are open, but none that serves this ticket
+    TOO_FAR = "too_far"  # counters serve it, but its call lies beyond what the projection looks ahead
+    NOT_YET = "not_yet"  # the live side has not estimated the hall yet (the server has just started)
+
+
+_UNKNOWN_TEXT = {
+    UnknownReason.NO_COUNTER_OPEN: ("窗口尚未开放", "no counter open yet"),
+    UnknownReason.NOT_STAFFED: ("暂无窗口办理", "no counter serving it now"),
+    UnknownReason.TOO_FAR: ("暂无法估计", "no estimate yet"),
+    UnknownReason.NOT_YET: ("暂无法估计", "no estimate yet"),
+}
+
+
 @dataclass(frozen=True)
 class WaitEstimate:
     """Predicted time until a ticket is called: the point estimate and an interval.
 
     ``expected`` is the number the benchmark scores (MAE, MSE, under-prediction); ``low``-``high`` is
     the interval meant to contain the truth with probability ``level``. ``known`` is False when no
-    counter that may serve the ticket is open or scheduled to open.
+    counter that may serve the ticket is open or scheduled to open; ``reason`` then says why.
     """
 
     expected: timedelta
@@ -105,10 +123,21 @@ class WaitEstimate:
     high: timedelta
     level: float = 0.8
     known: bool = True
+    reason: UnknownReason | None = None
 
     @classmethod
-    def unknown(cls) -> WaitEstimate:
-        return cls(timedelta(0), timedelta(0), timedelta(0), known=False)
+    def unknown(cls, reason: UnknownReason = UnknownReason.NOT_YET) -> WaitEstimate:
+        return cls(timedelta(0), timedelta(0), timedelta(0), known=False, reason=reason)
+
+    def with_more_ahead(self, extra: int, per_person: timedelta | None) -> WaitEstimate:
+        """This estimate for a ticket with ``extra`` more people ahead than the one it was made for: each of them
+        adds ``per_person`` (their expected counter time over the counters that share them) to the expected wait
+        and to both ends of the interval. The estimate given at issue comes from the last refresh; tickets
+        issued since (a burst at the kiosks) stand in front of the new one and must lengthen its wait."""
+        if not self.known or extra <= 0 or per_person is None or per_person <= timedelta(0):
+            return self
+        shift = per_person * extra
+        return replace(self, expected=self.expected + shift, low=self.low + shift, high=self.high + shift)
 
     def rounded_range(self) -> tuple[int, int] | None:
         """The interval in whole minutes as shown to customers, or None when there is no estimate.
@@ -131,7 +160,8 @@ class WaitEstimate:
         zh = language.lower().startswith("zh")
         shown = self.rounded_range()
         if shown is None:
-            return "暂无法估计" if zh else "no estimate yet"
+            zh_text, en_text = _UNKNOWN_TEXT[self.reason or UnknownReason.NOT_YET]
+            return zh_text if zh else en_text
         low, high = shown
         if low == 0 and high <= 120:
             return f"少于{high}分钟" if zh else f"less than {high} min"
@@ -151,6 +181,7 @@ class WaitEstimate:
             "high_min": round(_minutes(self.high), 1),
             "range_min": list(shown) if shown else None,
             "text": {"zh-CN": self.text("zh-CN"), "en": self.text("en")},
+            "reason": None if self.known else (self.reason or UnknownReason.NOT_YET).value,
         }
 
 
@@ -1028,15 +1059,21 @@ def estimate_waits(
     replications = model.settings.replications_for(len(tickets))
     tickets += [QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=snapshot.now)
                 for i, (service, priority) in enumerate(new_tickets)]
-    samples = _Projection(snapshot, tickets, rules, model, ghosts=len(new_tickets), checkpoint=checkpoint).run(
-        replications, model.settings.seed)
+    projection = _Projection(snapshot, tickets, rules, model, ghosts=len(new_tickets), checkpoint=checkpoint)
+    samples = projection.run(replications, model.settings.seed)
     horizon = _minutes(model.settings.horizon)
     level, scale = model.settings.level, model.calibration.scale
+    served = {index for lane in projection.lanes for index in lane.order}
+    nobody = (UnknownReason.NO_COUNTER_OPEN if all(c.status is CounterStatus.CLOSED for c in snapshot.counters)
+              else UnknownReason.NOT_STAFFED)
     estimates = {}
     for index, (ticket, values) in enumerate(zip(tickets, samples, strict=True)):
         if checkpoint is not None and index % SUMMARY_STEPS == SUMMARY_STEPS - 1:
             checkpoint()
-        estimates[ticket.ticket_id] = _summarise(values, replications, level, scale, horizon)
+        estimate = _summarise(values, replications, level, scale, horizon)
+        if not estimate.known:
+            estimate = WaitEstimate.unknown(UnknownReason.TOO_FAR if index in served else nobody)
+        estimates[ticket.ticket_id] = estimate
     return estimates
 
 

@@ -128,6 +128,21 @@ def blocking(stops: list[IssueStop], service_code: str, now: datetime) -> IssueS
     return active[0] if active else None
 
 
+def resumes_at(stops: list[IssueStop], service_code: str, now: datetime) -> datetime | None:
+    """When new tickets of ``service_code`` are issued again by themselves, if stops refuse them now: the end of
+    the stops in force, and of those that follow them without a gap (a branch-wide stop until 14:00 and the
+    service's own from 13:30 to 15:00 give 15:00). None when nothing refuses them now, or when a stop in the way
+    lasts until resumed by hand."""
+    at = now
+    while True:  # each round moves past an end strictly later than ``at``: there are finitely many
+        active = [s for s in stops if s.active_at(at) and s.covers(service_code)]
+        if not active:
+            return None if at == now else at
+        if any(s.ends_at is None for s in active):
+            return None
+        at = max(s.ends_at for s in active if s.ends_at is not None)
+
+
 # --- the last ticket of the day ----------------------------------------------------------------------------
 
 _CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")

@@ -18,8 +18,8 @@ from server.settings import HallConfig
 class EstimateSource(Protocol):
     """The live side's latest wait estimates (see :class:`server.services.live.LiveHall`)."""
 
-    def new_ticket_estimate(self, branch_code: str, service_code: str,
-                            priority: PriorityClass = ...) -> WaitEstimate | None: ...
+    def new_ticket_estimate(self, branch_code: str, service_code: str, priority: PriorityClass = ...,
+                            people_ahead: int | None = ...) -> WaitEstimate | None: ...
 
     def ticket_live(self, branch_code: str, ticket_id: int) -> dict[str, Any] | None: ...
 

@@ -18,10 +18,12 @@ coalesced for a burst of issues) and run at least once a minute, since waits cha
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
+import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -108,6 +110,16 @@ LEARN_CHUNK = 20  # events learnt between two turns (about 50 µs each)
 STEP_CHUNK = 100  # tickets converted or diffed between two checkpoints (well under a millisecond)
 
 
+@dataclass(frozen=True)
+class _NewTicket:
+    """What a ticket of one service and class issued at the last refresh would have had: its estimate, its people
+    ahead, and what each further person ahead adds to its wait (None: no open counter serves it)."""
+
+    estimate: WaitEstimate
+    ahead: int
+    per_person: timedelta | None
+
+
 @dataclass
 class _BranchState:
     """What the live side keeps per branch between refreshes."""
@@ -119,7 +131,7 @@ class _BranchState:
     refreshed_at: datetime | None = None
     issue_estimates: dict[int, WaitEstimate] = field(default_factory=dict)
     open_pauses: dict[str, datetime] = field(default_factory=dict)
-    new_ticket: dict[tuple[str, str], WaitEstimate] = field(default_factory=dict)
+    new_ticket: dict[tuple[str, str], _NewTicket] = field(default_factory=dict)
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     summary: dict[str, Any] | None = None
     version: int = 0
@@ -158,13 +170,24 @@ class LiveHall:
     # --- reads for the API and the socket handlers ---------------------------------------------------
 
     def new_ticket_estimate(self, branch_code: str, service_code: str,
-                            priority: PriorityClass = PriorityClass.NORMAL) -> WaitEstimate | None:
-        """The estimate for a ticket issued now, from the latest refresh (None before the first one)."""
+                            priority: PriorityClass = PriorityClass.NORMAL,
+                            people_ahead: int | None = None) -> WaitEstimate | None:
+        """The estimate for a ticket issued now, from the latest refresh (None before the first one).
+
+        ``people_ahead``: the new ticket's, counted at issue. When more people stand ahead of it than stood ahead
+        of a new ticket at the refresh (tickets issued since, a burst at the kiosks), each of them lengthens the
+        wait (:meth:`WaitEstimate.with_more_ahead`), so that six tickets taken in a row are not all promised the
+        first one's wait."""
         state = self._states.get(branch_code)
         if state is None:
             return None
         key = (service_code, priority.value if priority in NEW_TICKET_CLASSES else PriorityClass.NORMAL.value)
-        return state.new_ticket.get(key)
+        new = state.new_ticket.get(key)
+        if new is None:
+            return None
+        if people_ahead is None:
+            return new.estimate
+        return new.estimate.with_more_ahead(people_ahead - new.ahead, new.per_person)
 
     def summary(self, branch_code: str) -> dict[str, Any] | None:
         state = self._states.get(branch_code)
@@ -183,6 +206,8 @@ class LiveHall:
             live = services.get(service["code"])
             service["estimate"] = live["estimate"] if live else WaitEstimate.unknown().as_dict()
             service["priority_estimate"] = live["priority_estimate"] if live else WaitEstimate.unknown().as_dict()
+            service["ahead"] = live["ahead"] if live else None
+            service["priority_ahead"] = live["priority_ahead"] if live else None
         snapshot["estimates_at"] = (summary or {}).get("generated_at")
         return snapshot
 
@@ -232,8 +257,12 @@ class LiveHall:
             self._learn(branch, state, events, checkpoint)
             snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
             waits = estimate_waits(snapshot, self.rules, state.model, kinds, checkpoint)
-            new = {(service, priority.value): waits[-(i + 1)] for i, (service, priority) in enumerate(kinds)}
-            ahead = _people_ahead(snapshot, self.rules, checkpoint)
+            ghosts = [policy.QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=now)
+                      for i, (service, priority) in enumerate(kinds)]
+            ahead = _people_ahead(snapshot, self.rules, checkpoint, ghosts)
+            per_person = _time_per_person(snapshot, state.model, now)
+            new = {(service, priority.value): _NewTicket(waits[-(i + 1)], ahead[-(i + 1)], per_person.get(service))
+                   for i, (service, priority) in enumerate(kinds)}
             unknown = WaitEstimate.unknown()
             current: dict[int, dict[str, Any]] = {}
             updates = []
@@ -365,18 +394,23 @@ class LiveHall:
 
 
     def _summary(self, branch: Branch, seq: int, now: datetime, snapshot: QueueSnapshot,
-                 new: dict[tuple[str, str], WaitEstimate]) -> dict[str, Any]:
+                 new: dict[tuple[str, str], _NewTicket]) -> dict[str, Any]:
+        """Per service: how many wait for it, and what a ticket issued now would have (people ahead, which count
+        other services' tickets the same counters call first, and the estimate), normal and priority lane."""
         waiting: dict[str, int] = {}
         for ticket in snapshot.waiting:
             waiting[ticket.service_code] = waiting.get(ticket.service_code, 0) + 1
         services = {}
         for service in branch.services:
-            normal = new.get((service.code, PriorityClass.NORMAL.value), WaitEstimate.unknown())
-            priority = new.get((service.code, PriorityClass.PRIORITY.value), WaitEstimate.unknown())
+            normal = new.get((service.code, PriorityClass.NORMAL.value))
+            priority = new.get((service.code, PriorityClass.PRIORITY.value))
+            unknown = WaitEstimate.unknown()
             services[service.code] = {
                 "waiting": waiting.get(service.code, 0),
-                "estimate": normal.as_dict(),
-                "priority_estimate": priority.as_dict(),
+                "ahead": normal.ahead if normal else None,
+                "estimate": (normal.estimate if normal else unknown).as_dict(),
+                "priority_ahead": priority.ahead if priority else None,
+                "priority_estimate": (priority.estimate if priority else unknown).as_dict(),
             }
         return {"branch": branch.code, "seq": seq, "generated_at": now.isoformat(),
                 "waiting_total": len(snapshot.waiting), "services": services}
@@ -447,13 +481,17 @@ def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], session
 
 
 def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
-                  checkpoint: Callable[[], None] | None = None) -> dict[int, int]:
+                  checkpoint: Callable[[], None] | None = None,
+                  new_tickets: Sequence[policy.QueuedTicket] = ()) -> dict[int, int]:
     """Per waiting ticket: tickets called before it at the open counter where it is nearest the front.
 
     The same definition as the issue response (:func:`server.services.queries.people_ahead`, both through
     :func:`policy.people_ahead`), computed for the
     whole queue at once from each counter's call order (sorted by the queue key plus the counter's offsets,
     which is :func:`policy.call_key`, without recomputing the head starts per counter).
+
+    ``new_tickets``: would-be tickets issued now (negative ids), each counted as if it alone joined the queue,
+    after every waiting ticket with the same call key (it would be issued last).
     """
     pause = checkpoint or (lambda: None)
     queue_keys = {}
@@ -462,13 +500,14 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
             pause()
         queue_keys[t.ticket_id] = policy.queue_key_us(t, rules)
     open_numbers = {c.skills.counter for c in snapshot.counters if c.status != CounterStatus.CLOSED}
+    codes = {t.service_code for t in snapshot.waiting} | {t.service_code for t in new_tickets}
     positions: dict[str, dict[int, int]] = {}
     for counter in snapshot.counters:
         pause()
         skills = counter.skills
         order = policy.counter_order(skills, rules)
         offsets = {(service, priority): policy.microseconds(order.offset(service, priority))
-                   for service in {t.service_code for t in snapshot.waiting} for priority in PriorityClass}
+                   for service in codes for priority in PriorityClass}
         services = set(skills.services)
         keyed = []
         for index, t in enumerate(snapshot.waiting):
@@ -477,9 +516,14 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
             if t.target_counter == skills.counter or (t.target_counter is None and t.service_code in services):
                 keyed.append((queue_keys[t.ticket_id] + offsets[(t.service_code, t.priority)], t.ticket_id))
         keyed.sort()
-        positions[skills.counter] = {ticket_id: index for index, (_key, ticket_id) in enumerate(keyed)}
+        at = {ticket_id: index for index, (_key, ticket_id) in enumerate(keyed)}
+        for new in new_tickets:
+            if new.service_code in services:
+                key = policy.queue_key_us(new, rules) + offsets[(new.service_code, new.priority)]
+                at[new.ticket_id] = bisect.bisect_right(keyed, (key, math.inf))
+        positions[skills.counter] = at
     result: dict[int, int] = {}
-    for index, ticket in enumerate(snapshot.waiting):
+    for index, ticket in enumerate([*snapshot.waiting, *new_tickets]):
         if index % STEP_CHUNK == STEP_CHUNK - 1:
             pause()
         result[ticket.ticket_id] = policy.people_ahead((number in open_numbers, at[ticket.ticket_id])
@@ -487,14 +531,28 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
     return result
 
 
+def _time_per_person(snapshot: QueueSnapshot, model: BranchModel, now: datetime) -> dict[str, timedelta]:
+    """Per service: what one more person ahead adds to a new ticket's wait, roughly: the service's mean counter
+    time this hour, shared by the counters open (or paused) that serve it. Services nobody serves are left out."""
+    serving: dict[str, int] = {}
+    for counter in snapshot.counters:
+        if counter.status is not CounterStatus.CLOSED:
+            for code in counter.skills.services:
+                serving[code] = serving.get(code, 0) + 1
+    hour = model.local_hour(now)
+    return {code: model.service_times.mean(code, hour) / count for code, count in serving.items()}
+
+
 def _shown(live: dict[str, Any]) -> tuple[Any, ...]:
     """What a customer sees of a ticket's live state; an update is pushed only when this changes."""
     estimate = live["estimate"]
-    return live["state"], live["people_ahead"], estimate["known"], tuple(estimate["range_min"] or ())
+    return (live["state"], live["people_ahead"], estimate["known"], tuple(estimate["range_min"] or ()),
+            estimate["reason"])
 
 
 def _summary_key(summary: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(
-        (code, s["waiting"], tuple(s["estimate"]["range_min"] or ()), tuple(s["priority_estimate"]["range_min"] or ()))
+        (code, s["waiting"], s["ahead"], s["priority_ahead"], tuple(s["estimate"]["range_min"] or ()),
+         s["estimate"]["reason"], tuple(s["priority_estimate"]["range_min"] or ()), s["priority_estimate"]["reason"])
         for code, s in sorted(summary["services"].items())
     )

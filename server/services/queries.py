@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from server.domain import policy
 from server.domain.counter_session import services_today
 from server.domain.hall import Branch, Service
-from server.domain.issuing import blocking, tickets_until
+from server.domain.issuing import IssueStop, blocking, resumes_at, tickets_until
 from server.domain.numbering import service_day
 from server.domain.service_day import DayBoundary
 from server.domain.tickets import TicketState
@@ -72,8 +72,11 @@ class HallQueries:
             stopped = blocking(stops, service.code, now)
             view["stopped"] = None if stopped is None else stopped.view()
             until = self.tickets_until(branch, service, now)
+            view["resumes_at"] = iso(issue_resumes_at(branch, service, stops, now, until))
             view["tickets_until"] = iso(until)
             view["last_ticket_passed"] = until is not None and now >= until
+            if view["last_ticket_passed"] and view["open"]:  # closed for tickets today: when it takes them again
+                view["opens_at"] = iso(reopens_after_today(branch, service, now))
             services.append(view)
         result: dict[str, Any] = {
             "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key,
@@ -174,10 +177,16 @@ class HallQueries:
         live = hall.estimates.ticket_live(branch.code, ticket.id) if hall.estimates and ticket.id else None
         estimate = live["estimate"] if live and ticket.state is TicketState.WAITING else None
         counter = branch.counter(ticket.counter_number) if ticket.counter_number else None
+        service = branch.service(ticket.service_code)
+        # a ticket the day's end expired: when its service takes tickets again, so the customer knows when to come
+        opening = None
+        if ticket.state is TicketState.EXPIRED and service is not None:
+            status = opening_view(branch.opening(service, hall.clock()))
+            opening = {key: status[key] for key in ("open", "opens_at", "closed_for")}
         return {**ticket_public(ticket, branch), "priority": ticket.priority, "language": ticket.language,
                 "people_ahead": ahead,
                 "estimate": estimate, "branch": branch.code, "branch_name": branch.name.as_dict(),
-                "counter_name": counter.name.as_dict() if counter else None}
+                "counter_name": counter.name.as_dict() if counter else None, "service_opening": opening}
 
     def events_since(self, branch_code: str, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
         """The branch's event rows after a sequence number (history, audits, catch-up)."""
@@ -203,3 +212,24 @@ def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket
     counted = policy.counted_at((is_open, skills) for is_open, skills in today if policy.is_eligible(me, skills))
     counts = count_ahead(connection, branch.code, me, [skills for _, skills in counted], rules)
     return policy.people_ahead(zip([is_open for is_open, _ in counted], counts, strict=True))
+
+
+def issue_resumes_at(branch: Branch, service: Service, stops: list[IssueStop], now: datetime,
+                     tickets_until: datetime | None = None) -> datetime | None:
+    """When ``service`` issues tickets again today after the stops that refuse them now (see
+    :func:`server.domain.issuing.resumes_at`): None when they do not refuse it, when one lasts until resumed by hand,
+    or when they end only after the service's hours or its last ticket today (a stop "until the end of the day" ends
+    after the close: no kiosk should promise tickets then)."""
+    at = resumes_at(stops, service.code, now)
+    ends = [t for t in (branch.opening(service, now).closes_at, tickets_until) if t is not None]
+    return None if at is None or not ends or at >= min(ends) else at
+
+
+def reopens_after_today(branch: Branch, service: Service, now: datetime) -> datetime | None:
+    """When ``service`` takes tickets again after today's close (for a service past its last ticket): its next
+    opening then, or the close itself when it opens again at once (a service open around the clock)."""
+    closes_at = branch.opening(service, now).closes_at
+    if closes_at is None:
+        return None
+    status = branch.opening(service, closes_at)
+    return closes_at if status.open else status.opens_at

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from server.services.access import require_service, require_staff
 from server.services.actor import CUSTOMER, Actor
 from server.services.context import HallContext
 from server.services.counters import holding, own_session, require_signed_in
-from server.services.queries import people_ahead
+from server.services.queries import issue_resumes_at, people_ahead, reopens_after_today
 from server.services.unit_of_work import Transaction
 from server.services.views import iso, ticket_public, ticket_staff
 
@@ -50,22 +51,24 @@ class TicketService:
         request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
                                          language)
         hall.end_ended_days(branch)
-        estimate = self._new_ticket_estimate(branch, service.code, priority)
+        refreshed = self._new_ticket_estimate(branch, service.code, priority)  # a tile's: for the last-ticket rule
         with hall.uow.command(branch, hall.clock()) as tx:
             stored = idempotency.replay(tx, request)
             if stored is not None:
                 return stored
             branch.require_open(service, tx.now)
             closes_at = branch.opening(service, tx.now).closes_at
-            until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(estimate),
+            until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(refreshed),
                                   service_time=service.expected_service)
             if until is not None and closes_at is not None and tx.now >= until:
-                raise LastTicketPassed(service.name.en, until, branch.opening(service, closes_at).opens_at)
-            stopped = blocking(issue_stops.current(tx.connection, branch.code, tx.now), service.code, tx.now)
+                raise LastTicketPassed(service.name.en, until, reopens_after_today(branch, service, tx.now))
+            stops = issue_stops.current(tx.connection, branch.code, tx.now)
+            stopped = blocking(stops, service.code, tx.now)
             if stopped is not None:
                 raise DomainError(f"{service.name.en} is not issuing tickets now: {stopped.reason.en}",
                                   code="issuing_stopped", reason=stopped.reason.as_dict(),
-                                  until=None if stopped.ends_at is None else stopped.ends_at.isoformat())
+                                  until=None if stopped.ends_at is None else stopped.ends_at.isoformat(),
+                                  resumes_at=iso(issue_resumes_at(branch, service, stops, tx.now, until)))
             day = service_day(tx.now, branch.timezone)
             last, issued = numbers.current(tx.connection, branch.code, service.code, day, service.start_number)
             if service.daily_cap is not None and issued >= service.daily_cap:
@@ -75,14 +78,21 @@ class TicketService:
             ticket, change = Ticket.issue(
                 branch_code=branch.code, service_code=service.code, day=day, sequence=last + 1,
                 number=format_number(service.prefix, last + 1, service.number_width), priority=priority,
-                channel=channel, language=language, now=tx.now, rules=hall.rules, estimate=estimate)
+                channel=channel, language=language, now=tx.now, rules=hall.rules)
             tickets.add(tx.connection, ticket)
-            tx.record(ticket, change, Actor(username=actor.username, role=actor.role, device=device))
+            ahead = people_ahead(tx.connection, branch, ticket.queued(), hall.rules)
+            # the estimate it is promised counts the people ahead of it now, not at the last refresh
+            estimate = self._new_ticket_estimate(branch, service.code, priority, ahead)
+            change = replace(change, data={**change.data, "estimate": estimate})
+            # the ticket that fills the day's cap tells every kiosk at once, not at its next refused tap
+            full = service.daily_cap is not None and issued + 1 >= service.daily_cap
+            tx.record(ticket, change, Actor(username=actor.username, role=actor.role, device=device),
+                      public={"daily_cap_reached": True} if full else None)
             response = {
                 **ticket_public(ticket, branch),
                 "token": ticket.token,
                 "priority": ticket.priority,
-                "people_ahead": people_ahead(tx.connection, branch, ticket.queued(), hall.rules),
+                "people_ahead": ahead,
                 "estimate": estimate,
             }
             idempotency.remember(tx, request, response)
@@ -222,12 +232,14 @@ class TicketService:
         with hall.uow.command(hall.branch(branch_code), hall.clock()) as tx:
             yield tx, tickets.get(tx.connection, branch_code, ticket_id)
 
-    def _new_ticket_estimate(self, branch: Branch, service_code: str,
-                             priority: PriorityClass) -> dict[str, Any] | None:
-        """The estimate a new ticket is given (shown, printed, and stored for the accuracy record)."""
+    def _new_ticket_estimate(self, branch: Branch, service_code: str, priority: PriorityClass,
+                             people_ahead: int | None = None) -> dict[str, Any] | None:
+        """The estimate a new ticket with ``people_ahead`` is given (shown, printed, and stored for the accuracy
+        record); without ``people_ahead``, the last refresh's, as the kiosk tile shows it."""
         if self.hall.estimates is None:
             return None
-        estimate = self.hall.estimates.new_ticket_estimate(branch.code, service_code, priority)
+        estimate = self.hall.estimates.new_ticket_estimate(branch.code, service_code, priority,
+                                                           people_ahead=people_ahead)
         return None if estimate is None else estimate.as_dict()
 
 

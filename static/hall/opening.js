@@ -8,6 +8,11 @@
  *     -> null while open, else {holiday: "国庆节休息" | null, next: "明天 09:00 开始取号", text: both joined}
  *   const watcher = HallOpening.watch(() => live.resync());
  *   watcher.update(snapshot.services, Date.parse(snapshot.generated_at));  // after every snapshot
+ *   watcher.update(snapshot.services, Date.parse(snapshot.generated_at), snapshot.issue_stops);  // and stops
+ *
+ * Issue stopped by hand starts and ends the same way, without an event: a scheduled stop at its `starts_at`, a
+ * stop at its `ends_at`. Pass the snapshot's `issue_stops` and the timer wakes for those instants too. So does a
+ * service's last-ticket time (`tickets_until`), after which the snapshot says `last_ticket_passed`.
  */
 (function (global) {
   "use strict";
@@ -88,26 +93,42 @@
     return { holiday, next, text: holiday ? holiday + " · " + next : next };
   }
 
-  /** The earliest instant (ms) a service opens or closes, from the snapshot's services; null if none ahead. */
-  function nextChange(services) {
+  /**
+   * The earliest instant (ms) a service opens or closes, from the snapshot's services, or (``stops``, the snapshot's
+   * issue_stops) a stop starts or ends after ``nowMs``; null if none ahead. A stop in force started before now:
+   * only instants still to come count, or the screen would ask again and again.
+   */
+  function nextChange(services, stops, nowMs) {
     let earliest = null;
-    (services || []).forEach((s) => {
-      const at = Date.parse(s.open ? s.open_until : s.opens_at);
+    const consider = (at) => {
       if (!Number.isNaN(at) && (earliest === null || at < earliest)) earliest = at;
+    };
+    const now = nowMs === undefined ? Date.now() : nowMs;
+    (services || []).forEach((s) => {
+      consider(Date.parse(s.open ? s.open_until : s.opens_at));
+      const until = s.open && !s.last_ticket_passed && s.tickets_until ? Date.parse(s.tickets_until) : NaN;
+      if (until > now) consider(until);
+    });
+    (stops || []).forEach((stop) => {
+      [stop.starts_at, stop.ends_at].forEach((iso) => {
+        const at = iso ? Date.parse(iso) : NaN;
+        if (at > now) consider(at);
+      });
     });
     return earliest;
   }
 
-  /** Calls ``onChange`` once just after the next opening or closing; plan again after every snapshot. */
+  /** Calls ``onChange`` once just after the next opening, closing, or start or end of a stop; plan again after
+   * every snapshot. */
   function watch(onChange) {
     let timer = null;
     return {
-      update(services, serverNowMs) {
+      update(services, serverNowMs, stops) {
         clearTimeout(timer);
         timer = null;
-        const at = nextChange(services);
-        if (at === null) return;
         const now = Number.isNaN(serverNowMs) || serverNowMs === undefined ? Date.now() : serverNowMs;
+        const at = nextChange(services, stops, now);
+        if (at === null) return;
         const wait = at - now + Math.random() * JITTER_MS;
         timer = setTimeout(() => {
           timer = null;

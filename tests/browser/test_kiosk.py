@@ -60,7 +60,7 @@ def test_home_shows_live_tiles_and_switches_every_text(hall_server: HallServer, 
     bill = tile(page, "BILL")
     expect(bill).to_contain_text("缴费充值")
     expect(bill).to_contain_text("Bill payment & top-up")  # the other language underneath
-    expect(bill).to_contain_text("2 人等候")
+    expect(bill).to_contain_text("前面 2 人")
     expect(bill).to_contain_text("分钟", timeout=5000)  # an estimate range once counter 2 is open
     mobile = tile(page, "MOBILE")
     expect(mobile).to_contain_text("号卡与套餐")
@@ -69,9 +69,9 @@ def test_home_shows_live_tiles_and_switches_every_text(hall_server: HallServer, 
     expect(page.locator("#open-checkin")).to_contain_text("预约签到")
 
     hall_server.issue("BILL")  # the tile follows the hall live (hall_summary), no reload
-    expect(bill).to_contain_text("3 人等候", timeout=5000)
+    expect(bill).to_contain_text("前面 3 人", timeout=5000)
     hall_server.call_next(staff, "2")
-    expect(bill).to_contain_text("2 人等候", timeout=5000)
+    expect(bill).to_contain_text("前面 2 人", timeout=5000)
 
     assert_language(page, "zh-CN")
     assert_touch_targets(page, "#app")
@@ -79,7 +79,7 @@ def test_home_shows_live_tiles_and_switches_every_text(hall_server: HallServer, 
 
     page.click('.lang[data-lang="en"]')
     assert_language(page, "en")
-    expect(bill).to_contain_text("2 waiting")
+    expect(bill).to_contain_text("2 people ahead")
     expect(page.locator("#home-title")).to_have_text("Please choose a service")
     screenshot(page, "kiosk-home-en")
 
@@ -239,7 +239,7 @@ def test_a_server_outage_shows_one_moment_and_the_kiosk_recovers(hall_server: Ha
     screenshot(page, "kiosk-offline-en")
     process.start()
     expect(page.locator("#offline")).to_be_hidden(timeout=15_000)
-    expect(tile(page, "BILL")).to_contain_text("1 waiting")
+    expect(tile(page, "BILL")).to_contain_text("1 person ahead")
     assert waiting_total(hall_server) == 1
 
 
@@ -395,7 +395,7 @@ def test_a_service_that_opens_while_the_kiosk_is_on_becomes_tappable(tmp_path: P
         # at the opening minute (plus a few seconds of spread) the tile becomes tappable by itself
         expect(tile(page, "DEVICE")).not_to_have_class(re.compile(r"\bunavailable\b"), timeout=90_000)
         assert page.evaluate("window.notReloaded === true")
-        expect(tile(page, "DEVICE")).to_contain_text("人等候")
+        expect(tile(page, "DEVICE")).to_contain_text("前面 0 人")
         tile(page, "DEVICE").click()
         confirmed_token(page)
         assert waiting_total(server) == 1
@@ -574,3 +574,247 @@ def test_portrait_kiosk_fits_the_screen(hall_server: HallServer, browser: Any) -
         screenshot(page, "kiosk-portrait-confirm-en")
     finally:
         context.close()
+
+
+# --- what a customer is told from a trial day on the floor ---------------------------------------------------
+
+
+def test_before_any_counter_opens_the_kiosk_says_why_there_is_no_estimate(hall_server: HallServer, page: Any) -> None:
+    hall_server.issue("BILL")
+    open_kiosk(page, hall_server)
+    expect(page.locator("#home-staffing")).to_be_visible(timeout=5000)
+    expect(page.locator("#home-staffing")).to_contain_text("窗口尚未开放，工作人员即将开始办理")
+    expect(tile(page, "BILL")).to_contain_text("窗口尚未开放")
+    expect(tile(page, "BILL")).to_contain_text("前面 1 人")
+    screenshot(page, "kiosk-no-counter-open-zh")
+    page.click('.lang[data-lang="en"]')
+    expect(tile(page, "BILL")).to_contain_text("no counter open yet")
+    tile(page, "BILL").click()
+    confirmed_token(page)
+    expect(page.locator("#confirm-estimate")).to_have_text("no counter open yet")
+    expect(page.locator("#confirm-why")).to_contain_text("staff will open the counters shortly")
+    screenshot(page, "kiosk-no-counter-open-confirm-en")
+    page.wait_for_timeout(900)
+    page.click("#confirm-done")
+    hall_server.sign_in("2")  # BILL and PLAN: the notice goes, the tile gets an estimate; VIP is "not staffed"
+    expect(page.locator("#home-staffing")).to_be_hidden(timeout=10_000)
+    expect(tile(page, "BILL")).to_contain_text("分钟")  # back in the default language for the next customer
+    expect(tile(page, "VIP")).to_contain_text("暂无窗口办理")
+    tile(page, "VIP").click()
+    confirmed_token(page)
+    expect(page.locator("#confirm-why")).to_contain_text("目前没有窗口办理此业务")
+    assert not page.js_errors
+
+
+def test_a_tile_shows_the_people_ahead_and_wait_a_new_ticket_gets(hall_server: HallServer, page: Any) -> None:
+    """Counter 4 takes PLAN before BROADBAND: one customer waits for broadband, but a new broadband ticket has the
+    three PLAN tickets ahead too. The tile says what the ticket will say."""
+    hall_server.sign_in("4")  # PLAN, BROADBAND
+    for service in ("PLAN", "BROADBAND", "PLAN", "PLAN"):
+        hall_server.issue(service)
+    open_kiosk(page, hall_server)
+    broadband = tile(page, "BROADBAND")
+    expect(broadband).to_contain_text("前面 4 人", timeout=5000)
+    expect(broadband).to_contain_text("其中本业务 1 人，其余为其他业务")
+    page.click('.lang[data-lang="en"]')
+    expect(broadband).to_contain_text("4 people ahead")
+    expect(broadband).to_contain_text("1 of them for this service, the rest for others")
+    estimate = broadband.locator(".stat").nth(1).inner_text()
+    broadband.click()
+    confirmed_token(page)
+    expect(page.locator("#confirm-ahead")).to_have_text("4")
+    expect(page.locator("#confirm-estimate")).to_have_text(estimate)
+    page.wait_for_timeout(900)
+    page.click("#confirm-done")
+    expect(broadband).to_contain_text("前面 5 人", timeout=5000)  # the next customer's, live
+    assert not page.js_errors
+
+
+def test_a_service_that_reaches_its_cap_turns_full_on_every_kiosk_at_once(tmp_path: Path, page: Any) -> None:
+    with running_hall(tmp_path, lambda text: set_key(text, "daily_cap", "2", after='code = "BILL"')) as server:
+        open_kiosk(page, server)
+        other = page.context.new_page()
+        open_kiosk(other, server, "?kiosk=K2")
+        joins: list[str] = []
+        for kiosk in (page, other):
+            kiosk.on("websocket", lambda ws: ws.on("framesent", lambda frame: joins.append(str(frame))
+                                                   if '"join"' in str(frame) else None))
+        server.issue("BILL")
+        expect(tile(page, "BILL")).to_contain_text("前面 1 人", timeout=5000)
+        server.issue("BILL")  # the second and last of the day
+        for kiosk in (page, other):
+            expect(tile(kiosk, "BILL")).to_contain_text("今日号已取完", timeout=3000)
+            expect(tile(kiosk, "BILL")).to_have_class(re.compile(r"\bunavailable\b"))
+        assert joins == []  # pushed with the ticket's event: no kiosk asked for a fresh snapshot
+        tile(other, "BILL").click()
+        expect(other.locator("#refused-title")).to_have_text("今日号已取完")
+        assert waiting_total(server) == 2
+        assert not page.js_errors
+
+
+def stop_issue(server: HallServer, **body: Any) -> dict[str, Any]:
+    manager = server.staff("manager", "demo-manager")
+    response = manager.post(f"{server.api}/branches/{BRANCH}/issue-stops", json=body, timeout=5)
+    assert response.ok, response.text
+    return response.json()
+
+
+def resume_issue(server: HallServer, stop_id: int) -> None:
+    manager = server.staff("manager", "demo-manager")
+    response = manager.post(f"{server.api}/branches/{BRANCH}/issue-stops/{stop_id}/resume", json={}, timeout=5)
+    assert response.ok, response.text
+
+
+def test_a_stopped_service_says_why_and_until_when_and_comes_back_live(hall_server: HallServer, page: Any) -> None:
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    open_kiosk(page, hall_server)
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    device = stop_issue(hall_server, service="DEVICE", reason="custom", until=until.isoformat(),
+                        text={"zh-CN": "终端系统维护", "en": "Device system maintenance"})
+    shown = until.astimezone(hall_now().tzinfo).strftime("%H:%M")
+    expect(tile(page, "DEVICE")).to_contain_text("终端系统维护", timeout=5000)
+    expect(tile(page, "DEVICE")).to_contain_text(f"{shown} 恢复取号")
+    expect(tile(page, "DEVICE")).to_have_class(re.compile(r"\bunavailable\b"))
+    screenshot(page, "kiosk-stopped-zh")
+    tile(page, "DEVICE").click()  # refused, and told why: nothing is sent
+    expect(page.locator("#refused-title")).to_have_text("暂停取号")
+    expect(page.locator("#refused-text")).to_have_text(f"“手机与终端”暂停取号：终端系统维护。{shown} 恢复取号。")
+    page.click('.lang[data-lang="en"]')
+    expect(page.locator("#refused-text")).to_have_text(
+        f"Phones & devices: Device system maintenance. Tickets again from {shown}.")
+    screenshot(page, "kiosk-stopped-refused-en")
+    page.click("#screen-refused .primary")
+    assert not [url for url in posts if url.endswith("/tickets")]
+
+    # the whole branch: a banner, and every tile says it (a stop until the day's end promises no time)
+    branch = stop_issue(hall_server, reason="all_taken")
+    expect(page.locator("#home-stopped")).to_be_visible(timeout=5000)
+    expect(page.locator("#home-stopped")).to_contain_text("Ticket issue is paused for all services")
+    expect(page.locator("#home-stopped")).to_contain_text("Today's tickets are all taken")
+    expect(tile(page, "BILL")).to_contain_text("Today's tickets are all taken")
+    expect(tile(page, "BILL")).not_to_contain_text("Tickets again")
+    screenshot(page, "kiosk-branch-stopped-en")
+    resume_issue(hall_server, branch["id"])
+    resume_issue(hall_server, device["id"])
+    expect(page.locator("#home-stopped")).to_be_hidden(timeout=5000)
+    expect(tile(page, "DEVICE")).not_to_have_class(re.compile(r"\bunavailable\b"))
+    expect(tile(page, "DEVICE")).to_contain_text("ahead")
+    tile(page, "DEVICE").click()
+    confirmed_token(page)
+    assert not page.js_errors
+
+
+def test_a_scheduled_stop_starts_and_ends_on_the_kiosk_without_an_event(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    starts = datetime.now(UTC) + timedelta(seconds=4)
+    stop_issue(hall_server, service="BILL", reason="busy", starts_at=starts.isoformat(),
+               until=(starts + timedelta(seconds=6)).isoformat())
+    expect(tile(page, "BILL")).not_to_have_class(re.compile(r"\bunavailable\b"))
+    # its start and its end come without an event: the kiosk looks again at those instants (plus a little spread)
+    expect(tile(page, "BILL")).to_contain_text("排队人数较多，暂停取号", timeout=9000)
+    expect(tile(page, "BILL")).not_to_have_class(re.compile(r"\bunavailable\b"), timeout=12_000)
+    assert not page.js_errors
+
+
+def test_a_stop_the_kiosk_had_not_heard_of_is_explained_from_the_servers_refusal(hall_server: HallServer,
+                                                                                 page: Any) -> None:
+    open_kiosk(page, hall_server)
+    resumes = (datetime.now(UTC) + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    page.route(ISSUE_URL, lambda route: route.fulfill(status=409, content_type="application/json", body=json.dumps({
+        "error": "issuing_stopped", "message": "Bill payment is not issuing tickets now: busy",
+        "details": {"reason": {"zh-CN": "排队人数较多，暂停取号", "en": "The queue is full: tickets are paused"},
+                    "until": resumes.isoformat(), "resumes_at": resumes.isoformat()}})))
+    tile(page, "BILL").click()
+    shown = resumes.astimezone(hall_now().tzinfo).strftime("%H:%M")
+    expect(page.locator("#refused-title")).to_have_text("暂停取号")
+    expect(page.locator("#refused-text")).to_have_text(
+        f"“缴费充值”暂停取号：排队人数较多，暂停取号。{shown} 恢复取号。")
+    assert not page.js_errors
+
+
+def test_an_english_name_never_breaks_at_its_hyphen(browser: Any, hall_server: HallServer) -> None:
+    for width, height in ((1080, 1920), (1920, 1080)):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en",
+                                      timezone_id="Asia/Shanghai")
+        try:
+            page = context.new_page()
+            open_kiosk(page, hall_server, "?lang=en")
+            name = tile(page, "BILL").locator(".name-primary")
+            expect(name).to_contain_text("Bill payment & top-up")
+            # "top-up" is one unbreakable piece: both of its halves sit on one line
+            tops = page.evaluate("""() => {
+              const whole = document.querySelector('.screen.active .tile[data-service="BILL"] .name-primary .nobreak');
+              const range = document.createRange();
+              range.selectNodeContents(whole);
+              return Array.from(range.getClientRects()).map((r) => Math.round(r.top));
+            }""")
+            assert len(set(tops)) == 1, tops
+        finally:
+            context.close()
+
+
+def test_portrait_tiles_fill_the_screen(browser: Any, hall_server: HallServer) -> None:
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", has_touch=True)
+    try:
+        page = context.new_page()
+        open_kiosk(page, hall_server)
+        gap = page.evaluate("""() => {
+          const extras = document.querySelector('.screen.active .extras').getBoundingClientRect();
+          const tiles = Array.from(document.querySelectorAll('#home-tiles .tile'));
+          return extras.top - Math.max(...tiles.map((t) => t.getBoundingClientRect().bottom));
+        }""")
+        assert gap < 60  # no empty band between the tiles and the buttons below them
+        assert not page.evaluate(TILES_CUT_OFF)
+        screenshot(page, "kiosk-portrait-home-filled-zh")
+    finally:
+        context.close()
+
+
+def test_the_last_ticket_time_shows_before_it_and_closes_the_tile_after_it(tmp_path: Path, page: Any) -> None:
+    last = opening_soon()  # the next whole minute, on the branch's clock
+    if last.hour == 0 and last.minute == 0:
+        pytest.skip("the last ticket cannot be at the midnight that closes the day; run again in a minute")
+
+    def last_ticket(text: str) -> str:
+        return text.replace('code = "BILL"', f'code = "BILL"\n  last_ticket = "{last:%H:%M}"', 1)
+
+    with running_hall(tmp_path, last_ticket) as server:
+        open_kiosk(page, server)
+        expect(tile(page, "BILL")).to_contain_text(f"取号截止 {last:%H:%M}")
+        expect(tile(page, "BROADBAND")).not_to_contain_text("取号截止")
+        page.click('.lang[data-lang="en"]')
+        expect(tile(page, "BILL")).to_contain_text(f"Tickets until {last:%H:%M}")
+        screenshot(page, "kiosk-tickets-until-en")
+        page.evaluate("window.notReloaded = true")
+        # at the last-ticket time (plus a little spread) the tile closes for today by itself, with the next opening
+        expect(tile(page, "BILL")).to_have_class(re.compile(r"\bunavailable\b"), timeout=90_000)
+        expect(tile(page, "BILL")).to_contain_text("Closed for today")
+        expect(tile(page, "BILL")).to_contain_text("Tickets from 00:00 tomorrow")
+        assert page.evaluate("window.notReloaded === true")
+        screenshot(page, "kiosk-last-ticket-passed-en")
+        tile(page, "BILL").click()
+        expect(page.locator("#refused-title")).to_have_text("Closed for today")
+        expect(page.locator("#refused-text")).to_have_text(
+            f"Bill payment & top-up took its last ticket for today at {last:%H:%M}. Tickets from 00:00 tomorrow.")
+        page.click('.lang[data-lang="zh-CN"]')
+        expect(page.locator("#refused-text")).to_have_text(
+            f"“缴费充值”今天的取号已于 {last:%H:%M} 截止。明天 00:00 开始取号。")
+        assert waiting_total(server) == 0
+        assert not page.js_errors
+
+
+def test_a_last_ticket_refusal_from_the_server_is_explained(hall_server: HallServer, page: Any) -> None:
+    open_kiosk(page, hall_server)
+    until = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    opens = (datetime.now(UTC) + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)  # 09:00
+    page.route(ISSUE_URL, lambda route: route.fulfill(status=409, content_type="application/json", body=json.dumps({
+        "error": "last_ticket_passed", "message": "Bill payment issued its last ticket for today",
+        "details": {"tickets_until": until.isoformat(), "opens_at": opens.isoformat()}})))
+    tile(page, "BILL").click()
+    shown = until.astimezone(hall_now().tzinfo).strftime("%H:%M")
+    expect(page.locator("#refused-title")).to_have_text("今日取号已截止")
+    expect(page.locator("#refused-text")).to_contain_text(f"“缴费充值”今天的取号已于 {shown} 截止。")
+    expect(page.locator("#refused-text")).to_contain_text("09:00 开始取号")
+    assert not page.js_errors

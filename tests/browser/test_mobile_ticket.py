@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,16 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import BRANCH, HallServer, screenshot
-from tests.browser.kiosk_helpers import assert_language, assert_touch_targets, confirmed_token, open_kiosk, ticket
+from tests.browser.kiosk_helpers import (
+    assert_language,
+    assert_touch_targets,
+    confirmed_token,
+    open_kiosk,
+    opening_soon,
+    running_hall,
+    set_key,
+    ticket,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -274,3 +284,33 @@ def test_the_phone_page_speaks_the_language_chosen_at_the_kiosk_until_the_custom
         assert_language(phone, "zh-CN", "#phone")
     finally:
         context.close()
+
+
+def test_a_ticket_expired_at_the_days_end_says_when_tickets_are_issued_again(tmp_path: Path, phone: Any) -> None:
+    closes = opening_soon()  # the next whole minute, on the branch's clock
+    if closes.hour == 0 and closes.minute == 0:
+        pytest.skip("the branch cannot close at midnight of the day it opened; run again in a minute")
+
+    def closing_now(text: str) -> str:
+        text = set_key(text, "hours", f'"00:00-{closes:%H:%M}"', after='code = "SZ-FUTIAN"')
+        return set_key(text, "day_end_grace_min", "0", after="[queue]")
+
+    with running_hall(tmp_path, closing_now) as server:
+        waiting = server.issue("BILL")
+        open_ticket(phone, server, waiting["token"])
+        expect(phone.locator("#state-line")).to_have_text("排队中，请留意叫号")
+        expect(phone.locator("#next-opening")).to_be_hidden()
+        # the day ends at the close (no grace): the ticket expires live, and the page says when to come back
+        expect(phone.locator("#state-line")).to_contain_text("此号票已失效", timeout=90_000)
+        expect(phone.locator("#next-opening")).to_have_text("明天 00:00 开始取号，届时请到取号机重新取号。",
+                                                           timeout=10_000)
+        screenshot(phone, "mobile-expired-zh")
+        phone.click('.lang[data-lang="en"]')
+        expect(phone.locator("#next-opening")).to_have_text(
+            "Tickets from 00:00 tomorrow: please take a new one at the kiosk then.")
+        assert_language(phone, "en", "#phone")
+        screenshot(phone, "mobile-expired-en")
+        phone.reload()  # and so it stays when the customer opens the page again
+        expect(phone.locator("#next-opening")).to_contain_text("Tickets from 00:00 tomorrow", timeout=10_000)
+        assert ticket(server, waiting["token"])["service_opening"]["open"] is False
+        assert not phone.js_errors

@@ -1,9 +1,11 @@
-"""Stopping and resuming issue by hand, on a real database (SQLite and PostgreSQL), with an injected clock."""
+"""Stopping and resuming issue by hand, and the daily cap, on a real database (SQLite and PostgreSQL), with an
+injected clock."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,6 +109,40 @@ def test_only_managers_stop_issue_unless_the_configuration_lets_staff(database_u
         staff_too.issuing.stop(BRANCH, Actor("other.staff", "staff"), reason="busy")
 
 
+def test_a_stopped_service_says_when_it_issues_again_today(hall: HallService, clock: FakeClock) -> None:
+    def bill(snapshot: dict[str, Any]) -> dict[str, Any]:
+        return next(s for s in snapshot["services"] if s["code"] == "BILL")
+
+    assert bill(hall.queries.snapshot(BRANCH))["resumes_at"] is None  # issuing
+    lunch = hall.issuing.stop(BRANCH, MANAGER, service="BILL", until=clock.now + timedelta(hours=2), reason="busy")
+    branch = hall.issuing.stop(BRANCH, MANAGER, starts_at=clock.now + timedelta(hours=1),
+                               until=clock.now + timedelta(hours=3), reason="maintenance")
+    snapshot = hall.queries.snapshot(BRANCH)
+    assert bill(snapshot)["stopped"] == lunch
+    assert bill(snapshot)["resumes_at"] == branch["ends_at"]  # the branch's stop follows without a gap: 13:00
+    refused = refusal(lambda: hall.tickets.issue(BRANCH, "BILL"))
+    assert refused.details["resumes_at"] == branch["ends_at"] and refused.details["until"] == lunch["ends_at"]
+    # a stop until the day's end (after the close) does not promise tickets again today
+    clock.advance(hours=3)
+    hall.issuing.stop(BRANCH, MANAGER, service="BILL", reason="all_taken")
+    assert bill(hall.queries.snapshot(BRANCH))["resumes_at"] is None
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).details["resumes_at"] is None
+
+
+def test_the_ticket_that_fills_the_daily_cap_tells_every_screen(database_url: str, tmp_path: Path, clock: FakeClock,
+                                                               publisher: RecordingPublisher) -> None:
+    def cap(data: dict[str, Any]) -> None:
+        data["branches"][0]["services"][0]["daily_cap"] = 2  # BILL
+
+    hall = build_service(database_url, tmp_path, clock, publisher, more=cap)
+    hall.tickets.issue(BRANCH, "BILL")
+    assert "daily_cap_reached" not in publisher.events[-1]
+    hall.tickets.issue(BRANCH, "BILL")
+    last = publisher.events[-1]
+    assert last["kind"] == "issued" and last["daily_cap_reached"] is True and last["ticket"]["service"] == "BILL"
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).code == "daily_cap_reached"
+
+
 def closing_at_nine(last_ticket: str):
     def change(data: dict) -> None:
         data["branches"][0]["hours"] = "09:00-21:00"
@@ -136,7 +172,8 @@ class FixedEstimates:
     def __init__(self, high_min: float | None) -> None:
         self.high_min = high_min
 
-    def new_ticket_estimate(self, branch_code: str, service_code: str, priority: object = None) -> object:
+    def new_ticket_estimate(self, branch_code: str, service_code: str, priority: object = None,
+                            people_ahead: int | None = None) -> object:
         from server.domain.estimation import WaitEstimate
 
         if self.high_min is None:
@@ -163,3 +200,34 @@ def test_auto_last_ticket_follows_the_estimate(database_url: str, tmp_path: Path
     hall.estimates = FixedEstimates(None)  # no estimate (no counter open): only the service time is kept
     assert next(s for s in hall.queries.snapshot(BRANCH)["services"]
                 if s["code"] == "BILL")["tickets_until"] == "2026-11-24T12:56:00+00:00"
+
+
+def test_past_its_last_ticket_a_service_says_when_it_takes_tickets_again(database_url: str, tmp_path: Path) -> None:
+    clock = FakeClock()  # 10:00 in Shanghai
+    hall = build_service(database_url, tmp_path, clock, RecordingPublisher(), more=closing_at_nine("20:30"))
+
+    def bill() -> dict[str, Any]:
+        return next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "BILL")
+
+    assert (bill()["open"], bill()["opens_at"]) == (True, None)
+    # a stop until 20:45 ends after the last ticket: no kiosk promises tickets at 20:45
+    clock.now = clock.now.replace(hour=12, minute=0)  # 20:00
+    hall.issuing.stop(BRANCH, MANAGER, service="BILL", until=clock.now + timedelta(minutes=45), reason="busy")
+    assert bill()["resumes_at"] is None
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).details["resumes_at"] is None
+    clock.now = clock.now.replace(minute=30)  # 20:30: still open until 21:00, but closed for tickets: the kiosk
+    assert (bill()["open"], bill()["last_ticket_passed"]) == (True, True)  # shows the same as the 409 says
+    assert bill()["opens_at"] == "2026-11-25T01:00:00+00:00"  # 09:00 tomorrow
+
+
+def test_a_service_open_around_the_clock_takes_tickets_again_at_midnight_after_its_last(
+        database_url: str, tmp_path: Path) -> None:
+    def last_at_half_past_eight(data: dict[str, Any]) -> None:
+        next(s for s in data["branches"][0]["services"] if s["code"] == "BILL")["last_ticket"] = "20:30"
+
+    clock = FakeClock()
+    hall = build_service(database_url, tmp_path, clock, RecordingPublisher(), more=last_at_half_past_eight)
+    clock.now = clock.now.replace(hour=12, minute=31)  # 20:31 in a hall open 00:00-24:00
+    midnight = "2026-11-24T16:00:00+00:00"
+    assert refusal(lambda: hall.tickets.issue(BRANCH, "BILL")).details["opens_at"] == midnight
+    assert next(s for s in hall.queries.snapshot(BRANCH)["services"] if s["code"] == "BILL")["opens_at"] == midnight

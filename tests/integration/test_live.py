@@ -93,6 +93,81 @@ def test_estimates_reach_the_issue_response_the_event_and_the_summary(
     assert bill["estimate"]["known"] is True and bill["waiting"] == 2
 
 
+def test_before_any_counter_opens_estimates_say_why(live_hall: tuple[HallService, LiveHall],
+                                                    pushed: RecordingLivePublisher) -> None:
+    hall, live = live_hall
+    before = live.decorate_snapshot(hall.queries.snapshot(B))  # not estimated yet (the server has just started)
+    assert {s["estimate"]["reason"] for s in before["services"]} == {"not_yet"}
+    first = hall.tickets.issue(B, "BILL")
+    live.refresh(B)
+    summary = pushed.summaries[-1]["services"]
+    assert {s["estimate"]["reason"] for s in summary.values()} == {"no_counter_open"}
+    assert summary["BILL"]["estimate"]["text"] == {"zh-CN": "窗口尚未开放", "en": "no counter open yet"}
+    assert live.ticket_live(B, first["id"])["estimate"]["reason"] == "no_counter_open"
+    ticket = hall.tickets.issue(B, "BILL")
+    assert ticket["estimate"]["reason"] == "no_counter_open"  # what the kiosk shows and prints with the ticket
+    hall.counters.sign_in(B, "2", ZHANG)  # BILL and PLAN only
+    live.refresh(B)
+    summary = pushed.summaries[-1]["services"]
+    assert summary["BILL"]["estimate"]["known"] is True and summary["BILL"]["estimate"]["reason"] is None
+    assert summary["VIP"]["estimate"]["reason"] == "not_staffed"  # counters open, none for VIP
+    assert live.ticket_live(B, first["id"])["estimate"]["known"] is True
+
+
+def test_a_new_tickets_people_ahead_count_what_the_counters_call_first(
+        live_hall: tuple[HallService, LiveHall], clock: FakeClock, pushed: RecordingLivePublisher) -> None:
+    """The kiosk tile shows what a new ticket would have: its people ahead include other services' tickets that
+    the counters serving it call first, and match the ticket the customer then gets."""
+    hall, live = live_hall
+    hall.counters.sign_in(B, "4", ZHANG)  # PLAN, BROADBAND
+    hall.counters.sign_in(B, "5", LI)  # BROADBAND, PLAN
+    for service in ("PLAN", "PLAN", "BROADBAND", "PLAN", "BROADBAND"):
+        clock.advance(minutes=1)
+        hall.tickets.issue(B, service)
+    hall.tickets.issue(B, "PLAN", priority=PriorityClass.PRIORITY)
+    live.refresh(B)
+    summary = pushed.summaries[-1]["services"]
+    assert summary["BROADBAND"]["waiting"] == 2 and summary["PLAN"]["waiting"] == 4
+    # a new BROADBAND ticket: at counter 5 (BROADBAND first) the two BROADBAND tickets and the priority-lane PLAN
+    # ticket, whose head start puts it before everyone: 3 ahead while 2 wait for BROADBAND
+    assert summary["BROADBAND"]["ahead"] == 3
+    assert summary["PLAN"]["ahead"] == 4  # at counter 4: the four PLAN tickets
+    assert summary["PLAN"]["priority_ahead"] == 1  # behind the earlier priority ticket only
+    # no open counter serves VIP: counted at counter 8 (VIP, PLAN), closed, as the issue answer counts it
+    assert summary["VIP"]["ahead"] == 1
+    for service in ("PLAN", "BROADBAND", "VIP", "PLAN"):
+        clock.advance(seconds=10)
+        live.refresh(B)
+        expected = pushed.summaries[-1]["services"][service]["ahead"]
+        snapshot = live.decorate_snapshot(hall.queries.snapshot(B))
+        assert next(s for s in snapshot["services"] if s["code"] == service)["ahead"] == expected
+        assert hall.tickets.issue(B, service)["people_ahead"] == expected
+
+
+def test_a_burst_of_tickets_between_refreshes_get_growing_estimates(
+        live_hall: tuple[HallService, LiveHall], clock: FakeClock) -> None:
+    hall, live = live_hall
+    hall.counters.sign_in(B, "1", ZHANG)  # BILL, SIM
+    for _ in range(8):
+        clock.advance(seconds=20)
+        hall.tickets.issue(B, "BILL")
+    live.refresh(B)
+    burst = []
+    for _ in range(6):  # no refresh in between
+        clock.advance(seconds=1)
+        burst.append(hall.tickets.issue(B, "BILL"))
+    assert [t["people_ahead"] for t in burst] == [8, 9, 10, 11, 12, 13]
+    expected = [t["estimate"]["expected_min"] for t in burst]
+    assert expected == sorted(expected) and len(set(expected)) == 6
+    # each ticket ahead adds BILL's expected 4 minutes at the one counter serving it
+    assert expected[-1] - expected[0] == pytest.approx(5 * 4.0, abs=0.2)
+    assert burst[-1]["estimate"]["range_min"][1] > burst[0]["estimate"]["range_min"][1]
+    # after the refresh the estimator itself gives the sixth ticket about what it was promised
+    live.refresh(B)
+    projected = live.ticket_live(B, burst[-1]["id"])["estimate"]["expected_min"]
+    assert projected == pytest.approx(expected[-1], rel=0.15)
+
+
 def test_only_changed_tickets_get_an_update(live_hall: tuple[HallService, LiveHall], clock: FakeClock,
                                             pushed: RecordingLivePublisher) -> None:
     hall, live = live_hall

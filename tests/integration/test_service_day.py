@@ -260,3 +260,21 @@ def test_a_clock_set_back_a_day_and_then_right_again(hall: HallService, clock: F
     result = hall.days.end_due(BRANCH)
     assert result is not None and result.expired == 1
     assert states(hall) == {"A001@2026-11-24": "waiting", "A001@2026-11-23": "expired"}
+
+
+def test_an_expired_ticket_tells_when_its_service_takes_tickets_again(database_url: str, tmp_path: Path) -> None:
+    def hours(data: dict[str, Any]) -> None:
+        data["branches"][0]["hours"] = "09:00-21:00"
+
+    clock = FakeClock()  # Tuesday 10:00 in Shanghai
+    hall = build_service(database_url, tmp_path, clock, RecordingPublisher(), more=hours, day_end_grace_min=30)
+    ticket = hall.tickets.issue(BRANCH, "BILL")
+    assert hall.queries.ticket_by_token(ticket["token"])["service_opening"] is None  # waiting: not asked
+    clock.now = clock.now.replace(hour=13, minute=31)  # 21:31: the day ended at 21:30
+    assert hall.days.end_due(BRANCH) is not None
+    expired = hall.queries.ticket_by_token(ticket["token"])
+    assert expired["state"] == "expired"
+    assert expired["service_opening"] == {"open": False, "opens_at": "2026-11-25T01:00:00+00:00",  # 09:00 tomorrow
+                                          "closed_for": None}
+    clock.now = clock.now.replace(day=25, hour=2)  # Wednesday 10:00: taking tickets now
+    assert hall.queries.ticket_by_token(ticket["token"])["service_opening"]["open"] is True

@@ -21,6 +21,7 @@ from server.domain.estimation import (
     PauseModel,
     QueueSnapshot,
     ServiceTimeModel,
+    UnknownReason,
     WaitEstimate,
     estimate_new_ticket,
     estimate_waits,
@@ -196,14 +197,70 @@ def test_estimates_are_stable_between_refreshes() -> None:
     assert estimate_waits(snapshot, RULES, model) == estimate_waits(snapshot, RULES, model)
 
 
-def test_ticket_sent_to_a_closed_counter_has_no_estimate() -> None:
+def test_ticket_sent_to_a_closed_counter_has_no_estimate_and_says_why() -> None:
     model = steady_model({"A": 5.0})
     sent = QueuedTicket(1, "A", PriorityClass.NORMAL, NOW, target_counter="9")
     snapshot = QueueSnapshot(NOW, [CounterState(CounterSkills("1", ("A",)))], [sent])
     estimate = estimate_waits(snapshot, RULES, model)[1]
     assert not estimate.known
-    assert estimate.text("en") == "no estimate yet"
-    assert estimate.text("zh-CN") == "暂无法估计"
+    assert estimate.reason is UnknownReason.NOT_STAFFED  # counter 1 is open, but not for this ticket
+    assert estimate.text("en") == "no counter serving it now"
+    assert estimate.text("zh-CN") == "暂无窗口办理"
+    assert estimate.as_dict()["reason"] == "not_staffed"
+
+
+def test_before_any_counter_opens_the_estimate_says_no_counter_is_open_yet() -> None:
+    model = steady_model({"A": 5.0, "B": 5.0})
+    closed = [CounterState(CounterSkills("1", ("A",)), CounterStatus.CLOSED),
+              CounterState(CounterSkills("2", ("A", "B")), CounterStatus.CLOSED)]
+    waits = estimate_waits(QueueSnapshot(NOW, closed, [ticket(1, "A", 3)]), RULES, model,
+                           [("A", PriorityClass.NORMAL), ("B", PriorityClass.NORMAL)])
+    for key in (1, -1, -2):
+        assert not waits[key].known and waits[key].reason is UnknownReason.NO_COUNTER_OPEN
+    assert waits[-1].as_dict()["text"] == {"zh-CN": "窗口尚未开放", "en": "no counter open yet"}
+    # once counter 1 opens, A is estimated and B (which only counter 2 serves) is "not staffed"
+    opened = [CounterState(CounterSkills("1", ("A",))), closed[1]]
+    waits = estimate_waits(QueueSnapshot(NOW, opened, [ticket(1, "A", 3)]), RULES, model,
+                           [("A", PriorityClass.NORMAL), ("B", PriorityClass.NORMAL)])
+    assert waits[-1].known and waits[-1].reason is None and waits[-1].as_dict()["reason"] is None
+    assert waits[-2].reason is UnknownReason.NOT_STAFFED
+
+
+def test_an_unknown_estimate_without_a_computation_is_not_yet() -> None:
+    assert WaitEstimate.unknown().as_dict()["reason"] == "not_yet"
+    assert WaitEstimate.unknown().text("en") == "no estimate yet"
+
+
+ESTIMATES = st.builds(
+    lambda low, width, into: WaitEstimate(expected=timedelta(minutes=low + width * into),
+                                          low=timedelta(minutes=low), high=timedelta(minutes=low + width)),
+    st.floats(0, 200), st.floats(0, 60), st.floats(0, 1))
+
+
+@given(ESTIMATES, st.integers(0, 40), st.integers(0, 40), st.floats(0.1, 30))
+def test_more_people_ahead_never_shorten_the_estimate(estimate: WaitEstimate, fewer: int, more: int,
+                                                      per_person_min: float) -> None:
+    per_person = timedelta(minutes=per_person_min)
+    a = estimate.with_more_ahead(min(fewer, more), per_person)
+    b = estimate.with_more_ahead(max(fewer, more), per_person)
+    assert a.expected <= b.expected and a.low <= b.low and a.high <= b.high
+    assert b.low <= b.expected <= b.high
+    extra = max(fewer, more)
+    assert b.expected - estimate.expected == pytest.approx(per_person * extra, abs=timedelta(microseconds=10))
+    if fewer != more:
+        assert a.expected < b.expected
+    shown, before = b.rounded_range(), estimate.rounded_range()
+    assert shown is not None and before is not None and shown[1] >= before[1]  # the end customers hold us to
+
+
+def test_more_people_ahead_leave_an_unknown_estimate_unknown_and_none_change_nothing() -> None:
+    unknown = WaitEstimate.unknown(UnknownReason.NO_COUNTER_OPEN)
+    assert unknown.with_more_ahead(5, timedelta(minutes=4)) == unknown
+    known = WaitEstimate(timedelta(minutes=10), timedelta(minutes=5), timedelta(minutes=15))
+    assert known.with_more_ahead(0, timedelta(minutes=4)) == known
+    assert known.with_more_ahead(-3, timedelta(minutes=4)) == known  # calls since the refresh: left as promised
+    assert known.with_more_ahead(3, None) == known
+    assert known.with_more_ahead(5, timedelta(minutes=2)).rounded_range() == (15, 25)
 
 
 @settings(max_examples=25, deadline=None)
