@@ -119,13 +119,12 @@ class JoinLimiter:
     ``storage_url``: ``memory://`` for one process, the Redis URL when several share the counts.
     """
 
-    CLOSE_AFTER = 2  # a connection that goes on joining past twice its limit is closed
 
     def __init__(self, per_connection: Rate | None, per_address: Rate | None, storage_url: str = "memory://",
                  clock: Callable[[], float] | None = None) -> None:
         self.per_connection = _item(per_connection)
         self.per_address = _item(per_address)
-        self.close_after = _item(per_connection, self.CLOSE_AFTER)
+        self.close_after = _item(per_connection)  # refused joins: as many again as the limit, then it is closed
         self._limiter: RateLimiter | None = None
         self._storage_url = storage_url
         if self.per_connection or self.per_address:
@@ -158,10 +157,10 @@ class JoinLimiter:
                             limit=scope, retry_after_s=retry)
 
 
-def _item(rate: Rate | None, times: int = 1) -> Any:
-    """A ``limits`` rate item for ``rate`` (``times`` as many), or None."""
+def _item(rate: Rate | None) -> Any:
+    """A ``limits`` rate item for ``rate``, or None."""
     if rate is None:
         return None
     from limits import RateLimitItemPerSecond
 
-    return RateLimitItemPerSecond(rate.count * times, int(rate.window.total_seconds()))
+    return RateLimitItemPerSecond(rate.count, int(rate.window.total_seconds()))
