@@ -705,7 +705,8 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
     address is off unless set."""
     section = root.table("limits")
     section.unknown_keys({"kiosk_tickets", "device_tickets", "device_open_tickets", "address_tickets",
-                          "address_open_tickets", "kiosk_networks", "socket_joins", "address_socket_joins",
+                          "address_open_tickets", "kiosk_networks", "refusal_delay_s",
+                          "socket_joins", "address_socket_joins",
                           "connections_per_address", "header_timeout_s", "body_timeout_s", "socket_timeout_s",
                           "send_queue"})
     default, issue_default = LimitSettings(), IssueLimits()
@@ -727,6 +728,7 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
     section.check("send_queue", send_queue <= 100_000, f"must be at most 100000, got {send_queue}")
     return LimitSettings(
         issue=issue,
+        refusal_delay_s=_seconds(section, "refusal_delay_s", default.refusal_delay_s, least=0, most=10),
         socket_joins=_rate(section, "socket_joins", default.socket_joins),
         address_socket_joins=_rate(section, "address_socket_joins", default.address_socket_joins),
         connections_per_address=section.int("connections_per_address", per_address, minimum=0),

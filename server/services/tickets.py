@@ -223,8 +223,10 @@ class TicketService:
         with hall.uow.read() as session:
             connection = session.connection()
             found = self.limiter.refusal(connection, branch, caller, hall.clock())
-            if found is not None and not idempotency.stored(connection, branch.code, request):
-                raise found
+            if found is None or idempotency.stored(connection, branch.code, request):
+                return
+        self.limiter.hold_back()
+        raise found
 
     @staticmethod
     def _save(tx: Transaction, ticket: Ticket, change: TicketChange, actor: Actor,

@@ -32,7 +32,7 @@ def with_limits(**limits: Any) -> Any:
     def more(data: dict[str, Any]) -> None:
         for key in LIMITS_OFF:
             data["limits"].pop(key, None)
-        data["limits"].update(limits)
+        data["limits"].update({"refusal_delay_s": 0, **limits})
 
     return more
 
