@@ -55,7 +55,7 @@ class LimitSettings:
     issue: IssueLimits = field(default_factory=IssueLimits)  # tickets per kiosk, device and address
     refusal_delay_s: float = 1.0  # a ticket refused by a limit is answered this much later: a script slows down
     socket_joins: Rate | None = field(default_factory=lambda: Rate(20, timedelta(minutes=1)))  # per connection
-    address_socket_joins: Rate | None = field(default_factory=lambda: Rate(300, timedelta(minutes=1)))  # per address
+    address_socket_joins: Rate | None = field(default_factory=lambda: Rate(30, timedelta(seconds=10)))  # per address
     connections_per_address: int = 1000  # open TCP connections per client address; 0: no cap
     header_timeout_s: float = 10.0  # a request's line and headers (and an idle keep-alive connection)
     body_timeout_s: float = 30.0  # a request's body, plus 1 s per 64 KiB of its declared length

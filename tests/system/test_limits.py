@@ -7,6 +7,7 @@ check on 127.0.0.1 are another address, as they are in a hall.
 from __future__ import annotations
 
 import json
+import resource
 import socket
 import threading
 import time
@@ -28,6 +29,9 @@ ISSUE = f"/api/branches/{BRANCH}/tickets"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The demo's limits, with short header and body deadlines so that the test sees them act."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096 <= hard or hard == resource.RLIM_INFINITY:  # 2,000 sockets here, 1,000 in the server
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
     tmp = tmp_path_factory.mktemp("limits")
     config = write_config(tmp, f"sqlite:///{tmp / 'hall.sqlite3'}",
                           limits={"header_timeout_s": 3, "body_timeout_s": 2, "send_queue": 20})

@@ -177,6 +177,7 @@ def test_the_demo_limits(load: Callable[..., HallConfig]) -> None:
     assert limits.issue.kiosk_tickets == Rate(30, timedelta(minutes=1))
     assert limits.issue.device_open_tickets == 2 and limits.issue.address_open_tickets == 30
     assert limits.socket_joins == Rate(20, timedelta(minutes=1))
+    assert limits.address_socket_joins == Rate(30, timedelta(seconds=10))
     assert (limits.connections_per_address, limits.header_timeout_s, limits.send_queue) == (1000, 10, 500)
 
 
