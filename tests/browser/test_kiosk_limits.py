@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from server.launcher import ServerProcess, limits_section, write_config
@@ -67,7 +68,8 @@ def test_a_kiosk_past_its_rate_says_so_in_both_languages(tmp_path: Path, portrai
         refusal_after_one(page, server, lambda: take(page, "BILL"))
         expect(page.locator("#screen-refused")).to_be_visible(timeout=10_000)
         expect(page.locator("#refused-title")).to_have_text("请稍后再取号")
-        expect(page.locator("#refused-text")).to_contain_text(re.compile(r"本机刚刚发出了很多号票，请 (59|60) 分钟后再试"))
+        expect(page.locator("#refused-text")).to_contain_text(
+            re.compile(r"本机刚刚发出了很多号票，请 (59|60) 分钟后再试"))
         keep(page, "kiosk-limit-rate-zh")
         page.click('.lang[data-lang="en"]')
         expect(page.locator("#refused-title")).to_have_text("Please wait before taking another ticket")
@@ -90,6 +92,6 @@ def test_a_kiosk_id_outside_the_kiosk_network_meets_the_open_ticket_limit(tmp_pa
         page.click('.lang[data-lang="en"]')
         expect(page.locator("#refused-text")).to_contain_text("1 ticket taken here is still waiting")
         keep(page, "kiosk-limit-open-en")
-        snapshot = __import__("requests").get(f"{server.api}/branches/{BRANCH}/snapshot").json()
+        snapshot = requests.get(f"{server.api}/branches/{BRANCH}/snapshot").json()
         assert snapshot["waiting_total"] == 1  # refused, not retried behind the customer's back
         assert not page.js_errors

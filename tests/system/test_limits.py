@@ -78,8 +78,10 @@ def test_a_ticket_flood_is_refused_while_the_kiosk_goes_on(server: ServerProcess
         stop.set()
         for thread in threads:
             thread.join(10)
-    assert outcomes.get(201, 0) <= 30 and outcomes.get(429, 0) > 100, outcomes  # 30 open per address
-    refused = requests.post(server.url + ISSUE, json={"service": "BILL"}, headers={"X-Device-Id": "script-x"})
+    assert outcomes.get(201, 0) <= 30 and outcomes.get(429, 0) >= 8, outcomes  # 30 open per address
+    took, refused = timed(lambda: requests.post(server.url + ISSUE, json={"service": "BILL"},
+                                                headers={"X-Device-Id": "script-x"}))
+    assert took >= 1.0  # refusal_delay_s: a script that asks again at once slows down
     assert refused.status_code == 429 and refused.json()["error"] in ("too_many_tickets", "too_many_open_tickets")
     assert int(refused.headers["Retry-After"]) >= 1
     assert max(kiosk_latencies) < 1.0, kiosk_latencies
