@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     app.extensions["hall_heap"].start()
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
-    listener = eventlet.listen((host, port))
+    from server.serving import listen, serve
+
+    listener = listen(host, port)
     port = listener.getsockname()[1]
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     base = f"http://{shown}:{port}"
@@ -73,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {_pad(label, 27)} {base}{path}", flush=True)
     print(f"  {_pad('API (OpenAPI)', 29)} {base}/api/openapi.json", flush=True)
     print(f"READY {base}", flush=True)
-    # every connected screen holds one green thread; eventlet's default pool (1,024) would cap a process there
-    eventlet.wsgi.server(listener, app, log_output=not args.quiet, log=logging.getLogger("access"),
-                         max_size=MAX_CONNECTIONS)
+    # every connected screen holds one green thread; eventlet's default pool (1,024) would cap a process there.
+    # Header and body deadlines and a cap per client address keep one client from taking them all (serving.py).
+    serve(listener, app, config.limits, max_connections=MAX_CONNECTIONS, log_output=not args.quiet,
+          access_log=logging.getLogger("access"))
     return 0
 
 

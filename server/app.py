@@ -19,6 +19,7 @@ from server.realtime import (
     HeapKeeper,
     SocketIOPublisher,
     WithoutWebSocketCompression,
+    drop_clients_that_fall_behind,
     register_socket_handlers,
     use_timerless_socket_queues,
 )
@@ -27,6 +28,7 @@ from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
 from server.services.devices import DeviceService
 from server.services.hall import HallService
+from server.services.limits import JoinLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop
 from server.services.printing import PrintingService
@@ -135,6 +137,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None,
                         cors_allowed_origins=socket_origin_check(config.server.public_url))
     use_timerless_socket_queues(socketio)
+    drop_clients_that_fall_behind(socketio, config.limits.send_queue)
     app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
     if config.server.proxy_hops:  # behind a load balancer: the client's address and host from its headers
         hops = config.server.proxy_hops
@@ -146,9 +149,10 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         migrate(config.server.database_url)
     engine = make_engine(config.server.database_url, sqlite_synchronous=config.server.sqlite_synchronous)
     socket_publisher = SocketIOPublisher(socketio)
-    if socketio.async_mode == "eventlet" and not config.server.redis_url:
-        capture_websockets(socketio)
-        socket_publisher.fanout = DirectFanout(socketio)
+    if socketio.async_mode == "eventlet":
+        capture_websockets(socketio)  # also lets a client that fell behind be cut off at once
+        if not config.server.redis_url:
+            socket_publisher.fanout = DirectFanout(socketio)
     uow = UnitOfWork(engine, make_readonly_engine(config.server.database_url), publisher or socket_publisher)
     live = LiveHall(config, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))
@@ -156,14 +160,16 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     hall = HallService(config, uow, clock=clock, estimates=live)
     hall.ensure_branches()
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
-    hall.purge_idempotency_records()
+    hall.purge_old_records()
     for branch in config.branches:
         live.refresh(branch.code)
     sessions = SessionService(config, uow, clock)
     sessions.end_invalid()  # a password changed or an account disabled in the configuration: its sessions end now
     staff_sockets = StaffSockets(socketio, sessions)
     heap = HeapKeeper()
-    register_socket_handlers(socketio, hall, live, heap, staff_sockets)
+    limits = config.limits
+    joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://")
+    register_socket_handlers(socketio, hall, live, heap, staff_sockets, joins)
     app.extensions["sessions"] = sessions
     app.extensions["staff_sockets"] = staff_sockets
     app.extensions["hall"] = hall
@@ -178,7 +184,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(
         live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,
-        purge=hall.purge_idempotency_records, housekeeping=heap, end_days=hall.days.end_due,
+        purge=hall.purge_old_records, housekeeping=heap, end_days=hall.days.end_due,
         check_sessions=staff_sockets.sweep)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio

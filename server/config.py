@@ -81,6 +81,7 @@ from server.domain.hall import (
     time_zone,
 )
 from server.domain.issuing import LastTicket
+from server.domain.limits import IssueLimits, Rate, parse_network
 from server.domain.policy import PolicyRules
 from server.domain.schedule import (
     ALL_DAY,
@@ -92,7 +93,7 @@ from server.domain.schedule import (
 )
 from server.domain.tickets import PriorityClass
 from server.domain.values import check_not_blank
-from server.settings import MEDIA_DEFAULT_DIRECTORY, HallConfig, MediaSettings, ServerSettings
+from server.settings import MEDIA_DEFAULT_DIRECTORY, HallConfig, LimitSettings, MediaSettings, ServerSettings
 
 T = TypeVar("T")
 
@@ -707,9 +708,73 @@ def _load_media(root: _Reader, server: ServerSettings, base_dir: Path) -> MediaS
     return MediaSettings(directory=directory, max_items=max_items, **limits)
 
 
+SOCKET_IO_PING_CYCLE_S = 45  # Flask-SocketIO's ping interval (25 s) + ping timeout (20 s)
+
+
+def _rate(section: _Reader, name: str, default: Rate | None) -> Rate | None:
+    """A rate like ``"30/minute"`` or ``"off"``; absent: ``default``."""
+    raw = section.str(name)
+    return default if raw is None else _rule(section, name, Rate.parse, raw, name)
+
+
+def _count(section: _Reader, name: str, default: int | None) -> int | None:
+    """A whole number of at least 1, or 0 for no limit (None); absent: ``default``."""
+    if name not in section.data:
+        return default
+    return section.int(name, minimum=0) or None
+
+
+def _seconds(section: _Reader, name: str, default: float, *, least: float, most: float) -> float:
+    value = section.number(name, default)
+    section.check(name, least <= value <= most, f"must be from {least:g} to {most:g} seconds, got {value}")
+    return float(value)
+
+
+def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
+    """``[limits]``: tickets per kiosk, device and address, socket joins, connections and timeouts
+    (docs/security.md). Behind a proxy every connection comes from the proxy, so the cap on connections per
+    address is off unless set."""
+    section = root.table("limits")
+    section.unknown_keys({"kiosk_tickets", "device_tickets", "device_open_tickets", "address_tickets",
+                          "address_open_tickets", "kiosk_networks", "refusal_delay_s",
+                          "socket_joins", "address_socket_joins",
+                          "connections_per_address", "header_timeout_s", "body_timeout_s", "socket_timeout_s",
+                          "send_queue"})
+    default, issue_default = LimitSettings(), IssueLimits()
+    networks = []
+    for i, item in enumerate(section.list("kiosk_networks")):
+        if not isinstance(item, str):
+            raise ConfigError(f"{section.key('kiosk_networks')}[{i}]: must be a string, got {item!r}")
+        networks.append(_rule(section, f"kiosk_networks[{i}]", parse_network, item, f"kiosk_networks[{i}]"))
+    issue = IssueLimits(
+        kiosk_tickets=_rate(section, "kiosk_tickets", issue_default.kiosk_tickets),
+        device_tickets=_rate(section, "device_tickets", issue_default.device_tickets),
+        device_open_tickets=_count(section, "device_open_tickets", issue_default.device_open_tickets),
+        address_tickets=_rate(section, "address_tickets", issue_default.address_tickets),
+        address_open_tickets=_count(section, "address_open_tickets", issue_default.address_open_tickets),
+        kiosk_networks=tuple(networks),
+    )
+    per_address = default.connections_per_address if not server.proxy_hops else 0
+    send_queue = section.int("send_queue", default.send_queue, minimum=10)
+    section.check("send_queue", send_queue <= 100_000, f"must be at most 100000, got {send_queue}")
+    return LimitSettings(
+        issue=issue,
+        refusal_delay_s=_seconds(section, "refusal_delay_s", default.refusal_delay_s, least=0, most=10),
+        socket_joins=_rate(section, "socket_joins", default.socket_joins),
+        address_socket_joins=_rate(section, "address_socket_joins", default.address_socket_joins),
+        connections_per_address=section.int("connections_per_address", per_address, minimum=0),
+        header_timeout_s=_seconds(section, "header_timeout_s", default.header_timeout_s, least=1, most=300),
+        body_timeout_s=_seconds(section, "body_timeout_s", default.body_timeout_s, least=1, most=3600),
+        # a websocket that is read from with a shorter timeout is closed between two pings
+        socket_timeout_s=_seconds(section, "socket_timeout_s", default.socket_timeout_s,
+                                  least=SOCKET_IO_PING_CYCLE_S + 5, most=3600),
+        send_queue=send_queue,
+    )
+
+
 def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = None) -> HallConfig:
     root = _Reader(data, "")
-    root.unknown_keys({"server", "queue", "branches", "staff", "ratings", "announcements", "media"})
+    root.unknown_keys({"server", "queue", "branches", "staff", "ratings", "announcements", "media", "limits"})
     server = _load_server(root, base_dir)
     queue = _load_queue(root)
     branches: list[Branch] = []
@@ -721,7 +786,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     staff = _load_staff(root, {b.code for b in branches})
     return HallConfig(server=server, queue=queue, branches=tuple(branches), staff=staff, source=source,
                       ratings=_load_ratings(root), announcements=_load_announcements(root, server),
-                      media=_load_media(root, server, base_dir))
+                      media=_load_media(root, server, base_dir), limits=_load_limits(root, server))
 
 
 def load_config(path: str | os.PathLike[str], overrides: Callable[[dict[str, Any]], None] | None = None) -> HallConfig:

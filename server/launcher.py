@@ -6,23 +6,58 @@ replaced, so that the process under test is exactly what ``make run`` starts.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 ROOT = Path(__file__).resolve().parent.parent
 
+LIMITS_OFF: Mapping[str, str | int] = {
+    "kiosk_tickets": "off", "device_tickets": "off", "device_open_tickets": 0, "address_tickets": "off",
+    "address_open_tickets": 0, "socket_joins": "off", "address_socket_joins": "off", "connections_per_address": 0}
+"""``[limits]`` for load tests and tests that are not about the limits: thousands of tickets and connections from
+127.0.0.1 are then not abuse. Timeouts and send queues stay as configured."""
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def limits_section(text: str, limits: Mapping[str, object]) -> str:
+    """``text`` (a config.toml) with these ``[limits]`` keys set and the section's other keys kept."""
+    section = re.search(r"^\[limits\][^\n]*\n(?:(?!\[)[^\n]*(?:\n|$))*", text, flags=re.M)
+    kept = []
+    for line in (section.group(0).splitlines()[1:] if section else []):
+        key = re.match(r"\s*(\w+)\s*=", line)
+        if key and key.group(1) not in limits:
+            kept.append(line)
+    new = "\n".join(["[limits]", *kept, *(f"{key} = {_toml(value)}" for key, value in limits.items())]) + "\n\n"
+    if section:
+        return text[:section.start()] + new + text[section.end():]
+    return text.replace("\n[server]", "\n" + new + "[server]", 1) if "\n[server]" in text else new + text
+
 
 def write_config(directory: Path, database_url: str, *, all_day: bool = True, redis_url: str = "",
-                 source: Path = ROOT / "config.toml") -> Path:
+                 source: Path = ROOT / "config.toml", limits: Mapping[str, object] | None = LIMITS_OFF) -> Path:
     """A copy of the demo configuration pointing at ``database_url``; open 24 hours every day of the year unless
-    told otherwise."""
+    told otherwise. ``limits``: ``[limits]`` keys to set (by default the limits on abuse are off, see
+    :data:`LIMITS_OFF`); None keeps the demo's."""
     text = source.read_text(encoding="utf-8")
+    if limits is not None:
+        text = limits_section(text, limits)
     text = re.sub(r'^database_url = ".*?"', f'database_url = "{database_url}"', text, count=1, flags=re.M)
     text = re.sub(r'^redis_url = ".*?"', f'redis_url = "{redis_url}"', text, count=1, flags=re.M)
     text = re.sub(r'^secret_key_file = ".*?"', f'secret_key_file = "{directory / "secret_key"}"', text, count=1,

@@ -23,21 +23,24 @@ reaches its own clients.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import socket as socket_module
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import request
-from flask_socketio import SocketIO, join_room, leave_room, rooms
+from flask_socketio import SocketIO, disconnect, join_room, leave_room, rooms
 from socketio import PubSubManager
 
 from server.domain.errors import DomainError
 from server.fanout import DirectFanout
 from server.services.access import STAFF_ROLES, require, require_branch, require_counter, resolve_actor
 from server.services.hall import HallService
+from server.services.limits import JoinLimiter
 from server.services.live import LiveHall
 from server.staff_sockets import StaffSockets
 from server.web import SESSION_COOKIE
@@ -102,6 +105,50 @@ def use_timerless_socket_queues(socketio: SocketIO) -> None:
     socketio.server.eio.create_queue = TimerlessQueue
 
 
+def drop_clients_that_fall_behind(socketio: SocketIO, max_queued: int) -> None:
+    """Bound each connection's send queue: a client with ``max_queued`` messages still waiting is dropped.
+
+    Engine.IO queues every message for every client without limit. A client that stops reading (a tablet gone to
+    sleep mid-connection, a script that connects and never reads, a long-polling client that never polls again)
+    would make the server keep every message for it until the ping timeout, and a busy hall makes hundreds a
+    minute. Past the bound the queue is emptied and the connection closed: the client's Socket.IO library
+    reconnects, and ``live.js`` joins again and starts from a fresh snapshot, which holds everything it missed. A
+    websocket whose writer is stuck on a full kernel buffer is shut down too, so the stuck write ends at once.
+    """
+    server = socketio.server
+    if server is None:
+        return
+    eio = server.eio
+    send_packet = eio.send_packet
+    queue_empty = eio.get_queue_empty_exception()
+
+    def bounded(sid: str, pkt: Any) -> None:
+        connection = eio.sockets.get(sid)
+        if connection is not None and not connection.closed and connection.queue.qsize() >= max_queued:
+            _drop(connection, queue_empty)
+            return
+        send_packet(sid, pkt)
+
+    eio.send_packet = bounded
+
+
+def _drop(connection: Any, queue_empty: type[BaseException]) -> None:
+    """Close a connection that fell behind, dropping what it had not yet been sent."""
+    log.warning("live client %s fell %d messages behind: dropped (it resyncs when it reconnects)", connection.sid,
+                connection.queue.qsize())
+    while True:
+        try:
+            connection.queue.get(block=False)
+            connection.queue.task_done()
+        except queue_empty:
+            break
+    websocket = getattr(connection, "direct_websocket", None)
+    connection.close(wait=False, abort=True)
+    if websocket is not None:
+        with contextlib.suppress(OSError):
+            websocket.socket.shutdown(socket_module.SHUT_RDWR)
+
+
 class SocketIOPublisher:
     """Emits committed events and derived live state to the branch's rooms, in order.
 
@@ -161,13 +208,22 @@ def _refused(error: str, message: str) -> dict[str, Any]:
 
 
 def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHall, heap: HeapKeeper,
-                             staff_sockets: StaffSockets) -> None:
+                             staff_sockets: StaffSockets, joins: JoinLimiter | None = None) -> None:
     """The ``join`` handler: checks the role, joins the rooms and answers with the role's snapshot. A staff or
     manager join needs a session that holds (the handshake's cookie, checked at each join like an API request), and
-    the socket is dropped when that session ends (:mod:`server.staff_sockets`)."""
+    the socket is dropped when that session ends (:mod:`server.staff_sockets`). ``joins`` limits joins per
+    connection and address (each one reads and sends a snapshot): past the limit a join is refused with
+    ``too_many_joins`` and ``retry_after_s``, and a connection that goes on is closed."""
 
     @socketio.on("join")
-    def on_join(payload: Any) -> dict[str, Any]:
+    def on_join(payload: Any) -> dict[str, Any] | None:
+        if joins is not None:
+            try:
+                if not joins.admit(request.sid, request.remote_addr or ""):  # type: ignore[attr-defined]
+                    disconnect()
+                    return None
+            except DomainError as exc:
+                return {**_refused(exc.code, exc.message), **exc.details}
         if not isinstance(payload, dict):
             return _refused("invalid_request", "join needs an object: {role, branch, ...}")
         role, branch_code = payload.get("role"), payload.get("branch")
@@ -346,7 +402,7 @@ class LiveLoop:
                     cost[code] = last_refresh[code] - started
             if now - last_purge >= self.purge_every_s:
                 last_purge = now
-                self._safe(self.hall.purge_idempotency_records)
+                self._safe(self.hall.purge_old_records)
 
     @staticmethod
     def _safe(work: Callable[[], Any]) -> Any:

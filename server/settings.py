@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
+from server.domain.limits import IssueLimits, Rate
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,21 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """``[limits]``: what one client may take of the hall and of the server (docs/security.md). None or 0: off."""
+
+    issue: IssueLimits = field(default_factory=IssueLimits)  # tickets per kiosk, device and address
+    refusal_delay_s: float = 1.0  # a ticket refused by a limit is answered this much later: a script slows down
+    socket_joins: Rate | None = field(default_factory=lambda: Rate(20, timedelta(minutes=1)))  # per connection
+    address_socket_joins: Rate | None = field(default_factory=lambda: Rate(30, timedelta(seconds=10)))  # per address
+    connections_per_address: int = 1000  # open TCP connections per client address; 0: no cap
+    header_timeout_s: float = 10.0  # a request's line and headers (and an idle keep-alive connection)
+    body_timeout_s: float = 30.0  # a request's body, plus 1 s per 64 KiB of its declared length
+    socket_timeout_s: float = 60.0  # one read or write on a connection; above Socket.IO's ping cycle (45 s)
+    send_queue: int = 500  # messages waiting for one Socket.IO client; past it the client is dropped
+
+
+@dataclass(frozen=True)
 class HallConfig:
     server: ServerSettings
     queue: QueueRules
@@ -60,6 +76,7 @@ class HallConfig:
     ratings: RatingSettings = field(default_factory=RatingSettings)
     announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     def branch(self, code: str) -> Branch | None:
         return next((b for b in self.branches if b.code == code), None)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from server.config import load_config
+from server.launcher import LIMITS_OFF
 from server.settings import HallConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,13 +53,15 @@ def open_all_day(data: dict[str, Any]) -> None:
 
 
 def demo_config(database_url: str, tmp_path: Path, *, more: Callable[[dict[str, Any]], None] | None = None,
-                **queue: Any) -> HallConfig:
+                limits: dict[str, Any] | None = None, **queue: Any) -> HallConfig:
     """The demo hall with a given database, open all day, optional [queue] overrides, and ``more`` changes
-    to the TOML data."""
+    to the TOML data. The limits on abuse are off (tests issue many tickets from 127.0.0.1) unless ``limits``
+    gives ``[limits]`` keys: ``{}`` for the demo's."""
 
     def adjust(data: dict[str, Any]) -> None:
         data["server"]["database_url"] = database_url
         data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
+        data.setdefault("limits", {}).update(LIMITS_OFF if limits is None else limits)
         open_all_day(data)
         data.setdefault("queue", {}).update(queue)
         if more is not None:

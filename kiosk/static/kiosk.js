@@ -81,6 +81,13 @@
       last_body: "“{service}”今天的取号已于 {time} 截止。{when}。",
       error_title: "暂时无法取号",
       error_body: "请稍后再试，或咨询大堂工作人员。",
+      limit_title: "请稍后再取号",
+      limit_kiosk: "本机刚刚发出了很多号票，请 {wait}后再试，或咨询大堂工作人员。",
+      limit_device: "这台设备取号次数过多，请 {wait}后再试，或咨询大堂工作人员。",
+      limit_address: "同一网络取号次数过多，请 {wait}后再试，或咨询大堂工作人员。",
+      limit_open: "这里取的 {allowed} 张号票还在等候中。请等其中一张被叫号或取消后再取，或咨询大堂工作人员。",
+      wait_s: "{n} 秒",
+      wait_min: "{n} 分钟",
       overflow_title: "当前等候时间较长。",
       receipt_time: "取号时间",
       receipt_ahead: "前面人数",
@@ -148,6 +155,14 @@
       last_body: "{service} took its last ticket for today at {time}. {when}.",
       error_title: "Tickets cannot be issued right now",
       error_body: "Please try again shortly or ask a member of staff.",
+      limit_title: "Please wait before taking another ticket",
+      limit_kiosk: "This kiosk has just issued a lot of tickets. Please try again in {wait} or ask a member of staff.",
+      limit_device: "This device has taken too many tickets. Please try again in {wait} or ask a member of staff.",
+      limit_address: "Too many tickets have been taken from this network. Please try again in {wait} or ask a member of staff.",
+      limit_open: { one: "{allowed} ticket taken here is still waiting. You can take another once it is called or cancelled, or ask a member of staff.",
+                    other: "{allowed} tickets taken here are still waiting. You can take another once one of them is called or cancelled, or ask a member of staff." },
+      wait_s: { one: "{n} second", other: "{n} seconds" },
+      wait_min: { one: "{n} minute", other: "{n} minutes" },
       overflow_title: "The wait is long right now.",
       receipt_time: "Issued",
       receipt_ahead: "People ahead",
@@ -171,6 +186,8 @@
   const ABANDONED_RETRY_MS = 5000;
   const ABANDONED_KEEP_MS = 30 * 60 * 1000;
   const LAST_TICKET_NOTICE_MS = 2 * 3600 * 1000; // a tile tells its last-ticket time this long before it
+  // a limit on taking tickets (429): said on the refusal screen, never retried by itself
+  const LIMIT_CODES = ["too_many_tickets", "too_many_open_tickets"];
 
   const state = {
     snapshot: null,
@@ -547,7 +564,9 @@
         { key: request.key }, ISSUE_TIMEOUT_MS);
     } catch (error) {
       // no usable answer or a busy server: it may or may not have issued; the same key will tell
-      if (error instanceof window.HallApi.Error && !error.retryable) refusal = error;
+      if (error instanceof window.HallApi.Error && (!error.retryable || LIMIT_CODES.includes(error.code))) {
+        refusal = error;
+      }
     }
     request.inFlight = false;
     if (state.request !== request) return; // abandoned meanwhile; the background resolver owns it now
@@ -807,6 +826,10 @@
       closed.tickets_until = "tickets_until" in details ? details.tickets_until : (s ? s.tickets_until : null);
       if (s) Object.assign(s, { last_ticket_passed: true, tickets_until: closed.tickets_until,
                                 opens_at: closed.opens_at });
+    } else if (LIMIT_CODES.includes(code)) {
+      title = "limit_title"; iconName = "clock";
+      body = code === "too_many_open_tickets" ? "limit_open"
+        : { kiosk: "limit_kiosk", device: "limit_device" }[details.limit] || "limit_address";
     }
     // issue stopped by hand: the manager's reason, and when it issues again today (the server's 409 knows best)
     let stopped = null;
@@ -816,11 +839,20 @@
                   resumes_at: "resumes_at" in details ? details.resumes_at : (s ? s.resumes_at : null) };
       body = stopped.resumes_at ? "stopped_body_until" : "stopped_body";
     }
-    state.refusal = { title, body, iconName, serviceName, closed, stopped, service: s };
+    const until = details.retry_after_s ? Date.now() + details.retry_after_s * 1000 : null;
+    state.refusal = { title, body, iconName, serviceName, closed, stopped, service: s, until,
+                      allowed: details.allowed || 0 };
     renderRefusal();
     renderTiles();
     state.refusedUntil = Date.now() + REFUSED_HOME_S * 1000;
     show("refused");
+  }
+
+  /** How long until a limit lets the next ticket through: "45 秒" / "45 seconds", "3 分钟" / "3 minutes". */
+  function waitText(until) {
+    const seconds = Math.max(1, Math.ceil(((until || Date.now()) - Date.now()) / 1000));
+    if (seconds <= 90) return i18n.t("wait_s", { n: seconds });
+    return i18n.t("wait_min", { n: Math.ceil(seconds / 60) });
   }
 
   function renderRefusal() {
@@ -835,6 +867,9 @@
       when: when.holiday ? i18n.t("holiday_then", { holiday: when.holiday, next: when.next }) : when.next,
       reason: r.stopped ? i18n.pick(r.stopped.reason) : "",
       time: at ? branchTime(new Date(at)) : "",
+      wait: waitText(r.until),
+      allowed: r.allowed,
+      n: r.allowed,
     });
     $("refused-icon").querySelector("use").setAttribute("href", "#i-" + r.iconName);
   }

@@ -153,11 +153,12 @@ def resume_issue(branch: str, stop_id: int) -> Any:
        responses={401: "a VIP or appointment ticket asked for without a staff session",
                   403: "a VIP or appointment ticket asked for by staff of another branch",
                   404: "unknown branch or service",
-                  409: "service closed, issue stopped or daily cap reached"})
+                  409: "service closed, issue stopped or daily cap reached",
+                  429: "a limit on taking tickets (too_many_tickets, too_many_open_tickets; Retry-After)"})
 def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
     ticket = hall().tickets.issue(branch, body.service, priority=body.priority, channel=body.channel,
                                  language=body.language, idempotency_key=idempotency_key(),
-                                 device=device_id(), actor=current_actor())
+                                 device=device_id(), actor=current_actor(), address=request.remote_addr)
     return jsonify(ticket), 200 if ticket.get("replayed") else 201
 
 

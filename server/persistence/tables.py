@@ -366,3 +366,23 @@ class StaffSessionRow(SQLModel, table=True):
     credential: str = Field(max_length=64)  # fingerprint of the account's password hash at sign-in
     created_at: datetime = utc_field(nullable=False)
     last_seen_at: datetime = utc_field(nullable=False)
+
+
+class IssueOrigin(SQLModel, table=True):
+    """Who took an anonymous ticket, as the limits on taking tickets count it (``server/domain/limits.py``): the
+    kind of caller, its device id and its address (an IPv6 /64). Kept for two days, then purged: enough for every
+    window and for the tickets still in the hall, and no longer a record of who was where."""
+
+    __tablename__ = "issue_origin"
+    __table_args__ = (
+        Index("ix_issue_origin_device", "branch_code", "device", "issued_us"),
+        Index("ix_issue_origin_address", "branch_code", "address", "issued_us"),
+        Index("ix_issue_origin_issued", "issued_us"),
+    )
+
+    ticket_id: int = Field(primary_key=True, sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # CallerKind: kiosk, device, anonymous
+    device: str | None = Field(default=None, max_length=64)
+    address: str = Field(max_length=64)
+    issued_us: int = Field(sa_column=Column(BigInteger, nullable=False))  # microseconds since 1970 (UTC)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from server.domain import policy
 from server.domain.tickets import TicketState
-from server.persistence import counter_sessions, tickets
+from server.persistence import counter_sessions, issue_origins, tickets
 from server.persistence import idempotency as idempotency_records
 from server.services.actor import Clock, utc_now
 from server.services.context import EstimateSource, HallContext
@@ -50,6 +50,9 @@ class HallService(HallContext):
                         changed[ticket.id] = key
                 tickets.set_queue_keys(tx.connection, changed)
 
-    def purge_idempotency_records(self) -> int:
-        """Forget the stored answers of retried commands older than ``queue.idempotency_ttl_hours``."""
-        return idempotency_records.purge(self.uow.engine, self.clock() - self.config.queue.idempotency_ttl)
+    def purge_old_records(self) -> int:
+        """Forget the stored answers of retried commands older than ``queue.idempotency_ttl_hours``, and who took
+        which ticket (for the limits on taking tickets) after two days; how many rows were removed."""
+        now = self.clock()
+        return (idempotency_records.purge(self.uow.engine, now - self.config.queue.idempotency_ttl)
+                + issue_origins.purge(self.uow.engine, now, self.config.limits.issue.longest_window))

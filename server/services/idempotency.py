@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
 from server.domain.errors import DomainError
 from server.persistence import idempotency as records
 from server.services.unit_of_work import Transaction
@@ -44,6 +46,11 @@ def replay(tx: Transaction, request: Request) -> dict[str, Any] | None:
         raise DomainError("this Idempotency-Key was already used for a different request",
                           code="idempotency_key_reused", http_status=422)
     return json.loads(response) | {"replayed": True}
+
+
+def stored(connection: Connection, branch_code: str, request: Request) -> bool:
+    """Whether an answer is stored for this request's key (on any connection, e.g. a read before the command)."""
+    return request.key is not None and records.find(connection, request.record_key(branch_code)) is not None
 
 
 def remember(tx: Transaction, request: Request, response: dict[str, Any]) -> None:

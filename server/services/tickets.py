@@ -16,6 +16,7 @@ from typing import Any
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
 from server.domain.issuing import LastTicketPassed, blocking, tickets_until
+from server.domain.limits import IssueCaller
 from server.domain.numbering import format_number, service_day
 from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, TicketState, next_state
@@ -25,6 +26,7 @@ from server.services.access import require_service, require_staff
 from server.services.actor import CUSTOMER, Actor
 from server.services.context import HallContext
 from server.services.counters import holding, own_session, require_signed_in
+from server.services.limits import IssueLimiter
 from server.services.queries import issue_resumes_at, people_ahead, reopens_after_today
 from server.services.unit_of_work import Transaction
 from server.services.views import iso, ticket_public, ticket_staff
@@ -35,14 +37,17 @@ class TicketService:
 
     def __init__(self, hall: HallContext) -> None:
         self.hall = hall
+        self.limiter = IssueLimiter(hall.config)
 
     # --- customers --------------------------------------------------------------------------------
 
     def issue(self, branch_code: str, service_code: str, *, priority: PriorityClass = PriorityClass.NORMAL,
               channel: str = "kiosk", language: str = "zh-CN", idempotency_key: str | None = None,
-              device: str | None = None, actor: Actor = CUSTOMER) -> dict[str, Any]:
+              device: str | None = None, actor: Actor = CUSTOMER, address: str | None = None) -> dict[str, Any]:
         """Take a number. Returns the ticket (with its private token) and the people ahead of it. VIP and
-        appointment tickets are issued by staff of the branch only."""
+        appointment tickets are issued by staff of the branch only. A caller from ``address`` (the client's
+        network address) is held to the limits on taking tickets (429 ``too_many_tickets`` /
+        ``too_many_open_tickets``: :mod:`server.domain.limits`); a retry of a ticket it was given is answered."""
         hall = self.hall
         branch = hall.branch(branch_code)
         service = require_service(branch, service_code)
@@ -50,12 +55,17 @@ class TicketService:
             require_staff(hall.config, actor, branch)
         request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
                                          language)
+        caller = self.limiter.caller(branch, actor, address, device)
+        if caller is not None:
+            self._refuse_early(branch, caller, request)
         hall.end_ended_days(branch)
         refreshed = self._new_ticket_estimate(branch, service.code, priority)  # a tile's: for the last-ticket rule
         with hall.uow.command(branch, hall.clock()) as tx:
             stored = idempotency.replay(tx, request)
             if stored is not None:
                 return stored
+            if caller is not None:
+                self.limiter.check(tx.connection, branch, caller, tx.now)
             branch.require_open(service, tx.now)
             closes_at = branch.opening(service, tx.now).closes_at
             until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(refreshed),
@@ -80,6 +90,9 @@ class TicketService:
                 number=format_number(service.prefix, last + 1, service.number_width), priority=priority,
                 channel=channel, language=language, now=tx.now, rules=hall.rules)
             tickets.add(tx.connection, ticket)
+            if caller is not None:
+                assert ticket.id is not None
+                self.limiter.record(tx.connection, ticket.id, branch, caller, tx.now)
             ahead = people_ahead(tx.connection, branch, ticket.queued(), hall.rules)
             # the estimate it is promised counts the people ahead of it now, not at the last refresh
             estimate = self._new_ticket_estimate(branch, service.code, priority, ahead)
@@ -212,6 +225,18 @@ class TicketService:
             return {"ticket": ticket_staff(ticket, branch)}
 
     # --- internals ----------------------------------------------------------------------------------
+
+    def _refuse_early(self, branch: Branch, caller: IssueCaller, request: idempotency.Request) -> None:
+        """Refuse a caller past its limit on a read connection, before it waits for the write lock that the
+        kiosks need; a retry of a ticket already given is let through to be answered."""
+        hall = self.hall
+        with hall.uow.read() as session:
+            connection = session.connection()
+            found = self.limiter.refusal(connection, branch, caller, hall.clock())
+            if found is None or idempotency.stored(connection, branch.code, request):
+                return
+        self.limiter.hold_back()
+        raise found
 
     @staticmethod
     def _save(tx: Transaction, ticket: Ticket, change: TicketChange, actor: Actor,

@@ -12,7 +12,8 @@
  *     onSummary(summary) {},    // waiting counts and estimates per service
  *     onTicket(update) {},      // ticket role: people ahead, estimate, state
  *     onStatus(status) {},      // "connecting" | "live" | "reconnecting"
- *     onRefused(answer) {},     // the server refused the join ({error, message})
+ *     onRefused(answer) {},     // the server refused the join ({error, message}); a join refused by the server's
+ *                               // limit (too_many_joins) is retried after its retry_after_s, "reconnecting" meanwhile
  *   });
  *
  * Ordering: events that arrive while a snapshot is on its way are buffered and replayed after it,
@@ -90,6 +91,13 @@
         if (attempt !== this.joinAttempt) return; // a newer join superseded this one
         if (error) {
           setTimeout(() => attempt === this.joinAttempt && this.join(), 1000);
+          return;
+        }
+        if (answer && answer.error === "too_many_joins") {
+          // the server's limit on joins: wait as long as it says (with jitter, so a hall's screens spread out)
+          this.setStatus("reconnecting");
+          const wait = (answer.retry_after_s || 5) * 1000 * (1 + Math.random() / 4);
+          setTimeout(() => attempt === this.joinAttempt && this.join(), wait);
           return;
         }
         if (!answer || !answer.ok) {
