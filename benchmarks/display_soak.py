@@ -189,7 +189,7 @@ def _soak(url: str, calls: int, counters: int, max_seconds: float, browser: Any,
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{url}/display/{BRANCH}?lang=auto&rotate=5")
-        page.wait_for_function("document.documentElement.dataset.live === 'live'", timeout=30_000)
+        page.wait_for_function("() => document.documentElement.dataset.live === 'live'", timeout=30_000)
         cdp = context.new_cdp_session(page)
         cdp.send("Performance.enable")
 

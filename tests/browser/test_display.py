@@ -85,7 +85,7 @@ def open_page(context: Any, url: str) -> Any:
 
 def wait_spoken(page: Any, count: int, timeout: float = 60_000) -> None:
     """Until the wall's announcer finished ``count`` announcements (chime + every language's audio)."""
-    page.wait_for_function(f"window.HallWall && window.HallWall.announcer.spoken >= {count}", timeout=timeout)
+    page.wait_for_function(f"() => window.HallWall && window.HallWall.announcer.spoken >= {count}", timeout=timeout)
 
 
 def manager(server: HallServer) -> requests.Session:

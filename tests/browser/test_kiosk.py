@@ -790,6 +790,7 @@ def test_the_last_ticket_time_shows_before_it_and_closes_the_tile_after_it(tmp_p
         page.evaluate("window.notReloaded = true")
         # at the last-ticket time (plus a little spread) the tile closes for today by itself, with the next opening
         expect(tile(page, "BILL")).to_have_class(re.compile(r"\bunavailable\b"), timeout=90_000)
+        page.click('.lang[data-lang="en"]')  # the wait may outlast the kiosk's idle reset to its first language
         expect(tile(page, "BILL")).to_contain_text("Closed for today")
         expect(tile(page, "BILL")).to_contain_text("Tickets from 00:00 tomorrow")
         assert page.evaluate("window.notReloaded === true")
