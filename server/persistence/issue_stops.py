@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from server.domain.errors import NotFound
 from server.domain.hall import Text
 from server.domain.issuing import IssueStop
+from server.persistence.raw import RawStatement, utc_datetime
 from server.persistence.tables import IssueStopRow
 
 _TABLE = IssueStopRow.__table__
@@ -47,8 +49,26 @@ def get(connection: Connection, branch_code: str, stop_id: int) -> IssueStop:
     return _from_row(row)
 
 
+_FIELDS = tuple(c.name for c in _TABLE.columns)
+_CURRENT = RawStatement(select(*(_C[name] for name in _FIELDS)).where(
+    _C.branch_code == bindparam("b"), _C.resumed_at.is_(None), or_(_C.ends_at.is_(None), _C.ends_at > bindparam("now"))
+).order_by(_C.starts_at, _C.id))
+_TIMES = ("starts_at", "ends_at", "created_at", "resumed_at")
+
+
 def current(connection: Connection, branch_code: str, now: datetime) -> list[IssueStop]:
-    """The branch's stops that are in force or still to come (not resumed, not past their end), oldest first."""
-    return [_from_row(row) for row in connection.execute(
-        select(_TABLE).where(_C.branch_code == branch_code, _C.resumed_at.is_(None),
-                             or_(_C.ends_at.is_(None), _C.ends_at > now)).order_by(_C.starts_at, _C.id))]
+    """The branch's stops that are in force or still to come (not resumed, not past their end), oldest first.
+
+    Every ticket's issue asks this, so it is compiled once (:class:`RawStatement`) and, as usual, finds nothing."""
+    cursor = _CURRENT.execute(connection, {"b": branch_code, "now": now})
+    try:
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    stops = []
+    for row in rows:
+        values = dict(zip(_FIELDS, row, strict=True))
+        for name in _TIMES:
+            values[name] = utc_datetime(values[name])
+        stops.append(_from_row(SimpleNamespace(**values)))
+    return stops
