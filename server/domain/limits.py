@@ -111,6 +111,12 @@ class IssueLimits:
     kiosk_networks: tuple[Network, ...] = field(default_factory=tuple)  # empty: a kiosk may be at any address
 
     @property
+    def counts_anything(self) -> bool:
+        """Whether any ticket limit is on (with all of them off, nothing about a caller is counted or kept)."""
+        return any(limit is not None for limit in (self.kiosk_tickets, self.device_tickets, self.device_open_tickets,
+                                                     self.address_tickets, self.address_open_tickets))
+
+    @property
     def longest_window(self) -> timedelta:
         """How long an issue must be remembered for the rate limits."""
         rates = [r for r in (self.kiosk_tickets, self.device_tickets, self.address_tickets) if r is not None]

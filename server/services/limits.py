@@ -68,8 +68,8 @@ class IssueLimiter:
 
     def caller(self, branch: Branch, actor: Actor, address: str | None, device: str | None) -> IssueCaller | None:
         """The caller the limits count, or None when none apply: staff of the branch (they issue on behalf of
-        customers), and calls from inside the server (no address)."""
-        if address is None:
+        customers), calls from inside the server (no address), or every ticket limit switched off."""
+        if address is None or not self.limits.counts_anything:
             return None
         if actor.username is not None and actor.role in STAFF_ROLES and works_at(self.config, actor, branch):
             return None
