@@ -62,7 +62,8 @@ def current_actor() -> Actor:
     actor = g.get("actor")
     if actor is None:
         opened = current_session()
-        actor = access.resolve_actor(hall_config(), opened.account.username if opened else None, device_id())
+        actor = access.resolve_actor(hall_config(), opened.account.username if opened else None, device_id(),
+                                     request.remote_addr)
         g.actor = actor
     return actor
 

@@ -386,3 +386,27 @@ class IssueOrigin(SQLModel, table=True):
     device: str | None = Field(default=None, max_length=64)
     address: str = Field(max_length=64)
     issued_us: int = Field(sa_column=Column(BigInteger, nullable=False))  # microseconds since 1970 (UTC)
+
+
+class AuditEntryRow(SQLModel, table=True):
+    """The audit log (``server/domain/audit.py``): append-only. Triggers made by the migration refuse every UPDATE
+    and DELETE on this table, on SQLite and on PostgreSQL, so no code path (and no mistaken query) rewrites it."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_entry_at", "at"),
+        Index("ix_audit_entry_branch_at", "branch_code", "at"),
+        Index("ix_audit_entry_user_at", "username", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    at: datetime = utc_field(nullable=False)
+    action: str = Field(max_length=32)
+    username: str | None = Field(default=None, max_length=64)
+    role: str = Field(max_length=16)
+    branch_code: str | None = Field(default=None, max_length=32)
+    target: str | None = Field(default=None, max_length=200)
+    before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    device: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=64)

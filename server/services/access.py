@@ -23,13 +23,14 @@ STAFF_ROLES = (STAFF, MANAGER)
 SIGN_IN_FIRST = "sign in as staff first (POST /api/session)"
 
 
-def resolve_actor(config: HallConfig, username: str | None, device: str | None = None) -> Actor:
+def resolve_actor(config: HallConfig, username: str | None, device: str | None = None,
+                  address: str | None = None) -> Actor:
     """The actor a session stands for: its account's name and role, or an anonymous actor when the session names
     nobody or an account the configuration no longer has or has disabled (such an account loses its access at once)."""
     account = config.account(username) if username else None
     if account is None or account.disabled:
-        return Actor(username=None, device=device)
-    return Actor(username=account.username, role=account.role, device=device)
+        return Actor(username=None, device=device, address=address)
+    return Actor(username=account.username, role=account.role, device=device, address=address)
 
 
 def works_at(config: HallConfig, who: Actor | StaffAccount, branch: Branch | str) -> bool:

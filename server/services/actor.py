@@ -20,12 +20,14 @@ class Actor:
     """Who sends a command: a signed-in staff member or manager, or a customer/device (username None).
 
     ``device`` is the id the caller gives itself (``X-Device-Id``, kept in the event log); ``paired`` the device
-    its credential proves it is (pending, paired or revoked), if it sent one."""
+    its credential proves it is (pending, paired or revoked), if it sent one; ``address`` the network address the
+    request came from (for the audit log)."""
 
     username: str | None
     role: str = "customer"  # "customer", "staff" or "manager"
     device: str | None = None
     paired: Device | None = None
+    address: str | None = None
 
     @property
     def is_manager(self) -> bool:
