@@ -21,7 +21,13 @@ def _pad(label: str, width: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m server", description="Run the hall queue server.")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["hall"]:  # python -m server hall export|import: the hall set-up in and out of the database
+        from server.hall_cli import main as hall_main
+
+        return hall_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m server", description="Run the hall queue server "
+                                     "(`python -m server hall -h`: export or import the hall set-up).")
     parser.add_argument("--config", default="config.toml", help="configuration file (default: config.toml)")
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port (0 picks a free port)")
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     base = f"http://{shown}:{port}"
     print(f"Hall queue server listening on {base}  (database: {config.server.database_url})", flush=True)
-    for branch in config.branches:
+    for branch in app.extensions["hall"].config.branches:  # the database's model (config.toml seeds a new one)
         print(f"  {branch.name.zh} · {branch.name.en} [{branch.code}]", flush=True)
         for label, path in app.extensions["hall_pages"](branch.code):
             print(f"    {_pad(label, 27)} {base}{path}", flush=True)

@@ -26,8 +26,10 @@ from server.realtime import (
 from server.services.accounts import SignInThrottle
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
+from server.services.audit import AuditLog
 from server.services.devices import DeviceService
 from server.services.hall import HallService
+from server.services.hall_store import HallStore
 from server.services.limits import JoinLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop
@@ -154,16 +156,30 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         if not config.server.redis_url:
             socket_publisher.fanout = DirectFanout(socketio)
     uow = UnitOfWork(engine, make_readonly_engine(config.server.database_url), publisher or socket_publisher)
-    live = LiveHall(config, uow, clock, publisher=socket_publisher, offload=offload_cpu,
+    audit = AuditLog(config, uow, clock)
+    store = HallStore(uow, clock, audit)
+    model = store.open(config)  # the database's hall model; config.toml's hall sections seed a new database
+    audit.model = model
+    live = LiveHall(model, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
-    hall = HallService(config, uow, clock=clock, estimates=live)
+    hall = HallService(model, uow, clock=clock, estimates=live)
+    hall.hall_changes = store.check
     hall.ensure_branches()
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
     hall.purge_old_records()
-    for branch in config.branches:
+    for branch in model.current.branches:
         live.refresh(branch.code)
-    sessions = SessionService(config, uow, clock)
+
+    def follow_the_model(old: HallConfig, new: HallConfig) -> None:
+        """A changed hall model: its new and changed branches get their rows, and fresh estimates soon."""
+        changed = [b for b in new.branches if old.branch(b.code) != b]
+        hall.ensure_branches(changed)
+        for branch in changed:
+            live.note_events(branch.code, [{"kind": "hall_changed"}])
+
+    model.on_change(follow_the_model)
+    sessions = SessionService(model, uow, clock)
     sessions.end_invalid()  # a password changed or an account disabled in the configuration: its sessions end now
     staff_sockets = StaffSockets(socketio, sessions)
     heap = HeapKeeper()
@@ -176,16 +192,18 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["sign_in_throttle"] = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout,
                                                         clock)
     app.extensions["printing"] = PrintingService(hall)
-    app.extensions["ratings"] = RatingService(config, uow, clock=clock)
-    app.extensions["devices"] = DeviceService(config, uow, clock=clock)
-    app.extensions["announcements"] = AnnouncementService(config, uow)
-    app.extensions["signage"] = SignageService(config, uow, clock=clock)
+    app.extensions["ratings"] = RatingService(model, uow, clock=clock)
+    app.extensions["devices"] = DeviceService(model, uow, clock=clock)
+    app.extensions["announcements"] = AnnouncementService(model, uow)
+    app.extensions["signage"] = SignageService(model, uow, clock=clock)
+    app.extensions["audit"] = audit
+    app.extensions["hall_store"] = store
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(
-        live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,
-        purge=hall.purge_old_records, housekeeping=heap, end_days=hall.days.end_due,
-        check_sessions=staff_sockets.sweep)
+        live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
+        sleep=socketio.sleep, purge=hall.purge_old_records, housekeeping=heap, end_days=hall.days.end_due,
+        check_sessions=staff_sockets.sweep, check_hall=store.check)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from server.api import api, register_error_handlers
@@ -210,7 +228,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
 
     @app.get("/")
     def index() -> Any:
-        return render_template("index.html", config=config, pages=hall_pages)
+        return render_template("index.html", config=model.current, pages=hall_pages)
 
     @app.get("/healthz")
     def healthz() -> Any:

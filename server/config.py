@@ -10,6 +10,8 @@ checked here.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import os
 import secrets
@@ -772,21 +774,34 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
     )
 
 
-def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = None) -> HallConfig:
+HALL_SECTIONS = ("branches", "staff", "ratings", "announcements")
+"""The sections of ``config.toml`` that hold the hall model: they seed the database at the first start, and the
+database holds them afterwards (:mod:`server.services.hall_store`). The others are the deployment's settings."""
+
+
+def parse_hall(data: Mapping[str, Any], config: HallConfig) -> HallConfig:
+    """``config`` with its hall model replaced by the one ``data``'s hall sections describe (the same rules as at
+    start-up; a refusal names the key). ``data`` has the shape of ``config.toml``; other sections are ignored."""
     root = _Reader(data, "")
-    root.unknown_keys({"server", "queue", "branches", "staff", "ratings", "announcements", "media", "limits"})
-    server = _load_server(root, base_dir)
-    queue = _load_queue(root)
     branches: list[Branch] = []
     for item in root.tables("branches", required=True):
-        branch = _load_branch(item, server)
+        branch = _load_branch(item, config.server)
         item.check("code", branch.code not in {b.code for b in branches}, f"duplicate branch code {branch.code!r}")
         branches.append(branch)
     root.check("branches", bool(branches), "at least one branch is needed")
     staff = _load_staff(root, {b.code for b in branches})
-    return HallConfig(server=server, queue=queue, branches=tuple(branches), staff=staff, source=source,
-                      ratings=_load_ratings(root), announcements=_load_announcements(root, server),
-                      media=_load_media(root, server, base_dir), limits=_load_limits(root, server))
+    document = copy.deepcopy({key: data[key] for key in HALL_SECTIONS if key in data})
+    return dataclasses.replace(config, branches=tuple(branches), staff=staff, ratings=_load_ratings(root),
+                               announcements=_load_announcements(root, config.server), document=document)
+
+
+def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = None) -> HallConfig:
+    root = _Reader(data, "")
+    root.unknown_keys({"server", "queue", "ratings", "announcements", "media", "limits", *HALL_SECTIONS})
+    server = _load_server(root, base_dir)
+    settings = HallConfig(server=server, queue=_load_queue(root), branches=(), source=source,
+                          media=_load_media(root, server, base_dir), limits=_load_limits(root, server))
+    return parse_hall(data, settings)
 
 
 def load_config(path: str | os.PathLike[str], overrides: Callable[[dict[str, Any]], None] | None = None) -> HallConfig:

@@ -7,9 +7,11 @@ from the database once halls are administered in the browser.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
@@ -77,6 +79,9 @@ class HallConfig:
     announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """The hall sections (``server.config.HALL_SECTIONS``) in the shape of ``config.toml``, as the model was built
+    from them: what seeds the database, what an export writes, what an administrative change edits."""
 
     def branch(self, code: str) -> Branch | None:
         return next((b for b in self.branches if b.code == code), None)

@@ -140,6 +140,7 @@ class EventKind(StrEnum):
     ISSUE_STOPPED = "issue_stopped"  # new tickets of a service (or the branch) refused by hand, with a reason
     ISSUE_RESUMED = "issue_resumed"  # ... and issued again
     DAY_ENDED = "day_ended"  # a branch's service day ended: its leftovers expired, its counters signed out
+    HALL_CHANGED = "hall_changed"  # the branch's set-up changed (services, counters, hours...): screens redraw
 
 
 _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {

@@ -410,3 +410,36 @@ class AuditEntryRow(SQLModel, table=True):
     after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
     device: str | None = Field(default=None, max_length=64)
     address: str | None = Field(default=None, max_length=64)
+
+
+class HallItemRow(SQLModel, table=True):
+    """One piece of the hall model as administered: a branch's own settings, a category, service, counter, display
+    zone or kiosk of a branch, a staff account, or a settings section. ``body`` is its table of ``config.toml``, as
+    TOML text, so the one loader (``server/config.py``) validates the database's model as it does the file's, and
+    an export is the same document. Retired items stay (tickets refer to them) but leave the model."""
+
+    __tablename__ = "hall_item"
+    __table_args__ = (UniqueConstraint("kind", "branch_code", "code", name="uq_hall_item"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    kind: str = Field(max_length=16)  # HallItemKind
+    branch_code: str = Field(default="", max_length=32)  # "" for what belongs to no branch (accounts, settings)
+    code: str = Field(max_length=64)  # the branch's, category's, service's or zone's code, a counter's number...
+    position: int = Field(default=0)  # order within its kind and branch
+    body: str = Field(sa_column=Column(Text, nullable=False))  # TOML (keeps dates as dates)
+    version: int = Field(default=1)  # +1 at each change: a save made from an older version is refused as stale
+    retired: bool = Field(default=False)
+    updated_at: datetime = utc_field(nullable=False)
+    updated_by: str | None = Field(default=None, max_length=64)
+
+
+class HallRevision(SQLModel, table=True):
+    """One row: the hall model's revision, +1 with every change. Each server process compares it with the model it
+    holds and reloads when it moved; no row yet means the database was never seeded from ``config.toml``."""
+
+    __tablename__ = "hall_revision"
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seeded_at: datetime = utc_field(nullable=False)
+    seeded_from: str | None = Field(default=None, max_length=500)

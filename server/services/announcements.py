@@ -18,6 +18,7 @@ from server.domain.tickets import EventKind
 from server.persistence import hall_reads
 from server.persistence.tables import TicketEvent
 from server.services.access import require_branch
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso
 from server.settings import HallConfig
@@ -26,11 +27,11 @@ from server.voice import EspeakVoice, VoiceUnavailable
 ANNOUNCED_KINDS = (EventKind.CALLED.value, EventKind.RECALLED.value)
 
 
-class AnnouncementService:
+class AnnouncementService(ReadsHallModel):
     """Builds announcements from the event log (by sequence number) and speaks them with espeak-ng."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, voice: EspeakVoice | None = None) -> None:
-        self.config = config
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, voice: EspeakVoice | None = None) -> None:
+        self.model = model_of(config)
         self.uow = uow
         self.voice = voice or EspeakVoice()
 

@@ -20,6 +20,7 @@ from server.persistence import audit as stored
 from server.persistence.audit import AuditFilter
 from server.services.access import SIGN_IN_FIRST, works_at
 from server.services.actor import Actor, Clock
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import UnitOfWork
 from server.settings import HallConfig
 
@@ -36,9 +37,9 @@ def entry_of(actor: Actor, action: AuditAction, at: datetime, *, branch: str | N
                       after=dict(after) if after is not None else None, device=actor.device, address=actor.address)
 
 
-class AuditLog:
-    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock) -> None:
-        self.config = config
+class AuditLog(ReadsHallModel):
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock) -> None:
+        self.model = model_of(config)
         self.uow = uow
         self.clock = clock
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,8 +12,8 @@ from server.domain.hall import Branch, Counter
 from server.domain.tickets import PriorityClass
 from server.services.access import require_branch, require_counter
 from server.services.actor import Clock, utc_now
+from server.services.hall_model import HallModel, ReadsHallModel
 from server.services.unit_of_work import UnitOfWork
-from server.settings import HallConfig
 
 
 class EstimateSource(Protocol):
@@ -31,14 +32,21 @@ class DayKeeper(Protocol):
 
 
 @dataclass
-class HallContext:
-    """Shared by the ticket, counter and query services of one configuration."""
+class HallContext(ReadsHallModel):
+    """Shared by the ticket, counter and query services of one hall model (``config`` is the one served now)."""
 
-    config: HallConfig
+    model: HallModel
     uow: UnitOfWork
     clock: Clock = utc_now
     estimates: EstimateSource | None = None
     day_keeper: DayKeeper | None = None
+    hall_changes: Callable[[], Any] | None = None  # serves the database's newest hall model (HallStore.check)
+
+    def serve_newest_model(self) -> None:
+        """Before a screen is given a snapshot: a change another process made to the hall model is served, so that
+        a screen redrawing on a ``hall_changed`` event never gets the model from before it."""
+        if self.hall_changes is not None:
+            self.hall_changes()
 
     def end_ended_days(self, branch: Branch) -> None:
         """Before a command that issues or calls a ticket: close the branch's ended days first (at once when none

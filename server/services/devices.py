@@ -36,6 +36,7 @@ from server.persistence import counter_sessions
 from server.persistence import devices as records
 from server.services.access import require_branch, require_counter, require_device, require_manager
 from server.services.actor import Actor, Clock, utc_now
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso
 from server.settings import HallConfig
@@ -59,13 +60,13 @@ def require_at(connection: Connection, config: HallConfig, actor: Actor, branch:
     require_device(config, actor, branch, role, staff_counter=staff_counter)
 
 
-class DeviceService:
+class DeviceService(ReadsHallModel):
     """Pairing, heartbeats and the managers' device list for every branch of one configuration."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock = utc_now, *,
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock = utc_now, *,
                  randbelow: Callable[[int], int] = secrets.randbelow,
                  new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> None:
-        self.config = config
+        self.model = model_of(config)
         self.uow = uow
         self.clock = clock
         self.randbelow = randbelow

@@ -9,13 +9,17 @@ and ``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from server.domain import policy
+from server.domain.hall import Branch
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, issue_origins, tickets
 from server.persistence import idempotency as idempotency_records
 from server.services.actor import Clock, utc_now
 from server.services.context import EstimateSource, HallContext
 from server.services.counters import CounterService
+from server.services.hall_model import HallModel, model_of
 from server.services.issuing import IssuingService
 from server.services.queries import HallQueries
 from server.services.service_day import ServiceDays
@@ -27,9 +31,9 @@ from server.settings import HallConfig
 class HallService(HallContext):
     """Commands and queries for every branch of one configuration."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock = utc_now,
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock = utc_now,
                  estimates: EstimateSource | None = None) -> None:
-        super().__init__(config, uow, clock, estimates)
+        super().__init__(model_of(config), uow, clock, estimates)
         self.tickets = TicketService(self)
         self.counters = CounterService(self)
         self.queries = HallQueries(self)
@@ -37,10 +41,11 @@ class HallService(HallContext):
         self.issuing = IssuingService(self)
         self.day_keeper = self.days
 
-    def ensure_branches(self) -> None:
+    def ensure_branches(self, branches: Iterable[Branch] | None = None) -> None:
         """Create the per-branch rows a command expects (sequence, counter sessions) and re-derive the waiting
-        tickets' queue keys, since the configured head starts may have changed; idempotent."""
-        for branch in self.config.branches:
+        tickets' queue keys, since the configured head starts may have changed; idempotent. Every branch, or
+        those given (new or changed ones)."""
+        for branch in self.config.branches if branches is None else branches:
             with self.uow.command(branch, self.clock()) as tx:
                 counter_sessions.ensure(tx.connection, branch.code, [c.number for c in branch.counters])
                 changed = {}

@@ -46,6 +46,7 @@ from server.persistence import counter_sessions, hall_reads, live_reads
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
 from server.services.access import require_branch
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
 from server.settings import HallConfig
@@ -137,19 +138,19 @@ class _BranchState:
     version: int = 0
 
 
-class LiveHall:
+class LiveHall(ReadsHallModel):
     """Derived, pushed state of every branch; the one place the server runs the wait estimator."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Callable[[], datetime],
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Callable[[], datetime],
                  publisher: LivePublisher | None = None, offload: Offload = run_inline,
                  pacing: Pacing | None = None) -> None:
-        self.config = config
+        self.model = model_of(config)
         self.uow = uow
         self.clock = clock
         self.publisher = publisher or NullLivePublisher()
         self.offload = offload
         self.pacing = pacing or NoPacing()
-        self.rules = config.queue.policy
+        self.rules = self.config.queue.policy
         self._states: dict[str, _BranchState] = {}
         self._dirty: dict[str, bool] = {}  # branch -> urgent?
         self._lock = threading.Lock()

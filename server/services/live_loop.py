@@ -28,18 +28,24 @@ class LiveLoop:
     It runs as a background task of the server (``spawn``) and waits with the server's own ``sleep``, so that
     under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers;
     ``end_days`` ends a branch's service day once it is over (checked every ``watch_s``; free until then);
-    ``check_sessions`` drops the staff sockets whose session has ended (every ``sessions_every_s``).
+    ``check_sessions`` drops the staff sockets whose session has ended (every ``sessions_every_s``); ``check_hall``
+    serves the database's hall model when another process changed it (every ``watch_s``). ``branches`` may be a
+    function: the branches served change with the hall model.
     """
 
     DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
 
-    def __init__(self, live: LiveHall, branches: Sequence[str], *, spawn: Callable[[Callable[[], None]], Any],
+    def __init__(self, live: LiveHall, branches: Sequence[str] | Callable[[], Sequence[str]], *,
+                 spawn: Callable[[Callable[[], None]], Any],
                  sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
                  end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
+                 check_hall: Callable[[], Any] | None = None,
                  tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
                  watch_s: float = 1.0, purge_every_s: float = 3600.0, sessions_every_s: float = 5.0) -> None:
         self.live = live
-        self.branches = list(branches)
+        self._branches: Callable[[], Sequence[str]] = (
+            branches if callable(branches) else (lambda fixed=list(branches): fixed))  # type: ignore[misc]
+        self.check_hall = check_hall
         self.spawn, self.sleep, self.purge = spawn, sleep, purge
         self.housekeeping = housekeeping
         self.end_days = end_days
@@ -59,10 +65,10 @@ class LiveLoop:
         cost: dict[str, float] = {}
         pending: dict[str, bool] = {}
         last_watch = last_purge = last_sessions = time.monotonic()
-        branches = self.branches
         while self.running:
             self.sleep(self.tick_s)
             now = time.monotonic()
+            branches = self._branches()
             dirty = self.live.take_dirty()
             for code, urgent in dirty.items():
                 pending[code] = pending.get(code, False) or urgent
@@ -72,6 +78,9 @@ class LiveLoop:
                 self.housekeeping.tick()
             if now - last_watch >= self.watch_s:
                 last_watch = now
+                if self.check_hall is not None:  # another process changed the hall: serve the new model
+                    self._safe(self.check_hall)
+                    branches = self._branches()
                 if self.end_days is not None:  # a service day that has ended: at once, not at the next command
                     for code in branches:
                         self._safe(functools.partial(self.end_days, code))
@@ -99,6 +108,10 @@ class LiveLoop:
             if now - last_purge >= self.purge_every_s:
                 last_purge = now
                 self._safe(self.purge)
+
+    @property
+    def branches(self) -> list[str]:
+        return list(self._branches())
 
     @staticmethod
     def _safe(work: Callable[[], Any]) -> Any:

@@ -45,6 +45,7 @@ class HallQueries:
     def snapshot(self, branch_code: str, *, staff: bool = False) -> dict[str, Any]:
         """The hall as a screen needs it, with the branch sequence number it is consistent with."""
         hall = self.hall
+        hall.serve_newest_model()
         branch = hall.branch(branch_code)
         now = hall.clock()
         with hall.uow.read() as session:

@@ -31,6 +31,7 @@ from server.persistence.tables import FollowUp, Rating, TicketRow
 from server.services.access import require_branch, require_counter, require_manager, require_staff, works_at
 from server.services.actor import Actor, Clock, utc_now
 from server.services.devices import require_at
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
 from server.settings import HallConfig
@@ -44,11 +45,11 @@ MAX_COMMENT = 200
 MAX_NOTE = 500
 
 
-class RatingService:
+class RatingService(ReadsHallModel):
     """Rating commands (pad, phone), follow-up commands (managers) and the queries pages need."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock = utc_now) -> None:
-        self.config = config
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock = utc_now) -> None:
+        self.model = model_of(config)
         self.uow = uow
         self.clock = clock
 

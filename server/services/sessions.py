@@ -29,6 +29,7 @@ from server.persistence import staff_sessions
 from server.persistence.staff_sessions import StoredSession
 from server.services.access import require_branch, require_manager, works_at
 from server.services.actor import Actor, Clock
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import DatabaseUnavailable, UnitOfWork
 from server.settings import HallConfig
 
@@ -82,14 +83,14 @@ class OpenSession:
     expires_at: datetime  # the lifetime's end (the idle limit may end it sooner)
 
 
-class SessionService:
+class SessionService(ReadsHallModel):
     """Opens, resumes and ends staff sessions in the database; the clock is passed in."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, clock: Clock) -> None:
-        self.config = config
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock) -> None:
+        self.model = model_of(config)
         self.uow = uow
         self.clock = clock
-        self.limits = SessionLimits(config.server.session_idle, config.server.session_lifetime)
+        self.limits = SessionLimits(self.config.server.session_idle, self.config.server.session_lifetime)
         self._listeners: list[EndListener] = []
 
     def on_end(self, listener: EndListener) -> None:

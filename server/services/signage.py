@@ -26,6 +26,7 @@ from server.persistence.media_store import MediaStore
 from server.persistence.tables import MediaItem, Notice
 from server.services.access import is_manager_of, require_branch, require_manager
 from server.services.actor import Actor, Clock, utc_now
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso
 from server.settings import HallConfig, MediaSettings
@@ -42,14 +43,14 @@ class MediaFile:
     sha256: str
 
 
-class SignageService:
+class SignageService(ReadsHallModel):
     """Media playlist and notices per branch: manager commands, the displays' public read, file access."""
 
-    def __init__(self, config: HallConfig, uow: UnitOfWork, store: MediaStore | None = None,
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, store: MediaStore | None = None,
                  clock: Clock = utc_now) -> None:
-        self.config = config
+        self.model = model_of(config)
         self.uow = uow
-        self.store = store or MediaStore(config.media.directory)
+        self.store = store or MediaStore(self.config.media.directory)
         self.clock = clock
 
     @property

@@ -183,7 +183,7 @@ def printing_hall(hall: HallService, **devices_settings: Any) -> tuple[PrintingS
                        for k in branch.kiosks)
         branches.append(dataclasses.replace(branch, kiosks=kiosks,
                                             devices=DeviceSettings(**devices_settings)))
-    hall.config = dataclasses.replace(hall.config, branches=tuple(branches))
+    hall.model.replace(dataclasses.replace(hall.config, branches=tuple(branches)), hall.model.revision + 1)
     printer = Printer()
     return PrintingService(hall, send=printer), printer
 
