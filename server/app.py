@@ -182,6 +182,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     sessions = SessionService(model, uow, clock)
     sessions.end_invalid()  # a password changed or an account disabled in the configuration: its sessions end now
     staff_sockets = StaffSockets(socketio, sessions)
+    # an account disabled or given a new password: its sessions (and their sockets) end at once
+    model.on_change(lambda old, new: sessions.end_invalid("accounts_changed") if old.staff != new.staff else 0)
     heap = HeapKeeper()
     limits = config.limits
     joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://")

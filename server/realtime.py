@@ -38,7 +38,7 @@ from socketio import PubSubManager
 
 from server.domain.errors import DomainError
 from server.fanout import DirectFanout
-from server.services.access import STAFF_ROLES, require, require_branch, require_counter, resolve_actor
+from server.services.access import STAFF_VIEWS, require, require_branch, require_counter, resolve_actor
 from server.services.hall import HallService
 from server.services.limits import JoinLimiter
 from server.services.live import LiveHall
@@ -48,7 +48,7 @@ from server.web import SESSION_COOKIE
 log = logging.getLogger(__name__)
 
 PUBLIC_ROLES = ("display", "kiosk", "counter", "ticket")
-ROLES = PUBLIC_ROLES + STAFF_ROLES
+ROLES = PUBLIC_ROLES + STAFF_VIEWS
 
 
 def public_room(branch_code: str) -> str:
@@ -232,7 +232,7 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
         try:
             branch = require_branch(hall.config, branch_code)
             opened = None
-            if role in STAFF_ROLES:  # the same rules as the API's staff and manager routes
+            if role in STAFF_VIEWS:  # the same rules as the API's staff and manager routes
                 opened = staff_sockets.sessions.resume(request.cookies.get(SESSION_COOKIE))
                 actor = resolve_actor(hall.config, opened.account.username if opened else None)
                 require(hall.config, actor, role, branch, manager_code="forbidden")
@@ -256,7 +256,7 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
                     return _refused("unknown_ticket", "no such ticket")
                 join_room(ticket_room(branch.code, ticket["id"]))
                 snapshot = {**hall.queries.ticket_by_token(token), "seq": live.branch_seq(branch.code)}
-            elif role in STAFF_ROLES:
+            elif role in STAFF_VIEWS:
                 join_room(staff_room(branch.code))
                 snapshot = live.decorate_snapshot(hall.queries.snapshot(branch.code, staff=True))
             else:

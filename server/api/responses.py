@@ -332,7 +332,7 @@ class CounterQueue(Answer):
 class StaffSession(Answer):
     username: str | None = Field(description="null when nobody is signed in")
     display_name: str | None = None
-    role: Literal["staff", "manager"] | None = None
+    role: Literal["staff", "manager", "admin", "regional"] | None = None
     expires_at: datetime | None = Field(default=None, description="when the session ends at the latest (it ends "
                                                                   "sooner when left unused)")
 

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from functools import cached_property
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -382,7 +383,38 @@ class Branch:
 
 # --- staff -------------------------------------------------------------------------------------------------
 
-STAFF_ROLES = ("staff", "manager")
+class AccountRole(StrEnum):
+    """What an account may do. ``staff`` work at the counters of their branches; a ``manager`` also runs their
+    branches (live view, follow-ups, notices, stopping issue, their staff); an ``admin`` does everything in every
+    branch, the hall set-up and the accounts included; ``regional`` reads the reports of their region's branches
+    and changes nothing."""
+
+    STAFF = "staff"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    REGIONAL = "regional"
+
+    @property
+    def label(self) -> Text:
+        return ROLE_LABELS[self]
+
+    @property
+    def manages(self) -> bool:
+        return self in (AccountRole.MANAGER, AccountRole.ADMIN)
+
+    @property
+    def works_in_branches(self) -> bool:
+        """Signs in to counters and the branch's screens (everyone but the read-only regional role)."""
+        return self != AccountRole.REGIONAL
+
+
+ROLE_LABELS = {
+    AccountRole.STAFF: Text("员工", "Staff"),
+    AccountRole.MANAGER: Text("营业厅经理", "Branch manager"),
+    AccountRole.ADMIN: Text("系统管理员", "Administrator"),
+    AccountRole.REGIONAL: Text("区域（只读）", "Regional (read-only)"),
+}
+STAFF_ROLES = tuple(role.value for role in AccountRole)
 
 
 def check_password_hash(value: str, field: str = "password_hash") -> str:
@@ -394,7 +426,7 @@ def check_password_hash(value: str, field: str = "password_hash") -> str:
 
 def check_staff_role(value: str, field: str = "role") -> str:
     if value not in STAFF_ROLES:
-        raise InvalidValue(field, f"must be staff or manager, got {value!r}")
+        raise InvalidValue(field, f"must be one of {', '.join(STAFF_ROLES)}, got {value!r}")
     return value
 
 
@@ -411,8 +443,8 @@ class StaffAccount:
     username: str
     display_name: str
     password_hash: str
-    role: str  # "staff" or "manager"
-    branches: tuple[str, ...]  # empty means every branch
+    role: str  # an AccountRole
+    branches: tuple[str, ...]  # empty means every branch (an admin's are ignored: every branch)
     photo: str | None = None  # a path on this server ("/static/staff/zhang.wei.jpg") the rating pad shows
     disabled: bool = False  # may not sign in; its sessions have ended (the account stays for the history)
 

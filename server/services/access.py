@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from server.domain.devices import DeviceKind, DeviceState, Role
 from server.domain.errors import NotAllowed, NotFound, Unauthenticated
-from server.domain.hall import Branch, Counter, Service, StaffAccount
+from server.domain.hall import AccountRole, Branch, Counter, Service, StaffAccount
 from server.services.actor import Actor
 from server.settings import HallConfig
 
 PUBLIC = "public"
 STAFF = "staff"  # a signed-in staff member or manager who works at the branch
-MANAGER = "manager"  # a signed-in manager who works at the branch
-AUTH_LEVELS = (PUBLIC, STAFF, MANAGER)
-STAFF_ROLES = (STAFF, MANAGER)
+MANAGER = "manager"  # a signed-in manager who works at the branch (or an admin)
+ADMIN = "admin"  # a signed-in administrator: the hall set-up and the accounts of every branch
+AUTH_LEVELS = (PUBLIC, STAFF, MANAGER, ADMIN)
+STAFF_ROLES = tuple(role.value for role in AccountRole if role.works_in_branches)
+"""The roles that work in branches (sign in to counters, see the staff view): all but the read-only regional one."""
+STAFF_VIEWS = (STAFF, MANAGER)
+"""The private views of a branch a live socket joins (``join`` with this role), by the rule of the same name."""
 
 SIGN_IN_FIRST = "sign in as staff first (POST /api/session)"
 
@@ -43,7 +47,7 @@ def works_at(config: HallConfig, who: Actor | StaffAccount, branch: Branch | str
     if account is None:
         return False
     code = branch if isinstance(branch, str) else branch.code
-    return not account.branches or code in account.branches
+    return account.role == AccountRole.ADMIN or not account.branches or code in account.branches
 
 
 def require_staff(config: HallConfig, actor: Actor, branch: Branch) -> None:
@@ -65,6 +69,14 @@ def require_manager(config: HallConfig, actor: Actor, branch: Branch, *, code: s
         raise NotAllowed("only a manager may do this", code=code)
 
 
+def require_admin(actor: Actor) -> None:
+    """A signed-in administrator: 401 for nobody, 403 ``admin_only`` for anyone else."""
+    if actor.username is None or actor.role not in STAFF_ROLES:
+        raise Unauthenticated(SIGN_IN_FIRST)
+    if not actor.is_admin:
+        raise NotAllowed("only an administrator may do this", code="admin_only")
+
+
 def is_manager_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
     """Whether the actor is a manager who works at this branch (what a manager may see besides the public)."""
     return actor.username is not None and actor.is_manager and works_at(config, actor, branch)
@@ -82,6 +94,9 @@ def require(config: HallConfig, actor: Actor, auth: str, branch: Branch | str | 
         raise Unauthenticated(SIGN_IN_FIRST)
     found = require_branch(config, branch) if isinstance(branch, str) else branch
     if auth == PUBLIC:
+        return found
+    if auth == ADMIN:
+        require_admin(actor)
         return found
     if found is not None:
         if auth == MANAGER:
@@ -153,6 +168,7 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
                      f"branch {branch.code}", code="wrong_device", paired_as=device.role.as_dict())
 
 
-__all__ = ["AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "STAFF", "STAFF_ROLES", "is_manager_of", "require",
-           "require_branch", "require_counter", "require_device", "require_manager", "require_service", "require_staff",
-           "resolve_actor", "works_at"]
+__all__ = ["ADMIN", "AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "STAFF", "STAFF_ROLES", "STAFF_VIEWS",
+           "is_manager_of",
+           "require", "require_admin", "require_branch", "require_counter", "require_device", "require_manager",
+           "require_service", "require_staff", "resolve_actor", "works_at"]

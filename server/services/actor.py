@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from server.domain.devices import Device
+from server.domain.hall import AccountRole
+
+MANAGING_ROLES = frozenset(role.value for role in AccountRole if role.manages)
 
 Clock = Callable[[], datetime]
 
@@ -24,14 +27,18 @@ class Actor:
     request came from (for the audit log)."""
 
     username: str | None
-    role: str = "customer"  # "customer", "staff" or "manager"
+    role: str = "customer"  # "customer", "system", or an account's role (server.domain.hall.AccountRole)
     device: str | None = None
     paired: Device | None = None
     address: str | None = None
 
     @property
     def is_manager(self) -> bool:
-        return self.role == "manager"
+        return self.role in MANAGING_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == AccountRole.ADMIN
 
 
 CUSTOMER = Actor(username=None)

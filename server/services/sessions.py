@@ -156,16 +156,16 @@ class SessionService(ReadsHallModel):
                              code="manager_only")
         return self.end_all(account.username)
 
-    def end_invalid(self) -> int:
-        """At start-up: end every session that no longer holds (removed, disabled or re-hashed accounts, past the
-        limits), so that a changed configuration takes effect before anyone comes back."""
+    def end_invalid(self, why: str = "at_start") -> int:
+        """End every session that no longer holds (removed, disabled or re-hashed accounts, past the limits): at
+        start-up, and when the accounts change, so that the change takes effect before anyone comes back."""
         now = self.clock()
         with self.uow.read() as session:
             stored = staff_sessions.every(session.connection())
         ended = [s.id_hash for s in stored
                  if end_reason(s, self.config.account(s.username), now, self.limits) is not None]
         if ended:
-            self._end(ended, "at_start")
+            self._end(ended, why)
         return len(ended)
 
     def live(self, keys: Collection[str]) -> set[str]:

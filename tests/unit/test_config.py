@@ -74,7 +74,8 @@ def test_demo_config_loads(load: Callable[..., HallConfig], tmp_path: Path) -> N
     assert hall.counter("1").role is CounterRole.FAST_LANE
     assert hall.counter("8").role is CounterRole.VIP
     assert hall.counter("3").skills.services == ("PLAN", "SIM", "BILL")
-    assert len(config.staff) == 9
+    assert len(config.staff) == 10
+    assert config.account("admin").role == "admin"
     assert config.account("manager").role == "manager"
     assert config.account("zhang.wei").role == "staff"
     assert config.server.port == 8080
@@ -306,7 +307,7 @@ BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
     ("queue.undo_no_show_s", set_in("queue", "undo_no_show_s", value="ten"), "must be"),
     ("queue.idempotency_ttl_hours", set_in("queue", "idempotency_ttl_hours", value=-1), "greater than 0"),
     ("staff[0].password_hash", set_in("staff", 0, "password_hash", value="demo-staff"), "make password"),
-    ("staff[0].role", set_in("staff", 0, "role", value="admin"), "staff or manager"),
+    ("staff[0].role", set_in("staff", 0, "role", value="root"), "one of staff, manager, admin, regional"),
     ("staff[0].branches", set_in("staff", 0, "branches", value=["NOPE"]), "unknown branch 'NOPE'"),
     ("staff[1].username", set_in("staff", 1, "username", value="zhang.wei"), "duplicate username"),
     ("staff[0].username", set_in("staff", 0, "username", value="zhang wei"), "letters, digits"),

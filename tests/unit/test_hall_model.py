@@ -330,8 +330,8 @@ def test_the_other_parts_of_a_hall_made_directly_are_checked() -> None:
     assert refusal(ReasonChip, "wait long", NAME)[0] == "code"
     hashed = "pbkdf2:sha256:1000$salt$hash"
     assert StaffAccount("wu.hao", "吴浩", hashed, "staff", ()).role == "staff"
-    assert refusal(StaffAccount, "wu.hao", "吴浩", hashed, "admin", ()) == (
-        "role", "must be staff or manager, got 'admin'")
+    assert refusal(StaffAccount, "wu.hao", "吴浩", hashed, "root", ()) == (
+        "role", "must be one of staff, manager, admin, regional, got 'root'")
     assert refusal(StaffAccount, "wu.hao", "吴浩", "right horse", "staff", ())[0] == "password_hash"
     assert refusal(StaffAccount, "wu.hao", "吴浩", hashed, "staff", (), "https://x/y.jpg")[0] == "photo"
 
