@@ -23,7 +23,7 @@ from server.realtime import (
     register_socket_handlers,
     use_timerless_socket_queues,
 )
-from server.services.accounts import SignInThrottle
+from server.services.accounts import AccountService, SignInThrottle, warn_of_demo_passwords
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
 from server.services.audit import AuditLog
@@ -193,6 +193,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall"] = hall
     app.extensions["sign_in_throttle"] = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout,
                                                         clock)
+    app.extensions["accounts"] = AccountService(model, store, offload_cpu, app.extensions["sign_in_throttle"])
+    warn_of_demo_passwords(model.current)
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(model, uow, clock=clock)
     app.extensions["devices"] = DeviceService(model, uow, clock=clock)

@@ -286,7 +286,7 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
     server.unknown_keys(
         {"host", "port", "database_url", "redis_url", "secret_key_file", "timezone", "languages", "sqlite_synchronous",
          "public_url", "sign_in_attempts", "sign_in_lockout_min", "proxy_hops", "display_frame_ancestors",
-         "session_cookie_secure", "session_idle_min", "session_lifetime_hours"}
+         "session_cookie_secure", "session_idle_min", "session_lifetime_hours", "allow_demo_passwords"}
     )
     port = server.int("port", 8080, minimum=0)
     server.check("port", port <= 65535, f"must be a TCP port (0-65535), got {port}")
@@ -321,6 +321,7 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
         proxy_hops=server.int("proxy_hops", 0, minimum=0),
         display_frame_ancestors=_frame_ancestors(server),
         session_cookie_secure=server.flag("session_cookie_secure", False),
+        allow_demo_passwords=server.flag("allow_demo_passwords", False),
         **_session_limits(server),
     )
 
@@ -476,8 +477,11 @@ def _load_queue(root: _Reader) -> QueueRules:
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
     branch.unknown_keys({"code", "name", "timezone", "hours", "hours_by_day", "exceptions", "categories",
-                         "services", "counters", "zones", "kiosks", "overflow", "devices"})
+                         "services", "counters", "zones", "kiosks", "overflow", "devices", "region"})
     code = _rule(branch, "code", check_code, branch.str("code", required=True))
+    region = branch.str("region")
+    if region is not None:
+        _rule(branch, "region", check_code, region, "region")
     hours = _weekly_hours(branch, ALL_DAY)
 
     categories: list[Category] = []
@@ -593,13 +597,27 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         overflow=_load_overflow(branch),
         exceptions=_load_exceptions(branch, service_codes),
         devices=_load_devices(branch),
+        region=region,
     )
 
 
-def _load_staff(root: _Reader, branch_codes: set[str]) -> tuple[StaffAccount, ...]:
+def _regions(item: _Reader, role: str, known: set[str]) -> tuple[str, ...]:
+    """A regional account's regions: each one some branch's ``region``; other roles have none."""
+    regions = item.list("regions")
+    for code in regions:
+        item.check("regions", isinstance(code, str) and code in known,
+                   f"no branch is in region {code!r}" + (f" (regions: {', '.join(sorted(known))})" if known else ""))
+    item.check("regions", not regions or role == "regional", "only a regional account has regions")
+    item.check("regions", bool(regions) or role != "regional", "a regional account needs its regions")
+    return tuple(regions)
+
+
+def _load_staff(root: _Reader, branch_codes: set[str], regions: set[str] | None = None) -> tuple[StaffAccount, ...]:
+    regions = regions or set()
     accounts: list[StaffAccount] = []
     for item in root.tables("staff"):
-        item.unknown_keys({"username", "display_name", "password_hash", "role", "branches", "photo", "disabled"})
+        item.unknown_keys({"username", "display_name", "password_hash", "role", "branches", "photo", "disabled",
+                           "must_change_password", "regions"})
         username = _rule(item, "username", check_username, item.str("username", required=True))
         item.check("username", username not in {a.username for a in accounts}, f"duplicate username {username!r}")
         password_hash = _rule(item, "password_hash", check_password_hash, item.str("password_hash", required=True))
@@ -609,7 +627,9 @@ def _load_staff(root: _Reader, branch_codes: set[str]) -> tuple[StaffAccount, ..
             item.check("branches", isinstance(code, str) and code in branch_codes, f"unknown branch {code!r}")
         photo = _rule(item, "photo", check_photo, item.str("photo", "") or None, username)
         accounts.append(_build(item, StaffAccount, username, item.str("display_name", username), password_hash, role,
-                               tuple(branches), photo, disabled=item.flag("disabled", False)))
+                               tuple(branches), photo, disabled=item.flag("disabled", False),
+                               must_change_password=item.flag("must_change_password", False),
+                               regions=_regions(item, role, regions)))
     return tuple(accounts)
 
 
@@ -789,7 +809,7 @@ def parse_hall(data: Mapping[str, Any], config: HallConfig) -> HallConfig:
         item.check("code", branch.code not in {b.code for b in branches}, f"duplicate branch code {branch.code!r}")
         branches.append(branch)
     root.check("branches", bool(branches), "at least one branch is needed")
-    staff = _load_staff(root, {b.code for b in branches})
+    staff = _load_staff(root, {b.code for b in branches}, {b.region for b in branches if b.region})
     document = copy.deepcopy({key: data[key] for key in HALL_SECTIONS if key in data})
     return dataclasses.replace(config, branches=tuple(branches), staff=staff, ratings=_load_ratings(root),
                                announcements=_load_announcements(root, config.server), document=document)

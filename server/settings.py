@@ -36,6 +36,7 @@ class ServerSettings:
     session_cookie_secure: bool = False  # the staff session cookie only over HTTPS (set it when served over HTTPS)
     session_idle: timedelta = timedelta(hours=4)  # a staff session unused this long has ended
     session_lifetime: timedelta = timedelta(hours=12)  # and any staff session ends this long after sign-in
+    allow_demo_passwords: bool = False  # the demo's published passwords still sign in (else: change them first)
 
 
 MEDIA_DEFAULT_DIRECTORY = Path("var/media")

@@ -96,7 +96,7 @@ class Endpoint:
     summary: str
     tag: str
     body: type[BaseModel] | None
-    auth: str  # one of access.AUTH_LEVELS: "public", "staff" (staff or manager of the branch), "manager"
+    auth: str  # one of access.AUTH_LEVELS: "public", "staff" (staff or manager of the branch), "manager", "admin"...
     idempotent: bool
     status: int
     responses: dict[int, str] = field(default_factory=dict)
@@ -237,7 +237,8 @@ def _common_answers(ep: Endpoint, path_names: list[str], has_headers: bool) -> d
     if malformed:
         answers["400"] = _answer(f"a malformed {' or '.join(malformed)} (``error`` names what)")
     if ep.auth != access.PUBLIC:
-        who = "a manager" if ep.auth == access.MANAGER else "a staff member or manager"
+        who = {access.MANAGER: "a manager", access.ADMIN: "an administrator",
+               access.REPORTS: "a manager or a regional reader"}.get(ep.auth, "a staff member or manager")
         where = " who works at the branch" if "<branch>" in ep.rule else ""
         answers["401"] = _answer("not signed in, or the session has ended (unauthenticated)")
         answers["403"] = _answer(f"only for {who}{where}")

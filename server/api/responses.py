@@ -333,6 +333,8 @@ class StaffSession(Answer):
     username: str | None = Field(description="null when nobody is signed in")
     display_name: str | None = None
     role: Literal["staff", "manager", "admin", "regional"] | None = None
+    manages: bool | None = Field(default=None, description="may use the manager page (a manager or an admin)")
+    administers: bool | None = Field(default=None, description="may change the hall set-up and every account")
     expires_at: datetime | None = Field(default=None, description="when the session ends at the latest (it ends "
                                                                   "sooner when left unused)")
 
@@ -427,3 +429,35 @@ class DeviceList(Answer):
     require_pairing: list[DeviceKindName] = Field(description="kinds that work only paired (pads always do)")
     offline: int = Field(description="paired devices not heard within offline_after_s")
     devices: list[ManagedDevice] = Field(description="paired ones first (offline first), then revoked ones")
+
+
+class Account(Answer):
+    username: str
+    display_name: str
+    role: Literal["staff", "manager", "admin", "regional"]
+    branches: list[str] = Field(description="empty: every branch")
+    photo: str | None
+    disabled: bool
+    must_change_password: bool = Field(description="the next sign-in must choose a new password")
+    version: int = Field(description="name it in an edit: a save from an older version is refused as stale")
+
+
+class RoleChoice(Answer):
+    role: Literal["staff", "manager", "admin", "regional"]
+    label: Names
+
+
+class BranchChoice(Answer):
+    code: str
+    name: Names
+
+
+class Accounts(Answer):
+    accounts: list[Account]
+    roles: list[RoleChoice] = Field(description="the roles this manager may give")
+    branches: list[BranchChoice] = Field(description="the branches this manager may give")
+
+
+class AccountWithPassword(Answer):
+    account: Account
+    temporary_password: str = Field(description="shown once; the account chooses its own at the first sign-in")

@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from server.api import responses as R
+from server.api.account_routes import session_view
 from server.api.registry import (
     api,
     current_actor,
@@ -35,9 +36,7 @@ from server.domain.errors import DomainError, Unauthenticated
 from server.domain.hall import Text
 from server.domain.ticket import COUNTER_ACTIONS
 from server.domain.tickets import Action
-from server.offload import offload_cpu
-from server.services.access import MANAGER, PUBLIC, SIGN_IN_FIRST, STAFF, require
-from server.services.accounts import authenticate
+from server.services.access import MANAGER, PUBLIC, REPORTS, SIGN_IN_FIRST, STAFF, require
 from server.services.hall import HallService
 from server.services.sessions import OpenSession
 from server.services.views import exception_view, service_view, weekly_view
@@ -108,14 +107,16 @@ def events(branch: str) -> Any:
 
 
 @route(api, "/branches/<branch>/estimates/accuracy", "GET",
-       "Recent accuracy of the wait estimates given at issue, per service (manager)", tag="hall", auth=MANAGER,
+       "Recent accuracy of the wait estimates given at issue, per service (managers, regional readers)", tag="hall",
+       auth=REPORTS,
        manager_code="forbidden", responses={404: "unknown branch"})
 def estimate_accuracy(branch: str) -> Any:
     return jsonify(current_app.extensions["hall_live"].accuracy(branch))
 
 
-@route(api, "/branches/<branch>/days", "GET", "Ended service days with their figures per service (manager)",
-       tag="hall", auth=MANAGER, manager_code="forbidden", response=R.DaySummaries,
+@route(api, "/branches/<branch>/days", "GET",
+       "Ended service days with their figures per service (managers, regional readers)", tag="hall", auth=REPORTS,
+       manager_code="forbidden", response=R.DaySummaries,
        query=(("from", "string", "first day, YYYY-MM-DD (default: 13 days before `to`)"),
               ("to", "string", "last day, YYYY-MM-DD (default: the last day that has ended)")),
        responses={400: "a day not written YYYY-MM-DD, or a range that is reversed or longer than a year"})
@@ -186,12 +187,11 @@ def reactivate_ticket(token: str) -> Any:
 
 @route(api, "/session", "POST", "Staff sign-in (sets the session cookie)", tag="staff", auth=PUBLIC, body=LoginRequest,
        response=R.StaffSession, responses={401: "wrong username or password",
+                                           403: "right password, but it must be changed first "
+                                                "(password_change_required: POST /api/session/password)",
                                            429: "too many failed sign-ins from this device: locked for a while"})
 def login(body: LoginRequest) -> Any:
-    account = authenticate(hall().config, body.username, body.password, offload_cpu,
-                           throttle=current_app.extensions["sign_in_throttle"], client=request.remote_addr or "")
-    if account is None:
-        return jsonify({"error": "bad_credentials", "message": "wrong username or password"}), 401
+    account = current_app.extensions["accounts"].sign_in(body.username, body.password, request.remote_addr or "")
     sessions().end(request.cookies.get(SESSION_COOKIE))  # a new id at each sign-in: the old one is over
     session_id, opened = sessions().start(account)
     forget_actor()
@@ -203,9 +203,7 @@ def login(body: LoginRequest) -> Any:
 def _session_view(opened: OpenSession | None) -> dict[str, Any]:
     if opened is None:
         return {"username": None}
-    account = opened.account
-    return {"username": account.username, "display_name": account.display_name, "role": account.role,
-            "expires_at": opened.expires_at.isoformat()}
+    return session_view(opened.account, opened.expires_at)
 
 
 @route(api, "/session", "GET", "Who is signed in", tag="staff", auth=PUBLIC, response=R.StaffSession)

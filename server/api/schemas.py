@@ -198,3 +198,36 @@ class StopIssueRequest(Body):
                                        "instant (ISO 8601 with offset)")
     reason: str = Field(min_length=1, max_length=32, description="all_taken, closing, busy, maintenance or custom")
     text: ReasonText | None = Field(default=None, description="the custom reason, in both languages")
+
+
+class PasswordChangeRequest(Body):
+    """``username`` only when nobody is signed in (the sign-in that was told to change the password first)."""
+
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+AccountRoleName = Literal["staff", "manager", "admin", "regional"]
+UsernameText = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class AccountCreateRequest(Body):
+    username: str = UsernameText
+    display_name: str = Field(min_length=1, max_length=64)
+    role: AccountRoleName = "staff"
+    branches: list[Annotated[str, Code]] = Field(default_factory=list, max_length=500)
+    photo: str | None = Field(default=None, max_length=200)
+
+
+class AccountUpdateRequest(Body):
+    version: RowId
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    role: AccountRoleName | None = None
+    branches: list[Annotated[str, Code]] | None = Field(default=None, max_length=500)
+    photo: str | None = Field(default=None, max_length=200)
+    disabled: Flag | None = None
+
+
+class AccountVersionRequest(Body):
+    version: RowId

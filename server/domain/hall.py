@@ -344,6 +344,7 @@ class Branch:
     overflow: Overflow = field(default_factory=Overflow)
     exceptions: tuple[ScheduleException, ...] = ()  # public holidays, special hours (branch-local dates)
     devices: DeviceSettings = field(default_factory=DeviceSettings)  # pairing and printing rules
+    region: str | None = None  # the region it belongs to (a code): what a regional account reads
 
     def __post_init__(self) -> None:
         check_code(self.code)
@@ -447,6 +448,8 @@ class StaffAccount:
     branches: tuple[str, ...]  # empty means every branch (an admin's are ignored: every branch)
     photo: str | None = None  # a path on this server ("/static/staff/zhang.wei.jpg") the rating pad shows
     disabled: bool = False  # may not sign in; its sessions have ended (the account stays for the history)
+    must_change_password: bool = False  # set by an administrator's reset: the next sign-in chooses a new one
+    regions: tuple[str, ...] = ()  # a regional account's regions (the branches whose ``region`` is one of them)
 
     def __post_init__(self) -> None:
         check_username(self.username)

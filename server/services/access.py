@@ -18,7 +18,8 @@ PUBLIC = "public"
 STAFF = "staff"  # a signed-in staff member or manager who works at the branch
 MANAGER = "manager"  # a signed-in manager who works at the branch (or an admin)
 ADMIN = "admin"  # a signed-in administrator: the hall set-up and the accounts of every branch
-AUTH_LEVELS = (PUBLIC, STAFF, MANAGER, ADMIN)
+REPORTS = "reports"  # reads a branch's figures: its managers, an admin, a regional account of its region
+AUTH_LEVELS = (PUBLIC, STAFF, MANAGER, ADMIN, REPORTS)
 STAFF_ROLES = tuple(role.value for role in AccountRole if role.works_in_branches)
 """The roles that work in branches (sign in to counters, see the staff view): all but the read-only regional one."""
 STAFF_VIEWS = (STAFF, MANAGER)
@@ -50,11 +51,19 @@ def works_at(config: HallConfig, who: Actor | StaffAccount, branch: Branch | str
     return account.role == AccountRole.ADMIN or not account.branches or code in account.branches
 
 
+def refuse_the_signed_out(actor: Actor) -> None:
+    """Refuse someone who is not signed in as a person working in branches: 401 for nobody, 403
+    ``read_only_account`` for a regional account (it reads reports and does nothing else)."""
+    if actor.username is not None and actor.role == AccountRole.REGIONAL:
+        raise NotAllowed("a regional account only reads reports", code="read_only_account")
+    raise Unauthenticated(SIGN_IN_FIRST)
+
+
 def require_staff(config: HallConfig, actor: Actor, branch: Branch) -> None:
     """A signed-in staff member or manager who works at this branch: 401 ``unauthenticated`` when nobody is
     signed in, 403 ``forbidden`` for someone of another branch."""
     if actor.username is None or actor.role not in STAFF_ROLES:
-        raise Unauthenticated(SIGN_IN_FIRST)
+        refuse_the_signed_out(actor)
     if not works_at(config, actor, branch):
         raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
 
@@ -69,10 +78,29 @@ def require_manager(config: HallConfig, actor: Actor, branch: Branch, *, code: s
         raise NotAllowed("only a manager may do this", code=code)
 
 
+def reads_reports_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
+    """Whether the actor may read the branch's figures: its managers and the admins, and a regional account whose
+    regions include the branch's."""
+    if actor.username is None:
+        return False
+    if actor.role == AccountRole.REGIONAL:
+        account = config.account(actor.username)
+        return account is not None and branch.region is not None and branch.region in account.regions
+    return is_manager_of(config, actor, branch)
+
+
+def require_reports(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "forbidden") -> None:
+    """As :func:`reads_reports_of`: 401 for nobody, 403 ``code`` for anyone else."""
+    if actor.username is None:
+        raise Unauthenticated(SIGN_IN_FIRST)
+    if not reads_reports_of(config, actor, branch):
+        raise NotAllowed(f"{actor.username} does not read the figures of branch {branch.code}", code=code)
+
+
 def require_admin(actor: Actor) -> None:
     """A signed-in administrator: 401 for nobody, 403 ``admin_only`` for anyone else."""
     if actor.username is None or actor.role not in STAFF_ROLES:
-        raise Unauthenticated(SIGN_IN_FIRST)
+        refuse_the_signed_out(actor)
     if not actor.is_admin:
         raise NotAllowed("only an administrator may do this", code="admin_only")
 
@@ -90,8 +118,13 @@ def require(config: HallConfig, actor: Actor, auth: str, branch: Branch | str | 
     Returns the branch, if any."""
     if auth not in AUTH_LEVELS:
         raise ValueError(f"unknown access rule {auth!r}; use one of {', '.join(AUTH_LEVELS)}")
+    if auth == REPORTS and actor.role == AccountRole.REGIONAL and actor.username is not None:
+        found = require_branch(config, branch) if isinstance(branch, str) else branch
+        if found is not None:
+            require_reports(config, actor, found)
+        return found
     if auth != PUBLIC and (actor.username is None or actor.role not in STAFF_ROLES):
-        raise Unauthenticated(SIGN_IN_FIRST)
+        refuse_the_signed_out(actor)
     found = require_branch(config, branch) if isinstance(branch, str) else branch
     if auth == PUBLIC:
         return found
@@ -99,11 +132,11 @@ def require(config: HallConfig, actor: Actor, auth: str, branch: Branch | str | 
         require_admin(actor)
         return found
     if found is not None:
-        if auth == MANAGER:
+        if auth in (MANAGER, REPORTS):
             require_manager(config, actor, found, code=manager_code)
         else:
             require_staff(config, actor, found)
-    elif auth == MANAGER and not actor.is_manager:
+    elif auth in (MANAGER, REPORTS) and not actor.is_manager:
         raise NotAllowed("only a manager may do this", code=manager_code)
     return found
 
@@ -168,7 +201,27 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
                      f"branch {branch.code}", code="wrong_device", paired_as=device.role.as_dict())
 
 
-__all__ = ["ADMIN", "AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "STAFF", "STAFF_ROLES", "STAFF_VIEWS",
-           "is_manager_of",
-           "require", "require_admin", "require_branch", "require_counter", "require_device", "require_manager",
-           "require_service", "require_staff", "resolve_actor", "works_at"]
+__all__ = [
+    "ADMIN",
+    "AUTH_LEVELS",
+    "DEVICE_REFUSALS",
+    "MANAGER",
+    "PUBLIC",
+    "REPORTS",
+    "STAFF",
+    "STAFF_ROLES",
+    "STAFF_VIEWS",
+    "is_manager_of",
+    "reads_reports_of",
+    "require",
+    "require_admin",
+    "require_branch",
+    "require_counter",
+    "require_device",
+    "require_manager",
+    "require_reports",
+    "require_service",
+    "require_staff",
+    "resolve_actor",
+    "works_at",
+]

@@ -202,6 +202,16 @@ class HallStore:
             raise RuntimeError("HallStore.open() first")
         return self.model
 
+    def piece(self, kind: HallItemKind, code: str, branch_code: str = NO_BRANCH) -> HallItem | None:
+        """One piece as stored (with its version), retired or not."""
+        with self.uow.read() as session:
+            items = hall_items.every(session.connection())
+        return next((i for i in items if (i.kind, i.branch_code, i.code) == (kind, branch_code, code)), None)
+
+    def pieces(self, kind: HallItemKind) -> list[HallItem]:
+        with self.uow.read() as session:
+            return [i for i in hall_items.every(session.connection()) if i.kind == kind]
+
     # --- export and import ------------------------------------------------------------------------------
 
     def export_toml(self) -> str:
@@ -313,10 +323,13 @@ class HallStore:
             if self.audit is not None:
                 action = AuditAction.ACCOUNT_CHANGED if kind == HallItemKind.ACCOUNT else AuditAction.HALL_CHANGED
                 target = f"{kind.value} {change.code}"
+                after = None if new.retired else redacted(kind, new.body)
+                if after is not None and old is not None and kind == HallItemKind.ACCOUNT and (
+                        old.body.get("password_hash") != new.body.get("password_hash")):
+                    after["password_hash"] = "(changed)"
                 self.audit.record_in(connection, actor, action, branch=branch_code or (
                     change.code if kind == HallItemKind.BRANCH else None), target=target,
-                    before=None if old is None or old.retired else redacted(kind, old.body),
-                    after=None if new.retired else redacted(kind, new.body))
+                    before=None if old is None or old.retired else redacted(kind, old.body), after=after)
         model.replace(candidate, revision)
         if kind == HallItemKind.SETTINGS:
             branches = tuple(b.code for b in candidate.branches)

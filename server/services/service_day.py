@@ -26,7 +26,7 @@ from server.domain.hall import Branch
 from server.domain.service_day import DAY_ENDED_REASON, DayBoundary, day_ends_at, day_figures
 from server.domain.tickets import EventKind
 from server.persistence import counter_sessions, service_days, tickets
-from server.services.access import require_manager
+from server.services.access import require_reports
 from server.services.actor import Actor
 from server.services.context import HallContext
 
@@ -151,7 +151,7 @@ class ServiceDays:
         last 14 days."""
         hall = self.hall
         branch = hall.branch(branch_code)
-        require_manager(hall.config, actor, branch)
+        require_reports(hall.config, actor, branch)
         last = last or self.boundary(branch).ended_through
         first = first or last - timedelta(days=13)
         if first > last or (last - first).days >= MAX_SUMMARY_DAYS:

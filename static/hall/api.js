@@ -97,6 +97,7 @@
       get: (url, options) => request("GET", url, withDevice(options)),
       post: (url, body, options) => request("POST", url, withDevice({ ...(options || {}), body })),
       put: (url, body, options) => request("PUT", url, withDevice({ ...(options || {}), body })),
+      patch: (url, body, options) => request("PATCH", url, withDevice({ ...(options || {}), body })),
       delete: (url, options) => request("DELETE", url, withDevice(options)),
     };
   }

@@ -36,7 +36,16 @@ OTHER = "GZ-TIANHE"
 B = f"/api/branches/{BRANCH}"
 STAFF_PASSWORD = "demo-staff"
 MANAGER_PASSWORD = "demo-manager"
-PRIVATE = [ep for ep in ENDPOINTS if ep.auth != access.PUBLIC]
+PRIVATE_ALL = [ep for ep in ENDPOINTS if ep.auth != access.PUBLIC]
+SCOPED_IN_THE_SERVICE = {
+    "/api/accounts": "a manager lists and manages the staff of their own branches (test_accounts_admin.py)",
+    "/api/accounts/<username>": "the same",
+    "/api/accounts/<username>/password-reset": "the same",
+}
+"""Private routes that name no branch: the service narrows what each caller reaches to their own branches (and
+the tests named here check it). A new branch-less route must be added here on purpose."""
+PRIVATE = [ep for ep in PRIVATE_ALL if ep.rule not in SCOPED_IN_THE_SERVICE]
+BRANCHLESS = [ep for ep in PRIVATE_ALL if ep.rule in SCOPED_IN_THE_SERVICE]
 MANAGER_ROUTES = [ep for ep in PRIVATE if ep.auth == access.MANAGER]
 SOCKET_ROLES = access.STAFF_VIEWS
 
@@ -151,6 +160,15 @@ def test_private_routes_refuse_the_anonymous_other_branches_and_the_wrong_role(
 
     if endpoint.auth == access.MANAGER:
         refused(call(signed_in(app, "zhang.wei"), endpoint, params), 403, endpoint.manager_code)
+
+
+@pytest.mark.parametrize("endpoint", BRANCHLESS, ids=lambda ep: f"{ep.method} {ep.rule}")
+def test_branchless_private_routes_refuse_the_anonymous_and_the_wrong_role(
+    app: Flask, params: dict[str, str], endpoint: Endpoint
+) -> None:
+    refused(call(app.test_client(), endpoint, params), 401, "unauthenticated")
+    wrong = {access.MANAGER: "manager_only", access.ADMIN: "admin_only"}[endpoint.auth]
+    refused(call(signed_in(app, "zhang.wei"), endpoint, params), 403, wrong)
 
 
 @pytest.mark.parametrize("view", sorted(DEVICE_RULES))

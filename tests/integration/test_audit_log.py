@@ -28,7 +28,7 @@ def second_branch(data: dict[str, Any]) -> None:
     """A second branch, with a manager and a member of staff of its own, and a branch for the demo's manager."""
     other = dict(data["branches"][0], code="GZ-TIANHE")
     data["branches"].append(other)
-    data["staff"][-1]["branches"] = ["SZ-FUTIAN"]  # the demo's manager now manages Futian only
+    next(a for a in data["staff"] if a["username"] == "manager")["branches"] = ["SZ-FUTIAN"]  # Futian only
     data["staff"][0]["branches"] = ["SZ-FUTIAN"]  # zhang.wei works at Futian
     hash_ = data["staff"][0]["password_hash"]
     data["staff"] += [{"username": "gz.boss", "display_name": "GZ boss", "password_hash": hash_, "role": "manager",

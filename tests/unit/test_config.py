@@ -309,6 +309,11 @@ BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
     ("staff[0].password_hash", set_in("staff", 0, "password_hash", value="demo-staff"), "make password"),
     ("staff[0].role", set_in("staff", 0, "role", value="root"), "one of staff, manager, admin, regional"),
     ("staff[0].branches", set_in("staff", 0, "branches", value=["NOPE"]), "unknown branch 'NOPE'"),
+    ("staff[0].regions", set_in("staff", 0, "regions", value=["nowhere"]), "no branch is in region 'nowhere'"),
+    ("staff[0].regions", lambda d: (d["branches"][0].update(region="south"), d["staff"][0].update(regions=["south"])),
+     "only a regional account has regions"),
+    ("staff[0].regions", set_in("staff", 0, "role", value="regional"), "a regional account needs its regions"),
+    ("branches[0].region", set_in("branches", 0, "region", value="south east"), "letters, digits"),
     ("staff[1].username", set_in("staff", 1, "username", value="zhang.wei"), "duplicate username"),
     ("staff[0].username", set_in("staff", 0, "username", value="zhang wei"), "letters, digits"),
     # unknown keys, at every level

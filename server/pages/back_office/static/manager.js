@@ -8,7 +8,7 @@
   const API = window.HallApi;
   const i18n = HallI18n.create({
     "zh-CN": {
-      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", sign_in: "经理登录", username: "用户名",
+      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", change_password: "修改密码", sign_in: "经理登录", username: "用户名",
       password: "密码", sign_in_button: "登录", counters: "窗口", services: "业务排队", service: "业务", waiting: "等候",
       estimate: "新票预计等候", target: "目标", accuracy: "等候预估准确度（最近）",
       accuracy_hint: "取号时给出的预估与实际叫号等候之差（分钟）。区间命中应接近 80%。", count: "样本", bias: "偏差",
@@ -54,7 +54,7 @@
       hours_n: "{n} 小时",
     },
     en: {
-      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", sign_in: "Manager sign-in",
+      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", sign_in: "Manager sign-in",
       username: "Username", password: "Password", sign_in_button: "Sign in", counters: "Counters",
       services: "Queues by service", service: "Service", waiting: "Waiting", estimate: "New ticket's wait",
       target: "Target", accuracy: "Wait estimate accuracy (recent)",
@@ -115,6 +115,7 @@
   let refetchTimer = null;
   const issuing = IssuingCard.create({ page: PAGE, i18n, api, resync: () => HallLive.client && HallLive.client.resync() });
   const devicesCard = DevicesCard.create({ page: PAGE, i18n, api });
+  const accountsCard = AccountsCard.create({ i18n, api: API });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -338,6 +339,7 @@
     $("#board").hidden = true;
     $("#login").hidden = false;
     $("#sign-out").hidden = true;
+    $("#change-password").hidden = true;
     $("#login-error").textContent = message || "";
   }
 
@@ -346,15 +348,17 @@
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
     const who = await API.get("/api/session");
-    if (who.role !== "manager") {
+    if (!who.manages) {
       showLogin(who.username ? i18n.t("not_manager") : "");
       return;
     }
     $("#login").hidden = true;
     $("#board").hidden = false;
     $("#sign-out").hidden = false;
+    $("#change-password").hidden = false;
     startLive();
     devicesCard.load();
+    accountsCard.load();
   }
 
   $("#lang").addEventListener("click", () => {
@@ -363,7 +367,11 @@
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     if (snapshot) { renderCounters(); renderServices(); issuing.render(); }
     devicesCard.render();
+    accountsCard.render();
     refetchSoon();
+  });
+  $("#change-password").addEventListener("click", () => {
+    window.HallPassword.change({ language: i18n.language });
   });
   $("#sign-out").addEventListener("click", async () => {
     await API.delete("/api/session").catch((error) => {
@@ -378,6 +386,12 @@
       await API.post("/api/session", { username: form.get("username"), password: form.get("password") });
     } catch (error) {
       if (!(error instanceof API.Error)) throw error;
+      if (error.code === "password_change_required") { // right password, but it must be replaced first
+        const session = await window.HallPassword.change({ language: i18n.language, username: form.get("username"),
+          current: form.get("password"), reason: error.details.reason });
+        if (session) window.location.reload();
+        return;
+      }
       $("#login-error").textContent = error.code === "too_many_attempts"
         ? i18n.t("too_many_attempts", { minutes: Math.ceil((error.details.retry_after_s || 60) / 60) })
         : i18n.t("bad_login");

@@ -858,6 +858,7 @@
     "resume-counter": () => resumeCounter(),
     services: () => openServices(),
     "sign-out": () => $("sign-out-dialog").showModal(),
+    password: () => window.HallPassword.change({ language: i18n.language }),
     language: () => {
       i18n.setLanguage(i18n.language === "en" ? "zh-CN" : "en");
       C.rememberLanguage(i18n.language);

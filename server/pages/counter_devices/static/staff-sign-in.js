@@ -65,6 +65,19 @@
     try {
       who = await API.post("/api/session", { username: $("username").value.trim(), password: $("password").value });
     } catch (error) {
+      if (error.code === "password_change_required") { // right password, but it must be replaced first
+        button.disabled = false;
+        button.textContent = i18n.t("sign_in");
+        who = await window.HallPassword.change({ language: i18n.language, username: $("username").value.trim(),
+          current: $("password").value, reason: error.details.reason });
+        if (who) {
+          showMessage("");
+          $("password").value = "";
+          me = who;
+          await showCounters();
+        }
+        return;
+      }
       showMessage(errorText(error));
       $("password").select();
       return;
