@@ -168,7 +168,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     staff_sockets = StaffSockets(socketio, sessions)
     heap = HeapKeeper()
     limits = config.limits
-    joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://")
+    joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://",
+                        refusal_delay_s=limits.refusal_delay_s)
     register_socket_handlers(socketio, hall, live, heap, staff_sockets, joins)
     app.extensions["sessions"] = sessions
     app.extensions["staff_sockets"] = staff_sockets
