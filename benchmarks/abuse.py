@@ -50,16 +50,17 @@ from tests.system.clients import Listener  # noqa: E402
 BRANCH = "SZ-FUTIAN"
 ATTACKER = "127.0.0.2"
 ISSUE = f"/api/branches/{BRANCH}/tickets"
+PHASES = ("quiet", "ticket_flood", "slowloris", "join_flood")
 
 
 class Kiosk(threading.Thread):
-    """Takes a ticket every ``every`` seconds; records (phase, latency, status)."""
+    """Takes a ticket every ``every`` seconds; records (phase, latency, status, wall-clock start)."""
 
     def __init__(self, url: str, every: float) -> None:
         super().__init__(daemon=True)
         self.url, self.every = url, every
         self.phase = "quiet"
-        self.samples: list[tuple[str, float, int]] = []
+        self.samples: list[tuple[str, float, int, float]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -67,13 +68,13 @@ class Kiosk(threading.Thread):
         services = ["BILL", "PLAN", "SIM", "BROADBAND"]
         n = 0
         while not self.stop.is_set():
-            started = time.monotonic()
+            started, wall = time.monotonic(), time.time()
             try:
                 status = session.post(self.url + ISSUE, json={"service": services[n % 4]},
                                       headers={"X-Device-Id": "K1"}, timeout=10).status_code
             except requests.RequestException:
                 status = 0
-            self.samples.append((self.phase, time.monotonic() - started, status))
+            self.samples.append((self.phase, time.monotonic() - started, status, wall))
             n += 1
             self.stop.wait(max(0.0, self.every - (time.monotonic() - started)))
 
@@ -201,7 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flooders", type=int, default=4)
     parser.add_argument("--slow", type=int, default=2000, help="half-sent requests held open")
     parser.add_argument("--joiners", type=int, default=4)
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help=f"which phases to run, in this order (default: {','.join(PHASES)})")
     args = parser.parse_args(argv)
+    args.phases = [name.strip() for name in args.phases.split(",") if name.strip()]
+    unknown = sorted(set(args.phases) - set(PHASES))
+    if unknown or not args.phases:
+        parser.error(f"--phases: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PHASES)}")
 
     if args.url:
         return run(args, args.url, None)
@@ -229,7 +236,8 @@ def run(args: argparse.Namespace, url: str, server: ServerProcess | None) -> int
         "join_flood": lambda stop, counts, lock: [threading.Thread(
             target=join_flood, args=(port, stop, counts, lock), daemon=True) for _ in range(args.joiners)],
     }
-    for name, attack in attacks.items():
+    for name in args.phases:
+        attack = attacks[name]
         # the attacker is another machine: its own process, so that its threads never hold this one's GIL
         context = multiprocessing.get_context("fork")
         parent_end, child_end = context.Pipe()

@@ -186,7 +186,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     model.on_change(lambda old, new: sessions.end_invalid("accounts_changed") if old.staff != new.staff else 0)
     heap = HeapKeeper()
     limits = config.limits
-    joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://")
+    joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://",
+                        refusal_delay_s=limits.refusal_delay_s)
     register_socket_handlers(socketio, hall, live, heap, staff_sockets, joins)
     app.extensions["sessions"] = sessions
     app.extensions["staff_sockets"] = staff_sockets

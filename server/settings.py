@@ -59,7 +59,7 @@ class LimitSettings:
     """``[limits]``: what one client may take of the hall and of the server (docs/security.md). None or 0: off."""
 
     issue: IssueLimits = field(default_factory=IssueLimits)  # tickets per kiosk, device and address
-    refusal_delay_s: float = 1.0  # a ticket refused by a limit is answered this much later: a script slows down
+    refusal_delay_s: float = 1.0  # a ticket or socket join refused by a limit is answered this much later
     socket_joins: Rate | None = field(default_factory=lambda: Rate(20, timedelta(minutes=1)))  # per connection
     address_socket_joins: Rate | None = field(default_factory=lambda: Rate(30, timedelta(seconds=10)))  # per address
     connections_per_address: int = 1000  # open TCP connections per client address; 0: no cap

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ import pytest
 from flask import Flask
 
 from server.app import create_app
-from server.domain.limits import TooManyTickets
+from server.domain.limits import Rate, TooManyTickets
 from server.domain.tickets import PriorityClass
 from server.launcher import LIMITS_OFF
 from server.persistence.database import make_engine, make_readonly_engine
 from server.services.actor import Actor
 from server.services.hall import HallService
+from server.services.limits import JoinLimiter, TooManyJoins
 from server.services.unit_of_work import UnitOfWork
 from tests.conftest import RecordingPublisher, build_service
 from tests.support import FakeClock, demo_config
@@ -262,3 +264,23 @@ def test_joins_are_limited_per_address(tmp_path: Path, clock: FakeClock, publish
     assert [a["ok"] for a in answers] == [True] * 6 + [False] * 2
     assert answers[-1]["error"] == "too_many_joins"
     app.extensions["hall"].uow.engine.dispose()
+
+
+def test_a_refused_join_is_answered_late_and_a_granted_one_at_once() -> None:
+    """Like a refused ticket: a script sending ``join`` as soon as it is answered then asks once a second, not
+    1,250 times (four such scripts slowed the kiosk on a busy machine). Closing a connection is not delayed."""
+    slept: list[float] = []
+    joins = JoinLimiter(Rate(2, timedelta(minutes=1)), Rate(3, timedelta(seconds=10)), refusal_delay_s=1.0,
+                        sleep=slept.append)
+    assert joins.admit("sid-1", HERE) and joins.admit("sid-1", HERE) and slept == []
+    with pytest.raises(TooManyJoins) as caught:
+        joins.admit("sid-1", HERE)  # past the connection's limit
+    assert slept == [1.0] and caught.value.details["limit"] == "connection"
+    assert joins.admit("sid-2", HERE)
+    with pytest.raises(TooManyJoins) as caught:
+        joins.admit("sid-3", HERE)  # past the address's limit
+    assert slept == [1.0, 1.0] and caught.value.details["limit"] == "address"
+    with pytest.raises(TooManyJoins):
+        joins.admit("sid-1", HERE)
+    assert joins.admit("sid-1", HERE) is False  # twice the connection's limit: closed, without waiting
+    assert slept == [1.0, 1.0, 1.0]

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
+import websocket
 
 from server.launcher import LIMITS_OFF, ServerProcess, write_config
+from tests.system.clients import Listener, issue, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -166,6 +168,95 @@ def test_a_live_client_that_stops_reading_is_dropped(server: ServerProcess) -> N
     time.sleep(1.5)
     assert stalled.get(f"{base}&sid={sid}", timeout=30).status_code == 400  # the session is gone
     assert any("fell 20 messages behind" in line for line in server.output)
+
+
+@pytest.fixture(scope="module")
+def unlimited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """No limit on tickets (a test that needs many messages takes many tickets), and a send queue of 20."""
+    tmp = tmp_path_factory.mktemp("send-queue")
+    config = write_config(tmp, f"sqlite:///{tmp / 'hall.sqlite3'}", limits={**LIMITS_OFF, "send_queue": 20})
+    with ServerProcess(config).start() as process:
+        yield process
+
+
+def stalled_display(port: int) -> socket.socket:
+    """A wall display on a websocket that joins and then never reads again. Its receive buffer and its segment
+    size are made small, so that the kernel's buffers between it and the server fill after a few hundred messages:
+    on loopback (64 KiB segments) the server's send buffer alone starts at about a megabyte."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)  # the server's send buffer follows the segment size
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", port))
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", socket=raw,
+                                     timeout=10)
+    assert ws.recv().startswith("0")  # Engine.IO open
+    ws.send("40")
+    assert ws.recv().startswith("40")  # Socket.IO connected
+    ws.send(f'420["join",{{"role":"display","branch":"{BRANCH}"}}]')
+    while not (answer := ws.recv()).startswith("430"):  # events may come before the join's answer
+        pass
+    assert '"ok":true' in answer
+    return raw
+
+
+def closed_within(connection: socket.socket, seconds: float) -> bool:
+    """Whether the server closes ``connection`` within ``seconds``, reading (and dropping) what it had sent."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        connection.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            if connection.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+def test_a_websocket_client_that_stops_reading_is_dropped_and_the_others_keep_receiving(
+        unlimited: ServerProcess) -> None:
+    """A wall display whose websocket stops reading (a screen whose browser hangs, a script): once 20 messages
+    wait for it (``send_queue``) it is dropped, and a display that reads misses nothing meanwhile."""
+    reader = Listener(unlimited.url).connect()
+    first_seq = reader.join({"role": "display", "branch": BRANCH})["snapshot"]["seq"]
+    stalled = stalled_display(unlimited.port)
+    try:
+        issued = 0
+        while issued < 300 and not any("fell 20 messages behind" in line for line in unlimited.output):
+            issue(unlimited.url)
+            issued += 1
+        assert any("fell 20 messages behind" in line for line in unlimited.output), issued
+        assert closed_within(stalled, 10)  # dropped: the server closed its connection
+        for _ in range(5):  # the hall goes on: the reader still hears everything
+            issue(unlimited.url)
+        final_seq = requests.get(f"{unlimited.url}/api/branches/{BRANCH}/snapshot").json()["seq"]
+        assert final_seq >= first_seq + issued + 5
+        wait_for(lambda: {e["seq"] for e in reader.events} >= set(range(first_seq + 1, final_seq + 1)), timeout=10)
+        assert len(reader.snapshots) == 1  # it never had to join again
+    finally:
+        stalled.close()
+        reader.close()
+
+
+def test_socket_join_limits_hold_across_two_processes_sharing_redis(tmp_path: Path, redis_url: str) -> None:
+    """Joins from one address spread over two server processes of one hall are counted together (the counts live
+    in Redis, ``server.redis_url``): each process's own count would let twice the limit through."""
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hall.sqlite3'}", redis_url=redis_url,
+                          limits={"address_socket_joins": "6/minute"})
+    with ServerProcess(config) as first, ServerProcess(config) as second:
+        screens = [Listener(first.url).connect(), Listener(second.url).connect()]
+        try:
+            answers = [screens[n % 2].join({"role": "display", "branch": BRANCH}) for n in range(6)]
+            assert all(answer["ok"] for answer in answers), answers  # three joins through each process
+            for screen in screens:  # the seventh, through either process, is one too many for the address
+                refused = screen.join({"role": "display", "branch": BRANCH})
+                assert refused["ok"] is False and refused["error"] == "too_many_joins", refused
+                assert refused["limit"] == "address" and refused["retry_after_s"] >= 1
+        finally:
+            for screen in screens:
+                screen.close()
 
 
 def test_limits_off_lets_a_load_test_through(tmp_path: Path) -> None:

@@ -16,22 +16,12 @@ import pytest
 import requests
 
 from server.launcher import ServerProcess, write_config
-from tests.support import IN_CI, fresh_postgres_database, redis_server
+from tests.support import IN_CI, fresh_postgres_database
 from tests.system.clients import BRANCH, Listener, issue, staff_session, wait_for
 
 pytestmark = pytest.mark.slow
 
 B = f"/api/branches/{BRANCH}"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        if url is None:
-            if IN_CI:
-                pytest.fail("redis-server is not installed; CI must test scaling out (apt-get install redis-server)")
-            pytest.skip("redis-server is not installed")
-        yield url
 
 
 @pytest.fixture
