@@ -26,6 +26,7 @@ from server.realtime import (
 from server.services.accounts import SignInThrottle
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
+from server.services.audit import AuditLog
 from server.services.devices import DeviceService
 from server.services.hall import HallService
 from server.services.limits import JoinLimiter
@@ -157,29 +158,30 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     live = LiveHall(config, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
-    hall = HallService(config, uow, clock=clock, estimates=live)
+    audit = AuditLog(config, uow, clock)  # the one audit log every service that records hands its entries to
+    hall = HallService(config, uow, clock=clock, estimates=live, audit=audit)
     hall.ensure_branches()
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
     hall.purge_old_records()
     for branch in config.branches:
         live.refresh(branch.code)
-    sessions = SessionService(config, uow, clock)
+    sessions = SessionService(config, uow, clock, audit=audit, throttle=SignInThrottle(
+        config.server.sign_in_attempts, config.server.sign_in_lockout, clock))
     sessions.end_invalid()  # a password changed or an account disabled in the configuration: its sessions end now
     staff_sockets = StaffSockets(socketio, sessions)
     heap = HeapKeeper()
     limits = config.limits
     joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://")
     register_socket_handlers(socketio, hall, live, heap, staff_sockets, joins)
+    app.extensions["audit"] = audit
     app.extensions["sessions"] = sessions
     app.extensions["staff_sockets"] = staff_sockets
     app.extensions["hall"] = hall
-    app.extensions["sign_in_throttle"] = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout,
-                                                        clock)
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(config, uow, clock=clock)
-    app.extensions["devices"] = DeviceService(config, uow, clock=clock)
+    app.extensions["devices"] = DeviceService(config, uow, clock=clock, audit=audit)
     app.extensions["announcements"] = AnnouncementService(config, uow)
-    app.extensions["signage"] = SignageService(config, uow, clock=clock)
+    app.extensions["signage"] = SignageService(config, uow, clock=clock, audit=audit)
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(

@@ -1,8 +1,9 @@
-"""What every hall service is given: the configuration, the unit of work, the clock and the live estimates."""
+"""What every hall service is given: the configuration, the unit of work, the clock, the live estimates and the
+audit log."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from server.domain import policy
@@ -11,6 +12,7 @@ from server.domain.hall import Branch, Counter
 from server.domain.tickets import PriorityClass
 from server.services.access import require_branch, require_counter
 from server.services.actor import Clock, utc_now
+from server.services.audit import AuditLog
 from server.services.unit_of_work import UnitOfWork
 from server.settings import HallConfig
 
@@ -39,6 +41,11 @@ class HallContext:
     clock: Clock = utc_now
     estimates: EstimateSource | None = None
     day_keeper: DayKeeper | None = None
+    audit: AuditLog = field(default=None, kw_only=True)  # type: ignore[assignment]  # None: one of its own
+
+    def __post_init__(self) -> None:
+        if self.audit is None:
+            self.audit = AuditLog(self.config, self.uow, self.clock)
 
     def end_ended_days(self, branch: Branch) -> None:
         """Before a command that issues or calls a ticket: close the branch's ended days first (at once when none
