@@ -205,8 +205,8 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         def wrapper(**kwargs: Any) -> Any:
             if rule_auth != access.PUBLIC:
                 branch = kwargs.get("branch")
-                if branch_in_query:  # the role first (401/403), then the branch named in the query (400, 403)
-                    access.require(hall_config(), current_actor(), rule_auth, None, manager_code=manager_code)
+                if branch_in_query:  # in the order of a branch in the path: 401, the branch (400 here), then 403
+                    access.require(hall_config(), current_actor(), access.STAFF, None)
                     branch = query_branch()
                 access.require(hall_config(), current_actor(), rule_auth, branch, manager_code=manager_code)
             if method.lower() in _CHANGING:

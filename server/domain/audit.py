@@ -180,6 +180,20 @@ FIELD_LABELS: dict[str, Text] = {
 }
 """The names of the fields that entries' ``before`` and ``after`` hold (an unknown one reads as its key)."""
 
+VALUE_LABELS: dict[tuple[str, str], Text] = {
+    ("reason", "wrong_password"): Text("密码错误", "wrong password"),
+    ("reason", "unknown_name"): Text("没有这个账号", "no such account"),
+    ("reason", "account_disabled"): Text("账号已停用", "account disabled"),
+    ("reason", "locked_out"): Text("错误次数过多，已锁定", "locked out after too many wrong passwords"),
+    ("state", "called"): Text("已叫号", "called"),
+    ("state", "serving"): Text("办理中", "serving"),
+    ("state", "no_show"): Text("过号", "no-show"),
+    ("state", "pending"): Text("等待配对", "waiting to be paired"),
+    ("state", "paired"): Text("已配对", "paired"),
+    ("state", "revoked"): Text("已撤销", "revoked"),
+}
+"""Codes that entries keep (a refused sign-in's reason, a ticket's or device's state), as a person reads them."""
+
 YES_NO = {True: Text("是", "yes"), False: Text("否", "no")}
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
 
@@ -187,14 +201,17 @@ Shown = str | dict[str, str] | None
 """A value as a person reads it: text, text in both languages (``{"zh-CN": …, "en": …}``), or nothing."""
 
 
-def shown(value: Any, zone: tzinfo) -> Shown:
-    """A stored value as a person reads it: an instant in ``zone`` ("2026-12-05 14:30"), yes or no, a text that
-    is in both languages as it is, a list joined with commas, anything else as JSON."""
+def shown(value: Any, zone: tzinfo, field: str = "") -> Shown:
+    """A stored value of ``field`` as a person reads it: a known code in words (:data:`VALUE_LABELS`), an instant in
+    ``zone`` ("2026-12-05 14:30"), yes or no, a text that is in both languages as it is, a list joined with commas,
+    anything else as JSON."""
     if value is None:
         return None
     if isinstance(value, bool):
         return YES_NO[value].as_dict()
     if isinstance(value, str):
+        if (field, value) in VALUE_LABELS:
+            return VALUE_LABELS[field, value].as_dict()
         if _INSTANT.match(value):
             try:
                 return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -224,12 +241,12 @@ class FieldChange:
 
 
 def changes(before: dict[str, Any] | None, after: dict[str, Any] | None, zone: tzinfo) -> list[FieldChange]:
-    """The fields that differ between ``before`` and ``after`` (all of them when one is missing, as for a creation
-    or a deletion), in the order they first appear."""
+    """The fields that differ between ``before`` and ``after`` (for a creation or a deletion, where one is missing,
+    those the other has a value for), in the order they first appear."""
     old, new = before or {}, after or {}
     fields = list(dict.fromkeys([*old, *new]))
-    return [FieldChange(name, shown(old.get(name), zone), shown(new.get(name), zone)) for name in fields
-            if before is None or after is None or old.get(name) != new.get(name)]
+    return [FieldChange(name, shown(old.get(name), zone, name), shown(new.get(name), zone, name)) for name in fields
+            if old.get(name) != new.get(name)]
 
 
 def pick(value: Shown, language: str) -> str:

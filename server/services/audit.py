@@ -20,6 +20,7 @@ from server.domain.audit import (
     CSV_COLUMNS,
     AuditAction,
     AuditEntry,
+    FieldChange,
     changes,
     pick,
     spreadsheet_safe,
@@ -70,9 +71,10 @@ class AuditLog:
         if not actor.is_manager:
             raise NotAllowed("only managers read the audit log", code="manager_only")
         account = self.config.account(actor.username)
-        if account is None or not account.branches:
+        every_branch = account is None or not account.branches
+        if every_branch and wanted.branches is None:
             return wanted
-        mine = tuple(account.branches)
+        mine = tuple(b.code for b in self.config.branches) if every_branch else tuple(account.branches)
         for code in wanted.branches or ():
             if code not in mine:
                 raise NotAllowed(f"{actor.username} does not work at branch {code}")
@@ -181,10 +183,8 @@ class AuditLog:
     def _row(self, entry: AuditEntry, language: str) -> list[str]:
         zone = self.zone(entry.branch_code)
         label = target_label(entry.target)
-        arrow = " → "
-        changed = "; ".join(
-            f"{pick(c.label.as_dict(), language)}: {pick(c.before, language) or '—'}{arrow}"
-            f"{pick(c.after, language) or '—'}" for c in changes(entry.before, entry.after, zone))
+        changed = "; ".join(f"{pick(c.label.as_dict(), language)}: {_before_after(c, language, entry.before is None)}"
+                            for c in changes(entry.before, entry.after, zone))
         return [entry.at.astimezone(zone).isoformat(timespec="seconds"), entry.branch_code or "",
                 entry.username or "", self.display_name(entry.username) or "", entry.role,
                 pick(entry.action.label.as_dict(), language), pick(None if label is None else label.as_dict(),
@@ -204,6 +204,12 @@ class AuditLog:
         branch = require_branch(self.config, branch_code)
         return [{"username": a.username, "display_name": a.display_name} for a in self.config.staff
                 if works_at(self.config, a, branch)]
+
+
+def _before_after(change: FieldChange, language: str, created: bool) -> str:
+    """"before → after" ("—" for no value); for a creation (nothing before) the value alone."""
+    before, after = pick(change.before, language), pick(change.after, language)
+    return after if created else f"{before or '—'} → {after or '—'}"
 
 
 def _start_of(day: date, zone: tzinfo) -> datetime:
