@@ -76,7 +76,7 @@ DETAIL_MAX = 20_000  # characters of JSON for each of before and after
 def _json(value: dict[str, Any] | None) -> str | None:
     if value is None:
         return None
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = json.dumps(value, ensure_ascii=False, default=str)  # in the order given: the order they read in
     if len(text) > DETAIL_MAX:  # a runaway value must not make the change itself fail
         text = json.dumps({"truncated": text[:DETAIL_MAX]}, ensure_ascii=False)
     return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -89,7 +90,7 @@ def test_a_manager_finds_filters_pages_and_exports(page: Any, hall_server: HallS
         page.click("#export")
     download = download_info.value
     assert download.suggested_filename.startswith(f"audit-{BRANCH}-")
-    data = open(download.path(), "rb").read()
+    data = Path(download.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbfTime,Branch,Username,Name,")
     # the device id the caller gave would have been a formula
     assert b"'=HYPERLINK(" in data and b",=HYPERLINK" not in data and b'"=HYPERLINK' not in data
