@@ -35,6 +35,7 @@ LONGEST_LOCKOUT = timedelta(days=1)
 class TooManySignIns(DomainError):
     code = "too_many_attempts"
     http_status = 429
+    first = True  # the first refusal of this lockout (the audit log records that one, not each further knock)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class _Failures:
     count: int
     last_at: datetime
     locked_until: datetime | None = None
+    refused_at: datetime | None = None  # when the current lockout last refused an attempt (None: not yet)
 
 
 class SignInThrottle:
@@ -62,11 +64,17 @@ class SignInThrottle:
         with self._lock:
             record = self._failures.get((username, client))
             locked_until = record.locked_until if record else None
+            first = False
+            if record is not None and locked_until is not None and locked_until > now:
+                first = record.refused_at is None
+                record.refused_at = now
         if locked_until is not None and locked_until > now:
             seconds = math.ceil((locked_until - now).total_seconds())
             minutes = math.ceil(seconds / 60)
-            raise TooManySignIns(f"too many failed sign-ins for {username!r}; try again in {minutes} min",
-                                 retry_after_s=seconds)
+            refusal = TooManySignIns(f"too many failed sign-ins for {username!r}; try again in {minutes} min",
+                                     retry_after_s=seconds)
+            refusal.first = first
+            raise refusal
 
     def failed(self, username: str, client: str) -> None:
         now = self.clock()
@@ -81,6 +89,7 @@ class SignInThrottle:
             if record.count % self.attempts == 0:
                 runs = record.count // self.attempts
                 record.locked_until = now + min(self.lockout * 2 ** min(runs - 1, 20), LONGEST_LOCKOUT)
+                record.refused_at = None
 
     def succeeded(self, username: str, client: str) -> None:
         with self._lock:

@@ -119,8 +119,9 @@ class SessionService:
         try:
             account = authenticate(self.config, username, password, offload, throttle=self.throttle,
                                    client=actor.address or "")
-        except TooManySignIns:
-            self._refused(actor, username, "locked_out")
+        except TooManySignIns as refusal:
+            if refusal.first:  # each further knock on a locked door would cost a write and say nothing new
+                self._refused(actor, username, "locked_out")
             raise
         if account is None:
             known = self.config.account(username)
