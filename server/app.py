@@ -163,7 +163,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     live = LiveHall(model, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
-    hall = HallService(model, uow, clock=clock, estimates=live)
+    hall = HallService(model, uow, clock=clock, estimates=live, audit=audit)
     hall.hall_changes = store.check
     hall.ensure_branches()
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
@@ -179,7 +179,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
             live.note_events(branch.code, [{"kind": "hall_changed"}])
 
     model.on_change(follow_the_model)
-    sessions = SessionService(model, uow, clock)
+    throttle = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout, clock)
+    sessions = SessionService(model, uow, clock, audit=audit, throttle=throttle)
     sessions.end_invalid()  # a password changed or an account disabled in the configuration: its sessions end now
     staff_sockets = StaffSockets(socketio, sessions)
     # an account disabled or given a new password: its sessions (and their sockets) end at once
@@ -189,19 +190,17 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://",
                         refusal_delay_s=limits.refusal_delay_s)
     register_socket_handlers(socketio, hall, live, heap, staff_sockets, joins)
+    app.extensions["audit"] = audit
     app.extensions["sessions"] = sessions
     app.extensions["staff_sockets"] = staff_sockets
     app.extensions["hall"] = hall
-    app.extensions["sign_in_throttle"] = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout,
-                                                        clock)
-    app.extensions["accounts"] = AccountService(model, store, offload_cpu, app.extensions["sign_in_throttle"])
+    app.extensions["accounts"] = AccountService(model, store, offload_cpu, throttle)
     warn_of_demo_passwords(model.current)
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(model, uow, clock=clock)
-    app.extensions["devices"] = DeviceService(model, uow, clock=clock)
+    app.extensions["devices"] = DeviceService(model, uow, clock=clock, audit=audit)
     app.extensions["announcements"] = AnnouncementService(model, uow)
-    app.extensions["signage"] = SignageService(model, uow, clock=clock)
-    app.extensions["audit"] = audit
+    app.extensions["signage"] = SignageService(model, uow, clock=clock, audit=audit)
     app.extensions["hall_store"] = store
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live

@@ -4,9 +4,18 @@ OpenAPI document.
 Importing this package registers every route module on the one blueprint (:data:`registry.api`).
 """
 
-from server.api import account_routes, device_routes, display_routes, printing_routes, rating_routes, routes
+from server.api import (
+    account_routes,
+    audit_routes,
+    device_routes,
+    display_routes,
+    printing_routes,
+    rating_routes,
+    routes,
+)
 from server.api.errors import register_error_handlers
 from server.api.registry import api
 
-__all__ = ["account_routes", "api", "device_routes", "display_routes", "printing_routes", "rating_routes",
+__all__ = ["account_routes", "api", "audit_routes", "device_routes", "display_routes", "printing_routes",
+           "rating_routes",
            "register_error_handlers", "routes"]

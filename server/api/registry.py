@@ -3,16 +3,17 @@ records each route for OpenAPI.
 
 Access is deny by default: every route names its rule (``auth=`` one of ``public``, ``staff``, ``manager``;
 :mod:`server.services.access`), a route without one fails at import, and the wrapper checks the rule, and
-that the actor works at the ``<branch>`` in the path, before the body is read or the view runs.
+that the actor works at the ``<branch>`` in the path (or, for a route without one that declares a ``branch`` query
+parameter, at the branch it names), before the body is read or the view runs.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, request
@@ -89,6 +90,65 @@ def query_date(name: str) -> date | None:
                           http_status=400, parameter=name) from None
 
 
+def query_day_or_instant(name: str) -> date | datetime | None:
+    """A query parameter that is a calendar day (YYYY-MM-DD) or an instant with its offset (ISO 8601,
+    ``2026-12-05T14:30:00+08:00``), or None when absent; 400 ``bad_query`` naming it."""
+    text = request.args.get(name)
+    if text is None:
+        return None
+    if len(text) == 10:
+        return query_date(name)
+    try:
+        if not text.isascii() or len(text) > 40:
+            raise ValueError
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment
+    except ValueError:
+        raise DomainError(f"{name} must be a day written YYYY-MM-DD or an instant with its offset "
+                          f"(2026-12-05T14:30:00+08:00), got {text[:40]!r}", code="bad_query", http_status=400,
+                          parameter=name) from None
+
+
+def query_text(name: str, max_length: int) -> str | None:
+    """A printable text query parameter of at most ``max_length`` characters (None when absent or blank); 400
+    ``bad_query`` naming it."""
+    text = request.args.get(name)
+    if text is None or not text.strip():
+        return None
+    if len(text) > max_length or not text.isprintable():
+        raise DomainError(f"{name} must be at most {max_length} printable characters", code="bad_query",
+                          http_status=400, parameter=name)
+    return text.strip()
+
+
+def query_choices(name: str, choices: Sequence[str]) -> list[str]:
+    """Every value of a repeatable query parameter (``?action=a&action=b``), each one of ``choices``; 400
+    ``bad_query`` naming it."""
+    values = request.args.getlist(name)
+    for value in values:
+        if value not in choices:
+            raise DomainError(f"{name} must be one of {', '.join(choices)}, got {value[:40]!r}", code="bad_query",
+                              http_status=400, parameter=name)
+    return list(dict.fromkeys(values))
+
+
+def query_branch(name: str = "branch") -> str | None:
+    """A branch code in the query (None when absent), of a configured branch; 400 ``bad_query`` naming it."""
+    code = request.args.get(name)
+    if code is None:
+        return None
+    if hall_config().branch(code) is None:
+        raise DomainError(f"{name} names no branch of this hall, got {code[:40]!r}", code="bad_query",
+                          http_status=400, parameter=name)
+    return code
+
+
+QuerySchema = str | dict[str, Any]
+"""A query parameter's type ("integer", "string") or its whole JSON schema (an array, an enum)."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     rule: str
@@ -100,7 +160,7 @@ class Endpoint:
     idempotent: bool
     status: int
     responses: dict[int, str] = field(default_factory=dict)
-    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    query: tuple[tuple[str, QuerySchema, str], ...] = ()  # (name, type or schema, description)
     response: type[BaseModel] | None = None  # the success answer's shape (server/api/responses.py)
     manager_code: str = "manager_only"  # the error code that refuses staff on a manager route
     produces: tuple[str, ...] = ("application/json",)  # the success answer's media types
@@ -126,7 +186,7 @@ api.before_request(refuse_undeclared)  # deny by default: every view here declar
 def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: str, auth: str | None = None,
           body: type[BaseModel] | None = None, idempotent: bool = False, status: int = 200,
           responses: dict[int, str] | None = None,
-          query: tuple[tuple[str, str, str], ...] = (),
+          query: tuple[tuple[str, QuerySchema, str], ...] = (),
           response: type[BaseModel] | None = None, manager_code: str = "manager_only",
           produces: tuple[str, ...] = ("application/json",),
           documented: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -138,13 +198,17 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         raise ValueError(f"{method} {rule}: declare who may call it, auth= one of {', '.join(access.AUTH_LEVELS)} "
                          f"(got {auth!r})")
     rule_auth: str = auth
+    branch_in_query = "<branch>" not in rule and any(name == "branch" for name, _, _ in query)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
             if rule_auth != access.PUBLIC:
-                access.require(hall_config(), current_actor(), rule_auth, kwargs.get("branch"),
-                               manager_code=manager_code)
+                branch = kwargs.get("branch")
+                if branch_in_query:  # in the order of a branch in the path: 401, the branch (400 here), then 403
+                    access.require(hall_config(), current_actor(), access.STAFF, None)
+                    branch = query_branch()
+                access.require(hall_config(), current_actor(), rule_auth, branch, manager_code=manager_code)
             if method.lower() in _CHANGING:
                 device_id()  # a malformed X-Device-Id is refused on every command, whether or not it is kept
             if body is not None:
@@ -239,7 +303,8 @@ def _common_answers(ep: Endpoint, path_names: list[str], has_headers: bool) -> d
     if ep.auth != access.PUBLIC:
         who = {access.MANAGER: "a manager", access.ADMIN: "an administrator",
                access.REPORTS: "a manager or a regional reader"}.get(ep.auth, "a staff member or manager")
-        where = " who works at the branch" if "<branch>" in ep.rule else ""
+        where = " who works at the branch" if "<branch>" in ep.rule or any(
+            name == "branch" for name, _, _ in ep.query) else ""
         answers["401"] = _answer("not signed in, or the session has ended (unauthenticated)")
         answers["403"] = _answer(f"only for {who}{where}")
     if path_names:
@@ -273,7 +338,8 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             {"name": m.group(3), "in": "path", "required": True, "schema": _path_schema(m.group(1), m.group(2))}
             for m in _PATH_PARAM.finditer(ep.rule)
         ]
-        parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": kind},
+        parameters += [{"name": name, "in": "query", "required": False,
+                        "schema": kind if isinstance(kind, dict) else {"type": kind},
                         "description": text} for name, kind, text in ep.query]
         if ep.method in _CHANGING:
             parameters.append({"name": DEVICE_HEADER, "in": "header", "required": False,

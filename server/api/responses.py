@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.domain.audit import AuditAction
 from server.domain.tickets import Action, PriorityClass, TicketState
 
 Names = dict[str, str]
@@ -461,3 +462,43 @@ class Accounts(Answer):
 class AccountWithPassword(Answer):
     account: Account
     temporary_password: str = Field(description="shown once; the account chooses its own at the first sign-in")
+
+
+AuditActionName = Literal[tuple(a.value for a in AuditAction)]  # type: ignore[valid-type]
+Shown = str | Names | None
+
+
+class AuditChange(Answer):
+    """One field of an audit entry before and after, as a person reads it."""
+
+    field: str
+    label: Names = Field(description="the field's name in both languages")
+    before: Shown = Field(description="text, text in both languages, or null (none: a creation)")
+    after: Shown = Field(description="text, text in both languages, or null (none: a deletion)")
+
+
+class AuditEntry(Answer):
+    """Who did what, when, from where, and what it was before."""
+
+    id: int
+    at: datetime = Field(description="in the time zone of the entry's branch (the server's without one), with its "
+                                     "offset")
+    action: AuditActionName
+    action_label: Names
+    username: str | None = Field(description="who (null: nobody signed in, e.g. a sign-in refused for an unknown "
+                                             "name)")
+    display_name: str | None = Field(description="the person's name, while the account exists")
+    role: str
+    branch: str | None = Field(description="the branch it belongs to (null: the whole hall, e.g. a sign-in)")
+    target: str | None = Field(description='what it happened to: "counter 3", "ticket A001", "device 12"')
+    target_label: Names | None
+    before: dict[str, Any] | None = Field(description="the changed fields before (null: a creation)")
+    after: dict[str, Any] | None = Field(description="the changed fields after (null: a deletion)")
+    changes: list[AuditChange] = Field(description="the fields that differ, readable")
+    device: str | None = Field(description="the caller's own device id (X-Device-Id)")
+    address: str | None = Field(description="the caller's network address")
+
+
+class AuditEntries(Answer):
+    entries: list[AuditEntry] = Field(description="newest first")
+    next_before_id: int | None = Field(description="pass as before_id for the next (older) page; null: no more")

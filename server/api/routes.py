@@ -32,11 +32,12 @@ from server.api.schemas import (
     TransferRequest,
     UndoNoShowRequest,
 )
-from server.domain.errors import DomainError, Unauthenticated
+from server.domain.errors import DomainError
 from server.domain.hall import Text
 from server.domain.ticket import COUNTER_ACTIONS
 from server.domain.tickets import Action
-from server.services.access import MANAGER, PUBLIC, REPORTS, SIGN_IN_FIRST, STAFF, require
+from server.offload import offload_cpu
+from server.services.access import MANAGER, PUBLIC, REPORTS, STAFF, require
 from server.services.hall import HallService
 from server.services.sessions import OpenSession
 from server.services.views import exception_view, service_view, weekly_view
@@ -191,9 +192,8 @@ def reactivate_ticket(token: str) -> Any:
                                                 "(password_change_required: POST /api/session/password)",
                                            429: "too many failed sign-ins from this device: locked for a while"})
 def login(body: LoginRequest) -> Any:
-    account = current_app.extensions["accounts"].sign_in(body.username, body.password, request.remote_addr or "")
-    sessions().end(request.cookies.get(SESSION_COOKIE))  # a new id at each sign-in: the old one is over
-    session_id, opened = sessions().start(account)
+    session_id, opened = sessions().sign_in(body.username, body.password, current_actor(), offload_cpu,
+                                            previous=request.cookies.get(SESSION_COOKIE))
     forget_actor()
     response = jsonify(_session_view(opened))
     set_session_cookie(response, session_id)
@@ -214,7 +214,7 @@ def whoami() -> Any:
 @route(api, "/session", "DELETE", "Sign out of the staff session (it ends on the server: the cookie opens nothing "
        "any more)", tag="staff", auth=PUBLIC, response=R.StaffSession)
 def logout() -> Any:
-    sessions().end(request.cookies.get(SESSION_COOKIE))
+    sessions().sign_out(request.cookies.get(SESSION_COOKIE), current_actor())
     forget_actor()
     response = jsonify({"username": None})
     clear_session_cookie(response)
@@ -224,12 +224,10 @@ def logout() -> Any:
 @route(api, "/session/everywhere", "DELETE", "Sign out everywhere: end every session of the signed-in account, on "
        "every device", tag="staff", auth=PUBLIC, response=R.SessionsEnded, responses={401: "not signed in"})
 def logout_everywhere() -> Any:
-    opened = current_session()
-    if opened is None:
-        raise Unauthenticated(SIGN_IN_FIRST)
-    ended = sessions().end_all(opened.account.username)
+    actor = current_actor()
+    ended = sessions().sign_out_everywhere(actor)
     forget_actor()
-    response = jsonify({"username": opened.account.username, "ended": ended})
+    response = jsonify({"username": actor.username, "ended": ended})
     clear_session_cookie(response)
     return response
 

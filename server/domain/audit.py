@@ -8,8 +8,9 @@ personal-data request. Entries are only ever added (the database refuses to chan
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -75,7 +76,7 @@ DETAIL_MAX = 20_000  # characters of JSON for each of before and after
 def _json(value: dict[str, Any] | None) -> str | None:
     if value is None:
         return None
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = json.dumps(value, ensure_ascii=False, default=str)  # in the order given: the order they read in
     if len(text) > DETAIL_MAX:  # a runaway value must not make the change itself fail
         text = json.dumps({"truncated": text[:DETAIL_MAX]}, ensure_ascii=False)
     return text
@@ -111,3 +112,171 @@ class AuditEntry:
     @property
     def after_json(self) -> str | None:
         return _json(self.after)
+
+
+# --- how an entry reads: what it happened to, the changed fields, a spreadsheet's cells ---------------------------
+
+TARGET_KINDS: dict[str, Text] = {
+    "account": Text("账号", "account"),
+    "audit_log": Text("审计日志", "audit log"),
+    "branch": Text("网点", "branch"),
+    "counter": Text("窗口", "counter"),
+    "device": Text("设备", "device"),
+    "media": Text("媒体", "media"),
+    "notice": Text("通知", "notice"),
+    "notices": Text("通知顺序", "order of notices"),
+    "playlist": Text("播放顺序", "order of the playlist"),
+    "service": Text("业务", "service"),
+    "ticket": Text("票号", "ticket"),
+}
+"""What a ``target`` names, by its first word: ``"counter 3"`` reads "窗口 3" / "counter 3"."""
+
+
+def target_of(kind: str, name: object = None) -> str:
+    """The ``target`` of an entry: a kind of :data:`TARGET_KINDS` and which one (``target_of("counter", "3")``)."""
+    if kind not in TARGET_KINDS:
+        raise ValueError(f"unknown audit target kind {kind!r}")
+    return kind if name is None else f"{kind} {name}"
+
+
+def target_label(target: str | None) -> Text | None:
+    """A target in both languages (one whose first word is no known kind reads as it is)."""
+    if target is None:
+        return None
+    kind, _, name = target.partition(" ")
+    noun = TARGET_KINDS.get(kind)
+    if noun is None:
+        return Text(target, target)
+    return Text(f"{noun.zh} {name}".strip(), f"{noun.en} {name}".strip())
+
+
+FIELD_LABELS: dict[str, Text] = {
+    "actions": Text("操作", "actions"),
+    "branch": Text("网点", "branch"),
+    "counter": Text("窗口", "counter"),
+    "enabled": Text("启用", "enabled"),
+    "ends_at": Text("结束时间", "ends at"),
+    "file": Text("文件", "file"),
+    "from": Text("起始", "from"),
+    "kind": Text("类型", "kind"),
+    "lang": Text("语言", "language"),
+    "name": Text("名称", "name"),
+    "order": Text("顺序", "order"),
+    "q": Text("搜索", "search"),
+    "reason": Text("原因", "reason"),
+    "role": Text("用途", "role"),
+    "seconds": Text("播放秒数", "seconds shown"),
+    "service": Text("业务", "service"),
+    "sessions_ended": Text("结束的会话数", "sessions ended"),
+    "staff": Text("员工", "staff"),
+    "starts_at": Text("开始时间", "starts at"),
+    "state": Text("状态", "state"),
+    "stop": Text("停止取号编号", "stop"),
+    "text_en": Text("英文内容", "text (English)"),
+    "text_zh": Text("中文内容", "text (Chinese)"),
+    "title": Text("标题", "title"),
+    "to": Text("截止", "to"),
+    "user": Text("人员", "person"),
+}
+"""The names of the fields that entries' ``before`` and ``after`` hold (an unknown one reads as its key)."""
+
+VALUE_LABELS: dict[tuple[str, str], Text] = {
+    ("reason", "wrong_password"): Text("密码错误", "wrong password"),
+    ("reason", "unknown_name"): Text("没有这个账号", "no such account"),
+    ("reason", "account_disabled"): Text("账号已停用", "account disabled"),
+    ("reason", "locked_out"): Text("错误次数过多，已锁定", "locked out after too many wrong passwords"),
+    ("state", "called"): Text("已叫号", "called"),
+    ("state", "serving"): Text("办理中", "serving"),
+    ("state", "no_show"): Text("过号", "no-show"),
+    ("state", "pending"): Text("等待配对", "waiting to be paired"),
+    ("state", "paired"): Text("已配对", "paired"),
+    ("state", "revoked"): Text("已撤销", "revoked"),
+}
+"""Codes that entries keep (a refused sign-in's reason, a ticket's or device's state), as a person reads them."""
+
+YES_NO = {True: Text("是", "yes"), False: Text("否", "no")}
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
+
+Shown = str | dict[str, str] | None
+"""A value as a person reads it: text, text in both languages (``{"zh-CN": …, "en": …}``), or nothing."""
+
+
+def shown(value: Any, zone: tzinfo, field: str = "") -> Shown:
+    """A stored value of ``field`` as a person reads it: a known code in words (:data:`VALUE_LABELS`), an instant in
+    ``zone`` ("2026-12-05 14:30"), yes or no, a text that is in both languages as it is, a list joined with commas,
+    anything else as JSON."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return YES_NO[value].as_dict()
+    if isinstance(value, str):
+        if (field, value) in VALUE_LABELS:
+            return VALUE_LABELS[field, value].as_dict()
+        if _INSTANT.match(value):
+            try:
+                return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            except ValueError:
+                return value
+        return value
+    if isinstance(value, dict) and set(value) == {"zh-CN", "en"} and all(isinstance(v, str) for v in value.values()):
+        return dict(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an entry, before and after, as a person reads it."""
+
+    field: str
+    before: Shown
+    after: Shown
+
+    @property
+    def label(self) -> Text:
+        return FIELD_LABELS.get(self.field) or Text(self.field, self.field)
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None, zone: tzinfo) -> list[FieldChange]:
+    """The fields that differ between ``before`` and ``after`` (for a creation or a deletion, where one is missing,
+    those the other has a value for), in the order they first appear."""
+    old, new = before or {}, after or {}
+    fields = list(dict.fromkeys([*old, *new]))
+    return [FieldChange(name, shown(old.get(name), zone, name), shown(new.get(name), zone, name)) for name in fields
+            if old.get(name) != new.get(name)]
+
+
+def pick(value: Shown, language: str) -> str:
+    """A shown value in one language (``""`` for nothing)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return value.get(language) or value.get("en") or ""
+    return value
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell that a spreadsheet would run as a formula begins (OWASP's list for CSV injection)."""
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell that Excel and the others show as text: one that would start a formula gets a leading ``'``."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+CSV_COLUMNS: tuple[tuple[str, Text], ...] = (
+    ("time", Text("时间", "Time")),
+    ("branch", Text("网点", "Branch")),
+    ("username", Text("账号", "Username")),
+    ("name", Text("姓名", "Name")),
+    ("role", Text("角色", "Role")),
+    ("action", Text("操作", "Action")),
+    ("target", Text("对象", "What")),
+    ("changes", Text("变更（之前 → 之后）", "Changes (before → after)")),
+    ("device", Text("设备", "Device")),
+    ("address", Text("网络地址", "Address")),
+)
+"""The columns of the audit log's CSV export, with their header in each language."""

@@ -29,7 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.domain.errors import DomainError, NotAllowed, NotFound, Unauthenticated
 from server.domain.hall import AccountRole, StaffAccount
 from server.domain.hall_document import NO_BRANCH, HallItemKind
-from server.domain.passwords import DEMO_PASSWORD_HASHES, DEMO_PASSWORDS, password_problem, temporary_password
+from server.domain.passwords import DEMO_PASSWORD_HASHES, password_problem, temporary_password
 from server.domain.values import Text
 from server.offload import Offload
 from server.services.access import SIGN_IN_FIRST
@@ -46,6 +46,7 @@ LONGEST_LOCKOUT = timedelta(days=1)
 class TooManySignIns(DomainError):
     code = "too_many_attempts"
     http_status = 429
+    first = True  # the first refusal of this lockout (the audit log records that one, not each further knock)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class _Failures:
     count: int
     last_at: datetime
     locked_until: datetime | None = None
+    refused_at: datetime | None = None  # when the current lockout last refused an attempt (None: not yet)
 
 
 class SignInThrottle:
@@ -73,11 +75,17 @@ class SignInThrottle:
         with self._lock:
             record = self._failures.get((username, client))
             locked_until = record.locked_until if record else None
+            first = False
+            if record is not None and locked_until is not None and locked_until > now:
+                first = record.refused_at is None
+                record.refused_at = now
         if locked_until is not None and locked_until > now:
             seconds = math.ceil((locked_until - now).total_seconds())
             minutes = math.ceil(seconds / 60)
-            raise TooManySignIns(f"too many failed sign-ins for {username!r}; try again in {minutes} min",
-                                 retry_after_s=seconds)
+            refusal = TooManySignIns(f"too many failed sign-ins for {username!r}; try again in {minutes} min",
+                                     retry_after_s=seconds)
+            refusal.first = first
+            raise refusal
 
     def failed(self, username: str, client: str) -> None:
         now = self.clock()
@@ -92,6 +100,7 @@ class SignInThrottle:
             if record.count % self.attempts == 0:
                 runs = record.count // self.attempts
                 record.locked_until = now + min(self.lockout * 2 ** min(runs - 1, 20), LONGEST_LOCKOUT)
+                record.refused_at = None
 
     def succeeded(self, username: str, client: str) -> None:
         with self._lock:
@@ -168,19 +177,7 @@ class AccountService(ReadsHallModel):
         self.throttle = throttle
         self.hash_method = hash_method
 
-    # --- signing in and one's own password ------------------------------------------------------------------
-
-    def sign_in(self, username: str, password: str, client: str) -> StaffAccount:
-        account = authenticate(self.config, username, password, self.offload, throttle=self.throttle, client=client)
-        if account is None:
-            raise BadCredentials("wrong username or password")
-        if account.must_change_password:
-            raise PasswordChangeRequired("choose a new password: this one was set by an administrator",
-                                         reason="reset")
-        if password in DEMO_PASSWORDS and not self.config.server.allow_demo_passwords:
-            raise PasswordChangeRequired("choose a new password: this is a demo password everyone knows",
-                                         reason="demo")
-        return account
+    # --- one's own password (signing in is the sessions' :meth:`SessionService.sign_in`) ------------------------
 
     def change_password(self, actor: Actor, username: str, current: str, new: str, client: str) -> StaffAccount:
         """Replace the account's password (the current one proves it is theirs); its other sessions end."""

@@ -8,17 +8,29 @@ nothing. Rules about who may *do* the things recorded stay where they were; this
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
 
-from server.domain.audit import AuditAction, AuditEntry
-from server.domain.errors import NotAllowed, Unauthenticated
+from server.domain.audit import (
+    CSV_COLUMNS,
+    AuditAction,
+    AuditEntry,
+    FieldChange,
+    changes,
+    pick,
+    spreadsheet_safe,
+    target_label,
+    target_of,
+)
+from server.domain.errors import DomainError, NotAllowed, Unauthenticated
 from server.persistence import audit as stored
 from server.persistence.audit import AuditFilter
-from server.services.access import SIGN_IN_FIRST, works_at
+from server.services.access import SIGN_IN_FIRST, require_branch, works_at
 from server.services.actor import Actor, Clock
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import UnitOfWork
@@ -26,6 +38,7 @@ from server.settings import HallConfig
 
 SYSTEM = Actor(username=None, role="system")
 PAGE_MAX = 500
+CSV_BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (and so shows Chinese) only when it begins with this
 
 
 def entry_of(actor: Actor, action: AuditAction, at: datetime, *, branch: str | None = None,
@@ -59,10 +72,14 @@ class AuditLog(ReadsHallModel):
         if not actor.is_manager:
             raise NotAllowed("only managers read the audit log", code="manager_only")
         account = self.config.account(actor.username)
-        if account is None or not account.branches:
+        every_branch = account is None or not account.branches
+        if every_branch and wanted.branches is None:
             return wanted
-        mine = tuple(account.branches)
-        branches = mine if wanted.branches is None else tuple(b for b in wanted.branches if b in mine)
+        mine = tuple(b.code for b in self.config.branches) if every_branch else tuple(account.branches)
+        for code in wanted.branches or ():
+            if code not in mine:
+                raise NotAllowed(f"{actor.username} does not work at branch {code}")
+        branches = mine if wanted.branches is None else wanted.branches
         people = tuple(a.username for a in self.config.staff if any(works_at(self.config, a, b) for b in branches))
         return AuditFilter(branches=branches, since=wanted.since, until=wanted.until, actions=wanted.actions,
                            username=wanted.username, text=wanted.text, people=people)
@@ -75,14 +92,127 @@ class AuditLog(ReadsHallModel):
             return stored.search(session.connection(), found, limit=min(max(limit, 1), PAGE_MAX),
                                  before_id=before_id)
 
-    def each(self, actor: Actor, wanted: AuditFilter, *, batch: int = PAGE_MAX) -> Any:
+    def each(self, actor: Actor, wanted: AuditFilter, *, batch: int = PAGE_MAX) -> Iterator[AuditEntry]:
         """Every entry ``actor`` may read, newest first, a batch per query (for an export)."""
-        found = self.readable(actor, wanted)
+        for page in self._pages(self.readable(actor, wanted), batch):
+            yield from page
+
+    def _pages(self, found: AuditFilter, batch: int) -> Iterator[list[AuditEntry]]:
+        """``found``'s entries, newest first, one query (and one short read transaction) per batch."""
         before_id = None
         while True:
             with self.uow.read() as session:
                 page = stored.search(session.connection(), found, limit=batch, before_id=before_id)
-            yield from page
+            yield page
             if len(page) < batch:
                 return
             before_id = page[-1].id
+
+    # --- reading it ---------------------------------------------------------------------------------------------
+
+    def period(self, branch_code: str | None, since: date | datetime | None,
+               until: date | datetime | None) -> tuple[datetime | None, datetime | None]:
+        """A search's time window as instants: a day is read in the branch's time zone (the server's without a
+        branch), ``since`` from its start, ``until`` to its end (inclusive); an instant is taken as it is. 400
+        ``bad_query`` naming ``to`` when the window ends before it starts."""
+        zone = self.zone(branch_code)
+        first = _start_of(since, zone) if isinstance(since, date) and not isinstance(since, datetime) else since
+        last = _start_of(until + timedelta(days=1), zone) if isinstance(until, date) and not isinstance(
+            until, datetime) else until
+        if first is not None and last is not None and last <= first:
+            raise DomainError("the window ends before it starts: `to` must be after `from`", code="bad_query",
+                              http_status=400, parameter="to")
+        return first, last
+
+    def zone(self, branch_code: str | None) -> tzinfo:
+        """The time zone an entry's times are read in: its branch's, else the server's."""
+        branch = self.config.branch(branch_code) if branch_code else None
+        return branch.timezone if branch is not None else self.config.server.timezone
+
+    def display_name(self, username: str | None) -> str | None:
+        account = self.config.account(username) if username else None
+        return account.display_name if account is not None else None
+
+    def view(self, entry: AuditEntry) -> dict[str, Any]:
+        """An entry as the API answers it: the time in its branch's zone, the action and target in both languages,
+        the person's display name, and the changed fields as a person reads them."""
+        zone = self.zone(entry.branch_code)
+        label = target_label(entry.target)
+        return {
+            "id": entry.id,
+            "at": entry.at.astimezone(zone).isoformat(),
+            "action": entry.action.value,
+            "action_label": entry.action.label.as_dict(),
+            "username": entry.username,
+            "display_name": self.display_name(entry.username),
+            "role": entry.role,
+            "branch": entry.branch_code,
+            "target": entry.target,
+            "target_label": None if label is None else label.as_dict(),
+            "before": entry.before,
+            "after": entry.after,
+            "changes": [{"field": c.field, "label": c.label.as_dict(), "before": c.before, "after": c.after}
+                        for c in changes(entry.before, entry.after, zone)],
+            "device": entry.device,
+            "address": entry.address,
+        }
+
+    def export(self, actor: Actor, wanted: AuditFilter, *, language: str,
+               described: Mapping[str, Any]) -> Iterator[bytes]:
+        """The entries ``actor`` may read as CSV for a spreadsheet, in batches: UTF-8 with a byte-order mark, a
+        header in ``language``, times in each entry's branch's zone with their offset, no cell that a spreadsheet
+        would run as a formula. The export itself is recorded first (``described``: the filter as asked), and
+        refused (401/403) before anything is sent."""
+        found = self.readable(actor, wanted)
+        branch = wanted.branches[0] if wanted.branches and len(wanted.branches) == 1 else None
+        self.record(actor, AuditAction.DATA_EXPORTED, branch=branch, target=target_of("audit_log"),
+                    after={key: value for key, value in described.items() if value not in (None, "", [], ())})
+        return self._csv(found, language)
+
+    def _csv(self, found: AuditFilter, language: str) -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        buffer.write(CSV_BOM)
+        writer.writerow([pick(text.as_dict(), language) for _, text in CSV_COLUMNS])
+        for page in self._pages(found, PAGE_MAX):
+            for entry in page:
+                writer.writerow([spreadsheet_safe(cell) for cell in self._row(entry, language)])
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+
+    def _row(self, entry: AuditEntry, language: str) -> list[str]:
+        zone = self.zone(entry.branch_code)
+        label = target_label(entry.target)
+        changed = "; ".join(f"{pick(c.label.as_dict(), language)}: {_before_after(c, language, entry.before is None)}"
+                            for c in changes(entry.before, entry.after, zone))
+        return [entry.at.astimezone(zone).isoformat(timespec="seconds"), entry.branch_code or "",
+                entry.username or "", self.display_name(entry.username) or "", entry.role,
+                pick(entry.action.label.as_dict(), language), pick(None if label is None else label.as_dict(),
+                                                                      language),
+                changed, entry.device or "", entry.address or ""]
+
+    def file_name(self, branch_code: str | None, since: datetime | None, until: datetime | None) -> str:
+        """An export's file name with its days in the branch's time zone: ``audit-SZ-FUTIAN-2026-12-01-2026-12-05.csv``
+        (``start`` without a first day; the last day is today without one)."""
+        zone = self.zone(branch_code)
+        first = since.astimezone(zone).date().isoformat() if since is not None else "start"
+        last = (until - timedelta(microseconds=1) if until is not None else self.clock()).astimezone(zone).date()
+        return f"audit-{branch_code or 'all'}-{first}-{last.isoformat()}.csv"
+
+    def branch_people(self, branch_code: str) -> list[dict[str, str]]:
+        """The people of a branch, for the page's filter: username and display name."""
+        branch = require_branch(self.config, branch_code)
+        return [{"username": a.username, "display_name": a.display_name} for a in self.config.staff
+                if works_at(self.config, a, branch)]
+
+
+def _before_after(change: FieldChange, language: str, created: bool) -> str:
+    """"before → after" ("—" for no value); for a creation (nothing before) the value alone."""
+    before, after = pick(change.before, language), pick(change.after, language)
+    return after if created else f"{before or '—'} → {after or '—'}"
+
+
+def _start_of(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+

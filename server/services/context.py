@@ -1,9 +1,10 @@
-"""What every hall service is given: the configuration, the unit of work, the clock and the live estimates."""
+"""What every hall service is given: the configuration, the unit of work, the clock, the live estimates and the
+audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from server.domain import policy
@@ -12,6 +13,7 @@ from server.domain.hall import Branch, Counter
 from server.domain.tickets import PriorityClass
 from server.services.access import require_branch, require_counter
 from server.services.actor import Clock, utc_now
+from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel
 from server.services.unit_of_work import UnitOfWork
 
@@ -40,7 +42,13 @@ class HallContext(ReadsHallModel):
     clock: Clock = utc_now
     estimates: EstimateSource | None = None
     day_keeper: DayKeeper | None = None
-    hall_changes: Callable[[], Any] | None = None  # serves the database's newest hall model (HallStore.check)
+    audit: AuditLog = field(default=None, kw_only=True)  # type: ignore[assignment]  # None: one of its own
+
+    def __post_init__(self) -> None:
+        if self.audit is None:
+            self.audit = AuditLog(self.model, self.uow, self.clock)
+
+    hall_changes: Callable[[], Any] | None = field(default=None, kw_only=True)  # HallStore.check: the newest model
 
     def serve_newest_model(self) -> None:
         """Before a screen is given a snapshot: a change another process made to the hall model is served, so that

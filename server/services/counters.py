@@ -1,5 +1,7 @@
 """Counter commands: staff sign in and out, pause and resume, and call tickets to their counter.
 
+A takeover (signing in where someone else is signed in) is written to the audit log with who had the counter.
+
 One staff member per counter and one counter per staff member; a counter calls only while it is open,
 not paused and free. Call-next asks the database for the head of each group the counter may serve
 (:mod:`server.persistence.queue_queries`) and lets the policy (:mod:`server.domain.policy`) choose.
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from server.domain import policy
+from server.domain.audit import AuditAction, target_of
 from server.domain.counter_session import CounterChange, CounterSession, choose_services
 from server.domain.errors import DomainError
 from server.domain.hall import Counter
@@ -62,6 +65,9 @@ class CounterService:
                         f"counter {counter.number} is signed in by {session.staff_username}; take over explicitly",
                         code="counter_occupied", signed_in=session.staff_username,
                     )
+                hall.audit.record_in(tx.connection, actor, AuditAction.COUNTER_TAKEOVER, branch=branch.code,
+                                     target=target_of("counter", counter.number),
+                                     before={"staff": session.staff_username}, after={"staff": actor.username})
                 tx.record_counter(counter.number, session.take_over(actor.username), actor)
             for other in sessions.values():
                 if other.staff_username == actor.username and other.counter_number != counter.number:

@@ -5,7 +5,8 @@ which the device keeps (a cookie) while the database keeps only its SHA-256, and
 shows. A manager of the branch types the code on the manager page and approves the device for a role
 (``pair``); from then on every request carrying the credential is that device (``authenticate``), until a manager
 revokes it. Writes go through the branch's command transaction (several processes, SQLite or PostgreSQL); they
-record no hall event (the screens have nothing to show), the rows themselves say who paired and revoked what, when.
+record no hall event (the screens have nothing to show), the rows themselves say who paired and revoked what, when,
+and pairing, renaming and revoking are written to the audit log in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from server.domain.audit import AuditAction, target_of
 from server.domain.devices import (
     PAIRING_TTL,
     Device,
@@ -36,6 +38,7 @@ from server.persistence import counter_sessions
 from server.persistence import devices as records
 from server.services.access import require_branch, require_counter, require_device, require_manager
 from server.services.actor import Actor, Clock, utc_now
+from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso
@@ -65,10 +68,12 @@ class DeviceService(ReadsHallModel):
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock = utc_now, *,
                  randbelow: Callable[[int], int] = secrets.randbelow,
-                 new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> None:
+                 new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(32),
+                 audit: AuditLog | None = None) -> None:
         self.model = model_of(config)
         self.uow = uow
         self.clock = clock
+        self.audit = audit or AuditLog(config, uow, clock)
         self.randbelow = randbelow
         self.new_secret = new_secret
 
@@ -176,8 +181,10 @@ class DeviceService(ReadsHallModel):
         assert actor.username is not None
         with self.uow.command(branch, self.clock()) as tx:
             device = self._pending(tx.session, branch, code)
+            before = self._audited(device, branch)
             device.approve(role, name, actor.username, tx.now)
             records.save(tx.session, device)
+            self._record(tx.connection, actor, AuditAction.DEVICE_PAIRED, branch, device, before)
         return self.manager_view(device, branch)
 
     def devices(self, branch_code: str, actor: Actor) -> dict[str, Any]:
@@ -199,8 +206,10 @@ class DeviceService(ReadsHallModel):
         branch = self._managed(branch_code, actor)
         with self.uow.command(branch, self.clock()) as tx:
             device = self._device(tx.session, branch, device_id)
+            before = self._audited(device, branch)
             device.rename(name)
             records.save(tx.session, device)
+            self._record(tx.connection, actor, AuditAction.DEVICE_RENAMED, branch, device, before)
         return self.manager_view(device, branch)
 
     def revoke(self, branch_code: str, device_id: int, actor: Actor) -> dict[str, Any]:
@@ -209,8 +218,10 @@ class DeviceService(ReadsHallModel):
         assert actor.username is not None
         with self.uow.command(branch, self.clock()) as tx:
             device = self._device(tx.session, branch, device_id)
+            before = self._audited(device, branch)
             device.revoke(actor.username, tx.now)
             records.save(tx.session, device)
+            self._record(tx.connection, actor, AuditAction.DEVICE_REVOKED, branch, device, before)
         return self.manager_view(device, branch)
 
     def manager_view(self, device: Device, branch: Branch, now: datetime | None = None) -> dict[str, Any]:
@@ -235,6 +246,16 @@ class DeviceService(ReadsHallModel):
         }
 
     # --- internals --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _audited(device: Device, branch: Branch) -> dict[str, Any]:
+        """What the audit log keeps of a device: its state, role (named in both languages) and name."""
+        return {"state": device.state.value, "role": device.role.label(branch).as_dict(), "name": device.name}
+
+    def _record(self, connection: Connection, actor: Actor, action: AuditAction, branch: Branch, device: Device,
+                before: dict[str, Any]) -> None:
+        self.audit.record_in(connection, actor, action, branch=branch.code, target=target_of("device", device.id),
+                             before=before, after=self._audited(device, branch))
 
     def _managed(self, branch_code: str, actor: Actor) -> Branch:
         branch = require_branch(self.config, branch_code)

@@ -17,6 +17,7 @@ from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, issue_origins, tickets
 from server.persistence import idempotency as idempotency_records
 from server.services.actor import Clock, utc_now
+from server.services.audit import AuditLog
 from server.services.context import EstimateSource, HallContext
 from server.services.counters import CounterService
 from server.services.hall_model import HallModel, model_of
@@ -32,8 +33,8 @@ class HallService(HallContext):
     """Commands and queries for every branch of one configuration."""
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock = utc_now,
-                 estimates: EstimateSource | None = None) -> None:
-        super().__init__(model_of(config), uow, clock, estimates)
+                 estimates: EstimateSource | None = None, *, audit: AuditLog | None = None) -> None:
+        super().__init__(model_of(config), uow, clock, estimates, audit=audit)  # type: ignore[arg-type]
         self.tickets = TicketService(self)
         self.counters = CounterService(self)
         self.queries = HallQueries(self)

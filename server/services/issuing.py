@@ -2,14 +2,16 @@
 
 Each stop and resume is a command like any other: one transaction, an event (``issue_stopped`` /
 ``issue_resumed``) that every screen of the branch hears and answers by fetching a fresh snapshot. Issue
-checks the branch's stops inside its own transaction, so a ticket is never issued after a stop committed.
+checks the branch's stops inside its own transaction, so a ticket is never issued after a stop committed. Both
+are written to the audit log in the same transaction: what the stop covers, from when, until when and why.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from server.domain.audit import AuditAction, target_of
 from server.domain.hall import Branch, Text
 from server.domain.issuing import IssueStop, StopChange
 from server.domain.service_day import DayBoundary
@@ -52,6 +54,8 @@ class IssuingService:
                                     ends_at=ends_at, reason_code=reason, text=text, by=actor.username)
             issue_stops.add(tx.connection, stop)
             self._record(tx, StopChange("issue_stopped", stop), actor)
+            hall.audit.record_in(tx.connection, actor, AuditAction.ISSUE_STOPPED, branch=branch.code,
+                                 target=_scope(stop), before=None, after=_audited(stop))
             return stop.view()
 
     def resume(self, branch_code: str, stop_id: int, actor: Actor) -> dict[str, Any]:
@@ -61,9 +65,12 @@ class IssuingService:
         self._require_may_stop(actor, branch)
         with hall.uow.command(branch, hall.clock()) as tx:
             stop = issue_stops.get(tx.connection, branch.code, stop_id)
+            before = _audited(stop)
             change = stop.resume(tx.now, actor.username)
             issue_stops.save(tx.connection, stop)
             self._record(tx, change, actor)
+            hall.audit.record_in(tx.connection, actor, AuditAction.ISSUE_RESUMED, branch=branch.code,
+                                 target=_scope(stop), before=before, after=_audited(stop))
             return stop.view()
 
     def current(self, branch_code: str) -> list[dict[str, Any]]:
@@ -85,3 +92,19 @@ class IssuingService:
         view = change.stop.view()
         tx.emit(EventKind(change.kind), staff=actor.username, device=actor.device, reason=change.stop.reason_code,
                 data=view, public={"stop": view, "resync": True})
+
+
+def _scope(stop: IssueStop) -> str:
+    """What a stop covers, as the audit log names it: a service, or the whole branch."""
+    if stop.service_code is None:
+        return target_of("branch", stop.branch_code)
+    return target_of("service", stop.service_code)
+
+
+def _audited(stop: IssueStop) -> dict[str, Any]:
+    """A stop's fields for the audit log: a resumed stop ends when it was resumed."""
+    view = stop.view()
+    ends_at = stop.resumed_at if stop.resumed_at is not None else stop.ends_at
+    return {"stop": view["id"], "starts_at": view["starts_at"],
+            "ends_at": None if ends_at is None else ends_at.astimezone(UTC).isoformat(),
+            "reason": view["reason"]}

@@ -9,6 +9,10 @@ manager), when the account was removed or disabled in the configuration, when th
 the one it was opened with (a changed password ends every older session, at start-up and at the next use), after
 ``server.session_idle_min`` without a request, and ``server.session_lifetime_hours`` after sign-in whatever happens.
 
+Signing in (and a refused sign-in, by a wrong password or a lockout), signing out, signing out everywhere and a
+manager ending a staff member's sessions are written to the audit log (:mod:`server.services.audit`), in the same
+transaction as the change where there is one.
+
 The live staff sockets follow the sessions: whoever ends sessions here tells the listeners (the socket side of
 this process drops their sockets at once), and the socket side checks the rest every few seconds with
 :meth:`SessionService.live`, which is how the other processes' sockets learn of it.
@@ -23,12 +27,19 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from server.domain.errors import NotAllowed, NotFound
+from sqlalchemy import Connection
+
+from server.domain.audit import AuditAction, target_of
+from server.domain.errors import NotAllowed, NotFound, Unauthenticated
 from server.domain.hall import StaffAccount
+from server.domain.passwords import DEMO_PASSWORDS
+from server.offload import Offload
 from server.persistence import staff_sessions
 from server.persistence.staff_sessions import StoredSession
-from server.services.access import require_branch, require_manager, works_at
+from server.services.access import SIGN_IN_FIRST, require_branch, require_manager, works_at
+from server.services.accounts import PasswordChangeRequired, SignInThrottle, TooManySignIns, authenticate
 from server.services.actor import Actor, Clock
+from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import DatabaseUnavailable, UnitOfWork
 from server.settings import HallConfig
@@ -40,6 +51,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 signed-in browser, not one per request, at the cost of a minute's precision on the idle limit."""
 
 EndListener = Callable[[Collection[str]], None]
+TYPED_NAME_MAX = 64  # of a refused sign-in's name as typed, in the audit log
 
 
 def session_key(session_id: str) -> str:
@@ -86,10 +98,13 @@ class OpenSession:
 class SessionService(ReadsHallModel):
     """Opens, resumes and ends staff sessions in the database; the clock is passed in."""
 
-    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock, *,
+                 audit: AuditLog | None = None, throttle: SignInThrottle | None = None) -> None:
         self.model = model_of(config)
         self.uow = uow
         self.clock = clock
+        self.audit = audit or AuditLog(self.model, uow, clock)
+        self.throttle = throttle
         self.limits = SessionLimits(self.config.server.session_idle, self.config.server.session_lifetime)
         self._listeners: list[EndListener] = []
 
@@ -97,14 +112,60 @@ class SessionService(ReadsHallModel):
         """Tell ``listener`` the keys of the sessions this process ends (its sockets leave at once)."""
         self._listeners.append(listener)
 
-    def start(self, account: StaffAccount) -> tuple[str, OpenSession]:
-        """A new session for ``account``: the id for the cookie, and the session."""
+    def sign_in(self, username: str, password: str, actor: Actor, offload: Offload, *,
+                previous: str | None = None) -> tuple[str, OpenSession]:
+        """Check the password (throttled per name and ``actor.address``) and open a session: the id for the cookie,
+        and the session; the browser's ``previous`` session, if any, ends. 401 ``bad_credentials`` for a wrong
+        password, an unknown name or a disabled account alike, 429 ``too_many_attempts`` while locked out; each
+        refusal is recorded with the name as typed (never the password)."""
+        try:
+            account = authenticate(self.config, username, password, offload, throttle=self.throttle,
+                                   client=actor.address or "")
+        except TooManySignIns as refusal:
+            if refusal.first:  # each further knock on a locked door would cost a write and say nothing new
+                self._refused(actor, username, "locked_out")
+            raise
+        if account is None:
+            known = self.config.account(username)
+            self._refused(actor, username, "unknown_name" if known is None else
+                          "account_disabled" if known.disabled else "wrong_password")
+            raise Unauthenticated("wrong username or password", code="bad_credentials")
+        self._require_own_password(account, password)
+        self.end(previous)  # a new id at each sign-in: the old one is over
+        who = Actor(username=account.username, role=account.role, device=actor.device, address=actor.address)
+        return self.start(account, record=lambda connection: self.audit.record_in(
+            connection, who, AuditAction.SIGN_IN, target=target_of("account", account.username)))
+
+    def _require_own_password(self, account: StaffAccount, password: str) -> None:
+        """A right password that must be replaced before the account signs in (403 ``password_change_required``):
+        one an administrator set, or a demo password everyone knows where the deployment does not allow them."""
+        if account.must_change_password:
+            raise PasswordChangeRequired("choose a new password: this one was set by an administrator",
+                                         reason="reset")
+        if password in DEMO_PASSWORDS and not self.config.server.allow_demo_passwords:
+            raise PasswordChangeRequired("choose a new password: this is a demo password everyone knows",
+                                         reason="demo")
+
+    def _refused(self, actor: Actor, typed: str, reason: str) -> None:
+        """A refused sign-in: under the account's name when the name is one (its managers read it), else nobody's."""
+        known = self.config.account(typed)
+        who = Actor(username=known.username, role=known.role, device=actor.device, address=actor.address) \
+            if known is not None else Actor(username=None, role="anonymous", device=actor.device, address=actor.address)
+        self.audit.record(who, AuditAction.SIGN_IN_REFUSED, target=target_of("account", typed[:TYPED_NAME_MAX]),
+                          after={"reason": reason})
+
+    def start(self, account: StaffAccount, *,
+              record: Callable[[Connection], object] | None = None) -> tuple[str, OpenSession]:
+        """A new session for ``account``: the id for the cookie, and the session (``record`` writes its audit entry
+        in the same transaction)."""
         session_id = secrets.token_urlsafe(32)
         now = self.clock()
         stored = StoredSession(id_hash=session_key(session_id), username=account.username,
                                credential=credential_of(account), created_at=now, last_seen_at=now)
         with self.uow.write() as session:
             staff_sessions.add(session.connection(), stored)
+            if record is not None:
+                record(session.connection())
         return session_id, self._open(stored, account)
 
     def resume(self, session_id: str | None) -> OpenSession | None:
@@ -131,15 +192,44 @@ class SessionService(ReadsHallModel):
         return self._open(stored, account)
 
     def end(self, session_id: str | None) -> None:
-        """Sign out: this browser's session has ended."""
+        """This browser's session has ended (replaced by a new sign-in; not recorded)."""
         if session_id and len(session_id) <= 128:
             self._end([session_key(session_id)], "signed_out")
 
-    def end_all(self, username: str, reason: str = "ended_everywhere") -> int:
+    def sign_out(self, session_id: str | None, actor: Actor) -> None:
+        """Sign out: this browser's session ends, recorded under its account (nothing happens without one)."""
+        if not session_id or len(session_id) > 128:
+            return
+        key = session_key(session_id)
+        with self.uow.write() as session:
+            connection = session.connection()
+            stored = staff_sessions.get(connection, key)
+            if stored is None:
+                return
+            staff_sessions.remove(connection, [key])
+            self.audit.record_in(connection, Actor(username=stored.username, role=self._role(stored.username),
+                                                   device=actor.device, address=actor.address),
+                                 AuditAction.SIGN_OUT, target=target_of("account", stored.username))
+        self._tell([key], "signed_out")
+
+    def sign_out_everywhere(self, actor: Actor) -> int:
+        """The signed-in account ends every one of its sessions, on every device; how many there were."""
+        if actor.username is None:
+            raise Unauthenticated(SIGN_IN_FIRST)
+        username = actor.username
+        return self.end_all(username, record=lambda connection, ended: self.audit.record_in(
+            connection, actor, AuditAction.SIGN_OUT_EVERYWHERE, target=target_of("account", username),
+            after={"sessions_ended": ended}))
+
+    def end_all(self, username: str, reason: str = "ended_everywhere", *,
+                record: Callable[[Connection, int], object] | None = None) -> int:
         """End every session of ``username``, on every device and process; how many there were. The hook for a
-        password change or a disabled account made while the server runs."""
+        password change or a disabled account made while the server runs (``record`` writes the audit entry of
+        whoever ended them, in the same transaction)."""
         with self.uow.write() as session:
             keys = staff_sessions.remove_of(session.connection(), username)
+            if record is not None:
+                record(session.connection(), len(keys))
         self._tell(keys, reason, username)
         return len(keys)
 
@@ -154,7 +244,9 @@ class SessionService(ReadsHallModel):
         if account.role != "staff" and account.username != actor.username:
             raise NotAllowed("a manager's sessions are ended by that manager or in the configuration",
                              code="manager_only")
-        return self.end_all(account.username)
+        return self.end_all(account.username, record=lambda connection, ended: self.audit.record_in(
+            connection, actor, AuditAction.SESSIONS_ENDED, branch=branch.code,
+            target=target_of("account", account.username), after={"sessions_ended": ended}))
 
     def end_invalid(self, why: str = "at_start") -> int:
         """End every session that no longer holds (removed, disabled or re-hashed accounts, past the limits): at
@@ -177,6 +269,10 @@ class SessionService(ReadsHallModel):
             stored = staff_sessions.among(session.connection(), keys)
         return {s.id_hash for s in stored
                 if end_reason(s, self.config.account(s.username), now, self.limits) is None}
+
+    def _role(self, username: str) -> str:
+        account = self.config.account(username)
+        return account.role if account is not None else "staff"
 
     def _open(self, stored: StoredSession, account: StaffAccount) -> OpenSession:
         return OpenSession(key=stored.id_hash, account=account, expires_at=stored.created_at + self.limits.lifetime)

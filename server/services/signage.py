@@ -2,7 +2,8 @@
 
 Managers upload and arrange them; every change runs in one transaction of the branch
 (:class:`~server.services.unit_of_work.UnitOfWork`) and emits ``media_changed`` or ``notices_changed``, so
-that the displays fetch the new playlist at once. File bytes live in the ``[media] directory`` (a
+that the displays fetch the new playlist at once; each change is written to the audit log in the same transaction, with
+the fields before and after it. File bytes live in the ``[media] directory`` (a
 :class:`~server.persistence.media_store.MediaStore`); the database keeps their metadata and order.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from sqlmodel import Session
 
 from server.domain import media as media_types
+from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch
 from server.domain.tickets import EventKind
@@ -26,6 +28,7 @@ from server.persistence.media_store import MediaStore
 from server.persistence.tables import MediaItem, Notice
 from server.services.access import is_manager_of, require_branch, require_manager
 from server.services.actor import Actor, Clock, utc_now
+from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso
@@ -47,11 +50,12 @@ class SignageService(ReadsHallModel):
     """Media playlist and notices per branch: manager commands, the displays' public read, file access."""
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, store: MediaStore | None = None,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, *, audit: AuditLog | None = None) -> None:
         self.model = model_of(config)
         self.uow = uow
         self.store = store or MediaStore(self.config.media.directory)
         self.clock = clock
+        self.audit = audit or AuditLog(config, uow, clock)
 
     @property
     def limits(self) -> MediaSettings:
@@ -131,6 +135,7 @@ class SignageService(ReadsHallModel):
                 tx.session.add(item)
                 tx.session.flush()
                 self._emit_media(tx, actor, "added", item)
+                self._record_media(tx, actor, item, None, _media_audited(item))
                 return _media_view(item)
         except BaseException:
             self.store.delete(stored_name)
@@ -141,6 +146,7 @@ class SignageService(ReadsHallModel):
         branch = self._manager(actor, branch_code)
         with self.uow.command(branch, self.clock()) as tx:
             item = _load_media(tx.session, branch, media_id)
+            before = _media_audited(item)
             if title is not None:
                 item.title = _clean(title, 100)
             if seconds is not None:
@@ -151,17 +157,21 @@ class SignageService(ReadsHallModel):
             item.updated_at = tx.now
             tx.session.add(item)
             self._emit_media(tx, actor, "updated", item)
+            self._record_media(tx, actor, item, before, _media_audited(item))
             return _media_view(item)
 
     def reorder_media(self, branch_code: str, ids: Sequence[int], actor: Actor) -> dict[str, Any]:
         branch = self._manager(actor, branch_code)
         with self.uow.command(branch, self.clock()) as tx:
             items = records.media(tx.session, branch.code, enabled_only=False)
+            before = _order(items)
             _reorder(items, ids, "media")
             for item in items:
                 item.updated_at = tx.now
                 tx.session.add(item)
             tx.emit(EventKind.MEDIA_CHANGED, staff=actor.username, public={"change": "reordered"})
+            self.audit.record_in(tx.connection, actor, AuditAction.MEDIA_CHANGED, branch=branch.code,
+                                 target=target_of("playlist"), before={"order": before}, after={"order": _order(items)})
             return {"media": [_media_view(item) for item in sorted(items, key=lambda i: i.position)]}
 
     def delete_media(self, branch_code: str, media_id: int, actor: Actor) -> None:
@@ -169,8 +179,10 @@ class SignageService(ReadsHallModel):
         with self.uow.command(branch, self.clock()) as tx:
             item = _load_media(tx.session, branch, media_id)
             stored_name = item.stored_name
+            before = _media_audited(item)
             tx.session.delete(item)
             self._emit_media(tx, actor, "deleted", item)
+            self._record_media(tx, actor, item, before, None)
         self.store.delete(stored_name)  # after the commit: a rolled-back delete keeps its file
 
     # --- managers: notices ----------------------------------------------------------------------------
@@ -192,6 +204,7 @@ class SignageService(ReadsHallModel):
             tx.session.add(notice)
             tx.session.flush()
             self._emit_notices(tx, actor, "added", notice)
+            self._record_notice(tx, actor, notice, None, _notice_audited(notice))
             return _notice_view(notice)
 
     def update_notice(self, branch_code: str, notice_id: int, actor: Actor, *, text: dict[str, str] | None = None,
@@ -199,6 +212,7 @@ class SignageService(ReadsHallModel):
         branch = self._manager(actor, branch_code)
         with self.uow.command(branch, self.clock()) as tx:
             notice = _load_notice(tx.session, branch, notice_id)
+            before = _notice_audited(notice)
             if text is not None:
                 notice.text_zh, notice.text_en = _notice_text(text)
             if enabled is not None:
@@ -206,25 +220,32 @@ class SignageService(ReadsHallModel):
             notice.updated_by, notice.updated_at = actor.username, tx.now
             tx.session.add(notice)
             self._emit_notices(tx, actor, "updated", notice)
+            self._record_notice(tx, actor, notice, before, _notice_audited(notice))
             return _notice_view(notice)
 
     def reorder_notices(self, branch_code: str, ids: Sequence[int], actor: Actor) -> dict[str, Any]:
         branch = self._manager(actor, branch_code)
         with self.uow.command(branch, self.clock()) as tx:
             notices = records.notices(tx.session, branch.code, enabled_only=False)
+            before = _order(notices)
             _reorder(notices, ids, "notices")
             for notice in notices:
                 notice.updated_at = tx.now
                 tx.session.add(notice)
             tx.emit(EventKind.NOTICES_CHANGED, staff=actor.username, public={"change": "reordered"})
+            self.audit.record_in(tx.connection, actor, AuditAction.NOTICE_CHANGED, branch=branch.code,
+                                 target=target_of("notices"), before={"order": before},
+                                 after={"order": _order(notices)})
             return {"notices": [_notice_view(n) for n in sorted(notices, key=lambda n: n.position)]}
 
     def delete_notice(self, branch_code: str, notice_id: int, actor: Actor) -> None:
         branch = self._manager(actor, branch_code)
         with self.uow.command(branch, self.clock()) as tx:
             notice = _load_notice(tx.session, branch, notice_id)
+            before = _notice_audited(notice)
             tx.session.delete(notice)
             self._emit_notices(tx, actor, "deleted", notice)
+            self._record_notice(tx, actor, notice, before, None)
 
     # --- internals ----------------------------------------------------------------------------------------
 
@@ -261,6 +282,16 @@ class SignageService(ReadsHallModel):
                 "max_video_mb": self.limits.max_video_mb, "max_video_s": self.limits.max_video_s,
                 "image_seconds": self.limits.image_seconds, "max_items": self.limits.max_items}
 
+    def _record_media(self, tx: Transaction, actor: Actor, item: MediaItem, before: dict[str, Any] | None,
+                      after: dict[str, Any] | None) -> None:
+        self.audit.record_in(tx.connection, actor, AuditAction.MEDIA_CHANGED, branch=tx.branch.code,
+                             target=target_of("media", item.id), before=before, after=after)
+
+    def _record_notice(self, tx: Transaction, actor: Actor, notice: Notice, before: dict[str, Any] | None,
+                       after: dict[str, Any] | None) -> None:
+        self.audit.record_in(tx.connection, actor, AuditAction.NOTICE_CHANGED, branch=tx.branch.code,
+                             target=target_of("notice", notice.id), before=before, after=after)
+
     @staticmethod
     def _emit_media(tx: Transaction, actor: Actor, change: str, item: MediaItem) -> None:
         tx.emit(EventKind.MEDIA_CHANGED, staff=actor.username, data={"media_id": item.id, "change": change},
@@ -270,6 +301,22 @@ class SignageService(ReadsHallModel):
     def _emit_notices(tx: Transaction, actor: Actor, change: str, notice: Notice) -> None:
         tx.emit(EventKind.NOTICES_CHANGED, staff=actor.username, data={"notice_id": notice.id, "change": change},
                 public={"change": change, "notice_id": notice.id})
+
+
+def _media_audited(item: MediaItem) -> dict[str, Any]:
+    """What the audit log keeps of a playlist item."""
+    return {"title": item.title, "file": item.original_name, "kind": item.kind, "seconds": item.seconds,
+            "enabled": item.enabled}
+
+
+def _notice_audited(notice: Notice) -> dict[str, Any]:
+    """What the audit log keeps of a notice."""
+    return {"text_zh": notice.text_zh, "text_en": notice.text_en, "enabled": notice.enabled}
+
+
+def _order(rows: Sequence[MediaItem] | Sequence[Notice]) -> list[int]:
+    """The ids of a playlist's or the notices' rows in the order they are shown."""
+    return [row.id for row in sorted(rows, key=lambda row: row.position) if row.id is not None]
 
 
 def _load_media(session: Session, branch: Branch, media_id: int) -> MediaItem:

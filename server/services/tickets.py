@@ -2,7 +2,8 @@
 
 Each command runs in one transaction (:mod:`server.services.unit_of_work`): load the ticket, let it
 change itself (:class:`server.domain.ticket.Ticket`), save it and record the event it returned. Issue
-takes an idempotency key, so a kiosk that retries never gets a second ticket.
+takes an idempotency key, so a kiosk that retries never gets a second ticket. A no-show that staff mark is written
+to the audit log too (the end of a day's expiries are not: they are in the ticket's own events).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
 from server.domain.issuing import LastTicketPassed, blocking, tickets_until
@@ -145,10 +147,16 @@ class TicketService:
                 if active is not None:
                     raise DomainError(f"counter {counter_number} is busy with {active.number}; finish it before "
                                       f"resuming {ticket.number}", code="counter_busy", current=active.number)
+            was = ticket.state
             self._save(tx, ticket, ticket.at_counter(action, tx.now, reason), actor)
             answer: dict[str, Any] = {"ticket": ticket_staff(ticket, branch)}
             if action is Action.NO_SHOW:
                 answer["undo_until"] = iso(tx.now + hall.config.queue.undo_no_show)
+                hall.audit.record_in(tx.connection, actor, AuditAction.NO_SHOW, branch=branch.code,
+                                     target=target_of("ticket", ticket.number),
+                                     before={"state": was.value, "counter": counter_number},
+                                     after={"state": ticket.state.value, "counter": counter_number,
+                                            **({"reason": reason} if reason else {})})
             return answer
 
     def undo_no_show(self, branch_code: str, ticket_id: int, actor: Actor, *, expected_version: int | None = None,

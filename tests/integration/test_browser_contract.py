@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from server.app import create_app
 from server.config import load_config
+from server.domain.audit import AuditAction
 from server.domain.issuing import CUSTOM_REASON, MAX_REASON_TEXT, STOP_REASONS
 from server.domain.tickets import SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
 from server.services.actor import Actor
@@ -178,6 +179,19 @@ def test_both_manager_languages_have_the_same_texts() -> None:
     zh, en = _texts("zh-CN", MANAGER_TEXTS), _texts("en", MANAGER_TEXTS)
     assert len(zh) > 100 and {"issuing", "waiting_keep", "error_text_en"} <= zh  # the whole dictionary was read
     assert zh - en == set() and en - zh == set()
+
+
+def test_both_audit_page_languages_have_the_same_texts() -> None:
+    script = ROOT / "server" / "pages" / "back_office" / "static" / "audit.js"
+    zh, en = _texts("zh-CN", script), _texts("en", script)
+    assert len(zh) > 30 and {"empty", "export", "bad_range", "param_q"} <= zh  # the whole dictionary was read
+    assert zh == en, f"audit.js: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
+
+
+def test_the_audit_page_offers_the_domains_actions(app: Flask) -> None:
+    page = _bootstrap(app.test_client().get(f"/manager/{BRANCH}/audit").get_data(as_text=True))
+    assert page["actions"] == [{"code": a.value, "label": a.label.as_dict()} for a in AuditAction]
+    assert {"username": "zhang.wei", "display_name": "张伟 Zhang Wei"} in page["people"]
 
 
 def test_the_manager_offers_the_domains_stop_reasons(app: Flask) -> None:

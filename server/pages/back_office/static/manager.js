@@ -8,7 +8,7 @@
   const API = window.HallApi;
   const i18n = HallI18n.create({
     "zh-CN": {
-      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", change_password: "修改密码", sign_in: "经理登录", username: "用户名",
+      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", change_password: "修改密码", audit_log: "审计日志", sign_in: "经理登录", username: "用户名",
       password: "密码", sign_in_button: "登录", counters: "窗口", services: "业务排队", service: "业务", waiting: "等候",
       estimate: "新票预计等候", target: "目标", accuracy: "等候预估准确度（最近）",
       accuracy_hint: "取号时给出的预估与实际叫号等候之差（分钟）。区间命中应接近 80%。", count: "样本", bias: "偏差",
@@ -54,7 +54,7 @@
       hours_n: "{n} 小时",
     },
     en: {
-      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", sign_in: "Manager sign-in",
+      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", sign_in: "Manager sign-in",
       username: "Username", password: "Password", sign_in_button: "Sign in", counters: "Counters",
       services: "Queues by service", service: "Service", waiting: "Waiting", estimate: "New ticket's wait",
       target: "Target", accuracy: "Wait estimate accuracy (recent)",
@@ -340,11 +340,17 @@
     $("#login").hidden = false;
     $("#sign-out").hidden = true;
     $("#change-password").hidden = true;
+    $("#audit-link").hidden = true;
     $("#login-error").textContent = message || "";
+  }
+
+  function linkAudit() {
+    $("#audit-link").href = `/manager/${encodeURIComponent(PAGE.branch.code)}/audit?lang=${i18n.language}`;
   }
 
   async function start() {
     i18n.apply(document);
+    linkAudit();
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
     const who = await API.get("/api/session");
@@ -356,6 +362,7 @@
     $("#board").hidden = false;
     $("#sign-out").hidden = false;
     $("#change-password").hidden = false;
+    $("#audit-link").hidden = false;
     startLive();
     devicesCard.load();
     accountsCard.load();
@@ -364,6 +371,7 @@
   $("#lang").addEventListener("click", () => {
     i18n.setLanguage(i18n.language === "zh-CN" ? "en" : "zh-CN");
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
+    linkAudit();
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     if (snapshot) { renderCounters(); renderServices(); issuing.render(); }
     devicesCard.render();
