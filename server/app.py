@@ -26,12 +26,14 @@ from server.realtime import (
 from server.services.accounts import SignInThrottle
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
+from server.services.audit import AuditLog
 from server.services.devices import DeviceService
 from server.services.hall import HallService
 from server.services.limits import JoinLimiter
 from server.services.live import LiveHall
-from server.services.live_loop import LiveLoop
+from server.services.live_loop import LiveLoop, PurgeJobs
 from server.services.printing import PrintingService
+from server.services.privacy import PrivacyService
 from server.services.ratings import RatingService
 from server.services.sessions import SessionService
 from server.services.signage import SignageService
@@ -160,7 +162,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     hall = HallService(config, uow, clock=clock, estimates=live)
     hall.ensure_branches()
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
-    hall.purge_old_records()
+    privacy = PrivacyService(config, uow, AuditLog(config, uow, clock), clock)
+    purge = PurgeJobs(hall.purge_old_records, privacy.purge_expired)  # personal data past its retention too
+    purge()
     for branch in config.branches:
         live.refresh(branch.code)
     sessions = SessionService(config, uow, clock)
@@ -178,13 +182,14 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(config, uow, clock=clock)
     app.extensions["devices"] = DeviceService(config, uow, clock=clock)
+    app.extensions["privacy"] = privacy
     app.extensions["announcements"] = AnnouncementService(config, uow)
     app.extensions["signage"] = SignageService(config, uow, clock=clock)
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(
         live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,
-        purge=hall.purge_old_records, housekeeping=heap, end_days=hall.days.end_due,
+        purge=purge, housekeeping=heap, end_days=hall.days.end_due,
         check_sessions=staff_sockets.sweep)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio

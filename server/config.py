@@ -83,6 +83,7 @@ from server.domain.hall import (
 from server.domain.issuing import LastTicket
 from server.domain.limits import IssueLimits, Rate, parse_network
 from server.domain.policy import PolicyRules
+from server.domain.privacy import Retention
 from server.domain.schedule import (
     ALL_DAY,
     WEEKDAYS,
@@ -772,9 +773,20 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
     )
 
 
+def _load_privacy(root: _Reader) -> Retention:
+    """``[privacy]``: how long call-back contacts and free text are kept (docs/privacy.md)."""
+    section = root.table("privacy")
+    names = ("contact_days_after_resolved", "contact_max_days", "free_text_days")
+    section.unknown_keys(set(names))
+    default = Retention()
+    days = {name: section.int(name, getattr(default, name)) for name in names}
+    return _build(section, Retention, **days)
+
+
 def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = None) -> HallConfig:
     root = _Reader(data, "")
-    root.unknown_keys({"server", "queue", "branches", "staff", "ratings", "announcements", "media", "limits"})
+    root.unknown_keys({"server", "queue", "branches", "staff", "ratings", "announcements", "media", "limits",
+                       "privacy"})
     server = _load_server(root, base_dir)
     queue = _load_queue(root)
     branches: list[Branch] = []
@@ -786,7 +798,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     staff = _load_staff(root, {b.code for b in branches})
     return HallConfig(server=server, queue=queue, branches=tuple(branches), staff=staff, source=source,
                       ratings=_load_ratings(root), announcements=_load_announcements(root, server),
-                      media=_load_media(root, server, base_dir), limits=_load_limits(root, server))
+                      media=_load_media(root, server, base_dir), limits=_load_limits(root, server),
+                      privacy=_load_privacy(root))
 
 
 def load_config(path: str | os.PathLike[str], overrides: Callable[[dict[str, Any]], None] | None = None) -> HallConfig:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
 from server.domain.limits import IssueLimits, Rate
+from server.domain.privacy import Retention
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class HallConfig:
     announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    privacy: Retention = field(default_factory=Retention)  # [privacy]: how long personal data is kept
 
     def branch(self, code: str) -> Branch | None:
         return next((b for b in self.branches if b.code == code), None)
