@@ -8,7 +8,7 @@ processes at once) removes each thing once: the second run finds nothing left an
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, or_, select, update
 from sqlmodel import Session
@@ -88,8 +88,8 @@ def purge_contacts(connection: Connection, branch_code: str, now: datetime, give
         _C.branch_code == branch_code, or_(_C.purge_after <= now, _C.consent_at < given_before))))
 
 
-def blank_free_text(connection: Connection, branch_code: str, before: datetime, before_day: date) -> dict[str, int]:
-    """Blank the branch's free text written before ``before`` (tickets: of service days before ``before_day``)."""
+def blank_free_text(connection: Connection, branch_code: str, before: datetime) -> dict[str, int]:
+    """Blank the branch's free text written before ``before`` (a transfer note: of a ticket issued before it)."""
     return {
         "comments": _count(connection.execute(update(Rating).where(
             _R.branch_code == branch_code, _R.created_at < before, _R.comment.is_not(None)).values(comment=None))),
@@ -97,7 +97,7 @@ def blank_free_text(connection: Connection, branch_code: str, before: datetime, 
             _F.branch_code == branch_code, _F.resolved_at < before, _F.resolution_note.is_not(None))
             .values(resolution_note=None))),
         "transfer_notes": _count(connection.execute(update(TicketRow).where(
-            _T.branch_code == branch_code, _T.service_day < before_day, _T.transfer_note.is_not(None))
+            _T.branch_code == branch_code, _T.issued_at < before, _T.transfer_note.is_not(None))
             .values(transfer_note=None))),
         "event_notes": _count(connection.execute(update(TicketEvent).where(
             _E.branch_code == branch_code, _E.kind.in_(FREE_TEXT_EVENTS), _E.at < before, _E.reason.is_not(None))

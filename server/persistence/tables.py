@@ -91,7 +91,7 @@ class TicketRow(SQLModel, table=True):
         Index("ix_ticket_class", "branch_code", "state", "service_code", "priority", "queue_key_us", "id",
               "target_counter"),
         # the few tickets with a transfer note, for the job that blanks old ones (migration 0013)
-        Index("ix_ticket_transfer_note", "branch_code", "service_day", sqlite_where=text("transfer_note IS NOT NULL"),
+        Index("ix_ticket_transfer_note", "branch_code", "issued_at", sqlite_where=text("transfer_note IS NOT NULL"),
               postgresql_where=text("transfer_note IS NOT NULL")),
     )
 

@@ -18,7 +18,6 @@ from sqlmodel import Session
 from server.domain.audit import AuditAction
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
-from server.domain.numbering import service_day
 from server.domain.privacy import (
     ContactGiven,
     Purpose,
@@ -185,8 +184,7 @@ class PrivacyService:
                 connection = session.connection()
                 counts = {"contacts": stored.purge_contacts(connection, branch.code, now,
                                                             retention.contacts_given_before(now)),
-                          **stored.blank_free_text(connection, branch.code, before,
-                                                   service_day(before, branch.timezone))}
+                          **stored.blank_free_text(connection, branch.code, before)}
                 if any(counts.values()):
                     self.audit.record_in(connection, PURGE_ACTOR, AuditAction.DATA_PURGED, branch=branch.code,
                                          target="retention",

@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 _PARTIAL = (
-    ('ix_ticket_transfer_note', 'ticket', ['branch_code', 'service_day'], 'transfer_note IS NOT NULL'),
+    ('ix_ticket_transfer_note', 'ticket', ['branch_code', 'issued_at'], 'transfer_note IS NOT NULL'),
     ('ix_rating_comment', 'rating', ['branch_code', 'created_at'], 'comment IS NOT NULL'),
     ('ix_event_free_text', 'ticket_event', ['branch_code', 'at'],
      "reason IS NOT NULL AND kind IN ('transferred', 'follow_up_resolved')"),
