@@ -132,7 +132,8 @@ class CallBackRequest(Body):
     their consent. The number's own rules (a mainland China mobile, or + and a country code) answer 400
     ``bad_phone`` with the reason in both languages (``details.text``)."""
 
-    phone: str = Field(min_length=1, max_length=32, description="e.g. 138 1234 5678, +86 13812345678, +44 20 7946 0958")
+    phone: str = Field(max_length=32, description="e.g. 138 1234 5678, +86 13812345678, +44 20 7946 0958 (400 "
+                                                  "bad_phone when empty or not a phone's)")
     name: str | None = Field(default=None, max_length=40, description="how to address the customer (optional)")
     consent: Flag = Field(description="the customer ticked the consent line (400 consent_required unless true)")
 
@@ -140,7 +141,8 @@ class CallBackRequest(Body):
 class PhoneRequest(Body):
     """One customer's phone number (a personal-data request)."""
 
-    phone: str = Field(min_length=1, max_length=32, description="the number the customer gave")
+    phone: str = Field(max_length=32, description="the number the customer gave (400 bad_phone when empty or not a "
+                                                  "phone's)")
 
 
 class RateRequest(Body):
