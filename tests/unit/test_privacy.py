@@ -4,12 +4,14 @@ languages, masking that never shows more than it should, phone-like numbers foun
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from server.config import ConfigError, parse_config
 from server.domain.errors import DomainError
 from server.domain.privacy import (
     ContactGiven,
@@ -25,6 +27,7 @@ from server.domain.privacy import (
     shown_digits,
 )
 from server.domain.values import InvalidValue
+from tests.support import DEMO_CONFIG
 
 FULL_WIDTH = str.maketrans("0123456789+", "０１２３４５６７８９＋")
 
@@ -228,3 +231,18 @@ def test_a_contact_is_never_kept_longer_than_either_rule(after_resolved: int, ex
     now = T0 + timedelta(days=now_day)
     assert retention.contact_expired(now, T0, resolved) == (now >= purge_after)
     assert retention.contacts_given_before(now) <= now
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"contact_max_days": 0}, "privacy.contact_max_days: must be a whole number of days from 1 to 3650, got 0"),
+    ({"free_text_days": "180"}, "privacy.free_text_days: must be an int, got '180'"),
+    ({"contact_days_after_resolved": 100}, "privacy.contact_days_after_resolved: must be at most contact_max_days"),
+    ({"keep_forever": True}, "privacy.keep_forever: unknown key"),
+])
+def test_a_bad_privacy_setting_is_refused_naming_the_key(section: dict[str, object], message: str) -> None:
+    data = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+    data["privacy"] = section
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(data, DEMO_CONFIG.parent)
+    del data["privacy"]
+    assert parse_config(data, DEMO_CONFIG.parent).privacy == Retention()  # the defaults
