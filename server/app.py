@@ -32,8 +32,9 @@ from server.services.hall import HallService
 from server.services.hall_store import HallStore
 from server.services.limits import JoinLimiter
 from server.services.live import LiveHall
-from server.services.live_loop import LiveLoop
+from server.services.live_loop import LiveLoop, PurgeJobs
 from server.services.printing import PrintingService
+from server.services.privacy import PrivacyService
 from server.services.ratings import RatingService
 from server.services.sessions import SessionService
 from server.services.signage import SignageService
@@ -167,7 +168,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     hall.hall_changes = store.check
     hall.ensure_branches()
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
-    hall.purge_old_records()
+    privacy = PrivacyService(model, uow, audit, clock)
+    purge = PurgeJobs(hall.purge_old_records, privacy.purge_expired)  # personal data past its retention too
+    purge()
     for branch in model.current.branches:
         live.refresh(branch.code)
 
@@ -199,6 +202,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(model, uow, clock=clock)
     app.extensions["devices"] = DeviceService(model, uow, clock=clock, audit=audit)
+    app.extensions["privacy"] = privacy
     app.extensions["announcements"] = AnnouncementService(model, uow)
     app.extensions["signage"] = SignageService(model, uow, clock=clock, audit=audit)
     app.extensions["hall_store"] = store
@@ -206,7 +210,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live"] = live
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
-        sleep=socketio.sleep, purge=hall.purge_old_records, housekeeping=heap, end_days=hall.days.end_due,
+        sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,
         check_sessions=staff_sockets.sweep, check_hall=store.check)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio

@@ -85,6 +85,7 @@ from server.domain.hall import (
 from server.domain.issuing import LastTicket
 from server.domain.limits import IssueLimits, Rate, parse_network
 from server.domain.policy import PolicyRules
+from server.domain.privacy import Retention
 from server.domain.schedule import (
     ALL_DAY,
     WEEKDAYS,
@@ -794,6 +795,16 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
     )
 
 
+def _load_privacy(root: _Reader) -> Retention:
+    """``[privacy]``: how long call-back contacts and free text are kept (docs/privacy.md)."""
+    section = root.table("privacy")
+    names = ("contact_days_after_resolved", "contact_max_days", "free_text_days")
+    section.unknown_keys(set(names))
+    default = Retention()
+    days = {name: section.int(name, getattr(default, name)) for name in names}
+    return _build(section, Retention, **days)
+
+
 HALL_SECTIONS = ("branches", "staff", "ratings", "announcements")
 """The sections of ``config.toml`` that hold the hall model: they seed the database at the first start, and the
 database holds them afterwards (:mod:`server.services.hall_store`). The others are the deployment's settings."""
@@ -817,10 +828,11 @@ def parse_hall(data: Mapping[str, Any], config: HallConfig) -> HallConfig:
 
 def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = None) -> HallConfig:
     root = _Reader(data, "")
-    root.unknown_keys({"server", "queue", "ratings", "announcements", "media", "limits", *HALL_SECTIONS})
+    root.unknown_keys({"server", "queue", "media", "limits", "privacy", *HALL_SECTIONS})
     server = _load_server(root, base_dir)
     settings = HallConfig(server=server, queue=_load_queue(root), branches=(), source=source,
-                          media=_load_media(root, server, base_dir), limits=_load_limits(root, server))
+                          media=_load_media(root, server, base_dir), limits=_load_limits(root, server),
+                          privacy=_load_privacy(root))
     return parse_hall(data, settings)
 
 

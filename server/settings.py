@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
 from server.domain.limits import IssueLimits, Rate
+from server.domain.privacy import Retention
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class HallConfig:
     announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    privacy: Retention = field(default_factory=Retention)  # [privacy]: how long personal data is kept
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """The hall sections (``server.config.HALL_SECTIONS``) in the shape of ``config.toml``, as the model was built
     from them: what seeds the database, what an export writes, what an administrative change edits."""

@@ -54,6 +54,12 @@
       reasons_low: "非常抱歉！请告诉我们哪里做得不好（可多选）",
       reasons_high: "谢谢！哪些方面让您满意？（可多选）",
       comment_label: "还想说点什么？（选填）",
+      call_back_title: "需要我们回电吗？",
+      call_back_yes: "是的，请给我回电",
+      call_back_phone: "手机号码",
+      call_back_name: "怎么称呼您？（选填）",
+      call_back_consent: "我同意营业厅仅为处理本次评价使用此号码与我联系。问题处理完毕 {days} 天后删除，最长保留 {max} 天。",
+      rate_thanks_call_back: "非常抱歉！经理会尽快按您留下的号码回电。",
       rate_send: "提交评价",
       rated_already: "您已评价过本次服务，谢谢！",
       private_note: "此页面只显示您自己的号票，请勿分享链接。",
@@ -104,6 +110,12 @@
       reasons_low: "We are sorry. What went wrong? (choose any)",
       reasons_high: "Thank you! What did you like? (choose any)",
       comment_label: "Anything else? (optional)",
+      call_back_title: "May we call you back?",
+      call_back_yes: "Yes, please call me back",
+      call_back_phone: "Mobile number",
+      call_back_name: "Your name (optional)",
+      call_back_consent: "I agree that the hall uses this number only to contact me about this rating. It is deleted {days} days after the matter is resolved, and kept {max} days at most.",
+      rate_thanks_call_back: "We are sorry. A manager will call you back on the number you left.",
       rate_send: "Send rating",
       rated_already: "You have already rated this service. Thank you!",
       private_note: "This page shows only your own ticket. Please don't share the link.",
@@ -144,8 +156,9 @@
   let errorKey = null;
   let alerted = new Set();
   // score and reasons: the customer's choice before sending; followUp: the sent rating opened a follow-up
+  // callBack: the customer asked to be called back (a dissatisfied score only); callBackError: the server's reason
   let rating = { loaded: false, loading: false, state: null, config: null, sent: false, score: null,
-                 reasons: new Set(), followUp: false };
+                 reasons: new Set(), followUp: false, callBack: false, calledBack: false, callBackError: null };
   let audio = null;
 
   // --- rendering -------------------------------------------------------------------------------
@@ -231,8 +244,8 @@
     if (!show) return;
     const done = rating.sent || rating.state.rated;
     $("rating-thanks").hidden = !done;
-    $("rating-thanks").textContent = i18n.t(!rating.sent ? "rated_already"
-      : rating.followUp ? "rate_thanks_follow_up" : "rate_thanks");
+    $("rating-thanks").textContent = i18n.t(!rating.sent ? "rated_already" : rating.calledBack
+      ? "rate_thanks_call_back" : rating.followUp ? "rate_thanks_follow_up" : "rate_thanks");
     $("rating-title").hidden = done;
     const scores = $("scores");
     scores.hidden = done;
@@ -265,6 +278,19 @@
     $("reasons-title").textContent = i18n.t(entry.dissatisfied ? "reasons_low" : "reasons_high");
     $("chips").replaceChildren(...HallRating.chipButtons(chips, rating.reasons, (text) => i18n.pick(text)));
     $("comment").maxLength = rating.config.comment_max_length || 200;
+    renderCallBack(entry);
+  }
+
+  /** With a dissatisfied score: "May we call you back?", the number, an optional name and the consent line. */
+  function renderCallBack(entry) {
+    const offered = Boolean(entry.dissatisfied && rating.config.call_back);
+    $("call-back").hidden = !offered;
+    if (!offered) return;
+    $("call-back-toggle").setAttribute("aria-pressed", String(rating.callBack));
+    $("call-back-form").hidden = !rating.callBack;
+    $("call-back-consent-text").textContent = i18n.t("call_back_consent", HallRating.consentDays(rating.config));
+    $("call-back-error").hidden = !rating.callBackError;
+    $("call-back-error").textContent = rating.callBackError ? i18n.pick(rating.callBackError) : "";
   }
 
   // --- alerts: banner, vibration, chime ----------------------------------------------------------
@@ -452,6 +478,7 @@
   /** A score chosen (or changed): its chips and the comment follow; nothing is sent until "Send". */
   function chooseScore(score) {
     if (rating.score !== score) rating.reasons = new Set(); // another score offers other chips
+    rating.callBackError = null;
     rating.score = score;
     render();
     $("rate-send").scrollIntoView({ block: "nearest" });
@@ -463,10 +490,22 @@
       const comment = $("comment").value.trim();
       const body = { score: rating.score, reasons: Array.from(rating.reasons) };
       if (comment) body.comment = comment;
+      const entry = chosenScore();
+      const callBack = HallRating.callBackBody(rating.callBack && entry && entry.dissatisfied,
+        $("call-back-phone").value, $("call-back-name").value, $("call-back-consent").checked);
+      if (callBack) body.call_back = callBack;
+      rating.callBackError = null;
       const result = await post("/rating", body);
+      const refusal = result.ok ? null : HallRating.callBackRefusal(result.error);
       if (result.ok) {
         rating.sent = true;
         rating.followUp = Boolean(result.data.follow_up_opened);
+        rating.calledBack = Boolean(result.data.call_back);
+        $("call-back-phone").value = $("call-back-name").value = ""; // the page keeps no copy
+      } else if (refusal) {
+        rating.callBackError = refusal; // shown by the field, in the language chosen (render)
+        $(result.error.details.field === "name" ? "call-back-name"
+          : result.error.code === "consent_required" ? "call-back-consent" : "call-back-phone").focus();
       } else if (result.error.status === 409 && result.error.code === "already_rated") {
         rating.state.rated = true;
       } else {
@@ -499,6 +538,19 @@
   $("leave-yes").addEventListener("click", leave);
   $("reactivate").addEventListener("click", reactivate);
   $("rate-send").addEventListener("click", rate);
+  for (const id of ["call-back-phone", "call-back-name", "call-back-consent"]) {
+    $(id).addEventListener("change", () => { // a correction: the server's last word no longer applies
+      if (!rating.callBackError) return;
+      rating.callBackError = null;
+      render();
+    });
+  }
+  $("call-back-toggle").addEventListener("click", () => {
+    rating.callBack = !rating.callBack;
+    rating.callBackError = null;
+    render();
+    if (rating.callBack) $("call-back-phone").focus();
+  });
 
   i18n.onChange(render);
   i18n.apply(document);

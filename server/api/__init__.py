@@ -10,6 +10,7 @@ from server.api import (
     device_routes,
     display_routes,
     printing_routes,
+    privacy_routes,
     rating_routes,
     routes,
 )
@@ -17,5 +18,5 @@ from server.api.errors import register_error_handlers
 from server.api.registry import api
 
 __all__ = ["account_routes", "api", "audit_routes", "device_routes", "display_routes", "printing_routes",
-           "rating_routes",
+           "privacy_routes", "rating_routes",
            "register_error_handlers", "routes"]

@@ -12,9 +12,16 @@ from flask import current_app, jsonify, request
 
 from server.api.device_routes import DEVICE_REFUSED, device_rule
 from server.api.registry import api, current_actor, route
-from server.api.schemas import AssignFollowUpRequest, PadRateRequest, RateRequest, ResolveFollowUpRequest
+from server.api.schemas import (
+    AssignFollowUpRequest,
+    CallBackRequest,
+    PadRateRequest,
+    RateRequest,
+    ResolveFollowUpRequest,
+)
 from server.device_web import device_actor
 from server.domain.devices import DeviceKind
+from server.domain.privacy import ContactGiven
 from server.services.access import MANAGER, PUBLIC, STAFF
 from server.services.ratings import RatingService
 
@@ -23,6 +30,11 @@ FOLLOW_UPS = "/branches/<branch>/follow-ups"
 
 def ratings() -> RatingService:
     return current_app.extensions["ratings"]
+
+
+def call_back(body: CallBackRequest | None) -> ContactGiven | None:
+    """The call-back a rating came with, checked (consent, then the number: 400 with the reason)."""
+    return None if body is None else ContactGiven.with_consent(body.phone, body.name, body.consent)
 
 
 # --- public: the pad and the phone page --------------------------------------------------------------
@@ -41,11 +53,14 @@ def ticket_rating_state(token: str) -> Any:
 
 @route(api, "/tickets/<token>/rating", "POST", "The customer rates their finished ticket (phone page)",
        tag="ratings", auth=PUBLIC, body=RateRequest, status=201,
-       responses={404: "unknown token",
+       responses={400: "a malformed body, or a call-back without consent (consent_required) or with a number that "
+                       "is not a phone's (bad_phone, bad_name: the reason in both languages in details.text)",
+                  404: "unknown token",
                   409: "not finished (not_finished), already rated (already_rated) or too late "
                        "(rating_window_passed)"})
 def rate_ticket(token: str, body: RateRequest) -> Any:
-    rating = ratings().rate_by_token(token, body.score, reasons=body.reasons, comment=body.comment)
+    rating = ratings().rate_by_token(token, body.score, reasons=body.reasons, comment=body.comment,
+                                     call_back=call_back(body.call_back))
     return jsonify(rating), 201
 
 
@@ -63,12 +78,14 @@ def pad_prompt(branch: str, counter: str) -> Any:
        "The counter's pad (the device paired as it, or the staff member signed in at the counter) rates the last "
        "ticket this counter finished (within the rating window)", tag="ratings", auth=PUBLIC,
        body=PadRateRequest, status=201,
-       responses={**DEVICE_REFUSED, 404: "unknown branch, counter or ticket",
+       responses={**DEVICE_REFUSED, 400: "a malformed body, or a call-back without consent or with a bad number",
+                  404: "unknown branch, counter or ticket",
                   409: "another counter's ticket (wrong_counter), not its last one (not_last_ticket), not finished, "
                        "already rated or too late"})
 def rate_at_counter(branch: str, counter: str, body: PadRateRequest) -> Any:
     rating = ratings().rate_at_counter(branch, counter, body.ticket_id, body.score, reasons=body.reasons,
-                                       comment=body.comment, actor=device_actor())
+                                       comment=body.comment, actor=device_actor(),
+                                       call_back=call_back(body.call_back))
     return jsonify(rating), 201
 
 

@@ -127,6 +127,24 @@ class TransferRequest(Body):
     version: Version = None
 
 
+class CallBackRequest(Body):
+    """With a dissatisfied score: the customer's number (and optional name) to be called back about it, given with
+    their consent. The number's own rules (a mainland China mobile, or + and a country code) answer 400
+    ``bad_phone`` with the reason in both languages (``details.text``)."""
+
+    phone: str = Field(max_length=32, description="e.g. 138 1234 5678, +86 13812345678, +44 20 7946 0958 (400 "
+                                                  "bad_phone when empty or not a phone's)")
+    name: str | None = Field(default=None, max_length=40, description="how to address the customer (optional)")
+    consent: Flag = Field(description="the customer ticked the consent line (400 consent_required unless true)")
+
+
+class PhoneRequest(Body):
+    """One customer's phone number (a personal-data request)."""
+
+    phone: str = Field(max_length=32, description="the number the customer gave (400 bad_phone when empty or not a "
+                                                  "phone's)")
+
+
 class RateRequest(Body):
     """A customer's rating from the ticket's phone page (GET /api/ratings/config lists scores and chips)."""
 
@@ -135,6 +153,7 @@ class RateRequest(Body):
     reasons: list[Annotated[str, Code]] = Field(default_factory=list, max_length=12,
                                description="codes of reason chips offered with this score")
     comment: str | None = Field(default=None, max_length=200)
+    call_back: CallBackRequest | None = Field(default=None, description="only with a dissatisfied score")
 
 
 class PadRateRequest(RateRequest):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 INT64 = BigInteger().with_variant(Integer(), "sqlite")
@@ -14,6 +14,10 @@ sequence numbers, all of which come back in requests. On SQLite an ``INTEGER PRI
 rowid (a ``BIGINT`` key would not number itself) and every integer column holds 64 bits; on PostgreSQL ``BIGINT``,
 since one database serving hundreds of branches writes billions of ticket events, and a 32-bit column refuses
 even to be compared with a larger number."""
+
+
+FREE_TEXT_EVENT_ROWS = "reason IS NOT NULL AND kind IN ('transferred', 'follow_up_resolved')"
+"""Event rows whose ``reason`` is a note about a customer (server/persistence/contacts.py: FREE_TEXT_EVENTS)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -86,6 +90,9 @@ class TicketRow(SQLModel, table=True):
         # One priority class of a service: a fast-lane or VIP counter's favoured head, and its favour window.
         Index("ix_ticket_class", "branch_code", "state", "service_code", "priority", "queue_key_us", "id",
               "target_counter"),
+        # the few tickets with a transfer note, for the job that blanks old ones (migration 0013)
+        Index("ix_ticket_transfer_note", "branch_code", "issued_at", sqlite_where=text("transfer_note IS NOT NULL"),
+              postgresql_where=text("transfer_note IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
@@ -128,6 +135,9 @@ class TicketEvent(SQLModel, table=True):
         UniqueConstraint("branch_code", "seq", name="uq_event_branch_seq"),
         Index("ix_event_ticket", "ticket_id"),
         Index("ix_event_branch_at", "branch_code", "at"),
+        # the events that keep a note about a customer, for the job that blanks old ones (migration 0013)
+        Index("ix_event_free_text", "branch_code", "at", sqlite_where=text(FREE_TEXT_EVENT_ROWS),
+              postgresql_where=text(FREE_TEXT_EVENT_ROWS)),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
@@ -221,6 +231,8 @@ class Rating(SQLModel, table=True):
     __table_args__ = (
         Index("ix_rating_branch_created", "branch_code", "created_at"),
         Index("ix_rating_staff_created", "branch_code", "staff_username", "created_at"),
+        Index("ix_rating_comment", "branch_code", "created_at", sqlite_where=text("comment IS NOT NULL"),
+              postgresql_where=text("comment IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
@@ -443,3 +455,28 @@ class HallRevision(SQLModel, table=True):
     revision: int = Field(sa_column=Column(BigInteger, nullable=False))
     seeded_at: datetime = utc_field(nullable=False)
     seeded_from: str | None = Field(default=None, max_length=500)
+
+
+class CustomerContact(SQLModel, table=True):
+    """A phone number (and optional name) a customer gave with consent, for one purpose (``server/domain/privacy.py``
+    ``Purpose``): today a call-back about a dissatisfied rating's follow-up. Removed at ``purge_after`` by the
+    scheduled job, or at once on the customer's request (docs/privacy.md). Never in a public answer."""
+
+    __tablename__ = "customer_contact"
+    __table_args__ = (
+        Index("ix_customer_contact_phone", "branch_code", "phone"),
+        Index("ix_customer_contact_purge", "purge_after"),
+        Index("ix_customer_contact_follow_up", "follow_up_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    purpose: str = Field(max_length=16)
+    phone: str = Field(max_length=16)  # E.164, "+8613812345678"
+    name: str | None = Field(default=None, max_length=40)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=INT64)
+    rating_id: int | None = Field(default=None, foreign_key="rating.id", sa_type=INT64)
+    follow_up_id: int | None = Field(default=None, foreign_key="follow_up.id", sa_type=INT64)
+    channel: str = Field(max_length=8)  # where it was given: "pad" or "mobile"
+    consent_at: datetime = utc_field(nullable=False)  # when the customer ticked the consent line
+    purge_after: datetime = utc_field(nullable=False)

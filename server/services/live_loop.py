@@ -21,12 +21,31 @@ class Housekeeping(Protocol):
     def tick(self) -> None: ...
 
 
+class PurgeJobs:
+    """The hourly clean-up (and the one at start-up) as one ``purge``: each job in turn, one failing not keeping
+    the next from running (the first failure is raised after them all; the next hour tries again)."""
+
+    def __init__(self, *jobs: Callable[[], Any]) -> None:
+        self.jobs = jobs
+
+    def __call__(self) -> None:
+        failed: Exception | None = None
+        for job in self.jobs:
+            try:
+                job()
+            except Exception as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+
+
 class LiveLoop:
     """Keeps estimates fresh: at once after calls and pauses, coalesced after issues, once a minute regardless,
     and on a change committed by another server process (noticed from the branch's ``seq``).
 
     It runs as a background task of the server (``spawn``) and waits with the server's own ``sleep``, so that
-    under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers;
+    under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers and
+    of personal data past its retention (:class:`PurgeJobs`);
     ``end_days`` ends a branch's service day once it is over (checked every ``watch_s``; free until then);
     ``check_sessions`` drops the staff sockets whose session has ended (every ``sessions_every_s``); ``check_hall``
     serves the database's hall model when another process changed it (every ``watch_s``). ``branches`` may be a

@@ -17,6 +17,7 @@ from server.domain.counter_session import services_today
 from server.domain.hall import Branch, Service
 from server.domain.issuing import IssueStop, blocking, resumes_at, tickets_until
 from server.domain.numbering import service_day
+from server.domain.privacy import mask_phone_like
 from server.domain.service_day import DayBoundary
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, hall_reads, issue_stops, numbers, tickets
@@ -195,7 +196,7 @@ class HallQueries:
         with self.hall.uow.read() as session:
             return [{"seq": e.seq, "kind": e.kind, "at": iso(e.at), "ticket_id": e.ticket_id,
                      "ticket_number": e.ticket_number, "service": e.service_code, "counter": e.counter_number,
-                     "staff": e.staff_username, "device": e.device, "reason": e.reason,
+                     "staff": e.staff_username, "device": e.device, "reason": mask_phone_like(e.reason),
                      "data": json.loads(e.data) if e.data else None}
                     for e in hall_reads.events_after(session, branch.code, after_seq, limit)]
 

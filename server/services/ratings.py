@@ -23,15 +23,24 @@ from server.domain.devices import DeviceKind, Role
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import RATING_SCALES, Branch, RatingSettings
 from server.domain.numbering import service_day
+from server.domain.privacy import ContactGiven
 from server.domain.ticket import Ticket
 from server.domain.tickets import EventKind, TicketState
 from server.persistence import ratings as records
 from server.persistence import tickets
-from server.persistence.tables import FollowUp, Rating, TicketRow
+from server.persistence.tables import CustomerContact, FollowUp, Rating, TicketRow
 from server.services.access import require_branch, require_counter, require_manager, require_staff, works_at
 from server.services.actor import Actor, Clock, utc_now
 from server.services.devices import require_at
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
+from server.services.privacy import (
+    add_call_back,
+    contact_masked,
+    contacts_of_follow_ups,
+    follow_up_resolved,
+    has_call_back,
+    staff_text,
+)
 from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso, ticket_public
 from server.settings import HallConfig
@@ -72,6 +81,9 @@ class RatingService(ReadsHallModel):
             "comment_max_length": MAX_COMMENT,
             "pad_timeout_s": settings.pad_timeout_s,
             "rating_window_min": settings.rating_window.total_seconds() / 60,
+            # with a dissatisfied score the customer may leave a number to be called back; how long it is kept
+            "call_back": {"days_after_resolved": self.config.privacy.contact_days_after_resolved,
+                          "max_days": self.config.privacy.contact_max_days},
         }
 
     def rating_state(self, token: str) -> dict[str, Any]:
@@ -80,11 +92,12 @@ class RatingService(ReadsHallModel):
         with self.uow.read() as session:
             ticket = tickets.by_token(session.connection(), token)
             rating = _rating_of(session, ticket)
+            call_back = rating is not None and has_call_back(session, rating.id)
         rate_until = self._rate_until(ticket)
         can_rate = rating is None and rate_until is not None and now <= rate_until
         return {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state, "rated": rating is not None,
                 "can_rate": can_rate, "rate_until": iso(rate_until),
-                "rating": None if rating is None else rating_view(rating, ticket)}
+                "rating": None if rating is None else rating_view(rating, ticket, call_back=call_back)}
 
     def pad_prompt(self, branch_code: str, counter_number: str, actor: Actor) -> dict[str, Any]:
         """For a counter's pad: the ticket it last finished (within the rating window) and whether it is rated."""
@@ -109,24 +122,27 @@ class RatingService(ReadsHallModel):
 
     # --- customer commands ----------------------------------------------------------------------------
 
-    def rate_by_token(self, token: str, score: int, *, reasons: Sequence[str] = (),
-                      comment: str | None = None) -> dict[str, Any]:
-        """The customer rates their own finished ticket on the phone page."""
-        reasons, comment = self._checked(score, reasons, comment)
+    def rate_by_token(self, token: str, score: int, *, reasons: Sequence[str] = (), comment: str | None = None,
+                      call_back: ContactGiven | None = None) -> dict[str, Any]:
+        """The customer rates their own finished ticket on the phone page (with a dissatisfied score, optionally
+        leaving a number to be called back: ``call_back``)."""
+        reasons, comment = self._checked(score, reasons, comment, call_back)
         with self.uow.read() as session:
             branch_code, ticket_id = tickets.locate(session.connection(), token)
         branch = self._branch(branch_code)
         with self.uow.command(branch, self.clock()) as tx:
             ticket = tickets.get(tx.connection, branch.code, ticket_id)
-            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_MOBILE, device=None)
+            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_MOBILE, device=None,
+                              call_back=call_back)
 
     def rate_at_counter(self, branch_code: str, counter_number: str, ticket_id: int, score: int, *, actor: Actor,
-                        reasons: Sequence[str] = (), comment: str | None = None) -> dict[str, Any]:
+                        reasons: Sequence[str] = (), comment: str | None = None,
+                        call_back: ContactGiven | None = None) -> dict[str, Any]:
         """The counter's pad (``actor``: the paired pad, or the member of staff signed in at the counter) rates
         the last ticket that counter finished, within the rating window."""
         branch = self._branch(branch_code)
         counter = _counter_number(branch, counter_number)
-        reasons, comment = self._checked(score, reasons, comment)
+        reasons, comment = self._checked(score, reasons, comment, call_back)
         with self.uow.command(branch, self.clock()) as tx:
             require_at(tx.connection, self.config, actor, branch, Role(DeviceKind.PAD, counter))
             ticket = tickets.get(tx.connection, branch.code, ticket_id)
@@ -137,7 +153,8 @@ class RatingService(ReadsHallModel):
             if ticket.state == TicketState.DONE.value and last is not None and last.id != ticket.id:
                 raise DomainError(f"counter {counter} has finished {last.number} since {ticket.number}; its pad rates "
                                   "only the ticket it finished last", code="not_last_ticket", last=last.number)
-            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_PAD, device=actor.device)
+            return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_PAD, device=actor.device,
+                              call_back=call_back)
 
     # --- manager commands -----------------------------------------------------------------------------
 
@@ -157,12 +174,12 @@ class RatingService(ReadsHallModel):
             ticket = tickets.get(tx.connection, branch.code, follow_up.ticket_id)
             rating = tx.session.get(Rating, follow_up.rating_id)
             assert rating is not None
+            view = self._follow_up_view(follow_up, rating, ticket, branch, _contact_of(tx.session, follow_up))
             tx.emit(EventKind.FOLLOW_UP_ASSIGNED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
                     device=actor.device, data={"follow_up_id": follow_up.id, "owner": account.username,
                                                "previous_owner": previous},
-                    public={"follow_up": _follow_up_public(follow_up)},
-                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, branch)})
-            return self._follow_up_view(follow_up, rating, ticket, branch)
+                    public={"follow_up": _follow_up_public(follow_up)}, private={"follow_up": view})
+            return view
 
     def resolve_follow_up(self, branch_code: str, follow_up_id: int, actor: Actor, note: str) -> dict[str, Any]:
         """Close an open follow-up with a note saying how the customer was answered."""
@@ -178,17 +195,19 @@ class RatingService(ReadsHallModel):
             follow_up.resolution_note = note
             follow_up.resolved_at = tx.now
             follow_up.owner_username = follow_up.owner_username or actor.username
+            tx.session.flush()
+            follow_up_resolved(tx, self.config.privacy, follow_up)  # its contact is kept a while, then goes
             ticket = tickets.get(tx.connection, branch.code, follow_up.ticket_id)
             rating = tx.session.get(Rating, follow_up.rating_id)
             assert rating is not None
             open_seconds = (tx.now - follow_up.created_at).total_seconds()
+            view = self._follow_up_view(follow_up, rating, ticket, branch, _contact_of(tx.session, follow_up))
             tx.emit(EventKind.FOLLOW_UP_RESOLVED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
                     device=actor.device, reason=note,
                     data={"follow_up_id": follow_up.id, "owner": follow_up.owner_username,
                           "open_seconds": open_seconds},
-                    public={"follow_up": _follow_up_public(follow_up)},
-                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, branch)})
-            return self._follow_up_view(follow_up, rating, ticket, branch)
+                    public={"follow_up": _follow_up_public(follow_up)}, private={"follow_up": view})
+            return view
 
     # --- staff and manager reads ----------------------------------------------------------------------
 
@@ -202,7 +221,8 @@ class RatingService(ReadsHallModel):
         with self.uow.read() as session:
             rows = records.follow_ups(session, branch.code, None if state == "all" else state,
                                       oldest_first=state == FOLLOW_UP_OPEN, limit=limit)
-            views = [self._follow_up_view(f, r, t, branch) for f, r, t in rows]
+            contacts = contacts_of_follow_ups(session, [f.id for f, _r, _t in rows])
+            views = [self._follow_up_view(f, r, t, branch, contacts.get(f.id or 0)) for f, r, t in rows]
         return {"branch": branch.code, "state": state, "follow_ups": views}
 
     def staff_day(self, branch_code: str, actor: Actor) -> dict[str, Any]:
@@ -246,7 +266,7 @@ class RatingService(ReadsHallModel):
     # --- internals ------------------------------------------------------------------------------------
 
     def _rate(self, tx: Transaction, ticket: Ticket | TicketRow, score: int, reasons: list[str], comment: str | None, *,
-              channel: str, device: str | None) -> dict[str, Any]:
+              channel: str, device: str | None, call_back: ContactGiven | None = None) -> dict[str, Any]:
         if ticket.state != TicketState.DONE.value:
             raise DomainError(f"{ticket.number} is {ticket.state.replace('_', ' ')}; only a finished service can be "
                               "rated", code="not_finished", state=ticket.state)
@@ -274,22 +294,28 @@ class RatingService(ReadsHallModel):
                         "rating": {"ticket_id": ticket.id, "number": ticket.number, "score": score,
                                    "scale": rating.scale, "channel": channel}},
                 private={"rated_staff": ticket.staff_username, "rating": rating_view(rating, ticket)})
-        follow_up = None
+        follow_up = contact = None
         if dissatisfied:
             assert rating.id is not None
             follow_up = FollowUp(branch_code=tx.branch.code, ticket_id=ticket.id, rating_id=rating.id,
                                  state=FOLLOW_UP_OPEN, created_at=tx.now)
             tx.session.add(follow_up)
             tx.session.flush()
+            if call_back is not None:  # the customer's number, with their consent, for the follow-up's owner
+                contact = add_call_back(tx, self.config.privacy, call_back, follow_up=follow_up, rating=rating,
+                                        channel=channel)
             tx.emit(EventKind.FOLLOW_UP_OPENED, ticket=ticket, counter=ticket.counter_number, device=device,
                     data={"follow_up_id": follow_up.id, "rating_id": rating.id, "score": score,
-                          "rated_staff": ticket.staff_username},
+                          "rated_staff": ticket.staff_username, "call_back": contact is not None},
                     public={"follow_up": _follow_up_public(follow_up)},
-                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, tx.branch)})
-        return {**rating_view(rating, ticket), "follow_up_opened": follow_up is not None}
+                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, tx.branch, contact)})
+        return {**rating_view(rating, ticket, call_back=contact is not None),
+                "follow_up_opened": follow_up is not None}
 
-    def _checked(self, score: int, reasons: Sequence[str], comment: str | None) -> tuple[list[str], str | None]:
-        """Refuse a score outside the scale, reasons not offered with that score, or a long comment (422)."""
+    def _checked(self, score: int, reasons: Sequence[str], comment: str | None,
+                 call_back: ContactGiven | None = None) -> tuple[list[str], str | None]:
+        """Refuse a score outside the scale, reasons not offered with that score, a long comment, or a call-back
+        with a score that opens no follow-up (422)."""
         settings = self.settings
         if isinstance(score, bool) or not isinstance(score, int) or score not in settings.scores:
             raise DomainError(f"score must be one of {', '.join(map(str, sorted(settings.scores)))} on the "
@@ -306,6 +332,9 @@ class RatingService(ReadsHallModel):
         if comment is not None and len(comment) > MAX_COMMENT:
             raise DomainError(f"the comment is longer than {MAX_COMMENT} characters", code="comment_too_long",
                               http_status=422)
+        if call_back is not None and not settings.is_dissatisfied(score):
+            raise DomainError("a call-back is offered only with a dissatisfied score", code="call_back_not_offered",
+                              http_status=422)
         return list(reasons), comment
 
     def _rate_until(self, ticket: Ticket | TicketRow) -> datetime | None:
@@ -313,9 +342,10 @@ class RatingService(ReadsHallModel):
             return None
         return ticket.finished_at + self.settings.rating_window
 
-    def _follow_up_view(self, follow_up: FollowUp, rating: Rating, ticket: Ticket | TicketRow,
-                        branch: Branch) -> dict[str, Any]:
-        """The manager's view of a follow-up: the rating, who served, the comment, owner and resolution."""
+    def _follow_up_view(self, follow_up: FollowUp, rating: Rating, ticket: Ticket | TicketRow, branch: Branch,
+                        contact: CustomerContact | None = None) -> dict[str, Any]:
+        """The manager's view of a follow-up: the rating, who served, the comment, owner and resolution, and the
+        customer's call-back contact, masked (phone-like numbers in the texts are masked too)."""
         chips = {c.code: c.text.as_dict() for c in (*self.settings.low_reasons, *self.settings.high_reasons)}
         service = branch.service(ticket.service_code)
         return {
@@ -329,12 +359,13 @@ class RatingService(ReadsHallModel):
             "score": rating.score,
             "scale": rating.scale,
             "reasons": [{"code": code, "text": chips.get(code)} for code in json.loads(rating.reasons)],
-            "comment": rating.comment,
+            "comment": staff_text(rating.comment),
             "channel": rating.channel,
             "rated_at": iso(rating.created_at),
             "owner": follow_up.owner_username,
             "owner_display_name": self._display_name(follow_up.owner_username),
-            "resolution_note": follow_up.resolution_note,
+            "resolution_note": staff_text(follow_up.resolution_note),
+            "contact": contact_masked(contact),
             "created_at": iso(follow_up.created_at),
             "resolved_at": iso(follow_up.resolved_at),
         }
@@ -353,15 +384,20 @@ class RatingService(ReadsHallModel):
         require_manager(self.config, actor, branch)
 
 
-def rating_view(rating: Rating, ticket: Ticket | TicketRow) -> dict[str, Any]:
-    """A rating as the customer who gave it may see it again (no staff names)."""
+def rating_view(rating: Rating, ticket: Ticket | TicketRow, *, call_back: bool = False) -> dict[str, Any]:
+    """A rating as the customer who gave it may see it again (no staff names; whether they left a number, never
+    the number; phone-like numbers in the comment masked, as staff see it too)."""
     return {"ticket_id": ticket.id, "number": ticket.number, "score": rating.score, "scale": rating.scale,
-            "reasons": json.loads(rating.reasons), "comment": rating.comment, "channel": rating.channel,
-            "rated_at": iso(rating.created_at)}
+            "reasons": json.loads(rating.reasons), "comment": staff_text(rating.comment), "channel": rating.channel,
+            "rated_at": iso(rating.created_at), "call_back": call_back}
 
 
 def _follow_up_public(follow_up: FollowUp) -> dict[str, Any]:
     return {"id": follow_up.id, "state": follow_up.state}
+
+
+def _contact_of(session: Session, follow_up: FollowUp) -> CustomerContact | None:
+    return contacts_of_follow_ups(session, [follow_up.id]).get(follow_up.id or 0)
 
 
 def _rating_of(session: Session, ticket: Ticket | TicketRow) -> Rating | None:

@@ -42,6 +42,7 @@ from server.domain.counter_session import CounterChange
 from server.domain.errors import DomainError
 from server.domain.hall import Branch
 from server.domain.numbering import service_day
+from server.domain.privacy import mask_phone_like
 from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
@@ -157,7 +158,8 @@ class Transaction:
                 "branch": self.branch.code,
                 "counter": counter,
                 **(public or {}),
-                "private": {"staff": staff, "reason": reason, **(private or {})},
+                # a reason is free text (a transfer note): staff see phone-like numbers in it masked
+                "private": {"staff": staff, "reason": mask_phone_like(reason), **(private or {})},
                 **({"quiet": True} if quiet else {}),
             }
         )

@@ -8,6 +8,7 @@ from typing import Any
 from server.domain.counter_session import CounterSession
 from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
+from server.domain.privacy import mask_phone_like
 from server.domain.schedule import OpeningStatus, ScheduleException, WeeklyHours
 from server.domain.ticket import Ticket
 from server.domain.tickets import ACTION_EVENT, SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
@@ -90,7 +91,7 @@ def ticket_staff(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
         "no_show_at": iso(ticket.no_show_at),
         "target_counter": ticket.target_counter,
         "transferred": ticket.transferred,
-        "transfer_note": ticket.transfer_note,
+        "transfer_note": mask_phone_like(ticket.transfer_note),  # staff see notes with phone-like numbers masked
         "staff": ticket.staff_username,
         "allowed_actions": [action.value for action in allowed_actions(TicketState(ticket.state))],
     }

@@ -87,7 +87,7 @@ def test_a_ticket_is_rated_once(hall: HallService, ratings: RatingService, clock
     rating = ratings.rate_by_token(ticket["token"], 3, reasons=["FRIENDLY", "FAST"], comment="  very quick  ")
     assert rating == {"ticket_id": ticket["id"], "number": "A001", "score": 3, "scale": "three",
                       "reasons": ["FRIENDLY", "FAST"], "comment": "very quick", "channel": "mobile",
-                      "rated_at": clock.now.isoformat(), "follow_up_opened": False}
+                      "rated_at": clock.now.isoformat(), "call_back": False, "follow_up_opened": False}
     after = ratings.rating_state(ticket["token"])
     assert (after["rated"], after["can_rate"]) == (True, False)
     assert after["rating"]["score"] == 3

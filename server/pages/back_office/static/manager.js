@@ -1,5 +1,6 @@
-/* The manager page: live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups,
-   device faults, paired devices (devices-card.js).
+/* The manager page: live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups
+   (with the customer's call-back number masked, shown whole on request), device faults, paired devices
+   (devices-card.js), one customer's personal data (privacy-card.js).
    Renders what the server says; refetches the side lists when events say they changed (debounced). */
 (function () {
   "use strict";
@@ -52,6 +53,22 @@
       revoked_by: "{time} · {who}", rename: "改名", rename_prompt: "设备名称（留空则显示用途）", revoke: "撤销",
       revoke_confirm: "撤销“{name}”的配对？该设备将立即失去权限，并重新显示配对码。", offline_n: "{n} 台离线",
       hours_n: "{n} 小时",
+      // follow-ups: the customer's call-back number
+      call_back: "回电", show_number: "查看号码", no_call_back: "未留号码",
+      // the personal data card (privacy-card.js)
+      privacy: "个人数据", privacy_hint: "按客户手机号码查找本网点保存的个人数据：可导出给客户，或按客户要求删除。",
+      privacy_phone: "客户手机号码", privacy_find: "查找", privacy_number: "号码", privacy_name: "称呼",
+      privacy_purpose: "用途", privacy_ticket: "号票", privacy_follow_up: "回访", privacy_given: "留下时间",
+      privacy_until: "到期删除", privacy_export: "导出（JSON）", privacy_delete: "删除此客户的数据",
+      privacy_delete_title: "删除个人数据", privacy_delete_keeps: "评分、排队和等候统计不含个人数据，会保留。",
+      privacy_delete_confirm: "确认删除",
+      privacy_found: "号码 {phone}：{contacts} 条联系方式，关联 {follow_ups} 条回访、{ratings} 条评价。",
+      privacy_none: "本网点没有保存号码 {phone} 的个人数据。",
+      privacy_delete_text: "删除号码 {phone} 的 {contacts} 条联系方式，并清空关联评价的留言和回访、转移备注？此操作不可撤销，并记入审计日志。",
+      privacy_deleted: "已删除号码 {phone} 的个人数据：{contacts} 条联系方式，清空 {texts} 条留言和备注。",
+      privacy_exported: "已导出号码 {phone} 的个人数据（{file}），并记入审计日志。",
+      purpose_follow_up: "不满意回访", purpose_appointment: "预约", purpose_notification: "叫号通知",
+      follow_up_open: "处理中", follow_up_resolved: "已处理",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", sign_in: "Manager sign-in",
@@ -107,6 +124,24 @@
       rename_prompt: "The device's name (blank: show what it is for)", revoke: "Revoke",
       revoke_confirm: "Revoke the pairing of “{name}”? The device loses its access at once and shows a pairing code again.",
       offline_n: { one: "{n} offline", other: "{n} offline" }, hours_n: { one: "{n} hour", other: "{n} hours" },
+      // follow-ups: the customer's call-back number
+      call_back: "Call back", show_number: "Show number", no_call_back: "No number left",
+      // the personal data card (privacy-card.js)
+      privacy: "Personal data",
+      privacy_hint: "Find what this branch holds about a customer by their mobile number: export it for them, or delete it at their request.",
+      privacy_phone: "Customer's mobile number", privacy_find: "Find", privacy_number: "Number", privacy_name: "Name",
+      privacy_purpose: "Purpose", privacy_ticket: "Ticket", privacy_follow_up: "Follow-up", privacy_given: "Given",
+      privacy_until: "Deleted by", privacy_export: "Export (JSON)", privacy_delete: "Delete this customer's data",
+      privacy_delete_title: "Delete personal data",
+      privacy_delete_keeps: "Scores and the queue and waiting statistics hold no personal data and stay.",
+      privacy_delete_confirm: "Delete",
+      privacy_found: "{phone}: {contacts} contact(s), linked to {follow_ups} follow-up(s) and {ratings} rating(s).",
+      privacy_none: "This branch holds no personal data for {phone}.",
+      privacy_delete_text: "Delete the {contacts} contact(s) of {phone} and blank the linked rating comments and follow-up and transfer notes? This cannot be undone and is recorded in the audit log.",
+      privacy_deleted: "Deleted the personal data of {phone}: {contacts} contact(s) removed, {texts} comment(s) and note(s) blanked.",
+      privacy_exported: "Exported the personal data of {phone} ({file}); recorded in the audit log.",
+      purpose_follow_up: "Follow-up call", purpose_appointment: "Appointment", purpose_notification: "Call notice",
+      follow_up_open: "Open", follow_up_resolved: "Resolved",
     },
   }, PAGE.language);
 
@@ -116,6 +151,7 @@
   const issuing = IssuingCard.create({ page: PAGE, i18n, api, resync: () => HallLive.client && HallLive.client.resync() });
   const devicesCard = DevicesCard.create({ page: PAGE, i18n, api });
   const accountsCard = AccountsCard.create({ i18n, api: API });
+  const privacyCard = PrivacyCard.create({ page: PAGE, i18n, api });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -248,6 +284,7 @@
         ...item.reasons.map((r) => i18n.pick(r.text) || r.code)];
       if (item.comment) text.push("“" + item.comment + "”");
       li.append(el("span", "grow", text.join(" · ")));
+      li.append(contactCell(item));
       const button = el("button", "primary", i18n.t("resolve"));
       button.type = "button";
       button.addEventListener("click", async () => {
@@ -259,6 +296,35 @@
       li.append(button);
       list.append(li);
     }
+  }
+
+  /** The customer's call-back number, masked; "Show number" asks the server for it whole (recorded in the audit
+   * log) and offers it to dial. */
+  function contactCell(item) {
+    const box = el("span", "follow-up-contact");
+    const contact = item.contact;
+    if (!contact) {
+      box.append(el("span", "empty", i18n.t("no_call_back")));
+      return box;
+    }
+    box.append(el("span", "", i18n.t("call_back") + " " + contact.phone + (contact.name ? " · " + contact.name : "")));
+    const show = el("button", "ghost", i18n.t("show_number"));
+    show.type = "button";
+    show.addEventListener("click", async () => {
+      show.disabled = true;
+      try {
+        const whole = await api(`/follow-ups/${item.id}/contact`, { method: "POST", body: {} });
+        const link = el("a", "", whole.phone_display);
+        link.href = "tel:" + whole.phone;
+        box.replaceChildren(el("span", "", i18n.t("call_back")), link);
+        if (whole.name) box.append(el("span", "", whole.name));
+      } catch (error) {
+        show.disabled = false;
+        box.append(el("span", "error", error.message));
+      }
+    });
+    box.append(show);
+    return box;
   }
 
   async function loadFaults() {
@@ -376,6 +442,7 @@
     if (snapshot) { renderCounters(); renderServices(); issuing.render(); }
     devicesCard.render();
     accountsCard.render();
+    privacyCard.render();
     refetchSoon();
   });
   $("#change-password").addEventListener("click", () => {

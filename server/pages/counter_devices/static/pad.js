@@ -5,6 +5,8 @@
  * being called or served. When the counter finishes a ticket (a "finished" hall_event for this counter) it
  * asks the customer to rate the service on the configured scale (GET /api/ratings/config), then offers the
  * reason chips of that score, sends POST .../counters/<n>/rating, thanks the customer and goes back to idle.
+ * With a dissatisfied score it offers "May we call you back?": a number typed on the pad's own keypad, an optional
+ * name and the consent line, sent with the rating; the pad forgets them as soon as it is sent or given up.
  * Unanswered, it gives up politely after pad_timeout_s. After a reload or reconnect it asks the server
  * (GET .../counters/<n>/rating) whether a finished ticket is still waiting for its rating.
  * The pad works only as the counter's paired pad (or for the staff member signed in there): when the server
@@ -24,6 +26,7 @@
   const THANKS_MS = 6000;
   const FAREWELL_MS = 4000;
   const REASONS_MIN_S = 20; // the reasons step keeps at least this long, however little time was left
+  const CALL_BACK_MIN_S = 60; // typing a number: at least this long, and again after each key
 
   const TEXTS = {
     "zh-CN": {
@@ -45,6 +48,14 @@
       thanks_title: "谢谢您的评价！",
       thanks_text: "祝您生活愉快。",
       thanks_sorry: "值班经理会尽快与您跟进，改进我们的服务。",
+      thanks_call_back: "值班经理会尽快按您留下的号码回电。",
+      call_back_offer: "需要我们回电吗？",
+      call_back_title: "需要我们回电吗？请留下手机号码",
+      call_back_phone: "手机号码",
+      call_back_name: "怎么称呼您？（选填）",
+      call_back_consent: "我同意营业厅仅为处理本次评价使用此号码与我联系。问题处理完毕 {days} 天后删除，最长保留 {max} 天。",
+      key_delete: "删除",
+      back: "返回",
       farewell_title: "谢谢光临",
       farewell_text: "欢迎您再次光临。",
       err_send: "未能提交，请再试一次。",
@@ -68,6 +79,14 @@
       thanks_title: "Thank you for your feedback!",
       thanks_text: "Have a nice day.",
       thanks_sorry: "A manager will follow up with you to put things right.",
+      thanks_call_back: "A manager will call you back on the number you left.",
+      call_back_offer: "May we call you back?",
+      call_back_title: "May we call you back? Leave your mobile number",
+      call_back_phone: "Mobile number",
+      call_back_name: "Your name (optional)",
+      call_back_consent: "I agree that the hall uses this number only to contact me about this rating. It is deleted {days} days after the matter is resolved, and kept {max} days at most.",
+      key_delete: "Delete",
+      back: "Back",
       farewell_title: "Thank you for visiting",
       farewell_text: "We look forward to seeing you again.",
       err_send: "Could not send it. Please try again.",
@@ -101,6 +120,8 @@
     asking: null, // {id, number}
     score: null,
     reasons: new Set(),
+    callBack: false, // the customer asked to be called back (the number is in the call-back screen's fields)
+    callBackError: null, // the server's reason for refusing it, in both languages
     sending: false,
     deadline: 0,
   };
@@ -111,7 +132,7 @@
   function show(screen) {
     state.screen = screen;
     $("pad").dataset.screen = screen;
-    for (const name of ["idle", "ask", "reasons", "thanks"]) $(`screen-${name}`).hidden = name !== screen;
+    for (const name of ["idle", "ask", "reasons", "call-back", "thanks"]) $(`screen-${name}`).hidden = name !== screen;
   }
 
   function renderIdle() {
@@ -178,6 +199,57 @@
     $("screen-reasons").dataset.dissatisfied = String(Boolean(entry.dissatisfied));
     $("chips").replaceChildren(...HallRating.chipButtons(chipsFor(entry), state.reasons, (text) => i18n.pick(text),
       () => extendDeadline(REASONS_MIN_S))); // the customer is still choosing
+    $("call-back-offer").hidden = !(entry.dissatisfied && state.config.call_back);
+  }
+
+  function renderCallBack() {
+    $("call-back-consent-text").textContent = i18n.t("call_back_consent", HallRating.consentDays(state.config));
+    $("call-back-error").hidden = !state.callBackError;
+    $("call-back-error").textContent = state.callBackError ? i18n.pick(state.callBackError) : "";
+    $("keypad").querySelector("[data-key=delete]").setAttribute("aria-label", i18n.t("key_delete"));
+  }
+
+  /** The pad's own keypad for the number: no on-screen keyboard covers the pad. */
+  function buildKeypad() {
+    const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "0", "delete"];
+    $("keypad").replaceChildren(...keys.map((key) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.key = key;
+      button.textContent = key === "delete" ? "⌫" : key;
+      button.addEventListener("click", () => typeKey(key));
+      return button;
+    }));
+  }
+
+  function typeKey(key) {
+    const field = $("call-back-phone");
+    if (key === "delete") field.value = field.value.slice(0, -1);
+    else if (key !== "+" || field.value === "") field.value = (field.value + key).slice(0, 32);
+    state.callBackError = null;
+    renderCallBack();
+    extendDeadline(CALL_BACK_MIN_S);
+  }
+
+  /** Forget what the customer typed: the next customer must never see it. */
+  function forgetCallBack() {
+    state.callBack = false;
+    state.callBackError = null;
+    $("call-back-phone").value = "";
+    $("call-back-name").value = "";
+    $("call-back-consent").checked = false;
+  }
+
+  function offerCallBack() {
+    if (state.sending) return;
+    state.callBackError = null;
+    show("call-back");
+    renderCallBack();
+    // a chosen score is still sent, without the number, if the customer walks away
+    startCountdown(Math.max(CALL_BACK_MIN_S, (state.deadline - Date.now()) / 1000), () => {
+      forgetCallBack();
+      send();
+    });
   }
 
   function render() {
@@ -185,6 +257,7 @@
     renderIdle();
     if (state.asking && state.config && state.screen === "ask") renderAsk();
     if (state.asking && state.config && state.screen === "reasons") renderReasons();
+    if (state.asking && state.config && state.screen === "call-back") renderCallBack();
   }
 
   // --- the countdown --------------------------------------------------------------------------------
@@ -223,6 +296,7 @@
     state.score = null;
     state.reasons = new Set();
     state.sending = false;
+    forgetCallBack();
     show("ask");
     renderAsk();
     startCountdown(Math.max(1, seconds), farewell);
@@ -246,19 +320,31 @@
   async function send() {
     if (!state.asking || state.score === null || state.sending) return;
     state.sending = true;
-    $("send").disabled = $("skip").disabled = true;
+    const buttons = ["send", "skip", "call-back-send", "call-back-back"];
+    buttons.forEach((id) => { $(id).disabled = true; });
     const body = { ticket_id: state.asking.id, score: state.score, reasons: Array.from(state.reasons) };
+    const callBack = HallRating.callBackBody(state.callBack, $("call-back-phone").value, $("call-back-name").value,
+      $("call-back-consent").checked);
+    if (callBack) body.call_back = callBack;
     let refusal = null;
+    let calledBack = false;
     try {
-      await api.post(RATING_URL, body);
+      calledBack = Boolean((await api.post(RATING_URL, body)).call_back);
     } catch (error) {
       refusal = error instanceof window.HallApi.Error ? error : new window.HallApi.Error(0, "network", String(error));
     }
     state.sending = false;
-    $("send").disabled = $("skip").disabled = false;
+    buttons.forEach((id) => { $(id).disabled = false; });
     const entry = state.config.scores.find((s) => s.score === state.score) || {};
-    if (!refusal) return thanks(Boolean(entry.dissatisfied));
+    if (!refusal) return thanks(Boolean(entry.dissatisfied), calledBack);
     if (untrusted(refusal)) return;
+    const callBackRefused = HallRating.callBackRefusal(refusal);
+    if (callBackRefused && state.screen === "call-back") {
+      state.callBackError = callBackRefused; // the customer corrects it on the same screen
+      renderCallBack();
+      extendDeadline(CALL_BACK_MIN_S);
+      return;
+    }
     if (refusal.code === "already_rated") return thanks(false);
     if (refusal.status === 0 || refusal.status >= 500) {
       // keep the customer's choice; let them try again while time is left
@@ -282,12 +368,13 @@
     return true;
   }
 
-  function thanks(sorry) {
+  function thanks(sorry, calledBack) {
     stopCountdown();
     state.asking = null;
+    forgetCallBack();
     $("screen-thanks").dataset.kind = sorry ? "sorry" : "thanks";
     $("thanks-title").textContent = i18n.t("thanks_title");
-    $("thanks-text").textContent = i18n.t(sorry ? "thanks_sorry" : "thanks_text");
+    $("thanks-text").textContent = i18n.t(calledBack ? "thanks_call_back" : sorry ? "thanks_sorry" : "thanks_text");
     show("thanks");
     clearTimeout(stepTimer);
     stepTimer = setTimeout(idle, THANKS_MS);
@@ -296,6 +383,7 @@
   function farewell() {
     stopCountdown();
     state.asking = null;
+    forgetCallBack();
     $("screen-thanks").dataset.kind = "farewell";
     $("thanks-title").textContent = i18n.t("farewell_title");
     $("thanks-text").textContent = i18n.t("farewell_text");
@@ -372,6 +460,24 @@
     if (state.asking) extendDeadline(REASONS_MIN_S);
   });
   $("send").addEventListener("click", send);
+  $("call-back-offer").addEventListener("click", offerCallBack);
+  $("call-back-back").addEventListener("click", () => {
+    forgetCallBack();
+    show("reasons");
+    renderReasons();
+    extendDeadline(REASONS_MIN_S);
+  });
+  $("call-back-send").addEventListener("click", () => {
+    state.callBack = true;
+    send();
+  });
+  $("call-back-name").addEventListener("input", () => extendDeadline(CALL_BACK_MIN_S));
+  $("call-back-consent").addEventListener("change", () => {
+    state.callBackError = null; // a correction: the server's last word no longer applies
+    renderCallBack();
+    extendDeadline(CALL_BACK_MIN_S);
+  });
+  buildKeypad();
   $("skip").addEventListener("click", () => {
     state.reasons = new Set();
     send();
