@@ -26,9 +26,10 @@ from server.realtime import (
 from server.services.accounts import SignInThrottle
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
+from server.services.api_tokens import ApiTokenService
 from server.services.devices import DeviceService
 from server.services.hall import HallService
-from server.services.limits import JoinLimiter
+from server.services.limits import JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop
 from server.services.printing import PrintingService
@@ -182,6 +183,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["signage"] = SignageService(config, uow, clock=clock)
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
+    app.extensions["api_tokens"] = ApiTokenService(
+        config, uow, clock, limiter=TokenLimiter(limits.token_requests, config.server.redis_url or "memory://"))
     app.extensions["hall_live_loop"] = LiveLoop(
         live, [b.code for b in config.branches], spawn=socketio.start_background_task, sleep=socketio.sleep,
         purge=hall.purge_old_records, housekeeping=heap, end_days=hall.days.end_due,

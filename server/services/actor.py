@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from server.domain.api_tokens import TokenGrant
 from server.domain.devices import Device
 
 Clock = Callable[[], datetime]
@@ -17,19 +18,30 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who sends a command: a signed-in staff member or manager, or a customer/device (username None).
+    """Who sends a command: a signed-in staff member or manager, a customer/device (username None), or an
+    integration with an API token (``token``; its username is ``token:qt_…``, which names no account, so that the
+    records say which integration acted).
 
     ``device`` is the id the caller gives itself (``X-Device-Id``, kept in the event log); ``paired`` the device
     its credential proves it is (pending, paired or revoked), if it sent one."""
 
     username: str | None
-    role: str = "customer"  # "customer", "staff" or "manager"
+    role: str = "customer"  # "customer", "staff", "manager" or "integration"
     device: str | None = None
     paired: Device | None = None
+    token: TokenGrant | None = None
 
     @property
     def is_manager(self) -> bool:
         return self.role == "manager"
+
+
+INTEGRATION = "integration"
+
+
+def token_actor(grant: TokenGrant, device: str | None = None) -> Actor:
+    """The actor of a request made with an API token (no session, no paired device)."""
+    return Actor(username=grant.label, role=INTEGRATION, device=device, token=grant)
 
 
 CUSTOMER = Actor(username=None)
