@@ -22,8 +22,8 @@ def register_error_handlers(app: Any) -> None:
         if "retry_after_s" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after_s"])
         if exc.http_status == 401 and bearer_token() is not None:  # RFC 6750: say the token is what failed
-            response.headers["WWW-Authenticate"] = f'Bearer realm="hall", error="invalid_token", error_description="{exc.code}"'
-
+            response.headers["WWW-Authenticate"] = (f'Bearer realm="hall", error="invalid_token", '
+                                                    f'error_description="{exc.code}"')
         return response, exc.http_status
 
     @app.errorhandler(ValidationError)
