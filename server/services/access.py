@@ -16,7 +16,7 @@ from server.domain.api_tokens import Scope, require_scope
 from server.domain.devices import DeviceKind, DeviceState, Role
 from server.domain.errors import NotAllowed, NotFound, Unauthenticated
 from server.domain.hall import Branch, Counter, Service, StaffAccount
-from server.domain.issue_rights import Issuer, PriorityNeedsPairedKiosk, may_issue
+from server.domain.issue_rights import Issuer, PriorityNeedsPairedKiosk, issuable, may_issue
 from server.domain.tickets import PriorityClass
 from server.services.actor import Actor
 from server.settings import HallConfig
@@ -154,6 +154,11 @@ def issuer_of(config: HallConfig, actor: Actor, branch: Branch) -> Issuer:
     return Issuer.ANYONE
 
 
+def ticket_classes(config: HallConfig, actor: Actor, branch: Branch) -> list[str]:
+    """The classes of ticket the actor may take at ``branch``: what a kiosk page is told to offer."""
+    return [p.value for p in issuable(issuer_of(config, actor, branch), branch.devices)]
+
+
 def require_ticket_class(config: HallConfig, actor: Actor, branch: Branch, priority: PriorityClass) -> None:
     """The actor may take a ticket of class ``priority`` at ``branch``: VIP and appointment need staff of the
     branch or an integration that may act there (401 ``unauthenticated`` / 403 ``forbidden`` as for staff
@@ -207,4 +212,5 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
 
 __all__ = ["AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "STAFF", "STAFF_ROLES", "is_manager_of",
            "issuer_of", "require", "require_branch", "require_counter", "require_device", "require_manager",
-           "require_service", "require_staff", "require_ticket_class", "resolve_actor", "works_at"]
+           "require_service", "require_staff", "require_ticket_class", "resolve_actor", "ticket_classes",
+           "works_at"]
