@@ -99,10 +99,10 @@ def params(app: Flask) -> dict[str, str]:
     paired_client(app, "pad", "2", manager=manager)
     [device] = ok(manager.get(f"{B}/devices"))["devices"]
     token = ok(manager.post(f"{B}/api-tokens", json={"name": "booking", "scope": "act"}), 201)
-    return {"token_id": str(token["id"]), "branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]), "media_id": str(media["id"]),
-            "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]), "stop_id": str(stop["id"]),
-            "username": "zhang.wei", "device_id": str(device["id"]), "code": code.replace(" ", ""),
-            "token": waiting["token"], "seq": "1"}
+    return {"token_id": str(token["id"]), "branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]),
+            "media_id": str(media["id"]), "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]),
+            "stop_id": str(stop["id"]), "username": "zhang.wei", "device_id": str(device["id"]),
+            "code": code.replace(" ", ""), "token": waiting["token"], "seq": "1"}
 
 
 _PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
@@ -330,7 +330,7 @@ def test_every_route_declares_a_token_scope_that_fits_its_method() -> None:
     closed = [ep for ep in ENDPOINTS if ep.token is None]
     for ep in ENDPOINTS:
         command = ep.method != "get"
-        if command and any(part in ep.rule for part in ("/counters/<counter>/", "/media")) or any(
+        if (command and any(part in ep.rule for part in ("/counters/<counter>/", "/media"))) or any(
                 part in ep.rule for part in ("/session", "/devices", "/pairing-requests", "/api-tokens",
                                              "/tickets/<token>", "/follow-ups/<")):
             assert ep in closed, f"{ep.method} {ep.rule} must be closed to tokens"
