@@ -55,7 +55,8 @@ def test_home_shows_live_tiles_and_switches_every_text(hall_server: HallServer, 
     staff = hall_server.sign_in("2")
     hall_server.issue("BILL")
     hall_server.issue("BILL")
-    open_kiosk(page, hall_server)
+    hall_server.pair(page.context, "kiosk", "K1")  # a paired kiosk: it offers the priority lane
+    open_kiosk(page, hall_server, "?kiosk=K1")
 
     bill = tile(page, "BILL")
     expect(bill).to_contain_text("缴费充值")
@@ -147,6 +148,7 @@ def test_priority_lane_takes_a_priority_ticket_at_a_paired_kiosk(hall_server: Ha
     open_kiosk(page, hall_server)
     expect(page.locator("#open-priority")).to_be_hidden()
     expect(page.locator("#open-checkin")).to_be_visible()
+    screenshot(page, "kiosk-home-unpaired-zh")
 
     hall_server.pair(page.context, "kiosk", "K1")
     open_kiosk(page, hall_server, "?kiosk=K1")
