@@ -18,11 +18,13 @@ import qrcode.constants
 from flask import Response, abort, render_template, request
 
 from kiosk import PAGES, blueprint
+from server.device_web import device_actor
 from server.domain.devices import DeviceKind, Role
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
 from server.pages.common import hall, page_branch, page_language
 from server.pages.pairing import device_gate
+from server.services.access import ticket_classes
 from server.services.printing import kiosk_view, ticket_url
 from server.services.views import vocabulary
 from server.web import public_base_url
@@ -65,6 +67,8 @@ def kiosk_page(branch_code: str) -> Any:
         "language": language,
         "overflow": {"wait_min": branch.overflow.wait_min, "notice": branch.overflow.notice.as_dict()},
         "api": "/api",
+        # what this browser may take (a priority lane only where it would not be refused): told, not taught
+        "ticket_classes": ticket_classes(hall().config, device_actor(), branch),
     }
     return render_template("kiosk/kiosk.html", branch=branch, page_config=page_config, language=language,
                            lock_zoom=True)

@@ -26,11 +26,12 @@ from server.realtime import (
 from server.services.accounts import AccountService, SignInThrottle, warn_of_demo_passwords
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
+from server.services.api_tokens import ApiTokenService
 from server.services.audit import AuditLog
 from server.services.devices import DeviceService
 from server.services.hall import HallService
 from server.services.hall_store import HallStore
-from server.services.limits import JoinLimiter
+from server.services.limits import JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop, PurgeJobs
 from server.services.printing import PrintingService
@@ -208,6 +209,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_store"] = store
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
+    app.extensions["api_tokens"] = ApiTokenService(
+        model, uow, clock, audit=audit,
+        limiter=TokenLimiter(limits.token_requests, config.server.redis_url or "memory://"))
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,

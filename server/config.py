@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from server.domain.devices import DeviceSettings, check_device_kinds
+from server.domain.devices import DeviceSettings, PriorityFrom, check_device_kinds
 from server.domain.hall import (
     DEFAULT_ANNOUNCEMENT_TEMPLATES,
     DEFAULT_COLOUR,
@@ -381,17 +381,23 @@ def _load_overflow(branch: _Reader) -> Overflow:
 
 def _load_devices(branch: _Reader) -> DeviceSettings:
     """``[branches.devices]``: ``require_pairing`` (kinds that work only when paired, besides rating pads, which
-    always are; default none), ``prints_per_ticket`` (2), ``print_window_min`` (5), ``offline_after_s`` (90)."""
+    always are; default none), ``prints_per_ticket`` (2), ``print_window_min`` (5), ``offline_after_s`` (90),
+    ``priority_from`` (``"paired_kiosk"``: who besides staff gives priority-lane tickets, or ``"anyone"``)."""
     devices = branch.table("devices")
-    devices.unknown_keys({"require_pairing", "prints_per_ticket", "print_window_min", "offline_after_s"})
+    devices.unknown_keys({"require_pairing", "prints_per_ticket", "print_window_min", "offline_after_s",
+                          "priority_from"})
     kinds = _rule(devices, "require_pairing", check_device_kinds, devices.list("require_pairing"))
     prints = devices.int("prints_per_ticket", 2, minimum=1)
     devices.check("prints_per_ticket", prints <= 10, f"must be at most 10, got {prints}")
     window = _minutes(devices, "print_window_min", 5, positive=True)
     offline = devices.number("offline_after_s", 90)
     devices.check("offline_after_s", 30 <= offline <= 3600, f"must be 30-3600 seconds, got {offline}")
+    choices = [p.value for p in PriorityFrom]
+    priority_from = devices.str("priority_from", PriorityFrom.PAIRED_KIOSK.value)
+    devices.check("priority_from", priority_from in choices,
+                  f"must be one of {', '.join(choices)}, got {priority_from!r}")
     return _build(devices, DeviceSettings, require_pairing=kinds, prints_per_ticket=prints, print_window=window,
-                  offline_after=timedelta(seconds=offline))
+                  offline_after=timedelta(seconds=offline), priority_from=PriorityFrom(priority_from))
 
 
 def _load_kiosks(branch: _Reader) -> tuple[Kiosk, ...]:
@@ -754,7 +760,8 @@ def _seconds(section: _Reader, name: str, default: float, *, least: float, most:
 
 
 def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
-    """``[limits]``: tickets per kiosk, device and address, socket joins, connections and timeouts
+    """``[limits]``: tickets per kiosk, device and address, socket joins, connections and timeouts, requests per API
+    token
     (docs/security.md). Behind a proxy every connection comes from the proxy, so the cap on connections per
     address is off unless set."""
     section = root.table("limits")
@@ -762,7 +769,7 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
                           "address_open_tickets", "kiosk_networks", "refusal_delay_s",
                           "socket_joins", "address_socket_joins",
                           "connections_per_address", "header_timeout_s", "body_timeout_s", "socket_timeout_s",
-                          "send_queue"})
+                          "send_queue", "token_requests"})
     default, issue_default = LimitSettings(), IssueLimits()
     networks = []
     for i, item in enumerate(section.list("kiosk_networks")):
@@ -792,6 +799,7 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
         socket_timeout_s=_seconds(section, "socket_timeout_s", default.socket_timeout_s,
                                   least=SOCKET_IO_PING_CYCLE_S + 5, most=3600),
         send_queue=send_queue,
+        token_requests=_rate(section, "token_requests", default.token_requests),
     )
 
 

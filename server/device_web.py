@@ -38,8 +38,12 @@ def current_device() -> Device | None:
 
 def device_actor() -> Actor:
     """The request's actor (:func:`server.web.current_actor`: the staff session, the ``X-Device-Id``) with the
-    device its credential proves, for the rules that ask which device is calling."""
-    return dataclasses.replace(current_actor(), paired=current_device())
+    device its credential proves, for the rules that ask which device is calling. A request made with an API
+    token is the token alone (its device cookie is not read)."""
+    actor = current_actor()
+    if actor.token is not None:
+        return actor
+    return dataclasses.replace(actor, paired=current_device())
 
 
 def set_device_cookie(response: Response, secret: str) -> None:

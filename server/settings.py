@@ -68,6 +68,7 @@ class LimitSettings:
     body_timeout_s: float = 30.0  # a request's body, plus 1 s per 64 KiB of its declared length
     socket_timeout_s: float = 60.0  # one read or write on a connection; above Socket.IO's ping cycle (45 s)
     send_queue: int = 500  # messages waiting for one Socket.IO client; past it the client is dropped
+    token_requests: Rate | None = field(default_factory=lambda: Rate(120, timedelta(minutes=1)))  # per API token
 
 
 @dataclass(frozen=True)

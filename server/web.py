@@ -1,7 +1,16 @@
-"""Request-bound helpers shared by the JSON API and the pages: who is asking, from which device, at which address."""
+"""Request-bound helpers shared by the JSON API and the pages: who is asking, from which device, at which address.
+
+Who is asking is resolved once per request (:func:`current_actor`): an integration's API token when the request
+carries one (``Authorization: Bearer qt_…``), else the staff session cookie. A request with a token is that token
+and nothing else: its cookies (the staff session's, a paired device's) are not read, so a token never borrows the
+rights of the browser or program that sends it, and the check against other sites' pages does not apply (a page of
+another site cannot make a browser send an ``Authorization`` header here: that needs CORS, which this server never
+grants).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -13,7 +22,8 @@ from flask import Response, current_app, g, request
 
 from server.domain.errors import DomainError
 from server.services import access
-from server.services.actor import Actor
+from server.services.actor import Actor, token_actor
+from server.services.api_tokens import ApiTokenService
 from server.services.sessions import OpenSession, SessionService
 from server.settings import HallConfig
 
@@ -51,19 +61,41 @@ def sessions() -> SessionService:
 
 
 def current_session() -> OpenSession | None:
-    """The staff session this request carries, if it still holds (checked once per request, kept in ``flask.g``)."""
+    """The staff session this request carries, if it still holds (checked once per request, kept in ``flask.g``);
+    None for a request made with an API token, whatever cookie it also carries."""
     if "staff_session" not in g:
-        g.staff_session = sessions().resume(request.cookies.get(SESSION_COOKIE))
+        cookie = None if bearer_token() is not None else request.cookies.get(SESSION_COOKIE)
+        g.staff_session = sessions().resume(cookie)
     return g.staff_session
 
 
+def api_tokens() -> ApiTokenService:
+    return current_app.extensions["api_tokens"]
+
+
+BEARER = "bearer"
+
+
+def bearer_token() -> str | None:
+    """The API token of ``Authorization: Bearer <token>`` ("" for a bearer header without one), or None when the
+    request carries none."""
+    scheme, _, credentials = (request.headers.get("Authorization") or "").strip().partition(" ")
+    return credentials.strip() if scheme.lower() == BEARER else None
+
+
 def current_actor() -> Actor:
-    """Who sends this request, resolved once per request from the session (kept in ``flask.g``)."""
+    """Who sends this request, resolved once per request (kept in ``flask.g``): the API token it carries (401
+    ``invalid_token`` / ``token_revoked`` / ``token_expired``, 429 past the token's rate), else its session."""
     actor = g.get("actor")
     if actor is None:
-        opened = current_session()
-        actor = access.resolve_actor(hall_config(), opened.account.username if opened else None, device_id(),
-                                     request.remote_addr)
+        token = bearer_token()
+        if token is not None:
+            actor = dataclasses.replace(token_actor(api_tokens().authenticate(token), device_id()),
+                                        address=request.remote_addr)
+        else:
+            opened = current_session()
+            actor = access.resolve_actor(hall_config(), opened.account.username if opened else None, device_id(),
+                                         request.remote_addr)
         g.actor = actor
     return actor
 
@@ -118,8 +150,9 @@ def from_another_site(origin: str | None, fetch_site: str | None, environ: dict[
 
 def refuse_cross_site() -> None:
     """Every state-changing request from another site's page is refused before it reaches a view (403
-    ``cross_site_request``): with the staff session cookie it would act as that member of staff."""
-    if request.method not in STATE_CHANGING:
+    ``cross_site_request``): with the staff session cookie it would act as that member of staff. A request made
+    with an API token carries no ambient credential (its cookies are not read), so it is not checked."""
+    if request.method not in STATE_CHANGING or bearer_token() is not None:
         return
     if from_another_site(request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"), request.environ,
                          hall_config().server.public_url):
@@ -183,16 +216,20 @@ def _refuse(start_response: Callable[..., Any], status: str, code: str, message:
 
 TOKEN_IN_PATH = re.compile(r"(/t/|/api/tickets/)([^/?#\s\"]{0,4})[^/?#\s\"]*")
 """A ticket's private token in a URL path: the phone page ``/t/{token}`` and ``/api/tickets/{token}``."""
+API_TOKEN = re.compile(r"(qt_[A-Za-z0-9_-]{0,8})[A-Za-z0-9_-]*")
+"""An integration's API token (``qt_`` and URL-safe base64), wherever it appears (a query string it was pasted
+into, a header a proxy logs)."""
 
 
 def mask_tokens(text: str) -> str:
-    """``text`` with each ticket token in a URL path cut to its first 4 characters and "…"."""
-    return TOKEN_IN_PATH.sub(lambda m: f"{m.group(1)}{m.group(2)}…", text)
+    """``text`` with each ticket token in a URL path cut to its first 4 characters and "…", and every API token to
+    the part a manager's list shows ("qt_" and 8 characters) and "…"."""
+    return API_TOKEN.sub(r"\1…", TOKEN_IN_PATH.sub(lambda m: f"{m.group(1)}{m.group(2)}…", text))
 
 
 class TokenMaskingFilter(logging.Filter):
-    """Keeps ticket tokens out of the access log: whoever reads the log could otherwise open, cancel or rate
-    any customer's ticket."""
+    """Keeps ticket tokens and API tokens out of the access log: whoever reads the log could otherwise open, cancel
+    or rate any customer's ticket, or act as an integration."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

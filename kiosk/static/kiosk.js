@@ -82,6 +82,7 @@
       error_title: "暂时无法取号",
       error_body: "请稍后再试，或咨询大堂工作人员。",
       limit_title: "请稍后再取号",
+      priority_refused_title: "此处不提供爱心通道号票",
       limit_kiosk: "本机刚刚发出了很多号票，请 {wait}后再试，或咨询大堂工作人员。",
       limit_device: "这台设备取号次数过多，请 {wait}后再试，或咨询大堂工作人员。",
       limit_address: "同一网络取号次数过多，请 {wait}后再试，或咨询大堂工作人员。",
@@ -156,6 +157,7 @@
       error_title: "Tickets cannot be issued right now",
       error_body: "Please try again shortly or ask a member of staff.",
       limit_title: "Please wait before taking another ticket",
+      priority_refused_title: "No priority-lane tickets here",
       limit_kiosk: "This kiosk has just issued a lot of tickets. Please try again in {wait} or ask a member of staff.",
       limit_device: "This device has taken too many tickets. Please try again in {wait} or ask a member of staff.",
       limit_address: "Too many tickets have been taken from this network. Please try again in {wait} or ask a member of staff.",
@@ -826,6 +828,11 @@
       closed.tickets_until = "tickets_until" in details ? details.tickets_until : (s ? s.tickets_until : null);
       if (s) Object.assign(s, { last_ticket_passed: true, tickets_until: closed.tickets_until,
                                 opens_at: closed.opens_at });
+    } else if (code === "priority_needs_paired_kiosk") {
+      // the server says this page may not give priority-lane tickets (say, its pairing was revoked): stop offering
+      title = "priority_refused_title"; iconName = "heart";
+      config.ticket_classes = (config.ticket_classes || []).filter((c) => c !== "priority");
+      showPriorityLane();
     } else if (LIMIT_CODES.includes(code)) {
       title = "limit_title"; iconName = "clock";
       body = code === "too_many_open_tickets" ? "limit_open"
@@ -841,7 +848,7 @@
     }
     const until = details.retry_after_s ? Date.now() + details.retry_after_s * 1000 : null;
     state.refusal = { title, body, iconName, serviceName, closed, stopped, service: s, until,
-                      allowed: details.allowed || 0 };
+                      allowed: details.allowed || 0, text: details.text || null };
     renderRefusal();
     renderTiles();
     state.refusedUntil = Date.now() + REFUSED_HOME_S * 1000;
@@ -871,7 +878,15 @@
       allowed: r.allowed,
       n: r.allowed,
     });
+    if (r.text) $("refused-text").textContent = i18n.pick(r.text); // the server's words, in both languages
     $("refused-icon").querySelector("use").setAttribute("href", "#i-" + r.iconName);
+  }
+
+  /** The priority lane is offered only where the server says this page may give its tickets (ticket_classes). */
+  function showPriorityLane() {
+    const offered = (config.ticket_classes || []).includes("priority");
+    $("open-priority").hidden = !offered;
+    if (!offered && state.screen === "priority") show("home");
   }
 
   // --- connection state ------------------------------------------------------------------------
@@ -984,6 +999,7 @@
     if (state.screen === "confirm" && Date.now() - state.confirmShownAt < 800) return;
     goHome(state.screen === "confirm");
   }));
+  showPriorityLane();
   $("open-priority").addEventListener("click", () => {
     if (state.request) return;
     renderPriority();

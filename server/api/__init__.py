@@ -13,10 +13,10 @@ from server.api import (
     privacy_routes,
     rating_routes,
     routes,
+    token_routes,
 )
 from server.api.errors import register_error_handlers
 from server.api.registry import api
 
 __all__ = ["account_routes", "api", "audit_routes", "device_routes", "display_routes", "printing_routes",
-           "privacy_routes", "rating_routes",
-           "register_error_handlers", "routes"]
+           "privacy_routes", "rating_routes", "register_error_handlers", "routes", "token_routes"]

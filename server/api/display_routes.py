@@ -13,11 +13,13 @@ from flask import Response, current_app, jsonify, request, send_file
 
 from server.api.registry import api, current_actor, route
 from server.api.schemas import MediaUpdateRequest, NoticeRequest, NoticeUpdateRequest, PlaylistOrderRequest
+from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError
 from server.services.access import MANAGER, PUBLIC, STAFF
 from server.services.announcements import AnnouncementService
 from server.services.signage import SignageService
 
+READ, ACT = Scope.READ.value, Scope.ACT.value
 MEDIA = "/branches/<branch>/media"
 NOTICES = "/branches/<branch>/notices"
 MANAGER_ONLY = {401: "not signed in", 403: "not a manager of this branch"}
@@ -37,14 +39,15 @@ def signage() -> SignageService:
 
 @route(api, "/branches/<branch>/announcements/<id:seq>", "GET",
        "What a wall display says for the call committed as event seq: chime, repeat, text per language",
-       tag="displays", auth=PUBLIC, responses={404: "unknown branch, or that event is not a call (not_a_call)"})
+       tag="displays", auth=PUBLIC, responses={404: "unknown branch, or that event is not a call (not_a_call)"},
+       token=READ)
 def announcement(branch: str, seq: int) -> Any:
     return jsonify(announcements().announcement(branch, seq))
 
 
 @route(api, "/branches/<branch>/announcements/<id:seq>/audio/<any('zh-CN','en'):language>", "GET",
        "The announcement spoken by the server (WAV, espeak-ng), for a browser without a voice for the language",
-       tag="displays", auth=PUBLIC, produces=("audio/wav",),
+       tag="displays", auth=PUBLIC, produces=("audio/wav",), token=READ,
        responses={404: "not a call, or the language is not announced",
                   503: "the server has no voice (espeak-ng not installed)"})
 def announcement_audio(branch: str, seq: int, language: str) -> Any:
@@ -56,13 +59,14 @@ def announcement_audio(branch: str, seq: int, language: str) -> Any:
 
 @route(api, "/branches/<branch>/announcements/test", "GET",
        "A sample call (the first service's first number to the first counter) for staff testing a display's voice",
-       tag="displays", auth=STAFF, responses={401: "not signed in", 403: "not staff of this branch"})
+       tag="displays", auth=STAFF, responses={401: "not signed in", 403: "not staff of this branch"}, token=READ)
 def test_announcement(branch: str) -> Any:
     return jsonify(announcements().test_announcement(branch))
 
 
 @route(api, "/branches/<branch>/announcements/test/audio/<any('zh-CN','en'):language>", "GET",
        "The sample call spoken by the server (WAV, espeak-ng)", tag="displays", auth=STAFF, produces=("audio/wav",),
+       token=READ,
        responses={401: "not signed in", 403: "not staff of this branch", 404: "the language is not announced",
                   503: "the server has no voice (espeak-ng not installed)"})
 def test_announcement_audio(branch: str, language: str) -> Any:
@@ -74,13 +78,14 @@ def test_announcement_audio(branch: str, language: str) -> Any:
 # --- what the displays show besides calls ------------------------------------------------------------
 
 @route(api, "/branches/<branch>/signage", "GET", "The displays' playlist (enabled media in order) and notices",
-       tag="displays", auth=PUBLIC, responses={404: "unknown branch"})
+       tag="displays", auth=PUBLIC, responses={404: "unknown branch"}, token=READ)
 def branch_signage(branch: str) -> Any:
     return jsonify(signage().signage(branch))
 
 
 @route(api, MEDIA + "/<id:media_id>/file", "GET", "A media file (image or video, with its content type)",
-       tag="displays", auth=PUBLIC, produces=("image/*", "video/*"), responses={404: "unknown or disabled media"})
+       tag="displays", auth=PUBLIC, produces=("image/*", "video/*"), responses={404: "unknown or disabled media"},
+       token=READ)
 def media_file(branch: str, media_id: int) -> Any:
     found = signage().media_file(branch, media_id, current_actor())
     response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=found.sha256,
@@ -92,7 +97,7 @@ def media_file(branch: str, media_id: int) -> Any:
 # --- managers: media -----------------------------------------------------------------------------------
 
 @route(api, MEDIA, "GET", "Every media item of the branch with its metadata, and the upload limits (managers)",
-       tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, responses=MANAGER_ONLY)
+       tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, responses=MANAGER_ONLY, token=READ)
 def list_media(branch: str) -> Any:
     return jsonify(signage().list_media(branch, current_actor()))
 
@@ -162,13 +167,13 @@ def order_media(branch: str, body: PlaylistOrderRequest) -> Any:
 # --- managers: notices ---------------------------------------------------------------------------------
 
 @route(api, NOTICES, "GET", "Every notice of the branch, enabled or not (managers)", tag="displays", auth=MANAGER,
-       manager_code=MANAGER_CODE, responses=MANAGER_ONLY)
+       manager_code=MANAGER_CODE, responses=MANAGER_ONLY, token=READ)
 def list_notices(branch: str) -> Any:
     return jsonify(signage().list_notices(branch, current_actor()))
 
 
 @route(api, NOTICES, "POST", "Add a bilingual scrolling notice (managers)", tag="displays", auth=MANAGER,
-       manager_code=MANAGER_CODE, body=NoticeRequest, status=201, responses=MANAGER_ONLY)
+       manager_code=MANAGER_CODE, body=NoticeRequest, status=201, responses=MANAGER_ONLY, token=ACT)
 def create_notice(branch: str, body: NoticeRequest) -> Any:
     notice = signage().create_notice(branch, current_actor(), body.text.model_dump(by_alias=True),
                                      enabled=body.enabled)
@@ -177,21 +182,21 @@ def create_notice(branch: str, body: NoticeRequest) -> Any:
 
 @route(api, NOTICES + "/<id:notice_id>", "PATCH", "Change a notice's text or switch it on or off (managers)",
        tag="displays", auth=MANAGER, manager_code=MANAGER_CODE, body=NoticeUpdateRequest,
-       responses={**MANAGER_ONLY, 404: "unknown notice"})
+       responses={**MANAGER_ONLY, 404: "unknown notice"}, token=ACT)
 def update_notice(branch: str, notice_id: int, body: NoticeUpdateRequest) -> Any:
     text = body.text.model_dump(by_alias=True) if body.text is not None else None
     return jsonify(signage().update_notice(branch, notice_id, current_actor(), text=text, enabled=body.enabled))
 
 
 @route(api, NOTICES + "/<id:notice_id>", "DELETE", "Remove a notice (managers)", tag="displays", auth=MANAGER,
-       manager_code=MANAGER_CODE, responses={**MANAGER_ONLY, 404: "unknown notice"})
+       manager_code=MANAGER_CODE, responses={**MANAGER_ONLY, 404: "unknown notice"}, token=ACT)
 def delete_notice(branch: str, notice_id: int) -> Any:
     signage().delete_notice(branch, notice_id, current_actor())
     return jsonify({"deleted": notice_id})
 
 
 @route(api, NOTICES + "/order", "PUT", "Put the notices in a new order (managers)", tag="displays", auth=MANAGER,
-       manager_code=MANAGER_CODE, body=PlaylistOrderRequest,
+       manager_code=MANAGER_CODE, body=PlaylistOrderRequest, token=ACT,
        responses={**MANAGER_ONLY, 422: "the ids are not exactly the branch's notices"})
 def order_notices(branch: str, body: PlaylistOrderRequest) -> Any:
     return jsonify(signage().reorder_notices(branch, body.ids, current_actor()))

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from server.domain.errors import DomainError
+from server.web import bearer_token
 
 
 def register_error_handlers(app: Any) -> None:
@@ -20,6 +21,9 @@ def register_error_handlers(app: Any) -> None:
         response = jsonify({"error": exc.code, "message": exc.message, "details": exc.details})
         if "retry_after_s" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after_s"])
+        if exc.http_status == 401 and bearer_token() is not None:  # RFC 6750: say the token is what failed
+            response.headers["WWW-Authenticate"] = (f'Bearer realm="hall", error="invalid_token", '
+                                                    f'error_description="{exc.code}"')
         return response, exc.http_status
 
     @app.errorhandler(ValidationError)

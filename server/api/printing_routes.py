@@ -12,6 +12,7 @@ from flask import current_app, jsonify
 from server.api.registry import api, route
 from server.api.schemas import Body, Code
 from server.device_web import device_actor
+from server.domain.api_tokens import Scope
 from server.services.access import MANAGER, PUBLIC
 from server.services.printing import PrintingService, ticket_url
 from server.web import public_base_url
@@ -26,7 +27,7 @@ def printing() -> PrintingService:
 
 
 @route(api, "/branches/<branch>/kiosks", "GET", "Kiosk settings: printer kind, confirmation and idle timers",
-       tag="kiosks", auth=PUBLIC, responses={404: "unknown branch"})
+       tag="kiosks", auth=PUBLIC, responses={404: "unknown branch"}, token=Scope.READ.value)
 def list_kiosks(branch: str) -> Any:
     kiosks = printing().kiosks(branch)
     return jsonify({"branch": branch, "kiosks": kiosks, "ticket_url": ticket_url(public_base_url(), "{token}")})
@@ -49,6 +50,6 @@ def print_ticket(token: str, body: PrintTicketRequest) -> Any:
 
 
 @route(api, "/branches/<branch>/device-faults", "GET", "Kiosk printer faults of the last 24 hours (managers)",
-       tag="kiosks", auth=MANAGER, responses={404: "unknown branch"})
+       tag="kiosks", auth=MANAGER, responses={404: "unknown branch"}, token=Scope.READ.value)
 def device_faults(branch: str) -> Any:
     return jsonify(printing().device_faults(branch))

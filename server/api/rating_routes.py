@@ -20,6 +20,7 @@ from server.api.schemas import (
     ResolveFollowUpRequest,
 )
 from server.device_web import device_actor
+from server.domain.api_tokens import Scope
 from server.domain.devices import DeviceKind
 from server.domain.privacy import ContactGiven
 from server.services.access import MANAGER, PUBLIC, STAFF
@@ -40,7 +41,7 @@ def call_back(body: CallBackRequest | None) -> ContactGiven | None:
 # --- public: the pad and the phone page --------------------------------------------------------------
 
 @route(api, "/ratings/config", "GET", "The rating scale with its words, the reason chips and the pad's timers",
-       tag="ratings", auth=PUBLIC)
+       tag="ratings", auth=PUBLIC, token=Scope.READ.value)
 def rating_config() -> Any:
     return jsonify(ratings().rating_config())
 
@@ -92,7 +93,8 @@ def rate_at_counter(branch: str, counter: str, body: PadRateRequest) -> Any:
 # --- managers: follow-ups ------------------------------------------------------------------------------
 
 @route(api, FOLLOW_UPS, "GET", "Follow-ups of dissatisfied ratings (managers; open ones, oldest first)",
-       tag="ratings", auth=MANAGER, query=(("state", "string", "open (default), resolved or all"),))
+       tag="ratings", auth=MANAGER, query=(("state", "string", "open (default), resolved or all"),),
+       token=Scope.READ.value)
 def list_follow_ups(branch: str) -> Any:
     state = request.args.get("state", "open")
     return jsonify(ratings().follow_ups(branch, current_actor(), state=state))

@@ -5,6 +5,10 @@ Access is deny by default: every route names its rule (``auth=`` one of ``public
 :mod:`server.services.access`), a route without one fails at import, and the wrapper checks the rule, and
 that the actor works at the ``<branch>`` in the path (or, for a route without one that declares a ``branch`` query
 parameter, at the branch it names), before the body is read or the view runs.
+
+API tokens too: a route names the scope a token needs to call it (``token="read"`` on reads, ``token="act"`` on
+commands; :mod:`server.domain.api_tokens`); a route that names none is closed to tokens, public or not. A request
+that carries a token (``Authorization: Bearer qt_…``) is checked against that, and never against ``auth``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
 
 from server.api.schemas import ID_MAX
+from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError, NotAllowed
 from server.services import access
 from server.web import (
@@ -29,6 +34,7 @@ from server.web import (
     DEVICE_ID_MAX,
     DEVICE_ID_PATTERN,
     SESSION_COOKIE,
+    bearer_token,
     current_actor,
     device_id,
     forget_actor,
@@ -164,6 +170,7 @@ class Endpoint:
     response: type[BaseModel] | None = None  # the success answer's shape (server/api/responses.py)
     manager_code: str = "manager_only"  # the error code that refuses staff on a manager route
     produces: tuple[str, ...] = ("application/json",)  # the success answer's media types
+    token: Scope | None = None  # the scope an API token needs to call it; None: closed to tokens
 
 
 _CHANGING = frozenset({"post", "put", "patch", "delete"})
@@ -189,26 +196,32 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
           query: tuple[tuple[str, QuerySchema, str], ...] = (),
           response: type[BaseModel] | None = None, manager_code: str = "manager_only",
           produces: tuple[str, ...] = ("application/json",),
-          documented: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          documented: bool = True, token: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``blueprint`` for callers that ``auth`` allows (``public``, ``staff`` or ``manager``,
-    refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at). A
-    body model makes the view receive ``body=`` validated input, a response model documents the success answer;
-    ``documented=False`` keeps the route out of the OpenAPI document (the document itself)."""
+    refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at), and for
+    API tokens of scope ``token`` (``read`` for a read, ``act`` for a command; None: no token) that reach the
+    branch. A body model makes the view receive ``body=`` validated input, a response model documents the success
+    answer; ``documented=False`` keeps the route out of the OpenAPI document (the document itself)."""
     if auth not in access.AUTH_LEVELS:
         raise ValueError(f"{method} {rule}: declare who may call it, auth= one of {', '.join(access.AUTH_LEVELS)} "
                          f"(got {auth!r})")
+    if token is not None and token != (Scope.ACT if method.lower() in _CHANGING else Scope.READ):
+        raise ValueError(f"{method} {rule}: token= is 'read' for a GET and 'act' for a command (got {token!r})")
     rule_auth: str = auth
     branch_in_query = "<branch>" not in rule and any(name == "branch" for name, _, _ in query)
+    rule_token = None if token is None else Scope(token)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
-            if rule_auth != access.PUBLIC:
+            if rule_auth != access.PUBLIC or bearer_token() is not None:
                 branch = kwargs.get("branch")
                 if branch_in_query:  # in the order of a branch in the path: 401, the branch (400 here), then 403
-                    access.require(hall_config(), current_actor(), access.STAFF, None)
+                    access.require(hall_config(), current_actor(), access.STAFF if bearer_token() is None
+                                   else rule_auth, None, token=rule_token)
                     branch = query_branch()
-                access.require(hall_config(), current_actor(), rule_auth, branch, manager_code=manager_code)
+                access.require(hall_config(), current_actor(), rule_auth, branch, manager_code=manager_code,
+                               token=rule_token)
             if method.lower() in _CHANGING:
                 device_id()  # a malformed X-Device-Id is refused on every command, whether or not it is kept
             if body is not None:
@@ -222,7 +235,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
                                   tag=tag, body=body, auth=rule_auth, idempotent=idempotent, status=status,
                                   responses=responses or {}, query=query, response=response,
-                                  manager_code=manager_code, produces=produces))
+                                  manager_code=manager_code, produces=produces, token=rule_token))
         return wrapper
 
     return decorate
@@ -307,6 +320,15 @@ def _common_answers(ep: Endpoint, path_names: list[str], has_headers: bool) -> d
             name == "branch" for name, _, _ in ep.query) else ""
         answers["401"] = _answer("not signed in, or the session has ended (unauthenticated)")
         answers["403"] = _answer(f"only for {who}{where}")
+    if ep.token is not None:
+        answers["401"] = _answer("not signed in, the session has ended (unauthenticated), or the API token is "
+                                 "unknown (invalid_token), revoked (token_revoked) or expired (token_expired)"
+                                 if ep.auth != access.PUBLIC else "the API token is unknown (invalid_token), revoked "
+                                 "(token_revoked) or expired (token_expired)")
+        answers["403"] = _answer((answers["403"]["description"] + "; " if "403" in answers else "")
+                                 + f"an API token that may not {ep.token.value} (insufficient_scope)"
+                                 + (" or is not for the branch (forbidden)" if "<branch>" in ep.rule else ""))
+        answers["429"] = _answer("too many requests with this API token (too_many_requests, with Retry-After)")
     if path_names:
         answers["404"] = _answer(f"no such {', '.join(path_names)}")
     if ep.body is not None:
@@ -372,8 +394,13 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             operation["requestBody"] = {"required": required, "content": {"application/json": {
                 "schema": _component(ep.body, schemas)}}}
         operation["x-access"] = ep.auth
-        if ep.auth != access.PUBLIC:
-            operation["security"] = [{"staffSession": []}]
+        if ep.token is not None:
+            operation["x-token-scope"] = ep.token.value
+        security = [{"staffSession": []}] if ep.auth != access.PUBLIC else [{}]  # {}: none needed
+        if ep.token is not None:
+            security.append({"apiToken": []})
+        if security != [{}]:
+            operation["security"] = security
         paths.setdefault(path, {})[ep.method] = operation
     return {
         "openapi": "3.1.0",
@@ -381,7 +408,13 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"staffSession": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
-                                                 "description": "set by POST /api/session"}},
+            "securitySchemes": {
+                "staffSession": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                                 "description": "set by POST /api/session"},
+                "apiToken": {"type": "http", "scheme": "bearer", "bearerFormat": "qt_…",
+                             "description": "an integration's API token (a manager makes it on the manager page: "
+                                            "API tokens), for the operations whose x-token-scope its scope reaches "
+                                            "(act includes read)"},
+            },
         },
     }

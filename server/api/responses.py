@@ -502,3 +502,42 @@ class AuditEntry(Answer):
 class AuditEntries(Answer):
     entries: list[AuditEntry] = Field(description="newest first")
     next_before_id: int | None = Field(description="pass as before_id for the next (older) page; null: no more")
+
+
+TokenScopeName = Literal["read", "act"]
+
+
+class ApiTokenView(Answer):
+    """An integration's API token as its branches' managers see it (never the token itself)."""
+
+    id: int
+    name: str
+    prefix: str = Field(description='the token\'s first characters, "qt_AbCd1234", to tell tokens apart')
+    scope: TokenScopeName = Field(description="read: the reads a manager has; act: those and the integration's "
+                                              "commands")
+    branches: list[str] | None = Field(description="the branches it reaches; null: every branch")
+    state: Literal["active", "expired", "revoked"]
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(description="its last use, to the minute")
+    revoked_at: datetime | None
+    revoked_by: str | None
+    may_revoke: bool = Field(description="whether this manager may revoke it (they manage every branch it reaches)")
+
+
+class ApiTokenMade(ApiTokenView):
+    token: str = Field(description="the token itself: shown this once, never again (the server keeps its SHA-256)")
+
+
+class TokenBranch(Answer):
+    code: str
+    name: Names
+
+
+class ApiTokenList(Answer):
+    branch: str
+    generated_at: datetime
+    may_make_all_branch: bool = Field(description="whether this manager may make a token for every branch")
+    branches: list[TokenBranch] = Field(description="the branches this manager may give a token")
+    tokens: list[ApiTokenView] = Field(description="every token that reaches the branch, active ones first")

@@ -22,6 +22,7 @@ from server.api.registry import (
 from server.api.schemas import (
     ID_MAX,
     CallTicketRequest,
+    CancelTicketRequest,
     FinishAndCallNextRequest,
     IssueTicketRequest,
     LoginRequest,
@@ -32,6 +33,8 @@ from server.api.schemas import (
     TransferRequest,
     UndoNoShowRequest,
 )
+from server.device_web import device_actor
+from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError
 from server.domain.hall import Text
 from server.domain.ticket import COUNTER_ACTIONS
@@ -54,6 +57,9 @@ TICKET_ACTIONS = {action_path(action): action for action in COUNTER_ACTIONS}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+READ, ACT = Scope.READ.value, Scope.ACT.value
+
+
 def hall() -> HallService:
     return current_app.extensions["hall"]
 
@@ -70,13 +76,14 @@ def idempotency_key() -> str | None:
 
 # --- documents and public reads ---------------------------------------------------------------------
 
-@route(api, "/openapi.json", "GET", "This API described in OpenAPI 3.1", tag="meta", auth=PUBLIC, documented=False)
+@route(api, "/openapi.json", "GET", "This API described in OpenAPI 3.1", tag="meta", auth=PUBLIC, documented=False,
+       token=READ)
 def openapi() -> Any:
     return jsonify(openapi_document("Hall queue API", "1"))
 
 
 @route(api, "/branches", "GET", "Branches with their services and counters", tag="hall", auth=PUBLIC,
-       response=R.Branches)
+       response=R.Branches, token=READ)
 def list_branches() -> Any:
     return jsonify({"branches": [
         {"code": b.code, "name": b.name.as_dict(), "timezone": b.timezone.key, **weekly_view(b.hours),
@@ -88,18 +95,18 @@ def list_branches() -> Any:
 
 
 @route(api, "/branches/<branch>/snapshot", "GET", "The hall now: waiting counts, counters, recent calls, seq",
-       tag="hall", auth=PUBLIC, response=R.Snapshot, responses={404: "unknown branch"},
+       tag="hall", auth=PUBLIC, response=R.Snapshot, responses={404: "unknown branch"}, token=READ,
        query=(("view", "string", "'staff' for the staff view (needs sign-in): adds names, notes, waiting list"),))
 def snapshot(branch: str) -> Any:
     staff_view = request.args.get("view") == "staff"
     if staff_view:  # the public route's private variant: names, notes and the waiting list for the branch's staff
-        require(hall().config, current_actor(), STAFF, branch)
+        require(hall().config, current_actor(), STAFF, branch, token=Scope.READ)
     answer = hall().queries.snapshot(branch, staff=staff_view)
     return jsonify(current_app.extensions["hall_live"].decorate_snapshot(answer))
 
 
 @route(api, "/branches/<branch>/events", "GET", "Event history after a sequence number (staff)", tag="hall",
-       response=R.Events, auth=STAFF, query=(("after", "integer", "sequence number to start after"),
+       response=R.Events, auth=STAFF, token=READ, query=(("after", "integer", "sequence number to start after"),
                             ("limit", "integer", "at most this many events (1-1000)")))
 def events(branch: str) -> Any:
     after = query_int("after", 0, 0, ID_MAX)
@@ -109,15 +116,14 @@ def events(branch: str) -> Any:
 
 @route(api, "/branches/<branch>/estimates/accuracy", "GET",
        "Recent accuracy of the wait estimates given at issue, per service (managers, regional readers)", tag="hall",
-       auth=REPORTS,
-       manager_code="forbidden", responses={404: "unknown branch"})
+       auth=REPORTS, manager_code="forbidden", responses={404: "unknown branch"}, token=READ)
 def estimate_accuracy(branch: str) -> Any:
     return jsonify(current_app.extensions["hall_live"].accuracy(branch))
 
 
 @route(api, "/branches/<branch>/days", "GET",
        "Ended service days with their figures per service (managers, regional readers)", tag="hall", auth=REPORTS,
-       manager_code="forbidden", response=R.DaySummaries,
+       manager_code="forbidden", response=R.DaySummaries, token=READ,
        query=(("from", "string", "first day, YYYY-MM-DD (default: 13 days before `to`)"),
               ("to", "string", "last day, YYYY-MM-DD (default: the last day that has ended)")),
        responses={400: "a day not written YYYY-MM-DD, or a range that is reversed or longer than a year"})
@@ -126,14 +132,14 @@ def day_summaries(branch: str) -> Any:
 
 
 @route(api, "/branches/<branch>/issue-stops", "GET", "Issue stopped by hand, in force or still to come", tag="hall",
-       auth=STAFF, response=R.IssueStops)
+       auth=STAFF, response=R.IssueStops, token=READ)
 def issue_stops(branch: str) -> Any:
     return jsonify({"stops": hall().issuing.current(branch)})
 
 
 @route(api, "/branches/<branch>/issue-stops", "POST",
        "Stop issuing tickets of a service or the whole branch, now or from a time (manager)", tag="hall",
-       body=StopIssueRequest, auth=STAFF, response=R.IssueStop, status=201,
+       body=StopIssueRequest, auth=STAFF, response=R.IssueStop, status=201, token=ACT,
        responses={404: "unknown branch or service", 422: "a reason or time that makes no sense"})
 def stop_issue(branch: str, body: StopIssueRequest) -> Any:
     text = None if body.text is None else Text(body.text.zh_cn, body.text.en)
@@ -142,7 +148,8 @@ def stop_issue(branch: str, body: StopIssueRequest) -> Any:
 
 
 @route(api, "/branches/<branch>/issue-stops/<id:stop_id>/resume", "POST", "Issue again: end a stop (manager)",
-       tag="hall", auth=STAFF, response=R.IssueStop, responses={404: "unknown stop", 409: "already over"})
+       tag="hall", auth=STAFF, response=R.IssueStop, responses={404: "unknown stop", 409: "already over"},
+       token=ACT)
 def resume_issue(branch: str, stop_id: int) -> Any:
     return jsonify(hall().issuing.resume(branch, stop_id, current_actor()))
 
@@ -150,17 +157,19 @@ def resume_issue(branch: str, stop_id: int) -> Any:
 # --- customers -------------------------------------------------------------------------------------
 
 @route(api, "/branches/<branch>/tickets", "POST", "Take a ticket (kiosk, phone, integration)", tag="tickets",
-       auth=PUBLIC,
+       auth=PUBLIC, token=ACT,
        response=R.IssuedTicket, body=IssueTicketRequest, idempotent=True, status=201,
-       responses={401: "a VIP or appointment ticket asked for without a staff session",
-                  403: "a VIP or appointment ticket asked for by staff of another branch",
+       responses={401: "a VIP or appointment ticket asked for without a staff session or an API token",
+                  403: "a VIP or appointment ticket asked for by staff of another branch, or a priority-lane ticket "
+                       "by someone who is neither a paired kiosk nor staff of the branch where the branch wants it "
+                       "so (priority_needs_paired_kiosk, with details.text in both languages)",
                   404: "unknown branch or service",
                   409: "service closed, issue stopped or daily cap reached",
                   429: "a limit on taking tickets (too_many_tickets, too_many_open_tickets; Retry-After)"})
 def issue_ticket(branch: str, body: IssueTicketRequest) -> Any:
     ticket = hall().tickets.issue(branch, body.service, priority=body.priority, channel=body.channel,
                                  language=body.language, idempotency_key=idempotency_key(),
-                                 device=device_id(), actor=current_actor(), address=request.remote_addr)
+                                 device=device_id(), actor=device_actor(), address=request.remote_addr)
     return jsonify(ticket), 200 if ticket.get("replayed") else 201
 
 
@@ -297,7 +306,7 @@ def counter_call_ticket(branch: str, counter: str, body: CallTicketRequest) -> A
 
 
 @route(api, f"{COUNTER}/queue", "GET", "Waiting tickets in the order this counter will call them", tag="counters",
-       response=R.CounterQueue, auth=STAFF)
+       response=R.CounterQueue, auth=STAFF, token=READ)
 def counter_queue(branch: str, counter: str) -> Any:
     return jsonify(hall().queries.counter_queue(branch, counter))
 
@@ -321,6 +330,14 @@ def ticket_transfer(branch: str, ticket_id: int, body: TransferRequest) -> Any:
     return jsonify(hall().tickets.transfer(branch, ticket_id, current_actor(), to_service=body.to_service,
                                            to_counter=body.to_counter, note=body.note,
                                            expected_version=body.version))
+
+
+@route(api, "/branches/<branch>/tickets/<id:ticket_id>/cancel", "POST",
+       "Cancel a waiting ticket (staff of the branch, or an integration: a booking whose customer cancelled)",
+       tag="tickets", response=R.TicketChanged, body=CancelTicketRequest, auth=STAFF, token=ACT,
+       responses={404: "unknown ticket", 409: "not waiting (illegal_transition) or stale version"})
+def ticket_cancel(branch: str, ticket_id: int, body: CancelTicketRequest) -> Any:
+    return jsonify(hall().tickets.cancel(branch, ticket_id, current_actor(), expected_version=body.version))
 
 
 @route(api, "/branches/<branch>/tickets/<id:ticket_id>/reactivate", "POST",

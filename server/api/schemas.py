@@ -116,6 +116,10 @@ class FinishAndCallNextRequest(Body):
     version: Version = Field(default=None, description="the version of the served ticket the console saw")
 
 
+class CancelTicketRequest(Body):
+    version: Version = Field(default=None, description="the version of the ticket the caller saw")
+
+
 class UndoNoShowRequest(Body):
     version: Version = Field(default=None, description="the version of the no-show ticket the console saw")
 

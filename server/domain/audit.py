@@ -118,6 +118,12 @@ class AuditEntry:
 
 TARGET_KINDS: dict[str, Text] = {
     "account": Text("账号", "account"),
+    "api_token": Text("接口令牌", "API token"),
+    "category": Text("业务大类", "category"),
+    "import": Text("导入设置", "import of the set-up"),
+    "kiosk": Text("取号机", "kiosk"),
+    "settings": Text("设置", "settings"),
+    "zone": Text("显示区域", "display zone"),
     "audit_log": Text("审计日志", "audit log"),
     "branch": Text("网点", "branch"),
     "counter": Text("窗口", "counter"),

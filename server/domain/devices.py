@@ -54,6 +54,15 @@ OPTIONALLY_PAIRED = tuple(kind for kind in DeviceKind if kind not in ALWAYS_PAIR
 """Kinds a branch may require to be paired (``[branches.devices] require_pairing``); unpaired by default so that a
 new hall works out of the box."""
 
+class PriorityFrom(StrEnum):
+    """Who may take a priority-lane ticket (爱心通道) at a branch besides its staff (``[branches.devices]
+    priority_from``): a ticket that jumps the queue for the elderly, disabled and pregnant must not be a tap
+    away on any phone that reaches the hall's Wi-Fi."""
+
+    PAIRED_KIOSK = "paired_kiosk"  # only a kiosk of the branch that a manager paired (and staff of the branch)
+    ANYONE = "anyone"  # any kiosk, phone or script, like a normal ticket
+
+
 CODE_DIGITS = 6
 PAIRING_TTL = timedelta(minutes=10)  # a code not approved within this is forgotten; the device shows a new one
 MAX_NAME = 40
@@ -80,9 +89,14 @@ class DeviceSettings:
     prints_per_ticket: int = 2  # at the issuing kiosk: the ticket and one reprint; staff may print more
     print_window: timedelta = timedelta(minutes=5)  # after the issue, the kiosk may (re)print the ticket
     offline_after: timedelta = timedelta(seconds=90)  # no heartbeat for this long: the device is offline
+    priority_from: PriorityFrom = PriorityFrom.PAIRED_KIOSK  # who besides staff takes a priority-lane ticket
 
     def __post_init__(self) -> None:
         check_device_kinds([k.value for k in self.require_pairing])
+        if DeviceKind.KIOSK in self.require_pairing and self.priority_from == PriorityFrom.ANYONE:
+            raise InvalidValue("priority_from", '"anyone" cannot hold where kiosks must be paired (require_pairing '
+                                                'lists "kiosk"): there only a paired kiosk or staff give priority '
+                                                'tickets; leave it out or write "paired_kiosk"')
         if not 1 <= self.prints_per_ticket <= 10:
             raise InvalidValue("prints_per_ticket", f"must be 1-10, got {self.prints_per_ticket}")
         if not timedelta(0) < self.print_window <= timedelta(hours=24):
@@ -93,6 +107,12 @@ class DeviceSettings:
     def must_pair(self, kind: DeviceKind) -> bool:
         """Whether a device of this kind works only when paired."""
         return kind in ALWAYS_PAIRED or kind in self.require_pairing
+
+    @property
+    def priority_needs_paired_kiosk(self) -> bool:
+        """Whether a priority-lane ticket comes only from a paired kiosk of the branch (or its staff): where the
+        branch says so, and wherever its kiosks must be paired."""
+        return self.priority_from == PriorityFrom.PAIRED_KIOSK or DeviceKind.KIOSK in self.require_pairing
 
     @property
     def heartbeat(self) -> timedelta:
@@ -281,5 +301,5 @@ class Device:
 
 
 __all__ = ["ALWAYS_PAIRED", "KIND_NAMES", "OPTIONALLY_PAIRED", "PAIRING_TTL", "Device", "DeviceKind",
-           "DeviceSettings", "DeviceState", "Presence", "Role", "check_device_kinds", "check_name", "check_role",
-           "new_pairing_code", "normalise_code", "roles_of", "show_code"]
+           "DeviceSettings", "DeviceState", "Presence", "PriorityFrom", "Role", "check_device_kinds", "check_name",
+           "check_role", "new_pairing_code", "normalise_code", "roles_of", "show_code"]

@@ -480,3 +480,24 @@ class CustomerContact(SQLModel, table=True):
     channel: str = Field(max_length=8)  # where it was given: "pad" or "mobile"
     consent_at: datetime = utc_field(nullable=False)  # when the customer ticked the consent line
     purge_after: datetime = utc_field(nullable=False)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """An integration's API token (server/domain/api_tokens.py). The integration keeps the token; this row keeps
+    its SHA-256 and its first characters, so a copy of the database opens nothing. Revoked rows stay, for the
+    record of who trusted which integration when."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    name: str = Field(max_length=40)
+    shown: str = Field(max_length=16)  # the token's first characters, "qt_AbCd1234"
+    secret_hash: str = Field(unique=True, max_length=64)  # hex SHA-256 of the token
+    scope: str = Field(max_length=8)  # read, act
+    branches: str | None = Field(default=None, max_length=2000)  # a JSON list of branch codes; NULL: every branch
+    created_at: datetime = utc_field(nullable=False)
+    created_by: str = Field(max_length=64)
+    expires_at: datetime | None = utc_field()
+    revoked_at: datetime | None = utc_field()
+    revoked_by: str | None = Field(default=None, max_length=64)
+    last_used_at: datetime | None = utc_field()

@@ -4,13 +4,20 @@ rules, and the "branch, counter or service, or 404" lookups every entry point an
 HTTP routes declare their rule (``route(auth=...)`` in :mod:`server.api.registry`, one of :data:`AUTH_LEVELS`)
 and the socket ``join`` applies the same functions; services check again with the actor they are given, so
 a command called from anywhere else (tests, the CLI) is refused the same way.
+
+An integration's API token (:mod:`server.domain.api_tokens`) stands in for a manager of its branches, within its
+scope: routes declare the scope a token needs (``route(token=...)``; none: closed to tokens), and the services'
+``require_staff`` / ``require_manager`` take a ``token_scope`` (None, the default: no token passes).
 """
 
 from __future__ import annotations
 
+from server.domain.api_tokens import Scope, require_scope
 from server.domain.devices import DeviceKind, DeviceState, Role
 from server.domain.errors import NotAllowed, NotFound, Unauthenticated
 from server.domain.hall import AccountRole, Branch, Counter, Service, StaffAccount
+from server.domain.issue_rights import Issuer, PriorityNeedsPairedKiosk, issuable, may_issue
+from server.domain.tickets import PriorityClass
 from server.services.actor import Actor
 from server.settings import HallConfig
 
@@ -59,21 +66,29 @@ def refuse_the_signed_out(actor: Actor) -> None:
     raise Unauthenticated(SIGN_IN_FIRST)
 
 
-def require_staff(config: HallConfig, actor: Actor, branch: Branch) -> None:
+def require_staff(config: HallConfig, actor: Actor, branch: Branch, *, token_scope: Scope | None = None) -> None:
     """A signed-in staff member or manager who works at this branch: 401 ``unauthenticated`` when nobody is
-    signed in, 403 ``forbidden`` for someone of another branch."""
+    signed in, 403 ``forbidden`` for someone of another branch. An API token passes only where ``token_scope``
+    says which scope it needs (and it reaches the branch)."""
+    if actor.token is not None:
+        require_scope(actor.token, token_scope, branch.code)
+        return
     if actor.username is None or actor.role not in STAFF_ROLES:
         refuse_the_signed_out(actor)
     if not works_at(config, actor, branch):
         raise NotAllowed(f"{actor.username} does not work at branch {branch.code}")
 
 
-def require_manager(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "manager_only") -> None:
-    """A signed-in manager who works at this branch (as :func:`require_staff`, then 403 ``code`` for staff).
+def require_manager(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "manager_only",
+                    token_scope: Scope | None = None) -> None:
+    """A signed-in manager who works at this branch (as :func:`require_staff`, then 403 ``code`` for staff); an
+    API token as for :func:`require_staff`.
 
     ``code`` stays ``forbidden`` where clients have always been told that (the displays' media and notices,
     the estimate accuracy, the manager's socket view)."""
-    require_staff(config, actor, branch)
+    require_staff(config, actor, branch, token_scope=token_scope)
+    if actor.token is not None:
+        return
     if not actor.is_manager:
         raise NotAllowed("only a manager may do this", code=code)
 
@@ -89,8 +104,13 @@ def reads_reports_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
     return is_manager_of(config, actor, branch)
 
 
-def require_reports(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "forbidden") -> None:
-    """As :func:`reads_reports_of`: 401 for nobody, 403 ``code`` for anyone else."""
+def require_reports(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "forbidden",
+                    token_scope: Scope | None = None) -> None:
+    """As :func:`reads_reports_of`: 401 for nobody, 403 ``code`` for anyone else; an API token as for
+    :func:`require_staff`."""
+    if actor.token is not None:
+        require_scope(actor.token, token_scope, branch.code)
+        return
     if actor.username is None:
         raise Unauthenticated(SIGN_IN_FIRST)
     if not reads_reports_of(config, actor, branch):
@@ -119,13 +139,19 @@ def is_manager_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
 
 
 def require(config: HallConfig, actor: Actor, auth: str, branch: Branch | str | None, *,
-            manager_code: str = "manager_only") -> Branch | None:
+            manager_code: str = "manager_only", token: Scope | None = None) -> Branch | None:
     """Apply a declared rule (one of :data:`AUTH_LEVELS`) to a request about ``branch`` (a code from the path, or
     None when it names no branch: then the role alone decides). In order: 401 when nobody is signed in, 404 for
     an unknown branch, 403 for another branch's staff, 403 ``manager_code`` for staff on a manager rule.
-    Returns the branch, if any."""
+    A request made with an API token meets the route's ``token`` scope instead (None: closed to tokens), whatever
+    ``auth`` says: 404 for an unknown branch, then 403 ``not_for_tokens``, ``insufficient_scope`` or
+    ``forbidden`` (another branch). Returns the branch, if any."""
     if auth not in AUTH_LEVELS:
         raise ValueError(f"unknown access rule {auth!r}; use one of {', '.join(AUTH_LEVELS)}")
+    if actor.token is not None:
+        found = require_branch(config, branch) if isinstance(branch, str) else branch
+        require_scope(actor.token, token, found.code if found is not None else None)
+        return found
     if auth == REPORTS and actor.role == AccountRole.REGIONAL and actor.username is not None:
         found = require_branch(config, branch) if isinstance(branch, str) else branch
         if found is not None:
@@ -173,6 +199,41 @@ def require_service(branch: Branch, code: str) -> Service:
     return service
 
 
+# --- who may take which class of ticket -------------------------------------------------------------------------
+
+
+def issuer_of(config: HallConfig, actor: Actor, branch: Branch) -> Issuer:
+    """Who the actor is when it asks ``branch`` for a ticket (:mod:`server.domain.issue_rights`)."""
+    if actor.token is not None:
+        grant = actor.token
+        return Issuer.INTEGRATION if grant.covers(branch.code) and grant.scope == Scope.ACT else Issuer.ANYONE
+    if actor.username is not None and actor.role in STAFF_ROLES and works_at(config, actor, branch):
+        return Issuer.STAFF
+    device = actor.paired
+    if device is not None and device.paired and device.branch_code == branch.code \
+            and device.role.kind == DeviceKind.KIOSK:
+        return Issuer.PAIRED_KIOSK
+    return Issuer.ANYONE
+
+
+def ticket_classes(config: HallConfig, actor: Actor, branch: Branch) -> list[str]:
+    """The classes of ticket the actor may take at ``branch``: what a kiosk page is told to offer."""
+    return [p.value for p in issuable(issuer_of(config, actor, branch), branch.devices)]
+
+
+def require_ticket_class(config: HallConfig, actor: Actor, branch: Branch, priority: PriorityClass) -> None:
+    """The actor may take a ticket of class ``priority`` at ``branch``: VIP and appointment need staff of the
+    branch or an integration that may act there (401 ``unauthenticated`` / 403 ``forbidden`` as for staff
+    routes); a priority-lane ticket, where the branch wants it so, a paired kiosk of the branch too (else 403
+    ``priority_needs_paired_kiosk`` with the text the kiosk shows)."""
+    if may_issue(issuer_of(config, actor, branch), priority, branch.devices):
+        return
+    if priority.given_by_staff:
+        require_staff(config, actor, branch, token_scope=Scope.ACT)
+        raise NotAllowed(f"a {priority.value} ticket is issued by staff of branch {branch.code}")  # pragma: no cover
+    raise PriorityNeedsPairedKiosk(branch.code)
+
+
 # --- devices ---------------------------------------------------------------------------------------------------
 
 DEVICE_REFUSALS = ("device_not_paired", "device_revoked", "wrong_device", "not_at_counter")
@@ -185,6 +246,8 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
     rating pad, the member of staff signed in at that counter may stand in for it (``staff_counter``: the counter
     the actor is signed in at). 401 ``device_not_paired`` or ``device_revoked``; 403 ``forbidden`` for another
     branch's staff, ``not_at_counter`` for staff elsewhere, ``wrong_device`` for a device paired for another role."""
+    if actor.token is not None:
+        require_scope(actor.token, None, branch.code)  # a device's routes are never an integration's
     device = actor.paired
     if device is not None and device.holds(branch.code, role):
         return
@@ -209,27 +272,7 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
                      f"branch {branch.code}", code="wrong_device", paired_as=device.role.as_dict())
 
 
-__all__ = [
-    "ADMIN",
-    "AUTH_LEVELS",
-    "DEVICE_REFUSALS",
-    "MANAGER",
-    "PUBLIC",
-    "REPORTS",
-    "STAFF",
-    "STAFF_ROLES",
-    "STAFF_VIEWS",
-    "is_manager_of",
-    "reads_reports_of",
-    "require",
-    "require_admin",
-    "require_branch",
-    "require_counter",
-    "require_device",
-    "require_manager",
-    "require_reports",
-    "require_service",
-    "require_staff",
-    "resolve_actor",
-    "works_at",
-]
+__all__ = ["ADMIN", "AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "REPORTS", "STAFF", "STAFF_ROLES",
+           "STAFF_VIEWS", "is_manager_of", "issuer_of", "reads_reports_of", "require", "require_admin",
+           "require_branch", "require_counter", "require_device", "require_manager", "require_reports",
+           "require_service", "require_staff", "require_ticket_class", "resolve_actor", "ticket_classes", "works_at"]

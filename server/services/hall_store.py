@@ -21,7 +21,7 @@ from typing import Any
 import tomli_w
 
 from server.config import HALL_SECTIONS, ConfigError, parse_hall
-from server.domain.audit import AuditAction
+from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall_document import CODE_KEY, LIST_OF_KIND, NO_BRANCH, HallItem, HallItemKind, join, split
 from server.domain.tickets import EventKind
@@ -254,7 +254,7 @@ class HallStore:
                     touched.add(_branch_of(old))
             revision = hall_items.bump(connection) if (added or changed or retired) else model.revision
             if self.audit is not None and revision != model.revision:
-                self.audit.record_in(connection, actor, AuditAction.HALL_CHANGED, target="import",
+                self.audit.record_in(connection, actor, AuditAction.HALL_CHANGED, target=target_of("import"),
                                      after={"added": added, "changed": changed, "retired": retired})
         if any(kind == HallItemKind.SETTINGS for kind, _branch, _code in wanted if (kind, _branch, _code) in stored
                and stored[(kind, _branch, _code)].body != wanted[(kind, _branch, _code)].body):
@@ -322,7 +322,7 @@ class HallStore:
             revision = hall_items.bump(connection)
             if self.audit is not None:
                 action = AuditAction.ACCOUNT_CHANGED if kind == HallItemKind.ACCOUNT else AuditAction.HALL_CHANGED
-                target = f"{kind.value} {change.code}"
+                target = target_of(kind.value, change.code)
                 after = None if new.retired else redacted(kind, new.body)
                 if after is not None and old is not None and kind == HallItemKind.ACCOUNT and (
                         old.body.get("password_hash") != new.body.get("password_hash")):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from server.domain.api_tokens import Scope
 from server.domain.audit import AuditAction, target_of
 from server.domain.hall import Branch, Text
 from server.domain.issuing import IssueStop, StopChange
@@ -83,9 +84,9 @@ class IssuingService:
     def _require_may_stop(self, actor: Actor, branch: Branch) -> None:
         """A manager of the branch; staff of the branch too where ``queue.staff_may_stop_issuing``."""
         if self.hall.config.queue.staff_may_stop_issuing:
-            require_staff(self.hall.config, actor, branch)
+            require_staff(self.hall.config, actor, branch, token_scope=Scope.ACT)
         else:
-            require_manager(self.hall.config, actor, branch)
+            require_manager(self.hall.config, actor, branch, token_scope=Scope.ACT)
 
     @staticmethod
     def _record(tx: Transaction, change: StopChange, actor: Actor) -> None:

@@ -68,9 +68,10 @@ class IssueLimiter:
 
     def caller(self, branch: Branch, actor: Actor, address: str | None, device: str | None) -> IssueCaller | None:
         """The caller the limits count, or None when none apply: staff of the branch (they issue on behalf of
-        customers), calls from inside the server (no address), or every ticket limit switched off."""
-        if address is None or not self.limits.counts_anything:
-            return None
+        customers), an integration's API token (limited per token), calls from inside the server (no address), or
+        every ticket limit switched off."""
+        if address is None or not self.limits.counts_anything or actor.token is not None:
+            return None  # an integration's token has its own rate (TokenLimiter)
         if actor.username is not None and actor.role in STAFF_ROLES and works_at(self.config, actor, branch):
             return None
         return issue_caller(self.limits, address, device, {k.id for k in branch.kiosks})
@@ -181,3 +182,34 @@ def _item(rate: Rate | None) -> Any:
     from limits import RateLimitItemPerSecond
 
     return RateLimitItemPerSecond(rate.count, int(rate.window.total_seconds()))
+
+
+class TooManyRequests(DomainError):
+    """An API token past its rate (``[limits] token_requests``): 429 with ``Retry-After``."""
+
+    code = "too_many_requests"
+    http_status = 429
+
+
+class TokenLimiter:
+    """Requests per API token (``[limits] token_requests``), in a moving window kept in this process's memory or in
+    Redis (``server.redis_url``), so that a token is counted across processes: an integration that loops cannot
+    take the server from the kiosks."""
+
+    def __init__(self, rate: Rate | None, storage_url: str = "memory://") -> None:
+        self.item = _item(rate)
+        self._limiter: RateLimiter | None = None
+        if self.item is not None:
+            from limits.storage import storage_from_string
+            from limits.strategies import MovingWindowRateLimiter
+
+            self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url, key_prefix="hall-tokens"))
+
+    def admit(self, token_id: int) -> None:
+        """Count one request of the token; :class:`TooManyRequests` with ``retry_after_s`` past its rate."""
+        if self._limiter is None or self._limiter.hit(self.item, "token", str(token_id)):
+            return
+        stats = self._limiter.get_window_stats(self.item, "token", str(token_id))
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests(f"too many requests with this API token (at most {self.item}); try again in "
+                              f"{retry} s", limit="token", retry_after_s=retry)

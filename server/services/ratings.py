@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from server.domain.api_tokens import Scope
 from server.domain.devices import DeviceKind, Role
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import RATING_SCALES, Branch, RatingSettings
@@ -215,7 +216,7 @@ class RatingService(ReadsHallModel):
                    limit: int = 200) -> dict[str, Any]:
         """A branch's follow-ups (open ones by default, oldest first) for its managers."""
         branch = self._branch(branch_code)
-        self._require_manager(actor, branch)
+        require_manager(self.config, actor, branch, token_scope=Scope.READ)
         if state not in (*FOLLOW_UP_STATES, "all"):
             raise DomainError("state must be open, resolved or all", code="bad_query", http_status=400)
         with self.uow.read() as session:

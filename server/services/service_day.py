@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError
 from server.domain.hall import Branch
 from server.domain.service_day import DAY_ENDED_REASON, DayBoundary, day_ends_at, day_figures
@@ -151,7 +152,7 @@ class ServiceDays:
         last 14 days."""
         hall = self.hall
         branch = hall.branch(branch_code)
-        require_reports(hall.config, actor, branch)
+        require_reports(hall.config, actor, branch, token_scope=Scope.READ)
         last = last or self.boundary(branch).ended_through
         first = first or last - timedelta(days=13)
         if first > last or (last - first).days >= MAX_SUMMARY_DAYS:

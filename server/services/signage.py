@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session
 
 from server.domain import media as media_types
+from server.domain.api_tokens import Scope
 from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch
@@ -93,7 +94,7 @@ class SignageService(ReadsHallModel):
     # --- managers: media ------------------------------------------------------------------------------
 
     def list_media(self, branch_code: str, actor: Actor) -> dict[str, Any]:
-        branch = self._manager(actor, branch_code)
+        branch = self._manager(actor, branch_code, Scope.READ)
         with self.uow.read() as session:
             items = records.media(session, branch.code, enabled_only=False)
         return {"media": [_media_view(item) for item in items], "limits": self._limits_view()}
@@ -188,14 +189,14 @@ class SignageService(ReadsHallModel):
     # --- managers: notices ----------------------------------------------------------------------------
 
     def list_notices(self, branch_code: str, actor: Actor) -> dict[str, Any]:
-        branch = self._manager(actor, branch_code)
+        branch = self._manager(actor, branch_code, Scope.READ)
         with self.uow.read() as session:
             notices = records.notices(session, branch.code, enabled_only=False)
         return {"notices": [_notice_view(notice) for notice in notices]}
 
     def create_notice(self, branch_code: str, actor: Actor, text: dict[str, str], *,
                       enabled: bool = True) -> dict[str, Any]:
-        branch = self._manager(actor, branch_code)
+        branch = self._manager(actor, branch_code, Scope.ACT)
         zh, en = _notice_text(text)
         with self.uow.command(branch, self.clock()) as tx:
             notice = Notice(branch_code=branch.code, text_zh=zh, text_en=en, enabled=enabled,
@@ -209,7 +210,7 @@ class SignageService(ReadsHallModel):
 
     def update_notice(self, branch_code: str, notice_id: int, actor: Actor, *, text: dict[str, str] | None = None,
                       enabled: bool | None = None) -> dict[str, Any]:
-        branch = self._manager(actor, branch_code)
+        branch = self._manager(actor, branch_code, Scope.ACT)
         with self.uow.command(branch, self.clock()) as tx:
             notice = _load_notice(tx.session, branch, notice_id)
             before = _notice_audited(notice)
@@ -224,7 +225,7 @@ class SignageService(ReadsHallModel):
             return _notice_view(notice)
 
     def reorder_notices(self, branch_code: str, ids: Sequence[int], actor: Actor) -> dict[str, Any]:
-        branch = self._manager(actor, branch_code)
+        branch = self._manager(actor, branch_code, Scope.ACT)
         with self.uow.command(branch, self.clock()) as tx:
             notices = records.notices(tx.session, branch.code, enabled_only=False)
             before = _order(notices)
@@ -239,7 +240,7 @@ class SignageService(ReadsHallModel):
             return {"notices": [_notice_view(n) for n in sorted(notices, key=lambda n: n.position)]}
 
     def delete_notice(self, branch_code: str, notice_id: int, actor: Actor) -> None:
-        branch = self._manager(actor, branch_code)
+        branch = self._manager(actor, branch_code, Scope.ACT)
         with self.uow.command(branch, self.clock()) as tx:
             notice = _load_notice(tx.session, branch, notice_id)
             before = _notice_audited(notice)
@@ -252,9 +253,10 @@ class SignageService(ReadsHallModel):
     def _branch(self, code: str) -> Branch:
         return require_branch(self.config, code)
 
-    def _manager(self, actor: Actor, branch_code: str) -> Branch:
+    def _manager(self, actor: Actor, branch_code: str, token_scope: Scope | None = None) -> Branch:
+        """A manager of the branch (an API token only where ``token_scope`` says: notices, and the lists)."""
         branch = self._branch(branch_code)
-        require_manager(self.config, actor, branch, code="forbidden")
+        require_manager(self.config, actor, branch, code="forbidden", token_scope=token_scope)
         return branch
 
     def _check_upload(self, data: bytes, declared_type: str | None) -> media_types.MediaType:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from server.domain.api_tokens import Scope
 from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, IllegalTransition
 from server.domain.hall import Branch
@@ -24,7 +25,7 @@ from server.domain.ticket import COUNTER_ACTIONS, Ticket, TicketChange
 from server.domain.tickets import Action, PriorityClass, TicketState, next_state
 from server.persistence import hall_reads, issue_stops, numbers, tickets
 from server.services import idempotency
-from server.services.access import require_service, require_staff
+from server.services.access import require_service, require_staff, require_ticket_class
 from server.services.actor import CUSTOMER, Actor
 from server.services.context import HallContext
 from server.services.counters import holding, own_session, require_signed_in
@@ -46,15 +47,16 @@ class TicketService:
     def issue(self, branch_code: str, service_code: str, *, priority: PriorityClass = PriorityClass.NORMAL,
               channel: str = "kiosk", language: str = "zh-CN", idempotency_key: str | None = None,
               device: str | None = None, actor: Actor = CUSTOMER, address: str | None = None) -> dict[str, Any]:
-        """Take a number. Returns the ticket (with its private token) and the people ahead of it. VIP and
-        appointment tickets are issued by staff of the branch only. A caller from ``address`` (the client's
+        """Take a number. Returns the ticket (with its private token) and the people ahead of it. Who may take
+        which class (VIP and appointment: staff of the branch and integrations; the priority lane: also a paired
+        kiosk, or anyone where the branch allows it) is :func:`~server.services.access.require_ticket_class`. A
+        caller from ``address`` (the client's
         network address) is held to the limits on taking tickets (429 ``too_many_tickets`` /
         ``too_many_open_tickets``: :mod:`server.domain.limits`); a retry of a ticket it was given is answered."""
         hall = self.hall
         branch = hall.branch(branch_code)
         service = require_service(branch, service_code)
-        if priority.given_by_staff:
-            require_staff(hall.config, actor, branch)
+        require_ticket_class(hall.config, actor, branch, priority)
         request = idempotency.Request.of("issue", idempotency_key, "issue", service_code, priority.value, channel,
                                          language)
         caller = self.limiter.caller(branch, actor, address, device)
@@ -220,6 +222,19 @@ class TicketService:
             change = ticket.transfer(tx.now, to_service=to_service, to_counter=to_counter, note=note,
                                      rules=hall.rules)
             self._save(tx, ticket, change, actor, public={"from_service": from_service, "to_counter": to_counter})
+            return {"ticket": ticket_staff(ticket, branch)}
+
+    def cancel(self, branch_code: str, ticket_id: int, actor: Actor, *,
+               expected_version: int | None = None) -> dict[str, Any]:
+        """Staff of the branch, or an integration that may act there (a booking system whose customer cancelled),
+        cancel a waiting ticket."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        require_staff(hall.config, actor, branch, token_scope=Scope.ACT)
+        with hall.uow.command(branch, hall.clock()) as tx:
+            ticket = tickets.get(tx.connection, branch.code, ticket_id)
+            ticket.check_version(expected_version)
+            self._save(tx, ticket, ticket.cancel(tx.now), actor)
             return {"ticket": ticket_staff(ticket, branch)}
 
     def reactivate(self, branch_code: str, ticket_id: int, actor: Actor) -> dict[str, Any]:

@@ -55,7 +55,8 @@ def test_home_shows_live_tiles_and_switches_every_text(hall_server: HallServer, 
     staff = hall_server.sign_in("2")
     hall_server.issue("BILL")
     hall_server.issue("BILL")
-    open_kiosk(page, hall_server)
+    hall_server.pair(page.context, "kiosk", "K1")  # a paired kiosk: it offers the priority lane
+    open_kiosk(page, hall_server, "?kiosk=K1")
 
     bill = tile(page, "BILL")
     expect(bill).to_contain_text("缴费充值")
@@ -141,8 +142,16 @@ def test_two_taps_give_a_ticket_with_qr_and_the_kiosk_returns_home(tmp_path: Pat
         assert not page.js_errors
 
 
-def test_priority_lane_takes_a_priority_ticket(hall_server: HallServer, page: Any) -> None:
+def test_priority_lane_takes_a_priority_ticket_at_a_paired_kiosk(hall_server: HallServer, page: Any) -> None:
+    """The demo gives priority-lane tickets only at paired kiosks (and by staff): the page is told so by the
+    server. Unpaired (a phone that opened the kiosk page), it offers no priority lane."""
     open_kiosk(page, hall_server)
+    expect(page.locator("#open-priority")).to_be_hidden()
+    expect(page.locator("#open-checkin")).to_be_visible()
+    screenshot(page, "kiosk-home-unpaired-zh")
+
+    hall_server.pair(page.context, "kiosk", "K1")
+    open_kiosk(page, hall_server, "?kiosk=K1")
     page.click("#open-priority")
     expect(page.locator("#screen-priority")).to_be_visible()
     expect(page.locator("#screen-priority")).to_contain_text("老年人")
@@ -152,6 +161,36 @@ def test_priority_lane_takes_a_priority_ticket(hall_server: HallServer, page: An
     expect(page.locator("#confirm-number")).to_have_text("E001")
     expect(page.locator("#confirm-priority")).to_be_visible()
     assert ticket(hall_server, token)["priority"] == "priority"
+    assert not page.js_errors
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_kiosk_revoked_while_open_says_why_and_stops_offering_the_lane(browser: Any, hall_server: HallServer,
+                                                                         language: str) -> None:
+    """The pairing is revoked while the page is open (the lane still shows): the tap is refused with the server's
+    words in the kiosk's language, and the lane is gone when the kiosk is back home."""
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale=language,
+                                  timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    try:
+        device = hall_server.pair(context, "kiosk", "K1")
+        open_kiosk(page, hall_server, f"?kiosk=K1&lang={language}")
+        expect(page.locator("#open-priority")).to_be_visible()
+        manager = hall_server.staff("manager", "demo-manager")
+        revoked = manager.post(f"{hall_server.api}/branches/{BRANCH}/devices/{device['id']}/revoke", timeout=5)
+        assert revoked.ok, revoked.text
+        page.click("#open-priority")
+        tile(page, "SIM").click()
+        expect(page.locator("#screen-refused")).to_be_visible()
+        expect(page.locator("#refused-text")).to_contain_text(
+            "已配对的取号机" if language == "zh-CN" else "paired kiosks")
+        assert_language(page, language, "#screen-refused")
+        screenshot(page, f"kiosk-priority-refused-{language}")
+        page.locator("#screen-refused [data-action=home]").click()
+        expect(page.locator("#screen-home")).to_be_visible()
+        expect(page.locator("#open-priority")).to_be_hidden()
+    finally:
+        context.close()
 
 
 def test_a_double_tap_issues_one_ticket(hall_server: HallServer, page: Any) -> None:

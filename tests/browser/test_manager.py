@@ -13,7 +13,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import BRANCH, HallServer, screenshot
+from tests.browser.conftest import BRANCH, SCREENSHOTS, HallServer, screenshot
 from tests.browser.kiosk_helpers import (
     assert_language,
     assert_touch_targets,
@@ -298,3 +298,72 @@ def test_issuing_card_screenshots(browser: Any, tmp_path: Path) -> None:
                     screenshot(page, f"manager-stop-dialog-{language}-{width}x{height}")
                 finally:
                     context.close()
+
+
+TOKEN_NAMES = {"zh-CN": "预约系统", "en": "Booking system"}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_api_tokens_card_makes_shows_once_and_revokes(browser: Any, hall_server: HallServer, language: str) -> None:
+    """At the tablet's size: make a token (name, scope, branches, expiry), see it once and copy it, use it, see its
+    last use in the list, revoke it; the integration is refused at once."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=language,
+                                  timezone_id="Asia/Shanghai")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hall_server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        sign_in_as_manager(page, hall_server, language)
+        card = page.locator("#tokens-card")
+        card.scroll_into_view_if_needed()
+        expect(card.locator("#tokens tbody td.empty")).to_be_visible()
+        card.locator("#token-new").click()
+        dialog = page.locator("#token-dialog")
+        expect(dialog).to_be_visible()
+        page.fill("#token-form input[name=name]", TOKEN_NAMES[language])
+        dialog.locator("label.chip", has=page.locator("input[value=act]")).click()
+        expect(dialog.locator(f"input[name=branch][value={BRANCH}]")).to_be_checked()  # this branch, always
+        page.select_option("#token-form select[name=expiry]", "30")
+        assert_language(page, language, "#token-dialog")
+        assert_touch_targets(page, "#token-dialog")
+        screenshot(page, f"manager-token-dialog-{language}-1280x800")
+        dialog.locator("button[type=submit]").click()
+
+        made = page.locator("#token-made")
+        expect(made).to_be_visible()
+        token = page.locator("#token-value").input_value()
+        assert token.startswith("qt_") and len(token) == 46
+        page.click("#token-copy")
+        expect(page.locator("#token-copied")).to_have_text("已复制到剪贴板" if language == "zh-CN"
+                                                           else "Copied to the clipboard")
+        assert page.evaluate("navigator.clipboard.readText()") == token
+        row = card.locator("#tokens tbody tr.token")
+        expect(row).to_have_count(1)
+        expect(row.locator(".token-prefix")).to_have_text(token[:11] + "…")
+        expect(row.locator(".badge")).to_have_text("读取和操作" if language == "zh-CN" else "Read and act")
+        assert_language(page, language, "#tokens-card")
+        assert_touch_targets(page, "#tokens-card")
+        screenshot(page, f"manager-tokens-card-{language}-1280x800")
+
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert requests.get(f"{hall_server.api}/branches/{BRANCH}/events", headers=bearer, timeout=5).ok
+        page.click("#token-done")
+        expect(made).to_be_hidden()
+        assert page.locator("#token-value").input_value() == ""  # gone from the page
+        page.reload()
+        expect(page.locator("#board")).to_be_visible()
+        expect(row.locator("td").nth(2)).not_to_have_text("从未使用" if language == "zh-CN" else "Never used")
+        assert token not in page.content()  # the list never holds the token itself
+        card.scroll_into_view_if_needed()
+        card.screenshot(path=str(SCREENSHOTS / f"manager-tokens-list-{language}-1280x800.png"))
+
+        page.once("dialog", lambda box: box.accept())
+        row.locator("button.danger-outline").click()
+        expect(row).to_have_class("token revoked")
+        card.screenshot(path=str(SCREENSHOTS / f"manager-tokens-revoked-{language}-1280x800.png"))
+        refused = requests.get(f"{hall_server.api}/branches/{BRANCH}/events", headers=bearer, timeout=5)
+        assert refused.status_code == 401 and refused.json()["error"] == "token_revoked"
+        assert errors == []
+    finally:
+        context.close()

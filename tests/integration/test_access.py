@@ -88,7 +88,7 @@ def ok(response: TestResponse, status: int = 200) -> dict[str, Any]:
 
 @pytest.fixture
 def params(app: Flask) -> dict[str, str]:
-    """Real values for every path parameter of SZ-FUTIAN's private routes."""
+    """Real values for every path parameter of SZ-FUTIAN's private routes (and a customer's ticket token)."""
     staff = signed_in(app, "zhang.wei")
     manager = signed_in(app, "manager", MANAGER_PASSWORD)
     customer = app.test_client()
@@ -107,9 +107,11 @@ def params(app: Flask) -> dict[str, str]:
     code = ok(pad.post("/api/devices/pairing", json={"branch": BRANCH, "kind": "pad", "target": "3"}), 201)["code"]
     paired_client(app, "pad", "2", manager=manager)
     [device] = ok(manager.get(f"{B}/devices"))["devices"]
-    return {"branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]), "media_id": str(media["id"]),
-            "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]), "stop_id": str(stop["id"]),
-            "username": "zhang.wei", "device_id": str(device["id"]), "code": code.replace(" ", "")}
+    token = ok(manager.post(f"{B}/api-tokens", json={"name": "booking", "scope": "act"}), 201)
+    return {"token_id": str(token["id"]), "branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]),
+            "media_id": str(media["id"]), "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]),
+            "stop_id": str(stop["id"]), "username": "zhang.wei", "device_id": str(device["id"]),
+            "code": code.replace(" ", ""), "token": waiting["token"], "seq": "1"}
 
 
 _PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
@@ -288,7 +290,7 @@ def test_the_openapi_document_shows_each_routes_rule(app: Flask) -> None:
         path = _PARAM.sub(lambda m: "{" + m.group(3) + "}", ep.rule)
         operation = document["paths"][path][ep.method]
         assert operation["x-access"] == ep.auth
-        assert ("security" in operation) == (ep.auth != access.PUBLIC)
+        assert ({"staffSession": []} in operation.get("security", [])) == (ep.auth != access.PUBLIC)
         if ep.auth != access.PUBLIC:
             assert {"401", "403"} <= set(operation["responses"])
 
@@ -315,3 +317,86 @@ def test_branch_counter_and_service_or_404(app: Flask) -> None:
         with pytest.raises(NotFound) as refused_lookup:
             lookup()
         assert (refused_lookup.value.code, refused_lookup.value.http_status) == (code, 404)
+
+
+# --- API tokens: generated from each route's token declaration -------------------------------------------------
+
+TOKEN_CODES = ("not_for_tokens", "insufficient_scope", "forbidden")
+
+
+def make_token(app: Flask, scope: str, branches: list[str] | None = None, *, revoke: bool = False) -> str:
+    """A token made by the manager of every branch (on SZ-FUTIAN's page unless it is only for another branch)."""
+    manager = signed_in(app, "manager", MANAGER_PASSWORD)
+    page = (branches or [BRANCH])[0] if branches is not None and BRANCH not in branches else BRANCH
+    made = ok(manager.post(f"/api/branches/{page}/api-tokens",
+                           json={"name": f"{scope} {branches}", "scope": scope, "branches": branches}), 201)
+    if revoke:
+        ok(manager.post(f"/api/branches/{page}/api-tokens/{made['id']}/revoke"))
+    return made["token"]
+
+
+def with_token(app: Flask, token: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def passes_the_rule(response: TestResponse) -> bool:
+    """Past the access rule: whatever the body or the thing decides, but no refusal of who is asking."""
+    body = response.get_json(silent=True) or {}
+    return response.status_code not in (401, 403) or body.get("error") not in (*TOKEN_CODES, "unauthenticated")
+
+
+def test_every_route_declares_a_token_scope_that_fits_its_method() -> None:
+    """``read`` only on GETs, ``act`` only on commands; counter commands, media uploads, follow-ups' commands and the
+    management of sessions, devices and tokens are closed to tokens; so are the device routes and the customer's
+    private-token routes."""
+    for ep in ENDPOINTS:
+        if ep.token is not None:
+            assert ep.token.value == ("read" if ep.method == "get" else "act"), ep
+    closed = [ep for ep in ENDPOINTS if ep.token is None]
+    for ep in ENDPOINTS:
+        command = ep.method != "get"
+        if (command and any(part in ep.rule for part in ("/counters/<counter>/", "/media"))) or any(
+                part in ep.rule for part in ("/session", "/devices", "/pairing-requests", "/api-tokens",
+                                             "/tickets/<token>", "/follow-ups/<")):
+            assert ep in closed, f"{ep.method} {ep.rule} must be closed to tokens"
+    assert [ep for ep in ENDPOINTS if ep.token is not None and ep.method != "get"]  # some commands are open
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda ep: f"{ep.method} {ep.rule}")
+def test_every_route_with_tokens_of_each_scope_and_of_another_branch(
+    app: Flask, params: dict[str, str], endpoint: Endpoint
+) -> None:
+    """Generated from the route table: a read token, an act token, one of another branch and a revoked one, on
+    every route. A route closed to tokens refuses them all (403 ``not_for_tokens``), whatever its ``auth``; a read
+    route lets both scopes of the branch in; a command only ``act``; another branch's token is refused like staff of
+    another branch; a revoked token is 401 at once."""
+    read, act = make_token(app, "read"), make_token(app, "act")
+    other, revoked = make_token(app, "act", [OTHER]), make_token(app, "act", revoke=True)
+    refused(call(with_token(app, revoked), endpoint, params), 401, "token_revoked")
+    refused(call(with_token(app, "qt_" + "x" * 43), endpoint, params), 401, "invalid_token")
+    if endpoint.token is None:
+        for token in (read, act, other):
+            refused(call(with_token(app, token), endpoint, params), 403, "not_for_tokens")
+        return
+    if "<branch>" in endpoint.rule:
+        response = call(with_token(app, other), endpoint, params)
+        refused(response, 403, "forbidden")
+        assert "not for branch" in response.get_json()["message"]
+    if endpoint.token.value == "act":
+        refused(call(with_token(app, read), endpoint, params), 403, "insufficient_scope")
+    else:
+        assert passes_the_rule(call(with_token(app, read), endpoint, params))
+    response = call(with_token(app, act), endpoint, params)
+    assert passes_the_rule(response), (response.status_code, response.get_json(silent=True))
+
+
+def test_the_openapi_document_shows_each_routes_token_scope(app: Flask) -> None:
+    document = app.test_client().get("/api/openapi.json").get_json()
+    for ep in ENDPOINTS:
+        operation = document["paths"][_PARAM.sub(lambda m: "{" + m.group(3) + "}", ep.rule)][ep.method]
+        assert operation.get("x-token-scope") == (ep.token.value if ep.token else None)
+        assert ({"apiToken": []} in operation.get("security", [])) == (ep.token is not None)
+        if ep.token is not None:
+            assert {"401", "403", "429"} <= set(operation["responses"])

@@ -20,6 +20,7 @@ from server.app import create_app
 from server.config import load_config
 from server.settings import HallConfig
 from tests.conftest import RecordingPublisher
+from tests.device_helpers import paired_client
 from tests.support import DEMO_CONFIG, FakeClock, demo_config
 
 BRANCH = "SZ-FUTIAN"
@@ -96,6 +97,12 @@ def make_app(
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def kiosk(app: Flask) -> FlaskClient:
+    """A browser paired as kiosk K1 of the branch: it gives priority-lane tickets."""
+    return paired_client(app, "kiosk", "K1")
 
 
 @pytest.fixture
@@ -183,8 +190,8 @@ def test_issue_ticket_returns_201_with_first_number_and_token(client: FlaskClien
     assert issued(client, "PLAN")["number"] == "B001"
 
 
-def test_customer_reads_own_ticket_by_token(client: FlaskClient) -> None:
-    ticket = issued(client, "SIM", priority="priority", language="en")
+def test_customer_reads_own_ticket_by_token(client: FlaskClient, kiosk: FlaskClient) -> None:
+    ticket = issued(kiosk, "SIM", priority="priority", language="en")
     r = client.get(f"/api/tickets/{ticket['token']}")
     assert r.status_code == 200
     body = r.get_json()
@@ -210,12 +217,12 @@ def test_idempotent_retry_returns_the_same_ticket_with_200_and_replayed(client: 
     assert issued(client, "BILL")["number"] == "A002"
 
 
-def test_same_idempotency_key_with_a_different_body_is_422(client: FlaskClient) -> None:
-    assert issue(client, "BILL", key="k-1").status_code == 201
-    body = error_of(issue(client, "PLAN", key="k-1"), 422)
+def test_same_idempotency_key_with_a_different_body_is_422(kiosk: FlaskClient) -> None:
+    assert issue(kiosk, "BILL", key="k-1").status_code == 201
+    body = error_of(issue(kiosk, "PLAN", key="k-1"), 422)
     assert body["error"] == "idempotency_key_reused"
-    assert error_of(issue(client, "BILL", key="k-1", priority="priority"), 422)["error"] == "idempotency_key_reused"
-    assert snapshot(client)["waiting_total"] == 1
+    assert error_of(issue(kiosk, "BILL", key="k-1", priority="priority"), 422)["error"] == "idempotency_key_reused"
+    assert snapshot(kiosk)["waiting_total"] == 1
 
 
 def test_the_device_id_is_kept_in_the_event_log_and_a_bad_one_is_400(client: FlaskClient, staff: FlaskClient) -> None:
@@ -1060,8 +1067,10 @@ def test_staff_routes_require_the_session_in_openapi(openapi: dict[str, Any]) ->
     assert "403" in call_next_op["responses"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in call_next_op["parameters"])
     issue_op = openapi["paths"]["/api/branches/{branch}/tickets"]["post"]
-    assert "security" not in issue_op
+    assert issue_op["security"] == [{}, {"apiToken": []}]  # anyone, or an integration's token
+    assert issue_op["x-token-scope"] == "act"
     assert "201" in issue_op["responses"]
+    assert openapi["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
 
 
 def test_call_next_idempotency_key_replays_the_call(staff: FlaskClient, client: FlaskClient) -> None:
@@ -1075,10 +1084,10 @@ def test_call_next_idempotency_key_replays_the_call(staff: FlaskClient, client: 
     assert snapshot(client)["waiting_total"] == 1
 
 
-def test_people_ahead_follows_the_policy(client: FlaskClient, clock: FakeClock) -> None:
+def test_people_ahead_follows_the_policy(client: FlaskClient, kiosk: FlaskClient, clock: FakeClock) -> None:
     issued(client, "BILL")
     clock.advance(minutes=1)
-    elderly = issued(client, "BILL", priority="priority")
+    elderly = issued(kiosk, "BILL", priority="priority")
     assert elderly["people_ahead"] == 0  # the 15 minute head start puts it first
     assert issued(client, "BILL")["people_ahead"] == 2
 
@@ -1143,10 +1152,13 @@ def test_day_summaries_over_the_api(app: Flask, client: FlaskClient, staff: Flas
 
 
 @pytest.mark.parametrize("priority", ["vip", "appointment"])
-def test_only_staff_issue_vip_and_appointment_tickets(client: FlaskClient, staff: FlaskClient, priority: str) -> None:
-    """A stranger on the hall Wi-Fi cannot give themselves a head start; the kiosk's priority lane stays open."""
+def test_only_staff_issue_vip_and_appointment_tickets(client: FlaskClient, kiosk: FlaskClient, staff: FlaskClient,
+                                                      priority: str) -> None:
+    """A stranger on the hall Wi-Fi cannot give themselves a head start; the paired kiosk's priority lane stays
+    open, but not a VIP or appointment ticket."""
     assert error_of(issue(client, "PLAN", priority=priority), 401)["error"] == "unauthenticated"
-    assert issue(client, "PLAN", priority="priority").status_code == 201
+    assert error_of(issue(kiosk, "PLAN", priority=priority), 401)["error"] == "unauthenticated"
+    assert issue(kiosk, "PLAN", priority="priority").status_code == 201
     made = issue(staff, "PLAN", priority=priority)
     assert made.status_code == 201 and made.get_json()["priority"] == priority
     events = staff.get(f"{B}/events?after=0").get_json()["events"]

@@ -41,6 +41,9 @@ def test_the_servers_access_log_shows_only_the_start_of_each_token(tmp_path: Pat
     ('"POST /api/tickets/AbCdEfGhIjKlMnOpQrStUvWx/cancel HTTP/1.1"', '"POST /api/tickets/AbCd…/cancel HTTP/1.1"'),
     ('"GET /t/Ab%00cd HTTP/1.1"', '"GET /t/Ab%0… HTTP/1.1"'),
     ('"GET /api/branches/SZ-FUTIAN/tickets HTTP/1.1"', '"GET /api/branches/SZ-FUTIAN/tickets HTTP/1.1"'),
+    # an integration's API token pasted into a query string: only the part the manager's list shows
+    ('"GET /api/branches/SZ-FUTIAN/events?token=qt_AbCd1234efGHijKLmnOPqrSTuvWXyz0123456789-_x HTTP/1.1"',
+     '"GET /api/branches/SZ-FUTIAN/events?token=qt_AbCd1234… HTTP/1.1"'),
 ])
 def test_mask_tokens(line: str, masked: str) -> None:
     assert mask_tokens(line) == masked

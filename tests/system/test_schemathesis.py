@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from server.launcher import ServerProcess, write_config
+from server.launcher import LIMITS_OFF, ServerProcess, write_config
 from server.web import SESSION_COOKIE
 
 pytestmark = pytest.mark.slow
@@ -40,7 +40,9 @@ ENDS_THE_SESSION = ("delete_api_session", "delete_api_session_everywhere",
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     directory = tmp_path_factory.mktemp("schemathesis")
-    config = write_config(directory, f"sqlite:///{directory / 'hall.sqlite3'}")
+    # the tokens' rate is off: the token run below sends thousands of requests with one token
+    config = write_config(directory, f"sqlite:///{directory / 'hall.sqlite3'}",
+                          limits={**LIMITS_OFF, "token_requests": "off"})
     with ServerProcess(config) as process:
         yield process
 
@@ -77,3 +79,23 @@ def test_signed_in_as_a_manager(server: ServerProcess, tmp_path: Path) -> None:
                             f'[auth.openapi.staffSession]\napi_key = "{cookie}"\n')
     still = requests.get(f"{server.url}/api/session", cookies={SESSION_COOKIE: cookie}, timeout=10).json()
     assert still["username"] == "manager"  # the whole run was signed in
+
+
+def test_with_an_integrations_act_token(server: ServerProcess, tmp_path: Path) -> None:
+    """The routes open to tokens, with an ``act`` token of the demo branch as the document's bearer scheme (the
+    others declare no token and are sent none)."""
+    manager = requests.Session()
+    assert manager.post(f"{server.url}/api/session", json={"username": "manager", "password": "demo-manager"},
+                        timeout=10).ok
+    made = manager.post(f"{server.url}/api/branches/{BRANCH}/api-tokens",
+                        json={"name": "schemathesis", "scope": "act", "branches": [BRANCH]}, timeout=10)
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    run_schemathesis(server, tmp_path, "token", config=f'[parameters]\n"path.branch" = "{BRANCH}"\n\n'
+                                                       f'[auth.openapi.apiToken]\nbearer = "{token}"\n')
+    [listed] = [t for t in manager.get(f"{server.url}/api/branches/{BRANCH}/api-tokens", timeout=10).json()["tokens"]
+                if t["id"] == made.json()["id"]]
+    assert listed["last_used_at"] is not None  # the run did send the token
+    still = requests.get(f"{server.url}/api/branches/{BRANCH}/events", timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+    assert still.status_code == 200  # the token held through the run

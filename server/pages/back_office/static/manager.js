@@ -69,6 +69,18 @@
       privacy_exported: "已导出号码 {phone} 的个人数据（{file}），并记入审计日志。",
       purpose_follow_up: "不满意回访", purpose_appointment: "预约", purpose_notification: "叫号通知",
       follow_up_open: "处理中", follow_up_resolved: "已处理",
+      // the API tokens card (tokens-card.js)
+      tokens: "接口令牌", token_new: "新建令牌", tokens_hint: "供预约系统、报表等对接程序调用接口（在请求头中携带令牌）。令牌只在创建时显示一次；服务器只保存其摘要。",
+      token_made: "令牌已创建", token_once: "请立即复制并妥善保存：它只显示这一次，之后无法再查看。",
+      token_value: "新令牌", copy: "复制", copied: "已复制到剪贴板", copy_by_hand: "请手动选中并复制",
+      token_done: "已保存，隐藏", token_name: "名称 · 前缀", token_scope: "权限 · 网点", last_used: "最近使用",
+      token_state: "有效期", no_tokens: "还没有接口令牌", scope_read: "只读", scope_act: "读取和操作",
+      every_branch: "全部网点", never_used: "从未使用", expires: "{time} 到期", no_expiry: "永不过期",
+      token_expired: "已过期", token_revoked: "已撤销",
+      token_revoke_confirm: "撤销令牌“{name}”？使用它的系统将立即无法访问。",
+      token_name_field: "名称（对接的系统）", token_scope_field: "权限",
+      scope_hint: "只读：查看大厅、事件、日报、回访等。读取和操作：另可取号（含预约号）、取消号票、停止/恢复取号、发布公告；从不操作窗口。",
+      token_branches: "网点", token_expiry: "有效期", token_create: "创建令牌", days_n: "{n} 天",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", sign_in: "Manager sign-in",
@@ -142,6 +154,20 @@
       privacy_exported: "Exported the personal data of {phone} ({file}); recorded in the audit log.",
       purpose_follow_up: "Follow-up call", purpose_appointment: "Appointment", purpose_notification: "Call notice",
       follow_up_open: "Open", follow_up_resolved: "Resolved",
+      // the API tokens card (tokens-card.js)
+      tokens: "API tokens", token_new: "New token",
+      tokens_hint: "For integrations such as a booking system or reporting (Authorization: Bearer <token>). A token is shown once, when it is made; the server keeps only its digest.",
+      token_made: "Token made", token_once: "Copy it now and keep it safe: it is shown this once and never again.",
+      token_value: "New token", copy: "Copy", copied: "Copied to the clipboard", copy_by_hand: "Select it and copy it by hand",
+      token_done: "Saved, hide it", token_name: "Name · prefix", token_scope: "Scope · branches", last_used: "Last used",
+      token_state: "Expiry", no_tokens: "No API token yet", scope_read: "Read", scope_act: "Read and act",
+      every_branch: "Every branch", never_used: "Never used", expires: "expires {time}", no_expiry: "Never expires",
+      token_expired: "Expired", token_revoked: "Revoked",
+      token_revoke_confirm: "Revoke the token “{name}”? The system using it loses its access at once.",
+      token_name_field: "Name (the system it is for)", token_scope_field: "Scope",
+      scope_hint: "Read: the hall, events, day summaries, follow-ups and more. Read and act: also issue tickets (appointments too), cancel tickets, stop and resume issue, notices; never a counter.",
+      token_branches: "Branches", token_expiry: "Expiry", token_create: "Make token",
+      days_n: { one: "{n} day", other: "{n} days" },
     },
   }, PAGE.language);
 
@@ -152,6 +178,7 @@
   const devicesCard = DevicesCard.create({ page: PAGE, i18n, api });
   const accountsCard = AccountsCard.create({ i18n, api: API });
   const privacyCard = PrivacyCard.create({ page: PAGE, i18n, api });
+  const tokensCard = TokensCard.create({ page: PAGE, i18n, api });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -432,6 +459,7 @@
     startLive();
     devicesCard.load();
     accountsCard.load();
+    tokensCard.load();
   }
 
   $("#lang").addEventListener("click", () => {
@@ -443,6 +471,7 @@
     devicesCard.render();
     accountsCard.render();
     privacyCard.render();
+    tokensCard.render();
     refetchSoon();
   });
   $("#change-password").addEventListener("click", () => {
