@@ -4,9 +4,9 @@ OpenAPI document.
 Importing this package registers every route module on the one blueprint (:data:`registry.api`).
 """
 
-from server.api import device_routes, display_routes, printing_routes, rating_routes, routes
+from server.api import admin_routes, device_routes, display_routes, printing_routes, rating_routes, routes
 from server.api.errors import register_error_handlers
 from server.api.registry import api
 
-__all__ = ["api", "device_routes", "display_routes", "printing_routes", "rating_routes", "register_error_handlers",
-           "routes"]
+__all__ = ["admin_routes", "api", "device_routes", "display_routes", "printing_routes", "rating_routes",
+           "register_error_handlers", "routes"]

@@ -104,6 +104,7 @@ class Endpoint:
     response: type[BaseModel] | None = None  # the success answer's shape (server/api/responses.py)
     manager_code: str = "manager_only"  # the error code that refuses staff on a manager route
     produces: tuple[str, ...] = ("application/json",)  # the success answer's media types
+    max_body: int | None = None  # bytes this route's body may have, when more than the API's default
 
 
 _CHANGING = frozenset({"post", "put", "patch", "delete"})
@@ -129,11 +130,13 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
           query: tuple[tuple[str, str, str], ...] = (),
           response: type[BaseModel] | None = None, manager_code: str = "manager_only",
           produces: tuple[str, ...] = ("application/json",),
+          max_body: int | None = None,
           documented: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``blueprint`` for callers that ``auth`` allows (``public``, ``staff`` or ``manager``,
     refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at). A
     body model makes the view receive ``body=`` validated input, a response model documents the success answer;
-    ``documented=False`` keeps the route out of the OpenAPI document (the document itself)."""
+    ``max_body`` raises the API's body limit for this route (an imported set-up); ``documented=False`` keeps the
+    route out of the OpenAPI document (the document itself)."""
     if auth not in access.AUTH_LEVELS:
         raise ValueError(f"{method} {rule}: declare who may call it, auth= one of {', '.join(access.AUTH_LEVELS)} "
                          f"(got {auth!r})")
@@ -147,6 +150,8 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
                                manager_code=manager_code)
             if method.lower() in _CHANGING:
                 device_id()  # a malformed X-Device-Id is refused on every command, whether or not it is kept
+            if max_body is not None:
+                request.max_content_length = max_body
             if body is not None:
                 kwargs["body"] = body.model_validate(_json_body())
             return view(**kwargs)
@@ -158,7 +163,7 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
                                   tag=tag, body=body, auth=rule_auth, idempotent=idempotent, status=status,
                                   responses=responses or {}, query=query, response=response,
-                                  manager_code=manager_code, produces=produces))
+                                  manager_code=manager_code, produces=produces, max_body=max_body))
         return wrapper
 
     return decorate
@@ -237,7 +242,7 @@ def _common_answers(ep: Endpoint, path_names: list[str], has_headers: bool) -> d
     if malformed:
         answers["400"] = _answer(f"a malformed {' or '.join(malformed)} (``error`` names what)")
     if ep.auth != access.PUBLIC:
-        who = "a manager" if ep.auth == access.MANAGER else "a staff member or manager"
+        who = {access.MANAGER: "a manager", access.ADMIN: "an administrator"}.get(ep.auth, "a staff member or manager")
         where = " who works at the branch" if "<branch>" in ep.rule else ""
         answers["401"] = _answer("not signed in, or the session has ended (unauthenticated)")
         answers["403"] = _answer(f"only for {who}{where}")
