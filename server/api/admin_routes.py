@@ -17,7 +17,7 @@ from server.api.registry import api, current_actor, route
 from server.api.responses import Answer, Names
 from server.api.schemas import Body, Code
 from server.config import ConfigError
-from server.domain.hall_document import KIND_LABELS, HallItemKind, body_from_json
+from server.domain.hall_document import KIND_LABELS, LIST_OF_KIND, HallItemKind, body_from_json
 from server.services.access import ADMIN
 from server.services.hall_store import HallStore, InvalidSetup, PieceChange, TicketDisposal, piece_view
 
@@ -66,6 +66,14 @@ ServedBy = Annotated[list[Annotated[str, Field(min_length=1, max_length=32, patt
                                       "order, and taken off the others); null: as they are")]
 
 
+ListKind = Literal[tuple(LIST_OF_KIND)]  # type: ignore[valid-type]
+
+
+class FirstPiece(Body):
+    kind: ListKind
+    body: PieceBody
+
+
 class CreatePieceRequest(Body):
     kind: EditableKind
     branch: BranchCode
@@ -73,6 +81,8 @@ class CreatePieceRequest(Body):
     body: PieceBody
     position: Position
     served_by: ServedBy
+    first: list[FirstPiece] = Field(default=[], max_length=50,
+                                    description="a new branch: its first pieces (at least a service and a counter)")
 
 
 class EditPieceRequest(Body):
@@ -168,7 +178,8 @@ def create_piece(body: CreatePieceRequest) -> Any:
     kind = _kind(body.kind)
     result = store().change(current_actor(), PieceChange(
         kind, body.branch or "", body.code, body_from_json(kind, body.body), None, body.position,
-        served_by=None if body.served_by is None else tuple(body.served_by)))
+        served_by=None if body.served_by is None else tuple(body.served_by),
+        first=tuple((_kind(p.kind), body_from_json(_kind(p.kind), p.body)) for p in body.first)))
     return jsonify(result.as_dict()), 201
 
 

@@ -85,6 +85,7 @@ class PieceChange:
     position: int | None = None
     tickets: TicketDisposal | None = None  # retiring a service with tickets still in the hall: what becomes of them
     served_by: tuple[str, ...] | None = None  # a service: exactly these counters serve it (None: as they are)
+    first: tuple[tuple[HallItemKind, Mapping[str, Any]], ...] = ()  # a new branch: its first services, counters...
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,10 @@ class HallStore:
                     raise InvalidSetup("only a service (created or edited) names the counters that serve it",
                                        field="served_by")
                 also = _served_by(items, branch_code, change.code, change.served_by)
+            if change.first:
+                if kind != HallItemKind.BRANCH or old is not None:
+                    raise InvalidSetup("only a new branch comes with pieces of its own", field="first")
+                also = _first_pieces(change.code, change.first)
             rewritten = {(i.kind, i.branch_code, i.code) for i in [*reordered, *also]}
             candidate_items = [i for i in items if (i.kind, i.branch_code, i.code) not in rewritten | {key}]
             candidate_items += [*reordered, *also, new]
@@ -397,8 +402,14 @@ class HallStore:
                 hall_items.add(connection, [new], now, actor.username)
             else:
                 hall_items.replace(connection, new, now, actor.username)
+            stored = {(i.kind, i.branch_code, i.code): i for i in items}
             for moved in [*reordered, *also]:
-                hall_items.replace(connection, moved, now, actor.username)
+                before = stored.get((moved.kind, moved.branch_code, moved.code))
+                if before is None:  # a new branch's own pieces
+                    hall_items.add(connection, [moved], now, actor.username)
+                else:  # (a retired branch's old piece of the same code comes back as the new one)
+                    hall_items.replace(connection, replace(moved, version=max(moved.version, before.version + 1)),
+                                       now, actor.username)
             revision = hall_items.bump(connection)
             if self.audit is not None:
                 action = AuditAction.ACCOUNT_CHANGED if kind == HallItemKind.ACCOUNT else AuditAction.HALL_CHANGED
@@ -557,3 +568,17 @@ def _served_by(items: list[HallItem], branch_code: str, code: str, numbers: tupl
         services = [*services, code] if counter.code in numbers else [s for s in services if s != code]
         changed.append(replace(counter, body={**counter.body, "services": services}, version=counter.version + 1))
     return changed
+
+
+def _first_pieces(branch_code: str, first: tuple[tuple[HallItemKind, Mapping[str, Any]], ...]) -> list[HallItem]:
+    """A new branch's first pieces (it needs a service and a counter to be valid), each at the end of its list."""
+    pieces: list[HallItem] = []
+    for kind, body in first:
+        if kind not in LIST_OF_KIND:
+            raise InvalidSetup(f"a branch has no {kind.value} pieces", field="first")
+        code = body.get(CODE_KEY[kind])
+        if not isinstance(code, str) or not code:
+            raise InvalidSetup(f"the new {kind.label.en.lower()} needs its {CODE_KEY[kind]}", field="first")
+        position = sum(1 for p in pieces if p.kind == kind)
+        pieces.append(HallItem(kind, branch_code, code, position, dict(body)))
+    return pieces

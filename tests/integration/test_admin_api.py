@@ -236,3 +236,18 @@ def test_export_and_import_with_a_preview(app: tuple[Flask, RecordingPublisher],
     branch["services"][-1]["prefix"] = "A"
     answer = refused(admin.post(f"{HALL}/import", json={"toml": tomli_w.dumps(data)}), 400, "invalid_setup")
     assert answer["details"]["key"].endswith(".prefix")
+
+
+def test_a_branch_is_created_with_its_first_service_and_counter(app: tuple[Flask, RecordingPublisher],
+                                                                admin: FlaskClient) -> None:
+    name = {"zh-CN": "南山厅", "en": "Nanshan"}
+    alone = admin.post(PIECES, json={"kind": "branch", "code": "SZ-NANSHAN", "body": {"code": "SZ-NANSHAN",
+                                                                                      "name": name}})
+    assert refused(alone, 400, "invalid_setup")["details"]["key"] == "branches[1].services"
+    first = [{"kind": "service", "body": {"code": "BILL", "prefix": "A", "name": {"zh-CN": "缴费", "en": "Bills"}}},
+             {"kind": "counter", "body": {"number": "1", "name": {"zh-CN": "1号", "en": "1"}, "services": ["BILL"]}}]
+    created = ok(admin.post(PIECES, json={"kind": "branch", "code": "SZ-NANSHAN",
+                                          "body": {"code": "SZ-NANSHAN", "name": name}, "first": first}), 201)
+    assert {(p["kind"], p["code"]) for p in created["also"]} == {("service", "BILL"), ("counter", "1")}
+    assert app[0].extensions["hall"].config.branch("SZ-NANSHAN").counter("1").services == ("BILL",)
+    ok(app[0].test_client().get("/api/branches/SZ-NANSHAN/snapshot"))

@@ -1,4 +1,5 @@
-"""The back-office audience: the manager page (admin later); a Flask blueprint with its templates and scripts.
+"""The back-office audience: the manager page and the administration pages; a Flask blueprint with its templates
+and scripts.
 
 Registered from :data:`server.pages.AUDIENCES`.
 """
@@ -12,4 +13,4 @@ blueprint = Blueprint("back_office", __name__, template_folder="templates", stat
 
 PAGES: list[tuple[str, str]] = []  # (label, path with {branch}) printed by `make run` and linked from /
 
-from server.pages.back_office import manager  # noqa: E402,F401  (registers the routes)
+from server.pages.back_office import admin, manager  # noqa: E402,F401  (registers the routes)
