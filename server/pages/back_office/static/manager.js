@@ -51,7 +51,7 @@
       device_offline: "离线", offline_since: "自 {time} 起（{for}）", device_revoked: "已撤销",
       revoked_by: "{time} · {who}", rename: "改名", rename_prompt: "设备名称（留空则显示用途）", revoke: "撤销",
       revoke_confirm: "撤销“{name}”的配对？该设备将立即失去权限，并重新显示配对码。", offline_n: "{n} 台离线",
-      hours_n: "{n} 小时",
+      hours_n: "{n} 小时", administration: "系统管理",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", sign_in: "Manager sign-in",
@@ -107,6 +107,7 @@
       rename_prompt: "The device's name (blank: show what it is for)", revoke: "Revoke",
       revoke_confirm: "Revoke the pairing of “{name}”? The device loses its access at once and shows a pairing code again.",
       offline_n: { one: "{n} offline", other: "{n} offline" }, hours_n: { one: "{n} hour", other: "{n} hours" },
+      administration: "Administration",
     },
   }, PAGE.language);
 
@@ -346,11 +347,13 @@
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
     const who = await API.get("/api/session");
-    if (who.role !== "manager") {
+    if (who.role !== "manager" && who.role !== "admin") {
       showLogin(who.username ? i18n.t("not_manager") : "");
       return;
     }
     $("#login").hidden = true;
+    $("#to-admin").hidden = who.role !== "admin"; // the hall set-up of this branch, for its administrators
+    $("#to-admin").href = `/admin/${encodeURIComponent(PAGE.branch.code)}?lang=${i18n.language}`;
     $("#board").hidden = false;
     $("#sign-out").hidden = false;
     startLive();
