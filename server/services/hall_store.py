@@ -393,6 +393,8 @@ class HallStore:
             except ConfigError as exc:
                 message = str(exc)
                 field = _field_of(message, _path_of(document, kind, branch_code, change.code))
+                if field is None and kind == HallItemKind.SERVICE and f"no counter serves {change.code}" in message:
+                    field = "served_by"  # the service's own form names its counters
                 raise InvalidSetup(message.split(": ", 1)[1] if field else message, field=field,
                                    key=message.split(": ", 1)[0]) from None
             if tx is not None and served_branch is not None:

@@ -312,7 +312,8 @@ function showStale(mine, details) {
     const b = JSON.stringify(theirs[key] ?? null);
     if (a === b) continue;
     const row = el("tr", "differs");
-    row.append(el("th", "", key), el("td", "", a === "null" ? "—" : a), el("td", "", b === "null" ? "—" : b));
+    const field = (FORMS[formKind(editing.kind, editing.code)] || []).find((f) => f.key === key);
+    row.append(el("th", "", field ? `${t(field.label)} (${key})` : key), el("td", "", a === "null" ? "—" : a), el("td", "", b === "null" ? "—" : b));
     body.append(row);
   }
   $("#stale-text").textContent = t("stale_text", { yours: details.yours, current: details.current });
