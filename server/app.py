@@ -176,11 +176,12 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         live.refresh(branch.code)
 
     def follow_the_model(old: HallConfig, new: HallConfig) -> None:
-        """A changed hall model: its new and changed branches get their rows, and fresh estimates soon."""
+        """A changed hall model: its new and changed branches get their rows, and fresh estimates at once (a
+        ticket of a new service, issued the moment after, is promised a wait like any other)."""
         changed = [b for b in new.branches if old.branch(b.code) != b]
         hall.ensure_branches(changed)
         for branch in changed:
-            live.note_events(branch.code, [{"kind": "hall_changed"}])
+            live.refresh(branch.code)
 
     model.on_change(follow_the_model)
     throttle = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout, clock)

@@ -351,6 +351,19 @@
       .forEach((c) => announcer.announce(c.seq));
   }
 
+  /** An administrator changed the branch's set-up: its name may have changed (the tiles come with the snapshot
+   * the event's resync brings). */
+  async function refreshName() {
+    try {
+      const data = await window.HallApi.get("/api/branches");
+      const branch = data.branches.find((b) => b.code === page.branch.code);
+      if (branch) page.branch.name = branch.name;
+      renderNames();
+    } catch (error) {
+      // the old name stays until the next change
+    }
+  }
+
   function applyEvent(event) {
     state.seq = event.seq;
     const kind = event.kind;
@@ -641,6 +654,7 @@
     role: "display",
     zone: page.zone ? page.zone.code : undefined,
     onSnapshot: applySnapshot,
+    onResync(event) { if (event.kind === "hall_changed") refreshName(); },
     onEvent: applyEvent,
     onSummary: applySummary,
     onRefused(answer) { console.error("display join refused", answer); },

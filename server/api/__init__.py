@@ -6,6 +6,7 @@ Importing this package registers every route module on the one blueprint (:data:
 
 from server.api import (
     account_routes,
+    admin_routes,
     audit_routes,
     device_routes,
     display_routes,
@@ -18,5 +19,5 @@ from server.api import (
 from server.api.errors import register_error_handlers
 from server.api.registry import api
 
-__all__ = ["account_routes", "api", "audit_routes", "device_routes", "display_routes", "printing_routes",
-           "privacy_routes", "rating_routes", "register_error_handlers", "routes", "token_routes"]
+__all__ = ["account_routes", "admin_routes", "api", "audit_routes", "device_routes", "display_routes",
+           "printing_routes", "privacy_routes", "rating_routes", "register_error_handlers", "routes", "token_routes"]

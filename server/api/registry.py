@@ -171,6 +171,7 @@ class Endpoint:
     manager_code: str = "manager_only"  # the error code that refuses staff on a manager route
     produces: tuple[str, ...] = ("application/json",)  # the success answer's media types
     token: Scope | None = None  # the scope an API token needs to call it; None: closed to tokens
+    max_body: int | None = None  # bytes this route's body may have, when more than the API's default
 
 
 _CHANGING = frozenset({"post", "put", "patch", "delete"})
@@ -196,12 +197,14 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
           query: tuple[tuple[str, QuerySchema, str], ...] = (),
           response: type[BaseModel] | None = None, manager_code: str = "manager_only",
           produces: tuple[str, ...] = ("application/json",),
-          documented: bool = True, token: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          max_body: int | None = None, documented: bool = True,
+          token: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``blueprint`` for callers that ``auth`` allows (``public``, ``staff`` or ``manager``,
     refused with 401/403 before anything else; a ``<branch>`` in the rule must be one the actor works at), and for
     API tokens of scope ``token`` (``read`` for a read, ``act`` for a command; None: no token) that reach the
     branch. A body model makes the view receive ``body=`` validated input, a response model documents the success
-    answer; ``documented=False`` keeps the route out of the OpenAPI document (the document itself)."""
+    answer; ``max_body`` raises the API's body limit for this route (an imported set-up); ``documented=False``
+    keeps the route out of the OpenAPI document (the document itself)."""
     if auth not in access.AUTH_LEVELS:
         raise ValueError(f"{method} {rule}: declare who may call it, auth= one of {', '.join(access.AUTH_LEVELS)} "
                          f"(got {auth!r})")
@@ -224,6 +227,8 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
                                token=rule_token)
             if method.lower() in _CHANGING:
                 device_id()  # a malformed X-Device-Id is refused on every command, whether or not it is kept
+            if max_body is not None:
+                request.max_content_length = max_body
             if body is not None:
                 kwargs["body"] = body.model_validate(_json_body())
             return view(**kwargs)
@@ -235,7 +240,8 @@ def route(blueprint: Blueprint, rule: str, method: str, summary: str, *, tag: st
         ENDPOINTS.append(Endpoint(rule=(blueprint.url_prefix or "") + rule, method=method.lower(), summary=summary,
                                   tag=tag, body=body, auth=rule_auth, idempotent=idempotent, status=status,
                                   responses=responses or {}, query=query, response=response,
-                                  manager_code=manager_code, produces=produces, token=rule_token))
+                                  manager_code=manager_code, produces=produces, token=rule_token,
+                                  max_body=max_body))
         return wrapper
 
     return decorate

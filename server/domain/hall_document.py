@@ -10,9 +10,11 @@ each staff account, and each settings section. :func:`split` and :func:`join` tu
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, time
 from enum import StrEnum
 from typing import Any
 
@@ -137,3 +139,40 @@ def _in_loader_order(branch: dict[str, Any]) -> dict[str, Any]:
     """The branch's own keys first, then its lists in the loader's order (a stable, readable export)."""
     own = {key: value for key, value in branch.items() if key not in BRANCH_LISTS}
     return own | {key: branch[key] for key in BRANCH_LISTS if key in branch}
+
+
+# --- a piece's body as JSON ----------------------------------------------------------------------------------
+
+DATED_KEYS = ("date", "until")
+"""The keys of a branch's ``exceptions`` that are TOML dates (JSON has no dates: they travel as YYYY-MM-DD)."""
+
+
+def body_as_json(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A piece's body for JSON: dates (and times) as ISO text, everything else as it is."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        if isinstance(value, date | time):
+            return value.isoformat()
+        return value
+
+    return plain(body)
+
+
+def body_from_json(kind: HallItemKind, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A piece's body sent as JSON, with the dates of a branch's exceptions made dates again (text that is no date
+    stays text, for the loader to refuse naming the key)."""
+    shown = copy.deepcopy(dict(body))
+    if kind != HallItemKind.BRANCH or not isinstance(shown.get("exceptions"), list):
+        return shown
+    for exception in shown["exceptions"]:
+        if not isinstance(exception, dict):
+            continue
+        for key in DATED_KEYS:
+            value = exception.get(key)
+            if isinstance(value, str) and len(value) == 10:
+                with contextlib.suppress(ValueError):
+                    exception[key] = date.fromisoformat(value)
+    return shown

@@ -18,7 +18,7 @@ AUDIENCES: tuple[str, ...] = (
     "kiosk",  # customers: the kiosk, the phone ticket (online booking later)
     "display",  # hall screens: the wall display, the counter display
     "server.pages.counter_devices",  # counter devices: the staff console, the rating pad
-    "server.pages.back_office",  # back office: the manager page (admin later)
+    "server.pages.back_office",  # back office: the manager page, the administration
 )
 """The audience packages, by import name (imported when the app is built, so that no page module is
 imported by merely importing this package)."""

@@ -203,7 +203,7 @@ class AccountService(ReadsHallModel):
         """The accounts ``actor`` may manage, with the version an edit must name."""
         self._require_manager(actor)
         found = []
-        for item in self.store.pieces(HallItemKind.ACCOUNT):
+        for item in self.store.pieces_of(HallItemKind.ACCOUNT):
             account = self.config.account(item.code)
             if account is None or not self._manages(actor, account.role, account.branches, account.username):
                 continue

@@ -14,22 +14,35 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 import tomli_w
 
 from server.config import HALL_SECTIONS, ConfigError, parse_hall
 from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, NotFound
-from server.domain.hall_document import CODE_KEY, LIST_OF_KIND, NO_BRANCH, HallItem, HallItemKind, join, split
-from server.domain.tickets import EventKind
-from server.persistence import hall_items
+from server.domain.hall import Branch
+from server.domain.hall_document import (
+    CODE_KEY,
+    LIST_OF_KIND,
+    NO_BRANCH,
+    HallItem,
+    HallItemKind,
+    body_as_json,
+    join,
+    split,
+)
+from server.domain.ticket import Ticket, TicketChange
+from server.domain.tickets import EventKind, TicketState
+from server.persistence import hall_items, tickets
 from server.services.actor import Actor, Clock
 from server.services.audit import AuditLog
 from server.services.hall_model import HallModel
-from server.services.unit_of_work import UnitOfWork
+from server.services.unit_of_work import Transaction, UnitOfWork
 from server.settings import HallConfig
 
 log = logging.getLogger(__name__)
@@ -70,17 +83,31 @@ class PieceChange:
     body: Mapping[str, Any] | None
     version: int | None
     position: int | None = None
+    tickets: TicketDisposal | None = None  # retiring a service with tickets still in the hall: what becomes of them
+    served_by: tuple[str, ...] | None = None  # a service: exactly these counters serve it (None: as they are)
+    first: tuple[tuple[HallItemKind, Mapping[str, Any]], ...] = ()  # a new branch: its first services, counters...
 
 
 @dataclass(frozen=True)
 class ChangeResult:
     revision: int
     item: HallItem
+    also: tuple[HallItem, ...] = ()  # other pieces the change rewrote (a retired service taken off its counters)
+    tickets: int = 0  # tickets of a retired service transferred or closed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"revision": self.revision, "kind": self.item.kind.value, "branch": self.item.branch_code or None,
-                "code": self.item.code, "version": self.item.version, "retired": self.item.retired,
-                "body": dict(self.item.body)}
+        return {"revision": self.revision, **piece_view(self.item),
+                "also": [piece_view(i) for i in self.also], "tickets": self.tickets}
+
+
+def piece_view(item: HallItem) -> dict[str, Any]:
+    """A piece as the administration shows it: JSON values, and never an account's password hash."""
+    body = dict(item.body)
+    if item.kind == HallItemKind.ACCOUNT:
+        body.pop("password_hash", None)
+    return {"kind": item.kind.value, "branch": item.branch_code or None, "code": item.code,
+            "position": item.position, "version": item.version, "retired": item.retired,
+            "body": body_as_json(body)}
 
 
 def redacted(kind: HallItemKind, body: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -130,16 +157,46 @@ def _field_of(message: str, path: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class ImportedPiece:
+    """One piece an import adds, changes or retires."""
+
+    what: str  # "added", "changed" or "retired"
+    kind: HallItemKind
+    branch_code: str
+    code: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"what": self.what, "kind": self.kind.value, "branch": self.branch_code or None, "code": self.code}
+
+
+@dataclass(frozen=True)
 class ImportResult:
     revision: int
     added: int
     changed: int
     retired: int
     branches: tuple[str, ...]  # the branches whose set-up changed
+    pieces: tuple[ImportedPiece, ...] = ()
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"revision": self.revision, "added": self.added, "changed": self.changed, "retired": self.retired,
-                "branches": list(self.branches)}
+                "branches": list(self.branches), "pieces": [p.as_dict() for p in self.pieces],
+                "dry_run": self.dry_run}
+
+
+SERVICE_RETIRED_REASON = "service_retired"
+"""The reason a retired service's tickets carry when they are closed (expired) or transferred away."""
+
+
+@dataclass(frozen=True)
+class TicketDisposal:
+    """What becomes of the tickets of a service being retired that are still waiting or in progress: ``transfer``
+    them to ``to_service`` of the same branch, or ``close`` them (each expires, as at the end of a day, with the
+    reason :data:`SERVICE_RETIRED_REASON`)."""
+
+    action: Literal["transfer", "close"]
+    to_service: str | None = None
 
 
 class HallStore:
@@ -208,7 +265,7 @@ class HallStore:
             items = hall_items.every(session.connection())
         return next((i for i in items if (i.kind, i.branch_code, i.code) == (kind, branch_code, code)), None)
 
-    def pieces(self, kind: HallItemKind) -> list[HallItem]:
+    def pieces_of(self, kind: HallItemKind) -> list[HallItem]:
         with self.uow.read() as session:
             return [i for i in hall_items.every(session.connection()) if i.kind == kind]
 
@@ -221,61 +278,88 @@ class HallStore:
                   f"# ({', '.join(HALL_SECTIONS)}). Import with `python -m server hall import FILE`.\n\n")
         return header + tomli_w.dumps(dict(self._model().current.document), multiline_strings=False)
 
-    def import_document(self, actor: Actor, data: Mapping[str, Any]) -> ImportResult:
+    def import_document(self, actor: Actor, data: Mapping[str, Any], *, dry_run: bool = False) -> ImportResult:
         """Replace the hall model with ``data``'s hall sections, all or nothing. Everything is validated first (a
-        :class:`ConfigError` names the key); pieces that are gone are retired, never deleted."""
+        :class:`ConfigError` names the key); pieces that are gone are retired, never deleted. ``dry_run``: say what
+        would be added, changed and retired (the same comparison), write nothing."""
         model = self._model()
         document = {key: data[key] for key in HALL_SECTIONS if key in data}
         candidate = parse_hall(document, model.current)  # refuses before anything is written
         now = self.clock()
         wanted = {(i.kind, i.branch_code, i.code): i for i in split(document)}
-        added = changed = retired = 0
+        pieces: list[ImportedPiece] = []
         touched: set[str] = set()
-        with self.uow.write() as session:
+        with (self.uow.read() if dry_run else self.uow.write()) as session:
             connection = session.connection()
-            hall_items.lock_revision(connection)
+            if not dry_run:
+                hall_items.lock_revision(connection)
             stored = {(i.kind, i.branch_code, i.code): i for i in hall_items.every(connection)}
             for key, item in wanted.items():
                 old = stored.get(key)
                 if old is None:
-                    hall_items.add(connection, [item], now, actor.username)
-                    added += 1
+                    pieces.append(ImportedPiece("added", *key))
+                    if not dry_run:
+                        hall_items.add(connection, [item], now, actor.username)
                 elif old.retired or old.body != item.body or old.position != item.position:
-                    hall_items.replace(connection, replace(item, version=old.version + 1), now, actor.username)
-                    changed += 1
+                    pieces.append(ImportedPiece("changed", *key))
+                    if not dry_run:
+                        hall_items.replace(connection, replace(item, version=old.version + 1), now, actor.username)
                 else:
                     continue
                 touched.add(_branch_of(item))
             for key, old in stored.items():
                 if key not in wanted and not old.retired:
-                    hall_items.replace(connection, replace(old, version=old.version + 1, retired=True), now,
-                                       actor.username)
-                    retired += 1
+                    pieces.append(ImportedPiece("retired", *key))
+                    if not dry_run:
+                        hall_items.replace(connection, replace(old, version=old.version + 1, retired=True), now,
+                                           actor.username)
                     touched.add(_branch_of(old))
-            revision = hall_items.bump(connection) if (added or changed or retired) else model.revision
-            if self.audit is not None and revision != model.revision:
+            counts = {what: sum(1 for p in pieces if p.what == what) for what in ("added", "changed", "retired")}
+            moved = bool(pieces) and not dry_run
+            revision = hall_items.bump(connection) if moved else model.revision
+            if self.audit is not None and moved:
                 self.audit.record_in(connection, actor, AuditAction.HALL_CHANGED, target=target_of("import"),
-                                     after={"added": added, "changed": changed, "retired": retired})
+                                     after=counts)
         if any(kind == HallItemKind.SETTINGS for kind, _branch, _code in wanted if (kind, _branch, _code) in stored
                and stored[(kind, _branch, _code)].body != wanted[(kind, _branch, _code)].body):
             touched |= {b.code for b in candidate.branches}  # ratings and announcements: every branch's screens
         branches = tuple(sorted(code for code in touched if code))
-        if revision != model.revision:
+        if moved:
             model.replace(replace(candidate, document=candidate.document), revision)
             self.announce(branches, revision)
-        return ImportResult(revision, added, changed, retired, branches)
+        return ImportResult(revision, counts["added"], counts["changed"], counts["retired"], branches,
+                            tuple(pieces), dry_run)
+
+    def pieces(self) -> tuple[int, list[HallItem]]:
+        """The revision and every piece, retired ones included, in their lists' order."""
+        with self.uow.read() as session:
+            connection = session.connection()
+            revision = hall_items.revision(connection) or 0
+            items = hall_items.every(connection)
+        return revision, items
 
     def change(self, actor: Actor, change: PieceChange) -> ChangeResult:
         """Create, edit or retire one piece, validated with the whole set-up it makes (nothing is written when it
-        is refused) and refused as stale when the piece changed since ``change.version`` was read."""
+        is refused) and refused as stale when the piece changed since ``change.version`` was read.
+
+        A service created or edited with ``served_by`` is added to those counters (last in their order of
+        preference) and taken off the others, in the same change: a new service needs a counter, and a counter
+        cannot name a service that does not exist yet.
+
+        Retiring a service also takes it off the counters, display zones and dated exceptions that name it (an
+        exception only about it goes with it); its tickets still waiting or in progress are refused
+        (``service_in_use`` with their count) unless ``change.tickets`` says what becomes of them, which happens
+        in the same transaction, each ticket through its own action and event."""
         model = self._model()
         kind, branch_code = change.kind, change.branch_code if change.kind in LIST_OF_KIND else NO_BRANCH
         if change.body is not None and kind in CODE_KEY and change.body.get(CODE_KEY[kind]) != change.code:
             raise InvalidSetup(f"{CODE_KEY[kind]} cannot change (retire this one and create another)",
                                field=CODE_KEY[kind])
+        retiring_service = kind == HallItemKind.SERVICE and change.body is None
+        served_branch = model.current.branch(branch_code) if retiring_service else None
         now = self.clock()
-        with self.uow.write() as session:
-            connection = session.connection()
+        handled = 0
+        with self._transaction(served_branch, now) as (connection, tx):
             hall_items.lock_revision(connection)
             items = hall_items.every(connection)
             key = (kind, branch_code, change.code)
@@ -300,25 +384,45 @@ class HallStore:
             new = HallItem(kind, branch_code, change.code, position,
                            dict(change.body) if change.body is not None else (old.body if old else {}),
                            version=(old.version + 1) if old else 1, retired=change.body is None)
-            reordered = self._make_room(siblings, new) if change.position is not None else []
-            moved = {r.after.code for r in reordered}
-            candidate_items = [i for i in items if (i.kind, i.branch_code, i.code) != key and not (
-                i.kind == kind and i.branch_code == branch_code and i.code in moved)]
-            candidate_items += [r.after for r in reordered] + [new]
+            reordered = [r.after for r in self._make_room(siblings, new)] if change.position is not None else []
+            also = _without_service(items, branch_code, change.code) if retiring_service else []
+            if change.served_by is not None:
+                if kind != HallItemKind.SERVICE or change.body is None:
+                    raise InvalidSetup("only a service (created or edited) names the counters that serve it",
+                                       field="served_by")
+                also = _served_by(items, branch_code, change.code, change.served_by)
+            if change.first:
+                if kind != HallItemKind.BRANCH or old is not None:
+                    raise InvalidSetup("only a new branch comes with pieces of its own", field="first")
+                also = _first_pieces(change.code, change.first)
+            rewritten = {(i.kind, i.branch_code, i.code) for i in [*reordered, *also]}
+            candidate_items = [i for i in items if (i.kind, i.branch_code, i.code) not in rewritten | {key}]
+            candidate_items += [*reordered, *also, new]
             document = join(candidate_items)
             try:
                 candidate = parse_hall(document, model.current)
             except ConfigError as exc:
                 message = str(exc)
                 field = _field_of(message, _path_of(document, kind, branch_code, change.code))
+                if field is None and kind == HallItemKind.SERVICE and f"no counter serves {change.code}" in message:
+                    field = "served_by"  # the service's own form names its counters
                 raise InvalidSetup(message.split(": ", 1)[1] if field else message, field=field,
                                    key=message.split(": ", 1)[0]) from None
+            if tx is not None and served_branch is not None:
+                handled = self._dispose(tx, actor, served_branch, change.code, change.tickets,
+                                        candidate.branch(branch_code))
             if old is None:
                 hall_items.add(connection, [new], now, actor.username)
             else:
                 hall_items.replace(connection, new, now, actor.username)
-            for moved in reordered:
-                hall_items.replace(connection, moved.after, now, actor.username)
+            stored = {(i.kind, i.branch_code, i.code): i for i in items}
+            for moved in [*reordered, *also]:
+                before = stored.get((moved.kind, moved.branch_code, moved.code))
+                if before is None:  # a new branch's own pieces
+                    hall_items.add(connection, [moved], now, actor.username)
+                else:  # (a retired branch's old piece of the same code comes back as the new one)
+                    hall_items.replace(connection, replace(moved, version=max(moved.version, before.version + 1)),
+                                       now, actor.username)
             revision = hall_items.bump(connection)
             if self.audit is not None:
                 action = AuditAction.ACCOUNT_CHANGED if kind == HallItemKind.ACCOUNT else AuditAction.HALL_CHANGED
@@ -327,6 +431,9 @@ class HallStore:
                 if after is not None and old is not None and kind == HallItemKind.ACCOUNT and (
                         old.body.get("password_hash") != new.body.get("password_hash")):
                     after["password_hash"] = "(changed)"
+                if handled and change.tickets is not None:
+                    after = {"tickets": handled, "action": change.tickets.action,
+                             "to_service": change.tickets.to_service}
                 self.audit.record_in(connection, actor, action, branch=branch_code or (
                     change.code if kind == HallItemKind.BRANCH else None), target=target,
                     before=None if old is None or old.retired else redacted(kind, old.body), after=after)
@@ -338,7 +445,58 @@ class HallStore:
         else:
             branches = (change.code if kind == HallItemKind.BRANCH else branch_code,)
         self.announce(branches, revision)
-        return ChangeResult(revision, new)
+        return ChangeResult(revision, new, tuple(also), handled)
+
+    def move(self, actor: Actor, kind: HallItemKind, branch_code: str, code: str, version: int,
+             position: int) -> ChangeResult:
+        """Move a piece within its list, its body as it is (refused as stale when it changed since ``version``)."""
+        branch_code = branch_code if kind in LIST_OF_KIND else NO_BRANCH
+        _revision, items = self.pieces()
+        found = next((i for i in items if (i.kind, i.branch_code, i.code) == (kind, branch_code, code)
+                      and not i.retired), None)
+        if found is None:
+            raise NotFound(f"no {kind.label.en.lower()} {code!r}")
+        return self.change(actor, PieceChange(kind, branch_code, code, found.body, version, position))
+
+    @contextmanager
+    def _transaction(self, branch: Branch | None, now: datetime) -> Iterator[tuple[Any, Transaction | None]]:
+        """A change's transaction: a command of ``branch`` when tickets of it may change with the set-up (their
+        events take the branch's next numbers), else a plain write."""
+        if branch is None:
+            with self.uow.write() as session:
+                yield session.connection(), None
+            return
+        with self.uow.command(branch, now) as tx:
+            yield tx.connection, tx
+
+    def _dispose(self, tx: Transaction, actor: Actor, branch: Branch, code: str, disposal: TicketDisposal | None,
+                 after: Branch | None) -> int:
+        """Transfer or close the retiring service's tickets still in the hall (how many), or refuse without a say."""
+        left = [t for t in tickets.in_states(tx.connection, branch.code, IN_THE_HALL) if t.service_code == code]
+        if not left:
+            return 0
+        waiting = sum(1 for t in left if t.state is TicketState.WAITING)
+        if disposal is None:
+            raise DomainError(f"{len(left)} tickets of {code} are still waiting or being served: transfer them to "
+                              "another service or close them", code="service_in_use", count=len(left),
+                              waiting=waiting, in_progress=len(left) - waiting)
+        rules = self._model().current.queue.policy
+        if disposal.action == "transfer":
+            target = after.service(disposal.to_service) if after is not None and disposal.to_service else None
+            if target is None or target.code == code:
+                raise DomainError(f"transfer them to another service of branch {branch.code} (got "
+                                  f"{disposal.to_service!r})", code="bad_transfer_target", http_status=422,
+                                  field="to_service")
+            for ticket in left:
+                if ticket.state is TicketState.PARKED:  # a parked ticket moves on as it would at the counter
+                    _save(tx, ticket, ticket.resume(tx.now, SERVICE_RETIRED_REASON), actor)
+                change = ticket.transfer(tx.now, to_service=target.code, to_counter=None,
+                                         note=SERVICE_RETIRED_REASON, rules=rules)
+                _save(tx, ticket, change, actor, public={"from_service": code, "to_counter": None})
+        else:
+            for ticket in left:
+                _save(tx, ticket, ticket.expire(tx.now, SERVICE_RETIRED_REASON), actor)
+        return len(left)
 
     @staticmethod
     def _make_room(siblings: list[HallItem], moved: HallItem) -> list[_Moved]:
@@ -369,3 +527,74 @@ class _Moved:
 def _branch_of(item: HallItem) -> str:
     """The branch a piece belongs to ("" for accounts and settings, which touch every branch's staff screens)."""
     return item.code if item.kind == HallItemKind.BRANCH else item.branch_code
+
+
+IN_THE_HALL = tuple(state for state in TicketState if state.in_progress)
+"""The states of a ticket still waiting or being served: what retiring its service must say what to do with."""
+
+
+def _save(tx: Transaction, ticket: Ticket, change: TicketChange, actor: Actor,
+          public: dict[str, Any] | None = None) -> None:
+    tickets.save(tx.connection, ticket)
+    tx.record(ticket, change, actor, public=public)
+
+
+def _without_service(items: list[HallItem], branch_code: str, code: str) -> list[HallItem]:
+    """The pieces of the branch that name service ``code``, with it taken out (each a new version): counters and
+    display zones lose it from their ``services``, and the branch's dated exceptions too (an exception that was
+    only about it goes)."""
+    changed: list[HallItem] = []
+    for item in items:
+        if item.retired or item.branch_code not in (branch_code, NO_BRANCH):
+            continue
+        body = dict(item.body)
+        if item.kind in (HallItemKind.COUNTER, HallItemKind.ZONE) and item.branch_code == branch_code:
+            services = body.get("services")
+            if not isinstance(services, list) or code not in services:
+                continue
+            body["services"] = [s for s in services if s != code]
+            if item.kind == HallItemKind.ZONE and not body["services"]:
+                raise InvalidSetup(f"display zone {item.code} shows only this service: give it another service or "
+                                   "retire it first", field=None, key=f"zones.{item.code}.services")
+        elif item.kind == HallItemKind.BRANCH and item.code == branch_code and isinstance(body.get("exceptions"), list):
+            named = [e for e in body["exceptions"] if isinstance(e, dict) and code in (e.get("services") or [])]
+            if not named:
+                continue
+            body["exceptions"] = [
+                {**e, "services": [s for s in e["services"] if s != code]} if e in named else e
+                for e in body["exceptions"] if not (e in named and e["services"] == [code])]
+        else:
+            continue
+        changed.append(replace(item, body=body, version=item.version + 1))
+    return changed
+
+
+def _served_by(items: list[HallItem], branch_code: str, code: str, numbers: tuple[str, ...]) -> list[HallItem]:
+    """The branch's counters whose ``services`` change so that exactly ``numbers`` serve service ``code``."""
+    counters = [i for i in items if i.kind == HallItemKind.COUNTER and i.branch_code == branch_code and not i.retired]
+    unknown = sorted(set(numbers) - {i.code for i in counters})
+    if unknown:
+        raise InvalidSetup(f"no counter {', '.join(unknown)} in this branch", field="served_by")
+    changed: list[HallItem] = []
+    for counter in counters:
+        services = counter.body.get("services")
+        services = list(services) if isinstance(services, list) else []
+        if (code in services) == (counter.code in numbers):
+            continue
+        services = [*services, code] if counter.code in numbers else [s for s in services if s != code]
+        changed.append(replace(counter, body={**counter.body, "services": services}, version=counter.version + 1))
+    return changed
+
+
+def _first_pieces(branch_code: str, first: tuple[tuple[HallItemKind, Mapping[str, Any]], ...]) -> list[HallItem]:
+    """A new branch's first pieces (it needs a service and a counter to be valid), each at the end of its list."""
+    pieces: list[HallItem] = []
+    for kind, body in first:
+        if kind not in LIST_OF_KIND:
+            raise InvalidSetup(f"a branch has no {kind.value} pieces", field="first")
+        code = body.get(CODE_KEY[kind])
+        if not isinstance(code, str) or not code:
+            raise InvalidSetup(f"the new {kind.label.en.lower()} needs its {CODE_KEY[kind]}", field="first")
+        position = sum(1 for p in pieces if p.kind == kind)
+        pieces.append(HallItem(kind, branch_code, code, position, dict(body)))
+    return pieces

@@ -9,6 +9,8 @@
  *     onEvent(event) {},        // each committed change, in seq order, never twice, never skipped
  *                               // (an event marked "resync", such as the end of a service day, brings a
  *                               // fresh snapshot instead: the hall changed as a whole)
+ *     onResync(event) {},       // such an event, before its snapshot is fetched (a page re-reads what the
+ *                               // snapshot does not carry: names from its bootstrap after a hall_changed)
  *     onSummary(summary) {},    // waiting counts and estimates per service
  *     onTicket(update) {},      // ticket role: people ahead, estimate, state
  *     onStatus(status) {},      // "connecting" | "live" | "reconnecting"
@@ -140,6 +142,7 @@
       }
       this.seq = event.seq;
       if (event.resync) {
+        this.call("onResync", event); // what the snapshot does not carry (names from a page's bootstrap)
         this.join();
         return;
       }

@@ -36,7 +36,8 @@ OTHER = "GZ-TIANHE"
 B = f"/api/branches/{BRANCH}"
 STAFF_PASSWORD = "demo-staff"
 MANAGER_PASSWORD = "demo-manager"
-PRIVATE_ALL = [ep for ep in ENDPOINTS if ep.auth != access.PUBLIC]
+ADMIN_ROUTES = [ep for ep in ENDPOINTS if ep.auth == access.ADMIN]
+PRIVATE_ALL = [ep for ep in ENDPOINTS if ep.auth not in (access.PUBLIC, access.ADMIN)]
 SCOPED_IN_THE_SERVICE = {
     "/api/accounts": "a manager lists and manages the staff of their own branches (test_accounts_admin.py)",
     "/api/accounts/<username>": "the same",
@@ -180,6 +181,17 @@ def test_branchless_private_routes_refuse_the_anonymous_and_the_wrong_role(
     refused(call(app.test_client(), endpoint, params), 401, "unauthenticated")
     wrong = {access.MANAGER: "manager_only", access.ADMIN: "admin_only"}[endpoint.auth]
     refused(call(signed_in(app, "zhang.wei"), endpoint, params), 403, wrong)
+
+
+@pytest.mark.parametrize("endpoint", ADMIN_ROUTES, ids=lambda ep: f"{ep.method} {ep.rule}")
+def test_admin_routes_refuse_everyone_but_administrators(app: Flask, params: dict[str, str],
+                                                          endpoint: Endpoint) -> None:
+    """The hall set-up is the administrators': the anonymous, staff and managers (of any branch) are refused."""
+    refused(call(app.test_client(), endpoint, params), 401, "unauthenticated")
+    for username, password in (("zhang.wei", STAFF_PASSWORD), ("manager", MANAGER_PASSWORD),
+                               ("other.manager", MANAGER_PASSWORD)):
+        refused(call(signed_in(app, username, password), endpoint, params), 403, "admin_only")
+    assert call(signed_in(app, "admin", "demo-admin"), endpoint, params).status_code not in (401, 403)
 
 
 @pytest.mark.parametrize("view", sorted(DEVICE_RULES))

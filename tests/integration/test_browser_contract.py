@@ -238,3 +238,30 @@ def test_the_snapshot_keeps_only_the_calls_that_still_stand(hall: HallService) -
     assert calls == [served["number"]] and served["number"] == numbers[0]
     withdrawn = set(vocabulary()["withdrawn_call_states"])
     assert withdrawn == {s.value for s in TicketState if not s.keeps_its_call} == {"waiting", "cancelled", "expired"}
+
+
+ADMIN_STATIC = ROOT / "server" / "pages" / "back_office" / "static"
+
+
+def _admin_texts(language: str) -> set[str]:
+    """The keys of one language in admin-texts.js (its dictionaries close at two spaces' indent)."""
+    source = (ADMIN_STATIC / "admin-texts.js").read_text(encoding="utf-8")
+    opening = '"zh-CN": {' if language == "zh-CN" else "en: {"
+    start = source.index(opening) + len(opening)
+    body = re.sub(r'"(?:[^"\\]|\\.)*":', "KEY:", source[start:source.index("\n  },", start)])  # quoted keys
+    quoted = set(re.findall(r'"([a-z_A-Z-]+)":', source[start:source.index("\n  },", start)]))
+    body = re.sub(r'"(?:[^"\\]|\\.)*"', '""', body)
+    return quoted | (set(re.findall(r"(?:^\s+|,\s*)([a-z_0-9]+):", body, re.M)) - {"KEY"})
+
+
+def test_the_administration_has_every_text_it_uses_in_both_languages() -> None:
+    zh, en = _admin_texts("zh-CN"), _admin_texts("en")
+    assert len(zh) > 150 and zh == en, (sorted(zh - en), sorted(en - zh))
+    scripts = "".join((ADMIN_STATIC / name).read_text(encoding="utf-8") for name in ("admin.js", "admin-forms.js"))
+    used = set(re.findall(r'\bt\("([a-z_A-Z-]+)"', scripts))
+    used |= set(re.findall(r'(?:label|hint|blank): "([a-z_]+)"', scripts))
+    used |= set(re.findall(r'(?:names|num|int|text)\("[a-z_]+", "([a-z_]+)"', scripts))
+    used -= {"role_", "section_", "add_", "day_", "settings_", "what_"}  # prefixes of keys made in the script
+    template = (ROOT / "server" / "pages" / "back_office" / "templates" / "back_office" / "admin.html").read_text()
+    used |= set(re.findall(r'data-i18n(?:-aria-label)?="([a-z_]+)"', template))
+    assert used - en == set()

@@ -99,3 +99,15 @@ def test_with_an_integrations_act_token(server: ServerProcess, tmp_path: Path) -
     still = requests.get(f"{server.url}/api/branches/{BRANCH}/events", timeout=10,
                          headers={"Authorization": f"Bearer {token}"})
     assert still.status_code == 200  # the token held through the run
+
+
+def test_signed_in_as_an_administrator(server: ServerProcess, tmp_path: Path) -> None:
+    """The administration of the hall set-up (last: what it manages to change stays changed for this server)."""
+    answer = requests.post(f"{server.url}/api/session", json={"username": "admin", "password": "demo-admin"},
+                           timeout=10)
+    assert answer.status_code == 200, answer.text
+    cookie = answer.cookies[SESSION_COOKIE]
+    run_schemathesis(server, tmp_path, "admin", "--include-tag", "admin",
+                     config=f'[auth.openapi.staffSession]\napi_key = "{cookie}"\n')
+    still = requests.get(f"{server.url}/api/session", cookies={SESSION_COOKIE: cookie}, timeout=10).json()
+    assert still["username"] == "admin"

@@ -52,7 +52,7 @@
       device_offline: "离线", offline_since: "自 {time} 起（{for}）", device_revoked: "已撤销",
       revoked_by: "{time} · {who}", rename: "改名", rename_prompt: "设备名称（留空则显示用途）", revoke: "撤销",
       revoke_confirm: "撤销“{name}”的配对？该设备将立即失去权限，并重新显示配对码。", offline_n: "{n} 台离线",
-      hours_n: "{n} 小时",
+      hours_n: "{n} 小时", administration: "系统管理",
       // follow-ups: the customer's call-back number
       call_back: "回电", show_number: "查看号码", no_call_back: "未留号码",
       // the personal data card (privacy-card.js)
@@ -168,6 +168,7 @@
       scope_hint: "Read: the hall, events, day summaries, follow-ups and more. Read and act: also issue tickets (appointments too), cancel tickets, stop and resume issue, notices; never a counter.",
       token_branches: "Branches", token_expiry: "Expiry", token_create: "Make token",
       days_n: { one: "{n} day", other: "{n} days" },
+      administration: "Administration",
     },
   }, PAGE.language);
 
@@ -452,6 +453,8 @@
       return;
     }
     $("#login").hidden = true;
+    $("#to-admin").hidden = who.role !== "admin"; // the hall set-up of this branch, for its administrators
+    $("#to-admin").href = `/admin/${encodeURIComponent(PAGE.branch.code)}?lang=${i18n.language}`;
     $("#board").hidden = false;
     $("#sign-out").hidden = false;
     $("#change-password").hidden = false;

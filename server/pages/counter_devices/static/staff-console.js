@@ -268,6 +268,28 @@
     return [state.waiting, state.parked, state.noShows].some((list) => list.some((t) => t.id === ticket.id));
   }
 
+  /** The branch's set-up changed (an administrator's edit): names, services and counters come from the server
+   * again, so that a new service shows its name and this counter's new services can be chosen at sign-in. */
+  async function refreshSetUp() {
+    let data;
+    try {
+      data = await window.HallApi.get("/api/branches");
+    } catch (error) {
+      return; // the next change tries again; the codes still show meanwhile
+    }
+    const branch = data.branches.find((b) => b.code === page.branch.code);
+    if (!branch) return;
+    page.services = branch.services;
+    page.counters = branch.counters;
+    const mine = branch.counters.find((c) => c.number === COUNTER);
+    if (mine) page.counter = { ...page.counter, name: mine.name, services: mine.services };
+    serviceByCode.clear();
+    page.services.forEach((service) => serviceByCode.set(service.code, service));
+    counterByNumber.clear();
+    page.counters.forEach((counter) => counterByNumber.set(counter.number, counter));
+    render();
+  }
+
   function onEvent(event) {
     noteServerTime(event.at);
     const kind = event.kind;
@@ -305,6 +327,9 @@
     role: "staff",
     onSnapshot,
     onEvent,
+    onResync(event) {
+      if (event.kind === "hall_changed") refreshSetUp();
+    },
     onRefused(answer) {
       showMessage(answer.error === "unauthenticated" ? i18n.t("err_unauthenticated") : answer.message, "error");
       state.awayReason = answer.error === "unauthenticated" ? "" : answer.message || ""; // the banner says it
