@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -148,8 +149,28 @@ class Category:
 
     def __post_init__(self) -> None:
         check_code(self.code)
-        check_text(self.name, "name")
+        check_tile_name(self.name, "name")
         check_colour(self.colour)
+
+
+TILE_NAME_COLUMNS = {"zh-CN": 20, "en": 40}
+"""How wide a name on a kiosk tile may be, in terminal columns (a Chinese character takes two): two lines of the
+portrait kiosk's narrowest tile ("SIM replacement & ownership transfer", 36, is the demo's longest)."""
+
+
+def columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def check_tile_name(value: Text, field: str = "name") -> Text:
+    """A service's or category's name, which the kiosk shows on a tile: no language blank, none too wide."""
+    check_text(value, field)
+    for language, text in (("zh-CN", value.zh), ("en", value.en)):
+        limit = TILE_NAME_COLUMNS[language]
+        if columns(text) > limit:
+            raise InvalidValue(f"{field}.{language}", f"is too long for a kiosk tile: at most {limit // 2} Chinese "
+                               f"characters or {limit} letters, got {text!r}")
+    return value
 
 
 def check_daily_cap(value: int | None, field: str = "daily_cap") -> int | None:
@@ -188,7 +209,7 @@ class Service:
     def __post_init__(self) -> None:
         check_code(self.code)
         check_prefix(self.prefix)
-        check_text(self.name, "name")
+        check_tile_name(self.name, "name")
         check_duration(self.target_wait, "target_wait")
         check_duration(self.expected_service, "expected_service")
         check_daily_cap(self.daily_cap)

@@ -371,3 +371,15 @@ def test_the_loader_names_the_toml_key_and_gives_the_model_s_reason(
         load_config(DEMO_CONFIG, overrides=bad_prefix)
     assert str(info.value) == f"branches[0].services[2].prefix: {problem}"
     assert str(info.value) == "branches[0].services[2].prefix: must be 1-3 capital letters, got 'a1'"
+
+
+def test_a_name_too_wide_for_a_kiosk_tile_is_refused_naming_the_language() -> None:
+    from server.domain.hall import TILE_NAME_COLUMNS, Category, InvalidValue, Text, check_tile_name
+
+    assert check_tile_name(Text("补换卡与过户", "SIM replacement & ownership transfer"))
+    with pytest.raises(InvalidValue) as wide:
+        Category("C", Text("一二三四五六七八九十十一", "Eleven"), "icon", "#1e88e5")
+    assert wide.value.field == "name.zh-CN" and "at most 10 Chinese characters" in wide.value.problem
+    with pytest.raises(InvalidValue) as long:
+        check_tile_name(Text("短", "x" * (TILE_NAME_COLUMNS["en"] + 1)))
+    assert long.value.field == "name.en"
