@@ -1,7 +1,7 @@
 """``python -m server hall export|import``: the hall set-up (branches, services, counters, accounts, rating and
 announcement settings) out of the database as TOML, and a TOML file's set-up into it, validated whole first.
 
-A running server serves an import within a second (it compares the model's revision every second).
+A running server serves an import within a second (it compares the model's revision twice a second).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ database) or builds the model from the database, keeping the deployment settings
 edits of those sections in ``config.toml`` are not read (start-up says so when they differ). Changes made through
 the administration (or an import) are validated whole by the loader of ``config.toml`` before anything is
 written, move the model's revision and reach every server process: the process that made the change serves the
-new model at once, the others when they next compare revisions (:meth:`HallStore.check`, every second from the
+new model at once, the others when they next compare revisions (:meth:`HallStore.check`, twice a second from the
 live loop, and before a screen is given a snapshot), and the screens of each changed branch get a ``hall_changed``
 event that makes them redraw.
 """

@@ -23,9 +23,10 @@ class Listener:
         self.summaries: list[dict[str, Any]] = []
         self.ticket_updates: list[dict[str, Any]] = []
         self.snapshots: list[dict[str, Any]] = []
+        self.event_times: list[float] = []  # time.monotonic() at each hall_event's arrival, in step with events
         self.lock = threading.Lock()
         self.join_payload: dict[str, Any] | None = None
-        self.client.on("hall_event", lambda event: self._record(self.events, event))
+        self.client.on("hall_event", self._record_event)
         self.client.on("hall_summary", lambda summary: self._record(self.summaries, summary))
         self.client.on("ticket_update", lambda update: self._record(self.ticket_updates, update))
         self.client.on("connect", self._rejoin)
@@ -34,6 +35,11 @@ class Listener:
     def _record(self, target: list[dict[str, Any]], item: dict[str, Any]) -> None:
         with self.lock:
             target.append(item)
+
+    def _record_event(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.event_times.append(time.monotonic())
+            self.events.append(event)
 
     def _rejoin(self) -> None:
         if self.join_payload is not None:  # after a reconnect: a fresh snapshot, like static/hall/live.js

@@ -9,31 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from server.launcher import ServerProcess, write_config
-from tests.support import IN_CI, fresh_postgres_database
+from server.launcher import ServerProcess
 from tests.system.clients import BRANCH, Listener, issue, staff_session, wait_for
 
 pytestmark = pytest.mark.slow
 
 B = f"/api/branches/{BRANCH}"
-
-
-@pytest.fixture
-def processes(tmp_path: Path, postgres_base_url: str | None, redis_url: str) -> Iterator[tuple[ServerProcess, ...]]:
-    """Two server processes of one hall; the second starts once the first has migrated and made the secret key."""
-    if postgres_base_url is None:
-        if IN_CI:
-            pytest.fail("PostgreSQL is not installed; CI must test scaling out on it (apt-get install postgresql)")
-        pytest.skip("PostgreSQL is not installed")
-    config = write_config(tmp_path, fresh_postgres_database(postgres_base_url), redis_url=redis_url)
-    with ServerProcess(config) as first, ServerProcess(config) as second:
-        yield first, second
 
 
 def test_a_display_on_one_process_sees_every_change_made_through_the_other(

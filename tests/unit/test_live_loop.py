@@ -1,0 +1,52 @@
+"""The live loop's schedule: how often it looks for a hall model changed by another program."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.services import live_loop
+from server.services.live_loop import LiveLoop
+
+
+class QuietHall:
+    """A live side with nothing to do: no dirty branch, every branch refreshed up to its seq."""
+
+    def take_dirty(self) -> dict[str, bool]:
+        return {}
+
+    def branch_seq(self, code: str) -> int:
+        return 0
+
+    def refreshed_seq(self, code: str) -> int:
+        return 0
+
+    def refresh(self, code: str) -> None:
+        return None
+
+
+@pytest.mark.parametrize("tick_work_s", [0.0, 0.03])
+def test_the_hall_model_is_compared_often_enough_to_serve_a_change_within_a_second(
+        monkeypatch: pytest.MonkeyPatch, tick_work_s: float) -> None:
+    """Every tick takes ``tick_s`` asleep plus its own work; whatever the phase of a change, the next comparison
+    comes in under a second (the reload itself then takes milliseconds)."""
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    checks: list[float] = []
+    loop: LiveLoop
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds + tick_work_s
+        if now[0] > 1030:
+            loop.running = False
+
+    def check() -> Any:
+        checks.append(now[0])
+
+    loop = LiveLoop(QuietHall(), ["X"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    check_hall=check)
+    loop.running = True
+    loop.run()
+    gaps = [later - earlier for earlier, later in zip([1000.0, *checks], checks, strict=False)]
+    assert len(checks) > 30 and max(gaps) < 0.8
