@@ -38,7 +38,7 @@ from socketio import PubSubManager
 
 from server.domain.errors import DomainError
 from server.fanout import DirectFanout
-from server.services.access import STAFF_VIEWS, require, require_branch, require_counter, resolve_actor
+from server.services.access import STAFF_VIEWS, require, require_counter, resolve_actor
 from server.services.hall import HallService
 from server.services.limits import JoinLimiter
 from server.services.live import LiveHall
@@ -230,7 +230,7 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
         if role not in ROLES:
             return _refused("invalid_role", f"role must be one of {', '.join(ROLES)}")
         try:
-            branch = require_branch(hall.config, branch_code)
+            branch = hall.branch(branch_code)
             opened = None
             if role in STAFF_VIEWS:  # the same rules as the API's staff and manager routes
                 opened = staff_sockets.sessions.resume(request.cookies.get(SESSION_COOKIE))

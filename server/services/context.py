@@ -67,7 +67,10 @@ class HallContext(ReadsHallModel):
         return self.config.queue.policy
 
     def branch(self, code: str) -> Branch:
-        """The branch, or 404 ``unknown_branch``."""
+        """The branch, or 404 ``unknown_branch``. A branch this process does not know yet may have just been
+        created through another process: the newest hall model is served before the branch is called unknown."""
+        if isinstance(code, str) and self.config.branch(code) is None:
+            self.serve_newest_model()
         return require_branch(self.config, code)
 
     def counter(self, branch: Branch, number: str) -> Counter:
