@@ -164,7 +164,8 @@ def test_a_new_account_signs_in_and_chooses_its_own_password(hall_server: HallSe
     manager.click("#account-temporary-close")
     row = account_row(manager, "wu.hao")
     expect(row).to_contain_text("吴浩 Wu Hao")
-    expect(row.locator(".badge.stopped")).to_have_text("待改密码" if language == "zh-CN" else "Must change password")
+    expect(row.locator(".badge.must-change")).to_have_text(
+        "待改密码" if language == "zh-CN" else "Must change password")
 
     tablet = sign_in_page(contexts(TABLET, language), hall_server, "wu.hao", password, "6", language)
     dialog = tablet.locator("dialog.password-dialog")
@@ -190,7 +191,7 @@ def test_a_new_account_signs_in_and_chooses_its_own_password(hall_server: HallSe
     assert again.status_code == 401
     hall_server.staff("wu.hao", NEW_PASSWORD)
     manager.reload()
-    expect(account_row(manager, "wu.hao").locator(".badge.stopped")).to_have_count(0, timeout=TIMEOUT)
+    expect(account_row(manager, "wu.hao").locator(".badge.must-change")).to_have_count(0, timeout=TIMEOUT)
     assert manager.js_errors == [] and tablet.js_errors == []  # type: ignore[attr-defined]
 
 
@@ -394,3 +395,75 @@ def test_people_are_shown_by_their_display_names(hall_server: HallServer, contex
     hall_server.sign_in("2", "zhou.min")  # takes counter 2 over
     expect(console.locator("#away-reason")).to_have_text("周敏 Zhou Min 已接管本窗口", timeout=TIMEOUT)
     assert page.js_errors == [] and console.js_errors == []  # type: ignore[attr-defined]
+
+
+# --- how it looks ---------------------------------------------------------------------------------------------
+
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+def assert_fits(page: Page, selector: str) -> None:
+    """Nothing of ``selector`` sticks out of the window, and nothing inside it out of its own box."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    assert box is not None and size is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"] + 1, (selector, box)
+    overflowing = page.locator(selector).evaluate(
+        "(root) => [...root.querySelectorAll('*')].filter((e) => e.scrollWidth > e.clientWidth + 1"
+        " && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0).map((e) => e.outerHTML.slice(0, 80))")
+    assert overflowing == [], overflowing
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_screenshots_of_the_card_its_dialogs_and_the_password_dialog(hall_server: HallServer, contexts: Any,
+                                                                    language: str) -> None:
+    for viewport in (TABLET, DESKTOP):
+        size = f"{viewport['width']}x{viewport['height']}"
+        name = f"{short(language)}-{size}"
+        page = manager_page(contexts(viewport, language), hall_server, language, "admin", "demo-admin")
+        card = page.locator("#accounts-card")
+        card.scroll_into_view_if_needed()
+        page.wait_for_function(NO_SIDEWAYS_SCROLL)
+        assert_fits(page, "#accounts-card")
+        shot(page, f"card-{name}")
+
+        page.click("#account-new")
+        expect(page.locator("#account-dialog")).to_be_visible()
+        assert_fits(page, "#account-dialog")
+        shot(page, f"new-account-{name}")
+        page.click("#account-cancel")
+        account_row(page, "li.na").locator("button[data-act=edit]").click()
+        expect(page.locator("#account-dialog h2")).to_contain_text("李娜 Li Na")
+        assert_fits(page, "#account-dialog")
+        shot(page, f"edit-account-{name}")
+        page.click("#account-cancel")
+
+        username = f"new.{short(language)}.{viewport['width']}"
+        page.click("#account-new")
+        page.fill("#account-form input[name=username]", username)
+        page.fill("#account-form input[name=display_name]", "吴浩 Wu Hao")
+        page.check("#account-branches input[value=SZ-FUTIAN]")
+        page.click("#account-save")
+        expect(page.locator("#account-temporary")).to_be_visible(timeout=TIMEOUT)
+        assert_fits(page, "#account-temporary")
+        shot(page, f"temporary-password-{name}")
+        page.click("#account-temporary-close")
+
+        page.click("#change-password")
+        expect(page.locator("dialog.password-dialog")).to_be_visible()
+        page.fill("#password-current", "demo-admin")
+        page.fill("#password-new", "admin1234567")
+        page.fill("#password-repeat", "admin1234567")
+        page.locator("dialog.password-dialog button[type=submit]").click()
+        expect(page.locator("#password-new-error")).to_be_visible(timeout=TIMEOUT)  # holds the user name
+        assert_fits(page, "dialog.password-dialog")
+        shot(page, f"manager-password-{name}")
+        page.locator("dialog.password-dialog button.ghost").click()
+        assert page.js_errors == []  # type: ignore[attr-defined]
+
+    console = open_console(contexts(TABLET, language), hall_server, "zhang.wei", "2", language)
+    console.click("#password-button")
+    expect(console.locator("dialog.password-dialog")).to_be_visible()
+    assert_fits(console, "dialog.password-dialog")
+    shot(console, f"console-password-{short(language)}-1280x800")
+    assert console.js_errors == []  # type: ignore[attr-defined]

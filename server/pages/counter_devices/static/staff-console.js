@@ -512,6 +512,7 @@
     $("pause-button").dataset.action = status === "paused" ? "resume-counter" : "pause";
     $("pause-button").disabled = !isMine();
     $("me-name").textContent = page.me.display_name;
+    $("password-button").disabled = state.sessionEnded; // its sign-in is over: sign in again first
   }
 
   function reasonText(reason) {
