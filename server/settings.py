@@ -92,3 +92,11 @@ class HallConfig:
 
     def account(self, username: str) -> StaffAccount | None:
         return next((a for a in self.staff if a.username == username), None)
+
+    def display_name(self, username: str | None) -> str | None:
+        """What a person reads for an account: its display name (the user name itself once no account has it; the
+        user name stays in the API for programs, beside this)."""
+        if username is None:
+            return None
+        account = self.account(username)
+        return account.display_name if account is not None else username

@@ -221,7 +221,8 @@ class Counter(Answer):
     role: CounterRole
     status: CounterStatus
     current: StaffTicket | CounterTicket | None = Field(description="the staff view gives the whole ticket")
-    staff: str | None = Field(default=None, description="staff view only: who is signed in")
+    staff: str | None = Field(default=None, description="staff view only: the user name of who is signed in")
+    staff_name: str | None = Field(default=None, description="staff view only: their display name (for people)")
     pause_reason: str | None = Field(default=None, description="staff view only")
     paused_at: datetime | None = Field(default=None, description="staff view only")
 
@@ -415,9 +416,11 @@ class ManagedDevice(Answer):
     user_agent: str | None = Field(description="the browser it asked from, to tell devices apart")
     asked_at: datetime
     paired_at: datetime | None
-    paired_by: str | None
+    paired_by: str | None = Field(description="user name of the manager who paired it (for programs)")
+    paired_by_name: str | None = Field(description="their display name (for people)")
     revoked_at: datetime | None
-    revoked_by: str | None
+    revoked_by: str | None = Field(description="user name of the manager who revoked it (for programs)")
+    revoked_by_name: str | None = Field(description="their display name (for people)")
     last_seen_at: datetime | None = Field(description="its last heartbeat")
     online: bool | None = Field(description="heard within offline_after_s; null unless paired")
     offline_since: datetime | None = Field(description="when it was last heard, while offline")
@@ -518,11 +521,13 @@ class ApiTokenView(Answer):
     branches: list[str] | None = Field(description="the branches it reaches; null: every branch")
     state: Literal["active", "expired", "revoked"]
     created_at: datetime
-    created_by: str
+    created_by: str = Field(description="user name of the manager who made it (for programs)")
+    created_by_name: str = Field(description="their display name (for people)")
     expires_at: datetime | None
     last_used_at: datetime | None = Field(description="its last use, to the minute")
     revoked_at: datetime | None
-    revoked_by: str | None
+    revoked_by: str | None = Field(description="user name of the manager who revoked it (for programs)")
+    revoked_by_name: str | None = Field(description="their display name (for people)")
     may_revoke: bool = Field(description="whether this manager may revoke it (they manage every branch it reaches)")
 
 

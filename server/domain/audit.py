@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
@@ -145,15 +146,35 @@ def target_of(kind: str, name: object = None) -> str:
     return kind if name is None else f"{kind} {name}"
 
 
-def target_label(target: str | None) -> Text | None:
-    """A target in both languages (one whose first word is no known kind reads as it is)."""
+PERSON_TARGETS = frozenset({"account"})
+"""Target kinds that name a person by user name: a person reads their display name instead."""
+
+PERSON_FIELDS = frozenset({"staff"})
+"""Fields of ``before``/``after`` whose value is a user name (a takeover's staff): shown as the display name."""
+
+NameOf = Callable[[str], str | None]
+
+
+def target_label(target: str | None, name_of: NameOf | None = None) -> Text | None:
+    """A target in both languages (one whose first word is no known kind reads as it is); ``name_of`` turns the user
+    name of a person's target into what a person reads (their display name)."""
     if target is None:
         return None
     kind, _, name = target.partition(" ")
     noun = TARGET_KINDS.get(kind)
     if noun is None:
         return Text(target, target)
+    if name_of is not None and name and kind in PERSON_TARGETS:
+        name = name_of(name) or name
     return Text(f"{noun.zh} {name}".strip(), f"{noun.en} {name}".strip())
+
+
+def people_named(values: dict[str, Any] | None, name_of: NameOf) -> dict[str, Any] | None:
+    """``before`` or ``after`` with the user names of :data:`PERSON_FIELDS` as people read them."""
+    if values is None:
+        return None
+    return {key: name_of(value) or value if key in PERSON_FIELDS and isinstance(value, str) else value
+            for key, value in values.items()}
 
 
 FIELD_LABELS: dict[str, Text] = {

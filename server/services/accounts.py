@@ -292,13 +292,17 @@ class AccountService(ReadsHallModel):
         return account
 
     def _manages(self, actor: Actor, role: str, branches: tuple[str, ...], username: str | None = None) -> bool:
-        """An admin manages every account; a manager the staff accounts of their own branches (and only those)."""
+        """An admin manages every account; a manager the staff accounts of their own branches (and only those). A
+        manager without branches runs every branch, so every staff account is theirs; a manager of some branches
+        does not manage staff who also work elsewhere (an account without branches works everywhere)."""
         if actor.is_admin:
             return True
         mine = self.config.account(actor.username) if actor.username else None
-        if mine is None or role != AccountRole.STAFF or not branches:
+        if mine is None or role != AccountRole.STAFF:
             return False
-        return not mine.branches or set(branches) <= set(mine.branches)
+        if not mine.branches:
+            return True
+        return bool(branches) and set(branches) <= set(mine.branches)
 
     def _require_manages(self, actor: Actor, role: str, branches: tuple[str, ...]) -> None:
         if not self._manages(actor, role, branches):

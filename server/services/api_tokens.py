@@ -155,10 +155,12 @@ class ApiTokenService(ReadsHallModel):
             "state": token.state(now).value,
             "created_at": iso(token.created_at),
             "created_by": token.created_by,
+            "created_by_name": self.config.display_name(token.created_by),
             "expires_at": iso(token.expires_at),
             "last_used_at": iso(token.last_used_at),
             "revoked_at": iso(token.revoked_at),
             "revoked_by": token.revoked_by,
+            "revoked_by_name": self.config.display_name(token.revoked_by),
             "may_revoke": token.revoked_at is None and token.managed_by(managed),
         }
 

@@ -22,6 +22,7 @@ from server.domain.audit import (
     AuditEntry,
     FieldChange,
     changes,
+    people_named,
     pick,
     spreadsheet_safe,
     target_label,
@@ -133,11 +134,16 @@ class AuditLog(ReadsHallModel):
         account = self.config.account(username) if username else None
         return account.display_name if account is not None else None
 
+    def _changes(self, entry: AuditEntry, zone: tzinfo) -> list[FieldChange]:
+        """The changed fields as a person reads them (people by their display names)."""
+        named = self.config.display_name
+        return changes(people_named(entry.before, named), people_named(entry.after, named), zone)
+
     def view(self, entry: AuditEntry) -> dict[str, Any]:
         """An entry as the API answers it: the time in its branch's zone, the action and target in both languages,
         the person's display name, and the changed fields as a person reads them."""
         zone = self.zone(entry.branch_code)
-        label = target_label(entry.target)
+        label = target_label(entry.target, self.config.display_name)
         return {
             "id": entry.id,
             "at": entry.at.astimezone(zone).isoformat(),
@@ -152,7 +158,7 @@ class AuditLog(ReadsHallModel):
             "before": entry.before,
             "after": entry.after,
             "changes": [{"field": c.field, "label": c.label.as_dict(), "before": c.before, "after": c.after}
-                        for c in changes(entry.before, entry.after, zone)],
+                        for c in self._changes(entry, zone)],
             "device": entry.device,
             "address": entry.address,
         }
@@ -183,9 +189,9 @@ class AuditLog(ReadsHallModel):
 
     def _row(self, entry: AuditEntry, language: str) -> list[str]:
         zone = self.zone(entry.branch_code)
-        label = target_label(entry.target)
+        label = target_label(entry.target, self.config.display_name)
         changed = "; ".join(f"{pick(c.label.as_dict(), language)}: {_before_after(c, language, entry.before is None)}"
-                            for c in changes(entry.before, entry.after, zone))
+                            for c in self._changes(entry, zone))
         return [entry.at.astimezone(zone).isoformat(timespec="seconds"), entry.branch_code or "",
                 entry.username or "", self.display_name(entry.username) or "", entry.role,
                 pick(entry.action.label.as_dict(), language), pick(None if label is None else label.as_dict(),

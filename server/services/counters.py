@@ -58,7 +58,8 @@ class CounterService:
                 change = session.change_services(chosen, counter.services) if services is not None else None
                 if change is not None:
                     _save(tx, session, change, actor)
-                return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
+                return counter_view(counter, session, holding(tx, counter.number), branch, staff=True,
+                                    names=hall.config.display_name)
             if session.staff_username is not None:
                 if not takeover:
                     raise DomainError(
@@ -73,7 +74,8 @@ class CounterService:
                 if other.staff_username == actor.username and other.counter_number != counter.number:
                     _close(tx, other, actor, reason=f"moved to counter {counter.number}")
             _save(tx, session, session.sign_in(actor.username, tx.now, chosen, counter.services), actor)
-            return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
+            return counter_view(counter, session, holding(tx, counter.number), branch, staff=True,
+                                names=hall.config.display_name)
 
     def sign_out(self, branch_code: str, counter_number: str, actor: Actor) -> dict[str, Any]:
         hall = self.hall
@@ -82,7 +84,8 @@ class CounterService:
         with hall.uow.command(branch, hall.clock()) as tx:
             session = own_session(hall, tx, counter.number, actor)
             _close(tx, session, actor, reason="signed out")
-            return counter_view(counter, session, None, branch, staff=True)
+            return counter_view(counter, session, None, branch, staff=True,
+                                names=hall.config.display_name)
 
     def pause(self, branch_code: str, counter_number: str, actor: Actor, reason: str) -> dict[str, Any]:
         hall = self.hall
@@ -91,7 +94,8 @@ class CounterService:
         with hall.uow.command(branch, hall.clock()) as tx:
             session = own_session(hall, tx, counter.number, actor)
             _save(tx, session, session.pause(reason, tx.now, actor.username), actor)
-            return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
+            return counter_view(counter, session, holding(tx, counter.number), branch, staff=True,
+                                names=hall.config.display_name)
 
     def resume(self, branch_code: str, counter_number: str, actor: Actor) -> dict[str, Any]:
         hall = self.hall
@@ -100,7 +104,8 @@ class CounterService:
         with hall.uow.command(branch, hall.clock()) as tx:
             session = own_session(hall, tx, counter.number, actor)
             _save(tx, session, session.resume(tx.now, actor.username), actor)
-            return counter_view(counter, session, holding(tx, counter.number), branch, staff=True)
+            return counter_view(counter, session, holding(tx, counter.number), branch, staff=True,
+                                names=hall.config.display_name)
 
     # --- calling ------------------------------------------------------------------------------------
 

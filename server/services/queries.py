@@ -90,7 +90,8 @@ class HallQueries:
             "categories": [{"code": c.code, "name": c.name.as_dict(), "icon": c.icon, "colour": c.colour}
                            for c in branch.categories],
             "services": services,
-            "counters": [counter_view(c, sessions.get(c.number), active.get(c.number), branch, staff=staff)
+            "counters": [counter_view(c, sessions.get(c.number), active.get(c.number), branch, staff=staff,
+                                        names=hall.config.display_name)
                          for c in branch.counters],
             "recent_calls": [{"number": e.ticket_number, "counter": e.counter_number, "service": e.service_code,
                               "kind": e.kind, "at": iso(e.at), "seq": e.seq} for e in recent],
@@ -149,7 +150,8 @@ class HallQueries:
         return {
             "counter": counter.number,
             "seq": seq,
-            "counter_state": counter_view(counter, counter_session, current, branch, staff=True),
+            "counter_state": counter_view(counter, counter_session, current, branch, staff=True,
+                                          names=hall.config.display_name),
             "waiting": [ticket_staff(by_id[q.ticket_id], branch) for q in order],
             "parked": [ticket_staff(t, branch) for t in parked],
             "no_shows": no_shows,

@@ -372,8 +372,7 @@ class RatingService(ReadsHallModel):
         }
 
     def _display_name(self, username: str | None) -> str | None:
-        account = self.config.account(username) if username else None
-        return account.display_name if account else username
+        return self.config.display_name(username)
 
     def _branch(self, code: str) -> Branch:
         return require_branch(self.config, code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +113,9 @@ def counter_status(session: CounterSession | None) -> str:
 
 
 def counter_view(counter: Counter, session: CounterSession | None, current: TicketFacts | None, branch: Branch,
-                 *, staff: bool = False) -> dict[str, Any]:
+                 *, staff: bool = False, names: Callable[[str | None], str | None] | None = None) -> dict[str, Any]:
+    """A counter as a screen shows it; ``staff``: the staff view, with who is signed in (``staff``, the user name,
+    for programs; ``staff_name``, from ``names``, what people read)."""
     view: dict[str, Any] = {
         "number": counter.number,
         "name": counter.name.as_dict(),
@@ -127,6 +130,7 @@ def counter_view(counter: Counter, session: CounterSession | None, current: Tick
     }
     if staff:
         view["staff"] = session.staff_username if session else None
+        view["staff_name"] = names(view["staff"]) if names is not None else view["staff"]
         view["pause_reason"] = session.pause_reason if session and session.paused else None
         view["paused_at"] = iso(session.paused_at) if session and session.paused else None
         view["current"] = None if current is None else ticket_staff(current, branch)

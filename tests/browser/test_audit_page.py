@@ -64,9 +64,17 @@ def test_a_manager_finds_filters_pages_and_exports(page: Any, hall_server: HallS
     page.click("#filters button[type=submit]")
     expect(rows).to_have_count(1)
     takeover = rows.first
-    expect(takeover.locator("td.who")).to_contain_text("zhang.wei")
+    # people by their display names; the user name only as the cell's title
+    expect(takeover.locator("td.who")).to_have_text("张伟 Zhang Wei")
+    expect(takeover.locator("td.who")).to_have_attribute("title", "zhang.wei")
     expect(takeover.locator("td.what")).to_have_text("counter 1")
-    expect(takeover.locator("td.changes")).to_have_text("staff: li.na → zhang.wei")
+    expect(takeover.locator("td.changes")).to_have_text("staff: 李娜 Li Na → 张伟 Zhang Wei")
+    expect(page.locator("select[name=user] option[value='li.na']")).to_have_text("李娜 Li Na")
+
+    page.select_option("select[name=action]", "sign_in_refused")
+    page.click("#filters button[type=submit]")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("td.what")).to_have_text("account 李娜 Li Na")
 
     page.select_option("select[name=action]", "issue_resumed")
     page.click("#filters button[type=submit]")

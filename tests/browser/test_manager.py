@@ -64,7 +64,7 @@ def test_live_hall_and_estimate_accuracy(page: Any, hall_server: HallServer) -> 
         hall_server.issue("BILL")
     sign_in_as_manager(page, hall_server)
     counter_1 = page.locator(".counter").first
-    expect(counter_1).to_contain_text("zhang.wei")
+    expect(counter_1).to_contain_text("张伟 Zhang Wei")  # the display name, not the user name
     bill = page.locator("#services tbody tr").first
     expect(bill.locator("td").nth(1)).to_have_text("4")
 

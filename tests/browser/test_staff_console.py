@@ -358,7 +358,7 @@ def test_taken_over_counter_tells_the_first_tablet(hall_server: HallServer, tabl
     other = open_console(tablets(), hall_server, "li.na", "2", takeover=True)
     expect(other.locator("#call-next")).to_be_visible()
     expect(console.locator("#away-view")).to_be_visible(timeout=TIMEOUT)
-    expect(console.locator("#away-reason")).to_have_text("li.na 已接管本窗口", timeout=TIMEOUT)
+    expect(console.locator("#away-reason")).to_have_text("李娜 Li Na 已接管本窗口", timeout=TIMEOUT)
     expect(console.locator("#sign-in-again")).to_be_visible()
 
 

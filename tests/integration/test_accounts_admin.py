@@ -37,7 +37,9 @@ def two_branches(data: dict[str, Any]) -> None:
                       {"username": "gz.clerk", "display_name": "GZ clerk", "password_hash": staff_hash,
                        "branches": [OTHER]},
                       {"username": "south.reader", "display_name": "South reader", "password_hash": staff_hash,
-                       "role": "regional", "regions": ["south"]}]
+                       "role": "regional", "regions": ["south"]},
+                      {"username": "hq.manager", "display_name": "HQ manager", "password_hash": manager_hash,
+                       "role": "manager"}]
 
 
 @pytest.fixture
@@ -77,6 +79,22 @@ def test_a_manager_manages_the_staff_of_their_branches_and_an_admin_everyone(app
     assert {"manager", "gz.boss", "gz.clerk", "admin", "zhang.wei"} <= everyone
     assert error(signed_in(app, "zhang.wei", STAFF_PASSWORD).get("/api/accounts")) == (403, "manager_only")
     assert error(app.test_client().get("/api/accounts")) == (401, "unauthenticated")
+
+
+def test_a_manager_of_every_branch_manages_every_staff_account(app: Flask) -> None:
+    """A manager without branches runs them all: every staff account is theirs, those working everywhere too (the
+    demo's manager and staff have no branches); managers, admins and regional readers are still not."""
+    everywhere = signed_in(app, "hq.manager", MANAGER_PASSWORD)
+    listed = {a["username"] for a in everywhere.get("/api/accounts").get_json()["accounts"]}
+    staff = {a.username for a in app.extensions["hall"].config.staff if a.role == "staff"}
+    assert listed == staff and {"wang.fang", "gz.clerk", "zhang.wei"} <= listed
+    version = version_of(everywhere, "wang.fang")
+    renamed = everywhere.patch("/api/accounts/wang.fang", json={"version": version, "display_name": "王芳"})
+    assert renamed.status_code == 200
+    assert error(everywhere.patch("/api/accounts/gz.boss", json={"version": 1, "disabled": True})) == (
+        404, "unknown_account")
+    assert "wang.fang" not in {a["username"] for a in
+                               signed_in(app, "manager", MANAGER_PASSWORD).get("/api/accounts").get_json()["accounts"]}
 
 
 def test_a_new_account_chooses_its_password_at_the_first_sign_in(app: Flask) -> None:

@@ -68,6 +68,7 @@ def test_a_token_is_made_shown_once_used_and_revoked_at_once(tokens: ApiTokenSer
     view, token = tokens.create(BRANCH, MANAGER, name="booking", scope="act", branches=[BRANCH], expires_in_days=None)
     assert token.startswith("qt_") and view["prefix"] == token[:11] and "token" not in view
     assert view["state"] == "active" and view["last_used_at"] is None and view["created_by"] == "manager"
+    assert view["created_by_name"] == "黄经理 Manager Huang"  # what a person reads
     grant = tokens.authenticate(token)
     assert (grant.scope.value, grant.branches, grant.label) == ("act", frozenset({BRANCH}), f"token:{token[:11]}")
     [listed] = tokens.tokens(BRANCH, MANAGER)["tokens"]
@@ -82,6 +83,7 @@ def test_a_token_is_made_shown_once_used_and_revoked_at_once(tokens: ApiTokenSer
 
     revoked = tokens.revoke(BRANCH, view["id"], MANAGER)
     assert (revoked["state"], revoked["revoked_by"], revoked["may_revoke"]) == ("revoked", "manager", False)
+    assert revoked["revoked_by_name"] == "黄经理 Manager Huang"
     with refused("token_revoked"):
         tokens.authenticate(token)
     with refused("already_revoked"):

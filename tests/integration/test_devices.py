@@ -96,6 +96,7 @@ def test_a_device_is_paired_by_its_code_heard_and_revoked(
     assert devices.rename(BRANCH, paired["id"], "  counter 2 pad ", MANAGER)["name"] == "counter 2 pad"
     revoked = devices.revoke(BRANCH, paired["id"], MANAGER)
     assert (revoked["state"], revoked["revoked_by"]) == ("revoked", "manager")
+    assert (revoked["paired_by_name"], revoked["revoked_by_name"]) == ("黄经理 Manager Huang", "黄经理 Manager Huang")
     with refused("device_revoked"):
         devices.heartbeat(secret)
     with refused("already_revoked"):

@@ -16,10 +16,12 @@ from server.domain.audit import (
     CSV_COLUMNS,
     FIELD_LABELS,
     FORMULA_STARTS,
+    PERSON_FIELDS,
     TARGET_KINDS,
     VALUE_LABELS,
     AuditAction,
     changes,
+    people_named,
     shown,
     spreadsheet_safe,
     target_label,
@@ -77,6 +79,30 @@ def test_targets_read_in_both_languages() -> None:
     assert target_label(target_of("audit_log")).as_dict() == {"zh-CN": "审计日志", "en": "audit log"}
     assert target_label("something else").as_dict() == {"zh-CN": "something else", "en": "something else"}
     assert target_label(None) is None
+
+
+NAMES = {"li.na": "李娜 Li Na", "zhang.wei": "张伟 Zhang Wei"}
+
+
+def test_people_read_as_their_display_names() -> None:
+    """An account's target and a takeover's staff name the person; other targets and fields stay as they are."""
+    named = target_label(target_of("account", "li.na"), NAMES.get)
+    assert named is not None and named.as_dict() == {"zh-CN": "账号 李娜 Li Na", "en": "account 李娜 Li Na"}
+    unknown = target_label(target_of("account", "guess.who"), NAMES.get)  # a name typed at a refused sign-in
+    assert unknown is not None and unknown.en == "account guess.who"
+    counter = target_label(target_of("counter", "li.na"), NAMES.get)
+    assert counter is not None and counter.en == "counter li.na"
+    assert people_named({"staff": "li.na", "name": "li.na"}, NAMES.get) == {"staff": "李娜 Li Na", "name": "li.na"}
+    assert people_named(None, NAMES.get) is None
+
+
+@given(records, st.sampled_from(sorted(NAMES)))
+def test_only_the_person_fields_change_their_values(record: dict[str, object], username: str) -> None:
+    record = {**record, "staff": username}
+    named = people_named(record, NAMES.get)
+    assert named is not None and list(named) == list(record)
+    for key, value in record.items():
+        assert named[key] == (NAMES[username] if key in PERSON_FIELDS else value)
 
 
 def test_every_text_a_person_reads_is_in_both_languages() -> None:

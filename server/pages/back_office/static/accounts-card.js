@@ -13,7 +13,7 @@
   const TEXTS = {
     "zh-CN": {
       accounts: "账号", new_account: "新建账号", account_name: "姓名", username: "用户名", role: "角色",
-      branches: "营业厅", every_branch: "全部营业厅", status: "状态", active: "正常", disabled: "已停用",
+      branches: "营业厅", every_branch: "全部营业厅", branches_hint: "一个都不勾选：在全部营业厅工作。", status: "状态", active: "正常", disabled: "已停用",
       must_change: "待改密码", edit: "编辑", reset: "重置密码", disable: "停用", enable: "启用", save: "保存",
       cancel: "取消", create: "创建", close: "关闭", username_fixed: "用户名创建后不能修改",
       temporary_title: "临时密码", temporary_hint: "请把这个临时密码告诉 {name}：只显示这一次，首次登录时需改为自己的密码。",
@@ -25,7 +25,7 @@
     },
     en: {
       accounts: "Accounts", new_account: "New account", account_name: "Name", username: "User name", role: "Role",
-      branches: "Branches", every_branch: "Every branch", status: "Status", active: "Active", disabled: "Disabled",
+      branches: "Branches", every_branch: "Every branch", branches_hint: "None ticked: works at every branch.", status: "Status", active: "Active", disabled: "Disabled",
       must_change: "Must change password", edit: "Edit", reset: "Reset password", disable: "Disable",
       enable: "Enable", save: "Save", cancel: "Cancel", create: "Create", close: "Close",
       username_fixed: "A user name cannot change once created",
@@ -92,14 +92,17 @@
         return;
       }
       body.replaceChildren(...answer.accounts.map((account) => {
-        const row = el("tr");
+        const row = el("tr", account.disabled ? "disabled" : "");
         row.dataset.username = account.username;
         const who = el("td");
-        who.append(el("strong", "", account.display_name), el("small", "muted", " " + account.username));
-        const status = el("td");
-        status.append(el("span", account.disabled ? "badge closed" : "badge open",
+        // the user name is what this card manages (the person types it to sign in): shown under the name
+        who.append(el("strong", "", account.display_name), el("small", "account-username", account.username));
+        const status = el("td", "status");
+        status.append(el("span", account.disabled ? "badge closed" : "badge issuing",
           t(account.disabled ? "disabled" : "active")));
-        if (account.must_change_password && !account.disabled) status.append(" ", el("span", "badge stopped", t("must_change")));
+        if (account.must_change_password && !account.disabled) {
+          status.append(el("span", "badge warn must-change", t("must_change")));
+        }
         const actions = el("td", "actions");
         for (const [key, act] of [["edit", () => openEdit(account)], ["reset", () => reset(account)],
           [account.disabled ? "enable" : "disable", () => toggle(account)]]) {
@@ -160,7 +163,7 @@
       f.elements.role.value = account ? account.role : answer.roles[0].role;
       const boxes = f.querySelector("#account-branches");
       boxes.replaceChildren(...answer.branches.map((b) => {
-        const label = el("label", "check");
+        const label = el("label", "chip");
         const box = el("input");
         box.type = "checkbox";
         box.name = "branch";
@@ -169,10 +172,12 @@
         label.append(box, " " + i18n.pick(b.name));
         return label;
       }));
+      f.querySelector("#account-branches-hint").textContent = t("branches_hint");
       f.querySelector("#account-save").textContent = t(account ? "save" : "create");
       f.querySelector("#account-cancel").textContent = t("cancel");
       fieldError(null, "");
       dialog().showModal();
+      (account ? f.elements.display_name : f.elements.username).focus(); // a user name is fixed once made
     }
 
     async function save(event) {

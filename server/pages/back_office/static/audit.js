@@ -74,8 +74,11 @@
     action.replaceChildren(new Option(i18n.t("all_actions"), ""));
     for (const item of PAGE.actions) action.append(new Option(i18n.pick(item.label), item.code));
     user.replaceChildren(new Option(i18n.t("all_people"), ""));
+    // people by the names they go by; the user name only tells apart two people of the same name
+    const shared = (name) => PAGE.people.filter((p) => p.display_name === name).length > 1;
     for (const person of PAGE.people) {
-      user.append(new Option(person.display_name + " (" + person.username + ")", person.username));
+      const label = shared(person.display_name) ? `${person.display_name} (${person.username})` : person.display_name;
+      user.append(new Option(label, person.username));
     }
     action.value = chosenAction;
     user.value = chosenUser;
@@ -116,7 +119,7 @@
     time.append(el("span", "day", entry.at.slice(0, 10)), el("span", "clock", entry.at.slice(11, 19)));
     tr.append(time);
     const person = el("td", "who", who(entry));
-    if (entry.username) person.append(el("span", "username", entry.username));
+    if (entry.username) person.title = entry.username; // the account, for whoever needs to tell two namesakes apart
     tr.append(person);
     tr.append(el("td", "action", i18n.pick(entry.action_label)));
     tr.append(el("td", "what", entry.target_label ? i18n.pick(entry.target_label) : ""));

@@ -57,7 +57,7 @@
       const cell = el("td", "device-state");
       if (device.state === "revoked") {
         cell.append(el("span", "badge closed", i18n.t("device_revoked")));
-        cell.append(el("small", "", " " + i18n.t("revoked_by", { time: time(device.revoked_at), who: device.revoked_by || "?" })));
+        cell.append(el("small", "", " " + i18n.t("revoked_by", { time: time(device.revoked_at), who: device.revoked_by_name || device.revoked_by || "?" })));
       } else if (device.online) {
         cell.append(el("span", "badge issuing", i18n.t("device_online")));
       } else {

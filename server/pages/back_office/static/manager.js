@@ -71,7 +71,7 @@
       follow_up_open: "处理中", follow_up_resolved: "已处理",
       // the API tokens card (tokens-card.js)
       tokens: "接口令牌", token_new: "新建令牌", tokens_hint: "供预约系统、报表等对接程序调用接口（在请求头中携带令牌）。令牌只在创建时显示一次；服务器只保存其摘要。",
-      token_made: "令牌已创建", token_once: "请立即复制并妥善保存：它只显示这一次，之后无法再查看。",
+      token_made: "令牌已创建", made_by: "{who} 创建于 {time}", token_once: "请立即复制并妥善保存：它只显示这一次，之后无法再查看。",
       token_value: "新令牌", copy: "复制", copied: "已复制到剪贴板", copy_by_hand: "请手动选中并复制",
       token_done: "已保存，隐藏", token_name: "名称 · 前缀", token_scope: "权限 · 网点", last_used: "最近使用",
       token_state: "有效期", no_tokens: "还没有接口令牌", scope_read: "只读", scope_act: "读取和操作",
@@ -157,7 +157,7 @@
       // the API tokens card (tokens-card.js)
       tokens: "API tokens", token_new: "New token",
       tokens_hint: "For integrations such as a booking system or reporting (Authorization: Bearer <token>). A token is shown once, when it is made; the server keeps only its digest.",
-      token_made: "Token made", token_once: "Copy it now and keep it safe: it is shown this once and never again.",
+      token_made: "Token made", made_by: "made by {who} on {time}", token_once: "Copy it now and keep it safe: it is shown this once and never again.",
       token_value: "New token", copy: "Copy", copied: "Copied to the clipboard", copy_by_hand: "Select it and copy it by hand",
       token_done: "Saved, hide it", token_name: "Name · prefix", token_scope: "Scope · branches", last_used: "Last used",
       token_state: "Expiry", no_tokens: "No API token yet", scope_read: "Read", scope_act: "Read and act",
@@ -201,7 +201,7 @@
       card.append(el("div", "name", i18n.pick(counter.name)));
       const state = counter.status === "paused" && counter.pause_reason
         ? i18n.t("paused") + " · " + counter.pause_reason : i18n.t(counter.status);
-      card.append(el("div", "state", state + (counter.staff ? " · " + counter.staff : "")));
+      card.append(el("div", "state", state + (counter.staff ? " · " + (counter.staff_name || counter.staff) : "")));
       card.append(el("div", "ticket", counter.current ? counter.current.number : "—"));
       if (counter.current) card.append(el("div", "state", i18n.t(counter.current.state === "serving" ? "serving" : "called")));
       box.append(card);
@@ -477,8 +477,12 @@
     tokensCard.render();
     refetchSoon();
   });
-  $("#change-password").addEventListener("click", () => {
-    window.HallPassword.change({ language: i18n.language });
+  $("#change-password").addEventListener("click", async () => {
+    const note = $("#password-done");
+    if (!await window.HallPassword.change({ language: i18n.language })) return;
+    note.textContent = window.HallPassword.TEXTS[i18n.language].done; // signed in with it; other devices out
+    note.hidden = false;
+    setTimeout(() => { note.hidden = true; }, 6000);
   });
   $("#sign-out").addEventListener("click", async () => {
     await API.delete("/api/session").catch((error) => {

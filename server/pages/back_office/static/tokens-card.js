@@ -59,6 +59,8 @@
         prefix.lang = "zxx"; // a code, in no language
         prefix.translate = false;
         who.append(prefix);
+        who.append(el("small", "token-made-by", i18n.t("made_by",
+          { who: token.created_by_name || token.created_by, time: day(token.created_at) })));
         row.append(who);
         const scope = el("td");
         scope.append(el("span", "badge " + (token.scope === "act" ? "stopped" : "issuing"), i18n.t("scope_" + token.scope)));
@@ -73,7 +75,7 @@
         } else {
           state.append(el("span", "badge closed", i18n.t("token_" + token.state)));
           if (token.state === "revoked") {
-            state.append(el("small", "", " " + i18n.t("revoked_by", { time: day(token.revoked_at), who: token.revoked_by })));
+            state.append(el("small", "", " " + i18n.t("revoked_by", { time: day(token.revoked_at), who: token.revoked_by_name || token.revoked_by })));
           }
         }
         row.append(state);

@@ -47,6 +47,7 @@
     busy: false,
     callKey: null, // Idempotency-Key of a call-next whose answer has not arrived yet
     awayReason: "",
+    sessionEnded: false, // this tablet's sign-in ended elsewhere (disabled, password changed or reset, everywhere)
     mutation: 0, // bumped on every local change: a queue answer requested before it is outdated
     loaded: false,
   };
@@ -157,6 +158,7 @@
     showMessage(text, "error");
     if (error.status === 401) {
       state.awayReason = text;
+      state.sessionEnded = true;
       if (state.counter) state.counter.staff = null;
       render();
       return;
@@ -332,7 +334,8 @@
     },
     onRefused(answer) {
       showMessage(answer.error === "unauthenticated" ? i18n.t("err_unauthenticated") : answer.message, "error");
-      state.awayReason = answer.error === "unauthenticated" ? "" : answer.message || ""; // the banner says it
+      state.sessionEnded = answer.error === "unauthenticated"; // the away view says so until the next sign-in
+      state.awayReason = state.sessionEnded ? "" : answer.message || "";
       if (state.counter) state.counter.staff = null;
       render();
     },
@@ -509,6 +512,7 @@
     $("pause-button").dataset.action = status === "paused" ? "resume-counter" : "pause";
     $("pause-button").disabled = !isMine();
     $("me-name").textContent = page.me.display_name;
+    $("password-button").disabled = state.sessionEnded; // its sign-in is over: sign in again first
   }
 
   function reasonText(reason) {
@@ -544,8 +548,11 @@
     if (view === "away") {
       const reason = state.awayReason;
       const taken = state.counter && state.counter.staff && state.counter.staff !== ME;
-      $("away-reason").textContent = taken ? i18n.t("away_taken", { staff: state.counter.staff })
-        : reason || i18n.t("away_closed");
+      $("away-view").dataset.why = state.sessionEnded ? "session-ended" : taken ? "taken" : "closed";
+      $("away-title").textContent = i18n.t(state.sessionEnded ? "away_session_ended_title" : "away_title");
+      $("away-reason").textContent = state.sessionEnded ? i18n.t("away_session_ended")
+        : taken ? i18n.t("away_taken", { staff: state.counter.staff_name || state.counter.staff })
+          : reason || i18n.t("away_closed");
     }
     if (view !== "ticket") return;
 
@@ -883,7 +890,11 @@
     "resume-counter": () => resumeCounter(),
     services: () => openServices(),
     "sign-out": () => $("sign-out-dialog").showModal(),
-    password: () => window.HallPassword.change({ language: i18n.language }),
+    password: async () => {
+      if (await window.HallPassword.change({ language: i18n.language })) {
+        showMessage(window.HallPassword.TEXTS[i18n.language].done, "info"); // signed in with it; other devices out
+      }
+    },
     language: () => {
       i18n.setLanguage(i18n.language === "en" ? "zh-CN" : "en");
       C.rememberLanguage(i18n.language);

@@ -132,7 +132,7 @@
       let status = i18n.t("counter_free");
       let kind = "free";
       if (state.staff === me.username) { status = i18n.t("counter_you"); kind = "mine"; }
-      else if (state.staff) { status = i18n.t("counter_taken", { staff: state.staff }); kind = "taken"; }
+      else if (state.staff) { status = i18n.t("counter_taken", { staff: state.staff_name || state.staff }); kind = "taken"; }
       if (state.staff && state.status === "paused") status += ` · ${i18n.t("counter_paused")}`;
       grid.append(el("button", {
         type: "button", class: `counter-card ${kind}`, role: "radio", "data-counter": config.number,
@@ -168,7 +168,7 @@
     $("takeover-check").checked = false;
     if (taken) {
       $("takeover-question").textContent = i18n.t("takeover_question",
-        { staff: state.staff, counter: i18n.pick(config.name) });
+        { staff: state.staff_name || state.staff, counter: i18n.pick(config.name) });
     }
     $("start-button").textContent = i18n.t(state.staff === me.username ? "continue_at" : "start_at",
       { counter: i18n.pick(config.name) });

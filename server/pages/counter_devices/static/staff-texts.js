@@ -47,6 +47,8 @@
       away_title: "您不在本窗口签到",
       away_taken: "{staff} 已接管本窗口",
       away_closed: "本窗口已签退",
+      away_session_ended_title: "您已退出登录",
+      away_session_ended: "您的登录已在别处结束：账号可能被停用、密码被修改或重置，或已在所有设备上退出。请重新登录。",
       sign_in_again: "重新签到",
       // one label per ticket action (the domain's Action values; the buttons shown come from allowed_actions)
       action_call: "呼叫",
@@ -191,6 +193,8 @@
       away_title: "You are not signed in at this counter",
       away_taken: "{staff} took over this counter",
       away_closed: "This counter was signed out",
+      away_session_ended_title: "You are signed out",
+      away_session_ended: "Your sign-in was ended elsewhere: the account may have been disabled, its password changed or reset, or signed out on every device. Please sign in again.",
       sign_in_again: "Sign in again",
       action_call: "Call",
       action_recall: "Recall",
