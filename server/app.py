@@ -190,6 +190,15 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     staff_sockets = StaffSockets(socketio, sessions)
     # an account disabled or given a new password: its sessions (and their sockets) end at once
     model.on_change(lambda old, new: sessions.end_invalid("accounts_changed") if old.staff != new.staff else 0)
+
+    def close_counters_of_disabled_accounts(old: HallConfig, new: HallConfig) -> None:
+        """A disabled (or removed) account's counters close: nobody could call from them any more."""
+        for account in old.staff:
+            now = new.account(account.username)
+            if not account.disabled and (now is None or now.disabled):
+                hall.counters.sign_out_account(account.username)
+
+    model.on_change(close_counters_of_disabled_accounts)
     heap = HeapKeeper()
     limits = config.limits
     joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://",

@@ -87,6 +87,19 @@ class CounterService:
             return counter_view(counter, session, None, branch, staff=True,
                                 names=hall.config.display_name)
 
+    def sign_out_account(self, username: str, reason: str = "account_disabled") -> int:
+        """Close every counter ``username`` is signed in at, in every branch (their account was disabled or
+        removed: nobody could call from those counters any more); how many were closed."""
+        hall = self.hall
+        closed = 0
+        for branch in hall.config.branches:
+            with hall.uow.command(branch, hall.clock()) as tx:
+                for session in counter_sessions.for_branch(tx.connection, branch.code).values():
+                    if session.staff_username == username:
+                        _close(tx, session, ACCOUNTS, reason=reason)
+                        closed += 1
+        return closed
+
     def pause(self, branch_code: str, counter_number: str, actor: Actor, reason: str) -> dict[str, Any]:
         hall = self.hall
         branch = hall.branch(branch_code)
@@ -230,6 +243,10 @@ def _call(tx: Transaction, ticket: Ticket, counter_number: str, actor: Actor) ->
 def _save(tx: Transaction, session: CounterSession, change: CounterChange, actor: Actor) -> None:
     counter_sessions.save(tx.connection, session)
     tx.record_counter(session.counter_number, change, actor)
+
+
+ACCOUNTS = Actor(username=None, role="system", device="accounts")
+"""Who closes the counters of an account that was disabled."""
 
 
 def _close(tx: Transaction, session: CounterSession, actor: Actor, *, reason: str) -> None:

@@ -209,3 +209,17 @@ def test_a_regional_account_reads_its_regions_figures_and_changes_nothing(app: F
     assert error(reader.post(f"/api/branches/{BRANCH}/counters/1/sign-in", json={})) == (403, "read_only_account")
     assert error(reader.get("/api/accounts")) == (403, "read_only_account")
     assert reader.get("/api/session").get_json()["manages"] is False
+
+
+def test_a_disabled_accounts_counter_closes(app: Flask) -> None:
+    tablet = signed_in(app, "zhang.wei", STAFF_PASSWORD)
+    assert tablet.post(f"/api/branches/{BRANCH}/counters/2/sign-in", json={}).status_code == 200
+    manager = signed_in(app, "manager", MANAGER_PASSWORD)
+    assert manager.patch("/api/accounts/zhang.wei", json={"version": version_of(manager, "zhang.wei"),
+                                                          "disabled": True}).status_code == 200
+    counters = {c["number"]: c for c in manager.get(f"/api/branches/{BRANCH}/snapshot?view=staff")
+                .get_json()["counters"]}
+    assert counters["2"]["status"] == "closed"
+    events = manager.get(f"/api/branches/{BRANCH}/events").get_json()["events"]
+    [closed] = [e for e in events if e["kind"] == "counter_signed_out"]
+    assert closed["reason"] == "account_disabled"
