@@ -28,6 +28,7 @@ from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
 from server.services.api_tokens import ApiTokenService
 from server.services.audit import AuditLog
+from server.services.device_alerts import DeviceAlerts
 from server.services.devices import DeviceService
 from server.services.hall import HallService
 from server.services.hall_store import HallStore
@@ -213,6 +214,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(model, uow, clock=clock)
     app.extensions["devices"] = DeviceService(model, uow, clock=clock, audit=audit)
+    app.extensions["device_alerts"] = DeviceAlerts(app.extensions["devices"], app.extensions["printing"])
     app.extensions["privacy"] = privacy
     app.extensions["announcements"] = AnnouncementService(model, uow)
     app.extensions["signage"] = SignageService(model, uow, clock=clock, audit=audit)
@@ -225,7 +227,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,
-        check_sessions=staff_sockets.sweep, check_hall=store.check)
+        check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from server.api import api, register_error_handlers

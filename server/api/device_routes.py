@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from pydantic import Field
 
 from server.api import responses as R
@@ -109,6 +109,14 @@ def heartbeat() -> Any:
        tag="devices", auth=MANAGER, response=R.DeviceList)
 def list_devices(branch: str) -> Any:
     return jsonify(devices().devices(branch, current_actor()))
+
+
+@route(api, "/branches/<branch>/device-alerts", "GET",
+       "Equipment alerts as they stand: paired devices gone silent, kiosk printers in trouble (managers); the "
+       "events that start and end them reach the staff room live", tag="devices", auth=MANAGER,
+       response=R.DeviceAlertList)
+def device_alerts(branch: str) -> Any:
+    return jsonify(current_app.extensions["device_alerts"].alerts(branch, current_actor()))
 
 
 @route(api, "/branches/<branch>/pairing-requests/<code>", "GET",

@@ -435,6 +435,31 @@ class DeviceList(Answer):
     devices: list[ManagedDevice] = Field(description="paired ones first (offline first), then revoked ones")
 
 
+class DeviceAlert(Answer):
+    """An equipment alert: a paired device gone silent, or a kiosk's printer in trouble."""
+
+    key: str = Field(description='stable per device ("device:12") or kiosk printer ("printer:K1"): events that '
+                                 'start and end the alert carry it')
+    active: Literal[True]
+    type: Literal["device_offline", "printer"]
+    device_id: int | None = Field(description="the paired device, for device_offline")
+    kind: DeviceKindName
+    target: str | None = Field(description="the kiosk's id, the counter's number or the wall display's zone")
+    role_name: Names = Field(description='e.g. {"zh-CN": "取号机 · K1 入口取号机", "en": "Kiosk · K1 Entrance kiosk"}')
+    name: str | None = Field(description="the manager's name for the device")
+    since: datetime = Field(description="device_offline: when it was last heard; printer: the print that showed "
+                                        "the problem")
+    problem: str | None = Field(description="printer: paper_out, cover_open, unreachable, timeout, printer_error, "
+                                            "bad_status, busy or paper_low")
+    problem_name: Names | None = Field(description="printer: the problem in words")
+
+
+class DeviceAlertList(Answer):
+    branch: str
+    generated_at: datetime
+    alerts: list[DeviceAlert] = Field(description="silent devices, the longest silent first, then printers")
+
+
 class Account(Answer):
     username: str
     display_name: str

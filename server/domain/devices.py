@@ -258,6 +258,7 @@ class Device:
     revoked_by: str | None = None
     last_seen_at: datetime | None = None
     user_agent: str | None = None
+    offline_noted_at: datetime | None = None  # when the server recorded that it went silent (until heard again)
 
     @property
     def paired(self) -> bool:
@@ -290,16 +291,64 @@ class Device:
             raise DomainError("a revoked device cannot be renamed", code="already_revoked")
         self.name = check_name(name)
 
+    @property
+    def heard_at(self) -> datetime:
+        """When it was last heard: its last heartbeat, else its pairing (or its request, if neither)."""
+        return self.last_seen_at or self.paired_at or self.created_at
+
     def presence(self, now: datetime, offline_after: timedelta) -> Presence | None:
         """Online, or offline since when it was last heard; None unless paired."""
         if not self.paired:
             return None
-        heard = self.last_seen_at or self.paired_at or self.created_at
-        if now - heard <= offline_after:
-            return Presence(True, None)
-        return Presence(False, heard)
+        if is_silent(self.heard_at, now, offline_after):
+            return Presence(False, self.heard_at)
+        return Presence(True, None)
+
+
+def is_silent(heard_at: datetime, now: datetime, offline_after: timedelta) -> bool:
+    """Whether a device last heard at ``heard_at`` counts as offline at ``now`` (not heard for longer than
+    ``offline_after``)."""
+    return now - heard_at > offline_after
+
+
+# --- noticing silence ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SilenceWatch:
+    """What one look at a branch's paired devices found: the devices that went silent and whose silence is not yet
+    recorded, and ``earliest_heard``: no device of the branch can go silent before ``earliest_heard +
+    offline_after``, so nobody need look again until then (:meth:`due`)."""
+
+    silent: tuple[Device, ...]
+    earliest_heard: datetime
+
+    def due(self, now: datetime, offline_after: timedelta) -> bool:
+        """Whether a device may have gone silent since this look: look again."""
+        return is_silent(self.earliest_heard, now, offline_after)
+
+
+def watch_silence(paired: Collection[Device], looked_at: datetime, offline_after: timedelta) -> SilenceWatch:
+    """Look at a branch's paired devices (``paired``, read at ``looked_at``).
+
+    A heartbeat only moves a device's silence later, so the earliest any device can go silent is the earliest
+    ``heard_at`` among those still heard, plus ``offline_after``. A device paired after the look (by this or
+    another server process) was heard at its pairing, after ``looked_at``; so the bound is never later than
+    ``looked_at + offline_after``, and a branch without devices is looked at once per ``offline_after``. Devices
+    whose silence is already recorded are left to their next heartbeat."""
+    silent = []
+    earliest = looked_at
+    for device in paired:
+        if not device.paired or device.offline_noted_at is not None:
+            continue
+        if is_silent(device.heard_at, looked_at, offline_after):
+            silent.append(device)
+        else:
+            earliest = min(earliest, device.heard_at)
+    return SilenceWatch(tuple(silent), earliest)
 
 
 __all__ = ["ALWAYS_PAIRED", "KIND_NAMES", "OPTIONALLY_PAIRED", "PAIRING_TTL", "Device", "DeviceKind",
-           "DeviceSettings", "DeviceState", "Presence", "PriorityFrom", "Role", "check_device_kinds", "check_name",
-           "check_role", "new_pairing_code", "normalise_code", "roles_of", "show_code"]
+           "DeviceSettings", "DeviceState", "Presence", "PriorityFrom", "Role", "SilenceWatch", "check_device_kinds",
+           "check_name", "check_role", "is_silent", "new_pairing_code", "normalise_code", "roles_of", "show_code",
+           "watch_silence"]

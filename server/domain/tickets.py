@@ -141,6 +141,9 @@ class EventKind(StrEnum):
     ISSUE_RESUMED = "issue_resumed"  # ... and issued again
     DAY_ENDED = "day_ended"  # a branch's service day ended: its leftovers expired, its counters signed out
     HALL_CHANGED = "hall_changed"  # the branch's set-up changed (services, counters, hours...): screens redraw
+    DEVICE_OFFLINE = "device_offline"  # a paired device sent no heartbeat for offline_after (recorded once)
+    DEVICE_ONLINE = "device_online"  # ... and was heard again
+    DEVICE_REVOKED = "device_revoked"  # a manager took a device's trust back (any alert about it ends)
 
 
 _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {

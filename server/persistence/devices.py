@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlmodel import Session
 
 from server.domain.devices import Device, DeviceKind, DeviceState, Role
@@ -18,7 +18,7 @@ def _device(row: DeviceRow) -> Device:
                   state=DeviceState(row.state), created_at=row.created_at, name=row.name,
                   pairing_code=row.pairing_code, paired_at=row.paired_at, paired_by=row.paired_by,
                   revoked_at=row.revoked_at, revoked_by=row.revoked_by, last_seen_at=row.last_seen_at,
-                  user_agent=row.user_agent)
+                  user_agent=row.user_agent, offline_noted_at=row.offline_noted_at)
 
 
 def by_secret(session: Session, secret_hash: str) -> Device | None:
@@ -66,6 +66,34 @@ def save(session: Session, device: Device) -> None:
         kind=device.role.kind.value, target=device.role.target, name=device.name, state=device.state.value,
         pairing_code=device.pairing_code, paired_at=device.paired_at, paired_by=device.paired_by,
         revoked_at=device.revoked_at, revoked_by=device.revoked_by, last_seen_at=device.last_seen_at))
+
+
+def paired(session: Session, branch_code: str) -> list[Device]:
+    """The branch's paired devices: one range of the ``(branch_code, state)`` index."""
+    rows = session.execute(select(DeviceRow).where(
+        DeviceRow.branch_code == branch_code, DeviceRow.state == DeviceState.PAIRED.value)).scalars()
+    return [_device(row) for row in rows]
+
+
+def note_offline(connection: Connection, device_id: int, now: datetime, heard_before: datetime) -> bool:
+    """Record that a paired device went silent: ``offline_noted_at = now``, only if that is not recorded yet and
+    it was last heard before ``heard_before`` (a heartbeat committed meanwhile, by any process, wins). Whether this
+    call recorded it: of two processes that look at once, exactly one does."""
+    table = DeviceRow.__table__
+    heard = func.coalesce(table.c.last_seen_at, table.c.paired_at, table.c.created_at)
+    result = connection.execute(update(table).where(
+        table.c.id == device_id, table.c.state == DeviceState.PAIRED.value, table.c.offline_noted_at.is_(None),
+        heard < heard_before).values(offline_noted_at=now))
+    return bool(result.rowcount)
+
+
+def clear_offline_note(connection: Connection, device_id: int) -> bool:
+    """Forget that the device went silent (it was heard again, or revoked). Whether its silence had been recorded:
+    only one heartbeat or revoke ends it."""
+    table = DeviceRow.__table__
+    result = connection.execute(update(table).where(
+        table.c.id == device_id, table.c.offline_noted_at.is_not(None)).values(offline_noted_at=None))
+    return bool(result.rowcount)
 
 
 def forget_expired_pairings(session: Session, branch_code: str, before: datetime) -> int:

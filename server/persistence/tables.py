@@ -195,6 +195,8 @@ class DeviceRow(SQLModel, table=True):
     revoked_at: datetime | None = utc_field()
     revoked_by: str | None = Field(default=None, max_length=64)
     last_seen_at: datetime | None = utc_field()
+    # set once when the server records that the device went silent (a device_offline event); cleared when heard
+    offline_noted_at: datetime | None = utc_field()
 
 
 class TicketPrintRow(SQLModel, table=True):

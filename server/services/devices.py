@@ -4,9 +4,14 @@ A device page that must be paired asks for a pairing (``request_pairing``): the 
 which the device keeps (a cookie) while the database keeps only its SHA-256, and a six-digit code the device
 shows. A manager of the branch types the code on the manager page and approves the device for a role
 (``pair``); from then on every request carrying the credential is that device (``authenticate``), until a manager
-revokes it. Writes go through the branch's command transaction (several processes, SQLite or PostgreSQL); they
-record no hall event (the screens have nothing to show), the rows themselves say who paired and revoked what, when,
-and pairing, renaming and revoking are written to the audit log in the same transaction.
+revokes it. Writes go through the branch's command transaction (several processes, SQLite or PostgreSQL); the rows
+themselves say who paired and revoked what, when, and pairing, renaming and revoking are written to the audit log in
+the same transaction.
+
+A device that goes silent is an alert for the branch's managers (:mod:`server.services.device_alerts`): ``watch``,
+run by the live loop, records it once as a ``device_offline`` hall event; the device's next heartbeat records
+``device_online``, and revoking it ``device_revoked``. Their details go to the staff room only (the event's
+``private`` part); the public rooms see no more than the kind and the branch's ``seq``.
 """
 
 from __future__ import annotations
@@ -20,27 +25,32 @@ from typing import Any
 from sqlalchemy import Connection
 
 from server.domain.audit import AuditAction, target_of
+from server.domain.device_alerts import device_key
 from server.domain.devices import (
     PAIRING_TTL,
     Device,
     DeviceKind,
     DeviceState,
     Role,
+    SilenceWatch,
     check_name,
     check_role,
     new_pairing_code,
     normalise_code,
     show_code,
+    watch_silence,
 )
 from server.domain.errors import DomainError, NotFound, Unauthenticated
 from server.domain.hall import Branch
+from server.domain.tickets import EventKind
 from server.persistence import counter_sessions
 from server.persistence import devices as records
 from server.services.access import require_branch, require_counter, require_device, require_manager
 from server.services.actor import Actor, Clock, utc_now
 from server.services.audit import AuditLog
+from server.services.device_alerts import ended, offline_alert
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
-from server.services.unit_of_work import UnitOfWork
+from server.services.unit_of_work import Transaction, UnitOfWork
 from server.services.views import iso
 from server.settings import HallConfig
 
@@ -76,6 +86,7 @@ class DeviceService(ReadsHallModel):
         self.audit = audit or AuditLog(config, uow, clock)
         self.randbelow = randbelow
         self.new_secret = new_secret
+        self._watches: dict[str, SilenceWatch] = {}  # per branch: this process's last look for silent devices
 
     # --- the device itself ------------------------------------------------------------------------------------
 
@@ -129,12 +140,63 @@ class DeviceService(ReadsHallModel):
         branch = require_branch(self.config, device.branch_code)
         now = self.clock()
         fresh_for = branch.devices.heartbeat / 2
-        if device.last_seen_at is None or now - device.last_seen_at >= fresh_for:
+        if device.offline_noted_at is not None or device.last_seen_at is None or now - device.last_seen_at >= fresh_for:
             with self.uow.command(branch, now) as tx:
                 assert device.id is not None
                 records.touch(tx.connection, device.id, now, now - fresh_for)
-            device.last_seen_at = now
+                if records.clear_offline_note(tx.connection, device.id):  # its silence was recorded: it ends
+                    self._emit(tx, EventKind.DEVICE_ONLINE, device, offline_since=iso(device.heard_at))
+            device.last_seen_at, device.offline_noted_at = now, None
         return self.device_view(device)
+
+    # --- silent devices ---------------------------------------------------------------------------------------
+
+    def watch(self, branch_code: str) -> int:
+        """Record, once, each paired device of the branch that sent no heartbeat for ``offline_after``: a
+        ``device_offline`` event, pushed to the branch's staff room. How many this call recorded.
+
+        Cheap enough for the live loop to call every few seconds: it reads the branch's paired devices (one range
+        of an index) only when one of them may have gone silent since its last look (:class:`SilenceWatch`), so a
+        branch without devices costs one query per ``offline_after``. Safe with several server processes: the
+        record is a conditional update of the device's row in the branch's command transaction, so when two
+        processes look at once exactly one records it, and a heartbeat committed meanwhile wins."""
+        branch = self.config.branch(branch_code)
+        if branch is None:
+            return 0
+        offline_after = branch.devices.offline_after
+        now = self.clock()
+        last = self._watches.get(branch.code)
+        if last is not None and not last.due(now, offline_after):
+            return 0
+        with self.uow.read() as session:
+            look = watch_silence(records.paired(session, branch.code), now, offline_after)
+        noted = 0
+        if look.silent:
+            with self.uow.command(branch, now) as tx:
+                for device in look.silent:
+                    assert device.id is not None
+                    if records.note_offline(tx.connection, device.id, tx.now, tx.now - offline_after):
+                        self._emit(tx, EventKind.DEVICE_OFFLINE, device, alert=offline_alert(device, branch))
+                        noted += 1
+        self._watches[branch.code] = look
+        return noted
+
+    def offline(self, branch_code: str, actor: Actor) -> list[dict[str, Any]]:
+        """The branch's paired devices whose silence is recorded, as alerts, the longest silent first (managers)."""
+        branch = self._managed(branch_code, actor)
+        with self.uow.read() as session:
+            silent = [d for d in records.paired(session, branch.code) if d.offline_noted_at is not None]
+        return [offline_alert(device, branch) for device in sorted(silent, key=lambda d: (d.heard_at, d.id or 0))]
+
+    def _emit(self, tx: Transaction, kind: EventKind, device: Device, *, alert: dict[str, Any] | None = None,
+              **facts: Any) -> None:
+        """A hall event about a device: the log keeps its id, role and when it was last heard; the staff room gets
+        the alert it starts or ends (nothing of it reaches the public rooms)."""
+        assert device.id is not None
+        about = {"device_id": device.id, **device.role.as_dict(), "name": device.name,
+                 "last_seen_at": iso(device.last_seen_at), **facts}
+        tx.emit(kind, data=about, private={"alert": alert or ended(device_key(device.id)),
+                                           "device": {**about, "role_name": device.role.label(tx.branch).as_dict()}})
 
     def device_view(self, device: Device) -> dict[str, Any]:
         """The device as it sees itself: its state, role, and the code to show while pending."""
@@ -221,7 +283,10 @@ class DeviceService(ReadsHallModel):
             before = self._audited(device, branch)
             device.revoke(actor.username, tx.now)
             records.save(tx.session, device)
+            assert device.id is not None
+            records.clear_offline_note(tx.connection, device.id)
             self._record(tx.connection, actor, AuditAction.DEVICE_REVOKED, branch, device, before)
+            self._emit(tx, EventKind.DEVICE_REVOKED, device)  # every manager page drops its alert, if it had one
         return self.manager_view(device, branch)
 
     def manager_view(self, device: Device, branch: Branch, now: datetime | None = None) -> dict[str, Any]:

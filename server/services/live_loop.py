@@ -50,7 +50,9 @@ class LiveLoop:
     ``check_sessions`` drops the staff sockets whose session has ended (every ``sessions_every_s``); ``check_hall``
     serves the database's hall model when another process (or ``python -m server hall import``) changed it, every
     ``hall_every_s``: one read of one row, so that a change is served within a second of its commit (every
-    ``watch_s`` = 1 s, plus the tick and the reload, came to 1.02 s in a test of the command line's import).
+    ``watch_s`` = 1 s, plus the tick and the reload, came to 1.02 s in a test of the command line's import);
+    ``watch_devices`` records a branch's paired devices that went silent (every ``devices_every_s`` per branch; it
+    reads the database only when one may have, see :meth:`server.services.devices.DeviceService.watch`).
     ``branches`` may be a function: the branches served change with the hall model.
     """
 
@@ -60,10 +62,10 @@ class LiveLoop:
                  spawn: Callable[[Callable[[], None]], Any],
                  sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
                  end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
-                 check_hall: Callable[[], Any] | None = None,
+                 check_hall: Callable[[], Any] | None = None, watch_devices: Callable[[str], Any] | None = None,
                  tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
-                 sessions_every_s: float = 5.0) -> None:
+                 sessions_every_s: float = 5.0, devices_every_s: float = 5.0) -> None:
         self.live = live
         self._branches: Callable[[], Sequence[str]] = (
             branches if callable(branches) else (lambda fixed=list(branches): fixed))  # type: ignore[misc]
@@ -72,6 +74,7 @@ class LiveLoop:
         self.housekeeping = housekeeping
         self.end_days = end_days
         self.check_sessions, self.sessions_every_s = check_sessions, sessions_every_s
+        self.watch_devices, self.devices_every_s = watch_devices, devices_every_s
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
         self.purge_every_s = purge_every_s
@@ -86,7 +89,7 @@ class LiveLoop:
         last_refresh: dict[str, float] = {}
         cost: dict[str, float] = {}
         pending: dict[str, bool] = {}
-        last_watch = last_hall = last_purge = last_sessions = time.monotonic()
+        last_watch = last_hall = last_purge = last_sessions = last_devices = time.monotonic()
         while self.running:
             self.sleep(self.tick_s)
             now = time.monotonic()
@@ -125,6 +128,10 @@ class LiveLoop:
                     self._safe(lambda c=code: self.live.refresh(c))
                     last_refresh[code] = time.monotonic()
                     cost[code] = last_refresh[code] - started
+            if self.watch_devices is not None and now - last_devices >= self.devices_every_s:
+                last_devices = now
+                for code in branches:  # silent devices: recorded once, pushed to the branch's staff room
+                    self._safe(functools.partial(self.watch_devices, code))
             if self.check_sessions is not None and now - last_sessions >= self.sessions_every_s:
                 last_sessions = now
                 self._safe(self.check_sessions)

@@ -8,7 +8,9 @@ printer, outside any transaction (the branch lock is never held while a printer 
 in one more command: a ``printed`` or ``print_failed`` event carrying the kiosk id as ``device`` and, on failure,
 the reason, and the ticket's print count. A failure never changes the ticket and is not counted: it stays valid
 and waiting, and the kiosk shows its QR code instead (``503 printer_failed``). ``device_faults`` reads those
-events back for the manager page.
+events back for the manager page. Each outcome also says what the kiosk's printer has now (out of paper, cover
+open…, paper low, or nothing): the manager's equipment alert, started, updated or ended by it
+(:mod:`server.services.device_alerts`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.domain.device_alerts import PRINTER_PROBLEMS, printer_key, printer_problem
 from server.domain.devices import DeviceKind, Role
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Kiosk, Text
@@ -32,6 +35,7 @@ from server.persistence.tables import TicketEvent
 from server.printing import PrinterError, PrintOutcome, Receipt, render_receipt, send_to_printer
 from server.services.access import STAFF_ROLES, require_device, works_at
 from server.services.actor import CUSTOMER, Actor
+from server.services.device_alerts import ended, printer_alert
 from server.services.hall import HallService
 from server.services.views import iso
 
@@ -85,6 +89,12 @@ class PrintingService:
         views += [_kiosk_faults(device, None, events) for device, events in sorted(by_device.items())]
         return {"branch": branch.code, "since": iso(since), "generated_at": iso(now),
                 "faults": sum(1 for v in views if v["status"] == "fault"), "kiosks": views}
+
+    def printer_alerts(self, branch_code: str) -> list[dict[str, Any]]:
+        """The kiosks whose printer has a problem after its latest print (last 24 hours), as alerts."""
+        branch = self.hall.branch(branch_code)
+        return [printer_alert(branch, kiosk["kiosk"], kiosk["problem"], datetime.fromisoformat(kiosk["problem_at"]))
+                for kiosk in self.device_faults(branch.code)["kiosks"] if kiosk["problem"]]
 
     # --- the command ------------------------------------------------------------------------------
 
@@ -194,10 +204,12 @@ class PrintingService:
                                              PrintRecord(record.prints, record.staff_prints),
                                              printed_at=tx.now if printed else None)
             data = {**data, "prints": record.prints, "staff_prints": record.staff_prints}
+            problem = printer_problem(kind, data.get("fault"), bool(data.get("paper_low")))
+            alert = printer_alert(branch, kiosk.id, problem, tx.now) if problem else ended(printer_key(kiosk.id))
             tx.emit(kind, ticket=ticket, device=kiosk.id, staff=actor.username if by_staff else None,
                     reason=reason[:500] if reason else None, data=data,
                     public={"device": kiosk.id, "number": ticket.number},
-                    private={"fault": data.get("fault"), "paper_low": data.get("paper_low")})
+                    private={"fault": data.get("fault"), "paper_low": data.get("paper_low"), "alert": alert})
 
 
 def kiosk_view(kiosk: Kiosk) -> dict[str, Any]:
@@ -218,12 +230,17 @@ def _kiosk_faults(device: str, kiosk: Kiosk | None, events: list[TicketEvent]) -
         status = "unknown"
     else:
         status = "fault" if latest.kind == EventKind.PRINT_FAILED.value else "ok"
+    problem = None if latest is None else printer_problem(latest.kind, latest_data.get("fault"),
+                                                          bool(latest_data.get("paper_low")))
     return {
         "kiosk": device,
         "name": kiosk.name.as_dict() if kiosk else None,
         "printer": kiosk.printer if kiosk else None,
         "status": status,
         "paper_low": bool(latest_data.get("paper_low")) if status == "ok" else False,
+        "problem": problem,  # what the manager is alerted to (server/domain/device_alerts.py), None when fine
+        "problem_name": PRINTER_PROBLEMS[problem].as_dict() if problem else None,
+        "problem_at": iso(latest.at) if problem and latest is not None else None,
         "printed": len(printed),
         "failed": len(failures),
         "last_printed_at": iso(printed[0].at) if printed else None,

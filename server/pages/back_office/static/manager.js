@@ -1,4 +1,5 @@
-/* The manager page: live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups
+/* The manager page: equipment alerts at the top (alerts-card.js: devices gone silent, printer problems, pushed
+   live), live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups
    (with the customer's call-back number masked, shown whole on request), device faults, paired devices
    (devices-card.js), one customer's personal data (privacy-card.js).
    Renders what the server says; refetches the side lists when events say they changed (debounced). */
@@ -53,6 +54,11 @@
       revoked_by: "{time} · {who}", rename: "改名", rename_prompt: "设备名称（留空则显示用途）", revoke: "撤销",
       revoke_confirm: "撤销“{name}”的配对？该设备将立即失去权限，并重新显示配对码。", offline_n: "{n} 台离线",
       hours_n: "{n} 小时", administration: "系统管理",
+      // the equipment alerts (alerts-card.js)
+      alerts: "设备告警", alerts_open: "{n} 条待处理", alert_named: "{name}（{role}）",
+      alert_offline: "{device} 已离线 {for}", alert_printer: "{device}：{problem}", alert_last_heard: "最近心跳 {time}",
+      alert_since: "{time} 起", alert_acknowledge: "知道了", alert_acknowledged: "已确认",
+      hours_minutes: "{h} 小时 {m} 分钟",
       // follow-ups: the customer's call-back number
       call_back: "回电", show_number: "查看号码", no_call_back: "未留号码",
       // the personal data card (privacy-card.js)
@@ -136,6 +142,11 @@
       rename_prompt: "The device's name (blank: show what it is for)", revoke: "Revoke",
       revoke_confirm: "Revoke the pairing of “{name}”? The device loses its access at once and shows a pairing code again.",
       offline_n: { one: "{n} offline", other: "{n} offline" }, hours_n: { one: "{n} hour", other: "{n} hours" },
+      // the equipment alerts (alerts-card.js)
+      alerts: "Equipment alerts", alerts_open: "{n} new", alert_named: "{name} ({role})",
+      alert_offline: "{device} offline for {for}", alert_printer: "{device}: {problem}",
+      alert_last_heard: "last heard {time}", alert_since: "since {time}", alert_acknowledge: "Acknowledge",
+      alert_acknowledged: "Acknowledged", hours_minutes: "{h} h {m} min",
       // follow-ups: the customer's call-back number
       call_back: "Call back", show_number: "Show number", no_call_back: "No number left",
       // the personal data card (privacy-card.js)
@@ -177,6 +188,7 @@
   let refetchTimer = null;
   const issuing = IssuingCard.create({ page: PAGE, i18n, api, resync: () => HallLive.client && HallLive.client.resync() });
   const devicesCard = DevicesCard.create({ page: PAGE, i18n, api });
+  const alerts = AlertsCard.create({ page: PAGE, i18n, api });
   const accountsCard = AccountsCard.create({ i18n, api: API });
   const privacyCard = PrivacyCard.create({ page: PAGE, i18n, api });
   const tokensCard = TokensCard.create({ page: PAGE, i18n, api });
@@ -395,6 +407,7 @@
         renderCounters();
         renderServices();
         issuing.show(next); // stops and resumes come as events marked resync: every one ends up here
+        alerts.load(); // what started or ended while the connection was away
         refetchSoon(); // also after a service day ended (its event brings a fresh snapshot): the day's figures
       },
       onEvent(event) {
@@ -410,6 +423,11 @@
         if (V.counter_kinds.includes(event.kind)) HallLive.client.resync();
         if (["called", "rated", "follow_up_opened", "follow_up_resolved", "print_failed", "printed"].includes(event.kind)) {
           refetchSoon();
+        }
+        // an equipment alert starts, changes or ends (a device gone silent or heard again, a printer's outcome)
+        if (event.private && event.private.alert) {
+          alerts.apply(event.private.alert);
+          if (event.private.device) devicesCard.load(); // the device's row says the same as its alert
         }
       },
       onSummary(summary) {
@@ -472,6 +490,7 @@
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
     if (snapshot) { renderCounters(); renderServices(); issuing.render(); }
     devicesCard.render();
+    alerts.render();
     accountsCard.render();
     privacyCard.render();
     tokensCard.render();
