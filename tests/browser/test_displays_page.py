@@ -222,6 +222,8 @@ def test_the_previews_are_marked_inert_and_shown_in_the_chosen_language(page: An
     before = waiting_total(hall_server)
     kiosk.locator("#home-tiles .tile").first.click()
     expect(kiosk.locator("#preview-mark")).to_contain_text("no ticket is issued here")
+    page.locator("#previews-card").scroll_into_view_if_needed()
+    tapped = screenshot(page, "displays-preview-tapped-en")
     kiosk.locator("#open-priority").click()  # the priority lane's services: inert as well
     kiosk.locator("#priority-tiles .tile").first.click()
     page.wait_for_timeout(1500)
@@ -238,6 +240,11 @@ def test_the_previews_are_marked_inert_and_shown_in_the_chosen_language(page: An
     expect(kiosk.locator("#home-tiles .tile").first).to_be_visible(timeout=15_000)
     box = page.locator("#kiosk-preview .preview-screen").bounding_box()
     assert box and abs(box["height"] / box["width"] - 1080 / 1920) < 0.02
+    page.locator("#previews-card").scroll_into_view_if_needed()
+    landscape = screenshot(page, "displays-preview-landscape-zh-CN")
+    if SHOTS:
+        for shot in (tapped, landscape):
+            shutil.copy(shot, SHOTS)
     assert not page.js_errors
 
 
