@@ -9,7 +9,7 @@ from flask import abort, render_template, request
 from display import PAGES, blueprint
 from server.domain.devices import DeviceKind, Role
 from server.headers import may_be_framed
-from server.pages.common import hall, page_branch
+from server.pages.common import hall, page_branch, page_preview
 from server.pages.pairing import device_gate
 from server.services.views import vocabulary
 
@@ -39,22 +39,27 @@ def wall_display(branch_code: str) -> Any:
 
     ``?zone=CODE`` shows one ``[[branches.zones]]`` part of a large hall; ``?lang=zh-CN|en`` fixes the
     language (default: alternate every ``?rotate=`` seconds); ``?sound=off`` silences it; ``?voice=server``
-    always uses the server's voice.
+    always uses the server's voice. ``?preview=1``: a manager's preview, framed by the displays page: silent, no
+    pairing, no heartbeat, no sound set-up.
     """
     branch = page_branch(branch_code)
     zone_code = request.args.get("zone") or None
     zone = branch.zone(zone_code) if zone_code else None
     if zone_code and zone is None:
         abort(404)
-    if (gate := device_gate(branch, Role(DeviceKind.WALL, zone.code if zone else None))) is not None:
+    preview = page_preview(branch)
+    if not preview and (gate := device_gate(branch, Role(DeviceKind.WALL, zone.code if zone else None))) is not None:
         return gate
     options = _display_options("auto")
+    if preview:
+        options["sound"] = False
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
-            "languages": list(hall().config.server.languages), "vocabulary": vocabulary(), **options}
+            "languages": list(hall().config.server.languages), "vocabulary": vocabulary(), "preview": preview,
+            **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/wall.html", branch=branch, zone=zone, page=page, language=first_language,
-                           color_scheme="dark", lock_zoom=True)
+                           color_scheme="dark", lock_zoom=True, preview=preview)
 
 
 @blueprint.get("/display/<branch_code>/counter/<counter_number>")

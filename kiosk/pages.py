@@ -2,6 +2,7 @@
 
 * ``/kiosk/<branch>?kiosk=<id>&lang=<zh-CN|en>``: the touchscreen kiosk. ``kiosk`` picks one of the
   branch's ``[[branches.kiosks]]`` (printer kind and timers); without it the branch's first kiosk is used.
+  ``&preview=1``: a manager's inert preview (no ticket, no printing, no heartbeat), framed by the displays page.
 * ``/t/<token>``: the customer's own ticket on their phone, opened from the QR code.
 * ``/t/<token>/qr.svg``: that QR code, pointing at ``/t/<token>`` on the server's public address.
 
@@ -22,7 +23,8 @@ from server.device_web import device_actor
 from server.domain.devices import DeviceKind, Role
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
-from server.pages.common import hall, page_branch, page_language
+from server.headers import may_be_previewed
+from server.pages.common import hall, page_branch, page_language, page_preview
 from server.pages.pairing import device_gate
 from server.services.access import ticket_classes
 from server.services.printing import kiosk_view, ticket_url
@@ -53,11 +55,15 @@ def _kiosk_settings(branch: Branch, kiosk_id: str | None) -> dict[str, Any]:
 
 
 @blueprint.get("/kiosk/<branch_code>")
+@may_be_previewed
 def kiosk_page(branch_code: str) -> Any:
-    """The touchscreen kiosk of one branch (its pairing code instead, where the branch's kiosks must be paired)."""
+    """The touchscreen kiosk of one branch (its pairing code instead, where the branch's kiosks must be paired).
+
+    A manager's preview (``?preview=1``) is not a device: no pairing, no heartbeat, and the page takes no ticket."""
     branch = page_branch(branch_code)
     kiosk = _kiosk_settings(branch, request.args.get("kiosk"))
-    if (gate := device_gate(branch, Role(DeviceKind.KIOSK, kiosk["id"] or None))) is not None:
+    preview = page_preview(branch)
+    if not preview and (gate := device_gate(branch, Role(DeviceKind.KIOSK, kiosk["id"] or None))) is not None:
         return gate
     language = page_language()
     page_config = {
@@ -69,9 +75,10 @@ def kiosk_page(branch_code: str) -> Any:
         "api": "/api",
         # what this browser may take (a priority lane only where it would not be refused): told, not taught
         "ticket_classes": ticket_classes(hall().config, device_actor(), branch),
+        "preview": preview,
     }
     return render_template("kiosk/kiosk.html", branch=branch, page_config=page_config, language=language,
-                           lock_zoom=True)
+                           lock_zoom=True, preview=preview)
 
 
 @blueprint.get("/t/<token>")

@@ -12,7 +12,10 @@ and the Socket.IO long-polling answers alike.
   its start-up data to its script in a ``<script type="application/json">`` block, which the browser never
   runs. ``frame-ancestors 'none'``: no other site may frame a page (the staff console in a hidden frame would
   take clicks); the wall and counter displays (:func:`may_be_framed`) also by the origins listed in
-  ``server.display_frame_ancestors`` (a signage player's page). ``frame-ancestors`` supersedes
+  ``server.display_frame_ancestors`` (a signage player's page). A manager's preview of the kiosk or a display
+  (``?preview=1``, refused to anyone else and inert: :func:`server.pages.common.page_preview`) may also be framed by
+  the hall's own pages ('self': the back office's displays page), and only that answer: the kiosk a customer
+  touches stays unframeable. ``frame-ancestors`` supersedes
   ``X-Frame-Options`` in every browser a hall runs, and that header cannot list origins, so it is not sent.
 - ``X-Content-Type-Options: nosniff``: an uploaded file or an API answer is never run as a script or page.
 - ``Referrer-Policy: no-referrer``: a ticket's URL carries its private token; no request may pass it on.
@@ -25,7 +28,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from flask import make_response
+from flask import g, make_response
 
 from server.web import hall_config
 
@@ -75,14 +78,35 @@ class SecurityHeaders:
         return self.app(environ, start)
 
 
-def may_be_framed(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A page that the origins of ``server.display_frame_ancestors`` may show in a frame (the hall's displays)."""
+PREVIEW_FRAME_ANCESTORS = ("'self'",)
+"""Who may frame a manager's preview: the hall's own pages (the back office's displays page), no other site."""
 
+
+def frame_ancestors(*, display: bool) -> tuple[str, ...]:
+    """Who may frame this answer of a device page: a display the configured origins, a manager's preview (``g.preview``,
+    set by :func:`server.pages.common.page_preview` once the manager is checked) also the hall's own pages."""
+    configured = tuple(hall_config().server.display_frame_ancestors) if display else ()
+    return (*PREVIEW_FRAME_ANCESTORS, *configured) if g.get("preview") else configured
+
+
+def _framing(view: Callable[..., Any], *, display: bool) -> Callable[..., Any]:
     @functools.wraps(view)
     def framed(*args: Any, **kwargs: Any) -> Any:
         response = make_response(view(*args, **kwargs))
-        response.headers["Content-Security-Policy"] = content_security_policy(
-            hall_config().server.display_frame_ancestors)
+        ancestors = frame_ancestors(display=display)
+        if ancestors:
+            response.headers["Content-Security-Policy"] = content_security_policy(ancestors)
         return response
 
     return framed
+
+
+def may_be_framed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A page that the origins of ``server.display_frame_ancestors`` may show in a frame (the hall's displays), and
+    the hall's own pages too when it is a manager's preview."""
+    return _framing(view, display=True)
+
+
+def may_be_previewed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A page that only a manager's preview lets the hall's own pages frame (the kiosk); otherwise no one may."""
+    return _framing(view, display=False)

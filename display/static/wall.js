@@ -6,6 +6,8 @@
  * Bounded for weeks of running: at most MAX_RECENT recent calls, a bounded announcement queue, one <img> and
  * one <video> reused for the playlist, one clock timer; lists are re-rendered in place, nothing accumulates.
  * While the connection is down the last state stays on screen with a small "offline" mark (html[data-live]).
+ * A manager's preview (page.preview, framed by the back office's displays page) is marked, silent (the server sends
+ * sound off) and offers no sound set-up.
  */
 (function () {
   "use strict";
@@ -28,6 +30,7 @@
       signIn: "登录", volume: "音量", testChime: "试听提示音", testVoice: "试听叫号",
       setupSaved: "音量保存在这台显示屏上，提示音和叫号语音都按此音量播放。", setupDone: "完成",
       setupRefused: "此账号不是本厅的工作人员", setupBadLogin: "用户名或密码不对", setupOffline: "连不上服务器，请稍后再试",
+      previewMark: "预览",
     },
     en: {
       nowCalling: "Now calling", pleaseGoTo: "Please go to", noCalls: "Please watch for your number",
@@ -40,6 +43,7 @@
       testVoice: "Test a call", setupSaved: "The volume is kept on this display and applies to the chime and the spoken calls.",
       setupDone: "Done", setupRefused: "This account does not work at this hall",
       setupBadLogin: "Wrong username or password", setupOffline: "The server cannot be reached; try again",
+      previewMark: "Preview",
     },
   };
   const LOCALES = { "zh-CN": "zh-CN", en: "en-GB" };
@@ -561,7 +565,7 @@
   }
 
   async function openSetup() {
-    if (!setup.panel.hidden) return;
+    if (page.preview || !setup.panel.hidden) return; // a preview is silent: nothing to set up
     setup.panel.hidden = false;
     setupMessage(null);
     $("setup-sign-in").hidden = true;

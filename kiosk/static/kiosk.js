@@ -10,6 +10,10 @@
  * after a lost answer gets the same ticket back ("replayed"). A tap the customer gives up on while the
  * server is unreachable is "abandoned": it keeps being retried in the background (also after a reload,
  * from localStorage) and, if it turns out the server did issue it, that ticket is cancelled.
+ *
+ * A manager's preview (config.preview, framed by the back office's displays page) shows the same screens but is
+ * inert: a tap takes no ticket (the preview mark says so), nothing is printed or retried, and the server sent no
+ * heartbeat script, so the preview never counts as a device.
  */
 (function () {
   "use strict";
@@ -17,6 +21,7 @@
   const config = JSON.parse(document.getElementById("kiosk-config").textContent);
   const kiosk = config.kiosk;
   const DEFAULT_LANGUAGE = config.language;
+  const PREVIEW = Boolean(config.preview);
 
   const TEXTS = {
     "zh-CN": {
@@ -93,6 +98,8 @@
       receipt_time: "取号时间",
       receipt_ahead: "前面人数",
       receipt_estimate: "预计等候",
+      preview_mark: "预览 · 不会取号",
+      preview_tapped: "预览：这里不会取号，顾客在取号机上点这里会取得号票",
     },
     en: {
       choose_service: "Please choose a service",
@@ -169,6 +176,8 @@
       receipt_time: "Issued",
       receipt_ahead: "People ahead",
       receipt_estimate: "Estimated wait",
+      preview_mark: "Preview · no tickets are issued",
+      preview_tapped: "Preview: no ticket is issued here; on the kiosk this tap would give a customer a ticket",
     },
   };
 
@@ -533,6 +542,7 @@
   // --- taking a ticket -------------------------------------------------------------------------
 
   function takeTicket(serviceCode, priority) {
+    if (PREVIEW) return previewTapped();
     if (state.request) return; // a double tap, or a second tile while the first is on its way
     const s = service(serviceCode);
     const why = s ? unavailable(s) : null;
@@ -651,7 +661,7 @@
   let resolving = false;
 
   async function resolveAbandoned() {
-    if (resolving || !abandonedList.length) return;
+    if (PREVIEW || resolving || !abandonedList.length) return; // a preview issues nothing, not even a retry
     resolving = true;
     try {
       for (const item of abandonedList.slice()) {
@@ -679,6 +689,20 @@
     } finally {
       resolving = false;
     }
+  }
+
+  /** A manager's preview takes no ticket: its mark says so for a few seconds instead. */
+  let previewTimer = null;
+  function previewTapped() {
+    const mark = $("preview-mark");
+    if (!mark) return;
+    mark.textContent = i18n.t("preview_tapped");
+    mark.classList.add("tapped");
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(() => {
+      mark.textContent = i18n.t("preview_mark");
+      mark.classList.remove("tapped");
+    }, 4000);
   }
 
   // --- confirmation and printing ---------------------------------------------------------------
@@ -1066,6 +1090,7 @@
     get language() { return i18n.language; },
     get pendingKey() { return state.request ? state.request.key : null; },
     get abandoned() { return abandonedList.slice(); },
+    preview: PREVIEW,
     takeTicket,
     goHome,
   };

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
+from server.domain.media import MAX_SECONDS, NOTICE_MAX_CHARS, TITLE_MAX_CHARS
 from server.domain.tickets import PriorityClass
 
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
@@ -181,8 +182,8 @@ class NoticeText(Body):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True,
                               json_schema_extra=_document_text_rules)
-    zh_CN: str = Field(alias="zh-CN", min_length=1, max_length=500)
-    en: str = Field(min_length=1, max_length=500)
+    zh_CN: str = Field(alias="zh-CN", min_length=1, max_length=NOTICE_MAX_CHARS)
+    en: str = Field(min_length=1, max_length=NOTICE_MAX_CHARS)
 
 
 class NoticeRequest(Body):
@@ -196,8 +197,8 @@ class NoticeUpdateRequest(Body):
 
 
 class MediaUpdateRequest(Body):
-    title: str | None = Field(default=None, max_length=100, description='"" removes the title')
-    seconds: Annotated[float, Field(gt=0, le=600), BeforeValidator(_json_number)] | None = Field(default=None,
+    title: str | None = Field(default=None, max_length=TITLE_MAX_CHARS, description='"" removes the title')
+    seconds: Annotated[float, Field(gt=0, le=MAX_SECONDS), BeforeValidator(_json_number)] | None = Field(default=None,
                                   description="time on screen (images; a video ends earlier when shorter)")
     enabled: Flag | None = None
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 IMAGE = "image"
 VIDEO = "video"
+NOTICE_MAX_CHARS = 500  # a notice's text, per language
+TITLE_MAX_CHARS = 100  # a playlist item's title
+MAX_SECONDS = 600  # an item's time on screen (a video's also at most its length and [media] max_video_s)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,15 @@ def require_manager(config: HallConfig, actor: Actor, branch: Branch, *, code: s
         raise NotAllowed("only a manager may do this", code=code)
 
 
+def require_previewer(config: HallConfig, actor: Actor, branch: Branch) -> None:
+    """Who may open a kiosk or display page of the branch as an inert preview (framed by the back office's displays
+    page, past the device's pairing): the branch's managers and the admins, who manage what those screens show;
+    401 for nobody, 403 ``forbidden`` for the rest."""
+    if actor.token is not None:
+        raise NotAllowed("a preview is for a signed-in manager, not an API token", code="forbidden")
+    require_manager(config, actor, branch, code="forbidden")
+
+
 def reads_reports_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
     """Whether the actor may read the branch's figures: its managers and the admins, and a regional account whose
     regions include the branch's."""
@@ -274,5 +283,6 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
 
 __all__ = ["ADMIN", "AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "REPORTS", "STAFF", "STAFF_ROLES",
            "STAFF_VIEWS", "is_manager_of", "issuer_of", "reads_reports_of", "require", "require_admin",
-           "require_branch", "require_counter", "require_device", "require_manager", "require_reports",
-           "require_service", "require_staff", "require_ticket_class", "resolve_actor", "ticket_classes", "works_at"]
+           "require_branch", "require_counter", "require_device", "require_manager", "require_previewer",
+           "require_reports", "require_service", "require_staff", "require_ticket_class", "resolve_actor",
+           "ticket_classes", "works_at"]

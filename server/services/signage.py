@@ -110,8 +110,9 @@ class SignageService(ReadsHallModel):
             raise DomainError(f"the video is {video_length:.0f} s long; at most {self.limits.max_video_s:g} s "
                               "are allowed ([media] max_video_s)", code="video_too_long", http_status=422,
                               length_s=round(video_length, 1), max_video_s=self.limits.max_video_s)
-        if seconds is not None and not 0 < seconds <= 600:
-            raise DomainError("seconds must be more than 0 and at most 600", code="invalid_request", http_status=422)
+        if seconds is not None and not 0 < seconds <= media_types.MAX_SECONDS:
+            raise DomainError(f"seconds must be more than 0 and at most {media_types.MAX_SECONDS}",
+                              code="invalid_request", http_status=422)
         if detected.kind == media_types.IMAGE:
             shown = seconds or self.limits.image_seconds
         else:
@@ -128,7 +129,8 @@ class SignageService(ReadsHallModel):
                                       code="playlist_full")
                 item = MediaItem(
                     branch_code=branch.code, kind=detected.kind, content_type=detected.content_type,
-                    stored_name=stored_name, original_name=_clean(filename, 200), title=_clean(title, 100),
+                    stored_name=stored_name, original_name=_clean(filename, 200),
+                    title=_clean(title, media_types.TITLE_MAX_CHARS),
                     size_bytes=len(data), sha256=digest, seconds=round(float(shown), 1),
                     video_length_s=None if video_length is None else round(video_length, 2),
                     position=records.next_position(tx.session, MediaItem, branch.code), enabled=True,
@@ -149,9 +151,9 @@ class SignageService(ReadsHallModel):
             item = _load_media(tx.session, branch, media_id)
             before = _media_audited(item)
             if title is not None:
-                item.title = _clean(title, 100)
+                item.title = _clean(title, media_types.TITLE_MAX_CHARS)
             if seconds is not None:
-                limit = self.limits.max_video_s if item.kind == media_types.VIDEO else 600
+                limit = self.limits.max_video_s if item.kind == media_types.VIDEO else media_types.MAX_SECONDS
                 item.seconds = round(min(float(seconds), limit, item.video_length_s or limit), 1)
             if enabled is not None:
                 item.enabled = enabled
@@ -192,7 +194,7 @@ class SignageService(ReadsHallModel):
         branch = self._manager(actor, branch_code, Scope.READ)
         with self.uow.read() as session:
             notices = records.notices(session, branch.code, enabled_only=False)
-        return {"notices": [_notice_view(notice) for notice in notices]}
+        return {"notices": [_notice_view(notice) for notice in notices], "limits": _notice_limits()}
 
     def create_notice(self, branch_code: str, actor: Actor, text: dict[str, str], *,
                       enabled: bool = True) -> dict[str, Any]:
@@ -282,7 +284,8 @@ class SignageService(ReadsHallModel):
     def _limits_view(self) -> dict[str, Any]:
         return {"types": list(media_types.SUPPORTED_TYPES), "max_image_mb": self.limits.max_image_mb,
                 "max_video_mb": self.limits.max_video_mb, "max_video_s": self.limits.max_video_s,
-                "image_seconds": self.limits.image_seconds, "max_items": self.limits.max_items}
+                "image_seconds": self.limits.image_seconds, "max_items": self.limits.max_items,
+                "max_title_chars": media_types.TITLE_MAX_CHARS, "max_seconds": media_types.MAX_SECONDS}
 
     def _record_media(self, tx: Transaction, actor: Actor, item: MediaItem, before: dict[str, Any] | None,
                       after: dict[str, Any] | None) -> None:
@@ -347,12 +350,18 @@ def _reorder(rows: Sequence[MediaItem] | Sequence[Notice], ids: Sequence[int], w
         row.position = order[row.id]
 
 
+def _notice_limits() -> dict[str, Any]:
+    """What a notice may be, told to the page that edits them."""
+    return {"max_chars": media_types.NOTICE_MAX_CHARS}
+
+
 def _notice_text(text: dict[str, str]) -> tuple[str, str]:
     zh, en = (text.get("zh-CN") or "").strip(), (text.get("en") or "").strip()
     if not zh or not en:
         raise DomainError("a notice needs its text in zh-CN and en", code="invalid_request", http_status=422)
-    if len(zh) > 500 or len(en) > 500:
-        raise DomainError("a notice is at most 500 characters per language", code="invalid_request", http_status=422)
+    if len(zh) > media_types.NOTICE_MAX_CHARS or len(en) > media_types.NOTICE_MAX_CHARS:
+        raise DomainError(f"a notice is at most {media_types.NOTICE_MAX_CHARS} characters per language",
+                          code="invalid_request", http_status=422)
     return zh, en
 
 

@@ -88,7 +88,8 @@ def test_every_page_runs_without_a_policy_violation(browser: Any, server: HallSe
 
     signed_in = [("zhang.wei", "demo-staff", f"/staff/{BRANCH}/counter/1?{lang}", "staff-console"),
                  ("manager", "demo-manager", f"/manager/{BRANCH}?{lang}", "manager"),
-                 ("manager", "demo-manager", f"/manager/{BRANCH}/audit?{lang}", "audit")]
+                 ("manager", "demo-manager", f"/manager/{BRANCH}/audit?{lang}", "audit"),
+                 ("manager", "demo-manager", f"/manager/{BRANCH}/displays?{lang}", "displays")]
     for username, password, path, name in signed_in:
         context = _context(browser, TABLET, language, mobile=name == "staff-console")
         assert context.request.post(f"{server.api}/session", data={"username": username, "password": password}).ok
@@ -96,6 +97,9 @@ def test_every_page_runs_without_a_policy_violation(browser: Any, server: HallSe
             assert context.request.post(f"{server.api}/branches/{BRANCH}/counters/1/sign-in",
                                         data={"takeover": True}).ok
         _visit(context, server.url + path, f"{name}-{language}", live=name != "audit")  # the log is not live
+        if name == "displays":  # its framed previews of the kiosk and the wall, under their own policies
+            _visit(context, f"{server.url}/kiosk/{BRANCH}?preview=1&{lang}", f"kiosk-preview-{language}")
+            _visit(context, f"{server.url}/display/{BRANCH}?preview=1&{lang}", f"wall-preview-{language}")
         context.close()
 
     context = _context(browser, TABLET, language, mobile=True)
@@ -114,4 +118,33 @@ def test_a_page_that_breaks_the_policy_is_caught(browser: Any, server: HallServe
     page.wait_for_timeout(300)
     assert page.evaluate("window.ran") is None
     assert any("script-src" in v for v in page.evaluate("window.__cspViolations"))
+    context.close()
+
+
+def _frame(page: Any, src: str) -> Any:
+    """Put a frame of ``src`` on the page; its document once loaded (an error page when framing is refused)."""
+    handle = page.evaluate_handle("""(src) => new Promise((resolve) => {
+        const frame = document.createElement("iframe");
+        frame.addEventListener("load", () => resolve(frame), { once: true });
+        frame.src = src;
+        document.body.append(frame);
+    })""", src)
+    return handle.as_element().content_frame()
+
+
+def test_only_a_managers_preview_may_be_framed_by_the_halls_own_pages(browser: Any, server: HallServer) -> None:
+    """On the displays page (the hall's own origin) a preview of the kiosk and the wall loads in a frame; the kiosk
+    and the wall themselves, as customers and screens get them, are refused a frame by the browser."""
+    context = _context(browser, TABLET, "en")
+    assert context.request.post(f"{server.api}/session", data={"username": "manager", "password": "demo-manager"}).ok
+    page = context.new_page()
+    page.goto(f"{server.url}/manager/{BRANCH}/displays?lang=en")
+    expect(page.frame_locator("#kiosk-frame").locator("#home-tiles .tile").first).to_be_visible(timeout=15_000)
+    expect(page.frame_locator("#wall-frame").locator("#preview-mark")).to_be_visible()
+    for path in (f"/kiosk/{BRANCH}?preview=1", f"/display/{BRANCH}?preview=1"):
+        framed = _frame(page, server.url + path)
+        assert framed.query_selector("#app, #wall") is not None, path
+    for path in (f"/kiosk/{BRANCH}", f"/display/{BRANCH}", f"/manager/{BRANCH}", f"/staff/{BRANCH}"):
+        framed = _frame(page, server.url + path)
+        assert framed.query_selector("#app, #wall, #board, body.staff") is None, path  # the browser refused it
     context.close()

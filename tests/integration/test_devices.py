@@ -5,6 +5,8 @@ then the API (answers checked against their OpenAPI schemas) and the pages."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -376,3 +378,39 @@ def test_a_branch_that_lists_pads_as_optional_is_refused_naming_the_key(tmp_path
 
     with pytest.raises(ConfigError, match=r"branches\[0\]\.devices\.require_pairing: rating pads are always paired"):
         demo_config(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path, more=pads_optional)
+
+
+def test_a_managers_preview_is_no_device(make_app: Callable[..., Flask]) -> None:
+    """Where kiosks and walls must be paired, the branch's manager still previews them (``?preview=1``): the page
+    itself, marked as a preview, without the heartbeat script even in a browser that is a paired device; the kiosk
+    is told it is a preview (it takes no ticket), the wall is silent."""
+    def strict(data: dict[str, Any]) -> None:
+        data["branches"][0]["devices"] = {"require_pairing": ["kiosk", "wall"]}
+
+    app = make_app(strict)
+    manager = signed_in(app, "manager", "demo-manager")
+    kiosk = manager.get(f"/kiosk/{BRANCH}?preview=1&lang=en").get_data(as_text=True)
+    assert 'id="pairing-config"' not in kiosk and "hall/device.js" not in kiosk and 'id="preview-mark"' in kiosk
+    assert _bootstrap(kiosk, "kiosk")["preview"] is True
+    wall = manager.get(f"/display/{BRANCH}?preview=1").get_data(as_text=True)
+    assert 'id="pairing-config"' not in wall and "hall/device.js" not in wall and 'id="preview-mark"' in wall
+    assert _bootstrap(wall, "display")["preview"] is True and _bootstrap(wall, "display")["sound"] is False
+
+    # a paired kiosk whose browser a manager signs in to: its page beats, its preview does not
+    device = paired_client(app, "kiosk", "K1")
+    assert device.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
+    assert "hall/device.js" in device.get(f"/kiosk/{BRANCH}?kiosk=K1").get_data(as_text=True)
+    preview = device.get(f"/kiosk/{BRANCH}?kiosk=K1&preview=1").get_data(as_text=True)
+    assert "hall/device.js" not in preview and _bootstrap(preview, "kiosk")["preview"] is True
+    normal = device.get(f"/kiosk/{BRANCH}?kiosk=K1").get_data(as_text=True)
+    assert 'id="preview-mark"' not in normal and _bootstrap(normal, "kiosk")["preview"] is False
+
+    # staff and strangers get no preview, so no way past the pairing
+    assert signed_in(app, "zhang.wei").get(f"/kiosk/{BRANCH}?preview=1").status_code == 403
+    assert app.test_client().get(f"/display/{BRANCH}?preview=1").status_code == 401
+
+
+def _bootstrap(html: str, name: str) -> dict[str, Any]:
+    found = re.search(rf'<script type="application/json" id="{name}-config">(.*?)</script>', html, re.S)
+    assert found is not None, html[:300]
+    return json.loads(found.group(1))

@@ -22,7 +22,7 @@ from tests.support import FakeClock, demo_config
 
 BRANCH = "SZ-FUTIAN"
 PAGES = [f"/kiosk/{BRANCH}", f"/display/{BRANCH}", f"/display/{BRANCH}/counter/1", f"/staff/{BRANCH}",
-         f"/staff/{BRANCH}/counter/1", f"/pad/{BRANCH}/1", f"/manager/{BRANCH}", "/"]
+         f"/staff/{BRANCH}/counter/1", f"/pad/{BRANCH}/1", f"/manager/{BRANCH}", f"/manager/{BRANCH}/displays", "/"]
 DISPLAYS = {f"/display/{BRANCH}", f"/display/{BRANCH}/counter/1"}
 
 
@@ -111,3 +111,43 @@ def test_displays_may_be_framed_only_by_the_configured_origins(tmp_path: Path) -
 def test_a_frame_ancestor_that_is_not_an_origin_is_refused_naming_the_key(tmp_path: Path, value: Any) -> None:
     with pytest.raises(ConfigError, match=r"server\.display_frame_ancestors"):
         _app(tmp_path, display_frame_ancestors=value)
+
+
+PREVIEWS = [f"/kiosk/{BRANCH}?preview=1", f"/display/{BRANCH}?preview=1"]
+
+
+def _signed_in(app: Flask, username: str, password: str) -> FlaskClient:
+    client = app.test_client()
+    assert client.post("/api/session", json={"username": username, "password": password}).status_code == 200
+    return client
+
+
+def test_a_managers_preview_may_be_framed_by_the_halls_own_pages_and_by_nothing_else(app: Flask) -> None:
+    """The back office's displays page frames the kiosk and the wall as ``?preview=1``: only that answer, and only
+    for the branch's managers (and admins), lets 'self' frame it; the kiosk a customer touches stays unframeable."""
+    for username, password in (("manager", "demo-manager"), ("admin", "demo-admin")):
+        manager = _signed_in(app, username, password)
+        for path in PREVIEWS:
+            answer = manager.get(path)
+            assert answer.status_code == 200, (username, path)
+            assert_secured(answer.headers, framed_by="'self'")
+        for path in (f"/kiosk/{BRANCH}", f"/display/{BRANCH}", f"/kiosk/{BRANCH}?preview=0", f"/manager/{BRANCH}",
+                     f"/manager/{BRANCH}/displays", f"/staff/{BRANCH}", f"/display/{BRANCH}/counter/1?preview=1"):
+            assert_secured(manager.get(path).headers, framed_by="'none'")
+
+    staff = _signed_in(app, "zhang.wei", "demo-staff")
+    for client, status in ((app.test_client(), 401), (staff, 403)):
+        for path in PREVIEWS:
+            answer = client.get(path)
+            assert answer.status_code == status, path
+            assert_secured(answer.headers, framed_by="'none'")
+            assert "kiosk-config" not in answer.get_data(as_text=True)
+
+
+def test_a_displays_preview_keeps_the_configured_framing_origins(tmp_path: Path) -> None:
+    app = _app(tmp_path, display_frame_ancestors=["https://signage.example"])
+    manager = _signed_in(app, "manager", "demo-manager")
+    assert_secured(manager.get(f"/display/{BRANCH}?preview=1").headers, framed_by="'self' https://signage.example")
+    assert_secured(manager.get(f"/display/{BRANCH}").headers, framed_by="https://signage.example")
+    assert_secured(manager.get(f"/kiosk/{BRANCH}?preview=1").headers, framed_by="'self'")
+    app.extensions["hall"].uow.engine.dispose()
