@@ -49,7 +49,7 @@ counters = ["1", "2"]
 """
 LONG_NAMES = {
     '"SIM replacement & ownership transfer"':
-        '"SIM card replacement, number porting, ownership transfer and real-name registration"',
+        '"SIM replacement, number porting, transfer & real-name registration"',
     '"补换卡与过户"': '"补换卡、携号转网、过户及实名登记业务"',
     '"Counter 6 (devices)"': '"Counter 6 (phones, tablets and smart home devices)"',
 }
@@ -604,6 +604,16 @@ def test_long_names_are_not_cut_off(custom_server: Any, browser: Any) -> None:
             counter = open_page(context, f"{server.url}{WALL}/counter/6?lang=en")
             assert cut_off(counter) == []
             screenshot(counter, f"counter-long-name-{width}x{height}-en")
+            for language in ("zh-CN", "en"):  # the kiosk's tiles show the longest name the set-up allows whole
+                kiosk = open_page(context, f"{server.url}/kiosk/SZ-FUTIAN?lang={language}")
+                kiosk.locator(".tile").first.wait_for()
+                clipped = kiosk.evaluate("""() => [...document.querySelectorAll('.tile-names, .tile')]
+                  .filter((el) => el.offsetParent && (el.scrollWidth > el.clientWidth + 2
+                                                      || el.scrollHeight > el.clientHeight + 2))
+                  .map((el) => el.textContent.trim().slice(0, 60))""")
+                assert clipped == [], (width, language, clipped)
+                screenshot(kiosk, f"kiosk-long-names-{width}x{height}-{language}")
+                kiosk.close()
         finally:
             context.close()
 

@@ -208,7 +208,7 @@ def test_a_bad_value_is_refused_at_its_field_and_nothing_is_written(processes: P
     other_prefix = app.extensions["hall"].config.branch(BRANCH).services[1].prefix
     for bad, field in (({"prefix": "a1"}, "prefix"), ({"prefix": other_prefix}, "prefix"),
                        ({"target_wait_min": -1}, "target_wait_min"), ({"colour": "red"}, "colour"),
-                       ({"name": {"zh-CN": "名称太长放不进取号机的按钮", "en": "Bills"}}, "name")):
+                       ({"name": {"zh-CN": "名称太长放不进取号机的按钮" * 2, "en": "Bills"}}, "name")):
         with pytest.raises(InvalidSetup) as refused:
             store.change(ADMIN, PieceChange(HallItemKind.SERVICE, BRANCH, "BILL", dict(bill.body, **bad),
                                             bill.version))

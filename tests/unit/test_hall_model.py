@@ -378,8 +378,8 @@ def test_a_name_too_wide_for_a_kiosk_tile_is_refused_naming_the_language() -> No
 
     assert check_tile_name(Text("补换卡与过户", "SIM replacement & ownership transfer"))
     with pytest.raises(InvalidValue) as wide:
-        Category("C", Text("一二三四五六七八九十十一", "Eleven"), "icon", "#1e88e5")
-    assert wide.value.field == "name.zh-CN" and "at most 10 Chinese characters" in wide.value.problem
+        Category("C", Text("一二三四五六七八九十" * 2 + "一", "Twenty-one"), "icon", "#1e88e5")
+    assert wide.value.field == "name.zh-CN" and "at most 20 Chinese characters" in wide.value.problem
     with pytest.raises(InvalidValue) as long:
         check_tile_name(Text("短", "x" * (TILE_NAME_COLUMNS["en"] + 1)))
     assert long.value.field == "name.en"
