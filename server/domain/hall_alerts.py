@@ -180,11 +180,18 @@ def _wait_alert(service: ServiceLoad, rules: AlertRules) -> HallAlert | None:
                  "Open a counter or add this service at one; you may post a notice or stop issuing."),
             service=service.code, facts=facts, actions=_wait_actions(service))
     if wait_will_pass(service, rules.horizon):
+        if service.new_ticket.known and service.new_ticket.expected > service.target:
+            expected = facts["new_ticket_min"]
+            text = Text(f"{name.zh}：新取号预计等候约 {expected} 分钟，将超过目标 {target} 分钟"
+                        f"（{service.waiting} 人等候）",
+                        f"{name.en}: a new ticket would wait about {expected} min, past the {target} min target "
+                        f"({service.waiting} waiting)")
+        else:
+            longest, horizon = facts["longest_wait_min"], _minutes(rules.horizon)
+            text = Text(f"{name.zh}：最长已等 {longest} 分钟，{horizon} 分钟内将超过目标 {target} 分钟",
+                        f"{name.en}: longest wait {longest} min, passes the {target} min target within {horizon} min")
         return HallAlert(
-            alert_key(HallAlertKind.WAIT_WILL_PASS_TARGET, service.code), HallAlertKind.WAIT_WILL_PASS_TARGET,
-            Text(f"{name.zh}：{_minutes(rules.horizon)} 分钟内等候将超过目标 {target} 分钟（{service.waiting} 人等候）",
-                 f"{name.en}: the wait will pass the {target} min target within {_minutes(rules.horizon)} min "
-                 f"({service.waiting} waiting)"),
+            alert_key(HallAlertKind.WAIT_WILL_PASS_TARGET, service.code), HallAlertKind.WAIT_WILL_PASS_TARGET, text,
             Text("考虑增开窗口或为窗口加办此业务，或发布等候公告。",
                  "Consider opening a counter or adding this service at one, or posting a notice."),
             service=service.code, facts=facts, actions=_wait_actions(service))

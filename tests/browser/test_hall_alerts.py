@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.conftest import BRANCH, HallServer
 from tests.browser.test_device_alerts import PHONE, TABLET, fits, manager
