@@ -62,6 +62,7 @@ from server.domain.hall import (
     check_number_width,
     check_pad_timeout,
     check_password_hash,
+    check_pause_alert,
     check_photo,
     check_positive,
     check_prefix,
@@ -451,7 +452,7 @@ def _load_queue(root: _Reader) -> QueueRules:
     queue = root.table("queue")
     queue.unknown_keys(
         {*_HEAD_START_KEYS, "transfer_placement", "reactivate_window_min", "undo_no_show_s", "idempotency_ttl_hours",
-         "recent_calls", "day_end_grace_min", "staff_may_stop_issuing"}
+         "recent_calls", "day_end_grace_min", "staff_may_stop_issuing", "pause_alert_min"}
     )
     placement = _rule(queue, "transfer_placement", check_transfer_placement, queue.str("transfer_placement", "front"))
     head_starts = {
@@ -477,9 +478,12 @@ def _load_queue(root: _Reader) -> QueueRules:
     grace = _rule(queue, "day_end_grace_min", minutes, queue.number("day_end_grace_min", 60), "day_end_grace_min",
                   positive=False)
     _rule(queue, "day_end_grace_min", check_day_end_grace, grace, "day_end_grace_min")
+    pause_alert = _rule(queue, "pause_alert_min", check_pause_alert,
+                        timedelta(minutes=queue.number("pause_alert_min", 15)), "pause_alert_min")
     return _build(queue, QueueRules, policy=policy, transfer_placement=placement, reactivate_window=reactivate_window,
                   idempotency_ttl=timedelta(hours=ttl_hours), recent_calls=recent_calls, undo_no_show=undo_no_show,
-                  day_end_grace=grace, staff_may_stop_issuing=queue.flag("staff_may_stop_issuing", False))
+                  day_end_grace=grace, staff_may_stop_issuing=queue.flag("staff_may_stop_issuing", False),
+                  pause_alert=pause_alert)
 
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:

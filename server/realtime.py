@@ -9,7 +9,8 @@ The contract (docs/realtime.md has the full picture):
 * ``hall_event``: one committed change, with ``seq`` (the branch's sequence number, +1 per event).
   A client applies events with ``seq == last + 1``, ignores older ones and re-joins on a gap.
 * ``hall_summary``: waiting counts and wait estimates per service (derived; carries the ``seq`` it was
-  computed at and a ``version``), pushed when they change.
+  computed at and a ``version``), pushed when they change; the staff room's has ``private.alerts``, the hall alerts
+  (:mod:`server.domain.hall_alerts`), which the public room's lacks.
 * ``ticket_update``: to a customer's ticket room only: people ahead, estimate and state.
 
 Rooms per branch: ``public:<branch>`` (displays, kiosks, counter displays; events without the
@@ -195,7 +196,8 @@ class SocketIOPublisher:
             self.socketio.emit(name, message, to=room)
 
     def publish_summary(self, branch_code: str, summary: dict[str, Any]) -> None:
-        self._emit("hall_summary", summary, public_room(branch_code))
+        """The public room gets the summary without its ``private`` part (the hall alerts)."""
+        self._emit("hall_summary", public_event(summary), public_room(branch_code))
         self._emit("hall_summary", summary, staff_room(branch_code))
 
     def publish_ticket_updates(self, branch_code: str, updates: list[dict[str, Any]]) -> None:
@@ -258,7 +260,7 @@ def register_socket_handlers(socketio: SocketIO, hall: HallService, live: LiveHa
                 snapshot = {**hall.queries.ticket_by_token(token), "seq": live.branch_seq(branch.code)}
             elif role in STAFF_VIEWS:
                 join_room(staff_room(branch.code))
-                snapshot = live.decorate_snapshot(hall.queries.snapshot(branch.code, staff=True))
+                snapshot = live.decorate_snapshot(hall.queries.snapshot(branch.code, staff=True), staff=True)
             else:
                 join_room(public_room(branch.code))
                 snapshot = live.decorate_snapshot(hall.queries.snapshot(branch.code))

@@ -252,6 +252,28 @@ class RecentCall(Answer):
     seq: int
 
 
+class HallAlertAction(Answer):
+    kind: str = Field(description="stop_issuing or post_notice")
+    service: str | None
+    notice: Names | None = Field(description="the notice offered, in both languages")
+
+
+class HallAlert(Answer):
+    """A hall alert for the managers (docs/manager.md)."""
+
+    key: str
+    active: bool
+    type: str = Field(description="wait_over_target, wait_will_pass_target, unserved_waiting, counter_paused_long")
+    severity: str = Field(description="critical or warning")
+    text: Names
+    suggestion: Names
+    service: str | None
+    counter: str | None
+    facts: dict[str, Any]
+    actions: list[HallAlertAction]
+    since: datetime = Field(description="when this alert started")
+
+
 class Snapshot(Answer):
     """The hall now, consistent with the branch's sequence number ``seq``."""
 
@@ -267,6 +289,7 @@ class Snapshot(Answer):
     estimates_at: datetime | None = Field(description="when the estimates were computed")
     waiting: list[StaffTicket] | None = Field(default=None, description="staff view only, in queue order")
     parked: list[StaffTicket] | None = Field(default=None, description="staff view only")
+    hall_alerts: list[HallAlert] | None = Field(default=None, description="staff view only: the hall alerts")
 
 
 class Event(Answer):
@@ -442,6 +465,7 @@ class DeviceAlert(Answer):
                                  'start and end the alert carry it')
     active: Literal[True]
     type: Literal["device_offline", "printer"]
+    severity: Literal["critical", "warning"] = Field(description="paper_low: warning; otherwise critical")
     device_id: int | None = Field(description="the paired device, for device_offline")
     kind: DeviceKindName
     target: str | None = Field(description="the kiosk's id, the counter's number or the wall display's zone")

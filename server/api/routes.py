@@ -102,7 +102,7 @@ def snapshot(branch: str) -> Any:
     if staff_view:  # the public route's private variant: names, notes and the waiting list for the branch's staff
         require(hall().config, current_actor(), STAFF, branch, token=Scope.READ)
     answer = hall().queries.snapshot(branch, staff=staff_view)
-    return jsonify(current_app.extensions["hall_live"].decorate_snapshot(answer))
+    return jsonify(current_app.extensions["hall_live"].decorate_snapshot(answer, staff=staff_view))
 
 
 @route(api, "/branches/<branch>/events", "GET", "Event history after a sequence number (staff)", tag="hall",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from server.domain.hall_alerts import Severity
 from server.domain.tickets import EventKind
 from server.domain.values import Text
 
@@ -48,6 +49,12 @@ def printer_problem(kind: EventKind | str, fault: str | None, paper_low: bool) -
     return None
 
 
+def severity(kind: AlertType, problem: str | None = None) -> Severity:
+    """How urgent an equipment alert is, on the same scale as the hall alerts: paper running low is a warning; a
+    silent device or a printer that cannot print is critical."""
+    return Severity.WARNING if kind is AlertType.PRINTER and problem == PAPER_LOW else Severity.CRITICAL
+
+
 def device_key(device_id: int) -> str:
     """The alert key of a paired device's silence."""
     return f"device:{device_id}"
@@ -58,4 +65,4 @@ def printer_key(kiosk_id: str) -> str:
     return f"printer:{kiosk_id}"
 
 
-__all__ = ["PAPER_LOW", "PRINTER_PROBLEMS", "AlertType", "device_key", "printer_key", "printer_problem"]
+__all__ = ["PAPER_LOW", "PRINTER_PROBLEMS", "AlertType", "device_key", "printer_key", "printer_problem", "severity"]

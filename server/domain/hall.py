@@ -511,6 +511,7 @@ class QueueRules:
     day_end_grace: timedelta = timedelta(hours=1)  # a service day ends this long after the branch closes
     staff_may_stop_issuing: bool = False  # besides the branch's managers
     undo_no_show: timedelta = timedelta(seconds=10)  # how long staff may take back a no-show (a mistaken tap)
+    pause_alert: timedelta = timedelta(minutes=15)  # a counter paused longer alerts the managers
 
     def __post_init__(self) -> None:
         check_transfer_placement(self.transfer_placement)
@@ -519,9 +520,18 @@ class QueueRules:
         check_duration(self.idempotency_ttl, "idempotency_ttl")
         check_at_least(self.recent_calls, 1, "recent_calls")
         check_day_end_grace(self.day_end_grace)
+        check_pause_alert(self.pause_alert)
 
 
 MAX_DAY_END_GRACE = timedelta(hours=12)
+MAX_PAUSE_ALERT = timedelta(hours=8)
+
+
+def check_pause_alert(value: timedelta, field: str = "pause_alert") -> timedelta:
+    """How long a counter may stay paused before the managers are alerted: 1 minute to 8 hours."""
+    if not timedelta(minutes=1) <= value <= MAX_PAUSE_ALERT:
+        raise InvalidValue(field, f"must be between 1 and {int(MAX_PAUSE_ALERT.total_seconds() // 60)} minutes")
+    return value
 
 
 def check_day_end_grace(value: timedelta, field: str = "day_end_grace") -> timedelta:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from server.domain.device_alerts import PRINTER_PROBLEMS, AlertType, device_key, printer_key
+from server.domain.device_alerts import PRINTER_PROBLEMS, AlertType, device_key, printer_key, severity
 from server.domain.devices import Device, DeviceKind, Role
 from server.domain.hall import Branch
 from server.services.actor import Actor
@@ -50,7 +50,8 @@ def ended(key: str) -> dict[str, Any]:
 
 def _alert(key: str, kind: AlertType, branch: Branch, role: Role, since: datetime, *, device_id: int | None = None,
            name: str | None = None, problem: str | None = None) -> dict[str, Any]:
-    return {"key": key, "active": True, "type": kind.value, "device_id": device_id, **role.as_dict(),
+    return {"key": key, "active": True, "type": kind.value, "severity": severity(kind, problem).value,
+            "device_id": device_id, **role.as_dict(),
             "role_name": role.label(branch).as_dict(), "name": name, "since": iso(since), "problem": problem,
             "problem_name": PRINTER_PROBLEMS[problem].as_dict() if problem else None}
 

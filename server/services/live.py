@@ -40,6 +40,7 @@ from server.domain.estimation import (
     estimate_waits,
 )
 from server.domain.hall import Branch
+from server.domain.hall_alerts import AlertRules, CounterLoad, HallAlert, ServiceLoad, carry_since, hall_alerts
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
 from server.persistence import counter_sessions, hall_reads, live_reads
@@ -136,6 +137,7 @@ class _BranchState:
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     summary: dict[str, Any] | None = None
     version: int = 0
+    alert_since: dict[str, datetime] = field(default_factory=dict)  # each current hall alert: when it started
 
 
 class LiveHall(ReadsHallModel):
@@ -199,9 +201,17 @@ class LiveHall(ReadsHallModel):
         state = self._states.get(branch_code)
         return None if state is None else state.tickets.get(ticket_id)
 
-    def decorate_snapshot(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        """Add the latest estimates to a hall snapshot (per service: a new ticket's wait)."""
+    def hall_alerts(self, branch_code: str) -> list[dict[str, Any]]:
+        """The branch's current hall alerts as last pushed to its staff room (staff and managers only)."""
+        summary = self.summary(branch_code)
+        return list((summary or {}).get("private", {}).get("alerts", []))
+
+    def decorate_snapshot(self, snapshot: dict[str, Any], *, staff: bool = False) -> dict[str, Any]:
+        """Add the latest estimates to a hall snapshot (per service: a new ticket's wait), and for the staff view
+        the hall alerts."""
         summary = self.summary(snapshot["branch"]["code"])
+        if staff:
+            snapshot["hall_alerts"] = self.hall_alerts(snapshot["branch"]["code"])
         services = (summary or {}).get("services", {})
         for service in snapshot.get("services", []):
             live = services.get(service["code"])
@@ -252,7 +262,7 @@ class LiveHall(ReadsHallModel):
         previous = state.tickets
 
         def compute() -> tuple[dict[tuple[str, str], WaitEstimate], dict[int, dict[str, Any]], list[dict[str, Any]],
-                               dict[str, Any]]:
+                               dict[str, Any], list[HallAlert]]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
             checkpoint = self.pacing.checkpoint
             self._learn(branch, state, events, checkpoint)
@@ -276,9 +286,13 @@ class LiveHall(ReadsHallModel):
                 before = previous.get(ticket.id)
                 if force_publish or before is None or _shown(before) != _shown(live):
                     updates.append({**live, "seq": seq})
-            return new, current, updates, self._summary(branch, seq, now, snapshot, new)
+            alerts = hall_alerts(now, _service_loads(branch, snapshot, waits, new), _counter_loads(branch, snapshot),
+                                 AlertRules(pause_alert=self.config.queue.pause_alert))
+            return new, current, updates, self._summary(branch, seq, now, snapshot, new), alerts
 
-        new, current, updates, summary = self.offload(compute)
+        new, current, updates, summary, alerts = self.offload(compute)
+        state.alert_since = carry_since(state.alert_since, alerts, now)
+        summary["private"] = {"alerts": [alert.as_dict(state.alert_since[alert.key]) for alert in alerts]}
         state.new_ticket = new
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
@@ -552,8 +566,40 @@ def _shown(live: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _summary_key(summary: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(
+    services = tuple(
         (code, s["waiting"], s["ahead"], s["priority_ahead"], tuple(s["estimate"]["range_min"] or ()),
          s["estimate"]["reason"], tuple(s["priority_estimate"]["range_min"] or ()), s["priority_estimate"]["reason"])
         for code, s in sorted(summary["services"].items())
     )
+    alerts = json.dumps(summary.get("private", {}).get("alerts", []), sort_keys=True)
+    return services, alerts
+
+
+def _service_loads(branch: Branch, snapshot: QueueSnapshot, waits: dict[int, WaitEstimate],
+                   new: dict[tuple[str, str], _NewTicket]) -> list[ServiceLoad]:
+    """Per service, what the hall alerts are decided on: the longest wait and its estimate, a new ticket's."""
+    waiting: dict[str, int] = {}
+    oldest: dict[str, policy.QueuedTicket] = {}
+    for ticket in snapshot.waiting:
+        code = ticket.service_code
+        waiting[code] = waiting.get(code, 0) + 1
+        if code not in oldest or ticket.queued_at < oldest[code].queued_at:
+            oldest[code] = ticket
+    unknown = WaitEstimate.unknown()
+    loads = []
+    for service in branch.services:
+        first = oldest.get(service.code)
+        normal = new.get((service.code, PriorityClass.NORMAL.value))
+        loads.append(ServiceLoad(
+            code=service.code, name=service.name, target=service.target_wait, waiting=waiting.get(service.code, 0),
+            longest_wait=max(timedelta(0), snapshot.now - first.queued_at) if first else timedelta(0),
+            longest_remaining=waits.get(first.ticket_id, unknown) if first else unknown,
+            new_ticket=normal.estimate if normal else unknown))
+    return loads
+
+
+def _counter_loads(branch: Branch, snapshot: QueueSnapshot) -> list[CounterLoad]:
+    """Per counter (the snapshot lists them in the branch's order): its services, configured and today's, its state."""
+    return [CounterLoad(number=counter.number, name=counter.name, status=state.status, configured=counter.services,
+                        today=tuple(state.skills.services), paused_since=state.paused_since)
+            for counter, state in zip(branch.counters, snapshot.counters, strict=True)]

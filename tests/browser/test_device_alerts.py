@@ -60,6 +60,7 @@ def test_the_manager_sees_a_silent_pad_and_a_failing_printer_acknowledges_and_th
     contexts: list[Any] = []
     try:
         with running_hall(tmp_path, tweak) as server:
+            server.sign_in("2")  # BILL is served: the kiosk's ticket raises no hall alert (docs/manager.md)
             pad_context = browser.new_context(viewport=TABLET, locale="zh-CN", timezone_id="Asia/Shanghai")
             contexts.append(pad_context)
             server.pair(pad_context, "pad", "3")

@@ -176,3 +176,35 @@ def test_websockets_decline_per_message_deflate(server: ServerProcess) -> None:
     head = response.split(b"\r\n\r\n", 1)[0].decode().lower()
     assert head.startswith("http/1.1 101"), head
     assert "sec-websocket-extensions" not in head
+
+
+def test_hall_alerts_reach_the_staff_room_only(server: ServerProcess) -> None:
+    """A VIP ticket while no counter serves VIP: the staff room's summary carries the alert within the live loop's
+    coalescing second (plus a margin for a shared test machine); the public room's summary has no private part."""
+    staff = staff_session(server.url)
+    public = Listener(server.url).connect()
+    assert public.join({"role": "kiosk", "branch": BRANCH})["ok"]
+    private = Listener(server.url, http_session=staff).connect()
+    assert private.join({"role": "staff", "branch": BRANCH})["ok"]
+    issued = time.monotonic()
+    issue(server.url, "VIP")
+
+    def vip_alert() -> dict | None:
+        with private.lock:
+            alerts = [a for s in private.summaries for a in s.get("private", {}).get("alerts", [])]
+        return next((a for a in alerts if a["key"] == "hall:unserved_waiting:VIP"), None)
+
+    alert = wait_for(vip_alert, timeout=3)
+    assert time.monotonic() - issued < 1.5
+    assert alert["severity"] == "critical" and alert["text"]["en"]
+    wait_for(lambda: public.summaries)
+    time.sleep(0.3)
+    assert all("private" not in s for s in public.summaries)
+    assert "unserved_waiting" not in json.dumps([public.summaries, public.snapshots, public.events])
+    again = Listener(server.url, http_session=staff).connect()
+    snapshot = again.join({"role": "staff", "branch": BRANCH})["snapshot"]
+    assert [a["key"] for a in snapshot["hall_alerts"]] == ["hall:unserved_waiting:VIP"]
+    kiosk = Listener(server.url).connect()
+    assert "hall_alerts" not in kiosk.join({"role": "kiosk", "branch": BRANCH})["snapshot"]
+    for listener in (public, private, again, kiosk):
+        listener.close()

@@ -11,6 +11,7 @@ from typing import Any
 from flask import render_template
 
 from server.domain.devices import PAIRING_TTL, roles_of
+from server.domain.hall_alerts import Severity
 from server.domain.issuing import CUSTOM_REASON, MAX_REASON_TEXT, STOP_REASONS
 from server.pages.back_office import PAGES, blueprint
 from server.pages.common import page_branch, page_language
@@ -35,5 +36,7 @@ def manager_page(branch_code: str) -> Any:
         # the devices card offers the branch's roles, named as the server names them
         "device_roles": [{**role.as_dict(), "name": role.label(branch).as_dict()} for role in roles_of(branch)],
         "pairing_minutes": PAIRING_TTL.total_seconds() / 60,
+        # the alert list's order, most severe first, as the domain ranks them
+        "severities": [severity.value for severity in sorted(Severity, key=lambda s: s.rank)],
     }
     return render_template("back_office/manager.html", page=page, language=language, branch=branch)

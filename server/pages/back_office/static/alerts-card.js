@@ -1,15 +1,21 @@
-/* The manager's equipment alerts, at the top of the page: paired devices gone silent and kiosk printers in trouble.
+/* The manager's alerts, at the top of the page: the equipment (paired devices gone silent, kiosk printers in trouble)
+ * and the hall (waits over or about to pass their target, tickets no open counter serves, long pauses), together, most
+ * severe first.
  *
- *   const alerts = AlertsCard.create({ page, i18n, api });
- *   alerts.load();          // the list as it stands (GET …/device-alerts), after every (re)join of the live connection
+ *   const alerts = AlertsCard.create({ page, i18n, api, stopIssuing });
+ *   alerts.load();          // the equipment list as it stands (GET …/device-alerts), after every (re)join
  *   alerts.apply(alert);    // an event's private.alert: {key, active: true, …} starts or updates one, {key, active:
  *                           // false} ends it (the device was heard again or revoked, the printer printed fine)
+ *   alerts.setHall(list);   // the hall alerts as they stand: the staff snapshot's hall_alerts, each summary's
+ *                           // private.alerts (an alert missing from the list has ended)
  *   alerts.render();        // after a language switch
  *
- * The server decides what is an alert and names it (role_name, name, problem_name); this card only shows them, says
- * for how long, and remembers in this browser which ones the manager acknowledged (until the alert ends: the next
- * silence of the same device alerts again). No polling: the list changes with the pushed events; a local timer only
- * moves the "for 3 min" on.
+ * The server decides what is an alert, how severe, and says it (role_name, problem_name; a hall alert's text and
+ * suggestion, both languages); this card only shows them, says for how long, and remembers in this browser which ones
+ * the manager acknowledged (until the alert ends: the next silence of the same device alerts again). A hall alert's
+ * actions use the manager's existing commands: post a notice (prefilled, editable, POST …/notices) and stop issuing
+ * (``stopIssuing(service)`` opens the issuing card's dialog). No polling: the lists change with what is pushed; a local
+ * timer only moves the "for 3 min" on.
  */
 (function (global) {
   "use strict";
@@ -23,11 +29,14 @@
     return node;
   }
 
-  function create({ page, i18n, api }) {
+  function create({ page, i18n, api, stopIssuing }) {
     const $ = (selector) => document.querySelector(selector);
     const storageKey = "hall.alerts.acknowledged." + page.branch.code;
     const baseTitle = document.title;
-    let alerts = new Map(); // key -> alert, in the order the server listed them, then as they came
+    const severities = page.severities; // most severe first, as the server ranks them
+    let alerts = new Map(); // equipment: key -> alert, in the order the server listed them, then as they came
+    let hall = new Map(); // the hall's, as last pushed
+    const posted = new Set(); // hall alerts (key + since) whose notice this page posted
     let during = null; // alerts applied while a load is on its way: re-applied over its (older) answer
     let timer = null;
 
@@ -72,28 +81,59 @@
       return alert.name ? i18n.t("alert_named", { name: alert.name, role }) : role;
     }
 
+    const isHall = (alert) => hall.has(alert.key);
+    const rank = (alert) => { const at = severities.indexOf(alert.severity); return at < 0 ? severities.length : at; };
+
     function text(alert) {
+      if (isHall(alert)) return i18n.pick(alert.text);
       if (alert.type === "device_offline") return i18n.t("alert_offline", { device: who(alert), for: duration(alert.since) });
       return i18n.t("alert_printer", { device: who(alert), problem: i18n.pick(alert.problem_name) });
     }
 
     function detail(alert) {
+      if (isHall(alert)) return i18n.pick(alert.suggestion) + " · " + i18n.t("alert_since", { time: time(alert.since) });
       return alert.type === "device_offline"
         ? i18n.t("alert_last_heard", { time: time(alert.since) })
         : i18n.t("alert_since", { time: time(alert.since) });
     }
 
+    function actionButtons(alert) {
+      const box = el("div", "alert-actions");
+      for (const action of alert.actions || []) {
+        if (action.kind === "post_notice") {
+          if (posted.has(alert.key + alert.since)) {
+            box.append(el("span", "alert-done", i18n.t("notice_posted")));
+            continue;
+          }
+          const button = el("button", "alert-do", i18n.t("notice_post"));
+          button.type = "button";
+          button.dataset.action = action.kind;
+          button.addEventListener("click", () => openNotice(alert, action));
+          box.append(button);
+        } else if (action.kind === "stop_issuing" && stopIssuing) {
+          const button = el("button", "alert-do", i18n.t("stop"));
+          button.type = "button";
+          button.dataset.action = action.kind;
+          button.addEventListener("click", () => stopIssuing(action.service));
+          box.append(button);
+        }
+      }
+      return box;
+    }
+
     function render() {
       const list = $("#alert-list");
-      const items = [...alerts.values()];
+      const items = [...hall.values(), ...alerts.values()].sort((a, b) => rank(a) - rank(b)); // stable: in order
       const open = items.filter((alert) => !isAcknowledged(alert));
       list.replaceChildren(...[...open, ...items.filter(isAcknowledged)].map((alert) => {
         const done = isAcknowledged(alert);
-        const item = el("li", "alert " + alert.type + (done ? " acknowledged" : ""));
+        const item = el("li", ["alert", alert.type, alert.severity || "", isHall(alert) ? "hall" : "equipment",
+          done ? "acknowledged" : ""].filter(Boolean).join(" "));
         item.dataset.key = alert.key;
         const body = el("div", "alert-body");
         body.append(el("strong", "alert-text", text(alert)), el("small", "alert-detail", detail(alert)));
         item.append(body);
+        if (isHall(alert) && (alert.actions || []).length) item.append(actionButtons(alert));
         if (done) {
           item.append(el("span", "alert-seen", i18n.t("alert_acknowledged")));
         } else {
@@ -119,12 +159,14 @@
       render();
     }
 
-    /** Forget acknowledgements of alerts that are over (kept only while their alert stands). */
-    function forgetEnded() {
+    /** Forget acknowledgements of alerts that are over (kept only while their alert stands). The hall's list and the
+     * equipment's arrive apart: each forgets only its own (hall alerts' keys start with "hall:"). */
+    function forgetEnded(ofHall = false) {
       const kept = {};
       for (const [key, since] of Object.entries(acknowledged())) {
-        const alert = alerts.get(key);
-        if (alert && alert.since === since) kept[key] = since;
+        const own = key.startsWith("hall:") === ofHall;
+        const alert = (ofHall ? hall : alerts).get(key);
+        if (!own || (alert && alert.since === since)) kept[key] = since;
       }
       marks = kept;
       remember(kept);
@@ -143,6 +185,52 @@
       render();
     }
 
+    function setHall(list) {
+      hall = new Map((list || []).map((alert) => [alert.key, alert]));
+      forgetEnded(true);
+      for (const mark of [...posted]) {
+        if (![...hall.values()].some((alert) => alert.key + alert.since === mark)) posted.delete(mark);
+      }
+      render();
+    }
+
+    // the notice dialog: prefilled from the alert, both languages editable, posted with the manager's session
+    const dialog = $("#notice-dialog");
+    const form = $("#notice-form");
+    let noticeFor = null;
+
+    function openNotice(alert, action) {
+      noticeFor = alert;
+      form.elements.zh.value = action.notice ? action.notice["zh-CN"] : "";
+      form.elements.en.value = action.notice ? action.notice.en : "";
+      $("#notice-error").textContent = "";
+      dialog.showModal();
+    }
+
+    if (form) {
+      $("#notice-cancel").addEventListener("click", () => dialog.close());
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const zh = form.elements.zh.value.trim();
+        const en = form.elements.en.value.trim();
+        if (!zh || !en) {
+          $("#notice-error").textContent = i18n.t("notice_error_text");
+          return;
+        }
+        $("#notice-submit").disabled = true;
+        try {
+          await api("/notices", { method: "POST", body: { text: { "zh-CN": zh, en } } });
+          if (noticeFor) posted.add(noticeFor.key + noticeFor.since);
+          dialog.close();
+          render();
+        } catch (error) {
+          $("#notice-error").textContent = error.message || i18n.t("offline");
+        } finally {
+          $("#notice-submit").disabled = false;
+        }
+      });
+    }
+
     async function load() {
       during = [];
       try {
@@ -158,7 +246,7 @@
       render();
     }
 
-    return { load, apply, render };
+    return { load, apply, setHall, render };
   }
 
   global.AlertsCard = { create };

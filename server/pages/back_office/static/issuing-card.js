@@ -405,6 +405,7 @@
     });
 
     return {
+      stop: openDialog, // the stop dialog for one service (an alert's "stop issuing")
       show(next) {
         snapshot = next;
         receivedAt = performance.now();

@@ -1,5 +1,5 @@
-/* The manager page: equipment alerts at the top (alerts-card.js: devices gone silent, printer problems, pushed
-   live), live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups
+/* The manager page: alerts at the top (alerts-card.js: devices gone silent, printer problems, waits over target,
+   tickets no open counter serves, long pauses; pushed live), live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups
    (with the customer's call-back number masked, shown whole on request), device faults, paired devices
    (devices-card.js), one customer's personal data (privacy-card.js).
    Renders what the server says; refetches the side lists when events say they changed (debounced). */
@@ -54,8 +54,10 @@
       revoked_by: "{time} · {who}", rename: "改名", rename_prompt: "设备名称（留空则显示用途）", revoke: "撤销",
       revoke_confirm: "撤销“{name}”的配对？该设备将立即失去权限，并重新显示配对码。", offline_n: "{n} 台离线",
       hours_n: "{n} 小时", administration: "系统管理",
-      // the equipment alerts (alerts-card.js)
-      alerts: "设备告警", alerts_open: "{n} 条待处理", alert_named: "{name}（{role}）",
+      // the alerts: equipment and hall (alerts-card.js)
+      notice_title: "发布等候公告", notice_hint: "公告在大厅显示屏上滚动显示，中英文都要填写。", notice_zh: "中文公告",
+      notice_en: "英文公告", notice_post: "发布公告", notice_posted: "已发布公告", notice_error_text: "请填写中文和英文公告",
+      alerts: "告警", alerts_open: "{n} 条待处理", alert_named: "{name}（{role}）",
       alert_offline: "{device} 已离线 {for}", alert_printer: "{device}：{problem}", alert_last_heard: "最近心跳 {time}",
       alert_since: "{time} 起", alert_acknowledge: "知道了", alert_acknowledged: "已确认",
       hours_minutes: "{h} 小时 {m} 分钟",
@@ -142,8 +144,11 @@
       rename_prompt: "The device's name (blank: show what it is for)", revoke: "Revoke",
       revoke_confirm: "Revoke the pairing of “{name}”? The device loses its access at once and shows a pairing code again.",
       offline_n: { one: "{n} offline", other: "{n} offline" }, hours_n: { one: "{n} hour", other: "{n} hours" },
-      // the equipment alerts (alerts-card.js)
-      alerts: "Equipment alerts", alerts_open: "{n} new", alert_named: "{name} ({role})",
+      // the alerts: equipment and hall (alerts-card.js)
+      notice_title: "Post a notice about the wait", notice_hint: "The notice scrolls on the hall's wall displays: fill in both languages.",
+      notice_zh: "Notice in Chinese", notice_en: "Notice in English", notice_post: "Post a notice", notice_posted: "Notice posted",
+      notice_error_text: "Enter the notice in Chinese and in English",
+      alerts: "Alerts", alerts_open: "{n} new", alert_named: "{name} ({role})",
       alert_offline: "{device} offline for {for}", alert_printer: "{device}: {problem}",
       alert_last_heard: "last heard {time}", alert_since: "since {time}", alert_acknowledge: "Acknowledge",
       alert_acknowledged: "Acknowledged", hours_minutes: "{h} h {m} min",
@@ -188,7 +193,7 @@
   let refetchTimer = null;
   const issuing = IssuingCard.create({ page: PAGE, i18n, api, resync: () => HallLive.client && HallLive.client.resync() });
   const devicesCard = DevicesCard.create({ page: PAGE, i18n, api });
-  const alerts = AlertsCard.create({ page: PAGE, i18n, api });
+  const alerts = AlertsCard.create({ page: PAGE, i18n, api, stopIssuing: (service) => issuing.stop(service) });
   const accountsCard = AccountsCard.create({ i18n, api: API });
   const privacyCard = PrivacyCard.create({ page: PAGE, i18n, api });
   const tokensCard = TokensCard.create({ page: PAGE, i18n, api });
@@ -407,6 +412,7 @@
         renderCounters();
         renderServices();
         issuing.show(next); // stops and resumes come as events marked resync: every one ends up here
+        alerts.setHall(next.hall_alerts); // the hall's alerts as they stand
         alerts.load(); // what started or ended while the connection was away
         refetchSoon(); // also after a service day ended (its event brings a fresh snapshot): the day's figures
       },
@@ -431,6 +437,7 @@
         }
       },
       onSummary(summary) {
+        if (summary.private) alerts.setHall(summary.private.alerts); // the hall alerts start and end with the summary
         if (!snapshot) return;
         for (const service of snapshot.services) {
           const live = summary.services[service.code];
