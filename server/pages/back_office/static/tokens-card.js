@@ -19,7 +19,21 @@
     return node;
   }
 
+  /** ``node`` filled with the text ``key`` where {who} is a person's name: the name in its own <bdi lang="">, since
+   * a name is in whatever language its owner wrote it (and must not turn a Chinese page's line English). */
+  function withPerson(node, key, name, vars) {
+    const i18n = withPerson.i18n;
+    const [before, after] = i18n.t(key, { ...vars, who: "\u0000" }).split("\u0000");
+    const person = document.createElement("bdi");
+    person.className = "person";
+    person.lang = "";
+    person.textContent = name || "?";
+    node.append(before || "", person, after || "");
+    return node;
+  }
+
   function create({ page, i18n, api }) {
+    withPerson.i18n = i18n;
     const $ = (selector) => document.querySelector(selector);
     const dialog = $("#token-dialog");
     const form = $("#token-form");
@@ -59,8 +73,8 @@
         prefix.lang = "zxx"; // a code, in no language
         prefix.translate = false;
         who.append(prefix);
-        who.append(el("small", "token-made-by", i18n.t("made_by",
-          { who: token.created_by_name || token.created_by, time: day(token.created_at) })));
+        who.append(withPerson(el("small", "token-made-by"), "made_by", token.created_by_name || token.created_by,
+          { time: day(token.created_at) }));
         row.append(who);
         const scope = el("td");
         scope.append(el("span", "badge " + (token.scope === "act" ? "stopped" : "issuing"), i18n.t("scope_" + token.scope)));
@@ -75,7 +89,8 @@
         } else {
           state.append(el("span", "badge closed", i18n.t("token_" + token.state)));
           if (token.state === "revoked") {
-            state.append(el("small", "", " " + i18n.t("revoked_by", { time: day(token.revoked_at), who: token.revoked_by_name || token.revoked_by })));
+            state.append(" ", withPerson(el("small"), "revoked_by", token.revoked_by_name || token.revoked_by,
+              { time: day(token.revoked_at) }));
           }
         }
         row.append(state);
