@@ -245,6 +245,9 @@
     const primary = el("span", "name-primary");
     unbroken(primary, i18n.pick(bilingual));
     primary.lang = i18n.language;
+    // a long name (the set-up allows up to 20 Chinese characters or 72 letters) takes a smaller size on its tile
+    const width = [...primary.textContent].reduce((sum, ch) => sum + (/[\u2e80-\uffef]/.test(ch) ? 2 : 1), 0);
+    if (width > 32) wrap.classList.add("long-name");
     const secondaryText = bilingual && typeof bilingual === "object" ? bilingual[other()] : "";
     wrap.appendChild(primary);
     if (secondaryText && secondaryText !== primary.textContent) {

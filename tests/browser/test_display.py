@@ -607,10 +607,19 @@ def test_long_names_are_not_cut_off(custom_server: Any, browser: Any) -> None:
             for language in ("zh-CN", "en"):  # the kiosk's tiles show the longest name the set-up allows whole
                 kiosk = open_page(context, f"{server.url}/kiosk/SZ-FUTIAN?lang={language}")
                 kiosk.locator(".tile").first.wait_for()
-                clipped = kiosk.evaluate("""() => [...document.querySelectorAll('.tile-names, .tile')]
-                  .filter((el) => el.offsetParent && (el.scrollWidth > el.clientWidth + 2
-                                                      || el.scrollHeight > el.clientHeight + 2))
-                  .map((el) => el.textContent.trim().slice(0, 60))""")
+                # names across only (a tight line height lets CJK glyph boxes "overflow" without clipping), the
+                # tile as a whole also down; on the home screen and in the category that holds the long name
+                clipped_js = """() => [
+                  ...[...document.querySelectorAll('.tile-names')].filter((el) => el.offsetParent
+                                                                   && el.scrollWidth > el.clientWidth + 2),
+                  ...[...document.querySelectorAll('.tile')].filter((el) => el.offsetParent
+                                                                   && el.scrollHeight > el.clientHeight + 2),
+                ].map((el) => el.textContent.trim().slice(0, 60))"""
+                assert kiosk.evaluate(clipped_js) == [], (width, language, "home")
+                kiosk.locator(".tile", has_text="SIM" if language == "en" else "号卡").first.click()
+                expect(kiosk.locator(".tile", has_text="porting" if language == "en" else "携号转网").first).to_be_visible()
+                clipped = kiosk.evaluate(clipped_js)
+                screenshot(kiosk, f"kiosk-long-names-category-{width}x{height}-{language}")
                 assert clipped == [], (width, language, clipped)
                 screenshot(kiosk, f"kiosk-long-names-{width}x{height}-{language}")
                 kiosk.close()
