@@ -98,7 +98,9 @@ def create_account(body: AccountCreateRequest) -> Any:
                   403: "not an account this manager manages; one's own role or account",
                   404: "no such account", 409: "changed meanwhile (stale_version); the last administrator"})
 def update_account(username: str, body: AccountUpdateRequest) -> Any:
-    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    # null means "unchanged" for every field but the photo, where it means "no photo"
+    changes = {key: value for key, value in body.model_dump(exclude_unset=True, exclude={"version"}).items()
+               if value is not None or key == "photo"}
     return jsonify(accounts().update(current_actor(), username, body.version, changes))
 
 

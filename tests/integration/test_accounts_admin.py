@@ -223,3 +223,12 @@ def test_a_disabled_accounts_counter_closes(app: Flask) -> None:
     events = manager.get(f"/api/branches/{BRANCH}/events").get_json()["events"]
     [closed] = [e for e in events if e["kind"] == "counter_signed_out"]
     assert closed["reason"] == "account_disabled"
+
+
+def test_null_fields_leave_an_account_unchanged(app: Flask) -> None:
+    admin = signed_in(app, "admin", ADMIN_PASSWORD)
+    answer = admin.patch("/api/accounts/li.na", json={"version": version_of(admin, "li.na"), "branches": None,
+                                                      "role": None, "display_name": None, "disabled": None})
+    assert answer.status_code == 200, answer.get_json()
+    assert (answer.get_json()["role"], answer.get_json()["branches"]) == ("staff", [BRANCH])
+    assert error(admin.patch("/api/accounts/0", json={"version": 1, "branches": None})) == (404, "unknown_account")
