@@ -222,10 +222,13 @@ def counters_needed_with_abandonment(
     mean_patience: float,
     target_wait: float,
     target_level: float,
+    max_abandon: float = 0.05,
     max_counters: int = 10_000,
 ) -> int:
     """The smallest number of counters whose Erlang A service level (offered wait within ``target_wait``) reaches
-    ``target_level``. Never more than :func:`counters_needed` (Erlang C), which is where the search ends."""
+    ``target_level`` with at most ``max_abandon`` of arrivals walking out (without that cap an overloaded hall
+    "meets" its level by losing customers). Never more than :func:`counters_needed` (Erlang C), where the search
+    ends."""
     if not 0 <= target_level < 1:
         raise ValueError("target_level must be in [0, 1)")
     if arrival_rate <= 0:
@@ -233,11 +236,22 @@ def counters_needed_with_abandonment(
     ceiling = counters_needed(arrival_rate, mean_service, target_wait, target_level, max_counters=max_counters)
     if math.isinf(mean_patience):
         return ceiling
-    for servers in range(1, ceiling):
-        result = erlang_a(servers, arrival_rate, mean_service, mean_patience, target_wait)
-        if result.service_level >= target_level:
-            return servers
-    return ceiling
+    # the service level grows with the counters: bisect between one and the Erlang C answer
+    # Fewer than a (1 - max_abandon) counters cannot serve all but max_abandon of the arrivals.
+    low = max(1, min(ceiling, math.ceil(arrival_rate * mean_service * (1 - max_abandon) - 1e-9)))
+    high = ceiling  # meets the target (Erlang A's level is at least Erlang C's)
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            result = erlang_a(middle, arrival_rate, mean_service, mean_patience, target_wait)
+        except ValueError:  # so overloaded that the queue's chain is too long to sum: far from the target
+            low = middle + 1
+            continue
+        if result.service_level >= target_level and result.p_abandon <= max_abandon:
+            high = middle
+        else:
+            low = middle + 1
+    return high
 
 
 # --- counters with skills ----------------------------------------------------------------------------------
@@ -287,17 +301,20 @@ MAX_SUBSET_SERVICES = 6  # beyond this, a pool's check covers single services an
 
 def service_subsets(services: frozenset[str]) -> list[frozenset[str]]:
     """The sets of a pool's services whose counters are checked: every non-empty subset for a pool of up to
-    :data:`MAX_SUBSET_SERVICES` services, else each service alone and the whole pool."""
+    :data:`MAX_SUBSET_SERVICES` services, else each service alone and the whole pool; smallest first."""
     ordered = sorted(services)
     if len(ordered) > MAX_SUBSET_SERVICES:
         return [frozenset([code]) for code in ordered] + [services]
-    return [frozenset(code for bit, code in enumerate(ordered) if mask >> bit & 1)
-            for mask in range(1, 1 << len(ordered))]
+    return sorted((frozenset(code for bit, code in enumerate(ordered) if mask >> bit & 1)
+                   for mask in range(1, 1 << len(ordered))), key=len)  # smallest first
 
 
 SERVICE_LEVEL = 0.8
 """The share of customers to be called within their service's target wait (``target_wait_min``) that the
 staffing advice plans for: the customary 80% of an "80/20" service level."""
+
+
+NEGLIGIBLE_ABANDON = 1e-6  # walk-outs per minute waited below which nobody walks out (a patience of two years)
 
 
 @dataclass(frozen=True)
@@ -324,7 +341,8 @@ class Need:
         return self.erlang_c if self.erlang_a is None else self.erlang_a
 
 
-def pooled_need(demands: Sequence[Demand], target_level: float = SERVICE_LEVEL) -> Need:
+def pooled_need(demands: Sequence[Demand], target_level: float = SERVICE_LEVEL, *,
+                with_abandonment: bool = True) -> Need:
     """Counters needed when counters serving all of ``demands`` take whoever waits: one stream with the summed
     arrivals, the arrivals-weighted mean service time and walk-out rate, and the strictest target wait. With
     full cross-training this is exact for M/M/s; with partial skills it is a lower bound (see
@@ -336,10 +354,10 @@ def pooled_need(demands: Sequence[Demand], target_level: float = SERVICE_LEVEL) 
     target_wait = min(d.target_wait for d in demands)
     erlang_c_need = counters_needed(rate, mean_service, target_wait, target_level)
     known = [d for d in demands if d.abandon_rate is not None]
-    if not known:
+    if not known or not with_abandonment:
         return Need(erlang_c_need, None)
     abandon = sum(d.arrival_rate * (d.abandon_rate or 0.0) for d in demands) / rate
-    patience = math.inf if abandon <= 0 else 1.0 / abandon
+    patience = math.inf if abandon <= NEGLIGIBLE_ABANDON else 1.0 / abandon
     return Need(erlang_c_need, counters_needed_with_abandonment(rate, mean_service, patience, target_wait,
                                                                 target_level))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from server.domain import forecast, staffing
@@ -25,6 +25,7 @@ from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError
 from server.domain.hall import Branch, Service
 from server.domain.schedule import DayHours
+from server.offload import Offload
 from server.persistence import arrivals, counter_sessions
 from server.services.access import require_reports
 from server.services.actor import Actor
@@ -100,9 +101,13 @@ class StaffingAdvice:
         self.roster = roster or ConfiguredRoster()
         self.weeks = weeks
 
-    def advice(self, branch_code: str, actor: Actor, day: date) -> dict[str, Any]:
+    def today(self, branch_code: str) -> date:
+        """The branch's local date now (the day asked for when none is given)."""
+        return self.hall.branch(branch_code).schedule.local(self.hall.clock()).date()
+
+    def advice(self, branch_code: str, actor: Actor, day: date, offload: Offload | None = None) -> dict[str, Any]:
         """The day's advice (a reader of the branch's figures); 400 for a day more than a year back or more than
-        60 days ahead."""
+        60 days ahead. The Erlang arithmetic (tens of milliseconds an hour) runs through ``offload``."""
         hall = self.hall
         branch = hall.branch(branch_code)
         require_reports(hall.config, actor, branch, token_scope=Scope.READ)
@@ -134,7 +139,8 @@ class StaffingAdvice:
         signed_in = {number: branch.counter(number).services for number, sess in sessions.items()
                      if sess.signed_in_at is not None and branch.counter(number) is not None}
         current_hour = branch.schedule.local(now).hour if day == today else None
-        hours = [self._hour(branch, day, hour, models, forecasts, signed_in, current_hour) for hour in branch_hours]
+        hours = (offload or _run)(lambda: [self._hour(branch, day, hour, models, forecasts, signed_in, current_hour)
+                                           for hour in branch_hours])
         return {
             "branch": branch.code,
             "date": day.isoformat(),
@@ -175,10 +181,15 @@ class StaffingAdvice:
             need = staffing.pooled_need([demands[c] for c in pool.services])
             shortfalls = []
             for subset in staffing.service_subsets(pool.services):
-                subset_need = need if subset == pool.services else staffing.pooled_need(
-                    [demands[c] for c in subset])
                 have = staffing.eligible(pool_counters, subset)
-                if have < subset_need.counters:
+                if subset == pool.services:
+                    subset_need = need
+                elif have >= staffing.pooled_need([demands[c] for c in subset], with_abandonment=False).erlang_c:
+                    continue  # enough even by Erlang C, which never needs fewer than Erlang A: no need to ask A
+                else:
+                    subset_need = staffing.pooled_need([demands[c] for c in subset])
+                if have < subset_need.counters and not any(set(gap["services"]) < subset for gap in shortfalls):
+                    # only the smallest sets that fall short: a larger one containing them says nothing new
                     shortfalls.append({"services": sorted(subset), "needed": subset_need.counters, "eligible": have})
             opened = staffing.eligible(signed_in, pool.services) if show_open else None
             pools.append({"services": sorted(pool.services), "counters": sorted(pool.counters),
@@ -196,6 +207,10 @@ class StaffingAdvice:
                 "short": any(p["short"] for p in pools),
                 "open_short": None if opened_total is None else any(p["open_short"] for p in pools),
                 "services": service_rows, "pools": pools}
+
+
+def _run(work: Any) -> Any:
+    return work()
 
 
 def check_day(day: date, today: date) -> None:
@@ -230,6 +245,3 @@ def _totals(estimates: Any) -> dict[str, float]:
     return _combined(list(estimates))
 
 
-def local_today(branch: Branch, now: datetime) -> date:
-    """The branch's local date at ``now`` (what a page offers as the default day)."""
-    return branch.schedule.local(now).date()
