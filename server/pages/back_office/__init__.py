@@ -1,5 +1,5 @@
-"""The back-office audience: the manager page, its audit log, its staffing advice and the administration pages; a Flask blueprint with
-its templates and scripts.
+"""The back-office audience: the manager page, its audit log, its staffing advice and the administration pages; a
+Flask blueprint with its templates and scripts.
 
 Registered from :data:`server.pages.AUDIENCES`.
 """
