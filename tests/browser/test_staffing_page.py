@@ -69,9 +69,9 @@ def test_a_manager_sees_the_hours_short_of_counters_in_both_languages(
     page.set_viewport_size({"width": 1280, "height": 800})
     link.click()
     expect(page.locator("#staffing-board")).to_be_visible()
-    rows = page.locator("#hours tbody tr")
+    rows = page.locator("#hours tbody tr:not(.note-row)")
     expect(rows).to_have_count(24)  # the test hall is open all day
-    eleven = page.locator("#hours tbody tr[data-hour='11']")
+    eleven = page.locator("#hours tbody tr[data-hour='11']")  # its note is in the row and, for phones, below it
     expect(eleven).to_have_class("short")
     expect(eleven.locator("td.note")).to_contain_text("Short: Bill payment & top-up need")
     assert float(eleven.locator("td").nth(1).inner_text()) > 60
@@ -88,6 +88,8 @@ def test_a_manager_sees_the_hours_short_of_counters_in_both_languages(
 
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    expect(page.locator("#hours tr.note-row").first).to_be_visible()
+    expect(eleven.locator("td.note")).to_be_hidden()
     look(page, "staffing-phone-zh")
     page.click("#lang")
     expect(page.locator("#hours thead th").first).to_have_text("Hour")

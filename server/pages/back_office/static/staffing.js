@@ -102,7 +102,9 @@
     if (hour.short) tr.classList.add("short");
     if (hour.open_short) tr.classList.add("open-short");
     tr.dataset.hour = hour.hour;
-    tr.append(el("td", "hour", `${hour.start}–${String(hour.hour + 1).padStart(2, "0")}:00`));
+    const when = el("td", "hour");
+    when.append(el("span", "start", hour.start), el("span", "end", `–${String(hour.hour + 1).padStart(2, "0")}:00`));
+    tr.append(when);
     tr.append(el("td", "num", number(hour.arrivals)));
     tr.append(el("td", "num range", `${number(hour.low)}–${number(hour.high)}`));
     tr.append(el("td", "num needed", String(hour.needed)));
@@ -114,7 +116,14 @@
     for (const line of lines) note.append(el("span", "line", line));
     if (!lines.length && !hour.short) note.textContent = i18n.t("ok");
     tr.append(note);
-    return tr;
+    if (!lines.length) return [tr];
+    // on a phone the note goes under its hour, the whole width (staffing.css shows one or the other)
+    const below = el("tr", "note-row" + (hour.short ? " short" : ""));
+    const cell = el("td", "note");
+    cell.colSpan = 6;
+    cell.append(...Array.from(note.childNodes, (node) => node.cloneNode(true)));
+    below.append(cell);
+    return [tr, below];
   }
 
   function serviceRow(service) {
@@ -181,7 +190,7 @@
     const hoursBody = $("#hours tbody");
     const servicesBody = $("#services tbody");
     if (!advice) { hoursBody.replaceChildren(); servicesBody.replaceChildren(); drawChart(); return; }
-    hoursBody.replaceChildren(...advice.hours.map(hourRow));
+    hoursBody.replaceChildren(...advice.hours.flatMap(hourRow));
     servicesBody.replaceChildren(...advice.services.map(serviceRow));
     $("#closed").hidden = !advice.closed;
     const total = advice.hours.reduce((sum, h) => sum + h.arrivals, 0);
