@@ -406,6 +406,84 @@ class DaySummaries(Answer):
     days: list[EndedDay]
 
 
+# --- staffing advice (server/services/staffing.py) -----------------------------------------------------------
+
+class StaffingService(Answer):
+    """What the advice assumes of a service, and its forecast for the whole day."""
+
+    code: str
+    name: Names
+    target_wait_min: float
+    service_min: float = Field(description="mean service time used: from the history, else the configured one")
+    service_min_source: Literal["history", "configured"]
+    patience_min: float | None = Field(description="mean patience from the walk-out rate (null: unknown or none)")
+    arrivals: float
+    low: float
+    high: float
+
+
+class StaffingServiceHour(Answer):
+    code: str
+    arrivals: float = Field(description="forecast arrivals in the hour")
+    low: float = Field(description="the 80% range's low end")
+    high: float
+    needed: int = Field(description="counters it needs alone: Erlang A where walk-outs are known, else Erlang C")
+    needed_erlang_c: int
+    needed_erlang_a: int | None
+    eligible: int = Field(description="planned counters that serve it")
+
+
+class StaffingShortfall(Answer):
+    services: list[str]
+    needed: int
+    eligible: int
+
+
+class StaffingPool(Answer):
+    """Services and the counters connected by their skills."""
+
+    services: list[str]
+    counters: list[str]
+    needed: int
+    needed_erlang_c: int
+    planned: int
+    open: int | None
+    short: bool
+    open_short: bool | None
+    shortfalls: list[StaffingShortfall]
+
+
+class StaffingHour(Answer):
+    hour: int = Field(description="local hour of the day, 0-23")
+    start: str
+    arrivals: float
+    low: float
+    high: float
+    needed: int
+    needed_erlang_c: int
+    planned: int
+    open: int | None = Field(description="counters signed in now (today, from the current hour on; else null)")
+    short: bool = Field(description="the planned counters fall short of the need")
+    open_short: bool | None
+    services: list[StaffingServiceHour]
+    pools: list[StaffingPool]
+
+
+class StaffingAdvice(Answer):
+    """Staffing advice for one day of a branch: per opening hour, forecast and counters (docs/staffing.md)."""
+
+    branch: str
+    date: str
+    timezone: str
+    today: bool
+    closed: bool
+    service_level: float
+    history_days: list[str]
+    services: list[StaffingService]
+    hours: list[StaffingHour]
+    short_hours: int
+
+
 # --- trusted devices (server/api/device_routes.py) ------------------------------------------------------------
 
 DeviceKindName = Literal["kiosk", "wall", "counter_display", "pad"]

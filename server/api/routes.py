@@ -131,6 +131,18 @@ def day_summaries(branch: str) -> Any:
     return jsonify(hall().days.summaries(branch, current_actor(), first=query_date("from"), last=query_date("to")))
 
 
+@route(api, "/branches/<branch>/staffing", "GET",
+       "Staffing advice for a day: forecast arrivals per hour and service, counters needed, planned and open "
+       "(managers, regional readers)", tag="hall", auth=REPORTS, manager_code="forbidden", response=R.StaffingAdvice,
+       token=READ, query=(("date", "string", "the day, YYYY-MM-DD (default: the branch's today)"),),
+       responses={400: "a day not written YYYY-MM-DD, more than a year back or more than 60 days ahead",
+                  404: "unknown branch"})
+def staffing_advice(branch: str) -> Any:
+    hall_service = hall()
+    day = query_date("date") or hall_service.staffing.today(branch)
+    return jsonify(hall_service.staffing.advice(branch, current_actor(), day, offload_cpu))
+
+
 @route(api, "/branches/<branch>/issue-stops", "GET", "Issue stopped by hand, in force or still to come", tag="hall",
        auth=STAFF, response=R.IssueStops, token=READ)
 def issue_stops(branch: str) -> Any:

@@ -214,3 +214,154 @@ def _average_rate(per_hour: Sequence[float], start: float, end: float) -> float:
         if overlap > 0:
             total += rate * overlap
     return total / (end - start)
+
+
+def counters_needed_with_abandonment(
+    arrival_rate: float,
+    mean_service: float,
+    mean_patience: float,
+    target_wait: float,
+    target_level: float,
+    max_abandon: float = 0.05,
+    max_counters: int = 10_000,
+) -> int:
+    """The smallest number of counters whose Erlang A service level (offered wait within ``target_wait``) reaches
+    ``target_level`` with at most ``max_abandon`` of arrivals walking out (without that cap an overloaded hall
+    "meets" its level by losing customers). Never more than :func:`counters_needed` (Erlang C), where the search
+    ends."""
+    if not 0 <= target_level < 1:
+        raise ValueError("target_level must be in [0, 1)")
+    if arrival_rate <= 0:
+        return 0
+    ceiling = counters_needed(arrival_rate, mean_service, target_wait, target_level, max_counters=max_counters)
+    if math.isinf(mean_patience):
+        return ceiling
+    # the service level grows with the counters: bisect between one and the Erlang C answer
+    # Fewer than a (1 - max_abandon) counters cannot serve all but max_abandon of the arrivals.
+    low = max(1, min(ceiling, math.ceil(arrival_rate * mean_service * (1 - max_abandon) - 1e-9)))
+    high = ceiling  # meets the target (Erlang A's level is at least Erlang C's)
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            result = erlang_a(middle, arrival_rate, mean_service, mean_patience, target_wait)
+        except ValueError:  # so overloaded that the queue's chain is too long to sum: far from the target
+            low = middle + 1
+            continue
+        if result.service_level >= target_level and result.p_abandon <= max_abandon:
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
+# --- counters with skills ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Services and the counters that serve them, connected by skills: no counter outside serves them."""
+
+    services: frozenset[str]
+    counters: frozenset[str]
+
+
+def skill_pools(services: Sequence[str], counters: dict[str, Sequence[str]]) -> list[Pool]:
+    """The connected groups of ``services`` and ``counters`` (number: the services it serves); a service no counter
+    serves is a pool alone, and a counter's services outside ``services`` are ignored. Sorted by first service."""
+    wanted = set(services)
+    parent = {code: code for code in wanted}
+
+    def root(code: str) -> str:
+        while parent[code] != code:
+            parent[code] = parent[parent[code]]
+            code = parent[code]
+        return code
+
+    for served in counters.values():
+        mine = [code for code in served if code in wanted]
+        for other in mine[1:]:
+            parent[root(other)] = root(mine[0])
+    groups: dict[str, set[str]] = {}
+    for code in wanted:
+        groups.setdefault(root(code), set()).add(code)
+    pools = []
+    for members in groups.values():
+        serving = frozenset(number for number, served in counters.items() if members & set(served))
+        pools.append(Pool(frozenset(members), serving))
+    return sorted(pools, key=lambda pool: min(pool.services))
+
+
+def eligible(counters: dict[str, Sequence[str]], services: frozenset[str] | set[str]) -> int:
+    """How many of ``counters`` serve at least one of ``services``."""
+    return sum(1 for served in counters.values() if services & set(served))
+
+
+MAX_SUBSET_SERVICES = 6  # beyond this, a pool's check covers single services and the whole pool only
+
+
+def service_subsets(services: frozenset[str]) -> list[frozenset[str]]:
+    """The sets of a pool's services whose counters are checked: every non-empty subset for a pool of up to
+    :data:`MAX_SUBSET_SERVICES` services, else each service alone and the whole pool; smallest first."""
+    ordered = sorted(services)
+    if len(ordered) > MAX_SUBSET_SERVICES:
+        return [frozenset([code]) for code in ordered] + [services]
+    return sorted((frozenset(code for bit, code in enumerate(ordered) if mask >> bit & 1)
+                   for mask in range(1, 1 << len(ordered))), key=len)  # smallest first
+
+
+SERVICE_LEVEL = 0.8
+"""The share of customers to be called within their service's target wait (``target_wait_min``) that the
+staffing advice plans for: the customary 80% of an "80/20" service level."""
+
+
+NEGLIGIBLE_ABANDON = 1e-6  # walk-outs per minute waited below which nobody walks out (a patience of two years)
+
+
+@dataclass(frozen=True)
+class Demand:
+    """One service's demand in one hour, in minutes: arrivals per minute, mean service, target wait, and the
+    walk-out rate per minute of waiting (None: the history does not tell)."""
+
+    arrival_rate: float
+    mean_service: float
+    target_wait: float
+    abandon_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class Need:
+    """Counters needed by Erlang C and, where walk-outs are known, by Erlang A."""
+
+    erlang_c: int
+    erlang_a: int | None
+
+    @property
+    def counters(self) -> int:
+        """What to plan for: Erlang A where it applies (walk-outs relieve the queue), else Erlang C."""
+        return self.erlang_c if self.erlang_a is None else self.erlang_a
+
+
+def pooled_need(demands: Sequence[Demand], target_level: float = SERVICE_LEVEL, *,
+                with_abandonment: bool = True) -> Need:
+    """Counters needed when counters serving all of ``demands`` take whoever waits: one stream with the summed
+    arrivals, the arrivals-weighted mean service time and walk-out rate, and the strictest target wait. With
+    full cross-training this is exact for M/M/s; with partial skills it is a lower bound (see
+    :func:`service_subsets` for the checks that complete it)."""
+    rate = sum(d.arrival_rate for d in demands)
+    if rate <= 0:
+        return Need(0, 0 if any(d.abandon_rate is not None for d in demands) else None)
+    mean_service = sum(d.arrival_rate * d.mean_service for d in demands) / rate
+    target_wait = min(d.target_wait for d in demands)
+    erlang_c_need = counters_needed(rate, mean_service, target_wait, target_level)
+    known = [d for d in demands if d.abandon_rate is not None]
+    if not known or not with_abandonment:
+        return Need(erlang_c_need, None)
+    abandon = sum(d.arrival_rate * (d.abandon_rate or 0.0) for d in demands) / rate
+    patience = math.inf if abandon <= NEGLIGIBLE_ABANDON else 1.0 / abandon
+    return Need(erlang_c_need, counters_needed_with_abandonment(rate, mean_service, patience, target_wait,
+                                                                target_level))
+
+
+def lagged_rate(per_hour: Sequence[float], hour: int, lag_hours: float) -> float:
+    """The average arrivals per hour over [hour - lag, hour + 1 - lag] (SIPP lagged, as :func:`hourly_plan`)."""
+    return _average_rate(per_hour, hour - lag_hours, hour + 1 - lag_hours)

@@ -3,7 +3,8 @@
 :class:`HallService` is what the entry points hold (``app.extensions["hall"]``): ``tickets``
 (:mod:`server.services.tickets`), ``counters`` (:mod:`server.services.counters`), ``queries``
 (:mod:`server.services.queries`), ``days`` (the end of each service day: :mod:`server.services.service_day`)
-and ``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issuing`), sharing one
+``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issuing`) and ``staffing`` (the
+staffing advice: :mod:`server.services.staffing`), sharing one
 :class:`~server.services.context.HallContext`. It also prepares the database for the configuration at start-up.
 """
 
@@ -24,6 +25,7 @@ from server.services.hall_model import HallModel, model_of
 from server.services.issuing import IssuingService
 from server.services.queries import HallQueries
 from server.services.service_day import ServiceDays
+from server.services.staffing import StaffingAdvice
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
 from server.settings import HallConfig
@@ -40,6 +42,7 @@ class HallService(HallContext):
         self.queries = HallQueries(self)
         self.days = ServiceDays(self)
         self.issuing = IssuingService(self)
+        self.staffing = StaffingAdvice(self)
         self.day_keeper = self.days
 
     def ensure_branches(self, branches: Iterable[Branch] | None = None) -> None:

@@ -617,7 +617,8 @@ def test_long_names_are_not_cut_off(custom_server: Any, browser: Any) -> None:
                 ].map((el) => el.textContent.trim().slice(0, 60))"""
                 assert kiosk.evaluate(clipped_js) == [], (width, language, "home")
                 kiosk.locator(".tile", has_text="SIM" if language == "en" else "号卡").first.click()
-                expect(kiosk.locator(".tile", has_text="porting" if language == "en" else "携号转网").first).to_be_visible()
+                long_tile = kiosk.locator(".tile", has_text="porting" if language == "en" else "携号转网").first
+                expect(long_tile).to_be_visible()
                 clipped = kiosk.evaluate(clipped_js)
                 screenshot(kiosk, f"kiosk-long-names-category-{width}x{height}-{language}")
                 assert clipped == [], (width, language, clipped)

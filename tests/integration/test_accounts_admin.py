@@ -205,6 +205,8 @@ def test_a_regional_account_reads_its_regions_figures_and_changes_nothing(app: F
     assert reader.get(f"/api/branches/{BRANCH}/days").status_code == 200
     assert reader.get(f"/api/branches/{BRANCH}/estimates/accuracy").status_code == 200
     assert error(reader.get(f"/api/branches/{OTHER}/days")) == (403, "forbidden")
+    assert reader.get(f"/api/branches/{BRANCH}/staffing?date=2026-11-25").status_code == 200
+    assert error(reader.get(f"/api/branches/{OTHER}/staffing")) == (403, "forbidden")
     assert error(reader.get(f"/api/branches/{BRANCH}/events")) == (403, "read_only_account")  # not staff
     assert error(reader.post(f"/api/branches/{BRANCH}/counters/1/sign-in", json={})) == (403, "read_only_account")
     assert error(reader.get("/api/accounts")) == (403, "read_only_account")

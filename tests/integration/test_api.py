@@ -1148,6 +1148,23 @@ def test_day_summaries_over_the_api(app: Flask, client: FlaskClient, staff: Flas
     assert error_of(staff_client(app, "zhang.wei").get(f"{B}/days"), 403)["error"] == "forbidden"
     assert error_of(manager.get(f"{B}/days?from=2026-11-30&to=2026-11-01"), 400)["error"] == "bad_date_range"
     assert error_of(manager.get(f"{B}/days?from=yesterday"), 400)["details"]["parameter"] == "from"
+
+
+def test_staffing_advice_over_the_api(app: Flask, client: FlaskClient) -> None:
+    issue(client, "BILL")
+    manager = manager_client(app)
+    advice = manager.get(f"{B}/staffing?date=2026-12-01").get_json()  # validated against its response model
+    assert advice["date"] == "2026-12-01" and len(advice["hours"]) == 24 and not advice["today"]
+    today = manager.get(f"{B}/staffing").get_json()
+    assert today["date"] == "2026-11-24" and today["today"] and today["hours"][10]["open"] == 0
+    assert today["hours"][9]["open"] is None  # an hour of today that is over: nothing to say about it
+    for day, code in (("2025-11-23", "date_too_early"), ("2027-01-24", "date_too_far")):
+        refused = error_of(manager.get(f"{B}/staffing?date={day}"), 400)
+        assert refused["error"] == code and refused["details"]["parameter"] == "date"
+    assert error_of(manager.get(f"{B}/staffing?date=1.12.2026"), 400)["details"]["parameter"] == "date"
+    assert manager.get(f"{B}/staffing?date=2025-11-24").status_code == 200  # a year back, just
+    assert error_of(staff_client(app, "zhang.wei").get(f"{B}/staffing"), 403)["error"] == "forbidden"
+    assert error_of(app.test_client().get(f"{B}/staffing"), 401)
     assert manager.get(f"{B}/days?from=2026-11-25&to=2026-11-25").get_json()["days"] == []
 
 
