@@ -23,6 +23,7 @@ from server.services.counters import CounterService
 from server.services.hall_model import HallModel, model_of
 from server.services.issuing import IssuingService
 from server.services.queries import HallQueries
+from server.services.reports import Reports
 from server.services.service_day import ServiceDays
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
@@ -41,6 +42,7 @@ class HallService(HallContext):
         self.days = ServiceDays(self)
         self.issuing = IssuingService(self)
         self.day_keeper = self.days
+        self.reports = Reports(self)
 
     def ensure_branches(self, branches: Iterable[Branch] | None = None) -> None:
         """Create the per-branch rows a command expects (sequence, counter sessions) and re-derive the waiting
