@@ -201,3 +201,64 @@ def test_a_formula_in_a_name_stays_text(database_url: str, tmp_path: Path, clock
     body = hall.reports.csv([hall.branch(BRANCH)], report_period(hall), Group.STAFF, Section.VOLUMES, "en")
     assert "'=HYPERLINK" in body.decode("utf-8-sig")
     assert date(2026, 11, 24) == TUESDAY
+
+
+def test_the_rebuild_command_fills_days_closed_before(hall: HallService, clock: FakeClock, tmp_path: Path,
+                                                     database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from server.launcher import write_config
+    from server.reports_cli import main
+
+    random_day(hall, clock, seed=5)
+    written = stored(hall)
+    with hall.uow.engine.begin() as connection:
+        connection.execute(REPORT_FIGURE.delete())
+    (tmp_path / "cli").mkdir()
+    config_file = write_config(tmp_path / "cli", database_url)
+    assert main(["--config", str(config_file), "rebuild", "--from", "2026-11-01", "--branch", BRANCH]) == 0
+    assert "figures rebuilt for 1 closed days" in capsys.readouterr().out
+    assert stored(hall) == written
+
+
+def test_the_all_branch_report_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.app import create_app
+    from tests.support import demo_config
+
+    monkeypatch.delenv("HALL_DATABASE_URL", raising=False)
+    config = demo_config(f"sqlite:///{tmp_path / 'hall.sqlite3'}", tmp_path, more=two_regions)
+    clock = FakeClock()
+    app, _ = create_app(config, clock=clock, publisher=RecordingPublisher())
+    hall = app.extensions["hall"]
+    busy_day(hall, clock)
+    midnight_after(clock)
+    hall.days.end_due(BRANCH)
+
+    def client(username: str, password: str) -> Any:
+        signed = app.test_client()
+        assert signed.post("/api/session", json={"username": username, "password": password}).status_code == 200
+        return signed
+
+    manager = client("manager", "demo-manager")
+    asked = "from=2026-11-24&to=2026-11-24"
+    answer = manager.get(f"/api/reports?{asked}&group=branch&section=volumes")
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["branches"] == [BRANCH, OTHER]  # the demo manager works at every branch
+    assert [row["issued"] for row in body["sections"]["volumes"] if row["branch"] == BRANCH] == [7]
+    assert body["labels"]["issued"] == {"zh-CN": "取号数", "en": "Arrivals"}
+    regional = client("region.sz", "demo-staff")
+    assert regional.get(f"/api/reports?{asked}").get_json()["branches"] == [BRANCH]
+    assert regional.get(f"/api/branches/{OTHER}/reports?{asked}").status_code == 403
+    assert regional.get(f"/api/reports?{asked}&region=GD-GZ").status_code == 403
+    staff = client("zhang.wei", "demo-staff")
+    assert staff.get(f"/api/branches/{BRANCH}/reports?{asked}").status_code == 403
+    exported = regional.get(f"/api/branches/{BRANCH}/reports/waits.csv?{asked}&group=service&lang=en")
+    assert exported.status_code == 200
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    assert exported.headers["Content-Disposition"] == (
+        f'attachment; filename="report-{BRANCH}-waits-2026-11-24-2026-11-24.csv"')
+    assert exported.data.startswith(b"\xef\xbb\xbfService,Count,")
+    for query, code in (("from=2026-11-25&to=2026-11-24", "bad_date_range"), ("from=2025-01-01&to=2026-11-24",
+                        "bad_date_range"), ("group=month", "bad_query"), ("from=24.11.2026", "bad_query"),
+                        ("group=staff&section=reasons", "bad_group")):
+        refused = manager.get(f"/api/branches/{BRANCH}/reports?{query}")
+        assert (refused.status_code, refused.get_json()["error"]) == (400, code), query
