@@ -3,6 +3,7 @@
 When a service day closes, its tickets are folded into **figure cells** (:func:`day_cells`), one per branch, day and
 *grain*:
 
+- ``day``: the branch's whole day (totals, days and weekdays);
 - ``service``: per service the ticket was issued for (arrivals, ends, waits, service times, ratings);
 - ``hour``: per local hour of issue, every service together (the heat map and the day's curve);
 - ``counter`` and ``staff``: per counter / staff member that last handled the ticket (what happened at the counter:
@@ -10,8 +11,10 @@ When a service day closes, its tickets are folded into **figure cells** (:func:`
   not at any counter).
 
 Waits (issue to first call) and service times (start to finish) are kept as **histograms with fixed bins**
-(:data:`BIN_EDGES_MIN`), so that percentiles over any range come from summed bins (:func:`histogram_percentile`)
-and a year of a branch is read from a few thousand rows instead of its 300,000 tickets.
+(:data:`BIN_EDGES_MIN`), so that percentiles over any range come from summed bins (:func:`histogram_percentile`).
+Each month is also kept summed (per weekday for the ``day`` and ``hour`` grains), so that a year of 50 branches is
+read from a few thousand rows: whole months from the month rows, the days at either end from the day rows
+(:func:`split_months`).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def histogram_percentile(counts: Sequence[int], share: float) -> float | None:
 
 
 class Grain(StrEnum):
+    DAY = "day"
     SERVICE = "service"
     HOUR = "hour"
     COUNTER = "counter"
@@ -125,7 +129,7 @@ def day_cells(tickets: Iterable[TicketFacts], zone: tzinfo, targets: dict[str, t
         return found
 
     for facts in tickets:
-        hall_cells = [cell(Grain.SERVICE, service=facts.issued_service_code),
+        hall_cells = [cell(Grain.DAY), cell(Grain.SERVICE, service=facts.issued_service_code),
                       cell(Grain.HOUR, hour=facts.issued_at.astimezone(zone).hour)]
         counter_cells = []
         if facts.counter_number:
@@ -194,8 +198,8 @@ class Group(StrEnum):
     HOUR = "hour"
 
 
-GROUP_GRAIN = {Group.TOTAL: Grain.SERVICE, Group.BRANCH: Grain.SERVICE, Group.SERVICE: Grain.SERVICE,
-               Group.DAY: Grain.SERVICE, Group.WEEKDAY: Grain.SERVICE, Group.HOUR: Grain.HOUR,
+GROUP_GRAIN = {Group.TOTAL: Grain.DAY, Group.BRANCH: Grain.DAY, Group.SERVICE: Grain.SERVICE,
+               Group.DAY: Grain.DAY, Group.WEEKDAY: Grain.DAY, Group.HOUR: Grain.HOUR,
                Group.COUNTER: Grain.COUNTER, Group.STAFF: Grain.STAFF}
 """Which cells answer a grouping (every grain sums to the same hall totals, bar what no counter saw)."""
 
@@ -270,3 +274,33 @@ def when_label(value: object) -> str:
     if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)
+
+
+WEEKDAY_GRAINS = (Grain.DAY, Grain.HOUR)
+"""The grains whose month rows are kept per weekday (the heat map, a report by weekday)."""
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def split_months(first: date, last: date) -> tuple[list[date], list[tuple[date, date]]]:
+    """[``first``, ``last``] as the whole months inside it (their first days) and the day ranges left at its ends."""
+    start = first if first.day == 1 else next_month(first)
+    months = []
+    while next_month(start) - timedelta(days=1) <= last:
+        months.append(start)
+        start = next_month(start)
+    if not months:
+        return [], [(first, last)]
+    edges = []
+    if first < months[0]:
+        edges.append((first, months[0] - timedelta(days=1)))
+    end = next_month(months[-1])
+    if end <= last:
+        edges.append((end, last))
+    return months, edges

@@ -518,11 +518,13 @@ class ApiTokenRow(SQLModel, table=True):
     last_used_at: datetime | None = utc_field()
 
 
-def _report_columns() -> list[Column[Any]]:
-    """The columns of ``report_figure`` (shared with its migration): keys, summed counts, the two histograms."""
+def _report_columns(month: bool = False) -> list[Column[Any]]:
+    """The columns of ``report_figure`` (``month``: of ``report_month``; shared with the migration): keys, summed
+    counts, the two histograms."""
     return [
         Column("branch_code", String(32), primary_key=True),
-        Column("service_day", Date, primary_key=True),
+        *((Column("month", Date, primary_key=True), Column("weekday", Integer, primary_key=True)) if month
+          else (Column("service_day", Date, primary_key=True),)),
         Column("grain", String(8), primary_key=True),  # server/domain/reports.py: Grain
         Column("hour", Integer, primary_key=True),  # local hour of issue (grain "hour"), else -1
         Column("service_code", String(32), primary_key=True),  # "" where the grain has none
@@ -537,6 +539,11 @@ REPORT_FIGURE = Table("report_figure", SQLModel.metadata, *_report_columns(),
 """A closed day's figures per branch, day and grain (server/domain/reports.py: day_cells); the reports read these
 rows, never the tickets. The primary key leads with the branch and day (the day end writes, a rebuild deletes a
 range); the index serves a report's read of one grain over a range of days."""
+
+REPORT_MONTH = Table("report_month", SQLModel.metadata, *_report_columns(month=True),
+                     Index("ix_report_month_grain", "grain", "branch_code", "month"))
+"""``report_figure`` summed per month (its first day), per weekday (0 = Monday) for the grains that need it, else
+-1: rewritten from the month's day rows whenever one of its days is written, so a year is twelve rows a key."""
 
 REPORT_REASON = Table(
     "report_reason", SQLModel.metadata,

@@ -44,7 +44,8 @@ from server.services.context import HallContext
 GROUP_KEYS: dict[Group, tuple[str, ...]] = {
     Group.TOTAL: (), Group.BRANCH: ("branch_code",), Group.SERVICE: ("service_code",),
     Group.COUNTER: ("branch_code", "counter_number"), Group.STAFF: ("staff_username",),
-    Group.DAY: ("service_day",), Group.WEEKDAY: ("service_day",), Group.HOUR: ("hour",)}
+    Group.DAY: ("service_day",), Group.WEEKDAY: (), Group.HOUR: ("hour",)}
+"""The columns a grouping sums by (a weekday also by the rows' weekday)."""
 VOLUMES = ("issued", "called", "served", "no_shows", "cancelled", "expired", "transferred")
 MEASURES: dict[Section, tuple[str, ...]] = {
     Section.VOLUMES: VOLUMES,
@@ -115,7 +116,7 @@ class Reports:
             if row_sections:
                 measures = tuple(dict.fromkeys(m for s in row_sections for m in MEASURES[s]))
                 summed = report_figures.sums(connection, GROUP_GRAIN[group], codes, period.first, period.last,
-                                             GROUP_KEYS[group], measures)
+                                             GROUP_KEYS[group], measures, by_weekday=group is Group.WEEKDAY)
                 groups = self._fold(summed, group, measures)
                 for section in row_sections:
                     tables[section.value] = [{**key, **_figures(section, group, values)} for key, values in groups]
@@ -150,7 +151,7 @@ class Reports:
                                                                     for v in k))]
 
     def _reasons(self, connection: Any, codes: list[str], period: Period, group: Group) -> list[dict[str, Any]]:
-        keys = tuple(k for k in GROUP_KEYS[group] if k in ("branch_code", "service_day", "service_code"))
+        keys = ("service_day",) if group is Group.WEEKDAY else GROUP_KEYS[group]
         folded: dict[tuple[Any, ...], dict[str, Any]] = {}
         for row in report_figures.reason_sums(connection, codes, period.first, period.last, keys):
             key = _key_of(group, row)
@@ -167,9 +168,9 @@ class Reports:
     def _heatmap(self, connection: Any, codes: list[str], period: Period) -> dict[str, Any]:
         """Arrivals per weekday and local hour of issue: the total and the mean per such day of the period."""
         cells = [[0] * 24 for _ in range(7)]
-        for row in report_figures.sums(connection, Grain.HOUR, codes, period.first, period.last,
-                                       ("service_day", "hour"), ("issued",)):
-            cells[row["service_day"].weekday()][row["hour"]] += int(row["issued"])
+        for row in report_figures.sums(connection, Grain.HOUR, codes, period.first, period.last, ("hour",),
+                                       ("issued",), by_weekday=True):
+            cells[row["weekday"]][row["hour"]] += int(row["issued"])
         days = period.weekday_counts()
         hours = [h for h in range(24) if any(cells[w][h] for w in range(7))]
         return {"hours": hours, "weekdays": [w.as_dict() for w in WEEKDAYS], "days": days,
@@ -261,7 +262,7 @@ def _key_of(group: Group, row: dict[str, Any]) -> dict[str, Any]:
     if group is Group.DAY:
         return {"day": row["service_day"].isoformat()}
     if group is Group.WEEKDAY:
-        return {"weekday": row["service_day"].weekday()}
+        return {"weekday": row["weekday"] if "weekday" in row else row["service_day"].weekday()}
     if group is Group.HOUR:
         return {"hour": row["hour"]}
     return {}

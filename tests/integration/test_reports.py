@@ -19,6 +19,7 @@ from server.domain.errors import DomainError, NotAllowed, Unauthenticated
 from server.domain.reports import Group, Section
 from server.domain.tickets import Action
 from server.persistence.tables import REPORT_FIGURE, TicketRow
+from server.services.reports import REASON_GROUPS
 from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.ratings import RatingService
@@ -116,6 +117,15 @@ def test_a_closed_days_figures_are_what_its_tickets_say(hall: HallService, clock
     exact = durations[(len(durations) + 1) // 2 - 1]
     assert abs(whole["service_times"][0]["p50_s"] - exact) <= 5 * 60
     assert whole["satisfaction"][0]["goal"] == 0.9
+    # the whole month is read from the month rows: the same answer, in every grouping
+    november = hall.reports.period([hall.branch(BRANCH)], date(2026, 11, 1), date(2026, 11, 30))
+    for group in Group:
+        sections = [s for s in Section if s is not Section.REASONS or group in REASON_GROUPS]
+        one_day = hall.reports.report([hall.branch(BRANCH)], report_period(hall), group, sections)["sections"]
+        month = hall.reports.report([hall.branch(BRANCH)], november, group, sections)["sections"]
+        if group is not Group.DAY:
+            assert month == {**one_day, "heatmap": month["heatmap"]}, group
+        assert month["heatmap"]["issued"] == one_day["heatmap"]["issued"]
 
 
 def report_period(hall: HallService) -> Any:

@@ -106,3 +106,14 @@ def test_a_period_is_checked_and_counts_its_weekdays() -> None:
     assert week_and_a_day.weekday_counts() == [2, 1, 1, 1, 1, 1, 1]
     assert sum(Period(date(2026, 1, 1), date(2026, 12, 31)).weekday_counts()) == 365
     assert math.isclose(sum(Period(date(2026, 1, 1), date(2026, 1, 1)).weekday_counts()), 1)
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)), st.integers(min_value=0, max_value=400))
+def test_whole_months_and_the_days_at_the_ends_cover_the_range_once(first: date, length: int) -> None:
+    from server.domain.reports import next_month, split_months
+
+    last = first + timedelta(days=length)
+    months, edges = split_months(first, last)
+    days = [m + timedelta(days=n) for m in months for n in range((next_month(m) - m).days)]
+    days += [start + timedelta(days=n) for start, end in edges for n in range((end - start).days + 1)]
+    assert sorted(days) == [first + timedelta(days=n) for n in range(length + 1)]

@@ -1,5 +1,6 @@
-"""the reports' figures: each closed day per branch and grain (``report_figure``) and its rating reasons
-(``report_reason``); ``python -m server reports rebuild`` fills them for days closed before
+"""the reports' figures: each closed day per branch and grain (``report_figure``), summed per month
+(``report_month``), and its rating reasons (``report_reason``); ``python -m server reports rebuild``
+fills them for days closed before
 
 Revision ID: 0016
 Revises: 0015
@@ -22,6 +23,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('report_figure', *_report_columns())
     op.create_index('ix_report_figure_grain_day', 'report_figure', ['grain', 'branch_code', 'service_day'])
+    op.create_table('report_month', *_report_columns(month=True))
+    op.create_index('ix_report_month_grain', 'report_month', ['grain', 'branch_code', 'month'])
     op.create_table(
         'report_reason',
         sa.Column('branch_code', sa.String(length=32), nullable=False),
@@ -35,5 +38,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('report_reason')
+    op.drop_index('ix_report_month_grain', table_name='report_month')
+    op.drop_table('report_month')
     op.drop_index('ix_report_figure_grain_day', table_name='report_figure')
     op.drop_table('report_figure')
