@@ -19,10 +19,10 @@ from server.domain.errors import DomainError, NotAllowed, Unauthenticated
 from server.domain.reports import Group, Section
 from server.domain.tickets import Action
 from server.persistence.tables import REPORT_FIGURE, TicketRow
-from server.services.reports import REASON_GROUPS
 from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.ratings import RatingService
+from server.services.reports import REASON_GROUPS
 from tests.conftest import RecordingPublisher, build_service
 from tests.integration.test_service_day import BRANCH, LI, MANAGER, TUESDAY, ZHANG, busy_day, midnight_after
 from tests.support import FakeClock
