@@ -26,8 +26,13 @@ def main(argv: list[str] | None = None) -> int:
         from server.hall_cli import main as hall_main
 
         return hall_main(argv[1:])
+    if argv[:1] == ["reports"]:  # python -m server reports rebuild: the reports' figures of days already closed
+        from server.reports_cli import main as reports_main
+
+        return reports_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m server", description="Run the hall queue server "
-                                     "(`python -m server hall -h`: export or import the hall set-up).")
+                                     "(`python -m server hall -h`: export or import the hall set-up; "
+                                     "`python -m server reports -h`: rebuild the reports' figures).")
     parser.add_argument("--config", default="config.toml", help="configuration file (default: config.toml)")
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port (0 picks a free port)")

@@ -70,6 +70,9 @@ class TicketFacts:
     service_started_at: datetime | None
     finished_at: datetime | None
     rating_dissatisfied: bool | None  # None: not rated
+    counter_number: str | None = None  # the counter that last handled it (the reports' counter figures)
+    staff_username: str | None = None
+    rating_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

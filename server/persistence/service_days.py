@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -46,16 +47,18 @@ def ticket_facts(connection: Connection, branch_code: str, day: date) -> list[Ti
                                                       _EVENT.c.kind == EventKind.CALLED.value)
                   .correlate(_TICKET).scalar_subquery())
     query = (select(_TICKET.c.issued_service_code, _TICKET.c.state, _TICKET.c.transferred, _TICKET.c.issued_at,
-                    first_call, _TICKET.c.service_started_at, _TICKET.c.finished_at, _RATING.c.dissatisfied)
+                    first_call, _TICKET.c.service_started_at, _TICKET.c.finished_at, _RATING.c.dissatisfied,
+                    _TICKET.c.counter_number, _TICKET.c.staff_username, _RATING.c.reasons)
              .select_from(_TICKET.outerjoin(_RATING, _RATING.c.ticket_id == _TICKET.c.id))
              .where(_TICKET.c.branch_code == branch_code, _TICKET.c.service_day == day))
     facts = []
-    for service, state, transferred, issued_at, called_at, started_at, finished_at, dissatisfied in (
-            connection.execute(query)):
+    for (service, state, transferred, issued_at, called_at, started_at, finished_at, dissatisfied, counter, staff,
+         reasons) in connection.execute(query):
         facts.append(TicketFacts(
             issued_service_code=service, state=TicketState(state), transferred=bool(transferred), issued_at=issued_at,
             first_called_at=_aware(called_at), service_started_at=started_at, finished_at=finished_at,
-            rating_dissatisfied=None if dissatisfied is None else bool(dissatisfied)))
+            rating_dissatisfied=None if dissatisfied is None else bool(dissatisfied), counter_number=counter,
+            staff_username=staff, rating_reasons=tuple(json.loads(reasons)) if reasons else ()))
     return facts
 
 

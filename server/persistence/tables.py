@@ -5,8 +5,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
+
+from server.domain.reports import COUNTS, SERVICE_BINS, WAIT_BINS
 
 INT64 = BigInteger().with_variant(Integer(), "sqlite")
 """64-bit on every database (migration 0007): row ids, the columns that refer to them, and the branch's event
@@ -503,3 +518,41 @@ class ApiTokenRow(SQLModel, table=True):
     revoked_at: datetime | None = utc_field()
     revoked_by: str | None = Field(default=None, max_length=64)
     last_used_at: datetime | None = utc_field()
+
+
+def _report_columns(month: bool = False) -> list[Column[Any]]:
+    """The columns of ``report_figure`` (``month``: of ``report_month``; shared with the migration): keys, summed
+    counts, the two histograms."""
+    return [
+        Column("branch_code", String(32), primary_key=True),
+        *((Column("month", Date, primary_key=True), Column("weekday", Integer, primary_key=True)) if month
+          else (Column("service_day", Date, primary_key=True),)),
+        Column("grain", String(8), primary_key=True),  # server/domain/reports.py: Grain
+        Column("hour", Integer, primary_key=True),  # local hour of issue (grain "hour"), else -1
+        Column("service_code", String(32), primary_key=True),  # "" where the grain has none
+        Column("counter_number", String(32), primary_key=True),
+        Column("staff_username", String(64), primary_key=True),
+        *(Column(name, Integer, nullable=False, server_default="0") for name in (*COUNTS, *WAIT_BINS, *SERVICE_BINS)),
+    ]
+
+
+REPORT_FIGURE = Table("report_figure", SQLModel.metadata, *_report_columns(),
+                      Index("ix_report_figure_grain_day", "grain", "branch_code", "service_day"))
+"""A closed day's figures per branch, day and grain (server/domain/reports.py: day_cells); the reports read these
+rows, never the tickets. The primary key leads with the branch and day (the day end writes, a rebuild deletes a
+range); the index serves a report's read of one grain over a range of days."""
+
+REPORT_MONTH = Table("report_month", SQLModel.metadata, *_report_columns(month=True),
+                     Index("ix_report_month_grain", "grain", "branch_code", "month"))
+"""``report_figure`` summed per month (its first day), per weekday (0 = Monday) for the grains that need it, else
+-1: rewritten from the month's day rows whenever one of its days is written, so a year is twelve rows a key."""
+
+REPORT_REASON = Table(
+    "report_reason", SQLModel.metadata,
+    Column("branch_code", String(32), primary_key=True),
+    Column("service_day", Date, primary_key=True),
+    Column("service_code", String(32), primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("ratings", Integer, nullable=False),
+)
+"""How often each rating reason was chosen, per branch, day and service."""

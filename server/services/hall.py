@@ -24,6 +24,7 @@ from server.services.counters import CounterService
 from server.services.hall_model import HallModel, model_of
 from server.services.issuing import IssuingService
 from server.services.queries import HallQueries
+from server.services.reports import Reports
 from server.services.service_day import ServiceDays
 from server.services.staffing import StaffingAdvice
 from server.services.tickets import TicketService
@@ -44,6 +45,7 @@ class HallService(HallContext):
         self.issuing = IssuingService(self)
         self.staffing = StaffingAdvice(self)
         self.day_keeper = self.days
+        self.reports = Reports(self)
 
     def ensure_branches(self, branches: Iterable[Branch] | None = None) -> None:
         """Create the per-branch rows a command expects (sequence, counter sessions) and re-derive the waiting

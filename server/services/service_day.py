@@ -24,9 +24,10 @@ from typing import Any
 from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError
 from server.domain.hall import Branch
-from server.domain.service_day import DAY_ENDED_REASON, DayBoundary, day_ends_at, day_figures
+from server.domain.reports import Cell, day_cells
+from server.domain.service_day import DAY_ENDED_REASON, DayBoundary, TicketFacts, day_ends_at, day_figures
 from server.domain.tickets import EventKind
-from server.persistence import counter_sessions, service_days, tickets
+from server.persistence import counter_sessions, report_figures, service_days, tickets
 from server.services.access import require_reports
 from server.services.actor import Actor
 from server.services.context import HallContext
@@ -128,11 +129,13 @@ class ServiceDays:
             if last is None or last < boundary.ended_through:
                 days = service_days.days_with_tickets(tx.connection, branch.code, last, boundary.ended_through)
                 for day in sorted(set(days) - service_days.closed_among(tx.connection, branch.code, days)):
-                    figures = day_figures(branch, service_days.ticket_facts(tx.connection, branch.code, day))
+                    facts = service_days.ticket_facts(tx.connection, branch.code, day)
+                    figures = day_figures(branch, facts)
                     expired = service_days.expired_count(tx.connection, branch.code, day)
                     signed_out = result.signed_out if day == boundary.ended_through else 0
                     service_days.record(tx.connection, branch.code, day, tx.now, expired=expired,
                                         signed_out=signed_out, figures=figures)
+                    report_figures.replace_day(tx.connection, branch.code, day, report_cells(branch, facts))
                     result.recorded.append(day)
             if result.changed:
                 tx.emit(EventKind.DAY_ENDED, staff=None, device=DAY_END.device, reason=DAY_ENDED_REASON,
@@ -145,6 +148,20 @@ class ServiceDays:
             log.info("branch %s: service day %s ended (%d tickets expired, %d counters signed out)", branch.code,
                      boundary.ended_through, result.expired, result.signed_out)
         return result
+
+    def rebuild_reports(self, branch_code: str, first: date | None = None, last: date | None = None) -> int:
+        """Fill the reports' figures of the branch's closed days in [``first``, ``last``] from their tickets (days
+        closed before the figures existed, or after a fix); one transaction per day. The number of days done."""
+        hall = self.hall
+        branch = hall.branch(branch_code)
+        with hall.uow.read() as session:
+            days = report_figures.closed_days(session.connection(), branch.code, first, last)
+        for day in days:
+            with hall.uow.write() as session:
+                connection = session.connection()
+                facts = service_days.ticket_facts(connection, branch.code, day)
+                report_figures.replace_day(connection, branch.code, day, report_cells(branch, facts))
+        return len(days)
 
     def summaries(self, branch_code: str, actor: Actor, *, first: date | None = None,
                   last: date | None = None) -> dict[str, Any]:
@@ -167,3 +184,8 @@ class ServiceDays:
     def _lock(self, branch_code: str) -> threading.Lock:
         with self._locks_lock:
             return self._locks.setdefault(branch_code, threading.Lock())
+
+
+def report_cells(branch: Branch, facts: list[TicketFacts]) -> list[Cell]:
+    """The reports' figure cells of one of the branch's closed days."""
+    return day_cells(facts, branch.timezone, {service.code: service.target_wait for service in branch.services})

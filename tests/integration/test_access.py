@@ -42,6 +42,9 @@ SCOPED_IN_THE_SERVICE = {
     "/api/accounts": "a manager lists and manages the staff of their own branches (test_accounts_admin.py)",
     "/api/accounts/<username>": "the same",
     "/api/accounts/<username>/password-reset": "the same",
+    "/api/reports": "a report over the branches the caller reads: managers theirs, regional accounts their regions' "
+                    "(test_reports.py: test_who_reads_which_branches, test_the_all_branch_report_over_http)",
+    **{ep.rule: "the same" for ep in ENDPOINTS if ep.rule.startswith("/api/reports/")},
 }
 """Private routes that name no branch: the service narrows what each caller reaches to their own branches (and
 the tests named here check it). A new branch-less route must be added here on purpose."""
@@ -179,7 +182,8 @@ def test_branchless_private_routes_refuse_the_anonymous_and_the_wrong_role(
     app: Flask, params: dict[str, str], endpoint: Endpoint
 ) -> None:
     refused(call(app.test_client(), endpoint, params), 401, "unauthenticated")
-    wrong = {access.MANAGER: "manager_only", access.ADMIN: "admin_only"}[endpoint.auth]
+    wrong = {access.MANAGER: "manager_only", access.ADMIN: "admin_only", access.REPORTS: endpoint.manager_code}[
+        endpoint.auth]
     refused(call(signed_in(app, "zhang.wei"), endpoint, params), 403, wrong)
 
 

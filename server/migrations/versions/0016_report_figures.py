@@ -1,0 +1,44 @@
+"""the reports' figures: each closed day per branch and grain (``report_figure``), summed per month
+(``report_month``), and its rating reasons (``report_reason``); ``python -m server reports rebuild``
+fills them for days closed before
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-15 09:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from server.persistence.tables import _report_columns
+
+revision: str = '0016'
+down_revision: str | None = '0015'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('report_figure', *_report_columns())
+    op.create_index('ix_report_figure_grain_day', 'report_figure', ['grain', 'branch_code', 'service_day'])
+    op.create_table('report_month', *_report_columns(month=True))
+    op.create_index('ix_report_month_grain', 'report_month', ['grain', 'branch_code', 'month'])
+    op.create_table(
+        'report_reason',
+        sa.Column('branch_code', sa.String(length=32), nullable=False),
+        sa.Column('service_day', sa.Date(), nullable=False),
+        sa.Column('service_code', sa.String(length=32), nullable=False),
+        sa.Column('reason', sa.String(length=32), nullable=False),
+        sa.Column('ratings', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('branch_code', 'service_day', 'service_code', 'reason'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('report_reason')
+    op.drop_index('ix_report_month_grain', table_name='report_month')
+    op.drop_table('report_month')
+    op.drop_index('ix_report_figure_grain_day', table_name='report_figure')
+    op.drop_table('report_figure')
