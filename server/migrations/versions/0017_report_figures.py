@@ -2,8 +2,8 @@
 (``report_month``), and its rating reasons (``report_reason``); ``python -m server reports rebuild``
 fills them for days closed before
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-15 09:00:00.000000
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from server.persistence.tables import _report_columns
 
-revision: str = '0016'
-down_revision: str | None = '0015'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
