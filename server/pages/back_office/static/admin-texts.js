@@ -59,7 +59,8 @@ export const TEXTS = {
     kind_kiosk: "取号机", kind_wall: "大屏", kind_counter_display: "窗口屏", scale_three: "三级（满意度）", scale_five: "五星",
     voice_auto: "自动", voice_browser: "浏览器语音", voice_server: "服务器语音",
     err_prefix: "号码前缀须为 1-3 个大写字母", err_prefix_taken: "这个号码前缀已被其他业务使用", err_required: "必须填写",
-    err_code_fixed: "编码创建后不能修改", err_unserved: "没有窗口办理这项业务：请至少选择一个窗口", err_unknown_service: "包含不存在的业务",
+    err_code_fixed: "编码创建后不能修改", err_tile_name: "名称太长，取号机按钮放不下：最多 20 个汉字或 72 个字母",
+    err_range: "数值超出允许范围", err_unserved: "没有窗口办理这项业务：请至少选择一个窗口", err_unknown_service: "包含不存在的业务",
     err_duplicate: "这个编码已被使用", err_colour: "颜色须写成 #rrggbb，例如 #0284c7", err_number: "请输入数字",
     err_positive: "必须大于 0", err_hours: "营业时间格式不对，例如 09:00-12:00, 13:30-18:00 或 closed",
     err_timezone: "不认识的时区，例如 Asia/Shanghai", err_code_format: "编码只能用字母、数字、- 和 _",
@@ -145,6 +146,8 @@ export const TEXTS = {
     err_counter_empty: "A counter needs at least one service",
     err_zone_only: "A display zone shows only this service: change or retire it first",
     err_category_used: "Services are still under this category: move them first",
+    err_tile_name: "Too long for a kiosk tile: at most 20 Chinese characters or 72 letters",
+    err_range: "The value is outside the allowed range",
   },
 };
 
@@ -165,6 +168,8 @@ const PROBLEMS = [
   [/at least one service|must not be empty|needs at least one/, "err_counter_empty"],
   [/HH:MM|hours|"closed"/, "err_hours"],
   [/letters, digits/, "err_code_format"],
+  [/too long for a kiosk tile/, "err_tile_name"],
+  [/must be at (least|most)|must be \d+-\d+/, "err_range"],
 ];
 
 /** The refusal in ``language`` when it is a problem we know, else null (the page shows the server's text). */
