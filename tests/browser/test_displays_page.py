@@ -186,6 +186,13 @@ def test_a_manager_uploads_media_that_plays_on_an_open_wall_and_is_told_why_a_fi
     seconds.fill("900")
     seconds.press("Enter")
     expect(items.nth(1).locator(".field-error")).to_have_text("显示秒数须大于 0，且不超过 600 秒。")
+    # another screen changes the playlist: the list redraws live, and the refusal stays beside what was typed
+    manager = hall_server.staff("manager", "demo-manager")
+    assert manager.patch(f"{hall_server.api}/branches/{BRANCH}/media/{second}", json={"title": "视频"}).ok
+    expect(items.first.locator("input[type=text]")).to_have_value("视频")
+    expect(items.nth(1).locator(".field-error")).to_have_text("显示秒数须大于 0，且不超过 600 秒。")
+    expect(items.nth(1).locator("input[type=number]")).to_have_value("900")
+    expect(items.nth(1).locator("input[type=number]")).to_have_attribute("aria-invalid", "true")
     seconds.fill("20")
     seconds.press("Enter")
     expect(items.nth(1).locator(".field-error")).to_be_empty()

@@ -101,6 +101,9 @@
     editing: null, // the id of the notice in the form, or null when adding
     media: [],
     limits: null,
+    /* A refused edit of a media item, by id: what was typed and why it was refused. It survives a redraw (a live
+       change from another screen, or this page's own), so the reason stays beside the value until it is fixed. */
+    refusedMedia: new Map(),
     previewLanguage: PAGE.language || "zh-CN",
     kioskDevice: "kiosk_portrait",
     uploading: false,
@@ -419,9 +422,13 @@
   async function loadMedia() {
     try {
       const answer = await API.get(PAGE.api + "/media", { cache: "no-store" });
+      $("#media-error").textContent = "";
+      const unchanged = JSON.stringify([state.media, state.limits]) === JSON.stringify([answer.media, answer.limits]);
       state.media = answer.media;
       state.limits = answer.limits;
-      $("#media-error").textContent = "";
+      const ids = new Set(answer.media.map((m) => m.id));
+      for (const id of state.refusedMedia.keys()) if (!ids.has(id)) state.refusedMedia.delete(id);
+      if (unchanged) return; // a redraw would take the focus from a field being typed in
     } catch (error) {
       if (signedOutBy(error)) return;
       $("#media-error").textContent = problem(error);
@@ -526,6 +533,15 @@
     const error = el("p", "field-error");
     error.setAttribute("role", "alert");
     meta.append(error);
+    const refused = state.refusedMedia.get(item.id);
+    if (refused) {
+      const input = refused.field === "title" ? title : refused.field === "seconds" ? seconds : null;
+      if (input) {
+        input.value = refused.value;
+        input.setAttribute("aria-invalid", "true");
+      }
+      error.textContent = refused.message;
+    }
 
     title.addEventListener("change", () => changeMedia(item, { title: title.value.trim() }, error, title));
     seconds.addEventListener("change", () => {
@@ -545,16 +561,25 @@
   async function changeMedia(item, changes, errorBox, input) {
     errorBox.textContent = "";
     input.removeAttribute("aria-invalid");
+    state.refusedMedia.delete(item.id);
     try {
       await API.patch(`${PAGE.api}/media/${item.id}`, changes);
     } catch (error) {
       if (signedOutBy(error)) return;
       const fields = badFields(error);
-      if (fields.includes("seconds")) errorBox.textContent = i18n.t("bad_seconds", { max: secondsLimit(item) });
-      else if (fields.includes("title")) errorBox.textContent = i18n.t("bad_title", { max: state.limits.max_title_chars });
-      else errorBox.textContent = problem(error);
-      input.setAttribute("aria-invalid", "true");
-      input.focus();
+      let message = problem(error);
+      if (fields.includes("seconds")) message = i18n.t("bad_seconds", { max: secondsLimit(item) });
+      else if (fields.includes("title")) message = i18n.t("bad_title", { max: state.limits.max_title_chars });
+      const field = "seconds" in changes ? "seconds" : "title" in changes ? "title" : "enabled";
+      state.refusedMedia.set(item.id, { field, value: input.value, message });
+      // the item may have been redrawn while the request was out: show the reason on what is on screen now
+      const node = document.querySelector(`#media li[data-id="${item.id}"]`);
+      const box = node ? node.querySelector(".field-error") : errorBox;
+      box.textContent = message;
+      const shown = node && field !== "enabled" ? node.querySelector(field === "title" ? "input[type=text]" : "input[type=number]") : input;
+      if (shown !== input) shown.value = input.value;
+      shown.setAttribute("aria-invalid", "true");
+      shown.focus();
       return; // keep what was typed beside its reason
     }
     await loadMedia();
