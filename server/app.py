@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.fanout import DirectFanout, capture_websockets
 from server.headers import SecurityHeaders
+from server.metrics import CONTENT_TYPE, HallMetrics, RequestTimer, socket_client_count
 from server.offload import eventlet_serves, offload_cpu
 from server.persistence.database import check_database_file, make_engine, make_readonly_engine, migrate
 from server.realtime import (
@@ -23,6 +24,7 @@ from server.realtime import (
     register_socket_handlers,
     use_timerless_socket_queues,
 )
+from server.services.access import require_metrics_reader
 from server.services.accounts import AccountService, SignInThrottle, warn_of_demo_passwords
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
@@ -43,7 +45,7 @@ from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
 from server.settings import HallConfig
 from server.staff_sockets import StaffSockets
-from server.web import ChunkedBody, refuse_cross_site, socket_origin_check
+from server.web import ChunkedBody, current_actor, refuse_cross_site, socket_origin_check
 
 
 class NoFlaskSession(SessionInterface):
@@ -166,6 +168,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     live = LiveHall(model, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
+    metrics = HallMetrics(in_flight=lambda: gauge.in_flight, socket_clients=lambda: socket_client_count(socketio),
+                          database_up=lambda: uow.database_problem() is None, branches=live.freshness, clock=clock)
+    uow.subscribe(metrics.note_events)
     hall = HallService(model, uow, clock=clock, estimates=live, audit=audit)
     hall.hall_changes = store.check
     hall.ensure_branches()
@@ -227,7 +232,12 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,
-        check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch)
+        check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch,
+        on_refresh=metrics.note_refresh)
+    app.extensions["metrics"] = metrics
+    timer = RequestTimer(metrics)
+    app.before_request(timer.start)
+    app.after_request(timer.finish)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from server.api import api, register_error_handlers
@@ -261,5 +271,11 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         if problem is not None:
             return {"status": "unavailable", "database": problem}, 503
         return {"status": "ok", "database": "ok"}
+
+    @app.get("/metrics")
+    def metrics_text() -> Any:
+        """For a monitoring system, in Prometheus' text format (server/metrics.py says who may read it)."""
+        require_metrics_reader(current_actor(), model.current.server.metrics_from)
+        return Response(metrics.exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     return app, socketio

@@ -84,7 +84,7 @@ from server.domain.hall import (
     time_zone,
 )
 from server.domain.issuing import LastTicket
-from server.domain.limits import IssueLimits, Rate, parse_network
+from server.domain.limits import IssueLimits, Network, Rate, parse_network
 from server.domain.policy import PolicyRules
 from server.domain.privacy import Retention
 from server.domain.schedule import (
@@ -288,7 +288,8 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
     server.unknown_keys(
         {"host", "port", "database_url", "redis_url", "secret_key_file", "timezone", "languages", "sqlite_synchronous",
          "public_url", "sign_in_attempts", "sign_in_lockout_min", "proxy_hops", "display_frame_ancestors",
-         "session_cookie_secure", "session_idle_min", "session_lifetime_hours", "allow_demo_passwords"}
+         "session_cookie_secure", "session_idle_min", "session_lifetime_hours", "allow_demo_passwords",
+         "metrics_from"}
     )
     port = server.int("port", 8080, minimum=0)
     server.check("port", port <= 65535, f"must be a TCP port (0-65535), got {port}")
@@ -324,6 +325,7 @@ def _load_server(root: _Reader, base_dir: Path) -> ServerSettings:
         display_frame_ancestors=_frame_ancestors(server),
         session_cookie_secure=server.flag("session_cookie_secure", False),
         allow_demo_passwords=server.flag("allow_demo_passwords", False),
+        metrics_from=_metrics_from(server),
         **_session_limits(server),
     )
 
@@ -337,6 +339,15 @@ def _session_limits(server: _Reader) -> dict[str, timedelta]:
     server.check("session_idle_min", idle <= lifetime,
                  f"must not be longer than session_lifetime_hours ({lifetime.total_seconds() / 3600:g} h)")
     return {"session_idle": idle, "session_lifetime": lifetime}
+
+
+def _metrics_from(server: _Reader) -> tuple[Network, ...]:
+    """``server.metrics_from``: the addresses and networks that may read ``/metrics`` (loopback by default; ``[]``:
+    none, only an API token that reads every branch)."""
+    if "metrics_from" not in server.data:
+        return ServerSettings.metrics_from
+    return tuple(_rule(server, f"metrics_from[{i}]", parse_network, item, f"metrics_from[{i}]")
+                 for i, item in enumerate(server.list("metrics_from")))
 
 
 def _frame_ancestors(server: _Reader) -> tuple[str, ...]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
-from server.domain.limits import IssueLimits, Rate
+from server.domain.limits import IssueLimits, Network, Rate
 from server.domain.privacy import Retention
 
 
@@ -38,6 +39,7 @@ class ServerSettings:
     session_idle: timedelta = timedelta(hours=4)  # a staff session unused this long has ended
     session_lifetime: timedelta = timedelta(hours=12)  # and any staff session ends this long after sign-in
     allow_demo_passwords: bool = False  # the demo's published passwords still sign in (else: change them first)
+    metrics_from: tuple[Network, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))  # who may read /metrics
 
 
 MEDIA_DEFAULT_DIRECTORY = Path("var/media")

@@ -11,12 +11,19 @@ from werkzeug.exceptions import HTTPException, InternalServerError, default_exce
 from server.domain.errors import DomainError
 from server.web import bearer_token
 
+MACHINE_PATHS = ("/api/", "/metrics")
+"""Paths read by programs, not people: their errors are JSON too."""
+
+
+def _for_programs() -> bool:
+    return request.path.startswith(MACHINE_PATHS)
+
 
 def register_error_handlers(app: Any) -> None:
     """Every API error is JSON: ``{"error": code, "message": text, "details": {...}}``."""
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Any:
-        if not request.path.startswith("/api/"):  # a page (an unknown branch in its path): a plain HTML error page
+        if not _for_programs():  # a page (an unknown branch in its path): a plain HTML error page
             return default_exceptions.get(exc.http_status, InternalServerError)(description=exc.message)
         response = jsonify({"error": exc.code, "message": exc.message, "details": exc.details})
         if "retry_after_s" in exc.details:
@@ -37,7 +44,7 @@ def register_error_handlers(app: Any) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
-        if not request.path.startswith("/api/"):
+        if not _for_programs():
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
         response = jsonify({"error": code, "message": exc.description})

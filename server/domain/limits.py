@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -79,10 +80,26 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_network(text: str, field: str) -> Network:
+    if not isinstance(text, str):  # ip_network would take the number 5 for 0.0.0.5
+        raise InvalidValue(field, f'must be an address or network like "192.168.10.0/24", got {text!r}')
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise InvalidValue(field, f'must be an address or network like "192.168.10.0/24", got {text!r}') from None
+
+
+def address_in(address: str | None, networks: Sequence[Network]) -> bool:
+    """Whether a client address falls in one of ``networks``; an IPv4 address mapped into IPv6 (what a dual-stack
+    socket reports) counts as its IPv4 address."""
+    if not address:
+        return False
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return any(parsed.version == network.version and parsed in network for network in networks)
 
 
 def address_key(address: str) -> str:
@@ -123,13 +140,7 @@ class IssueLimits:
         return max((r.window for r in rates), default=timedelta(0))
 
     def may_be_kiosk(self, address: str) -> bool:
-        if not self.kiosk_networks:
-            return True
-        try:
-            parsed = ipaddress.ip_address(address.split("%", 1)[0])
-        except ValueError:
-            return False
-        return any(parsed.version == network.version and parsed in network for network in self.kiosk_networks)
+        return not self.kiosk_networks or address_in(address, self.kiosk_networks)
 
 
 class CallerKind(StrEnum):

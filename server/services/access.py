@@ -12,11 +12,14 @@ scope: routes declare the scope a token needs (``route(token=...)``; none: close
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from server.domain.api_tokens import Scope, require_scope
 from server.domain.devices import DeviceKind, DeviceState, Role
 from server.domain.errors import NotAllowed, NotFound, Unauthenticated
 from server.domain.hall import AccountRole, Branch, Counter, Service, StaffAccount
 from server.domain.issue_rights import Issuer, PriorityNeedsPairedKiosk, issuable, may_issue
+from server.domain.limits import Network, address_in
 from server.domain.tickets import PriorityClass
 from server.services.actor import Actor
 from server.settings import HallConfig
@@ -56,6 +59,21 @@ def works_at(config: HallConfig, who: Actor | StaffAccount, branch: Branch | str
         return False
     code = branch if isinstance(branch, str) else branch.code
     return account.role == AccountRole.ADMIN or not account.branches or code in account.branches
+
+
+def require_metrics_reader(actor: Actor, networks: Sequence[Network]) -> None:
+    """Who may read ``/metrics`` (how busy every branch is): a caller from ``[server] metrics_from``, a signed-in
+    admin, or an API token that reads every branch; 403 ``forbidden`` for anyone else."""
+    if actor.token is not None:
+        require_scope(actor.token, Scope.READ, None)
+        if actor.token.branches is not None:
+            raise NotAllowed("the metrics cover every branch: only a token for every branch reads them",
+                             code="forbidden")
+        return
+    if actor.role == AccountRole.ADMIN or address_in(actor.address, networks):
+        return
+    raise NotAllowed("the metrics are read from the addresses in [server] metrics_from, by an admin or with an API "
+                     "token for every branch", code="forbidden")
 
 
 def refuse_the_signed_out(actor: Actor) -> None:
@@ -281,8 +299,32 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
                      f"branch {branch.code}", code="wrong_device", paired_as=device.role.as_dict())
 
 
-__all__ = ["ADMIN", "AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "REPORTS", "STAFF", "STAFF_ROLES",
-           "STAFF_VIEWS", "is_manager_of", "issuer_of", "reads_reports_of", "require", "require_admin",
-           "require_branch", "require_counter", "require_device", "require_manager", "require_previewer",
-           "require_reports", "require_service", "require_staff", "require_ticket_class", "resolve_actor",
-           "ticket_classes", "works_at"]
+__all__ = [
+    "ADMIN",
+    "AUTH_LEVELS",
+    "DEVICE_REFUSALS",
+    "MANAGER",
+    "PUBLIC",
+    "REPORTS",
+    "STAFF",
+    "STAFF_ROLES",
+    "STAFF_VIEWS",
+    "is_manager_of",
+    "issuer_of",
+    "reads_reports_of",
+    "require",
+    "require_admin",
+    "require_branch",
+    "require_counter",
+    "require_device",
+    "require_manager",
+    "require_metrics_reader",
+    "require_previewer",
+    "require_reports",
+    "require_service",
+    "require_staff",
+    "require_ticket_class",
+    "resolve_actor",
+    "ticket_classes",
+    "works_at",
+]

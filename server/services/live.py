@@ -314,6 +314,12 @@ class LiveHall(ReadsHallModel):
         state = self._states.get(branch_code)
         return -1 if state is None else state.refreshed_seq
 
+    def freshness(self) -> list[tuple[str, int, datetime | None]]:
+        """Per branch this process has refreshed: (code, tickets waiting, when its estimates were computed), from
+        what is held already (for ``/metrics``)."""
+        return [(code, int((state.summary or {}).get("waiting_total", 0)), state.refreshed_at)
+                for code, state in list(self._states.items())]
+
     # --- internals ----------------------------------------------------------------------------------
 
     def _branch(self, code: str) -> Branch:

@@ -63,6 +63,7 @@ class LiveLoop:
                  sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
                  end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
                  check_hall: Callable[[], Any] | None = None, watch_devices: Callable[[str], Any] | None = None,
+                 on_refresh: Callable[[float, float | None], Any] | None = None,
                  tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
                  sessions_every_s: float = 5.0, devices_every_s: float = 5.0) -> None:
@@ -78,6 +79,7 @@ class LiveLoop:
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
         self.purge_every_s = purge_every_s
+        self.on_refresh = on_refresh  # (seconds it took, seconds since its work was noticed or None): for /metrics
         self.running = False
 
     def start(self) -> None:
@@ -89,6 +91,7 @@ class LiveLoop:
         last_refresh: dict[str, float] = {}
         cost: dict[str, float] = {}
         pending: dict[str, bool] = {}
+        noticed: dict[str, float] = {}  # when a branch's pending work was first noticed (the refresh lag)
         last_watch = last_hall = last_purge = last_sessions = last_devices = time.monotonic()
         while self.running:
             self.sleep(self.tick_s)
@@ -97,6 +100,7 @@ class LiveLoop:
             dirty = self.live.take_dirty()
             for code, urgent in dirty.items():
                 pending[code] = pending.get(code, False) or urgent
+                noticed.setdefault(code, now)
             if self.housekeeping is not None:
                 if dirty:
                     self.housekeeping.note_events()
@@ -114,6 +118,7 @@ class LiveLoop:
                     if code not in pending and self._safe(lambda c=code: self.live.branch_seq(c)) not in (
                             None, self.live.refreshed_seq(code)):
                         pending[code] = True
+                        noticed.setdefault(code, now)
             for code in branches:
                 since = now - last_refresh.get(code, float("-inf"))
                 # a busy branch's refresh takes longer; never spend more than a fifth of the time on it
@@ -128,6 +133,10 @@ class LiveLoop:
                     self._safe(lambda c=code: self.live.refresh(c))
                     last_refresh[code] = time.monotonic()
                     cost[code] = last_refresh[code] - started
+                    noticed_at = noticed.pop(code, None)
+                    if self.on_refresh is not None:
+                        lag = None if noticed_at is None else last_refresh[code] - noticed_at
+                        self._safe(functools.partial(self.on_refresh, cost[code], lag))
             if self.watch_devices is not None and now - last_devices >= self.devices_every_s:
                 last_devices = now
                 for code in branches:  # silent devices: recorded once, pushed to the branch's staff room

@@ -50,3 +50,40 @@ def test_the_hall_model_is_compared_often_enough_to_serve_a_change_within_a_seco
     loop.run()
     gaps = [later - earlier for earlier, later in zip([1000.0, *checks], checks, strict=False)]
     assert len(checks) > 30 and max(gaps) < 0.8
+
+
+def test_each_refresh_is_reported_with_its_cost_and_how_long_its_work_waited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A branch made dirty is refreshed after the coalescing delay: the report says how long that took since the
+    work was noticed (its own work included); the refreshes with nothing pending report no lag."""
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    reports: list[tuple[float, float | None]] = []
+    loop: LiveLoop
+
+    class OneIssue(QuietHall):
+        issued = False
+
+        def take_dirty(self) -> dict[str, bool]:
+            if now[0] >= 1000.5 and not self.issued:  # a ticket issued just after the start-up refresh
+                self.issued = True
+                return {"X": False}
+            return {}
+
+        def refresh(self, code: str) -> None:
+            now[0] += 0.004  # the refresh's own work
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 1070:
+            loop.running = False
+
+    loop = LiveLoop(OneIssue(), ["X"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    on_refresh=lambda cost, lag: reports.append((cost, lag)))
+    loop.running = True
+    loop.run()
+    assert all(cost == pytest.approx(0.004) for cost, _ in reports)
+    lags = [lag for _, lag in reports]
+    assert lags[0] is None  # the start-up refresh
+    after_issue = [lag for lag in lags if lag is not None]
+    assert len(after_issue) == 1 and 0.5 <= after_issue[0] <= 0.75  # coalesced: a second after the last refresh
+    assert len(lags) >= 3  # and the once-a-minute refresh

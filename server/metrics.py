@@ -1,0 +1,143 @@
+"""``GET /metrics``: what a monitoring system (Prometheus, or anything that reads its text format) scrapes from one
+server process.
+
+Each process answers for itself; the scraper tells the processes apart by its target, so no series carries a
+process label. What is measured:
+
+* **Commands**: ``hall_events_total{branch,kind}``, every committed event (ticket issued, called, finished…), counted
+  after its commit; a rate of it is "commands per second" per branch and kind.
+* **HTTP**: ``hall_http_requests_total{method,route,status}`` and the latency histogram
+  ``hall_http_request_duration_seconds{method,route}``, labelled by the route's *rule* (``/api/branches/<branch>/
+  tickets``), never by the raw path, so that a stranger's made-up paths cannot grow the series without bound;
+  ``hall_http_requests_in_flight``.
+* **Sockets**: ``hall_socket_clients``, the Socket.IO clients connected to this process.
+* **The live loop**: ``hall_live_refresh_duration_seconds`` (one branch's re-estimate), ``hall_live_refresh_lag_
+  seconds`` (from a command's commit to the refresh that took it in), and per branch ``hall_estimate_age_seconds``
+  (how old its estimates are) and ``hall_waiting_tickets``.
+* **The database**: ``hall_database_up`` (1 when a query and a command would succeed, as ``/healthz`` says).
+* The process's own CPU, memory and open files (``process_*``), from the client library.
+
+Who may read it: the addresses in ``[server] metrics_from`` (loopback by default), an API token with the ``read``
+scope over every branch, or nobody (``metrics_from = []`` and no token). A hall's Wi-Fi is a public place and these
+figures say how busy every branch is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import generate_latest
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+REFRESH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+UNMATCHED_ROUTE = "(unmatched)"  # a path no route knows: one series for all of them
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+class _BranchGauges(Collector):
+    """Per branch, read at each scrape from what the live side already holds (nothing is queried)."""
+
+    def __init__(self, read: Callable[[], Iterable[tuple[str, int, datetime | None]]],
+                 clock: Callable[[], datetime]) -> None:
+        self.read = read
+        self.clock = clock
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        waiting = GaugeMetricFamily("hall_waiting_tickets", "Tickets waiting in the branch at its last refresh",
+                                    labels=["branch"])
+        age = GaugeMetricFamily("hall_estimate_age_seconds", "Seconds since the branch's wait estimates were last "
+                                "computed (the live loop's staleness)", labels=["branch"])
+        now = self.clock()
+        for branch, count, refreshed_at in self.read():
+            waiting.add_metric([branch], count)
+            if refreshed_at is not None:
+                age.add_metric([branch], max((now - refreshed_at).total_seconds(), 0.0))
+        yield waiting
+        yield age
+
+
+class HallMetrics:
+    """The metrics of one server process, in a registry of its own (several apps in one test process do not mix)."""
+
+    def __init__(self, *, in_flight: Callable[[], int], socket_clients: Callable[[], int],
+                 database_up: Callable[[], bool],
+                 branches: Callable[[], Iterable[tuple[str, int, datetime | None]]],
+                 clock: Callable[[], datetime], process: bool = True) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.events = Counter("hall_events", "Committed events (ticket and counter commands) by branch and kind",
+                              ["branch", "kind"], registry=self.registry)
+        self.requests = Counter("hall_http_requests", "HTTP requests answered, by route rule and status",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("hall_http_request_duration_seconds", "Time to answer an HTTP request",
+                                 ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.refresh_duration = Histogram("hall_live_refresh_duration_seconds",
+                                          "Time one branch's live refresh (re-estimate and publish) took",
+                                          buckets=REFRESH_BUCKETS, registry=self.registry)
+        self.refresh_lag = Histogram("hall_live_refresh_lag_seconds", "From a command's commit being noticed to the "
+                                     "live refresh that took it in", buckets=LATENCY_BUCKETS, registry=self.registry)
+        Gauge("hall_http_requests_in_flight", "HTTP requests being answered now",
+              registry=self.registry).set_function(lambda: float(in_flight()))
+        Gauge("hall_socket_clients", "Socket.IO clients connected to this process",
+              registry=self.registry).set_function(lambda: float(socket_clients()))
+        Gauge("hall_database_up", "1 while the database answers a query and would take a command, else 0",
+              registry=self.registry).set_function(lambda: 1.0 if database_up() else 0.0)
+        self.registry.register(_BranchGauges(branches, clock))
+        if process:
+            ProcessCollector(registry=self.registry)
+
+    # --- what the app reports -------------------------------------------------------------------------------------
+
+    def note_events(self, branch_code: str, events: list[dict[str, Any]]) -> None:
+        """A commit's events (subscribed to the unit of work)."""
+        for event in events:
+            self.events.labels(branch_code, str(event.get("kind", "?"))).inc()
+
+    def note_request(self, method: str, route: str | None, status: int, seconds: float) -> None:
+        rule = route or UNMATCHED_ROUTE
+        self.requests.labels(method, rule, str(status)).inc()
+        self.latency.labels(method, rule).observe(seconds)
+
+    def note_refresh(self, seconds: float, lag_s: float | None) -> None:
+        """One branch refreshed by the live loop; ``lag_s`` from when its pending work was noticed (None: a
+        refresh on the minute, with nothing pending)."""
+        self.refresh_duration.observe(seconds)
+        if lag_s is not None:
+            self.refresh_lag.observe(lag_s)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def socket_client_count(socketio: Any) -> int:
+    """Socket.IO clients connected to this process (its Engine.IO sockets), 0 when unknown."""
+    try:
+        return len(socketio.server.eio.sockets)
+    except AttributeError:
+        return 0
+
+
+class RequestTimer:
+    """Flask hooks timing each request by its route rule (registered by the app factory)."""
+
+    def __init__(self, metrics: HallMetrics) -> None:
+        self.metrics = metrics
+
+    def start(self) -> None:
+        from flask import g
+
+        g.metrics_started = time.perf_counter()
+
+    def finish(self, response: Any) -> Any:
+        from flask import g, request
+
+        started = g.pop("metrics_started", None)
+        if started is not None:
+            rule = request.url_rule.rule if request.url_rule is not None else None
+            self.metrics.note_request(request.method, rule, response.status_code, time.perf_counter() - started)
+        return response

@@ -1,0 +1,121 @@
+"""``GET /metrics``: the Prometheus text a monitoring system scrapes, and who may read it (an address of
+``[server] metrics_from``, an admin, or an API token for every branch; nobody else on the hall's Wi-Fi)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.config import ConfigError, load_config
+from tests.integration.test_api import app, build_app, client, issued, make_app
+from tests.support import DEMO_CONFIG
+
+BRANCH = "SZ-FUTIAN"
+HALL_WIFI = {"REMOTE_ADDR": "192.168.10.23"}
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one series in the exposition, or None when it is absent."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        match = re.fullmatch(r"(\w+)(?:\{(.*)\})? (\S+)", line)
+        if match is None or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
+        if all(found.get(key) == value for key, value in labels.items()):
+            return float(match.group(3))
+    return None
+
+
+def test_a_scrape_from_the_host_counts_commands_requests_and_the_live_side(app: Flask, client: FlaskClient) -> None:
+    for _ in range(3):
+        issued(client, "BILL")
+    client.get("/no/such/page")
+    app.extensions["hall_live"].refresh(BRANCH)
+    answer = client.get("/metrics")  # the test client comes from 127.0.0.1
+    assert answer.status_code == 200
+    assert answer.content_type.startswith("text/plain; version=0.0.4")
+    assert answer.headers["Cache-Control"] == "no-store"
+    text = answer.get_data(as_text=True)
+    assert sample(text, "hall_events_total", branch=BRANCH, kind="issued") == 3
+    assert sample(text, "hall_http_requests_total", method="POST", route="/api/branches/<branch>/tickets",
+                  status="201") == 3
+    assert sample(text, "hall_http_request_duration_seconds_count", method="POST",
+                  route="/api/branches/<branch>/tickets") == 3
+    # a made-up path is one series, whatever the path: a stranger cannot grow the series without bound
+    assert sample(text, "hall_http_requests_total", route="(unmatched)", status="404") == 1
+    assert "/no/such/page" not in text
+    assert sample(text, "hall_waiting_tickets", branch=BRANCH) == 3
+    age = sample(text, "hall_estimate_age_seconds", branch=BRANCH)
+    assert age is not None and age >= 0
+    assert sample(text, "hall_database_up") == 1
+    assert sample(text, "hall_socket_clients") == 0
+    assert sample(text, "hall_http_requests_in_flight") == 1  # this scrape
+    assert sample(text, "process_resident_memory_bytes") is not None
+
+
+def test_a_stranger_on_the_hall_wifi_is_refused_and_an_admin_or_a_token_for_every_branch_reads(
+        app: Flask) -> None:
+    stranger = app.test_client()
+    refused = stranger.get("/metrics", environ_base=HALL_WIFI)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "forbidden"
+    assert "metrics_from" in refused.get_json()["message"]
+
+    manager = app.test_client()
+    assert manager.post("/api/session", json={"username": "manager", "password": "demo-manager"}).status_code == 200
+    assert manager.get("/metrics", environ_base=HALL_WIFI).status_code == 403  # a manager reads their branches only
+    admin = app.test_client()
+    assert admin.post("/api/session", json={"username": "admin", "password": "demo-admin"},
+                      environ_base=HALL_WIFI).status_code == 200
+    assert admin.get("/metrics", environ_base=HALL_WIFI).status_code == 200
+
+    made = manager.post(f"/api/branches/{BRANCH}/api-tokens",
+                        json={"name": "monitoring", "scope": "read", "branches": None})
+    assert made.status_code == 201, made.get_json()
+    every_branch = {"Authorization": f"Bearer {made.get_json()['token']}"}
+    assert stranger.get("/metrics", headers=every_branch, environ_base=HALL_WIFI).status_code == 200
+    one = manager.post(f"/api/branches/{BRANCH}/api-tokens",
+                       json={"name": "one hall", "scope": "read", "branches": [BRANCH]})
+    assert one.status_code == 201, one.get_json()
+    answer = stranger.get("/metrics", headers={"Authorization": f"Bearer {one.get_json()['token']}"},
+                          environ_base=HALL_WIFI)
+    assert answer.status_code == 403 and "every branch" in answer.get_json()["message"]
+    assert stranger.get("/metrics", headers={"Authorization": "Bearer qt_made_up"}).status_code == 401
+
+
+def test_the_addresses_that_may_read_are_configured(make_app: Callable[..., Flask]) -> None:
+    def monitoring_network(data: dict[str, Any]) -> None:
+        data["server"]["metrics_from"] = ["10.20.0.0/16", "fd00::1"]
+
+    app = make_app(monitoring_network)
+    scraper = app.test_client()
+    assert scraper.get("/metrics", environ_base={"REMOTE_ADDR": "10.20.3.4"}).status_code == 200
+    assert scraper.get("/metrics", environ_base={"REMOTE_ADDR": "::ffff:10.20.3.4"}).status_code == 200
+    assert scraper.get("/metrics", environ_base={"REMOTE_ADDR": "fd00::1"}).status_code == 200
+    assert scraper.get("/metrics").status_code == 403  # loopback is no longer in the list
+
+
+@pytest.mark.parametrize("entries", [["10.0.0.0/33"], ["monitoring.example"], [5]])
+def test_a_bad_entry_is_refused_naming_it(tmp_path: Path, entries: list[Any]) -> None:
+    def overrides(data: dict[str, Any]) -> None:
+        data["server"]["metrics_from"] = entries
+        data["server"]["database_url"] = f"sqlite:///{tmp_path / 'hall.sqlite3'}"
+
+    with pytest.raises(ConfigError, match=r"server\.metrics_from\[0\]: must be an address or network"):
+        load_config(DEMO_CONFIG, overrides=overrides)
+
+
+def test_no_address_may_read_when_the_list_is_empty(make_app: Callable[..., Flask]) -> None:
+    app = make_app(lambda data: data["server"].__setitem__("metrics_from", []))
+    assert app.test_client().get("/metrics").status_code == 403
+
+
+__all__ = ["app", "build_app", "client", "make_app"]
