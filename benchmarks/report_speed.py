@@ -7,13 +7,14 @@ across branches: simulating 18,000 days would take a quarter of an hour and chan
 Each simulated day goes through the same fold the day end uses (:func:`server.domain.reports.day_cells`) into
 the same tables (``report_figure``, ``report_reason``), so the database holds what a deployment would hold after
 a year of day ends; the tickets themselves are not written (the reports never read them). The simulator has no
-ratings or transfers: 40 % of served customers rate, dissatisfied more often after a long wait, and 2 % of tickets
-are transferred, drawn at random.
+ratings, transfers or estimates given at issue: 40 % of served customers rate, dissatisfied more often after a long
+wait, 2 % of tickets are transferred, 90 % of cancels are the customer's own (walk-outs), and 90 % of tickets get an
+estimate around their real wait, drawn at random.
 
-What it times: every table (volumes, waits, service times, service level, satisfaction, reasons, heat map) in every
-grouping it allows, once for the busy branch and once for all 50 branches (an admin's report), a year each, in
-process (the service call and the JSON or CSV it answers: the server's time without the network), ``--repeat``
-times each.
+What it times: every table (volumes, waits, service times, service level, satisfaction, reasons, heat map, the
+estimates' accuracy) in every grouping it allows, once for the busy branch and once for all 50 branches (an
+admin's report), a year each, in process (the service call and the JSON or CSV it answers: the server's time
+without the network), ``--repeat`` times each.
 
     python benchmarks/report_speed.py                         # SQLite in a temporary directory
     python benchmarks/report_speed.py --database-url postgresql://user@host/db   # an empty database
@@ -48,7 +49,7 @@ import numpy as np  # noqa: E402
 from benchmarks.sim import SCENARIOS, HallDay, Outcome  # noqa: E402
 from benchmarks.sim.hall import HALL_TIMEZONE  # noqa: E402
 from server.config import load_config  # noqa: E402
-from server.domain.estimation import BranchModel, EstimatorSettings  # noqa: E402
+from server.domain.estimation import BranchModel, EstimatorSettings, GivenEstimate  # noqa: E402
 from server.domain.reports import Cell, Group, Section, day_cells  # noqa: E402
 from server.domain.service_day import TicketFacts  # noqa: E402
 from server.domain.tickets import TicketState  # noqa: E402
@@ -57,7 +58,7 @@ from server.persistence import report_figures  # noqa: E402
 from server.persistence.database import make_engine, make_readonly_engine, migrate  # noqa: E402
 from server.services.actor import Actor  # noqa: E402
 from server.services.hall import HallService  # noqa: E402
-from server.services.reports import REASON_GROUPS  # noqa: E402
+from server.services.reports import SECTION_GROUPS  # noqa: E402
 from server.services.unit_of_work import UnitOfWork  # noqa: E402
 
 BUSY = "SZ-FUTIAN"
@@ -104,8 +105,17 @@ def simulate(scenario_name: str, scale: float, index: int, seed: int, model: Bra
             issued_at=day.at(ticket.issued), first_called_at=called, service_started_at=called, finished_at=finished,
             rating_dissatisfied=dissatisfied if rated else None, counter_number=ticket.counter,
             staff_username=on_duty.get(ticket.counter) if ticket.counter else None,
-            rating_reasons=(rng.choice(["WAIT_LONG", "SLOW", "ATTITUDE"]),) if dissatisfied else ()))
+            rating_reasons=(rng.choice(["WAIT_LONG", "SLOW", "ATTITUDE"]),) if dissatisfied else (),
+            estimate=shown_estimate(wait_min, rng) if rng.random() < 0.9 else None,
+            cancelled_by_customer=ticket.outcome == Outcome.CANCELLED and rng.random() < 0.9))
     return facts
+
+
+def shown_estimate(wait_min: float, rng: random.Random) -> GivenEstimate:
+    """An estimate as a customer might have been shown it: a point near the real wait, a 5-minute range around it."""
+    mid = max(0.0, wait_min * rng.lognormvariate(0, 0.35))
+    low = max(0, round(mid / 5) * 5 - 5)
+    return GivenEstimate(low * 60.0, (low + 10) * 60.0, mid * 60)
 
 
 def fifty_branches(data: dict[str, Any], count: int) -> None:
@@ -184,7 +194,7 @@ def main() -> None:
         if section is Section.HEATMAP:
             kinds.append(("json", section, Group.TOTAL))
             continue
-        for group in (REASON_GROUPS if section is Section.REASONS else Group):
+        for group in SECTION_GROUPS.get(section, tuple(Group)):
             kinds.append(("json", section, group))
     kinds += [("csv", Section.WAITS, Group.STAFF), ("csv", Section.VOLUMES, Group.DAY),
               ("csv", Section.HEATMAP, Group.TOTAL)]

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 
+from server.api import responses as R
 from server.api.registry import api, current_actor, query_choices, query_date, query_text, route
 from server.domain.api_tokens import Scope
 from server.domain.hall import LANGUAGES, Branch
@@ -24,7 +25,7 @@ RANGE = (("from", "string", "first day, YYYY-MM-DD (default: 29 days before `to`
          ("group", {"type": "string", "enum": GROUP_NAMES}, "rows per branch, service, counter, staff member, day, "
                                                             "weekday or hour of issue (default: total)"))
 SECTION_QUERY = (("section", {"type": "array", "items": {"type": "string", "enum": SECTION_NAMES}},
-                  "only these tables (repeat the parameter; default: all)"),)
+                  "only these tables (repeat the parameter; default: every table the grouping can have)"),)
 LANG_QUERY = (("lang", {"type": "string", "enum": list(LANGUAGES)}, "the header's language (default zh-CN)"),)
 REGION_QUERY = (("region", "string", "only this region's branches (default: every branch the caller reads)"),)
 BAD = {400: f"a bad day, a range that is reversed or longer than {MAX_RANGE_DAYS} days (bad_date_range), or a "
@@ -44,7 +45,7 @@ def _asked(branches: list[Branch]) -> tuple[Period, Group]:
 
 def _json(branches: list[Branch]) -> Any:
     period, group = _asked(branches)
-    sections = [Section(s) for s in query_choices("section", SECTION_NAMES)] or list(SECTIONS)
+    sections = [Section(s) for s in query_choices("section", SECTION_NAMES)] or None  # None: all the group allows
     return jsonify(reports().report(branches, period, group, sections))
 
 
@@ -60,10 +61,11 @@ def _csv(branches: list[Branch], section: str) -> Any:
     return response
 
 
-@route(api, "/branches/<branch>/reports", "GET", "A branch's report over a range of closed days: volumes, waits, "
-       "service times, service level, satisfaction, rating reasons and the arrivals heat map (managers, regional "
-       "readers)", tag="reports", auth=REPORTS, manager_code="forbidden", token=Scope.READ.value,
-       query=(*RANGE, *SECTION_QUERY), responses=BAD)
+@route(api, "/branches/<branch>/reports", "GET", "A branch's report over a range of closed days: volumes (walk-outs "
+       "apart), waits, service times, service level, satisfaction, rating reasons, the arrivals heat map and the "
+       "accuracy of the wait estimates (managers, regional readers)", tag="reports", auth=REPORTS,
+       manager_code="forbidden", token=Scope.READ.value, query=(*RANGE, *SECTION_QUERY), response=R.Report,
+       responses=BAD)
 def branch_report(branch: str) -> Any:
     return _json(reports().branch_scope(current_actor(), branch))
 
@@ -78,7 +80,7 @@ def branch_report_csv(branch: str, section: str) -> Any:
 
 @route(api, "/reports", "GET", "The report over every branch the caller reads (managers: their branches; regional "
        "accounts: their regions'; admins: all), or one region's", tag="reports", auth=REPORTS,
-       manager_code="forbidden", query=(*RANGE, *SECTION_QUERY, *REGION_QUERY), responses=BAD)
+       manager_code="forbidden", query=(*RANGE, *SECTION_QUERY, *REGION_QUERY), response=R.Report, responses=BAD)
 def all_reports() -> Any:
     return _json(reports().readable_scope(current_actor(), query_text("region", 32)))
 

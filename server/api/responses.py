@@ -673,3 +673,108 @@ class ApiTokenList(Answer):
     may_make_all_branch: bool = Field(description="whether this manager may make a token for every branch")
     branches: list[TokenBranch] = Field(description="the branches this manager may give a token")
     tokens: list[ApiTokenView] = Field(description="every token that reaches the branch, active ones first")
+
+
+# --- reports (server/services/reports.py) --------------------------------------------------------------------
+
+ReportGroupName = Literal["total", "branch", "service", "counter", "staff", "day", "weekday", "hour"]
+
+
+class ReportRow(Answer):
+    """A row's group: the keys of its grouping (none for ``total``) and how it is shown."""
+
+    branch: str | None = Field(default=None, description="grouped by branch or counter: the branch code")
+    service: str | None = Field(default=None, description="grouped by service: the code it was issued for")
+    counter: str | None = Field(default=None, description="grouped by counter: its number")
+    day: str | None = Field(default=None, description="grouped by day: YYYY-MM-DD, branch-local")
+    weekday: int | None = Field(default=None, ge=0, le=6, description="grouped by weekday: 0 = Monday")
+    hour: int | None = Field(default=None, ge=0, le=23, description="grouped by hour: the local hour of issue")
+    label: Names = Field(description="the group as shown (a staff member: the display name only)")
+
+
+class VolumesRow(ReportRow):
+    """Counts of tickets; what no counter answers for is null in counter and staff rows."""
+
+    issued: int | None
+    called: int
+    served: int
+    no_shows: int = Field(description="called, never came to the counter")
+    walked_out: int | None = Field(description="cancelled by the customer before the call (the phone ticket page)")
+    cancelled: int | None = Field(description="cancelled by staff or an integration")
+    expired: int | None = Field(description="still in the hall when the day ended")
+    transferred: int
+
+
+class DurationRow(ReportRow):
+    count: int
+    mean_s: float | None
+    p50_s: float | None
+    p90_s: float | None
+    p95_s: float | None
+
+
+class ServiceLevelRow(ReportRow):
+    called: int
+    within_target: int
+    service_level: float | None
+
+
+class SatisfactionRow(ReportRow):
+    rated: int
+    satisfied: int
+    satisfied_share: float | None
+    goal: float
+    meets_goal: bool | None
+
+
+class ReasonRow(ReportRow):
+    reason: str
+    reason_label: Names
+    rated: int
+
+
+class AccuracyRow(ReportRow):
+    """How the estimates given at issue compared with the wait to the first call, over the tickets that had one."""
+
+    estimated: int = Field(description="tickets called that had been given a known estimate")
+    within_range: int = Field(description="called within the range the customer was shown")
+    within_range_share: float | None
+    late_over_5min: int = Field(description="called more than 5 minutes past the shown range's high end")
+    late_over_5min_share: float | None
+    mean_abs_error_s: float | None = Field(description="mean |wait - the point estimate|, seconds")
+
+
+class Heatmap(Answer):
+    hours: list[int] = Field(description="the local hours of issue that had arrivals")
+    weekdays: list[Names]
+    days: list[int] = Field(description="how many of each weekday (Monday first) the range holds")
+    issued: list[list[int]] = Field(description="arrivals per weekday (rows) and hour (columns)")
+    per_day: list[list[float | None]] = Field(description="the mean per such day")
+
+
+class ReportSections(Answer):
+    """The tables asked for (absent: not asked, or not for this grouping)."""
+
+    volumes: list[VolumesRow] | None = None
+    waits: list[DurationRow] | None = None
+    service_times: list[DurationRow] | None = None
+    service_level: list[ServiceLevelRow] | None = None
+    satisfaction: list[SatisfactionRow] | None = None
+    reasons: list[ReasonRow] | None = None
+    heatmap: Heatmap | None = None
+    accuracy: list[AccuracyRow] | None = None
+
+
+class Report(Answer):
+    """A report over a range of closed days, read from the figures the day ends kept."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    branches: list[str]
+    first: str = Field(alias="from", description="the first day, YYYY-MM-DD")
+    last: str = Field(alias="to", description="the last day, included")
+    group: ReportGroupName
+    satisfaction_goal: float
+    columns: dict[str, list[str]] = Field(description="each table's columns after its group column")
+    labels: dict[str, Names] = Field(description="every heading and title, in both languages")
+    sections: ReportSections

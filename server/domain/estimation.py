@@ -50,6 +50,8 @@ def _minutes(delta: timedelta) -> float:
 
 
 HIGH_END_SLACK_MIN = 0.5  # how far past a grid step the interval's high end may go before the next step is shown
+SHOWN_OPEN_ABOVE_MIN = 120
+"""A shown range ending past this reads "… or more" / "more than 2 hours": customers are promised no high end."""
 
 
 # --- snapshot of the hall ---------------------------------------------------------------------------
@@ -163,11 +165,11 @@ class WaitEstimate:
             zh_text, en_text = _UNKNOWN_TEXT[self.reason or UnknownReason.NOT_YET]
             return zh_text if zh else en_text
         low, high = shown
-        if low == 0 and high <= 120:
+        if low == 0 and high <= SHOWN_OPEN_ABOVE_MIN:
             return f"少于{high}分钟" if zh else f"less than {high} min"
-        if low >= 120:
+        if low >= SHOWN_OPEN_ABOVE_MIN:
             return "超过2小时" if zh else "more than 2 hours"
-        if high > 120:
+        if high > SHOWN_OPEN_ABOVE_MIN:
             return f"{low} 分钟以上" if zh else f"{low} min or more"
         return f"约 {low}–{high} 分钟" if zh else f"about {low}–{high} min"
 
@@ -183,6 +185,37 @@ class WaitEstimate:
             "text": {"zh-CN": self.text("zh-CN"), "en": self.text("en")},
             "reason": None if self.known else (self.reason or UnknownReason.NOT_YET).value,
         }
+
+
+@dataclass(frozen=True)
+class GivenEstimate:
+    """The estimate a ticket was given at issue, as the customer read it, in seconds: the shown range (``high_s``
+    None when it read "… or more") and the point estimate (``mid_s``)."""
+
+    low_s: float
+    high_s: float | None
+    mid_s: float
+
+    @classmethod
+    def of(cls, given: object) -> GivenEstimate | None:
+        """From :meth:`WaitEstimate.as_dict` as the ``issued`` event keeps it; None when the ticket was given no
+        known estimate (or the record is not one)."""
+        if not isinstance(given, dict) or given.get("known") is not True:
+            return None
+        try:
+            shown = given.get("range_min") or [given["low_min"], given["high_min"]]
+            low, high, mid = float(shown[0]), float(shown[1]), float(given["expected_min"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+        return cls(low * 60, None if high > SHOWN_OPEN_ABOVE_MIN else high * 60, mid * 60)
+
+    def within(self, wait_s: float) -> bool:
+        """Whether a wait (issue to first call) ended inside the shown range."""
+        return self.low_s <= wait_s and (self.high_s is None or wait_s <= self.high_s)
+
+    def late_by(self, wait_s: float) -> float:
+        """How far past the shown high end a wait ended, in seconds (0 when not past it, or open above)."""
+        return 0.0 if self.high_s is None else max(0.0, wait_s - self.high_s)
 
 
 # --- what the branch has learnt -----------------------------------------------------------------------

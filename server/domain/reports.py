@@ -5,10 +5,14 @@ When a service day closes, its tickets are folded into **figure cells** (:func:`
 
 - ``day``: the branch's whole day (totals, days and weekdays);
 - ``service``: per service the ticket was issued for (arrivals, ends, waits, service times, ratings);
-- ``hour``: per local hour of issue, every service together (the heat map and the day's curve);
+- ``hour``: per local hour of issue, every service together (the heat map, the day's curve, the estimates' accuracy
+  by hour);
 - ``counter`` and ``staff``: per counter / staff member that last handled the ticket (what happened at the counter:
   called, served, no-shows, transfers, waits until their call, service times, ratings; tickets nobody called are
   not at any counter).
+
+Each hall cell also keeps how good the estimate given at issue was (:func:`estimate_counts`) and tells customers
+who walked out apart from staff cancellations and no-shows (:func:`end_of`).
 
 Waits (issue to first call) and service times (start to finish) are kept as **histograms with fixed bins**
 (:data:`BIN_EDGES_MIN`), so that percentiles over any range come from summed bins (:func:`histogram_percentile`).
@@ -84,11 +88,15 @@ class Grain(StrEnum):
 
 
 COUNTS = ("issued", "called", "served", "no_shows", "cancelled", "expired", "transferred", "wait_count",
-          "wait_sum_s", "within_target", "service_count", "service_sum_s", "rated", "satisfied")
+          "wait_sum_s", "within_target", "service_count", "service_sum_s", "rated", "satisfied", "walked_out",
+          "estimated", "within_range", "late_over_5min", "abs_error_sum_s")
 """The summed measures of a cell besides the histograms (sums of seconds are whole seconds)."""
 AT_COUNTER = ("called", "served", "no_shows", "transferred", "wait_count", "wait_sum_s", "within_target",
               "service_count", "service_sum_s", "rated", "satisfied")
-"""The measures a counter or staff member is answerable for (arrivals, cancellations and expiries are the hall's)."""
+"""The measures a counter or staff member is answerable for (arrivals, walk-outs, cancellations, expiries and the
+estimates given at issue are the hall's)."""
+LATE_AFTER = timedelta(minutes=5)
+"""A wait that ended more than this past the shown high end counts as ``late_over_5min``."""
 
 
 @dataclass
@@ -115,6 +123,30 @@ class Cell:
 
 _ENDS = {TicketState.DONE: "served", TicketState.NO_SHOW: "no_shows", TicketState.CANCELLED: "cancelled",
          TicketState.EXPIRED: "expired"}
+HALL_ENDS = ("walked_out", "cancelled", "expired")
+"""The ends of tickets no counter answers for."""
+
+
+def end_of(facts: TicketFacts) -> str | None:
+    """The count a closed ticket's end adds to: ``walked_out`` when its customer cancelled it before the call (only
+    a waiting ticket can be cancelled), ``cancelled`` when staff or an integration did. A ticket still waiting when
+    the day ended stays ``expired``: whether its customer had left or the hall ran out of time cannot be told."""
+    if facts.state is TicketState.CANCELLED and facts.cancelled_by_customer:
+        return "walked_out"
+    return _ENDS.get(facts.state)
+
+
+def estimate_counts(facts: TicketFacts) -> dict[str, int]:
+    """What a ticket adds to the accuracy of the estimates given at issue: nothing unless it was called and had
+    been given a known estimate; else ``estimated``, whether the wait to its first call ended inside the shown
+    range, more than :data:`LATE_AFTER` past its high end, and the absolute error against the point estimate."""
+    given = facts.estimate
+    if given is None or facts.first_called_at is None:
+        return {}
+    wait = max((facts.first_called_at - facts.issued_at).total_seconds(), 0.0)
+    return {"estimated": 1, "within_range": int(given.within(wait)),
+            "late_over_5min": int(given.late_by(wait) > LATE_AFTER.total_seconds()),
+            "abs_error_sum_s": round(abs(wait - given.mid_s))}
 
 
 def day_cells(tickets: Iterable[TicketFacts], zone: tzinfo, targets: dict[str, timedelta]) -> list[Cell]:
@@ -136,7 +168,8 @@ def day_cells(tickets: Iterable[TicketFacts], zone: tzinfo, targets: dict[str, t
             counter_cells.append(cell(Grain.COUNTER, counter=facts.counter_number))
         if facts.staff_username:
             counter_cells.append(cell(Grain.STAFF, staff=facts.staff_username))
-        end = _ENDS.get(facts.state)
+        end = end_of(facts)
+        accuracy = estimate_counts(facts)
         wait = service = None
         if facts.first_called_at is not None:
             wait = (facts.first_called_at - facts.issued_at).total_seconds()
@@ -145,8 +178,9 @@ def day_cells(tickets: Iterable[TicketFacts], zone: tzinfo, targets: dict[str, t
         target = targets.get(facts.issued_service_code)
         for one in hall_cells:
             one.counts["issued"] += 1
-            if end in ("cancelled", "expired"):
+            if end in HALL_ENDS:
                 one.counts[end] += 1
+            one.counts.update(accuracy)
         for one in hall_cells + counter_cells:
             if end in ("served", "no_shows"):
                 one.counts[end] += 1
@@ -183,6 +217,7 @@ class Section(StrEnum):
     SATISFACTION = "satisfaction"
     REASONS = "reasons"
     HEATMAP = "heatmap"
+    ACCURACY = "accuracy"
 
 
 class Group(StrEnum):
@@ -211,7 +246,8 @@ LABELS: dict[str, Text] = {
     "staff": Text("员工", "Staff member"), "day": Text("日期", "Day"), "weekday": Text("星期", "Weekday"),
     "hour": Text("时段", "Hour"), "total": Text("合计", "Total"),
     "issued": Text("取号数", "Arrivals"), "called": Text("叫号数", "Called"), "served": Text("办结数", "Served"),
-    "no_shows": Text("过号数", "No-shows"), "cancelled": Text("取消数", "Cancelled"),
+    "no_shows": Text("过号数", "No-shows"), "walked_out": Text("中途离开", "Walked out"),
+    "cancelled": Text("员工取消", "Cancelled by staff"),
     "expired": Text("日终失效", "Expired at day end"), "transferred": Text("转移数", "Transferred"),
     "count": Text("样本数", "Count"), "mean_s": Text("平均(秒)", "Mean (s)"), "p50_s": Text("中位数(秒)", "Median (s)"),
     "p90_s": Text("90分位(秒)", "90th percentile (s)"), "p95_s": Text("95分位(秒)", "95th percentile (s)"),
@@ -224,6 +260,13 @@ LABELS: dict[str, Text] = {
     "service_times": Text("办理时长", "Service times"),
     "satisfaction": Text("满意度", "Satisfaction"), "reasons": Text("评价原因", "Rating reasons"),
     "heatmap": Text("到达热力图", "Arrivals by weekday and hour"),
+    "accuracy": Text("等候预估准确度", "Accuracy of the wait estimates"),
+    "estimated": Text("有预估的叫号", "Called with an estimate"),
+    "within_range": Text("在预估范围内", "Within the shown range"),
+    "within_range_share": Text("范围内占比", "Share within the range"),
+    "late_over_5min": Text("超出上限5分钟以上", "Over 5 min past the range"),
+    "late_over_5min_share": Text("超5分钟占比", "Share over 5 min past"),
+    "mean_abs_error_s": Text("平均误差(秒)", "Mean error (s)"),
 }
 """Every label a report shows, in both languages (the chart page takes them from the answer)."""
 

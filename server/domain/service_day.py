@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from server.domain.estimation import GivenEstimate
 from server.domain.hall import Branch
 from server.domain.numbering import service_day
 from server.domain.tickets import TicketState
@@ -73,6 +74,8 @@ class TicketFacts:
     counter_number: str | None = None  # the counter that last handled it (the reports' counter figures)
     staff_username: str | None = None
     rating_reasons: tuple[str, ...] = ()
+    estimate: GivenEstimate | None = None  # the known estimate it was given at issue
+    cancelled_by_customer: bool = False  # cancelled by its customer (the phone page), not by staff or a system
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, and_, exists, func, insert, select
 
+from server.domain.estimation import GivenEstimate
 from server.domain.service_day import DayFigures, TicketFacts
 from server.domain.tickets import EventKind, TicketState
 from server.persistence.tables import DayClose, DaySummary, Rating, TicketEvent, TicketRow
@@ -46,20 +47,38 @@ def ticket_facts(connection: Connection, branch_code: str, day: date) -> list[Ti
     first_call = (select(func.min(_EVENT.c.at)).where(_EVENT.c.ticket_id == _TICKET.c.id,
                                                       _EVENT.c.kind == EventKind.CALLED.value)
                   .correlate(_TICKET).scalar_subquery())
+    issued = (select(_EVENT.c.data).where(_EVENT.c.ticket_id == _TICKET.c.id, _EVENT.c.kind == EventKind.ISSUED.value)
+              .correlate(_TICKET).limit(1).scalar_subquery())
+    # a customer's own cancel (the phone ticket page) names nobody; staff and integrations are named by username
+    by_customer = exists().where(_EVENT.c.ticket_id == _TICKET.c.id, _EVENT.c.kind == EventKind.CANCELLED.value,
+                                 _EVENT.c.staff_username.is_(None)).correlate(_TICKET)
     query = (select(_TICKET.c.issued_service_code, _TICKET.c.state, _TICKET.c.transferred, _TICKET.c.issued_at,
                     first_call, _TICKET.c.service_started_at, _TICKET.c.finished_at, _RATING.c.dissatisfied,
-                    _TICKET.c.counter_number, _TICKET.c.staff_username, _RATING.c.reasons)
+                    _TICKET.c.counter_number, _TICKET.c.staff_username, _RATING.c.reasons, issued, by_customer)
              .select_from(_TICKET.outerjoin(_RATING, _RATING.c.ticket_id == _TICKET.c.id))
              .where(_TICKET.c.branch_code == branch_code, _TICKET.c.service_day == day))
     facts = []
     for (service, state, transferred, issued_at, called_at, started_at, finished_at, dissatisfied, counter, staff,
-         reasons) in connection.execute(query):
+         reasons, issued_data, cancelled_by_customer) in connection.execute(query):
         facts.append(TicketFacts(
             issued_service_code=service, state=TicketState(state), transferred=bool(transferred), issued_at=issued_at,
             first_called_at=_aware(called_at), service_started_at=started_at, finished_at=finished_at,
             rating_dissatisfied=None if dissatisfied is None else bool(dissatisfied), counter_number=counter,
-            staff_username=staff, rating_reasons=tuple(json.loads(reasons)) if reasons else ()))
+            staff_username=staff, rating_reasons=tuple(json.loads(reasons)) if reasons else (),
+            estimate=_given_estimate(issued_data),
+            cancelled_by_customer=state == TicketState.CANCELLED.value and bool(cancelled_by_customer)))
     return facts
+
+
+def _given_estimate(data: str | None) -> GivenEstimate | None:
+    """The known estimate an ``issued`` event's data recorded (tickets issued before estimates were kept: None)."""
+    if not data:
+        return None
+    try:
+        recorded = json.loads(data)
+    except ValueError:
+        return None
+    return GivenEstimate.of(recorded.get("estimate") if isinstance(recorded, dict) else None)
 
 
 def _aware(value: datetime | None) -> datetime | None:

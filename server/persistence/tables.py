@@ -520,9 +520,9 @@ class ApiTokenRow(SQLModel, table=True):
     last_used_at: datetime | None = utc_field()
 
 
-def _report_columns(month: bool = False) -> list[Column[Any]]:
-    """The columns of ``report_figure`` (``month``: of ``report_month``; shared with the migration): keys, summed
-    counts, the two histograms."""
+def _report_columns(month: bool = False, counts: tuple[str, ...] = COUNTS) -> list[Column[Any]]:
+    """The columns of ``report_figure`` (``month``: of ``report_month``; shared with the migration, which names the
+    ``counts`` of its revision): keys, summed counts, the two histograms."""
     return [
         Column("branch_code", String(32), primary_key=True),
         *((Column("month", Date, primary_key=True), Column("weekday", Integer, primary_key=True)) if month
@@ -532,7 +532,7 @@ def _report_columns(month: bool = False) -> list[Column[Any]]:
         Column("service_code", String(32), primary_key=True),  # "" where the grain has none
         Column("counter_number", String(32), primary_key=True),
         Column("staff_username", String(64), primary_key=True),
-        *(Column(name, Integer, nullable=False, server_default="0") for name in (*COUNTS, *WAIT_BINS, *SERVICE_BINS)),
+        *(Column(name, Integer, nullable=False, server_default="0") for name in (*counts, *WAIT_BINS, *SERVICE_BINS)),
     ]
 
 

@@ -46,13 +46,15 @@ GROUP_KEYS: dict[Group, tuple[str, ...]] = {
     Group.COUNTER: ("branch_code", "counter_number"), Group.STAFF: ("staff_username",),
     Group.DAY: ("service_day",), Group.WEEKDAY: (), Group.HOUR: ("hour",)}
 """The columns a grouping sums by (a weekday also by the rows' weekday)."""
-VOLUMES = ("issued", "called", "served", "no_shows", "cancelled", "expired", "transferred")
+VOLUMES = ("issued", "called", "served", "no_shows", "walked_out", "cancelled", "expired", "transferred")
+ACCURACY = ("estimated", "within_range", "late_over_5min", "abs_error_sum_s")
 MEASURES: dict[Section, tuple[str, ...]] = {
     Section.VOLUMES: VOLUMES,
     Section.WAITS: ("wait_count", "wait_sum_s", *WAIT_BINS),
     Section.SERVICE_TIMES: ("service_count", "service_sum_s", *SERVICE_BINS),
     Section.SERVICE_LEVEL: ("wait_count", "within_target"),
     Section.SATISFACTION: ("rated", "satisfied"),
+    Section.ACCURACY: ACCURACY,
 }
 COLUMNS: dict[Section, tuple[str, ...]] = {
     Section.VOLUMES: VOLUMES,
@@ -61,9 +63,15 @@ COLUMNS: dict[Section, tuple[str, ...]] = {
     Section.SERVICE_LEVEL: ("called", "within_target", "service_level"),
     Section.SATISFACTION: ("rated", "satisfied", "satisfied_share", "goal", "meets_goal"),
     Section.REASONS: ("reason", "rated"),
+    Section.ACCURACY: ("estimated", "within_range", "within_range_share", "late_over_5min", "late_over_5min_share",
+                       "mean_abs_error_s"),
 }
 """Each table's columns after its group column (the heat map's are the hours)."""
 REASON_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WEEKDAY)
+ACCURACY_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WEEKDAY, Group.HOUR)
+"""The estimate given at issue is the hall's promise, kept in the hall's cells, not a counter's or staff member's."""
+SECTION_GROUPS: dict[Section, tuple[Group, ...]] = {Section.REASONS: REASON_GROUPS, Section.ACCURACY: ACCURACY_GROUPS}
+"""The groupings a table is limited to (the others: every grouping)."""
 SECTIONS = tuple(Section)
 GROUPS = tuple(Group)
 
@@ -104,9 +112,10 @@ class Reports:
     # --- the report --------------------------------------------------------------------------------------------
 
     def report(self, branches: Sequence[Branch], period: Period, group: Group,
-               sections: Sequence[Section] = SECTIONS) -> dict[str, Any]:
-        """The asked ``sections`` of ``branches`` over ``period``, rows grouped by ``group``, with the labels of both
-        languages."""
+               sections: Sequence[Section] | None = None) -> dict[str, Any]:
+        """The asked ``sections`` of ``branches`` over ``period`` (None: every table the grouping can have), rows
+        grouped by ``group``, with the labels of both languages."""
+        sections = sections_for(group) if sections is None else sections
         check_group(sections, group)
         codes = [b.code for b in branches]
         tables: dict[str, Any] = {}
@@ -242,11 +251,19 @@ class Reports:
         return f"report-{who}-{section.value}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
 
 
+def sections_for(group: Group) -> list[Section]:
+    """Every table a report grouped by ``group`` can have (what a report that names no section shows)."""
+    return [s for s in SECTIONS if group in SECTION_GROUPS.get(s, GROUPS)]
+
+
 def check_group(sections: Sequence[Section], group: Group) -> None:
-    """400 ``bad_group`` for a grouping a table cannot have (rating reasons are kept per service and day)."""
-    if Section.REASONS in sections and group not in REASON_GROUPS:
-        raise DomainError(f"the rating reasons are grouped by {', '.join(g.value for g in REASON_GROUPS)} only",
-                          code="bad_group", http_status=400, parameter="group")
+    """400 ``bad_group`` for a grouping a table cannot have (rating reasons are kept per service and day, the
+    estimates' accuracy in the hall's cells)."""
+    for section in sections:
+        allowed = SECTION_GROUPS.get(section, GROUPS)
+        if group not in allowed:
+            raise DomainError(f"the {section.value} table is grouped by {', '.join(g.value for g in allowed)} only",
+                              code="bad_group", http_status=400, parameter="group")
 
 
 def _key_of(group: Group, row: dict[str, Any]) -> dict[str, Any]:
@@ -277,6 +294,11 @@ def _figures(section: Section, group: Group, v: dict[str, int]) -> dict[str, Any
         return duration_figures(v["wait_count"], v["wait_sum_s"], [v[b] for b in WAIT_BINS])
     if section is Section.SERVICE_TIMES:
         return duration_figures(v["service_count"], v["service_sum_s"], [v[b] for b in SERVICE_BINS])
+    if section is Section.ACCURACY:
+        return {"estimated": v["estimated"], "within_range": v["within_range"],
+                "within_range_share": share(v["within_range"], v["estimated"]), "late_over_5min": v["late_over_5min"],
+                "late_over_5min_share": share(v["late_over_5min"], v["estimated"]),
+                "mean_abs_error_s": None if v["estimated"] <= 0 else v["abs_error_sum_s"] / v["estimated"]}
     if section is Section.SERVICE_LEVEL:
         return {"called": v["wait_count"], "within_target": v["within_target"],
                 "service_level": share(v["within_target"], v["wait_count"])}

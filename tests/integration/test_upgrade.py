@@ -24,6 +24,7 @@ from sqlalchemy import Engine, MetaData, create_engine, func, insert, select, te
 
 from server.app import create_app
 from server.config import HALL_SECTIONS, load_config
+from server.domain.reports import Group, Section
 from server.domain.tickets import Action
 from server.persistence.database import alembic_config
 from server.services.actor import Actor
@@ -168,6 +169,27 @@ def test_a_database_of_the_previous_release_is_upgraded_with_every_row_and_the_s
         called = hall.counters.call_next(BRANCH, "3", wang)["ticket"]
         assert called["number"] == "B002"  # counter 3 serves PLAN first
         hall.tickets.act(BRANCH, called["id"], Action.START, wang)
+
+        # the reports: the day the release closed is filled by a rebuild, and the day that closes next reads the
+        # release's events (its customer's cancel is a walk-out; the unknown estimates it gave count nowhere)
+        branches = [hall.branch(BRANCH)]
+        assert hall.days.rebuild_reports(BRANCH) == 1
+        period = hall.reports.period(branches, date(2026, 11, 23), date(2026, 11, 24))
+
+        def volumes() -> dict[str, dict[str, Any]]:
+            answer = hall.reports.report(branches, period, Group.DAY, [Section.VOLUMES, Section.ACCURACY])
+            return {row["day"]: row for row in answer["sections"]["volumes"]} | {
+                f"accuracy {row['day']}": row for row in answer["sections"]["accuracy"]}
+
+        closed = volumes()
+        assert {k: closed["2026-11-23"][k] for k in ("issued", "expired", "walked_out")} == {
+            "issued": 6, "expired": 3, "walked_out": 0}
+        assert closed["accuracy 2026-11-23"]["estimated"] == 0
+        clock.now = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # midnight in Shenzhen
+        hall.days.end_due(BRANCH)
+        ended = volumes()
+        assert {k: ended["2026-11-24"][k] for k in ("issued", "walked_out", "cancelled")} == {
+            "issued": 12, "walked_out": 1, "cancelled": 0}
     finally:
         engine.dispose()
         if hall.uow.read_engine is not None:

@@ -117,3 +117,110 @@ def test_whole_months_and_the_days_at_the_ends_cover_the_range_once(first: date,
     days = [m + timedelta(days=n) for m in months for n in range((next_month(m) - m).days)]
     days += [start + timedelta(days=n) for start, end in edges for n in range((end - start).days + 1)]
     assert sorted(days) == [first + timedelta(days=n) for n in range(length + 1)]
+
+
+# --- the estimates' accuracy and walk-outs -------------------------------------------------------------------
+
+START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def as_issued(low: int, high: int, expected: float, known: bool = True) -> dict[str, object]:
+    """An estimate as the issued event keeps it (WaitEstimate.as_dict)."""
+    return {"known": known, "expected_min": expected, "low_min": low - 0.4, "high_min": high - 0.3,
+            "range_min": [low, high] if known else None, "text": {}, "reason": None if known else "not_yet"}
+
+
+def test_the_estimate_given_is_read_as_the_customer_saw_it() -> None:
+    from server.domain.estimation import GivenEstimate, WaitEstimate
+
+    shown = GivenEstimate.of(as_issued(10, 15, 12.5))
+    assert shown == GivenEstimate(600.0, 900.0, 750.0)  # the shown range, not the unrounded interval
+    assert shown.within(600) and shown.within(900) and not shown.within(901) and not shown.within(599)
+    assert shown.late_by(900 + 301) == 301
+    open_above = GivenEstimate.of(as_issued(90, 135, 100))  # "90 min or more": no high end promised
+    assert open_above is not None and open_above.high_s is None and open_above.within(10 * 3600)
+    assert open_above.late_by(10 * 3600) == 0
+    assert GivenEstimate.of(as_issued(10, 15, 12, known=False)) is None
+    for broken in (None, "soon", {"known": True}, {"known": True, "range_min": ["x", 1], "expected_min": 1}):
+        assert GivenEstimate.of(broken) is None
+    # what the issue command stores reads back
+    real = WaitEstimate(timedelta(minutes=12), timedelta(minutes=8), timedelta(minutes=17)).as_dict()
+    assert GivenEstimate.of(real) == GivenEstimate(10 * 60.0, 20 * 60.0, 12 * 60.0)
+
+
+end_states = st.sampled_from([TicketState.DONE, TicketState.NO_SHOW, TicketState.CANCELLED, TicketState.EXPIRED])
+
+
+@st.composite
+def closed_tickets(draw: st.DrawFn) -> TicketFacts:
+    """One ticket of a closed day: any end, maybe called, maybe given a known (or unknown) estimate."""
+    from server.domain.estimation import GivenEstimate
+
+    state = draw(end_states)
+    issued_at = START + timedelta(minutes=draw(st.integers(0, 600)))
+    called = state in (TicketState.DONE, TicketState.NO_SHOW) or (state is TicketState.EXPIRED and draw(st.booleans()))
+    called_at = issued_at + timedelta(seconds=draw(st.integers(0, 3 * 3600))) if called else None
+    estimate = None
+    if draw(st.booleans()):
+        low = draw(st.integers(0, 150)) // 5 * 5
+        high = low + draw(st.sampled_from([5, 10, 15, 30]))
+        estimate = GivenEstimate.of(as_issued(low, high, draw(st.floats(low, high)), known=draw(st.booleans())))
+    counter = draw(st.sampled_from(["2", "3"])) if called else None
+    return TicketFacts(draw(st.sampled_from(["BILL", "PLAN"])), state, False, issued_at, called_at, None, None, None,
+                       counter, None, (), estimate=estimate,
+                       cancelled_by_customer=state is TicketState.CANCELLED and draw(st.booleans()))
+
+
+@given(st.lists(closed_tickets(), max_size=60))
+def test_each_called_ticket_with_an_estimate_counts_once_in_every_hall_grain(tickets: list[TicketFacts]) -> None:
+    from server.domain.reports import Group, Section
+    from server.services.reports import _figures
+
+    cells = day_cells(tickets, SHANGHAI, {})
+    judged = [t for t in tickets if t.estimate is not None and t.first_called_at is not None]
+    for grain in (Grain.DAY, Grain.SERVICE, Grain.HOUR):
+        summed = {m: sum(c.counts[m] for c in cells if c.grain is grain)
+                  for m in ("estimated", "within_range", "late_over_5min", "abs_error_sum_s")}
+        assert summed["estimated"] == len(judged)  # a ticket with no estimate, or never called, never counts
+        outside = sum(1 for t in judged if not t.estimate.within((t.first_called_at - t.issued_at).total_seconds()))
+        assert summed["within_range"] + outside == summed["estimated"]
+        assert summed["late_over_5min"] <= outside  # late is outside the range
+        row = _figures(Section.ACCURACY, Group.TOTAL, summed)
+        for share_name in ("within_range_share", "late_over_5min_share"):
+            assert row[share_name] is None if not judged else 0 <= row[share_name] <= 1
+        assert row["mean_abs_error_s"] is None if not judged else row["mean_abs_error_s"] >= 0
+    assert all(c.counts["estimated"] == 0 for c in cells if c.grain in (Grain.COUNTER, Grain.STAFF))
+
+
+@given(st.lists(closed_tickets(), max_size=60))
+def test_walk_outs_staff_cancels_and_no_shows_are_apart(tickets: list[TicketFacts]) -> None:
+    cells = day_cells(tickets, SHANGHAI, {})
+    (day,) = [c for c in cells if c.grain is Grain.DAY] or [None]
+    if day is None:
+        assert not tickets
+        return
+    cancelled = [t for t in tickets if t.state is TicketState.CANCELLED]
+    assert day.counts["walked_out"] == sum(1 for t in cancelled if t.cancelled_by_customer)
+    assert day.counts["walked_out"] + day.counts["cancelled"] == len(cancelled)
+    assert day.counts["no_shows"] == sum(1 for t in tickets if t.state is TicketState.NO_SHOW)
+    assert day.counts["issued"] == sum(day.counts[end] for end in ("served", "no_shows", "walked_out", "cancelled",
+                                                                     "expired"))
+    assert all(c.counts["walked_out"] == 0 for c in cells if c.grain in (Grain.COUNTER, Grain.STAFF))
+
+
+def test_an_estimate_judged_against_the_wait_to_the_first_call() -> None:
+    from server.domain.estimation import GivenEstimate
+    from server.domain.reports import estimate_counts
+
+    shown = GivenEstimate.of(as_issued(10, 15, 12))
+
+    def counted(wait_min: float, estimate: GivenEstimate | None = shown) -> dict[str, int]:
+        return estimate_counts(TicketFacts("BILL", TicketState.DONE, False, START,
+                                           START + timedelta(minutes=wait_min), None, None, None, estimate=estimate))
+
+    assert counted(12) == {"estimated": 1, "within_range": 1, "late_over_5min": 0, "abs_error_sum_s": 0}
+    assert counted(20) == {"estimated": 1, "within_range": 0, "late_over_5min": 0, "abs_error_sum_s": 480}
+    assert counted(20.5) == {"estimated": 1, "within_range": 0, "late_over_5min": 1, "abs_error_sum_s": 510}
+    assert counted(2) == {"estimated": 1, "within_range": 0, "late_over_5min": 0, "abs_error_sum_s": 600}
+    assert counted(12, None) == {}

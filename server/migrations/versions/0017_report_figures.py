@@ -20,10 +20,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+COUNTS_0017 = ("issued", "called", "served", "no_shows", "cancelled", "expired", "transferred", "wait_count",
+               "wait_sum_s", "within_target", "service_count", "service_sum_s", "rated", "satisfied")
+"""The counts of this revision (later ones add columns of their own: 0018)."""
+
+
 def upgrade() -> None:
-    op.create_table('report_figure', *_report_columns())
+    op.create_table('report_figure', *_report_columns(counts=COUNTS_0017))
     op.create_index('ix_report_figure_grain_day', 'report_figure', ['grain', 'branch_code', 'service_day'])
-    op.create_table('report_month', *_report_columns(month=True))
+    op.create_table('report_month', *_report_columns(month=True, counts=COUNTS_0017))
     op.create_index('ix_report_month_grain', 'report_month', ['grain', 'branch_code', 'month'])
     op.create_table(
         'report_reason',
