@@ -360,6 +360,8 @@ class StaffSession(Answer):
     role: Literal["staff", "manager", "admin", "regional"] | None = None
     manages: bool | None = Field(default=None, description="may use the manager page (a manager or an admin)")
     administers: bool | None = Field(default=None, description="may change the hall set-up and every account")
+    landing: str | None = Field(default=None, description="the page to open instead of a branch's (a regional "
+                                                         "account: the reports over its regions)")
     expires_at: datetime | None = Field(default=None, description="when the session ends at the latest (it ends "
                                                                   "sooner when left unused)")
 
