@@ -281,7 +281,7 @@
     if (section === "heatmap") {
       const heat = answer.sections.heatmap;
       const tr = document.createElement("tr");
-      tr.append(th(i18n.t("weekday")), ...heat.hours.map((h) => th(`${String(h).padStart(2, "0")}:00`)));
+      tr.append(th(i18n.t("weekday")), ...heat.hours.map((h) => th(`${String(h).padStart(2, "0")}:00`, "num")));
       head.replaceChildren(tr);
       body.replaceChildren(...heat.weekdays.map((weekday, w) => {
         const row = document.createElement("tr");
@@ -294,7 +294,7 @@
     const columns = (answer.columns && answer.columns[section]) || [];
     const shares = Object.fromEntries(columns.map((c) => [c, isShare(c, rows.map((r) => r[c]))]));
     const tr = document.createElement("tr");
-    tr.append(th(label(group)), ...columns.map((c) => th(heading(c))));
+    tr.append(th(label(group)), ...columns.map((c) => th(heading(c), c === "reason" ? "" : "num")));
     head.replaceChildren(tr);
     body.replaceChildren(...rows.map((row) => {
       const line = document.createElement("tr");
@@ -307,7 +307,13 @@
     }));
   }
 
-  function th(text) { const e = document.createElement("th"); e.textContent = text; e.scope = "col"; return e; }
+  function th(text, className) {
+    const e = document.createElement("th");
+    e.textContent = text;
+    e.scope = "col";
+    if (className) e.className = className;
+    return e;
+  }
   function td(text, className) { const e = document.createElement("td"); e.textContent = text; if (className) e.className = className; return e; }
 
   // --- the charts -------------------------------------------------------------------------------------------
