@@ -331,6 +331,9 @@
 
   function set(chart, element, option, description) {
     element.setAttribute("aria-label", description);
+    for (const series of option.series || []) {
+      if (series.type === "bar" && series.barMaxWidth === undefined) series.barMaxWidth = 72; // one group: no slab
+    }
     chart.setOption(option, { notMerge: true });
     chart.resize();
   }
