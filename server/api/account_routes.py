@@ -25,13 +25,16 @@ from server.web import (
     set_session_cookie,
 )
 
+REPORTS_PAGE = "/reports"
+"""Where an account that works in no branch (a regional reader) lands after signing in on a branch's page."""
+
 
 def session_view(account: StaffAccount, expires_at: datetime) -> dict[str, Any]:
     """Who is signed in, and what the pages may offer them (the browser is told, not taught, what a role may do)."""
     role = AccountRole(account.role)
     return {"username": account.username, "display_name": account.display_name, "role": account.role,
             "manages": role.manages, "administers": role == AccountRole.ADMIN,
-            "expires_at": expires_at.isoformat()}
+            "landing": None if role.works_in_branches else REPORTS_PAGE, "expires_at": expires_at.isoformat()}
 
 
 def accounts() -> AccountService:

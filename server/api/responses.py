@@ -360,6 +360,8 @@ class StaffSession(Answer):
     role: Literal["staff", "manager", "admin", "regional"] | None = None
     manages: bool | None = Field(default=None, description="may use the manager page (a manager or an admin)")
     administers: bool | None = Field(default=None, description="may change the hall set-up and every account")
+    landing: str | None = Field(default=None, description="the page to open instead of a branch's (a regional "
+                                                         "account: the reports over its regions)")
     expires_at: datetime | None = Field(default=None, description="when the session ends at the latest (it ends "
                                                                   "sooner when left unused)")
 
@@ -709,8 +711,10 @@ class DurationRow(ReportRow):
     count: int
     mean_s: float | None
     p50_s: float | None
+    p80_s: float | None
     p90_s: float | None
     p95_s: float | None
+    bins: list[int] = Field(description="how many fell in each bin (lower edges: the report's bin_edges_min)")
 
 
 class ServiceLevelRow(ReportRow):
@@ -775,6 +779,7 @@ class Report(Answer):
     last: str = Field(alias="to", description="the last day, included")
     group: ReportGroupName
     satisfaction_goal: float
+    bin_edges_min: list[int] = Field(description="the lower edges of the duration bins in minutes; the last is open")
     columns: dict[str, list[str]] = Field(description="each table's columns after its group column")
     labels: dict[str, Names] = Field(description="every heading and title, in both languages")
     sections: ReportSections

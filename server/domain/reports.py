@@ -250,7 +250,8 @@ LABELS: dict[str, Text] = {
     "cancelled": Text("员工取消", "Cancelled by staff"),
     "expired": Text("日终失效", "Expired at day end"), "transferred": Text("转移数", "Transferred"),
     "count": Text("样本数", "Count"), "mean_s": Text("平均(秒)", "Mean (s)"), "p50_s": Text("中位数(秒)", "Median (s)"),
-    "p90_s": Text("90分位(秒)", "90th percentile (s)"), "p95_s": Text("95分位(秒)", "95th percentile (s)"),
+    "p80_s": Text("80分位(秒)", "80th percentile (s)"), "p90_s": Text("90分位(秒)", "90th percentile (s)"),
+    "p95_s": Text("95分位(秒)", "95th percentile (s)"),
     "within_target": Text("目标内叫号", "Called within target"),
     "service_level": Text("服务水平", "Service level"), "rated": Text("评价数", "Ratings"),
     "satisfied": Text("满意数", "Satisfied"), "satisfied_share": Text("满意率", "Share satisfied"),
@@ -308,8 +309,8 @@ def share(part: int, whole: int) -> float | None:
 def duration_figures(count: int, total_s: int, bins: Sequence[int]) -> dict[str, float | int | None]:
     """Count, mean and percentiles of one group's summed durations."""
     return {"count": count, "mean_s": None if count <= 0 else total_s / count,
-            "p50_s": histogram_percentile(bins, 0.5), "p90_s": histogram_percentile(bins, 0.9),
-            "p95_s": histogram_percentile(bins, 0.95)}
+            "p50_s": histogram_percentile(bins, 0.5), "p80_s": histogram_percentile(bins, 0.8),
+            "p90_s": histogram_percentile(bins, 0.9), "p95_s": histogram_percentile(bins, 0.95)}
 
 
 def when_label(value: object) -> str:

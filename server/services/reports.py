@@ -18,10 +18,11 @@ from typing import Any
 from server.domain.api_tokens import Scope
 from server.domain.audit import spreadsheet_safe
 from server.domain.errors import DomainError, NotAllowed
-from server.domain.hall import Branch
+from server.domain.hall import AccountRole, Branch
 from server.domain.numbering import service_day
 from server.domain.reports import (
     AT_COUNTER,
+    BIN_EDGES_MIN,
     GROUP_GRAIN,
     LABELS,
     SATISFACTION_GOAL,
@@ -58,8 +59,8 @@ MEASURES: dict[Section, tuple[str, ...]] = {
 }
 COLUMNS: dict[Section, tuple[str, ...]] = {
     Section.VOLUMES: VOLUMES,
-    Section.WAITS: ("count", "mean_s", "p50_s", "p90_s", "p95_s"),
-    Section.SERVICE_TIMES: ("count", "mean_s", "p50_s", "p90_s", "p95_s"),
+    Section.WAITS: ("count", "mean_s", "p50_s", "p80_s", "p90_s", "p95_s"),
+    Section.SERVICE_TIMES: ("count", "mean_s", "p50_s", "p80_s", "p90_s", "p95_s"),
     Section.SERVICE_LEVEL: ("called", "within_target", "service_level"),
     Section.SATISFACTION: ("rated", "satisfied", "satisfied_share", "goal", "meets_goal"),
     Section.REASONS: ("reason", "rated"),
@@ -74,6 +75,12 @@ SECTION_GROUPS: dict[Section, tuple[Group, ...]] = {Section.REASONS: REASON_GROU
 """The groupings a table is limited to (the others: every grouping)."""
 SECTIONS = tuple(Section)
 GROUPS = tuple(Group)
+
+
+def groups_of(section: Section) -> tuple[Group, ...]:
+    """The groupings a table can have (rating reasons are kept per service and day, the estimates' accuracy in the
+    hall's cells only)."""
+    return SECTION_GROUPS.get(section, GROUPS)
 
 
 class Reports:
@@ -104,6 +111,18 @@ class Reports:
         if not readable:
             raise NotAllowed(f"{actor.username} reads the figures of none of these branches")
         return readable
+
+    def region_choices(self, actor: Actor) -> list[dict[str, Any]]:
+        """The regions an admin or a regional account may pick on the reports page, each with the names of the
+        branches of it they read; none for anyone else (a manager reads their own branches)."""
+        if actor.role not in (AccountRole.ADMIN, AccountRole.REGIONAL):
+            return []
+        config = self.hall.config
+        regions: dict[str, list[dict[str, str]]] = {}
+        for branch in config.branches:
+            if branch.region is not None and reads_reports_of(config, actor, branch):
+                regions.setdefault(branch.region, []).append(branch.name.as_dict())
+        return [{"code": code, "branches": names} for code, names in sorted(regions.items())]
 
     def period(self, branches: Sequence[Branch], first: date | None, last: date | None) -> Period:
         """The asked days, by default the last 30 closed ones of the first branch's calendar."""
@@ -139,7 +158,7 @@ class Reports:
                 for row in rows:
                     row["label"] = names(group, row)
         return {"branches": codes, "from": period.first.isoformat(), "to": period.last.isoformat(),
-                "group": group.value, "satisfaction_goal": SATISFACTION_GOAL,
+                "group": group.value, "satisfaction_goal": SATISFACTION_GOAL, "bin_edges_min": list(BIN_EDGES_MIN),
                 "columns": {s.value: list(COLUMNS[s]) for s in sections if s in COLUMNS},
                 "labels": {key: text.as_dict() for key, text in LABELS.items()},
                 "sections": tables}
@@ -253,14 +272,13 @@ class Reports:
 
 def sections_for(group: Group) -> list[Section]:
     """Every table a report grouped by ``group`` can have (what a report that names no section shows)."""
-    return [s for s in SECTIONS if group in SECTION_GROUPS.get(s, GROUPS)]
+    return [s for s in SECTIONS if group in groups_of(s)]
 
 
 def check_group(sections: Sequence[Section], group: Group) -> None:
-    """400 ``bad_group`` for a grouping a table cannot have (rating reasons are kept per service and day, the
-    estimates' accuracy in the hall's cells)."""
+    """400 ``bad_group`` for a grouping a table cannot have (:func:`groups_of`)."""
     for section in sections:
-        allowed = SECTION_GROUPS.get(section, GROUPS)
+        allowed = groups_of(section)
         if group not in allowed:
             raise DomainError(f"the {section.value} table is grouped by {', '.join(g.value for g in allowed)} only",
                               code="bad_group", http_status=400, parameter="group")
@@ -291,9 +309,11 @@ def _figures(section: Section, group: Group, v: dict[str, int]) -> dict[str, Any
         at_counter = group in (Group.COUNTER, Group.STAFF)
         return {m: (v[m] if not at_counter or m in AT_COUNTER else None) for m in VOLUMES}
     if section is Section.WAITS:
-        return duration_figures(v["wait_count"], v["wait_sum_s"], [v[b] for b in WAIT_BINS])
+        bins = [v[b] for b in WAIT_BINS]
+        return {**duration_figures(v["wait_count"], v["wait_sum_s"], bins), "bins": bins}
     if section is Section.SERVICE_TIMES:
-        return duration_figures(v["service_count"], v["service_sum_s"], [v[b] for b in SERVICE_BINS])
+        bins = [v[b] for b in SERVICE_BINS]
+        return {**duration_figures(v["service_count"], v["service_sum_s"], bins), "bins": bins}
     if section is Section.ACCURACY:
         return {"estimated": v["estimated"], "within_range": v["within_range"],
                 "within_range_share": share(v["within_range"], v["estimated"]), "late_over_5min": v["late_over_5min"],

@@ -18,6 +18,7 @@ from server.domain.reports import (
     Period,
     bin_of,
     day_cells,
+    duration_figures,
     histogram_percentile,
 )
 from server.domain.service_day import TicketFacts, percentile
@@ -59,6 +60,15 @@ def test_every_duration_falls_in_the_bin_of_its_minutes(seconds: float) -> None:
     minutes = max(seconds, 0) / 60
     assert BIN_EDGES_MIN[index] <= minutes
     assert index == BINS - 1 or minutes < BIN_EDGES_MIN[index + 1]
+
+
+@given(durations)
+def test_a_groups_percentiles_rise_with_the_share_and_its_bins_are_its_count(values: list[float]) -> None:
+    """The chart page draws p50, p80 and p90 side by side and the distribution from the bins."""
+    bins = histogram(values)
+    figures = duration_figures(len(values), int(sum(values)), bins)
+    assert figures["p50_s"] <= figures["p80_s"] <= figures["p90_s"] <= figures["p95_s"]
+    assert sum(bins) == figures["count"]
 
 
 def test_an_empty_histogram_has_no_percentile() -> None:
