@@ -54,6 +54,7 @@ def test_a_manager_adds_edits_and_deletes_a_shift_beside_the_advice(
     expect(page.locator("#shift-dialog")).to_be_visible()
     fill_shift(page, "zhang.wei", "2", "10:00", "13:00")
     page.locator("#service-choices li", has_text="Plan").locator("input").uncheck()
+    look(page, "roster-dialog-en")
     page.click("#shift-form button[type=submit]")
     expect(page.locator("#shift-dialog")).to_be_hidden()
     block = page.locator("#grid .row.counter[data-counter='2'] .block")
