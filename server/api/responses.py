@@ -479,11 +479,73 @@ class StaffingAdvice(Answer):
     timezone: str
     today: bool
     closed: bool
+    planned_source: Literal["roster", "configured"] = Field(
+        description="where \"planned\" comes from: the day's roster, or (none that day) every configured counter")
     service_level: float
     history_days: list[str]
     services: list[StaffingService]
     hours: list[StaffingHour]
     short_hours: int
+
+
+# --- rosters (server/services/roster.py) -----------------------------------------------------------------------
+
+class RosterShift(Answer):
+    """One roster entry: a person at a counter with services in preference order (work), or a person's break."""
+
+    id: int
+    kind: Literal["work", "break"]
+    username: str
+    counter: str | None
+    services: list[str]
+    start: str = Field(description="local time HH:MM, on the quarter hour")
+    end: str = Field(description="local time HH:MM, on the quarter hour (24:00: midnight)")
+
+
+class RosterDayShift(RosterShift):
+    display_name: str
+
+
+class RosterWindow(Answer):
+    start: int = Field(description="minutes after local midnight: the first opening")
+    end: int = Field(description="minutes after local midnight: the end of the service day")
+
+
+class RosterPerson(Answer):
+    username: str
+    display_name: str
+
+
+class RosterCounter(Answer):
+    number: str
+    name: Names
+    services: list[str]
+
+
+class RosterService(Answer):
+    code: str
+    name: Names
+
+
+class RosterDay(Answer):
+    """A day's roster of a branch, with the people, counters and services an editor offers."""
+
+    branch: str
+    date: str
+    closed: bool
+    window: RosterWindow | None = Field(description="the minutes shifts may cover (null: closed that day)")
+    may_edit: bool = Field(description="the caller may change the roster (a manager of the branch or an admin)")
+    people: list[RosterPerson]
+    counters: list[RosterCounter]
+    services: list[RosterService]
+    shifts: list[RosterDayShift]
+
+
+class RosterCopied(Answer):
+    date: str
+    copied: list[str] = Field(description="the days now holding a copy (their own entries replaced)")
+    skipped_closed: list[str] = Field(description="days left alone: the branch is closed")
+    shifts: int
 
 
 # --- trusted devices (server/api/device_routes.py) ------------------------------------------------------------

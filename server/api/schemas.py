@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date as date_type
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
@@ -255,3 +256,33 @@ class AccountUpdateRequest(Body):
 
 class AccountVersionRequest(Body):
     version: RowId
+
+
+# --- rosters (server/services/roster.py) -----------------------------------------------------------------------
+
+ClockTime = Field(min_length=4, max_length=5, pattern=r"^\d{1,2}:\d{2}$", description="local time HH:MM, on the "
+                  "quarter hour, 00:00-24:00")
+
+
+class RosterShiftRequest(Body):
+    """A roster entry: ``work`` (a counter, and services in preference order; none: the counter's own) or a
+    ``break``."""
+
+    kind: Literal["work", "break"] = "work"
+    username: str = Field(min_length=1, max_length=64)
+    counter: str | None = Field(default=None, min_length=1, max_length=32)
+    services: list[Annotated[str, Code]] = Field(default_factory=list, max_length=50)
+    start: str = ClockTime
+    end: str = ClockTime
+
+
+class NewRosterShiftRequest(RosterShiftRequest):
+    date: date_type = Field(description="the branch's local day, YYYY-MM-DD")
+
+
+class CopyRosterRequest(Body):
+    """Copy a day's roster to other days (their entries replaced)."""
+
+    date: date_type = Field(description="the day to copy, YYYY-MM-DD")
+    days: list[date_type] = Field(default_factory=list, max_length=62, description="days to copy it to")
+    weeks: int = Field(default=0, ge=0, le=8, description="also the same weekday of this many next weeks")

@@ -40,6 +40,7 @@ class AuditAction(StrEnum):
     MEDIA_CHANGED = "media_changed"
     HALL_CHANGED = "hall_changed"  # the hall model: a branch, service, counter... created, edited or retired
     ACCOUNT_CHANGED = "account_changed"  # an account created, edited, disabled; a password set or reset
+    ROSTER_CHANGED = "roster_changed"  # a roster entry added, edited or deleted; a day copied to others
 
     @property
     def label(self) -> Text:
@@ -68,6 +69,7 @@ ACTION_LABELS: dict[AuditAction, Text] = {
     AuditAction.MEDIA_CHANGED: Text("修改播放列表", "Changed the media playlist"),
     AuditAction.HALL_CHANGED: Text("修改营业厅设置", "Changed the hall set-up"),
     AuditAction.ACCOUNT_CHANGED: Text("修改账号", "Changed an account"),
+    AuditAction.ROSTER_CHANGED: Text("修改排班", "Changed the roster"),
 }
 
 TARGET_MAX = 200
@@ -133,7 +135,9 @@ TARGET_KINDS: dict[str, Text] = {
     "notice": Text("通知", "notice"),
     "notices": Text("通知顺序", "order of notices"),
     "playlist": Text("播放顺序", "order of the playlist"),
+    "roster": Text("排班", "roster of"),
     "service": Text("业务", "service"),
+    "shift": Text("班次", "shift"),
     "ticket": Text("票号", "ticket"),
 }
 """What a ``target`` names, by its first word: ``"counter 3"`` reads "窗口 3" / "counter 3"."""
@@ -181,6 +185,9 @@ FIELD_LABELS: dict[str, Text] = {
     "actions": Text("操作", "actions"),
     "branch": Text("网点", "branch"),
     "counter": Text("窗口", "counter"),
+    "copied_to": Text("复制到", "copied to"),
+    "date": Text("日期", "date"),
+    "end": Text("结束", "end"),
     "enabled": Text("启用", "enabled"),
     "ends_at": Text("结束时间", "ends at"),
     "file": Text("文件", "file"),
@@ -194,8 +201,10 @@ FIELD_LABELS: dict[str, Text] = {
     "role": Text("用途", "role"),
     "seconds": Text("播放秒数", "seconds shown"),
     "service": Text("业务", "service"),
+    "services": Text("业务", "services"),
     "sessions_ended": Text("结束的会话数", "sessions ended"),
     "staff": Text("员工", "staff"),
+    "start": Text("开始", "start"),
     "starts_at": Text("开始时间", "starts at"),
     "state": Text("状态", "state"),
     "stop": Text("停止取号编号", "stop"),

@@ -556,3 +556,21 @@ REPORT_REASON = Table(
     Column("ratings", Integer, nullable=False),
 )
 """How often each rating reason was chosen, per branch, day and service."""
+
+
+class RosterShiftRow(SQLModel, table=True):
+    """One roster entry of a branch's local day (server/domain/roster.py): a person at a counter with services
+    (``kind`` work), or a person's break; minutes since local midnight on the quarter hour."""
+
+    __tablename__ = "roster_shift"
+    __table_args__ = (Index("ix_roster_shift_branch_day", "branch_code", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    username: str = Field(max_length=64)
+    kind: str = Field(max_length=8)  # EntryKind: work, break
+    counter: str | None = Field(default=None, max_length=32)
+    services: str = Field(default="", max_length=2000)  # service codes in preference order, comma-separated
+    start_min: int = Field()
+    end_min: int = Field()

@@ -3,8 +3,8 @@
 :class:`HallService` is what the entry points hold (``app.extensions["hall"]``): ``tickets``
 (:mod:`server.services.tickets`), ``counters`` (:mod:`server.services.counters`), ``queries``
 (:mod:`server.services.queries`), ``days`` (the end of each service day: :mod:`server.services.service_day`)
-``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issuing`) and ``staffing`` (the
-staffing advice: :mod:`server.services.staffing`), sharing one
+``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issuing`), ``staffing`` (the
+staffing advice: :mod:`server.services.staffing`) and ``roster`` (:mod:`server.services.roster`), sharing one
 :class:`~server.services.context.HallContext`. It also prepares the database for the configuration at start-up.
 """
 
@@ -25,6 +25,7 @@ from server.services.hall_model import HallModel, model_of
 from server.services.issuing import IssuingService
 from server.services.queries import HallQueries
 from server.services.reports import Reports
+from server.services.roster import RosterService
 from server.services.service_day import ServiceDays
 from server.services.staffing import StaffingAdvice
 from server.services.tickets import TicketService
@@ -44,6 +45,7 @@ class HallService(HallContext):
         self.days = ServiceDays(self)
         self.issuing = IssuingService(self)
         self.staffing = StaffingAdvice(self)
+        self.roster = RosterService(self)
         self.day_keeper = self.days
         self.reports = Reports(self)
 

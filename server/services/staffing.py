@@ -8,8 +8,9 @@ lower bound when every counter there takes every service); and for every set of 
 counters serving at least one of them must be at least what that set alone needs (a service only three
 counters serve cannot be given four). An hour is short when a pool's planned counters fail either test.
 
-"Planned" comes from a :class:`Roster`. Until rosters exist it is :class:`ConfiguredRoster`: every counter
-configured, with its services, in every opening hour.
+"Planned" comes from the day's roster (:mod:`server.domain.roster`) when it has a shift; else from ``roster``, by
+default :class:`ConfiguredRoster`: every counter configured, with its services, in every opening hour. The answer's
+``planned_source`` says which.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from server.domain import forecast, staffing
 from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError
 from server.domain.hall import Branch, Service
+from server.domain.roster import DayRoster
 from server.domain.schedule import DayHours
 from server.offload import Offload
 from server.persistence import arrivals, counter_sessions
+from server.persistence import roster as rosters
 from server.services.access import require_reports
 from server.services.actor import Actor
 from server.services.context import HallContext
@@ -124,6 +127,14 @@ class StaffingAdvice:
             rows = arrivals.arrivals(connection, branch.code, candidates)
             histories = arrivals.service_history(connection, branch.code, candidates)
             sessions = counter_sessions.for_branch(connection, branch.code) if day == today else {}
+            rostered = DayRoster(tuple(rosters.on_day(connection, branch.code, day)))
+        if rostered.has_work:
+            source, planned = "roster", rostered.planned
+        else:
+            source = "configured"
+
+            def planned(hour: int) -> dict[str, tuple[str, ...]]:
+                return self.roster.planned(branch, day, hour)
         counts: dict[str, dict[date, dict[int, float]]] = {}
         for service_code, service_day, quarter, count in rows:
             hour = quarter.astimezone(branch.timezone).hour
@@ -139,7 +150,7 @@ class StaffingAdvice:
         signed_in = {number: branch.counter(number).services for number, sess in sessions.items()
                      if sess.signed_in_at is not None and branch.counter(number) is not None}
         current_hour = branch.schedule.local(now).hour if day == today else None
-        hours = (offload or _run)(lambda: [self._hour(branch, day, hour, models, forecasts, signed_in, current_hour)
+        hours = (offload or _run)(lambda: [self._hour(planned(hour), hour, models, forecasts, signed_in, current_hour)
                                            for hour in branch_hours])
         return {
             "branch": branch.code,
@@ -147,6 +158,7 @@ class StaffingAdvice:
             "timezone": branch.timezone.key,
             "today": day == today,
             "closed": not branch_hours,
+            "planned_source": source,
             "service_level": staffing.SERVICE_LEVEL,
             "history_days": [d.isoformat() for d in days],
             "services": [{**models[s.code].as_dict(), **_totals(forecasts[s.code].values())} for s in services],
@@ -154,10 +166,9 @@ class StaffingAdvice:
             "short_hours": sum(1 for h in hours if h["short"]),
         }
 
-    def _hour(self, branch: Branch, day: date, hour: int, models: dict[str, ServiceModel],
+    def _hour(self, planned: dict[str, tuple[str, ...]], hour: int, models: dict[str, ServiceModel],
               forecasts: dict[str, dict[int, forecast.HourForecast]], signed_in: dict[str, tuple[str, ...]],
               current_hour: int | None) -> dict[str, Any]:
-        planned = self.roster.planned(branch, day, hour)
         demands = {}
         service_rows = []
         for code, model in models.items():

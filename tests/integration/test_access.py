@@ -112,7 +112,10 @@ def params(app: Flask) -> dict[str, str]:
     paired_client(app, "pad", "2", manager=manager)
     [device] = ok(manager.get(f"{B}/devices"))["devices"]
     token = ok(manager.post(f"{B}/api-tokens", json={"name": "booking", "scope": "act"}), 201)
-    return {"token_id": str(token["id"]), "branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]),
+    shift = ok(manager.post(f"{B}/roster/shifts", json={"date": "2026-11-24", "username": "zhang.wei", "counter": "2",
+                                                         "start": "09:00", "end": "10:00"}), 201)
+    return {"shift_id": str(shift["id"]),
+            "token_id": str(token["id"]), "branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]),
             "media_id": str(media["id"]), "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]),
             "stop_id": str(stop["id"]), "username": "zhang.wei", "device_id": str(device["id"]),
             "code": code.replace(" ", ""), "token": waiting["token"], "seq": "1"}

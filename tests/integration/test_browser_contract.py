@@ -195,6 +195,25 @@ def test_both_displays_page_languages_have_the_same_texts() -> None:
     assert zh == en, f"displays.js: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
 
 
+@pytest.mark.parametrize("name", ["roster", "staffing"])
+def test_both_roster_and_staffing_page_languages_have_the_same_texts(name: str) -> None:
+    script = ROOT / "server" / "pages" / "back_office" / "static" / f"{name}.js"
+    zh, en = _texts("zh-CN", script), _texts("en", script)
+    assert len(zh) > 30 and {"title", "source_roster", "source_configured"} <= zh  # the whole dictionary was read
+    assert zh == en, f"{name}.js: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
+    template = ROOT / "server" / "pages" / "back_office" / "templates" / "back_office" / f"{name}.html"
+    used = set(re.findall(r'data-i18n(?:-aria-label)?="([a-z_0-9]+)"', template.read_text(encoding="utf-8")))
+    assert used <= zh, f"{name}.html uses texts {name}.js lacks: {sorted(used - zh)}"
+
+
+def test_the_roster_page_explains_every_field_the_rules_name() -> None:
+    keys = _texts("en", ROOT / "server" / "pages" / "back_office" / "static" / "roster.js")
+    source = (ROOT / "server" / "domain" / "roster.py").read_text(encoding="utf-8")
+    fields = set(re.findall(r'RosterRefused\("([a-z_]+)"', source))
+    assert {"username", "counter", "services", "start", "end", "date", "days"} <= fields
+    assert {f"err_{field}" for field in fields - {"shift"}} <= keys
+
+
 def test_the_audit_page_offers_the_domains_actions(app: Flask) -> None:
     page = _bootstrap(app.test_client().get(f"/manager/{BRANCH}/audit").get_data(as_text=True))
     assert page["actions"] == [{"code": a.value, "label": a.label.as_dict()} for a in AuditAction]

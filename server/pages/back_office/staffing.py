@@ -27,6 +27,7 @@ def staffing_page(branch_code: str) -> Any:
         "language": language,
         "api": f"/api/branches/{branch.code}/staffing",
         "manager_page": f"/manager/{branch.code}",
+        "roster_page": f"/manager/{branch.code}/roster",
         "days_back": MAX_DAYS_BACK,
         "days_ahead": MAX_DAYS_AHEAD,
     }

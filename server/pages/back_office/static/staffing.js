@@ -22,7 +22,8 @@
       summary_closed: "{date}：当天不营业。", offline: "无法连接服务器，请稍后重试",
       failed: "读取失败：{message}", date_too_early: "日期不能早于一年前", date_too_far: "日期不能晚于 60 天后",
       bad_query: "请选择日期", method: "按过去 8 周同一星期几的到达预测（近期权重更高，含趋势；节假日不计）；需要的窗口数按 Erlang C / A 计算，使 80% 的顾客在目标等候时间内被叫号。",
-      chart_label: "{date} 每小时预计到达与窗口数",
+      chart_label: "{date} 每小时预计到达与窗口数", roster: "排班表",
+      source_roster: "“计划”来自当天的排班表。", source_configured: "当天没有排班：“计划”按全部已设窗口计算。",
     },
     en: {
       title: "Staffing advice", back: "Back to the manager page", sign_in_first: "Sign in as a manager first",
@@ -46,7 +47,9 @@
       failed: "Could not read the advice: {message}", date_too_early: "The day must be at most a year back",
       date_too_far: "The day must be at most 60 days ahead", bad_query: "Choose a day",
       method: "Forecast from the same weekday over the last 8 weeks (recent weeks weigh more, with a trend; holidays left out); counters needed by Erlang C / A so that 80% of customers are called within their service's target wait.",
-      chart_label: "Arrivals forecast and counters per hour on {date}",
+      chart_label: "Arrivals forecast and counters per hour on {date}", roster: "Roster",
+      source_roster: "\u201cPlanned\u201d comes from the day's roster.",
+      source_configured: "No roster that day: \u201cplanned\u201d counts every configured counter.",
     },
   }, PAGE.language);
 
@@ -189,10 +192,14 @@
   function render() {
     const hoursBody = $("#hours tbody");
     const servicesBody = $("#services tbody");
-    if (!advice) { hoursBody.replaceChildren(); servicesBody.replaceChildren(); drawChart(); return; }
+    if (!advice) {
+      hoursBody.replaceChildren(); servicesBody.replaceChildren(); $("#planned-source").textContent = ""; drawChart();
+      return;
+    }
     hoursBody.replaceChildren(...advice.hours.flatMap(hourRow));
     servicesBody.replaceChildren(...advice.services.map(serviceRow));
     $("#closed").hidden = !advice.closed;
+    $("#planned-source").textContent = advice.closed ? "" : i18n.t(`source_${advice.planned_source}`);
     const total = advice.hours.reduce((sum, h) => sum + h.arrivals, 0);
     $("#summary").textContent = advice.closed ? i18n.t("summary_closed", { date: advice.date })
       : i18n.t("summary", { date: advice.date, n: Math.round(total), short: advice.short_hours,
@@ -221,6 +228,7 @@
       const url = new URL(window.location.href);
       url.searchParams.set("date", day);
       window.history.replaceState(null, "", url);
+      $("#roster-link").href = `${PAGE.roster_page}?lang=${i18n.language}&date=${day}`;
     } catch (error) {
       if (error instanceof API.Error && error.status === 401) return showSignedOut("signed_out");
       if (error instanceof API.Error && error.status === 403) return showSignedOut("not_allowed");
@@ -238,6 +246,7 @@
     const lang = "?lang=" + i18n.language;
     $("#back").href = PAGE.manager_page + lang;
     $("#sign-in-link").href = PAGE.manager_page + lang;
+    $("#roster-link").href = `${PAGE.roster_page}${lang}&date=${form.elements.date.value}`;
     render();
   }
 
