@@ -25,7 +25,7 @@ from server.realtime import (
     use_timerless_socket_queues,
 )
 from server.services.access import require_metrics_reader
-from server.services.accounts import AccountService, SignInThrottle, warn_of_demo_passwords
+from server.services.accounts import AccountService, warn_of_demo_passwords
 from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
 from server.services.api_tokens import ApiTokenService
@@ -41,6 +41,7 @@ from server.services.printing import PrintingService
 from server.services.privacy import PrivacyService
 from server.services.ratings import RatingService
 from server.services.sessions import SessionService
+from server.services.sign_in_throttle import make_throttle
 from server.services.signage import SignageService
 from server.services.unit_of_work import Publisher, UnitOfWork
 from server.settings import HallConfig
@@ -190,7 +191,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
             live.refresh(branch.code)
 
     model.on_change(follow_the_model)
-    throttle = SignInThrottle(config.server.sign_in_attempts, config.server.sign_in_lockout, clock)
+    throttle = make_throttle(config.server.sign_in_attempts, config.server.sign_in_lockout, clock,
+                             config.server.redis_url)
     sessions = SessionService(model, uow, clock, audit=audit, throttle=throttle)
     sessions.end_invalid()  # a password changed or an account disabled in the configuration: its sessions end now
     staff_sockets = StaffSockets(socketio, sessions)

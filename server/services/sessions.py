@@ -37,10 +37,11 @@ from server.offload import Offload
 from server.persistence import staff_sessions
 from server.persistence.staff_sessions import StoredSession
 from server.services.access import SIGN_IN_FIRST, require_branch, require_manager, works_at
-from server.services.accounts import PasswordChangeRequired, SignInThrottle, TooManySignIns, authenticate
+from server.services.accounts import PasswordChangeRequired, authenticate
 from server.services.actor import Actor, Clock
 from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
+from server.services.sign_in_throttle import SignInThrottle, TooManySignIns
 from server.services.unit_of_work import DatabaseUnavailable, UnitOfWork
 from server.settings import HallConfig
 

@@ -18,12 +18,12 @@ from server.domain.tickets import Action
 from server.persistence import audit as stored
 from server.persistence import counter_sessions
 from server.persistence.audit import AuditFilter
-from server.services.accounts import SignInThrottle, TooManySignIns
 from server.services.actor import Actor
 from server.services.audit import AuditLog
 from server.services.devices import DeviceService
 from server.services.hall import HallService
 from server.services.sessions import SessionService
+from server.services.sign_in_throttle import SignInThrottle, TooManySignIns
 from server.services.signage import SignageService
 from tests.conftest import build_service
 from tests.media_samples import png_bytes

@@ -12,7 +12,8 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from server.domain.hall import StaffAccount
-from server.services.accounts import LONGEST_LOCKOUT, SignInThrottle, TooManySignIns, authenticate
+from server.services.accounts import authenticate
+from server.services.sign_in_throttle import LONGEST_LOCKOUT, MemoryFailures, SignInThrottle, TooManySignIns
 from server.settings import HallConfig
 from tests.support import FakeClock, demo_config
 
@@ -100,12 +101,13 @@ def test_each_further_run_of_failures_locks_twice_as_long_up_to_a_day(config: Ha
 
 def test_the_record_stays_bounded_and_keeps_its_lockouts() -> None:
     clock = FakeClock()
-    throttle = SignInThrottle(2, timedelta(minutes=5), clock, max_entries=100)
+    records = MemoryFailures(max_entries=100)
+    throttle = SignInThrottle(2, timedelta(minutes=5), clock, records)
     throttle.failed("manager", "10.0.0.9")
     throttle.failed("manager", "10.0.0.9")
     for n in range(1000):
         clock.advance(seconds=0.1)
         throttle.failed(f"guess{n}", "10.0.0.7")
-    assert len(throttle._failures) <= 100
+    assert len(records.records) <= 100
     with pytest.raises(TooManySignIns):
         throttle.check("manager", "10.0.0.9")
