@@ -4,7 +4,8 @@
 (:mod:`server.services.tickets`), ``counters`` (:mod:`server.services.counters`), ``queries``
 (:mod:`server.services.queries`), ``days`` (the end of each service day: :mod:`server.services.service_day`)
 ``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issuing`) and ``staffing`` (the
-staffing advice: :mod:`server.services.staffing`), sharing one
+staffing advice: :mod:`server.services.staffing`), ``what_if`` (replays of closed days:
+:mod:`server.services.what_if`), sharing one
 :class:`~server.services.context.HallContext`. It also prepares the database for the configuration at start-up.
 """
 
@@ -29,6 +30,7 @@ from server.services.service_day import ServiceDays
 from server.services.staffing import StaffingAdvice
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
+from server.services.what_if import WhatIf
 from server.settings import HallConfig
 
 
@@ -46,6 +48,7 @@ class HallService(HallContext):
         self.staffing = StaffingAdvice(self)
         self.day_keeper = self.days
         self.reports = Reports(self)
+        self.what_if = WhatIf(self)
 
     def ensure_branches(self, branches: Iterable[Branch] | None = None) -> None:
         """Create the per-branch rows a command expects (sequence, counter sessions) and re-derive the waiting
