@@ -238,6 +238,7 @@
     const lang = "?lang=" + i18n.language;
     $("#back").href = PAGE.manager_page + lang;
     $("#sign-in-link").href = PAGE.manager_page + lang;
+    $("#what-if-link").href = `${PAGE.manager_page}/what-if${lang}`;
     render();
   }
 
