@@ -9,6 +9,7 @@ there when called. Then the day ends at midnight.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from server.services.actor import Actor
 from server.services.hall import HallService
 from tests.conftest import RecordingPublisher, build_service
 from tests.integration.test_api import build_app, error_of, manager_client, staff_client
+from tests.integration.test_browser_contract import _texts
 from tests.integration.test_service_day import BRANCH, MANAGER, TUESDAY, ZHANG, midnight_after
 from tests.support import FakeClock, demo_config
 
@@ -177,3 +179,24 @@ def test_the_what_if_over_the_api(app: Flask, clock: FakeClock) -> None:
     today = (clock.now + timedelta(hours=8)).date()
     hall.tickets.issue(BRANCH, "BILL")
     assert error_of(manager.post(f"{B}/what-if", json={"day": today.isoformat()}), 404)["error"] == "day_not_closed"
+
+
+# --- the page's texts ---------------------------------------------------------------------------------------------
+
+def test_the_what_if_page_has_every_text_it_uses_in_both_languages() -> None:
+    root = Path(__file__).resolve().parents[2] / "server" / "pages" / "back_office"
+    script = root / "static" / "what-if.js"
+    zh, en = _texts("zh-CN", script), _texts("en", script)
+    assert len(zh) > 60 and {"run_what_if", "change_add_counter", "what_if_busy"} <= zh  # the whole dictionary
+    assert zh == en, f"what-if.js: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
+    template = (root / "templates" / "back_office" / "what_if.html").read_text(encoding="utf-8")
+    template += (root / "templates" / "back_office" / "manager_subpage.html").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-i18n="([a-z_0-9]+)"', template))
+    used |= set(re.findall(r'i18n\.t\("([a-z_0-9]+)"', script.read_text(encoding="utf-8")))
+    assert used - zh == set()
+
+
+def test_the_page_is_listed_and_renders_for_anyone_until_the_api_refuses(app: Flask) -> None:
+    page = app.test_client().get(f"/manager/{BRANCH}/what-if?lang=en")
+    assert page.status_code == 200 and b'id="what-if-config"' in page.data
+    assert app.test_client().get("/manager/NOPE/what-if").status_code == 404
