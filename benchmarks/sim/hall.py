@@ -54,6 +54,7 @@ class SimTicket:
     called_at: float | None = None
     counter: str | None = None
     left_at: float | None = None  # walk-out time, if they walked out
+    at_counter_min: float | None = None  # how long the counter spent on them (served, or found gone)
 
     @property
     def ticket_id(self) -> int:
@@ -90,6 +91,7 @@ class DayResult:
     day: date
     tickets: list[SimTicket]
     calls: list[tuple[float, str, int]] = field(default_factory=list)  # (minute, counter, ticket id)
+    pauses: list[tuple[str, float, float]] = field(default_factory=list)  # (counter, from, to)
     waiting_at_close: int = 0
 
     def count(self, outcome: str) -> int:
@@ -279,12 +281,14 @@ class HallDay:
             counter.serving_service, counter.serving_since = ticket.service, now
             queued_at, called_at = ticket.ticket.queued_at, self.at(now)
             if ticket.present_at(now):
-                yield env.timeout(self._service_minutes(ticket.service, now))
+                ticket.at_counter_min = self._service_minutes(ticket.service, now)
+                yield env.timeout(ticket.at_counter_min)
                 ticket.outcome = Outcome.SERVED
                 self.model.observe_served(ticket.service, queued_at, called_at, self.at(env.now))
             else:
                 low, high = scenario.no_show_call_minutes
-                yield env.timeout(float(self.rng.uniform(low, high)))
+                ticket.at_counter_min = float(self.rng.uniform(low, high))
+                yield env.timeout(ticket.at_counter_min)
                 ticket.outcome = Outcome.NO_SHOW
                 self.model.observe_no_show(queued_at, called_at, self.at(env.now))
             counter.serving_service = counter.serving_since = None
@@ -293,6 +297,7 @@ class HallDay:
                 low, high = scenario.pause_minutes
                 yield env.timeout(float(self.rng.uniform(low, high)))
                 self.model.observe_pause(self.at(counter.paused_since), self.at(env.now))
+                self.result.pauses.append((counter.skills.counter, counter.paused_since, env.now))
                 counter.paused_since = None
 
     def _service_minutes(self, service: str, minute: float) -> float:

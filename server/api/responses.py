@@ -845,3 +845,66 @@ class Report(Answer):
     columns: dict[str, list[str]] = Field(description="each table's columns after its group column")
     labels: dict[str, Names] = Field(description="every heading and title, in both languages")
     sections: ReportSections
+# --- what-if replay (server/services/what_if.py) ---------------------------------------------------------------
+
+class ReplayFigures(Answer):
+    """Waits from issue to first call, in minutes; service level: the share of the called within target."""
+
+    issued: int
+    walk_outs: int = Field(description="cancelled by the customer, or not there when called")
+    left_over: int = Field(description="never called by the day's end")
+    wait_mean_min: float | None
+    wait_p80_min: float | None
+    wait_p90_min: float | None
+
+
+class ReplayHour(ReplayFigures):
+    hour: int = Field(description="local hour of issue, 0-23")
+
+
+class ReplayService(ReplayFigures):
+    code: str
+
+
+class ReplayRun(Answer):
+    totals: ReplayFigures
+    hours: list[ReplayHour]
+    services: list[ReplayService]
+
+
+class ReplayRuns(Answer):
+    actual: ReplayRun = Field(description="what happened, from the day's tickets")
+    replay: ReplayRun = Field(description="the day replayed with its own counters (the model's fidelity)")
+    what_if: ReplayRun = Field(description="the day replayed with the changes")
+
+
+class ReplayChange(Answer):
+    kind: Literal["add_counter", "add_service", "close_counter"]
+    start: str
+    end: str
+    services: list[str] | None = None
+    counter: str | None = None
+    service: str | None = None
+
+
+class ReplayShift(Answer):
+    """A counter open, not paused, with its services, as the day's events say."""
+
+    counter: str
+    start: str
+    end: str
+    services: list[str]
+
+
+class WhatIfAnswer(Answer):
+    """A closed day replayed as it was and with changes, beside what happened (docs/staffing.md#what-if)."""
+
+    branch: str
+    date: str
+    timezone: str
+    seed: int
+    changes: list[ReplayChange]
+    counters: list[ReplayShift]
+    runs: ReplayRuns
+    replay_ms: dict[str, float] = Field(description="each replay's computing time")
+    total_ms: float

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 from server.domain.media import MAX_SECONDS, NOTICE_MAX_CHARS, TITLE_MAX_CHARS
+from server.domain.replay import MAX_CHANGES
 from server.domain.tickets import PriorityClass
 
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
@@ -286,3 +287,45 @@ class CopyRosterRequest(Body):
     date: date_type = Field(description="the day to copy, YYYY-MM-DD")
     days: list[date_type] = Field(default_factory=list, max_length=62, description="days to copy it to")
     weeks: int = Field(default=0, ge=0, le=8, description="also the same weekday of this many next weeks")
+# --- what-if replay (server/services/what_if.py) ---------------------------------------------------------------
+
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", description="HH:MM, local time")]
+DayText = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")]
+
+
+class AddCounterChange(Body):
+    """One more counter from ``start`` to ``end`` serving ``services`` (in order of preference)."""
+
+    kind: Literal["add_counter"]
+    start: ClockTime
+    end: ClockTime
+
+
+class AddServiceChange(Body):
+    """Counter ``counter`` also serves ``service`` from ``start`` to ``end``."""
+
+    kind: Literal["add_service"]
+    counter: str = Code
+    service: str = Code
+    start: ClockTime
+    end: ClockTime
+
+
+class CloseCounterChange(Body):
+    """Counter ``counter`` calls nobody from ``start`` to ``end``."""
+
+    kind: Literal["close_counter"]
+    counter: str = Code
+    start: ClockTime
+    end: ClockTime
+
+
+WhatIfChange = Annotated[AddCounterChange | AddServiceChange | CloseCounterChange, Field(discriminator="kind")]
+
+
+class WhatIfRequest(Body):
+    """A closed day to replay, the changes to try (at most 10), and the seed of the drawn service times."""
+
+    day: DayText
+    changes: list[WhatIfChange] = Field(default_factory=list, max_length=MAX_CHANGES)
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**31 - 1), BeforeValidator(_json_number)] = 1

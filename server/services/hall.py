@@ -4,7 +4,8 @@
 (:mod:`server.services.tickets`), ``counters`` (:mod:`server.services.counters`), ``queries``
 (:mod:`server.services.queries`), ``days`` (the end of each service day: :mod:`server.services.service_day`)
 ``issuing`` (stopping and resuming issue by hand: :mod:`server.services.issuing`), ``staffing`` (the
-staffing advice: :mod:`server.services.staffing`) and ``roster`` (:mod:`server.services.roster`), sharing one
+staffing advice: :mod:`server.services.staffing`), ``roster`` (:mod:`server.services.roster`) and ``what_if``
+(replays of closed days: :mod:`server.services.what_if`), sharing one
 :class:`~server.services.context.HallContext`. It also prepares the database for the configuration at start-up.
 """
 
@@ -30,6 +31,7 @@ from server.services.service_day import ServiceDays
 from server.services.staffing import StaffingAdvice
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
+from server.services.what_if import WhatIf
 from server.settings import HallConfig
 
 
@@ -48,6 +50,7 @@ class HallService(HallContext):
         self.roster = RosterService(self)
         self.day_keeper = self.days
         self.reports = Reports(self)
+        self.what_if = WhatIf(self)
 
     def ensure_branches(self, branches: Iterable[Branch] | None = None) -> None:
         """Create the per-branch rows a command expects (sequence, counter sessions) and re-derive the waiting

@@ -247,6 +247,7 @@
     $("#back").href = PAGE.manager_page + lang;
     $("#sign-in-link").href = PAGE.manager_page + lang;
     $("#roster-link").href = `${PAGE.roster_page}${lang}&date=${form.elements.date.value}`;
+    $("#what-if-link").href = `${PAGE.manager_page}/what-if${lang}`;
     render();
   }
 
