@@ -851,11 +851,14 @@ class ReplayFigures(Answer):
     """Waits from issue to first call, in minutes; service level: the share of the called within target."""
 
     issued: int
+    served: int
     walk_outs: int = Field(description="cancelled by the customer, or not there when called")
     left_over: int = Field(description="never called by the day's end")
+    called: int
     wait_mean_min: float | None
     wait_p80_min: float | None
     wait_p90_min: float | None
+    service_level: float | None
 
 
 class ReplayHour(ReplayFigures):

@@ -299,6 +299,7 @@ class AddCounterChange(Body):
     kind: Literal["add_counter"]
     start: ClockTime
     end: ClockTime
+    services: list[Annotated[str, Code]] = Field(min_length=1, max_length=50)
 
 
 class AddServiceChange(Body):
