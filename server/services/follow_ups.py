@@ -11,7 +11,6 @@ transaction of :class:`~server.services.unit_of_work.UnitOfWork`: the case, its 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -375,9 +374,4 @@ def _outcome(code: str) -> Outcome:
                           http_status=422) from None
 
 
-def overdue_cases(session: Session, branch_code: str, now: datetime) -> Sequence[FollowUp]:
-    """The branch's overdue cases (for the live hall's alerts)."""
-    return [case for case, _rating, _ticket in stored.overdue(session, branch_code, now)]
-
-
-__all__ = ["SHOW", "FollowUpService", "open_for_rating", "overdue_cases"]
+__all__ = ["SHOW", "FollowUpService", "open_for_rating"]
