@@ -44,7 +44,7 @@ def _asked(branches: list[Branch]) -> tuple[Period, Group]:
 
 def _json(branches: list[Branch]) -> Any:
     period, group = _asked(branches)
-    sections = [Section(s) for s in query_choices("section", SECTION_NAMES)] or list(SECTIONS)
+    sections = [Section(s) for s in query_choices("section", SECTION_NAMES)] or None  # None: all the group allows
     return jsonify(reports().report(branches, period, group, sections))
 
 

@@ -171,6 +171,33 @@ def time_to_resolve(created_at: datetime, resolved_at: datetime | None) -> timed
     return None if resolved_at is None else max(timedelta(0), resolved_at - created_at)
 
 
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the reports read of a case."""
+
+    status: CaseStatus
+    created_at: datetime
+    due_at: datetime | None
+    resolved_at: datetime | None
+
+
+def answered_late(case: CaseFacts, now: datetime) -> bool:
+    """Resolved after its due time, or unresolved and past it now (what the reports count as overdue)."""
+    if case.due_at is None:
+        return False
+    if case.status is CaseStatus.RESOLVED and case.resolved_at is not None:
+        return case.resolved_at > case.due_at
+    return is_overdue(case.status, case.due_at, now)
+
+
+def case_figures(opened: Sequence[CaseFacts], resolved: Sequence[CaseFacts], now: datetime) -> dict[str, float | None]:
+    """A report row: cases opened in the period, those of them answered late (:func:`answered_late`), cases resolved
+    in the period and how long those took from opening (median and 90th percentile, seconds)."""
+    took = [t.total_seconds() for c in resolved if (t := time_to_resolve(c.created_at, c.resolved_at)) is not None]
+    return {"opened": len(opened), "overdue": sum(1 for c in opened if answered_late(c, now)),
+            "resolved": len(resolved), "resolve_p50_s": percentile(took, 0.5), "resolve_p90_s": percentile(took, 0.9)}
+
+
 def checked_text(text: str | None, *, limit: int, what: str, code: str) -> str:
     """Free text a person typed: stripped, 1..``limit`` characters (422 ``code`` with the reason otherwise)."""
     cleaned = (text or "").strip()
@@ -200,11 +227,14 @@ __all__ = [
     "UNRESOLVED",
     "CaseAction",
     "CaseCategory",
+    "CaseFacts",
     "CaseSource",
     "CaseStatus",
     "FollowUpRules",
     "Outcome",
     "allowed_actions",
+    "answered_late",
+    "case_figures",
     "checked_text",
     "is_overdue",
     "may_assign",

@@ -183,6 +183,7 @@ class Section(StrEnum):
     SATISFACTION = "satisfaction"
     REASONS = "reasons"
     HEATMAP = "heatmap"
+    FOLLOW_UPS = "follow_ups"  # cases opened, resolved, answered late; time to resolve (read from the cases)
 
 
 class Group(StrEnum):
@@ -224,6 +225,10 @@ LABELS: dict[str, Text] = {
     "service_times": Text("办理时长", "Service times"),
     "satisfaction": Text("满意度", "Satisfaction"), "reasons": Text("评价原因", "Rating reasons"),
     "heatmap": Text("到达热力图", "Arrivals by weekday and hour"),
+    "follow_ups": Text("回访工单", "Follow-up cases"), "opened": Text("新增", "Opened"),
+    "resolved": Text("已解决", "Resolved"), "overdue": Text("超时", "Overdue"),
+    "resolve_p50_s": Text("解决用时中位数(秒)", "Time to resolve, median (s)"),
+    "resolve_p90_s": Text("解决用时90分位(秒)", "Time to resolve, 90th percentile (s)"),
 }
 """Every label a report shows, in both languages (the chart page takes them from the answer)."""
 

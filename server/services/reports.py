@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from server.domain.api_tokens import Scope
 from server.domain.audit import spreadsheet_safe
 from server.domain.errors import DomainError, NotAllowed
+from server.domain.follow_ups import CaseFacts, CaseStatus, case_figures
 from server.domain.hall import Branch
 from server.domain.numbering import service_day
 from server.domain.reports import (
@@ -35,7 +36,9 @@ from server.domain.reports import (
     duration_figures,
     share,
 )
+from server.persistence import follow_ups as follow_up_rows
 from server.persistence import report_figures
+from server.persistence.tables import FollowUp
 from server.services.access import reads_reports_of, require_reports
 from server.services.actor import Actor
 from server.services.audit import CSV_BOM
@@ -61,9 +64,11 @@ COLUMNS: dict[Section, tuple[str, ...]] = {
     Section.SERVICE_LEVEL: ("called", "within_target", "service_level"),
     Section.SATISFACTION: ("rated", "satisfied", "satisfied_share", "goal", "meets_goal"),
     Section.REASONS: ("reason", "rated"),
+    Section.FOLLOW_UPS: ("opened", "resolved", "overdue", "resolve_p50_s", "resolve_p90_s"),
 }
 """Each table's columns after its group column (the heat map's are the hours)."""
 REASON_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WEEKDAY)
+FOLLOW_UP_GROUPS = (Group.TOTAL, Group.BRANCH, Group.DAY)
 SECTIONS = tuple(Section)
 GROUPS = tuple(Group)
 
@@ -104,9 +109,11 @@ class Reports:
     # --- the report --------------------------------------------------------------------------------------------
 
     def report(self, branches: Sequence[Branch], period: Period, group: Group,
-               sections: Sequence[Section] = SECTIONS) -> dict[str, Any]:
-        """The asked ``sections`` of ``branches`` over ``period``, rows grouped by ``group``, with the labels of both
-        languages."""
+               sections: Sequence[Section] | None = None) -> dict[str, Any]:
+        """The asked ``sections`` of ``branches`` over ``period`` (None: every one the grouping allows), rows grouped
+        by ``group``, with the labels of both languages."""
+        if sections is None:
+            sections = [s for s in SECTIONS if s is not Section.FOLLOW_UPS or group in FOLLOW_UP_GROUPS]
         check_group(sections, group)
         codes = [b.code for b in branches]
         tables: dict[str, Any] = {}
@@ -124,6 +131,8 @@ class Reports:
                 tables[Section.REASONS.value] = self._reasons(connection, codes, period, group)
             if Section.HEATMAP in sections:
                 tables[Section.HEATMAP.value] = self._heatmap(connection, codes, period)
+            if Section.FOLLOW_UPS in sections:
+                tables[Section.FOLLOW_UPS.value] = self._follow_ups(session, branches, period, group)
         names = self._names(branches)
         for section, rows in tables.items():
             if section != Section.HEATMAP.value:
@@ -176,6 +185,32 @@ class Reports:
         return {"hours": hours, "weekdays": [w.as_dict() for w in WEEKDAYS], "days": days,
                 "issued": [[cells[w][h] for h in hours] for w in range(7)],
                 "per_day": [[round(cells[w][h] / days[w], 2) if days[w] else None for h in hours] for w in range(7)]}
+
+    def _follow_ups(self, session: Any, branches: Sequence[Branch], period: Period,
+                    group: Group) -> list[dict[str, Any]]:
+        """Cases opened and resolved in the period (each branch's own days), read from the cases themselves: they
+        are few, and a case changes after its day has closed."""
+        now = self.hall.clock()
+        opened: dict[tuple[str, ...], list[CaseFacts]] = {}
+        resolved: dict[tuple[str, ...], list[CaseFacts]] = {}
+        for branch in branches:
+            zone = branch.timezone
+            start = datetime.combine(period.first, time(0), tzinfo=zone)
+            end = datetime.combine(period.last + timedelta(days=1), time(0), tzinfo=zone)
+
+            def key(at: datetime, code: str = branch.code, zone: tzinfo = zone) -> tuple[str, ...]:
+                if group is Group.BRANCH:
+                    return (code,)
+                return (at.astimezone(zone).date().isoformat(),) if group is Group.DAY else ()
+
+            for case in follow_up_rows.opened_between(session, [branch.code], start, end):
+                opened.setdefault(key(case.created_at), []).append(_facts(case))
+            for case in follow_up_rows.resolved_between(session, [branch.code], start, end):
+                assert case.resolved_at is not None
+                resolved.setdefault(key(case.resolved_at), []).append(_facts(case))
+        name = {Group.BRANCH: "branch", Group.DAY: "day"}.get(group)
+        return [{**({name: k[0]} if name else {}), **case_figures(opened.get(k, []), resolved.get(k, []), now)}
+                for k in sorted({*opened, *resolved} or ({()} if group is Group.TOTAL else set()))]
 
     def _names(self, branches: Sequence[Branch]) -> Callable[[Group, dict[str, Any]], dict[str, str]]:
         """How a row's group is shown, in both languages (a staff member by display name only)."""
@@ -243,10 +278,18 @@ class Reports:
 
 
 def check_group(sections: Sequence[Section], group: Group) -> None:
-    """400 ``bad_group`` for a grouping a table cannot have (rating reasons are kept per service and day)."""
+    """400 ``bad_group`` for a grouping a table cannot have (rating reasons are kept per service and day; follow-up
+    cases are counted per branch and day)."""
     if Section.REASONS in sections and group not in REASON_GROUPS:
         raise DomainError(f"the rating reasons are grouped by {', '.join(g.value for g in REASON_GROUPS)} only",
                           code="bad_group", http_status=400, parameter="group")
+    if Section.FOLLOW_UPS in sections and group not in FOLLOW_UP_GROUPS:
+        raise DomainError(f"follow-up cases are grouped by {', '.join(g.value for g in FOLLOW_UP_GROUPS)} only",
+                          code="bad_group", http_status=400, parameter="group")
+
+
+def _facts(case: FollowUp) -> CaseFacts:
+    return CaseFacts(CaseStatus(case.state), case.created_at, case.due_at, case.resolved_at)
 
 
 def _key_of(group: Group, row: dict[str, Any]) -> dict[str, Any]:

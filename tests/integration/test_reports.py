@@ -22,7 +22,7 @@ from server.persistence.tables import REPORT_FIGURE, TicketRow
 from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.ratings import RatingService
-from server.services.reports import REASON_GROUPS
+from server.services.reports import FOLLOW_UP_GROUPS, REASON_GROUPS
 from tests.conftest import RecordingPublisher, build_service
 from tests.integration.test_service_day import BRANCH, LI, MANAGER, TUESDAY, ZHANG, busy_day, midnight_after
 from tests.support import FakeClock
@@ -120,7 +120,8 @@ def test_a_closed_days_figures_are_what_its_tickets_say(hall: HallService, clock
     # the whole month is read from the month rows: the same answer, in every grouping
     november = hall.reports.period([hall.branch(BRANCH)], date(2026, 11, 1), date(2026, 11, 30))
     for group in Group:
-        sections = [s for s in Section if s is not Section.REASONS or group in REASON_GROUPS]
+        sections = [s for s in Section if (s is not Section.REASONS or group in REASON_GROUPS)
+                    and (s is not Section.FOLLOW_UPS or group in FOLLOW_UP_GROUPS)]
         one_day = hall.reports.report([hall.branch(BRANCH)], report_period(hall), group, sections)["sections"]
         month = hall.reports.report([hall.branch(BRANCH)], november, group, sections)["sections"]
         if group is not Group.DAY:
