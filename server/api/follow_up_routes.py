@@ -49,8 +49,8 @@ def follow_up_vocabulary(branch: str) -> Any:
     return jsonify(follow_ups().vocabulary())
 
 
-@route(api, CASE, "GET", "One case with its thread (as the list)", tag="follow-ups", auth=REPORTS,
-       token=Scope.READ.value, responses={404: "unknown follow-up"})
+@route(api, CASE, "GET", "One case with its thread (as the list; the thread is closed to API tokens)",
+       tag="follow-ups", auth=REPORTS, responses={404: "unknown follow-up"})
 def follow_up_case(branch: str, follow_up_id: int) -> Any:
     return jsonify(follow_ups().case(branch, follow_up_id, current_actor()))
 

@@ -270,9 +270,10 @@ def _overdue_alert(case: OverdueCase, now: datetime) -> HallAlert:
                 f"Follow-up #{case.id}" + (f" ({case.ticket_number})" if case.ticket_number else ""))
     owner = Text(f"负责人：{case.owner}。" if case.owner else "尚未指派负责人。",
                  f"Owner: {case.owner}." if case.owner else "Nobody owns it yet.")
+    text = (Text(f"{what.zh}已超时 {late_zh} 未解决", f"{what.en} is overdue by {late_en}") if late
+            else Text(f"{what.zh}已超过处理期限，尚未解决", f"{what.en} has just passed its due time"))
     return HallAlert(
-        alert_key(HallAlertKind.FOLLOW_UP_OVERDUE, str(case.id)), HallAlertKind.FOLLOW_UP_OVERDUE,
-        Text(f"{what.zh}已超时 {late_zh} 未解决", f"{what.en} is overdue by {late_en}"),
+        alert_key(HallAlertKind.FOLLOW_UP_OVERDUE, str(case.id)), HallAlertKind.FOLLOW_UP_OVERDUE, text,
         Text(f"{owner.zh}请打开工单，联系客户并解决。",
              f"{owner.en} Open the case, answer the customer and resolve it."),
         facts={"case": case.id, "due_at": case.due_at.isoformat(), "overdue_min": late,

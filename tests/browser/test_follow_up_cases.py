@@ -69,7 +69,7 @@ def test_a_pad_rating_becomes_a_case_that_goes_overdue_and_is_resolved(quick_ser
         time.sleep(max(0.0, DUE_S + 1 - (time.monotonic() - opened)))
         server.issue("BILL")
         alert = zh.locator('#alert-list li[data-key^="hall:follow_up_overdue:"]')
-        expect(alert).to_contain_text("已超时", timeout=TIMEOUT)
+        expect(alert).to_contain_text("已超过处理期限", timeout=TIMEOUT)
         expect(alert).to_contain_text("尚未指派负责人")
         zh.click("#cases-card [data-show=overdue]")
         expect(zh.locator("#follow-ups li.overdue")).to_have_count(1, timeout=TIMEOUT)
