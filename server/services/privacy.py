@@ -165,7 +165,8 @@ class PrivacyService(ReadsHallModel):
                                code="nothing_held")
             connection = session.connection()
             removed = {"contacts": stored.remove(connection, [c.id for c in held["contacts"] if c.id is not None]),
-                       **stored.blank_for_tickets(connection, held["tickets"])}
+                       **stored.blank_for_tickets(connection, held["tickets"],
+                                                  [f.id for f in held["follow_ups"] if f.id is not None])}
             session.expire_all()  # the rows changed under the session
             self.audit.record_in(connection, actor, AuditAction.DATA_DELETED, branch=branch.code,
                                  target=f"customer {mask_phone(number)}", after={"request": "delete", **removed})

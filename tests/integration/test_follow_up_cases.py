@@ -26,6 +26,7 @@ from server.services.audit import AuditLog
 from server.services.follow_ups import FollowUpService
 from server.services.hall import HallService
 from server.services.live import LiveHall
+from server.services.privacy import PrivacyService
 from server.services.ratings import RatingService
 from tests.conftest import RecordingPublisher, build_service
 from tests.integration.test_live import RecordingLivePublisher
@@ -320,3 +321,16 @@ def test_cases_through_the_api(app: Flask) -> None:
     # the owner sees the number whole (audited), as the existing reveal does
     assert staff.post(f"{url}/contact").get_json()["phone"] == "+8613812345678"
     assert EventKind.FOLLOW_UP_CHANGED.value == "follow_up_changed"
+
+
+def test_a_deletion_request_blanks_the_complaints_words_and_thread(hall: HallService, cases: FollowUpService,
+                                                                    audit: AuditLog, clock: FakeClock) -> None:
+    case = cases.record_complaint(BRANCH, MANAGER, category="other", words=WORDS,
+                                  call_back=ContactGiven.with_consent("13812345678", None, True))
+    cases.add_note(BRANCH, case["id"], MANAGER, "called 13812345678 back")
+    removed = PrivacyService(hall.config, hall.uow, audit, clock).delete(BRANCH, "13812345678", MANAGER)["removed"]
+    assert (removed["contacts"], removed["case_notes"]) == (1, 2)
+    after = cases.case(BRANCH, case["id"], MANAGER)
+    assert after["customer_words"] is None and after["contact"] is None
+    assert [e["text"] for e in after["thread"]] == [None, None]
+    assert [e["kind"] for e in after["thread"]] == ["recorded", "note"]  # who and when stay

@@ -190,7 +190,7 @@ def test_the_purge_follows_the_retention_with_one_audit_entry_a_run(hall: HallSe
 
     clock.advance(days=30, minutes=1)  # 30 days after the resolution: that contact goes
     assert privacy.purge_expired() == {BRANCH: {"contacts": 1, "comments": 0, "resolution_notes": 0,
-                                                "transfer_notes": 0, "event_notes": 0}}
+                                                "transfer_notes": 0, "event_notes": 0, "case_notes": 0}}
     assert privacy.purge_expired() == {}  # a second run (another process) finds nothing and records nothing
     [entry] = entries(audit, AuditAction.DATA_PURGED)
     assert (entry.username, entry.role, entry.branch_code) == (None, "system", BRANCH)
@@ -204,7 +204,8 @@ def test_the_purge_follows_the_retention_with_one_audit_entry_a_run(hall: HallSe
 
     clock.advance(days=90)  # 180 days: comments, transfer and resolution notes blanked
     counts = privacy.purge_expired()[BRANCH]
-    assert counts == {"contacts": 0, "comments": 2, "resolution_notes": 1, "transfer_notes": 1, "event_notes": 2}
+    assert counts == {"contacts": 0, "comments": 2, "resolution_notes": 1, "transfer_notes": 1, "event_notes": 2,
+                      "case_notes": 1}  # the resolution's entry in the case's thread
     assert len(entries(audit, AuditAction.DATA_PURGED)) == 3
     with hall.uow.read() as session:
         assert session.execute(text("SELECT count(*) FROM customer_contact")).scalar() == 0
@@ -236,7 +237,7 @@ def test_export_and_delete_one_customer(hall: HallService, ratings: RatingServic
 
     deleted = privacy.delete(BRANCH, PHONE, MANAGER)
     assert deleted["removed"] == {"contacts": 1, "comments": 1, "resolution_notes": 1, "transfer_notes": 1,
-                                  "event_notes": 2}
+                                  "event_notes": 2, "case_notes": 1}
     [delete_entry] = entries(audit, AuditAction.DATA_DELETED)
     assert delete_entry.target == f"customer {MASKED}" and delete_entry.username == "manager"
     assert DIGITS not in json.dumps([e.after for e in audit.search(MANAGER, AuditFilter())])
