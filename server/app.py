@@ -32,6 +32,7 @@ from server.services.api_tokens import ApiTokenService
 from server.services.audit import AuditLog
 from server.services.device_alerts import DeviceAlerts
 from server.services.devices import DeviceService
+from server.services.follow_ups import FollowUpService
 from server.services.hall import HallService
 from server.services.hall_store import HallStore
 from server.services.limits import JoinLimiter, TokenLimiter
@@ -220,6 +221,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     warn_of_demo_passwords(model.current)
     app.extensions["printing"] = PrintingService(hall)
     app.extensions["ratings"] = RatingService(model, uow, clock=clock)
+    app.extensions["follow_ups"] = FollowUpService(model, uow, clock=clock, audit=audit)
     app.extensions["devices"] = DeviceService(model, uow, clock=clock, audit=audit)
     app.extensions["device_alerts"] = DeviceAlerts(app.extensions["devices"], app.extensions["printing"])
     app.extensions["privacy"] = privacy

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from server.domain.devices import DeviceSettings, PriorityFrom, check_device_kinds
+from server.domain.follow_ups import FollowUpRules
 from server.domain.hall import (
     DEFAULT_ANNOUNCEMENT_TEMPLATES,
     DEFAULT_COLOUR,
@@ -828,6 +829,15 @@ def _load_privacy(root: _Reader) -> Retention:
     return _build(section, Retention, **days)
 
 
+def _load_follow_ups(root: _Reader) -> FollowUpRules:
+    """``[follow_ups]``: how many wall-clock hours the hall takes to answer a case (docs/manager.md)."""
+    section = root.table("follow_ups")
+    section.unknown_keys({"answer_hours"})
+    default = FollowUpRules()
+    return _build(section, FollowUpRules, answer_hours=section.number("answer_hours", default.answer_hours,
+                                                                      positive=True))
+
+
 HALL_SECTIONS = ("branches", "staff", "ratings", "announcements")
 """The sections of ``config.toml`` that hold the hall model: they seed the database at the first start, and the
 database holds them afterwards (:mod:`server.services.hall_store`). The others are the deployment's settings."""
@@ -851,11 +861,11 @@ def parse_hall(data: Mapping[str, Any], config: HallConfig) -> HallConfig:
 
 def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = None) -> HallConfig:
     root = _Reader(data, "")
-    root.unknown_keys({"server", "queue", "media", "limits", "privacy", *HALL_SECTIONS})
+    root.unknown_keys({"server", "queue", "media", "limits", "privacy", "follow_ups", *HALL_SECTIONS})
     server = _load_server(root, base_dir)
     settings = HallConfig(server=server, queue=_load_queue(root), branches=(), source=source,
                           media=_load_media(root, server, base_dir), limits=_load_limits(root, server),
-                          privacy=_load_privacy(root))
+                          privacy=_load_privacy(root), follow_ups=_load_follow_ups(root))
     return parse_hall(data, settings)
 
 

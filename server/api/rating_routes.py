@@ -1,4 +1,4 @@
-"""Rating endpoints (pad, phone page), managers' follow-ups and the staff "my day" summary.
+"""Rating endpoints (pad, phone page) and the staff "my day" summary (follow-up cases: ``follow_up_routes``).
 
 Registered on the API's one blueprint (``server.api.registry.api``),
 so they share its error handlers and appear in ``/api/openapi.json``.
@@ -8,25 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from server.api.device_routes import DEVICE_REFUSED, device_rule
 from server.api.registry import api, current_actor, route
-from server.api.schemas import (
-    AssignFollowUpRequest,
-    CallBackRequest,
-    PadRateRequest,
-    RateRequest,
-    ResolveFollowUpRequest,
-)
+from server.api.schemas import CallBackRequest, PadRateRequest, RateRequest
 from server.device_web import device_actor
 from server.domain.api_tokens import Scope
 from server.domain.devices import DeviceKind
 from server.domain.privacy import ContactGiven
-from server.services.access import MANAGER, PUBLIC, STAFF
+from server.services.access import PUBLIC, STAFF
 from server.services.ratings import RatingService
-
-FOLLOW_UPS = "/branches/<branch>/follow-ups"
 
 
 def ratings() -> RatingService:
@@ -88,30 +80,6 @@ def rate_at_counter(branch: str, counter: str, body: PadRateRequest) -> Any:
                                        comment=body.comment, actor=device_actor(),
                                        call_back=call_back(body.call_back))
     return jsonify(rating), 201
-
-
-# --- managers: follow-ups ------------------------------------------------------------------------------
-
-@route(api, FOLLOW_UPS, "GET", "Follow-ups of dissatisfied ratings (managers; open ones, oldest first)",
-       tag="ratings", auth=MANAGER, query=(("state", "string", "open (default), resolved or all"),),
-       token=Scope.READ.value)
-def list_follow_ups(branch: str) -> Any:
-    state = request.args.get("state", "open")
-    return jsonify(ratings().follow_ups(branch, current_actor(), state=state))
-
-
-@route(api, f"{FOLLOW_UPS}/<id:follow_up_id>/assign", "POST", "Give a follow-up its owner (managers)",
-       tag="ratings", body=AssignFollowUpRequest, auth=MANAGER,
-       responses={404: "unknown follow-up", 409: "already resolved"})
-def assign_follow_up(branch: str, follow_up_id: int, body: AssignFollowUpRequest) -> Any:
-    return jsonify(ratings().assign_follow_up(branch, follow_up_id, current_actor(), body.owner))
-
-
-@route(api, f"{FOLLOW_UPS}/<id:follow_up_id>/resolve", "POST", "Resolve a follow-up with a note (managers)",
-       tag="ratings", body=ResolveFollowUpRequest, auth=MANAGER,
-       responses={404: "unknown follow-up", 409: "already resolved"})
-def resolve_follow_up(branch: str, follow_up_id: int, body: ResolveFollowUpRequest) -> Any:
-    return jsonify(ratings().resolve_follow_up(branch, follow_up_id, current_actor(), body.note))
 
 
 # --- staff: my day -------------------------------------------------------------------------------------

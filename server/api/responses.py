@@ -818,6 +818,16 @@ class Heatmap(Answer):
     per_day: list[list[float | None]] = Field(description="the mean per such day")
 
 
+class FollowUpsRow(ReportRow):
+    """Follow-up cases of the period (read from the cases, per branch-local day)."""
+
+    opened: int = Field(description="cases opened in the period")
+    resolved: int = Field(description="cases resolved in the period")
+    overdue: int = Field(description="cases opened in the period answered after their due time, or still past it")
+    resolve_p50_s: float | None = Field(description="time from opening to resolution, median")
+    resolve_p90_s: float | None = Field(description="time from opening to resolution, 90th percentile")
+
+
 class ReportSections(Answer):
     """The tables asked for (absent: not asked, or not for this grouping)."""
 
@@ -829,6 +839,7 @@ class ReportSections(Answer):
     reasons: list[ReasonRow] | None = None
     heatmap: Heatmap | None = None
     accuracy: list[AccuracyRow] | None = None
+    follow_ups: list[FollowUpsRow] | None = None
 
 
 class Report(Answer):

@@ -170,11 +170,32 @@ class PadRateRequest(RateRequest):
 
 
 class ResolveFollowUpRequest(Body):
+    outcome: str = Field(max_length=16, description="one of the vocabulary's outcomes, e.g. explained, fixed, "
+                                                    "compensated, not_reached, no_action (422 bad_outcome)")
     note: str = Field(min_length=1, max_length=500, description="how the customer was answered")
 
 
 class AssignFollowUpRequest(Body):
     owner: str = Field(min_length=1, max_length=64, description="username of the staff member who owns it")
+
+
+class CaseNoteRequest(Body):
+    text: str = Field(min_length=1, max_length=500, description="what was done or learnt (added to the thread)")
+
+
+class ReopenFollowUpRequest(Body):
+    reason: str = Field(min_length=1, max_length=500, description="why the case opens again")
+
+
+class ComplaintRequest(Body):
+    """A complaint recorded by staff at the counter (about the ticket they serve) or by a manager."""
+
+    category: str = Field(max_length=16, description="one of the vocabulary's categories, e.g. wait, staff, "
+                                                     "result, fees, facilities, other (422 bad_category)")
+    words: str = Field(min_length=1, max_length=500, description="what the customer said, in their words")
+    ticket_id: RowId | None = Field(default=None, description="the ticket it is about (optional)")
+    counter: str | None = Field(default=None, max_length=16, description="the counter where it was recorded")
+    call_back: CallBackRequest | None = None
 
 
 # --- wall displays: media playlist and notices (managers) -------------------------------------------------

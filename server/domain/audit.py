@@ -15,6 +15,7 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from server.domain.follow_ups import CaseCategory, CaseStatus, Outcome
 from server.domain.values import Text
 
 
@@ -41,6 +42,11 @@ class AuditAction(StrEnum):
     HALL_CHANGED = "hall_changed"  # the hall model: a branch, service, counter... created, edited or retired
     ACCOUNT_CHANGED = "account_changed"  # an account created, edited, disabled; a password set or reset
     ROSTER_CHANGED = "roster_changed"  # a roster entry added, edited or deleted; a day copied to others
+    COMPLAINT_RECORDED = "complaint_recorded"  # staff or a manager opened a follow-up case from a complaint
+    CASE_ASSIGNED = "case_assigned"  # a follow-up case given an owner, or another one
+    CASE_STATUS_CHANGED = "case_status_changed"  # a follow-up case started (open -> in progress)
+    CASE_RESOLVED = "case_resolved"
+    CASE_REOPENED = "case_reopened"
 
     @property
     def label(self) -> Text:
@@ -70,6 +76,11 @@ ACTION_LABELS: dict[AuditAction, Text] = {
     AuditAction.HALL_CHANGED: Text("修改营业厅设置", "Changed the hall set-up"),
     AuditAction.ACCOUNT_CHANGED: Text("修改账号", "Changed an account"),
     AuditAction.ROSTER_CHANGED: Text("修改排班", "Changed the roster"),
+    AuditAction.COMPLAINT_RECORDED: Text("登记投诉", "Recorded a complaint"),
+    AuditAction.CASE_ASSIGNED: Text("指派回访负责人", "Assigned a follow-up case"),
+    AuditAction.CASE_STATUS_CHANGED: Text("更改回访状态", "Changed a follow-up case's status"),
+    AuditAction.CASE_RESOLVED: Text("解决回访", "Resolved a follow-up case"),
+    AuditAction.CASE_REOPENED: Text("重新打开回访", "Reopened a follow-up case"),
 }
 
 TARGET_MAX = 200
@@ -129,6 +140,7 @@ TARGET_KINDS: dict[str, Text] = {
     "zone": Text("显示区域", "display zone"),
     "audit_log": Text("审计日志", "audit log"),
     "branch": Text("网点", "branch"),
+    "case": Text("回访工单", "follow-up case"),
     "counter": Text("窗口", "counter"),
     "device": Text("设备", "device"),
     "media": Text("媒体", "media"),
@@ -153,7 +165,7 @@ def target_of(kind: str, name: object = None) -> str:
 PERSON_TARGETS = frozenset({"account"})
 """Target kinds that name a person by user name: a person reads their display name instead."""
 
-PERSON_FIELDS = frozenset({"staff"})
+PERSON_FIELDS = frozenset({"staff", "owner"})
 """Fields of ``before``/``after`` whose value is a user name (a takeover's staff): shown as the display name."""
 
 NameOf = Callable[[str], str | None]
@@ -184,6 +196,7 @@ def people_named(values: dict[str, Any] | None, name_of: NameOf) -> dict[str, An
 FIELD_LABELS: dict[str, Text] = {
     "actions": Text("操作", "actions"),
     "branch": Text("网点", "branch"),
+    "category": Text("类别", "category"),
     "counter": Text("窗口", "counter"),
     "copied_to": Text("复制到", "copied to"),
     "date": Text("日期", "date"),
@@ -196,6 +209,8 @@ FIELD_LABELS: dict[str, Text] = {
     "lang": Text("语言", "language"),
     "name": Text("名称", "name"),
     "order": Text("顺序", "order"),
+    "outcome": Text("结果", "outcome"),
+    "owner": Text("负责人", "owner"),
     "q": Text("搜索", "search"),
     "reason": Text("原因", "reason"),
     "role": Text("用途", "role"),
@@ -227,6 +242,9 @@ VALUE_LABELS: dict[tuple[str, str], Text] = {
     ("state", "pending"): Text("等待配对", "waiting to be paired"),
     ("state", "paired"): Text("已配对", "paired"),
     ("state", "revoked"): Text("已撤销", "revoked"),
+    **{("state", status.value): status.label for status in CaseStatus},
+    **{("outcome", outcome.value): outcome.label for outcome in Outcome},
+    **{("category", category.value): category.label for category in CaseCategory},
 }
 """Codes that entries keep (a refused sign-in's reason, a ticket's or device's state), as a person reads them."""
 

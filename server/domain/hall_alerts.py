@@ -6,7 +6,9 @@
 * ``unserved_waiting``: tickets wait for a service that no signed-in counter serves today (critical), with a
   suggestion: a signed-in counter configured for it could add it to today's services, or a closed counter
   configured for it could open;
-* ``counter_paused_long``: a counter paused longer than ``[queue] pause_alert_min`` (warning).
+* ``counter_paused_long``: a counter paused longer than ``[queue] pause_alert_min`` (warning);
+* ``follow_up_overdue``: a follow-up case past its due time and not resolved (warning), with the action "open the
+  case"; it ends when the case is resolved.
 
 Pure: the live side (:class:`server.services.live.LiveHall`) builds the facts at each refresh from the same queue
 and estimates it publishes, and calls :func:`hall_alerts`. An alert has a stable ``key`` (its kind and its service or
@@ -44,6 +46,7 @@ class HallAlertKind(StrEnum):
     WAIT_WILL_PASS_TARGET = "wait_will_pass_target"
     UNSERVED_WAITING = "unserved_waiting"
     COUNTER_PAUSED_LONG = "counter_paused_long"
+    FOLLOW_UP_OVERDUE = "follow_up_overdue"
 
 
 SEVERITY: dict[HallAlertKind, Severity] = {
@@ -51,6 +54,7 @@ SEVERITY: dict[HallAlertKind, Severity] = {
     HallAlertKind.WAIT_WILL_PASS_TARGET: Severity.WARNING,
     HallAlertKind.UNSERVED_WAITING: Severity.CRITICAL,
     HallAlertKind.COUNTER_PAUSED_LONG: Severity.WARNING,
+    HallAlertKind.FOLLOW_UP_OVERDUE: Severity.WARNING,  # a customer waits for an answer, not in the hall
 }
 
 
@@ -59,6 +63,7 @@ class ActionKind(StrEnum):
 
     STOP_ISSUING = "stop_issuing"  # opens the issuing card's stop dialog for the service
     POST_NOTICE = "post_notice"  # a bilingual scrolling notice on the wall displays, prefilled
+    OPEN_CASE = "open_case"  # opens the follow-up case's view
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,16 @@ class CounterLoad:
 
 
 @dataclass(frozen=True)
+class OverdueCase:
+    """A follow-up case past its due time and not resolved: what its alert says."""
+
+    id: int
+    due_at: datetime
+    ticket_number: str | None = None
+    owner: str | None = None  # as a person reads it (display name)
+
+
+@dataclass(frozen=True)
 class AlertRules:
     pause_alert: timedelta = timedelta(minutes=15)  # [queue] pause_alert_min
     horizon: timedelta = HORIZON
@@ -100,10 +115,11 @@ class Action:
     kind: ActionKind
     service: str | None = None
     notice: Text | None = None
+    case: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "service": self.service,
-                "notice": self.notice.as_dict() if self.notice else None}
+                "notice": self.notice.as_dict() if self.notice else None, "case": self.case}
 
 
 @dataclass(frozen=True)
@@ -245,9 +261,29 @@ def _paused_alert(counter: CounterLoad, now: datetime, rules: AlertRules) -> Hal
                "limit_min": _minutes(rules.pause_alert)})
 
 
+def _overdue_alert(case: OverdueCase, now: datetime) -> HallAlert:
+    late = _minutes(now - case.due_at)
+    hours, minutes = divmod(late, 60)
+    late_zh = f"{hours} 小时 {minutes} 分钟" if hours else f"{minutes} 分钟"
+    late_en = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    what = Text(f"回访 #{case.id}" + (f"（{case.ticket_number}）" if case.ticket_number else ""),
+                f"Follow-up #{case.id}" + (f" ({case.ticket_number})" if case.ticket_number else ""))
+    owner = Text(f"负责人：{case.owner}。" if case.owner else "尚未指派负责人。",
+                 f"Owner: {case.owner}." if case.owner else "Nobody owns it yet.")
+    text = (Text(f"{what.zh}已超时 {late_zh} 未解决", f"{what.en} is overdue by {late_en}") if late
+            else Text(f"{what.zh}已超过处理期限，尚未解决", f"{what.en} has just passed its due time"))
+    return HallAlert(
+        alert_key(HallAlertKind.FOLLOW_UP_OVERDUE, str(case.id)), HallAlertKind.FOLLOW_UP_OVERDUE, text,
+        Text(f"{owner.zh}请打开工单，联系客户并解决。",
+             f"{owner.en} Open the case, answer the customer and resolve it."),
+        facts={"case": case.id, "due_at": case.due_at.isoformat(), "overdue_min": late,
+               "ticket": case.ticket_number},
+        actions=(Action(ActionKind.OPEN_CASE, case=case.id),))
+
+
 def hall_alerts(now: datetime, services: Sequence[ServiceLoad], counters: Sequence[CounterLoad],
-                rules: AlertRules = AlertRules()) -> list[HallAlert]:
-    """The hall's current alerts, most severe first (then services and counters in the branch's order).
+                rules: AlertRules = AlertRules(), cases: Sequence[OverdueCase] = ()) -> list[HallAlert]:
+    """The hall's current alerts, most severe first (then services, counters and overdue follow-up cases in order).
 
     A service with no counter serving it gets ``unserved_waiting`` only: its wait estimate is unknown, and what
     matters is that nobody will call it."""
@@ -261,6 +297,7 @@ def hall_alerts(now: datetime, services: Sequence[ServiceLoad], counters: Sequen
         paused = _paused_alert(counter, now, rules)
         if paused is not None:
             found.append(paused)
+    found.extend(_overdue_alert(case, now) for case in cases if now > case.due_at)
     return sorted(found, key=lambda a: a.severity.rank)
 
 
@@ -278,6 +315,7 @@ __all__ = [
     "CounterLoad",
     "HallAlert",
     "HallAlertKind",
+    "OverdueCase",
     "ServiceLoad",
     "Severity",
     "alert_key",

@@ -218,6 +218,7 @@ class Section(StrEnum):
     REASONS = "reasons"
     HEATMAP = "heatmap"
     ACCURACY = "accuracy"
+    FOLLOW_UPS = "follow_ups"  # cases opened, resolved, answered late; time to resolve (read from the cases)
 
 
 class Group(StrEnum):
@@ -268,6 +269,10 @@ LABELS: dict[str, Text] = {
     "late_over_5min": Text("超出上限5分钟以上", "Over 5 min past the range"),
     "late_over_5min_share": Text("超5分钟占比", "Share over 5 min past"),
     "mean_abs_error_s": Text("平均误差(秒)", "Mean error (s)"),
+    "follow_ups": Text("回访工单", "Follow-up cases"), "opened": Text("新增", "Opened"),
+    "resolved": Text("已解决", "Resolved"), "overdue": Text("超时", "Overdue"),
+    "resolve_p50_s": Text("解决用时中位数(秒)", "Time to resolve, median (s)"),
+    "resolve_p90_s": Text("解决用时90分位(秒)", "Time to resolve, 90th percentile (s)"),
 }
 """Every label a report shows, in both languages (the chart page takes them from the answer)."""
 

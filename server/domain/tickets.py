@@ -132,7 +132,8 @@ class EventKind(StrEnum):
     RATED = "rated"  # the customer rated a finished ticket (pad or phone)
     FOLLOW_UP_OPENED = "follow_up_opened"  # a dissatisfied rating opened a follow-up
     FOLLOW_UP_ASSIGNED = "follow_up_assigned"  # a manager gave the follow-up an owner
-    FOLLOW_UP_RESOLVED = "follow_up_resolved"  # a manager closed it with a note
+    FOLLOW_UP_RESOLVED = "follow_up_resolved"  # its owner or a manager closed it with an outcome and a note
+    FOLLOW_UP_CHANGED = "follow_up_changed"  # a case's thread or status changed (a note, started, reopened)
     PRINTED = "printed"  # a kiosk's printer took the ticket (device = kiosk id)
     PRINT_FAILED = "print_failed"  # it did not (reason says why); the ticket stays valid
     MEDIA_CHANGED = "media_changed"  # a manager changed the wall displays' playlist (images, videos)

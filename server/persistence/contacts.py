@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from sqlmodel import Session
 
 from server.domain.tickets import EventKind
-from server.persistence.tables import CustomerContact, FollowUp, Rating, TicketEvent, TicketRow
+from server.persistence.tables import CustomerContact, FollowUp, FollowUpNote, Rating, TicketEvent, TicketRow
 
 FREE_TEXT_EVENTS = (EventKind.TRANSFERRED.value, EventKind.FOLLOW_UP_RESOLVED.value)
 """Events whose ``reason`` is free text about a customer: the transfer note, the follow-up's resolution note."""
@@ -24,6 +24,7 @@ _T = TicketRow.__table__.c  # type: ignore[attr-defined]
 _R = Rating.__table__.c  # type: ignore[attr-defined]
 _F = FollowUp.__table__.c  # type: ignore[attr-defined]
 _E = TicketEvent.__table__.c  # type: ignore[attr-defined]
+_N = FollowUpNote.__table__.c  # type: ignore[attr-defined]
 
 
 def _count(result: object) -> int:
@@ -58,13 +59,20 @@ def remove(connection: Connection, contact_ids: Iterable[int]) -> int:
     return _count(connection.execute(delete(CustomerContact).where(_C.id.in_(ids)))) if ids else 0
 
 
-def blank_for_tickets(connection: Connection, ticket_ids: Iterable[int]) -> dict[str, int]:
+def blank_for_tickets(connection: Connection, ticket_ids: Iterable[int],
+                      follow_up_ids: Iterable[int] = ()) -> dict[str, int]:
     """Blank the free text about these tickets' customers (a request to delete their data): the rating comments,
-    the follow-ups' resolution notes, the transfer notes, and those notes in the event log. Scores, times and
-    states stay, so the hall's statistics do not change."""
+    the follow-ups' resolution notes, the transfer notes, and those notes in the event log; and, of these tickets'
+    cases and of ``follow_up_ids`` (a complaint may have no ticket), the customer's words and the thread's texts.
+    Scores, times and states stay, so the hall's statistics do not change."""
     ids = sorted({i for i in ticket_ids if i is not None})
+    cases = sorted({i for i in follow_up_ids if i is not None} | {
+        int(i) for i in connection.execute(select(_F.id).where(_F.ticket_id.in_(ids))).scalars()} if ids else
+        {i for i in follow_up_ids if i is not None})
+    case_texts = _blank_cases(connection, cases)
     if not ids:
-        return {"comments": 0, "resolution_notes": 0, "transfer_notes": 0, "event_notes": 0}
+        return {"comments": 0, "resolution_notes": 0, "transfer_notes": 0, "event_notes": 0,
+                "case_notes": case_texts}
     return {
         "comments": _count(connection.execute(update(Rating).where(_R.ticket_id.in_(ids), _R.comment.is_not(None))
                                               .values(comment=None))),
@@ -76,7 +84,18 @@ def blank_for_tickets(connection: Connection, ticket_ids: Iterable[int]) -> dict
         "event_notes": _count(connection.execute(
             update(TicketEvent).where(_E.ticket_id.in_(ids), _E.kind.in_(FREE_TEXT_EVENTS), _E.reason.is_not(None))
             .values(reason=None))),
+        "case_notes": case_texts,
     }
+
+
+def _blank_cases(connection: Connection, case_ids: list[int]) -> int:
+    """Blank the customer's words and the thread's texts of these cases (their resolution notes go with the rest)."""
+    if not case_ids:
+        return 0
+    return (_count(connection.execute(update(FollowUp).where(_F.id.in_(case_ids), _F.customer_words.is_not(None))
+                                      .values(customer_words=None)))
+            + _count(connection.execute(update(FollowUpNote).where(_N.follow_up_id.in_(case_ids),
+                                                                   _N.text.is_not(None)).values(text=None))))
 
 
 # --- the scheduled job's removals (one branch at a time, so that each branch's managers see their own) ---------
@@ -102,4 +121,8 @@ def blank_free_text(connection: Connection, branch_code: str, before: datetime) 
         "event_notes": _count(connection.execute(update(TicketEvent).where(
             _E.branch_code == branch_code, _E.kind.in_(FREE_TEXT_EVENTS), _E.at < before, _E.reason.is_not(None))
             .values(reason=None))),
+        "case_notes": _count(connection.execute(update(FollowUp).where(
+            _F.branch_code == branch_code, _F.created_at < before, _F.customer_words.is_not(None))
+            .values(customer_words=None))) + _count(connection.execute(update(FollowUpNote).where(
+                _N.branch_code == branch_code, _N.at < before, _N.text.is_not(None)).values(text=None))),
     }

@@ -267,20 +267,44 @@ class Rating(SQLModel, table=True):
 
 
 class FollowUp(SQLModel, table=True):
-    """A dissatisfied rating's follow-up: one owner answers the customer until it is resolved."""
+    """A follow-up case (``server/domain/follow_ups.py``): a dissatisfied rating, or a complaint staff recorded, that
+    one owner answers until it is resolved. Its thread of notes is :class:`FollowUpNote`."""
 
     __tablename__ = "follow_up"
-    __table_args__ = (Index("ix_follow_up_branch_state", "branch_code", "state"),)
+    __table_args__ = (Index("ix_follow_up_branch_state", "branch_code", "state"),
+                      Index("ix_follow_up_branch_created", "branch_code", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
     branch_code: str = Field(max_length=32)
-    ticket_id: int = Field(foreign_key="ticket.id", sa_type=INT64)
-    rating_id: int = Field(foreign_key="rating.id", unique=True, sa_type=INT64)
-    state: str = Field(default="open", max_length=16)  # "open" or "resolved"
+    source: str = Field(default="rating", max_length=16)  # "rating" or "complaint"
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=INT64)  # a complaint may have none
+    rating_id: int | None = Field(default=None, foreign_key="rating.id", unique=True, sa_type=INT64)
+    category: str | None = Field(default=None, max_length=16)  # a complaint's CaseCategory
+    customer_words: str | None = Field(default=None, max_length=500)  # what the complaining customer said
+    counter_number: str | None = Field(default=None, max_length=16)  # where a complaint was recorded
+    created_by: str | None = Field(default=None, max_length=64)  # who recorded a complaint
+    state: str = Field(default="open", max_length=16)  # a CaseStatus
     owner_username: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=16)  # an Outcome, once resolved
     resolution_note: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime | None = utc_field()  # [follow_ups] answer_hours after it opened or was last reopened
     resolved_at: datetime | None = utc_field()
+
+
+class FollowUpNote(SQLModel, table=True):
+    """One entry of a case's thread (who, when, what): a note, or the reason given for a change. Only ever added."""
+
+    __tablename__ = "follow_up_note"
+    __table_args__ = (Index("ix_follow_up_note_case", "follow_up_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    follow_up_id: int = Field(foreign_key="follow_up.id", sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # "note", "assigned", "started", "resolved", "reopened", "recorded"
+    username: str | None = Field(default=None, max_length=64)  # None: the customer (a rating's comment)
+    text: str | None = Field(default=None, max_length=500)
+    at: datetime = utc_field(nullable=False)
 
 
 class MediaItem(SQLModel, table=True):
@@ -494,7 +518,7 @@ class CustomerContact(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=INT64)
     rating_id: int | None = Field(default=None, foreign_key="rating.id", sa_type=INT64)
     follow_up_id: int | None = Field(default=None, foreign_key="follow_up.id", sa_type=INT64)
-    channel: str = Field(max_length=8)  # where it was given: "pad" or "mobile"
+    channel: str = Field(max_length=8)  # where it was given: "pad", "mobile" or "counter" (a recorded complaint)
     consent_at: datetime = utc_field(nullable=False)  # when the customer ticked the consent line
     purge_after: datetime = utc_field(nullable=False)
 

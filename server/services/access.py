@@ -152,12 +152,14 @@ def require_admin(actor: Actor) -> None:
         raise NotAllowed("only an administrator may do this", code="admin_only")
 
 
-def require_owner_or_manager(config: HallConfig, actor: Actor, branch: Branch, owner: str | None) -> None:
-    """Who may see a customer's contact for a call: a manager of the branch, or the member of staff of the branch
-    who owns the follow-up (403 ``not_owner`` for the rest of its staff)."""
+def require_owner_or_manager(config: HallConfig, actor: Actor, branch: Branch, owner: str | None, *,
+                             doing: str = "see the customer's number") -> None:
+    """Who may work a follow-up case (see the customer's contact for a call, add to its thread, change its status):
+    a manager of the branch, or the member of staff of the branch who owns it (403 ``not_owner`` for the rest of its
+    staff)."""
     require_staff(config, actor, branch)
     if not actor.is_manager and (owner is None or actor.username != owner):
-        raise NotAllowed("only the follow-up's owner or a manager may see the customer's number", code="not_owner")
+        raise NotAllowed(f"only the follow-up's owner or a manager may {doing}", code="not_owner")
 
 
 def is_manager_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:

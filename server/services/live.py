@@ -40,10 +40,19 @@ from server.domain.estimation import (
     estimate_waits,
 )
 from server.domain.hall import Branch
-from server.domain.hall_alerts import AlertRules, CounterLoad, HallAlert, ServiceLoad, carry_since, hall_alerts
+from server.domain.hall_alerts import (
+    AlertRules,
+    CounterLoad,
+    HallAlert,
+    OverdueCase,
+    ServiceLoad,
+    carry_since,
+    hall_alerts,
+)
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
 from server.persistence import counter_sessions, hall_reads, live_reads
+from server.persistence.follow_ups import overdue as overdue_follow_ups
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
 from server.services.access import require_branch
@@ -256,6 +265,7 @@ class LiveHall(ReadsHallModel):
         now = self.clock()
         events = self._events_to_learn(branch, state)
         seq, rows, sessions = self._read_queue(branch)
+        cases = self._overdue_cases(branch, now)
 
         kinds = [(service.code, priority) for service in branch.services for priority in NEW_TICKET_CLASSES]
 
@@ -287,7 +297,7 @@ class LiveHall(ReadsHallModel):
                 if force_publish or before is None or _shown(before) != _shown(live):
                     updates.append({**live, "seq": seq})
             alerts = hall_alerts(now, _service_loads(branch, snapshot, waits, new), _counter_loads(branch, snapshot),
-                                 AlertRules(pause_alert=self.config.queue.pause_alert))
+                                 AlertRules(pause_alert=self.config.queue.pause_alert), cases)
             return new, current, updates, self._summary(branch, seq, now, snapshot, new), alerts
 
         new, current, updates, summary, alerts = self.offload(compute)
@@ -324,6 +334,15 @@ class LiveHall(ReadsHallModel):
 
     def _branch(self, code: str) -> Branch:
         return require_branch(self.config, code)
+
+    def _overdue_cases(self, branch: Branch, now: datetime) -> list[OverdueCase]:
+        """The branch's follow-up cases past due (few; an idle branch refreshes every minute, so a case that
+        passes its due time without any event is alerted within about a minute)."""
+        with self.uow.read() as session:
+            rows = overdue_follow_ups(session, branch.code, now)
+        return [OverdueCase(id=case.id or 0, due_at=case.due_at, ticket_number=ticket.number if ticket else None,
+                            owner=self.config.display_name(case.owner_username))
+                for case, _rating, ticket in rows if case.due_at is not None]
 
     def _state(self, branch: Branch) -> _BranchState:
         state = self._states.get(branch.code)

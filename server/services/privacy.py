@@ -42,12 +42,13 @@ from server.settings import HallConfig
 PURGE_ACTOR = SYSTEM
 
 
-def add_call_back(tx: Transaction, retention: Retention, given: ContactGiven, *, follow_up: FollowUp, rating: Rating,
-                  channel: str) -> CustomerContact:
-    """Keep the contact a customer gave with a dissatisfied rating, attached to its follow-up (inside the rating's
-    own transaction: the rating, the follow-up and the contact commit together)."""
+def add_call_back(tx: Transaction, retention: Retention, given: ContactGiven, *, follow_up: FollowUp,
+                  rating: Rating | None = None, ticket_id: int | None = None, channel: str) -> CustomerContact:
+    """Keep the contact a customer gave with a dissatisfied rating or a complaint, attached to its follow-up (inside
+    the command's own transaction: the rating or complaint, the follow-up and the contact commit together)."""
     contact = CustomerContact(branch_code=tx.branch.code, purpose=Purpose.FOLLOW_UP.value, phone=given.phone,
-                              name=given.name, ticket_id=rating.ticket_id, rating_id=rating.id,
+                              name=given.name, ticket_id=rating.ticket_id if rating is not None else ticket_id,
+                              rating_id=rating.id if rating is not None else None,
                               follow_up_id=follow_up.id, channel=channel, consent_at=tx.now,
                               purge_after=retention.contact_purge_after(tx.now))
     tx.session.add(contact)
@@ -164,7 +165,8 @@ class PrivacyService(ReadsHallModel):
                                code="nothing_held")
             connection = session.connection()
             removed = {"contacts": stored.remove(connection, [c.id for c in held["contacts"] if c.id is not None]),
-                       **stored.blank_for_tickets(connection, held["tickets"])}
+                       **stored.blank_for_tickets(connection, held["tickets"],
+                                                  [f.id for f in held["follow_ups"] if f.id is not None])}
             session.expire_all()  # the rows changed under the session
             self.audit.record_in(connection, actor, AuditAction.DATA_DELETED, branch=branch.code,
                                  target=f"customer {mask_phone(number)}", after={"request": "delete", **removed})

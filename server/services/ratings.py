@@ -3,8 +3,8 @@
 A customer rates a finished ticket once: from the counter's rating pad (within ``rating_window_min`` of the
 finish, only the last ticket that counter finished, and only from the device paired as that counter's pad or by
 the member of staff signed in there: :func:`server.services.devices.require_at`) or on the ticket's phone page
-(by its private token, within the same window). A dissatisfied score opens a follow-up that one owner carries
-until a manager resolves it.
+(by its private token, within the same window). A dissatisfied score opens a follow-up case
+(:mod:`server.services.follow_ups`) that one owner carries until it is resolved.
 Each command runs in one transaction of :class:`~server.services.unit_of_work.UnitOfWork` and emits its
 events; public events carry no staff names and no comments (those travel in ``private``).
 """
@@ -19,9 +19,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from server.domain.api_tokens import Scope
 from server.domain.devices import DeviceKind, Role
-from server.domain.errors import DomainError, NotFound
+from server.domain.errors import DomainError
 from server.domain.hall import RATING_SCALES, Branch, RatingSettings
 from server.domain.numbering import service_day
 from server.domain.privacy import ContactGiven
@@ -29,16 +28,14 @@ from server.domain.ticket import Ticket
 from server.domain.tickets import EventKind, TicketState
 from server.persistence import ratings as records
 from server.persistence import tickets
-from server.persistence.tables import CustomerContact, FollowUp, Rating, TicketRow
-from server.services.access import require_branch, require_counter, require_manager, require_staff, works_at
+from server.persistence.tables import Rating, TicketRow
+from server.services.access import require_branch, require_counter, require_manager, require_staff
 from server.services.actor import Actor, Clock, utc_now
 from server.services.devices import require_at
+from server.services.follow_ups import FollowUpService, open_for_rating
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.privacy import (
     add_call_back,
-    contact_masked,
-    contacts_of_follow_ups,
-    follow_up_resolved,
     has_call_back,
     staff_text,
 )
@@ -48,20 +45,17 @@ from server.settings import HallConfig
 
 CHANNEL_PAD = "pad"
 CHANNEL_MOBILE = "mobile"
-FOLLOW_UP_OPEN = "open"
-FOLLOW_UP_RESOLVED = "resolved"
-FOLLOW_UP_STATES = (FOLLOW_UP_OPEN, FOLLOW_UP_RESOLVED)
 MAX_COMMENT = 200
-MAX_NOTE = 500
 
 
 class RatingService(ReadsHallModel):
-    """Rating commands (pad, phone), follow-up commands (managers) and the queries pages need."""
+    """Rating commands (pad, phone) and the queries the pad, the phone page and the staff console need."""
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Clock = utc_now) -> None:
         self.model = model_of(config)
         self.uow = uow
         self.clock = clock
+        self.cases = FollowUpService(self.model, uow, clock)  # the case a dissatisfied rating opens
 
     @property
     def settings(self) -> RatingSettings:
@@ -157,74 +151,7 @@ class RatingService(ReadsHallModel):
             return self._rate(tx, ticket, score, reasons, comment, channel=CHANNEL_PAD, device=actor.device,
                               call_back=call_back)
 
-    # --- manager commands -----------------------------------------------------------------------------
-
-    def assign_follow_up(self, branch_code: str, follow_up_id: int, actor: Actor, owner: str) -> dict[str, Any]:
-        """Give an open follow-up its owner: the one person who answers the customer until it is resolved."""
-        branch = self._branch(branch_code)
-        self._require_manager(actor, branch)
-        account = self.config.account(owner)
-        if account is None or not works_at(self.config, account, branch):
-            raise DomainError(f"{owner!r} is not a staff account of branch {branch.code}", code="unknown_owner",
-                              http_status=422)
-        with self.uow.command(branch, self.clock()) as tx:
-            follow_up = _load_follow_up(tx.session, branch, follow_up_id)
-            _require_open(follow_up)
-            previous = follow_up.owner_username
-            follow_up.owner_username = account.username
-            ticket = tickets.get(tx.connection, branch.code, follow_up.ticket_id)
-            rating = tx.session.get(Rating, follow_up.rating_id)
-            assert rating is not None
-            view = self._follow_up_view(follow_up, rating, ticket, branch, _contact_of(tx.session, follow_up))
-            tx.emit(EventKind.FOLLOW_UP_ASSIGNED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
-                    device=actor.device, data={"follow_up_id": follow_up.id, "owner": account.username,
-                                               "previous_owner": previous},
-                    public={"follow_up": _follow_up_public(follow_up)}, private={"follow_up": view})
-            return view
-
-    def resolve_follow_up(self, branch_code: str, follow_up_id: int, actor: Actor, note: str) -> dict[str, Any]:
-        """Close an open follow-up with a note saying how the customer was answered."""
-        branch = self._branch(branch_code)
-        self._require_manager(actor, branch)
-        note = (note or "").strip()
-        if not note or len(note) > MAX_NOTE:
-            raise DomainError(f"say how it was resolved in 1-{MAX_NOTE} characters", code="bad_note", http_status=422)
-        with self.uow.command(branch, self.clock()) as tx:
-            follow_up = _load_follow_up(tx.session, branch, follow_up_id)
-            _require_open(follow_up)
-            follow_up.state = FOLLOW_UP_RESOLVED
-            follow_up.resolution_note = note
-            follow_up.resolved_at = tx.now
-            follow_up.owner_username = follow_up.owner_username or actor.username
-            tx.session.flush()
-            follow_up_resolved(tx, self.config.privacy, follow_up)  # its contact is kept a while, then goes
-            ticket = tickets.get(tx.connection, branch.code, follow_up.ticket_id)
-            rating = tx.session.get(Rating, follow_up.rating_id)
-            assert rating is not None
-            open_seconds = (tx.now - follow_up.created_at).total_seconds()
-            view = self._follow_up_view(follow_up, rating, ticket, branch, _contact_of(tx.session, follow_up))
-            tx.emit(EventKind.FOLLOW_UP_RESOLVED, ticket=ticket, counter=rating.counter_number, staff=actor.username,
-                    device=actor.device, reason=note,
-                    data={"follow_up_id": follow_up.id, "owner": follow_up.owner_username,
-                          "open_seconds": open_seconds},
-                    public={"follow_up": _follow_up_public(follow_up)}, private={"follow_up": view})
-            return view
-
-    # --- staff and manager reads ----------------------------------------------------------------------
-
-    def follow_ups(self, branch_code: str, actor: Actor, *, state: str = FOLLOW_UP_OPEN,
-                   limit: int = 200) -> dict[str, Any]:
-        """A branch's follow-ups (open ones by default, oldest first) for its managers."""
-        branch = self._branch(branch_code)
-        require_manager(self.config, actor, branch, token_scope=Scope.READ)
-        if state not in (*FOLLOW_UP_STATES, "all"):
-            raise DomainError("state must be open, resolved or all", code="bad_query", http_status=400)
-        with self.uow.read() as session:
-            rows = records.follow_ups(session, branch.code, None if state == "all" else state,
-                                      oldest_first=state == FOLLOW_UP_OPEN, limit=limit)
-            contacts = contacts_of_follow_ups(session, [f.id for f, _r, _t in rows])
-            views = [self._follow_up_view(f, r, t, branch, contacts.get(f.id or 0)) for f, r, t in rows]
-        return {"branch": branch.code, "state": state, "follow_ups": views}
+    # --- staff reads -----------------------------------------------------------------------------------
 
     def staff_day(self, branch_code: str, actor: Actor) -> dict[str, Any]:
         """The signed-in staff member's day so far (branch-local day): served, no-shows, service time, ratings."""
@@ -298,18 +225,16 @@ class RatingService(ReadsHallModel):
         follow_up = contact = None
         if dissatisfied:
             assert rating.id is not None
-            follow_up = FollowUp(branch_code=tx.branch.code, ticket_id=ticket.id, rating_id=rating.id,
-                                 state=FOLLOW_UP_OPEN, created_at=tx.now)
-            tx.session.add(follow_up)
-            tx.session.flush()
+            follow_up = open_for_rating(tx, self.config.follow_ups, rating)
             if call_back is not None:  # the customer's number, with their consent, for the follow-up's owner
                 contact = add_call_back(tx, self.config.privacy, call_back, follow_up=follow_up, rating=rating,
                                         channel=channel)
             tx.emit(EventKind.FOLLOW_UP_OPENED, ticket=ticket, counter=ticket.counter_number, device=device,
                     data={"follow_up_id": follow_up.id, "rating_id": rating.id, "score": score,
                           "rated_staff": ticket.staff_username, "call_back": contact is not None},
-                    public={"follow_up": _follow_up_public(follow_up)},
-                    private={"follow_up": self._follow_up_view(follow_up, rating, ticket, tx.branch, contact)})
+                    public={"follow_up": {"id": follow_up.id, "state": follow_up.state}},
+                    private={"follow_up": self.cases.case_view(follow_up, rating, ticket, tx.branch, contact,
+                                                               tx.now)})
         return {**rating_view(rating, ticket, call_back=contact is not None),
                 "follow_up_opened": follow_up is not None}
 
@@ -343,34 +268,6 @@ class RatingService(ReadsHallModel):
             return None
         return ticket.finished_at + self.settings.rating_window
 
-    def _follow_up_view(self, follow_up: FollowUp, rating: Rating, ticket: Ticket | TicketRow, branch: Branch,
-                        contact: CustomerContact | None = None) -> dict[str, Any]:
-        """The manager's view of a follow-up: the rating, who served, the comment, owner and resolution, and the
-        customer's call-back contact, masked (phone-like numbers in the texts are masked too)."""
-        chips = {c.code: c.text.as_dict() for c in (*self.settings.low_reasons, *self.settings.high_reasons)}
-        service = branch.service(ticket.service_code)
-        return {
-            "id": follow_up.id,
-            "state": follow_up.state,
-            "ticket": {"id": ticket.id, "number": ticket.number, "service": ticket.service_code,
-                       "service_name": service.name.as_dict() if service else None},
-            "counter": rating.counter_number,
-            "staff": rating.staff_username,
-            "staff_display_name": self._display_name(rating.staff_username),
-            "score": rating.score,
-            "scale": rating.scale,
-            "reasons": [{"code": code, "text": chips.get(code)} for code in json.loads(rating.reasons)],
-            "comment": staff_text(rating.comment),
-            "channel": rating.channel,
-            "rated_at": iso(rating.created_at),
-            "owner": follow_up.owner_username,
-            "owner_display_name": self._display_name(follow_up.owner_username),
-            "resolution_note": staff_text(follow_up.resolution_note),
-            "contact": contact_masked(contact),
-            "created_at": iso(follow_up.created_at),
-            "resolved_at": iso(follow_up.resolved_at),
-        }
-
     def _display_name(self, username: str | None) -> str | None:
         return self.config.display_name(username)
 
@@ -392,28 +289,8 @@ def rating_view(rating: Rating, ticket: Ticket | TicketRow, *, call_back: bool =
             "rated_at": iso(rating.created_at), "call_back": call_back}
 
 
-def _follow_up_public(follow_up: FollowUp) -> dict[str, Any]:
-    return {"id": follow_up.id, "state": follow_up.state}
-
-
-def _contact_of(session: Session, follow_up: FollowUp) -> CustomerContact | None:
-    return contacts_of_follow_ups(session, [follow_up.id]).get(follow_up.id or 0)
-
-
 def _rating_of(session: Session, ticket: Ticket | TicketRow) -> Rating | None:
     return records.of_ticket(session, ticket.id)
-
-
-def _load_follow_up(session: Session, branch: Branch, follow_up_id: int) -> FollowUp:
-    follow_up = records.follow_up(session, branch.code, follow_up_id)
-    if follow_up is None:
-        raise NotFound(f"no follow-up {follow_up_id} in branch {branch.code}", code="unknown_follow_up")
-    return follow_up
-
-
-def _require_open(follow_up: FollowUp) -> None:
-    if follow_up.state != FOLLOW_UP_OPEN:
-        raise DomainError(f"follow-up {follow_up.id} is already resolved", code="already_resolved")
 
 
 def _counter_number(branch: Branch, number: str) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from server.domain.api_tokens import Scope
 from server.domain.audit import spreadsheet_safe
 from server.domain.errors import DomainError, NotAllowed
+from server.domain.follow_ups import CaseFacts, CaseStatus, case_figures
 from server.domain.hall import AccountRole, Branch
 from server.domain.numbering import service_day
 from server.domain.reports import (
@@ -36,7 +37,9 @@ from server.domain.reports import (
     duration_figures,
     share,
 )
+from server.persistence import follow_ups as follow_up_rows
 from server.persistence import report_figures
+from server.persistence.tables import FollowUp
 from server.services.access import reads_reports_of, require_reports
 from server.services.actor import Actor
 from server.services.audit import CSV_BOM
@@ -66,12 +69,16 @@ COLUMNS: dict[Section, tuple[str, ...]] = {
     Section.REASONS: ("reason", "rated"),
     Section.ACCURACY: ("estimated", "within_range", "within_range_share", "late_over_5min", "late_over_5min_share",
                        "mean_abs_error_s"),
+    Section.FOLLOW_UPS: ("opened", "resolved", "overdue", "resolve_p50_s", "resolve_p90_s"),
 }
 """Each table's columns after its group column (the heat map's are the hours)."""
 REASON_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WEEKDAY)
 ACCURACY_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WEEKDAY, Group.HOUR)
 """The estimate given at issue is the hall's promise, kept in the hall's cells, not a counter's or staff member's."""
-SECTION_GROUPS: dict[Section, tuple[Group, ...]] = {Section.REASONS: REASON_GROUPS, Section.ACCURACY: ACCURACY_GROUPS}
+FOLLOW_UP_GROUPS = (Group.TOTAL, Group.BRANCH, Group.DAY)
+"""Follow-up cases are counted per branch and day."""
+SECTION_GROUPS: dict[Section, tuple[Group, ...]] = {Section.REASONS: REASON_GROUPS, Section.ACCURACY: ACCURACY_GROUPS,
+                                                    Section.FOLLOW_UPS: FOLLOW_UP_GROUPS}
 """The groupings a table is limited to (the others: every grouping)."""
 SECTIONS = tuple(Section)
 GROUPS = tuple(Group)
@@ -79,7 +86,7 @@ GROUPS = tuple(Group)
 
 def groups_of(section: Section) -> tuple[Group, ...]:
     """The groupings a table can have (rating reasons are kept per service and day, the estimates' accuracy in the
-    hall's cells only)."""
+    hall's cells only, follow-up cases per branch and day)."""
     return SECTION_GROUPS.get(section, GROUPS)
 
 
@@ -152,6 +159,8 @@ class Reports:
                 tables[Section.REASONS.value] = self._reasons(connection, codes, period, group)
             if Section.HEATMAP in sections:
                 tables[Section.HEATMAP.value] = self._heatmap(connection, codes, period)
+            if Section.FOLLOW_UPS in sections:
+                tables[Section.FOLLOW_UPS.value] = self._follow_ups(session, branches, period, group)
         names = self._names(branches)
         for section, rows in tables.items():
             if section != Section.HEATMAP.value:
@@ -204,6 +213,32 @@ class Reports:
         return {"hours": hours, "weekdays": [w.as_dict() for w in WEEKDAYS], "days": days,
                 "issued": [[cells[w][h] for h in hours] for w in range(7)],
                 "per_day": [[round(cells[w][h] / days[w], 2) if days[w] else None for h in hours] for w in range(7)]}
+
+    def _follow_ups(self, session: Any, branches: Sequence[Branch], period: Period,
+                    group: Group) -> list[dict[str, Any]]:
+        """Cases opened and resolved in the period (each branch's own days), read from the cases themselves: they
+        are few, and a case changes after its day has closed."""
+        now = self.hall.clock()
+        opened: dict[tuple[str, ...], list[CaseFacts]] = {}
+        resolved: dict[tuple[str, ...], list[CaseFacts]] = {}
+        for branch in branches:
+            zone = branch.timezone
+            start = datetime.combine(period.first, time(0), tzinfo=zone)
+            end = datetime.combine(period.last + timedelta(days=1), time(0), tzinfo=zone)
+
+            def key(at: datetime, code: str = branch.code, zone: tzinfo = zone) -> tuple[str, ...]:
+                if group is Group.BRANCH:
+                    return (code,)
+                return (at.astimezone(zone).date().isoformat(),) if group is Group.DAY else ()
+
+            for case in follow_up_rows.opened_between(session, [branch.code], start, end):
+                opened.setdefault(key(case.created_at), []).append(_facts(case))
+            for case in follow_up_rows.resolved_between(session, [branch.code], start, end):
+                assert case.resolved_at is not None
+                resolved.setdefault(key(case.resolved_at), []).append(_facts(case))
+        name = {Group.BRANCH: "branch", Group.DAY: "day"}.get(group)
+        return [{**({name: k[0]} if name else {}), **case_figures(opened.get(k, []), resolved.get(k, []), now)}
+                for k in sorted({*opened, *resolved} or ({()} if group is Group.TOTAL else set()))]
 
     def _names(self, branches: Sequence[Branch]) -> Callable[[Group, dict[str, Any]], dict[str, str]]:
         """How a row's group is shown, in both languages (a staff member by display name only)."""
@@ -282,6 +317,10 @@ def check_group(sections: Sequence[Section], group: Group) -> None:
         if group not in allowed:
             raise DomainError(f"the {section.value} table is grouped by {', '.join(g.value for g in allowed)} only",
                               code="bad_group", http_status=400, parameter="group")
+
+
+def _facts(case: FollowUp) -> CaseFacts:
+    return CaseFacts(CaseStatus(case.state), case.created_at, case.due_at, case.resolved_at)
 
 
 def _key_of(group: Group, row: dict[str, Any]) -> dict[str, Any]:

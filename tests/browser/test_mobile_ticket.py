@@ -194,7 +194,7 @@ def test_rating_on_the_phone_offers_the_chips_of_the_chosen_score_and_a_comment(
 
     phone.locator("#rate-send").tap()
     expect(phone.locator("#rating-thanks")).to_have_text(
-        "We are sorry. Thank you for telling us — a manager will follow up.", timeout=5000)
+        "We are sorry. Thank you for telling us — the duty manager will look into what went wrong.", timeout=5000)
     expect(phone.locator("#rating-details")).to_be_hidden()
     state = requests.get(f"{hall_server.api}/tickets/{mine['token']}/rating", timeout=5).json()
     assert (state["rating"]["score"], state["rating"]["reasons"], state["rating"]["comment"],

@@ -146,8 +146,8 @@ def test_a_dissatisfied_rating_opens_a_follow_up(hall_server: HallServer, pad_co
     pad.click(".chip[data-reason=SLOW]")
     screenshot(pad, "rating-pad-dissatisfied-en")
     pad.click("#send")
-    expect(pad.locator("#thanks-text")).to_have_text("A manager will follow up with you to put things right.",
-                                                     timeout=TIMEOUT)
+    expect(pad.locator("#thanks-text")).to_have_text(
+        "We are sorry. Your feedback goes to the duty manager, who will look into what went wrong.", timeout=TIMEOUT)
     manager = hall_server.staff("manager", "demo-manager")
     follow_ups = manager.get(f"{hall_server.api}/branches/{BRANCH}/follow-ups").json()["follow_ups"]
     assert [(f["ticket"]["number"], [r["code"] for r in f["reasons"]]) for f in follow_ups] == [

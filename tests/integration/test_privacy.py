@@ -92,7 +92,7 @@ def unhappy(hall: HallService, ratings: RatingService, clock: FakeClock, *, phon
     answer = ratings.rate_by_token(ticket["token"], 1, reasons=["SLOW"], comment=COMMENT,
                                    call_back=ContactGiven.with_consent(phone, name, True))
     assert answer["follow_up_opened"] and answer["call_back"] is True
-    [follow_up] = [f for f in ratings.follow_ups(BRANCH, MANAGER, state="all")["follow_ups"]
+    [follow_up] = [f for f in ratings.cases.cases(BRANCH, MANAGER, show="all")["follow_ups"]
                    if f["ticket"]["id"] == ticket["id"]]
     return ticket, follow_up
 
@@ -148,7 +148,7 @@ def test_the_pad_takes_a_call_back_too(hall: HallService, ratings: RatingService
     answer = ratings.rate_at_counter(BRANCH, "2", ticket["id"], 1, actor=ZHANG,
                                      call_back=ContactGiven.with_consent("+44 20 7946 0958", None, True))
     assert answer["call_back"] is True
-    [follow_up] = ratings.follow_ups(BRANCH, MANAGER)["follow_ups"]
+    [follow_up] = ratings.cases.cases(BRANCH, MANAGER)["follow_ups"]
     assert follow_up["contact"]["phone"] == "+442*****0958" and follow_up["contact"]["channel"] == "pad"
     assert follow_up["contact"]["name"] is None
 
@@ -165,7 +165,7 @@ def test_the_owner_or_a_manager_sees_the_number_and_it_is_audited(hall: HallServ
         privacy.reveal_contact(BRANCH, follow_up["id"], Actor(None))
     assert entries(audit, AuditAction.DATA_EXPORTED) == []
 
-    ratings.assign_follow_up(BRANCH, follow_up["id"], MANAGER, "li.na")
+    ratings.cases.assign(BRANCH, follow_up["id"], MANAGER, "li.na")
     shown = privacy.reveal_contact(BRANCH, follow_up["id"], LI)
     assert (shown["phone"], shown["phone_display"], shown["name"]) == (E164, "138 1234 5678", "王女士")
     assert privacy.reveal_contact(BRANCH, follow_up["id"], MANAGER)["phone"] == E164
@@ -184,18 +184,18 @@ def test_the_purge_follows_the_retention_with_one_audit_entry_a_run(hall: HallSe
                                                                     clock: FakeClock) -> None:
     _t1, resolved = unhappy(hall, ratings, clock, note="call 13912345678")
     _t2, still_open = unhappy(hall, ratings, clock, phone="13900001111")
-    ratings.resolve_follow_up(BRANCH, resolved["id"], MANAGER, NOTE)
+    ratings.cases.resolve(BRANCH, resolved["id"], MANAGER, "explained", NOTE)
     assert privacy.purge_expired() == {}
     assert entries(audit, AuditAction.DATA_PURGED) == []
 
     clock.advance(days=30, minutes=1)  # 30 days after the resolution: that contact goes
     assert privacy.purge_expired() == {BRANCH: {"contacts": 1, "comments": 0, "resolution_notes": 0,
-                                                "transfer_notes": 0, "event_notes": 0}}
+                                                "transfer_notes": 0, "event_notes": 0, "case_notes": 0}}
     assert privacy.purge_expired() == {}  # a second run (another process) finds nothing and records nothing
     [entry] = entries(audit, AuditAction.DATA_PURGED)
     assert (entry.username, entry.role, entry.branch_code) == (None, "system", BRANCH)
     assert entry.after is not None and entry.after["contacts"] == 1 and entry.after["contact_max_days"] == 90
-    follow_ups = {f["id"]: f for f in ratings.follow_ups(BRANCH, MANAGER, state="all")["follow_ups"]}
+    follow_ups = {f["id"]: f for f in ratings.cases.cases(BRANCH, MANAGER, show="all")["follow_ups"]}
     assert follow_ups[resolved["id"]]["contact"] is None
     assert follow_ups[still_open["id"]]["contact"]["phone"] == "139****1111"
 
@@ -204,7 +204,8 @@ def test_the_purge_follows_the_retention_with_one_audit_entry_a_run(hall: HallSe
 
     clock.advance(days=90)  # 180 days: comments, transfer and resolution notes blanked
     counts = privacy.purge_expired()[BRANCH]
-    assert counts == {"contacts": 0, "comments": 2, "resolution_notes": 1, "transfer_notes": 1, "event_notes": 2}
+    assert counts == {"contacts": 0, "comments": 2, "resolution_notes": 1, "transfer_notes": 1, "event_notes": 2,
+                      "case_notes": 1}  # the resolution's entry in the case's thread
     assert len(entries(audit, AuditAction.DATA_PURGED)) == 3
     with hall.uow.read() as session:
         assert session.execute(text("SELECT count(*) FROM customer_contact")).scalar() == 0
@@ -218,7 +219,7 @@ def test_export_and_delete_one_customer(hall: HallService, ratings: RatingServic
                                         audit: AuditLog, clock: FakeClock) -> None:
     ticket, follow_up = unhappy(hall, ratings, clock, note="customer 13812345678 needs a form")
     other, _ = unhappy(hall, ratings, clock, phone="13900001111")
-    ratings.resolve_follow_up(BRANCH, follow_up["id"], MANAGER, NOTE)
+    ratings.cases.resolve(BRANCH, follow_up["id"], MANAGER, "explained", NOTE)
 
     found = privacy.find(BRANCH, "+86 138-1234-5678", MANAGER)
     assert found["phone"] == MASKED and found["counts"] == {"contacts": 1, "follow_ups": 1, "ratings": 1, "tickets": 1}
@@ -236,7 +237,7 @@ def test_export_and_delete_one_customer(hall: HallService, ratings: RatingServic
 
     deleted = privacy.delete(BRANCH, PHONE, MANAGER)
     assert deleted["removed"] == {"contacts": 1, "comments": 1, "resolution_notes": 1, "transfer_notes": 1,
-                                  "event_notes": 2}
+                                  "event_notes": 2, "case_notes": 1}
     [delete_entry] = entries(audit, AuditAction.DATA_DELETED)
     assert delete_entry.target == f"customer {MASKED}" and delete_entry.username == "manager"
     assert DIGITS not in json.dumps([e.after for e in audit.search(MANAGER, AuditFilter())])
@@ -247,7 +248,7 @@ def test_export_and_delete_one_customer(hall: HallService, ratings: RatingServic
     # the anonymous statistics stay: the rating's score and the follow-up's state
     state = ratings.rating_state(ticket["token"])
     assert state["rating"]["score"] == 1 and state["rating"]["comment"] is None
-    assert {f["state"] for f in ratings.follow_ups(BRANCH, MANAGER, state="all")["follow_ups"]} == {"open",
+    assert {f["state"] for f in ratings.cases.cases(BRANCH, MANAGER, show="all")["follow_ups"]} == {"open",
                                                                                                    "resolved"}
     # the other customer's data is untouched
     assert ratings.rating_state(other["token"])["rating"]["comment"] is not None

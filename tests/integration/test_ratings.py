@@ -96,7 +96,7 @@ def test_a_ticket_is_rated_once(hall: HallService, ratings: RatingService, clock
         ratings.rate_by_token(ticket["token"], 1)
     with refused("already_rated"):
         ratings.rate_at_counter(BRANCH, "2", ticket["id"], 2, actor=ZHANG)
-    assert ratings.follow_ups(BRANCH, MANAGER)["follow_ups"] == []
+    assert ratings.cases.cases(BRANCH, MANAGER)["follow_ups"] == []
 
 
 def test_only_a_finished_ticket_can_be_rated(hall: HallService, ratings: RatingService, clock: FakeClock) -> None:
@@ -190,13 +190,13 @@ def test_dissatisfied_rating_opens_a_follow_up_that_a_manager_resolves(
 
     for actor, code in ((ZHANG, "manager_only"), (ANONYMOUS, "unauthenticated")):
         with refused(code):
-            ratings.follow_ups(BRANCH, actor)
+            ratings.cases.cases(BRANCH, actor)
+        with refused("not_owner" if actor is ZHANG else code):
+            ratings.cases.resolve(BRANCH, 1, actor, "explained", NOTE)
         with refused(code):
-            ratings.resolve_follow_up(BRANCH, 1, actor, NOTE)
-        with refused(code):
-            ratings.assign_follow_up(BRANCH, 1, actor, "li.na")
+            ratings.cases.assign(BRANCH, 1, actor, "li.na")
 
-    [follow_up] = ratings.follow_ups(BRANCH, MANAGER)["follow_ups"]
+    [follow_up] = ratings.cases.cases(BRANCH, MANAGER)["follow_ups"]
     assert follow_up["state"] == "open"
     assert follow_up["ticket"]["number"] == "A001"
     assert (follow_up["counter"], follow_up["staff"], follow_up["score"]) == ("2", "zhang.wei", 1)
@@ -206,27 +206,27 @@ def test_dissatisfied_rating_opens_a_follow_up_that_a_manager_resolves(
     assert (follow_up["comment"], follow_up["channel"], follow_up["owner"]) == (COMMENT, "pad", None)
 
     with refused("unknown_owner"):
-        ratings.assign_follow_up(BRANCH, follow_up["id"], MANAGER, "nobody")
-    assigned = ratings.assign_follow_up(BRANCH, follow_up["id"], MANAGER, "li.na")
+        ratings.cases.assign(BRANCH, follow_up["id"], MANAGER, "nobody")
+    assigned = ratings.cases.assign(BRANCH, follow_up["id"], MANAGER, "li.na")
     assert (assigned["owner"], assigned["state"]) == ("li.na", "open")
     with refused("bad_note"):
-        ratings.resolve_follow_up(BRANCH, follow_up["id"], MANAGER, "   ")
+        ratings.cases.resolve(BRANCH, follow_up["id"], MANAGER, "explained", "   ")
     with refused("unknown_follow_up"):
-        ratings.resolve_follow_up(BRANCH, follow_up["id"] + 100, MANAGER, NOTE)
+        ratings.cases.resolve(BRANCH, follow_up["id"] + 100, MANAGER, "explained", NOTE)
 
     clock.advance(hours=2)
-    resolved = ratings.resolve_follow_up(BRANCH, follow_up["id"], MANAGER, NOTE)
+    resolved = ratings.cases.resolve(BRANCH, follow_up["id"], MANAGER, "explained", NOTE)
     assert (resolved["state"], resolved["owner"], resolved["resolution_note"]) == ("resolved", "li.na", NOTE)
     assert resolved["resolved_at"] == clock.now.isoformat()
+    with refused("bad_transition"):
+        ratings.cases.resolve(BRANCH, follow_up["id"], MANAGER, "explained", NOTE)
     with refused("already_resolved"):
-        ratings.resolve_follow_up(BRANCH, follow_up["id"], MANAGER, NOTE)
-    with refused("already_resolved"):
-        ratings.assign_follow_up(BRANCH, follow_up["id"], MANAGER, "zhang.wei")
-    assert ratings.follow_ups(BRANCH, MANAGER)["follow_ups"] == []
-    assert [f["id"] for f in ratings.follow_ups(BRANCH, MANAGER, state="resolved")["follow_ups"]] == [follow_up["id"]]
-    assert len(ratings.follow_ups(BRANCH, MANAGER, state="all")["follow_ups"]) == 1
+        ratings.cases.assign(BRANCH, follow_up["id"], MANAGER, "zhang.wei")
+    assert ratings.cases.cases(BRANCH, MANAGER)["follow_ups"] == []
+    assert [f["id"] for f in ratings.cases.cases(BRANCH, MANAGER, show="resolved")["follow_ups"]] == [follow_up["id"]]
+    assert len(ratings.cases.cases(BRANCH, MANAGER, show="all")["follow_ups"]) == 1
     with refused("bad_query"):
-        ratings.follow_ups(BRANCH, MANAGER, state="closed")
+        ratings.cases.cases(BRANCH, MANAGER, show="closed")
 
     kinds = [EventKind.RATED, EventKind.FOLLOW_UP_OPENED, EventKind.FOLLOW_UP_ASSIGNED, EventKind.FOLLOW_UP_RESOLVED]
     events = [e for e in publisher.events if e["kind"] in kinds]
@@ -248,7 +248,7 @@ def test_dissatisfied_rating_opens_a_follow_up_that_a_manager_resolves(
 def test_satisfied_rating_opens_no_follow_up(hall: HallService, ratings: RatingService, clock: FakeClock) -> None:
     ticket = serve(hall, clock)
     assert ratings.rate_by_token(ticket["token"], 2, reasons=["SOLVED"])["follow_up_opened"] is False
-    assert ratings.follow_ups(BRANCH, MANAGER, state="all")["follow_ups"] == []
+    assert ratings.cases.cases(BRANCH, MANAGER, show="all")["follow_ups"] == []
 
 
 def test_five_star_scale_with_configured_dissatisfied_scores(
@@ -323,7 +323,7 @@ def test_two_ratings_of_one_ticket_in_a_row_leave_one_row(
     ratings.rate_at_counter(BRANCH, "2", ticket["id"], 1, actor=ZHANG)
     with refused("already_rated"):
         ratings.rate_by_token(ticket["token"], 3)
-    assert len(ratings.follow_ups(BRANCH, MANAGER)["follow_ups"]) == 1
+    assert len(ratings.cases.cases(BRANCH, MANAGER)["follow_ups"]) == 1
     assert ratings.rating_state(ticket["token"])["rating"]["channel"] == "pad"
 
 
@@ -515,7 +515,8 @@ def test_follow_up_flow_through_the_api(
     assert r.status_code == 201 and r.get_json()["follow_up_opened"] is True
 
     assert error_of(staff.get(f"{B}/follow-ups"), 403)["error"] == "manager_only"
-    assert error_of(staff.post(f"{B}/follow-ups/1/resolve", json={"note": NOTE}), 403)["error"] == "manager_only"
+    assert error_of(staff.post(f"{B}/follow-ups/1/resolve", json={"outcome": "fixed", "note": NOTE}),
+                    403)["error"] == "not_owner"
     [follow_up] = manager.get(f"{B}/follow-ups").get_json()["follow_ups"]
     assert (follow_up["comment"], follow_up["staff"], follow_up["state"]) == (COMMENT, "zhang.wei", "open")
     url = f"{B}/follow-ups/{follow_up['id']}"
@@ -524,17 +525,17 @@ def test_follow_up_flow_through_the_api(
     assert r.status_code == 200 and r.get_json()["owner"] == "li.na"
     assert error_of(manager.post(f"{url}/assign", json={"owner": "ghost"}), 422)["error"] == "unknown_owner"
     err = error_of(manager.post(f"{url}/resolve", json={}), 422)
-    assert [p["field"] for p in err["details"]["problems"]] == ["note"]
-    assert error_of(manager.post(f"{url}/resolve", json={"note": "   "}), 422)["error"] == "invalid_request"
-    assert error_of(manager.post(f"{B}/follow-ups/999/resolve", json={"note": NOTE}), 404)["error"] == \
-        "unknown_follow_up"
-    r = manager.post(f"{url}/resolve", json={"note": NOTE})
+    assert [p["field"] for p in err["details"]["problems"]] == ["outcome", "note"]
+    done = {"outcome": "explained", "note": NOTE}
+    assert error_of(manager.post(f"{url}/resolve", json={**done, "note": "   "}), 422)["error"] == "invalid_request"
+    assert error_of(manager.post(f"{B}/follow-ups/999/resolve", json=done), 404)["error"] == "unknown_follow_up"
+    r = manager.post(f"{url}/resolve", json=done)
     assert r.status_code == 200
     assert (r.get_json()["state"], r.get_json()["resolution_note"]) == ("resolved", NOTE)
-    assert error_of(manager.post(f"{url}/resolve", json={"note": NOTE}), 409)["error"] == "already_resolved"
+    assert error_of(manager.post(f"{url}/resolve", json=done), 409)["error"] == "bad_transition"
     assert manager.get(f"{B}/follow-ups").get_json()["follow_ups"] == []
-    assert len(manager.get(f"{B}/follow-ups?state=resolved").get_json()["follow_ups"]) == 1
-    assert error_of(manager.get(f"{B}/follow-ups?state=closed"), 400)["error"] == "bad_query"
+    assert len(manager.get(f"{B}/follow-ups?show=resolved").get_json()["follow_ups"]) == 1
+    assert error_of(manager.get(f"{B}/follow-ups?show=closed"), 400)["error"] == "bad_query"
 
     for event in publisher.events:
         if event["kind"] in ("rated", "follow_up_opened", "follow_up_assigned", "follow_up_resolved"):

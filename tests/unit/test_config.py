@@ -326,6 +326,10 @@ BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
     ("branches[0].categories[0].parent", set_in(*B, "categories", 0, "parent", value="X"), "unknown key"),
     ("branches[0].name.fr", set_in(*B, "name", "fr", value="Salle"), "unknown key"),
     ("staff[0].email", set_in("staff", 0, "email", value="z@example.com"), "unknown key"),
+    ("follow_ups.answer_hours", set_in("follow_ups", "answer_hours", value=0), "greater than 0"),
+    ("follow_ups.answer_hours", set_in("follow_ups", "answer_hours", value=1000), "at most 720"),
+    ("follow_ups.answer_hours", set_in("follow_ups", "answer_hours", value="24"), "must be"),
+    ("follow_ups.due", set_in("follow_ups", "due", value=1), "unknown key"),
 ]
 
 
@@ -340,6 +344,11 @@ def test_bad_config_names_the_exact_key(
     message = str(info.value)
     assert message.startswith(f"{key}: "), message
     assert problem in message
+
+
+def test_follow_up_answer_time_from_the_config(load: Callable[..., HallConfig]) -> None:
+    assert load().follow_ups.answer_within == timedelta(hours=24)
+    assert load(set_in("follow_ups", "answer_hours", value=4.5)).follow_ups.answer_within == timedelta(hours=4.5)
 
 
 def test_unknown_key_message_lists_the_allowed_keys(load: Callable[..., HallConfig]) -> None:

@@ -18,6 +18,7 @@ from server.domain.hall_alerts import (
     AlertRules,
     CounterLoad,
     HallAlertKind,
+    OverdueCase,
     ServiceLoad,
     Severity,
     alert_key,
@@ -170,3 +171,16 @@ def test_pause_alert_config_is_checked(minutes: object, valid: bool, tmp_path: P
     else:
         with pytest.raises(ConfigError, match=r"^queue\.pause_alert_min"):
             load_config(DEMO_CONFIG, overrides=overrides)
+
+
+@given(st.integers(min_value=-600, max_value=600), st.booleans())
+def test_a_case_alerts_only_once_past_due(offset_s: int, owned: bool) -> None:
+    due = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    case = OverdueCase(7, due, ticket_number="A001", owner="李娜 Li Na" if owned else None)
+    found = hall_alerts(due + timedelta(seconds=offset_s), [], [], cases=[case])
+    assert bool(found) == (offset_s > 0)
+    for alert in found:
+        assert alert.key == "hall:follow_up_overdue:7" and alert.severity.value == "warning"
+        assert [a.as_dict()["case"] for a in alert.actions] == [7]
+        assert alert.text.zh and alert.text.en and alert.suggestion.zh and alert.suggestion.en
+        assert ("李娜 Li Na" in alert.suggestion.en) == owned

@@ -2,7 +2,7 @@
  * and the hall (waits over or about to pass their target, tickets no open counter serves, long pauses), together, most
  * severe first.
  *
- *   const alerts = AlertsCard.create({ page, i18n, api, stopIssuing });
+ *   const alerts = AlertsCard.create({ page, i18n, api, stopIssuing, openCase });
  *   alerts.load();          // the equipment list as it stands (GET …/device-alerts), after every (re)join
  *   alerts.apply(alert);    // an event's private.alert: {key, active: true, …} starts or updates one, {key, active:
  *                           // false} ends it (the device was heard again or revoked, the printer printed fine)
@@ -29,7 +29,7 @@
     return node;
   }
 
-  function create({ page, i18n, api, stopIssuing }) {
+  function create({ page, i18n, api, stopIssuing, openCase }) {
     const $ = (selector) => document.querySelector(selector);
     const storageKey = "hall.alerts.acknowledged." + page.branch.code;
     const baseTitle = document.title;
@@ -109,6 +109,12 @@
           button.type = "button";
           button.dataset.action = action.kind;
           button.addEventListener("click", () => openNotice(alert, action));
+          box.append(button);
+        } else if (action.kind === "open_case" && openCase) {
+          const button = el("button", "alert-do", i18n.t("alert_open_case"));
+          button.type = "button";
+          button.dataset.action = action.kind;
+          button.addEventListener("click", () => openCase(action.case));
           box.append(button);
         } else if (action.kind === "stop_issuing" && stopIssuing) {
           const button = el("button", "alert-do", i18n.t("stop"));

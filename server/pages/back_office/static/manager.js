@@ -1,6 +1,6 @@
 /* The manager page: alerts at the top (alerts-card.js: devices gone silent, printer problems, waits over target,
-   tickets no open counter serves, long pauses; pushed live), live hall (role "manager"), ticket issuing (issuing-card.js), estimate accuracy, follow-ups
-   (with the customer's call-back number masked, shown whole on request), device faults, paired devices
+   tickets no open counter serves, long pauses, overdue follow-up cases; pushed live), live hall (role "manager"), ticket issuing (issuing-card.js),
+   estimate accuracy, follow-up cases (cases-card.js: the list, the case view, complaints), device faults, paired devices
    (devices-card.js), one customer's personal data (privacy-card.js).
    Renders what the server says; refetches the side lists when events say they changed (debounced). */
 (function () {
@@ -14,7 +14,7 @@
       password: "密码", sign_in_button: "登录", counters: "窗口", services: "业务排队", service: "业务", waiting: "等候",
       estimate: "新票预计等候", target: "目标", accuracy: "等候预估准确度（最近）",
       accuracy_hint: "取号时给出的预估与实际叫号等候之差（分钟）。区间命中应接近 80%。", count: "样本", bias: "偏差",
-      coverage: "区间命中", under5: "低估>5分", follow_ups: "不满意回访", faults: "设备故障", none: "暂无",
+      coverage: "区间命中", under5: "低估>5分", follow_ups: "回访工单", faults: "设备故障", none: "暂无",
       all: "全部", open: "营业中", paused: "暂停", closed: "未开", serving: "办理中", called: "已叫号", idle: "空闲",
       resolve: "处理完毕", resolve_note: "处理说明（必填）", not_manager: "需要经理账号", bad_login: "用户名或密码错误",
       too_many_attempts: "密码错误次数过多，此设备已暂时锁定，请 {minutes} 分钟后再试",
@@ -63,6 +63,23 @@
       hours_minutes: "{h} 小时 {m} 分钟",
       // follow-ups: the customer's call-back number
       call_back: "回电", show_number: "查看号码", no_call_back: "未留号码",
+      // follow-up cases (cases-card.js)
+      complaint_new: "登记投诉", case_filters: "筛选", show_open: "未解决", show_overdue: "已超时", show_mine: "我负责的",
+      show_resolved: "已解决", cases_overdue: "{n} 件超时", case_overdue: "已超时", case_view: "查看",
+      case_nobody: "未指派", case_rating: "评分 {score}", case_open_meta: "负责人：{owner} · 期限 {due}",
+      case_resolved_meta: "{owner} · {outcome} · 用时 {took}", case_title: "回访 #{id}", close: "关闭",
+      case_source: "来源", source_rating: "不满意评价", source_complaint: "投诉登记", case_about: "内容",
+      case_ticket: "号票", case_served: "办理", case_recorded_by: "登记人", case_opened: "开始时间",
+      case_due: "处理期限", case_owner: "负责人", case_outcome: "处理结果", case_took: "用时",
+      case_thread: "处理记录", case_note: "添加记录", case_add_note: "添加", case_assign: "指派",
+      case_start: "开始处理", case_resolution: "处理说明", case_resolve: "解决并关闭",
+      case_reopen_reason: "重新打开的原因", case_reopen: "重新打开", case_text_needed: "请填写内容",
+      entry_note: "记录", entry_assigned: "指派给", entry_started: "开始处理", entry_resolved: "已解决",
+      entry_reopened: "重新打开", entry_recorded: "登记投诉",
+      complaint_category: "类别", complaint_words: "客户原话", complaint_call_back: "回电号码（可选，须客户同意）",
+      complaint_phone: "手机号码", complaint_name: "称呼（可选）",
+      complaint_consent: "客户同意我们为此回电，处理完毕后号码会按规定删除", complaint_save: "登记",
+      alert_open_case: "打开工单",
       // the personal data card (privacy-card.js)
       privacy: "个人数据", privacy_hint: "按客户手机号码查找本网点保存的个人数据：可导出给客户，或按客户要求删除。",
       privacy_phone: "客户手机号码", privacy_find: "查找", privacy_number: "号码", privacy_name: "称呼",
@@ -96,7 +113,7 @@
       services: "Queues by service", service: "Service", waiting: "Waiting", estimate: "New ticket's wait",
       target: "Target", accuracy: "Wait estimate accuracy (recent)",
       accuracy_hint: "Estimate given at issue vs. the actual wait until the call (minutes). Coverage should be near 80%.",
-      count: "Tickets", bias: "Bias", coverage: "Coverage", under5: "Under >5 min", follow_ups: "Dissatisfied ratings to follow up",
+      count: "Tickets", bias: "Bias", coverage: "Coverage", under5: "Under >5 min", follow_ups: "Follow-up cases",
       faults: "Device faults", none: "None", all: "All", open: "Open", paused: "Paused", closed: "Closed",
       serving: "Serving", called: "Called", idle: "Idle", resolve: "Resolve", resolve_note: "Resolution note (required)",
       not_manager: "A manager account is needed", bad_login: "Wrong username or password", min: "{n} min",
@@ -154,6 +171,24 @@
       alert_acknowledged: "Acknowledged", hours_minutes: "{h} h {m} min",
       // follow-ups: the customer's call-back number
       call_back: "Call back", show_number: "Show number", no_call_back: "No number left",
+      // follow-up cases (cases-card.js)
+      complaint_new: "Record a complaint", case_filters: "Show", show_open: "Open", show_overdue: "Overdue",
+      show_mine: "Mine", show_resolved: "Resolved", cases_overdue: "{n} overdue", case_overdue: "Overdue",
+      case_view: "Open", case_nobody: "nobody yet", case_rating: "Score {score}",
+      case_open_meta: "Owner: {owner} · due {due}", case_resolved_meta: "{owner} · {outcome} · took {took}",
+      case_title: "Follow-up #{id}", close: "Close", case_source: "Source", source_rating: "Dissatisfied rating",
+      source_complaint: "Recorded complaint", case_about: "About", case_ticket: "Ticket", case_served: "Served by",
+      case_recorded_by: "Recorded by", case_opened: "Opened", case_due: "Due", case_owner: "Owner",
+      case_outcome: "Outcome", case_took: "Took", case_thread: "Thread", case_note: "Add a note",
+      case_add_note: "Add", case_assign: "Assign", case_start: "Start work", case_resolution: "How it was resolved",
+      case_resolve: "Resolve and close", case_reopen_reason: "Why it opens again", case_reopen: "Reopen",
+      case_text_needed: "Please write something first", entry_note: "note", entry_assigned: "assigned to",
+      entry_started: "started", entry_resolved: "resolved", entry_reopened: "reopened",
+      entry_recorded: "complaint recorded", complaint_category: "Category", complaint_words: "The customer's words",
+      complaint_call_back: "Call-back number (optional, with the customer's consent)", complaint_phone: "Mobile number",
+      complaint_name: "Name (optional)",
+      complaint_consent: "The customer agrees to be called back about this; the number is deleted as the rules say once it is resolved",
+      complaint_save: "Record", alert_open_case: "Open the case",
       // the personal data card (privacy-card.js)
       privacy: "Personal data",
       privacy_hint: "Find what this branch holds about a customer by their mobile number: export it for them, or delete it at their request.",
@@ -193,9 +228,11 @@
   let refetchTimer = null;
   const issuing = IssuingCard.create({ page: PAGE, i18n, api, resync: () => HallLive.client && HallLive.client.resync() });
   const devicesCard = DevicesCard.create({ page: PAGE, i18n, api });
-  const alerts = AlertsCard.create({ page: PAGE, i18n, api, stopIssuing: (service) => issuing.stop(service) });
+  const alerts = AlertsCard.create({ page: PAGE, i18n, api, stopIssuing: (service) => issuing.stop(service),
+    openCase: (id) => cases.open(id) });
   const accountsCard = AccountsCard.create({ i18n, api: API });
   const privacyCard = PrivacyCard.create({ page: PAGE, i18n, api });
+  const cases = CasesCard.create({ page: PAGE, i18n, api });
   const tokensCard = TokensCard.create({ page: PAGE, i18n, api });
 
   function el(tag, className, text) {
@@ -310,68 +347,6 @@
     }
   }
 
-  async function loadFollowUps() {
-    const list = $("#follow-ups");
-    let data;
-    try {
-      data = await api("/follow-ups");
-    } catch (error) {
-      list.replaceChildren(el("li", "empty", error.message));
-      return;
-    }
-    list.replaceChildren();
-    if (!data.follow_ups.length) list.append(el("li", "empty", i18n.t("none")));
-    for (const item of data.follow_ups) {
-      const li = el("li");
-      li.append(el("strong", "", item.ticket.number));
-      const text = [i18n.pick(item.ticket.service_name),
-        i18n.t("by", { staff: item.staff_display_name || item.staff || "?", counter: item.counter || "?" }),
-        ...item.reasons.map((r) => i18n.pick(r.text) || r.code)];
-      if (item.comment) text.push("“" + item.comment + "”");
-      li.append(el("span", "grow", text.join(" · ")));
-      li.append(contactCell(item));
-      const button = el("button", "primary", i18n.t("resolve"));
-      button.type = "button";
-      button.addEventListener("click", async () => {
-        const note = window.prompt(i18n.t("resolve_note"));
-        if (!note) return;
-        await api(`/follow-ups/${item.id}/resolve`, { method: "POST", body: { note } });
-        loadFollowUps();
-      });
-      li.append(button);
-      list.append(li);
-    }
-  }
-
-  /** The customer's call-back number, masked; "Show number" asks the server for it whole (recorded in the audit
-   * log) and offers it to dial. */
-  function contactCell(item) {
-    const box = el("span", "follow-up-contact");
-    const contact = item.contact;
-    if (!contact) {
-      box.append(el("span", "empty", i18n.t("no_call_back")));
-      return box;
-    }
-    box.append(el("span", "", i18n.t("call_back") + " " + contact.phone + (contact.name ? " · " + contact.name : "")));
-    const show = el("button", "ghost", i18n.t("show_number"));
-    show.type = "button";
-    show.addEventListener("click", async () => {
-      show.disabled = true;
-      try {
-        const whole = await api(`/follow-ups/${item.id}/contact`, { method: "POST", body: {} });
-        const link = el("a", "", whole.phone_display);
-        link.href = "tel:" + whole.phone;
-        box.replaceChildren(el("span", "", i18n.t("call_back")), link);
-        if (whole.name) box.append(el("span", "", whole.name));
-      } catch (error) {
-        show.disabled = false;
-        box.append(el("span", "error", error.message));
-      }
-    });
-    box.append(show);
-    return box;
-  }
-
   async function loadFaults() {
     const list = $("#faults");
     let data;
@@ -398,7 +373,7 @@
       refetchTimer = null;
       loadAccuracy().catch(() => {});
       loadDays().catch(() => {});
-      loadFollowUps();
+      cases.load();
       loadFaults();
     }, 1500);
   }
@@ -427,7 +402,10 @@
         }
         // a counter opened, paused or closed: take a fresh view of the hall (staff names, pause reasons)
         if (V.counter_kinds.includes(event.kind)) HallLive.client.resync();
-        if (["called", "rated", "follow_up_opened", "follow_up_resolved", "print_failed", "printed"].includes(event.kind)) {
+        if (["called", "rated", "print_failed", "printed"].includes(event.kind)) {
+          refetchSoon();
+        }
+        if (event.kind.startsWith("follow_up_")) {
           refetchSoon();
         }
         // an equipment alert starts, changes or ends (a device gone silent or heard again, a printer's outcome)
@@ -514,6 +492,7 @@
     alerts.render();
     accountsCard.render();
     privacyCard.render();
+    cases.render();
     tokensCard.render();
     refetchSoon();
   });

@@ -107,7 +107,7 @@
       try {
         const answer = await api("/personal-data/delete", { method: "POST", body: { phone: typed } });
         const removed = answer.removed;
-        const texts = removed.comments + removed.resolution_notes + removed.transfer_notes;
+        const texts = removed.comments + removed.resolution_notes + removed.transfer_notes + (removed.case_notes || 0);
         done = { key: "privacy_deleted", vars: { phone: answer.phone, contacts: removed.contacts, texts } };
         await find(typed); // what is left: nothing
       } catch (error) {

@@ -795,6 +795,59 @@
     localChange();
   });
 
+  // --- a complaint about the ticket being served: a follow-up case (the server knows the categories) ---------
+
+  let complaintCategories = null;
+
+  async function openComplaint() {
+    const ticket = current();
+    if (!ticket) return;
+    if (!complaintCategories) {
+      const answer = await request("GET", `${API}/follow-ups/vocabulary`);
+      if (answer.error) return handleError(answer.error, {});
+      complaintCategories = answer.data.categories;
+    }
+    $("complaint-title").textContent = i18n.t("complaint_title", { number: ticket.number });
+    $("complaint-categories").replaceChildren(
+      ...complaintCategories.map((c, i) => radio("category", c.code, i18n.pick(c.text), i === 0)));
+    for (const id of ["complaint-words", "complaint-phone", "complaint-name"]) $(id).value = "";
+    $("complaint-consent").checked = false;
+    $("complaint-error").hidden = true;
+    $("complaint-dialog").dataset.ticketId = String(ticket.id);
+    $("complaint-dialog").dataset.number = ticket.number;
+    $("complaint-dialog").showModal();
+  }
+
+  $("complaint-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const dialog = $("complaint-dialog");
+    const error = $("complaint-error");
+    const words = $("complaint-words").value.trim();
+    if (!words) {
+      error.textContent = i18n.t("complaint_need_words");
+      error.hidden = false;
+      return;
+    }
+    const body = { category: event.target.elements.category.value, words,
+                   ticket_id: Number(dialog.dataset.ticketId), counter: COUNTER };
+    const phone = $("complaint-phone").value.trim();
+    if (phone) {
+      body.call_back = { phone, name: $("complaint-name").value.trim() || null,
+                         consent: $("complaint-consent").checked };
+    }
+    const answer = await command("POST", `${API}/follow-ups`, body);
+    if (answer === null) return;
+    if (answer.error) {
+      const details = answer.error.details || {};
+      error.textContent = details.text ? i18n.pick(details.text)
+        : answer.error.status === 0 ? i18n.t("err_network") : answer.error.message;
+      error.hidden = false;
+      return;
+    }
+    dialog.close();
+    showMessage(i18n.t("info_complaint", { number: dialog.dataset.number }), "info");
+  });
+
   function openPause() {
     // pausing is allowed with customers parked here; say who will be kept waiting
     const parked = state.parked.map((t) => t.number);
@@ -886,6 +939,7 @@
     return: () => ticketAction("return", current()),
     park: () => ticketAction("park", current()),
     transfer: () => openTransfer(),
+    complaint: () => openComplaint(),
     pause: () => openPause(),
     "resume-counter": () => resumeCounter(),
     services: () => openServices(),
@@ -908,7 +962,8 @@
   });
 
   const SHORTCUTS = { n: "call-next", s: "start", r: "recall", f: "finish", g: "finish-next", m: "no-show",
-                      q: "return", h: "park", t: "transfer", p: "pause-or-resume", u: "undo-no-show" };
+                      q: "return", h: "park", t: "transfer", p: "pause-or-resume", u: "undo-no-show",
+                      k: "complaint" };
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
