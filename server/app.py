@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server.fanout import DirectFanout, capture_websockets
 from server.headers import SecurityHeaders
 from server.offload import eventlet_serves, offload_cpu
+from server.overview_sockets import register_overview_handlers
 from server.persistence.database import check_database_file, make_engine, make_readonly_engine, migrate
 from server.realtime import (
     HeapKeeper,
@@ -35,6 +36,7 @@ from server.services.hall_store import HallStore
 from server.services.limits import JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop, PurgeJobs
+from server.services.overview import Overview, OverviewWatchers
 from server.services.printing import PrintingService
 from server.services.privacy import PrivacyService
 from server.services.ratings import RatingService
@@ -205,6 +207,11 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://",
                         refusal_delay_s=limits.refusal_delay_s)
     register_socket_handlers(socketio, hall, live, heap, staff_sockets, joins)
+    overview = Overview(hall.reports, live)
+    watchers = OverviewWatchers(overview, lambda sid, message: socketio.emit("overview", message, to=sid))
+    register_overview_handlers(socketio, hall, watchers, staff_sockets, joins)
+    app.extensions["overview"] = overview
+    app.extensions["overview_watchers"] = watchers
     app.extensions["audit"] = audit
     app.extensions["sessions"] = sessions
     app.extensions["staff_sockets"] = staff_sockets
@@ -227,7 +234,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,
-        check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch)
+        check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch,
+        each_tick=watchers.tick)
     app.extensions["hall_heap"] = heap
     app.extensions["hall_socketio"] = socketio
     from server.api import api, register_error_handlers

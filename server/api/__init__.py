@@ -10,6 +10,7 @@ from server.api import (
     audit_routes,
     device_routes,
     display_routes,
+    overview_routes,
     printing_routes,
     privacy_routes,
     rating_routes,
@@ -21,5 +22,5 @@ from server.api.errors import register_error_handlers
 from server.api.registry import api
 
 __all__ = ["account_routes", "admin_routes", "api", "audit_routes", "device_routes", "display_routes",
-           "printing_routes", "privacy_routes", "rating_routes", "register_error_handlers", "report_routes", "routes",
-           "token_routes"]
+           "overview_routes", "printing_routes", "privacy_routes", "rating_routes", "register_error_handlers",
+           "report_routes", "routes", "token_routes"]

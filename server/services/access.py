@@ -113,6 +113,17 @@ def reads_reports_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
     return is_manager_of(config, actor, branch)
 
 
+def links_overview(config: HallConfig, account: StaffAccount) -> bool:
+    """Whether the pages offer the account the overview of branches (``/overview``): a regional account (its only
+    page), an admin, and a manager who works at more than one branch."""
+    role = AccountRole(account.role)
+    if role == AccountRole.REGIONAL:
+        return True
+    if not role.manages:
+        return False
+    return role == AccountRole.ADMIN or sum(1 for b in config.branches if works_at(config, account, b)) > 1
+
+
 def require_reports(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "forbidden",
                     token_scope: Scope | None = None) -> None:
     """As :func:`reads_reports_of`: 401 for nobody, 403 ``code`` for anyone else; an API token as for
@@ -282,7 +293,7 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
 
 
 __all__ = ["ADMIN", "AUTH_LEVELS", "DEVICE_REFUSALS", "MANAGER", "PUBLIC", "REPORTS", "STAFF", "STAFF_ROLES",
-           "STAFF_VIEWS", "is_manager_of", "issuer_of", "reads_reports_of", "require", "require_admin",
-           "require_branch", "require_counter", "require_device", "require_manager", "require_previewer",
-           "require_reports", "require_service", "require_staff", "require_ticket_class", "resolve_actor",
-           "ticket_classes", "works_at"]
+           "STAFF_VIEWS", "is_manager_of", "issuer_of", "links_overview", "reads_reports_of", "require",
+           "require_admin", "require_branch", "require_counter", "require_device", "require_manager",
+           "require_previewer", "require_reports", "require_service", "require_staff", "require_ticket_class",
+           "resolve_actor", "ticket_classes", "works_at"]

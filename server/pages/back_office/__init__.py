@@ -14,9 +14,11 @@ blueprint = Blueprint("back_office", __name__, template_folder="templates", stat
 PAGES: list[tuple[str, str]] = []  # (label, path with {branch}) printed by `make run` and linked from /
 
 # the routes, registered in the order their pages are listed: the manager page, its audit log, the displays' content,
-# staffing advice, the administration
+# staffing advice, the administration,
+# the overview of every branch
 from server.pages.back_office import manager  # noqa: E402,F401,I001
 from server.pages.back_office import audit  # noqa: E402,F401
 from server.pages.back_office import displays  # noqa: E402,F401
 from server.pages.back_office import staffing  # noqa: E402,F401
 from server.pages.back_office import admin  # noqa: E402,F401
+from server.pages.back_office import overview  # noqa: E402,F401
