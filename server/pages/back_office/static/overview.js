@@ -136,10 +136,10 @@
 
     cell(tr, "col_counters", "counters-cell").textContent = live ? i18n.t("counters", live.counters) : i18n.t("none");
 
-    const level = cell(tr, "col_service_level", "num");
+    const level = cell(tr, "col_service_level", "num level");
     level.textContent = live ? percent(live.service_level) : i18n.t("none");
     if (live && live.service_level !== null && live.service_level < PAGE.service_level_goal) level.classList.add("short");
-    const satisfied = cell(tr, "col_satisfaction", "num");
+    const satisfied = cell(tr, "col_satisfaction", "num satisfied");
     satisfied.textContent = live ? percent(live.satisfaction) : i18n.t("none");
     if (live && live.satisfaction !== null && live.satisfaction < PAGE.satisfaction_goal) satisfied.classList.add("short");
 
@@ -182,7 +182,7 @@
       return option;
     }));
     select.value = region;
-    $("#filter-card").hidden = regions.length < 2 && !region;
+    $("#region-field").hidden = regions.length < 2 && !region; // nothing to choose from
   }
 
   function showListing(listing) {
