@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from server.domain.estimation import CounterStatus, WaitEstimate
@@ -120,7 +121,7 @@ class BranchGlance:
     service_level: float | None
     satisfaction: float | None
 
-    @property
+    @cached_property
     def alert_counts(self) -> dict[str, int]:
         counts = {severity.value: 0 for severity in Severity}
         for alert in self.alerts:
@@ -128,6 +129,11 @@ class BranchGlance:
         return counts
 
     def as_dict(self) -> dict[str, Any]:
+        """As the API and the page get it; made once per refresh and shared by every reader (do not change it)."""
+        return self._dict
+
+    @cached_property
+    def _dict(self) -> dict[str, Any]:
         worst = self.worst
         return {
             "at": self.at.isoformat(),

@@ -68,7 +68,8 @@ class Overview:
         branches = self.scope(actor, region)
         by_code = {b.code: b for b in branches}
         rows = [self.row(actor, by_code[code]) for code in self.order(branches)]
-        return {"region": region, "regions": self.regions(actor), "order_rule": ORDER_RULE, "branches": rows}
+        regions = self.regions(actor) if region is not None else sorted({b.region for b in branches if b.region})
+        return {"region": region, "regions": regions, "order_rule": ORDER_RULE, "branches": rows}
 
 
 ORDER_RULE = ("most severe alert first, then more critical alerts, more warnings, the worst wait against its target, "
@@ -132,7 +133,7 @@ class OverviewWatchers:
                     watcher.pending, watcher.last_sent = set(), now
         config = self.overview.reports.hall.config
         for sid, watcher, codes in due:
-            branches = [b for code in watcher.codes if (b := config.branch(code)) is not None]
+            branches = [b for code in sorted(watcher.codes) if (b := config.branch(code)) is not None]
             rows = [self.overview.row(watcher.actor, b) for b in branches if b.code in codes]
             self.emit(sid, {"region": watcher.region, "rows": rows, "order": self.overview.order(branches)})
         return len(due)
