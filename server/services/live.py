@@ -8,7 +8,10 @@ per branch:
 * wait estimates for every waiting ticket and for a would-be new ticket of each service (kiosk tiles,
   the issue response and the printed ticket);
 * "people ahead" for every waiting ticket, from the same call-order policy that call-next uses;
-* the recent accuracy of the estimates given at issue, per service, for the manager.
+* the recent accuracy of the estimates given at issue, per service, for the manager;
+* the branch at a glance for the overview of branches (:mod:`server.domain.overview`): waiting, the worst wait
+  against its target, counters, hall alerts, stops of issue, and today's service level and satisfaction, counted
+  from the ``called`` and ``rated`` events as they are learnt.
 
 A refresh reads the queue, runs the estimator and hands the results to the :class:`LivePublisher`:
 one summary per branch (waiting counts and estimates) and one update per waiting ticket whose people

@@ -34,7 +34,7 @@ class GlanceSource(Protocol):
 
 
 class Overview:
-    """The overview's reads (``hall.overview`` is not one: it needs the live side, see :func:`server.app`)."""
+    """The overview's reads; made in :func:`server.app.create_app`, beside the live side it reads from."""
 
     def __init__(self, reports: Reports, live: GlanceSource) -> None:
         self.reports = reports
