@@ -15,6 +15,7 @@ from server.fanout import DirectFanout, capture_websockets
 from server.headers import SecurityHeaders
 from server.metrics import CONTENT_TYPE, HallMetrics, RequestTimer, socket_client_count
 from server.offload import eventlet_serves, offload_cpu
+from server.overview_sockets import register_overview_handlers
 from server.persistence.database import check_database_file, make_engine, make_readonly_engine, migrate
 from server.realtime import (
     HeapKeeper,
@@ -38,6 +39,7 @@ from server.services.hall_store import HallStore
 from server.services.limits import JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop, PurgeJobs
+from server.services.overview import Overview, OverviewWatchers
 from server.services.printing import PrintingService
 from server.services.privacy import PrivacyService
 from server.services.ratings import RatingService
@@ -213,6 +215,11 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     joins = JoinLimiter(limits.socket_joins, limits.address_socket_joins, config.server.redis_url or "memory://",
                         refusal_delay_s=limits.refusal_delay_s)
     register_socket_handlers(socketio, hall, live, heap, staff_sockets, joins)
+    overview = Overview(hall.reports, live)
+    watchers = OverviewWatchers(overview, lambda sid, message: socketio.emit("overview", message, to=sid))
+    register_overview_handlers(socketio, hall, watchers, staff_sockets, joins)
+    app.extensions["overview"] = overview
+    app.extensions["overview_watchers"] = watchers
     app.extensions["audit"] = audit
     app.extensions["sessions"] = sessions
     app.extensions["staff_sockets"] = staff_sockets
@@ -237,7 +244,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,
         check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch,
-        on_refresh=metrics.note_refresh)
+        on_refresh=metrics.note_refresh, each_tick=watchers.tick)
     app.extensions["metrics"] = metrics
     timer = RequestTimer(metrics)
     app.before_request(timer.start)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
@@ -92,10 +93,25 @@ class HallConfig:
     from them: what seeds the database, what an export writes, what an administrative change edits."""
 
     def branch(self, code: str) -> Branch | None:
-        return next((b for b in self.branches if b.code == code), None)
+        return self._branches_by_code.get(code)
 
     def account(self, username: str) -> StaffAccount | None:
-        return next((a for a in self.staff if a.username == username), None)
+        return self._accounts_by_name.get(username)
+
+    @cached_property
+    def _branches_by_code(self) -> dict[str, Branch]:
+        """Lookups by key: access checks ask for the account once per branch, and an overview lists 500 branches."""
+        index: dict[str, Branch] = {}
+        for branch in self.branches:
+            index.setdefault(branch.code, branch)
+        return index
+
+    @cached_property
+    def _accounts_by_name(self) -> dict[str, StaffAccount]:
+        index: dict[str, StaffAccount] = {}
+        for account in self.staff:
+            index.setdefault(account.username, account)
+        return index
 
     def display_name(self, username: str | None) -> str | None:
         """What a person reads for an account: its display name (the user name itself once no account has it; the

@@ -13,7 +13,7 @@ from server.api.registry import api, route
 from server.api.schemas import AccountCreateRequest, AccountUpdateRequest, AccountVersionRequest, PasswordChangeRequest
 from server.domain.errors import DomainError
 from server.domain.hall import AccountRole, StaffAccount
-from server.services.access import MANAGER, PUBLIC
+from server.services.access import MANAGER, PUBLIC, links_overview
 from server.services.accounts import AccountService
 from server.web import (
     SESSION_COOKIE,
@@ -25,7 +25,7 @@ from server.web import (
     set_session_cookie,
 )
 
-REPORTS_PAGE = "/reports"
+OVERVIEW_PAGE = "/overview"  # where an account that works in no branch (a regional reader) lands
 """Where an account that works in no branch (a regional reader) lands after signing in on a branch's page."""
 
 
@@ -34,7 +34,8 @@ def session_view(account: StaffAccount, expires_at: datetime) -> dict[str, Any]:
     role = AccountRole(account.role)
     return {"username": account.username, "display_name": account.display_name, "role": account.role,
             "manages": role.manages, "administers": role == AccountRole.ADMIN,
-            "landing": None if role.works_in_branches else REPORTS_PAGE, "expires_at": expires_at.isoformat()}
+            "landing": None if role.works_in_branches else OVERVIEW_PAGE,
+            "overview": links_overview(hall_config(), account), "expires_at": expires_at.isoformat()}
 
 
 def accounts() -> AccountService:

@@ -362,6 +362,8 @@ class StaffSession(Answer):
     administers: bool | None = Field(default=None, description="may change the hall set-up and every account")
     landing: str | None = Field(default=None, description="the page to open instead of a branch's (a regional "
                                                          "account: the reports over its regions)")
+    overview: bool | None = Field(default=None, description="the pages offer the overview of branches (/overview): "
+                                                            "regional accounts, admins, managers of several branches")
     expires_at: datetime | None = Field(default=None, description="when the session ends at the latest (it ends "
                                                                   "sooner when left unused)")
 
@@ -922,3 +924,64 @@ class WhatIfAnswer(Answer):
     runs: ReplayRuns
     replay_ms: dict[str, float] = Field(description="each replay's computing time")
     total_ms: float
+class OverviewWorstWait(Answer):
+    service: str = Field(description="the service whose longest current wait is furthest along its target")
+    service_name: Names
+    waiting: int
+    longest_wait_min: int
+    target_min: int
+    ratio: float = Field(description="longest wait / target (above 1: over the target)")
+    over_target: bool
+    new_ticket: Estimate = Field(description="what a ticket of that service issued now would wait")
+
+
+class OverviewAlert(Answer):
+    key: str
+    type: str = Field(description="a hall alert's type (docs/manager.md)")
+    severity: Literal["critical", "warning"]
+    text: Names
+
+
+class OverviewAlerts(Answer):
+    counts: dict[str, int] = Field(description="current hall alerts by severity (critical, warning)")
+    top: list[OverviewAlert] = Field(description="the most severe ones, at most three")
+
+
+class OverviewIssuing(Answer):
+    stopped_all: bool = Field(description="a branch-wide stop of issue is in force")
+    stopped_services: list[str] = Field(description="services whose new tickets a stop refuses now")
+
+
+class OverviewLive(Answer):
+    at: datetime = Field(description="when the live side last refreshed the branch")
+    waiting: int
+    worst_wait: OverviewWorstWait | None = Field(description="null when nobody waits")
+    counters: dict[CounterStatus, int]
+    alerts: OverviewAlerts
+    open_now: bool = Field(description="within the branch's opening hours")
+    issuing: OverviewIssuing
+    service_level: float | None = Field(description="today: share of tickets first called within their service's "
+                                                    "target wait (null: none called yet)")
+    satisfaction: float | None = Field(description="today: share of ratings that were not dissatisfied (null: none)")
+
+
+class OverviewLinks(Answer):
+    manager: str | None = Field(description="the manager page, for a manager of the branch or an admin")
+    staffing: str = Field(description="the staffing advice page")
+
+
+class OverviewBranch(Answer):
+    code: str
+    name: Names
+    region: str | None
+    live: OverviewLive | None = Field(description="null until the server has refreshed the branch once")
+    links: OverviewLinks
+
+
+class Overview(Answer):
+    """Every branch the caller reads, worst first (docs/manager.md)."""
+
+    region: str | None
+    regions: list[str] = Field(description="the regions of the branches the caller reads (the page's filter)")
+    order_rule: str
+    branches: list[OverviewBranch]

@@ -131,6 +131,17 @@ def reads_reports_of(config: HallConfig, actor: Actor, branch: Branch) -> bool:
     return is_manager_of(config, actor, branch)
 
 
+def links_overview(config: HallConfig, account: StaffAccount) -> bool:
+    """Whether the pages offer the account the overview of branches (``/overview``): a regional account (its only
+    page), an admin, and a manager who works at more than one branch."""
+    role = AccountRole(account.role)
+    if role == AccountRole.REGIONAL:
+        return True
+    if not role.manages:
+        return False
+    return role == AccountRole.ADMIN or sum(1 for b in config.branches if works_at(config, account, b)) > 1
+
+
 def require_reports(config: HallConfig, actor: Actor, branch: Branch, *, code: str = "forbidden",
                     token_scope: Scope | None = None) -> None:
     """As :func:`reads_reports_of`: 401 for nobody, 403 ``code`` for anyone else; an API token as for
@@ -313,6 +324,7 @@ __all__ = [
     "STAFF_VIEWS",
     "is_manager_of",
     "issuer_of",
+    "links_overview",
     "reads_reports_of",
     "require",
     "require_admin",

@@ -8,7 +8,10 @@ per branch:
 * wait estimates for every waiting ticket and for a would-be new ticket of each service (kiosk tiles,
   the issue response and the printed ticket);
 * "people ahead" for every waiting ticket, from the same call-order policy that call-next uses;
-* the recent accuracy of the estimates given at issue, per service, for the manager.
+* the recent accuracy of the estimates given at issue, per service, for the manager;
+* the branch at a glance for the overview of branches (:mod:`server.domain.overview`): waiting, the worst wait
+  against its target, counters, hall alerts, stops of issue, and today's service level and satisfaction, counted
+  from the ``called`` and ``rated`` events as they are learnt.
 
 A refresh reads the queue, runs the estimator and hands the results to the :class:`LivePublisher`:
 one summary per branch (waiting counts and estimates) and one update per waiting ticket whose people
@@ -49,9 +52,12 @@ from server.domain.hall_alerts import (
     carry_since,
     hall_alerts,
 )
+from server.domain.issuing import IssueStop, blocking
+from server.domain.numbering import service_day
+from server.domain.overview import BranchGlance, DayTally, ServiceWait, counter_counts, worst_wait
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
-from server.persistence import counter_sessions, hall_reads, live_reads
+from server.persistence import counter_sessions, hall_reads, issue_stops, live_reads
 from server.persistence.follow_ups import overdue as overdue_follow_ups
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
@@ -147,6 +153,8 @@ class _BranchState:
     summary: dict[str, Any] | None = None
     version: int = 0
     alert_since: dict[str, datetime] = field(default_factory=dict)  # each current hall alert: when it started
+    today: DayTally = field(default_factory=DayTally)  # today's calls within target and ratings, for the overview
+    glance: BranchGlance | None = None  # the branch at the last refresh, for the overview
 
 
 class LiveHall(ReadsHallModel):
@@ -165,6 +173,7 @@ class LiveHall(ReadsHallModel):
         self._states: dict[str, _BranchState] = {}
         self._dirty: dict[str, bool] = {}  # branch -> urgent?
         self._lock = threading.Lock()
+        self._glance_listeners: list[Callable[[str], None]] = []
 
     # --- triggers -----------------------------------------------------------------------------------
 
@@ -204,6 +213,15 @@ class LiveHall(ReadsHallModel):
     def summary(self, branch_code: str) -> dict[str, Any] | None:
         state = self._states.get(branch_code)
         return None if state is None else state.summary
+
+    def glance(self, branch_code: str) -> BranchGlance | None:
+        """The branch as the overview shows it, from the latest refresh (None before the first one)."""
+        state = self._states.get(branch_code)
+        return None if state is None else state.glance
+
+    def on_glance(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(branch_code)`` after a refresh that changed what the overview shows of the branch."""
+        self._glance_listeners.append(listener)
 
     def ticket_live(self, branch_code: str, ticket_id: int) -> dict[str, Any] | None:
         """People ahead and the estimate of one waiting ticket, as last pushed."""
@@ -264,7 +282,7 @@ class LiveHall(ReadsHallModel):
         state = self._state(branch)
         now = self.clock()
         events = self._events_to_learn(branch, state)
-        seq, rows, sessions = self._read_queue(branch)
+        seq, rows, sessions, stops = self._read_queue(branch, now)
         cases = self._overdue_cases(branch, now)
 
         kinds = [(service.code, priority) for service in branch.services for priority in NEW_TICKET_CLASSES]
@@ -272,7 +290,7 @@ class LiveHall(ReadsHallModel):
         previous = state.tickets
 
         def compute() -> tuple[dict[tuple[str, str], WaitEstimate], dict[int, dict[str, Any]], list[dict[str, Any]],
-                               dict[str, Any], list[HallAlert]]:
+                               dict[str, Any], list[HallAlert], BranchGlance]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
             checkpoint = self.pacing.checkpoint
             self._learn(branch, state, events, checkpoint)
@@ -296,11 +314,15 @@ class LiveHall(ReadsHallModel):
                 before = previous.get(ticket.id)
                 if force_publish or before is None or _shown(before) != _shown(live):
                     updates.append({**live, "seq": seq})
-            alerts = hall_alerts(now, _service_loads(branch, snapshot, waits, new), _counter_loads(branch, snapshot),
+            loads = _service_loads(branch, snapshot, waits, new)
+            alerts = hall_alerts(now, loads, _counter_loads(branch, snapshot),
                                  AlertRules(pause_alert=self.config.queue.pause_alert), cases)
-            return new, current, updates, self._summary(branch, seq, now, snapshot, new), alerts
+            glance = _glance(branch, now, snapshot, loads, alerts, stops, state.today)
+            return new, current, updates, self._summary(branch, seq, now, snapshot, new), alerts, glance
 
-        new, current, updates, summary, alerts = self.offload(compute)
+        new, current, updates, summary, alerts, glance = self.offload(compute)
+        glance_changed = state.glance is None or state.glance.shown() != glance.shown()
+        state.glance = glance
         state.alert_since = carry_since(state.alert_since, alerts, now)
         summary["private"] = {"alerts": [alert.as_dict(state.alert_since[alert.key]) for alert in alerts]}
         state.new_ticket = new
@@ -315,6 +337,9 @@ class LiveHall(ReadsHallModel):
             self.publisher.publish_summary(branch.code, summary)
         if updates:
             self.publisher.publish_ticket_updates(branch.code, updates)
+        if glance_changed:
+            for listener in self._glance_listeners:
+                listener(branch.code)
 
     def branch_seq(self, branch_code: str) -> int:
         with self.uow.read() as session:
@@ -371,7 +396,7 @@ class LiveHall(ReadsHallModel):
                 utc_datetime(row.issued_at), utc_datetime(row.queued_at), utc_datetime(row.called_at),
                 utc_datetime(row.finished_at), utc_datetime(row.no_show_at))
             try:
-                self._learn_one(state, event, ticket)
+                self._learn_one(branch, state, event, ticket)
             except (TypeError, ValueError):  # an odd historic row must not stop learning
                 log.exception("could not learn from event %s of branch %s", event.seq, branch.code)
             state.learnt_seq = event.seq
@@ -388,7 +413,8 @@ class LiveHall(ReadsHallModel):
             cursor.close()
         return rows
 
-    def _learn_one(self, state: _BranchState, event: _LearntEvent, ticket: _LearntTicket | None) -> None:
+    def _learn_one(self, branch: Branch, state: _BranchState, event: _LearntEvent,
+                   ticket: _LearntTicket | None) -> None:
         model = state.model
         kind = event.kind
         if kind == EventKind.COUNTER_PAUSED.value and event.counter_number:
@@ -401,6 +427,10 @@ class LiveHall(ReadsHallModel):
             return
         if ticket is None:
             return
+        if kind == EventKind.RATED.value:
+            data = json.loads(event.data) if event.data else {}
+            state.today.note_rating(service_day(event.at, branch.timezone), bool(data.get("dissatisfied")))
+            return
         if kind == EventKind.ISSUED.value:
             model.observe_issued(ticket.issued_service_code, PriorityClass(ticket.priority), event.at)
             data = json.loads(event.data) if event.data else {}
@@ -410,6 +440,9 @@ class LiveHall(ReadsHallModel):
                     expected=timedelta(minutes=given["expected_min"]), low=timedelta(minutes=given["low_min"]),
                     high=timedelta(minutes=given["high_min"]))
         elif kind == EventKind.CALLED.value:
+            service = branch.service(ticket.issued_service_code)
+            state.today.note_call(service_day(event.at, branch.timezone), ticket.id, event.at - ticket.issued_at,
+                                  service.target_wait if service is not None else None)
             given_estimate = state.issue_estimates.pop(ticket.id, None)
             if given_estimate is not None and not ticket.transferred:
                 actual = event.at - ticket.issued_at
@@ -423,14 +456,17 @@ class LiveHall(ReadsHallModel):
             state.issue_estimates.pop(ticket.id, None)
             model.observe_cancelled(ticket.queued_at, event.at)
 
-    def _read_queue(self, branch: Branch) -> tuple[int, list[QueueRow], dict[str, CounterSession]]:
-        """The branch's queue as the driver's rows (it may be long) and its counters, with their seq."""
+    def _read_queue(self, branch: Branch, now: datetime
+                    ) -> tuple[int, list[QueueRow], dict[str, CounterSession], list[IssueStop]]:
+        """The branch's queue as the driver's rows (it may be long) and its counters, with their seq, and the stops of
+        issue in force or to come (a handful of rows: what the overview says of issuing)."""
         with self.uow.read() as session:
             connection = session.connection()
             seq = hall_reads.branch_seq(connection, branch.code)
             rows = self._read_rows(live_reads.queue(connection, branch.code), QueueRow._make)
             sessions = counter_sessions.for_branch(connection, branch.code)
-        return seq, rows, sessions
+            stops = issue_stops.current(connection, branch.code, now)
+        return seq, rows, sessions, stops
 
 
     def _summary(self, branch: Branch, seq: int, now: datetime, snapshot: QueueSnapshot,
@@ -628,3 +664,18 @@ def _counter_loads(branch: Branch, snapshot: QueueSnapshot) -> list[CounterLoad]
     return [CounterLoad(number=counter.number, name=counter.name, status=state.status, configured=counter.services,
                         today=tuple(state.skills.services), paused_since=state.paused_since)
             for counter, state in zip(branch.counters, snapshot.counters, strict=True)]
+
+
+def _glance(branch: Branch, now: datetime, snapshot: QueueSnapshot, loads: Sequence[ServiceLoad],
+            alerts: Sequence[HallAlert], stops: Sequence[IssueStop], today: DayTally) -> BranchGlance:
+    """The branch as the overview shows it, from what this refresh computed anyway (pure)."""
+    stopped = tuple(s.code for s in branch.services if blocking(list(stops), s.code, now) is not None)
+    day = service_day(now, branch.timezone)
+    return BranchGlance(
+        at=now, waiting=len(snapshot.waiting),
+        worst=worst_wait(ServiceWait(load.code, load.name, load.waiting, load.longest_wait, load.target,
+                                     load.new_ticket) for load in loads),
+        counters=counter_counts(counter.status for counter in snapshot.counters), alerts=tuple(alerts),
+        open_now=branch.schedule.status(now).open, stopped_services=stopped,
+        stopped_all=any(s.service_code is None and s.active_at(now) for s in stops),
+        service_level=today.service_level(day), satisfaction=today.satisfaction(day))

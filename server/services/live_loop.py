@@ -53,6 +53,8 @@ class LiveLoop:
     ``watch_s`` = 1 s, plus the tick and the reload, came to 1.02 s in a test of the command line's import);
     ``watch_devices`` records a branch's paired devices that went silent (every ``devices_every_s`` per branch; it
     reads the database only when one may have, see :meth:`server.services.devices.DeviceService.watch`).
+    ``each_tick`` runs after the refreshes of every tick (the overview's coalesced pushes,
+    :class:`server.services.overview.OverviewWatchers`).
     ``branches`` may be a function: the branches served change with the hall model.
     """
 
@@ -64,6 +66,7 @@ class LiveLoop:
                  end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
                  check_hall: Callable[[], Any] | None = None, watch_devices: Callable[[str], Any] | None = None,
                  on_refresh: Callable[[float, float | None], Any] | None = None,
+                 each_tick: Callable[[], Any] | None = None,
                  tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
                  sessions_every_s: float = 5.0, devices_every_s: float = 5.0) -> None:
@@ -76,6 +79,7 @@ class LiveLoop:
         self.end_days = end_days
         self.check_sessions, self.sessions_every_s = check_sessions, sessions_every_s
         self.watch_devices, self.devices_every_s = watch_devices, devices_every_s
+        self.each_tick = each_tick
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
         self.purge_every_s = purge_every_s
@@ -137,6 +141,8 @@ class LiveLoop:
                     if self.on_refresh is not None:
                         lag = None if noticed_at is None else last_refresh[code] - noticed_at
                         self._safe(functools.partial(self.on_refresh, cost[code], lag))
+            if self.each_tick is not None:
+                self._safe(self.each_tick)
             if self.watch_devices is not None and now - last_devices >= self.devices_every_s:
                 last_devices = now
                 for code in branches:  # silent devices: recorded once, pushed to the branch's staff room

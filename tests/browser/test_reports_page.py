@@ -181,11 +181,13 @@ def test_a_staff_account_is_refused(page: Any, server: HallServer) -> None:
     expect(page.locator("#signed-out")).to_be_visible()
 
 
-def test_a_regional_account_lands_on_its_regions_reports(page: Any, server: HallServer) -> None:
+def test_a_regional_account_reaches_its_regions_reports_from_the_overview(page: Any, server: HallServer) -> None:
     page.goto(f"{server.url}/manager/{BRANCH}?lang=en")
     page.fill("input[name=username]", REGIONAL[0])
     page.fill("input[name=password]", REGIONAL[1])
     page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/overview?lang=en")  # its landing page: the live overview of its regions
+    page.get_by_role("link", name="Reports").click()
     page.wait_for_url("**/reports?lang=en")
     expect(page.locator("#reports-board")).to_be_visible()
     region = page.locator("select[name=region]")

@@ -45,6 +45,8 @@ SCOPED_IN_THE_SERVICE = {
     "/api/reports": "a report over the branches the caller reads: managers theirs, regional accounts their regions' "
                     "(test_reports.py: test_who_reads_which_branches, test_the_all_branch_report_over_http)",
     **{ep.rule: "the same" for ep in ENDPOINTS if ep.rule.startswith("/api/reports/")},
+    "/api/overview": "every branch the caller reads, by the reports' rule (test_overview.py: "
+                     "test_each_caller_sees_the_branches_it_reads, test_the_overview_over_http)",
 }
 """Private routes that name no branch: the service narrows what each caller reaches to their own branches (and
 the tests named here check it). A new branch-less route must be added here on purpose."""

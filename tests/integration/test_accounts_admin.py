@@ -212,7 +212,7 @@ def test_a_regional_account_reads_its_regions_figures_and_changes_nothing(app: F
     assert error(reader.post(f"/api/branches/{BRANCH}/counters/1/sign-in", json={})) == (403, "read_only_account")
     assert error(reader.get("/api/accounts")) == (403, "read_only_account")
     assert reader.get("/api/session").get_json()["manages"] is False
-    assert reader.get("/api/session").get_json()["landing"] == "/reports"  # it opens the reports of its regions
+    assert reader.get("/api/session").get_json()["landing"] == "/overview"  # the live overview of its regions
     page = reader.get("/reports").get_data(as_text=True)
     regions = json.loads(page.split('id="reports-config">', 1)[1].split("</script>", 1)[0])["regions"]
     assert [r["code"] for r in regions] == ["south"]  # only the regions whose branches it reads, not "north"

@@ -445,7 +445,7 @@ def test_sign_in_and_out_of_the_api_session(client: FlaskClient) -> None:
     r = client.post("/api/session", json={"username": "zhang.wei", "password": PASSWORD})
     assert r.status_code == 200
     assert r.get_json() == {"username": "zhang.wei", "display_name": "张伟 Zhang Wei", "role": "staff",
-                            "manages": False, "administers": False, "landing": None,
+                            "manages": False, "administers": False, "landing": None, "overview": False,
                             "expires_at": "2026-11-24T14:00:00+00:00"}  # 12 hours after sign-in
     assert client.get("/api/session").get_json()["username"] == "zhang.wei"
     assert client.delete("/api/session").get_json() == {"username": None}

@@ -214,6 +214,13 @@ def test_the_roster_page_explains_every_field_the_rules_name() -> None:
     assert {f"err_{field}" for field in fields - {"shift"}} <= keys
 
 
+def test_both_overview_page_languages_have_the_same_texts() -> None:
+    script = ROOT / "server" / "pages" / "back_office" / "static" / "overview.js"
+    zh, en = _texts("zh-CN", script), _texts("en", script)
+    assert len(zh) > 30 and {"title", "col_worst", "order_rule", "stopped_some"} <= zh  # the whole dictionary was read
+    assert zh == en, f"overview.js: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
+
+
 def test_the_audit_page_offers_the_domains_actions(app: Flask) -> None:
     page = _bootstrap(app.test_client().get(f"/manager/{BRANCH}/audit").get_data(as_text=True))
     assert page["actions"] == [{"code": a.value, "label": a.label.as_dict()} for a in AuditAction]

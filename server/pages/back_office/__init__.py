@@ -14,7 +14,7 @@ blueprint = Blueprint("back_office", __name__, template_folder="templates", stat
 PAGES: list[tuple[str, str]] = []  # (label, path with {branch}) printed by `make run` and linked from /
 
 # the routes, registered in the order their pages are listed: the manager page, its audit log, the displays' content,
-# staffing advice, the roster, the what-if replay, reports, the administration
+# staffing advice, the roster, the what-if replay, reports, the administration, the overview of every branch
 from server.pages.back_office import manager  # noqa: E402,F401,I001
 from server.pages.back_office import audit  # noqa: E402,F401
 from server.pages.back_office import displays  # noqa: E402,F401
@@ -23,3 +23,4 @@ from server.pages.back_office import roster  # noqa: E402,F401
 from server.pages.back_office import what_if  # noqa: E402,F401
 from server.pages.back_office import reports  # noqa: E402,F401
 from server.pages.back_office import admin  # noqa: E402,F401
+from server.pages.back_office import overview  # noqa: E402,F401
