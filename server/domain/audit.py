@@ -40,6 +40,7 @@ class AuditAction(StrEnum):
     MEDIA_CHANGED = "media_changed"
     HALL_CHANGED = "hall_changed"  # the hall model: a branch, service, counter... created, edited or retired
     ACCOUNT_CHANGED = "account_changed"  # an account created, edited, disabled; a password set or reset
+    BOOKED_FOR_CUSTOMER = "booked_for_customer"  # staff booked an appointment on a customer's behalf
 
     @property
     def label(self) -> Text:
@@ -68,6 +69,7 @@ ACTION_LABELS: dict[AuditAction, Text] = {
     AuditAction.MEDIA_CHANGED: Text("修改播放列表", "Changed the media playlist"),
     AuditAction.HALL_CHANGED: Text("修改营业厅设置", "Changed the hall set-up"),
     AuditAction.ACCOUNT_CHANGED: Text("修改账号", "Changed an account"),
+    AuditAction.BOOKED_FOR_CUSTOMER: Text("代客预约", "Booked for a customer"),
 }
 
 TARGET_MAX = 200
