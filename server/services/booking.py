@@ -36,7 +36,7 @@ from server.domain.booking import (
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Service
 from server.domain.numbering import service_day
-from server.domain.privacy import ContactGiven, Purpose, mask_name, mask_phone, normalise_phone
+from server.domain.privacy import ContactGiven, Purpose, display_phone, mask_name, mask_phone, normalise_phone
 from server.domain.values import Text
 from server.persistence import bookings as stored
 from server.persistence.tables import BookingRow, CustomerContact
@@ -287,7 +287,7 @@ class BookingService(ReadsHallModel):
         """A booking as its customer (``whole``: their own number) or staff (masked) see it."""
         service = branch.service(row.service_code)
         local = row.slot_start.astimezone(branch.timezone)
-        phone = None if contact is None else (contact.phone if whole else mask_phone(contact.phone))
+        phone = None if contact is None else (display_phone(contact.phone) if whole else mask_phone(contact.phone))
         name = None if contact is None else (contact.name if whole else mask_name(contact.name))
         deadline = change_deadline(branch.booking, row.slot_start)
         return {"code": row.code, "code_display": display_code(row.code), "branch": branch.code,
