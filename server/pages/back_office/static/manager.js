@@ -10,7 +10,7 @@
   const API = window.HallApi;
   const i18n = HallI18n.create({
     "zh-CN": {
-      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", change_password: "修改密码", audit_log: "审计日志", displays_page: "显示内容", staffing_advice: "排班建议", sign_in: "经理登录", username: "用户名",
+      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", change_password: "修改密码", audit_log: "审计日志", displays_page: "显示内容", staffing_advice: "排班建议", bookings_page: "预约", sign_in: "经理登录", username: "用户名",
       password: "密码", sign_in_button: "登录", counters: "窗口", services: "业务排队", service: "业务", waiting: "等候",
       estimate: "新票预计等候", target: "目标", accuracy: "等候预估准确度（最近）",
       accuracy_hint: "取号时给出的预估与实际叫号等候之差（分钟）。区间命中应接近 80%。", count: "样本", bias: "偏差",
@@ -91,7 +91,7 @@
       token_branches: "网点", token_expiry: "有效期", token_create: "创建令牌", days_n: "{n} 天",
     },
     en: {
-      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", displays_page: "Displays", staffing_advice: "Staffing advice", sign_in: "Manager sign-in",
+      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", displays_page: "Displays", staffing_advice: "Staffing advice", bookings_page: "Bookings", sign_in: "Manager sign-in",
       username: "Username", password: "Password", sign_in_button: "Sign in", counters: "Counters",
       services: "Queues by service", service: "Service", waiting: "Waiting", estimate: "New ticket's wait",
       target: "Target", accuracy: "Wait estimate accuracy (recent)",
@@ -462,6 +462,7 @@
     $("#audit-link").hidden = true;
     $("#displays-link").hidden = true;
     $("#staffing-link").hidden = true;
+    $("#bookings-link").hidden = true;
     $("#login-error").textContent = message || "";
   }
 
@@ -470,6 +471,7 @@
     $("#audit-link").href = `${base}/audit?lang=${i18n.language}`;
     $("#displays-link").href = `${base}/displays?lang=${i18n.language}`;
     $("#staffing-link").href = `${base}/staffing?lang=${i18n.language}`;
+    $("#bookings-link").href = `${base}/bookings?lang=${i18n.language}`;
   }
 
   async function start() {
@@ -491,6 +493,7 @@
     $("#audit-link").hidden = false;
     $("#displays-link").hidden = false;
     $("#staffing-link").hidden = false;
+    $("#bookings-link").hidden = false;
     startLive();
     devicesCard.load();
     accountsCard.load();
