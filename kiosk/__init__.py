@@ -1,7 +1,7 @@
 """The customer audience: the pages a walk-in customer uses (a Flask blueprint with its templates and scripts).
 
-The touchscreen kiosk ``/kiosk/{branch}`` and the customer's own phone ticket ``/t/{token}`` with its QR code
-and the booking pages ``/book``, ``/book/{code}``. Registered from :data:`server.pages.AUDIENCES`.
+The touchscreen kiosk ``/kiosk/{branch}``, the customer's own phone ticket ``/t/{token}`` with its QR code, and
+online booking ``/book`` and ``/book/{code}``. Registered from :data:`server.pages.AUDIENCES`.
 """
 
 from __future__ import annotations
