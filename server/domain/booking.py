@@ -228,6 +228,14 @@ def check_new_booking(rules: BranchBooking, *, branch_code: str, slot: Slot | No
     return slot
 
 
+def check_near_enough(rules: BranchBooking, start: datetime, now: datetime) -> None:
+    """Refuses an instant nowhere near the horizon before any calendar is asked about it (a year 9999 would not
+    even have a local date in a time zone east of UTC)."""
+    if not now - timedelta(days=1) <= start <= now + timedelta(days=rules.horizon_days + 2):
+        raise BookingRefused("outside_horizon", _fill(OUTSIDE_HORIZON, days=rules.horizon_days), "start",
+                             horizon_days=rules.horizon_days)
+
+
 def change_deadline(rules: BranchBooking, start: datetime) -> datetime:
     """The last instant a booking of a slot starting at ``start`` may be changed or cancelled."""
     return start - timedelta(minutes=rules.change_cutoff_min)

@@ -26,6 +26,7 @@ from server.domain.booking import (
     bookable_days,
     change_deadline,
     check_may_change,
+    check_near_enough,
     check_new_booking,
     day_slots,
     display_code,
@@ -245,6 +246,7 @@ class BookingService(ReadsHallModel):
         return branch, service
 
     def _slot(self, branch: Branch, service: Service, start: datetime) -> tuple[Slot | None, date]:
+        check_near_enough(branch.booking, start, self.clock())
         day = service_day(start, branch.timezone)
         slots = day_slots(branch.schedule, service.code, day, service.booking, branch.booking_seats(service))
         return next((s for s in slots if s.start == start), None), day

@@ -86,6 +86,8 @@ def test_bad_input_is_refused_naming_the_field(app: Flask) -> None:
     assert error(book(client, start=(datetime(2026, 11, 25, 2, 10, tzinfo=UTC)).isoformat()), 409,
                  "no_such_slot")["details"]["field"] == "start"
     error(book(client, service="BILL"), 409, "not_bookable")
+    for far in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00+00:00", "2027-11-25T02:00:00Z"):
+        assert error(book(client, start=far), 409, "outside_horizon")["details"]["field"] == "start"
     error(client.post("/api/booking/NOWHERE/bookings", json={"service": "PLAN", "start": TEN, "phone": PHONE,
                                                             "consent": True}), 404, "unknown_branch")
     assert error(client.get(f"/api/booking/{BRANCH}/services/PLAN/slots"), 400,
