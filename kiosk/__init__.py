@@ -1,7 +1,7 @@
 """The customer audience: the pages a walk-in customer uses (a Flask blueprint with its templates and scripts).
 
-The touchscreen kiosk ``/kiosk/{branch}`` and the customer's own phone ticket ``/t/{token}`` with its QR code
-(online booking later). Registered from :data:`server.pages.AUDIENCES`.
+The touchscreen kiosk ``/kiosk/{branch}``, the customer's own phone ticket ``/t/{token}`` with its QR code, and
+online booking ``/book`` and ``/book/{code}``. Registered from :data:`server.pages.AUDIENCES`.
 """
 
 from __future__ import annotations
@@ -13,4 +13,4 @@ blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_fol
 
 PAGES: list[tuple[str, str]] = []  # (label, path with {branch}) printed by `make run` and linked from /
 
-from kiosk import pages  # noqa: E402,F401  (registers the routes)
+from kiosk import booking, pages  # noqa: E402,F401  (registers the routes)

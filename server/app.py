@@ -31,12 +31,13 @@ from server.services.actor import Clock, utc_now
 from server.services.announcements import AnnouncementService
 from server.services.api_tokens import ApiTokenService
 from server.services.audit import AuditLog
+from server.services.booking import BookingService
 from server.services.device_alerts import DeviceAlerts
 from server.services.devices import DeviceService
 from server.services.follow_ups import FollowUpService
 from server.services.hall import HallService
 from server.services.hall_store import HallStore
-from server.services.limits import JoinLimiter, TokenLimiter
+from server.services.limits import AddressLimiter, JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop, PurgeJobs
 from server.services.overview import Overview, OverviewWatchers
@@ -232,6 +233,11 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["devices"] = DeviceService(model, uow, clock=clock, audit=audit)
     app.extensions["device_alerts"] = DeviceAlerts(app.extensions["devices"], app.extensions["printing"])
     app.extensions["privacy"] = privacy
+    storage = config.server.redis_url or "memory://"
+    app.extensions["booking"] = BookingService(
+        model, uow, audit, clock,
+        changes=AddressLimiter("booking_changes", limits.booking_changes, storage, limits.refusal_delay_s),
+        lookups=AddressLimiter("booking_lookups", limits.booking_lookups, storage, limits.refusal_delay_s))
     app.extensions["announcements"] = AnnouncementService(model, uow)
     app.extensions["signage"] = SignageService(model, uow, clock=clock, audit=audit)
     app.extensions["hall_store"] = store

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from server.domain.booking import BranchBooking, Location, ServiceBooking
 from server.domain.devices import DeviceSettings, PriorityFrom, check_device_kinds
 from server.domain.follow_ups import FollowUpRules
 from server.domain.hall import (
@@ -413,6 +414,35 @@ def _load_devices(branch: _Reader) -> DeviceSettings:
                   offline_after=timedelta(seconds=offline), priority_from=PriorityFrom(priority_from))
 
 
+def _load_service_booking(service: _Reader) -> ServiceBooking:
+    """``[branches.services.booking]``: ``bookable`` (false), ``slot_min`` (30), ``per_slot`` (2), ``walk_in_share``
+    (0.5) — docs/appointments.md."""
+    booking = service.table("booking")
+    booking.unknown_keys({"bookable", "slot_min", "per_slot", "walk_in_share"})
+    default = ServiceBooking()
+    return _build(booking, ServiceBooking, bookable=booking.flag("bookable", default.bookable),
+                  slot_min=booking.int("slot_min", default.slot_min),
+                  per_slot=booking.int("per_slot", default.per_slot),
+                  walk_in_share=float(booking.number("walk_in_share", default.walk_in_share)))
+
+
+def _load_branch_booking(branch: _Reader) -> BranchBooking:
+    """``[branches.booking]``: ``horizon_days`` (14), ``change_cutoff_min`` (120), ``max_per_week`` (2)."""
+    booking = branch.table("booking")
+    names = ("horizon_days", "change_cutoff_min", "max_per_week")
+    booking.unknown_keys(set(names))
+    default = BranchBooking()
+    return _build(booking, BranchBooking, **{name: booking.int(name, getattr(default, name)) for name in names})
+
+
+def _load_location(branch: _Reader) -> Location:
+    """A branch's ``district`` and ``address`` (``zh-CN``/``en``, optional), ``latitude`` and ``longitude``."""
+    texts = {name: _text(branch, name) if name in branch.data else None for name in ("district", "address")}
+    coordinates = {name: None if name not in branch.data else float(branch.number(name))
+                   for name in ("latitude", "longitude")}
+    return _build(branch, Location, **texts, **coordinates)
+
+
 def _load_kiosks(branch: _Reader) -> tuple[Kiosk, ...]:
     """``[[branches.kiosks]]``: id, name, printer ("none", "browser", "escpos://host:port") and timings."""
     kiosks: list[Kiosk] = []
@@ -500,7 +530,8 @@ def _load_queue(root: _Reader) -> QueueRules:
 
 def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
     branch.unknown_keys({"code", "name", "timezone", "hours", "hours_by_day", "exceptions", "categories",
-                         "services", "counters", "zones", "kiosks", "overflow", "devices", "region"})
+                         "services", "counters", "zones", "kiosks", "overflow", "devices", "region",
+                         "booking", "district", "address", "latitude", "longitude"})
     code = _rule(branch, "code", check_code, branch.str("code", required=True))
     region = branch.str("region")
     if region is not None:
@@ -534,6 +565,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 "number_width",
                 "icon",
                 "colour",
+                "booking",
             }
         )
         svc_code = _rule(item, "code", check_code, item.str("code", required=True))
@@ -567,6 +599,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 colour=colour,
                 last_ticket=None if item.str("last_ticket") is None else _rule(
                     item, "last_ticket", LastTicket.parse, item.str("last_ticket"), "last_ticket"),
+                booking=_load_service_booking(item),
             )
         )
     branch.check("services", bool(services), "at least one service is needed")
@@ -621,6 +654,8 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         exceptions=_load_exceptions(branch, service_codes),
         devices=_load_devices(branch),
         region=region,
+        booking=_load_branch_booking(branch),
+        location=_load_location(branch),
     )
 
 
@@ -785,7 +820,7 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
                           "address_open_tickets", "kiosk_networks", "refusal_delay_s",
                           "socket_joins", "address_socket_joins",
                           "connections_per_address", "header_timeout_s", "body_timeout_s", "socket_timeout_s",
-                          "send_queue", "token_requests"})
+                          "send_queue", "token_requests", "booking_changes", "booking_lookups"})
     default, issue_default = LimitSettings(), IssueLimits()
     networks = []
     for i, item in enumerate(section.list("kiosk_networks")):
@@ -816,6 +851,8 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
                                   least=SOCKET_IO_PING_CYCLE_S + 5, most=3600),
         send_queue=send_queue,
         token_requests=_rate(section, "token_requests", default.token_requests),
+        booking_changes=_rate(section, "booking_changes", default.booking_changes),
+        booking_lookups=_rate(section, "booking_lookups", default.booking_lookups),
     )
 
 

@@ -49,6 +49,21 @@ PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
     "magnetometer", "microphone", "midi", "payment", "serial", "usb"))
 
 
+LOCATING_PERMISSIONS_POLICY = PERMISSIONS_POLICY.replace("geolocation=()", "geolocation=(self)")
+"""The booking page's policy: it may ask the phone where it is, to list the nearest branches first."""
+
+
+def may_locate(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A page that may ask for the device's location (the booking page); every other page may not."""
+    @functools.wraps(view)
+    def located(*args: Any, **kwargs: Any) -> Any:
+        response = make_response(view(*args, **kwargs))
+        response.headers["Permissions-Policy"] = LOCATING_PERMISSIONS_POLICY
+        return response
+
+    return located
+
+
 def content_security_policy(frame_ancestors: Sequence[str] = ()) -> str:
     """The policy of every response; ``frame_ancestors``: origins that may frame it (none: no one may)."""
     ancestors = " ".join(frame_ancestors) or "'none'"

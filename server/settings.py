@@ -73,6 +73,8 @@ class LimitSettings:
     socket_timeout_s: float = 60.0  # one read or write on a connection; above Socket.IO's ping cycle (45 s)
     send_queue: int = 500  # messages waiting for one Socket.IO client; past it the client is dropped
     token_requests: Rate | None = field(default_factory=lambda: Rate(120, timedelta(minutes=1)))  # per API token
+    booking_changes: Rate | None = field(default_factory=lambda: Rate(10, timedelta(hours=1)))  # book/change/cancel
+    booking_lookups: Rate | None = field(default_factory=lambda: Rate(10, timedelta(minutes=10)))  # code + phone
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,23 @@ def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def query_number(name: str, minimum: float, maximum: float) -> float | None:
+    """A decimal query parameter in ``[minimum, maximum]`` (None when absent), or 400 ``bad_query`` naming it."""
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        if not text.isascii() or len(text) > 24:
+            raise ValueError
+        value = float(text)
+        if not minimum <= value <= maximum:  # also refuses nan
+            raise ValueError
+    except ValueError:
+        raise DomainError(f"{name} must be a number from {minimum:g} to {maximum:g}, got {text[:24]!r}",
+                          code="bad_query", http_status=400, parameter=name) from None
+    return value
+
+
 def query_date(name: str) -> date | None:
     """A calendar day query parameter written YYYY-MM-DD, or None when absent; 400 ``bad_query`` naming it."""
     text = request.args.get(name)

@@ -351,3 +351,26 @@ class WhatIfRequest(Body):
     day: DayText
     changes: list[WhatIfChange] = Field(default_factory=list, max_length=MAX_CHANGES)
     seed: Annotated[int, Strict(), Field(ge=0, le=2**31 - 1), BeforeValidator(_json_number)] = 1
+class BookingContact(Body):
+    """Who the booking is for: a phone number (kept with consent, docs/privacy.md) and an optional name."""
+
+    phone: str = Field(min_length=1, max_length=40)
+    name: str | None = Field(default=None, max_length=40)
+    consent: Flag = Field(default=False, description="the customer agreed to the use of their number for this booking")
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class BookRequest(BookingContact):
+    service: str = Code
+    start: AwareDatetime = Field(description="the slot's start, as the slots list gives it")
+
+
+class BookingKey(Body):
+    """A booking, by its code and the phone number it was booked with (both are needed)."""
+
+    code: str = Field(min_length=1, max_length=20)
+    phone: str = Field(min_length=1, max_length=40)
+
+
+class ChangeBookingRequest(BookingKey):
+    start: AwareDatetime = Field(description="the new slot's start (same service)")

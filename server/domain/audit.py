@@ -47,6 +47,7 @@ class AuditAction(StrEnum):
     CASE_STATUS_CHANGED = "case_status_changed"  # a follow-up case started (open -> in progress)
     CASE_RESOLVED = "case_resolved"
     CASE_REOPENED = "case_reopened"
+    BOOKED_FOR_CUSTOMER = "booked_for_customer"  # staff booked an appointment on a customer's behalf
 
     @property
     def label(self) -> Text:
@@ -81,6 +82,7 @@ ACTION_LABELS: dict[AuditAction, Text] = {
     AuditAction.CASE_STATUS_CHANGED: Text("更改回访状态", "Changed a follow-up case's status"),
     AuditAction.CASE_RESOLVED: Text("解决回访", "Resolved a follow-up case"),
     AuditAction.CASE_REOPENED: Text("重新打开回访", "Reopened a follow-up case"),
+    AuditAction.BOOKED_FOR_CUSTOMER: Text("代客预约", "Booked for a customer"),
 }
 
 TARGET_MAX = 200

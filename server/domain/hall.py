@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain.announcements import template_problem
+from server.domain.booking import BranchBooking, Location, ServiceBooking
 from server.domain.devices import DeviceSettings
 from server.domain.issuing import LastTicket
 from server.domain.policy import CounterRole, CounterSkills, PolicyRules
@@ -205,6 +206,7 @@ class Service:
     icon: str
     colour: str
     last_ticket: LastTicket | None = None  # stop issuing before the close (None: tickets until closing)
+    booking: ServiceBooking = field(default_factory=ServiceBooking)  # online appointments (off by default)
 
     def __post_init__(self) -> None:
         check_code(self.code)
@@ -366,6 +368,8 @@ class Branch:
     exceptions: tuple[ScheduleException, ...] = ()  # public holidays, special hours (branch-local dates)
     devices: DeviceSettings = field(default_factory=DeviceSettings)  # pairing and printing rules
     region: str | None = None  # the region it belongs to (a code): what a regional account reads
+    booking: BranchBooking = field(default_factory=BranchBooking)  # online appointments: horizon, cut-off, limits
+    location: Location = field(default_factory=Location)  # district, address, coordinates (booking page)
 
     def __post_init__(self) -> None:
         check_code(self.code)
@@ -401,6 +405,15 @@ class Branch:
 
     def counter(self, number: str) -> Counter | None:
         return next((c for c in self.counters if c.number == number), None)
+
+    def booking_seats(self, service: Service) -> int:
+        """Seats a slot of ``service`` offers: its ``per_slot`` within what its counters serve, less walk-ins."""
+        counters = sum(1 for c in self.counters if service.code in c.services)
+        return service.booking.seats(counters, service.expected_service)
+
+    @property
+    def bookable_services(self) -> tuple[Service, ...]:
+        return tuple(s for s in self.services if s.booking.bookable and self.booking_seats(s) > 0)
 
 
 # --- staff -------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask import Blueprint
 
 AUDIENCES: tuple[str, ...] = (
-    "kiosk",  # customers: the kiosk, the phone ticket (online booking later)
+    "kiosk",  # customers: the kiosk, the phone ticket, online booking
     "display",  # hall screens: the wall display, the counter display
     "server.pages.counter_devices",  # counter devices: the staff console, the rating pad
     "server.pages.back_office",  # back office: the manager page, the administration

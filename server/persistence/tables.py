@@ -518,9 +518,48 @@ class CustomerContact(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=INT64)
     rating_id: int | None = Field(default=None, foreign_key="rating.id", sa_type=INT64)
     follow_up_id: int | None = Field(default=None, foreign_key="follow_up.id", sa_type=INT64)
-    channel: str = Field(max_length=8)  # where it was given: "pad", "mobile" or "counter" (a recorded complaint)
+    # the booking it was given for (no foreign key: SQLite cannot add one to an existing table; bookings are never
+    # deleted, and the contact goes first)
+    booking_id: int | None = Field(default=None, sa_type=INT64, index=True)
+    channel: str = Field(max_length=8)  # where it was given: "pad", "mobile", "counter" (a recorded complaint),
+    # "booking" or "staff"
     consent_at: datetime = utc_field(nullable=False)  # when the customer ticked the consent line
     purge_after: datetime = utc_field(nullable=False)
+
+
+class BookingRow(SQLModel, table=True):
+    """An online appointment (server/domain/booking.py): a seat in one slot of a service.
+
+    ``seat`` is the booking's place among the slot's seats while it is booked (NULL once cancelled): the unique
+    (branch, service, slot, seat) makes two bookings of one seat impossible on every database, whatever the
+    locking. The phone number is not here but in ``customer_contact`` (``booking_id``), under the privacy rules;
+    once it is purged the booking stays, anonymous. ``ticket_id`` is the appointment ticket it becomes at
+    check-in (next slice)."""
+
+    __tablename__ = "booking"
+    __table_args__ = (
+        UniqueConstraint("branch_code", "service_code", "slot_start", "seat", name="uq_booking_seat"),
+        UniqueConstraint("code", name="uq_booking_code"),
+        Index("ix_booking_slot", "branch_code", "slot_start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    code: str = Field(max_length=8)
+    branch_code: str = Field(max_length=32)
+    service_code: str = Field(max_length=32)
+    slot_start: datetime = utc_field(nullable=False)
+    slot_end: datetime = utc_field(nullable=False)
+    service_day: date  # the slot's local date
+    seat: int | None = Field(default=None)
+    state: str = Field(max_length=16)
+    language: str = Field(max_length=8)
+    channel: str = Field(max_length=8)  # "online" or "staff" (booked by staff for a customer)
+    booked_by: str | None = Field(default=None, max_length=64)  # the staff member, when booked for a customer
+    created_at: datetime = utc_field(nullable=False)
+    changed_at: datetime | None = utc_field()
+    cancelled_at: datetime | None = utc_field()
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=INT64)
+    version: int = Field(default=1)
 
 
 class ApiTokenRow(SQLModel, table=True):

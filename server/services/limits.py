@@ -213,3 +213,38 @@ class TokenLimiter:
         retry = max(1, math.ceil(stats.reset_time - time.time()))
         raise TooManyRequests(f"too many requests with this API token (at most {self.item}); try again in "
                               f"{retry} s", limit="token", retry_after_s=retry)
+
+
+class AddressLimiter:
+    """Requests of one kind per client address in a moving window (memory, or Redis with ``server.redis_url``):
+    the public booking routes' ``[limits] booking_changes`` and ``booking_lookups``. A stranger on the hall Wi-Fi
+    can then neither fill a day's slots with made-up numbers nor try codes against a phone number; a refusal is
+    answered ``refusal_delay_s`` late, as a refused ticket is."""
+
+    def __init__(self, name: str, rate: Rate | None, storage_url: str = "memory://", refusal_delay_s: float = 0.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.name = name
+        self.item = _item(rate)
+        self.delay_s = refusal_delay_s
+        self._sleep = sleep
+        self._limiter: RateLimiter | None = None
+        if self.item is not None:
+            from limits.storage import storage_from_string
+            from limits.strategies import MovingWindowRateLimiter
+
+            self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url, key_prefix=f"hall-{name}"))
+
+    def admit(self, address: str | None) -> None:
+        """Count one request from ``address`` (None: from inside the server, not counted); past the rate
+        :class:`TooManyRequests` (429, ``details.limit`` the limit's name, ``retry_after_s``)."""
+        if self._limiter is None or address is None:
+            return
+        key = address_key(address)
+        if self._limiter.hit(self.item, self.name, key):
+            return
+        if self.delay_s > 0:
+            self._sleep(self.delay_s)
+        stats = self._limiter.get_window_stats(self.item, self.name, key)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests(f"too many requests of this kind from this address (at most {self.item}); try again "
+                              f"in {retry} s", limit=self.name, retry_after_s=retry)

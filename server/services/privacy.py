@@ -248,7 +248,8 @@ def _whole(held: dict[str, Any], branch: Branch) -> dict[str, Any]:
     return {
         "contacts": [{"id": c.id, "purpose": c.purpose, "phone": c.phone, "name": c.name, "channel": c.channel,
                       "consent_at": iso(c.consent_at), "purge_after": iso(c.purge_after), "ticket_id": c.ticket_id,
-                      "rating_id": c.rating_id, "follow_up_id": c.follow_up_id} for c in held["contacts"]],
+                      "rating_id": c.rating_id, "follow_up_id": c.follow_up_id, "booking_id": c.booking_id}
+                     for c in held["contacts"]],
         "follow_ups": [{"id": f.id, "ticket_id": f.ticket_id, "state": f.state, "created_at": iso(f.created_at),
                         "resolved_at": iso(f.resolved_at), "resolution_note": f.resolution_note}
                        for f in held["follow_ups"]],

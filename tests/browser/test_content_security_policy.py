@@ -80,6 +80,8 @@ def test_every_page_runs_without_a_policy_violation(browser: Any, server: HallSe
         (TABLET, True, f"/staff/{BRANCH}?counter=2&{lang}", "staff-sign-in", False),
         (TABLET, False, f"/manager/{BRANCH}?{lang}", "manager-sign-in", False),
         (TABLET, False, "/", "index", False),
+        (PHONE, True, f"/book?branch={BRANCH}&{lang}", "book", False),
+        (PHONE, True, f"/book/ABCD2345?{lang}", "book-find", False),
     ]
     for viewport, mobile, path, name, live in public:
         context = _context(browser, viewport, language, mobile=mobile)
@@ -90,15 +92,16 @@ def test_every_page_runs_without_a_policy_violation(browser: Any, server: HallSe
                  ("manager", "demo-manager", f"/manager/{BRANCH}?{lang}", "manager"),
                  ("manager", "demo-manager", f"/manager/{BRANCH}/audit?{lang}", "audit"),
                  ("manager", "demo-manager", f"/manager/{BRANCH}/displays?{lang}", "displays"),
-                 ("manager", "demo-manager", f"/manager/{BRANCH}/reports?{lang}&group=service", "reports")]
+                 ("manager", "demo-manager", f"/manager/{BRANCH}/reports?{lang}&group=service", "reports"),
+                 ("zhang.wei", "demo-staff", f"/manager/{BRANCH}/bookings?{lang}", "bookings")]
     for username, password, path, name in signed_in:
         context = _context(browser, TABLET, language, mobile=name == "staff-console")
         assert context.request.post(f"{server.api}/session", data={"username": username, "password": password}).ok
         if name == "staff-console":
             assert context.request.post(f"{server.api}/branches/{BRANCH}/counters/1/sign-in",
                                         data={"takeover": True}).ok
-        # the audit log and the reports are not live
-        _visit(context, server.url + path, f"{name}-{language}", live=name not in ("audit", "reports"))
+        # the audit log, the reports and the bookings are not live
+        _visit(context, server.url + path, f"{name}-{language}", live=name not in ("audit", "reports", "bookings"))
         if name == "displays":  # its framed previews of the kiosk and the wall, under their own policies
             _visit(context, f"{server.url}/kiosk/{BRANCH}?preview=1&{lang}", f"kiosk-preview-{language}")
             _visit(context, f"{server.url}/display/{BRANCH}?preview=1&{lang}", f"wall-preview-{language}")

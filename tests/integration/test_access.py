@@ -120,7 +120,7 @@ def params(app: Flask) -> dict[str, str]:
             "token_id": str(token["id"]), "branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]),
             "media_id": str(media["id"]), "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]),
             "stop_id": str(stop["id"]), "username": "zhang.wei", "device_id": str(device["id"]),
-            "code": code.replace(" ", ""), "token": waiting["token"], "seq": "1"}
+            "code": code.replace(" ", ""), "token": waiting["token"], "seq": "1", "service": "PLAN"}
 
 
 _PARAM = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")

@@ -167,12 +167,23 @@ def test_both_console_languages_have_the_same_texts() -> None:
     assert _texts("zh-CN") == _texts("en")
 
 
-@pytest.mark.parametrize("script", [ROOT / "static" / "hall" / "opening.js", ROOT / "kiosk" / "static" / "kiosk.js"],
+@pytest.mark.parametrize("script", [ROOT / "static" / "hall" / "opening.js", ROOT / "kiosk" / "static" / "kiosk.js",
+                                    ROOT / "kiosk" / "static" / "book-texts.js"],
                          ids=lambda path: path.name)
 def test_both_languages_of_a_customer_script_have_the_same_texts(script: Path) -> None:
     zh, en = _texts("zh-CN", script), _texts("en", script)
     assert len(zh) >= 5  # the dictionary was found
     assert zh == en, f"{script.name}: only zh-CN {sorted(zh - en)}, only en {sorted(en - zh)}"
+
+
+def test_the_booking_pages_have_every_text_they_use() -> None:
+    keys = _texts("en", ROOT / "kiosk" / "static" / "book-texts.js")
+    script = (ROOT / "kiosk" / "static" / "book.js").read_text(encoding="utf-8")
+    template = (ROOT / "kiosk" / "templates" / "kiosk" / "book.html").read_text(encoding="utf-8")
+    used = set(re.findall(r'\bt\("([a-z_]+)"', script))
+    used |= set(re.findall(r'data-i18n(?:-aria-label)?="([a-z_]+)"', template))
+    used |= set(re.findall(r'\["(f_[a-z]+)",', script)) | set(re.findall(r'outcome = "([a-z_]+)"', script))
+    assert len(used) > 30 and used - keys == set()
 
 
 def test_both_manager_languages_have_the_same_texts() -> None:

@@ -101,6 +101,8 @@ def test_an_export_imports_back_to_the_same_hall(processes: Processes) -> None:
     assert store.model.revision == 1  # nothing changed, nothing moved
     assert app.extensions["hall"].config.branches == before.branches
     assert app.extensions["hall"].config.staff == before.staff
+    # the online booking's set-up goes out and comes back too (it is part of Branch and Service)
+    assert before.branches[0].bookable_services and before.branches[0].location.latitude is not None
 
 
 def test_an_import_is_validated_whole_before_anything_is_written(processes: Processes) -> None:

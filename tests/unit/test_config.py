@@ -320,7 +320,7 @@ BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
     ("colour", set_in("colour", value="blue"), "unknown key"),
     ("server.hots", set_in("server", "hots", value="0.0.0.0"), "unknown key"),
     ("queue.head_start_min", set_in("queue", "head_start_min", value=5), "unknown key"),
-    ("branches[0].address", set_in(*B, "address", value="Futian"), "unknown key"),
+    ("branches[0].postcode", set_in(*B, "postcode", value="518000"), "unknown key"),
     ("branches[0].services[3].color", set_in(*B, "services", 3, "color", value="#000000"), "unknown key"),
     ("branches[0].counters[0].skills", set_in(*B, "counters", 0, "skills", value=["BILL"]), "unknown key"),
     ("branches[0].categories[0].parent", set_in(*B, "categories", 0, "parent", value="X"), "unknown key"),
@@ -750,3 +750,34 @@ def test_bad_kiosk_config_names_the_exact_key(
     message = str(info.value)
     assert message.startswith(f"{key}: "), message
     assert problem in message
+
+
+# --- online appointments ---------------------------------------------------------------------------
+
+
+def test_booking_settings_load_and_bad_ones_name_the_key(load: Callable[..., HallConfig]) -> None:
+    hall = load().branches[0]
+    assert hall.booking.horizon_days == 14 and hall.booking.change_cutoff_min == 120 and hall.booking.max_per_week == 2
+    assert [s.code for s in hall.bookable_services] == ["PLAN", "BROADBAND"]
+    assert hall.location.district is not None and hall.location.latitude == pytest.approx(22.541)
+
+    def service(data: dict[str, Any]) -> dict[str, Any]:
+        return branch(data)["services"][1]
+
+    cases: list[tuple[Mutate, str]] = [
+        (lambda d: service(d)["booking"].update(slot_min=25), "branches[0].services[1].booking.slot_min"),
+        (lambda d: service(d)["booking"].update(per_slot=0), "branches[0].services[1].booking.per_slot"),
+        (lambda d: service(d)["booking"].update(walk_in_share=1), "branches[0].services[1].booking.walk_in_share"),
+        (lambda d: service(d)["booking"].update(bookable="yes"), "branches[0].services[1].booking.bookable"),
+        (lambda d: service(d)["booking"].update(seats=3), "branches[0].services[1].booking.seats"),
+        (lambda d: branch(d)["booking"].update(horizon_days=0), "branches[0].booking.horizon_days"),
+        (lambda d: branch(d)["booking"].update(change_cutoff_min=-1), "branches[0].booking.change_cutoff_min"),
+        (lambda d: branch(d)["booking"].update(max_per_week=21), "branches[0].booking.max_per_week"),
+        (lambda d: branch(d).update(latitude=95.0), "branches[0].latitude"),
+        (lambda d: branch(d).pop("longitude"), "branches[0].latitude"),
+        (lambda d: branch(d).update(district="Futian"), "branches[0].district"),
+    ]
+    for mutate, key in cases:
+        with pytest.raises(ConfigError) as refused:
+            load(mutate)
+        assert str(refused.value).startswith(f"{key}: "), (key, str(refused.value))

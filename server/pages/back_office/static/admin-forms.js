@@ -31,6 +31,11 @@ export function forms(choices) {
           optionLabel: "kind_" },
         int("prints_per_ticket", "f_prints_per_ticket"), num("print_window_min", "f_print_window_min"),
         num("offline_after_s", "f_offline_after_s")] },
+      names("district", "f_district", true), names("address", "f_address", true),
+      num("latitude", "f_latitude", { hint: "hint_coordinates" }), num("longitude", "f_longitude"),
+      { key: "booking", type: "group", label: "f_booking", fields: [
+        int("horizon_days", "f_horizon_days"), int("change_cutoff_min", "f_change_cutoff_min"),
+        int("max_per_week", "f_max_per_week")] },
     ],
     category: [text("code", "f_code", { code: true }), names("name"), text("icon", "f_icon", { hint: "hint_icon" }),
       { key: "colour", type: "colour", label: "f_colour" }],
@@ -44,6 +49,9 @@ export function forms(choices) {
       text("icon", "f_icon", { hint: "hint_icon" }), { key: "colour", type: "colour", label: "f_colour" },
       { key: "served_by", type: "checks", label: "f_served_by", source: "counters", outside: true,
         hint: "hint_served_by" },
+      { key: "booking", type: "group", label: "f_service_booking", fields: [
+        { key: "bookable", type: "flag", label: "f_bookable" }, int("slot_min", "f_slot_min", { hint: "hint_slot_min" }),
+        int("per_slot", "f_per_slot"), num("walk_in_share", "f_walk_in_share", { hint: "hint_walk_in_share" })] },
     ],
     counter: [
       text("number", "f_number", { code: true }), names("name"),

@@ -10,7 +10,7 @@
   const API = window.HallApi;
   const i18n = HallI18n.create({
     "zh-CN": {
-      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", change_password: "修改密码", audit_log: "审计日志", displays_page: "显示内容", staffing_advice: "排班建议", reports_page: "报表", overview_page: "网点总览", sign_in: "经理登录", username: "用户名",
+      title: "值班经理", reconnecting: "正在重新连接…", sign_out: "退出", change_password: "修改密码", audit_log: "审计日志", displays_page: "显示内容", staffing_advice: "排班建议", bookings_page: "预约", reports_page: "报表", overview_page: "网点总览", sign_in: "经理登录", username: "用户名",
       password: "密码", sign_in_button: "登录", counters: "窗口", services: "业务排队", service: "业务", waiting: "等候",
       estimate: "新票预计等候", target: "目标", accuracy: "等候预估准确度（最近）",
       accuracy_hint: "取号时给出的预估与实际叫号等候之差（分钟）。区间命中应接近 80%。", count: "样本", bias: "偏差",
@@ -108,7 +108,7 @@
       token_branches: "网点", token_expiry: "有效期", token_create: "创建令牌", days_n: "{n} 天",
     },
     en: {
-      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", displays_page: "Displays", staffing_advice: "Staffing advice", reports_page: "Reports", overview_page: "Branch overview", sign_in: "Manager sign-in",
+      title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", displays_page: "Displays", staffing_advice: "Staffing advice", bookings_page: "Bookings", reports_page: "Reports", overview_page: "Branch overview", sign_in: "Manager sign-in",
       username: "Username", password: "Password", sign_in_button: "Sign in", counters: "Counters",
       services: "Queues by service", service: "Service", waiting: "Waiting", estimate: "New ticket's wait",
       target: "Target", accuracy: "Wait estimate accuracy (recent)",
@@ -442,6 +442,7 @@
     $("#staffing-link").hidden = true;
     $("#reports-link").hidden = true;
     $("#overview-link").hidden = true;
+    $("#bookings-link").hidden = true;
     $("#login-error").textContent = message || "";
   }
 
@@ -452,6 +453,7 @@
     $("#staffing-link").href = `${base}/staffing?lang=${i18n.language}`;
     $("#reports-link").href = `${base}/reports?lang=${i18n.language}`;
     $("#overview-link").href = `/overview?lang=${i18n.language}`;
+    $("#bookings-link").href = `${base}/bookings?lang=${i18n.language}`;
   }
 
   async function start() {
@@ -479,6 +481,7 @@
     $("#displays-link").hidden = false;
     $("#staffing-link").hidden = false;
     $("#reports-link").hidden = false;
+    $("#bookings-link").hidden = false;
     startLive();
     devicesCard.load();
     accountsCard.load();

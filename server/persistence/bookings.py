@@ -1,0 +1,77 @@
+"""Bookings in the database (``booking``, with the phone number in ``customer_contact``): seats taken in a slot, a
+phone's bookings, a day's bookings, and the booked slots of a time window (what the estimator will ask)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+from sqlalchemy import Connection, func, select, text
+from sqlmodel import Session
+
+from server.domain.booking import BookingState
+from server.domain.privacy import Purpose
+from server.persistence.tables import BookingRow, CustomerContact
+
+_B = BookingRow.__table__.c  # type: ignore[attr-defined]
+_C = CustomerContact.__table__.c  # type: ignore[attr-defined]
+
+
+def seats_taken(session: Session, branch_code: str, service_code: str, start: datetime) -> list[int]:
+    """The seats of one slot held by bookings."""
+    return [int(seat) for seat in session.execute(select(_B.seat).where(
+        _B.branch_code == branch_code, _B.service_code == service_code, _B.slot_start == start,
+        _B.seat.is_not(None))).scalars()]
+
+
+def taken_per_slot(session: Session, branch_code: str, service_code: str, day: date) -> Counter[datetime]:
+    """Seats held per slot start on one local date of one service."""
+    rows = session.execute(select(_B.slot_start, func.count()).where(
+        _B.branch_code == branch_code, _B.service_code == service_code, _B.service_day == day,
+        _B.seat.is_not(None)).group_by(_B.slot_start)).all()
+    return Counter({start: int(count) for start, count in rows})
+
+
+def booked_between(session: Session, branch_code: str, start: datetime,
+                   end: datetime) -> list[tuple[str, datetime, int]]:
+    """(service, slot start, bookings) for every booked slot of the branch starting in [start, end): what the wait
+    estimator asks about the next minutes."""
+    rows = session.execute(select(_B.service_code, _B.slot_start, func.count()).where(
+        _B.branch_code == branch_code, _B.slot_start >= start, _B.slot_start < end, _B.seat.is_not(None))
+        .group_by(_B.service_code, _B.slot_start).order_by(_B.slot_start, _B.service_code)).all()
+    return [(service, at, int(count)) for service, at, count in rows]
+
+
+def held_by_phone(session: Session, phone: str, since: datetime) -> list[BookingRow]:
+    """The phone's bookings (any branch) still booked whose slot ends after ``since``."""
+    return list(session.execute(select(BookingRow).join(CustomerContact, _C.booking_id == _B.id).where(
+        _C.phone == phone, _C.purpose == Purpose.APPOINTMENT.value, _B.state == BookingState.BOOKED.value,
+        _B.slot_end > since).order_by(_B.slot_start)).scalars())
+
+
+def by_code(session: Session, code: str) -> tuple[BookingRow, CustomerContact | None] | None:
+    """A booking and its contact (None once purged), by code."""
+    row = session.execute(select(BookingRow, CustomerContact).outerjoin(
+        CustomerContact, _C.booking_id == _B.id).where(_B.code == code)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def code_exists(session: Session, code: str) -> bool:
+    return session.execute(select(_B.id).where(_B.code == code)).first() is not None
+
+
+def of_day(session: Session, branch_code: str, day: date) -> list[tuple[BookingRow, CustomerContact | None]]:
+    """A branch's bookings on a local date (cancelled ones too), by slot, with their contacts."""
+    rows = session.execute(select(BookingRow, CustomerContact).outerjoin(
+        CustomerContact, _C.booking_id == _B.id).where(_B.branch_code == branch_code, _B.service_day == day)
+        .order_by(_B.slot_start, _B.service_code, _B.id)).all()
+    return [(booking, contact) for booking, contact in rows]
+
+
+def lock_phone(connection: Connection, phone: str) -> None:
+    """On PostgreSQL, hold a lock on this phone number until the transaction ends, so that two bookings of one
+    number in two branches (each under its own branch's lock) cannot both pass the per-phone rules. SQLite has
+    one writer at a time already."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                           {"key": f"booking-phone:{phone}"})

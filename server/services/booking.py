@@ -1,0 +1,326 @@
+"""Online appointments: the branches and services a customer may book, a day's slots with seats left, and booking,
+looking up, changing and cancelling one; staff book for a customer and see a day's bookings (docs/appointments.md).
+
+The rules are :mod:`server.domain.booking`; this module loads what they need and writes the result in one command
+of the unit of work, so that the branch's lock (SQLite's one writer, PostgreSQL's row lock on the branch's
+sequence) serialises the count of a slot's seats with the insert, and a lock on the phone number (PostgreSQL)
+serialises one person's bookings across branches. Behind both, the database's unique (service, slot, seat) makes
+a double booking impossible even if a lock were missed. The phone number is kept as a ``customer_contact`` with
+purpose ``appointment`` under the ``[privacy]`` retention (:mod:`server.services.privacy`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from server.domain.audit import AuditAction
+from server.domain.booking import (
+    SLOT_FULL,
+    BookingRefused,
+    BookingState,
+    HeldBooking,
+    Slot,
+    bookable_days,
+    change_deadline,
+    check_may_change,
+    check_near_enough,
+    check_new_booking,
+    day_slots,
+    display_code,
+    free_seat,
+    new_code,
+    normalise_code,
+)
+from server.domain.errors import DomainError, NotFound
+from server.domain.hall import Branch, Service
+from server.domain.numbering import service_day
+from server.domain.privacy import ContactGiven, Purpose, display_phone, mask_name, mask_phone, normalise_phone
+from server.domain.values import Text
+from server.persistence import bookings as stored
+from server.persistence.tables import BookingRow, CustomerContact
+from server.services.access import require_branch, require_service, require_staff
+from server.services.actor import Actor, Clock
+from server.services.audit import AuditLog
+from server.services.hall_model import HallModel, ReadsHallModel, model_of
+from server.services.limits import AddressLimiter
+from server.services.unit_of_work import UnitOfWork
+from server.services.views import iso
+from server.settings import HallConfig
+
+NOT_FOUND = Text("没有找到这个预约，请检查预约码和手机号码", "No booking with this code and phone number")
+NOT_BOOKABLE = Text("这项业务不接受网上预约", "This service cannot be booked online")
+CODE_ATTEMPTS = 5  # fresh codes tried before giving up (a collision is 1 in ~10^11 per booking held)
+
+
+class BookingService(ReadsHallModel):
+    """Booking, look-up, change and cancel for customers; booking for a customer and the day's list for staff."""
+
+    def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, audit: AuditLog, clock: Clock, *,
+                 changes: AddressLimiter | None = None, lookups: AddressLimiter | None = None) -> None:
+        self.model = model_of(config)
+        self.uow = uow
+        self.audit = audit
+        self.clock = clock
+        self.changes = changes or AddressLimiter("booking_changes", None)
+        self.lookups = lookups or AddressLimiter("booking_lookups", None)
+
+    # --- reads for the booking page ------------------------------------------------------------------------
+
+    def branches(self, latitude: float | None = None, longitude: float | None = None) -> list[dict[str, Any]]:
+        """The branches with a bookable service: nearest first when a place is given (those without coordinates
+        last), else by district and name."""
+        found = []
+        for branch in self.config.branches:
+            if not branch.bookable_services:
+                continue
+            place = branch.location
+            distance = None if latitude is None or longitude is None else place.distance_km(latitude, longitude)
+            found.append({"code": branch.code, "name": branch.name.as_dict(),
+                          "district": None if place.district is None else place.district.as_dict(),
+                          "address": None if place.address is None else place.address.as_dict(),
+                          "distance_km": None if distance is None else round(distance, 2)})
+        if latitude is not None and longitude is not None:
+            found.sort(key=lambda b: (b["distance_km"] is None, b["distance_km"] or 0.0))
+        else:
+            found.sort(key=lambda b: ((b["district"] or {}).get("en", "~"), b["name"]["en"]))
+        return found
+
+    def services(self, branch_code: str) -> dict[str, Any]:
+        """The branch's bookable services and the days a customer may book."""
+        branch = require_branch(self.config, branch_code)
+        today = service_day(self.clock(), branch.timezone)
+        return {"branch": branch.code, "branch_name": branch.name.as_dict(), "timezone": branch.timezone.key,
+                "days": [d.isoformat() for d in bookable_days(today, branch.booking)],
+                "change_cutoff_min": branch.booking.change_cutoff_min,
+                "services": [{"code": s.code, "name": s.name.as_dict(), "icon": s.icon, "colour": s.colour,
+                              "slot_min": s.booking.slot_min} for s in branch.bookable_services]}
+
+    def slots(self, branch_code: str, service_code: str, day: date) -> dict[str, Any]:
+        """The service's slots on ``day`` with the seats left in each (a past slot is shown, not offered)."""
+        branch, service = self._bookable(branch_code, service_code)
+        now = self.clock()
+        today = service_day(now, branch.timezone)
+        slots = day_slots(branch.schedule, service.code, day, service.booking, branch.booking_seats(service)) \
+            if today <= day <= today + timedelta(days=branch.booking.horizon_days) else []
+        with self.uow.read() as session:
+            taken = stored.taken_per_slot(session, branch.code, service.code, day)
+        return {"branch": branch.code, "service": service.code, "day": day.isoformat(),
+                "closed_for": _closed_for(branch, service, day),
+                "slots": [{"start": iso(s.start), "end": iso(s.end), "time": s.local.strftime("%H:%M"),
+                           "seats": s.seats, "left": max(0, s.seats - taken[s.start]) if s.start > now else 0}
+                          for s in slots]}
+
+    def booked_between(self, branch_code: str, start: datetime, minutes: int) -> list[dict[str, Any]]:
+        """The booked slots of the branch starting within ``minutes`` of ``start``: what the wait estimator asks."""
+        branch = require_branch(self.config, branch_code)
+        with self.uow.read() as session:
+            rows = stored.booked_between(session, branch.code, start, start + timedelta(minutes=minutes))
+        return [{"service": service, "start": iso(at), "bookings": count} for service, at, count in rows]
+
+    # --- a customer's commands ---------------------------------------------------------------------------
+
+    def book(self, branch_code: str, service_code: str, start: datetime, *, phone: str, name: str | None,
+             consent: bool, language: str, actor: Actor, address: str | None = None) -> dict[str, Any]:
+        """Book a seat in the slot starting at ``start``: the customer themselves (rate-limited per address), or
+        staff of the branch for a customer (audited). Answers the booking with its code, phone number in full
+        for the customer who just typed it."""
+        branch, service = self._bookable(branch_code, service_code)
+        for_customer = actor.username is not None
+        if for_customer:
+            require_staff(self.config, actor, branch)
+        else:
+            self.changes.admit(address)
+        given = ContactGiven.with_consent(phone, name, consent)
+        now = self.clock()
+        with self._command(branch, now) as tx:
+            stored.lock_phone(tx.connection, given.phone)
+            slot, day = self._slot(branch, service, start)
+            check_new_booking(branch.booking, branch_code=branch.code, slot=slot, day=day,
+                              today=tx.today, now=now, held=self._held(tx.session, branch, given.phone, now),
+                              taken=len(stored.seats_taken(tx.session, branch.code, service.code, start)))
+            assert slot is not None
+            seat = self._seat(tx.session, branch, service, slot)
+            row = BookingRow(code=self._fresh_code(tx.session), branch_code=branch.code, service_code=service.code,
+                             slot_start=slot.start, slot_end=slot.end, service_day=day, seat=seat,
+                             state=BookingState.BOOKED.value, language=language,
+                             channel="staff" if for_customer else "online",
+                             booked_by=actor.username, created_at=now)
+            tx.session.add(row)
+            tx.session.flush()
+            retention = self.config.privacy
+            contact = CustomerContact(branch_code=branch.code, purpose=Purpose.APPOINTMENT.value, phone=given.phone,
+                                      name=given.name, booking_id=row.id,
+                                      channel="staff" if for_customer else "booking",
+                                      consent_at=now, purge_after=retention.contact_purge_after(now, slot.end))
+            tx.session.add(contact)
+            tx.session.flush()
+            if for_customer:
+                self.audit.record_in(tx.connection, actor, AuditAction.BOOKED_FOR_CUSTOMER, branch=branch.code,
+                                     target=f"booking {display_code(row.code)}",
+                                     after={"service": service.code, "slot": iso(slot.start),
+                                            "phone": mask_phone(given.phone)})
+            return self._view(branch, row, contact, whole=True)
+
+    def lookup(self, code: str, phone: str, *, address: str | None = None) -> dict[str, Any]:
+        """The booking with this code, for the customer who gives its phone number (both, or 404 alike)."""
+        self.lookups.admit(address)
+        wanted, number = normalise_code(code), normalise_phone(phone)
+        with self.uow.read() as session:
+            found = stored.by_code(session, wanted)
+        branch, row, contact = self._owned(found, number)
+        return self._view(branch, row, contact, whole=True)
+
+    def change(self, code: str, phone: str, start: datetime, *, address: str | None = None) -> dict[str, Any]:
+        """Move the booking to another slot of its service (up to the cut-off before its present slot)."""
+        self.changes.admit(address)
+        self.lookups.admit(address)
+        wanted, number = normalise_code(code), normalise_phone(phone)
+        now = self.clock()
+        branch, row, _ = self._find(wanted, number)
+        service = require_service(branch, row.service_code)
+        with self._command(branch, now) as tx:
+            stored.lock_phone(tx.connection, number)
+            branch, row, contact = self._owned(stored.by_code(tx.session, wanted), number)
+            check_may_change(branch.booking, BookingState(row.state), row.slot_start, now)
+            slot, day = self._slot(branch, service, start)
+            check_new_booking(branch.booking, branch_code=branch.code, slot=slot, day=day, today=tx.today, now=now,
+                              held=self._held(tx.session, branch, number, now), replacing=row.code,
+                              taken=len(stored.seats_taken(tx.session, branch.code, service.code, start)))
+            assert slot is not None
+            row.seat = None  # free the old seat first: the new one may be in the same slot's list
+            tx.session.flush()
+            row.seat = self._seat(tx.session, branch, service, slot)
+            row.slot_start, row.slot_end, row.service_day = slot.start, slot.end, day
+            row.changed_at, row.version = now, row.version + 1
+            if contact is not None:
+                contact.purge_after = self.config.privacy.contact_purge_after(contact.consent_at, slot.end)
+            tx.session.flush()
+            return self._view(branch, row, contact, whole=True)
+
+    def cancel(self, code: str, phone: str, *, address: str | None = None) -> dict[str, Any]:
+        """Cancel the booking (up to the cut-off): its seat is free at once; the number is kept only as long as
+        a resolved contact is (``contact_days_after_resolved``)."""
+        self.changes.admit(address)
+        self.lookups.admit(address)
+        wanted, number = normalise_code(code), normalise_phone(phone)
+        now = self.clock()
+        branch, _, _ = self._find(wanted, number)
+        with self._command(branch, now) as tx:
+            branch, row, contact = self._owned(stored.by_code(tx.session, wanted), number)
+            check_may_change(branch.booking, BookingState(row.state), row.slot_start, now)
+            row.state, row.seat, row.cancelled_at = BookingState.CANCELLED.value, None, now
+            row.version += 1
+            if contact is not None:
+                contact.purge_after = min(contact.purge_after,
+                                          self.config.privacy.contact_purge_after(contact.consent_at, now))
+            tx.session.flush()
+            return self._view(branch, row, contact, whole=True)
+
+    # --- staff -------------------------------------------------------------------------------------------
+
+    def day(self, branch_code: str, day: date, actor: Actor) -> dict[str, Any]:
+        """The branch's bookings on ``day`` for its staff: numbers and names masked, per slot."""
+        branch = require_branch(self.config, branch_code)
+        require_staff(self.config, actor, branch)
+        with self.uow.read() as session:
+            rows = stored.of_day(session, branch.code, day)
+        return {"branch": branch.code, "day": day.isoformat(),
+                "services": [{"code": s.code, "name": s.name.as_dict(), "seats": branch.booking_seats(s)}
+                             for s in branch.bookable_services],
+                "bookings": [self._view(branch, row, contact, whole=False) for row, contact in rows]}
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def _command(self, branch: Branch, now: datetime) -> Any:
+        return _Booking(self.uow, branch, now)
+
+    def _bookable(self, branch_code: str, service_code: str) -> tuple[Branch, Service]:
+        branch = require_branch(self.config, branch_code)
+        service = require_service(branch, service_code)
+        if service not in branch.bookable_services:
+            raise DomainError(NOT_BOOKABLE.en, code="not_bookable", http_status=409, text=NOT_BOOKABLE.as_dict(),
+                              field="service")
+        return branch, service
+
+    def _slot(self, branch: Branch, service: Service, start: datetime) -> tuple[Slot | None, date]:
+        check_near_enough(branch.booking, start, self.clock())
+        day = service_day(start, branch.timezone)
+        slots = day_slots(branch.schedule, service.code, day, service.booking, branch.booking_seats(service))
+        return next((s for s in slots if s.start == start), None), day
+
+    def _held(self, session: Any, branch: Branch, phone: str, now: datetime) -> list[HeldBooking]:
+        # a week's limit looks back to the Monday of this week at most; overlaps only at slots still to come
+        rows = stored.held_by_phone(session, phone, now - timedelta(days=7))
+        return [HeldBooking(r.code, r.branch_code, r.slot_start, r.slot_end, r.service_day) for r in rows]
+
+    def _seat(self, session: Any, branch: Branch, service: Service, slot: Slot) -> int:
+        seat = free_seat(slot.seats, stored.seats_taken(session, branch.code, service.code, slot.start))
+        if seat is None:
+            raise BookingRefused("slot_full", SLOT_FULL, "start")
+        return seat
+
+    def _fresh_code(self, session: Any) -> str:
+        for _ in range(CODE_ATTEMPTS):
+            code = new_code()
+            if not stored.code_exists(session, code):
+                return code
+        raise DomainError("no free booking code found; try again", code="try_again", http_status=503)
+
+    def _find(self, code: str, phone: str) -> tuple[Branch, BookingRow, CustomerContact | None]:
+        with self.uow.read() as session:
+            return self._owned(stored.by_code(session, code), phone)
+
+    def _owned(self, found: tuple[BookingRow, CustomerContact | None] | None,
+               phone: str) -> tuple[Branch, BookingRow, CustomerContact | None]:
+        """The booking, when the phone number is the one it was booked with; one 404 for a wrong code and a wrong
+        number alike, so that a look-up tells a stranger nothing."""
+        if found is None or found[1] is None or found[1].phone != phone:
+            raise NotFound(NOT_FOUND.en, code="unknown_booking", text=NOT_FOUND.as_dict())
+        row, contact = found
+        branch = self.config.branch(row.branch_code)
+        if branch is None:
+            raise NotFound(NOT_FOUND.en, code="unknown_booking", text=NOT_FOUND.as_dict())
+        return branch, row, contact
+
+    def _view(self, branch: Branch, row: BookingRow, contact: CustomerContact | None, *, whole: bool) -> dict[str, Any]:
+        """A booking as its customer (``whole``: their own number) or staff (masked) see it."""
+        service = branch.service(row.service_code)
+        local = row.slot_start.astimezone(branch.timezone)
+        phone = None if contact is None else (display_phone(contact.phone) if whole else mask_phone(contact.phone))
+        name = None if contact is None else (contact.name if whole else mask_name(contact.name))
+        deadline = change_deadline(branch.booking, row.slot_start)
+        return {"code": row.code, "code_display": display_code(row.code), "branch": branch.code,
+                "branch_name": branch.name.as_dict(), "service": row.service_code,
+                "service_name": None if service is None else service.name.as_dict(),
+                "start": iso(row.slot_start), "end": iso(row.slot_end), "day": row.service_day.isoformat(),
+                "time": local.strftime("%H:%M"), "state": row.state, "channel": row.channel,
+                "booked_by": row.booked_by if not whole else None, "phone": phone, "name": name,
+                "change_until": iso(deadline),
+                "may_change": row.state == BookingState.BOOKED.value and self.clock() <= deadline}
+
+
+def _closed_for(branch: Branch, service: Service, day: date) -> dict[str, str] | None:
+    exception = branch.schedule.exception_on(day, service.code)
+    if exception is None or exception.name is None or not branch.schedule.hours_on(day, service.code).closed:
+        return None
+    return exception.name.as_dict()
+
+
+class _Booking:
+    """One booking command: the unit of work's command on the branch, with a unique-constraint violation (two
+    bookings of one seat, should the locks ever let both through) answered as the slot being full."""
+
+    def __init__(self, uow: UnitOfWork, branch: Branch, now: datetime) -> None:
+        self._context = uow.command(branch, now)
+
+    def __enter__(self) -> Any:
+        return self._context.__enter__()
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        try:
+            return bool(self._context.__exit__(kind, exc, tb))
+        except IntegrityError as problem:
+            raise BookingRefused("slot_full", SLOT_FULL, "start") from problem

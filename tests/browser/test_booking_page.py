@@ -1,0 +1,119 @@
+"""Online booking on a phone (390x844) in headless Chromium: branch → service → day → slot → phone and consent → the
+code and its QR; the language switches at once; then /book/<code> asks the number and cancels. No sideways scroll.
+
+Screenshots (test-artifacts/screenshots/book-*.png), in Chinese and English."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.conftest import BRANCH, HallServer, screenshot
+
+pytestmark = pytest.mark.browser
+PHONE = "13812345678"
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+def no_sideways_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+
+
+def switch(page: Any, language: str) -> None:
+    page.locator(f".lang[data-lang='{language}']").click()
+
+
+def test_book_see_the_code_and_qr_then_cancel_in_both_languages(phone: Any, hall_server: HallServer) -> None:
+    page = phone
+    page.goto(f"{hall_server.url}/book")
+    expect(page.locator("#branches .choice")).to_have_count(1)
+    expect(page.locator("#branch-title")).to_have_text("选择营业厅")
+    expect(page.locator("#branches")).to_contain_text("福田区")
+    no_sideways_scroll(page)
+    screenshot(page, "book-branch-zh")
+    switch(page, "en")
+    expect(page.locator("#branch-title")).to_have_text("Choose a branch")
+    expect(page.locator("#branches")).to_contain_text("Futian District")
+    screenshot(page, "book-branch-en")
+    switch(page, "zh-CN")
+
+    page.locator("#branches .choice").first.click()
+    expect(page.locator("#services .choice")).to_have_count(2)
+    page.locator("[data-service='PLAN']").click()
+    page.locator(".day").nth(1).click()  # tomorrow: every slot still to come
+    expect(page.locator(".day").nth(1)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".slot[data-time='10:00']")).to_contain_text("剩 2 个")
+    no_sideways_scroll(page)
+    screenshot(page, "book-slots-zh")
+    switch(page, "en")
+    expect(page.locator(".slot[data-time='10:00']")).to_contain_text("2 left")
+    screenshot(page, "book-slots-en")
+    switch(page, "zh-CN")
+    page.locator(".slot[data-time='10:00']").click()
+
+    page.locator("#phone").fill(PHONE)
+    page.locator("#book-it").click()  # without consent: refused with the reason in the page's language
+    expect(page.locator("#error")).to_have_text("请勾选同意我们使用您的号码回电")
+    switch(page, "en")
+    page.locator("#book-it").click()
+    expect(page.locator("#error")).to_contain_text("Please tick the box")
+    screenshot(page, "book-phone-en")
+    switch(page, "zh-CN")
+    page.locator("#consent").check()
+    page.locator("#book-it").click()
+
+    expect(page.locator("#done-title")).to_have_text("预约成功")
+    code = page.locator("#code").inner_text()
+    assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", code), code
+    expect(page.locator("#qr")).to_have_attribute("src", re.compile(r"/book/qr\.svg\?code="))
+    page.wait_for_function("document.getElementById('qr').naturalWidth > 0")
+    expect(page.locator("#facts")).to_contain_text("套餐变更")
+    no_sideways_scroll(page)
+    screenshot(page, "book-done-zh", full_page=True)
+    switch(page, "en")
+    expect(page.locator("#done-title")).to_have_text("You're booked")
+    expect(page.locator("#facts")).to_contain_text("Plan changes")
+    screenshot(page, "book-done-en", full_page=True)
+
+    # the slot now has one seat left, for everyone
+    tomorrow = requests.get(f"{hall_server.api}/booking/{BRANCH}/services", timeout=5).json()["days"][1]
+    slots = requests.get(f"{hall_server.api}/booking/{BRANCH}/services/PLAN/slots?day={tomorrow}", timeout=5).json()
+    assert {s["time"]: s["left"] for s in slots["slots"]}["10:00"] == 1
+
+    page.locator("#manage-link").click()
+    expect(page.locator("#find-title")).to_have_text("Find my booking")
+    page.locator("#find-phone").fill("139 0000 0000")  # a wrong number shows nothing
+    page.locator("#find-form button[type=submit]").click()
+    expect(page.locator("#error")).to_have_text("No booking with this code and phone number")
+    page.locator("#find-phone").fill(PHONE)
+    page.locator("#find-form button[type=submit]").click()
+    expect(page.locator("#done-title")).to_have_text("Your booking")
+    expect(page.locator("#manage-actions")).to_be_visible()
+    page.locator("#cancel").click()
+    expect(page.locator("#confirm")).to_be_visible()
+    screenshot(page, "book-cancel-en", full_page=True)
+    page.locator("#cancel-yes").click()
+    expect(page.locator("#done-title")).to_have_text("Booking cancelled")
+    expect(page.locator("#manage-actions")).to_be_hidden()
+    switch(page, "zh-CN")
+    expect(page.locator("#done-title")).to_have_text("预约已取消")
+    no_sideways_scroll(page)
+    screenshot(page, "book-cancelled-zh", full_page=True)
+    assert page.js_errors == []

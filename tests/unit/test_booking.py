@@ -1,0 +1,189 @@
+"""The booking rules (server/domain/booking.py): slots, seats, the per-phone rules, the cut-off and codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.domain.booking import (
+    CODE_ALPHABET,
+    SLOT_MINUTES,
+    BookingRefused,
+    BookingState,
+    BranchBooking,
+    HeldBooking,
+    Location,
+    ServiceBooking,
+    Slot,
+    check_may_change,
+    check_new_booking,
+    day_slots,
+    display_code,
+    free_seat,
+    new_code,
+    normalise_code,
+)
+from server.domain.errors import DomainError
+from server.domain.schedule import DayHours, Schedule, ScheduleException, WeeklyHours
+from server.domain.values import InvalidValue, Text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 25)
+
+
+def schedule(hours: str, exceptions: tuple[ScheduleException, ...] = ()) -> Schedule:
+    return Schedule(SHANGHAI, WeeklyHours.of(DayHours.parse(hours)), {"S": WeeklyHours.of(None)}, exceptions)
+
+
+@st.composite
+def day_hours(draw: st.DrawFn) -> str:
+    """One or two ranges on a quarter-hour grid, e.g. "09:00-12:00, 13:30-17:00"."""
+    marks = sorted(draw(st.sets(st.integers(0, 96), min_size=2, max_size=4)))
+    if len(marks) % 2:
+        marks = marks[:-1]
+    return ", ".join(f"{a // 4:02d}:{a % 4 * 15:02d}-{b // 4:02d}:{b % 4 * 15:02d}"
+                     for a, b in zip(marks[::2], marks[1::2], strict=True))
+
+
+@given(day_hours(), st.sampled_from(SLOT_MINUTES))
+def test_slots_lie_within_the_hours_in_order_and_whole(hours: str, slot_min: int) -> None:
+    rules = ServiceBooking(bookable=True, slot_min=slot_min, per_slot=3)
+    plan = schedule(hours)
+    slots = day_slots(plan, "S", DAY, rules, seats=2)
+    ranges = plan.hours_on(DAY, "S").ranges
+    expected = sum((end - start) // slot_min for start, end in (r.minutes for r in ranges))
+    assert len(slots) == expected
+    for slot in slots:
+        assert slot.end - slot.start == timedelta(minutes=slot_min) and slot.seats == 2
+        assert plan.is_open(slot.start, "S") and plan.is_open(slot.end - timedelta(seconds=1), "S")
+    assert all(a.end <= b.start for a, b in pairwise(slots))
+
+
+def test_a_holiday_or_a_service_not_bookable_has_no_slots() -> None:
+    holiday = ScheduleException(DAY, DAY, DayHours.parse("closed"), Text("节日", "Holiday"))
+    assert day_slots(schedule("09:00-17:00", (holiday,)), "S", DAY, ServiceBooking(bookable=True), 2) == []
+    assert day_slots(schedule("09:00-17:00"), "S", DAY, ServiceBooking(bookable=False), 2) == []
+    assert day_slots(schedule("09:00-17:00"), "S", DAY, ServiceBooking(bookable=True), 0) == []
+    lunch = day_slots(schedule("09:00-12:00, 13:30-17:00"), "S", DAY, ServiceBooking(bookable=True, slot_min=60), 1)
+    assert [s.local for s in lunch] == [time(9), time(10), time(11), time(13, 30), time(14, 30), time(15, 30)]
+
+
+@given(st.integers(0, 20), st.integers(1, 60), st.sampled_from(SLOT_MINUTES), st.integers(1, 100),
+       st.floats(0, 0.95))
+def test_seats_keep_the_walk_in_share_free(counters: int, service_min: int, slot_min: int, per_slot: int,
+                                           share: float) -> None:
+    rules = ServiceBooking(bookable=True, slot_min=slot_min, per_slot=per_slot, walk_in_share=share)
+    seats = rules.seats(counters, timedelta(minutes=service_min))
+    capacity = counters * slot_min / service_min
+    assert 0 <= seats <= per_slot
+    assert seats <= capacity * (1 - share) + 1e-6
+    assert rules.seats(counters + 1, timedelta(minutes=service_min)) >= seats
+
+
+def slot_at(day: date, hour: int, seats: int = 2) -> Slot:
+    start = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+    return Slot(start, start + timedelta(minutes=30), time(hour), seats)
+
+
+held_bookings = st.lists(st.builds(
+    lambda n, d, h, b: HeldBooking(f"C{n:07d}", b, slot_at(DAY + timedelta(days=d), h).start,
+                                   slot_at(DAY + timedelta(days=d), h).end, DAY + timedelta(days=d)),
+    st.integers(0, 10**6), st.integers(-3, 10), st.integers(0, 23), st.sampled_from(["A", "B"])), max_size=6)
+
+
+@given(held_bookings, st.integers(0, 10), st.integers(0, 23), st.integers(1, 4), st.integers(0, 3))
+def test_an_accepted_booking_breaks_no_rule(held: list[HeldBooking], offset: int, hour: int, max_per_week: int,
+                                            taken: int) -> None:
+    rules = BranchBooking(horizon_days=7, change_cutoff_min=60, max_per_week=max_per_week)
+    day = DAY + timedelta(days=offset)
+    slot = slot_at(day, hour)
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    try:
+        check_new_booking(rules, branch_code="A", slot=slot, day=day, today=DAY, now=now, held=held, taken=taken)
+    except BookingRefused as refusal:
+        assert refusal.code in {"outside_horizon", "overlapping_booking", "weekly_limit", "slot_full"}
+        return
+    assert offset <= 7 and taken < slot.seats
+    assert not any(slot.overlaps(h.start, h.end) for h in held)
+    same_week = [h for h in held if h.branch_code == "A" and h.day.isocalendar()[:2] == day.isocalendar()[:2]]
+    assert len(same_week) < max_per_week
+
+
+def test_a_change_does_not_count_the_booking_it_replaces() -> None:
+    rules = BranchBooking(max_per_week=1)
+    slot = slot_at(DAY, 10)
+    mine = HeldBooking("MINE0000", "A", slot.start, slot.end, DAY)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    with pytest.raises(BookingRefused, match="already have a booking"):
+        check_new_booking(rules, branch_code="A", slot=slot, day=DAY, today=DAY, now=now, held=[mine], taken=0)
+    assert check_new_booking(rules, branch_code="A", slot=slot, day=DAY, today=DAY, now=now, held=[mine], taken=0,
+                             replacing="MINE0000") == slot
+
+
+@given(st.integers(0, 600), st.integers(-600, 600))
+def test_the_cut_off(cutoff: int, minutes_before: int) -> None:
+    rules = BranchBooking(change_cutoff_min=cutoff)
+    start = datetime(2026, 11, 25, 2, tzinfo=UTC)
+    now = start - timedelta(minutes=minutes_before)
+    if minutes_before >= cutoff:
+        check_may_change(rules, BookingState.BOOKED, start, now)
+    else:
+        with pytest.raises(BookingRefused) as refused:
+            check_may_change(rules, BookingState.BOOKED, start, now)
+        assert refused.value.code == "past_cutoff"
+    with pytest.raises(BookingRefused):
+        check_may_change(rules, BookingState.CANCELLED, start, start - timedelta(days=30))
+
+
+@given(st.integers(0, 10), st.lists(st.integers(0, 12), max_size=12))
+def test_a_free_seat_is_the_lowest_one_not_taken(seats: int, used: list[int]) -> None:
+    seat = free_seat(seats, used)
+    if seat is None:
+        assert set(range(seats)) <= set(used)
+    else:
+        assert 0 <= seat < seats and seat not in used and all(n in used for n in range(seat))
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_codes_read_back_however_they_are_typed(data: st.DataObject) -> None:
+    code = new_code()
+    assert len(code) == 8 and set(code) <= set(CODE_ALPHABET)
+    typed = data.draw(st.sampled_from([code, code.lower(), display_code(code), f" {code[:4]} {code[4:]} "]))
+    assert normalise_code(typed) == code
+
+
+def test_the_alphabet_has_no_look_alikes_and_bad_codes_are_400() -> None:
+    assert not set("01ILO") & set(CODE_ALPHABET) and len(set(CODE_ALPHABET)) == len(CODE_ALPHABET) == 31
+    for bad in ("", "ABCD234", "ABCD23456", "ABCD-O123", "ABCD 1234"):
+        with pytest.raises(DomainError) as refused:
+            normalise_code(bad)
+        assert refused.value.code == "bad_code" and refused.value.http_status == 400
+
+
+@given(st.floats(-89, 89), st.floats(-179, 179), st.floats(-89, 89), st.floats(-179, 179))
+def test_distances(lat1: float, lon1: float, lat2: float, lon2: float) -> None:
+    a = Location(latitude=lat1, longitude=lon1)
+    assert a.distance_km(lat1, lon1) == pytest.approx(0, abs=1e-6)
+    there = a.distance_km(lat2, lon2)
+    back = Location(latitude=lat2, longitude=lon2).distance_km(lat1, lon1)
+    assert there is not None and back is not None and there == pytest.approx(back, abs=1e-6) and there <= 20016
+
+
+def test_values_are_checked_naming_the_field() -> None:
+    for make, field in ((lambda: ServiceBooking(slot_min=25), "slot_min"),
+                        (lambda: ServiceBooking(per_slot=0), "per_slot"),
+                        (lambda: ServiceBooking(walk_in_share=1.0), "walk_in_share"),
+                        (lambda: BranchBooking(horizon_days=0), "horizon_days"),
+                        (lambda: BranchBooking(max_per_week=True), "max_per_week"),
+                        (lambda: Location(latitude=91, longitude=0), "latitude"),
+                        (lambda: Location(latitude=10), "latitude")):
+        with pytest.raises(InvalidValue) as refused:
+            make()
+        assert refused.value.field == field
+    assert Location().distance_km(0, 0) is None
