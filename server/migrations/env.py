@@ -1,13 +1,15 @@
 """Alembic environment: migrates the database named by the configuration's database URL."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import engine_from_config, pool, text
 from sqlmodel import SQLModel
 
 import server.persistence.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+MIGRATION_LOCK = 7_190_213  # any fixed number: the PostgreSQL advisory lock that migrating processes queue on
 
 
 def run_migrations_offline() -> None:
@@ -23,6 +25,11 @@ def run_migrations_online() -> None:
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several server processes started at once (systemd starting hall@ units, a rolling upgrade) each
+                # migrate at start; without this the second one's CREATE TABLE alembic_version failed on a fresh
+                # database. Held to the transaction's end, so the next process sees the newer revision.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
 
 
