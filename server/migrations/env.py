@@ -10,6 +10,10 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 MIGRATION_LOCK = 7_190_213  # any fixed number: the PostgreSQL advisory lock that migrating processes queue on
+MIGRATION_LOCK_TIMEOUT = "5s"
+"""How long one migration statement may wait for a table's lock on PostgreSQL. An ALTER TABLE queued behind a long
+transaction would make every command of the hall queue behind it; failing instead leaves the hall serving, and the
+migration is run again (docs/deploy.md)."""
 
 
 def run_migrations_offline() -> None:
@@ -30,6 +34,7 @@ def run_migrations_online() -> None:
                 # migrate at start; without this the second one's CREATE TABLE alembic_version failed on a fresh
                 # database. Held to the transaction's end, so the next process sees the newer revision.
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                connection.execute(text(f"SET LOCAL lock_timeout = '{MIGRATION_LOCK_TIMEOUT}'"))
             context.run_migrations()
 
 
