@@ -32,14 +32,17 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def nginx_config(directory: Path, *, https_port: int, http_port: int, upstreams: list[str]) -> Path:
+def nginx_config(directory: Path, *, https_port: int, http_port: int, upstreams: list[str],
+                 metrics_port: int) -> Path:
     """``deploy/nginx/hall.conf`` changed only where a test machine differs: the ports it listens on (loopback),
+    the process ports /metrics/PORT admits (any 4-5 digits),
     the certificate, and the processes of its upstream. Wrapped in a main configuration with its files here."""
     cert, key = self_signed(directory)
     site = NGINX_SITE.read_text(encoding="utf-8")
     site = re.sub(r"^\s*listen \[::\]:\d+[^;]*;\n", "", site, flags=re.M)
     site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
     site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+    site = re.sub(r"listen [\d.]+:9180;", f"listen 127.0.0.1:{metrics_port};", site)
     site = site.replace("/etc/ssl/hall/fullchain.pem", str(cert)).replace("/etc/ssl/hall/privkey.pem", str(key))
     servers = re.findall(r"^\s*server 127\.0\.0\.1:\d+ ([^;]*);\n", site, flags=re.M)
     assert servers, "the site's upstream lists its processes"
@@ -47,6 +50,7 @@ def nginx_config(directory: Path, *, https_port: int, http_port: int, upstreams:
     site = re.sub(r"^(\s*)server 127\.0\.0\.1:\d+ ([^;]*);\n",
                   lambda m: "".join(f"{m.group(1)}server {address} {m.group(2)};\n" for address in upstreams),
                   site, count=1, flags=re.M)
+    site = site.replace("location ~ ^/metrics/(80[0-9][0-9])$", 'location ~ "^/metrics/([0-9]{4,5})$"')
     (directory / "hall.conf").write_text(site, encoding="utf-8")
     main = directory / "nginx.conf"
     main.write_text(f"""

@@ -45,7 +45,7 @@ def test_the_production_configuration_loads_with_the_environment_file(
     assert config.secret_key.startswith("CHANGE-ME")
     assert config.proxy_hops == 1 and config.session_cookie_secure and not config.allow_demo_passwords
     assert config.public_url.startswith("https://")
-    assert any(str(network) == "10.0.5.20/32" for network in config.metrics_from)
+    assert [str(network) for network in config.metrics_from] == ["127.0.0.0/8", "::1/128"]  # nginx's internal block
     source = (ROOT / "server" / "config.py").read_text(encoding="utf-8")
     for key in re.findall(r"^(HALL_\w+)=", ENVIRONMENT.read_text(encoding="utf-8"), flags=re.M):
         assert f'os.environ.get("{key}")' in source, f"{key} is read by the server"
@@ -80,7 +80,7 @@ def test_nginx_accepts_the_site(tmp_path: Path) -> None:
             pytest.fail("nginx is not installed; CI checks the deploy/ site (apt-get install nginx-light)")
         pytest.skip("nginx is not installed")
     main = nginx_config(tmp_path, https_port=free_port(), http_port=free_port(),
-                        upstreams=["127.0.0.1:8001", "127.0.0.1:8002"])
+                        upstreams=["127.0.0.1:8001", "127.0.0.1:8002"], metrics_port=free_port())
     checked = subprocess.run([nginx, "-t", "-c", str(main)], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stderr
     assert "syntax is ok" in checked.stderr and "test is successful" in checked.stderr
@@ -114,4 +114,10 @@ def test_the_alert_rules_name_only_series_the_server_serves() -> None:
     assert named and named <= served, named - served
     scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
     assert scrape["rule_files"] == ["hall-alerts.yml"]
-    assert next(job for job in scrape["scrape_configs"] if job["job_name"] == "hall")["metrics_path"] == "/metrics"
+    hall = next(job for job in scrape["scrape_configs"] if job["job_name"] == "hall")
+    paths = [target["labels"]["__metrics_path__"] for target in hall["static_configs"]]
+    site = NGINX_SITE.read_text(encoding="utf-8")
+    ports = re.findall(r"server 127\.0\.0\.1:(\d+)", site)
+    assert paths == [f"/metrics/{port}" for port in ports], "one scrape target per process of the upstream"
+    location = re.search(r"location ~ \^/metrics/\((\S+)\)\$", site)
+    assert location is not None and all(re.fullmatch(location.group(1), port) for port in ports)

@@ -1,7 +1,7 @@
 """``deploy/nginx/hall.conf`` in front of two real server processes on one PostgreSQL and one Redis
 (docs/deploy.md#nginx), over TLS with a self-signed certificate:
 
-* ``/healthz`` passes through; ``/metrics`` is not served to the public (each process still answers it locally);
+* ``/healthz`` passes through; ``/metrics`` is not served to the public, each process's is on the internal block;
 * with ``proxy_hops = 1`` the server sees the scheme nginx was reached by (ticket URLs are https);
 * a wall display's websocket and a long-polling client (the fallback of ``static/hall/live.js``) both join through
   nginx and receive the events of commands made through nginx: the address hash keeps each poll on its process;
@@ -33,9 +33,10 @@ urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the test'
 
 
 class Hall:
-    def __init__(self, url: str, processes: tuple[ServerProcess, ServerProcess]) -> None:
+    def __init__(self, url: str, processes: tuple[ServerProcess, ServerProcess], metrics_url: str) -> None:
         self.url = url
         self.processes = processes
+        self.metrics_url = metrics_url  # nginx's internal server block for the Prometheus server
 
     def get(self, path: str) -> requests.Response:
         return requests.get(f"{self.url}{path}", verify=False, timeout=10)
@@ -62,14 +63,14 @@ def hall(tmp_path: Path, postgres_base_url: str | None, redis_url: str,
                              flags=re.M), encoding="utf-8")
     (tmp_path / "nginx").mkdir()
     with ServerProcess(config) as first, ServerProcess(config) as second:
-        port = free_port()
-        main = nginx_config(tmp_path / "nginx", https_port=port, http_port=free_port(),
+        port, metrics_port = free_port(), free_port()
+        main = nginx_config(tmp_path / "nginx", https_port=port, http_port=free_port(), metrics_port=metrics_port,
                             upstreams=[f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"])
         process = subprocess.Popen([nginx, "-c", str(main), "-g", "daemon off;"], stderr=subprocess.PIPE)
         try:
             url = f"https://127.0.0.1:{port}"
             wait_for(lambda: _answers(f"{url}/healthz"), timeout=10)
-            yield Hall(url, (first, second))
+            yield Hall(url, (first, second), f"http://127.0.0.1:{metrics_port}")
         finally:
             process.terminate()
             process.wait(10)
@@ -99,8 +100,9 @@ def test_health_passes_through_and_metrics_stay_inside(hall: Hall) -> None:
     health = hall.get("/healthz")
     assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok"}
     assert hall.get("/metrics").status_code == 404
-    for process in hall.processes:  # Prometheus scrapes each process on its own port
-        assert requests.get(f"{process.url}/metrics", timeout=10).status_code == 200
+    for process in hall.processes:  # Prometheus scrapes each process through nginx's internal block
+        scraped = requests.get(f"{hall.metrics_url}/metrics/{process.port}", timeout=10)
+        assert scraped.status_code == 200 and "hall_socket_clients" in scraped.text
     kiosks = hall.get(f"/api/branches/{BRANCH}/kiosks").json()
     assert kiosks["ticket_url"].startswith("https://127.0.0.1"), "X-Forwarded-Proto is trusted with proxy_hops = 1"
 
