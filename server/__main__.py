@@ -30,9 +30,14 @@ def main(argv: list[str] | None = None) -> int:
         from server.reports_cli import main as reports_main
 
         return reports_main(argv[1:])
+    if argv[:1] == ["migrate"]:  # python -m server migrate: the schema to this release's newest, then exit
+        from server.migrate_cli import main as migrate_main
+
+        return migrate_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m server", description="Run the hall queue server "
                                      "(`python -m server hall -h`: export or import the hall set-up; "
-                                     "`python -m server reports -h`: rebuild the reports' figures).")
+                                     "`python -m server reports -h`: rebuild the reports' figures; "
+                                     "`python -m server migrate`: migrate the database and exit).")
     parser.add_argument("--config", default="config.toml", help="configuration file (default: config.toml)")
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port (0 picks a free port)")
