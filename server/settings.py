@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
 from server.domain.limits import IssueLimits, Network, Rate
+from server.domain.notifications import NotificationSettings
 from server.domain.privacy import Retention
 
 
@@ -85,6 +86,7 @@ class HallConfig:
     media: MediaSettings = field(default_factory=MediaSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     privacy: Retention = field(default_factory=Retention)  # [privacy]: how long personal data is kept
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)  # [notifications]
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """The hall sections (``server.config.HALL_SECTIONS``) in the shape of ``config.toml``, as the model was built
     from them: what seeds the database, what an export writes, what an administrative change edits."""

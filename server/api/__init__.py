@@ -10,6 +10,7 @@ from server.api import (
     audit_routes,
     device_routes,
     display_routes,
+    notification_routes,
     printing_routes,
     privacy_routes,
     rating_routes,
@@ -22,5 +23,5 @@ from server.api.errors import register_error_handlers
 from server.api.registry import api
 
 __all__ = ["account_routes", "admin_routes", "api", "audit_routes", "device_routes", "display_routes",
-           "printing_routes", "privacy_routes", "rating_routes", "register_error_handlers", "report_routes",
-           "roster_routes", "routes", "token_routes"]
+           "notification_routes", "printing_routes", "privacy_routes", "rating_routes", "register_error_handlers",
+           "report_routes", "roster_routes", "routes", "token_routes"]

@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     HALL_CHANGED = "hall_changed"  # the hall model: a branch, service, counter... created, edited or retired
     ACCOUNT_CHANGED = "account_changed"  # an account created, edited, disabled; a password set or reset
     ROSTER_CHANGED = "roster_changed"  # a roster entry added, edited or deleted; a day copied to others
+    WEBHOOK_CHANGED = "webhook_changed"  # an outgoing webhook created, enabled, disabled, deleted or sent a test
 
     @property
     def label(self) -> Text:
@@ -70,6 +71,7 @@ ACTION_LABELS: dict[AuditAction, Text] = {
     AuditAction.HALL_CHANGED: Text("修改营业厅设置", "Changed the hall set-up"),
     AuditAction.ACCOUNT_CHANGED: Text("修改账号", "Changed an account"),
     AuditAction.ROSTER_CHANGED: Text("修改排班", "Changed the roster"),
+    AuditAction.WEBHOOK_CHANGED: Text("修改推送接口", "Changed a webhook"),
 }
 
 TARGET_MAX = 200
