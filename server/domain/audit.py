@@ -124,6 +124,7 @@ class AuditEntry:
 TARGET_KINDS: dict[str, Text] = {
     "account": Text("账号", "account"),
     "api_token": Text("接口令牌", "API token"),
+    "webhook": Text("推送接口", "webhook"),
     "category": Text("业务大类", "category"),
     "import": Text("导入设置", "import of the set-up"),
     "kiosk": Text("取号机", "kiosk"),
