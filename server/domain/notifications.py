@@ -21,7 +21,8 @@ import hmac
 import ipaddress
 import string
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -156,11 +157,10 @@ SUBSCRIBABLE = tuple(e.value for e in WebhookEvent if e is not WebhookEvent.TEST
 
 def check_events(events: Sequence[str]) -> tuple[str, ...]:
     if not events:
-        raise DomainError("choose at least one event", code="bad_events", http_status=422, field="events")
+        raise bad("bad_events", "events", EVENTS_NONE)
     unknown = [e for e in events if e not in SUBSCRIBABLE]
     if unknown:
-        raise DomainError(f"unknown event {unknown[0]!r} (known: {', '.join(SUBSCRIBABLE)})", code="bad_events",
-                          http_status=422, field="events")
+        raise bad("bad_events", "events", EVENTS_UNKNOWN, f"{unknown[0]!r} (known: {', '.join(SUBSCRIBABLE)})")
     return tuple(sorted(set(events)))
 
 
@@ -203,6 +203,24 @@ def next_attempt(attempts: int, now: datetime, jitter: float = 0.0) -> datetime 
 
 
 MAX_URL = 500
+URL_TOO_LONG = Text(f"推送地址最多 {MAX_URL} 个字符", f"The URL may be at most {MAX_URL} characters")
+URL_SCHEME = Text("推送地址须以 http:// 或 https:// 开头，并包含主机名",
+                  "A webhook URL starts with http:// or https:// and names a host")
+URL_USERINFO = Text("推送地址不能包含用户名或密码（签名已证明发送方）",
+                    "A webhook URL carries no user or password (the signature proves the sender)")
+URL_FORBIDDEN = Text("推送不能发往本服务器、链路本地地址（云元数据服务）、组播或未指定地址",
+                     "A webhook may not go to this server itself, a link-local (cloud metadata), multicast or "
+                     "unspecified address")
+EVENTS_NONE = Text("请至少选择一个事件", "Choose at least one event")
+EVENTS_UNKNOWN = Text("未知的事件", "Unknown event")
+
+
+def bad(code: str, field: str, text: Text, detail: str = "") -> DomainError:
+    """A 422 refusal of a webhook's field, with its reason in both languages (``details.text``)."""
+    return DomainError(text.en + (f": {detail}" if detail else ""), code=code, http_status=422, field=field,
+                       text=text.as_dict())
+
+
 _BLOCKED_NETS = tuple(ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
     "::/128", "::1/128", "fe80::/10", "ff00::/8", "fd00:ec2::254/128"))
@@ -230,25 +248,21 @@ def check_url(url: str, *, allow_loopback: bool = False) -> str:
     """A webhook URL: http or https, a host, no user or password in it; a literal IP is checked here, a name
     again at every delivery (its addresses may change)."""
     if len(url) > MAX_URL:
-        raise DomainError(f"the URL may be at most {MAX_URL} characters", code="bad_url", http_status=422,
-                          field="url")
+        raise bad("bad_url", "url", URL_TOO_LONG)
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DomainError("a webhook URL starts with http:// or https:// and names a host", code="bad_url",
-                          http_status=422, field="url")
+        raise bad("bad_url", "url", URL_SCHEME)
     if parts.username or parts.password:
-        raise DomainError("a webhook URL carries no user or password (the signature proves the sender)",
-                          code="bad_url", http_status=422, field="url")
+        raise bad("bad_url", "url", URL_USERINFO)
     try:
         ipaddress.ip_address(parts.hostname)
     except ValueError:
         if parts.hostname.lower() in ("localhost", "localhost.localdomain") and not allow_loopback:
-            raise DomainError("a webhook may not go to this server itself", code="bad_url", http_status=422,
-                              field="url") from None
+            raise bad("bad_url", "url", URL_FORBIDDEN, parts.hostname) from None
         return url.strip()
     problem = forbidden_address(parts.hostname, allow_loopback=allow_loopback)
     if problem is not None:
-        raise DomainError(f"a webhook may not go there: {problem}", code="bad_url", http_status=422, field="url")
+        raise bad("bad_url", "url", URL_FORBIDDEN, problem)
     return url.strip()
 
 
@@ -263,7 +277,7 @@ class NotificationSettings:
 
     sms_gateway_url: str | None = None  # None: no SMS (the phone page offers none)
     sms_auth_header: str = "Authorization"
-    sms_auth_value: str | None = field(default=None, repr=False)  # read from sms_secret_file
+    sms_auth_value: str | None = dataclass_field(default=None, repr=False)  # read from sms_secret_file
     sms_sender: str = ""
     timeout_s: float = 5.0  # one request to the gateway or a webhook, connecting and reading
     notify_at_ahead: tuple[int, ...] = DEFAULT_POSITIONS

@@ -44,6 +44,7 @@ from server.domain.notifications import (
     Message,
     NotificationSettings,
     WebhookEvent,
+    bad,
     check_events,
     check_url,
     due_on_call,
@@ -55,6 +56,7 @@ from server.domain.notifications import (
 )
 from server.domain.privacy import ContactGiven, Purpose, mask_phone
 from server.domain.tickets import EventKind, TicketState
+from server.domain.values import Text
 from server.persistence import notifications as records
 from server.persistence import tickets as ticket_records
 from server.persistence.tables import CustomerContact
@@ -73,6 +75,9 @@ SENDS_PER_PASS = 20
 LOG_LENGTH = 30
 KEEP_LOG = timedelta(days=30)
 MAX_NAME = 40
+SMS_CONSENT_REQUIRED = Text("请勾选同意营业厅用此号码发送排队提醒",
+                            "Tick the box to agree that the hall texts this number about your ticket")
+NAME_LENGTH = Text(f"名称须为 1 到 {MAX_NAME} 个字", f"A name of 1 to {MAX_NAME} characters")
 LANGUAGES = ("zh-CN", "en")
 OPEN_STATES = frozenset({TicketState.WAITING.value, TicketState.CALLED.value, TicketState.PARKED.value})
 
@@ -178,7 +183,10 @@ class NotificationService(ReadsHallModel):
         if language not in LANGUAGES:
             raise DomainError(f"language must be one of {', '.join(LANGUAGES)}", code="bad_language",
                               http_status=422, field="language")
-        given = ContactGiven.with_consent(phone, None, consent)
+        if consent is not True:  # checked before the number is read, as for a call-back; the words are this use's
+            raise DomainError(SMS_CONSENT_REQUIRED.en, code="consent_required", http_status=400,
+                              text=SMS_CONSENT_REQUIRED.as_dict(), field="consent")
+        given = ContactGiven.with_consent(phone, None, True)
         now = self.clock()
         with self.uow.write() as session:
             connection = session.connection()
@@ -227,8 +235,7 @@ class NotificationService(ReadsHallModel):
         branch, managed = managed_branches(self.config, actor, branch_code)
         name = name.strip()
         if not 1 <= len(name) <= MAX_NAME:
-            raise DomainError(f"a name of 1 to {MAX_NAME} characters", code="bad_name", http_status=422,
-                              field="name")
+            raise bad("bad_name", "name", NAME_LENGTH)
         url = check_url(url, allow_loopback=self.settings.webhook_allow_loopback)
         chosen = check_branches(branches if branches is not None else [branch.code], managed,
                                 [b.code for b in self.config.branches])
