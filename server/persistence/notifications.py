@@ -123,6 +123,21 @@ def spent(connection: Connection, ticket_ids: Iterable[int]) -> dict[int, set[st
     return found
 
 
+def any_due(connection: Connection, now: datetime) -> bool:
+    return connection.execute(select(DELIVERY.c.id).where(
+        DELIVERY.c.state == PENDING, DELIVERY.c.next_attempt_at <= now,
+        (DELIVERY.c.lease_until.is_(None)) | (DELIVERY.c.lease_until < now)).limit(1)).first() is not None
+
+
+def has_work(connection: Connection, branch_code: str, after: int | None, contacts: bool) -> bool:
+    """Whether a pass has anything to derive: no cursor yet, events after it, or (``contacts``) a waiting ticket
+    whose customer opted in to texts."""
+    if after is None or connection.execute(select(EVENT.c.id).where(
+            EVENT.c.branch_code == branch_code, EVENT.c.seq > after).limit(1)).first() is not None:
+        return True
+    return contacts and bool(notification_contacts(connection, branch_code, waiting=True))
+
+
 def lease_due(connection: Connection, now: datetime, until: datetime, limit: int) -> list[Any]:
     """Take up to ``limit`` due deliveries for this sender until ``until``: on PostgreSQL ``FOR UPDATE SKIP
     LOCKED`` lets each process take other rows, and the lease keeps a row from a second sender after the commit

@@ -337,6 +337,11 @@ class NotificationService(ReadsHallModel):
             return 0
         now = self.clock()
         added = 0
+        with self.uow.read() as session:  # most passes find nothing: no write transaction for them
+            connection = session.connection()
+            if not records.has_work(connection, branch.code, records.cursor(connection, branch.code),
+                                    self.settings.sms):
+                return 0
         with self.uow.write() as session:
             connection = session.connection()
             at = records.cursor(connection, branch.code)
@@ -414,6 +419,9 @@ class NotificationService(ReadsHallModel):
         """Lease the due deliveries, send each, record each attempt; the number of attempts."""
         now = self.clock()
         lease = timedelta(seconds=self.settings.timeout_s * SENDS_PER_PASS + 30)
+        with self.uow.read() as session:
+            if not records.any_due(session.connection(), now):
+                return 0
         with self.uow.write() as session:
             leased = records.lease_due(session.connection(), now, now + lease, SENDS_PER_PASS)
         for row in leased:
