@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 3
     app.extensions["hall_live_loop"].start()
+    app.extensions["notifier_loop"].start()
     app.extensions["hall_heap"].start()
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port

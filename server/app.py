@@ -40,6 +40,7 @@ from server.services.hall_store import HallStore
 from server.services.limits import AddressLimiter, JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop, PurgeJobs
+from server.services.notifications import NotificationService, NotifierLoop
 from server.services.overview import Overview, OverviewWatchers
 from server.services.printing import PrintingService
 from server.services.privacy import PrivacyService
@@ -181,7 +182,14 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     hall.ensure_branches()
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
     privacy = PrivacyService(model, uow, audit, clock)
-    purge = PurgeJobs(hall.purge_old_records, privacy.purge_expired)  # personal data past its retention too
+
+    def people_ahead(branch_code: str, ticket_id: int) -> int | None:
+        live_ticket = live.ticket_live(branch_code, ticket_id)
+        return None if live_ticket is None else int(live_ticket["people_ahead"])
+
+    notifier = NotificationService(model, uow, clock, people_ahead=people_ahead, audit=audit)
+    # personal data past its retention too, and the notifier's old delivery log
+    purge = PurgeJobs(hall.purge_old_records, privacy.purge_expired, notifier.purge_old)
     purge()
     for branch in model.current.branches:
         live.refresh(branch.code)
@@ -251,6 +259,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,
         check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch,
         on_refresh=metrics.note_refresh, each_tick=watchers.tick)
+    app.extensions["notifications"] = notifier
+    app.extensions["notifier_loop"] = NotifierLoop(notifier, spawn=socketio.start_background_task,
+                                                   sleep=socketio.sleep)
     app.extensions["metrics"] = metrics
     timer = RequestTimer(metrics)
     app.before_request(timer.start)

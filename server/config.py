@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import math
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
@@ -87,6 +88,7 @@ from server.domain.hall import (
 )
 from server.domain.issuing import LastTicket
 from server.domain.limits import IssueLimits, Network, Rate, parse_network
+from server.domain.notifications import NotificationSettings, check_positions
 from server.domain.policy import PolicyRules
 from server.domain.privacy import Retention
 from server.domain.schedule import (
@@ -875,6 +877,44 @@ def _load_follow_ups(root: _Reader) -> FollowUpRules:
                                                                       positive=True))
 
 
+def _load_notifications(root: _Reader, base_dir: Path) -> NotificationSettings:
+    """``[notifications]``: the SMS gateway, the people-ahead values per branch, the texts (docs/notifications.md)."""
+    section = root.table("notifications")
+    section.unknown_keys({"sms_gateway_url", "sms_auth_header", "sms_secret_file", "sms_sender", "timeout_s",
+                          "notify_at_ahead", "branches", "templates", "webhook_allow_loopback"})
+    default = NotificationSettings()
+    secret = None
+    secret_file = section.str("sms_secret_file")
+    if secret_file is not None:
+        path = Path(secret_file) if Path(secret_file).is_absolute() else base_dir / secret_file
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{section.key('sms_secret_file')}: cannot read {path}: {exc.strerror}") from None
+        section.check("sms_secret_file", bool(secret) and "\n" not in secret, "the file must hold one line")
+    header = section.str("sms_auth_header", default.sms_auth_header)
+    section.check("sms_auth_header", bool(re.fullmatch(r"[A-Za-z0-9-]{1,64}", header)),
+                  f"must be a header name, got {header!r}")
+    branches = section.table("branches")
+    per_branch = tuple((code, _rule(branches, code, check_positions, branches.list(code), "notify_at_ahead"))
+                       for code in branches.data)
+    templates = section.table("templates")
+    texts = []
+    for key in templates.data:
+        table = templates.table(key)
+        table.unknown_keys({"zh-CN", "en"})
+        texts.append((key, Text(table.str("zh-CN", required=True), table.str("en", required=True))))
+    return _build(section, NotificationSettings,
+                  sms_gateway_url=section.str("sms_gateway_url"), sms_auth_header=header, sms_auth_value=secret,
+                  sms_sender=section.str("sms_sender", ""), timeout_s=float(section.number("timeout_s",
+                                                                                           default.timeout_s)),
+                  notify_at_ahead=_rule(section, "notify_at_ahead", check_positions,
+                                        section.list("notify_at_ahead") if "notify_at_ahead" in section.data
+                                        else list(default.notify_at_ahead)),
+                  branch_positions=per_branch, templates=tuple(texts),
+                  webhook_allow_loopback=section.flag("webhook_allow_loopback", False))
+
+
 HALL_SECTIONS = ("branches", "staff", "ratings", "announcements")
 """The sections of ``config.toml`` that hold the hall model: they seed the database at the first start, and the
 database holds them afterwards (:mod:`server.services.hall_store`). The others are the deployment's settings."""
@@ -898,11 +938,13 @@ def parse_hall(data: Mapping[str, Any], config: HallConfig) -> HallConfig:
 
 def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = None) -> HallConfig:
     root = _Reader(data, "")
-    root.unknown_keys({"server", "queue", "media", "limits", "privacy", "follow_ups", *HALL_SECTIONS})
+    root.unknown_keys({"server", "queue", "media", "limits", "privacy", "follow_ups", "notifications",
+                       *HALL_SECTIONS})
     server = _load_server(root, base_dir)
     settings = HallConfig(server=server, queue=_load_queue(root), branches=(), source=source,
                           media=_load_media(root, server, base_dir), limits=_load_limits(root, server),
-                          privacy=_load_privacy(root), follow_ups=_load_follow_ups(root))
+                          privacy=_load_privacy(root), follow_ups=_load_follow_ups(root),
+                          notifications=_load_notifications(root, base_dir))
     return parse_hall(data, settings)
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from server.domain.follow_ups import FollowUpRules
 from server.domain.hall import AnnouncementSettings, Branch, QueueRules, RatingSettings, StaffAccount
 from server.domain.limits import IssueLimits, Network, Rate
+from server.domain.notifications import NotificationSettings
 from server.domain.privacy import Retention
 
 
@@ -90,6 +91,7 @@ class HallConfig:
     limits: LimitSettings = field(default_factory=LimitSettings)
     privacy: Retention = field(default_factory=Retention)  # [privacy]: how long personal data is kept
     follow_ups: FollowUpRules = field(default_factory=FollowUpRules)  # [follow_ups]: when a case is due
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)  # [notifications]
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """The hall sections (``server.config.HALL_SECTIONS``) in the shape of ``config.toml``, as the model was built
     from them: what seeds the database, what an export writes, what an administrative change edits."""

@@ -59,6 +59,14 @@
       call_back_phone: "手机号码",
       call_back_name: "怎么称呼您？（选填）",
       call_back_consent: "我同意营业厅仅为处理本次评价使用此号码与我联系。问题处理完毕 {days} 天后删除，最长保留 {max} 天。",
+      sms_title: "短信提醒",
+      sms_offer: "快轮到您时，我们发短信提醒您，您可以先离开大厅。",
+      sms_yes: "短信提醒我",
+      sms_consent: "我同意营业厅仅为本次排队提醒使用此号码（前面还有几位、下一位、叫号窗口）。号码在 1 天内删除，可随时停止。",
+      sms_send: "开启短信提醒",
+      sms_to: "短信将发送至 {phone}",
+      sms_stop: "停止短信提醒",
+      sms_stopped: "已停止短信提醒，号码已删除。",
       rate_thanks_call_back: "非常抱歉！经理会尽快按您留下的号码回电。",
       rate_send: "提交评价",
       rated_already: "您已评价过本次服务，谢谢！",
@@ -115,6 +123,14 @@
       call_back_phone: "Mobile number",
       call_back_name: "Your name (optional)",
       call_back_consent: "I agree that the hall uses this number only to contact me about this rating. It is deleted {days} days after the matter is resolved, and kept {max} days at most.",
+      sms_title: "Text message alerts",
+      sms_offer: "We can text you when your turn is near, so you need not wait in the hall.",
+      sms_yes: "Text me",
+      sms_consent: "I agree that the hall uses this number only for this ticket's alerts (people ahead, you're next, your counter). It is deleted within 1 day; I can stop them at any time.",
+      sms_send: "Start text alerts",
+      sms_to: "Texts go to {phone}",
+      sms_stop: "Stop text messages",
+      sms_stopped: "Text messages stopped; your number was deleted.",
       rate_thanks_call_back: "We are sorry. A manager will call you back on the number you left.",
       rate_send: "Send rating",
       rated_already: "You have already rated this service. Thank you!",
@@ -160,6 +176,8 @@
   let rating = { loaded: false, loading: false, state: null, config: null, sent: false, score: null,
                  reasons: new Set(), followUp: false, callBack: false, calledBack: false, callBackError: null };
   let audio = null;
+  // the ticket's text alerts (GET /sms): null until loaded; open: the form is shown; error: the server's reason
+  let sms = { state: null, open: false, error: null, stopped: false };
 
   // --- rendering -------------------------------------------------------------------------------
 
@@ -231,9 +249,31 @@
     $("sound").setAttribute("aria-pressed", String(Boolean(audio)));
     $("missed-actions").hidden = ticket.state !== "no_show";
     renderRating();
+    renderSms();
 
     $("error").hidden = !errorKey;
     if (errorKey) $("error").textContent = i18n.t(errorKey);
+  }
+
+  function renderSms() {
+    const state = sms.state;
+    const show = Boolean(state && state.available && (state.subscribed || (state.open && ticket.state === "waiting")));
+    $("sms").hidden = !show && !sms.stopped;
+    if (!state) return;
+    $("sms-offer").hidden = state.subscribed;
+    $("sms-on").hidden = !state.subscribed;
+    $("sms-toggle").setAttribute("aria-pressed", String(sms.open));
+    $("sms-form").hidden = !sms.open;
+    $("sms-to").textContent = state.subscribed ? i18n.t("sms_to", { phone: state.phone })
+      : sms.stopped ? i18n.t("sms_stopped") : "";
+    if (sms.stopped && !state.subscribed) {
+      $("sms-on").hidden = false;
+      $("sms-stop").hidden = true;
+    } else {
+      $("sms-stop").hidden = false;
+    }
+    $("sms-error").hidden = !sms.error;
+    $("sms-error").textContent = sms.error ? i18n.pick(sms.error) : "";
   }
 
   function renderRating() {
@@ -373,6 +413,7 @@
     if (ticket.state !== "waiting") note = null;
     if (ticket.state !== "waiting" && wasState === "waiting") $("confirm-leave").hidden = true;
     if (ticket.state === "done") loadRating();
+  loadSms();
     render();
     checkAlerts();
   }
@@ -452,6 +493,46 @@
         applyTicket({ state: result.data.state, counter: null, counter_name: null, people_ahead: null, estimate: null });
       } else {
         errorKey = result.error.code === "reactivate_window_passed" ? "error_window" : "error_generic";
+      }
+    });
+  }
+
+  async function loadSms() {
+    try {
+      sms.state = await window.HallApi.get(api + "/sms", { cache: "no-store" });
+    } catch (error) {
+      /* text alerts are optional; the page works without them */
+    }
+    render();
+  }
+
+  function smsOptIn() {
+    return run($("sms-send"), async () => {
+      sms.error = null;
+      const result = await post("/sms", { phone: $("sms-phone").value, consent: $("sms-consent").checked,
+                                         language: i18n.language });
+      if (result.ok) {
+        sms.state = result.data;
+        sms.open = false;
+        sms.stopped = false;
+        $("sms-phone").value = ""; // the page keeps no copy
+      } else if (result.error.details && result.error.details.text) {
+        sms.error = result.error.details.text;
+        $(result.error.code === "consent_required" ? "sms-consent" : "sms-phone").focus();
+      } else {
+        errorKey = "error_generic";
+      }
+    });
+  }
+
+  function smsStop() {
+    return run($("sms-stop"), async () => {
+      const result = await post("/sms/stop");
+      if (result.ok) {
+        sms.state = result.data;
+        sms.stopped = true;
+      } else {
+        errorKey = "error_generic";
       }
     });
   }
@@ -545,6 +626,21 @@
       render();
     });
   }
+  $("sms-toggle").addEventListener("click", () => {
+    sms.open = !sms.open;
+    sms.error = null;
+    render();
+    if (sms.open) $("sms-phone").focus();
+  });
+  $("sms-send").addEventListener("click", smsOptIn);
+  for (const id of ["sms-phone", "sms-consent"]) {
+    $(id).addEventListener("change", () => { // a correction: the server's last word no longer applies
+      if (!sms.error) return;
+      sms.error = null;
+      render();
+    });
+  }
+  $("sms-stop").addEventListener("click", smsStop);
   $("call-back-toggle").addEventListener("click", () => {
     rating.callBack = !rating.callBack;
     rating.callBackError = null;

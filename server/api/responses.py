@@ -985,3 +985,71 @@ class Overview(Answer):
     regions: list[str] = Field(description="the regions of the branches the caller reads (the page's filter)")
     order_rule: str
     branches: list[OverviewBranch]
+
+
+# --- notifications (server/services/notifications.py) -----------------------------------------------------------
+
+class SmsState(Answer):
+    """A ticket's text messages as its phone page shows them (the number masked)."""
+
+    available: bool = Field(description="whether the hall sends text messages at all (an SMS gateway is set)")
+    open: bool = Field(description="whether the ticket is still waiting, called or parked (messages may follow)")
+    subscribed: bool
+    phone: str | None = Field(description="the number, masked: 138****5678")
+    language: str | None = Field(description="zh-CN or en: the language of the messages")
+    purge_after: datetime | None = Field(description="when the number is removed at the latest")
+
+
+class WebhookView(Answer):
+    id: int
+    name: str
+    url: str
+    secret_prefix: str = Field(description="the secret's first characters, to tell webhooks apart")
+    events: list[str]
+    branches: list[str] | None = Field(description="the branches whose events it gets; null: every branch")
+    enabled: bool
+    created_at: datetime
+    created_by: str
+    created_by_name: str
+    may_change: bool = Field(description="whether this manager manages every branch it reaches")
+
+
+class WebhookMade(WebhookView):
+    secret: str = Field(description="the signing secret: shown this once (docs/notifications.md)")
+
+
+class WebhookList(Answer):
+    branch: str
+    events: list[str] = Field(description="the events a webhook may subscribe to")
+    webhooks: list[WebhookView]
+
+
+class WebhookAttempt(Answer):
+    at: datetime
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class WebhookDelivery(Answer):
+    id: int
+    event: str
+    state: Literal["pending", "sent", "given_up", "cancelled"]
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    finished_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    attempt_log: list[WebhookAttempt]
+
+
+class WebhookLog(Answer):
+    webhook: int
+    deliveries: list[WebhookDelivery]
+
+
+class WebhookTestQueued(Answer):
+    queued: bool
+    id: str

@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     CASE_RESOLVED = "case_resolved"
     CASE_REOPENED = "case_reopened"
     BOOKED_FOR_CUSTOMER = "booked_for_customer"  # staff booked an appointment on a customer's behalf
+    WEBHOOK_CHANGED = "webhook_changed"  # an outgoing webhook created, enabled, disabled, deleted or sent a test
 
     @property
     def label(self) -> Text:
@@ -83,6 +84,7 @@ ACTION_LABELS: dict[AuditAction, Text] = {
     AuditAction.CASE_RESOLVED: Text("解决回访", "Resolved a follow-up case"),
     AuditAction.CASE_REOPENED: Text("重新打开回访", "Reopened a follow-up case"),
     AuditAction.BOOKED_FOR_CUSTOMER: Text("代客预约", "Booked for a customer"),
+    AuditAction.WEBHOOK_CHANGED: Text("修改推送接口", "Changed a webhook"),
 }
 
 TARGET_MAX = 200
@@ -135,6 +137,7 @@ class AuditEntry:
 TARGET_KINDS: dict[str, Text] = {
     "account": Text("账号", "account"),
     "api_token": Text("接口令牌", "API token"),
+    "webhook": Text("推送接口", "webhook"),
     "category": Text("业务大类", "category"),
     "import": Text("导入设置", "import of the set-up"),
     "kiosk": Text("取号机", "kiosk"),

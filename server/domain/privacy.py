@@ -33,6 +33,7 @@ MAX_DIGITS = 15  # E.164's longest
 MAX_NAME = 40
 MAX_RETENTION_DAYS = 3650
 MASK = "*"
+NOTIFICATION_KEEP = timedelta(days=1)  # a number given for "your turn is near" messages
 FREE_TEXT_MIN_DIGITS = 7  # a run this long in free text is treated as a phone (or other) number
 _SEPARATORS = frozenset(" -.\u00a0\u3000\u2010\u2011\u2012\u2013\u2014()（）－．")  # between digit groups
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -247,6 +248,11 @@ class Retention:
         if resolved_at is None:
             return latest
         return min(latest, resolved_at + timedelta(days=self.contact_days_after_resolved))
+
+    def notification_purge_after(self, given_at: datetime) -> datetime:
+        """When a number given for "your turn is near" messages is removed: a day after (its ticket's service day
+        is over by then), or sooner if ``contact_max_days`` is shorter."""
+        return given_at + min(NOTIFICATION_KEEP, timedelta(days=self.contact_max_days))
 
     def contact_expired(self, now: datetime, given_at: datetime, resolved_at: datetime | None = None) -> bool:
         return now >= self.contact_purge_after(given_at, resolved_at)

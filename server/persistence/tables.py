@@ -523,6 +523,7 @@ class CustomerContact(SQLModel, table=True):
     booking_id: int | None = Field(default=None, sa_type=INT64, index=True)
     channel: str = Field(max_length=8)  # where it was given: "pad", "mobile", "counter" (a recorded complaint),
     # "booking" or "staff"
+    language: str | None = Field(default=None, max_length=8)  # the customer's language for messages (zh-CN, en)
     consent_at: datetime = utc_field(nullable=False)  # when the customer ticked the consent line
     purge_after: datetime = utc_field(nullable=False)
 
@@ -637,3 +638,76 @@ class RosterShiftRow(SQLModel, table=True):
     services: str = Field(default="", max_length=2000)  # service codes in preference order, comma-separated
     start_min: int = Field()
     end_min: int = Field()
+
+
+class WebhookRow(SQLModel, table=True):
+    """An integration's outgoing webhook (server/domain/notifications.py): where the hall's events are posted,
+    signed with ``secret`` (shown to the manager once; kept, since every delivery is signed with it)."""
+
+    __tablename__ = "webhook"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    name: str = Field(max_length=40)
+    url: str = Field(max_length=500)
+    secret: str = Field(max_length=64)
+    shown: str = Field(max_length=16)  # the secret's first characters, "whsec_AbCd"
+    events: str = Field(max_length=500)  # a JSON list of WebhookEvent values
+    branches: str | None = Field(default=None, max_length=2000)  # a JSON list of branch codes; NULL: every branch
+    enabled: bool = Field(default=True)
+    created_at: datetime = utc_field(nullable=False)
+    created_by: str = Field(max_length=64)
+
+
+class NotificationDelivery(SQLModel, table=True):
+    """The outbox: one message to send (an SMS to an opted-in ticket's contact, or an event to a webhook), derived
+    from the committed event log; the sender leases, sends and retries it. ``dedupe`` makes deriving idempotent."""
+
+    __tablename__ = "notification_delivery"
+    __table_args__ = (
+        UniqueConstraint("dedupe", name="uq_notification_delivery_dedupe"),
+        Index("ix_notification_delivery_due", "state", "next_attempt_at"),
+        Index("ix_notification_delivery_webhook", "webhook_id", "id"),
+        Index("ix_notification_delivery_ticket", "ticket_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    branch_code: str = Field(max_length=32)
+    channel: str = Field(max_length=8)  # sms, webhook
+    dedupe: str = Field(max_length=120)
+    event: str = Field(max_length=40)  # the webhook event, or the SMS milestone ("ahead:3", "called")
+    webhook_id: int | None = Field(default=None, sa_type=INT64)
+    contact_id: int | None = Field(default=None, sa_type=INT64)  # read at send time: a removed contact gets nothing
+    ticket_id: int | None = Field(default=None, sa_type=INT64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the JSON body, or the SMS text
+    state: str = Field(max_length=12)  # pending, sent, given_up, cancelled
+    attempts: int = Field(default=0)
+    created_at: datetime = utc_field(nullable=False)
+    next_attempt_at: datetime | None = utc_field()
+    lease_until: datetime | None = utc_field()
+    finished_at: datetime | None = utc_field()
+    last_status: int | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=300)
+
+
+class NotificationAttempt(SQLModel, table=True):
+    """One try to deliver: when, how it went, the answer's status code, the error, how long it took."""
+
+    __tablename__ = "notification_attempt"
+    __table_args__ = (Index("ix_notification_attempt_delivery", "delivery_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
+    delivery_id: int = Field(sa_type=INT64)
+    at: datetime = utc_field(nullable=False)
+    ok: bool = Field()
+    status_code: int | None = Field(default=None)
+    error: str | None = Field(default=None, max_length=300)
+    duration_ms: int = Field()
+
+
+class NotificationCursor(SQLModel, table=True):
+    """How far the notifier has read each branch's event log (deliveries up to ``seq`` are in the outbox)."""
+
+    __tablename__ = "notification_cursor"
+
+    branch_code: str = Field(primary_key=True, max_length=32)
+    seq: int = Field(sa_type=INT64)

@@ -111,6 +111,16 @@ def require_manager(config: HallConfig, actor: Actor, branch: Branch, *, code: s
         raise NotAllowed("only a manager may do this", code=code)
 
 
+def managed_branches(config: HallConfig, actor: Actor, branch_code: str) -> tuple[Branch, frozenset[str] | None]:
+    """The branch, for a signed-in manager of it (never an API token: tokens do not manage integrations), and the
+    branches that manager works at (None: every branch)."""
+    branch = require_branch(config, branch_code)
+    require_manager(config, actor, branch)
+    account = config.account(actor.username or "")
+    assert account is not None
+    return branch, frozenset(account.branches) if account.branches else None
+
+
 def require_previewer(config: HallConfig, actor: Actor, branch: Branch) -> None:
     """Who may open a kiosk or display page of the branch as an inert preview (framed by the back office's displays
     page, past the device's pairing): the branch's managers and the admins, who manage what those screens show;

@@ -31,7 +31,7 @@ from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, NotFound, Unauthenticated
 from server.domain.hall import Branch
 from server.persistence import api_tokens as records
-from server.services.access import require_branch, require_manager
+from server.services.access import managed_branches
 from server.services.actor import Actor, Clock, utc_now
 from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
@@ -167,13 +167,7 @@ class ApiTokenService(ReadsHallModel):
     # --- internals --------------------------------------------------------------------------------------------
 
     def _managed(self, branch_code: str, actor: Actor) -> tuple[Branch, frozenset[str] | None]:
-        """The branch, for a manager of it (never a token: tokens do not manage tokens), and the branches the
-        manager works at (None: every branch)."""
-        branch = require_branch(self.config, branch_code)
-        require_manager(self.config, actor, branch)
-        account = self.config.account(actor.username or "")
-        assert account is not None
-        return branch, frozenset(account.branches) if account.branches else None
+        return managed_branches(self.config, actor, branch_code)
 
 
 __all__ = ["TOUCH_EVERY", "ApiTokenService"]

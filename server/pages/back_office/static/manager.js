@@ -106,6 +106,22 @@
       token_name_field: "名称（对接的系统）", token_scope_field: "权限",
       scope_hint: "只读：查看大厅、事件、日报、回访等。读取和操作：另可取号（含预约号）、取消号票、停止/恢复取号、发布公告；从不操作窗口。",
       token_branches: "网点", token_expiry: "有效期", token_create: "创建令牌", days_n: "{n} 天",
+      // the webhooks card (webhooks-card.js)
+      webhooks: "推送接口", webhook_new: "新建推送",
+      webhooks_hint: "把取号、叫号、办结、评价和设备告警推送给对接系统。每次推送都带签名；失败会按逐渐加长的间隔重试。",
+      webhook_made: "推送已创建", webhook_secret_once: "签名密钥只显示这一次：请立即复制给对接系统，用于验证签名。",
+      webhook_secret: "签名密钥", webhook_name: "名称 · 地址", webhook_events: "事件", webhook_state: "状态",
+      no_webhooks: "还没有推送接口", webhook_enabled: "启用中", webhook_disabled: "已停用",
+      webhook_enable: "启用", webhook_disable: "停用", webhook_delete: "删除", webhook_test: "发送测试",
+      webhook_log: "推送记录", webhook_test_sent: "测试事件已排队，几秒内发送。",
+      webhook_delete_confirm: "删除推送“{name}”？尚未发送的推送将不再发送。",
+      webhook_name_field: "名称（对接的系统）", webhook_url_field: "接收地址（网址）",
+      webhook_create: "创建推送", webhook_log_title: "“{name}”的推送记录",
+      delivery_event: "事件", delivery_state: "结果", delivery_attempts: "尝试", delivery_last: "最近回应",
+      delivery_pending: "等待重试", delivery_sent: "已送达", delivery_given_up: "已放弃", delivery_cancelled: "已取消",
+      no_deliveries: "还没有推送记录", next_try: "下次重试 {time}",
+      "event_ticket.issued": "取号", "event_ticket.called": "叫号", "event_ticket.finished": "办结",
+      "event_ticket.rated": "评价", "event_hall.alert": "设备告警", "event_webhook.test": "测试", list_sep: "、",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", displays_page: "Displays", staffing_advice: "Staffing advice", bookings_page: "Bookings", reports_page: "Reports", overview_page: "Branch overview", sign_in: "Manager sign-in",
@@ -219,6 +235,22 @@
       scope_hint: "Read: the hall, events, day summaries, follow-ups and more. Read and act: also issue tickets (appointments too), cancel tickets, stop and resume issue, notices; never a counter.",
       token_branches: "Branches", token_expiry: "Expiry", token_create: "Make token",
       days_n: { one: "{n} day", other: "{n} days" },
+      // the webhooks card (webhooks-card.js)
+      webhooks: "Webhooks", webhook_new: "New webhook",
+      webhooks_hint: "Tell an integration when tickets are issued, called, finished or rated, and of device alerts. Every request is signed (X-Hall-Signature); a failed one is retried with growing waits.",
+      webhook_made: "Webhook made", webhook_secret_once: "The signing secret is shown this once: give it to the integration now, to check the signature.",
+      webhook_secret: "Signing secret", webhook_name: "Name · URL", webhook_events: "Events", webhook_state: "State",
+      no_webhooks: "No webhook yet", webhook_enabled: "Enabled", webhook_disabled: "Disabled",
+      webhook_enable: "Enable", webhook_disable: "Disable", webhook_delete: "Delete", webhook_test: "Send test",
+      webhook_log: "Delivery log", webhook_test_sent: "Test event queued; it goes out within seconds.",
+      webhook_delete_confirm: "Delete the webhook “{name}”? What it has not yet sent will not be sent.",
+      webhook_name_field: "Name (the system it is for)", webhook_url_field: "URL (http:// or https://)",
+      webhook_create: "Make webhook", webhook_log_title: "Deliveries of “{name}”",
+      delivery_event: "Event", delivery_state: "Result", delivery_attempts: "Attempts", delivery_last: "Last answer",
+      delivery_pending: "Will retry", delivery_sent: "Delivered", delivery_given_up: "Given up",
+      delivery_cancelled: "Cancelled", no_deliveries: "No delivery yet", next_try: "next try {time}",
+      "event_ticket.issued": "Issued", "event_ticket.called": "Called", "event_ticket.finished": "Finished",
+      "event_ticket.rated": "Rated", "event_hall.alert": "Device alert", "event_webhook.test": "Test", list_sep: ", ",
       administration: "Administration",
     },
   }, PAGE.language);
@@ -234,6 +266,7 @@
   const privacyCard = PrivacyCard.create({ page: PAGE, i18n, api });
   const cases = CasesCard.create({ page: PAGE, i18n, api });
   const tokensCard = TokensCard.create({ page: PAGE, i18n, api });
+  const webhooksCard = WebhooksCard.create({ page: PAGE, i18n, api });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -486,6 +519,7 @@
     devicesCard.load();
     accountsCard.load();
     tokensCard.load();
+    webhooksCard.load();
   }
 
   $("#lang").addEventListener("click", () => {
@@ -500,6 +534,7 @@
     privacyCard.render();
     cases.render();
     tokensCard.render();
+    webhooksCard.render();
     refetchSoon();
   });
   $("#change-password").addEventListener("click", async () => {
