@@ -12,6 +12,10 @@ walk-outs), then predictions are scored while the model keeps learning. The esti
 calibration constant (the interval width) is fitted on *tuning* seeds only and then used unchanged
 on the separate *test* seeds that produce every figure printed.
 
+The same days are scored twice: the idealised view (a fresh estimate at each issue and every minute, the roster
+known, calibration on every resolved estimate) and the live view (:class:`LiveRecorder`: the estimator as the live
+server drives it, through the server's own functions). ``--no-live`` skips the latter.
+
     python benchmarks/wait_accuracy.py            # default run (a few minutes on 2 cores)
     python benchmarks/wait_accuracy.py --quick    # a smoke run
     python benchmarks/wait_accuracy.py --days 20 --seed 3
@@ -58,6 +62,8 @@ from server.domain.tickets import EventKind, PriorityClass  # noqa: E402
 from server.services.live import (  # noqa: E402
     URGENT_KINDS,
     HallProjection,
+    ShownEstimates,
+    estimate_of,
     given_estimate,
     new_ticket_key,
     project_hall,
@@ -123,8 +129,10 @@ class Recorder:
 
     def calibrate(self, ticket: SimTicket, pending: list[tuple[int, WaitEstimate]]) -> None:
         """The branch calibrates its intervals on its own resolved estimates (past only): here every one of them."""
+        at_issue = self.COLUMNS.index("at_issue")
         for index, estimate in pending:
-            self.model.observe_estimate(estimate, timedelta(minutes=self.targets[index]))
+            self.model.observe_estimate(estimate, timedelta(minutes=self.targets[index]),
+                                        at_issue=bool(self.rows[index][at_issue]))
 
     def on_issue(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> None:
         estimate = self.issue_estimate(hall, snapshot, ticket)
@@ -188,9 +196,10 @@ class LiveRecorder(Recorder):
     * A new ticket is promised the last refresh's estimate for its service and lane, lengthened for the people
       ahead counted at issue (:meth:`~server.services.live.NewTicket.given`), as ``TicketService.issue`` does.
     * A waiting ticket's page shows the last refresh's estimate (its issue estimate until it is in one).
-    * The interval calibration learns only from the estimates given at issue, as the ISSUED event stored them,
-      against the wait from issue to call (``LiveHall._learn_one``); the branch starts from the configured
-      :class:`EstimatorSettings`, not from a scale fitted here.
+    * The interval calibration learns from the estimate given at issue, as the ISSUED event stored it, against the
+      wait from issue to call, and from the estimates the ticket's page showed, one a minute
+      (:class:`~server.services.live.ShownEstimates`), as ``LiveHall._learn_one`` does; the branch starts from the
+      configured :class:`EstimatorSettings`, not from a scale fitted here.
     """
 
     def __init__(self, model: BranchModel, rules: PolicyRules, services: list[str]) -> None:
@@ -202,10 +211,12 @@ class LiveRecorder(Recorder):
         self._last = -math.inf  # minute of the last refresh
         self._due: float | None = None  # minute a pending refresh runs
         self._wake: simpy.Event | None = None
+        self.shown = ShownEstimates()
 
     def on_start(self, hall: HallDay) -> None:
         self._projection, self._last, self._due = None, -math.inf, None
         self._given.clear()
+        self.shown = ShownEstimates()
         hall.env.process(self._loop(hall))
 
     def on_event(self, hall: HallDay, kind: EventKind) -> None:
@@ -235,6 +246,9 @@ class LiveRecorder(Recorder):
         self.estimate_calls += 1
         self.refreshes += 1
         self._last, self._due = hall.env.now, None
+        waits = self._projection.waits
+        self.shown.note(snapshot.now, {t.ticket_id: estimate_of({"estimate": waits[t.ticket_id].as_dict()})
+                                       for t in snapshot.waiting})
 
     def issue_estimate(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> WaitEstimate:
         new = None if self._projection is None else self._projection.new.get(
@@ -253,8 +267,12 @@ class LiveRecorder(Recorder):
     def calibrate(self, ticket: SimTicket, pending: list[tuple[int, WaitEstimate]]) -> None:
         given = self._given.pop(ticket.ticket_id, None)
         stored = None if given is None else given_estimate({"estimate": given.as_dict()})
-        if stored is not None and ticket.called_at is not None:
-            self.model.observe_estimate(stored, timedelta(minutes=ticket.called_at - ticket.issued))
+        assert ticket.called_at is not None
+        if stored is not None:
+            self.model.observe_estimate(stored, timedelta(minutes=ticket.called_at - ticket.issued), at_issue=True)
+        called_at = ticket.ticket.queued_at + timedelta(minutes=ticket.called_at - ticket.issued)
+        for estimate, waited in self.shown.resolved(ticket.ticket_id, called_at):
+            self.model.observe_estimate(estimate, waited)
 
 
 def live_side_view(snapshot: QueueSnapshot) -> QueueSnapshot:

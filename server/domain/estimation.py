@@ -744,14 +744,19 @@ class BranchModel:
     pauses: PauseModel = field(default_factory=PauseModel)
     arrivals: ArrivalModel = field(init=False)
     presence: CounterPresence = field(init=False)
-    calibration: IntervalCalibration = field(init=False)
+    calibration: IntervalCalibration = field(init=False)  # for tickets already waiting
+    issue_calibration: IntervalCalibration = field(init=False)  # for a ticket issued now (printed, kiosk tiles)
 
     def __post_init__(self) -> None:
         self.service_times = ServiceTimeModel(self.expected_service)
         self.arrivals = ArrivalModel(self.timezone)
         self.presence = CounterPresence(self.timezone)
-        self.calibration = IntervalCalibration(
-            self.settings.interval_scale, self.settings.level, self.settings.calibration_rate
+        # Two widths: an estimate at issue is more certain than one for a ticket that has waited (the walk-outs
+        # ahead of it are still to happen), so one width for both would make the printed range wider than 80%
+        # needs, or the waiting tickets' ranges narrower than 80% allows.
+        self.calibration, self.issue_calibration = (
+            IntervalCalibration(self.settings.interval_scale, self.settings.level, self.settings.calibration_rate)
+            for _ in range(2)
         )
 
     def local_hour(self, at: datetime) -> int:
@@ -783,9 +788,10 @@ class BranchModel:
         """Staff signed in at (``signed_in``) or out of a counter."""
         self.presence.observe(counter, signed_in, at)
 
-    def observe_estimate(self, estimate: WaitEstimate, actual: timedelta) -> None:
-        """An estimate given earlier, and the wait from that moment to the call that followed."""
-        self.calibration.observe(estimate, actual)
+    def observe_estimate(self, estimate: WaitEstimate, actual: timedelta, at_issue: bool = False) -> None:
+        """An estimate given earlier, and the wait from that moment to the call that followed; ``at_issue``: the
+        estimate a new ticket was given (calibrates the width of new tickets' estimates, not waiting ones')."""
+        (self.issue_calibration if at_issue else self.calibration).observe(estimate, actual)
 
 
 # --- the projection ------------------------------------------------------------------------------------
@@ -1167,7 +1173,8 @@ def estimate_waits(
     projection = _Projection(snapshot, tickets, rules, model, ghosts=len(new_tickets), checkpoint=checkpoint)
     samples = projection.run(replications, model.settings.seed)
     horizon = _minutes(model.settings.horizon)
-    level, scale = model.settings.level, model.calibration.scale
+    level, scale, new_scale = model.settings.level, model.calibration.scale, model.issue_calibration.scale
+    first_new = len(tickets) - len(new_tickets)
     served = {index for lane in projection.lanes for index in lane.order}
     nobody = (UnknownReason.NO_COUNTER_OPEN if all(c.status is CounterStatus.CLOSED for c in snapshot.counters)
               else UnknownReason.NOT_STAFFED)
@@ -1175,7 +1182,7 @@ def estimate_waits(
     for index, (ticket, values) in enumerate(zip(tickets, samples, strict=True)):
         if checkpoint is not None and index % SUMMARY_STEPS == SUMMARY_STEPS - 1:
             checkpoint()
-        estimate = _summarise(values, replications, level, scale, horizon)
+        estimate = _summarise(values, replications, level, new_scale if index >= first_new else scale, horizon)
         if not estimate.known:
             estimate = WaitEstimate.unknown(UnknownReason.TOO_FAR if index in served else nobody)
         estimates[ticket.ticket_id] = estimate

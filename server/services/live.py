@@ -175,6 +175,35 @@ def given_estimate(data: dict[str, Any] | None) -> WaitEstimate | None:
                         high=timedelta(minutes=given["high_min"]))
 
 
+class ShownEstimates:
+    """The estimates waiting tickets' pages showed, one a minute per ticket, kept until the ticket is called: the
+    interval calibration of waiting tickets learns from them (that of new tickets from the estimate given at issue).
+    In memory only: after a restart the calibration resumes from the issue estimates the events replay."""
+
+    EVERY = timedelta(minutes=1)
+
+    def __init__(self) -> None:
+        self._shown: dict[int, list[tuple[datetime, WaitEstimate]]] = {}
+
+    def note(self, now: datetime, waits: dict[int, WaitEstimate]) -> None:
+        """After a refresh: ``waits`` are the estimates now shown to the tickets waiting (the others are dropped)."""
+        for ticket_id in [t for t in self._shown if t not in waits]:
+            del self._shown[ticket_id]
+        for ticket_id, estimate in waits.items():
+            samples = self._shown.setdefault(ticket_id, [])
+            if estimate.known and (not samples or now - samples[-1][0] >= self.EVERY):
+                samples.append((now, estimate))
+
+    def resolved(self, ticket_id: int, called_at: datetime) -> list[tuple[WaitEstimate, timedelta]]:
+        """A ticket was called (or left): its shown estimates with the time from each to the call."""
+        return [(estimate, called_at - at) for at, estimate in self._shown.pop(ticket_id, [])]
+
+
+def estimate_of(live: dict[str, Any]) -> WaitEstimate:
+    """A pushed ticket state's estimate, as the page received it (to the tenth of a minute)."""
+    return given_estimate(live) or WaitEstimate.unknown()
+
+
 @dataclass
 class _BranchState:
     """What the live side keeps per branch between refreshes."""
@@ -186,6 +215,7 @@ class _BranchState:
     refreshed_at: datetime | None = None
     issue_estimates: dict[int, WaitEstimate] = field(default_factory=dict)
     open_pauses: dict[str, datetime] = field(default_factory=dict)
+    shown: ShownEstimates = field(default_factory=lambda: ShownEstimates())
     new_ticket: dict[tuple[str, str], NewTicket] = field(default_factory=dict)
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     summary: dict[str, Any] | None = None
@@ -280,7 +310,7 @@ class LiveHall(ReadsHallModel):
                 if attempt == 2:
                     raise
         return {"branch": branch_code, "window": state.accuracy.window, "services": rows,
-                "interval_scale": round(state.model.calibration.scale, 3)}
+                "interval_scale": round(state.model.issue_calibration.scale, 3)}
 
     @staticmethod
     def _accuracy_rows(state: _BranchState) -> list[dict[str, Any]]:
@@ -334,6 +364,7 @@ class LiveHall(ReadsHallModel):
         state.alert_since = carry_since(state.alert_since, alerts, now)
         summary["private"] = {"alerts": [alert.as_dict(state.alert_since[alert.key]) for alert in alerts]}
         state.new_ticket = new
+        state.shown.note(now, {ticket_id: estimate_of(live) for ticket_id, live in current.items()})
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
         changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
@@ -428,13 +459,16 @@ class LiveHall(ReadsHallModel):
             if issued_with is not None and not ticket.transferred:
                 actual = event.at - ticket.issued_at
                 state.accuracy.record(ticket.issued_service_code, issued_with, actual)
-                model.observe_estimate(issued_with, actual)
+                model.observe_estimate(issued_with, actual, at_issue=True)
+            for estimate, waited in state.shown.resolved(ticket.id, event.at):
+                model.observe_estimate(estimate, waited)
         elif kind == EventKind.FINISHED.value and ticket.called_at and ticket.finished_at:
             model.observe_served(ticket.service_code, ticket.queued_at, ticket.called_at, ticket.finished_at)
         elif kind == EventKind.NO_SHOW.value and ticket.called_at and ticket.no_show_at:
             model.observe_no_show(ticket.queued_at, ticket.called_at, ticket.no_show_at)
         elif kind == EventKind.CANCELLED.value:
             state.issue_estimates.pop(ticket.id, None)
+            state.shown.resolved(ticket.id, event.at)
             model.observe_cancelled(ticket.queued_at, event.at)
 
     def _read_queue(self, branch: Branch) -> tuple[int, list[QueueRow], dict[str, CounterSession]]:

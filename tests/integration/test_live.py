@@ -263,3 +263,25 @@ def test_learns_when_counters_are_usually_staffed_and_replays_it(live_hall: tupl
     restarted.refresh(B)
     assert restarted._states[B].model.presence.share("1", clock() + timedelta(hours=1)) == pytest.approx(1.0)
     assert clock() - start == timedelta(days=3)
+
+
+def test_calibrates_on_the_issue_estimate_and_on_what_the_ticket_page_showed(
+        live_hall: tuple[HallService, LiveHall], clock: FakeClock) -> None:
+    hall, live = live_hall
+    hall.counters.sign_in(B, "1", ZHANG)  # BILL, SIM
+    live.refresh(B)
+    first = hall.tickets.issue(B, "BILL")
+    hall.counters.call_next(B, "1", ZHANG)  # the counter is busy with the first ticket
+    live.refresh(B)
+    second = hall.tickets.issue(B, "BILL")
+    assert second["estimate"]["known"]
+    for _ in range(4):  # its page is refreshed every 30 s: one estimate a minute is kept
+        clock.advance(seconds=30)
+        live.refresh(B)
+    hall.tickets.act(B, first["id"], Action.START, ZHANG)
+    hall.tickets.act(B, first["id"], Action.FINISH, ZHANG)
+    hall.counters.call_next(B, "1", ZHANG)
+    live.refresh(B)
+    model = live._states[B].model
+    assert model.issue_calibration.observed == 2  # the two tickets' estimates given at issue
+    assert model.calibration.observed == 2  # what its page showed at 0:30 and 1:30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -102,15 +103,17 @@ def _live_day(seed: int = 4) -> tuple[bench.LiveRecorder, BranchModel, list[tupl
     return recorder, model, events, refreshes
 
 
-def test_the_live_view_runs_on_a_short_day_and_calibrates_on_issue_estimates_only() -> None:
+def test_the_live_view_runs_on_a_short_day_and_calibrates_as_the_server_does() -> None:
     recorder, model, _events, refreshes = _live_day()
     data = recorder.arrays()
     issued = data["at_issue"] == 1
     assert issued.sum() > 30 and (~issued).sum() > issued.sum()  # at issue and every minute
     assert np.all(data["target"] >= -1e-9)
     assert recorder.refreshes == len(refreshes) > 30
-    # the server learns only from the estimates given at issue, once per ticket called
-    assert model.calibration.observed == int(np.sum(issued & ~np.isnan(data["expected"])))
+    # new tickets' width learns from the estimate given at issue, once per ticket called; waiting tickets' width
+    # from what their pages showed, at most once a minute each
+    assert model.issue_calibration.observed == int(np.sum(issued & ~np.isnan(data["expected"])))
+    assert 0 < model.calibration.observed <= int(np.sum(~issued)) + len(refreshes)
 
 
 def test_the_live_view_refreshes_at_the_servers_cadence() -> None:
@@ -198,3 +201,46 @@ def test_the_live_refresh_projects_with_the_usual_hours() -> None:
     staying = project_hall(snapshot, PolicyRules(), model_without, ["A"]).waits
     assert staying[12].known and staying[12].expected < timedelta(minutes=70)
     assert not closing[12].known or closing[12].expected > staying[12].expected
+
+
+# --- two interval widths: the estimate given at issue, and waiting tickets' ----------------------------------------
+
+
+def test_new_tickets_and_waiting_tickets_have_their_own_interval_width() -> None:
+    snapshot, model = _hall()
+    before = estimation.estimate_waits(snapshot, PolicyRules(), model, [("A", PriorityClass.NORMAL)])
+    far = timedelta(minutes=90)
+    for _ in range(200):  # issue estimates far too narrow: only new tickets' ranges widen
+        model.observe_estimate(before[-1], far, at_issue=True)
+    after = estimation.estimate_waits(snapshot, PolicyRules(), model, [("A", PriorityClass.NORMAL)])
+    assert after[-1].high - after[-1].low > before[-1].high - before[-1].low
+    assert all(after[t.ticket_id] == before[t.ticket_id] for t in snapshot.waiting)
+    for _ in range(200):  # and the other way round
+        model.observe_estimate(before[6], far)
+    again = estimation.estimate_waits(snapshot, PolicyRules(), model, [("A", PriorityClass.NORMAL)])
+    assert again[-1] == after[-1]
+    assert again[6].high - again[6].low > after[6].high - after[6].low
+
+
+@settings(max_examples=100)
+@given(st.lists(st.floats(0.01, 3.0), min_size=1, max_size=60))
+def test_a_page_estimate_is_kept_once_a_minute_until_the_call(gaps: list[float]) -> None:
+    shown = live.ShownEstimates()
+    estimate = WaitEstimate(timedelta(minutes=10), timedelta(minutes=5), timedelta(minutes=15))
+    at = NOW
+    refreshes = []
+    for gap in gaps:
+        at += timedelta(minutes=gap)
+        refreshes.append(at)
+        shown.note(at, {1: estimate, 2: estimate})
+    shown.note(at, {2: estimate})  # ticket 1 left the queue (called or gone): forgotten
+    assert shown.resolved(1, at) == []
+    called = at + timedelta(minutes=1)
+    samples = shown.resolved(2, called)
+    times = [called - waited for _estimate, waited in samples]
+    assert times[0] == refreshes[0] and times == sorted(times)
+    assert all(b - a >= live.ShownEstimates.EVERY for a, b in itertools.pairwise(times))
+    assert len(samples) >= (refreshes[-1] - refreshes[0]) / timedelta(minutes=3)  # no minute long unsampled
+    assert shown.resolved(2, called) == []  # once
+    shown.note(at, {3: WaitEstimate.unknown()})  # nothing to judge an unknown estimate by
+    assert shown.resolved(3, called) == []
