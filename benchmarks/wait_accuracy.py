@@ -520,7 +520,7 @@ def report_live(live: list[dict[str, object]], benchmark: dict[str, float]) -> d
     """Print the live view next to the idealised one; returns its figures for the JSON line."""
     per_scenario = {name: merge(live, name) for name in SCENARIOS}
     print("\n=== live view: the estimator as the live server drives it (refresh cadence, issue estimate from the last"
-          " refresh, no roster, calibration on issue estimates only, configured starting scale) ===")
+          " refresh, no roster, counters' usual hours, calibration as the server's, configured starting scale) ===")
     figures: dict[str, object] = {}
     for name, data in per_scenario.items():
         table = scores(data)
