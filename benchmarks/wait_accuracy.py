@@ -12,6 +12,10 @@ walk-outs), then predictions are scored while the model keeps learning. The esti
 calibration constant (the interval width) is fitted on *tuning* seeds only and then used unchanged
 on the separate *test* seeds that produce every figure printed.
 
+The same days are scored twice: the idealised view (a fresh estimate at each issue and every minute, the roster
+known, calibration on every resolved estimate) and the live view (:class:`LiveRecorder`: the estimator as the live
+server drives it, through the server's own functions). ``--no-live`` skips the latter.
+
     python benchmarks/wait_accuracy.py            # default run (a few minutes on 2 cores)
     python benchmarks/wait_accuracy.py --quick    # a smoke run
     python benchmarks/wait_accuracy.py --days 20 --seed 3
@@ -34,6 +38,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import simpy
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -41,6 +46,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.sim import BASELINES, SCENARIOS, Baselines, HallDay, SimTicket  # noqa: E402
 from benchmarks.sim.hall import HALL_TIMEZONE  # noqa: E402
+from server.domain import policy  # noqa: E402
 from server.domain.estimation import (  # noqa: E402
     BranchModel,
     CounterState,
@@ -52,7 +58,17 @@ from server.domain.estimation import (  # noqa: E402
     estimate_waits,
 )
 from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key  # noqa: E402
-from server.domain.tickets import PriorityClass  # noqa: E402
+from server.domain.tickets import EventKind, PriorityClass  # noqa: E402
+from server.services.live import (  # noqa: E402
+    URGENT_KINDS,
+    HallProjection,
+    ShownEstimates,
+    estimate_of,
+    given_estimate,
+    new_ticket_key,
+    project_hall,
+)
+from server.services.live_loop import COALESCE_S, IDLE_S, TICK_S, URGENT_S  # noqa: E402
 
 ESTIMATOR = "estimator"
 PREDICTORS = (ESTIMATOR, *BASELINES)
@@ -78,6 +94,12 @@ class Recorder:
 
     COLUMNS = ("expected", "low", "high", "shown_low", "shown_high", *BASELINES, "at_issue", "delayed", "load", "time")
 
+    def on_start(self, hall: HallDay) -> None:
+        return None
+
+    def on_event(self, hall: HallDay, kind: EventKind) -> None:
+        return None
+
     def new_day(self) -> None:
         for pending in self._pending.values():  # cancelled or still waiting at close: no target
             for index, _estimate in pending:
@@ -89,11 +111,31 @@ class Recorder:
         self.rows.append(values)
         self.targets.append(math.nan)
 
-    def on_issue(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> None:
+    def issue_estimate(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> WaitEstimate:
+        """The estimate ``ticket`` is given at issue (``snapshot``: the hall just before it joins)."""
         started = time.perf_counter()
         estimate = estimate_new_ticket(snapshot, ticket.service, ticket.ticket.priority, self.rules, self.model)
         self.estimate_seconds += time.perf_counter() - started
         self.estimate_calls += 1
+        return estimate
+
+    def tick_estimates(self, hall: HallDay, snapshot: QueueSnapshot) -> dict[int, WaitEstimate]:
+        """The estimate of every waiting ticket at a whole minute."""
+        started = time.perf_counter()
+        estimates = estimate_waits(snapshot, self.rules, self.model)
+        self.estimate_seconds += time.perf_counter() - started
+        self.estimate_calls += 1
+        return estimates
+
+    def calibrate(self, ticket: SimTicket, pending: list[tuple[int, WaitEstimate]]) -> None:
+        """The branch calibrates its intervals on its own resolved estimates (past only): here every one of them."""
+        at_issue = self.COLUMNS.index("at_issue")
+        for index, estimate in pending:
+            self.model.observe_estimate(estimate, timedelta(minutes=self.targets[index]),
+                                        at_issue=bool(self.rows[index][at_issue]))
+
+    def on_issue(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> None:
+        estimate = self.issue_estimate(hall, snapshot, ticket)
         lines = self.baselines.service_lines(snapshot)
         line = lines.get(ticket.service, [])
         reference = CounterSkills("reference", (ticket.service,))
@@ -107,10 +149,7 @@ class Recorder:
         self._add(ticket.ticket_id, estimate, predictions, True, not idle, snapshot, hall.env.now)
 
     def on_tick(self, hall: HallDay, snapshot: QueueSnapshot) -> None:
-        started = time.perf_counter()
-        estimates = estimate_waits(snapshot, self.rules, self.model)
-        self.estimate_seconds += time.perf_counter() - started
-        self.estimate_calls += 1
+        estimates = self.tick_estimates(hall, snapshot)
         for line in self.baselines.service_lines(snapshot).values():
             for ahead, ticket in enumerate(line):
                 predictions = self.baselines.predict(snapshot, ticket, line, ahead)
@@ -131,10 +170,10 @@ class Recorder:
     def on_call(self, hall: HallDay, ticket: SimTicket) -> None:
         assert ticket.called_at is not None
         self.baselines.on_call(ticket.service, ticket.called_at - ticket.issued)
-        for index, estimate in self._pending.pop(ticket.ticket_id, []):
+        pending = self._pending.pop(ticket.ticket_id, [])
+        for index, _estimate in pending:
             self.targets[index] = ticket.called_at - self.rows[index][-1]
-            # the branch calibrates its intervals on its own resolved estimates (past only)
-            self.model.observe_estimate(estimate, timedelta(minutes=self.targets[index]))
+        self.calibrate(ticket, pending)
 
     def arrays(self) -> dict[str, np.ndarray]:
         self.new_day()
@@ -143,6 +182,113 @@ class Recorder:
         result["target"] = np.array(self.targets, dtype=float)
         keep = ~np.isnan(result["target"])
         return {name: values[keep] for name, values in result.items()}
+
+
+class LiveRecorder(Recorder):
+    """The estimator as the live server drives it (:mod:`server.services.live`, :mod:`server.services.live_loop`),
+    scored on the same predictions (at issue and every minute) as the idealised view.
+
+    * A refresh runs when the server's loop would run it: ``URGENT_S`` after a call, no-show, cancellation, pause or
+      counter signing in or out, ``COALESCE_S`` after issues and finishes (both counted from the previous refresh),
+      ``IDLE_S`` after the last one when nothing happens, and never sooner than ``TICK_S`` after what caused it.
+      It is :func:`~server.services.live.project_hall` on the hall as the live side reads it: counters signed in,
+      paused or not, with no roster (no ``opens_at``/``closes_at``).
+    * A new ticket is promised the last refresh's estimate for its service and lane, lengthened for the people
+      ahead counted at issue (:meth:`~server.services.live.NewTicket.given`), as ``TicketService.issue`` does.
+    * A waiting ticket's page shows the last refresh's estimate (its issue estimate until it is in one).
+    * The interval calibration learns from the estimate given at issue, as the ISSUED event stored it, against the
+      wait from issue to call, and from the estimates the ticket's page showed, one a minute
+      (:class:`~server.services.live.ShownEstimates`), as ``LiveHall._learn_one`` does; the branch starts from the
+      configured :class:`EstimatorSettings`, not from a scale fitted here.
+    """
+
+    def __init__(self, model: BranchModel, rules: PolicyRules, services: list[str]) -> None:
+        super().__init__(model, rules)
+        self.services = services
+        self.refreshes = 0
+        self._projection: HallProjection | None = None
+        self._given: dict[int, WaitEstimate] = {}
+        self._last = -math.inf  # minute of the last refresh
+        self._due: float | None = None  # minute a pending refresh runs
+        self._wake: simpy.Event | None = None
+        self.shown = ShownEstimates()
+
+    def on_start(self, hall: HallDay) -> None:
+        self._projection, self._last, self._due = None, -math.inf, None
+        self._given.clear()
+        self.shown = ShownEstimates()
+        hall.env.process(self._loop(hall))
+
+    def on_event(self, hall: HallDay, kind: EventKind) -> None:
+        delay = URGENT_S if kind.value in URGENT_KINDS else COALESCE_S
+        due = max(hall.env.now + TICK_S / 60, self._last + delay / 60)
+        if self._due is None or due < self._due:
+            self._due = due
+            if self._wake is not None and not self._wake.triggered:
+                self._wake.succeed()
+
+    def _next(self) -> float:
+        return self._due if self._due is not None else self._last + IDLE_S / 60
+
+    def _loop(self, hall: HallDay):  # type: ignore[no-untyped-def]
+        env = hall.env
+        while True:
+            self._wake = env.event()
+            yield env.any_of([env.timeout(max(self._next() - env.now, 0.0)), self._wake])
+            if env.now >= self._next() - 1e-9:
+                self._refresh(hall)
+
+    def _refresh(self, hall: HallDay) -> None:
+        snapshot = live_side_view(hall.snapshot())
+        started = time.perf_counter()
+        self._projection = project_hall(snapshot, self.rules, self.model, self.services)
+        self.estimate_seconds += time.perf_counter() - started
+        self.estimate_calls += 1
+        self.refreshes += 1
+        self._last, self._due = hall.env.now, None
+        waits = self._projection.waits
+        self.shown.note(snapshot.now, {t.ticket_id: estimate_of({"estimate": waits[t.ticket_id].as_dict()})
+                                       for t in snapshot.waiting})
+
+    def issue_estimate(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> WaitEstimate:
+        new = None if self._projection is None else self._projection.new.get(
+            new_ticket_key(ticket.service, ticket.ticket.priority))
+        if new is None:
+            return WaitEstimate.unknown()
+        estimate = new.given(people_ahead_at_issue(live_side_view(snapshot), ticket.ticket, self.rules))
+        self._given[ticket.ticket_id] = estimate
+        return estimate
+
+    def tick_estimates(self, hall: HallDay, snapshot: QueueSnapshot) -> dict[int, WaitEstimate]:
+        shown = {} if self._projection is None else self._projection.waits
+        unknown = WaitEstimate.unknown()
+        return {t.ticket_id: shown.get(t.ticket_id) or self._given.get(t.ticket_id, unknown) for t in snapshot.waiting}
+
+    def calibrate(self, ticket: SimTicket, pending: list[tuple[int, WaitEstimate]]) -> None:
+        given = self._given.pop(ticket.ticket_id, None)
+        stored = None if given is None else given_estimate({"estimate": given.as_dict()})
+        assert ticket.called_at is not None
+        if stored is not None:
+            self.model.observe_estimate(stored, timedelta(minutes=ticket.called_at - ticket.issued), at_issue=True)
+        called_at = ticket.ticket.queued_at + timedelta(minutes=ticket.called_at - ticket.issued)
+        for estimate, waited in self.shown.resolved(ticket.ticket_id, called_at):
+            self.model.observe_estimate(estimate, waited)
+
+
+def live_side_view(snapshot: QueueSnapshot) -> QueueSnapshot:
+    """The hall as ``server.services.live._queue_snapshot`` reads it: counters signed in (open or paused) or not,
+    and no roster, so no counter is known to open or close later."""
+    counters = [replace(c, opens_at=None, closes_at=None) for c in snapshot.counters]
+    return replace(snapshot, counters=counters)
+
+
+def people_ahead_at_issue(snapshot: QueueSnapshot, me: QueuedTicket, rules: PolicyRules) -> int:
+    """The people ahead ``TicketService.issue`` counts for a new ticket (``server.services.queries.people_ahead``,
+    with the policy's pure count instead of the database's)."""
+    counted = policy.counted_at((c.status is not CounterStatus.CLOSED, c.skills)
+                                for c in snapshot.counters if policy.is_eligible(me, c.skills))
+    return policy.people_ahead((is_open, policy.count_ahead(me, skills, snapshot.waiting, rules))
+                               for is_open, skills in counted)
 
 
 # --- running chains of days ---------------------------------------------------------------------------
@@ -157,6 +303,7 @@ class Job:
     warmup_days: int
     eval_days: int
     settings: EstimatorSettings
+    view: str = "benchmark"  # or "live": the estimator as the live server drives it (LiveRecorder)
 
 
 def run_job(job: Job) -> dict[str, object]:
@@ -170,9 +317,12 @@ def run_job(job: Job) -> dict[str, object]:
         job.warmup_days + job.eval_days
     )
     started = time.perf_counter()
+    codes = [s.code for s in scenario.services]
     for day in range(job.warmup_days):
-        HallDay(scenario, day, day_seeds[day], model, rules).run()
-    recorder = Recorder(model, rules)
+        # the live server calibrates on every day it has seen: its warm-up days run at the server's cadence too
+        warmup = LiveRecorder(model, rules, codes) if job.view == "live" else None
+        HallDay(scenario, day, day_seeds[day], model, rules, observer=warmup).run()
+    recorder = LiveRecorder(model, rules, codes) if job.view == "live" else Recorder(model, rules)
     tickets = walked_out = 0
     for day in range(job.warmup_days, job.warmup_days + job.eval_days):
         result = HallDay(scenario, day, day_seeds[day], model, rules, observer=recorder).run()
@@ -188,6 +338,7 @@ def run_job(job: Job) -> dict[str, object]:
         "tickets": tickets,
         "walked_out": walked_out,
         "final_scale": model.calibration.scale,
+        "refreshes": getattr(recorder, "refreshes", 0),
     }
 
 
@@ -273,6 +424,8 @@ def scores(data: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     shown_low, shown_high = data["shown_low"][known], data["shown_high"][known]
     result[ESTIMATOR]["coverage_shown"] = float(np.mean((target >= shown_low) & (target <= shown_high)))
     result[ESTIMATOR]["above_shown_high5"] = float(np.mean(target > shown_high + UNDER_MINUTES))
+    result[ESTIMATOR]["width"] = float(np.mean(data["high"][known] - data["low"][known]))
+    result[ESTIMATOR]["width_shown"] = float(np.mean(shown_high - shown_low))
     for name in BASELINES:
         result[name] = metrics(data[name], data["target"])
     return result
@@ -336,6 +489,62 @@ def time_large_queue(settings: EstimatorSettings, repeats: int = 15) -> float:
     return 1000 * float(np.median(timings))
 
 
+# --- the live view ----------------------------------------------------------------------------------------
+
+
+def view_figures(table: dict[str, dict[str, float]], issued: dict[str, np.ndarray]) -> dict[str, float]:
+    """The figures compared between the idealised and the live view (multi-skill scenarios pooled): all predictions,
+    and the estimate given at issue (the range printed on the ticket)."""
+    at_issue = scores(issued)
+    mine, ql_m = table[ESTIMATOR], table["ql_m"]
+    return {
+        "mae": round(mine["mae"], 3),
+        "bias": round(mine["bias"], 3),
+        "mse": round(mine["mse"], 3),
+        "improvement_vs_ql_m": round(1 - mine["mse"] / ql_m["mse"], 3),
+        "coverage80": round(mine["coverage"], 3),
+        "above_high5_share": round(mine["above_high5"], 4),
+        "coverage_shown_range": round(mine["coverage_shown"], 3),
+        "above_shown_high5_share": round(mine["above_shown_high5"], 4),
+        "width_min": round(mine["width"], 2),
+        "width_shown_min": round(mine["width_shown"], 2),
+        "at_issue_coverage80": round(at_issue[ESTIMATOR]["coverage"], 3),
+        "at_issue_above_shown_high5_share": round(at_issue[ESTIMATOR]["above_shown_high5"], 4),
+        "at_issue_width_shown_min": round(at_issue[ESTIMATOR]["width_shown"], 2),
+        "at_issue_improvement_vs_ql_m": round(1 - at_issue[ESTIMATOR]["mse"] / at_issue["ql_m"]["mse"], 3),
+        "predictions": mine["n"],
+    }
+
+
+def report_live(live: list[dict[str, object]], benchmark: dict[str, float]) -> dict[str, object]:
+    """Print the live view next to the idealised one; returns its figures for the JSON line."""
+    per_scenario = {name: merge(live, name) for name in SCENARIOS}
+    print("\n=== live view: the estimator as the live server drives it (refresh cadence, issue estimate from the last"
+          " refresh, no roster, counters' usual hours, calibration as the server's, configured starting scale) ===")
+    figures: dict[str, object] = {}
+    for name, data in per_scenario.items():
+        table = scores(data)
+        mine = table[ESTIMATOR]
+        scales = [r["final_scale"] for r in live if r["job"].scenario == name]  # type: ignore[union-attr]
+        print(f"  [{name}] MAE {mine['mae']:.2f} bias {mine['bias']:+.2f} cover80 {mine['coverage']:.3f}"
+              f" >5 min past shown high {mine['above_shown_high5']:.2%}; MSE {mine['mse']:.2f} vs QL_m"
+              f" {table['ql_m']['mse']:.2f}; interval scale learnt {', '.join(f'{x:.2f}' for x in scales)}")
+        figures[name] = {"coverage80": round(mine["coverage"], 3), "mae": round(mine["mae"], 3),
+                         "improvement_vs_ql_m": round(1 - mine["mse"] / table["ql_m"]["mse"], 3),
+                         "above_shown_high5_share": round(mine["above_shown_high5"], 4)}
+    multi = pool([per_scenario[n] for n, s in SCENARIOS.items() if s.multi_skill])
+    table = scores(multi)
+    print_table("[live view, multi-skill scenarios pooled] all predictions", table)
+    pooled = view_figures(table, subset(multi, multi["at_issue"] == 1))
+    print(f"  {'figure (multi-skill pooled)':<34} {'benchmark':>10} {'live':>10}")
+    for key, value in pooled.items():
+        print(f"  {key:<34} {benchmark[key]:>10} {value:>10}")
+    refreshes = sum(r["refreshes"] for r in live)  # type: ignore[misc]
+    seconds = sum(r["estimate_seconds"] for r in live)  # type: ignore[misc]
+    print(f"  {refreshes} live refreshes, mean {1000 * seconds / max(refreshes, 1):.2f} ms each")
+    return {**pooled, **figures, "refreshes": refreshes}
+
+
 # --- main ---------------------------------------------------------------------------------------------------
 
 
@@ -347,6 +556,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 2))
+    parser.add_argument("--no-live", action="store_true", help="skip the live view (the estimator as the server "
+                        "drives it)")
     args = parser.parse_args(argv)
     days = args.days or (2 if args.quick else 16)
     tune_days = args.tune_days or (1 if args.quick else 6)
@@ -370,7 +581,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(f"\nfitted on tuning seeds: starting interval_scale = {scale} (each branch then calibrates online)")
 
     # 2. test seeds: every figure below
-    testing = run_jobs(make_jobs("test", days, warmup, chain_days, args.seed, settings), args.workers)
+    jobs = make_jobs("test", days, warmup, chain_days, args.seed, settings)
+    live_jobs = [] if args.no_live else [replace(job, settings=EstimatorSettings(), view="live") for job in jobs]
+    results = run_jobs(jobs + live_jobs, args.workers)
+    testing = [r for r in results if r["job"].view == "benchmark"]  # type: ignore[union-attr]
+    live = [r for r in results if r["job"].view == "live"]  # type: ignore[union-attr]
     per_scenario = {name: merge(testing, name) for name in SCENARIOS}
     summary: dict[str, object] = {"interval_scale_start": scale}
     for name, scenario in SCENARIOS.items():
@@ -474,6 +689,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "seed": args.seed,
         "runtime_s": round(time.perf_counter() - started, 1),
     }
+    if live:
+        headline["benchmark_view"] = view_figures(multi_table, pool([subset(d, d["at_issue"] == 1) for n, d in
+                                                                     per_scenario.items() if SCENARIOS[n].multi_skill]))
+        headline["live_view"] = report_live(live, headline["benchmark_view"])  # type: ignore[arg-type]
+    headline["runtime_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(headline))
     return headline
 

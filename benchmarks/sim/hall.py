@@ -28,7 +28,7 @@ import simpy
 from benchmarks.sim.scenarios import Scenario, weibull_scale
 from server.domain.estimation import BranchModel, CounterState, CounterStatus, QueueSnapshot
 from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, choose_next
-from server.domain.tickets import PriorityClass
+from server.domain.tickets import EventKind, PriorityClass
 
 HALL_TIMEZONE = ZoneInfo("Asia/Shanghai")
 FIRST_DAY = date(2025, 3, 3)
@@ -78,6 +78,11 @@ class _CounterNow:
 
 
 class DayObserver(Protocol):
+    def on_start(self, hall: HallDay) -> None: ...
+
+    def on_event(self, hall: HallDay, kind: EventKind) -> None:
+        """Something the server would commit as an event of ``kind`` just happened (state already changed)."""
+
     def on_issue(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> None: ...
 
     def on_tick(self, hall: HallDay, snapshot: QueueSnapshot) -> None: ...
@@ -183,8 +188,12 @@ class HallDay:
             self.env.process(self._counter(index))
         self.env.process(self._arrivals())
         if self.observer is not None:
+            self.observer.on_start(self)
             self.env.process(self._ticks())
         self.env.run(until=self.hard_stop)
+        for counter in self.counters:  # the day's end signs every counter out
+            if counter.status is not CounterStatus.CLOSED:
+                self.model.observe_counter(counter.skills.counter, False, self.at(self.hard_stop))
         self.result.waiting_at_close = len(self.waiting)
         return self.result
 
@@ -231,6 +240,7 @@ class HallDay:
         self.tickets.append(ticket)
         self.waiting.append(ticket)
         self.model.observe_issued(service, priority, self.at(now))
+        self._event(EventKind.ISSUED)
         if math.isfinite(patience):
             self.env.timeout(patience).callbacks.append(lambda _event, t=ticket: self._walk_out(t))
         signal, self._arrival_signal = self._arrival_signal, self.env.event()
@@ -244,6 +254,11 @@ class HallDay:
             self.waiting.remove(ticket)
             ticket.outcome = Outcome.CANCELLED
             self.model.observe_cancelled(ticket.ticket.queued_at, self.at(self.env.now))
+            self._event(EventKind.CANCELLED)
+
+    def _event(self, kind: EventKind) -> None:
+        if self.observer is not None:
+            self.observer.on_event(self, kind)
 
     def _ticks(self):  # type: ignore[no-untyped-def]
         assert self.observer is not None
@@ -257,13 +272,19 @@ class HallDay:
         while True:
             now = env.now
             if not self.rostered(index, now):
-                counter.status = CounterStatus.CLOSED
+                if counter.status is not CounterStatus.CLOSED:
+                    counter.status = CounterStatus.CLOSED
+                    self.model.observe_counter(counter.skills.counter, False, self.at(now))
+                    self._event(EventKind.COUNTER_SIGNED_OUT)
                 change = self.next_roster_change(index, now)
                 if change is None:
                     return
                 yield env.timeout(change - now)
                 continue
-            counter.status = CounterStatus.OPEN
+            if counter.status is not CounterStatus.OPEN:
+                counter.status = CounterStatus.OPEN
+                self.model.observe_counter(counter.skills.counter, True, self.at(now))
+                self._event(EventKind.COUNTER_SIGNED_IN)
             chosen = self.choose(counter.skills, [t.ticket for t in self.waiting], self.rules)
             if chosen is None:
                 change = self.next_roster_change(index, now)
@@ -279,26 +300,33 @@ class HallDay:
             if self.observer is not None:
                 self.observer.on_call(self, ticket)
             counter.serving_service, counter.serving_since = ticket.service, now
+            self._event(EventKind.CALLED)
             queued_at, called_at = ticket.ticket.queued_at, self.at(now)
             if ticket.present_at(now):
                 ticket.at_counter_min = self._service_minutes(ticket.service, now)
                 yield env.timeout(ticket.at_counter_min)
                 ticket.outcome = Outcome.SERVED
                 self.model.observe_served(ticket.service, queued_at, called_at, self.at(env.now))
+                finished = EventKind.FINISHED
             else:
                 low, high = scenario.no_show_call_minutes
                 ticket.at_counter_min = float(self.rng.uniform(low, high))
                 yield env.timeout(ticket.at_counter_min)
                 ticket.outcome = Outcome.NO_SHOW
                 self.model.observe_no_show(queued_at, called_at, self.at(env.now))
+                finished = EventKind.NO_SHOW
             counter.serving_service = counter.serving_since = None
+            self._event(finished)
             if self.rng.random() < scenario.pause_probability and env.now < self.hard_stop:
                 counter.status, counter.paused_since = CounterStatus.PAUSED, env.now
+                self._event(EventKind.COUNTER_PAUSED)
                 low, high = scenario.pause_minutes
                 yield env.timeout(float(self.rng.uniform(low, high)))
                 self.model.observe_pause(self.at(counter.paused_since), self.at(env.now))
                 self.result.pauses.append((counter.skills.counter, counter.paused_since, env.now))
                 counter.paused_since = None
+                counter.status = CounterStatus.OPEN
+                self._event(EventKind.COUNTER_RESUMED)
 
     def _service_minutes(self, service: str, minute: float) -> float:
         spec = next(s for s in self.scenario.services if s.code == service)

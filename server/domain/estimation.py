@@ -616,6 +616,105 @@ class ArrivalModel:
         return total
 
 
+PRESENCE_BIN_MINUTES = 15
+_PRESENCE_BINS = 24 * 60 // PRESENCE_BIN_MINUTES
+
+
+class CounterPresence:
+    """When each counter is usually signed in: per local quarter-hour, the share of it the counter was signed in
+    (open or paused), over the last ``memory_days`` days on which any counter signed in.
+
+    The server knows no roster, yet halls staff by one: counters open for the peaks and close after them, at the
+    same times most days. Without this, a projection keeps every open counter open and every closed one closed,
+    and waits that run past a usual closing are under-estimated (see docs/wait-estimates.md, "the live view").
+    """
+
+    def __init__(self, timezone: tzinfo, memory_days: int = 28, min_days: int = 3) -> None:
+        self.timezone = timezone
+        self.memory_days = memory_days
+        self.min_days = min_days
+        self._since: dict[str, datetime] = {}  # counters signed in now: since when
+        self._days: dict[date, dict[str, list[float]]] = {}  # local day -> counter -> minutes signed in per bin
+        self._profile: tuple[date, dict[str, list[float]]] | None = None  # (today, share per bin), cached
+
+    def observe(self, counter: str, signed_in: bool, at: datetime) -> None:
+        """A counter signed in (``signed_in``) or out at ``at``; a second sign-in keeps the first."""
+        if signed_in:
+            self._since.setdefault(counter, at)
+            return
+        since = self._since.pop(counter, None)
+        if since is not None and at > since:
+            self._add(counter, since, at)
+
+    def _add(self, counter: str, start: datetime, end: datetime) -> None:
+        cursor, end = start.astimezone(self.timezone), end.astimezone(self.timezone)
+        step = timedelta(minutes=PRESENCE_BIN_MINUTES)
+        while cursor < end:
+            minute = cursor.hour * 60 + cursor.minute
+            index = minute // PRESENCE_BIN_MINUTES
+            bin_start = cursor.replace(hour=0, minute=0, second=0, microsecond=0) + step * index
+            boundary = min(bin_start + step, end)
+            bins = self._days.setdefault(cursor.date(), {}).setdefault(counter, [0.0] * _PRESENCE_BINS)
+            bins[index] += _minutes(boundary - cursor)
+            cursor = boundary
+        for day in sorted(self._days)[: -(self.memory_days + 1)]:  # the remembered days, and today
+            del self._days[day]
+        self._profile = None
+
+    def _shares(self, today: date) -> dict[str, list[float]]:
+        if self._profile is None or self._profile[0] != today:
+            days = [day for day in sorted(self._days) if day < today][-self.memory_days:]
+            shares: dict[str, list[float]] = {}
+            if len(days) >= self.min_days:
+                for day in days:
+                    for counter, minutes in self._days[day].items():
+                        total = shares.setdefault(counter, [0.0] * _PRESENCE_BINS)
+                        for index, value in enumerate(minutes):
+                            total[index] += value / (PRESENCE_BIN_MINUTES * len(days))
+            self._profile = (today, shares)
+        return self._profile[1]
+
+    def share(self, counter: str, at: datetime) -> float | None:
+        """The share of ``at``'s quarter-hour the counter was signed in on the remembered days (None: too few)."""
+        local = at.astimezone(self.timezone)
+        shares = self._shares(local.date())
+        if not shares:
+            return None
+        return shares.get(counter, [0.0] * _PRESENCE_BINS)[(local.hour * 60 + local.minute) // PRESENCE_BIN_MINUTES]
+
+    def next_change(self, counter: str, signed_in: bool, now: datetime) -> datetime | None:
+        """When today the counter usually changes from ``signed_in`` to the other state: the start of the first
+        later quarter-hour in which it was mostly the other way. None when the history is too short, when today
+        differs from the usual now (someone is late, or stayed), or when no change is usual before midnight."""
+        local = now.astimezone(self.timezone)
+        shares = self._shares(local.date())
+        if not shares:
+            return None
+        profile = shares.get(counter, [0.0] * _PRESENCE_BINS)
+        index = (local.hour * 60 + local.minute) // PRESENCE_BIN_MINUTES
+        if (profile[index] >= 0.5) != signed_in:
+            return None
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        for later in range(index + 1, _PRESENCE_BINS):
+            if (profile[later] >= 0.5) != signed_in:
+                return midnight + timedelta(minutes=PRESENCE_BIN_MINUTES * later)
+        return None
+
+
+def with_usual_hours(snapshot: QueueSnapshot, model: BranchModel) -> QueueSnapshot:
+    """The snapshot with each counter's usual next opening or closing (:class:`CounterPresence`) where the caller
+    gave none: what the live server projects with, having no roster."""
+    counters = []
+    for counter in snapshot.counters:
+        if counter.opens_at is None and counter.closes_at is None:
+            signed_in = counter.status is not CounterStatus.CLOSED
+            change = model.presence.next_change(counter.skills.counter, signed_in, snapshot.now)
+            if change is not None:
+                counter = replace(counter, closes_at=change) if signed_in else replace(counter, opens_at=change)
+        counters.append(counter)
+    return replace(snapshot, counters=counters)
+
+
 class IntervalCalibration:
     """Widens or narrows the intervals until they cover the stated share of outcomes.
 
@@ -677,13 +776,20 @@ class BranchModel:
     abandonment: AbandonmentModel = field(default_factory=AbandonmentModel)
     pauses: PauseModel = field(default_factory=PauseModel)
     arrivals: ArrivalModel = field(init=False)
-    calibration: IntervalCalibration = field(init=False)
+    presence: CounterPresence = field(init=False)
+    calibration: IntervalCalibration = field(init=False)  # for tickets already waiting
+    issue_calibration: IntervalCalibration = field(init=False)  # for a ticket issued now (printed, kiosk tiles)
 
     def __post_init__(self) -> None:
         self.service_times = ServiceTimeModel(self.expected_service)
         self.arrivals = ArrivalModel(self.timezone)
-        self.calibration = IntervalCalibration(
-            self.settings.interval_scale, self.settings.level, self.settings.calibration_rate
+        self.presence = CounterPresence(self.timezone)
+        # Two widths: an estimate at issue is more certain than one for a ticket that has waited (the walk-outs
+        # ahead of it are still to happen), so one width for both would make the printed range wider than 80%
+        # needs, or the waiting tickets' ranges narrower than 80% allows.
+        self.calibration, self.issue_calibration = (
+            IntervalCalibration(self.settings.interval_scale, self.settings.level, self.settings.calibration_rate)
+            for _ in range(2)
         )
 
     def local_hour(self, at: datetime) -> int:
@@ -711,9 +817,14 @@ class BranchModel:
     def observe_pause(self, started_at: datetime, ended_at: datetime) -> None:
         self.pauses.observe_pause(ended_at - started_at)
 
-    def observe_estimate(self, estimate: WaitEstimate, actual: timedelta) -> None:
-        """An estimate given earlier, and the wait from that moment to the call that followed."""
-        self.calibration.observe(estimate, actual)
+    def observe_counter(self, counter: str, signed_in: bool, at: datetime) -> None:
+        """Staff signed in at (``signed_in``) or out of a counter."""
+        self.presence.observe(counter, signed_in, at)
+
+    def observe_estimate(self, estimate: WaitEstimate, actual: timedelta, at_issue: bool = False) -> None:
+        """An estimate given earlier, and the wait from that moment to the call that followed; ``at_issue``: the
+        estimate a new ticket was given (calibrates the width of new tickets' estimates, not waiting ones')."""
+        (self.issue_calibration if at_issue else self.calibration).observe(estimate, actual)
 
 
 # --- the projection ------------------------------------------------------------------------------------
@@ -1095,7 +1206,8 @@ def estimate_waits(
     projection = _Projection(snapshot, tickets, rules, model, ghosts=len(new_tickets), checkpoint=checkpoint)
     samples = projection.run(replications, model.settings.seed)
     horizon = _minutes(model.settings.horizon)
-    level, scale = model.settings.level, model.calibration.scale
+    level, scale, new_scale = model.settings.level, model.calibration.scale, model.issue_calibration.scale
+    first_new = len(tickets) - len(new_tickets)
     served = {index for lane in projection.lanes for index in lane.order}
     nobody = (UnknownReason.NO_COUNTER_OPEN if all(c.status is CounterStatus.CLOSED for c in snapshot.counters)
               else UnknownReason.NOT_STAFFED)
@@ -1103,7 +1215,7 @@ def estimate_waits(
     for index, (ticket, values) in enumerate(zip(tickets, samples, strict=True)):
         if checkpoint is not None and index % SUMMARY_STEPS == SUMMARY_STEPS - 1:
             checkpoint()
-        estimate = _summarise(values, replications, level, scale, horizon)
+        estimate = _summarise(values, replications, level, new_scale if index >= first_new else scale, horizon)
         if not estimate.known:
             estimate = WaitEstimate.unknown(UnknownReason.TOO_FAR if index in served else nobody)
         estimates[ticket.ticket_id] = estimate

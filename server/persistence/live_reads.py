@@ -62,10 +62,11 @@ assert len(_LEARN_COLUMNS) == len(LearnRow._fields) and len(_QUEUE_COLUMNS) == l
 
 LEARNT_KINDS = (
     EventKind.ISSUED, EventKind.CALLED, EventKind.FINISHED, EventKind.NO_SHOW, EventKind.CANCELLED,
-    EventKind.COUNTER_PAUSED, EventKind.COUNTER_RESUMED, EventKind.COUNTER_SIGNED_OUT, EventKind.RATED,
+    EventKind.COUNTER_PAUSED, EventKind.COUNTER_RESUMED, EventKind.COUNTER_SIGNED_IN, EventKind.COUNTER_SIGNED_OUT,
+    EventKind.RATED,
 )
-"""The events that change what the estimator knows (arrivals, service and walk-out times, pauses), and the ratings
-that the overview's satisfaction today counts."""
+"""The events that change what the estimator knows (arrivals, service and walk-out times, pauses, when counters are
+usually staffed), and the ratings that the overview's satisfaction today counts."""
 
 _LEARN = (select(*_LEARN_COLUMNS)
           .select_from(TicketEvent.__table__.outerjoin(TicketRow.__table__, _T.id == _E.ticket_id))

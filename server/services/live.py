@@ -41,6 +41,7 @@ from server.domain.estimation import (
     QueueSnapshot,
     WaitEstimate,
     estimate_waits,
+    with_usual_hours,
 )
 from server.domain.hall import Branch
 from server.domain.hall_alerts import (
@@ -128,13 +129,94 @@ STEP_CHUNK = 100  # tickets converted or diffed between two checkpoints (well un
 
 
 @dataclass(frozen=True)
-class _NewTicket:
+class NewTicket:
     """What a ticket of one service and class issued at the last refresh would have had: its estimate, its people
     ahead, and what each further person ahead adds to its wait (None: no open counter serves it)."""
 
     estimate: WaitEstimate
     ahead: int
     per_person: timedelta | None
+
+    def given(self, people_ahead: int | None) -> WaitEstimate:
+        """The estimate a ticket issued now with ``people_ahead`` is promised (the tile's without a count): more
+        people ahead than at the refresh (tickets issued since, a burst at the kiosks) each lengthen the wait
+        (:meth:`WaitEstimate.with_more_ahead`), so that six tickets taken in a row are not all promised the first
+        one's wait."""
+        if people_ahead is None:
+            return self.estimate
+        return self.estimate.with_more_ahead(people_ahead - self.ahead, self.per_person)
+
+
+def new_ticket_key(service_code: str, priority: PriorityClass) -> tuple[str, str]:
+    """Which would-be ticket a refresh estimated stands for a ticket of this service and class (VIP and appointment
+    tickets get the normal lane's: the refresh estimates the normal and the priority lane only)."""
+    return service_code, priority.value if priority in NEW_TICKET_CLASSES else PriorityClass.NORMAL.value
+
+
+@dataclass(frozen=True)
+class HallProjection:
+    """One refresh's estimator results for a branch: every waiting ticket's estimate and people ahead, and what a
+    ticket of each service and lane issued now would have."""
+
+    waits: dict[int, WaitEstimate]
+    ahead: dict[int, int]
+    new: dict[tuple[str, str], NewTicket]
+
+
+def project_hall(snapshot: QueueSnapshot, rules: policy.PolicyRules, model: BranchModel,
+                 service_codes: Sequence[str], checkpoint: Callable[[], None] | None = None) -> HallProjection:
+    """What a refresh computes from the queue it read (pure; the benchmark drives the estimator through this too):
+    the estimator over the waiting tickets plus a would-be new ticket per service and lane, and people ahead."""
+    kinds = [(code, priority) for code in service_codes for priority in NEW_TICKET_CLASSES]
+    now = snapshot.now
+    # no roster: counters are projected to open and close when they usually do
+    waits = estimate_waits(with_usual_hours(snapshot, model), rules, model, kinds, checkpoint)
+    ghosts = [policy.QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=now)
+              for i, (service, priority) in enumerate(kinds)]
+    ahead = _people_ahead(snapshot, rules, checkpoint, ghosts)
+    per_person = _time_per_person(snapshot, model, now)
+    new = {(service, priority.value): NewTicket(waits[-(i + 1)], ahead[-(i + 1)], per_person.get(service))
+           for i, (service, priority) in enumerate(kinds)}
+    return HallProjection(waits, ahead, new)
+
+
+def given_estimate(data: dict[str, Any] | None) -> WaitEstimate | None:
+    """The estimate a ticket was given at issue, as its ISSUED event stored it (None: it was given none). This, not
+    the unrounded figure, is what the accuracy record and the interval calibration judge."""
+    given = (data or {}).get("estimate")
+    if not given or not given.get("known"):
+        return None
+    return WaitEstimate(expected=timedelta(minutes=given["expected_min"]), low=timedelta(minutes=given["low_min"]),
+                        high=timedelta(minutes=given["high_min"]))
+
+
+class ShownEstimates:
+    """The estimates waiting tickets' pages showed, one a minute per ticket, kept until the ticket is called: the
+    interval calibration of waiting tickets learns from them (that of new tickets from the estimate given at issue).
+    In memory only: after a restart the calibration resumes from the issue estimates the events replay."""
+
+    EVERY = timedelta(minutes=1)
+
+    def __init__(self) -> None:
+        self._shown: dict[int, list[tuple[datetime, WaitEstimate]]] = {}
+
+    def note(self, now: datetime, waits: dict[int, WaitEstimate]) -> None:
+        """After a refresh: ``waits`` are the estimates now shown to the tickets waiting (the others are dropped)."""
+        for ticket_id in [t for t in self._shown if t not in waits]:
+            del self._shown[ticket_id]
+        for ticket_id, estimate in waits.items():
+            samples = self._shown.setdefault(ticket_id, [])
+            if estimate.known and (not samples or now - samples[-1][0] >= self.EVERY):
+                samples.append((now, estimate))
+
+    def resolved(self, ticket_id: int, called_at: datetime) -> list[tuple[WaitEstimate, timedelta]]:
+        """A ticket was called (or left): its shown estimates with the time from each to the call."""
+        return [(estimate, called_at - at) for at, estimate in self._shown.pop(ticket_id, [])]
+
+
+def estimate_of(live: dict[str, Any]) -> WaitEstimate:
+    """A pushed ticket state's estimate, as the page received it (to the tenth of a minute)."""
+    return given_estimate(live) or WaitEstimate.unknown()
 
 
 @dataclass
@@ -148,7 +230,8 @@ class _BranchState:
     refreshed_at: datetime | None = None
     issue_estimates: dict[int, WaitEstimate] = field(default_factory=dict)
     open_pauses: dict[str, datetime] = field(default_factory=dict)
-    new_ticket: dict[tuple[str, str], _NewTicket] = field(default_factory=dict)
+    shown: ShownEstimates = field(default_factory=lambda: ShownEstimates())
+    new_ticket: dict[tuple[str, str], NewTicket] = field(default_factory=dict)
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     summary: dict[str, Any] | None = None
     version: int = 0
@@ -197,18 +280,12 @@ class LiveHall(ReadsHallModel):
 
         ``people_ahead``: the new ticket's, counted at issue. When more people stand ahead of it than stood ahead
         of a new ticket at the refresh (tickets issued since, a burst at the kiosks), each of them lengthens the
-        wait (:meth:`WaitEstimate.with_more_ahead`), so that six tickets taken in a row are not all promised the
-        first one's wait."""
+        wait (:meth:`NewTicket.given`)."""
         state = self._states.get(branch_code)
         if state is None:
             return None
-        key = (service_code, priority.value if priority in NEW_TICKET_CLASSES else PriorityClass.NORMAL.value)
-        new = state.new_ticket.get(key)
-        if new is None:
-            return None
-        if people_ahead is None:
-            return new.estimate
-        return new.estimate.with_more_ahead(people_ahead - new.ahead, new.per_person)
+        new = state.new_ticket.get(new_ticket_key(service_code, priority))
+        return None if new is None else new.given(people_ahead)
 
     def summary(self, branch_code: str) -> dict[str, Any] | None:
         state = self._states.get(branch_code)
@@ -260,7 +337,7 @@ class LiveHall(ReadsHallModel):
                 if attempt == 2:
                     raise
         return {"branch": branch_code, "window": state.accuracy.window, "services": rows,
-                "interval_scale": round(state.model.calibration.scale, 3)}
+                "interval_scale": round(state.model.issue_calibration.scale, 3)}
 
     @staticmethod
     def _accuracy_rows(state: _BranchState) -> list[dict[str, Any]]:
@@ -285,23 +362,16 @@ class LiveHall(ReadsHallModel):
         seq, rows, sessions, stops = self._read_queue(branch, now)
         cases = self._overdue_cases(branch, now)
 
-        kinds = [(service.code, priority) for service in branch.services for priority in NEW_TICKET_CLASSES]
-
         previous = state.tickets
 
-        def compute() -> tuple[dict[tuple[str, str], WaitEstimate], dict[int, dict[str, Any]], list[dict[str, Any]],
+        def compute() -> tuple[dict[tuple[str, str], NewTicket], dict[int, dict[str, Any]], list[dict[str, Any]],
                                dict[str, Any], list[HallAlert], BranchGlance]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
             checkpoint = self.pacing.checkpoint
             self._learn(branch, state, events, checkpoint)
             snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
-            waits = estimate_waits(snapshot, self.rules, state.model, kinds, checkpoint)
-            ghosts = [policy.QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=now)
-                      for i, (service, priority) in enumerate(kinds)]
-            ahead = _people_ahead(snapshot, self.rules, checkpoint, ghosts)
-            per_person = _time_per_person(snapshot, state.model, now)
-            new = {(service, priority.value): _NewTicket(waits[-(i + 1)], ahead[-(i + 1)], per_person.get(service))
-                   for i, (service, priority) in enumerate(kinds)}
+            projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services], checkpoint)
+            waits, ahead, new = projection.waits, projection.ahead, projection.new
             unknown = WaitEstimate.unknown()
             current: dict[int, dict[str, Any]] = {}
             updates = []
@@ -326,6 +396,7 @@ class LiveHall(ReadsHallModel):
         state.alert_since = carry_since(state.alert_since, alerts, now)
         summary["private"] = {"alerts": [alert.as_dict(state.alert_since[alert.key]) for alert in alerts]}
         state.new_ticket = new
+        state.shown.note(now, {ticket_id: estimate_of(live) for ticket_id, live in current.items()})
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
         changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
@@ -417,6 +488,8 @@ class LiveHall(ReadsHallModel):
                    ticket: _LearntTicket | None) -> None:
         model = state.model
         kind = event.kind
+        if kind in (EventKind.COUNTER_SIGNED_IN.value, EventKind.COUNTER_SIGNED_OUT.value) and event.counter_number:
+            model.observe_counter(event.counter_number, kind == EventKind.COUNTER_SIGNED_IN.value, event.at)
         if kind == EventKind.COUNTER_PAUSED.value and event.counter_number:
             state.open_pauses[event.counter_number] = event.at
             return
@@ -433,27 +506,27 @@ class LiveHall(ReadsHallModel):
             return
         if kind == EventKind.ISSUED.value:
             model.observe_issued(ticket.issued_service_code, PriorityClass(ticket.priority), event.at)
-            data = json.loads(event.data) if event.data else {}
-            given = data.get("estimate")
-            if given and given.get("known"):
-                state.issue_estimates[ticket.id] = WaitEstimate(
-                    expected=timedelta(minutes=given["expected_min"]), low=timedelta(minutes=given["low_min"]),
-                    high=timedelta(minutes=given["high_min"]))
+            given = given_estimate(json.loads(event.data) if event.data else None)
+            if given is not None:
+                state.issue_estimates[ticket.id] = given
         elif kind == EventKind.CALLED.value:
             service = branch.service(ticket.issued_service_code)
             state.today.note_call(service_day(event.at, branch.timezone), ticket.id, event.at - ticket.issued_at,
                                   service.target_wait if service is not None else None)
-            given_estimate = state.issue_estimates.pop(ticket.id, None)
-            if given_estimate is not None and not ticket.transferred:
+            issued_with = state.issue_estimates.pop(ticket.id, None)
+            if issued_with is not None and not ticket.transferred:
                 actual = event.at - ticket.issued_at
-                state.accuracy.record(ticket.issued_service_code, given_estimate, actual)
-                model.observe_estimate(given_estimate, actual)
+                state.accuracy.record(ticket.issued_service_code, issued_with, actual)
+                model.observe_estimate(issued_with, actual, at_issue=True)
+            for estimate, waited in state.shown.resolved(ticket.id, event.at):
+                model.observe_estimate(estimate, waited)
         elif kind == EventKind.FINISHED.value and ticket.called_at and ticket.finished_at:
             model.observe_served(ticket.service_code, ticket.queued_at, ticket.called_at, ticket.finished_at)
         elif kind == EventKind.NO_SHOW.value and ticket.called_at and ticket.no_show_at:
             model.observe_no_show(ticket.queued_at, ticket.called_at, ticket.no_show_at)
         elif kind == EventKind.CANCELLED.value:
             state.issue_estimates.pop(ticket.id, None)
+            state.shown.resolved(ticket.id, event.at)
             model.observe_cancelled(ticket.queued_at, event.at)
 
     def _read_queue(self, branch: Branch, now: datetime
@@ -470,7 +543,7 @@ class LiveHall(ReadsHallModel):
 
 
     def _summary(self, branch: Branch, seq: int, now: datetime, snapshot: QueueSnapshot,
-                 new: dict[tuple[str, str], _NewTicket]) -> dict[str, Any]:
+                 new: dict[tuple[str, str], NewTicket]) -> dict[str, Any]:
         """Per service: how many wait for it, and what a ticket issued now would have (people ahead, which count
         other services' tickets the same counters call first, and the estimate), normal and priority lane."""
         waiting: dict[str, int] = {}
@@ -637,7 +710,7 @@ def _summary_key(summary: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _service_loads(branch: Branch, snapshot: QueueSnapshot, waits: dict[int, WaitEstimate],
-                   new: dict[tuple[str, str], _NewTicket]) -> list[ServiceLoad]:
+                   new: dict[tuple[str, str], NewTicket]) -> list[ServiceLoad]:
     """Per service, what the hall alerts are decided on: the longest wait and its estimate, a new ticket's."""
     waiting: dict[str, int] = {}
     oldest: dict[str, policy.QueuedTicket] = {}

@@ -39,6 +39,14 @@ class PurgeJobs:
             raise failed
 
 
+# The refresh cadence (seconds): the loop's turn; how soon after a call or pause, after a burst of issues (coalesced)
+# and, with nothing happening, how often a branch is refreshed. benchmarks/wait_accuracy.py drives the estimator so.
+TICK_S = 0.1
+URGENT_S = 0.5
+COALESCE_S = 1.0
+IDLE_S = 60.0
+
+
 class LiveLoop:
     """Keeps estimates fresh: at once after calls and pauses, coalesced after issues, once a minute regardless,
     and on a change committed by another server process (noticed from the branch's ``seq``).
@@ -67,7 +75,8 @@ class LiveLoop:
                  check_hall: Callable[[], Any] | None = None, watch_devices: Callable[[str], Any] | None = None,
                  on_refresh: Callable[[float, float | None], Any] | None = None,
                  each_tick: Callable[[], Any] | None = None,
-                 tick_s: float = 0.1, urgent_s: float = 0.5, coalesce_s: float = 1.0, idle_s: float = 60.0,
+                 tick_s: float = TICK_S, urgent_s: float = URGENT_S, coalesce_s: float = COALESCE_S,
+                 idle_s: float = IDLE_S,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
                  sessions_every_s: float = 5.0, devices_every_s: float = 5.0) -> None:
         self.live = live

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,45 @@ def test_a_refresh_of_a_long_queue_gives_way_throughout(database_url: str, tmp_p
     assert pacing.sites.count("_queue_snapshot") >= 600 // STEP_CHUNK
     assert pacing.sites.count("_people_ahead") >= 600 // STEP_CHUNK * len(hall.config.branches[0].counters)
     assert pacing.sites.count("estimate_waits") >= 600 // SUMMARY_STEPS
+
+
+def test_learns_when_counters_are_usually_staffed_and_replays_it(live_hall: tuple[HallService, LiveHall],
+                                                                  clock: FakeClock) -> None:
+    hall, live = live_hall
+    start = clock()
+    for _day in range(3):  # counter 1 staffed for two hours at the same time each day
+        hall.counters.sign_in(B, "1", ZHANG)
+        clock.advance(hours=2)
+        hall.counters.sign_out(B, "1", ZHANG)
+        clock.advance(hours=22)
+    live.refresh(B)
+    presence = live._states[B].model.presence
+    assert presence.share("1", clock() + timedelta(hours=1)) == pytest.approx(1.0)
+    assert presence.share("2", clock() + timedelta(hours=1)) == 0.0
+    assert presence.next_change("1", False, clock() - timedelta(minutes=30)) == clock()
+    restarted = LiveHall(hall.config, hall.uow, clock)
+    restarted.refresh(B)
+    assert restarted._states[B].model.presence.share("1", clock() + timedelta(hours=1)) == pytest.approx(1.0)
+    assert clock() - start == timedelta(days=3)
+
+
+def test_calibrates_on_the_issue_estimate_and_on_what_the_ticket_page_showed(
+        live_hall: tuple[HallService, LiveHall], clock: FakeClock) -> None:
+    hall, live = live_hall
+    hall.counters.sign_in(B, "1", ZHANG)  # BILL, SIM
+    live.refresh(B)
+    first = hall.tickets.issue(B, "BILL")
+    hall.counters.call_next(B, "1", ZHANG)  # the counter is busy with the first ticket
+    live.refresh(B)
+    second = hall.tickets.issue(B, "BILL")
+    assert second["estimate"]["known"]
+    for _ in range(4):  # its page is refreshed every 30 s: one estimate a minute is kept
+        clock.advance(seconds=30)
+        live.refresh(B)
+    hall.tickets.act(B, first["id"], Action.START, ZHANG)
+    hall.tickets.act(B, first["id"], Action.FINISH, ZHANG)
+    hall.counters.call_next(B, "1", ZHANG)
+    live.refresh(B)
+    model = live._states[B].model
+    assert model.issue_calibration.observed == 2  # the two tickets' estimates given at issue
+    assert model.calibration.observed == 2  # what its page showed at 0:30 and 1:30
