@@ -69,6 +69,7 @@ def kiosk_page(branch_code: str) -> Any:
     page_config = {
         "branch": branch.code,
         "branch_name": branch.name.as_dict(),
+        "timezone": branch.timezone.key,  # the clock before the first snapshot: the branch's time, not the device's
         "kiosk": kiosk,
         "language": language,
         "overflow": {"wait_min": branch.overflow.wait_min, "notice": branch.overflow.notice.as_dict()},

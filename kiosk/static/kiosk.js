@@ -277,7 +277,7 @@
   }
 
   function branchTime(date, withSeconds) {
-    const zone = state.snapshot ? state.snapshot.branch.timezone : undefined;
+    const zone = state.snapshot ? state.snapshot.branch.timezone : config.timezone;
     const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone };
     if (withSeconds) options.second = "2-digit";
     try {
@@ -944,7 +944,7 @@
   /** When a closed service (or one past its last ticket today) takes tickets again, in the branch's time zone and
    * the kiosk's language. */
   function opening(s) {
-    const zone = state.snapshot ? state.snapshot.branch.timezone : undefined;
+    const zone = state.snapshot ? state.snapshot.branch.timezone : config.timezone;
     const closed = s && s.open && s.last_ticket_passed ? { ...s, open: false } : s;
     return HallOpening.describe(closed, i18n.language, zone) || { holiday: null, next: "", text: "" };
   }

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -858,3 +859,23 @@ def test_a_last_ticket_refusal_from_the_server_is_explained(hall_server: HallSer
     expect(page.locator("#refused-text")).to_contain_text(f"“缴费充值”今天的取号已于 {shown} 截止。")
     expect(page.locator("#refused-text")).to_contain_text("09:00 开始取号")
     assert not page.js_errors
+
+
+def test_a_kiosk_that_has_not_reached_the_hall_yet_shows_the_branchs_time_not_the_devices(
+        browser: Any, hall_server: HallServer) -> None:
+    """A kiosk whose operating system runs on UTC, started while the hall's live connection is unreachable: its clock
+    shows Shanghai's time from the start (the page says which zone), not the device's."""
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN", timezone_id="UTC")
+    page = context.new_page()
+    try:
+        page.route(lambda url: "/socket.io/?" in url or "/snapshot" in url, lambda route: route.abort())
+        page.goto(f"{hall_server.url}/kiosk/{BRANCH}")
+        clock = page.locator("#clock")
+        expect(clock).not_to_be_empty()
+        shown = clock.inner_text()
+        shanghai = datetime.now(ZoneInfo("Asia/Shanghai"))
+        expected = {(shanghai + timedelta(minutes=delta)).strftime("%H:%M") for delta in (-1, 0, 1)}
+        assert shown in expected, (shown, expected)
+        assert page.locator("html").get_attribute("data-live") != "live"  # it really has no snapshot
+    finally:
+        context.close()
