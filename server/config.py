@@ -478,7 +478,7 @@ def _load_kiosks(branch: _Reader) -> tuple[Kiosk, ...]:
                            "idle_reset_s"})
         kiosk_id = _rule(item, "id", check_code, item.str("id", required=True), "id")
         item.check("id", kiosk_id not in {k.id for k in kiosks}, f"duplicate kiosk id {kiosk_id!r}", Problem.DUPLICATE,
-                   value=kiosk_id)
+                   kind="code", value=kiosk_id)
         printer, host, port = _rule(item, "printer", parse_printer, item.str("printer", "none").strip())
         timings: dict[str, float] = {}
         for name, default in (("print_timeout_s", 5), ("confirmation_s", 20), ("idle_reset_s", 60)):
@@ -571,7 +571,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         item.unknown_keys({"code", "name", "icon", "colour"})
         cat_code = _rule(item, "code", check_code, item.str("code", required=True))
         item.check("code", cat_code not in {c.code for c in categories}, f"duplicate category code {cat_code!r}",
-                   Problem.DUPLICATE, value=cat_code)
+                   Problem.DUPLICATE, kind="code", value=cat_code)
         colour = _rule(item, "colour", check_colour, item.str("colour", DEFAULT_COLOUR))
         categories.append(_build(item, Category, cat_code, _text(item, "name"), item.str("icon", DEFAULT_ICON), colour))
     category_codes = {c.code for c in categories}
@@ -599,13 +599,13 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         )
         svc_code = _rule(item, "code", check_code, item.str("code", required=True))
         item.check("code", svc_code not in {s.code for s in services}, f"duplicate service code {svc_code!r}",
-                   Problem.DUPLICATE, value=svc_code)
+                   Problem.DUPLICATE, kind="code", value=svc_code)
         item.check("code", svc_code not in category_codes, f"{svc_code!r} is already a category code",
-                   Problem.DUPLICATE, value=svc_code)
+                   Problem.DUPLICATE, kind="code", value=svc_code)
         prefix = _rule(item, "prefix", check_prefix, item.str("prefix", required=True))
         item.check(
             "prefix", prefix not in {s.prefix for s in services}, f"prefix {prefix!r} is used by another service",
-            Problem.DUPLICATE, value=prefix)
+            Problem.DUPLICATE, kind="prefix", value=prefix)
         parent = item.str("parent")
         if parent is not None:
             item.check("parent", parent in category_codes, f"no category with code {parent!r} in this branch",
@@ -642,7 +642,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         item.unknown_keys({"number", "name", "services", "role"})
         number = _rule(item, "number", check_code, item.str("number", required=True), "number")
         item.check("number", number not in {c.number for c in counters}, f"duplicate counter number {number!r}",
-                   Problem.DUPLICATE, value=number)
+                   Problem.DUPLICATE, kind="code", value=number)
         served = item.list("services", required=True)
         for svc in served:
             item.check("services", isinstance(svc, str) and svc in service_codes, f"unknown service {svc!r}",
@@ -662,7 +662,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         item.unknown_keys({"code", "name", "services", "counters"})
         zone_code = _rule(item, "code", check_code, item.str("code", required=True))
         item.check("code", zone_code not in {z.code for z in zones}, f"duplicate zone code {zone_code!r}",
-                   Problem.DUPLICATE, value=zone_code)
+                   Problem.DUPLICATE, kind="code", value=zone_code)
         zone_services = item.list("services") or [s.code for s in services]
         for svc in zone_services:
             item.check("services", isinstance(svc, str) and svc in service_codes, f"unknown service {svc!r}",
@@ -966,7 +966,7 @@ def parse_hall(data: Mapping[str, Any], config: HallConfig) -> HallConfig:
     for item in root.tables("branches", required=True):
         branch = _load_branch(item, config.server)
         item.check("code", branch.code not in {b.code for b in branches}, f"duplicate branch code {branch.code!r}",
-                   Problem.DUPLICATE, value=branch.code)
+                   Problem.DUPLICATE, kind="code", value=branch.code)
         branches.append(branch)
     root.check("branches", bool(branches), "at least one branch is needed", Problem.TOO_FEW, min=1)
     staff = _load_staff(root, {b.code for b in branches}, {b.region for b in branches if b.region})

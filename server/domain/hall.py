@@ -64,7 +64,7 @@ def check_at_least(value: int, minimum: int, field: str) -> int:
 def check_at_most(value: float, most: float, field: str, unit: str = "") -> float:
     if value > most:
         raise InvalidValue(field, f"must be at most {most}{unit}, got {value}", Problem.TOO_LARGE,
-                           max=most, unit=unit.strip(), value=value)
+                           max=most, value=value, **({"unit": unit.strip()} if unit else {}))
     return value
 
 

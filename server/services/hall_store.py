@@ -383,7 +383,7 @@ class HallStore:
                 if old is not None and not old.retired:
                     raise DomainError(f"{kind.label.en} {change.code!r} exists already", code="already_exists",
                                       field=CODE_KEY.get(kind), problem=Problem.DUPLICATE.value,
-                                      params={"value": change.code})
+                                      params={"kind": "code", "value": change.code})
             elif old is None:
                 raise NotFound(f"no {kind.label.en.lower()} {change.code!r}")
             elif old.version != change.version:

@@ -106,7 +106,7 @@ def test_a_refused_value_is_shown_at_its_field_in_the_readers_language(page: Any
     shot(page, "admin-field-error-tablet-zh-CN")
     prefix.fill("E")  # another service's prefix: refused naming the same field
     page.click("#editor button[type=submit]")
-    expect(error).to_have_text("这个号码前缀已被其他业务使用")
+    expect(error).to_have_text("号码前缀 E 已被其他业务使用")
 
 
 def test_a_stale_save_offers_theirs_or_mine(page: Any, hall_server: HallServer) -> None:
