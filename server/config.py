@@ -100,14 +100,25 @@ from server.domain.schedule import (
     check_weekday,
 )
 from server.domain.tickets import PriorityClass
-from server.domain.values import check_not_blank
+from server.domain.values import Problem, ValueFormat, check_not_blank, plain
 from server.settings import MEDIA_DEFAULT_DIRECTORY, HallConfig, LimitSettings, MediaSettings, ServerSettings
 
 T = TypeVar("T")
 
 
 class ConfigError(Exception):
-    """The configuration is unusable; the message names the key and the problem."""
+    """The configuration is unusable; the message names the key and the problem. ``code`` and ``params`` say the
+    problem for a program (:class:`~server.domain.values.Problem`), so a page can word it in its reader's language."""
+
+    def __init__(self, message: str, code: Problem = Problem.INVALID, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = plain(params)
+
+    @classmethod
+    def of(cls, key: str, refusal: InvalidValue) -> ConfigError:
+        """A value rule's refusal of the value at ``key``, its problem kept."""
+        return cls(f"{key}: {refusal.problem}", refusal.code, **refusal.params)
 
 
 # --- small typed readers; each names the key it reads in its error ---------------------------------
@@ -116,7 +127,7 @@ class ConfigError(Exception):
 class _Reader:
     def __init__(self, data: Mapping[str, Any], path: str) -> None:
         if not isinstance(data, Mapping):
-            raise ConfigError(f"{path or 'config'}: must be a table")
+            raise ConfigError(f"{path or 'config'}: must be a table", Problem.WRONG_TYPE, expected="table")
         self.data = data
         self.path = path
 
@@ -126,12 +137,13 @@ class _Reader:
     def _get(self, name: str, kind: type[T] | tuple[type, ...], default: Any, required: bool) -> Any:
         if name not in self.data:
             if required:
-                raise ConfigError(f"{self.key(name)}: missing (required)")
+                raise ConfigError(f"{self.key(name)}: missing (required)", Problem.REQUIRED)
             return default
         value = self.data[name]
         if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise ConfigError(f"{self.key(name)}: must be {_article(expected)}, got {value!r}")
+            raise ConfigError(f"{self.key(name)}: must be {_article(expected)}, got {value!r}", Problem.WRONG_TYPE,
+                              expected=expected)
         return value
 
     def str(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
@@ -140,17 +152,21 @@ class _Reader:
     def int(self, name: str, default: int | None = None, *, required: bool = False, minimum: int | None = None) -> Any:
         value = self._get(name, int, default, required)
         if value is not None and minimum is not None and value < minimum:
-            raise ConfigError(f"{self.key(name)}: must be at least {minimum}, got {value}")
+            raise ConfigError(f"{self.key(name)}: must be at least {minimum}, got {value}", Problem.TOO_SMALL,
+                              min=minimum, value=value)
         return value
 
     def number(self, name: str, default: float | None = None, *, required: bool = False, positive: bool = False) -> Any:
         value = self._get(name, (int, float), default, required)
         if value is not None and not math.isfinite(value):
-            raise ConfigError(f"{self.key(name)}: must be a finite number, got {value!r}")
+            raise ConfigError(f"{self.key(name)}: must be a finite number, got {value!r}", Problem.WRONG_TYPE,
+                              expected="number")
         if value is not None and abs(value) > 1_000_000:
-            raise ConfigError(f"{self.key(name)}: out of range, got {value!r}")
+            raise ConfigError(f"{self.key(name)}: out of range, got {value!r}", Problem.OUT_OF_RANGE,
+                              min=-1_000_000, max=1_000_000, value=value)
         if value is not None and positive and value <= 0:
-            raise ConfigError(f"{self.key(name)}: must be greater than 0, got {value}")
+            raise ConfigError(f"{self.key(name)}: must be greater than 0, got {value}", Problem.NOT_POSITIVE,
+                              value=value)
         return value
 
     def list(self, name: str, *, required: bool = False) -> list[Any]:
@@ -166,14 +182,16 @@ class _Reader:
     def table(self, name: str) -> _Reader:
         return _Reader(self._get(name, dict, {}, False), self.key(name))
 
-    def check(self, name: str, ok: bool, problem: str) -> None:
+    def check(self, name: str, ok: bool, problem: str, code: Problem = Problem.INVALID, **params: Any) -> None:
+        """Refuse key ``name`` unless ``ok``: ``problem`` in English, ``code`` and ``params`` for a program."""
         if not ok:
-            raise ConfigError(f"{self.key(name)}: {problem}")
+            raise ConfigError(f"{self.key(name)}: {problem}", code, **params)
 
     def unknown_keys(self, allowed: set[str]) -> None:
         for name in self.data:
             if name not in allowed:
-                raise ConfigError(f"{self.key(name)}: unknown key (allowed: {', '.join(sorted(allowed))})")
+                raise ConfigError(f"{self.key(name)}: unknown key (allowed: {', '.join(sorted(allowed))})",
+                                  Problem.UNKNOWN_KEY, allowed=sorted(allowed))
 
 
 def _article(word: str) -> str:
@@ -185,7 +203,7 @@ def _rule(reader: _Reader, name: str, rule: Callable[..., T], *args: Any, **kwar
     try:
         return rule(*args, **kwargs)
     except InvalidValue as exc:
-        raise ConfigError(f"{reader.key(name)}: {exc.problem}") from None
+        raise ConfigError.of(reader.key(name), exc) from None
 
 
 def _build(reader: _Reader, make: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -197,7 +215,7 @@ def _build(reader: _Reader, make: Callable[..., T], *args: Any, **kwargs: Any) -
     try:
         return make(*args, **kwargs)
     except InvalidValue as exc:
-        raise ConfigError(f"{reader.key(exc.field)}: {exc.problem}") from None
+        raise ConfigError.of(reader.key(exc.field), exc) from None
 
 
 def _day_hours(reader: _Reader, name: str, *, required: bool = False) -> DayHours | None:
@@ -225,9 +243,10 @@ def _date(reader: _Reader, name: str, *, required: bool = False) -> date | None:
     if name not in reader.data and not required:
         return None
     value = reader.data.get(name)
-    reader.check(name, name in reader.data, "missing (required)")
+    reader.check(name, name in reader.data, "missing (required)", Problem.REQUIRED)
     reader.check(name, isinstance(value, date) and not isinstance(value, datetime),
-                 f"must be a date such as 2026-10-01 (no quotes, no time), got {value!r}")
+                 f"must be a date such as 2026-10-01 (no quotes, no time), got {value!r}", Problem.BAD_FORMAT,
+                 format=ValueFormat.DATE, value=value)
     return value
 
 
@@ -240,33 +259,36 @@ def _load_exceptions(branch: _Reader, service_codes: set[str]) -> tuple[Schedule
         last = _date(item, "until")
         assert first is not None
         if last is not None:
-            item.check("until", last >= first, f"must not be before date ({first.isoformat()}), got {last.isoformat()}")
+            item.check("until", last >= first, f"must not be before date ({first.isoformat()}), got {last.isoformat()}",
+                       Problem.TOO_SMALL, min=first.isoformat(), value=last.isoformat())
         hours = _day_hours(item, "hours", required=True)
         assert hours is not None
         name = _text(item, "name") if "name" in item.data else None
         services = item.list("services")
         for code in services:
-            item.check("services", isinstance(code, str) and code in service_codes, f"unknown service {code!r}")
-        item.check("services", len(set(services)) == len(services), "a service is listed twice")
+            item.check("services", isinstance(code, str) and code in service_codes, f"unknown service {code!r}",
+                       Problem.UNKNOWN_REFERENCE, kind="service", value=code)
+        item.check("services", len(set(services)) == len(services), "a service is listed twice", Problem.DUPLICATE)
         exception = _build(item, ScheduleException, first=first, last=last or first, hours=hours, name=name,
                            services=tuple(services))
         for j, earlier in enumerate(exceptions):
             item.check("date", not exception.clashes_with(earlier),
-                       f"{exception.describe()} overlaps {branch.key('exceptions')}[{j}] ({earlier.describe()})")
+                       f"{exception.describe()} overlaps {branch.key('exceptions')}[{j}] ({earlier.describe()})",
+                       Problem.OVERLAP)
         exceptions.append(exception)
     return tuple(exceptions)
 
 
 def _text(reader: _Reader, name: str) -> Text:
     table = reader.table(name)
-    reader.check(name, name in reader.data, "missing (required): a table with zh-CN and en names")
+    reader.check(name, name in reader.data, "missing (required): a table with zh-CN and en names", Problem.REQUIRED)
     zh = table.str("zh-CN", required=True)
     en = table.str("en", required=True)
     text = Text(zh=zh, en=en)
     try:
         check_text(text)
     except InvalidValue as exc:  # names the language: name.zh-CN
-        raise ConfigError(f"{table.key(exc.field)}: {exc.problem}") from None
+        raise ConfigError.of(table.key(exc.field), exc) from None
     table.unknown_keys({"zh-CN", "en"})
     return text
 
@@ -404,14 +426,17 @@ def _load_devices(branch: _Reader) -> DeviceSettings:
                           "priority_from"})
     kinds = _rule(devices, "require_pairing", check_device_kinds, devices.list("require_pairing"))
     prints = devices.int("prints_per_ticket", 2, minimum=1)
-    devices.check("prints_per_ticket", prints <= 10, f"must be at most 10, got {prints}")
+    devices.check("prints_per_ticket", prints <= 10, f"must be at most 10, got {prints}", Problem.TOO_LARGE, max=10,
+                  value=prints)
     window = _minutes(devices, "print_window_min", 5, positive=True)
     offline = devices.number("offline_after_s", 90)
-    devices.check("offline_after_s", 30 <= offline <= 3600, f"must be 30-3600 seconds, got {offline}")
+    devices.check("offline_after_s", 30 <= offline <= 3600, f"must be 30-3600 seconds, got {offline}",
+                  Problem.OUT_OF_RANGE, min=30, max=3600, unit="s", value=offline)
     choices = [p.value for p in PriorityFrom]
     priority_from = devices.str("priority_from", PriorityFrom.PAIRED_KIOSK.value)
     devices.check("priority_from", priority_from in choices,
-                  f"must be one of {', '.join(choices)}, got {priority_from!r}")
+                  f"must be one of {', '.join(choices)}, got {priority_from!r}", Problem.NOT_ONE_OF, allowed=choices,
+                  value=priority_from)
     return _build(devices, DeviceSettings, require_pairing=kinds, prints_per_ticket=prints, print_window=window,
                   offline_after=timedelta(seconds=offline), priority_from=PriorityFrom(priority_from))
 
@@ -452,7 +477,8 @@ def _load_kiosks(branch: _Reader) -> tuple[Kiosk, ...]:
         item.unknown_keys({"id", "name", "printer", "print_timeout_s", "status_query", "confirmation_s",
                            "idle_reset_s"})
         kiosk_id = _rule(item, "id", check_code, item.str("id", required=True), "id")
-        item.check("id", kiosk_id not in {k.id for k in kiosks}, f"duplicate kiosk id {kiosk_id!r}")
+        item.check("id", kiosk_id not in {k.id for k in kiosks}, f"duplicate kiosk id {kiosk_id!r}", Problem.DUPLICATE,
+                   kind="code", value=kiosk_id)
         printer, host, port = _rule(item, "printer", parse_printer, item.str("printer", "none").strip())
         timings: dict[str, float] = {}
         for name, default in (("print_timeout_s", 5), ("confirmation_s", 20), ("idle_reset_s", 60)):
@@ -544,7 +570,8 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
     for item in branch.tables("categories"):
         item.unknown_keys({"code", "name", "icon", "colour"})
         cat_code = _rule(item, "code", check_code, item.str("code", required=True))
-        item.check("code", cat_code not in {c.code for c in categories}, f"duplicate category code {cat_code!r}")
+        item.check("code", cat_code not in {c.code for c in categories}, f"duplicate category code {cat_code!r}",
+                   Problem.DUPLICATE, kind="code", value=cat_code)
         colour = _rule(item, "colour", check_colour, item.str("colour", DEFAULT_COLOUR))
         categories.append(_build(item, Category, cat_code, _text(item, "name"), item.str("icon", DEFAULT_ICON), colour))
     category_codes = {c.code for c in categories}
@@ -571,15 +598,18 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
             }
         )
         svc_code = _rule(item, "code", check_code, item.str("code", required=True))
-        item.check("code", svc_code not in {s.code for s in services}, f"duplicate service code {svc_code!r}")
-        item.check("code", svc_code not in category_codes, f"{svc_code!r} is already a category code")
+        item.check("code", svc_code not in {s.code for s in services}, f"duplicate service code {svc_code!r}",
+                   Problem.DUPLICATE, kind="code", value=svc_code)
+        item.check("code", svc_code not in category_codes, f"{svc_code!r} is already a category code",
+                   Problem.DUPLICATE, kind="code", value=svc_code)
         prefix = _rule(item, "prefix", check_prefix, item.str("prefix", required=True))
         item.check(
-            "prefix", prefix not in {s.prefix for s in services}, f"prefix {prefix!r} is used by another service"
-        )
+            "prefix", prefix not in {s.prefix for s in services}, f"prefix {prefix!r} is used by another service",
+            Problem.DUPLICATE, kind="prefix", value=prefix)
         parent = item.str("parent")
         if parent is not None:
-            item.check("parent", parent in category_codes, f"no category with code {parent!r} in this branch")
+            item.check("parent", parent in category_codes, f"no category with code {parent!r} in this branch",
+                       Problem.UNKNOWN_REFERENCE, kind="category", value=parent)
         daily_cap = _rule(item, "daily_cap", check_daily_cap, item.int("daily_cap"))
         width = _rule(item, "number_width", check_number_width, item.int("number_width", 3))
         colour = _rule(item, "colour", check_colour, item.str("colour", DEFAULT_COLOUR))
@@ -604,39 +634,45 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 booking=_load_service_booking(item),
             )
         )
-    branch.check("services", bool(services), "at least one service is needed")
+    branch.check("services", bool(services), "at least one service is needed", Problem.TOO_FEW, min=1)
     service_codes = {s.code for s in services}
 
     counters: list[Counter] = []
     for item in branch.tables("counters", required=True):
         item.unknown_keys({"number", "name", "services", "role"})
         number = _rule(item, "number", check_code, item.str("number", required=True), "number")
-        item.check("number", number not in {c.number for c in counters}, f"duplicate counter number {number!r}")
+        item.check("number", number not in {c.number for c in counters}, f"duplicate counter number {number!r}",
+                   Problem.DUPLICATE, kind="code", value=number)
         served = item.list("services", required=True)
         for svc in served:
-            item.check("services", isinstance(svc, str) and svc in service_codes, f"unknown service {svc!r}")
+            item.check("services", isinstance(svc, str) and svc in service_codes, f"unknown service {svc!r}",
+                       Problem.UNKNOWN_REFERENCE, kind="service", value=svc)
         # after the look-up above, which is what names a wrong entry (and keeps unhashable ones from set())
         _rule(item, "services", check_counter_services, served)
         role = _rule(item, "role", check_counter_role, item.str("role", "normal"))
         counters.append(_build(item, Counter, number, _text(item, "name"), tuple(served), role))
-    branch.check("counters", bool(counters), "at least one counter is needed")
+    branch.check("counters", bool(counters), "at least one counter is needed", Problem.TOO_FEW, min=1)
     unserved = service_codes - {s for c in counters for s in c.services}
-    branch.check("services", not unserved, f"no counter serves {', '.join(sorted(unserved))}")
+    branch.check("services", not unserved, f"no counter serves {', '.join(sorted(unserved))}", Problem.UNSERVED,
+                 services=sorted(unserved))
 
     zones: list[DisplayZone] = []
     counter_numbers = {c.number for c in counters}
     for item in branch.tables("zones"):
         item.unknown_keys({"code", "name", "services", "counters"})
         zone_code = _rule(item, "code", check_code, item.str("code", required=True))
-        item.check("code", zone_code not in {z.code for z in zones}, f"duplicate zone code {zone_code!r}")
+        item.check("code", zone_code not in {z.code for z in zones}, f"duplicate zone code {zone_code!r}",
+                   Problem.DUPLICATE, kind="code", value=zone_code)
         zone_services = item.list("services") or [s.code for s in services]
         for svc in zone_services:
-            item.check("services", isinstance(svc, str) and svc in service_codes, f"unknown service {svc!r}")
+            item.check("services", isinstance(svc, str) and svc in service_codes, f"unknown service {svc!r}",
+                       Problem.UNKNOWN_REFERENCE, kind="service", value=svc)
         zone_counters = item.list("counters") or [
             c.number for c in counters if set(c.services) & set(zone_services)]
         for number in zone_counters:
             item.check("counters", isinstance(number, str) and number in counter_numbers,
-                       f"unknown counter {number!r} (counter numbers are strings)")
+                       f"unknown counter {number!r} (counter numbers are strings)",
+                       Problem.UNKNOWN_REFERENCE, kind="counter", value=number)
         zones.append(_build(item, DisplayZone, zone_code, _text(item, "name"), tuple(zone_services),
                             tuple(zone_counters)))
 
@@ -679,12 +715,14 @@ def _load_staff(root: _Reader, branch_codes: set[str], regions: set[str] | None 
         item.unknown_keys({"username", "display_name", "password_hash", "role", "branches", "photo", "disabled",
                            "must_change_password", "regions"})
         username = _rule(item, "username", check_username, item.str("username", required=True))
-        item.check("username", username not in {a.username for a in accounts}, f"duplicate username {username!r}")
+        item.check("username", username not in {a.username for a in accounts}, f"duplicate username {username!r}",
+                   Problem.DUPLICATE, value=username)
         password_hash = _rule(item, "password_hash", check_password_hash, item.str("password_hash", required=True))
         role = _rule(item, "role", check_staff_role, item.str("role", "staff"))
         branches = item.list("branches")
         for code in branches:
-            item.check("branches", isinstance(code, str) and code in branch_codes, f"unknown branch {code!r}")
+            item.check("branches", isinstance(code, str) and code in branch_codes, f"unknown branch {code!r}",
+                       Problem.UNKNOWN_REFERENCE, kind="branch", value=code)
         photo = _rule(item, "photo", check_photo, item.str("photo", "") or None, username)
         accounts.append(_build(item, StaffAccount, username, item.str("display_name", username), password_hash, role,
                                tuple(branches), photo, disabled=item.flag("disabled", False),
@@ -702,7 +740,7 @@ def _reason_chips(ratings: _Reader, name: str, default: tuple[ReasonChip, ...],
     for item in ratings.tables(name):
         item.unknown_keys({"code", "text"})
         code = _rule(item, "code", check_code, item.str("code", required=True))
-        item.check("code", code not in taken, f"duplicate reason code {code!r}")
+        item.check("code", code not in taken, f"duplicate reason code {code!r}", Problem.DUPLICATE, value=code)
         taken.add(code)
         chips.append(_build(item, ReasonChip, code, _text(item, "text")))
     return _rule(ratings, name, check_reason_chips, chips, name)
@@ -927,9 +965,10 @@ def parse_hall(data: Mapping[str, Any], config: HallConfig) -> HallConfig:
     branches: list[Branch] = []
     for item in root.tables("branches", required=True):
         branch = _load_branch(item, config.server)
-        item.check("code", branch.code not in {b.code for b in branches}, f"duplicate branch code {branch.code!r}")
+        item.check("code", branch.code not in {b.code for b in branches}, f"duplicate branch code {branch.code!r}",
+                   Problem.DUPLICATE, kind="code", value=branch.code)
         branches.append(branch)
-    root.check("branches", bool(branches), "at least one branch is needed")
+    root.check("branches", bool(branches), "at least one branch is needed", Problem.TOO_FEW, min=1)
     staff = _load_staff(root, {b.code for b in branches}, {b.region for b in branches if b.region})
     document = copy.deepcopy({key: data[key] for key in HALL_SECTIONS if key in data})
     return dataclasses.replace(config, branches=tuple(branches), staff=staff, ratings=_load_ratings(root),

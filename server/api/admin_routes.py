@@ -18,6 +18,7 @@ from server.api.responses import Answer, Names
 from server.api.schemas import Body, Code
 from server.config import ConfigError
 from server.domain.hall_document import KIND_LABELS, LIST_OF_KIND, HallItemKind, body_from_json
+from server.domain.values import Problem, ValueFormat
 from server.services.access import ADMIN
 from server.services.hall_store import HallStore, InvalidSetup, PieceChange, TicketDisposal, piece_view
 
@@ -155,8 +156,11 @@ class Imported(Answer):
     dry_run: bool = Field(description="true for a preview: nothing was written")
 
 
-SETUP_REFUSED = "the set-up this would make is refused (invalid_setup: details.field names the piece's key when the " \
-                "problem is about it, details.key the loader's key)"
+SETUP_REFUSED = ("the set-up this would make is refused (invalid_setup): details.field names the piece's key when the "
+                 "problem is about it, details.key the loader's key, details.problem the rule's code (required, "
+                 "wrong_type, too_small, too_large, out_of_range, too_long, bad_format, duplicate, "
+                 "unknown_reference, bad_time_range, unserved, in_use, ... or invalid) and details.params its "
+                 "parameters (min, max, value, format, kind, allowed, ...); message is the English wording")
 
 
 def _kind(kind: str) -> HallItemKind:
@@ -227,18 +231,19 @@ def _imported(body: ImportRequest, *, dry_run: bool) -> Any:
     try:
         data = tomllib.loads(body.toml)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidSetup(f"not valid TOML: {exc}", field="toml", key=None) from None
+        raise InvalidSetup(f"not valid TOML: {exc}", field="toml", key=None, problem=Problem.BAD_FORMAT,
+                           params={"format": ValueFormat.TOML}) from None
     try:
         return store().import_document(current_actor(), data, dry_run=dry_run).as_dict()
     except ConfigError as exc:
-        message = str(exc)
-        raise InvalidSetup(message, field=None, key=message.split(": ", 1)[0]) from None
+        raise InvalidSetup.of(exc) from None
 
 
 @route(api, f"{ADMIN_HALL}/import/preview", "POST",
        "What importing this TOML would add, change and retire; nothing is written (administrators)", tag="admin",
        auth=ADMIN, body=ImportRequest, response=Imported, max_body=2 * IMPORT_LIMIT,
-       responses={400: "not TOML, or a set-up the loader refuses (invalid_setup naming details.key)"})
+       responses={400: "not TOML, or a set-up the loader refuses (invalid_setup naming details.key, with "
+                            "details.problem and details.params as for a piece)"})
 def preview_import(body: ImportRequest) -> Any:
     return jsonify(_imported(body, dry_run=True))
 
@@ -246,6 +251,7 @@ def preview_import(body: ImportRequest) -> Any:
 @route(api, f"{ADMIN_HALL}/import", "POST",
        "Replace the set-up with this TOML's: validated whole, what it leaves out is retired (administrators)",
        tag="admin", auth=ADMIN, body=ImportRequest, response=Imported, max_body=2 * IMPORT_LIMIT,
-       responses={400: "not TOML, or a set-up the loader refuses (invalid_setup naming details.key)"})
+       responses={400: "not TOML, or a set-up the loader refuses (invalid_setup naming details.key, with "
+                            "details.problem and details.params as for a piece)"})
 def import_setup(body: ImportRequest) -> Any:
     return jsonify(_imported(body, dry_run=False))

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from server.domain.errors import DomainError
 from server.domain.schedule import Schedule
-from server.domain.values import InvalidValue, Text
+from server.domain.values import InvalidValue, Problem, Text
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
@@ -60,11 +60,14 @@ class ServiceBooking:
 
     def __post_init__(self) -> None:
         if self.slot_min not in SLOT_MINUTES:
-            raise InvalidValue("slot_min", f"must be one of {', '.join(map(str, SLOT_MINUTES))}, got {self.slot_min}")
+            raise InvalidValue("slot_min", f"must be one of {', '.join(map(str, SLOT_MINUTES))}, got {self.slot_min}",
+                               Problem.NOT_ONE_OF, allowed=SLOT_MINUTES, value=self.slot_min)
         if isinstance(self.per_slot, bool) or not 1 <= self.per_slot <= MAX_PER_SLOT:
-            raise InvalidValue("per_slot", f"must be 1-{MAX_PER_SLOT}, got {self.per_slot}")
+            raise InvalidValue("per_slot", f"must be 1-{MAX_PER_SLOT}, got {self.per_slot}", Problem.OUT_OF_RANGE,
+                               min=1, max=MAX_PER_SLOT, value=self.per_slot)
         if not 0 <= self.walk_in_share < 1:
-            raise InvalidValue("walk_in_share", f"must be at least 0 and below 1, got {self.walk_in_share}")
+            raise InvalidValue("walk_in_share", f"must be at least 0 and below 1, got {self.walk_in_share}",
+                               Problem.OUT_OF_RANGE, min=0, max=1, max_excluded=True, value=self.walk_in_share)
 
     def seats(self, counters: int, expected_service: timedelta) -> int:
         """Seats per slot: ``per_slot``, within the counters' capacity less the walk-in share."""
@@ -86,7 +89,8 @@ class BranchBooking:
             value = getattr(self, name)
             least = 0 if name == "change_cutoff_min" else 1
             if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
-                raise InvalidValue(name, f"must be a whole number from {least} to {most}, got {value!r}")
+                raise InvalidValue(name, f"must be a whole number from {least} to {most}, got {value!r}",
+                                   Problem.OUT_OF_RANGE, min=least, max=most, value=value)
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,13 @@ class Location:
 
     def __post_init__(self) -> None:
         if (self.latitude is None) != (self.longitude is None):
-            raise InvalidValue("latitude", "give both latitude and longitude, or neither")
+            raise InvalidValue("latitude", "give both latitude and longitude, or neither", Problem.CONFLICT)
         if self.latitude is not None and not -90 <= self.latitude <= 90:
-            raise InvalidValue("latitude", f"must be from -90 to 90, got {self.latitude}")
+            raise InvalidValue("latitude", f"must be from -90 to 90, got {self.latitude}", Problem.OUT_OF_RANGE,
+                               min=-90, max=90, value=self.latitude)
         if self.longitude is not None and not -180 <= self.longitude <= 180:
-            raise InvalidValue("longitude", f"must be from -180 to 180, got {self.longitude}")
+            raise InvalidValue("longitude", f"must be from -180 to 180, got {self.longitude}", Problem.OUT_OF_RANGE,
+                               min=-180, max=180, value=self.longitude)
 
     def distance_km(self, latitude: float, longitude: float) -> float | None:
         """Great-circle distance (haversine) from the given point; None when the branch has no coordinates."""

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from server.domain.errors import DomainError
-from server.domain.values import InvalidValue, Text
+from server.domain.values import InvalidValue, Problem, Text
 
 if TYPE_CHECKING:
     from server.domain.hall import Branch
@@ -96,13 +96,16 @@ class DeviceSettings:
         if DeviceKind.KIOSK in self.require_pairing and self.priority_from == PriorityFrom.ANYONE:
             raise InvalidValue("priority_from", '"anyone" cannot hold where kiosks must be paired (require_pairing '
                                                 'lists "kiosk"): there only a paired kiosk or staff give priority '
-                                                'tickets; leave it out or write "paired_kiosk"')
+                                                'tickets; leave it out or write "paired_kiosk"', Problem.CONFLICT)
         if not 1 <= self.prints_per_ticket <= 10:
-            raise InvalidValue("prints_per_ticket", f"must be 1-10, got {self.prints_per_ticket}")
+            raise InvalidValue("prints_per_ticket", f"must be 1-10, got {self.prints_per_ticket}", Problem.OUT_OF_RANGE,
+                               min=1, max=10, value=self.prints_per_ticket)
         if not timedelta(0) < self.print_window <= timedelta(hours=24):
-            raise InvalidValue("print_window_min", "must be above 0 and at most 1440 (a day)")
+            raise InvalidValue("print_window_min", "must be above 0 and at most 1440 (a day)", Problem.OUT_OF_RANGE,
+                               max=1440, unit="min", value=self.print_window.total_seconds() / 60)
         if not timedelta(seconds=30) <= self.offline_after <= timedelta(hours=1):
-            raise InvalidValue("offline_after_s", "must be 30-3600 seconds")
+            raise InvalidValue("offline_after_s", "must be 30-3600 seconds", Problem.OUT_OF_RANGE, min=30, max=3600,
+                               unit="s", value=self.offline_after.total_seconds())
 
     def must_pair(self, kind: DeviceKind) -> bool:
         """Whether a device of this kind works only when paired."""

@@ -32,7 +32,7 @@ from server.domain.devices import DeviceSettings
 from server.domain.issuing import LastTicket
 from server.domain.policy import CounterRole, CounterSkills, PolicyRules
 from server.domain.schedule import OpeningStatus, Schedule, ScheduleException, WeeklyHours
-from server.domain.values import InvalidValue, Text, check_text
+from server.domain.values import InvalidValue, Problem, Text, ValueFormat, check_text
 
 LANGUAGES = ("zh-CN", "en")
 
@@ -49,51 +49,59 @@ _SERVER_VOICE = re.compile(r"[A-Za-z0-9_+/-]{1,40}")
 
 def check_positive(value: float, field: str) -> float:
     if not value > 0:
-        raise InvalidValue(field, f"must be greater than 0, got {value}")
+        raise InvalidValue(field, f"must be greater than 0, got {value}", Problem.NOT_POSITIVE,
+                           value=value)
     return value
 
 
 def check_at_least(value: int, minimum: int, field: str) -> int:
     if value < minimum:
-        raise InvalidValue(field, f"must be at least {minimum}, got {value}")
+        raise InvalidValue(field, f"must be at least {minimum}, got {value}", Problem.TOO_SMALL,
+                           min=minimum, value=value)
     return value
 
 
 def check_at_most(value: float, most: float, field: str, unit: str = "") -> float:
     if value > most:
-        raise InvalidValue(field, f"must be at most {most}{unit}, got {value}")
+        raise InvalidValue(field, f"must be at most {most}{unit}, got {value}", Problem.TOO_LARGE,
+                           max=most, value=value, **({"unit": unit.strip()} if unit else {}))
     return value
 
 
 def check_code(value: str, field: str = "code") -> str:
     """A code of a branch, category, service, zone or reason, a counter number or a kiosk id."""
     if not _CODE.match(value):
-        raise InvalidValue(field, f"must be 1-32 letters, digits, _ or -, got {value!r}")
+        raise InvalidValue(field, f"must be 1-32 letters, digits, _ or -, got {value!r}",
+                           Problem.BAD_FORMAT, format=ValueFormat.CODE, value=value)
     return value
 
 
 def check_prefix(value: str, field: str = "prefix") -> str:
     """The letters in front of a service's ticket numbers ("A" in A023)."""
     if not _PREFIX.match(value):
-        raise InvalidValue(field, f"must be 1-3 capital letters, got {value!r}")
+        raise InvalidValue(field, f"must be 1-3 capital letters, got {value!r}", Problem.BAD_FORMAT,
+                           format=ValueFormat.PREFIX, value=value)
     return value
 
 
 def check_colour(value: str, field: str = "colour") -> str:
     if not _COLOUR.match(value):
-        raise InvalidValue(field, f'must look like "#1e88e5", got {value!r}')
+        raise InvalidValue(field, f'must look like "#1e88e5", got {value!r}', Problem.BAD_FORMAT,
+                           format=ValueFormat.COLOUR, value=value)
     return value
 
 
 def check_username(value: str, field: str = "username") -> str:
     if not _USERNAME.match(value):
-        raise InvalidValue(field, f"must be 1-32 letters, digits, . _ or -, got {value!r}")
+        raise InvalidValue(field, f"must be 1-32 letters, digits, . _ or -, got {value!r}",
+                           Problem.BAD_FORMAT, format=ValueFormat.CODE, value=value)
     return value
 
 
 def check_language(value: str, field: str = "languages") -> str:
     if value not in LANGUAGES:
-        raise InvalidValue(field, f"unsupported language {value!r} (supported: zh-CN, en)")
+        raise InvalidValue(field, f"unsupported language {value!r} (supported: zh-CN, en)",
+                           Problem.NOT_ONE_OF, allowed=LANGUAGES, value=value)
     return value
 
 
@@ -102,7 +110,7 @@ def check_languages(values: Sequence[str], field: str = "languages") -> tuple[st
     for value in values:
         check_language(value, field)
     if len(set(values)) != len(values):
-        raise InvalidValue(field, "a language is listed twice")
+        raise InvalidValue(field, "a language is listed twice", Problem.DUPLICATE)
     return tuple(values)
 
 
@@ -111,17 +119,19 @@ def time_zone(name: str, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Asia"
-        raise InvalidValue(field, f'unknown time zone {name!r} (e.g. "Asia/Shanghai")') from None
+        raise InvalidValue(field, f'unknown time zone {name!r} (e.g. "Asia/Shanghai")', Problem.BAD_FORMAT,
+                           format=ValueFormat.TIME_ZONE, value=name) from None
 
 
 def minutes(value: float, field: str, *, positive: bool = True) -> timedelta:
     """A duration given in minutes (a target wait, a window): finite and, unless said otherwise, above 0."""
     if not math.isfinite(value):
-        raise InvalidValue(field, f"must be a finite number, got {value!r}")
+        raise InvalidValue(field, f"must be a finite number, got {value!r}", Problem.WRONG_TYPE,
+                           expected="number")
     if positive:
         check_positive(value, field)
     elif value < 0:
-        raise InvalidValue(field, "must not be negative")
+        raise InvalidValue(field, "must not be negative", Problem.NEGATIVE, value=value)
     return timedelta(minutes=value)
 
 
@@ -130,7 +140,7 @@ def check_duration(value: timedelta, field: str) -> timedelta:
     as written, and a number above 0 may still round to a zero timedelta (below a microsecond), which the
     loader has always let through."""
     if value < timedelta(0):
-        raise InvalidValue(field, f"must not be negative, got {value}")
+        raise InvalidValue(field, f"must not be negative, got {value}", Problem.NEGATIVE)
     return value
 
 
@@ -170,7 +180,8 @@ def check_tile_name(value: Text, field: str = "name") -> Text:
         limit = TILE_NAME_COLUMNS[language]
         if columns(text) > limit:
             raise InvalidValue(f"{field}.{language}", f"is too long for a kiosk tile: at most {limit // 2} Chinese "
-                               f"characters or {limit} letters, got {text!r}")
+                               f"characters or {limit} letters, got {text!r}", Problem.TOO_LONG,
+                               max_zh=TILE_NAME_COLUMNS["zh-CN"] // 2, max_en=TILE_NAME_COLUMNS["en"])
     return value
 
 
@@ -183,7 +194,8 @@ def check_number_width(value: int, field: str = "number_width") -> int:
     """Digits in a ticket number after the prefix (3: A001)."""
     check_at_least(value, 1, field)
     if value > MAX_NUMBER_WIDTH:
-        raise InvalidValue(field, f"must be at most {MAX_NUMBER_WIDTH}, got {value}")
+        raise InvalidValue(field, f"must be at most {MAX_NUMBER_WIDTH}, got {value}", Problem.TOO_LARGE,
+                           max=MAX_NUMBER_WIDTH, value=value)
     return value
 
 
@@ -224,15 +236,16 @@ def check_counter_role(value: str, field: str = "role") -> CounterRole:
     try:
         return CounterRole(value)
     except ValueError:
-        raise InvalidValue(field, f"must be normal, fast_lane or vip, got {value!r}") from None
+        raise InvalidValue(field, f"must be normal, fast_lane or vip, got {value!r}", Problem.NOT_ONE_OF,
+                           allowed=[role.value for role in CounterRole], value=value) from None
 
 
 def check_counter_services(services: Sequence[str], field: str = "services") -> tuple[str, ...]:
     """What a counter serves: at least one service, each once (whether they exist is the branch's business)."""
     if not services:
-        raise InvalidValue(field, "a counter must serve at least one service")
+        raise InvalidValue(field, "a counter must serve at least one service", Problem.TOO_FEW, min=1)
     if len(set(services)) != len(services):
-        raise InvalidValue(field, "a service is listed twice")
+        raise InvalidValue(field, "a service is listed twice", Problem.DUPLICATE)
     return tuple(services)
 
 
@@ -279,15 +292,17 @@ def parse_printer(text: str, field: str = "printer") -> tuple[str, str | None, i
     problem = f'must be "none", "browser" or "escpos://host:port", got {text!r}'
     parts = urlsplit(text)
     if not (parts.scheme == "escpos" and parts.hostname):
-        raise InvalidValue(field, problem)
+        raise InvalidValue(field, problem, Problem.BAD_FORMAT, format=ValueFormat.PRINTER, value=text)
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
-        raise InvalidValue(field, problem)
+        raise InvalidValue(field, problem, Problem.BAD_FORMAT, format=ValueFormat.PRINTER, value=text)
     try:
         port = parts.port
     except ValueError:
-        raise InvalidValue(field, f"the port must be 1-65535, got {text!r}") from None
+        raise InvalidValue(field, f"the port must be 1-65535, got {text!r}", Problem.BAD_FORMAT,
+                           format=ValueFormat.PRINTER, value=text) from None
     if port == 0:
-        raise InvalidValue(field, f"the port must be 1-65535, got {text!r}")
+        raise InvalidValue(field, f"the port must be 1-65535, got {text!r}", Problem.BAD_FORMAT,
+                           format=ValueFormat.PRINTER, value=text)
     return "escpos", parts.hostname, port or ESCPOS_DEFAULT_PORT
 
 
@@ -345,10 +360,12 @@ class Kiosk:
         check_code(self.id, "id")
         check_text(self.name, "name")
         if self.printer not in PRINTER_KINDS:
-            raise InvalidValue("printer", f"must be one of {', '.join(PRINTER_KINDS)}, got {self.printer!r}")
+            raise InvalidValue("printer", f"must be one of {', '.join(PRINTER_KINDS)}, got {self.printer!r}",
+                               Problem.NOT_ONE_OF, allowed=PRINTER_KINDS, value=self.printer)
         if self.printer == "escpos" and not (self.printer_host and self.printer_port
                                              and 0 < self.printer_port <= 65535):
-            raise InvalidValue("printer", "an ESC/POS printer needs a host and a port (1-65535)")
+            raise InvalidValue("printer", "an ESC/POS printer needs a host and a port (1-65535)",
+                               Problem.BAD_FORMAT, format=ValueFormat.PRINTER)
         for name in KIOSK_TIMING_LIMITS:
             check_kiosk_timing(getattr(self, name), name)
 
@@ -461,7 +478,8 @@ def check_password_hash(value: str, field: str = "password_hash") -> str:
 
 def check_staff_role(value: str, field: str = "role") -> str:
     if value not in STAFF_ROLES:
-        raise InvalidValue(field, f"must be one of {', '.join(STAFF_ROLES)}, got {value!r}")
+        raise InvalidValue(field, f"must be one of {', '.join(STAFF_ROLES)}, got {value!r}", Problem.NOT_ONE_OF,
+                           allowed=STAFF_ROLES, value=value)
     return value
 
 
@@ -499,7 +517,8 @@ TRANSFER_PLACEMENTS = ("front", "keep_place")
 
 def check_transfer_placement(value: str, field: str = "transfer_placement") -> str:
     if value not in TRANSFER_PLACEMENTS:
-        raise InvalidValue(field, f'must be "front" or "keep_place", got {value!r}')
+        raise InvalidValue(field, f'must be "front" or "keep_place", got {value!r}', Problem.NOT_ONE_OF,
+                           allowed=TRANSFER_PLACEMENTS, value=value)
     return value
 
 
@@ -510,7 +529,8 @@ UNDO_NO_SHOW_SECONDS = (1, 60)
 def check_undo_no_show(value: timedelta, field: str = "undo_no_show_s") -> timedelta:
     low, high = UNDO_NO_SHOW_SECONDS
     if not timedelta(seconds=low) <= value <= timedelta(seconds=high):
-        raise InvalidValue(field, f"must be {low}-{high} seconds, got {value.total_seconds():g}")
+        raise InvalidValue(field, f"must be {low}-{high} seconds, got {value.total_seconds():g}",
+                           Problem.OUT_OF_RANGE, min=low, max=high, unit="s", value=value.total_seconds())
     return value
 
 
@@ -543,7 +563,8 @@ MAX_PAUSE_ALERT = timedelta(hours=8)
 def check_pause_alert(value: timedelta, field: str = "pause_alert") -> timedelta:
     """How long a counter may stay paused before the managers are alerted: 1 minute to 8 hours."""
     if not timedelta(minutes=1) <= value <= MAX_PAUSE_ALERT:
-        raise InvalidValue(field, f"must be between 1 and {int(MAX_PAUSE_ALERT.total_seconds() // 60)} minutes")
+        raise InvalidValue(field, f"must be between 1 and {int(MAX_PAUSE_ALERT.total_seconds() // 60)} minutes",
+                           Problem.OUT_OF_RANGE, min=1, max=int(MAX_PAUSE_ALERT.total_seconds() // 60), unit="min")
     return value
 
 
@@ -551,7 +572,8 @@ def check_day_end_grace(value: timedelta, field: str = "day_end_grace") -> timed
     """How long after closing the day ends: not negative, at most 12 hours (the day ends at midnight anyway)."""
     check_duration(value, field)
     if value > MAX_DAY_END_GRACE:
-        raise InvalidValue(field, f"must be at most {int(MAX_DAY_END_GRACE.total_seconds() // 60)} minutes")
+        raise InvalidValue(field, f"must be at most {int(MAX_DAY_END_GRACE.total_seconds() // 60)} minutes",
+                           Problem.TOO_LARGE, max=int(MAX_DAY_END_GRACE.total_seconds() // 60), unit="min")
     return value
 
 
@@ -597,13 +619,15 @@ DEFAULT_HIGH_REASONS = (
 
 def check_rating_scale(value: str, field: str = "scale") -> str:
     if value not in RATING_SCALES:
-        raise InvalidValue(field, f'must be "three" or "five", got {value!r}')
+        raise InvalidValue(field, f'must be "three" or "five", got {value!r}', Problem.NOT_ONE_OF,
+                           allowed=("three", "five"), value=value)
     return value
 
 
 def check_reason_chips(chips: Sequence[ReasonChip], field: str) -> tuple[ReasonChip, ...]:
     if len(chips) > MAX_REASON_CHIPS:
-        raise InvalidValue(field, f"at most {MAX_REASON_CHIPS} reasons fit on the pad")
+        raise InvalidValue(field, f"at most {MAX_REASON_CHIPS} reasons fit on the pad", Problem.TOO_MANY,
+                           max=MAX_REASON_CHIPS)
     return tuple(chips)
 
 
@@ -612,7 +636,8 @@ def check_pad_timeout(value: int, rating_window: timedelta, field: str = "pad_ti
     check_at_least(value, 1, field)
     if value > rating_window.total_seconds():
         window_min = rating_window.total_seconds() / 60
-        raise InvalidValue(field, f"must not be longer than rating_window_min ({window_min:g} min), got {value}")
+        raise InvalidValue(field, f"must not be longer than rating_window_min ({window_min:g} min), got {value}",
+                           Problem.CONFLICT)
     return value
 
 
@@ -625,9 +650,9 @@ def check_dissatisfied_scores(scores: Sequence[object], scale: str,
             raise InvalidValue(field, f"{score!r} is not a score of the {scale} scale "
                                       f"({', '.join(map(str, sorted(valid)))})")
     if len(set(scores)) != len(scores):
-        raise InvalidValue(field, "a score is listed twice")
+        raise InvalidValue(field, "a score is listed twice", Problem.DUPLICATE)
     if set(scores) == valid:
-        raise InvalidValue(field, "at least one score must count as satisfied")
+        raise InvalidValue(field, "at least one score must count as satisfied", Problem.CONFLICT)
     return tuple(sorted(score for score in scores if isinstance(score, int)))
 
 
@@ -688,7 +713,8 @@ def check_repeat(value: int, field: str = "repeat") -> int:
 
 def check_voice(value: str, field: str = "voice") -> str:
     if value not in ANNOUNCEMENT_VOICES:
-        raise InvalidValue(field, f'must be "auto", "browser" or "server", got {value!r}')
+        raise InvalidValue(field, f'must be "auto", "browser" or "server", got {value!r}', Problem.NOT_ONE_OF,
+                           allowed=("auto", "browser", "server"), value=value)
     return value
 
 

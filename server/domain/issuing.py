@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.errors import DomainError
-from server.domain.values import InvalidValue, Text
+from server.domain.values import InvalidValue, Problem, Text, ValueFormat
 
 STOP_REASONS: dict[str, Text] = {
     "all_taken": Text("今日号已发完", "Today's tickets are all taken"),
@@ -162,7 +162,8 @@ class LastTicket:
             return cls(None)
         match = _CLOCK_TIME.match(text)
         if match is None:
-            raise InvalidValue(field, f'must be "auto" or a time of day like "20:30", got {text!r}')
+            raise InvalidValue(field, f'must be "auto" or a time of day like "20:30", got {text!r}', Problem.BAD_FORMAT,
+                               format=ValueFormat.TIME_OF_DAY, value=text)
         return cls(time(int(match.group(1)), int(match.group(2))))
 
     def __str__(self) -> str:

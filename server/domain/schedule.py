@@ -28,7 +28,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from server.domain.errors import DomainError
-from server.domain.values import InvalidValue, Text, check_text
+from server.domain.values import InvalidValue, Problem, Text, ValueFormat, check_text
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 CLOSED = "closed"
@@ -51,21 +51,25 @@ class Hours:
 
     def __post_init__(self) -> None:
         if self.closes is not None and self.closes <= self.opens:
-            raise InvalidValue("hours", f"closing time must be after opening time in {str(self)!r}")
+            raise InvalidValue("hours", f"closing time must be after opening time in {str(self)!r}",
+                               Problem.BAD_TIME_RANGE, value=str(self))
 
     @classmethod
     def parse(cls, text: str, field: str = "hours") -> Hours:
         match = _RANGE.match(text)
         if match is None:
-            raise InvalidValue(field, f'must look like "09:00-18:00", got {text!r}')
+            raise InvalidValue(field, f'must look like "09:00-18:00", got {text!r}', Problem.BAD_FORMAT,
+                               format=ValueFormat.HOURS, value=text)
         oh, om, ch, cm = (int(g) for g in match.groups())
         if not (oh < 24 and om < 60 and cm < 60 and (ch < 24 or (ch == 24 and cm == 0))):
-            raise InvalidValue(field, f"not a time range: {text!r}")
+            raise InvalidValue(field, f"not a time range: {text!r}", Problem.BAD_FORMAT, format=ValueFormat.HOURS,
+                               value=text)
         opens = time(oh, om)
         closes = None if ch == 24 else time(ch, cm)
         # Checked here too so that the message quotes the text as written (\d also matches other scripts' digits).
         if closes is not None and closes <= opens:
-            raise InvalidValue(field, f"closing time must be after opening time in {text!r}")
+            raise InvalidValue(field, f"closing time must be after opening time in {text!r}",
+                               Problem.BAD_TIME_RANGE, value=text)
         return cls(opens, closes)
 
     @classmethod
@@ -91,9 +95,11 @@ def _check_ranges(ranges: Sequence[Hours], field: str) -> tuple[Hours, ...]:
     """Ranges in order that neither overlap nor meet (two ranges that meet are one range written twice)."""
     for before, after in pairwise(ranges):
         if after.opens < before.opens:
-            raise InvalidValue(field, f"ranges must be in order of time: {before} comes after {after}")
+            raise InvalidValue(field, f"ranges must be in order of time: {before} comes after {after}",
+                               Problem.OVERLAP, value=f"{before}, {after}")
         if before.minutes[1] >= after.minutes[0]:
-            raise InvalidValue(field, f"ranges must not overlap or meet: {before} and {after}")
+            raise InvalidValue(field, f"ranges must not overlap or meet: {before} and {after}",
+                               Problem.OVERLAP, value=f"{before}, {after}")
     return tuple(ranges)
 
 
@@ -113,7 +119,8 @@ class DayHours:
             return cls()
         parts = [part.strip() for part in text.split(",")]
         if not all(parts):
-            raise InvalidValue(field, f'must be "closed" or ranges like "09:00-12:00, 13:30-17:00", got {text!r}')
+            raise InvalidValue(field, f'must be "closed" or ranges like "09:00-12:00, 13:30-17:00", got {text!r}',
+                               Problem.BAD_FORMAT, format=ValueFormat.HOURS, value=text)
         ranges = sorted((Hours.parse(part, field) for part in parts), key=lambda r: r.opens)
         return cls(_check_ranges(ranges, field))
 
@@ -147,7 +154,8 @@ CLOSED_ALL_DAY = DayHours()
 def check_weekday(name: str, field: str = "hours_by_day") -> int:
     """A weekday as written in the configuration ("sat") -> its number (Monday 0, as ``date.weekday()``)."""
     if name not in WEEKDAYS:
-        raise InvalidValue(field, f"unknown day {name!r} (days: {', '.join(WEEKDAYS)})")
+        raise InvalidValue(field, f"unknown day {name!r} (days: {', '.join(WEEKDAYS)})", Problem.NOT_ONE_OF,
+                           allowed=WEEKDAYS, value=name)
     return WEEKDAYS.index(name)
 
 
@@ -205,9 +213,10 @@ class ScheduleException:
     def __post_init__(self) -> None:
         if self.last < self.first:
             raise InvalidValue("until", f"must not be before the date {self.first.isoformat()}, "
-                                        f"got {self.last.isoformat()}")
+                                        f"got {self.last.isoformat()}", Problem.TOO_SMALL, min=self.first.isoformat(),
+                               value=self.last.isoformat())
         if len(set(self.services)) != len(self.services):
-            raise InvalidValue("services", "a service is listed twice")
+            raise InvalidValue("services", "a service is listed twice", Problem.DUPLICATE)
         if self.name is not None:
             check_text(self.name, "name")
 
@@ -275,15 +284,16 @@ class Schedule:
     def __init__(self, timezone: ZoneInfo, hours: WeeklyHours, services: Mapping[str, WeeklyHours],
                  exceptions: Sequence[ScheduleException] = ()) -> None:
         if hours.default is None:
-            raise InvalidValue("hours", 'a branch needs hours for every day ("closed" is allowed)')
+            raise InvalidValue("hours", 'a branch needs hours for every day ("closed" is allowed)', Problem.REQUIRED)
         for i, exception in enumerate(exceptions):
             for code in exception.services:
                 if code not in services:
-                    raise InvalidValue(f"exceptions[{i}].services", f"unknown service {code!r}")
+                    raise InvalidValue(f"exceptions[{i}].services", f"unknown service {code!r}",
+                                       Problem.UNKNOWN_REFERENCE, kind="service", value=code)
             for j, earlier in enumerate(exceptions[:i]):
                 if exception.clashes_with(earlier):
                     raise InvalidValue(f"exceptions[{i}]", f"{exception.describe()} overlaps exceptions[{j}] "
-                                                           f"({earlier.describe()})")
+                                                           f"({earlier.describe()})", Problem.OVERLAP)
         self.timezone = timezone
         self.hours = hours
         self.services = dict(services)

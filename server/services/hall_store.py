@@ -38,6 +38,7 @@ from server.domain.hall_document import (
 )
 from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind, TicketState
+from server.domain.values import Problem, plain
 from server.persistence import hall_items, tickets
 from server.services.actor import Actor, Clock
 from server.services.audit import AuditLog
@@ -66,10 +67,24 @@ class StaleChange(DomainError):
 
 class InvalidSetup(DomainError):
     """The set-up the change would make is refused by the loader's rules; ``field`` names the edited piece's key
-    when the rule is about it (else the whole form)."""
+    when the rule is about it (else the whole form). Its details also carry the rule's ``problem`` code and
+    ``params`` (:class:`~server.domain.values.Problem`), which the administration page words in its language."""
 
     code = "invalid_setup"
     http_status = 400
+
+    def __init__(self, message: str, *, problem: Problem = Problem.INVALID, params: Mapping[str, Any] | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, problem=problem.value, params=plain(params or {}), **details)
+
+    @classmethod
+    def of(cls, exc: ConfigError, *, field: str | None = None, message: str | None = None,
+           problem: Problem | None = None) -> InvalidSetup:
+        """The loader's refusal ``exc``: its key, problem and parameters kept (``problem`` overrides the code when
+        the edit gives the rule another meaning, as a retired category still named by a service)."""
+        text = str(exc)
+        return cls(message or text, field=field, key=text.split(": ", 1)[0], problem=problem or exc.code,
+                   params=exc.params)
 
 
 @dataclass(frozen=True)
@@ -354,7 +369,7 @@ class HallStore:
         kind, branch_code = change.kind, change.branch_code if change.kind in LIST_OF_KIND else NO_BRANCH
         if change.body is not None and kind in CODE_KEY and change.body.get(CODE_KEY[kind]) != change.code:
             raise InvalidSetup(f"{CODE_KEY[kind]} cannot change (retire this one and create another)",
-                               field=CODE_KEY[kind])
+                               field=CODE_KEY[kind], problem=Problem.CODE_FIXED)
         retiring_service = kind == HallItemKind.SERVICE and change.body is None
         served_branch = model.current.branch(branch_code) if retiring_service else None
         now = self.clock()
@@ -367,7 +382,8 @@ class HallStore:
             if change.version is None:
                 if old is not None and not old.retired:
                     raise DomainError(f"{kind.label.en} {change.code!r} exists already", code="already_exists",
-                                      field=CODE_KEY.get(kind))
+                                      field=CODE_KEY.get(kind), problem=Problem.DUPLICATE.value,
+                                      params={"kind": "code", "value": change.code})
             elif old is None:
                 raise NotFound(f"no {kind.label.en.lower()} {change.code!r}")
             elif old.version != change.version:
@@ -389,11 +405,12 @@ class HallStore:
             if change.served_by is not None:
                 if kind != HallItemKind.SERVICE or change.body is None:
                     raise InvalidSetup("only a service (created or edited) names the counters that serve it",
-                                       field="served_by")
+                                       field="served_by", problem=Problem.CONFLICT)
                 also = _served_by(items, branch_code, change.code, change.served_by)
             if change.first:
                 if kind != HallItemKind.BRANCH or old is not None:
-                    raise InvalidSetup("only a new branch comes with pieces of its own", field="first")
+                    raise InvalidSetup("only a new branch comes with pieces of its own", field="first",
+                                       problem=Problem.CONFLICT)
                 also = _first_pieces(change.code, change.first)
             rewritten = {(i.kind, i.branch_code, i.code) for i in [*reordered, *also]}
             candidate_items = [i for i in items if (i.kind, i.branch_code, i.code) not in rewritten | {key}]
@@ -404,10 +421,12 @@ class HallStore:
             except ConfigError as exc:
                 message = str(exc)
                 field = _field_of(message, _path_of(document, kind, branch_code, change.code))
-                if field is None and kind == HallItemKind.SERVICE and f"no counter serves {change.code}" in message:
+                if field is None and kind == HallItemKind.SERVICE and change.code in exc.params.get("services", ()):
                     field = "served_by"  # the service's own form names its counters
-                raise InvalidSetup(message.split(": ", 1)[1] if field else message, field=field,
-                                   key=message.split(": ", 1)[0]) from None
+                still_named = (change.body is None and exc.code == Problem.UNKNOWN_REFERENCE
+                               and exc.params.get("value") == change.code)  # retiring what another piece names
+                raise InvalidSetup.of(exc, field=field, message=message.split(": ", 1)[1] if field else message,
+                                      problem=Problem.IN_USE if still_named else None) from None
             if tx is not None and served_branch is not None:
                 handled = self._dispose(tx, actor, served_branch, change.code, change.tickets,
                                         candidate.branch(branch_code))
@@ -555,7 +574,8 @@ def _without_service(items: list[HallItem], branch_code: str, code: str) -> list
             body["services"] = [s for s in services if s != code]
             if item.kind == HallItemKind.ZONE and not body["services"]:
                 raise InvalidSetup(f"display zone {item.code} shows only this service: give it another service or "
-                                   "retire it first", field=None, key=f"zones.{item.code}.services")
+                                   "retire it first", field=None, key=f"zones.{item.code}.services",
+                                   problem=Problem.IN_USE, params={"kind": "zone", "value": item.code})
         elif item.kind == HallItemKind.BRANCH and item.code == branch_code and isinstance(body.get("exceptions"), list):
             named = [e for e in body["exceptions"] if isinstance(e, dict) and code in (e.get("services") or [])]
             if not named:
@@ -574,7 +594,8 @@ def _served_by(items: list[HallItem], branch_code: str, code: str, numbers: tupl
     counters = [i for i in items if i.kind == HallItemKind.COUNTER and i.branch_code == branch_code and not i.retired]
     unknown = sorted(set(numbers) - {i.code for i in counters})
     if unknown:
-        raise InvalidSetup(f"no counter {', '.join(unknown)} in this branch", field="served_by")
+        raise InvalidSetup(f"no counter {', '.join(unknown)} in this branch", field="served_by",
+                           problem=Problem.UNKNOWN_REFERENCE, params={"kind": "counter", "value": ", ".join(unknown)})
     changed: list[HallItem] = []
     for counter in counters:
         services = counter.body.get("services")
@@ -591,10 +612,11 @@ def _first_pieces(branch_code: str, first: tuple[tuple[HallItemKind, Mapping[str
     pieces: list[HallItem] = []
     for kind, body in first:
         if kind not in LIST_OF_KIND:
-            raise InvalidSetup(f"a branch has no {kind.value} pieces", field="first")
+            raise InvalidSetup(f"a branch has no {kind.value} pieces", field="first", problem=Problem.CONFLICT)
         code = body.get(CODE_KEY[kind])
         if not isinstance(code, str) or not code:
-            raise InvalidSetup(f"the new {kind.label.en.lower()} needs its {CODE_KEY[kind]}", field="first")
+            raise InvalidSetup(f"the new {kind.label.en.lower()} needs its {CODE_KEY[kind]}", field="first",
+                               problem=Problem.REQUIRED)
         position = sum(1 for p in pieces if p.kind == kind)
         pieces.append(HallItem(kind, branch_code, code, position, dict(body)))
     return pieces

@@ -106,7 +106,36 @@ def test_a_refused_value_is_shown_at_its_field_in_the_readers_language(page: Any
     shot(page, "admin-field-error-tablet-zh-CN")
     prefix.fill("E")  # another service's prefix: refused naming the same field
     page.click("#editor button[type=submit]")
-    expect(error).to_have_text("这个号码前缀已被其他业务使用")
+    expect(error).to_have_text("号码前缀 E 已被其他业务使用")
+
+
+def test_a_refusal_is_worded_from_its_problem_code_in_chinese(page: Any, hall_server: HallServer) -> None:
+    """The page words the server's problem code with its parameters; a code it does not know shows the server's
+    English under a translated heading."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, hall_server, language="zh-CN")
+    page.locator("#section-service .piece", has_text="BILL").get_by_role("button", name="编辑").click()
+    cap = page.locator("#editor .field[data-key=daily_cap] input")
+    cap.fill("0")
+    page.click("#editor button[type=submit]")
+    expect(page.locator('#editor .field-error[data-field="daily_cap"]')).to_have_text("不能小于 1")
+    expect(cap).to_have_attribute("aria-invalid", "true")
+    cap.fill("")
+    page.locator("#editor .field[data-key=name] input").nth(0).fill("缴费" * 15)
+    page.click("#editor button[type=submit]")
+    name_error = page.locator('#editor .field-error[data-field="name"]')
+    expect(name_error).to_have_text("名称太长，取号机按钮放不下：最多 20 个汉字或 72 个字母")
+    shot(page, "admin-problem-code-tablet-zh-CN")
+
+    def unknown_problem(route: Any) -> None:
+        route.fulfill(status=400, content_type="application/json", body=(
+            '{"error": "invalid_setup", "message": "a rule from a newer server", '
+            '"details": {"field": "name", "key": "branches[0].services[0].name", "problem": "from_the_future", '
+            '"params": {}}}'))
+
+    page.route("**/api/admin/hall/pieces/service/BILL", unknown_problem)
+    page.click("#editor button[type=submit]")
+    expect(name_error).to_have_text("服务器提示：a rule from a newer server")
 
 
 def test_a_stale_save_offers_theirs_or_mine(page: Any, hall_server: HallServer) -> None:

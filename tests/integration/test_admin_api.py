@@ -133,6 +133,42 @@ def test_a_bad_value_is_refused_at_its_field(admin: FlaskClient) -> None:
     refused(nulls, 422, "invalid_request")
 
 
+def test_a_refusal_carries_its_problem_code_and_parameters(admin: FlaskClient) -> None:
+    bill = piece(admin, "service", "BILL")
+
+    def edit(**changes: Any) -> dict[str, Any]:
+        body = {**bill["body"], **changes}
+        return refused(admin.put(f"{PIECES}/service/BILL", json={"branch": BRANCH, "version": bill["version"],
+                                                                  "body": body}), 400, "invalid_setup")
+
+    answer = edit(daily_cap=0)
+    assert answer["details"] == {"field": "daily_cap", "key": "branches[0].services[0].daily_cap",
+                                 "problem": "too_small", "params": {"min": 1, "value": 0}}
+    assert answer["message"] == "must be at least 1, got 0"  # the English wording stays for people and logs
+    assert edit(prefix="a1")["details"]["params"] == {"format": "prefix", "value": "a1"}
+    taken = edit(prefix=piece(admin, "service", "VIP")["body"]["prefix"])["details"]
+    assert (taken["field"], taken["problem"], taken["params"]["kind"]) == ("prefix", "duplicate", "prefix")
+    assert edit(code="BILL2")["details"]["problem"] == "code_fixed"
+    alone = admin.post(PIECES, json={"kind": "service", "branch": BRANCH, "code": "PASSPORT", "body": PASSPORT})
+    unserved = refused(alone, 400, "invalid_setup")["details"]
+    assert (unserved["field"], unserved["problem"], unserved["params"]) == ("served_by", "unserved",
+                                                                            {"services": ["PASSPORT"]})
+    again = admin.post(PIECES, json={"kind": "service", "branch": BRANCH, "code": "BILL", "body": bill["body"]})
+    assert refused(again, 409, "already_exists")["details"]["problem"] == "duplicate"
+    broken = refused(admin.post(f"{HALL}/import/preview", json={"toml": "branches = ["}), 400, "invalid_setup")
+    assert (broken["details"]["problem"], broken["details"]["params"]) == ("bad_format", {"format": "toml"})
+
+
+def test_retiring_a_category_its_services_are_under_is_in_use(admin: FlaskClient) -> None:
+    category = next(p for p in ok(admin.get(HALL))["pieces"] if p["kind"] == "category"
+                    and any(s["kind"] == "service" and s["body"].get("parent") == p["code"] and not s["retired"]
+                            for s in ok(admin.get(HALL))["pieces"]))
+    answer = refused(admin.post(f"{PIECES}/category/{category['code']}/retire",
+                                json={"branch": BRANCH, "version": category["version"]}), 400, "invalid_setup")
+    assert (answer["details"]["problem"], answer["details"]["params"]) == (
+        "in_use", {"kind": "category", "value": category["code"]})
+
+
 def test_a_stale_save_is_refused_with_both_versions(admin: FlaskClient) -> None:
     bill = piece(admin, "service", "BILL")
     url = f"{PIECES}/service/BILL"

@@ -309,3 +309,35 @@ def test_the_administration_has_every_text_it_uses_in_both_languages() -> None:
     template = (ROOT / "server" / "pages" / "back_office" / "templates" / "back_office" / "admin.html").read_text()
     used |= set(re.findall(r'data-i18n(?:-aria-label)?="([a-z_]+)"', template))
     assert used - en == set()
+
+
+def _problem_kinds(code: str) -> set[str]:
+    """The ``kind=`` (or ``format=``) a refusal of ``code`` is given anywhere in the server's source."""
+    kinds: set[str] = set()
+    for source in (ROOT / "server").rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        kinds |= set(re.findall(rf'Problem\.{code.upper()},\s*(?:params=\{{"kind": |kind=)"([a-z_]+)"', text))
+    return kinds
+
+
+def test_every_problem_the_server_can_refuse_with_has_its_text_in_both_languages() -> None:
+    """The administration words a refused change from its problem code: every code the server's source raises
+    (``Problem.X``) has its text, and so has every format a value may have to take and every kind of thing a
+    missing reference or a duplicate names that has a wording of its own."""
+    from server.domain.values import Problem, ValueFormat
+
+    raised: set[str] = set()
+    for source in (ROOT / "server").rglob("*.py"):
+        raised |= set(re.findall(r"\bProblem\.([A-Z_]+)\b", source.read_text(encoding="utf-8")))
+    codes = {Problem[name].value for name in raised}
+    assert codes >= {"required", "too_long", "out_of_range", "duplicate", "unknown_reference", "bad_time_range",
+                     "bad_format", "invalid"}
+    wanted = {f"problem_{code}" for code in codes}
+    wanted |= {f"problem_bad_format_{fmt.value}" for fmt in ValueFormat}
+    wanted |= {f"problem_unknown_reference_{kind}" for kind in _problem_kinds("unknown_reference")}
+    wanted |= {f"problem_duplicate_{kind}" for kind in _problem_kinds("duplicate")}
+    wanted |= {f"problem_in_use_{kind}" for kind in _problem_kinds("in_use")}
+    assert _problem_kinds("unknown_reference") >= {"service", "category", "counter"}
+    for language in ("zh-CN", "en"):
+        assert wanted - _admin_texts(language) == set(), language
+    assert "PROBLEMS" not in (ADMIN_STATIC / "admin-texts.js").read_text(encoding="utf-8")  # no English to match

@@ -1,5 +1,6 @@
-/* The administration's texts in zh-CN and English, and explain(): a refusal of the loader in the reader's language
-   where the problem is one we know (else the page shows the server's own words under a translated heading). */
+/* The administration's texts in zh-CN and English, and explain(): a refusal of the set-up in the reader's language
+   from its problem code and parameters (details.problem, details.params), or for a code this page does not know
+   the server's own words under a translated heading. */
 
 export const TEXTS = {
   "zh-CN": {
@@ -64,14 +65,29 @@ export const TEXTS = {
     role_normal: "普通窗口", role_fast_lane: "快速/爱心窗口", role_vip: "VIP 窗口",
     kind_kiosk: "取号机", kind_wall: "大屏", kind_counter_display: "窗口屏", scale_three: "三级（满意度）", scale_five: "五星",
     voice_auto: "自动", voice_browser: "浏览器语音", voice_server: "服务器语音",
-    err_prefix: "号码前缀须为 1-3 个大写字母", err_prefix_taken: "这个号码前缀已被其他业务使用", err_required: "必须填写",
-    err_code_fixed: "编码创建后不能修改", err_tile_name: "名称太长，取号机按钮放不下：最多 20 个汉字或 72 个字母",
-    err_range: "数值超出允许范围", err_unserved: "没有窗口办理这项业务：请至少选择一个窗口", err_unknown_service: "包含不存在的业务",
-    err_duplicate: "这个编码已被使用", err_colour: "颜色须写成 #rrggbb，例如 #0284c7", err_number: "请输入数字",
-    err_positive: "必须大于 0", err_hours: "营业时间格式不对，例如 09:00-12:00, 13:30-18:00 或 closed",
-    err_timezone: "不认识的时区，例如 Asia/Shanghai", err_code_format: "编码只能用字母、数字、- 和 _",
-    err_counter_empty: "窗口至少要办理一项业务", err_zone_only: "有显示区域只显示这项业务：请先修改或停用该显示区域",
-    err_category_used: "还有业务属于这个大类：请先把它们移到其他大类",
+    problem_required: "必须填写", problem_wrong_type: "类型不对（应为 {expected}）", problem_wrong_type_int: "请输入整数",
+    problem_wrong_type_float: "请输入数字", problem_wrong_type_int_or_float: "请输入数字", problem_wrong_type_number: "请输入数字",
+    problem_wrong_type_str: "请输入文字", problem_too_small: "不能小于 {min}", problem_too_large: "不能大于 {max}{unit}",
+    problem_out_of_range: "须在 {min} 到 {max}{unit} 之间", problem_not_positive: "必须大于 0", problem_negative: "不能为负数",
+    problem_too_long: "名称太长，取号机按钮放不下：最多 {max_zh} 个汉字或 {max_en} 个字母", problem_too_many: "最多 {max} 项",
+    problem_too_few: "至少需要 {min} 项", problem_bad_format: "格式不对",
+    problem_bad_format_code: "编码只能用 1-32 个字母、数字、- 和 _", problem_bad_format_prefix: "号码前缀须为 1-3 个大写字母",
+    problem_bad_format_colour: "颜色须写成 #rrggbb，例如 #0284c7", problem_bad_format_icon: "图标名只能用字母、数字、.、- 和 _",
+    problem_bad_format_hours: "营业时间格式不对，例如 09:00-12:00, 13:30-18:00 或 closed",
+    problem_bad_format_time_of_day: "须写成 auto 或时刻，例如 20:30", problem_bad_format_date: "日期须写成 2026-10-01",
+    problem_bad_format_time_zone: "不认识的时区，例如 Asia/Shanghai",
+    problem_bad_format_printer: "打印机须为 none、browser 或 escpos://地址:端口（端口 1-65535）",
+    problem_bad_format_toml: "不是有效的 TOML 文件", problem_not_one_of: "只能选择：{allowed}",
+    problem_unknown_key: "不认识的设置项（可用：{allowed}）", problem_unknown_reference: "“{value}”不存在",
+    problem_unknown_reference_service: "包含不存在的业务：{value}", problem_unknown_reference_category: "没有这个大类：{value}",
+    problem_unknown_reference_counter: "没有这个窗口：{value}", problem_unknown_reference_branch: "没有这个营业厅：{value}",
+    problem_duplicate: "“{value}”已被使用或重复", problem_duplicate_prefix: "号码前缀 {value} 已被其他业务使用",
+    problem_duplicate_code: "编码 {value} 已被使用", problem_bad_time_range: "结束时间须晚于开始时间：{value}",
+    problem_overlap: "时间段或日期重叠", problem_unserved: "没有窗口办理这项业务：请至少选择一个窗口",
+    problem_in_use: "仍被其他设置使用：请先修改它们", problem_in_use_zone: "显示区域 {value} 只显示这项业务：请先修改或停用该显示区域",
+    problem_in_use_category: "还有业务属于这个大类：请先把它们移到其他大类", problem_code_fixed: "编码创建后不能修改",
+    problem_conflict: "与其他设置冲突（服务器提示：{message}）", problem_invalid: "设置不符合规则（服务器提示：{message}）",
+    unit_min: " 分钟", unit_s: " 秒", or_word: "、", server_says_that: "服务器提示：{message}",
   },
   en: {
     title: "Administration", all_branches: "All branches", manager_page: "Manager page", sign_out: "Sign out",
@@ -151,46 +167,65 @@ export const TEXTS = {
     kind_kiosk: "Kiosks", kind_wall: "Wall displays", kind_counter_display: "Counter displays",
     scale_three: "Three levels", scale_five: "Five stars", voice_auto: "Automatic", voice_browser: "The browser's",
     voice_server: "The server's",
-    err_prefix: "The prefix must be 1-3 capital letters", err_prefix_taken: "Another service uses this prefix",
-    err_required: "Required", err_code_fixed: "The code cannot change once created",
-    err_unserved: "No counter serves this service: tick at least one", err_unknown_service: "Names a service that does not exist",
-    err_duplicate: "This code is taken", err_colour: "Write the colour as #rrggbb, e.g. #0284c7", err_number: "Enter a number",
-    err_positive: "Must be more than 0", err_hours: "Hours look like 09:00-12:00, 13:30-18:00 or closed",
-    err_timezone: "Unknown time zone (e.g. Asia/Shanghai)", err_code_format: "Codes use letters, digits, - and _ only",
-    err_counter_empty: "A counter needs at least one service",
-    err_zone_only: "A display zone shows only this service: change or retire it first",
-    err_category_used: "Services are still under this category: move them first",
-    err_tile_name: "Too long for a kiosk tile: at most 20 Chinese characters or 72 letters",
-    err_range: "The value is outside the allowed range",
+    problem_required: "Required", problem_wrong_type: "The wrong kind of value ({expected} expected)",
+    problem_wrong_type_int: "Enter a whole number", problem_wrong_type_float: "Enter a number",
+    problem_wrong_type_int_or_float: "Enter a number", problem_wrong_type_number: "Enter a number",
+    problem_wrong_type_str: "Enter a text", problem_too_small: "Must be at least {min}", problem_too_large: "Must be at most {max}{unit}",
+    problem_out_of_range: "Must be from {min} to {max}{unit}", problem_not_positive: "Must be more than 0",
+    problem_negative: "Must not be negative",
+    problem_too_long: "Too long for a kiosk tile: at most {max_zh} Chinese characters or {max_en} letters",
+    problem_too_many: "At most {max}", problem_too_few: "At least {min} needed", problem_bad_format: "Not written the right way",
+    problem_bad_format_code: "Codes use 1-32 letters, digits, - and _ only", problem_bad_format_prefix: "The prefix must be 1-3 capital letters",
+    problem_bad_format_colour: "Write the colour as #rrggbb, e.g. #0284c7",
+    problem_bad_format_icon: "Icon names use letters, digits, ., - and _ only",
+    problem_bad_format_hours: "Hours look like 09:00-12:00, 13:30-18:00 or closed",
+    problem_bad_format_time_of_day: "Write auto or a time of day such as 20:30", problem_bad_format_date: "Write the date as 2026-10-01",
+    problem_bad_format_time_zone: "Unknown time zone (e.g. Asia/Shanghai)",
+    problem_bad_format_printer: "The printer is none, browser or escpos://host:port (port 1-65535)",
+    problem_bad_format_toml: "Not a valid TOML file", problem_not_one_of: "Choose one of: {allowed}",
+    problem_unknown_key: "Not a setting (the settings: {allowed})", problem_unknown_reference: "“{value}” does not exist",
+    problem_unknown_reference_service: "Names a service that does not exist: {value}",
+    problem_unknown_reference_category: "No such category: {value}", problem_unknown_reference_counter: "No such counter: {value}",
+    problem_unknown_reference_branch: "No such branch: {value}", problem_duplicate: "“{value}” is taken or given twice",
+    problem_duplicate_prefix: "Another service uses the prefix {value}", problem_duplicate_code: "The code {value} is taken",
+    problem_bad_time_range: "The closing time must be after the opening time: {value}",
+    problem_overlap: "Times or dates overlap", problem_unserved: "No counter serves this service: tick at least one",
+    problem_in_use: "Something else still needs it: change that first",
+    problem_in_use_zone: "Display zone {value} shows only this service: change or retire it first",
+    problem_in_use_category: "Services are still under this category: move them first",
+    problem_code_fixed: "The code cannot change once created",
+    problem_conflict: "Does not fit with another setting (the server says: {message})",
+    problem_invalid: "Refused by the set-up's rules (the server says: {message})", unit_min: " min", unit_s: " s", or_word: ", ", server_says_that: "The server says: {message}",
   },
 };
 
-const PROBLEMS = [
-  [/capital letters/, "err_prefix"],
-  [/is used by another service/, "err_prefix_taken"],
-  [/missing \(required\)/, "err_required"],
-  [/cannot change/, "err_code_fixed"],
-  [/no counter serves/, "err_unserved"],
-  [/unknown service/, "err_unknown_service"],
-  [/duplicate|exists already|already a category code/, "err_duplicate"],
-  [/colour|#rrggbb/i, "err_colour"],
-  [/must be (a|an) (int|float|number)|must be an int or float/, "err_number"],
-  [/greater than 0|must be positive/, "err_positive"],
-  [/time zone|timezone/i, "err_timezone"],
-  [/shows only this service/, "err_zone_only"],
-  [/no category with code/, "err_category_used"],
-  [/at least one service|must not be empty|needs at least one/, "err_counter_empty"],
-  [/HH:MM|hours|"closed"/, "err_hours"],
-  [/letters, digits/, "err_code_format"],
-  [/too long for a kiosk tile/, "err_tile_name"],
-  [/must be at (least|most)|must be \d+-\d+/, "err_range"],
-];
+/** The text of a refusal's problem in ``language``: the most specific key there is (``problem_bad_format_prefix``
+ * before ``problem_bad_format``) with its parameters filled in, or null for a problem this page does not know. */
+function problemText(details, message, language) {
+  const texts = TEXTS[language];
+  const code = details && details.problem;
+  if (!code || !texts["problem_" + code]) return null;
+  const params = details.params || {};
+  const detail = params.format || params.kind || params.expected;
+  const specific = detail && texts[`problem_${code}_${String(detail).replace(/\W+/g, "_")}`];
+  let text = specific || texts["problem_" + code];
+  if (code === "out_of_range" && params.min === undefined) text = texts.problem_too_large;  // open below
+  const shown = (value) => (Array.isArray(value) ? value.join(texts.or_word) : String(value));
+  const vars = { ...params, message, unit: params.unit ? texts["unit_" + params.unit] || ` ${params.unit}` : "" };
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars && vars[name] !== null ? shown(vars[name]) : whole));
+}
 
-/** The refusal in ``language`` when it is a problem we know, else null (the page shows the server's text). */
-export function explain(message, language, details) {
-  if (!message) return null;
-  for (const [pattern, key] of PROBLEMS) {
-    if (pattern.test(message)) return TEXTS[language][key];
-  }
-  return null;
+/** A refusal of the set-up in ``language``: the text of its problem code, else the server's own words under a
+ * translated heading. */
+export function explain(error, language) {
+  return problemText(error.details, error.message, language)
+    || TEXTS[language].server_says_that.replace("{message}", error.message);
+}
+
+/** The same away from the field it is about: the server's words (which name the key) follow the text. ``headed``:
+ * the place has a heading of its own already, so an unknown problem is only the server's words. */
+export function explainAway(error, language, headed = false) {
+  const text = problemText(error.details, error.message, language);
+  if (!text) return headed ? error.message : explain(error, language);
+  return text.includes(error.message) ? text : `${text} (${error.message})`;
 }

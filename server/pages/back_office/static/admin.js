@@ -4,7 +4,7 @@
  * it whole and answers a refusal with the piece's key (shown at the field), a stale save with both versions (the
  * stale dialog), a service still in use with its count (the retire dialog asks what becomes of its tickets).
  */
-import { TEXTS, explain } from "./admin-texts.js";
+import { TEXTS, explain, explainAway } from "./admin-texts.js";
 import { forms, build } from "./admin-forms.js";
 
 const PAGE = JSON.parse(document.getElementById("admin-config").textContent);
@@ -245,17 +245,16 @@ function clearErrors() {
 
 function showProblem(error) {
   const field = error.details && error.details.field;
-  const mapped = explain(error.message, i18n.language, error.details);
   const spot = field && document.querySelector(`#editor-fields .field-error[data-field="${CSS.escape(field)}"]`);
   if (spot) {
-    spot.textContent = mapped || error.message;
+    spot.textContent = explain(error, i18n.language);
+    spot.dataset.problem = (error.details && error.details.problem) || "";
     const input = spot.parentElement.querySelector("input, select");
     if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
-    if (!mapped) { /* the server's own words are under the field already */ }
     return;
   }
   const box = $("#editor-server");
-  box.querySelector("p").textContent = mapped ? `${mapped} (${error.message})` : error.message;
+  box.querySelector("p").textContent = explainAway(error, i18n.language, true);  // under "the server says"
   box.hidden = false;
 }
 
@@ -334,7 +333,7 @@ async function move(p, position) {
     await API.post(`${PAGE.api}/pieces/${p.kind}/${encodeURIComponent(p.code)}/move`, { branch: BRANCH, version: p.version, position });
   } catch (error) {
     if (!(error instanceof API.Error)) throw error;
-    window.alert(explain(error.message, i18n.language, error.details) || error.message);
+    window.alert(explainAway(error, i18n.language));
   }
   await load();
 }
@@ -372,7 +371,7 @@ $("#retire-form").addEventListener("submit", async (event) => {
       $("#retire-tickets").hidden = false;
       return;
     }
-    $("#retire-error").textContent = explain(error.message, i18n.language, error.details) || error.message;
+    $("#retire-error").textContent = explainAway(error, i18n.language);
     return;
   }
   $("#retire").close();
@@ -396,7 +395,7 @@ async function previewImport(file) {
   } catch (error) {
     if (!(error instanceof API.Error)) throw error;
     $("#preview-summary").textContent = "";
-    $("#preview-error").textContent = `${t("import_refused")} ${error.message}`;
+    $("#preview-error").textContent = `${t("import_refused")} ${explainAway(error, i18n.language, true)}`;
     return;
   }
   $("#preview-summary").textContent = answer.pieces.length
@@ -415,7 +414,7 @@ $("#preview-apply").addEventListener("click", async () => {
     await API.post(PAGE.api + "/import", { toml: importing });
   } catch (error) {
     if (!(error instanceof API.Error)) throw error;
-    $("#preview-error").textContent = `${t("import_refused")} ${error.message}`;
+    $("#preview-error").textContent = `${t("import_refused")} ${explainAway(error, i18n.language, true)}`;
     return;
   }
   $("#preview").close();
