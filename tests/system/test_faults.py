@@ -109,6 +109,22 @@ def assert_each_acknowledged_ticket_once(kiosks: list[Kiosk], log: dict[str, Any
     assert len(in_database) == len(acknowledged), "a ticket issued that no kiosk was given (a retry issued twice)"
 
 
+def threads(targets: list[tuple[Any, tuple[Any, ...]]], failures: list[BaseException]) -> list[threading.Thread]:
+    """Started threads that record what they raise in ``failures`` (a thread's assertion fails the test)."""
+
+    def guarded(target: Any, args: tuple[Any, ...]) -> None:
+        try:
+            target(*args)
+        except BaseException as exc:
+            failures.append(exc)
+            raise
+
+    started = [threading.Thread(target=guarded, args=(target, args)) for target, args in targets]
+    for thread in started:
+        thread.start()
+    return started
+
+
 @contextmanager
 def two_processes(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[tuple[ServerProcess, ...]]:
     config = write_config(tmp_path, database_url, redis_url=redis_url)
@@ -122,9 +138,8 @@ def test_postgresql_restarted_commands_answer_a_retryable_503_then_each_key_issu
     with ServerProcess(write_config(tmp_path, database)) as server:
         kiosks = [Kiosk([server.url]) for _ in range(3)]
         stop = threading.Event()
-        threads = [threading.Thread(target=kiosk.run, args=(stop,)) for kiosk in kiosks]
-        for thread in threads:
-            thread.start()
+        failures: list[BaseException] = []
+        load = threads([(kiosk.run, (stop,)) for kiosk in kiosks], failures)
         try:
             wait_for(lambda: sum(len(k.acknowledged) for k in kiosks) >= 20, timeout=20)
             own_postgres.stop("immediate")  # a crash: every connection cut, commands in flight among them
@@ -137,8 +152,9 @@ def test_postgresql_restarted_commands_answer_a_retryable_503_then_each_key_issu
             wait_for(lambda: sum(len(k.acknowledged) for k in kiosks) >= before + 20, timeout=30)
         finally:
             stop.set()
-            for thread in threads:
+            for thread in load:
                 thread.join(60)
+        assert not failures, failures
         assert all(refusal[2] for kiosk in kiosks for refusal in kiosk.refusals), "a 503 without Retry-After"
         # the same key once more: the same ticket, replayed, and nothing new issued
         key, ticket = next(iter(kiosks[0].acknowledged.items()))
@@ -196,3 +212,83 @@ def test_redis_restarted_pushes_resume_by_themselves_and_a_display_that_missed_e
         wait_for(lambda: display.events[-1]["seq"] == read_log(database)["seq"], timeout=10)
         assert_whole(log)
         display.close()
+
+
+def test_a_process_killed_under_load_its_display_moves_to_the_other_and_nothing_is_lost_or_called_twice(
+        tmp_path: Path, postgres_base_url: str | None, redis_url: str) -> None:
+    if postgres_base_url is None:
+        pytest.skip("PostgreSQL is not installed")  # redis_url has already failed in CI without it
+    database = fresh_postgres_database(postgres_base_url)
+    with two_processes(tmp_path, database, redis_url) as (a, b):
+        urls = [a.url, b.url]
+        displays = [Listener(url, failover=urls, resync_on_gap=True).connect() for url in urls]
+        for display in displays:
+            assert display.join({"role": "display", "branch": BRANCH})["ok"]
+        kiosks = [Kiosk(urls[i % 2:] + urls[:i % 2]) for i in range(4)]  # two start on each process
+        calls: Counter[int] = Counter()
+        refused: list[str] = []
+        stop = threading.Event()
+
+        def work(username: str, counter: str, first: int) -> None:
+            """A member of staff calling and finishing, through one process and then the other on a failure."""
+            sessions = {url: staff_session(url, username) for url in urls}
+            turn = first
+            assert sessions[urls[turn]].post(f"{urls[turn]}{B}/counters/{counter}/sign-in", json={}).ok
+            key = uuid.uuid4().hex
+            while not stop.is_set():
+                url = urls[turn % 2]
+                try:
+                    answer = sessions[url].post(f"{url}{B}/counters/{counter}/call-next", timeout=10,
+                                                headers={"Idempotency-Key": key})
+                    if answer.status_code == 409 and answer.json()["error"] == "counter_busy":
+                        # the no-show after an acknowledged call was lost with the process: mark it again
+                        view = sessions[url].get(f"{url}{B}/snapshot?view=staff", timeout=10).json()
+                        held = next(c for c in view["counters"] if c["number"] == counter)["current"]
+                        assert held["number"] == answer.json()["details"]["current"] and calls[held["id"]] == 1
+                        sessions[url].post(f"{url}{B}/tickets/{held['id']}/no-show", json={}, timeout=10)
+                        continue
+                    key = uuid.uuid4().hex  # answered: the next press is a new request
+                    if answer.status_code != 200:
+                        refused.append(answer.text)
+                        continue
+                    ticket = answer.json()["ticket"]
+                    if ticket is None:
+                        time.sleep(0.05)
+                        continue
+                    calls[ticket["id"]] += 1
+                    sessions[url].post(f"{url}{B}/tickets/{ticket['id']}/no-show", json={}, timeout=10)
+                except requests.RequestException:
+                    turn += 1  # the process is gone: the same press again, through the other (same key)
+
+        failures: list[BaseException] = []
+        load = threads([(kiosk.run, (stop,)) for kiosk in kiosks]
+                       + [(work, ("zhang.wei", "1", 0)), (work, ("li.na", "2", 1))], failures)
+        try:
+            wait_for(lambda: sum(len(k.acknowledged) for k in kiosks) >= 40 and len(calls) >= 10, timeout=30)
+            a.kill()  # SIGKILL under load: requests in flight get no answer, A's sockets drop
+            killed = time.monotonic()
+            wait_for(lambda: displays[0].url == b.url and len(displays[0].snapshots) >= 2, timeout=15)
+            assert time.monotonic() - killed < 10
+            summaries_before = len(displays[0].summaries)
+            before = sum(len(k.acknowledged) for k in kiosks), len(calls)
+            wait_for(lambda: sum(len(k.acknowledged) for k in kiosks) >= before[0] + 20
+                     and len(calls) >= before[1] + 5, timeout=30)
+        finally:
+            stop.set()
+            for thread in load:
+                thread.join(60)
+        assert not failures, failures
+        assert not refused, refused[:3]
+        log = read_log(database)
+        assert_each_acknowledged_ticket_once(kiosks, log)
+        assert_whole(log)  # among others: no ticket called twice in the event log
+        assert max(calls.values()) == 1
+
+        # the moved display is in step: its snapshot plus the events after it reach the database's seq, and the
+        # surviving process's live loop keeps its figures fresh (a summary with the current waiting count)
+        moved_display = displays[0]
+        wait_for(lambda: moved_display.last_seq() == log["seq"], timeout=10)
+        wait_for(lambda: any(s["waiting_total"] == log["tally"] for s in moved_display.summaries[summaries_before:]),
+                 timeout=10)
+        for display in displays:
+            display.close()
