@@ -41,8 +41,8 @@ def read_log(database_url: str) -> dict[str, Any]:
     with psycopg.connect(_conninfo(database_url)) as conn:
         tickets = conn.execute("SELECT id, token, state, counter_number FROM ticket WHERE branch_code = %s",
                                (BRANCH,)).fetchall()
-        events = conn.execute("SELECT seq, kind, ticket_id FROM ticket_event WHERE branch_code = %s ORDER BY seq",
-                              (BRANCH,)).fetchall()
+        events = conn.execute("SELECT seq, kind, ticket_id, counter_number FROM ticket_event WHERE branch_code = %s "
+                              "ORDER BY seq", (BRANCH,)).fetchall()
         row = conn.execute("SELECT seq FROM branch_sequence WHERE branch_code = %s", (BRANCH,)).fetchone()
         tally = conn.execute("SELECT COALESCE(SUM(waiting), 0) FROM queue_tally WHERE branch_code = %s",
                              (BRANCH,)).fetchone()
@@ -52,11 +52,11 @@ def read_log(database_url: str) -> dict[str, Any]:
 def assert_whole(log: dict[str, Any]) -> None:
     """Nothing half-written: the event log runs 1..seq without a hole, every ticket has exactly one ``issued`` event,
     no ticket was called twice, and the waiting tally matches the tickets."""
-    seqs = [seq for seq, _, _ in log["events"]]
+    seqs = [seq for seq, *_ in log["events"]]
     assert seqs == list(range(1, log["seq"] + 1)), "the event log has a hole or runs past the branch's seq"
-    issued = Counter(ticket for _, kind, ticket in log["events"] if kind == "issued")
+    issued = Counter(ticket for _, kind, ticket, _ in log["events"] if kind == "issued")
     assert set(issued) == {t[0] for t in log["tickets"]} and max(issued.values(), default=1) == 1
-    called = Counter(ticket for _, kind, ticket in log["events"] if kind == "called")
+    called = Counter(ticket for _, kind, ticket, _ in log["events"] if kind == "called")
     assert max(called.values(), default=1) == 1, [t for t, n in called.items() if n > 1][:5]
     assert log["tally"] == sum(1 for t in log["tickets"] if t[2] == "waiting")
 
@@ -292,3 +292,91 @@ def test_a_process_killed_under_load_its_display_moves_to_the_other_and_nothing_
                  timeout=10)
         for display in displays:
             display.close()
+
+
+RACE_S = 20.0
+"""How long the call-next race runs (thousands of presses on this machine)."""
+QUEUE = 240
+"""Tickets waiting when the race starts: more than the race calls, so that every press may call one."""
+
+
+def test_two_staff_on_two_processes_racing_call_next_never_call_a_ticket_twice(
+        processes: tuple[ServerProcess, ServerProcess]) -> None:
+    a, b = processes
+    kiosk = Kiosk([a.url, b.url])
+    issuing = time.monotonic()
+    failures: list[BaseException] = []
+    for thread in threads([(lambda k: [k.issue() for _ in range(QUEUE // 4)], (Kiosk([a.url, b.url]),))
+                           for _ in range(4)], failures):
+        thread.join(60)
+    print(f"{QUEUE} tickets issued in {time.monotonic() - issuing:.1f} s")
+    # counters 1 and 2 both serve BILL; each member of staff presses through a different process, four presses at a
+    # time without pause (a double tap, the keyboard shortcut, a second tab), all eight in flight together
+    desks = [("zhang.wei", "1", a.url), ("li.na", "2", b.url)]
+    sessions = [staff_session(url, username) for username, _, url in desks]
+    for session, (_, counter, url) in zip(sessions, desks, strict=True):
+        assert session.post(f"{url}{B}/counters/{counter}/sign-in", json={}).ok
+    presses_per_desk = 4
+    lock = threading.Lock()
+    answers: Counter[str] = Counter()
+    called: list[tuple[int, str, int]] = []  # (press, counter, ticket id) of every call-next that called
+    stop = threading.Event()
+    began = time.monotonic()
+
+    def press(desk: int) -> None:
+        session, (_, counter, url) = requests.Session(), desks[desk]
+        session.cookies.update(sessions[desk].cookies)  # one session per tab, all signed in as the same person
+        turn = 0
+        while time.monotonic() - began < RACE_S:
+            answer = session.post(f"{url}{B}/counters/{counter}/call-next", timeout=30)
+            body = answer.json()
+            with lock:
+                answers[f"{answer.status_code} {body.get('error', '')}".strip()] += 1
+            if answer.status_code == 200 and body["ticket"] is not None:
+                with lock:
+                    called.append((turn, counter, body["ticket"]["id"]))
+                done = session.post(f"{url}{B}/tickets/{body['ticket']['id']}/no-show", json={}, timeout=30)
+                assert done.ok, done.text
+            turn += 1
+
+    def keep_the_queue_filled() -> None:
+        """Tickets go on being issued meanwhile, while the queue is short (the service's daily cap is 600)."""
+        while not stop.is_set():
+            if QUEUE + len(kiosk.acknowledged) - len(called) < 40:
+                kiosk.issue()
+            else:
+                time.sleep(0.02)
+
+    racers = threads([(press, (desk,)) for desk in range(len(desks)) for _ in range(presses_per_desk)], failures)
+    filler = threads([(keep_the_queue_filled, ())], failures)
+    for thread in racers:
+        thread.join(RACE_S + 60)
+    stop.set()
+    for thread in filler:
+        thread.join(30)
+    assert not failures, failures
+    presses = sum(answers.values())
+    print(f"{presses} call-next presses, {len(called)} calls: {dict(answers)}")
+    assert presses >= 600 and len(called) >= 50, "the race did not get going"  # some 1,200–1,400 presses here
+    assert set(answers) <= {"200", "409 counter_busy", "503 database_busy"}, answers
+    ids = [ticket for _, _, ticket in called]
+    assert len(ids) == len(set(ids)), "a ticket was called twice"
+    assert {counter for _, counter, _ in called} == {"1", "2"}
+    log = read_log(processes_database(a))
+    assert_whole(log)
+    # and no counter ever held two tickets: in the log each call at a counter follows the no-show of its last one
+    holds: dict[str, int | None] = {}
+    for seq, kind, ticket, counter in log["events"]:
+        if kind == "called":
+            assert holds.get(counter) is None, f"counter {counter} called {ticket} while holding {holds[counter]}"
+            holds[counter] = ticket
+        elif kind == "no_show":
+            assert holds.get(counter) == ticket, seq
+            holds[counter] = None
+
+
+def processes_database(server: ServerProcess) -> str:
+    """The database URL a server process was started with (from its config file)."""
+    import tomllib
+
+    return tomllib.loads(server.config_path.read_text(encoding="utf-8"))["server"]["database_url"]
