@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from server.launcher import ServerProcess, write_config
-from tests.support import PostgresCluster, RedisServer, fresh_postgres_database
+from tests.support import IN_CI, PostgresCluster, RedisServer, fresh_postgres_database
 from tests.system.clients import BRANCH, Listener, staff_session, wait_for
 
 pytestmark = pytest.mark.slow
@@ -125,6 +125,15 @@ def threads(targets: list[tuple[Any, tuple[Any, ...]]], failures: list[BaseExcep
     return started
 
 
+def need(postgres_base_url: str | None) -> str:
+    """The shared PostgreSQL server's URL; without one the test skips, and fails in CI."""
+    if postgres_base_url is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL is not installed; CI must run the fault tests (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed")
+    return postgres_base_url
+
+
 @contextmanager
 def two_processes(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[tuple[ServerProcess, ...]]:
     config = write_config(tmp_path, database_url, redis_url=redis_url)
@@ -170,9 +179,7 @@ def test_postgresql_restarted_commands_answer_a_retryable_503_then_each_key_issu
 
 def test_redis_restarted_pushes_resume_by_themselves_and_a_display_that_missed_events_resyncs(
         tmp_path: Path, postgres_base_url: str | None, own_redis: RedisServer) -> None:
-    if postgres_base_url is None:
-        pytest.skip("PostgreSQL is not installed")  # own_redis has already failed in CI without it
-    database = fresh_postgres_database(postgres_base_url)
+    database = fresh_postgres_database(need(postgres_base_url))
     with two_processes(tmp_path, database, own_redis.url) as (a, b):
         display = Listener(b.url, resync_on_gap=True).connect()
         assert display.join({"role": "display", "branch": BRANCH})["ok"]
@@ -216,9 +223,7 @@ def test_redis_restarted_pushes_resume_by_themselves_and_a_display_that_missed_e
 
 def test_a_process_killed_under_load_its_display_moves_to_the_other_and_nothing_is_lost_or_called_twice(
         tmp_path: Path, postgres_base_url: str | None, redis_url: str) -> None:
-    if postgres_base_url is None:
-        pytest.skip("PostgreSQL is not installed")  # redis_url has already failed in CI without it
-    database = fresh_postgres_database(postgres_base_url)
+    database = fresh_postgres_database(need(postgres_base_url))
     with two_processes(tmp_path, database, redis_url) as (a, b):
         urls = [a.url, b.url]
         displays = [Listener(url, failover=urls, resync_on_gap=True).connect() for url in urls]
