@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.fanout import DirectFanout, capture_websockets
 from server.headers import SecurityHeaders
+from server.message_queue import HallRedisManager
 from server.metrics import CONTENT_TYPE, HallMetrics, RequestTimer, socket_client_count
 from server.offload import eventlet_serves, offload_cpu
 from server.overview_sockets import register_overview_handlers
@@ -147,8 +148,9 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     gauge = RequestGauge(app.wsgi_app)
     chunked = ChunkedBody(gauge, max_bytes=app.config["MAX_CONTENT_LENGTH"])  # raised to the uploads' limit below
     app.wsgi_app = chunked  # type: ignore[method-assign]
-    socketio = SocketIO(app, message_queue=config.server.redis_url, async_mode=None,
-                        cors_allowed_origins=socket_origin_check(config.server.public_url))
+    queue = {"client_manager": HallRedisManager(config.server.redis_url)} if config.server.redis_url else {}
+    socketio = SocketIO(app, async_mode=None, cors_allowed_origins=socket_origin_check(config.server.public_url),
+                        **queue)
     use_timerless_socket_queues(socketio)
     drop_clients_that_fall_behind(socketio, config.limits.send_queue)
     app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]

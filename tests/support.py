@@ -84,6 +84,52 @@ def _pg_bin() -> Path | None:
     return None
 
 
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster on a unix socket in its own directory, which a test may stop and start
+    again (the same socket, so a server process's URL stays good): a database restart or fail-over."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.workdir = Path(tempfile.mkdtemp(prefix="hall-pg-"))
+        self.data = self.workdir / "data"
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres system user
+            shutil.chown(self.workdir, "postgres")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        subprocess.run([*self.run_as, str(bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "hall",
+                        "--no-sync"], check=True, capture_output=True)
+        self.url = f"postgresql+psycopg://hall@/postgres?host={self.workdir}"
+
+    @classmethod
+    def create(cls) -> PostgresCluster | None:
+        """A new cluster (not yet started), or None if PostgreSQL is not installed."""
+        bin_dir = _pg_bin()
+        return None if bin_dir is None else cls(bin_dir)
+
+    def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args],
+                              capture_output=True)
+
+    def start(self) -> None:
+        opts = f"-k {self.workdir} -c listen_addresses='' -c fsync=off -c max_connections=200"
+        done = self._pg_ctl("-o", opts, "-w", "-l", str(self.workdir / "log"), "start")
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed: {done.stderr.decode()}")
+        for _ in range(100):
+            if subprocess.run([str(self.bin_dir / "pg_isready"), "-h", str(self.workdir)],
+                              capture_output=True).returncode == 0:
+                return
+            time.sleep(0.1)
+
+    def stop(self, mode: str = "immediate") -> None:
+        """``immediate``: like a crash (no checkpoint, every connection cut); ``fast``: a clean shutdown."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @contextmanager
 def postgres_server() -> Iterator[str | None]:
     """A throw-away PostgreSQL cluster on a unix socket; yields a base URL, or None if not installed.
@@ -94,32 +140,15 @@ def postgres_server() -> Iterator[str | None]:
     if given:
         yield given
         return
-    bin_dir = _pg_bin()
-    if bin_dir is None:
+    cluster = PostgresCluster.create()
+    if cluster is None:
         yield None
         return
-    workdir = Path(tempfile.mkdtemp(prefix="hall-pg-"))
-    data = workdir / "data"
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres system user
-        shutil.chown(workdir, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "hall", "--no-sync"],
-                   check=True, capture_output=True)
-    opts = f"-k {workdir} -c listen_addresses='' -c fsync=off -c max_connections=200"
-    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l",
-                    str(workdir / "log"), "start"], check=True, capture_output=True)
     try:
-        for _ in range(50):
-            done = subprocess.run([str(bin_dir / "pg_isready"), "-h", str(workdir)], capture_output=True)
-            if done.returncode == 0:
-                break
-            time.sleep(0.1)
-        yield f"postgresql+psycopg://hall@/postgres?host={workdir}"
+        cluster.start()
+        yield cluster.url
     finally:
-        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+        cluster.remove()
 
 
 def fresh_postgres_database(base_url: str) -> str:
@@ -135,6 +164,47 @@ def fresh_postgres_database(base_url: str) -> str:
 
 # --- Redis ---------------------------------------------------------------------------------------
 
+class RedisServer:
+    """A throw-away Redis server on a loopback port, nothing saved to disk, which a test may stop and start again
+    on the same port (a Redis restart)."""
+
+    def __init__(self, binary: str) -> None:
+        import socket
+
+        self.binary = binary
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def create(cls) -> RedisServer | None:
+        """A new server (not yet started), or None if ``redis-server`` is not installed."""
+        binary = shutil.which("redis-server")
+        return None if binary is None else cls(binary)
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
 @contextmanager
 def redis_server() -> Iterator[str | None]:
     """A throw-away Redis server on a free loopback port, nothing saved to disk; yields its URL, or None if
@@ -143,29 +213,12 @@ def redis_server() -> Iterator[str | None]:
     if given:
         yield given
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
+    server = RedisServer.create()
+    if server is None:
         yield None
         return
-    import socket
-
-    import redis
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
     try:
-        client = redis.Redis.from_url(url)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield url
+        server.start()
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()

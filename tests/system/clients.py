@@ -16,9 +16,17 @@ BRANCH = "SZ-FUTIAN"
 class Listener:
     """A Socket.IO client that records everything it receives, joined with one role."""
 
-    def __init__(self, url: str, http_session: requests.Session | None = None) -> None:
-        self.client = socketio.Client(http_session=http_session, reconnection_delay=0.2,
-                                      reconnection_delay_max=0.5)
+    def __init__(self, url: str, http_session: requests.Session | None = None, *,
+                 failover: list[str] | None = None, resync_on_gap: bool = False) -> None:
+        """``failover``: the processes' URLs; a lost connection goes to the next of them in turn (what a round-robin
+        in front of them does) instead of reconnecting to the same URL. ``resync_on_gap``: an event whose ``seq``
+        skips one re-joins for a fresh snapshot, like ``static/hall/live.js``."""
+        self.client = socketio.Client(http_session=http_session, reconnection=failover is None,
+                                      reconnection_delay=0.2, reconnection_delay_max=0.5)
+        self.failover = failover
+        self.resync_on_gap = resync_on_gap
+        self.closing = False
+        self.gaps: list[tuple[int, int]] = []  # (last seq known, seq of the event that skipped)
         self.events: list[dict[str, Any]] = []
         self.summaries: list[dict[str, Any]] = []
         self.ticket_updates: list[dict[str, Any]] = []
@@ -30,6 +38,7 @@ class Listener:
         self.client.on("hall_summary", lambda summary: self._record(self.summaries, summary))
         self.client.on("ticket_update", lambda update: self._record(self.ticket_updates, update))
         self.client.on("connect", self._rejoin)
+        self.client.on("disconnect", self._lost)
         self.url = url
 
     def _record(self, target: list[dict[str, Any]], item: dict[str, Any]) -> None:
@@ -40,6 +49,38 @@ class Listener:
         with self.lock:
             self.event_times.append(time.monotonic())
             self.events.append(event)
+            last = self.last_seq()
+            gap = self.resync_on_gap and last is not None and event["seq"] > last + 1
+            if gap:
+                self.gaps.append((last, event["seq"]))
+            self.seen_seq = max(self.seen_seq or 0, event["seq"])
+        if gap and self.join_payload is not None:
+            threading.Thread(target=self.join, args=(self.join_payload,), daemon=True).start()
+
+    seen_seq: int | None = None
+
+    def last_seq(self) -> int | None:
+        """The newest seq this client knows of: its last snapshot's or event's (call with the lock held)."""
+        known = [s["seq"] for s in self.snapshots[-1:]] + ([self.seen_seq] if self.seen_seq is not None else [])
+        return max(known) if known else None
+
+    def _lost(self, *_: Any) -> None:
+        if self.failover is not None and not self.closing:
+            threading.Thread(target=self._fail_over, daemon=True).start()
+
+    def _fail_over(self) -> None:
+        """Connect to the next process in turn until one answers (the connect handler then re-joins)."""
+        assert self.failover is not None
+        turn = self.failover.index(self.url) if self.url in self.failover else 0
+        deadline = time.monotonic() + 30
+        while not self.closing and time.monotonic() < deadline:
+            turn += 1
+            self.url = self.failover[turn % len(self.failover)]
+            try:
+                self.client.connect(self.url, transports=["websocket"], wait_timeout=3)
+                return
+            except (socketio.exceptions.ConnectionError, ValueError):
+                time.sleep(0.2)
 
     def _rejoin(self) -> None:
         if self.join_payload is not None:  # after a reconnect: a fresh snapshot, like static/hall/live.js
@@ -57,6 +98,7 @@ class Listener:
         return answer
 
     def close(self) -> None:
+        self.closing = True
         self.client.disconnect()
 
 
