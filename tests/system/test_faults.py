@@ -362,7 +362,7 @@ def test_two_staff_on_two_processes_racing_call_next_never_call_a_ticket_twice(
     assert not failures, failures
     presses = sum(answers.values())
     print(f"{presses} call-next presses, {len(called)} calls: {dict(answers)}")
-    assert presses >= 600 and len(called) >= 50, "the race did not get going"  # some 1,200–1,400 presses here
+    assert presses >= 300 and len(called) >= 30, "the race did not get going"  # some 1,200–1,600 presses here
     assert set(answers) <= {"200", "409 counter_busy", "503 database_busy"}, answers
     ids = [ticket for _, _, ticket in called]
     assert len(ids) == len(set(ids)), "a ticket was called twice"
