@@ -139,17 +139,13 @@ drops them at once (:meth:`LiveHall.note_plans_changed`); this bounds how late o
 class NewTicket:
     """What a ticket of one service and class issued at the last refresh would have had: its estimate, its people
     ahead in the queue, and what each further person ahead adds to its wait (None: no open counter serves it);
-    ``booked``: booked customers not arrived yet whom its counter would call first (:func:`booked_first`)."""
+    ``booked``: booked customers not arrived yet whom its counter would call first (:func:`booked_first`), which a
+    kiosk tile tells besides the people ahead (those the ticket will say it has)."""
 
     estimate: WaitEstimate
     ahead: int
     per_person: timedelta | None
     booked: int = 0
-
-    @property
-    def told(self) -> int:
-        """The people ahead a kiosk tile tells: the queue's and the booked customers who will come first."""
-        return self.ahead + self.booked
 
     def given(self, people_ahead: int | None) -> WaitEstimate:
         """The estimate a ticket issued now with ``people_ahead`` is promised (the tile's without a count): more
@@ -394,6 +390,8 @@ class LiveHall(ReadsHallModel):
             service["priority_estimate"] = live["priority_estimate"] if live else WaitEstimate.unknown().as_dict()
             service["ahead"] = live["ahead"] if live else None
             service["priority_ahead"] = live["priority_ahead"] if live else None
+            service["booked_ahead"] = live["booked_ahead"] if live else 0
+            service["priority_booked_ahead"] = live["priority_booked_ahead"] if live else 0
         snapshot["estimates_at"] = (summary or {}).get("generated_at")
         return snapshot
 
@@ -652,9 +650,11 @@ class LiveHall(ReadsHallModel):
             unknown = WaitEstimate.unknown()
             services[service.code] = {
                 "waiting": waiting.get(service.code, 0),
-                "ahead": normal.told if normal else None,
+                "ahead": normal.ahead if normal else None,
+                "booked_ahead": normal.booked if normal else 0,
                 "estimate": (normal.estimate if normal else unknown).as_dict(),
-                "priority_ahead": priority.told if priority else None,
+                "priority_ahead": priority.ahead if priority else None,
+                "priority_booked_ahead": priority.booked if priority else 0,
                 "priority_estimate": (priority.estimate if priority else unknown).as_dict(),
             }
         return {"branch": branch.code, "seq": seq, "generated_at": now.isoformat(),
@@ -797,7 +797,8 @@ def _shown(live: dict[str, Any]) -> tuple[Any, ...]:
 
 def _summary_key(summary: dict[str, Any]) -> tuple[Any, ...]:
     services = tuple(
-        (code, s["waiting"], s["ahead"], s["priority_ahead"], tuple(s["estimate"]["range_min"] or ()),
+        (code, s["waiting"], s["ahead"], s["priority_ahead"], s["booked_ahead"], s["priority_booked_ahead"],
+         tuple(s["estimate"]["range_min"] or ()),
          s["estimate"]["reason"], tuple(s["priority_estimate"]["range_min"] or ()), s["priority_estimate"]["reason"])
         for code, s in sorted(summary["services"].items())
     )

@@ -117,7 +117,8 @@ def test_a_booked_bill_slot_in_ten_minutes_lengthens_a_new_walk_ins_estimate(
     assert live.take_dirty() == {B: False}  # a booking asks for a refresh
     live.refresh(B)
     assert _last_bill_wait(live).expected > walk_in.expected + timedelta(minutes=2)
-    assert live.summary(B)["services"]["BILL"]["ahead"] == ahead + 1  # type: ignore[index]
+    tile = live.summary(B)["services"]["BILL"]  # type: ignore[index]
+    assert (tile["ahead"], tile["booked_ahead"]) == (ahead, 1)  # the ticket will say ``ahead``; the tile adds 1
     # the issue compares the people it counts in the queue with the queue's count at the refresh, not the told one
     given = live.new_ticket_estimate(B, "BILL", people_ahead=ahead)
     assert given is not None and abs(given.expected - _last_bill_wait(live).expected) < timedelta(seconds=6)
