@@ -193,7 +193,8 @@ class LiveRecorder(Recorder):
       counter signing in or out, ``COALESCE_S`` after issues and finishes (both counted from the previous refresh),
       ``IDLE_S`` after the last one when nothing happens, and never sooner than ``TICK_S`` after what caused it.
       It is :func:`~server.services.live.project_hall` on the hall as the live side reads it: counters signed in,
-      paused or not, with no roster (no ``opens_at``/``closes_at``).
+      paused or not, with no roster (no ``opens_at``/``closes_at``: the counters' usual hours instead), or, with
+      ``rostered`` (``--live-roster``), the day's roster as the server reads one (:func:`roster_changes`).
     * A new ticket is promised the last refresh's estimate for its service and lane, lengthened for the people
       ahead counted at issue (:meth:`~server.services.live.NewTicket.given`), as ``TicketService.issue`` does.
     * A waiting ticket's page shows the last refresh's estimate (its issue estimate until it is in one).
