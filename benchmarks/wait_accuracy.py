@@ -58,6 +58,7 @@ from server.domain.estimation import (  # noqa: E402
     estimate_waits,
 )
 from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key  # noqa: E402
+from server.domain.roster import CounterChange, CounterChangeKind  # noqa: E402
 from server.domain.tickets import EventKind, PriorityClass  # noqa: E402
 from server.services.live import (  # noqa: E402
     URGENT_KINDS,
@@ -192,7 +193,8 @@ class LiveRecorder(Recorder):
       counter signing in or out, ``COALESCE_S`` after issues and finishes (both counted from the previous refresh),
       ``IDLE_S`` after the last one when nothing happens, and never sooner than ``TICK_S`` after what caused it.
       It is :func:`~server.services.live.project_hall` on the hall as the live side reads it: counters signed in,
-      paused or not, with no roster (no ``opens_at``/``closes_at``).
+      paused or not, with no roster (no ``opens_at``/``closes_at``: the counters' usual hours instead), or, with
+      ``rostered`` (``--live-roster``), the day's roster as the server reads one (:func:`roster_changes`).
     * A new ticket is promised the last refresh's estimate for its service and lane, lengthened for the people
       ahead counted at issue (:meth:`~server.services.live.NewTicket.given`), as ``TicketService.issue`` does.
     * A waiting ticket's page shows the last refresh's estimate (its issue estimate until it is in one).
@@ -202,9 +204,10 @@ class LiveRecorder(Recorder):
       configured :class:`EstimatorSettings`, not from a scale fitted here.
     """
 
-    def __init__(self, model: BranchModel, rules: PolicyRules, services: list[str]) -> None:
+    def __init__(self, model: BranchModel, rules: PolicyRules, services: list[str], rostered: bool = False) -> None:
         super().__init__(model, rules)
         self.services = services
+        self.rostered = rostered  # the server knows the day's roster (view "live-roster")
         self.refreshes = 0
         self._projection: HallProjection | None = None
         self._given: dict[int, WaitEstimate] = {}
@@ -241,7 +244,8 @@ class LiveRecorder(Recorder):
     def _refresh(self, hall: HallDay) -> None:
         snapshot = live_side_view(hall.snapshot())
         started = time.perf_counter()
-        self._projection = project_hall(snapshot, self.rules, self.model, self.services)
+        roster = roster_changes(hall, self.model.settings.horizon) if self.rostered else None
+        self._projection = project_hall(snapshot, self.rules, self.model, self.services, roster=roster)
         self.estimate_seconds += time.perf_counter() - started
         self.estimate_calls += 1
         self.refreshes += 1
@@ -282,6 +286,25 @@ def live_side_view(snapshot: QueueSnapshot) -> QueueSnapshot:
     return replace(snapshot, counters=counters)
 
 
+def roster_changes(hall: HallDay, horizon: timedelta) -> list[CounterChange]:
+    """The simulated day's roster as the server reads one (:func:`server.domain.roster.counter_changes`): every
+    counter's rostered openings and closings within ``horizon``, not just the next one."""
+    now = hall.env.now
+    until = now + horizon.total_seconds() / 60
+    boundaries = sorted({60.0 * h for h in range(int(now // 60) + 1, hall.scenario.hours + 1)} | {hall.hard_stop})
+    changes = []
+    for index, counter in enumerate(hall.counters):
+        on = hall.rostered(index, now)
+        for minute in boundaries:
+            if minute <= now or minute > until:
+                continue
+            if hall.rostered(index, minute) != on:
+                on = not on
+                kind = CounterChangeKind.OPEN if on else CounterChangeKind.CLOSE
+                changes.append(CounterChange(hall.at(minute), counter.skills.counter, kind, counter.skills.services))
+    return sorted(changes, key=lambda c: (c.at, c.counter))
+
+
 def people_ahead_at_issue(snapshot: QueueSnapshot, me: QueuedTicket, rules: PolicyRules) -> int:
     """The people ahead ``TicketService.issue`` counts for a new ticket (``server.services.queries.people_ahead``,
     with the policy's pure count instead of the database's)."""
@@ -303,7 +326,8 @@ class Job:
     warmup_days: int
     eval_days: int
     settings: EstimatorSettings
-    view: str = "benchmark"  # or "live": the estimator as the live server drives it (LiveRecorder)
+    view: str = "benchmark"  # "live": the estimator as the live server drives it (LiveRecorder); "live-roster": so,
+    # with the day's roster known to the server
 
 
 def run_job(job: Job) -> dict[str, object]:
@@ -320,9 +344,11 @@ def run_job(job: Job) -> dict[str, object]:
     codes = [s.code for s in scenario.services]
     for day in range(job.warmup_days):
         # the live server calibrates on every day it has seen: its warm-up days run at the server's cadence too
-        warmup = LiveRecorder(model, rules, codes) if job.view == "live" else None
+        live = job.view.startswith("live")
+        warmup = LiveRecorder(model, rules, codes, job.view == "live-roster") if live else None
         HallDay(scenario, day, day_seeds[day], model, rules, observer=warmup).run()
-    recorder = LiveRecorder(model, rules, codes) if job.view == "live" else Recorder(model, rules)
+    recorder = (LiveRecorder(model, rules, codes, job.view == "live-roster") if job.view.startswith("live")
+                else Recorder(model, rules))
     tickets = walked_out = 0
     for day in range(job.warmup_days, job.warmup_days + job.eval_days):
         result = HallDay(scenario, day, day_seeds[day], model, rules, observer=recorder).run()
@@ -516,11 +542,14 @@ def view_figures(table: dict[str, dict[str, float]], issued: dict[str, np.ndarra
     }
 
 
-def report_live(live: list[dict[str, object]], benchmark: dict[str, float]) -> dict[str, object]:
+def report_live(live: list[dict[str, object]], benchmark: dict[str, float], rostered: bool = False
+                ) -> dict[str, object]:
     """Print the live view next to the idealised one; returns its figures for the JSON line."""
     per_scenario = {name: merge(live, name) for name in SCENARIOS}
-    print("\n=== live view: the estimator as the live server drives it (refresh cadence, issue estimate from the last"
-          " refresh, no roster, counters' usual hours, calibration as the server's, configured starting scale) ===")
+    knows = "the day's roster" if rostered else "no roster, counters' usual hours"
+    print(f"\n=== live view{' with the roster' if rostered else ''}: the estimator as the live server drives it"
+          f" (refresh cadence, issue estimate from the last refresh, {knows}, calibration as the server's,"
+          " configured starting scale) ===")
     figures: dict[str, object] = {}
     for name, data in per_scenario.items():
         table = scores(data)
@@ -558,6 +587,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 2))
     parser.add_argument("--no-live", action="store_true", help="skip the live view (the estimator as the server "
                         "drives it)")
+    parser.add_argument("--live-roster", action="store_true", help="also the live view with the day's roster known to "
+                        "the server (as when the branch keeps one)")
     args = parser.parse_args(argv)
     days = args.days or (2 if args.quick else 16)
     tune_days = args.tune_days or (1 if args.quick else 6)
@@ -582,10 +613,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     # 2. test seeds: every figure below
     jobs = make_jobs("test", days, warmup, chain_days, args.seed, settings)
-    live_jobs = [] if args.no_live else [replace(job, settings=EstimatorSettings(), view="live") for job in jobs]
+    live_views = [] if args.no_live else ["live", *(["live-roster"] if args.live_roster else [])]
+    live_jobs = [replace(job, settings=EstimatorSettings(), view=view) for view in live_views for job in jobs]
     results = run_jobs(jobs + live_jobs, args.workers)
     testing = [r for r in results if r["job"].view == "benchmark"]  # type: ignore[union-attr]
     live = [r for r in results if r["job"].view == "live"]  # type: ignore[union-attr]
+    live_roster = [r for r in results if r["job"].view == "live-roster"]  # type: ignore[union-attr]
     per_scenario = {name: merge(testing, name) for name in SCENARIOS}
     summary: dict[str, object] = {"interval_scale_start": scale}
     for name, scenario in SCENARIOS.items():
@@ -693,6 +726,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         headline["benchmark_view"] = view_figures(multi_table, pool([subset(d, d["at_issue"] == 1) for n, d in
                                                                      per_scenario.items() if SCENARIOS[n].multi_skill]))
         headline["live_view"] = report_live(live, headline["benchmark_view"])  # type: ignore[arg-type]
+    if live_roster:
+        headline["live_roster_view"] = report_live(live_roster, headline["benchmark_view"],  # type: ignore[arg-type]
+                                                   rostered=True)
     headline["runtime_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(headline))
     return headline

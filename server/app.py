@@ -176,6 +176,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     live = LiveHall(model, uow, clock, publisher=socket_publisher, offload=offload_cpu,
                     pacing=EventletPacing(gauge))
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
+    uow.on_plans_changed(live.note_plans_changed)  # a roster change or a booking: the projection reads them again
     metrics = HallMetrics(in_flight=lambda: gauge.in_flight, socket_clients=lambda: socket_client_count(socketio),
                           database_up=lambda: uow.database_problem() is None, branches=live.freshness, clock=clock)
     uow.subscribe(metrics.note_events)

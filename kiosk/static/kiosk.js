@@ -33,6 +33,7 @@
       waiting_n: "{n} 人等候",
       ahead_n: "前面 {n} 人",
       ahead_others: "其中本业务 {waiting} 人，其余为其他业务",
+      booked_first: "另有 {n} 位预约客户将先于您办理",
       services_n: "{n} 项业务",
       no_estimate: "暂无法估计等候时间",
       why_no_counter_open: "窗口尚未开放，工作人员即将开始办理。现在取号，开始后按顺序叫号。",
@@ -110,6 +111,8 @@
       waiting_n: "{n} waiting",
       ahead_n: { one: "{n} person ahead", other: "{n} people ahead" },
       ahead_others: "{waiting} of them for this service, the rest for others",
+      booked_first: { one: "and 1 customer with an appointment will be served before you",
+                      other: "and {n} customers with appointments will be served before you" },
       services_n: { one: "{n} service", other: "{n} services" },
       no_estimate: "No wait estimate yet",
       why_no_counter_open: "No counter is open yet: staff will open the counters shortly. Take a ticket now and you will be called in turn.",
@@ -343,6 +346,8 @@
       s.ahead = live.ahead;
       s.estimate = live.estimate;
       s.priority_ahead = live.priority_ahead;
+      s.booked_ahead = live.booked_ahead;
+      s.priority_booked_ahead = live.priority_booked_ahead;
       s.priority_estimate = live.priority_estimate;
     }
     state.snapshot.waiting_total = summary.waiting_total;
@@ -399,6 +404,7 @@
     const why = unavailable(s);
     const estimate = priority ? s.priority_estimate : s.estimate;
     const ahead = priority ? s.priority_ahead : s.ahead;
+    const booked = (priority ? s.priority_booked_ahead : s.booked_ahead) || 0;
     if (why) {
       tile.classList.add("unavailable"); // still tappable: it explains why (hours, a stop, the cap)
       tile.dataset.unavailable = why;
@@ -431,6 +437,9 @@
       if (ticketsUntilText(s)) stats.appendChild(stat("alert", ticketsUntilText(s), "stat-until"));
       if (known && !priority && ahead > s.waiting) {
         stats.appendChild(el("span", "tile-note", i18n.t("ahead_others", { waiting: s.waiting })));
+      }
+      if (known && booked > 0) { // booked customers due before this ticket's call: the wait counts them
+        stats.appendChild(el("span", "tile-note tile-booked", i18n.t("booked_first", { n: booked })));
       }
       if (isLong(estimate)) {
         const flag = el("span", "tile-flag", i18n.t("long_wait"));

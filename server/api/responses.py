@@ -105,6 +105,9 @@ class ServiceNow(Service):
                                           "it call first, other services' too (null: not estimated yet)")
     priority_estimate: Estimate = Field(description="the same for a priority-class (爱心通道) ticket")
     priority_ahead: int | None = Field(description="the same for a priority-class (爱心通道) ticket")
+    booked_ahead: int = Field(0, description="booked customers, not arrived yet, whom the counters would call before "
+                                             "a new ticket (arriving before its expected call); not in ``ahead``")
+    priority_booked_ahead: int = Field(0, description="the same for a priority-class (爱心通道) ticket")
 
 
 class CounterConfig(Answer):

@@ -69,7 +69,9 @@ class CounterState:
 
     ``serving_service``/``serving_since``: the ticket occupying the counter (called or being served)
     and when it was called. ``paused_since``: start of the current pause. ``opens_at``/``closes_at``:
-    the roster, if known (a closed counter that will open; an open one that stops calling then).
+    the roster, if known (a closed counter that will open; an open one that stops calling then). ``breaks``:
+    (start, end) spans between those in which it calls nobody (a rostered break, a handover); a customer at
+    the counter when one starts is finished first.
     """
 
     skills: CounterSkills
@@ -79,15 +81,32 @@ class CounterState:
     paused_since: datetime | None = None
     opens_at: datetime | None = None
     closes_at: datetime | None = None
+    breaks: tuple[tuple[datetime, datetime], ...] = ()
+
+
+@dataclass(frozen=True)
+class BookedArrival:
+    """A customer expected at ``at`` for ``service_code`` (a booked appointment not checked in yet): an arrival
+    the projection knows of, of the ``appointment`` class unless said otherwise."""
+
+    at: datetime
+    service_code: str
+    priority: PriorityClass = PriorityClass.APPOINTMENT
 
 
 @dataclass(frozen=True)
 class QueueSnapshot:
-    """The branch at one moment: the clock, its counters, and the tickets waiting to be called."""
+    """The branch at one moment: the clock, its counters, and the tickets waiting to be called.
+
+    ``booked``: the arrivals known in advance (booked appointments). None: unknown, the projection draws the
+    appointment class from the learnt arrival rates like the others; a list (even an empty one) replaces those
+    draws, since every appointment ticket comes from a booking.
+    """
 
     now: datetime
     counters: Sequence[CounterState]
     waiting: Sequence[QueuedTicket]
+    booked: Sequence[BookedArrival] | None = None
 
 
 # --- the estimate and its presentation -----------------------------------------------------------------
@@ -841,6 +860,7 @@ class _Lane:
     phantom_offsets: dict[_Kind, float]  # call key of a future arrival = arrival minute + offset
     opens: float  # minutes from now
     closes: float
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # breaks, minutes from now, in time order
     serving: tuple[float, list[float]] | None = None  # (elapsed, possible remaining durations)
     pause_left: list[float] | None = None  # possible remaining pause lengths, if paused
 
@@ -887,9 +907,11 @@ class _Projection:
             | {c.serving_service for c in snapshot.counters if c.serving_service}
             | {code for c in snapshot.counters for code in c.skills.services}
             | {code for rates in arrival_rates for code in rates}
+            | {b.service_code for b in snapshot.booked or ()}
         )
         index = {code: i for i, code in enumerate(services)}
         class_mixes = {index[code]: model.arrivals.class_mix(code) for code in services}
+        booked_kinds = {(index[b.service_code], b.priority) for b in snapshot.booked or ()}
 
         self.count = len(tickets)
         self.tables = [model.service_times.sampling_table(code) for code in services]
@@ -910,7 +932,7 @@ class _Projection:
         self.no_show_cost = abandonment.no_show_cost_minutes()
         self.pause_probability = model.pauses.probability()
         self.pause_durations = model.pauses.durations()
-        self.lanes = self._lanes(snapshot, tickets, rules, index, class_mixes)
+        self.lanes = self._lanes(snapshot, tickets, rules, index, class_mixes, booked_kinds)
         self.reachable = len({i for lane in self.lanes for i in lane.order})
 
         # A future arrival matters only if at some counter its key precedes one of today's tickets;
@@ -922,15 +944,26 @@ class _Projection:
             for kind, offset in lane.phantom_offsets.items():
                 self.targets.setdefault(kind, []).append((lane_index, offset))
                 self.relevant_until[kind] = max(self.relevant_until.get(kind, -_INFINITY), last_key - offset)
-        # per kind: arrivals per minute in each projected hour (independent Poisson streams)
+        # per kind: arrivals per minute in each projected hour (independent Poisson streams); with the bookings
+        # known, the appointment class arrives only as booked
         self.kind_rates: dict[_Kind, list[float]] = {}
+        booked_known = snapshot.booked is not None
         for hour_index, rates in enumerate(arrival_rates):
             for code, rate in rates.items():
                 for priority, share in class_mixes[index[code]]:
                     kind = (index[code], priority)
+                    if booked_known and priority is PriorityClass.APPOINTMENT:
+                        continue
                     if kind in self.relevant_until and rate * share > 0:
                         per_hour = self.kind_rates.setdefault(kind, [0.0] * len(arrival_rates))
                         per_hour[hour_index] = rate * share
+        # the booked arrivals that matter (those that could precede one of today's tickets somewhere), in minutes
+        self.booked: list[tuple[float, _Kind]] = []
+        for arrival in snapshot.booked or ():
+            kind = (index[arrival.service_code], arrival.priority)
+            minute = max(_minutes(arrival.at - now), 0.0)
+            if minute < min(self.relevant_until.get(kind, -_INFINITY), self.horizon):
+                self.booked.append((minute, kind))
 
     def _lanes(
         self,
@@ -939,8 +972,10 @@ class _Projection:
         rules: PolicyRules,
         index: Mapping[str, int],
         class_mixes: Mapping[int, list[tuple[PriorityClass, float]]],
+        booked_kinds: set[_Kind],
     ) -> list[_Lane]:
         now = snapshot.now
+        services_by_index = {i: code for code, i in index.items()}
         lanes: list[_Lane] = []
         for counter in snapshot.counters:
             self.checkpoint()
@@ -953,16 +988,21 @@ class _Projection:
             skills = counter.skills
             keyed = keyed_call_order(skills, tickets, rules, self.checkpoint, CHECKPOINT_STEPS)
             offsets: dict[_Kind, float] = {}
-            for code in skills.services:
-                for priority, _share in class_mixes.get(index[code], []):
-                    probe = QueuedTicket(ticket_id=-1, service_code=code, priority=priority, queued_at=now)
-                    offsets[(index[code], priority)] = _minutes(call_key(probe, skills, rules)[0] - now)
+            kinds = {(index[code], priority) for code in skills.services
+                     for priority, _share in class_mixes.get(index[code], [])}
+            kinds |= {kind for kind in booked_kinds if services_by_index[kind[0]] in skills.services}
+            for kind in sorted(kinds):
+                probe = QueuedTicket(ticket_id=-1, service_code=services_by_index[kind[0]], priority=kind[1],
+                                     queued_at=now)
+                offsets[kind] = _minutes(call_key(probe, skills, rules)[0] - now)
             lane = _Lane(
                 order=[position for _key, position in keyed],
                 keys=[_minutes(key - now) for (key, _id), _position in keyed],
                 phantom_offsets=offsets,
                 opens=opens,
                 closes=min(closes, self.horizon),
+                gaps=sorted((max(_minutes(start - now), 0.0), _minutes(end - now))
+                            for start, end in counter.breaks if end > now and end > start),
             )
             if counter.status is CounterStatus.PAUSED:
                 elapsed = _minutes(now - counter.paused_since) if counter.paused_since else 0.0
@@ -1015,6 +1055,7 @@ class _Projection:
                 while clock < hour_end:
                     arrivals.append((clock, kind))
                     clock += expovariate(rate)
+        arrivals += self.booked
         arrivals.sort()
         return arrivals
 
@@ -1047,6 +1088,7 @@ class _Projection:
         lane_orders = [lane.order for lane in lanes]
         lane_keys = [lane.keys for lane in lanes]
         lane_closes = [lane.closes for lane in lanes]
+        lane_gaps = [lane.gaps for lane in lanes]
         # Randomised quasi-Monte Carlo: the k-th uniform of replication r is frac(lattice[k] + r/R), so
         # across replications every draw is stratified. With a fixed seed (estimates must not jitter
         # between refreshes) plain Monte Carlo error would repeat in every refresh and act as a bias.
@@ -1091,6 +1133,10 @@ class _Projection:
                     has_work[lane_index] = False
                     lanes_with_work -= 1
                 if closed:
+                    continue
+                gap_end = _gap_end(lane_gaps[lane_index], clock) if lane_gaps[lane_index] else None
+                if gap_end is not None:  # on a break: it calls again when the break ends
+                    heappush(free, (gap_end, lane_index))
                     continue
                 while arrival_time <= clock:  # arrivals up to now join the queues of their counters
                     kind = arrivals[next_arrival][1]
@@ -1156,6 +1202,16 @@ class _Projection:
                 draw += 3
                 heappush(free, (clock + duration, lane_index))
         return samples
+
+
+def _gap_end(gaps: list[tuple[float, float]], clock: float) -> float | None:
+    """The end of the break ``clock`` falls in (None: none; breaks are few, in time order)."""
+    for start, end in gaps:
+        if start > clock:
+            return None
+        if clock < end:
+            return end
+    return None
 
 
 def _quantile(sorted_values: Sequence[float], q: float) -> float:

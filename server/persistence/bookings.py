@@ -42,6 +42,17 @@ def booked_between(session: Session, branch_code: str, start: datetime,
     return [(service, at, int(count)) for service, at, count in rows]
 
 
+def awaited_between(session: Session, branch_code: str, start: datetime,
+                    end: datetime) -> list[tuple[str, datetime, int]]:
+    """(service, slot start, bookings) for the booked slots of the branch starting in [start, end), counting only
+    the bookings not checked in yet (no ticket): the customers the live estimator expects to arrive."""
+    rows = session.execute(select(_B.service_code, _B.slot_start, func.count()).where(
+        _B.branch_code == branch_code, _B.slot_start >= start, _B.slot_start < end, _B.seat.is_not(None),
+        _B.ticket_id.is_(None))
+        .group_by(_B.service_code, _B.slot_start).order_by(_B.slot_start, _B.service_code)).all()
+    return [(service, at, int(count)) for service, at, count in rows]
+
+
 def held_by_phone(session: Session, phone: str, since: datetime) -> list[BookingRow]:
     """The phone's bookings (any branch) still booked whose slot ends after ``since``."""
     return list(session.execute(select(BookingRow).join(CustomerContact, _C.booking_id == _B.id).where(

@@ -317,7 +317,9 @@ class _Booking:
         self._context = uow.command(branch, now)
 
     def __enter__(self) -> Any:
-        return self._context.__enter__()
+        tx = self._context.__enter__()
+        tx.plans_changed = True  # a booked seat is future demand the live estimator counts
+        return tx
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         try:

@@ -28,21 +28,22 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from server.domain import policy
 from server.domain.counter_session import CounterSession
 from server.domain.estimation import (
     AccuracyTracker,
+    BookedArrival,
     BranchModel,
     CounterState,
     CounterStatus,
     QueueSnapshot,
     WaitEstimate,
     estimate_waits,
-    with_usual_hours,
 )
+from server.domain.foresight import LATE_ARRIVAL, BookedSlot, booked_arrivals, booked_first, foreseen
 from server.domain.hall import Branch
 from server.domain.hall_alerts import (
     AlertRules,
@@ -56,9 +57,12 @@ from server.domain.hall_alerts import (
 from server.domain.issuing import IssueStop, blocking
 from server.domain.numbering import service_day
 from server.domain.overview import BranchGlance, DayTally, ServiceWait, counter_counts, worst_wait
+from server.domain.roster import CounterChange, DayRoster, Shift, counter_changes
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
+from server.persistence import bookings as stored_bookings
 from server.persistence import counter_sessions, hall_reads, issue_stops, live_reads
+from server.persistence import roster as stored_roster
 from server.persistence.follow_ups import overdue as overdue_follow_ups
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
@@ -126,16 +130,22 @@ class NoPacing:
 READ_CHUNK = 500  # rows read between two turns for waiting requests
 LEARN_CHUNK = 20  # events learnt between two turns (about 50 µs each)
 STEP_CHUNK = 100  # tickets converted or diffed between two checkpoints (well under a millisecond)
+PLANS_REREAD = timedelta(minutes=10)
+"""How long a branch's roster and bookings, once read, serve its refreshes: a change made through this process
+drops them at once (:meth:`LiveHall.note_plans_changed`); this bounds how late one made by another process is seen."""
 
 
 @dataclass(frozen=True)
 class NewTicket:
     """What a ticket of one service and class issued at the last refresh would have had: its estimate, its people
-    ahead, and what each further person ahead adds to its wait (None: no open counter serves it)."""
+    ahead in the queue, and what each further person ahead adds to its wait (None: no open counter serves it);
+    ``booked``: booked customers not arrived yet whom its counter would call first (:func:`booked_first`), which a
+    kiosk tile tells besides the people ahead (those the ticket will say it has)."""
 
     estimate: WaitEstimate
     ahead: int
     per_person: timedelta | None
+    booked: int = 0
 
     def given(self, people_ahead: int | None) -> WaitEstimate:
         """The estimate a ticket issued now with ``people_ahead`` is promised (the tile's without a count): more
@@ -164,20 +174,45 @@ class HallProjection:
 
 
 def project_hall(snapshot: QueueSnapshot, rules: policy.PolicyRules, model: BranchModel,
-                 service_codes: Sequence[str], checkpoint: Callable[[], None] | None = None) -> HallProjection:
+                 service_codes: Sequence[str], checkpoint: Callable[[], None] | None = None, *,
+                 roster: Sequence[CounterChange] | None = None,
+                 booked: Sequence[BookedArrival] | None = None) -> HallProjection:
     """What a refresh computes from the queue it read (pure; the benchmark drives the estimator through this too):
-    the estimator over the waiting tickets plus a would-be new ticket per service and lane, and people ahead."""
+    the estimator over the waiting tickets plus a would-be new ticket per service and lane, and people ahead.
+
+    ``roster``: the counters' rostered openings and closings ahead (None: the day has no roster, and counters are
+    projected to open and close when they usually do); ``booked``: the booked customers expected (None: unknown)."""
     kinds = [(code, priority) for code in service_codes for priority in NEW_TICKET_CLASSES]
     now = snapshot.now
-    # no roster: counters are projected to open and close when they usually do
-    waits = estimate_waits(with_usual_hours(snapshot, model), rules, model, kinds, checkpoint)
+    waits = estimate_waits(foreseen(snapshot, model, roster, booked), rules, model, kinds, checkpoint)
     ghosts = [policy.QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=now)
               for i, (service, priority) in enumerate(kinds)]
     ahead = _people_ahead(snapshot, rules, checkpoint, ghosts)
     per_person = _time_per_person(snapshot, model, now)
-    new = {(service, priority.value): NewTicket(waits[-(i + 1)], ahead[-(i + 1)], per_person.get(service))
+    first = _booked_first(snapshot, rules, ghosts, waits, booked or ())
+    new = {(service, priority.value): NewTicket(waits[-(i + 1)], ahead[-(i + 1)], per_person.get(service),
+                                                first.get(-(i + 1), 0))
            for i, (service, priority) in enumerate(kinds)}
     return HallProjection(waits, ahead, new)
+
+
+def _booked_first(snapshot: QueueSnapshot, rules: policy.PolicyRules, tickets: Sequence[policy.QueuedTicket],
+                  waits: dict[int, WaitEstimate], booked: Sequence[BookedArrival]) -> dict[int, int]:
+    """Per ticket: booked customers arriving before its expected call whom the counter where it is nearest the front
+    would call first (the fewest over the counters that count, as :func:`policy.people_ahead` counts the queue)."""
+    if not booked:
+        return {}
+    open_numbers = {c.skills.counter for c in snapshot.counters if c.status != CounterStatus.CLOSED}
+    result = {}
+    for ticket in tickets:
+        estimate = waits.get(ticket.ticket_id)
+        if estimate is None or not estimate.known:
+            continue
+        until = snapshot.now + estimate.expected
+        result[ticket.ticket_id] = policy.people_ahead(
+            (c.skills.counter in open_numbers, booked_first(booked, ticket, c.skills, rules, until))
+            for c in snapshot.counters if policy.is_eligible(ticket, c.skills))
+    return result
 
 
 def given_estimate(data: dict[str, Any] | None) -> WaitEstimate | None:
@@ -219,6 +254,28 @@ def estimate_of(live: dict[str, Any]) -> WaitEstimate:
     return given_estimate(live) or WaitEstimate.unknown()
 
 
+@dataclass(frozen=True)
+class _Plans:
+    """A branch's roster days and its booked slots not checked in, as read at ``read_at`` for the hours until
+    ``until``: what the projection knows of the future (cheap to keep; read again when changed or stale)."""
+
+    read_at: datetime
+    until: datetime
+    today: date  # the local date they were read on
+    has_roster: bool  # today has rostered work: the roster, not the usual hours, says when counters open
+    days: dict[date, list[Shift]]
+    slots: tuple[BookedSlot, ...]
+
+    def fresh(self, now: datetime, horizon: timedelta, today: date) -> bool:
+        return self.today == today and now + horizon <= self.until and now - self.read_at < PLANS_REREAD
+
+    def roster(self, branch: Branch, now: datetime, horizon: timedelta) -> list[CounterChange] | None:
+        return counter_changes(branch, self.days, now, horizon) if self.has_roster else None
+
+    def booked(self, now: datetime) -> list[BookedArrival]:
+        return booked_arrivals(self.slots, now)
+
+
 @dataclass
 class _BranchState:
     """What the live side keeps per branch between refreshes."""
@@ -234,6 +291,8 @@ class _BranchState:
     new_ticket: dict[tuple[str, str], NewTicket] = field(default_factory=dict)
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     summary: dict[str, Any] | None = None
+    plans: _Plans | None = None  # the roster and bookings read for the projection, until changed or too old
+    plans_changes: int = 0  # changes told of: plans read before the last one are not kept
     version: int = 0
     alert_since: dict[str, datetime] = field(default_factory=dict)  # each current hall alert: when it started
     today: DayTally = field(default_factory=DayTally)  # today's calls within target and ratings, for the overview
@@ -265,6 +324,14 @@ class LiveHall(ReadsHallModel):
         urgent = any(event.get("kind") in URGENT_KINDS for event in events)
         with self._lock:
             self._dirty[branch_code] = self._dirty.get(branch_code, False) or urgent
+
+    def note_plans_changed(self, branch_code: str) -> None:
+        """Called after a commit changed the branch's roster or bookings: read them again and refresh soon."""
+        state = self._states.get(branch_code)
+        if state is not None:
+            state.plans, state.plans_changes = None, state.plans_changes + 1
+        with self._lock:
+            self._dirty[branch_code] = self._dirty.get(branch_code, False)
 
     def take_dirty(self) -> dict[str, bool]:
         with self._lock:
@@ -323,6 +390,8 @@ class LiveHall(ReadsHallModel):
             service["priority_estimate"] = live["priority_estimate"] if live else WaitEstimate.unknown().as_dict()
             service["ahead"] = live["ahead"] if live else None
             service["priority_ahead"] = live["priority_ahead"] if live else None
+            service["booked_ahead"] = live["booked_ahead"] if live else 0
+            service["priority_booked_ahead"] = live["priority_booked_ahead"] if live else 0
         snapshot["estimates_at"] = (summary or {}).get("generated_at")
         return snapshot
 
@@ -361,6 +430,8 @@ class LiveHall(ReadsHallModel):
         events = self._events_to_learn(branch, state)
         seq, rows, sessions, stops = self._read_queue(branch, now)
         cases = self._overdue_cases(branch, now)
+        horizon = state.model.settings.horizon
+        plans = self._plans(branch, state, now)
 
         previous = state.tickets
 
@@ -370,7 +441,8 @@ class LiveHall(ReadsHallModel):
             checkpoint = self.pacing.checkpoint
             self._learn(branch, state, events, checkpoint)
             snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
-            projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services], checkpoint)
+            projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services], checkpoint,
+                                      roster=plans.roster(branch, now, horizon), booked=plans.booked(now))
             waits, ahead, new = projection.waits, projection.ahead, projection.new
             unknown = WaitEstimate.unknown()
             current: dict[int, dict[str, Any]] = {}
@@ -430,6 +502,28 @@ class LiveHall(ReadsHallModel):
 
     def _branch(self, code: str) -> Branch:
         return require_branch(self.config, code)
+
+    def _plans(self, branch: Branch, state: _BranchState, now: datetime) -> _Plans:
+        """The branch's roster days and booked slots for the projection's horizon: those read before while fresh,
+        else read now (two small indexed reads, once in :data:`PLANS_REREAD` or after a change)."""
+        horizon = state.model.settings.horizon
+        today = branch.schedule.local(now).date()
+        plans = state.plans
+        if plans is not None and plans.fresh(now, horizon, today):
+            return plans
+        until = now + horizon + PLANS_REREAD
+        changes = state.plans_changes
+        first = today - timedelta(days=1)  # a shift of yesterday's may run until midnight
+        days = [first + timedelta(days=n) for n in range((branch.schedule.local(until).date() - first).days + 1)]
+        with self.uow.read() as session:
+            shifts = stored_roster.on_days(session.connection(), branch.code, days)
+            slots = stored_bookings.awaited_between(session, branch.code, now - LATE_ARRIVAL, until)
+        plans = _Plans(read_at=now, until=until, today=today,
+                       has_roster=DayRoster(tuple(shifts.get(today, ()))).has_work,
+                       days=shifts, slots=tuple(BookedSlot(code, utc_datetime(at), count) for code, at, count in slots))
+        if changes == state.plans_changes:  # else a change committed meanwhile: read again at the next refresh
+            state.plans = plans
+        return plans
 
     def _overdue_cases(self, branch: Branch, now: datetime) -> list[OverdueCase]:
         """The branch's follow-up cases past due (few; an idle branch refreshes every minute, so a case that
@@ -557,8 +651,10 @@ class LiveHall(ReadsHallModel):
             services[service.code] = {
                 "waiting": waiting.get(service.code, 0),
                 "ahead": normal.ahead if normal else None,
+                "booked_ahead": normal.booked if normal else 0,
                 "estimate": (normal.estimate if normal else unknown).as_dict(),
                 "priority_ahead": priority.ahead if priority else None,
+                "priority_booked_ahead": priority.booked if priority else 0,
                 "priority_estimate": (priority.estimate if priority else unknown).as_dict(),
             }
         return {"branch": branch.code, "seq": seq, "generated_at": now.isoformat(),
@@ -701,7 +797,8 @@ def _shown(live: dict[str, Any]) -> tuple[Any, ...]:
 
 def _summary_key(summary: dict[str, Any]) -> tuple[Any, ...]:
     services = tuple(
-        (code, s["waiting"], s["ahead"], s["priority_ahead"], tuple(s["estimate"]["range_min"] or ()),
+        (code, s["waiting"], s["ahead"], s["priority_ahead"], s["booked_ahead"], s["priority_booked_ahead"],
+         tuple(s["estimate"]["range_min"] or ()),
          s["estimate"]["reason"], tuple(s["priority_estimate"]["range_min"] or ()), s["priority_estimate"]["reason"])
         for code, s in sorted(summary["services"].items())
     )

@@ -104,6 +104,7 @@ class RosterService:
         require_manager(hall.config, actor, branch)
         self._check_day(branch, day)
         with hall.uow.command(branch, hall.clock()) as tx:
+            tx.plans_changed = True  # the live estimator projects with the roster
             others = stored.on_day(tx.connection, branch.code, day)
             checked = check_shift(replace(shift, id=None), branch=branch, window=self.window(branch, day),
                                   people=self.people(branch), others=others)
@@ -118,6 +119,7 @@ class RosterService:
         branch = hall.branch(branch_code)
         require_manager(hall.config, actor, branch)
         with hall.uow.command(branch, hall.clock()) as tx:
+            tx.plans_changed = True  # the live estimator projects with the roster
             day, before = _existing(tx.connection, branch, shift_id)
             self._check_day(branch, day)
             others = stored.on_day(tx.connection, branch.code, day)
@@ -135,6 +137,7 @@ class RosterService:
         branch = hall.branch(branch_code)
         require_manager(hall.config, actor, branch)
         with hall.uow.command(branch, hall.clock()) as tx:
+            tx.plans_changed = True  # the live estimator projects with the roster
             day, before = _existing(tx.connection, branch, shift_id)
             stored.remove(tx.connection, shift_id)
             hall.audit.record_in(tx.connection, actor, AuditAction.ROSTER_CHANGED, branch=branch.code,
@@ -155,6 +158,7 @@ class RosterService:
         people = self.people(branch)
         copied, skipped = [], []
         with hall.uow.command(branch, hall.clock()) as tx:
+            tx.plans_changed = True  # the live estimator projects with the roster
             entries = stored.on_day(tx.connection, branch.code, source)
             if not entries:
                 raise RosterRefused("date", f"{source.isoformat()} has no roster to copy", code="empty_roster")

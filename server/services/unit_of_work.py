@@ -98,6 +98,9 @@ class Transaction:
     now: datetime
     seq: int
     events: list[dict[str, Any]] = field(default_factory=list)
+    plans_changed: bool = False
+    """Set by a command that changed what the branch expects (its roster, its bookings) without a hall event: the
+    live estimator is told after the commit (:meth:`UnitOfWork.on_plans_changed`)."""
     _connection: Connection | None = None
 
     @property
@@ -192,6 +195,7 @@ class _Batch:
         self.session = session
         self.seqs: dict[str, int] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
+        self.plans: set[str] = set()  # branches whose roster or bookings a command of the batch changed
         self.members = 0
         self.done = threading.Event()
         self.failure: BaseException | None = None  # set when the commit failed, or the batch got no database
@@ -206,6 +210,7 @@ class UnitOfWork:
         self.engine = engine
         self.read_engine = read_engine or engine
         self.subscribers: list[Subscriber] = []
+        self.plan_listeners: list[Callable[[str], None]] = []
         if publisher is not None:
             self.subscribe(publisher.publish)
         self._lock_rows = engine.dialect.name == "postgresql"
@@ -234,6 +239,8 @@ class UnitOfWork:
                     event_log.set_seq(connection, branch.code, tx.seq)
             events = tx.events
         self._publish(branch.code, events)
+        if tx.plans_changed:
+            self._plans_changed(branch.code)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -311,6 +318,8 @@ class UnitOfWork:
             if tx is not None:
                 batch.seqs[tx.branch.code] = tx.seq
                 batch.events.setdefault(tx.branch.code, []).extend(tx.events)
+                if tx.plans_changed:
+                    batch.plans.add(tx.branch.code)
         except BaseException as exc:
             failure = self._failure(exc)
         finally:
@@ -352,11 +361,25 @@ class UnitOfWork:
         if batch.failure is None:
             for code, events in batch.events.items():
                 self._publish(code, events)
+            for code in sorted(batch.plans):
+                self._plans_changed(code)
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Tell ``subscriber`` of every commit's events, after those registered before it (the app factory
         registers the screens' fan-out first, then the live side that re-estimates)."""
         self.subscribers.append(subscriber)
+
+    def on_plans_changed(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(branch_code)`` after each commit that changed a branch's roster or bookings (commands
+        that set :attr:`Transaction.plans_changed`; they record no hall event the screens would be told of)."""
+        self.plan_listeners.append(listener)
+
+    def _plans_changed(self, branch_code: str) -> None:
+        for listener in self.plan_listeners:
+            try:
+                listener(branch_code)
+            except Exception:  # as for events: a listener's fault must never fail a committed command
+                log.exception("telling of changed plans of branch %s failed", branch_code)
 
     def _publish(self, branch_code: str, events: list[dict[str, Any]]) -> None:
         if not events:

@@ -646,6 +646,34 @@ def test_before_any_counter_opens_the_kiosk_says_why_there_is_no_estimate(hall_s
     assert not page.js_errors
 
 
+def test_a_tile_tells_the_booked_customers_served_before_a_new_ticket(hall_server: HallServer, page: Any) -> None:
+    """Two BROADBAND bookings in the next half-hour slot, a queue a new ticket waits longer than that for: the tile
+    keeps the people ahead the ticket will say, adds the booked customers, and its estimate grows."""
+    staff = hall_server.sign_in("4")  # PLAN, BROADBAND
+    for _ in range(5):
+        hall_server.issue("BROADBAND")
+    open_kiosk(page, hall_server)
+    broadband = tile(page, "BROADBAND")
+    expect(broadband).to_contain_text("前面 5 人", timeout=5000)
+    expect(broadband.locator(".tile-booked")).to_have_count(0)
+    now = datetime.now(UTC)
+    slot = now.replace(minute=now.minute // 30 * 30, second=0, microsecond=0) + timedelta(minutes=30)
+    for phone in ("13800001111", "13900002222"):
+        booked = staff.post(f"{hall_server.api}/branches/{BRANCH}/bookings",
+                            json={"service": "BROADBAND", "start": slot.isoformat(), "phone": phone, "consent": True})
+        assert booked.status_code == 201, booked.text
+    expect(broadband.locator(".tile-booked")).to_have_text("另有 2 位预约客户将先于您办理", timeout=5000)
+    expect(broadband).to_contain_text("前面 5 人")
+    page.click('.lang[data-lang="en"]')
+    expect(broadband.locator(".tile-booked")).to_have_text(
+        "and 2 customers with appointments will be served before you")
+    screenshot(page, "kiosk-booked-first-en")
+    broadband.click()
+    confirmed_token(page)
+    expect(page.locator("#confirm-ahead")).to_have_text("5")  # what the tile said of the queue
+    assert not page.js_errors
+
+
 def test_a_tile_shows_the_people_ahead_and_wait_a_new_ticket_gets(hall_server: HallServer, page: Any) -> None:
     """Counter 4 takes PLAN before BROADBAND: one customer waits for broadband, but a new broadband ticket has the
     three PLAN tickets ahead too. The tile says what the ticket will say."""
