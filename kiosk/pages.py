@@ -18,9 +18,9 @@ import qrcode
 import qrcode.constants
 from flask import Response, abort, render_template, request
 
-from server.domain.booking import CODE_ALPHABET, CODE_LENGTH
 from kiosk import PAGES, blueprint
 from server.device_web import device_actor
+from server.domain.booking import CODE_ALPHABET, CODE_LENGTH
 from server.domain.devices import DeviceKind, Role
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
