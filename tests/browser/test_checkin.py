@@ -180,3 +180,34 @@ def test_early_arrival_is_told_when_it_is_called_and_a_too_early_one_when_to_com
     counter = hall_server.sign_in("3")
     assert hall_server.call_next(counter, "3")["ticket"] is None  # held until its slot starts
     assert kiosk.js_errors == []
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_staff_check_a_customer_in_from_the_bookings_page(tmp_path: Path, hall_server: HallServer, browser: Any,
+                                                          language: str) -> None:
+    """On the counter's tablet (1280x800): today's booking has a Check in button; the answer names the ticket;
+    a booking past its slot and grace is counted as a no-show."""
+    database = tmp_path / "hall.sqlite3"
+    code = book_by_api(hall_server, "13900004444")
+    move_slot(database, code, 5)
+    missed = book_by_api(hall_server, "13900005555")
+    move_slot(database, missed, -45)  # ended 15 minutes ago, grace 10: a no-show
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=language,
+                                  timezone_id="Asia/Shanghai", has_touch=True)
+    try:
+        assert context.request.post(f"{hall_server.api}/session",
+                                    data={"username": "zhang.wei", "password": "demo-staff"}).ok
+        page = context.new_page()
+        page.goto(f"{hall_server.url}/manager/{BRANCH}/bookings?lang={language}")
+        row = page.locator(f"#list tr[data-code='{code}']")
+        expect(row.locator("button.check-in")).to_be_visible(timeout=10_000)
+        no_show = "未到（爽约）" if language == "zh-CN" else "No-show"
+        expect(page.locator(f"#list tr[data-code='{missed}'] td.state")).to_have_text(no_show)
+        expect(page.locator("#summary")).to_contain_text("爽约 1 个" if language == "zh-CN" else "1 no-show")
+        row.locator("button.check-in").click()
+        expect(page.locator("#checkin-done")).to_contain_text("B001")
+        expect(row.locator("td.state")).to_have_text("已签到" if language == "zh-CN" else "Checked in")
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        screenshot(page, f"checkin-bookings-tablet-{language}", full_page=True)
+    finally:
+        context.close()
