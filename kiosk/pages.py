@@ -20,6 +20,7 @@ from flask import Response, abort, render_template, request
 
 from kiosk import PAGES, blueprint
 from server.device_web import device_actor
+from server.domain.booking import CODE_ALPHABET, CODE_LENGTH
 from server.domain.devices import DeviceKind, Role
 from server.domain.errors import NotFound
 from server.domain.hall import Branch
@@ -77,6 +78,9 @@ def kiosk_page(branch_code: str) -> Any:
         # what this browser may take (a priority lane only where it would not be refused): told, not taught
         "ticket_classes": ticket_classes(hall().config, device_actor(), branch),
         "preview": preview,
+        # the check-in keypad offers the booking code's own alphabet; whether a booking may check in is the server's
+        "checkin": {"alphabet": CODE_ALPHABET, "length": CODE_LENGTH,
+                    "offered": bool(branch.bookable_services)},
     }
     return render_template("kiosk/kiosk.html", branch=branch, page_config=page_config, language=language,
                            lock_zoom=True, preview=preview)

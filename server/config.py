@@ -454,12 +454,14 @@ def _load_service_booking(service: _Reader) -> ServiceBooking:
 
 
 def _load_branch_booking(branch: _Reader) -> BranchBooking:
-    """``[branches.booking]``: ``horizon_days`` (14), ``change_cutoff_min`` (120), ``max_per_week`` (2)."""
+    """``[branches.booking]``: ``horizon_days`` (14), ``change_cutoff_min`` (120), ``max_per_week`` (2),
+    ``early_checkin_min`` (30), ``late_grace_min`` (10), ``late_policy`` ("walk_in" or "refuse")."""
     booking = branch.table("booking")
-    names = ("horizon_days", "change_cutoff_min", "max_per_week")
-    booking.unknown_keys(set(names))
+    names = ("horizon_days", "change_cutoff_min", "max_per_week", "early_checkin_min", "late_grace_min")
+    booking.unknown_keys({*names, "late_policy"})
     default = BranchBooking()
-    return _build(booking, BranchBooking, **{name: booking.int(name, getattr(default, name)) for name in names})
+    return _build(booking, BranchBooking, **{name: booking.int(name, getattr(default, name)) for name in names},
+                  late_policy=booking.str("late_policy", default.late_policy.value))
 
 
 def _load_location(branch: _Reader) -> Location:

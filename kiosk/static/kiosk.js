@@ -52,7 +52,20 @@
       checkin: "预约签到",
       checkin_sub: "已在网上预约？请在这里签到",
       checkin_title: "预约签到",
-      checkin_body: "预约签到即将开通。已预约的顾客请向大堂工作人员出示预约信息。",
+      checkin_by_code: "预约码",
+      checkin_by_phone: "手机号码",
+      checkin_code_prompt: "请输入 8 位预约码",
+      checkin_phone_prompt: "请输入预约时填写的手机号码",
+      checkin_scan: "也可将预约二维码对准扫码器",
+      checkin_go: "签到",
+      checkin_clear: "清除",
+      checkin_delete: "删除",
+      checkin_working: "正在签到…",
+      checkin_limited: "操作过于频繁，请稍后再试或咨询大堂工作人员",
+      checkin_offline: "暂时无法连接服务器，请稍后再试",
+      checkin_from: "预约号 · {time} 起叫号，请留意叫号屏",
+      checkin_in_slot: "预约号 · 预约时段 {time}，将优先叫号",
+      checkin_walk_in: "已超过预约时间，按普通号排队",
       back: "返回",
       home: "返回首页",
       your_number: "您的号码",
@@ -131,7 +144,20 @@
       checkin: "Appointment check-in",
       checkin_sub: "Booked online? Check in here",
       checkin_title: "Appointment check-in",
-      checkin_body: "Appointment check-in is coming soon. If you have a booking, please show it to a member of staff.",
+      checkin_by_code: "Booking code",
+      checkin_by_phone: "Phone number",
+      checkin_code_prompt: "Type your 8-character booking code",
+      checkin_phone_prompt: "Type the phone number you booked with",
+      checkin_scan: "Or hold your booking QR code to the scanner",
+      checkin_go: "Check in",
+      checkin_clear: "Clear",
+      checkin_delete: "Delete",
+      checkin_working: "Checking in…",
+      checkin_limited: "Too many tries: please wait a moment or ask a member of staff",
+      checkin_offline: "The server cannot be reached: please try again in a moment",
+      checkin_from: "Appointment · called from {time}; watch the screen",
+      checkin_in_slot: "Appointment · booked for {time}; you will be called first",
+      checkin_walk_in: "Past your booking time: queued as a walk-in",
       back: "Back",
       home: "Back to start",
       your_number: "Your number",
@@ -741,6 +767,9 @@
     $("confirm-service").replaceChildren(names(ticket.service_name, "names"));
     $("confirm-number").textContent = ticket.number;
     $("confirm-priority").hidden = ticket.priority !== "priority";
+    const checkin = checkinText(ticket, i18n.t);
+    $("confirm-checkin").hidden = !checkin;
+    $("confirm-checkin-text").textContent = checkin;
     $("confirm-ahead").textContent = i18n.t("people_ahead_n", { n: facts.ahead });
     $("confirm-estimate").textContent = facts.estimate;
     const why = estimateWhy(ticket.estimate);
@@ -761,7 +790,8 @@
     $("r-hall").textContent = config.branch_name["zh-CN"] + "\n" + config.branch_name.en;
     $("r-number").textContent = ticket.number;
     $("r-service").textContent = (ticket.service_name || {})["zh-CN"] + "\n" + (ticket.service_name || {}).en;
-    $("r-priority").textContent = ticket.priority === "priority" ? both("priority_badge") : "";
+    $("r-priority").textContent = ticket.priority === "priority" ? both("priority_badge")
+      : checkinText(ticket, (key, values) => i18n.both(key, values).join("\n"));
     $("r-time-label").textContent = both("receipt_time");
     $("r-time").textContent = ticket.issued_at ? branchTime(new Date(ticket.issued_at)) : "";
     $("r-ahead-label").textContent = both("receipt_ahead");
@@ -773,6 +803,16 @@
     if ($("r-qr").getAttribute("src") !== qr) $("r-qr").setAttribute("src", qr);
     $("r-scan").textContent = TEXTS["zh-CN"].scan_qr + "\n" + TEXTS.en.scan_qr;
     $("r-watch").textContent = TEXTS["zh-CN"].watch_screen + "\n" + TEXTS.en.watch_screen;
+  }
+
+  /** The line a checked-in booking's ticket adds: when it is called (an early arrival waits for its slot), or that
+   * it was late and queued as a walk-in; "" for any other ticket. The server's answer says which. */
+  function checkinText(ticket, t) {
+    const checkin = ticket.checkin;
+    if (!checkin) return "";
+    if (checkin.outcome === "walk_in") return t("checkin_walk_in");
+    if (checkin.callable_from_time) return t("checkin_from", { time: checkin.callable_from_time });
+    return t("checkin_in_slot", { time: checkin.slot_time });
   }
 
   function setPrintState(printState) {
@@ -1036,6 +1076,7 @@
     goHome(state.screen === "confirm");
   }));
   showPriorityLane();
+  $("open-checkin").hidden = !(config.checkin && config.checkin.offered); // a branch that takes no bookings
   $("open-priority").addEventListener("click", () => {
     if (state.request) return;
     renderPriority();
@@ -1044,7 +1085,7 @@
   $("open-checkin").addEventListener("click", () => {
     if (state.request) return;
     if (window.KioskCheckin && typeof window.KioskCheckin.render === "function") {
-      window.KioskCheckin.render($("checkin-body"), { config, i18n, takeTicket, showTicket });
+      window.KioskCheckin.render($("checkin-body"), { config, i18n, api: postJson, showTicket });
     }
     show("checkin");
   });

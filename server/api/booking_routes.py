@@ -11,17 +11,21 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from server.api.registry import api, current_actor, query_date, query_int, query_number, route
-from server.api.schemas import BookingKey, BookRequest, ChangeBookingRequest
+from server.api.schemas import BookingKey, BookRequest, ChangeBookingRequest, CheckinRequest, StaffCheckinRequest
+from server.device_web import device_actor
 from server.domain.errors import DomainError
 from server.services.access import PUBLIC, STAFF
 from server.services.actor import Actor
 from server.services.booking import BookingService
 from server.services.views import iso
+from server.web import device_id
 
 BAD_BODY = ("a malformed body, a bad phone number (bad_phone), a missing consent (consent_required) or code "
             "(bad_code); details.text says why in both languages")
 REFUSED = ("refused by a booking rule (slot_full, slot_started, no_such_slot, outside_horizon, overlapping_booking, "
            "weekly_limit, past_cutoff, booking_cancelled, not_bookable; details.text in both languages)")
+CHECKIN_REFUSED = ("refused by the check-in rule (too_early with details.come_back, too_late, other_day, other_branch, "
+                   "booking_cancelled), or the service closed or not issuing; details.text in both languages")
 LIMITED = "too many booking requests from this address (too_many_requests; Retry-After)"
 
 
@@ -115,3 +119,22 @@ def upcoming_bookings(branch: str) -> Any:
     minutes = query_int("minutes", 120, 1, 1440)
     return jsonify({"branch": branch, "from": iso(now), "minutes": minutes,
                     "slots": booking().booked_between(branch, now, minutes)})
+
+
+@route(api, "/branches/<branch>/checkin", "POST", "Check a booking in at the kiosk, by its code (typed or scanned) or "
+       "phone number: an appointment ticket (called from its slot), a walk-in ticket when late past the grace "
+       "period, or the ticket it already has", tag="booking", auth=PUBLIC, body=CheckinRequest,
+       responses={400: BAD_BODY + "; neither or both of code and phone (bad_checkin)",
+                  404: "no such booking (unknown_booking)", 409: CHECKIN_REFUSED,
+                  429: "too many tickets or look-ups from this device or address"})
+def check_in(branch: str, body: CheckinRequest) -> Any:
+    return jsonify(booking().check_in(branch, code=body.code, phone=body.phone, language=body.language,
+                                      device=device_id(), actor=device_actor(), address=request.remote_addr))
+
+
+@route(api, "/branches/<branch>/bookings/<code>/checkin", "POST", "Check a customer's booking in by hand (staff of "
+       "the branch; recorded in the audit log)", tag="booking", auth=STAFF, body=StaffCheckinRequest,
+       responses={400: "a malformed code (bad_code)", 404: "no such booking (unknown_booking)",
+                  409: CHECKIN_REFUSED})
+def check_in_by_staff(branch: str, code: str, body: StaffCheckinRequest) -> Any:
+    return jsonify(booking().check_in(branch, code=code, language=body.language, actor=current_actor()))

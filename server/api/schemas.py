@@ -372,5 +372,19 @@ class BookingKey(Body):
     phone: str = Field(min_length=1, max_length=40)
 
 
+class CheckinRequest(Body):
+    """A check-in at the kiosk: the booking code (typed, or scanned from its QR) or the phone number, one of them."""
+
+    code: str | None = Field(default=None, min_length=1, max_length=40)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class StaffCheckinRequest(Body):
+    """Staff check a booking in by hand; the ticket speaks the customer's language."""
+
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
 class ChangeBookingRequest(BookingKey):
     start: AwareDatetime = Field(description="the new slot's start (same service)")

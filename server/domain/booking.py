@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -39,11 +39,23 @@ MAX_CUTOFF_MIN = 7 * 24 * 60
 MAX_PER_WEEK = 20
 
 
+MAX_EARLY_CHECKIN_MIN = 240
+MAX_LATE_GRACE_MIN = 120
+
+
 class BookingState(StrEnum):
-    """A booking's life so far: booked, or cancelled (by the customer or staff). Kiosk check-in comes later."""
+    """A booking's life: booked, or cancelled (by the customer or staff). A check-in does not change the state: it
+    links the booking to its ticket (``ticket_id``), and the ticket's own states take over."""
 
     BOOKED = "booked"
     CANCELLED = "cancelled"
+
+
+class LatePolicy(StrEnum):
+    """What a check-in past the grace period gets: a walk-in ticket of the same service, or a refusal."""
+
+    WALK_IN = "walk_in"
+    REFUSE = "refuse"
 
 
 # --- the hall model's parts -------------------------------------------------------------------------------
@@ -82,15 +94,22 @@ class BranchBooking:
     horizon_days: int = 14
     change_cutoff_min: int = 120
     max_per_week: int = 2
+    early_checkin_min: int = 30  # how long before its slot a booking may check in at the kiosk
+    late_grace_min: int = 10  # how long after its slot starts a check-in still gets an appointment ticket
+    late_policy: LatePolicy = LatePolicy.WALK_IN  # a check-in later than that
 
     def __post_init__(self) -> None:
-        for name, most in (("horizon_days", MAX_HORIZON_DAYS), ("change_cutoff_min", MAX_CUTOFF_MIN),
-                           ("max_per_week", MAX_PER_WEEK)):
+        for name, least, most in (("horizon_days", 1, MAX_HORIZON_DAYS), ("change_cutoff_min", 0, MAX_CUTOFF_MIN),
+                                  ("max_per_week", 1, MAX_PER_WEEK), ("early_checkin_min", 0, MAX_EARLY_CHECKIN_MIN),
+                                  ("late_grace_min", 0, MAX_LATE_GRACE_MIN)):
             value = getattr(self, name)
-            least = 0 if name == "change_cutoff_min" else 1
             if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
                 raise InvalidValue(name, f"must be a whole number from {least} to {most}, got {value!r}",
                                    Problem.OUT_OF_RANGE, min=least, max=most, value=value)
+        if self.late_policy not in set(LatePolicy):
+            raise InvalidValue("late_policy", f"must be one of {', '.join(LatePolicy)}, got {self.late_policy!r}",
+                               Problem.NOT_ONE_OF, allowed=[policy.value for policy in LatePolicy])
+        object.__setattr__(self, "late_policy", LatePolicy(self.late_policy))
 
 
 @dataclass(frozen=True)
@@ -254,6 +273,94 @@ def check_may_change(rules: BranchBooking, state: BookingState, start: datetime,
     if now > change_deadline(rules, start):
         raise BookingRefused("past_cutoff", _fill(PAST_CUTOFF, minutes=rules.change_cutoff_min),
                              change_cutoff_min=rules.change_cutoff_min)
+
+
+# --- check-in -------------------------------------------------------------------------------------------
+
+class CheckinOutcome(StrEnum):
+    """What a check-in gives: an appointment ticket, a walk-in ticket (late past the grace period, where the branch
+    says so), or the ticket the booking already has (a second check-in shows the same ticket)."""
+
+    APPOINTMENT = "appointment"
+    WALK_IN = "walk_in"
+    ALREADY = "already_checked_in"
+
+
+@dataclass(frozen=True)
+class CheckinDecision:
+    """The outcome, and for an appointment ticket taken before its slot the instant it may first be called."""
+
+    outcome: CheckinOutcome
+    not_before: datetime | None = None
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """What the check-in rule needs to know of one booking."""
+
+    branch_code: str
+    state: BookingState
+    day: date
+    start: datetime
+    end: datetime
+    checked_in: bool
+
+
+OTHER_BRANCH = Text("这个预约不是本营业厅的，请到预约的营业厅签到",
+                    "This booking is for another branch; please check in there")
+OTHER_DAY = Text("这个预约是 {day} 的，今天不能签到", "This booking is for {day}; it cannot be checked in today")
+TOO_EARLY = Text("签到时间未到，请在 {time} 以后再来签到", "Too early to check in: please come back at {time}")
+TOO_LATE = Text("已超过预约时间 {minutes} 分钟，预约失效，请取普通号",
+                "More than {minutes} minutes late: the booking has lapsed; please take a normal ticket")
+
+
+def checkin_opens(rules: BranchBooking, start: datetime) -> datetime:
+    """The first instant a booking of a slot starting at ``start`` may check in."""
+    return start - timedelta(minutes=rules.early_checkin_min)
+
+
+def grace_ends(rules: BranchBooking, start: datetime) -> datetime:
+    """The last instant a check-in still gets an appointment ticket."""
+    return start + timedelta(minutes=rules.late_grace_min)
+
+
+def decide_checkin(rules: BranchBooking, booking: BookingFacts, *, branch_code: str, today: date, now: datetime,
+                   local_time: Callable[[datetime], str]) -> CheckinDecision:
+    """What checking ``booking`` in at ``branch_code`` at ``now`` gives, or :class:`BookingRefused` saying why.
+
+    In order: another branch's booking, a cancelled one, one already checked in (the same ticket again, whatever
+    the time), another day's; then by the clock: before ``early_checkin_min`` ahead of the slot, refused with the
+    time to come back (``local_time`` writes an instant as the branch's HH:MM); until the slot starts an
+    appointment ticket called no sooner than the slot's start; until ``late_grace_min`` after it an appointment
+    ticket; later a walk-in ticket or a refusal, as ``late_policy`` says."""
+    if booking.branch_code != branch_code:
+        raise BookingRefused("other_branch", OTHER_BRANCH)
+    if booking.state is not BookingState.BOOKED:
+        raise BookingRefused("booking_cancelled", NOT_BOOKED)
+    if booking.checked_in:
+        return CheckinDecision(CheckinOutcome.ALREADY)
+    if booking.day != today:
+        raise BookingRefused("other_day", _fill(OTHER_DAY, day=booking.day.isoformat()), day=booking.day.isoformat())
+    opens = checkin_opens(rules, booking.start)
+    if now < opens:
+        come_back = local_time(opens)
+        raise BookingRefused("too_early", _fill(TOO_EARLY, time=come_back), come_back=come_back,
+                             opens_at=opens.isoformat())
+    if now < booking.start:
+        return CheckinDecision(CheckinOutcome.APPOINTMENT, not_before=booking.start)
+    if now <= grace_ends(rules, booking.start):
+        return CheckinDecision(CheckinOutcome.APPOINTMENT, late=now > booking.start)
+    if rules.late_policy is LatePolicy.WALK_IN:
+        return CheckinDecision(CheckinOutcome.WALK_IN, late=True)
+    raise BookingRefused("too_late", _fill(TOO_LATE, minutes=rules.late_grace_min),
+                         late_grace_min=rules.late_grace_min)
+
+
+def is_no_show(rules: BranchBooking, booking: BookingFacts, now: datetime) -> bool:
+    """A booked appointment never checked in by the end of its slot plus the grace period."""
+    return (booking.state is BookingState.BOOKED and not booking.checked_in
+            and now > booking.end + timedelta(minutes=rules.late_grace_min))
 
 
 def free_seat(seats: int, used: Sequence[int]) -> int | None:

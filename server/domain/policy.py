@@ -10,6 +10,10 @@ waiting ticket ages at the same rate, a head start of H minutes is exactly "agin
 it overtakes the favoured one once it has waited H minutes longer. Hence the bound
 (:func:`PolicyRules.pass_over_bound`): a ticket is never called after a ticket, eligible at the same
 counter, that entered the queue more than ``pass_over_bound`` later than it did.
+
+A ticket may carry a **not-before** instant (an appointment checked in before its slot): until then no counter
+calls it (:func:`is_callable`), and it keeps its place for when it may be called. The database's call-next
+query filters the same way (``server/persistence/queue_queries.py``), checked against this module by tests.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class QueuedTicket:
     queued_at: datetime
     target_counter: str | None = None
     transferred: bool = False
+    not_before: datetime | None = None  # no counter calls it before this instant (an early appointment)
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,12 @@ def is_eligible(ticket: QueuedTicket, counter: CounterSkills) -> bool:
     return counter.rank(ticket.service_code) is not None or ticket.target_counter == counter.counter
 
 
+def is_callable(ticket: QueuedTicket, now: datetime | None) -> bool:
+    """A ticket may be called unless it is held until a later instant (``now`` None: any time, for the
+    estimator's projections that look past the hold)."""
+    return now is None or ticket.not_before is None or ticket.not_before <= now
+
+
 def call_key(ticket: QueuedTicket, counter: CounterSkills, rules: PolicyRules) -> tuple[datetime, int]:
     """The sort key of ``ticket`` at ``counter``; smaller is called first."""
     rank = counter.rank(ticket.service_code)
@@ -134,12 +145,13 @@ def keyed_call_order(counter: CounterSkills, waiting: Sequence[QueuedTicket], ru
     return keyed
 
 
-def choose_next(counter: CounterSkills, waiting: Sequence[QueuedTicket], rules: PolicyRules) -> QueuedTicket | None:
-    """The ticket ``counter`` calls next, or None when nothing it may serve is waiting."""
+def choose_next(counter: CounterSkills, waiting: Sequence[QueuedTicket], rules: PolicyRules,
+                now: datetime | None = None) -> QueuedTicket | None:
+    """The ticket ``counter`` calls next at ``now``, or None when nothing it may serve is waiting (or callable)."""
     best: QueuedTicket | None = None
     best_key: tuple[datetime, int] | None = None
     for ticket in waiting:
-        if not is_eligible(ticket, counter):
+        if not is_eligible(ticket, counter) or not is_callable(ticket, now):
             continue
         key = call_key(ticket, counter, rules)
         if best_key is None or key < best_key:

@@ -70,6 +70,7 @@ class Ticket:
     transfer_note: str | None = None
     recall_count: int = 0
     version: int = 1
+    not_before: datetime | None = None  # an appointment checked in early: not called before its slot starts
     id: int | None = None
 
     # --- creation ----------------------------------------------------------------------------------
@@ -77,12 +78,14 @@ class Ticket:
     @classmethod
     def issue(cls, *, branch_code: str, service_code: str, day: date, sequence: int, number: str,
               priority: PriorityClass, channel: str, language: str, now: datetime, rules: policy.PolicyRules,
-              estimate: dict[str, Any] | None = None) -> tuple[Ticket, TicketChange]:
-        """A new waiting ticket; ``estimate`` is the wait it was promised, kept for the accuracy record."""
+              estimate: dict[str, Any] | None = None,
+              not_before: datetime | None = None) -> tuple[Ticket, TicketChange]:
+        """A new waiting ticket; ``estimate`` is the wait it was promised, kept for the accuracy record;
+        ``not_before`` the instant before which no counter calls it (an appointment checked in early)."""
         ticket = cls(token=new_token(), branch_code=branch_code, service_code=service_code,
                      issued_service_code=service_code, service_day=day, sequence=sequence, number=number,
                      priority=priority, state=TicketState.WAITING, channel=channel, language=language,
-                     issued_at=now, queued_at=now)
+                     issued_at=now, queued_at=now, not_before=not_before if not_before and not_before > now else None)
         ticket._requeue(rules)
         return ticket, TicketChange(EventKind.ISSUED, data={"priority": priority.value, "channel": channel,
                                                             "estimate": estimate})
@@ -93,7 +96,7 @@ class Ticket:
         """What the call-next policy knows of this ticket."""
         return policy.QueuedTicket(ticket_id=self.id or 0, service_code=self.service_code, priority=self.priority,
                                    queued_at=self.queued_at, target_counter=self.target_counter,
-                                   transferred=self.transferred)
+                                   transferred=self.transferred, not_before=self.not_before)
 
     def allowed_actions(self) -> list[Action]:
         return allowed_actions(self.state)

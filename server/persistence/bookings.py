@@ -79,6 +79,19 @@ def of_day(session: Session, branch_code: str, day: date) -> list[tuple[BookingR
     return [(booking, contact) for booking, contact in rows]
 
 
+def of_phone_on(session: Session, branch_code: str, phone: str, day: date) -> list[BookingRow]:
+    """The phone's bookings (still booked) in a branch on one local date: a check-in by phone number."""
+    return list(session.execute(select(BookingRow).join(CustomerContact, _C.booking_id == _B.id).where(
+        _C.phone == phone, _C.purpose == Purpose.APPOINTMENT.value, _B.branch_code == branch_code,
+        _B.service_day == day, _B.state == BookingState.BOOKED.value).order_by(_B.slot_start)).scalars())
+
+
+def between_days(session: Session, branch_code: str, first: date, last: date) -> list[BookingRow]:
+    """A branch's bookings on local dates ``first`` to ``last`` (cancelled ones too)."""
+    return list(session.execute(select(BookingRow).where(
+        _B.branch_code == branch_code, _B.service_day >= first, _B.service_day <= last)).scalars())
+
+
 def lock_phone(connection: Connection, phone: str) -> None:
     """On PostgreSQL, hold a lock on this phone number until the transaction ends, so that two bookings of one
     number in two branches (each under its own branch's lock) cannot both pass the per-phone rules. SQLite has

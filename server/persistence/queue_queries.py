@@ -16,17 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from server.domain import policy
 from server.domain.tickets import PriorityClass, TicketState
-from server.persistence.raw import driver_query, utc_datetime
+from server.persistence.raw import driver_datetime, driver_query, utc_datetime
 
 _WAITING = TicketState.WAITING.value
 _STATEMENTS: dict[tuple[Any, ...], str] = {}
-_COLUMNS = "id, service_code, priority, queued_at, target_counter, transferred"
+_COLUMNS = "id, service_code, priority, queued_at, target_counter, transferred, not_before"
 
 
 def _quote(value: str) -> str:
@@ -195,11 +196,13 @@ def _layout(order: policy.CounterOrder) -> tuple[Any, ...]:
 
 
 def next_candidates(connection: Connection, branch_code: str, counter: policy.CounterSkills,
-                    rules: policy.PolicyRules) -> list[policy.QueuedTicket]:
-    """The tickets one of which ``counter`` calls next: the head of each group, plus those sent to it.
+                    rules: policy.PolicyRules, now: datetime) -> list[policy.QueuedTicket]:
+    """The tickets one of which ``counter`` calls next at ``now``: the head of each group among the callable
+    ones (:func:`policy.is_callable`: no not-before still to come), plus those sent to it.
 
     Within a service and a favour group the call order is the index order, so :func:`policy.choose_next`
-    over these few picks the same ticket as over the whole queue.
+    over these few picks the same ticket as over the whole queue. The few held tickets (appointments checked
+    in early) are skipped by the head's scan; the index still serves it.
     """
     dialect = connection.dialect
     order = policy.counter_order(counter, rules)
@@ -208,6 +211,7 @@ def next_candidates(connection: Connection, branch_code: str, counter: policy.Co
     if sql is None:
         param = _Named(dialect.paramstyle)
         b, c = param("b"), param("c")
+        callable_ = f" AND (not_before IS NULL OR not_before <= {param('now')})"
         heads = []
         groups = [""]
         if order.favoured is not None:
@@ -218,17 +222,18 @@ def next_candidates(connection: Connection, branch_code: str, counter: policy.Co
                 heads.append(
                     f"SELECT * FROM (SELECT {_COLUMNS} FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
                     f" AND service_code = {_quote(service)} AND (target_counter IS NULL OR target_counter = {c}){group}"
-                    f" ORDER BY queue_key_us, id LIMIT 1) AS head"
+                    f"{callable_} ORDER BY queue_key_us, id LIMIT 1) AS head"
                 )
         heads.append(f"SELECT {_COLUMNS} FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
-                     f" AND target_counter = {c}")
+                     f" AND target_counter = {c}{callable_}")
         sql = " UNION ALL ".join(heads)
         _STATEMENTS[cache_key] = sql
-    rows = driver_query(connection, sql, {"b": branch_code, "c": counter.counter})
+    rows = driver_query(connection, sql, {"b": branch_code, "c": counter.counter,
+                                          "now": driver_datetime(connection, now)})
     found: dict[int, policy.QueuedTicket] = {}
     for row in rows:
         found[row[0]] = policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), utc_datetime(row[3]), row[4],
-                                            bool(row[5]))
+                                            bool(row[5]), utc_datetime(row[6]))
     return list(found.values())
 
 

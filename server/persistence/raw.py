@@ -104,3 +104,10 @@ def utc_datetime(value: str | datetime | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC)
+
+
+def driver_datetime(connection: Connection, value: datetime) -> str | datetime:
+    """An aware instant as the driver stores a UTC column: SQLite's text (SQLAlchemy's format, so that text
+    comparison orders it), PostgreSQL's naive UTC datetime."""
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if connection.dialect.name == "sqlite" else naive

@@ -140,6 +140,8 @@ class TicketRow(SQLModel, table=True):
     transfer_note: str | None = Field(default=None, max_length=500)
     recall_count: int = Field(default=0)
     version: int = Field(default=1)
+    # an appointment checked in before its slot: call-next passes it over until then (migration 0023)
+    not_before: datetime | None = utc_field()
 
 
 class TicketEvent(SQLModel, table=True):
@@ -534,8 +536,8 @@ class BookingRow(SQLModel, table=True):
     ``seat`` is the booking's place among the slot's seats while it is booked (NULL once cancelled): the unique
     (branch, service, slot, seat) makes two bookings of one seat impossible on every database, whatever the
     locking. The phone number is not here but in ``customer_contact`` (``booking_id``), under the privacy rules;
-    once it is purged the booking stays, anonymous. ``ticket_id`` is the appointment ticket it becomes at
-    check-in (next slice)."""
+    once it is purged the booking stays, anonymous. ``ticket_id`` is the ticket it became at check-in
+    (NULL until then)."""
 
     __tablename__ = "booking"
     __table_args__ = (

@@ -19,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from server.domain.audit import AuditAction
 from server.domain.booking import (
     SLOT_FULL,
+    BookingFacts,
     BookingRefused,
     BookingState,
+    CheckinOutcome,
     HeldBooking,
     Slot,
     bookable_days,
@@ -29,8 +31,10 @@ from server.domain.booking import (
     check_near_enough,
     check_new_booking,
     day_slots,
+    decide_checkin,
     display_code,
     free_seat,
+    is_no_show,
     new_code,
     normalise_code,
 )
@@ -38,19 +42,26 @@ from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Service
 from server.domain.numbering import service_day
 from server.domain.privacy import ContactGiven, Purpose, display_phone, mask_name, mask_phone, normalise_phone
+from server.domain.tickets import PriorityClass
 from server.domain.values import Text
 from server.persistence import bookings as stored
+from server.persistence import tickets
 from server.persistence.tables import BookingRow, CustomerContact
 from server.services.access import require_branch, require_service, require_staff
-from server.services.actor import Actor, Clock
+from server.services.actor import CUSTOMER, Actor, Clock
 from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.limits import AddressLimiter
+from server.services.queries import people_ahead
+from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
-from server.services.views import iso
+from server.services.views import iso, ticket_public
 from server.settings import HallConfig
 
 NOT_FOUND = Text("没有找到这个预约，请检查预约码和手机号码", "No booking with this code and phone number")
+NOT_FOUND_CODE = Text("没有找到这个预约码，请核对后重新输入", "No booking with this code; please check it")
+NOT_FOUND_PHONE = Text("这个手机号码今天在本营业厅没有预约", "This phone number has no booking here today")
+GIVE_ONE = Text("请输入预约码或手机号码（二选一）", "Give the booking code or the phone number (one of them)")
 NOT_BOOKABLE = Text("这项业务不接受网上预约", "This service cannot be booked online")
 CODE_ATTEMPTS = 5  # fresh codes tried before giving up (a collision is 1 in ~10^11 per booking held)
 
@@ -59,8 +70,10 @@ class BookingService(ReadsHallModel):
     """Booking, look-up, change and cancel for customers; booking for a customer and the day's list for staff."""
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, audit: AuditLog, clock: Clock, *,
-                 changes: AddressLimiter | None = None, lookups: AddressLimiter | None = None) -> None:
+                 changes: AddressLimiter | None = None, lookups: AddressLimiter | None = None,
+                 tickets: TicketService | None = None) -> None:
         self.model = model_of(config)
+        self.tickets = tickets  # check-in issues through it
         self.uow = uow
         self.audit = audit
         self.clock = clock
@@ -219,6 +232,90 @@ class BookingService(ReadsHallModel):
             tx.session.flush()
             return self._view(branch, row, contact, whole=True)
 
+    # --- check-in ----------------------------------------------------------------------------------------
+
+    def check_in(self, branch_code: str, *, code: str | None = None, phone: str | None = None,
+                 language: str = "zh-CN", device: str | None = None, actor: Actor = CUSTOMER,
+                 address: str | None = None) -> dict[str, Any]:
+        """Check a booking in at the branch, found by its code (typed or scanned from its QR) or by the phone
+        number it was booked with (today's booking here): the rule (:func:`decide_checkin`) says whether it
+        becomes an appointment ticket (held until its slot starts when early), a walk-in ticket (late past the
+        grace period, where the branch says so) or a refusal. The ticket is issued through the normal issue path
+        (its events, receipt and phone page) and linked to the booking in the same transaction; a second check-in
+        answers the same ticket. Staff of the branch checking a customer in by hand are audited. A caller not at
+        a kiosk is held to the look-up limit too (a code is a secret; the kiosk's own limits are the issue's)."""
+        if self.tickets is None:
+            raise RuntimeError("check-in needs the ticket service")
+        branch = require_branch(self.config, branch_code)
+        by_staff = actor.username is not None
+        if by_staff:
+            require_staff(self.config, actor, branch)
+        if (code is None) == (phone is None):
+            raise DomainError(GIVE_ONE.en, code="bad_checkin", http_status=400, text=GIVE_ONE.as_dict())
+        wanted = None if code is None else normalise_code(code)
+        number = None if phone is None else normalise_phone(phone)
+        caller = self.tickets.limiter.caller(branch, actor, address, device)
+        if caller is not None and not caller.is_kiosk:
+            self.lookups.admit(address)
+        now = self.clock()
+        today = service_day(now, branch.timezone)
+        with self.uow.read() as session:
+            found = self._checkin_booking(session, branch, wanted, number, today, now)
+        service = branch.service(found.service_code)
+        if service is None:
+            raise NotFound(NOT_FOUND.en, code="unknown_booking", text=NOT_FOUND.as_dict())
+        refreshed = self.tickets.prepare_issue(branch, service.code, PriorityClass.APPOINTMENT)
+        with self.uow.command(branch, now) as tx:
+            row = tx.session.get(BookingRow, found.id)
+            assert row is not None
+            decision = decide_checkin(branch.booking, _facts(row), branch_code=branch.code, today=tx.today,
+                                      now=tx.now, local_time=lambda at: at.astimezone(branch.timezone)
+                                      .strftime("%H:%M"))
+            held = decision.not_before
+            if decision.outcome is CheckinOutcome.ALREADY:
+                assert row.ticket_id is not None
+                ticket = tickets.get(tx.connection, branch.code, row.ticket_id)
+                held = ticket.not_before if ticket.not_before is not None and ticket.not_before > tx.now else None
+                answer = {**ticket_public(ticket, branch), "token": ticket.token, "priority": ticket.priority,
+                          "people_ahead": people_ahead(tx.connection, branch, ticket.queued(), self.tickets.hall.rules)}
+            else:
+                priority = (PriorityClass.APPOINTMENT if decision.outcome is CheckinOutcome.APPOINTMENT
+                            else PriorityClass.NORMAL)
+                answer = self.tickets.issue_within(
+                    tx, service, priority=priority, channel="appointment", language=language, device=device,
+                    actor=actor, caller=caller, refreshed=refreshed, not_before=decision.not_before)
+                row.ticket_id, row.version = int(answer["id"]), row.version + 1
+                tx.session.add(row)
+                tx.session.flush()
+                if by_staff:
+                    self.audit.record_in(tx.connection, actor, AuditAction.CHECKED_IN_FOR_CUSTOMER,
+                                         branch=branch.code, target=f"booking {display_code(row.code)}",
+                                         after={"ticket": answer["number"], "outcome": decision.outcome.value})
+            local = branch.timezone
+            return {"outcome": decision.outcome.value, "late": decision.late, "booking": display_code(row.code),
+                    "service": row.service_code, "slot": iso(row.slot_start),
+                    "slot_time": row.slot_start.astimezone(local).strftime("%H:%M"),
+                    "callable_from": iso(held), "callable_from_time": None if held is None
+                    else held.astimezone(local).strftime("%H:%M"),
+                    "ticket": answer}
+
+    def _checkin_booking(self, session: Any, branch: Branch, code: str | None, phone: str | None, today: date,
+                         now: datetime) -> BookingRow:
+        """The booking a check-in names: by code (any branch and day, so that the rule can say which), or the
+        phone's booking here today nearest to now (one not yet checked in first)."""
+        if code is not None:
+            found = stored.by_code(session, code)
+            if found is None:
+                raise NotFound(NOT_FOUND_CODE.en, code="unknown_booking", text=NOT_FOUND_CODE.as_dict(),
+                               field="code")
+            return found[0]
+        assert phone is not None
+        rows = stored.of_phone_on(session, branch.code, phone, today)
+        if not rows:
+            raise NotFound(NOT_FOUND_PHONE.en, code="unknown_booking", text=NOT_FOUND_PHONE.as_dict(),
+                           field="phone")
+        return min(rows, key=lambda r: (r.ticket_id is not None, abs((r.slot_start - now).total_seconds())))
+
     # --- staff -------------------------------------------------------------------------------------------
 
     def day(self, branch_code: str, day: date, actor: Actor) -> dict[str, Any]:
@@ -227,10 +324,21 @@ class BookingService(ReadsHallModel):
         require_staff(self.config, actor, branch)
         with self.uow.read() as session:
             rows = stored.of_day(session, branch.code, day)
+        now = self.clock()
         return {"branch": branch.code, "day": day.isoformat(),
                 "services": [{"code": s.code, "name": s.name.as_dict(), "seats": branch.booking_seats(s)}
                              for s in branch.bookable_services],
+                "no_shows": sum(1 for row, _ in rows if is_no_show(branch.booking, _facts(row), now)),
                 "bookings": [self._view(branch, row, contact, whole=False) for row, contact in rows]}
+
+    def no_shows(self, branch_code: str, first: date, last: date) -> int:
+        """Bookings of the branch on local dates ``first`` to ``last`` never checked in by the end of their slot
+        plus the grace period (:func:`is_no_show`): the report's count."""
+        branch = require_branch(self.config, branch_code)
+        now = self.clock()
+        with self.uow.read() as session:
+            rows = stored.between_days(session, branch.code, first, last)
+        return sum(1 for row in rows if is_no_show(branch.booking, _facts(row), now))
 
     # --- helpers -----------------------------------------------------------------------------------------
 
@@ -299,7 +407,14 @@ class BookingService(ReadsHallModel):
                 "time": local.strftime("%H:%M"), "state": row.state, "channel": row.channel,
                 "booked_by": row.booked_by if not whole else None, "phone": phone, "name": name,
                 "change_until": iso(deadline),
-                "may_change": row.state == BookingState.BOOKED.value and self.clock() <= deadline}
+                "may_change": row.state == BookingState.BOOKED.value and self.clock() <= deadline,
+                "checked_in": row.ticket_id is not None,
+                "no_show": is_no_show(branch.booking, _facts(row), self.clock())}
+
+
+def _facts(row: BookingRow) -> BookingFacts:
+    return BookingFacts(row.branch_code, BookingState(row.state), row.service_day, row.slot_start, row.slot_end,
+                        row.ticket_id is not None)
 
 
 def _closed_for(branch: Branch, service: Service, day: date) -> dict[str, str] | None:

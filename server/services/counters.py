@@ -226,7 +226,8 @@ def _ready_to_call(hall: HallContext, tx: Transaction, counter_number: str, acto
 def _call_next(hall: HallContext, tx: Transaction, counter: Counter, actor: Actor) -> dict[str, Any]:
     """Call the ticket the policy picks for this ready counter; the answer of call-next."""
     skills = skills_today(counter, _ready_to_call(hall, tx, counter.number, actor))
-    choice = policy.choose_next(skills, next_candidates(tx.connection, tx.branch.code, skills, hall.rules), hall.rules)
+    choice = policy.choose_next(skills, next_candidates(tx.connection, tx.branch.code, skills, hall.rules, tx.now),
+                                hall.rules, tx.now)
     if choice is None:
         return {"ticket": None, "waiting": 0}
     ticket = tickets.get(tx.connection, tx.branch.code, choice.ticket_id)

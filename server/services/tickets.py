@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from server.domain.api_tokens import Scope
 from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, IllegalTransition
-from server.domain.hall import Branch
+from server.domain.hall import Branch, Service
 from server.domain.issuing import LastTicketPassed, blocking, tickets_until
 from server.domain.limits import IssueCaller
 from server.domain.numbering import format_number, service_day
@@ -62,58 +62,75 @@ class TicketService:
         caller = self.limiter.caller(branch, actor, address, device)
         if caller is not None:
             self._refuse_early(branch, caller, request)
-        hall.end_ended_days(branch)
-        refreshed = self._new_ticket_estimate(branch, service.code, priority)  # a tile's: for the last-ticket rule
+        refreshed = self.prepare_issue(branch, service.code, priority)
         with hall.uow.command(branch, hall.clock()) as tx:
             stored = idempotency.replay(tx, request)
             if stored is not None:
                 return stored
             if caller is not None:
                 self.limiter.check(tx.connection, branch, caller, tx.now)
-            branch.require_open(service, tx.now)
-            closes_at = branch.opening(service, tx.now).closes_at
-            until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(refreshed),
-                                  service_time=service.expected_service)
-            if until is not None and closes_at is not None and tx.now >= until:
-                raise LastTicketPassed(service.name.en, until, reopens_after_today(branch, service, tx.now))
-            stops = issue_stops.current(tx.connection, branch.code, tx.now)
-            stopped = blocking(stops, service.code, tx.now)
-            if stopped is not None:
-                raise DomainError(f"{service.name.en} is not issuing tickets now: {stopped.reason.en}",
-                                  code="issuing_stopped", reason=stopped.reason.as_dict(),
-                                  until=None if stopped.ends_at is None else stopped.ends_at.isoformat(),
-                                  resumes_at=iso(issue_resumes_at(branch, service, stops, tx.now, until)))
-            day = service_day(tx.now, branch.timezone)
-            last, issued = numbers.current(tx.connection, branch.code, service.code, day, service.start_number)
-            if service.daily_cap is not None and issued >= service.daily_cap:
-                raise DomainError(f"{service.name.en} has issued its {service.daily_cap} tickets for today",
-                                  code="daily_cap_reached", daily_cap=service.daily_cap)
-            numbers.advance(tx.connection, branch.code, service.code, day, last + 1, issued + 1)
-            ticket, change = Ticket.issue(
-                branch_code=branch.code, service_code=service.code, day=day, sequence=last + 1,
-                number=format_number(service.prefix, last + 1, service.number_width), priority=priority,
-                channel=channel, language=language, now=tx.now, rules=hall.rules)
-            tickets.add(tx.connection, ticket)
-            if caller is not None:
-                assert ticket.id is not None
-                self.limiter.record(tx.connection, ticket.id, branch, caller, tx.now)
-            ahead = people_ahead(tx.connection, branch, ticket.queued(), hall.rules)
-            # the estimate it is promised counts the people ahead of it now, not at the last refresh
-            estimate = self._new_ticket_estimate(branch, service.code, priority, ahead)
-            change = replace(change, data={**change.data, "estimate": estimate})
-            # the ticket that fills the day's cap tells every kiosk at once, not at its next refused tap
-            full = service.daily_cap is not None and issued + 1 >= service.daily_cap
-            tx.record(ticket, change, Actor(username=actor.username, role=actor.role, device=device),
-                      public={"daily_cap_reached": True} if full else None)
-            response = {
-                **ticket_public(ticket, branch),
-                "token": ticket.token,
-                "priority": ticket.priority,
-                "people_ahead": ahead,
-                "estimate": estimate,
-            }
+            response = self.issue_within(tx, service, priority=priority, channel=channel, language=language,
+                                         device=device, actor=actor, caller=caller, refreshed=refreshed)
             idempotency.remember(tx, request, response)
             return response
+
+    def prepare_issue(self, branch: Branch, service_code: str, priority: PriorityClass) -> dict[str, Any] | None:
+        """What an issue does before its transaction: end the days that ended, and the tile's estimate (for the
+        last-ticket rule) that :meth:`issue_within` takes as ``refreshed``."""
+        self.hall.end_ended_days(branch)
+        return self._new_ticket_estimate(branch, service_code, priority)
+
+    def issue_within(self, tx: Transaction, service: Service, *, priority: PriorityClass, channel: str,
+                     language: str, device: str | None, actor: Actor, caller: IssueCaller | None = None,
+                     refreshed: dict[str, Any] | None = None, not_before: datetime | None = None) -> dict[str, Any]:
+        """The issue itself, in the caller's transaction: the service open and issuing, a number, the ticket and
+        its event. A booking's check-in issues through here, linking the ticket in the same transaction;
+        ``not_before`` holds an early appointment until its slot starts (:func:`server.domain.policy.is_callable`).
+        Answers the ticket with its private token and the people ahead of it."""
+        hall = self.hall
+        branch = tx.branch
+        branch.require_open(service, tx.now)
+        closes_at = branch.opening(service, tx.now).closes_at
+        until = tickets_until(service.last_ticket, closes_at, branch.timezone, wait_high=_wait_high(refreshed),
+                              service_time=service.expected_service)
+        if until is not None and closes_at is not None and tx.now >= until:
+            raise LastTicketPassed(service.name.en, until, reopens_after_today(branch, service, tx.now))
+        stops = issue_stops.current(tx.connection, branch.code, tx.now)
+        stopped = blocking(stops, service.code, tx.now)
+        if stopped is not None:
+            raise DomainError(f"{service.name.en} is not issuing tickets now: {stopped.reason.en}",
+                              code="issuing_stopped", reason=stopped.reason.as_dict(),
+                              until=None if stopped.ends_at is None else stopped.ends_at.isoformat(),
+                              resumes_at=iso(issue_resumes_at(branch, service, stops, tx.now, until)))
+        day = service_day(tx.now, branch.timezone)
+        last, issued = numbers.current(tx.connection, branch.code, service.code, day, service.start_number)
+        if service.daily_cap is not None and issued >= service.daily_cap:
+            raise DomainError(f"{service.name.en} has issued its {service.daily_cap} tickets for today",
+                              code="daily_cap_reached", daily_cap=service.daily_cap)
+        numbers.advance(tx.connection, branch.code, service.code, day, last + 1, issued + 1)
+        ticket, change = Ticket.issue(
+            branch_code=branch.code, service_code=service.code, day=day, sequence=last + 1,
+            number=format_number(service.prefix, last + 1, service.number_width), priority=priority,
+            channel=channel, language=language, now=tx.now, rules=hall.rules, not_before=not_before)
+        tickets.add(tx.connection, ticket)
+        if caller is not None:
+            assert ticket.id is not None
+            self.limiter.record(tx.connection, ticket.id, branch, caller, tx.now)
+        ahead = people_ahead(tx.connection, branch, ticket.queued(), hall.rules)
+        # the estimate it is promised counts the people ahead of it now, not at the last refresh
+        estimate = self._new_ticket_estimate(branch, service.code, priority, ahead)
+        change = replace(change, data={**change.data, "estimate": estimate})
+        # the ticket that fills the day's cap tells every kiosk at once, not at its next refused tap
+        full = service.daily_cap is not None and issued + 1 >= service.daily_cap
+        tx.record(ticket, change, Actor(username=actor.username, role=actor.role, device=device),
+                  public={"daily_cap_reached": True} if full else None)
+        return {
+            **ticket_public(ticket, branch),
+            "token": ticket.token,
+            "priority": ticket.priority,
+            "people_ahead": ahead,
+            "estimate": estimate,
+        }
 
     def cancel_by_customer(self, token: str) -> dict[str, Any]:
         """The customer leaves ("I'm leaving"): a waiting ticket is cancelled."""

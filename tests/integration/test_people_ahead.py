@@ -31,6 +31,7 @@ ticket_specs = st.lists(
         st.integers(min_value=0, max_value=180),  # minutes after opening; duplicates make ties
         st.sampled_from(COUNTERS),
         st.booleans(),
+        st.one_of(st.none(), st.integers(min_value=-30, max_value=30)),  # held until minutes after "now", if any
     ),
     min_size=1,
     max_size=40,
@@ -44,10 +45,12 @@ def test_sql_count_matches_policy(database_url: str, tmp_path: Path) -> None:
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(ticket_specs)
-    def check(specs: list[tuple[str, PriorityClass, int, str | None, bool]]) -> None:
+    def check(specs: list[tuple[str, PriorityClass, int, str | None, bool, int | None]]) -> None:
+        now = clock.now + timedelta(minutes=90)
         queued = [policy.QueuedTicket(i + 1, service, priority, clock.now + timedelta(minutes=minute), target,
-                                      transferred or target is not None)
-                  for i, (service, priority, minute, target, transferred) in enumerate(specs)]
+                                      transferred or target is not None,
+                                      None if held is None else now + timedelta(minutes=held))
+                  for i, (service, priority, minute, target, transferred, held) in enumerate(specs)]
         with Session(hall.uow.engine) as session, session.begin():
             session.execute(delete(TicketRow))
             for t in queued:
@@ -57,7 +60,7 @@ def test_sql_count_matches_policy(database_url: str, tmp_path: Path) -> None:
                                    priority=t.priority.value, state=TicketState.WAITING.value, channel="kiosk",
                                    language="en", issued_at=t.queued_at, queued_at=t.queued_at,
                                    queue_key_us=policy.queue_key_us(t, hall.rules), target_counter=t.target_counter,
-                                   transferred=t.transferred))
+                                   transferred=t.transferred, not_before=t.not_before))
         skills = [c.skills for c in branch.counters]
         with Session(hall.uow.engine) as session:
             connection = session.connection()
@@ -67,9 +70,10 @@ def test_sql_count_matches_policy(database_url: str, tmp_path: Path) -> None:
                 expected = [policy.count_ahead(me, c, queued, hall.rules) for c in eligible]
                 assert from_db == expected, (me, eligible)
             for counter in skills:
-                candidates = next_candidates(connection, BRANCH, counter, hall.rules)
-                assert policy.choose_next(counter, candidates, hall.rules) == policy.choose_next(
-                    counter, queued, hall.rules), counter
+                candidates = next_candidates(connection, BRANCH, counter, hall.rules, now)
+                chosen = policy.choose_next(counter, candidates, hall.rules, now)
+                assert chosen == policy.choose_next(counter, queued, hall.rules, now), counter
+                assert chosen is None or chosen.not_before is None or chosen.not_before <= now
                 assert count_eligible(connection, BRANCH, counter) == sum(
                     1 for t in queued if policy.is_eligible(t, counter))
 

@@ -13,18 +13,23 @@ from hypothesis import strategies as st
 from server.domain.booking import (
     CODE_ALPHABET,
     SLOT_MINUTES,
+    BookingFacts,
     BookingRefused,
     BookingState,
     BranchBooking,
+    CheckinOutcome,
     HeldBooking,
+    LatePolicy,
     Location,
     ServiceBooking,
     Slot,
     check_may_change,
     check_new_booking,
     day_slots,
+    decide_checkin,
     display_code,
     free_seat,
+    is_no_show,
     new_code,
     normalise_code,
 )
@@ -181,9 +186,83 @@ def test_values_are_checked_naming_the_field() -> None:
                         (lambda: ServiceBooking(walk_in_share=1.0), "walk_in_share"),
                         (lambda: BranchBooking(horizon_days=0), "horizon_days"),
                         (lambda: BranchBooking(max_per_week=True), "max_per_week"),
+                        (lambda: BranchBooking(early_checkin_min=-1), "early_checkin_min"),
+                        (lambda: BranchBooking(late_grace_min=121), "late_grace_min"),
+                        (lambda: BranchBooking(late_policy="ignore"), "late_policy"),  # type: ignore[arg-type]
                         (lambda: Location(latitude=91, longitude=0), "latitude"),
                         (lambda: Location(latitude=10), "latitude")):
         with pytest.raises(InvalidValue) as refused:
             make()
         assert refused.value.field == field
     assert Location().distance_km(0, 0) is None
+
+
+# --- check-in -----------------------------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CHECKIN_DAY = date(2026, 11, 24)
+SLOT_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+def hhmm(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%H:%M")
+
+
+def facts(*, branch: str = "A", state: BookingState = BookingState.BOOKED, day: date = CHECKIN_DAY,
+          checked_in: bool = False) -> BookingFacts:
+    return BookingFacts(branch, state, day, SLOT_START, SLOT_START + timedelta(minutes=30), checked_in)
+
+
+@settings(max_examples=300)
+@given(st.integers(0, 240), st.integers(0, 120), st.sampled_from(list(LatePolicy)), st.integers(-300, 300))
+def test_checkin_by_the_clock(early: int, grace: int, late_policy: LatePolicy, minutes: int) -> None:
+    rules = BranchBooking(early_checkin_min=early, late_grace_min=grace, late_policy=late_policy)
+    now = SLOT_START + timedelta(minutes=minutes)
+    try:
+        decision = decide_checkin(rules, facts(), branch_code="A", today=CHECKIN_DAY, now=now, local_time=hhmm)
+    except BookingRefused as refused:
+        if minutes < -early:
+            assert refused.code == "too_early"
+            come_back = SLOT_START - timedelta(minutes=early)
+            assert refused.details["come_back"] == hhmm(come_back) and hhmm(come_back) in refused.reason.en
+            assert hhmm(come_back) in refused.reason.zh
+        else:
+            assert refused.code == "too_late" and minutes > grace and late_policy is LatePolicy.REFUSE
+        return
+    assert minutes >= -early
+    if minutes <= grace:
+        assert decision.outcome is CheckinOutcome.APPOINTMENT
+        # an early arrival is held until the slot starts; a later one may be called at once
+        assert decision.not_before == (SLOT_START if minutes < 0 else None)
+        assert decision.late == (minutes > 0)
+    else:
+        assert decision.outcome is CheckinOutcome.WALK_IN and late_policy is LatePolicy.WALK_IN
+        assert decision.not_before is None
+
+
+@given(st.integers(-600, 600))
+def test_a_second_checkin_shows_the_same_ticket_at_any_time(minutes: int) -> None:
+    decision = decide_checkin(BranchBooking(), facts(checked_in=True), branch_code="A", today=CHECKIN_DAY,
+                              now=SLOT_START + timedelta(minutes=minutes), local_time=hhmm)
+    assert decision.outcome is CheckinOutcome.ALREADY
+
+
+def test_checkin_refusals_name_the_reason_in_both_languages() -> None:
+    rules = BranchBooking()
+    cases = ((facts(branch="B"), "other_branch"), (facts(state=BookingState.CANCELLED), "booking_cancelled"),
+             (facts(state=BookingState.CANCELLED, checked_in=True), "booking_cancelled"),
+             (facts(day=CHECKIN_DAY + timedelta(days=1)), "other_day"))
+    for booking, code in cases:
+        with pytest.raises(BookingRefused) as refused:
+            decide_checkin(rules, booking, branch_code="A", today=CHECKIN_DAY, now=SLOT_START, local_time=hhmm)
+        assert refused.value.code == code
+        assert refused.value.reason.zh and refused.value.reason.en and refused.value.http_status == 409
+
+
+@given(st.integers(0, 120), st.integers(-60, 200), st.booleans(), st.sampled_from(list(BookingState)))
+def test_a_no_show_is_a_booking_never_checked_in_by_the_end_of_its_slot_and_grace(
+        grace: int, minutes: int, checked_in: bool, state: BookingState) -> None:
+    booking = facts(checked_in=checked_in, state=state)
+    now = booking.end + timedelta(minutes=minutes)
+    assert is_no_show(BranchBooking(late_grace_min=grace), booking, now) == (
+        state is BookingState.BOOKED and not checked_in and minutes > grace)

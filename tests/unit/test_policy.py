@@ -475,3 +475,37 @@ def test_people_ahead_are_the_fewest_at_an_open_counter_else_at_any(at_counters:
     expected = min(open_counts) if open_counts else min((ahead for _, ahead in at_counters), default=0)
     assert people_ahead(at_counters) == expected
     assert people_ahead([(False, 3), (True, 9)]) == 9  # an open counter's queue, even if a closed one is shorter
+
+
+# --- held tickets (an appointment checked in before its slot) ------------------------------------------
+
+held_queue = st.lists(st.tuples(st.sampled_from(["BILL", "PLAN"]), st.sampled_from(list(PriorityClass)),
+                                st.integers(0, 120), st.one_of(st.none(), st.integers(0, 180))),
+                      min_size=0, max_size=20)
+
+
+@given(held_queue, st.integers(0, 200))
+def test_call_next_never_returns_a_ticket_before_its_not_before(specs: list[tuple[str, PriorityClass, int, int | None]],
+                                                               now_min: int) -> None:
+    waiting = [QueuedTicket(i + 1, service, priority, at(minute), not_before=None if held is None else at(held))
+               for i, (service, priority, minute, held) in enumerate(specs)]
+    now = at(now_min)
+    c = counter("1", "BILL", "PLAN")
+    chosen = choose_next(c, waiting, RULES, now)
+    callable_now = [t for t in waiting if t.not_before is None or t.not_before <= now]
+    if chosen is None:
+        assert not callable_now
+    else:
+        assert chosen.not_before is None or chosen.not_before <= now
+        # among the callable ones, the order is the policy's usual one: holding a ticket moves nobody else
+        assert chosen == choose_next(c, callable_now, RULES)
+
+
+def test_a_held_appointment_is_called_first_once_its_slot_starts() -> None:
+    c = counter("1", "PLAN")
+    walk_in = ticket(1, "PLAN", 0)
+    early = QueuedTicket(2, "PLAN", PriorityClass.APPOINTMENT, at(5), not_before=at(30))
+    assert choose_next(c, [walk_in, early], RULES, at(10)) == walk_in
+    assert choose_next(c, [early], RULES, at(29)) is None
+    assert choose_next(c, [walk_in, early], RULES, at(30)) == early
+    assert choose_next(c, [walk_in, early], RULES) == early  # no clock given: the hold is not looked at

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import render_template
 
+from server.domain.booking import LatePolicy
 from server.domain.devices import OPTIONALLY_PAIRED
 from server.domain.hall import ANNOUNCEMENT_VOICES, RATING_SCALES
 from server.domain.hall_document import CODE_KEY, KIND_LABELS
@@ -33,6 +34,7 @@ def _page(branch: dict[str, Any] | None, language: str | None) -> dict[str, Any]
         "code_keys": {kind.value: key for kind, key in CODE_KEY.items()},
         "choices": {
             "counter_roles": [role.value for role in CounterRole],
+            "late_policies": [policy.value for policy in LatePolicy],
             "weekdays": list(WEEKDAYS),
             "pairing_kinds": [kind.value for kind in OPTIONALLY_PAIRED],
             "scales": list(RATING_SCALES),

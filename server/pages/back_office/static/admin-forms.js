@@ -35,7 +35,10 @@ export function forms(choices) {
       num("latitude", "f_latitude", { hint: "hint_coordinates" }), num("longitude", "f_longitude"),
       { key: "booking", type: "group", label: "f_booking", fields: [
         int("horizon_days", "f_horizon_days"), int("change_cutoff_min", "f_change_cutoff_min"),
-        int("max_per_week", "f_max_per_week")] },
+        int("max_per_week", "f_max_per_week"), int("early_checkin_min", "f_early_checkin_min"),
+        int("late_grace_min", "f_late_grace_min"),
+        { key: "late_policy", type: "select", label: "f_late_policy", options: choices.late_policies,
+          optionLabel: "late_" }] },
     ],
     category: [text("code", "f_code", { code: true }), names("name"), text("icon", "f_icon", { hint: "hint_icon" }),
       { key: "colour", type: "colour", label: "f_colour" }],

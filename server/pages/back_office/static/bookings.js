@@ -18,6 +18,9 @@
       consent: "顾客同意使用其号码处理本次预约", book: "预约", pick_service: "请选择业务", no_slots: "当天没有可预约的时段",
       left: "{time}（剩 {n} 个）", booked: "已预约：{code}，{time}，请告知顾客预约码。",
       offline: "无法连接服务器，请稍后重试", failed: "操作失败：{message}", bad_query: "请选择日期",
+      col_checkin: "签到", check_in: "签到", state_checked_in: "已签到", state_no_show: "未到（爽约）",
+      no_shows: "爽约 {n} 个", checked_in: "{code} 已签到：{number} 号{when}", from_time: "，{time} 起叫号",
+      walk_in: "（已迟到，按普通号排队）",
     },
     en: {
       title: "Bookings", back: "Back to the manager page", sign_in_first: "Sign in as staff or a manager of this branch",
@@ -35,6 +38,10 @@
       left: "{time} ({n} left)", booked: "Booked: {code} at {time}; tell the customer the code.",
       offline: "The server cannot be reached: try again in a moment", failed: "Refused: {message}",
       bad_query: "Choose a day",
+      col_checkin: "Check-in", check_in: "Check in", state_checked_in: "Checked in", state_no_show: "No-show",
+      no_shows: { one: "{n} no-show", other: "{n} no-shows" },
+      checked_in: "{code} checked in: ticket {number}{when}", from_time: ", called from {time}",
+      walk_in: " (late: queued as a walk-in)",
     },
   }, PAGE.language);
 
@@ -83,12 +90,51 @@
       tr.append(el("td", "time", booking.time), el("td", "service", i18n.pick(booking.service_name) || booking.service),
         el("td", "code", booking.code_display),
         el("td", "customer", booking.phone ? [booking.name, booking.phone].filter(Boolean).join(" ") : i18n.t("no_phone")),
-        el("td", "state", i18n.t(`state_${booking.state}`)),
-        el("td", "by", booking.channel === "staff" ? i18n.t("by_staff", { name: booking.booked_by }) : i18n.t("online")));
+        el("td", "state", i18n.t(`state_${stateOf(booking)}`)),
+        el("td", "by", booking.channel === "staff" ? i18n.t("by_staff", { name: booking.booked_by }) : i18n.t("online")),
+        checkinCell(booking));
       body.append(tr);
     }
     const cancelled = rows.filter((b) => b.state === "cancelled").length;
-    $("#summary").textContent = listing ? i18n.t("summary", { n: rows.length - cancelled, cancelled }) : "";
+    const summary = listing ? [i18n.t("summary", { n: rows.length - cancelled, cancelled })] : [];
+    if (listing && listing.no_shows) summary.push(i18n.t("no_shows", { n: listing.no_shows }));
+    $("#summary").textContent = summary.join(" · ");
+  }
+
+  function stateOf(booking) {
+    if (booking.checked_in) return "checked_in";
+    if (booking.no_show) return "no_show";
+    return booking.state;
+  }
+
+  function checkinCell(booking) {
+    const cell = el("td", "checkin");
+    // whether the check-in is allowed now is the server's rule: it answers a refusal with its reason
+    if (booking.state === "booked" && !booking.checked_in && day === localToday()) {
+      const button = el("button", "check-in", i18n.t("check_in"));
+      button.type = "button";
+      button.addEventListener("click", () => checkIn(booking, button));
+      cell.append(button);
+    }
+    return cell;
+  }
+
+  async function checkIn(booking, button) {
+    $("#day-error").textContent = "";
+    $("#checkin-done").textContent = "";
+    button.disabled = true;
+    try {
+      const answer = await API.post(`${PAGE.api}/branches/${branch}/bookings/${encodeURIComponent(booking.code)}/checkin`,
+        { language: i18n.language });
+      const when = answer.callable_from_time ? i18n.t("from_time", { time: answer.callable_from_time })
+        : answer.outcome === "walk_in" ? i18n.t("walk_in") : "";
+      $("#checkin-done").textContent = i18n.t("checked_in", { code: booking.code_display, number: answer.ticket.number,
+        when });
+      await load();
+    } catch (error) {
+      button.disabled = false;
+      $("#day-error").textContent = problem(error);
+    }
   }
 
   function renderForm() {
