@@ -116,7 +116,9 @@ def params(app: Flask) -> dict[str, str]:
     token = ok(manager.post(f"{B}/api-tokens", json={"name": "booking", "scope": "act"}), 201)
     shift = ok(manager.post(f"{B}/roster/shifts", json={"date": "2026-11-24", "username": "zhang.wei", "counter": "2",
                                                          "start": "09:00", "end": "10:00"}), 201)
-    return {"shift_id": str(shift["id"]),
+    webhook = ok(manager.post(f"{B}/webhooks", json={"name": "crm", "url": "http://10.1.2.3/hall-events",
+                                                      "events": ["ticket.issued"]}), 201)
+    return {"shift_id": str(shift["id"]), "webhook_id": str(webhook["id"]),
             "token_id": str(token["id"]), "branch": BRANCH, "counter": "2", "ticket_id": str(waiting["id"]),
             "media_id": str(media["id"]), "notice_id": str(notice["id"]), "follow_up_id": str(follow_up["id"]),
             "stop_id": str(stop["id"]), "username": "zhang.wei", "device_id": str(device["id"]),
