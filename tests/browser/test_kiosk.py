@@ -482,6 +482,9 @@ def test_a_very_long_wait_shows_the_overflow_notice(tmp_path: Path, page: Any) -
         expect(tile(page, "VIP")).not_to_contain_text("等候较久")
         screenshot(page, "kiosk-overflow-zh")
         tile(page, "BILL").click()
+        # a covered service's long wait first offers the other ways (test_kiosk_overflow.py); no branch is near
+        expect(page.locator("#overflow-nearby")).to_contain_text("附近暂时没有等候更短的营业厅")
+        page.click("#overflow-take")
         confirmed_token(page)
         expect(page.locator("#confirm-overflow")).to_be_visible()
         page.click('.lang[data-lang="en"]')
