@@ -17,7 +17,7 @@ from server.domain.hall import Branch, Service
 from server.domain.overflow import Elsewhere, nearby, wait_is_long
 from server.services.access import require_branch, require_service
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
-from server.services.live import LiveHall
+from server.services.live import LiveHall, given_estimate
 from server.settings import HallConfig
 
 
@@ -41,13 +41,22 @@ class OverflowService(ReadsHallModel):
         self.clock = clock
 
     def alternatives(self, branch_code: str, service_code: str) -> dict[str, Any]:
-        """This branch's wait for the service, whether it counts as long, the nearby branches worth the trip and
-        the self-service alternatives (empty when the overflow does not cover the service)."""
-        config = self.config
-        branch = require_branch(config, branch_code)
+        """A new ticket's wait for the service here, whether it counts as long, the nearby branches worth the trip
+        and the self-service alternatives (empty when the overflow does not cover the service)."""
+        branch = require_branch(self.config, branch_code)
         service = require_service(branch, service_code)
+        return self._answer(branch, service, self.live.new_ticket_estimate(branch.code, service.code))
+
+    def for_ticket(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        """The same for a customer's own ticket (:meth:`TicketQueries.ticket_by_token`), judged by its own wait as
+        its phone page shows it: a ticket no longer waiting has no wait, so nothing is long."""
+        branch = require_branch(self.config, ticket["branch"])
+        service = require_service(branch, ticket["service"])
+        return self._answer(branch, service, given_estimate({"estimate": ticket.get("estimate")}))
+
+    def _answer(self, branch: Branch, service: Service, here: WaitEstimate | None) -> dict[str, Any]:
+        config = self.config
         overflow = branch.overflow
-        here = self.live.new_ticket_estimate(branch.code, service.code)
         covered = overflow.covers(service.code)
         here_min = _expected_min(here)
         shown: list[dict[str, Any]] = []

@@ -107,3 +107,32 @@ def test_a_service_the_overflow_does_not_cover_is_issued_at_once(tmp_path: Path,
         open_kiosk(page, server)
         page.locator('#home-tiles .tile[data-service="DEVICE"]').click()
         confirmed_token(page)
+
+
+def test_the_phone_page_of_a_ticket_with_a_long_wait_offers_the_nearby_branch(tmp_path: Path, browser: Any) -> None:
+    with running_hall(tmp_path, busy_here_quiet_nearby) as server:
+        server.sign_in("2")
+        for _ in range(8):
+            server.issue("PLAN")
+        admin = server.staff("admin", "demo-admin")
+        assert admin.post(f"{server.api}/branches/{NEAR}/counters/1/sign-in", json={"takeover": True}).ok
+        token = server.issue("PLAN")["token"]
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                      has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page = context.new_page()
+        try:
+            page.goto(f"{server.url}/t/{token}")
+            near = page.locator(f'#elsewhere-nearby li[data-branch="{NEAR}"]')
+            expect(near).to_contain_text("车公庙营业厅", timeout=15_000)
+            expect(near).to_contain_text("公里")
+            expect(near.locator("a.elsewhere-book")).to_have_attribute("href", f"/book?branch={NEAR}&service=PLAN")
+            expect(page.locator("#elsewhere-self")).to_contain_text("星河通信 App")
+            page.locator("#elsewhere").scroll_into_view_if_needed()
+            keep(page, "phone-overflow-zh")
+            page.click('.lang[data-lang="en"]')
+            expect(near).to_contain_text("km away")
+            expect(page.locator("#elsewhere")).to_contain_text("A long wait?")
+            page.locator("#elsewhere").scroll_into_view_if_needed()
+            keep(page, "phone-overflow-en")
+        finally:
+            context.close()

@@ -94,3 +94,22 @@ def test_before_the_first_refresh_nothing_is_estimated_on_request(app: Flask) ->
 def test_unknown_branch_or_service_is_404(app: Flask, path: str, code: str) -> None:
     answer = app.test_client().get(path)
     assert answer.status_code == 404 and answer.get_json()["error"] == code
+
+
+def test_a_customers_ticket_is_judged_by_its_own_wait(app: Flask) -> None:
+    client = app.test_client()
+    issued = client.post(f"/api/branches/{HERE}/tickets", json={"service": "BILL"})
+    assert issued.status_code == 201, issued.get_json()
+    token = issued.get_json()["token"]
+    live = FixedEstimates({HERE: 70, "NEAR": 15})
+    app.extensions["overflow"].live = live
+    mine = {"known": True, "expected_min": 65.0, "low_min": 50.0, "high_min": 80.0}
+    app.extensions["hall_live"].ticket_live = lambda branch, ticket_id: {"estimate": mine}  # as last pushed
+    answer = client.get(f"/api/tickets/{token}/alternatives").get_json()
+    R.Alternatives.model_validate(answer)
+    assert answer["long_wait"] and answer["estimate"]["high_min"] == 80
+    assert [b["branch"] for b in answer["nearby"]] == ["NEAR"]
+    mine.update(expected_min=8.0, low_min=5.0, high_min=12.0)  # near the front now, though new tickets wait long
+    shorter = client.get(f"/api/tickets/{token}/alternatives").get_json()
+    assert not shorter["long_wait"] and shorter["nearby"] == []
+    assert client.get("/api/tickets/nope/alternatives").status_code == 404
