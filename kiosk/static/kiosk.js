@@ -569,8 +569,9 @@
   /** A tile was tapped. For a service the overflow covers, the server says whether its wait is long (its rule,
    * not the page's); when it is, the other ways are shown before a ticket is taken. No answer: issue here. */
   async function chooseService(serviceCode, priority) {
+    if (state.checking) return; // a double tap, or a second tile while the first is being checked
     const s = service(serviceCode);
-    if (PREVIEW || state.request || state.checking || priority !== "normal" || !s || unavailable(s)
+    if (PREVIEW || state.request || priority !== "normal" || !s || unavailable(s)
         || !config.overflow.covers.includes(serviceCode)) {
       takeTicket(serviceCode, priority);
       return;
