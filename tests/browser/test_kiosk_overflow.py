@@ -136,3 +136,24 @@ def test_the_phone_page_of_a_ticket_with_a_long_wait_offers_the_nearby_branch(tm
             keep(page, "phone-overflow-en")
         finally:
             context.close()
+
+
+def test_the_manager_is_told_that_phones_cannot_open_the_qr_codes_and_how_to_fix_it(
+        hall_server: Any, browser: Any) -> None:
+    """The test server runs on 127.0.0.1 like the demo: it starts, and the manager page says so with the fix."""
+    from tests.browser.test_manager import sign_in_as_manager
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    try:
+        sign_in_as_manager(page, hall_server)
+        warning = page.locator("#public-address")
+        expect(warning).to_be_visible()
+        expect(warning).to_contain_text("顾客的手机打不开")
+        expect(warning).to_contain_text("public_url")
+        keep(page, "manager-public-url-zh")
+        page.click("#lang")
+        expect(warning).to_contain_text("customers' phones cannot open")
+        keep(page, "manager-public-url-en")
+    finally:
+        context.close()
