@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, render_template, request
 
@@ -14,7 +15,8 @@ from kiosk.pages import PRIVATE_HEADERS, qr_svg
 from server.domain.booking import normalise_code
 from server.domain.errors import DomainError
 from server.headers import may_locate
-from server.pages.common import hall, page_language
+from server.pages.common import hall, page_branch, page_language
+from server.web import public_base_url
 
 PAGES.append(("Booking 预约", "/book?branch={branch}"))
 
@@ -53,3 +55,13 @@ def booking_qr() -> Any:
         return {"error": refused.code, "message": refused.message}, 400
     return Response(qr_svg(code, border=2), mimetype="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400", "Referrer-Policy": "no-referrer"})
+
+
+@blueprint.get("/book/<branch_code>/qr.svg")
+def booking_link_qr(branch_code: str) -> Any:
+    """The QR code of a branch's booking page on the server's public address, for a customer at the kiosk who would
+    rather book a time (the kiosk's long-wait screen); 404 for an unknown branch."""
+    branch = page_branch(branch_code)
+    svg = qr_svg(f"{public_base_url()}/book?{urlencode({'branch': branch.code})}", border=2)
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=3600", "Referrer-Policy": "no-referrer"})

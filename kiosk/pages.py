@@ -73,7 +73,9 @@ def kiosk_page(branch_code: str) -> Any:
         "timezone": branch.timezone.key,  # the clock before the first snapshot: the branch's time, not the device's
         "kiosk": kiosk,
         "language": language,
-        "overflow": {"wait_min": branch.overflow.wait_min, "notice": branch.overflow.notice.as_dict()},
+        "overflow": {"wait_min": branch.overflow.wait_min, "notice": branch.overflow.notice.as_dict(),
+                     # the services whose long wait the kiosk checks for other branches before issuing
+                     "covers": [s.code for s in branch.services if branch.overflow.covers(s.code)]},
         "api": "/api",
         # what this browser may take (a priority lane only where it would not be refused): told, not taught
         "ticket_classes": ticket_classes(hall().config, device_actor(), branch),

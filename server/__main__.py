@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         for label, path in app.extensions["hall_pages"](branch.code):
             print(f"    {_pad(label, 27)} {base}{path}", flush=True)
     print(f"  {_pad('API (OpenAPI)', 29)} {base}/api/openapi.json", flush=True)
+    unreachable = app.extensions["public_address"].warn_at_start(port)
+    if unreachable:  # the QR codes on tickets would point where no customer's phone can go
+        print(unreachable, flush=True)
     print(f"READY {base}", flush=True)
     # every connected screen holds one green thread; eventlet's default pool (1,024) would cap a process there.
     # Header and body deadlines and a cap per client address keep one client from taking them all (serving.py).

@@ -42,9 +42,11 @@ from server.services.limits import AddressLimiter, JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
 from server.services.live_loop import LiveLoop, PurgeJobs
 from server.services.notifications import NotificationService, NotifierLoop
+from server.services.overflow import OverflowService
 from server.services.overview import Overview, OverviewWatchers
 from server.services.printing import PrintingService
 from server.services.privacy import PrivacyService
+from server.services.public_address import PublicAddressCheck
 from server.services.ratings import RatingService
 from server.services.sessions import SessionService
 from server.services.sign_in_throttle import make_throttle
@@ -255,6 +257,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_store"] = store
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
+    app.extensions["overflow"] = OverflowService(model, live, clock)
+    app.extensions["public_address"] = PublicAddressCheck(model)
     app.extensions["api_tokens"] = ApiTokenService(
         model, uow, clock, audit=audit,
         limiter=TokenLimiter(limits.token_requests, config.server.redis_url or "memory://"))

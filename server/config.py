@@ -89,6 +89,7 @@ from server.domain.hall import (
 from server.domain.issuing import LastTicket
 from server.domain.limits import IssueLimits, Network, Rate, parse_network
 from server.domain.notifications import NotificationSettings, check_positions
+from server.domain.overflow import SelfService, check_alternatives, check_margin_min, check_nearby_km
 from server.domain.policy import PolicyRules
 from server.domain.privacy import Retention
 from server.domain.schedule import (
@@ -408,13 +409,35 @@ def _public_url(server: _Reader) -> str | None:
     return raw
 
 
-def _load_overflow(branch: _Reader) -> Overflow:
-    """``[branches.overflow]``: ``wait_min`` (default 60) and an optional bilingual ``notice``."""
+def _load_overflow(branch: _Reader, service_codes: set[str]) -> Overflow:
+    """``[branches.overflow]``: ``wait_min`` (default 60), an optional bilingual ``notice``, and for a long wait the
+    nearby branches and self-service: ``services`` (default: all), ``nearby_km`` (5), ``margin_min`` (10),
+    ``[[branches.overflow.alternatives]]`` (``name``, ``text``, ``services``)."""
     overflow = branch.table("overflow")
-    overflow.unknown_keys({"wait_min", "notice"})
+    overflow.unknown_keys({"wait_min", "notice", "services", "nearby_km", "margin_min", "alternatives"})
     wait_min = _rule(overflow, "wait_min", check_positive, overflow.number("wait_min", 60), "wait_min")
     notice = _text(overflow, "notice") if "notice" in overflow.data else DEFAULT_OVERFLOW_NOTICE
-    return _build(overflow, Overflow, wait_min=float(wait_min), notice=notice)
+    services = _service_list(overflow, "services", service_codes)
+    nearby_km = _rule(overflow, "nearby_km", check_nearby_km, float(overflow.number("nearby_km", 5)), "nearby_km")
+    margin_min = _rule(overflow, "margin_min", check_margin_min, float(overflow.number("margin_min", 10)),
+                       "margin_min")
+    alternatives: list[SelfService] = []
+    for item in overflow.tables("alternatives"):
+        item.unknown_keys({"name", "text", "services"})
+        alternatives.append(_build(item, SelfService, name=_text(item, "name"), text=_text(item, "text"),
+                                   services=_service_list(item, "services", service_codes)))
+    _rule(overflow, "alternatives", check_alternatives, alternatives, "alternatives")
+    return _build(overflow, Overflow, wait_min=float(wait_min), notice=notice, services=services,
+                  nearby_km=nearby_km, margin_min=margin_min, alternatives=tuple(alternatives))
+
+
+def _service_list(reader: _Reader, name: str, service_codes: set[str]) -> tuple[str, ...]:
+    """A list of the branch's service codes, each once."""
+    codes = reader.list(name)
+    for code in codes:
+        reader.check(name, isinstance(code, str) and code in service_codes, f"unknown service {code!r}")
+    reader.check(name, len(set(codes)) == len(codes), "a service is listed twice")
+    return tuple(codes)
 
 
 def _load_devices(branch: _Reader) -> DeviceSettings:
@@ -690,7 +713,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
         counters=tuple(counters),
         zones=tuple(zones),
         kiosks=_load_kiosks(branch),
-        overflow=_load_overflow(branch),
+        overflow=_load_overflow(branch, service_codes),
         exceptions=_load_exceptions(branch, service_codes),
         devices=_load_devices(branch),
         region=region,

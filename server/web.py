@@ -35,8 +35,14 @@ _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 
 def public_base_url() -> str:
-    """``server.public_url`` when configured, else the scheme and host this request came in on."""
-    return current_app.extensions["hall"].config.server.public_url or request.host_url.rstrip("/")
+    """``server.public_url`` when configured, else the scheme and host this request came in on (the base of the
+    addresses in QR codes and printed tickets: one that no phone can open is remembered for the managers)."""
+    configured = current_app.extensions["hall"].config.server.public_url
+    if configured:
+        return configured
+    base = request.host_url.rstrip("/")
+    current_app.extensions["public_address"].note_request_base(base)
+    return base
 
 
 def hall_config() -> HallConfig:

@@ -4,6 +4,7 @@
  * the server, the page only shows it.
  *
  * Screens: home -> category (sub-services) | priority (爱心通道, every service) | checkin
+ *          -> overflow (a long wait: nearby branches, self-service; "take a ticket here anyway")
  *          -> pending ("one moment", retries) -> confirm (number, QR, print status) | refused
  *
  * Never issuing twice: every tap gets one Idempotency-Key, kept across all retries of that tap, so a retry
@@ -109,6 +110,15 @@
       wait_s: "{n} 秒",
       wait_min: "{n} 分钟",
       overflow_title: "当前等候时间较长。",
+      overflow_here: "在本厅办理预计等候 {wait}",
+      overflow_nearby_title: "附近营业厅，等候更短",
+      overflow_none_nearby: "附近暂时没有等候更短的营业厅。",
+      overflow_distance: "距此 {km} 公里",
+      overflow_wait_there: "预计等候",
+      overflow_self_title: "不用排队：自助办理",
+      overflow_take_here: "仍在本厅取号",
+      overflow_book: "预约时间",
+      overflow_book_scan: "用手机扫码，预约本厅或附近营业厅的办理时间",
       receipt_time: "取号时间",
       receipt_ahead: "前面人数",
       receipt_estimate: "预计等候",
@@ -202,6 +212,15 @@
       wait_s: { one: "{n} second", other: "{n} seconds" },
       wait_min: { one: "{n} minute", other: "{n} minutes" },
       overflow_title: "The wait is long right now.",
+      overflow_here: "The wait here is {wait}",
+      overflow_nearby_title: "Nearby branches with a shorter wait",
+      overflow_none_nearby: "No nearby branch has a shorter wait right now.",
+      overflow_distance: "{km} km away",
+      overflow_wait_there: "Wait there",
+      overflow_self_title: "No queue: do it yourself",
+      overflow_take_here: "Take a ticket here anyway",
+      overflow_book: "Book a time",
+      overflow_book_scan: "Scan with your phone to book a time here or at a nearby branch",
       receipt_time: "Issued",
       receipt_ahead: "People ahead",
       receipt_estimate: "Estimated wait",
@@ -216,6 +235,7 @@
   const app = $("app");
 
   const ISSUE_TIMEOUT_MS = 10000;
+  const ALTERNATIVES_TIMEOUT_MS = 2000; // no answer by then: the ticket is issued here, as without the check
   const PENDING_AFTER_MS = 700; // a slow answer shows the "one moment" screen
   const RETRY_DELAYS_MS = [1000, 2000, 3000, 5000];
   const CANCEL_AFTER_MS = 8000; // the "stop and go back" button appears after this long
@@ -246,6 +266,8 @@
     lastMinute: null,
     untilShown: "", // the services whose tile shows its last-ticket time
     printState: "none",
+    overflow: null, // the long-wait screen: {service, answer} from the alternatives API
+    checking: false, // asking whether the chosen service's wait is long
   };
 
   // --- helpers ---------------------------------------------------------------------------------
@@ -474,7 +496,7 @@
       }
     }
     tile.appendChild(stats);
-    tile.addEventListener("click", () => takeTicket(s.code, priority ? "priority" : "normal"));
+    tile.addEventListener("click", () => chooseService(s.code, priority ? "priority" : "normal"));
     return tile;
   }
 
@@ -575,6 +597,76 @@
     document.querySelectorAll(".lang").forEach((button) => {
       button.setAttribute("aria-pressed", String(button.dataset.lang === i18n.language));
     });
+  }
+
+  // --- a long wait: other branches and self-service first --------------------------------------------
+
+  /** A tile was tapped. For a service the overflow covers, the server says whether its wait is long (its rule,
+   * not the page's); when it is, the other ways are shown before a ticket is taken. No answer: issue here. */
+  async function chooseService(serviceCode, priority) {
+    if (state.checking) return; // a double tap, or a second tile while the first is being checked
+    const s = service(serviceCode);
+    if (PREVIEW || state.request || priority !== "normal" || !s || unavailable(s)
+        || !config.overflow.covers.includes(serviceCode)) {
+      takeTicket(serviceCode, priority);
+      return;
+    }
+    state.checking = true;
+    app.classList.add("busy");
+    let answer = null;
+    try {
+      answer = await api.get(config.api + "/branches/" + encodeURIComponent(config.branch) + "/services/"
+        + encodeURIComponent(serviceCode) + "/alternatives", { timeoutMs: ALTERNATIVES_TIMEOUT_MS, cache: "no-store" });
+    } catch (error) {
+      answer = null;
+    }
+    state.checking = false;
+    app.classList.remove("busy");
+    if (state.screen !== "home" && state.screen !== "category") return; // went home (idle) meanwhile
+    if (answer && answer.long_wait) {
+      state.overflow = { service: serviceCode, answer };
+      renderOverflow();
+      $("overflow-book").hidden = true;
+      show("overflow");
+    } else {
+      takeTicket(serviceCode, priority);
+    }
+  }
+
+  function renderOverflow() {
+    const o = state.overflow;
+    if (!o) return;
+    const s = service(o.service);
+    const title = $("overflow-title");
+    title.replaceChildren(s ? names(s.name) : document.createTextNode(o.service));
+    $("overflow-wait").textContent = i18n.t("overflow_here", { wait: estimateText(o.answer.estimate) });
+    const list = $("overflow-nearby");
+    list.replaceChildren();
+    for (const b of o.answer.nearby) {
+      const item = el("li", "nearby-branch");
+      item.dataset.branch = b.branch;
+      item.appendChild(el("span", "nearby-name", i18n.pick(b.name)));
+      const wait = el("span", "nearby-wait", estimateText(b.estimate));
+      wait.prepend(el("small", "", i18n.t("overflow_wait_there")));
+      item.appendChild(wait);
+      const where = [i18n.t("overflow_distance", { km: b.distance_km.toFixed(1) })];
+      if (b.address) where.push(i18n.pick(b.address));
+      item.appendChild(el("span", "nearby-where", where.join(" · ")));
+      list.appendChild(item);
+    }
+    if (!o.answer.nearby.length) list.appendChild(el("li", "overflow-empty", i18n.t("overflow_none_nearby")));
+    const self = $("overflow-self");
+    self.replaceChildren();
+    for (const way of o.answer.self_service) {
+      const item = el("li", "self-way");
+      item.appendChild(el("span", "self-name", i18n.pick(way.name)));
+      item.appendChild(el("span", "self-text", i18n.pick(way.text)));
+      self.appendChild(item);
+    }
+    $("overflow-self-part").hidden = !o.answer.self_service.length;
+    const bookable = Boolean(o.answer.book_url) || o.answer.nearby.some((b) => b.book_url);
+    $("overflow-book-open").hidden = !bookable;
+    $("overflow-book-qr").src = "/book/" + encodeURIComponent(config.branch) + "/qr.svg";
   }
 
   // --- taking a ticket -------------------------------------------------------------------------
@@ -1010,7 +1102,9 @@
     }
     state.lastMinute = minute;
     const idle = Date.now() - state.lastActivity;
-    if (["category", "priority", "checkin"].includes(state.screen) && idle >= kiosk.idle_reset_s * 1000) goHome(true);
+    if (["category", "priority", "checkin", "overflow"].includes(state.screen) && idle >= kiosk.idle_reset_s * 1000) {
+      goHome(true);
+    }
     if (state.screen === "home" && i18n.language !== DEFAULT_LANGUAGE && idle >= kiosk.idle_reset_s * 1000) {
       i18n.setLanguage(DEFAULT_LANGUAGE);
     }
@@ -1059,6 +1153,7 @@
     renderTiles();
     renderTicket();
     renderRefusal();
+    renderOverflow();
     if (state.request && state.screen === "pending") showPending(state.request);
     tickCountdown();
   }
@@ -1088,6 +1183,12 @@
       window.KioskCheckin.render($("checkin-body"), { config, i18n, api: postJson, showTicket });
     }
     show("checkin");
+  });
+  $("overflow-take").addEventListener("click", () => {
+    if (state.overflow) takeTicket(state.overflow.service, "normal");
+  });
+  $("overflow-book-open").addEventListener("click", () => {
+    $("overflow-book").hidden = false;
   });
   $("pending-cancel").addEventListener("click", () => {
     if (state.request) abandon(state.request);

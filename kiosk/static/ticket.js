@@ -60,6 +60,12 @@
       call_back_name: "怎么称呼您？（选填）",
       call_back_consent: "我同意营业厅仅为处理本次评价使用此号码与我联系。问题处理完毕 {days} 天后删除，最长保留 {max} 天。",
       sms_title: "短信提醒",
+      elsewhere_title: "等候较久？附近营业厅等候更短",
+      elsewhere_none: "附近暂时没有等候更短的营业厅。",
+      elsewhere_self: "不用排队：自助办理",
+      elsewhere_wait: "预计等候 {wait}",
+      elsewhere_distance: "距此 {km} 公里",
+      elsewhere_book: "预约时间",
       sms_offer: "快轮到您时，我们发短信提醒您，您可以先离开大厅。",
       sms_yes: "短信提醒我",
       sms_consent: "我同意营业厅仅为本次排队提醒使用此号码（前面还有几位、下一位、叫号窗口）。号码在 1 天内删除，可随时停止。",
@@ -124,6 +130,12 @@
       call_back_name: "Your name (optional)",
       call_back_consent: "I agree that the hall uses this number only to contact me about this rating. It is deleted {days} days after the matter is resolved, and kept {max} days at most.",
       sms_title: "Text message alerts",
+      elsewhere_title: "A long wait? Nearby branches with a shorter one",
+      elsewhere_none: "No nearby branch has a shorter wait right now.",
+      elsewhere_self: "No queue: do it yourself",
+      elsewhere_wait: "Wait there: {wait}",
+      elsewhere_distance: "{km} km away",
+      elsewhere_book: "Book a time",
       sms_offer: "We can text you when your turn is near, so you need not wait in the hall.",
       sms_yes: "Text me",
       sms_consent: "I agree that the hall uses this number only for this ticket's alerts (people ahead, you're next, your counter). It is deleted within 1 day; I can stop them at any time.",
@@ -250,6 +262,7 @@
     $("missed-actions").hidden = ticket.state !== "no_show";
     renderRating();
     renderSms();
+    renderElsewhere();
 
     $("error").hidden = !errorKey;
     if (errorKey) $("error").textContent = i18n.t(errorKey);
@@ -405,6 +418,73 @@
     render();
   }
 
+  // --- a long wait: other branches and self-service ----------------------------------------------
+
+  const ELSEWHERE_EVERY_MS = 60 * 1000; // asked again at most once a minute while the wait changes
+  let elsewhere = null; // the server's answer for this ticket (its rule says whether the wait is long)
+  let elsewhereAsked = 0;
+  let elsewhereFor = "";
+
+  /** Ask again when this ticket's shown wait changed (and a minute has passed): the server judges it. */
+  async function loadElsewhere() {
+    const shown = ticket.state === "waiting" && ticket.estimate && ticket.estimate.range_min
+      ? ticket.estimate.range_min.join("-") : "";
+    if (!shown) {
+      elsewhere = null;
+      return;
+    }
+    if (shown === elsewhereFor || Date.now() - elsewhereAsked < ELSEWHERE_EVERY_MS) return;
+    elsewhereFor = shown;
+    elsewhereAsked = Date.now();
+    try {
+      elsewhere = await window.HallApi.get(api + "/alternatives", { cache: "no-store" });
+    } catch (error) {
+      return; // nothing to add: the ticket page stands on its own
+    }
+    render();
+  }
+
+  function renderElsewhere() {
+    const show = Boolean(elsewhere && elsewhere.long_wait && ticket.state === "waiting"
+      && (elsewhere.nearby.length || elsewhere.self_service.length));
+    $("elsewhere").hidden = !show;
+    if (!show) return;
+    const list = $("elsewhere-nearby");
+    list.replaceChildren();
+    const item = (className, parts) => {
+      const li = document.createElement("li");
+      li.className = className;
+      for (const [cls, text] of parts) {
+        const span = document.createElement("span");
+        span.className = cls;
+        span.textContent = text;
+        li.appendChild(span);
+      }
+      return li;
+    };
+    for (const b of elsewhere.nearby) {
+      const where = [i18n.t("elsewhere_distance", { km: b.distance_km.toFixed(1) })];
+      if (b.address) where.push(i18n.pick(b.address));
+      const li = item("elsewhere-branch", [["elsewhere-name", i18n.pick(b.name)],
+        ["elsewhere-wait", i18n.t("elsewhere_wait", { wait: estimateText(b.estimate) })],
+        ["elsewhere-where", where.join(" · ")]]);
+      li.dataset.branch = b.branch;
+      if (b.book_url) {
+        const link = document.createElement("a");
+        link.className = "elsewhere-book";
+        link.href = b.book_url;
+        link.textContent = i18n.t("elsewhere_book");
+        li.appendChild(link);
+      }
+      list.appendChild(li);
+    }
+    if (!elsewhere.nearby.length) list.appendChild(item("elsewhere-empty", [["elsewhere-text", i18n.t("elsewhere_none")]]));
+    const self = $("elsewhere-self");
+    self.replaceChildren(...elsewhere.self_service.map((way) => item("elsewhere-way",
+      [["elsewhere-name", i18n.pick(way.name)], ["elsewhere-text", i18n.pick(way.text)]])));
+    $("elsewhere-self-title").hidden = !elsewhere.self_service.length;
+  }
+
   // --- live updates ------------------------------------------------------------------------------
 
   function applyTicket(fields) {
@@ -416,6 +496,7 @@
   loadSms();
     render();
     checkAlerts();
+    loadElsewhere();
   }
 
   function onEvent(event) {

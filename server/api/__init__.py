@@ -13,6 +13,7 @@ from server.api import (
     display_routes,
     follow_up_routes,
     notification_routes,
+    overflow_routes,
     overview_routes,
     printing_routes,
     privacy_routes,
@@ -27,6 +28,6 @@ from server.api.errors import register_error_handlers
 from server.api.registry import api
 
 __all__ = ["account_routes", "admin_routes", "api", "audit_routes", "booking_routes", "device_routes", "display_routes",
-           "follow_up_routes", "notification_routes", "overview_routes", "printing_routes", "privacy_routes",
-           "rating_routes", "register_error_handlers", "report_routes", "roster_routes", "routes", "token_routes",
-           "what_if_routes"]
+           "follow_up_routes", "notification_routes", "overflow_routes", "overview_routes", "printing_routes",
+           "privacy_routes", "rating_routes", "register_error_handlers", "report_routes", "roster_routes", "routes",
+           "token_routes", "what_if_routes"]

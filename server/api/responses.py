@@ -1056,3 +1056,35 @@ class WebhookLog(Answer):
 class WebhookTestQueued(Answer):
     queued: bool
     id: str
+
+
+class NearbyBranch(Answer):
+    """Another branch worth the trip for a long wait here (docs/kiosk.md)."""
+
+    branch: str
+    name: Names
+    district: Names | None
+    address: Names | None
+    distance_km: float = Field(description="great-circle distance between the two branches, to 0.1 km")
+    estimate: Estimate = Field(description="its new ticket's wait for the service, from its live state")
+    book_url: str | None = Field(description="where to book the service there (null: not bookable there)")
+
+
+class SelfServiceWay(Answer):
+    name: Names = Field(description='e.g. {"zh-CN": "星河通信 App", "en": "Xinghe Telecom app"}')
+    text: Names = Field(description="what it does for the customer")
+
+
+class Alternatives(Answer):
+    """A service's wait here and, when the overflow covers it, the other ways to be served."""
+
+    branch: str
+    service: str
+    covered: bool = Field(description="the branch's overflow covers the service ([branches.overflow] services)")
+    long_wait: bool = Field(description="covered, and the upper end of the shown estimate reaches wait_min")
+    wait_min: float = Field(description="the branch's threshold, minutes")
+    estimate: Estimate = Field(description="a new ticket's wait here, from the live state")
+    book_url: str | None = Field(description="where to book the service here (null: not bookable)")
+    nearby: list[NearbyBranch] = Field(description="open now, offering the service, within nearby_km and at least "
+                                                   "margin_min shorter; nearest first, at most 3")
+    self_service: list[SelfServiceWay]

@@ -30,6 +30,7 @@ from server.domain.announcements import template_problem
 from server.domain.booking import BranchBooking, Location, ServiceBooking
 from server.domain.devices import DeviceSettings
 from server.domain.issuing import LastTicket
+from server.domain.overflow import SelfService, check_alternatives, check_margin_min, check_nearby_km
 from server.domain.policy import CounterRole, CounterSkills, PolicyRules
 from server.domain.schedule import OpeningStatus, Schedule, ScheduleException, WeeklyHours
 from server.domain.values import InvalidValue, Problem, Text, ValueFormat, check_text
@@ -327,15 +328,34 @@ class Overflow:
     """What the kiosk says when the wait is very long (``[branches.overflow]``).
 
     The notice shows on the kiosk's home screen and on the ticket's confirmation when the upper end of a
-    service's estimated wait reaches ``wait_min`` minutes.
+    service's estimated wait reaches ``wait_min`` minutes. For the services it covers (``services``; empty: all),
+    such a wait also makes the kiosk and the phone page show the nearby branches with a shorter wait (within
+    ``nearby_km``, at least ``margin_min`` shorter) and the self-service ``alternatives``
+    (:mod:`server.domain.overflow`).
     """
 
     wait_min: float = 60.0
     notice: Text = DEFAULT_OVERFLOW_NOTICE
+    services: tuple[str, ...] = ()
+    nearby_km: float = 5.0
+    margin_min: float = 10.0
+    alternatives: tuple[SelfService, ...] = ()
 
     def __post_init__(self) -> None:
         check_positive(self.wait_min, "wait_min")
         check_text(self.notice, "notice")
+        if len(set(self.services)) != len(self.services):
+            raise InvalidValue("services", "a service is listed twice")
+        check_nearby_km(self.nearby_km)
+        check_margin_min(self.margin_min)
+        check_alternatives(self.alternatives)
+
+    def covers(self, service_code: str) -> bool:
+        """Whether a long wait for this service shows other branches and self-service."""
+        return not self.services or service_code in self.services
+
+    def self_service(self, service_code: str) -> tuple[SelfService, ...]:
+        return tuple(a for a in self.alternatives if a.serves(service_code))
 
 
 @dataclass(frozen=True)

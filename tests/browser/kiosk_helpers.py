@@ -123,6 +123,14 @@ def open_kiosk(page: Any, server: HallServer, query: str = "") -> Any:
     return page
 
 
+def past_a_long_wait(page: Any) -> None:
+    """After a tap on a tile: when the kiosk offers other branches first (a long wait), take the ticket here."""
+    expect(page.locator('.screen.active:is([data-screen="confirm"], [data-screen="overflow"])')).to_be_visible(
+        timeout=15_000)
+    if page.locator('.screen.active[data-screen="overflow"]').count():
+        page.click("#overflow-take")
+
+
 def confirmed_token(page: Any) -> str:
     """The token of the ticket on the kiosk's confirmation screen (from its QR code's address)."""
     expect(page.locator("#screen-confirm")).to_be_visible(timeout=15_000)

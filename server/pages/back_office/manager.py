@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 
 from server.domain.devices import PAIRING_TTL, roles_of
 from server.domain.hall_alerts import Severity
@@ -38,5 +38,7 @@ def manager_page(branch_code: str) -> Any:
         "pairing_minutes": PAIRING_TTL.total_seconds() / 60,
         # the alert list's order, most severe first, as the domain ranks them
         "severities": [severity.value for severity in sorted(Severity, key=lambda s: s.rank)],
+        # the tickets' QR codes point where no phone can go (a loopback address): told with the fix
+        "public_address": current_app.extensions["public_address"].problem(),
     }
     return render_template("back_office/manager.html", page=page, language=language, branch=branch)

@@ -25,7 +25,12 @@ export function forms(choices) {
         text("hours", "f_hours", { placeholder: "closed" }), names("name", "f_holiday", true),
         { key: "services", type: "codes", label: "f_exception_services", source: "services" }] },
       { key: "overflow", type: "group", label: "f_overflow", fields: [
-        num("wait_min", "f_wait_min"), names("notice", "f_notice", true)] },
+        num("wait_min", "f_wait_min"), names("notice", "f_notice", true),
+        { key: "services", type: "codes", label: "f_overflow_services", source: "services" },
+        num("nearby_km", "f_nearby_km", { hint: "hint_nearby_km" }), num("margin_min", "f_margin_min"),
+        { key: "alternatives", type: "rows", label: "f_alternatives", hint: "hint_alternatives", fields: [
+          names("name", "f_alternative_name"), names("text", "f_alternative_text"),
+          { key: "services", type: "codes", label: "f_overflow_services", source: "services" }] }] },
       { key: "devices", type: "group", label: "f_devices", fields: [
         { key: "require_pairing", type: "checks", label: "f_require_pairing", options: choices.pairing_kinds,
           optionLabel: "kind_" },

@@ -57,6 +57,7 @@
       // the alerts: equipment and hall (alerts-card.js)
       notice_title: "发布等候公告", notice_hint: "公告在大厅显示屏上滚动显示，中英文都要填写。", notice_zh: "中文公告",
       notice_en: "英文公告", notice_post: "发布公告", notice_posted: "已发布公告", notice_error_text: "请填写中文和英文公告",
+      public_address_title: "号票二维码：顾客手机打不开",
       alerts: "告警", alerts_open: "{n} 条待处理", alert_named: "{name}（{role}）",
       alert_offline: "{device} 已离线 {for}", alert_printer: "{device}：{problem}", alert_last_heard: "最近心跳 {time}",
       alert_since: "{time} 起", alert_acknowledge: "知道了", alert_acknowledged: "已确认",
@@ -181,6 +182,7 @@
       notice_title: "Post a notice about the wait", notice_hint: "The notice scrolls on the hall's wall displays: fill in both languages.",
       notice_zh: "Notice in Chinese", notice_en: "Notice in English", notice_post: "Post a notice", notice_posted: "Notice posted",
       notice_error_text: "Enter the notice in Chinese and in English",
+      public_address_title: "Ticket QR codes: customers' phones cannot open them",
       alerts: "Alerts", alerts_open: "{n} new", alert_named: "{name} ({role})",
       alert_offline: "{device} offline for {for}", alert_printer: "{device}: {problem}",
       alert_last_heard: "last heard {time}", alert_since: "since {time}", alert_acknowledge: "Acknowledge",
@@ -489,6 +491,13 @@
     $("#bookings-link").href = `${base}/bookings?lang=${i18n.language}`;
   }
 
+  /** The server's word on the tickets' QR codes (a loopback public_url, say), with the fix, in the page's language. */
+  function renderPublicAddress() {
+    const problem = PAGE.public_address;
+    $("#public-address").hidden = !problem;
+    if (problem) $("#public-address-text").textContent = i18n.pick(problem.text);
+  }
+
   async function start() {
     i18n.apply(document);
     linkAudit();
@@ -508,6 +517,7 @@
     $("#to-admin").href = `/admin/${encodeURIComponent(PAGE.branch.code)}?lang=${i18n.language}`;
     $("#overview-link").hidden = !who.overview; // admins and managers of several branches
     $("#board").hidden = false;
+    renderPublicAddress();
     $("#sign-out").hidden = false;
     $("#change-password").hidden = false;
     $("#audit-link").hidden = false;
@@ -527,6 +537,7 @@
     $("#lang").textContent = i18n.language === "zh-CN" ? "English" : "中文";
     linkAudit();
     $("#hall-name").textContent = i18n.pick(PAGE.branch.name);
+    renderPublicAddress();
     if (snapshot) { renderCounters(); renderServices(); issuing.render(); }
     devicesCard.render();
     alerts.render();
