@@ -1,10 +1,14 @@
 """Issue and call throughput of the real HTTP API, with concurrent clients.
 
-Starts its own server (demo hall, fresh SQLite file, durable commits) on a free port unless given
-``--url``. Phase 1: ``--clients`` threads take tickets for ``--seconds``: as fast as they can (closed
-loop, the default: the figure is the capacity), or together ``--rate`` tickets per second on a fixed
-schedule (open loop: latency counts from the scheduled time). Phase 2: staff at every counter call
-next (and mark no-show) as fast as they can.
+Starts its own set-up (``--system``: one process on a fresh SQLite file with durable commits, the default;
+one on PostgreSQL; two on PostgreSQL + Redis, see :mod:`benchmarks.systems`) unless given ``--url`` (repeat it for
+several processes: clients are spread over them in turn, as a load balancer would); ``--compare`` runs the three
+set-ups one after the other and prints them side by side.
+
+Phase 1: ``--clients`` threads take tickets for ``--seconds``: as fast as they can (closed loop, the
+default: the figure is the capacity), or together ``--rate`` tickets per second on a fixed schedule (open
+loop: latency counts from the scheduled time). Phase 2: staff at every counter call next (and mark no-show)
+as fast as they can.
 Prints a summary and, as its last line, JSON with tickets_per_s, p50_ms, p99_ms, calls_per_s.
 
 The machine is shared and its speed drifts (up to twice as slow in its busy phases), so each run also
@@ -14,6 +18,7 @@ run). Compare figures from runs with similar readings.
 
     python benchmarks/issue_throughput.py              # closed loop, 20 clients, 10 s
     python benchmarks/issue_throughput.py --rate 300   # open loop at 300 tickets/s
+    python benchmarks/issue_throughput.py --compare    # SQLite, PostgreSQL, 2 processes + Redis side by side
 """
 
 from __future__ import annotations
@@ -22,10 +27,8 @@ import argparse
 import http.client
 import json
 import os
-import re
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -34,7 +37,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.launcher import ServerProcess, write_config
+from benchmarks.systems import SYSTEMS, running_system
 
 BRANCH = "SZ-FUTIAN"
 SERVICES = ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE"]
@@ -95,7 +98,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def issue_phase(base: str, clients: int, seconds: float, rate: float | None = None) -> tuple[int, list[float], int]:
+def issue_phase(bases: list[str], clients: int, seconds: float, rate: float | None = None
+                ) -> tuple[int, list[float], int]:
     """Closed loop (``rate`` None): each client sends its next request when the last is answered. Open loop:
     the clients together send ``rate`` requests per second on a fixed schedule, and a request's latency runs
     from its scheduled time, so a server that falls behind is charged for the wait (no coordinated omission)."""
@@ -106,7 +110,7 @@ def issue_phase(base: str, clients: int, seconds: float, rate: float | None = No
     began_at = 0.0
 
     def worker(index: int) -> None:
-        client = Client(base)
+        client = Client(bases[index % len(bases)])
         start.wait()
         n = 0
         while time.perf_counter() < deadline:
@@ -141,7 +145,7 @@ def issue_phase(base: str, clients: int, seconds: float, rate: float | None = No
     return len(flat), flat, sum(failures)
 
 
-def call_phase(base: str, seconds: float) -> tuple[int, list[float], float]:
+def call_phase(bases: list[str], seconds: float) -> tuple[int, list[float], float]:
     """Staff at every counter call and mark no-show for ``seconds``, timed from when all are signed in (a sign-in
     hashes a password on purpose slowly; on a busy machine eight of them could eat a short phase)."""
     latencies: list[float] = []
@@ -151,7 +155,7 @@ def call_phase(base: str, seconds: float) -> tuple[int, list[float], float]:
     deadline = [0.0]
 
     def staff(counter: str, username: str) -> None:
-        client = Client(base)
+        client = Client(bases[int(counter) % len(bases)])
         try:
             assert client.post("/api/session", {"username": username, "password": "demo-staff"})[0] == 200
             assert client.post(f"/api/branches/{BRANCH}/counters/{counter}/sign-in", {})[0] == 200
@@ -183,38 +187,17 @@ def call_phase(base: str, seconds: float) -> tuple[int, list[float], float]:
     return len(latencies), latencies, time.perf_counter() - began
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="an already running server (default: start one)")
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=None,
-                        help="open loop: tickets per second the clients send together (default: closed loop)")
-    args = parser.parse_args()
-
-    server: ServerProcess | None = None
-    base = args.url
-    if base is None:
-        workdir = Path(tempfile.mkdtemp(prefix="bench-issue-"))
-        config = write_config(workdir, f"sqlite:///{workdir / 'hall.sqlite3'}")
-        # the demo hall's daily caps would turn a throughput run into a run of refusals
-        config.write_text(re.sub(r"^\s*daily_cap = \d+\n", "", config.read_text(encoding="utf-8"), flags=re.M),
-                          encoding="utf-8")
-        server = ServerProcess(config).start()
-        base = server.url
-    try:
-        reference_ms = reference_loop_ms()
-        steal_before, wall_before = cpu_steal_seconds(), time.monotonic()
-        cpu_before = cpu_seconds(server.pid) if server else None
-        issued, latencies, failures = issue_phase(base, args.clients, args.seconds, args.rate)
-        cpu_issue = cpu_seconds(server.pid) - cpu_before if server and cpu_before is not None else None
-        calls, call_latencies, call_seconds = call_phase(base, args.seconds)
-        steal_pct = 100 * (cpu_steal_seconds() - steal_before) / ((time.monotonic() - wall_before) * os.cpu_count())
-    finally:
-        if server is not None:
-            server.stop()
-
-    result = {
+def measure(bases: list[str], pids: list[int], args: argparse.Namespace, database: str) -> dict[str, object]:
+    """Both phases against ``bases`` (``pids``: the server processes, for their CPU time; empty if not ours)."""
+    reference_ms = reference_loop_ms()
+    steal_before, wall_before = cpu_steal_seconds(), time.monotonic()
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    issued, latencies, failures = issue_phase(bases, args.clients, args.seconds, args.rate)
+    cpu_issue = sum(cpu_seconds(pid) for pid in pids) - cpu_before if pids else None
+    calls, call_latencies, call_seconds = call_phase(bases, args.seconds)
+    steal_pct = 100 * (cpu_steal_seconds() - steal_before) / ((time.monotonic() - wall_before) * (os.cpu_count() or 1))
+    return {
+        "processes": len(bases),
         "clients": args.clients,
         "offered_per_s": args.rate,
         "seconds": args.seconds,
@@ -228,21 +211,65 @@ def main() -> int:
         "call_p50_ms": round(statistics.median(call_latencies), 2) if call_latencies else None,
         "call_p99_ms": round(percentile(call_latencies, 0.99), 2) if call_latencies else None,
         "server_cpu_ms_per_ticket": round(cpu_issue * 1000 / issued, 3) if cpu_issue and issued else None,
-        "database": "sqlite (WAL, synchronous=FULL)" if args.url is None else "given server",
+        "database": database,
         "reference_loop_ms": round(reference_ms, 1),
         "cpu_steal_pct": round(steal_pct, 1),
     }
+
+
+def report(result: dict[str, object]) -> None:
+    print(f"[{result['database']}]")
     print(
-        f"issue: {result['tickets_per_s']} tickets/s with {args.clients} clients, p50 {result['p50_ms']} ms, "
-        f"p99 {result['p99_ms']} ms, {failures} failures"
+        f"  issue: {result['tickets_per_s']} tickets/s with {result['clients']} clients, p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms, {result['failures']} failures"
     )
     print(
-        f"call-next (8 counters, call + no-show each): {result['calls_per_s']} calls/s, "
+        f"  call-next (8 counters, call + no-show each): {result['calls_per_s']} calls/s, "
         f"p50 {result['call_p50_ms']} ms, p99 {result['call_p99_ms']} ms"
     )
-    print(f"machine: reference loop {result['reference_loop_ms']} ms (about 25 on a quiet machine), "
+    print(f"  machine: reference loop {result['reference_loop_ms']} ms (about 25 on a quiet machine), "
           f"CPU steal {result['cpu_steal_pct']} %")
-    print(json.dumps(result))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", action="append",
+                        help="an already running server; repeat for several processes (default: start a set-up)")
+    parser.add_argument("--system", choices=SYSTEMS, default="sqlite", help="the set-up to start (default sqlite)")
+    parser.add_argument("--compare", action="store_true", help="run every set-up in turn and print them side by side")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: tickets per second the clients send together (default: closed loop)")
+    args = parser.parse_args()
+
+    if args.url:
+        result = measure(args.url, [], args, f"given server{'s' if len(args.url) > 1 else ''}")
+        report(result)
+        print(json.dumps(result))
+        return 0
+    results = []
+    for name in SYSTEMS if args.compare else (args.system,):
+        with running_system(name) as system:
+            result = measure(system.urls, system.pids, args, system.description)
+        result["system"] = name
+        report(result)
+        results.append(result)
+    if not args.compare:
+        print(json.dumps(results[0]))
+        return 0
+    by_name = {str(r["system"]): r for r in results}
+    one, two = by_name["postgres"], by_name["postgres-redis-2"]
+    print(f"{'set-up':<44} {'tickets/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>8} {'CPU ms/ticket':>14}")
+    for r in results:
+        print(f"{r['database']!s:<44} {r['tickets_per_s']!s:>10} {r['p50_ms']!s:>8} {r['p99_ms']!s:>8} "
+              f"{r['calls_per_s']!s:>8} {r['server_cpu_ms_per_ticket']!s:>14}")
+    ratio = (float(two["tickets_per_s"]) / float(one["tickets_per_s"])  # type: ignore[arg-type]
+             if one["tickets_per_s"] else None)
+    print(f"two processes against one on PostgreSQL: {ratio and round(ratio, 2)}x the tickets per second "
+          f"(p99 {two['p99_ms']} ms against {one['p99_ms']} ms)")
+    print(json.dumps({"clients": args.clients, "seconds": args.seconds, "systems": results,
+                      "two_vs_one_tickets": ratio and round(ratio, 2)}))
     return 0
 
 

@@ -1,15 +1,17 @@
 """Push latency of the real-time hall feed: staff "call next" to receipt at every connected display.
 
-Starts its own server (demo hall, fresh SQLite file, durable commits, one eventlet process) for each
-level unless given ``--url``. A separate process holds ``--clients`` Socket.IO clients on the
-websocket transport, connected 50 at a time, each joined as a display of the branch. Staff at
-``--counters`` counters then call pre-issued tickets round-robin at ``--rate`` calls per second, one
-thread per counter (each called ticket is marked no-show half a period later, so every call is a new
-``called`` event). The caller stamps ``time.monotonic()`` just before each call-next is sent; every
-client stamps it when the ``called`` hall_event for that ticket arrives (CLOCK_MONOTONIC is
-system-wide, so the two processes' stamps compare). Latency is taken per (call, client) pair and split
-into "to the first display" (command, commit, first frame) and "then to the last one" (the fan-out).
-Every hall_event's ``seq`` is checked for gaps, and disconnects are counted.
+Starts its own set-up for each level (``--system``: one eventlet process on a fresh SQLite file with durable
+commits, the default; one on PostgreSQL; two on PostgreSQL + Redis, see :mod:`benchmarks.systems`) unless given
+``--url`` (repeat it for several processes: displays and counters are spread over them in turn, as a load
+balancer would, so that a call made through one process must reach the displays of the other). A separate
+process holds ``--clients`` Socket.IO clients on the websocket transport, connected 50 at a time, each joined as
+a display of the branch. Staff at ``--counters`` counters then call pre-issued tickets round-robin at ``--rate``
+calls per second, one thread per counter (each called ticket is marked no-show half a period later, so every
+call is a new ``called`` event). The caller stamps ``time.monotonic()`` just before each call-next is sent;
+every client stamps it when the ``called`` hall_event for that ticket arrives (CLOCK_MONOTONIC is system-wide,
+so the two processes' stamps compare). Latency is taken per (call, client) pair and split into "to the first
+display" (command, commit, first frame) and "then to the last one" (the fan-out). Every hall_event's ``seq`` is
+checked for gaps, and disconnects are counted.
 
 The clients (``--client``): ``light`` (default) speaks Engine.IO 4 / Socket.IO 5 straight over aiohttp
 websockets and, like a browser, offers per-message deflate in the handshake (the server declines it);
@@ -21,6 +23,7 @@ machine a level where it is high is flagged as not representative.
     python benchmarks/push_latency.py                        # sweep 100, 500, 1000 clients
     python benchmarks/push_latency.py --clients 100,1000 --calls 200 --rate 5
     python benchmarks/push_latency.py --clients 20 --calls 10  # a smoke run
+    python benchmarks/push_latency.py --system postgres-redis-2 --clients 100,500
     python benchmarks/push_latency.py --url http://127.0.0.1:8080 --server-pid 1234  # a test server only:
                                                            # staff take over its first --counters counters
 
@@ -38,7 +41,6 @@ import multiprocessing
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -54,7 +56,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.issue_throughput import STAFF, Client, cpu_seconds, percentile  # noqa: E402
-from server.launcher import ServerProcess, write_config  # noqa: E402
+from benchmarks.systems import DESCRIPTIONS, SYSTEMS, running_system  # noqa: E402
 
 BRANCH = "SZ-FUTIAN"
 CONNECT_BATCH = 50
@@ -188,18 +190,18 @@ async def connect_light(session: Any, url: str, branch: str, display: Display, b
     return close
 
 
-def client_worker(pipe: Connection, url: str, clients: int, branch: str, batch: int, kind: str) -> None:
+def client_worker(pipe: Connection, urls: list[str], clients: int, branch: str, batch: int, kind: str) -> None:
     """Entry point of the client process: connect, report ready, collect, report receipts, disconnect."""
     import asyncio
 
     try:
-        asyncio.run(_client_main(pipe, url, clients, branch, batch, kind))
+        asyncio.run(_client_main(pipe, urls, clients, branch, batch, kind))
     except BaseException as exc:  # report anything to the parent instead of dying silently
         pipe.send(("error", f"{type(exc).__name__}: {exc}"))
         raise
 
 
-async def _client_main(pipe: Connection, url: str, clients: int, branch: str, batch: int, kind: str) -> None:
+async def _client_main(pipe: Connection, urls: list[str], clients: int, branch: str, batch: int, kind: str) -> None:
     import asyncio
     import logging
     import resource
@@ -220,6 +222,7 @@ async def _client_main(pipe: Connection, url: str, clients: int, branch: str, ba
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
 
     async def connect(index: int) -> None:
+        url = urls[index % len(urls)]
         try:
             if kind == "socketio":
                 closer = await connect_socketio(url, branch, displays[index], began)
@@ -346,20 +349,21 @@ class Counter:
             assert status == 200, body
 
 
-def sign_in_counters(base: str, count: int) -> list[Counter]:
-    branch = next(b for b in get_json(base, "/api/branches")["branches"] if b["code"] == BRANCH)
+def sign_in_counters(bases: list[str], count: int) -> list[Counter]:
+    """The first ``count`` counters, signed in through the processes in turn."""
+    branch = next(b for b in get_json(bases[0], "/api/branches")["branches"] if b["code"] == BRANCH)
     layout = branch["counters"][:count]
-    return [Counter(base, c["number"], c["services"], username)
-            for c, username in zip(layout, STAFF[: len(layout)], strict=True)]
+    return [Counter(bases[k % len(bases)], c["number"], c["services"], username)
+            for k, (c, username) in enumerate(zip(layout, STAFF[: len(layout)], strict=True))]
 
 
-def run_calls(counters: list[Counter], calls: int, rate: float, server_pid: int | None
+def run_calls(counters: list[Counter], calls: int, rate: float, server_pids: list[int]
               ) -> tuple[dict[int, float], list[float], float, float]:
     """Call at a steady rate, one thread per counter, so that one slow answer does not hold up the others.
 
     Call ``i`` goes to counter ``i % len(counters)`` at ``t0 + i / rate``; that ticket is marked no-show half
     a period later. Returns the send stamp per ticket id, every command's round trip (ms), the worst lag
-    behind schedule (ms) and the server's peak RSS (MB, sampled every 50 ms).
+    behind schedule (ms) and the largest server process's peak RSS (MB, sampled every 50 ms).
     """
     sent_at: dict[int, float] = {}
     command_ms: list[float] = []
@@ -397,10 +401,10 @@ def run_calls(counters: list[Counter], calls: int, rate: float, server_pid: int 
     threads = [threading.Thread(target=staff, args=(k,), daemon=True) for k in range(len(counters))]
     for thread in threads:
         thread.start()
-    peak_rss = rss_mb(server_pid) if server_pid else float("nan")
+    peak_rss = max((rss_mb(pid) for pid in server_pids), default=float("nan"))
     while any(thread.is_alive() for thread in threads):
-        if server_pid:
-            peak_rss = max(peak_rss, rss_mb(server_pid))
+        if server_pids:
+            peak_rss = max(peak_rss, *(rss_mb(pid) for pid in server_pids))
         time.sleep(0.05)
     if errors:
         raise errors[0]
@@ -410,8 +414,8 @@ def run_calls(counters: list[Counter], calls: int, rate: float, server_pid: int 
 # --- one level ---------------------------------------------------------------------------------------
 
 
-def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Namespace) -> dict[str, Any]:
-    counters = sign_in_counters(base, args.counters)
+def run_level(bases: list[str], server_pids: list[int], clients: int, args: argparse.Namespace) -> dict[str, Any]:
+    counters = sign_in_counters(bases, args.counters)
     for i in range(args.calls):  # pre-issued, before any display connects
         counters[i % len(counters)].issue()
 
@@ -422,7 +426,7 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
         share = clients // processes + (1 if k < clients % processes else 0)
         parent_end, child_end = context.Pipe()
         worker = context.Process(target=client_worker,
-                                 args=(child_end, base, share, BRANCH, CONNECT_BATCH, args.client), daemon=True)
+                                 args=(child_end, bases, share, BRANCH, CONNECT_BATCH, args.client), daemon=True)
         worker.start()
         ends.append(parent_end)
         workers.append(worker)
@@ -447,17 +451,17 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
 
         # CPU shares are over the calling phase; "other" is whatever else ran on the machine meanwhile
         worker_pids = [w.pid for w in workers if w.pid]
-        own_pids = [pid for pid in (server_pid, *worker_pids, os.getpid()) if pid]
-        server_cpu0 = cpu_seconds(server_pid) if server_pid else None
+        own_pids = [pid for pid in (*server_pids, *worker_pids, os.getpid()) if pid]
+        server_cpu0 = sum(cpu_seconds(pid) for pid in server_pids)
         client_cpu0 = sum(cpu_seconds(pid) for pid in worker_pids)
         own0, machine0 = sum(cpu_seconds(pid) for pid in own_pids), machine_busy_seconds()
         began = time.monotonic()
-        sent_at, command_ms, worst_lag, peak_rss = run_calls(counters, args.calls, args.rate, server_pid)
+        sent_at, command_ms, worst_lag, peak_rss = run_calls(counters, args.calls, args.rate, server_pids)
         seconds = time.monotonic() - began
-        server_cpu = cpu_seconds(server_pid) - server_cpu0 if server_pid and server_cpu0 is not None else None
+        server_cpu = sum(cpu_seconds(pid) for pid in server_pids) - server_cpu0 if server_pids else None
         client_cpu = sum(cpu_seconds(pid) for pid in worker_pids) - client_cpu0
         other_cpu = max(0.0, machine_busy_seconds() - machine0 - (sum(cpu_seconds(pid) for pid in own_pids) - own0))
-        final_seq = int(get_json(base, f"/api/branches/{BRANCH}/snapshot")["seq"])
+        final_seq = int(get_json(bases[0], f"/api/branches/{BRANCH}/snapshot")["seq"])
         for end in ends:
             end.send(("finish", list(sent_at), final_seq, args.grace))
         answers = gather()
@@ -469,8 +473,8 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
         if drops:
             print(f"  {len(drops)} clients were disconnected during the level, e.g. {drops[0]}, {drops[-1]}",
                   file=sys.stderr)
-        if server_pid:
-            peak_rss = max(peak_rss, rss_mb(server_pid))
+        if server_pids:
+            peak_rss = max(peak_rss, *(rss_mb(pid) for pid in server_pids))
     finally:
         for worker in workers:
             worker.join(30)
@@ -502,7 +506,7 @@ def run_level(base: str, server_pid: int | None, clients: int, args: argparse.Na
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
         "max_ms": round(max(latencies), 2) if latencies else None,
-        "server_rss_mb": round(peak_rss, 1) if server_pid else None,
+        "server_rss_mb": round(peak_rss, 1) if server_pids else None,
         "first_p50_ms": round(statistics.median(to_first), 2) if to_first else None,
         "first_p99_ms": round(percentile(to_first, 0.99), 2) if to_first else None,
         "spread_p50_ms": round(statistics.median(spread), 2) if spread else None,
@@ -553,8 +557,12 @@ def print_row(level: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="an already running server (default: start one per level)")
-    parser.add_argument("--server-pid", type=int, help="with --url: that server's pid, to report its memory")
+    parser.add_argument("--url", action="append",
+                        help="an already running server; repeat for several processes (default: start a set-up "
+                             "per level)")
+    parser.add_argument("--server-pid", type=int, action="append",
+                        help="with --url: that server's pid, to report its memory and CPU (repeat for each)")
+    parser.add_argument("--system", choices=SYSTEMS, default="sqlite", help="the set-up to start (default sqlite)")
     parser.add_argument("--clients", default="100,500,1000", help="client counts, comma-separated (a sweep)")
     parser.add_argument("--calls", type=int, default=100, help="tickets called per level")
     parser.add_argument("--rate", type=float, default=5.0, help="calls per second")
@@ -576,22 +584,16 @@ def main() -> int:
         parser.error(f"--counters must be 1-{len(STAFF)}")
 
     print(f"{args.calls} calls per level at {args.rate:g}/s on {args.counters} counters; "
-          f"{'a fresh server (SQLite, durable commits) per level' if args.url is None else args.url}")
+          f"{DESCRIPTIONS[args.system] + ', fresh for each level' if args.url is None else ', '.join(args.url)}")
     print(f"{'clients':>7} {'delivered/expected':<19} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7} "
           f"{'srv %':>6} {'cli %':>6} {'other%':>6} {'cmd p99':>8}  verdict")
     levels: list[dict[str, Any]] = []
     for clients in levels_wanted:
-        server: ServerProcess | None = None
-        base, pid = args.url, args.server_pid
-        if base is None:
-            workdir = Path(tempfile.mkdtemp(prefix="bench-push-"))
-            server = ServerProcess(write_config(workdir, f"sqlite:///{workdir / 'hall.sqlite3'}")).start()
-            base, pid = server.url, server.pid
-        try:
-            level = run_level(base.rstrip("/"), pid, clients, args)
-        finally:
-            if server is not None:
-                server.stop()
+        if args.url:
+            level = run_level([url.rstrip("/") for url in args.url], args.server_pid or [], clients, args)
+        else:
+            with running_system(args.system, tweak=lambda text: text) as system:
+                level = run_level(system.urls, system.pids, clients, args)
         levels.append(level)
         print_row(level)
 
@@ -601,7 +603,9 @@ def main() -> int:
         **largest,
         "rate": args.rate,
         "counters": args.counters,
-        "database": "sqlite (WAL, synchronous=FULL)" if args.url is None else "given server",
+        "database": DESCRIPTIONS[args.system] if args.url is None else "given server",
+        "system": args.system if args.url is None else None,
+        "processes": len(args.url) if args.url else 2 if args.system == "postgres-redis-2" else 1,
         "levels": [{key: level[key] for key in (*keys, "max_ms", "events_missed", "disconnects", "server_cpu_pct",
                                                "client_cpu_pct", "other_cpu_pct")} for level in levels],
     }

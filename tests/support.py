@@ -110,8 +110,11 @@ class PostgresCluster:
         return subprocess.run([*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args],
                               capture_output=True)
 
-    def start(self) -> None:
-        opts = f"-k {self.workdir} -c listen_addresses='' -c fsync=off -c max_connections=200"
+    def start(self, *, durable: bool = False) -> None:
+        """``durable``: commits reach the disk (``fsync`` on, as in production; benchmarks). Tests run without."""
+        opts = f"-k {self.workdir} -c listen_addresses='' -c max_connections=200"
+        if not durable:
+            opts += " -c fsync=off"
         done = self._pg_ctl("-o", opts, "-w", "-l", str(self.workdir / "log"), "start")
         if done.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed: {done.stderr.decode()}")

@@ -30,4 +30,17 @@ def test_open_loop_run_issues_the_offered_tickets_and_calls_them() -> None:
     assert result["server_cpu_ms_per_ticket"] > 0
     assert result["reference_loop_ms"] > 0
     assert 0 <= result["cpu_steal_pct"] <= 100
-    assert result["database"] == "sqlite (WAL, synchronous=FULL)"
+    assert result["database"] == "1 process, SQLite (WAL, synchronous=FULL)"
+    assert result["processes"] == 1
+
+
+def test_two_processes_on_postgresql_and_redis_share_the_clients() -> None:
+    """The scaled-out set-up, started by the benchmark itself: the kiosks and the staff are spread over both
+    processes, and every offered ticket is answered."""
+    result = run_benchmark("--system", "postgres-redis-2", "--seconds", "1.5", "--clients", "4", "--rate", "40")
+    assert result["processes"] == 2
+    assert result["system"] == "postgres-redis-2"
+    assert result["failures"] == 0
+    assert result["tickets"] == 60
+    assert result["calls"] > 0
+    assert result["server_cpu_ms_per_ticket"] > 0
