@@ -3,7 +3,8 @@
 * :class:`RedisLeaseStore`: a lease is ``hall:live:lease:<branch>`` holding its owner's id, set with ``SET NX PX``
   and renewed or released only by its owner (a compare-and-renew and a compare-and-delete, each one Lua script, so
   that a process whose lease expired cannot extend or delete the lease another has taken since). Each process says it
-  is alive with ``hall:live:member:<owner>`` (same TTL); the processes alive are those keys.
+  is alive in the sorted set ``hall:live:members`` (its id, scored with when that ends by Redis's own clock, so hosts'
+  clocks do not matter); the processes alive are those not yet past their score (one script: no key scan).
 * :class:`RedisLiveShare`: the messages of :mod:`server.services.live_share` as JSON on the channel
   ``hall:live``; :meth:`RedisLiveShare.listen` (a background task of the server) hands every process's messages to
   the live side and subscribes again every :data:`server.message_queue.RETRY_S` while Redis does not answer.
@@ -35,6 +36,14 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_ANNOUNCE = """
+local time = redis.call('time')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('zadd', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('zremrangebyscore', KEYS[1], '-inf', now)
+redis.call('pexpire', KEYS[1], math.max(redis.call('pttl', KEYS[1]), 2 * tonumber(ARGV[2])))
+return redis.call('zcard', KEYS[1])
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
@@ -61,10 +70,10 @@ class RedisLeaseStore:
         self.redis = connection
         self._renew = connection.register_script(_RENEW)
         self._release = connection.register_script(_RELEASE)
+        self._announce = connection.register_script(_ANNOUNCE)
 
     def announce(self, owner: str, ttl_s: float) -> int:
-        self.redis.set(f"{PREFIX}member:{owner}", b"1", px=int(ttl_s * 1000))
-        return sum(1 for _ in self.redis.scan_iter(match=f"{PREFIX}member:*", count=1000))
+        return int(self._announce(keys=[f"{PREFIX}members"], args=[owner, int(ttl_s * 1000)]))
 
     def holders(self, branches: Sequence[str]) -> dict[str, str | None]:
         values = self.redis.mget([f"{PREFIX}lease:{b}" for b in branches])

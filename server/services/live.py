@@ -589,6 +589,9 @@ class LiveHall(ReadsHallModel):
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
         changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
+        shared = self._shared.get(branch.code) if publish else None
+        if shared is not None:  # a new holder goes on from the last one's summary versions
+            state.version = max(state.version, int(shared.summary.get("version", 0)))
         if changed:
             state.version += 1
         summary["version"] = state.version
