@@ -511,7 +511,8 @@ class LiveHall(ReadsHallModel):
         branch = self._branch(branch_code)
         state = self._state(branch)
         if not self.leases.holds(branch.code):  # learning runs in the holder's refreshes: catch up with the log here
-            self._learn(branch, state, self._events_to_learn(branch, state), self.pacing.checkpoint)
+            # on the request's own thread: no checkpoint naps (they would hold up the event loop itself)
+            self._learn(branch, state, self._events_to_learn(branch, state), lambda: None)
         for attempt in range(3):
             try:
                 rows = self._accuracy_rows(state)
