@@ -13,6 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.fanout import DirectFanout, capture_websockets
 from server.headers import SecurityHeaders
+from server.live_redis import RedisLeaseStore, RedisLiveShare, process_id
+from server.live_redis import client as redis_client
 from server.message_queue import HallRedisManager
 from server.metrics import CONTENT_TYPE, HallMetrics, RequestTimer, socket_client_count
 from server.offload import eventlet_serves, offload_cpu
@@ -33,6 +35,7 @@ from server.services.announcements import AnnouncementService
 from server.services.api_tokens import ApiTokenService
 from server.services.audit import AuditLog
 from server.services.booking import BookingService
+from server.services.branch_leases import AllBranches, BranchLeases, Leases
 from server.services.device_alerts import DeviceAlerts
 from server.services.devices import DeviceService
 from server.services.follow_ups import FollowUpService
@@ -175,13 +178,25 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     store = HallStore(uow, clock, audit)
     model = store.open(config)  # the database's hall model; config.toml's hall sections seed a new database
     audit.model = model
+    owner = process_id()
+    leases: Leases = AllBranches()  # one process: every branch is its own, no Redis call
+    share: RedisLiveShare | None = None
+    if config.server.redis_url:  # several processes: one live loop for the system, a lease per branch
+        connection = redis_client(config.server.redis_url)
+        leases = BranchLeases(RedisLeaseStore(connection), owner)
+        share = RedisLiveShare(config.server.redis_url, connection)
     live = LiveHall(model, uow, clock, publisher=socket_publisher, offload=offload_cpu,
-                    pacing=EventletPacing(gauge))
+                    pacing=EventletPacing(gauge), leases=leases, share=share, owner=owner)
+    if share is not None:
+        share.receive = live.receive
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told
     uow.on_plans_changed(live.note_plans_changed)  # a roster change or a booking: the projection reads them again
     metrics = HallMetrics(in_flight=lambda: gauge.in_flight, socket_clients=lambda: socket_client_count(socketio),
                           database_up=lambda: uow.database_problem() is None, branches=live.freshness, clock=clock)
     uow.subscribe(metrics.note_events)
+    if leases.shared:
+        metrics.watch_leases(lambda: [b.code for b in model.current.branches], leases.held,
+                             lambda: dict(live.refreshes), lambda: leases.takeovers)
     hall = HallService(model, uow, clock=clock, estimates=live, audit=audit)
     hall.hall_changes = store.check
     hall.ensure_branches()
@@ -266,7 +281,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=hall.days.end_due,
         check_sessions=staff_sockets.sweep, check_hall=store.check, watch_devices=app.extensions["devices"].watch,
-        on_refresh=metrics.note_refresh, each_tick=watchers.tick)
+        on_refresh=metrics.note_refresh, each_tick=watchers.tick, leases=leases,
+        listen=None if share is None else share.listen)
     app.extensions["notifications"] = notifier
     app.extensions["notifier_loop"] = NotifierLoop(notifier, spawn=socketio.start_background_task,
                                                    sleep=socketio.sleep)

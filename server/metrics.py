@@ -13,7 +13,11 @@ process label. What is measured:
 * **Sockets**: ``hall_socket_clients``, the Socket.IO clients connected to this process.
 * **The live loop**: ``hall_live_refresh_duration_seconds`` (one branch's re-estimate), ``hall_live_refresh_lag_
   seconds`` (from a command's commit to the refresh that took it in), and per branch ``hall_estimate_age_seconds``
-  (how old its estimates are) and ``hall_waiting_tickets``.
+  (how old the estimates this process serves are: its own or those the branch's holder shared) and
+  ``hall_waiting_tickets``; with several processes, which branches this process holds the lease of
+  (``hall_live_branch_held{branch}``, 1 or 0), the refreshes it ran per branch (``hall_live_refreshes_total{branch}``:
+  with leases, one process's count grows per branch) and the leases it took over from another process
+  (``hall_live_lease_takeovers_total``).
 * **The database**: ``hall_database_up`` (1 when a query and a command would succeed, as ``/healthz`` says).
 * The process's own CPU, memory and open files (``process_*``), from the client library.
 
@@ -30,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
@@ -60,6 +64,31 @@ class _BranchGauges(Collector):
                 age.add_metric([branch], max((now - refreshed_at).total_seconds(), 0.0))
         yield waiting
         yield age
+
+
+class _LeaseGauges(Collector):
+    """Which branches this process runs the live work of, the refreshes it ran, the leases it took over."""
+
+    def __init__(self, branches: Callable[[], Iterable[str]], held: Callable[[], Iterable[str]],
+                 refreshes: Callable[[], dict[str, int]], takeovers: Callable[[], int]) -> None:
+        self.branches, self.held, self.refreshes, self.takeovers = branches, held, refreshes, takeovers
+
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        held = GaugeMetricFamily("hall_live_branch_held", "1 while this process holds the branch's live lease (runs "
+                                 "its refreshes and publishes its summaries), else 0", labels=["branch"])
+        mine = set(self.held())
+        for branch in self.branches():
+            held.add_metric([branch], 1.0 if branch in mine else 0.0)
+        refreshes = CounterMetricFamily("hall_live_refreshes", "Live refreshes (estimator runs) of the branch in this "
+                                        "process", labels=["branch"])
+        for branch, count in sorted(self.refreshes().items()):
+            refreshes.add_metric([branch], count)
+        takeovers = CounterMetricFamily("hall_live_lease_takeovers", "Branch leases this process took after another "
+                                        "process held them (it died, or handed them over)")
+        takeovers.add_metric([], self.takeovers())
+        yield held
+        yield refreshes
+        yield takeovers
 
 
 class HallMetrics:
@@ -92,6 +121,11 @@ class HallMetrics:
             ProcessCollector(registry=self.registry)
 
     # --- what the app reports -------------------------------------------------------------------------------------
+
+    def watch_leases(self, branches: Callable[[], Iterable[str]], held: Callable[[], Iterable[str]],
+                     refreshes: Callable[[], dict[str, int]], takeovers: Callable[[], int]) -> None:
+        """With several processes: expose the live leases (:mod:`server.services.branch_leases`)."""
+        self.registry.register(_LeaseGauges(branches, held, refreshes, takeovers))
 
     def note_events(self, branch_code: str, events: list[dict[str, Any]]) -> None:
         """A commit's events (subscribed to the unit of work)."""

@@ -165,7 +165,8 @@ class SocketIOPublisher:
     def _listened(self, room: str, *, local_only: bool) -> bool:
         """Whether an emit to ``room`` can reach anyone. Without a message queue every socket is local, so an
         empty room here is empty everywhere; ``local_only`` says the message is for this process's sockets only
-        (ticket updates: each process's live loop serves its own). Skipping empty rooms matters: a long queue
+        (ticket updates: each process hands its own phones the updates of the branch's holder, which shares them as
+        one message per refresh, :mod:`server.services.live_share`). Skipping empty rooms matters: a long queue
         means thousands of ticket rooms, most without a phone attached."""
         server = self.socketio.server
         if server is None:

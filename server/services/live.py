@@ -67,7 +67,18 @@ from server.persistence.follow_ups import overdue as overdue_follow_ups
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
 from server.services.access import require_branch
+from server.services.branch_leases import AllBranches, Leases
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
+from server.services.live_share import (
+    FORMAT,
+    LiveShare,
+    NoShare,
+    estimate_from_wire,
+    glance_from_wire,
+    poke_message,
+    projection_message,
+    tickets_message,
+)
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import skills_today
 from server.settings import HallConfig
@@ -130,6 +141,10 @@ class NoPacing:
 READ_CHUNK = 500  # rows read between two turns for waiting requests
 LEARN_CHUNK = 20  # events learnt between two turns (about 50 µs each)
 STEP_CHUNK = 100  # tickets converted or diffed between two checkpoints (well under a millisecond)
+STALE_AFTER = timedelta(seconds=75)
+"""A branch whose freshest results (its holder's, or this process's own) are older than this, although its holder
+refreshes at least once a minute, has no holder this process hears from (Redis down, no lease taken yet): this
+process then refreshes it itself, without publishing, rather than answer reads without an estimate."""
 PLANS_REREAD = timedelta(minutes=10)
 """How long a branch's roster and bookings, once read, serve its refreshes: a change made through this process
 drops them at once (:meth:`LiveHall.note_plans_changed`); this bounds how late one made by another process is seen."""
@@ -299,12 +314,29 @@ class _BranchState:
     glance: BranchGlance | None = None  # the branch at the last refresh, for the overview
 
 
+@dataclass
+class _Shared:
+    """A branch's latest results as its holder (another process) sent them (:mod:`server.services.live_share`)."""
+
+    refreshed_at: datetime
+    seq: int
+    summary: dict[str, Any]
+    new_ticket: dict[tuple[str, str], NewTicket]
+    glance: BranchGlance | None
+    tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
 class LiveHall(ReadsHallModel):
-    """Derived, pushed state of every branch; the one place the server runs the wait estimator."""
+    """Derived, pushed state of every branch; the one place the server runs the wait estimator.
+
+    With several processes (``leases`` and ``share`` from :mod:`server.live_redis`), a branch's refresh runs and
+    publishes only in the process holding its lease; the others read the results it shares (:meth:`receive`),
+    whichever of theirs and its own is fresher (:meth:`_fresher`)."""
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, clock: Callable[[], datetime],
                  publisher: LivePublisher | None = None, offload: Offload = run_inline,
-                 pacing: Pacing | None = None) -> None:
+                 pacing: Pacing | None = None, *, leases: Leases | None = None, share: LiveShare | None = None,
+                 owner: str = "") -> None:
         self.model = model_of(config)
         self.uow = uow
         self.clock = clock
@@ -316,6 +348,11 @@ class LiveHall(ReadsHallModel):
         self._dirty: dict[str, bool] = {}  # branch -> urgent?
         self._lock = threading.Lock()
         self._glance_listeners: list[Callable[[str], None]] = []
+        self.leases: Leases = leases or AllBranches()
+        self.share: LiveShare = share or NoShare()
+        self.owner = owner  # this process, as its messages name it
+        self._shared: dict[str, _Shared] = {}
+        self.refreshes: dict[str, int] = {}  # refreshes run per branch in this process (/metrics)
 
     # --- triggers -----------------------------------------------------------------------------------
 
@@ -326,7 +363,10 @@ class LiveHall(ReadsHallModel):
             self._dirty[branch_code] = self._dirty.get(branch_code, False) or urgent
 
     def note_plans_changed(self, branch_code: str) -> None:
-        """Called after a commit changed the branch's roster or bookings: read them again and refresh soon."""
+        """Called after a commit changed the branch's roster or bookings: read them again and refresh soon (and tell
+        the branch's holder, when another process holds it)."""
+        if self.share.enabled and not self.leases.holds(branch_code):
+            self._send(poke_message(self.owner, branch_code, urgent=False, plans=True))
         state = self._states.get(branch_code)
         if state is not None:
             state.plans, state.plans_changes = None, state.plans_changes + 1
@@ -338,6 +378,77 @@ class LiveHall(ReadsHallModel):
             dirty, self._dirty = self._dirty, {}
         return dirty
 
+    def poke(self, branch_code: str, urgent: bool) -> None:
+        """Tell the branch's holder (another process) that a command committed here needs its refresh."""
+        self._send(poke_message(self.owner, branch_code, urgent))
+
+    def orphaned(self, branch_code: str) -> bool:
+        """No fresh results for a branch this process does not hold: nobody shared any lately (see
+        :data:`STALE_AFTER`)."""
+        view = self._fresher(branch_code)
+        return view is None or view.refreshed_at is None or self.clock() - view.refreshed_at > STALE_AFTER
+
+    # --- what the other processes share ---------------------------------------------------------------
+
+    def receive(self, message: dict[str, Any]) -> None:
+        """A message of another process's live side (its holder's results, ticket updates, a poke)."""
+        if message.get("format") != FORMAT or message.get("owner") == self.owner:
+            return
+        code = message.get("branch")
+        if not isinstance(code, str) or self.config.branch(code) is None:
+            return
+        kind = message.get("type")
+        if kind == "poke":
+            if self.leases.holds(code):
+                if message.get("plans"):
+                    self.note_plans_changed(code)
+                with self._lock:
+                    self._dirty[code] = self._dirty.get(code, False) or bool(message.get("urgent"))
+        elif self.leases.holds(code):
+            return  # a former holder's last words: this process computes the branch now
+        elif kind == "projection":
+            self._take_projection(code, message)
+        elif kind == "tickets":
+            shared = self._shared.get(code)
+            if shared is not None:
+                for ticket_id in message.get("gone", ()):
+                    shared.tickets.pop(ticket_id, None)
+                for update in message["updates"]:
+                    shared.tickets[update["ticket_id"]] = {k: v for k, v in update.items() if k != "seq"}
+            self.publisher.publish_ticket_updates(code, message["updates"])  # to the phones connected here
+
+    def _take_projection(self, code: str, message: dict[str, Any]) -> None:
+        refreshed_at = datetime.fromisoformat(message["refreshed_at"])
+        before = self._shared.get(code)
+        if before is not None and refreshed_at < before.refreshed_at:
+            return
+        new = {(service, lane): NewTicket(estimate_from_wire(estimate), ahead,
+                                          None if per_person is None else timedelta(seconds=per_person), booked)
+               for service, lane, estimate, ahead, per_person, booked in message["new"]}
+        glance = None if message["glance"] is None else glance_from_wire(message["glance"])
+        was = self.glance(code)
+        self._shared[code] = _Shared(refreshed_at, message["seq"], message["summary"], new, glance,
+                                     before.tickets if before is not None else {})
+        if glance is not None and (was is None or was.shown() != glance.shown()):
+            for listener in self._glance_listeners:
+                listener(code)
+
+    def _fresher(self, branch_code: str) -> _BranchState | _Shared | None:
+        """This process's own results or those its holder shared, whichever are newer."""
+        state = self._states.get(branch_code)
+        shared = self._shared.get(branch_code)
+        if shared is None:
+            return state
+        if state is None or state.refreshed_at is None or state.refreshed_at < shared.refreshed_at:
+            return shared
+        return state
+
+    def _send(self, message: dict[str, Any]) -> None:
+        try:
+            self.share.publish(message)
+        except Exception:  # Redis down: the holder notices the change from the branch's seq; readers fall back
+            log.warning("could not share the live side's %s of branch %s", message["type"], message["branch"])
+
     # --- reads for the API and the socket handlers ---------------------------------------------------
 
     def new_ticket_estimate(self, branch_code: str, service_code: str,
@@ -348,19 +459,19 @@ class LiveHall(ReadsHallModel):
         ``people_ahead``: the new ticket's, counted at issue. When more people stand ahead of it than stood ahead
         of a new ticket at the refresh (tickets issued since, a burst at the kiosks), each of them lengthens the
         wait (:meth:`NewTicket.given`)."""
-        state = self._states.get(branch_code)
+        state = self._fresher(branch_code)
         if state is None:
             return None
         new = state.new_ticket.get(new_ticket_key(service_code, priority))
         return None if new is None else new.given(people_ahead)
 
     def summary(self, branch_code: str) -> dict[str, Any] | None:
-        state = self._states.get(branch_code)
+        state = self._fresher(branch_code)
         return None if state is None else state.summary
 
     def glance(self, branch_code: str) -> BranchGlance | None:
         """The branch as the overview shows it, from the latest refresh (None before the first one)."""
-        state = self._states.get(branch_code)
+        state = self._fresher(branch_code)
         return None if state is None else state.glance
 
     def on_glance(self, listener: Callable[[str], None]) -> None:
@@ -369,7 +480,7 @@ class LiveHall(ReadsHallModel):
 
     def ticket_live(self, branch_code: str, ticket_id: int) -> dict[str, Any] | None:
         """People ahead and the estimate of one waiting ticket, as last pushed."""
-        state = self._states.get(branch_code)
+        state = self._fresher(branch_code)
         return None if state is None else state.tickets.get(ticket_id)
 
     def hall_alerts(self, branch_code: str) -> list[dict[str, Any]]:
@@ -397,7 +508,11 @@ class LiveHall(ReadsHallModel):
 
     def accuracy(self, branch_code: str) -> dict[str, Any]:
         """Recent accuracy of the estimates given at issue (estimate vs. actual wait to the call), per service."""
-        state = self._state(self._branch(branch_code))
+        branch = self._branch(branch_code)
+        state = self._state(branch)
+        if not self.leases.holds(branch.code):  # learning runs in the holder's refreshes: catch up with the log here
+            # on the request's own thread: no checkpoint naps (they would hold up the event loop itself)
+            self._learn(branch, state, self._events_to_learn(branch, state), lambda: None)
         for attempt in range(3):
             try:
                 rows = self._accuracy_rows(state)
@@ -423,8 +538,11 @@ class LiveHall(ReadsHallModel):
     # --- the refresh -------------------------------------------------------------------------------
 
     def refresh(self, branch_code: str, *, force_publish: bool = False) -> None:
-        """Learn from new events, re-estimate every waiting ticket, publish what changed."""
+        """Learn from new events, re-estimate every waiting ticket, publish what changed (only the branch's holder
+        publishes; another process refreshes a branch only when it hears from no holder, for its own reads)."""
         branch = self._branch(branch_code)
+        publish = self.leases.holds(branch.code)
+        self.refreshes[branch.code] = self.refreshes.get(branch.code, 0) + 1
         state = self._state(branch)
         now = self.clock()
         events = self._events_to_learn(branch, state)
@@ -472,15 +590,23 @@ class LiveHall(ReadsHallModel):
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
         changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
+        shared = self._shared.get(branch.code) if publish else None
+        if shared is not None:  # a new holder goes on from the last one's summary versions
+            state.version = max(state.version, int(shared.summary.get("version", 0)))
         if changed:
             state.version += 1
         summary["version"] = state.version
         state.summary = summary
-        if changed:
+        if changed and publish:
             self.publisher.publish_summary(branch.code, summary)
-        if updates:
+        if updates and publish:
             self.publisher.publish_ticket_updates(branch.code, updates)
-        if glance_changed:
+        if publish and self.share.enabled:
+            self._send(projection_message(self.owner, branch.code, now, seq, summary, new, glance))
+            gone = [ticket_id for ticket_id in previous if ticket_id not in current]
+            if updates or gone:
+                self._send(tickets_message(self.owner, branch.code, updates, gone))
+        if glance_changed and self._fresher(branch.code) is state:
             for listener in self._glance_listeners:
                 listener(branch.code)
 
@@ -495,8 +621,9 @@ class LiveHall(ReadsHallModel):
     def freshness(self) -> list[tuple[str, int, datetime | None]]:
         """Per branch this process has refreshed: (code, tickets waiting, when its estimates were computed), from
         what is held already (for ``/metrics``)."""
-        return [(code, int((state.summary or {}).get("waiting_total", 0)), state.refreshed_at)
-                for code, state in list(self._states.items())]
+        views = [(code, self._fresher(code)) for code in {*self._states, *self._shared}]
+        return [(code, int((view.summary or {}).get("waiting_total", 0)), view.refreshed_at)
+                for code, view in views if view is not None]
 
     # --- internals ----------------------------------------------------------------------------------
 

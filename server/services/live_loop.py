@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from server.services.branch_leases import AllBranches, Leases
 from server.services.live import LiveHall
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,12 @@ class LiveLoop:
     ``each_tick`` runs after the refreshes of every tick (the overview's coalesced pushes,
     :class:`server.services.overview.OverviewWatchers`).
     ``branches`` may be a function: the branches served change with the hall model.
+
+    ``leases`` (several processes): only the branches this process holds are refreshed here, and watched for changes
+    committed elsewhere; a command committed here for a branch another process holds pokes that holder; a branch
+    just taken over is refreshed at once and publishes everything; a branch nobody shares results of (its holder's
+    channel silent, :meth:`LiveHall.orphaned`) is refreshed here, quietly, for this process's own reads.
+    ``listen``: a background task beside the loop (the channel of shared results).
     """
 
     DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
@@ -74,7 +81,8 @@ class LiveLoop:
                  end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
                  check_hall: Callable[[], Any] | None = None, watch_devices: Callable[[str], Any] | None = None,
                  on_refresh: Callable[[float, float | None], Any] | None = None,
-                 each_tick: Callable[[], Any] | None = None,
+                 each_tick: Callable[[], Any] | None = None, leases: Leases | None = None,
+                 listen: Callable[[], None] | None = None,
                  tick_s: float = TICK_S, urgent_s: float = URGENT_S, coalesce_s: float = COALESCE_S,
                  idle_s: float = IDLE_S,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
@@ -93,11 +101,15 @@ class LiveLoop:
         self.idle_s, self.watch_s = idle_s, watch_s
         self.purge_every_s = purge_every_s
         self.on_refresh = on_refresh  # (seconds it took, seconds since its work was noticed or None): for /metrics
+        self.leases: Leases = leases or AllBranches()
+        self.listen = listen
         self.running = False
 
     def start(self) -> None:
         if not self.running:
             self.running = True
+            if self.listen is not None:
+                self.spawn(self.listen)
             self.spawn(self.run)
 
     def run(self) -> None:
@@ -105,13 +117,25 @@ class LiveLoop:
         cost: dict[str, float] = {}
         pending: dict[str, bool] = {}
         noticed: dict[str, float] = {}  # when a branch's pending work was first noticed (the refresh lag)
+        taken: set[str] = set()  # branches just taken over: their next refresh publishes everything
+        leases = self.leases
         last_watch = last_hall = last_purge = last_sessions = last_devices = time.monotonic()
+        last_lease = float("-inf")
         while self.running:
             self.sleep(self.tick_s)
             now = time.monotonic()
             branches = self._branches()
+            if now - last_lease >= leases.every_s:
+                last_lease = now
+                for code in leases.tick(branches):
+                    taken.add(code)
+                    pending[code] = True
+                    noticed.setdefault(code, now)
             dirty = self.live.take_dirty()
             for code, urgent in dirty.items():
+                if leases.shared and not leases.holds(code):
+                    self._safe(functools.partial(self.live.poke, code, urgent))  # its holder refreshes it
+                    continue
                 pending[code] = pending.get(code, False) or urgent
                 noticed.setdefault(code, now)
             if self.housekeeping is not None:
@@ -128,11 +152,16 @@ class LiveLoop:
                     for code in branches:
                         self._safe(functools.partial(self.end_days, code))
                 for code in branches:
-                    if code not in pending and self._safe(lambda c=code: self.live.branch_seq(c)) not in (
-                            None, self.live.refreshed_seq(code)):
+                    if code not in pending and leases.holds(code) and self._safe(
+                            lambda c=code: self.live.branch_seq(c)) not in (None, self.live.refreshed_seq(code)):
                         pending[code] = True
                         noticed.setdefault(code, now)
             for code in branches:
+                if not leases.holds(code):
+                    pending.pop(code, None)
+                    noticed.pop(code, None)
+                    if not self._safe(functools.partial(self.live.orphaned, code)):
+                        continue  # its holder refreshes it and shares the results
                 since = now - last_refresh.get(code, float("-inf"))
                 # a busy branch's refresh takes longer; never spend more than a fifth of the time on it
                 floor = self.DUTY_FACTOR * cost.get(code, 0.0)
@@ -143,7 +172,11 @@ class LiveLoop:
                 if due:
                     pending.pop(code, None)
                     started = time.monotonic()
-                    self._safe(lambda c=code: self.live.refresh(c))
+                    if code in taken:
+                        taken.discard(code)
+                        self._safe(lambda c=code: self.live.refresh(c, force_publish=True))
+                    else:
+                        self._safe(lambda c=code: self.live.refresh(c))
                     last_refresh[code] = time.monotonic()
                     cost[code] = last_refresh[code] - started
                     noticed_at = noticed.pop(code, None)

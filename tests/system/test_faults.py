@@ -21,8 +21,10 @@ import pytest
 import requests
 
 from server.launcher import ServerProcess, write_config
+from server.services.branch_leases import LEASE_TTL_S
 from tests.support import IN_CI, PostgresCluster, RedisServer, fresh_postgres_database
 from tests.system.clients import BRANCH, Listener, staff_session, wait_for
+from tests.system.test_live_leases import metric
 
 pytestmark = pytest.mark.slow
 
@@ -274,6 +276,8 @@ def test_a_process_killed_under_load_its_display_moves_to_the_other_and_nothing_
             killed = time.monotonic()
             wait_for(lambda: displays[0].url == b.url and len(displays[0].snapshots) >= 2, timeout=15)
             assert time.monotonic() - killed < 10
+            # the branch's live work (its lease) is B's within the lease's time to live, if A held it
+            wait_for(lambda: metric(b.url, "hall_live_branch_held") == 1.0, timeout=LEASE_TTL_S + 5)
             summaries_before = len(displays[0].summaries)
             before = sum(len(k.acknowledged) for k in kiosks), len(calls)
             wait_for(lambda: sum(len(k.acknowledged) for k in kiosks) >= before[0] + 20

@@ -44,7 +44,7 @@ def test_a_display_on_one_process_sees_every_change_made_through_the_other(
     assert [e["kind"] for e in display.events][1:] == ["issued", "issued", "called"]
     assert display.events[-1]["counter"] == "2" and display.events[-1]["ticket"]["number"] == first["number"]
 
-    # the other process's live loop notices the change from the branch's seq and brings its own screens along
+    # the live work runs in the process holding the branch's lease; its summaries and ticket updates reach both
     wait_for(lambda: any(s["services"]["BILL"]["waiting"] == 1 for s in kiosk.summaries), timeout=10)
     update = wait_for(lambda: next((u for u in phone.ticket_updates if u["people_ahead"] == 0), None), timeout=10)
     assert update["ticket_id"] == mine["id"]

@@ -87,3 +87,69 @@ def test_each_refresh_is_reported_with_its_cost_and_how_long_its_work_waited(mon
     after_issue = [lag for lag in lags if lag is not None]
     assert len(after_issue) == 1 and 0.5 <= after_issue[0] <= 0.75  # coalesced: a second after the last refresh
     assert len(lags) >= 3  # and the once-a-minute refresh
+
+
+class FakeLeases:
+    """This process holds ``held``; at the tick after ``take_at`` it takes ``Y`` over."""
+
+    shared = True
+    every_s = 1.0
+    takeovers = 0
+
+    def __init__(self, now: list[float], held: set[str], take_at: float) -> None:
+        self.now, self.mine, self.take_at = now, held, take_at
+
+    def holds(self, branch: str) -> bool:
+        return branch in self.mine
+
+    def tick(self, branches: Any) -> list[str]:
+        if self.now[0] >= self.take_at and "Y" not in self.mine:
+            self.mine.add("Y")
+            return ["Y"]
+        return []
+
+    def held(self) -> list[str]:
+        return sorted(self.mine)
+
+
+def test_with_leases_only_held_branches_are_refreshed_others_poke_their_holder_and_a_taken_one_publishes_all(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    refreshed: list[tuple[str, bool]] = []
+    poked: list[tuple[str, bool]] = []
+    seq_read: list[tuple[str, float]] = []
+    loop: LiveLoop
+
+    class Hall(QuietHall):
+        def take_dirty(self) -> dict[str, bool]:
+            return {"X": False, "Y": True} if 1010 <= now[0] < 1010.1 else {}
+
+        def branch_seq(self, code: str) -> int:
+            seq_read.append((code, now[0]))
+            return 0
+
+        def refresh(self, code: str, force_publish: bool = False) -> None:
+            refreshed.append((code, force_publish))
+
+        def poke(self, code: str, urgent: bool) -> None:
+            poked.append((code, urgent))
+
+        def orphaned(self, code: str) -> bool:
+            return False  # its holder shares its results
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 1030:
+            loop.running = False
+
+    loop = LiveLoop(Hall(), ["X", "Y"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    leases=FakeLeases(now, {"X"}, take_at=1020))
+    loop.running = True
+    loop.run()
+    assert poked == [("Y", True)]  # the command on Y, committed here, goes to Y's holder
+    # only a held branch is watched for other processes' commands: Y once it is taken over
+    assert {code for code, at in seq_read if at < 1020} == {"X"} and ("Y" in {c for c, at in seq_read if at >= 1020})
+    assert refreshed[0] == ("X", False) and ("X", False) in refreshed[1:]
+    y = [force for code, force in refreshed if code == "Y"]
+    assert y == [True]  # taken over at 1020: refreshed at once, publishing everything
