@@ -175,20 +175,24 @@ class _PartReader(io.RawIOBase):
         return self.position
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self.position >= self.size:
-            return 0
-        index, within = divmod(self.position, PART_BYTES)
-        if self._part is None or self._part[0] != index:
-            with self.engine.connect() as connection:
-                data = connection.execute(select(_BLOB.c.data).where(
-                    _BLOB.c.stored_name == self.name, _BLOB.c.part == index)).scalar_one_or_none()
-            if data is None:  # deleted while being served: end the stream short
-                return 0
-            self._part = (index, bytes(data))
-        chunk = self._part[1][within:within + len(buffer)]
-        buffer[:len(chunk)] = chunk
-        self.position += len(chunk)
-        return len(chunk)
+        """Fill ``buffer`` as a file would (short only at the end), from as many parts as it spans."""
+        filled = 0
+        while filled < len(buffer) and self.position < self.size:
+            index, within = divmod(self.position, PART_BYTES)
+            if self._part is None or self._part[0] != index:
+                with self.engine.connect() as connection:
+                    data = connection.execute(select(_BLOB.c.data).where(
+                        _BLOB.c.stored_name == self.name, _BLOB.c.part == index)).scalar_one_or_none()
+                if data is None:  # deleted while being served: end the stream short
+                    break
+                self._part = (index, bytes(data))
+            chunk = self._part[1][within:within + len(buffer) - filled]
+            if not chunk:
+                break
+            buffer[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+            self.position += len(chunk)
+        return filled
 
 
 def open_store(kind: str, directory: Path, engine: Engine, read_engine: Engine | None = None) -> MediaStore:
