@@ -40,9 +40,9 @@ def host_config(directory: Path, database_url: str, store: str) -> Path:
     directory.mkdir()
     config = write_config(directory, database_url)
     text = config.read_text(encoding="utf-8")
-    text, found = re.subn(r'^directory = ".*?"', f'store = "{store}"\ndirectory = "{directory / "media"}"', text,
-                          count=1, flags=re.M)
-    assert found == 1
+    text, stores = re.subn(r'^store = ".*?"', f'store = "{store}"', text, count=1, flags=re.M)
+    text, folders = re.subn(r'^directory = ".*?"', f'directory = "{directory / "media"}"', text, count=1, flags=re.M)
+    assert stores == folders == 1
     config.write_text(text, encoding="utf-8")
     return config
 
