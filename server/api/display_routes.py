@@ -7,6 +7,7 @@ to the playlist and notices need a signed-in manager of the branch.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -103,6 +104,7 @@ def _streamed(found: MediaFile) -> Response:
     response.last_modified = stored.modified
     response.cache_control.public = True
     response.cache_control.max_age = MEDIA_MAX_AGE_S
+    response.expires = int(time.time() + MEDIA_MAX_AGE_S)  # as send_file did, for caches that read only Expires
     response.set_etag(found.sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response.make_conditional(request.environ, accept_ranges=True, complete_length=stored.size)
