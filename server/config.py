@@ -102,7 +102,14 @@ from server.domain.schedule import (
 )
 from server.domain.tickets import PriorityClass
 from server.domain.values import Problem, ValueFormat, check_not_blank, plain
-from server.settings import MEDIA_DEFAULT_DIRECTORY, HallConfig, LimitSettings, MediaSettings, ServerSettings
+from server.settings import (
+    MEDIA_DEFAULT_DIRECTORY,
+    MEDIA_STORES,
+    HallConfig,
+    LimitSettings,
+    MediaSettings,
+    ServerSettings,
+)
 
 T = TypeVar("T")
 
@@ -834,7 +841,11 @@ def _load_announcements(root: _Reader, server: ServerSettings) -> AnnouncementSe
 def _load_media(root: _Reader, server: ServerSettings, base_dir: Path) -> MediaSettings:
     """``[media]``: where uploads are kept (default: beside a SQLite database, else var/media) and limits."""
     section = root.table("media")
-    section.unknown_keys({"directory", "max_image_mb", "max_video_mb", "max_video_s", "image_seconds", "max_items"})
+    section.unknown_keys({"store", "directory", "max_image_mb", "max_video_mb", "max_video_s", "image_seconds",
+                          "max_items"})
+    store = section.str("store", "directory").strip()
+    section.check("store", store in MEDIA_STORES,
+                  f"must be one of {', '.join(MEDIA_STORES)} (an object store is not built in), got {store!r}")
     raw = section.str("directory", "").strip()
     if raw:
         directory = (base_dir / raw).resolve()
@@ -850,7 +861,7 @@ def _load_media(root: _Reader, server: ServerSettings, base_dir: Path) -> MediaS
         limits[name] = float(value)
     max_items = section.int("max_items", 50, minimum=1)
     section.check("max_items", max_items <= 500, f"must be at most 500, got {max_items}")
-    return MediaSettings(directory=directory, max_items=max_items, **limits)
+    return MediaSettings(store=store, directory=directory, max_items=max_items, **limits)
 
 
 SOCKET_IO_PING_CYCLE_S = 45  # Flask-SocketIO's ping interval (25 s) + ping timeout (20 s)

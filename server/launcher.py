@@ -78,8 +78,10 @@ class ServerProcess:
     """``python -m server`` in a child process; ``url`` is set once it printed READY."""
 
     def __init__(self, config_path: Path, *, env: dict[str, str] | None = None, quiet: bool = True,
-                 port: int = 0) -> None:
+                 port: int = 0, root: Path = ROOT) -> None:
+        """``root``: the code to run (``python -m server`` in that directory): another release's checkout too."""
         self.config_path = config_path
+        self.root = root
         self.port = port  # 0: a free port; after start() the port in use, so that a restart keeps it
         self.env = env
         self.quiet = quiet
@@ -93,7 +95,9 @@ class ServerProcess:
             command.append("--quiet")
         environment = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         environment.pop("HALL_DATABASE_URL", None)
-        self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE,
+        if self.root != ROOT:
+            environment.pop("PYTHONPATH", None)  # another release's code: that in root, not this one on the path
+        self.process = subprocess.Popen(command, cwd=self.root, env=environment, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None

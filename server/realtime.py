@@ -9,7 +9,8 @@ The contract (docs/realtime.md has the full picture):
 * ``hall_event``: one committed change, with ``seq`` (the branch's sequence number, +1 per event).
   A client applies events with ``seq == last + 1``, ignores older ones and re-joins on a gap.
 * ``hall_summary``: waiting counts and wait estimates per service (derived; carries the ``seq`` it was
-  computed at and a ``version``), pushed when they change; the staff room's has ``private.alerts``, the hall alerts
+  computed at and a ``version``), pushed when they change and at least once a minute (a client behind its ``seq``
+  re-joins); the staff room's has ``private.alerts``, the hall alerts
   (:mod:`server.domain.hall_alerts`), which the public room's lacks.
 * ``ticket_update``: to a customer's ticket room only: people ahead, estimate and state.
 

@@ -46,13 +46,16 @@ class ServerSettings:
 
 
 MEDIA_DEFAULT_DIRECTORY = Path("var/media")
+MEDIA_STORES = ("directory", "database")
+"""``[media] store``: where uploads are kept (server/persistence/media_store.py has one class for each)."""
 
 
 @dataclass(frozen=True)
 class MediaSettings:
     """Images and short videos that managers upload for the wall displays (``[media]``)."""
 
-    directory: Path = MEDIA_DEFAULT_DIRECTORY  # where the files are kept (metadata is in the database)
+    store: str = "directory"  # where the files are kept: "directory" (below) or "database" (metadata: always there)
+    directory: Path = MEDIA_DEFAULT_DIRECTORY  # the files, with store = "directory"
     max_image_mb: float = 5.0
     max_video_mb: float = 50.0
     max_video_s: float = 60.0  # longer videos are refused when their length can be read, else cut off here

@@ -7,9 +7,11 @@ to the playlist and notices need a signed-in manager of the branch.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, send_file
+from flask import Response, current_app, jsonify, request
+from werkzeug.wsgi import wrap_file
 
 from server.api.registry import api, current_actor, route
 from server.api.schemas import MediaUpdateRequest, NoticeRequest, NoticeUpdateRequest, PlaylistOrderRequest
@@ -17,7 +19,7 @@ from server.domain.api_tokens import Scope
 from server.domain.errors import DomainError
 from server.services.access import MANAGER, PUBLIC, STAFF
 from server.services.announcements import AnnouncementService
-from server.services.signage import SignageService
+from server.services.signage import MediaFile, SignageService
 
 READ, ACT = Scope.READ.value, Scope.ACT.value
 MEDIA = "/branches/<branch>/media"
@@ -25,6 +27,7 @@ NOTICES = "/branches/<branch>/notices"
 MANAGER_ONLY = {401: "not signed in", 403: "not a manager of this branch"}
 # staff who are not managers have always been refused here with "forbidden" (elsewhere "manager_only")
 MANAGER_CODE = "forbidden"
+MEDIA_MAX_AGE_S = 86400
 
 
 def announcements() -> AnnouncementService:
@@ -88,10 +91,23 @@ def branch_signage(branch: str) -> Any:
        token=READ)
 def media_file(branch: str, media_id: int) -> Any:
     found = signage().media_file(branch, media_id, current_actor())
-    response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=found.sha256,
-                         max_age=86400)
+    return _streamed(found)
+
+
+def _streamed(found: MediaFile) -> Response:
+    """A stored file streamed out from whichever store holds it (never read whole): ETag (its digest),
+    Last-Modified, ranges (videos seek), 304 on a match, a day's caching (its URL changes with its content)."""
+    stored = found.stored
+    response = current_app.response_class(wrap_file(request.environ, stored.open()), mimetype=found.content_type,
+                                          direct_passthrough=True)
+    response.content_length = stored.size
+    response.last_modified = stored.modified
+    response.cache_control.public = True
+    response.cache_control.max_age = MEDIA_MAX_AGE_S
+    response.expires = int(time.time() + MEDIA_MAX_AGE_S)  # as send_file did, for caches that read only Expires
+    response.set_etag(found.sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return response.make_conditional(request.environ, accept_ranges=True, complete_length=stored.size)
 
 
 # --- managers: media -----------------------------------------------------------------------------------

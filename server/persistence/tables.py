@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -331,6 +332,19 @@ class MediaItem(SQLModel, table=True):
     created_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class MediaBlob(SQLModel, table=True):
+    """A media file's bytes when ``[media] store = "database"``: in parts of at most
+    :data:`server.persistence.media_store.PART_BYTES`, so that a file is written in one transaction and streamed out
+    (a range too) without holding it whole in memory."""
+
+    __tablename__ = "media_blob"
+
+    stored_name: str = Field(max_length=120, primary_key=True)  # as MediaItem.stored_name
+    part: int = Field(primary_key=True)  # 0, 1, ... in file order
+    data: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    written_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Notice(SQLModel, table=True):

@@ -148,6 +148,10 @@ process then refreshes it itself, without publishing, rather than answer reads w
 PLANS_REREAD = timedelta(minutes=10)
 """How long a branch's roster and bookings, once read, serve its refreshes: a change made through this process
 drops them at once (:meth:`LiveHall.note_plans_changed`); this bounds how late one made by another process is seen."""
+SUMMARY_HEARTBEAT = timedelta(seconds=50)
+"""A summary goes out when what it shows changed, and at a refresh at least this long after the last one went out even
+when nothing did (the live loop refreshes an idle branch every minute): it carries the branch's ``seq``, so a screen
+that missed events (a Redis restart lost their pushes) learns of it without waiting for the next command."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +313,7 @@ class _BranchState:
     plans: _Plans | None = None  # the roster and bookings read for the projection, until changed or too old
     plans_changes: int = 0  # changes told of: plans read before the last one are not kept
     version: int = 0
+    summary_sent_at: datetime | None = None  # when a summary of the branch was last published (the heartbeat)
     alert_since: dict[str, datetime] = field(default_factory=dict)  # each current hall alert: when it started
     today: DayTally = field(default_factory=DayTally)  # today's calls within target and ratings, for the overview
     glance: BranchGlance | None = None  # the branch at the last refresh, for the overview
@@ -597,7 +602,9 @@ class LiveHall(ReadsHallModel):
             state.version += 1
         summary["version"] = state.version
         state.summary = summary
-        if changed and publish:
+        heartbeat = state.summary_sent_at is None or now - state.summary_sent_at >= SUMMARY_HEARTBEAT
+        if publish and (changed or heartbeat):
+            state.summary_sent_at = now
             self.publisher.publish_summary(branch.code, summary)
         if updates and publish:
             self.publisher.publish_ticket_updates(branch.code, updates)

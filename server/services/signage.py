@@ -3,8 +3,8 @@
 Managers upload and arrange them; every change runs in one transaction of the branch
 (:class:`~server.services.unit_of_work.UnitOfWork`) and emits ``media_changed`` or ``notices_changed``, so
 that the displays fetch the new playlist at once; each change is written to the audit log in the same transaction, with
-the fields before and after it. File bytes live in the ``[media] directory`` (a
-:class:`~server.persistence.media_store.MediaStore`); the database keeps their metadata and order.
+the fields before and after it. File bytes live in the store ``[media] store`` names (a directory, or the database:
+:mod:`server.persistence.media_store`); the database keeps their metadata and order.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -25,7 +24,7 @@ from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch
 from server.domain.tickets import EventKind
 from server.persistence import signage as records
-from server.persistence.media_store import MediaStore
+from server.persistence.media_store import MediaStore, StoredFile, open_store
 from server.persistence.tables import MediaItem, Notice
 from server.services.access import is_manager_of, require_branch, require_manager
 from server.services.actor import Actor, Clock, utc_now
@@ -40,9 +39,9 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class MediaFile:
-    """A stored file ready to be served."""
+    """A stored file ready to be served: its bytes (size, time written, stream) with the type and digest."""
 
-    path: Path
+    stored: StoredFile
     content_type: str
     sha256: str
 
@@ -54,7 +53,8 @@ class SignageService(ReadsHallModel):
                  clock: Clock = utc_now, *, audit: AuditLog | None = None) -> None:
         self.model = model_of(config)
         self.uow = uow
-        self.store = store or MediaStore(self.config.media.directory)
+        media = self.config.media
+        self.store = store or open_store(media.store, media.directory, uow.engine, uow.read_engine)
         self.clock = clock
         self.audit = audit or AuditLog(config, uow, clock)
 
@@ -86,10 +86,10 @@ class SignageService(ReadsHallModel):
             item = _load_media(session, branch, media_id)
         if not item.enabled and not is_manager_of(self.config, actor, branch):
             raise NotFound(f"no media {media_id} on the playlist", code="unknown_media")
-        path = self.store.path(item.stored_name)
-        if not path.is_file():
+        stored = self.store.find(item.stored_name)
+        if stored is None:
             raise NotFound(f"the file of media {media_id} is missing", code="media_file_missing")
-        return MediaFile(path=path, content_type=item.content_type, sha256=item.sha256)
+        return MediaFile(stored=stored, content_type=item.content_type, sha256=item.sha256)
 
     # --- managers: media ------------------------------------------------------------------------------
 

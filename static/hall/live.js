@@ -20,7 +20,9 @@
  *
  * Ordering: events that arrive while a snapshot is on its way are buffered and replayed after it,
  * keeping only those newer than the snapshot's seq. A gap in seq (an event lost, e.g. while this
- * process was suspended) or a reconnect triggers a fresh join, i.e. a fresh snapshot. The ticket role
+ * process was suspended) or a reconnect triggers a fresh join, i.e. a fresh snapshot; so does a summary
+ * whose seq stays ahead of the last event applied (events lost with no later one to show the gap: the
+ * server sends a summary at least once a minute). The ticket role
  * sees only its own ticket's events, so gaps are normal there and only order matters.
  * One page = one connection: calling connect() again returns the existing client.
  */
@@ -28,6 +30,7 @@
   "use strict";
 
   const JOIN_TIMEOUT_MS = 5000;
+  const SUMMARY_GRACE_MS = 1500; // how long a summary's seq may run ahead of the events before a re-join
 
   class HallLiveClient {
     constructor(options) {
@@ -37,6 +40,7 @@
       this.joining = false;
       this.buffer = [];
       this.joinAttempt = 0;
+      this.behindTimer = null;
       this.socket = global.io({
         transports: ["websocket", "polling"],
         reconnection: true,
@@ -151,6 +155,22 @@
 
     receiveSummary(summary) {
       this.call("onSummary", summary); // summaries come from one loop, in order; the newest always wins
+      this.checkBehind(summary.seq);
+    }
+
+    /**
+     * A summary computed at a seq this client has not reached means events were missed (their pushes lost,
+     * e.g. while Redis restarted) and none may follow to show the gap: if the events have still not arrived
+     * after a short grace (a summary may overtake the push of a change made on another server process), re-join.
+     * The ticket role sees only its own ticket's events, so its seq trails the branch's by design.
+     */
+    checkBehind(seq) {
+      if (this.options.role === "ticket" || typeof seq !== "number" || this.seq === null) return;
+      if (seq <= this.seq || this.behindTimer) return;
+      this.behindTimer = setTimeout(() => {
+        this.behindTimer = null;
+        if (!this.joining && this.seq !== null && this.seq < seq) this.join();
+      }, SUMMARY_GRACE_MS);
     }
 
     receiveTicket(update) {

@@ -71,3 +71,24 @@ def test_restart_shows_reconnecting_then_resyncs(page: Any, hall_server: HallSer
     hall_server.issue()
     page.wait_for_function("() => window.log.events.length === 1")
     assert page.evaluate("() => window.log.events") == [2]
+
+
+def test_a_summary_ahead_of_the_events_brings_a_fresh_snapshot(page: Any, hall_server: HallServer) -> None:
+    """Events lost with none after them to show a gap (pushes lost while Redis restarted): the summary's seq says
+    the client is behind, and once the missed events have not come within the grace it re-joins."""
+    open_client(page, hall_server)
+    page.evaluate("() => window.live.receiveSummary({seq: window.live.seq + 2, services: {}})")
+    page.wait_for_function("() => window.log.snapshots.length === 2", timeout=5000)
+    hall_server.issue()
+    page.wait_for_function("() => window.log.events.length === 1")
+    assert page.evaluate("() => window.log.snapshots") == [0, 0]  # the fake summary's events never existed
+
+
+def test_a_summary_that_overtakes_its_event_brings_no_snapshot(page: Any, hall_server: HallServer) -> None:
+    open_client(page, hall_server)
+    page.evaluate("() => window.live.receiveSummary({seq: window.live.seq + 1, services: {}})")
+    hall_server.issue()  # the event arrives within the grace
+    page.wait_for_function("() => window.log.events.length === 1")
+    page.wait_for_timeout(2500)
+    assert page.evaluate("() => window.log.snapshots") == [0]
+    assert page.evaluate("() => window.log.events") == [1]

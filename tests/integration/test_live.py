@@ -285,3 +285,20 @@ def test_calibrates_on_the_issue_estimate_and_on_what_the_ticket_page_showed(
     model = live._states[B].model
     assert model.issue_calibration.observed == 2  # the two tickets' estimates given at issue
     assert model.calibration.observed == 2  # what its page showed at 0:30 and 1:30
+
+
+def test_an_idle_refresh_still_publishes_the_summary_with_the_current_seq(
+        live_hall: tuple[HallService, LiveHall], clock: FakeClock, pushed: RecordingLivePublisher) -> None:
+    """A summary is pushed when it changed, and also at the once-a-minute refresh when it did not: it carries the
+    branch's seq, so a screen that missed a push (Redis restarted) learns that it is behind without a new command."""
+    hall, live = live_hall
+    hall.counters.sign_in(B, "2", ZHANG)  # an event; nobody waits, so the figures stay the same as time passes
+    live.refresh(B)
+    assert len(pushed.summaries) == 1
+    live.refresh(B)  # at once again: nothing changed, nothing pushed
+    assert len(pushed.summaries) == 1
+    clock.advance(seconds=60)  # the live loop's idle refresh
+    live.refresh(B)
+    assert len(pushed.summaries) == 2
+    assert pushed.summaries[-1]["seq"] == live.branch_seq(B) == pushed.summaries[0]["seq"]
+    assert pushed.summaries[-1]["version"] == pushed.summaries[0]["version"]  # the same figures, sent again

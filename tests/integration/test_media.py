@@ -1,10 +1,10 @@
 """Wall display endpoints through Flask's test client, on SQLite and PostgreSQL: announcements of calls (text
-and espeak-ng audio), the managers' media playlist (uploads, type and size checks, order, files) and notices."""
+and espeak-ng audio), the managers' media playlist (uploads, type and size checks, order, files) and notices.
+The playlist's tests run with each ``[media] store``: the files in a directory, and in the database."""
 
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import wave
 from collections.abc import Callable, Iterator
@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from server.app import create_app
 from server.config import load_config
-from server.settings import HallConfig
+from server.persistence.media_store import PART_BYTES, DirectoryStore
+from server.persistence.tables import MediaBlob
+from server.settings import MEDIA_STORES, HallConfig
 from tests.conftest import RecordingPublisher
 from tests.media_samples import mp4_bytes, png_bytes, webm_bytes
 from tests.support import DEMO_CONFIG, IN_CI, FakeClock, open_all_day
@@ -31,9 +34,19 @@ Tweak = Callable[[dict[str, Any]], None]
 # --- the app ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
+def media_store() -> str:
+    """``[media] store``: the default, unless a test is parametrized with :data:`EACH_STORE`."""
+    return "directory"
+
+
+EACH_STORE = pytest.mark.parametrize("media_store", MEDIA_STORES)
+
+
+@pytest.fixture
 def make_app(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Flask]]:
-    """The demo hall (open all day) on ``database_url``, media kept in tmp_path, adjusted by ``tweak``."""
+             monkeypatch: pytest.MonkeyPatch, media_store: str) -> Iterator[Callable[..., Flask]]:
+    """The demo hall (open all day) on ``database_url``, media kept in tmp_path or the database, adjusted by
+    ``tweak``."""
     monkeypatch.delenv("HALL_DATABASE_URL", raising=False)
     monkeypatch.delenv("HALL_SECRET_KEY", raising=False)
     built: list[Flask] = []
@@ -43,6 +56,7 @@ def make_app(database_url: str, tmp_path: Path, clock: FakeClock, publisher: Rec
             data["server"]["database_url"] = database_url
             data["server"]["secret_key_file"] = str(tmp_path / "secret_key")
             data["media"]["directory"] = str(tmp_path / "media")
+            data["media"]["store"] = media_store
             open_all_day(data)
             if tweak is not None:
                 tweak(data)
@@ -81,6 +95,23 @@ def staff(app: Flask) -> FlaskClient:
     client = signed_in(app, "zhang.wei", "demo-staff")
     assert client.post(f"{B}/counters/3/sign-in", json={}).status_code == 200
     return client
+
+
+def stored_files(app: Flask) -> list[bytes]:
+    """The bytes of every file the app's media store holds, whichever store it is."""
+    store = app.extensions["signage"].store
+    if isinstance(store, DirectoryStore):
+        names = sorted(p.name for p in store.directory.iterdir()) if store.directory.exists() else []
+    else:
+        with store.engine.connect() as connection:
+            names = list(connection.execute(select(MediaBlob.stored_name).distinct()).scalars())  # type: ignore
+    found = [store.find(name) for name in names]
+    files = []
+    for stored in found:
+        assert stored is not None
+        with stored.open() as stream:
+            files.append(stream.read())
+    return files
 
 
 def error_of(response: TestResponse, status: int, code: str) -> dict[str, Any]:
@@ -208,6 +239,7 @@ def test_staff_setting_a_display_up_hear_a_sample_call(app: Flask, staff: FlaskC
 
 # --- media playlist --------------------------------------------------------------------------------------
 
+@EACH_STORE
 def test_a_manager_uploads_an_image_and_displays_hear_of_it(app: Flask, manager: FlaskClient,
                                                             publisher: RecordingPublisher, tmp_path: Path) -> None:
     image = png_bytes(padding=200_000)  # larger than the API's usual 64 KB body limit
@@ -220,8 +252,7 @@ def test_a_manager_uploads_an_image_and_displays_hear_of_it(app: Flask, manager:
     event = publisher.events[-1]
     assert (event["kind"], event["change"], event["media_id"]) == ("media_changed", "added", item["id"])
     assert event["private"]["staff"] == "manager"
-    stored = list((tmp_path / "media").iterdir())
-    assert len(stored) == 1 and stored[0].read_bytes() == image
+    assert stored_files(app) == [image]
 
     public = app.test_client()
     signage = public.get(f"{B}/signage").get_json()
@@ -234,6 +265,29 @@ def test_a_manager_uploads_an_image_and_displays_hear_of_it(app: Flask, manager:
     assert partial.status_code == 206 and partial.data == image[:8]
 
 
+@EACH_STORE
+def test_a_file_is_streamed_with_its_validators_and_ranges_across_parts(app: Flask, manager: FlaskClient) -> None:
+    """Served the same from either store: length, ETag (its digest), Last-Modified, 304s, ranges (a video seeks);
+    this file spans three of the database's parts, and the range crosses from one into the next."""
+    image = png_bytes(padding=2 * PART_BYTES + 1000)
+    item = upload(manager, image, "image/png").get_json()
+    public = app.test_client()
+    url = item["url"]
+    whole = public.get(url)
+    assert whole.status_code == 200 and whole.data == image and whole.content_length == len(image)
+    assert whole.headers["ETag"] == f'"{item["sha256"]}"' and whole.headers["Accept-Ranges"] == "bytes"
+    assert whole.last_modified is not None and "max-age=86400" in whole.headers["Cache-Control"]
+    assert public.get(url, headers={"If-None-Match": whole.headers["ETag"]}).status_code == 304
+    assert public.get(url, headers={"If-Modified-Since": whole.headers["Last-Modified"]}).status_code == 304
+    start, end = PART_BYTES - 10, 2 * PART_BYTES + 9
+    partial = public.get(url, headers={"Range": f"bytes={start}-{end}"})
+    assert partial.status_code == 206 and partial.data == image[start:end + 1]
+    assert partial.headers["Content-Range"] == f"bytes {start}-{end}/{len(image)}"
+    assert public.get(url, headers={"Range": "bytes=-5"}).data == image[-5:]
+    assert public.get(url, headers={"Range": f"bytes={len(image)}-"}).status_code == 416
+
+
+@EACH_STORE
 def test_videos_are_sniffed_and_their_length_read(manager: FlaskClient) -> None:
     mp4 = upload(manager, mp4_bytes(20.5), "video/mp4", name="clip.mp4")
     assert mp4.status_code == 201, mp4.get_json()
@@ -259,13 +313,14 @@ def test_videos_are_sniffed_and_their_length_read(manager: FlaskClient) -> None:
     (b"", "image/png", 422, "empty_file"),
 ], ids=["gif", "svg", "pdf", "png-as-jpeg", "mp4-as-png", "image-too-large", "video-too-long",
         "video-too-long-v1", "empty"])
+@EACH_STORE
 def test_uploads_are_checked_with_clear_errors(manager: FlaskClient, tmp_path: Path, data: bytes, declared: str,
                                                status: int, code: str) -> None:
     error_of(upload(manager, data, declared, name="file"), status, code)
-    media_dir = tmp_path / "media"
-    assert not media_dir.exists() or not list(media_dir.iterdir())  # nothing left behind
+    assert stored_files(manager.application) == []  # nothing left behind
 
 
+@EACH_STORE
 def test_a_raw_body_upload_and_an_oversized_request(manager: FlaskClient) -> None:
     image = png_bytes()
     response = manager.post(f"{B}/media?title=Ra%00w&seconds=5", data=image, content_type="image/png",
@@ -289,6 +344,7 @@ def test_only_managers_of_the_branch_change_the_playlist(app: Flask, staff: Flas
     error_of(app.test_client().get("/api/branches/NOWHERE/signage"), 404, "unknown_branch")
 
 
+@EACH_STORE
 def test_disable_reorder_and_delete(app: Flask, manager: FlaskClient, publisher: RecordingPublisher,
                                     tmp_path: Path) -> None:
     ids = [upload(manager, png_bytes(width=w), "image/png").get_json()["id"] for w in (1, 2, 3)]
@@ -311,21 +367,22 @@ def test_disable_reorder_and_delete(app: Flask, manager: FlaskClient, publisher:
     error_of(manager.put(f"{B}/media/order", json={"ids": [ids[0], ids[1]]}), 422, "invalid_order")
     error_of(manager.put(f"{B}/media/order", json={"ids": [ids[0], ids[0], ids[1]]}), 422, "invalid_order")
 
-    files_before = len(list((tmp_path / "media").iterdir()))
+    files_before = len(stored_files(app))
     assert manager.delete(f"{B}/media/{ids[0]}").get_json() == {"deleted": ids[0]}
     assert publisher.events[-1]["change"] == "deleted"
-    assert len(list((tmp_path / "media").iterdir())) == files_before - 1
+    assert len(stored_files(app)) == files_before - 1
     error_of(manager.delete(f"{B}/media/{ids[0]}"), 404, "unknown_media")
     error_of(manager.patch(f"{B}/media/{ids[0]}", json={"enabled": True}), 404, "unknown_media")
     error_of(manager.patch(f"{B}/media/{ids[2]}", json={"seconds": 0}), 422, "invalid_request")
 
 
+@EACH_STORE
 def test_the_playlist_has_a_size_limit(make_app: Callable[..., Flask]) -> None:
     app = make_app(lambda data: data["media"].update(max_items=1))
     manager = signed_in(app, "manager", "demo-manager")
     assert upload(manager, png_bytes(), "image/png").status_code == 201
     error_of(upload(manager, png_bytes(), "image/png"), 409, "playlist_full")
-    assert len(os.listdir(app.extensions["signage"].store.directory)) == 1
+    assert len(stored_files(app)) == 1
 
 
 # --- notices ---------------------------------------------------------------------------------------------

@@ -11,20 +11,25 @@ import requests
 import socketio
 
 BRANCH = "SZ-FUTIAN"
+SUMMARY_GRACE_S = 1.5  # static/hall/live.js's SUMMARY_GRACE_MS
 
 
 class Listener:
     """A Socket.IO client that records everything it receives, joined with one role."""
 
     def __init__(self, url: str, http_session: requests.Session | None = None, *,
-                 failover: list[str] | None = None, resync_on_gap: bool = False) -> None:
+                 failover: list[str] | None = None, resync_on_gap: bool = False,
+                 resync_on_summary: bool = False) -> None:
         """``failover``: the processes' URLs; a lost connection goes to the next of them in turn (what a round-robin
         in front of them does) instead of reconnecting to the same URL. ``resync_on_gap``: an event whose ``seq``
-        skips one re-joins for a fresh snapshot, like ``static/hall/live.js``."""
+        skips one re-joins for a fresh snapshot, like ``static/hall/live.js``. ``resync_on_summary``: so does a
+        summary whose ``seq`` is still ahead of the last one known after :data:`SUMMARY_GRACE_S` (live.js too)."""
         self.client = socketio.Client(http_session=http_session, reconnection=failover is None,
                                       reconnection_delay=0.2, reconnection_delay_max=0.5)
         self.failover = failover
         self.resync_on_gap = resync_on_gap
+        self.resync_on_summary = resync_on_summary
+        self.behind: list[tuple[int, int]] = []  # (last seq known, a summary's seq) that brought a re-join
         self.closing = False
         self.gaps: list[tuple[int, int]] = []  # (last seq known, seq of the event that skipped)
         self.events: list[dict[str, Any]] = []
@@ -35,7 +40,7 @@ class Listener:
         self.lock = threading.Lock()
         self.join_payload: dict[str, Any] | None = None
         self.client.on("hall_event", self._record_event)
-        self.client.on("hall_summary", lambda summary: self._record(self.summaries, summary))
+        self.client.on("hall_summary", self._record_summary)
         self.client.on("ticket_update", lambda update: self._record(self.ticket_updates, update))
         self.client.on("connect", self._rejoin)
         self.client.on("disconnect", self._lost)
@@ -44,6 +49,22 @@ class Listener:
     def _record(self, target: list[dict[str, Any]], item: dict[str, Any]) -> None:
         with self.lock:
             target.append(item)
+
+    def _record_summary(self, summary: dict[str, Any]) -> None:
+        self._record(self.summaries, summary)
+        if self.resync_on_summary and isinstance(summary.get("seq"), int):
+            threading.Thread(target=self._catch_up, args=(summary["seq"],), daemon=True).start()
+
+    def _catch_up(self, seq: int) -> None:
+        """Like live.js: a summary's seq still ahead of what this client knows after the grace means lost events."""
+        time.sleep(SUMMARY_GRACE_S)
+        with self.lock:
+            last = self.last_seq()
+            behind = last is not None and seq > last
+            if behind:
+                self.behind.append((last, seq))
+        if behind and self.join_payload is not None:
+            self.join(self.join_payload)
 
     def _record_event(self, event: dict[str, Any]) -> None:
         with self.lock:

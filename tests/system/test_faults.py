@@ -22,6 +22,7 @@ import requests
 
 from server.launcher import ServerProcess, write_config
 from server.services.branch_leases import LEASE_TTL_S
+from server.services.live_loop import IDLE_S
 from tests.support import IN_CI, PostgresCluster, RedisServer, fresh_postgres_database
 from tests.system.clients import BRANCH, Listener, staff_session, wait_for
 from tests.system.test_live_leases import metric
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.slow
 B = f"/api/branches/{BRANCH}"
 OUTAGE_S = 8.0
 """How long Redis stays down: long enough for a subscriber's retries to back off past a few seconds."""
+IDLE_REFRESH_S = IDLE_S  # the live loop refreshes an idle branch this often, and then sends its summary
 RETRYABLE = {"database_unavailable", "database_busy"}
 
 
@@ -220,6 +222,41 @@ def test_redis_restarted_pushes_resume_by_themselves_and_a_display_that_missed_e
         kiosk.issue()
         wait_for(lambda: display.events[-1]["seq"] == read_log(database)["seq"], timeout=10)
         assert_whole(log)
+        display.close()
+
+
+def test_a_display_that_missed_events_while_redis_was_down_catches_up_from_the_next_summary_alone(
+        tmp_path: Path, postgres_base_url: str | None, own_redis: RedisServer) -> None:
+    """The last command's push is lost while Redis is down and no command follows once it is back: no later event
+    shows the display a gap. A summary with the branch's ``seq`` tells it that it is behind, and it re-joins (like
+    live.js) for a snapshot that holds the missed ticket. Only the branch's holder publishes summaries, through Redis
+    (to its own sockets as well); one lost while Redis was down is followed at the latest by the idle refresh's (at
+    least once a minute, sent even when the figures did not change), which is what the wait allows for."""
+    database = fresh_postgres_database(need(postgres_base_url))
+    with two_processes(tmp_path, database, own_redis.url) as (a, b):
+        display = Listener(b.url, resync_on_gap=True, resync_on_summary=True).connect()
+        assert display.join({"role": "display", "branch": BRANCH})["ok"]
+        kiosk = Kiosk([a.url])
+        first = kiosk.issue()
+        wait_for(lambda: any(e["kind"] == "issued" and e["ticket"]["id"] == first["id"] for e in display.events),
+                 timeout=10)
+
+        own_redis.stop()
+        missed = kiosk.issue()  # committed and answered; its push (and the summaries that follow it) lost
+        time.sleep(OUTAGE_S)
+        own_redis.start()
+        back = time.monotonic()
+        seq = read_log(database)["seq"]
+
+        snapshot = wait_for(lambda: next((s for s in display.snapshots[1:] if s["seq"] >= seq), None),
+                            timeout=IDLE_REFRESH_S + 15)
+        took = time.monotonic() - back
+        print(f"the display caught up {took:.1f} s after Redis was back (0: while it was down)")
+        assert snapshot is not None, "the display never learnt of the ticket issued while Redis was down"
+        assert not any(e.get("ticket", {}).get("id") == missed["id"] for e in display.events), "its push arrived?"
+        assert display.behind and not display.gaps, "a summary, not a later event, brought the re-join"
+        assert snapshot["waiting_total"] == 2
+        assert read_log(database)["seq"] == seq, "no command ran meanwhile"
         display.close()
 
 

@@ -63,8 +63,8 @@ def test_migrations_run_while_a_server_process_keeps_serving(tmp_path: Path, pos
     """``python -m server migrate`` takes a database from an older release's schema to this one while a process keeps
     answering: the load balancer's health check and the hall's public reads never wait on the migration. (This
     release's commands need this release's columns, so it is not asked to issue on the older schema: the upgrade
-    runs the migrations first, then restarts the processes on the new code; old code beside new migrations needs
-    the previous release's code and is not tested here.)"""
+    runs the migrations first, then restarts the processes on the new code; old code beside new migrations is
+    tests/system/test_rolling_upgrade.py, with the previous release's code from git.)"""
     database_url = fresh_postgres_database(postgres)
     config = write_config(tmp_path, database_url)
     with ServerProcess(config) as server:

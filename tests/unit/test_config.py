@@ -610,6 +610,8 @@ def test_media_directory_for_postgresql_is_var_media_beside_the_config(load: Cal
     assert config.media.directory == ROOT / "var" / "media"
     config = load(set_in("media", "directory", value="uploads"))
     assert config.media.directory == ROOT / "uploads"
+    assert config.media.store == "directory"  # the default
+    assert load(set_in("media", "store", value="database")).media.store == "database"
 
 
 def test_partial_templates_keep_the_other_languages_default(load: Callable[..., HallConfig]) -> None:
@@ -648,6 +650,8 @@ DISPLAY_BAD_CONFIGS: list[tuple[str, Mutate, str]] = [
     ("media.max_items", set_in(*M, "max_items", value=0), "at least 1"),
     ("media.directory", set_in(*M, "directory", value=3), "must be a str"),
     ("media.folder", set_in(*M, "folder", value="x"), "unknown key"),
+    ("media.store", set_in(*M, "store", value="s3://bucket/hall"), "must be one of directory, database"),
+    ("media.store", set_in(*M, "store", value=""), "got ''"),
 ]
 
 

@@ -1,0 +1,178 @@
+"""A rolling upgrade with the previous release's code, on a real PostgreSQL and Redis (docs/deploy.md).
+
+The previous release is taken from git: the commit before the one that added this release's newest migration (the
+alembic head), exported with ``git archive`` into a temporary directory; ``HALL_TEST_PREVIOUS_RELEASE`` names another
+commit or tag instead. What the test does is what the upgrade does: a process of the previous release serves the hall
+on its schema; this release's ``python -m server migrate`` brings the database to this release's head while it serves
+(additive migrations only); a process of this release starts beside it; both serve one hall through Redis. Tickets are
+issued and called through both: every acknowledged ticket is in the database once, no ticket is called twice, each
+process's display hears of the other's commands, and both still answer at the end.
+
+Skipped, saying why, only when there is no history to take the previous release from: not a git checkout, a shallow
+clone, or no commit before the newest migration.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+from alembic.script import ScriptDirectory
+
+from server.launcher import ROOT, ServerProcess, write_config
+from server.persistence.database import alembic_config
+from tests.support import IN_CI, fresh_postgres_database
+from tests.system.clients import BRANCH, Listener, staff_session, wait_for
+
+pytestmark = pytest.mark.slow
+
+B = f"/api/branches/{BRANCH}"
+SCRIPTS = ScriptDirectory.from_config(alembic_config("sqlite://"))
+HEAD = SCRIPTS.get_current_head()
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def previous_release() -> str:
+    """The commit to run as the previous release, or a skip saying why there is none."""
+    try:
+        inside = git("rev-parse", "--is-inside-work-tree") == "true"
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        pytest.skip("not a git checkout: the previous release's code cannot be taken from history")
+    if git("rev-parse", "--is-shallow-repository") == "true":
+        pytest.skip("a shallow clone: fetch the history (git fetch --unshallow) to test the rolling upgrade")
+    chosen = os.environ.get("HALL_TEST_PREVIOUS_RELEASE")
+    if chosen:
+        return git("rev-parse", "--verify", f"{chosen}^{{commit}}")
+    head = SCRIPTS.get_revision(HEAD)
+    assert head is not None and head.path is not None
+    newest = Path(head.path).resolve().relative_to(ROOT).as_posix()
+    added = git("log", "--diff-filter=A", "--format=%H", "HEAD", "--", newest).splitlines()
+    if not added:  # not committed yet: the code committed so far is the previous release
+        return git("rev-parse", "HEAD")
+    try:
+        return git("rev-parse", "--verify", f"{added[-1]}^")
+    except RuntimeError:
+        pytest.skip(f"no commit before the one that added {newest}")
+        raise
+
+
+def export(commit: str, directory: Path) -> Path:
+    """The commit's files (no .git, no venv: this interpreter's packages serve it) in ``directory``."""
+    archive = directory.with_suffix(".tar")
+    with archive.open("wb") as out:
+        subprocess.run(["git", "archive", "--format=tar", commit], cwd=ROOT, stdout=out, check=True, timeout=120)
+    directory.mkdir()
+    with tarfile.open(archive) as tar:
+        tar.extractall(directory, filter="data")
+    archive.unlink()
+    return directory
+
+
+def revision(database_url: str) -> str:
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        assert row is not None
+        return str(row[0])
+
+
+@pytest.fixture
+def postgres(postgres_base_url: str | None) -> str:
+    if postgres_base_url is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL is not installed; CI must test the rolling upgrade on it")
+        pytest.skip("PostgreSQL is not installed")
+    return postgres_base_url
+
+
+def issue(url: str, service: str = "BILL") -> dict[str, Any]:
+    key = str(uuid.uuid4())
+    answer = requests.post(f"{url}{B}/tickets", json={"service": service}, headers={"Idempotency-Key": key},
+                           timeout=30)
+    assert answer.status_code == 201, (url, answer.status_code, answer.text)
+    return answer.json()
+
+
+def test_the_previous_release_keeps_serving_beside_this_one_on_the_migrated_schema(
+        tmp_path: Path, postgres: str, redis_url: str) -> None:
+    commit = previous_release()
+    old_root = export(commit, tmp_path / "previous")
+    old_scripts = ScriptDirectory(str(old_root / "server" / "migrations"))
+    old_head = old_scripts.get_current_head()
+    assert old_head != HEAD, f"{commit[:12]} already has this release's schema head {HEAD}"
+
+    database_url = fresh_postgres_database(postgres)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old_config = write_config(tmp_path / "old", database_url, redis_url=redis_url, source=old_root / "config.toml")
+    new_config = write_config(tmp_path / "new", database_url, redis_url=redis_url)
+    with ServerProcess(old_config, root=old_root) as old:
+        assert revision(database_url) == old_head, "the previous release's process migrated to its own head"
+        before = [issue(old.url) for _ in range(3)]
+
+        environment = {k: v for k, v in os.environ.items() if k not in ("HALL_DATABASE_URL", "PYTHONPATH")}
+        migrated = subprocess.run([sys.executable, "-m", "server", "migrate", "--config", str(new_config)], cwd=ROOT,
+                                  env=environment, capture_output=True, text=True, timeout=120)
+        assert migrated.returncode == 0, migrated.stderr
+        assert revision(database_url) == HEAD
+        during = [issue(old.url)]  # the previous release on this release's schema
+
+        with ServerProcess(new_config) as new:
+            displays = {}
+            for name, server in (("old", old), ("new", new)):
+                display = Listener(server.url, resync_on_gap=True).connect()
+                assert display.join({"role": "display", "branch": BRANCH})["ok"]
+                displays[name] = display
+            tickets = before + during
+            for _ in range(3):
+                tickets += [issue(old.url), issue(new.url), issue(new.url, "PLAN"), issue(old.url, "PLAN")]
+            desks = {"old": ("zhang.wei", "1", old.url), "new": ("li.na", "2", new.url)}
+            sessions = {}
+            for name, (username, counter, url) in desks.items():
+                sessions[name] = staff_session(url, username)
+                assert sessions[name].post(f"{url}{B}/counters/{counter}/sign-in", json={}, timeout=30).ok
+            called: list[int] = []
+            for _ in range(4):
+                for name, (_user, counter, url) in desks.items():
+                    answer = sessions[name].post(f"{url}{B}/counters/{counter}/call-next", timeout=30)
+                    assert answer.status_code == 200, (name, answer.status_code, answer.text)
+                    called.append(answer.json()["ticket"]["id"])
+                    done = sessions[name].post(f"{url}{B}/tickets/{called[-1]}/no-show", json={}, timeout=30)
+                    assert done.status_code == 200, (name, done.status_code, done.text)  # the counter is free again
+
+            seq = int(requests.get(f"{new.url}{B}/snapshot", timeout=30).json()["seq"])
+            for name, display in displays.items():  # each process's screens hear of the other's commands
+                assert wait_for(lambda d=display: d.last_seq() is not None and d.last_seq() >= seq, timeout=15), name
+                display.close()
+            for server in (old, new):
+                assert requests.get(f"{server.url}/healthz", timeout=30).status_code == 200
+                snapshot = requests.get(f"{server.url}{B}/snapshot", timeout=30).json()
+                assert snapshot["seq"] == seq
+                assert snapshot["waiting_total"] == len(tickets) - len(called)
+
+    assert len(called) == len(set(called)) == 8, "no ticket called twice"
+    ids = [ticket["id"] for ticket in tickets]
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        stored = {row[0]: row[1] for row in connection.execute(
+            "SELECT id, number FROM ticket WHERE branch_code = %s", (BRANCH,))}
+        issued_events = connection.execute(
+            "SELECT count(*) FROM ticket_event WHERE branch_code = %s AND kind = 'issued'", (BRANCH,)).fetchone()
+    assert sorted(stored) == sorted(ids), "every acknowledged ticket is there, once"
+    assert {stored[t["id"]] for t in tickets} == {t["number"] for t in tickets}
+    assert len(set(stored.values())) == len(ids), "no number issued twice"
+    assert issued_events is not None and issued_events[0] == len(ids)
