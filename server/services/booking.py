@@ -42,7 +42,7 @@ from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Service
 from server.domain.numbering import service_day
 from server.domain.privacy import ContactGiven, Purpose, display_phone, mask_name, mask_phone, normalise_phone
-from server.domain.tickets import PriorityClass
+from server.domain.tickets import EventKind, PriorityClass
 from server.domain.values import Text
 from server.persistence import bookings as stored
 from server.persistence import tickets
@@ -175,6 +175,7 @@ class BookingService(ReadsHallModel):
                                      target=f"booking {display_code(row.code)}",
                                      after={"service": service.code, "slot": iso(slot.start),
                                             "phone": mask_phone(given.phone)})
+            _emit(tx, EventKind.BOOKING_MADE, row, actor)
             return self._view(branch, row, contact, whole=True)
 
     def lookup(self, code: str, phone: str, *, address: str | None = None) -> dict[str, Any]:
@@ -211,6 +212,7 @@ class BookingService(ReadsHallModel):
             if contact is not None:
                 contact.purge_after = self.config.privacy.contact_purge_after(contact.consent_at, slot.end)
             tx.session.flush()
+            _emit(tx, EventKind.BOOKING_CHANGED, row, CUSTOMER)
             return self._view(branch, row, contact, whole=True)
 
     def cancel(self, code: str, phone: str, *, address: str | None = None) -> dict[str, Any]:
@@ -230,6 +232,7 @@ class BookingService(ReadsHallModel):
                 contact.purge_after = min(contact.purge_after,
                                           self.config.privacy.contact_purge_after(contact.consent_at, now))
             tx.session.flush()
+            _emit(tx, EventKind.BOOKING_CANCELLED, row, CUSTOMER)
             return self._view(branch, row, contact, whole=True)
 
     # --- check-in ----------------------------------------------------------------------------------------
@@ -291,6 +294,8 @@ class BookingService(ReadsHallModel):
                     self.audit.record_in(tx.connection, actor, AuditAction.CHECKED_IN_FOR_CUSTOMER,
                                          branch=branch.code, target=f"booking {display_code(row.code)}",
                                          after={"ticket": answer["number"], "outcome": decision.outcome.value})
+                _emit(tx, EventKind.BOOKING_CHECKED_IN, row, actor, device,
+                      ticket=answer["number"], outcome=decision.outcome.value)
             local = branch.timezone
             return {"outcome": decision.outcome.value, "late": decision.late, "booking": display_code(row.code),
                     "service": row.service_code, "slot": iso(row.slot_start),
@@ -410,6 +415,16 @@ class BookingService(ReadsHallModel):
                 "may_change": row.state == BookingState.BOOKED.value and self.clock() <= deadline,
                 "checked_in": row.ticket_id is not None,
                 "no_show": is_no_show(branch.booking, _facts(row), self.clock())}
+
+
+def _emit(tx: Any, kind: EventKind, row: BookingRow, actor: Actor, device: str | None = None, **more: Any) -> None:
+    """The booking's event in the branch's log, in the command's transaction: the outbox the webhooks are derived
+    from. It holds the booking's code, service, slot and state (never the phone number or the name); the hall's
+    screens get only its kind and seq (their sequence stays gapless), the staff room the code and slot too."""
+    data = {"code": display_code(row.code), "service": row.service_code, "slot": iso(row.slot_start),
+            "state": row.state, **more}
+    tx.emit(kind, staff=actor.username, device=device or actor.device, data=data,
+            private={"booking": data["code"], "service": row.service_code, "slot": data["slot"]})
 
 
 def _facts(row: BookingRow) -> BookingFacts:
