@@ -391,3 +391,30 @@ def normalise_code(text: str) -> str:
 def display_code(code: str) -> str:
     """A code as people read it aloud: two groups of four (``ABCD-2345``)."""
     return f"{code[:4]}-{code[4:]}"
+
+
+# --- the report's figures -----------------------------------------------------------------------------------------
+
+BOOKING_COUNTS = ("booked", "checked_in", "late_walk_ins", "booking_cancelled", "booking_no_shows")
+"""What a closed day keeps of its bookings, per service: every booking of the day (``booked``); those checked in
+(``checked_in``), of which checked in past the grace period as a walk-in (``late_walk_ins``); cancelled by their
+customer (``booking_cancelled``); never checked in (``booking_no_shows``, :func:`is_no_show`). So ``booked =
+checked_in + booking_cancelled + booking_no_shows`` once every slot of the day has ended with its grace."""
+
+
+def day_booking_counts(rules: BranchBooking, bookings: Iterable[tuple[str, BookingFacts, bool]],
+                       closed_at: datetime) -> dict[str, dict[str, int]]:
+    """A closed day's booking figures per service, from ``(service, facts, walked_in_late)`` of each of its
+    bookings; ``closed_at`` is when the day is judged (its end: no booking of it can be checked in after)."""
+    counts: dict[str, dict[str, int]] = {}
+    for service, facts, late in bookings:
+        row = counts.setdefault(service, dict.fromkeys(BOOKING_COUNTS, 0))
+        row["booked"] += 1
+        if facts.state is BookingState.CANCELLED:
+            row["booking_cancelled"] += 1
+        elif facts.checked_in:
+            row["checked_in"] += 1
+            row["late_walk_ins"] += int(late)
+        elif is_no_show(rules, facts, closed_at):
+            row["booking_no_shows"] += 1
+    return counts
