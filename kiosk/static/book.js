@@ -138,16 +138,23 @@
   }
 
   // 2. service
-  async function pickBranch(code) {
+  async function pickBranch(code, serviceCode) {
     const catalogue = await attempt(() => HallApi.get(`${config.api}/booking/${encodeURIComponent(code)}/services`));
     if (!catalogue) return;
     state.branch = code;
     state.catalogue = catalogue;
+    // a link that names the service (the kiosk's long-wait QR, the phone ticket's card) goes on to its days
+    const named = serviceCode && catalogue.services.find((service) => service.code === serviceCode);
+    if (named) {
+      await pickService(named);
+      return;
+    }
     go("service");
   }
 
   function drawServices() {
     $("picked-branch").textContent = i18n.pick(state.catalogue.branch_name);
+    $("service-note").hidden = !config.service_ignored;
     $("services").replaceChildren(...state.catalogue.services.map((service) => el("li", {},
       el("button", { type: "button", class: "choice", "data-service": service.code, onclick: () => pickService(service) },
         el("span", { class: "choice-name", text: i18n.pick(service.name) }),
@@ -326,6 +333,6 @@
   } else {
     go("branch");
     loadBranches(null);
-    if (config.branch) pickBranch(config.branch);
+    if (config.branch) pickBranch(config.branch, config.service);
   }
 })();
