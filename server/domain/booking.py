@@ -25,10 +25,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from server.domain.errors import DomainError
 from server.domain.schedule import Schedule
 from server.domain.values import InvalidValue, Problem, Text
+
+T = TypeVar("T")
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
@@ -355,6 +358,27 @@ def decide_checkin(rules: BranchBooking, booking: BookingFacts, *, branch_code: 
         return CheckinDecision(CheckinOutcome.WALK_IN, late=True)
     raise BookingRefused("too_late", _fill(TOO_LATE, minutes=rules.late_grace_min),
                          late_grace_min=rules.late_grace_min)
+
+
+SEVERAL_BY_PHONE = Text("这个手机号码今天在本营业厅有多个预约，请输入预约码签到",
+                        "This phone number has more than one booking here today: please check in with the "
+                        "booking code")
+ALREADY_BY_PHONE = Text("这个预约已经签到过了。如果不是您本人签到的，请联系大堂工作人员",
+                        "This booking has already been checked in. If that was not you, please ask a member of staff")
+
+
+def booking_by_phone(bookings: Sequence[T], checked_in: Callable[[T], bool]) -> T:
+    """The one booking a check-in by phone number may take, of the number's bookings here today (none: the caller
+    answers "no booking"). A number alone is weaker than a code (a stranger may know it), so it never picks among
+    several (``several_bookings``: use the code) and never hands out a ticket already issued
+    (``already_checked_in``: the ticket stays with whoever checked in; staff can undo that). Neither refusal says
+    which booking, slot or ticket."""
+    open_ones = [b for b in bookings if not checked_in(b)]
+    if len(open_ones) > 1:
+        raise BookingRefused("several_bookings", SEVERAL_BY_PHONE, "phone")
+    if not open_ones:
+        raise BookingRefused("already_checked_in", ALREADY_BY_PHONE, "phone")
+    return open_ones[0]
 
 
 def is_no_show(rules: BranchBooking, booking: BookingFacts, now: datetime) -> bool:
