@@ -209,5 +209,14 @@ def test_staff_check_a_customer_in_from_the_bookings_page(tmp_path: Path, hall_s
         expect(row.locator("td.state")).to_have_text("已签到" if language == "zh-CN" else "Checked in")
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         screenshot(page, f"checkin-bookings-tablet-{language}", full_page=True)
+        # the check-in was not the customer's: staff take it back, the booking is open to check in again
+        undo = row.locator("button.undo-check-in")
+        expect(undo).to_have_text("撤销签到" if language == "zh-CN" else "Undo check-in")
+        page.screenshot(path=f"/work/shots/bookmore/bookings-undo-tablet-{language}.png", full_page=True)
+        page.once("dialog", lambda dialog: dialog.accept())
+        undo.click()
+        expect(page.locator("#checkin-done")).to_contain_text("撤销" if language == "zh-CN" else "undone")
+        expect(row.locator("button.check-in")).to_be_visible()
+        expect(row.locator("td.state")).to_have_text("已预约" if language == "zh-CN" else "Booked")
     finally:
         context.close()
