@@ -270,6 +270,11 @@
       ...[["f_branch", i18n.pick(booking.branch_name)], ["f_service", i18n.pick(booking.service_name)],
         ["f_when", when(booking.start)], ["f_phone", booking.phone]]
         .map(([key, value]) => el("div", {}, el("dt", { text: i18n.t(key) }), el("dd", { text: value }))));
+    // its customer learns of a check-in they did not make (a stranger who knew the number): staff can undo it
+    const checkedIn = $("checked-in");
+    checkedIn.hidden = !booking.ticket_number;
+    checkedIn.textContent = booking.ticket_number
+      ? i18n.t("checked_in_note", { time: booking.checked_in_time, number: booking.ticket_number }) : "";
     $("change-until").textContent = cancelled ? "" : booking.may_change
       ? i18n.t("change_until", { when: when(booking.change_until) }) : i18n.t("no_change");
     const managing = Boolean(config.code) && state.phone !== null;  // the /book/<code> page, once the number is in

@@ -148,3 +148,30 @@ def test_a_link_naming_the_service_opens_at_its_days_and_an_unbookable_one_is_sa
     no_sideways_scroll(page)
     page.screenshot(path=f"{shots}/book-service-ignored-phone-{language}.png")
     assert not page.js_errors, page.js_errors
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_customer_sees_that_the_booking_was_checked_in(phone: Any, hall_server: HallServer, tmp_path: Any,
+                                                           language: str) -> None:
+    """Someone checks the booking in at the kiosk by its number: the customer's own booking page says when and with
+    which ticket, and that staff can undo it."""
+    from tests.browser.test_checkin import book_by_api, move_slot
+
+    code = book_by_api(hall_server, "13900006666")
+    move_slot(tmp_path / "hall.sqlite3", code, 5)
+    checked = requests.post(f"{hall_server.api}/branches/{BRANCH}/checkin", timeout=5,
+                            json={"phone": "13900006666"})
+    assert checked.status_code == 200, checked.text
+    number = checked.json()["ticket"]["number"]
+    page = phone
+    page.add_init_script(f"localStorage.setItem('hall-booking-language', '{language}')")
+    page.goto(f"{hall_server.url}/book/{code}")
+    page.locator("#find-phone").fill("139 0000 6666")
+    page.locator("#find-form button[type=submit]").click()
+    note = page.locator("#checked-in")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text(number)
+    expect(note).to_contain_text("如果不是您本人签到" if language == "zh-CN" else "If that was not you")
+    no_sideways_scroll(page)
+    page.screenshot(path=f"/work/shots/bookmore/book-checked-in-phone-{language}.png", full_page=True)
+    assert not page.js_errors, page.js_errors
