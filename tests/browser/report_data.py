@@ -42,16 +42,15 @@ def seed_closed_days(tmp_path: Path, days: int) -> None:
 
 
 def book_some(bookings: BookingService, now: datetime, seed: int) -> None:
-    """A day's appointments at 09:30: some checked in at once (early, held to their slot), one cancelled, the rest
-    never come (no-shows when the day ends)."""
+    """A day's PLAN appointments at 09:30 (the random days' tickets are BILL and PLAN): some checked in at once
+    (early, held to their slot), some cancelled, the rest never come (no-shows when the day ends)."""
     rng = random.Random(seed)
     for n in range(rng.randint(3, 7)):
-        service = "PLAN" if n % 3 else "BROADBAND"
         cancel = rng.random() < 0.2
         # a cancellation must come before the change cut-off: those are booked for the afternoon
         start = now + timedelta(minutes=30 * (1 + n // 2) + (300 if cancel else 0))
         phone = f"1380000{seed:02d}{n:02d}"
-        made = bookings.book(BRANCH, service, start, phone=phone, name=None, consent=True, language="zh-CN",
+        made = bookings.book(BRANCH, "PLAN", start, phone=phone, name=None, consent=True, language="zh-CN",
                              actor=Actor(None))
         if cancel:
             bookings.cancel(made["code"], phone)
