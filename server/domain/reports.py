@@ -275,8 +275,8 @@ LABELS: dict[str, Text] = {
     "resolve_p50_s": Text("解决用时中位数(秒)", "Time to resolve, median (s)"),
     "resolve_p90_s": Text("解决用时90分位(秒)", "Time to resolve, 90th percentile (s)"),
     "bookings": Text("预约", "Appointments"), "booked": Text("预约数", "Booked"),
-    "checked_in": Text("已签到", "Checked in"), "late_walk_ins": Text("迟到转普通号", "Late, queued as walk-ins"),
-    "booking_cancelled": Text("顾客取消", "Cancelled by the customer"),
+    "checked_in": Text("已签到", "Checked in"), "late_walk_ins": Text("迟到转普通号", "Late walk-ins"),
+    "booking_cancelled": Text("顾客取消", "Cancelled (customer)"),
     "booking_no_shows": Text("爽约", "No-shows"), "no_show_share": Text("爽约率", "No-show rate"),
 }
 """Every label a report shows, in both languages (the chart page takes them from the answer)."""

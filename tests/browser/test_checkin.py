@@ -239,9 +239,10 @@ def test_the_kiosk_says_why_after_too_many_phone_misses(tmp_path: Path, kiosk: A
             kiosk.locator(".checkin-go").tap()
             expect(kiosk.locator(".checkin-error")).not_to_be_empty()
         expect(kiosk.locator(".checkin-error")).to_have_text(
-            "在这台取号机上输入的手机号码多次没有找到可签到的预约。请改用预约码签到，或咨询大堂工作人员" if language == "zh-CN"
-            else "Several phone numbers typed here found no booking to check in: please use your booking code, or ask "
-                 "a member of staff")
+            "在这台取号机上输入的手机号码多次没有找到可签到的预约。请改用预约码签到，或咨询大堂工作人员"
+            if language == "zh-CN"
+            else "Several phone numbers typed here found no booking to check in: please use your booking code, "
+                 "or ask a member of staff")
         fits(kiosk)
         kiosk.screenshot(path=f"/work/shots/bookmore/kiosk-phone-misses-portrait-{language}.png")
         assert kiosk.js_errors == []

@@ -224,8 +224,8 @@ def test_the_bookings_card_draws_the_appointments(page: Any, server: HallServer,
     expect(first.nth(0)).to_have_text(rows[0]["label"][language])
     expect(first.nth(1)).to_have_text(str(rows[0]["booked"]))
     expect(first.nth(5)).to_have_text(str(rows[0]["booking_no_shows"]))
-    titles = {"en": ("Appointments", ["Checked in as booked", "Late, queued as walk-ins",
-                                      "Cancelled by the customer", "No-shows", "No-show rate"]),
+    titles = {"en": ("Appointments", ["Checked in as booked", "Late walk-ins",
+                                      "Cancelled (customer)", "No-shows", "No-show rate"]),
               "zh-CN": ("预约", ["按预约签到", "迟到转普通号", "顾客取消", "爽约", "爽约率"])}[language]
     expect(card.locator("h2")).to_have_text(titles[0])
     chart = page.evaluate(CHART_OPTION, "chart-bookings-0")

@@ -109,7 +109,7 @@ def test_the_bookings_table_over_http(tmp_path: Path, monkeypatch: pytest.Monkey
     exported = manager.get(f"/api/branches/{BRANCH}/reports/bookings.csv?{asked}&group=service&lang=en")
     assert exported.status_code == 200
     lines = exported.data.decode("utf-8-sig").split("\r\n")
-    assert lines[0] == ('Service,Booked,Checked in,"Late, queued as walk-ins",Cancelled by the customer,No-shows,'
+    assert lines[0] == ('Service,Booked,Checked in,Late walk-ins,Cancelled (customer),No-shows,'
                         "No-show rate")
     assert lines[1].endswith(",4,2,1,1,1,0.333")
     assert not mismatches, mismatches
