@@ -22,15 +22,23 @@ PAGES.append(("Booking 预约", "/book?branch={branch}"))
 
 
 def _config(code: str | None) -> dict[str, Any]:
-    branch = request.args.get("branch")
+    """The page's start: ``?branch=`` (a known branch) opens at its services, and ``&service=`` (one of its
+    bookable services: the links of the kiosk's long-wait screen and the phone ticket's card) goes on to its days;
+    a service the branch does not take bookings for is dropped with ``service_ignored``, for the page to say so."""
+    asked_branch, asked_service = request.args.get("branch"), request.args.get("service")
+    branch = hall().config.branch(asked_branch) if isinstance(asked_branch, str) else None
+    service = None
+    if branch is not None and isinstance(asked_service, str) and asked_service:
+        service = next((s.code for s in branch.bookable_services if s.code == asked_service), None)
     return {"api": "/api", "language": page_language(None), "code": code,
-            "branch": branch if isinstance(branch, str) and hall().config.branch(branch) is not None else None}
+            "branch": None if branch is None else branch.code, "service": service,
+            "service_ignored": branch is not None and bool(asked_service) and service is None}
 
 
 @blueprint.get("/book")
 @may_locate
 def booking_page() -> Any:
-    """Book an appointment; ``?branch=CODE`` starts at that branch's services."""
+    """Book an appointment; ``?branch=CODE`` starts at that branch's services, ``&service=CODE`` at its days."""
     return render_template("kiosk/book.html", page_config=_config(None), language="zh-CN"), 200, PRIVATE_HEADERS
 
 

@@ -266,13 +266,15 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         model, uow, audit, clock,
         changes=AddressLimiter("booking_changes", limits.booking_changes, storage, limits.refusal_delay_s),
         lookups=AddressLimiter("booking_lookups", limits.booking_lookups, storage, limits.refusal_delay_s),
+        phone_misses=AddressLimiter("phone_checkin_misses", limits.phone_checkin_misses, storage,
+                                    limits.refusal_delay_s),
         tickets=hall.tickets)
     app.extensions["announcements"] = AnnouncementService(model, uow)
     app.extensions["signage"] = SignageService(model, uow, clock=clock, audit=audit)
     app.extensions["hall_store"] = store
     chunked.max_bytes = max(chunked.max_bytes, app.extensions["signage"].upload_limit_bytes())
     app.extensions["hall_live"] = live
-    app.extensions["overflow"] = OverflowService(model, live, clock)
+    app.extensions["overflow"] = OverflowService(model, live, clock, uow)
     app.extensions["public_address"] = PublicAddressCheck(model)
     app.extensions["api_tokens"] = ApiTokenService(
         model, uow, clock, audit=audit,

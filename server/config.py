@@ -896,7 +896,8 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
                           "address_open_tickets", "kiosk_networks", "refusal_delay_s",
                           "socket_joins", "address_socket_joins",
                           "connections_per_address", "header_timeout_s", "body_timeout_s", "socket_timeout_s",
-                          "send_queue", "token_requests", "booking_changes", "booking_lookups"})
+                          "send_queue", "token_requests", "booking_changes", "booking_lookups",
+                          "phone_checkin_misses"})
     default, issue_default = LimitSettings(), IssueLimits()
     networks = []
     for i, item in enumerate(section.list("kiosk_networks")):
@@ -929,6 +930,7 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
         token_requests=_rate(section, "token_requests", default.token_requests),
         booking_changes=_rate(section, "booking_changes", default.booking_changes),
         booking_lookups=_rate(section, "booking_lookups", default.booking_lookups),
+        phone_checkin_misses=_rate(section, "phone_checkin_misses", default.phone_checkin_misses),
     )
 
 

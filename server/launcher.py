@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LIMITS_OFF: Mapping[str, str | int] = {
     "kiosk_tickets": "off", "device_tickets": "off", "device_open_tickets": 0, "address_tickets": "off",
     "address_open_tickets": 0, "socket_joins": "off", "address_socket_joins": "off", "connections_per_address": 0,
-    "booking_changes": "off", "booking_lookups": "off"}
+    "booking_changes": "off", "booking_lookups": "off", "phone_checkin_misses": "off"}
 """``[limits]`` for load tests and tests that are not about the limits: thousands of tickets and connections from
 127.0.0.1 are then not abuse. Timeouts and send queues stay as configured."""
 

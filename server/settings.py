@@ -79,6 +79,8 @@ class LimitSettings:
     token_requests: Rate | None = field(default_factory=lambda: Rate(120, timedelta(minutes=1)))  # per API token
     booking_changes: Rate | None = field(default_factory=lambda: Rate(10, timedelta(hours=1)))  # book/change/cancel
     booking_lookups: Rate | None = field(default_factory=lambda: Rate(10, timedelta(minutes=10)))  # code + phone
+    # phone check-ins that found no single booking, per kiosk (else per address): a stranger cannot try numbers
+    phone_checkin_misses: Rate | None = field(default_factory=lambda: Rate(5, timedelta(minutes=10)))
 
 
 @dataclass(frozen=True)

@@ -138,16 +138,23 @@
   }
 
   // 2. service
-  async function pickBranch(code) {
+  async function pickBranch(code, serviceCode) {
     const catalogue = await attempt(() => HallApi.get(`${config.api}/booking/${encodeURIComponent(code)}/services`));
     if (!catalogue) return;
     state.branch = code;
     state.catalogue = catalogue;
+    // a link that names the service (the kiosk's long-wait QR, the phone ticket's card) goes on to its days
+    const named = serviceCode && catalogue.services.find((service) => service.code === serviceCode);
+    if (named) {
+      await pickService(named);
+      return;
+    }
     go("service");
   }
 
   function drawServices() {
     $("picked-branch").textContent = i18n.pick(state.catalogue.branch_name);
+    $("service-note").hidden = !config.service_ignored;
     $("services").replaceChildren(...state.catalogue.services.map((service) => el("li", {},
       el("button", { type: "button", class: "choice", "data-service": service.code, onclick: () => pickService(service) },
         el("span", { class: "choice-name", text: i18n.pick(service.name) }),
@@ -263,6 +270,11 @@
       ...[["f_branch", i18n.pick(booking.branch_name)], ["f_service", i18n.pick(booking.service_name)],
         ["f_when", when(booking.start)], ["f_phone", booking.phone]]
         .map(([key, value]) => el("div", {}, el("dt", { text: i18n.t(key) }), el("dd", { text: value }))));
+    // its customer learns of a check-in they did not make (a stranger who knew the number): staff can undo it
+    const checkedIn = $("checked-in");
+    checkedIn.hidden = !booking.ticket_number;
+    checkedIn.textContent = booking.ticket_number
+      ? i18n.t("checked_in_note", { time: booking.checked_in_time, number: booking.ticket_number }) : "";
     $("change-until").textContent = cancelled ? "" : booking.may_change
       ? i18n.t("change_until", { when: when(booking.change_until) }) : i18n.t("no_change");
     const managing = Boolean(config.code) && state.phone !== null;  // the /book/<code> page, once the number is in
@@ -326,6 +338,6 @@
   } else {
     go("branch");
     loadBranches(null);
-    if (config.branch) pickBranch(config.branch);
+    if (config.branch) pickBranch(config.branch, config.service);
   }
 })();

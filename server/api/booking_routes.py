@@ -138,3 +138,13 @@ def check_in(branch: str, body: CheckinRequest) -> Any:
                   409: CHECKIN_REFUSED})
 def check_in_by_staff(branch: str, code: str, body: StaffCheckinRequest) -> Any:
     return jsonify(booking().check_in(branch, code=code, language=body.language, actor=current_actor()))
+
+
+@route(api, "/branches/<branch>/bookings/<code>/checkin/undo", "POST", "Undo a booking's check-in (staff of the "
+       "branch; audited): its ticket, still waiting, is cancelled and the booking can be checked in again",
+       tag="booking", auth=STAFF,
+       responses={400: "a malformed code (bad_code)", 404: "no such booking here (unknown_booking)",
+                  409: "not checked in (not_checked_in), or its ticket already called or served (ticket_moved_on); "
+                       "details.text in both languages"})
+def undo_check_in(branch: str, code: str) -> Any:
+    return jsonify(booking().undo_checkin(branch, code, current_actor()))

@@ -833,6 +833,17 @@ class FollowUpsRow(ReportRow):
     resolve_p90_s: float | None = Field(description="time from opening to resolution, 90th percentile")
 
 
+class BookingsRow(ReportRow):
+    """Appointments of the period's closed days, by the day of their slot."""
+
+    booked: int = Field(description="every booking of the days, cancelled ones too")
+    checked_in: int = Field(description="checked in (at the kiosk or by staff)")
+    late_walk_ins: int = Field(description="of those checked in: past the late grace, queued as walk-ins")
+    booking_cancelled: int = Field(description="cancelled by the customer")
+    booking_no_shows: int = Field(description="never checked in by the end of the slot plus the late grace")
+    no_show_share: float | None = Field(description="no-shows among the bookings not cancelled")
+
+
 class ReportSections(Answer):
     """The tables asked for (absent: not asked, or not for this grouping)."""
 
@@ -845,6 +856,7 @@ class ReportSections(Answer):
     heatmap: Heatmap | None = None
     accuracy: list[AccuracyRow] | None = None
     follow_ups: list[FollowUpsRow] | None = None
+    bookings: list[BookingsRow] | None = None
 
 
 class Report(Answer):

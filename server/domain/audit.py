@@ -49,6 +49,7 @@ class AuditAction(StrEnum):
     CASE_REOPENED = "case_reopened"
     BOOKED_FOR_CUSTOMER = "booked_for_customer"  # staff booked an appointment on a customer's behalf
     CHECKED_IN_FOR_CUSTOMER = "checked_in_for_customer"  # staff checked a booking in by hand
+    CHECKIN_UNDONE = "checkin_undone"  # staff took a check-in back (someone else checked the booking in)
     WEBHOOK_CHANGED = "webhook_changed"  # an outgoing webhook created, enabled, disabled, deleted or sent a test
 
     @property
@@ -86,6 +87,7 @@ ACTION_LABELS: dict[AuditAction, Text] = {
     AuditAction.CASE_REOPENED: Text("重新打开回访", "Reopened a follow-up case"),
     AuditAction.BOOKED_FOR_CUSTOMER: Text("代客预约", "Booked for a customer"),
     AuditAction.CHECKED_IN_FOR_CUSTOMER: Text("代客签到", "Checked a booking in"),
+    AuditAction.CHECKIN_UNDONE: Text("撤销预约签到", "Undid a booking's check-in"),
     AuditAction.WEBHOOK_CHANGED: Text("修改推送接口", "Changed a webhook"),
 }
 

@@ -25,10 +25,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from server.domain.errors import DomainError
 from server.domain.schedule import Schedule
 from server.domain.values import InvalidValue, Problem, Text
+
+T = TypeVar("T")
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
@@ -357,6 +360,27 @@ def decide_checkin(rules: BranchBooking, booking: BookingFacts, *, branch_code: 
                          late_grace_min=rules.late_grace_min)
 
 
+SEVERAL_BY_PHONE = Text("这个手机号码今天在本营业厅有多个预约，请输入预约码签到",
+                        "This phone number has more than one booking here today: please check in with the "
+                        "booking code")
+ALREADY_BY_PHONE = Text("这个预约已经签到过了。如果不是您本人签到的，请联系大堂工作人员",
+                        "This booking has already been checked in. If that was not you, please ask a member of staff")
+
+
+def booking_by_phone(bookings: Sequence[T], checked_in: Callable[[T], bool]) -> T:
+    """The one booking a check-in by phone number may take, of the number's bookings here today (none: the caller
+    answers "no booking"). A number alone is weaker than a code (a stranger may know it), so it never picks among
+    several (``several_bookings``: use the code) and never hands out a ticket already issued
+    (``already_checked_in``: the ticket stays with whoever checked in; staff can undo that). Neither refusal says
+    which booking, slot or ticket."""
+    open_ones = [b for b in bookings if not checked_in(b)]
+    if len(open_ones) > 1:
+        raise BookingRefused("several_bookings", SEVERAL_BY_PHONE, "phone")
+    if not open_ones:
+        raise BookingRefused("already_checked_in", ALREADY_BY_PHONE, "phone")
+    return open_ones[0]
+
+
 def is_no_show(rules: BranchBooking, booking: BookingFacts, now: datetime) -> bool:
     """A booked appointment never checked in by the end of its slot plus the grace period."""
     return (booking.state is BookingState.BOOKED and not booking.checked_in
@@ -391,3 +415,30 @@ def normalise_code(text: str) -> str:
 def display_code(code: str) -> str:
     """A code as people read it aloud: two groups of four (``ABCD-2345``)."""
     return f"{code[:4]}-{code[4:]}"
+
+
+# --- the report's figures -----------------------------------------------------------------------------------------
+
+BOOKING_COUNTS = ("booked", "checked_in", "late_walk_ins", "booking_cancelled", "booking_no_shows")
+"""What a closed day keeps of its bookings, per service: every booking of the day (``booked``); those checked in
+(``checked_in``), of which checked in past the grace period as a walk-in (``late_walk_ins``); cancelled by their
+customer (``booking_cancelled``); never checked in (``booking_no_shows``, :func:`is_no_show`). So ``booked =
+checked_in + booking_cancelled + booking_no_shows`` once every slot of the day has ended with its grace."""
+
+
+def day_booking_counts(rules: BranchBooking, bookings: Iterable[tuple[str, BookingFacts, bool]],
+                       closed_at: datetime) -> dict[str, dict[str, int]]:
+    """A closed day's booking figures per service, from ``(service, facts, walked_in_late)`` of each of its
+    bookings; ``closed_at`` is when the day is judged (its end: no booking of it can be checked in after)."""
+    counts: dict[str, dict[str, int]] = {}
+    for service, facts, late in bookings:
+        row = counts.setdefault(service, dict.fromkeys(BOOKING_COUNTS, 0))
+        row["booked"] += 1
+        if facts.state is BookingState.CANCELLED:
+            row["booking_cancelled"] += 1
+        elif facts.checked_in:
+            row["checked_in"] += 1
+            row["late_walk_ins"] += int(late)
+        elif is_no_show(rules, facts, closed_at):
+            row["booking_no_shows"] += 1
+    return counts

@@ -132,14 +132,17 @@ def render(template: Text, language: str, values: dict[str, object]) -> str:
 
 
 class WebhookEvent(StrEnum):
-    """What an integration may subscribe to. A booking engine adds its names here (``booking.made``...) and maps
-    its event kinds in :data:`WEBHOOK_EVENT_OF`; nothing else changes."""
+    """What an integration may subscribe to; each maps from event kinds of the log in :data:`WEBHOOK_EVENT_OF`."""
 
     TICKET_ISSUED = "ticket.issued"
     TICKET_CALLED = "ticket.called"
     TICKET_FINISHED = "ticket.finished"
     TICKET_RATED = "ticket.rated"
     HALL_ALERT = "hall.alert"
+    BOOKING_MADE = "booking.made"
+    BOOKING_CHANGED = "booking.changed"
+    BOOKING_CANCELLED = "booking.cancelled"
+    BOOKING_CHECKED_IN = "booking.checked_in"
     TEST = "webhook.test"  # sent by a manager's "send a test event"; every webhook gets it
 
 
@@ -149,8 +152,17 @@ WEBHOOK_EVENT_OF: dict[str, WebhookEvent] = {
     EventKind.FINISHED.value: WebhookEvent.TICKET_FINISHED,
     EventKind.RATED.value: WebhookEvent.TICKET_RATED,
     EventKind.DEVICE_OFFLINE.value: WebhookEvent.HALL_ALERT,
+    EventKind.BOOKING_MADE.value: WebhookEvent.BOOKING_MADE,
+    EventKind.BOOKING_CHANGED.value: WebhookEvent.BOOKING_CHANGED,
+    EventKind.BOOKING_CANCELLED.value: WebhookEvent.BOOKING_CANCELLED,
+    EventKind.BOOKING_CHECKED_IN.value: WebhookEvent.BOOKING_CHECKED_IN,
 }
 """The hall event kinds (the event log's) that a webhook event carries."""
+
+BOOKING_EVENTS = frozenset(k for k, e in WEBHOOK_EVENT_OF.items() if e.value.startswith("booking."))
+"""The event kinds whose webhook body is the booking's (code, service, slot, state), not a ticket's."""
+BOOKING_FIELDS = ("code", "service", "slot", "state", "ticket", "outcome")
+"""What a booking event's data may tell an integration: never the phone number or the name."""
 
 SUBSCRIBABLE = tuple(e.value for e in WebhookEvent if e is not WebhookEvent.TEST)
 

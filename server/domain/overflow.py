@@ -5,9 +5,10 @@ Pure Python, no clock of its own. The rules (docs/kiosk.md, "A long wait: other 
 * **Long.** A service's wait is long when the overflow covers it (``[branches.overflow] services``, default all)
   and the upper end of its new-ticket estimate, as the customer reads it, reaches ``wait_min``.
 * **Nearby.** Another branch is shown when it offers the same service (the same code), that service is open there
-  now, it is at most ``nearby_km`` away (great-circle distance between the two branches' coordinates), and its
-  new-ticket estimate (expected minutes) is at least ``margin_min`` below this branch's; the nearest first
-  (ties: the shorter wait, then the code), at most :data:`MAX_NEARBY`.
+  now and issuing tickets (no stop of issue in force for it or the branch, its daily cap not reached: a customer
+  sent there would be turned away), it is at most ``nearby_km`` away (great-circle distance between the two
+  branches' coordinates), and its new-ticket estimate (expected minutes) is at least ``margin_min`` below this
+  branch's; the nearest first (ties: the shorter wait, then the code), at most :data:`MAX_NEARBY`.
 * **Self-service.** The branch's alternatives (an app, a self-service terminal), those for the service.
 """
 
@@ -78,6 +79,7 @@ class Elsewhere:
     offers_service: bool
     open_now: bool
     wait_min: float | None  # its new ticket's expected wait; None: not known
+    issuing: bool = True  # False: a stop of issue is in force for the service (or the branch), or it is full today
 
 
 def nearby(here_wait_min: float, branches: Iterable[Elsewhere], *, nearby_km: float, margin_min: float,
@@ -85,7 +87,8 @@ def nearby(here_wait_min: float, branches: Iterable[Elsewhere], *, nearby_km: fl
     """The branches worth showing a customer who would wait ``here_wait_min`` here: nearest first, at most
     ``limit`` (see the module's rules)."""
     worth = [b for b in branches
-             if b.offers_service and b.open_now and b.distance_km is not None and b.distance_km <= nearby_km
+             if b.offers_service and b.open_now and b.issuing
+             and b.distance_km is not None and b.distance_km <= nearby_km
              and b.wait_min is not None and b.wait_min <= here_wait_min - margin_min]
     worth.sort(key=lambda b: (b.distance_km, b.wait_min, b.branch))
     return worth[:limit]

@@ -219,6 +219,7 @@ class Section(StrEnum):
     HEATMAP = "heatmap"
     ACCURACY = "accuracy"
     FOLLOW_UPS = "follow_ups"  # cases opened, resolved, answered late; time to resolve (read from the cases)
+    BOOKINGS = "bookings"  # appointments: booked, checked in, late walk-ins, cancelled, no-shows (report_booking)
 
 
 class Group(StrEnum):
@@ -273,6 +274,10 @@ LABELS: dict[str, Text] = {
     "resolved": Text("已解决", "Resolved"), "overdue": Text("超时", "Overdue"),
     "resolve_p50_s": Text("解决用时中位数(秒)", "Time to resolve, median (s)"),
     "resolve_p90_s": Text("解决用时90分位(秒)", "Time to resolve, 90th percentile (s)"),
+    "bookings": Text("预约", "Appointments"), "booked": Text("预约数", "Booked"),
+    "checked_in": Text("已签到", "Checked in"), "late_walk_ins": Text("迟到转普通号", "Late walk-ins"),
+    "booking_cancelled": Text("顾客取消", "Cancelled (customer)"),
+    "booking_no_shows": Text("爽约", "No-shows"), "no_show_share": Text("爽约率", "No-show rate"),
 }
 """Every label a report shows, in both languages (the chart page takes them from the answer)."""
 

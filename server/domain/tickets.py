@@ -145,6 +145,10 @@ class EventKind(StrEnum):
     DEVICE_OFFLINE = "device_offline"  # a paired device sent no heartbeat for offline_after (recorded once)
     DEVICE_ONLINE = "device_online"  # ... and was heard again
     DEVICE_REVOKED = "device_revoked"  # a manager took a device's trust back (any alert about it ends)
+    BOOKING_MADE = "booking_made"  # an appointment was booked (online or by staff); data: code, service, slot
+    BOOKING_CHANGED = "booking_changed"  # ... moved to another slot, or its check-in undone by staff
+    BOOKING_CANCELLED = "booking_cancelled"  # ... cancelled by its customer
+    BOOKING_CHECKED_IN = "booking_checked_in"  # ... checked in: its ticket was issued (data: ticket, outcome)
 
 
 _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {

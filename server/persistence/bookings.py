@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 from sqlmodel import Session
 
 from server.domain.booking import BookingState
 from server.domain.privacy import Purpose
-from server.persistence.tables import BookingRow, CustomerContact
+from server.persistence.tables import BookingRow, CustomerContact, TicketRow
 
 _B = BookingRow.__table__.c  # type: ignore[attr-defined]
 _C = CustomerContact.__table__.c  # type: ignore[attr-defined]
@@ -99,3 +100,14 @@ def lock_phone(connection: Connection, phone: str) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                            {"key": f"booking-phone:{phone}"})
+
+
+def of_closed_day(connection: Connection, branch_code: str, day: date) -> list[Any]:
+    """A branch's bookings of one local date (cancelled ones too): service, state, slot and ``ticket_id`` with the
+    ``priority`` of the ticket its check-in issued (None: not checked in); what the day's figures are folded from."""
+    ticket = TicketRow.__table__.c  # type: ignore[attr-defined]
+    return list(connection.execute(
+        select(_B.branch_code, _B.service_code, _B.state, _B.service_day, _B.slot_start, _B.slot_end, _B.ticket_id,
+               ticket.priority)
+        .select_from(BookingRow.__table__.outerjoin(TicketRow.__table__, ticket.id == _B.ticket_id))  # type: ignore[attr-defined]
+        .where(_B.branch_code == branch_code, _B.service_day == day)))

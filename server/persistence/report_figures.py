@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
+from server.domain.booking import BOOKING_COUNTS
 from server.domain.reports import (
     COUNTS,
     SERVICE_BINS,
@@ -19,7 +20,7 @@ from server.domain.reports import (
     next_month,
     split_months,
 )
-from server.persistence.tables import REPORT_FIGURE, REPORT_MONTH, REPORT_REASON, DayClose
+from server.persistence.tables import REPORT_BOOKING, REPORT_FIGURE, REPORT_MONTH, REPORT_REASON, DayClose
 
 MEASURES = (*COUNTS, *WAIT_BINS, *SERVICE_BINS)
 CELL_KEYS = ("grain", "hour", "service_code", "counter_number", "staff_username")
@@ -42,6 +43,30 @@ def replace_day(connection: Connection, branch_code: str, day: date, cells: Sequ
     if reasons:
         connection.execute(insert(REPORT_REASON), reasons)
     refresh_month(connection, branch_code, month_of(day))
+
+
+def replace_booking_day(connection: Connection, branch_code: str, day: date,
+                        counts: dict[str, dict[str, int]]) -> None:
+    """Store ``day``'s booking figures per service for the branch, replacing any stored before."""
+    connection.execute(delete(REPORT_BOOKING).where(REPORT_BOOKING.c.branch_code == branch_code,
+                                                    REPORT_BOOKING.c.service_day == day))
+    if counts:
+        connection.execute(insert(REPORT_BOOKING), [{"branch_code": branch_code, "service_day": day,
+                                                     "service_code": service, **row}
+                                                    for service, row in sorted(counts.items())])
+
+
+def booking_sums(connection: Connection, branches: Sequence[str], first: date, last: date,
+                 keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The booking figures of ``branches`` over [``first``, ``last``], summed by ``keys`` (columns of
+    ``report_booking``: ``branch_code``, ``service_day``, ``service_code``)."""
+    columns = [REPORT_BOOKING.c[k] for k in keys]
+    query = (select(*columns, *(func.sum(REPORT_BOOKING.c[m]).label(m) for m in BOOKING_COUNTS))
+             .where(REPORT_BOOKING.c.branch_code.in_(list(branches)), REPORT_BOOKING.c.service_day >= first,
+                    REPORT_BOOKING.c.service_day <= last))
+    if columns:
+        query = query.group_by(*columns)
+    return [dict(row) for row in connection.execute(query).mappings() if row["booked"] is not None]
 
 
 def refresh_month(connection: Connection, branch_code: str, month: date) -> None:

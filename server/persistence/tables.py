@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from server.domain.booking import BOOKING_COUNTS
 from server.domain.reports import COUNTS, SERVICE_BINS, WAIT_BINS
 
 INT64 = BigInteger().with_variant(Integer(), "sqlite")
@@ -636,6 +637,17 @@ REPORT_REASON = Table(
     Column("ratings", Integer, nullable=False),
 )
 """How often each rating reason was chosen, per branch, day and service."""
+
+REPORT_BOOKING = Table(
+    "report_booking", SQLModel.metadata,
+    Column("branch_code", String(32), primary_key=True),
+    Column("service_day", Date, primary_key=True),
+    Column("service_code", String(32), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in BOOKING_COUNTS),
+)
+"""A closed day's bookings per branch, day and service (server/domain/booking.py: day_booking_counts): booked,
+checked in, late walk-ins, cancelled, no-shows. Written with the day's other figures; a year is a few thousand rows
+a branch, so a report sums the day rows directly."""
 
 
 class RosterShiftRow(SQLModel, table=True):

@@ -26,6 +26,7 @@ from server.domain.booking import (
     HeldBooking,
     Slot,
     bookable_days,
+    booking_by_phone,
     change_deadline,
     check_may_change,
     check_near_enough,
@@ -40,9 +41,10 @@ from server.domain.booking import (
 )
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Service
+from server.domain.limits import issue_caller
 from server.domain.numbering import service_day
 from server.domain.privacy import ContactGiven, Purpose, display_phone, mask_name, mask_phone, normalise_phone
-from server.domain.tickets import PriorityClass
+from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.domain.values import Text
 from server.persistence import bookings as stored
 from server.persistence import tickets
@@ -62,6 +64,13 @@ NOT_FOUND = Text("没有找到这个预约，请检查预约码和手机号码",
 NOT_FOUND_CODE = Text("没有找到这个预约码，请核对后重新输入", "No booking with this code; please check it")
 NOT_FOUND_PHONE = Text("这个手机号码今天在本营业厅没有预约", "This phone number has no booking here today")
 GIVE_ONE = Text("请输入预约码或手机号码（二选一）", "Give the booking code or the phone number (one of them)")
+PHONE_MISSES = Text("在这台取号机上输入的手机号码多次没有找到可签到的预约。请改用预约码签到，或咨询大堂工作人员",
+                    "Several phone numbers typed here found no booking to check in: please use your booking code, "
+                    "or ask a member of staff")
+NOT_CHECKED_IN = Text("这个预约还没有签到", "This booking has not been checked in")
+TICKET_MOVED_ON = Text("这个预约的号票已被叫号或正在办理，不能撤销签到，请在窗口处理",
+                       "This booking's ticket has already been called or served: its check-in cannot be undone; "
+                       "settle it at the counter")
 NOT_BOOKABLE = Text("这项业务不接受网上预约", "This service cannot be booked online")
 CODE_ATTEMPTS = 5  # fresh codes tried before giving up (a collision is 1 in ~10^11 per booking held)
 
@@ -71,7 +80,7 @@ class BookingService(ReadsHallModel):
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, audit: AuditLog, clock: Clock, *,
                  changes: AddressLimiter | None = None, lookups: AddressLimiter | None = None,
-                 tickets: TicketService | None = None) -> None:
+                 phone_misses: AddressLimiter | None = None, tickets: TicketService | None = None) -> None:
         self.model = model_of(config)
         self.tickets = tickets  # check-in issues through it
         self.uow = uow
@@ -79,6 +88,7 @@ class BookingService(ReadsHallModel):
         self.clock = clock
         self.changes = changes or AddressLimiter("booking_changes", None)
         self.lookups = lookups or AddressLimiter("booking_lookups", None)
+        self.phone_misses = phone_misses or AddressLimiter("phone_checkin_misses", None)
 
     # --- reads for the booking page ------------------------------------------------------------------------
 
@@ -175,6 +185,7 @@ class BookingService(ReadsHallModel):
                                      target=f"booking {display_code(row.code)}",
                                      after={"service": service.code, "slot": iso(slot.start),
                                             "phone": mask_phone(given.phone)})
+            _emit(tx, EventKind.BOOKING_MADE, row, actor)
             return self._view(branch, row, contact, whole=True)
 
     def lookup(self, code: str, phone: str, *, address: str | None = None) -> dict[str, Any]:
@@ -183,8 +194,14 @@ class BookingService(ReadsHallModel):
         wanted, number = normalise_code(code), normalise_phone(phone)
         with self.uow.read() as session:
             found = stored.by_code(session, wanted)
-        branch, row, contact = self._owned(found, number)
-        return self._view(branch, row, contact, whole=True)
+            branch, row, contact = self._owned(found, number)
+            ticket = None if row.ticket_id is None else tickets.get(session.connection(), branch.code, row.ticket_id)
+        view = self._view(branch, row, contact, whole=True)
+        if ticket is not None:  # its customer sees that it was checked in, when and with which ticket
+            view["checked_in_at"] = iso(ticket.issued_at)
+            view["checked_in_time"] = ticket.issued_at.astimezone(branch.timezone).strftime("%H:%M")
+            view["ticket_number"] = ticket.number
+        return view
 
     def change(self, code: str, phone: str, start: datetime, *, address: str | None = None) -> dict[str, Any]:
         """Move the booking to another slot of its service (up to the cut-off before its present slot)."""
@@ -211,6 +228,7 @@ class BookingService(ReadsHallModel):
             if contact is not None:
                 contact.purge_after = self.config.privacy.contact_purge_after(contact.consent_at, slot.end)
             tx.session.flush()
+            _emit(tx, EventKind.BOOKING_CHANGED, row, CUSTOMER)
             return self._view(branch, row, contact, whole=True)
 
     def cancel(self, code: str, phone: str, *, address: str | None = None) -> dict[str, Any]:
@@ -230,6 +248,7 @@ class BookingService(ReadsHallModel):
                 contact.purge_after = min(contact.purge_after,
                                           self.config.privacy.contact_purge_after(contact.consent_at, now))
             tx.session.flush()
+            _emit(tx, EventKind.BOOKING_CANCELLED, row, CUSTOMER)
             return self._view(branch, row, contact, whole=True)
 
     # --- check-in ----------------------------------------------------------------------------------------
@@ -259,8 +278,14 @@ class BookingService(ReadsHallModel):
             self.lookups.admit(address)
         now = self.clock()
         today = service_day(now, branch.timezone)
-        with self.uow.read() as session:
-            found = self._checkin_booking(session, branch, wanted, number, today, now)
+        misses = None if by_staff or number is None else self._miss_key(branch, address, device)
+        self.phone_misses.refuse_if_spent(misses, PHONE_MISSES)
+        try:
+            with self.uow.read() as session:
+                found = self._checkin_booking(session, branch, wanted, number, today, now)
+        except DomainError:
+            self.phone_misses.spend(misses)  # a number that named no single open booking here today
+            raise
         service = branch.service(found.service_code)
         if service is None:
             raise NotFound(NOT_FOUND.en, code="unknown_booking", text=NOT_FOUND.as_dict())
@@ -291,6 +316,8 @@ class BookingService(ReadsHallModel):
                     self.audit.record_in(tx.connection, actor, AuditAction.CHECKED_IN_FOR_CUSTOMER,
                                          branch=branch.code, target=f"booking {display_code(row.code)}",
                                          after={"ticket": answer["number"], "outcome": decision.outcome.value})
+                _emit(tx, EventKind.BOOKING_CHECKED_IN, row, actor, device,
+                      ticket=answer["number"], outcome=decision.outcome.value)
             local = branch.timezone
             return {"outcome": decision.outcome.value, "late": decision.late, "booking": display_code(row.code),
                     "service": row.service_code, "slot": iso(row.slot_start),
@@ -298,6 +325,37 @@ class BookingService(ReadsHallModel):
                     "callable_from": iso(held), "callable_from_time": None if held is None
                     else held.astimezone(local).strftime("%H:%M"),
                     "ticket": answer}
+
+    def undo_checkin(self, branch_code: str, code: str, actor: Actor) -> dict[str, Any]:
+        """Staff of the branch take a check-in back (someone checked the booking in who was not its customer): its
+        ticket, still waiting, is cancelled, and the booking is booked again, for its customer to check in. A
+        ticket already called or served stays (409 ``ticket_moved_on``: settle it at the counter). Audited."""
+        branch = require_branch(self.config, branch_code)
+        require_staff(self.config, actor, branch)
+        wanted = normalise_code(code)
+        with self.uow.command(branch, self.clock()) as tx:
+            found = stored.by_code(tx.session, wanted)
+            if found is None or found[0].branch_code != branch.code:
+                raise NotFound(NOT_FOUND_CODE.en, code="unknown_booking", text=NOT_FOUND_CODE.as_dict())
+            row, contact = found
+            if row.ticket_id is None:
+                raise DomainError(NOT_CHECKED_IN.en, code="not_checked_in", http_status=409,
+                                  text=NOT_CHECKED_IN.as_dict())
+            ticket = tickets.get(tx.connection, branch.code, row.ticket_id)
+            if ticket.state is not TicketState.WAITING:
+                raise DomainError(TICKET_MOVED_ON.en, code="ticket_moved_on", http_status=409,
+                                  text=TICKET_MOVED_ON.as_dict(), ticket=ticket.number)
+            change = ticket.cancel(tx.now)
+            tickets.save(tx.connection, ticket)
+            tx.record(ticket, change, actor)
+            row.ticket_id, row.version = None, row.version + 1
+            tx.session.add(row)
+            tx.session.flush()
+            self.audit.record_in(tx.connection, actor, AuditAction.CHECKIN_UNDONE, branch=branch.code,
+                                 target=f"booking {display_code(row.code)}", before={"ticket": ticket.number},
+                                 after={"ticket": None, "ticket_state": ticket.state.value})
+            _emit(tx, EventKind.BOOKING_CHANGED, row, actor, outcome="checkin_undone")
+            return self._view(branch, row, contact, whole=False)
 
     def _checkin_booking(self, session: Any, branch: Branch, code: str | None, phone: str | None, today: date,
                          now: datetime) -> BookingRow:
@@ -314,7 +372,16 @@ class BookingService(ReadsHallModel):
         if not rows:
             raise NotFound(NOT_FOUND_PHONE.en, code="unknown_booking", text=NOT_FOUND_PHONE.as_dict(),
                            field="phone")
-        return min(rows, key=lambda r: (r.ticket_id is not None, abs((r.slot_start - now).total_seconds())))
+        return booking_by_phone(rows, lambda row: row.ticket_id is not None)
+
+    def _miss_key(self, branch: Branch, address: str | None, device: str | None) -> str | None:
+        """What the phone check-in misses are counted by: the kiosk (its device id, where a kiosk may be), else the
+        client address (a phone on the hall Wi-Fi); None from inside the server."""
+        if address is None:
+            return None
+        assert self.tickets is not None
+        caller = issue_caller(self.tickets.limiter.limits, address, device, {k.id for k in branch.kiosks})
+        return f"kiosk:{branch.code}:{device}" if caller.is_kiosk else caller.address
 
     # --- staff -------------------------------------------------------------------------------------------
 
@@ -410,6 +477,16 @@ class BookingService(ReadsHallModel):
                 "may_change": row.state == BookingState.BOOKED.value and self.clock() <= deadline,
                 "checked_in": row.ticket_id is not None,
                 "no_show": is_no_show(branch.booking, _facts(row), self.clock())}
+
+
+def _emit(tx: Any, kind: EventKind, row: BookingRow, actor: Actor, device: str | None = None, **more: Any) -> None:
+    """The booking's event in the branch's log, in the command's transaction: the outbox the webhooks are derived
+    from. It holds the booking's code, service, slot and state (never the phone number or the name); the hall's
+    screens get only its kind and seq (their sequence stays gapless), the staff room the code and slot too."""
+    data = {"code": display_code(row.code), "service": row.service_code, "slot": iso(row.slot_start),
+            "state": row.state, **more}
+    tx.emit(kind, staff=actor.username, device=device or actor.device, data=data,
+            private={"booking": data["code"], "service": row.service_code, "slot": data["slot"]})
 
 
 def _facts(row: BookingRow) -> BookingFacts:

@@ -40,6 +40,7 @@ from server.domain.limits import (
     issue_caller,
     refusal,
 )
+from server.domain.values import Text
 from server.persistence import issue_origins
 from server.services.access import STAFF_ROLES, works_at
 from server.services.actor import Actor
@@ -248,3 +249,20 @@ class AddressLimiter:
         retry = max(1, math.ceil(stats.reset_time - time.time()))
         raise TooManyRequests(f"too many requests of this kind from this address (at most {self.item}); try again "
                               f"in {retry} s", limit=self.name, retry_after_s=retry)
+
+    def refuse_if_spent(self, key: str | None, text: Text) -> None:
+        """Refuse (429, ``details.text`` in both languages saying why) when ``key`` has used up its rate, without
+        counting this request: for limits that count only failures (:meth:`spend`)."""
+        if self._limiter is None or key is None or self._limiter.test(self.item, self.name, key):
+            return
+        if self.delay_s > 0:
+            self._sleep(self.delay_s)
+        stats = self._limiter.get_window_stats(self.item, self.name, key)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests(f"{text.en} (at most {self.item}); try again in {retry} s", limit=self.name,
+                              retry_after_s=retry, text=text.as_dict())
+
+    def spend(self, key: str | None) -> None:
+        """Count one failure of ``key`` (None: not counted)."""
+        if self._limiter is not None and key is not None:
+            self._limiter.hit(self.item, self.name, key)

@@ -38,6 +38,8 @@ from server.domain.audit import AuditAction, target_of
 from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch
 from server.domain.notifications import (
+    BOOKING_EVENTS,
+    BOOKING_FIELDS,
     CALLED,
     SIGNATURE_HEADER,
     WEBHOOK_EVENT_OF,
@@ -506,11 +508,16 @@ def _managed_by(webhook: dict[str, Any], managed: frozenset[str] | None) -> bool
 
 
 def _webhook_body(kind: WebhookEvent, branch_code: str, event: Any) -> dict[str, Any]:
-    """What an integration is told of a hall event: no names, no numbers, nothing personal."""
+    """What an integration is told of a hall event: no names, no numbers, nothing personal. A booking's event
+    tells the booking's own fields (:data:`BOOKING_FIELDS`: its code, service, slot and state), only those."""
+    if event.kind in BOOKING_EVENTS:
+        kept = json.loads(event.data) if event.data else {}
+        data = {"kind": event.kind, **{name: kept.get(name) for name in BOOKING_FIELDS if name in kept}}
+    else:
+        data = {"kind": event.kind, "ticket": event.ticket_number, "service": event.service_code,
+                "counter": event.counter_number, "device": event.device if kind is WebhookEvent.HALL_ALERT else None}
     return {"id": f"{branch_code}:{event.seq}", "event": kind.value, "branch": branch_code, "seq": int(event.seq),
-            "at": iso(event.at), "data": {"kind": event.kind, "ticket": event.ticket_number,
-                                          "service": event.service_code, "counter": event.counter_number,
-                                          "device": event.device if kind is WebhookEvent.HALL_ALERT else None}}
+            "at": iso(event.at), "data": data}
 
 
 class NotifierLoop:

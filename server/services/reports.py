@@ -17,6 +17,7 @@ from typing import Any
 
 from server.domain.api_tokens import Scope
 from server.domain.audit import spreadsheet_safe
+from server.domain.booking import BOOKING_COUNTS
 from server.domain.errors import DomainError, NotAllowed
 from server.domain.follow_ups import CaseFacts, CaseStatus, case_figures
 from server.domain.hall import AccountRole, Branch
@@ -70,6 +71,7 @@ COLUMNS: dict[Section, tuple[str, ...]] = {
     Section.ACCURACY: ("estimated", "within_range", "within_range_share", "late_over_5min", "late_over_5min_share",
                        "mean_abs_error_s"),
     Section.FOLLOW_UPS: ("opened", "resolved", "overdue", "resolve_p50_s", "resolve_p90_s"),
+    Section.BOOKINGS: (*BOOKING_COUNTS, "no_show_share"),
 }
 """Each table's columns after its group column (the heat map's are the hours)."""
 REASON_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WEEKDAY)
@@ -77,8 +79,11 @@ ACCURACY_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WE
 """The estimate given at issue is the hall's promise, kept in the hall's cells, not a counter's or staff member's."""
 FOLLOW_UP_GROUPS = (Group.TOTAL, Group.BRANCH, Group.DAY)
 """Follow-up cases are counted per branch and day."""
+BOOKING_GROUPS = (Group.TOTAL, Group.BRANCH, Group.SERVICE, Group.DAY, Group.WEEKDAY)
+"""Bookings are kept per branch, day and service (a slot is not an hour of issue, and no counter owns one)."""
 SECTION_GROUPS: dict[Section, tuple[Group, ...]] = {Section.REASONS: REASON_GROUPS, Section.ACCURACY: ACCURACY_GROUPS,
-                                                    Section.FOLLOW_UPS: FOLLOW_UP_GROUPS}
+                                                    Section.FOLLOW_UPS: FOLLOW_UP_GROUPS,
+                                                    Section.BOOKINGS: BOOKING_GROUPS}
 """The groupings a table is limited to (the others: every grouping)."""
 SECTIONS = tuple(Section)
 GROUPS = tuple(Group)
@@ -161,6 +166,8 @@ class Reports:
                 tables[Section.HEATMAP.value] = self._heatmap(connection, codes, period)
             if Section.FOLLOW_UPS in sections:
                 tables[Section.FOLLOW_UPS.value] = self._follow_ups(session, branches, period, group)
+            if Section.BOOKINGS in sections:
+                tables[Section.BOOKINGS.value] = self._bookings(connection, codes, period, group)
         names = self._names(branches)
         for section, rows in tables.items():
             if section != Section.HEATMAP.value:
@@ -239,6 +246,22 @@ class Reports:
         name = {Group.BRANCH: "branch", Group.DAY: "day"}.get(group)
         return [{**({name: k[0]} if name else {}), **case_figures(opened.get(k, []), resolved.get(k, []), now)}
                 for k in sorted({*opened, *resolved} or ({()} if group is Group.TOTAL else set()))]
+
+    def _bookings(self, connection: Any, codes: list[str], period: Period, group: Group) -> list[dict[str, Any]]:
+        """The appointments of the period's closed days (``report_booking``), with the no-show rate of those not
+        cancelled; grouped in total there is always a row (zeros when nothing was booked)."""
+        keys = ("service_day",) if group is Group.WEEKDAY else GROUP_KEYS[group]
+        folded: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, int]]] = {}
+        for row in report_figures.booking_sums(connection, codes, period.first, period.last, keys):
+            key = _key_of(group, row)
+            _, counts = folded.setdefault(tuple(key.values()), (key, dict.fromkeys(BOOKING_COUNTS, 0)))
+            for name in BOOKING_COUNTS:
+                counts[name] += int(row[name])
+        if not folded and group is Group.TOTAL:
+            folded[()] = ({}, dict.fromkeys(BOOKING_COUNTS, 0))
+        return [{**key, **counts, "no_show_share": share(counts["booking_no_shows"],
+                                                         counts["booked"] - counts["booking_cancelled"])}
+                for key, counts in (folded[k] for k in sorted(folded, key=lambda k: tuple(str(v) for v in k)))]
 
     def _names(self, branches: Sequence[Branch]) -> Callable[[Group, dict[str, Any]], dict[str, str]]:
         """How a row's group is shown, in both languages (a staff member by display name only)."""

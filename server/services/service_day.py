@@ -22,12 +22,21 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from server.domain.api_tokens import Scope
+from server.domain.booking import BookingFacts, BookingState, day_booking_counts
 from server.domain.errors import DomainError
 from server.domain.hall import Branch
 from server.domain.reports import Cell, day_cells
-from server.domain.service_day import DAY_ENDED_REASON, DayBoundary, TicketFacts, day_ends_at, day_figures
-from server.domain.tickets import EventKind
-from server.persistence import counter_sessions, report_figures, service_days, tickets
+from server.domain.service_day import (
+    DAY_ENDED_REASON,
+    DayBoundary,
+    TicketFacts,
+    day_ends_at,
+    day_figures,
+    next_midnight,
+)
+from server.domain.tickets import EventKind, PriorityClass
+from server.persistence import bookings, counter_sessions, report_figures, service_days, tickets
+from server.persistence.raw import utc_datetime
 from server.services.access import require_reports
 from server.services.actor import Actor
 from server.services.context import HallContext
@@ -136,6 +145,8 @@ class ServiceDays:
                     service_days.record(tx.connection, branch.code, day, tx.now, expired=expired,
                                         signed_out=signed_out, figures=figures)
                     report_figures.replace_day(tx.connection, branch.code, day, report_cells(branch, facts))
+                    report_figures.replace_booking_day(tx.connection, branch.code, day,
+                                                       booking_counts(tx.connection, branch, day, tx.now))
                     result.recorded.append(day)
             if result.changed:
                 tx.emit(EventKind.DAY_ENDED, staff=None, device=DAY_END.device, reason=DAY_ENDED_REASON,
@@ -161,6 +172,8 @@ class ServiceDays:
                 connection = session.connection()
                 facts = service_days.ticket_facts(connection, branch.code, day)
                 report_figures.replace_day(connection, branch.code, day, report_cells(branch, facts))
+                report_figures.replace_booking_day(connection, branch.code, day,
+                                                   booking_counts(connection, branch, day, hall.clock()))
         return len(days)
 
     def summaries(self, branch_code: str, actor: Actor, *, first: date | None = None,
@@ -184,6 +197,19 @@ class ServiceDays:
     def _lock(self, branch_code: str) -> threading.Lock:
         with self._locks_lock:
             return self._locks.setdefault(branch_code, threading.Lock())
+
+
+def booking_counts(connection: Any, branch: Branch, day: date, now: datetime) -> dict[str, dict[str, int]]:
+    """The booking figures of one of the branch's closed days per service, judged once the day is over with the
+    grace of its last slot: a booking not checked in by then never can be (a check-in on another day is refused),
+    whether the day end runs at closing or a rebuild months later."""
+    judged = max(now, next_midnight(branch, day) + timedelta(minutes=branch.booking.late_grace_min))
+    return day_booking_counts(branch.booking, (
+        (row.service_code, BookingFacts(row.branch_code, BookingState(row.state), row.service_day,
+                                        utc_datetime(row.slot_start), utc_datetime(row.slot_end),
+                                        row.ticket_id is not None),
+         row.ticket_id is not None and row.priority != PriorityClass.APPOINTMENT.value)
+        for row in bookings.of_closed_day(connection, branch.code, day)), judged)
 
 
 def report_cells(branch: Branch, facts: list[TicketFacts]) -> list[Cell]:

@@ -117,3 +117,61 @@ def test_book_see_the_code_and_qr_then_cancel_in_both_languages(phone: Any, hall
     no_sideways_scroll(page)
     screenshot(page, "book-cancelled-zh", full_page=True)
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_link_naming_the_service_opens_at_its_days_and_an_unbookable_one_is_said(
+        phone: Any, hall_server: HallServer, language: str) -> None:
+    """``/book?branch=&service=`` (the kiosk's long-wait QR, the phone ticket's card) skips to the service's days;
+    a service the branch does not book online (or no such service) leaves the choice open, with a note."""
+    page = phone
+    page.add_init_script(f"localStorage.setItem('hall-booking-language', '{language}')")
+    page.goto(f"{hall_server.url}/book?branch={BRANCH}&service=BROADBAND")
+    expect(page.locator("#step-slot")).to_be_visible()
+    expect(page.locator("#picked-service")).to_contain_text("宽带业务" if language == "zh-CN" else "Home broadband")
+    expect(page.locator(".day").first).to_have_attribute("aria-pressed", "true")
+    no_sideways_scroll(page)
+    shots = "/work/shots/bookmore"
+    page.screenshot(path=f"{shots}/book-preselected-phone-{language}.png")
+    page.locator("#back-from-slot").click()  # the other services are a tap away
+    expect(page.locator("#services .choice")).to_have_count(2)
+    expect(page.locator("#service-note")).to_be_hidden()
+
+    for asked in ("BILL", "NO-SUCH"):  # BILL is not bookable online; NO-SUCH is nothing
+        page.goto(f"{hall_server.url}/book?branch={BRANCH}&service={asked}")
+        expect(page.locator("#step-service")).to_be_visible()
+        expect(page.locator("#services .choice")).to_have_count(2)
+        expect(page.locator("#service-note")).to_be_visible()
+        expect(page.locator("#service-note")).to_have_text(
+            "链接中的业务不能在本营业厅网上预约，请在下面选择一项业务。" if language == "zh-CN"
+            else "The service in the link cannot be booked online at this branch; please choose one below.")
+    no_sideways_scroll(page)
+    page.screenshot(path=f"{shots}/book-service-ignored-phone-{language}.png")
+    assert not page.js_errors, page.js_errors
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_customer_sees_that_the_booking_was_checked_in(phone: Any, hall_server: HallServer, tmp_path: Any,
+                                                           language: str) -> None:
+    """Someone checks the booking in at the kiosk by its number: the customer's own booking page says when and with
+    which ticket, and that staff can undo it."""
+    from tests.browser.test_checkin import book_by_api, move_slot
+
+    code = book_by_api(hall_server, "13900006666")
+    move_slot(tmp_path / "hall.sqlite3", code, 5)
+    checked = requests.post(f"{hall_server.api}/branches/{BRANCH}/checkin", timeout=5,
+                            json={"phone": "13900006666"})
+    assert checked.status_code == 200, checked.text
+    number = checked.json()["ticket"]["number"]
+    page = phone
+    page.add_init_script(f"localStorage.setItem('hall-booking-language', '{language}')")
+    page.goto(f"{hall_server.url}/book/{code}")
+    page.locator("#find-phone").fill("139 0000 6666")
+    page.locator("#find-form button[type=submit]").click()
+    note = page.locator("#checked-in")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text(number)
+    expect(note).to_contain_text("如果不是您本人签到" if language == "zh-CN" else "If that was not you")
+    no_sideways_scroll(page)
+    page.screenshot(path=f"/work/shots/bookmore/book-checked-in-phone-{language}.png", full_page=True)
+    assert not page.js_errors, page.js_errors

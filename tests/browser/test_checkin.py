@@ -209,5 +209,40 @@ def test_staff_check_a_customer_in_from_the_bookings_page(tmp_path: Path, hall_s
         expect(row.locator("td.state")).to_have_text("已签到" if language == "zh-CN" else "Checked in")
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         screenshot(page, f"checkin-bookings-tablet-{language}", full_page=True)
+        # the check-in was not the customer's: staff take it back, the booking is open to check in again
+        undo = row.locator("button.undo-check-in")
+        expect(undo).to_have_text("撤销签到" if language == "zh-CN" else "Undo check-in")
+        page.screenshot(path=f"/work/shots/bookmore/bookings-undo-tablet-{language}.png", full_page=True)
+        page.once("dialog", lambda dialog: dialog.accept())
+        undo.click()
+        expect(page.locator("#checkin-done")).to_contain_text("撤销" if language == "zh-CN" else "undone")
+        expect(row.locator("button.check-in")).to_be_visible()
+        expect(row.locator("td.state")).to_have_text("已预约" if language == "zh-CN" else "Booked")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_kiosk_says_why_after_too_many_phone_misses(tmp_path: Path, kiosk: Any, language: str) -> None:
+    """A kiosk where numbers that found no booking were typed twice (the limit here) refuses check-in by number
+    for a while, saying why and pointing to the code, in the kiosk's language."""
+    from tests.browser.test_kiosk_limits import limited_hall
+
+    with limited_hall(tmp_path, phone_checkin_misses="2 per 10 minutes") as process:
+        server = HallServer(process)
+        open_checkin(kiosk, server, language)
+        kiosk.locator(".checkin-mode").nth(1).tap()
+        for number in ("13700000001", "13700000002", "13700000003"):
+            kiosk.locator("#checkin-input").fill("")
+            for digit in number:
+                kiosk.locator(f".keypad-phone .key[data-key='{digit}']").tap()
+            kiosk.locator(".checkin-go").tap()
+            expect(kiosk.locator(".checkin-error")).not_to_be_empty()
+        expect(kiosk.locator(".checkin-error")).to_have_text(
+            "在这台取号机上输入的手机号码多次没有找到可签到的预约。请改用预约码签到，或咨询大堂工作人员"
+            if language == "zh-CN"
+            else "Several phone numbers typed here found no booking to check in: please use your booking code, "
+                 "or ask a member of staff")
+        fits(kiosk)
+        kiosk.screenshot(path=f"/work/shots/bookmore/kiosk-phone-misses-portrait-{language}.png")
+        assert kiosk.js_errors == []

@@ -123,6 +123,14 @@ def test_the_manager_makes_tests_and_watches_a_webhook(browser: Any, notifying_h
                 sign_in_as_manager(page, server, language)
                 page.locator("#webhooks-card").scroll_into_view_if_needed()
                 page.click("#webhook-new")
+                # the booking events are listed with the ticket ones, named in the page's language
+                labels = {"zh-CN": ["新预约", "预约改期", "预约取消", "预约签到"],
+                          "en": ["Booking made", "Booking changed", "Booking cancelled", "Booking checked in"]}
+                for value, label in zip(("booking.made", "booking.changed", "booking.cancelled",
+                                         "booking.checked_in"), labels[language], strict=True):
+                    chip = page.locator(f'#webhook-events label:has(input[value="{value}"])')
+                    expect(chip).to_have_text(label)
+                page.screenshot(path=f"/work/shots/bookmore/webhook-events-tablet-{language}.png")
                 page.fill("#webhook-form input[name=name]", "客户系统" if language == "zh-CN" else "CRM")
                 page.fill("#webhook-form input[name=url]", "http://169.254.169.254/latest")
                 page.locator('#webhook-events input[value="ticket.called"]').check()

@@ -201,3 +201,40 @@ def test_a_regional_account_reaches_its_regions_reports_from_the_overview(page: 
     assert parse_qs(urlparse(page.url).query)["region"] == ["GD-SZ"]
     assert "region=GD-SZ" in page.locator("#card-satisfaction .csv-link").get_attribute("href")
     look(page, "reports-regional-en")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_bookings_card_draws_the_appointments(page: Any, server: HallServer, language: str) -> None:
+    """The appointments card: the API's rows per day (booked, checked in, late walk-ins, cancelled, no-shows), a
+    stacked chart with the no-show rate, its CSV link; in both languages on the tablet."""
+    assert page.context.request.post(f"{server.api}/session",
+                                     data={"username": "manager", "password": "demo-manager"}).ok
+    page.set_viewport_size(TABLET)
+    page.goto(f"{server.url}/manager/{BRANCH}/reports?lang={language}&group=day")
+    card = page.locator("#card-bookings")
+    expect(card).to_be_visible()
+    query = parse_qs(urlparse(page.url).query)
+    answer = api_rows(page, f"/api/branches/{BRANCH}/reports?from={query['from'][0]}&to={query['to'][0]}"
+                            f"&group=day&section=bookings")
+    rows = answer["sections"]["bookings"]
+    assert len(rows) == 10 and sum(r["booked"] for r in rows) > 0
+    assert sum(r["booking_no_shows"] for r in rows) > 0 and sum(r["checked_in"] for r in rows) > 0
+    expect(card.locator("tbody tr")).to_have_count(len(rows))
+    first = card.locator("tbody tr").first.locator("td")
+    expect(first.nth(0)).to_have_text(rows[0]["label"][language])
+    expect(first.nth(1)).to_have_text(str(rows[0]["booked"]))
+    expect(first.nth(5)).to_have_text(str(rows[0]["booking_no_shows"]))
+    titles = {"en": ("Appointments", ["Checked in as booked", "Late walk-ins",
+                                      "Cancelled (customer)", "No-shows", "No-show rate"]),
+              "zh-CN": ("预约", ["按预约签到", "迟到转普通号", "顾客取消", "爽约", "爽约率"])}[language]
+    expect(card.locator("h2")).to_have_text(titles[0])
+    chart = page.evaluate(CHART_OPTION, "chart-bookings-0")
+    assert chart["canvas"] and chart["series"] == titles[1]
+    assert f"lang={language}" in card.locator(".csv-link").get_attribute("href")
+    assert "bookings.csv" in card.locator(".csv-link").get_attribute("href")
+    assert not page.js_errors, page.js_errors
+    card.scroll_into_view_if_needed()
+    shots = Path("/work/shots/bookmore")
+    shots.mkdir(parents=True, exist_ok=True)
+    card.screenshot(path=str(shots / f"reports-bookings-card-tablet-{language}.png"))
+    page.screenshot(path=str(shots / f"reports-page-tablet-{language}.png"), full_page=True)

@@ -89,9 +89,12 @@ def test_a_second_check_in_shows_the_same_ticket(bookings: BookingService, clock
     made = book(bookings, at(TODAY, "10:30"))
     clock.advance(minutes=25)
     first = bookings.check_in(BRANCH, code=made["code"])
-    again = bookings.check_in(BRANCH, phone=PHONE)
+    again = bookings.check_in(BRANCH, code=made["code_display"])
     assert again["outcome"] == "already_checked_in" and again["ticket"]["id"] == first["ticket"]["id"]
     assert again["ticket"]["token"] == first["ticket"]["token"]
+    with pytest.raises(BookingRefused) as by_phone:  # a number alone never hands out the ticket again
+        bookings.check_in(BRANCH, phone=PHONE)
+    assert by_phone.value.code == "already_checked_in"
 
 
 def test_too_early_says_when_to_come_back(bookings: BookingService, clock: FakeClock) -> None:

@@ -31,7 +31,8 @@ def booked(app: Flask, phone: str = PHONE, start: str = HALF_PAST) -> str:
     return str(made.get_json()["code"])
 
 
-def test_the_kiosk_checks_in_by_code_then_by_phone_gets_the_same_ticket(app: Flask, clock: FakeClock) -> None:
+def test_the_kiosk_checks_in_by_code_then_the_code_gets_the_same_ticket_and_the_phone_none(
+        app: Flask, clock: FakeClock) -> None:
     code = booked(app)
     kiosk = app.test_client()
     later = booked(app, "13900001111", ELEVEN)
@@ -43,8 +44,11 @@ def test_the_kiosk_checks_in_by_code_then_by_phone_gets_the_same_ticket(app: Fla
     first = done.get_json()
     assert first["outcome"] == "appointment" and first["callable_from_time"] == "10:30"
     assert first["ticket"]["token"] and first["ticket"]["priority"] == "appointment"
-    again = kiosk.post(f"/api/branches/{BRANCH}/checkin", json={"phone": "138 1234 5678"}).get_json()
+    again = kiosk.post(f"/api/branches/{BRANCH}/checkin", json={"code": code}).get_json()
     assert again["outcome"] == "already_checked_in" and again["ticket"]["number"] == first["ticket"]["number"]
+    by_phone = error(kiosk.post(f"/api/branches/{BRANCH}/checkin", json={"phone": "138 1234 5678"}), 409,
+                     "already_checked_in")
+    assert first["ticket"]["token"] not in str(by_phone) and by_phone["details"]["text"]["en"]
 
 
 def test_bad_check_ins_are_4xx_with_a_reason_in_both_languages(app: Flask) -> None:
@@ -68,3 +72,41 @@ def test_staff_of_the_branch_check_in_by_hand(app: Flask, clock: FakeClock) -> N
     assert answer.status_code == 200 and answer.get_json()["outcome"] == "appointment"
     day = staff.get(f"/api/branches/{BRANCH}/bookings?day=2026-11-24").get_json()
     assert day["bookings"][0]["checked_in"] is True and day["no_shows"] == 0
+
+
+def test_staff_undo_a_check_in_over_http(app: Flask, clock: FakeClock) -> None:
+    code = booked(app)
+    clock.advance(minutes=25)
+    kiosk = app.test_client()
+    stranger = kiosk.post(f"/api/branches/{BRANCH}/checkin", json={"phone": PHONE}).get_json()
+    url = f"/api/branches/{BRANCH}/bookings/{code}/checkin/undo"
+    error(app.test_client().post(url), 401, "unauthenticated")
+    staff = signed_in(app, "zhang.wei")
+    undone = staff.post(url)
+    assert undone.status_code == 200, undone.get_json()
+    assert undone.get_json()["checked_in"] is False
+    again = error(staff.post(url), 409, "not_checked_in")
+    assert again["details"]["text"]["zh-CN"] and again["details"]["text"]["en"]
+    error(staff.post(f"/api/branches/{BRANCH}/bookings/2345-6789/checkin/undo"), 404, "unknown_booking")
+    ticket = app.test_client().get(f"/api/tickets/{stranger['ticket']['token']}")
+    assert ticket.get_json()["state"] == "cancelled"
+    assert kiosk.post(f"/api/branches/{BRANCH}/checkin", json={"code": code}).get_json()["outcome"] == "appointment"
+
+
+def test_phone_misses_are_limited_per_address_from_the_config(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(tmp_path, clock, limits={"phone_checkin_misses": "2 per 10 minutes", "booking_lookups": "off",
+                                            "booking_changes": "off", "kiosk_tickets": "off",
+                                            "address_tickets": "off", "device_tickets": "off"})
+    try:
+        booked(app)
+        clock.advance(minutes=25)
+        kiosk = app.test_client()
+        for number in ("13700000001", "13700000002"):
+            error(kiosk.post(f"/api/branches/{BRANCH}/checkin", json={"phone": number}), 404, "unknown_booking")
+        spent = kiosk.post(f"/api/branches/{BRANCH}/checkin", json={"phone": PHONE})
+        assert spent.status_code == 429 and spent.headers.get("Retry-After")
+        body = spent.get_json()
+        assert body["error"] == "too_many_requests" and body["details"]["limit"] == "phone_checkin_misses"
+        assert body["details"]["text"]["zh-CN"] and body["details"]["text"]["en"]
+    finally:
+        app.extensions["hall"].uow.engine.dispose()

@@ -302,7 +302,7 @@ def test_webhooks_are_managed_and_audited(hall: HallService, notifier: Notificat
         with pytest.raises(DomainError, check=lambda e, c=code: e.code == c):
             notifier.create_webhook(BRANCH, MANAGER, name="x", url=url, events=["ticket.called"], branches=None)
     with pytest.raises(DomainError, check=lambda e: e.code == "bad_events"):
-        notifier.create_webhook(BRANCH, MANAGER, name="x", url="http://10.0.0.7/", events=["booking.made"],
+        notifier.create_webhook(BRANCH, MANAGER, name="x", url="http://10.0.0.7/", events=["booking.paid"],
                                 branches=None)
     with pytest.raises(DomainError, check=lambda e: e.code == "manager_only"):
         notifier.webhooks(BRANCH, ZHANG)

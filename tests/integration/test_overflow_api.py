@@ -113,3 +113,44 @@ def test_a_customers_ticket_is_judged_by_its_own_wait(app: Flask) -> None:
     shorter = client.get(f"/api/tickets/{token}/alternatives").get_json()
     assert not shorter["long_wait"] and shorter["nearby"] == []
     assert client.get("/api/tickets/nope/alternatives").status_code == 404
+
+
+def test_a_nearby_branch_that_stopped_issuing_or_is_full_today_is_not_offered(tmp_path: Path) -> None:
+    """NEAR stops issuing BILL (then the whole branch): NEAR2, a little farther, is offered instead; a branch whose
+    BILL has issued its daily cap is not offered either; resumed, NEAR is back."""
+    from server.services.actor import Actor
+
+    def more(data: dict[str, Any]) -> None:
+        branch_near(data, "NEAR", 22.550)
+        branch_near(data, "NEAR2", 22.552)
+        branch_near(data, "FULL", 22.549)
+        full = next(s for s in data["branches"][-1]["services"] if s["code"] == "BILL")
+        full["daily_cap"] = 1
+
+    config = demo_config(f"sqlite:///{tmp_path / 'hall.sqlite3'}", tmp_path, more=more)
+    app, _ = create_app(config, clock=FakeClock(), publisher=RecordingPublisher())
+    try:
+        overflow = app.extensions["overflow"]
+        overflow.live = FixedEstimates({HERE: 70, "NEAR": 15, "NEAR2": 20, "FULL": 5})
+        hall = app.extensions["hall"]
+        client = app.test_client()
+
+        def offered() -> list[str]:
+            body = client.get(f"/api/branches/{HERE}/services/BILL/alternatives").get_json()
+            R.Alternatives.model_validate(body)
+            return [b["branch"] for b in body["nearby"]]
+
+        assert offered() == ["FULL", "NEAR", "NEAR2"]
+        hall.tickets.issue("FULL", "BILL")  # its one ticket of the day: full
+        assert offered() == ["NEAR", "NEAR2"]
+        manager = Actor("manager", "manager")
+        stop = hall.issuing.stop("NEAR", manager, service="BILL", reason="maintenance", until="resumed")
+        assert offered() == ["NEAR2"]
+        hall.issuing.resume("NEAR", stop["id"], manager)
+        assert offered() == ["NEAR", "NEAR2"]
+        whole = hall.issuing.stop("NEAR", manager, reason="maintenance", until="resumed")  # the whole branch
+        assert offered() == ["NEAR2"]
+        hall.issuing.resume("NEAR", whole["id"], manager)
+        assert offered() == ["NEAR", "NEAR2"]
+    finally:
+        app.extensions["hall"].uow.engine.dispose()

@@ -25,6 +25,7 @@ from server.domain.booking import (
     Slot,
     check_may_change,
     check_new_booking,
+    day_booking_counts,
     day_slots,
     decide_checkin,
     display_code,
@@ -266,3 +267,29 @@ def test_a_no_show_is_a_booking_never_checked_in_by_the_end_of_its_slot_and_grac
     now = booking.end + timedelta(minutes=minutes)
     assert is_no_show(BranchBooking(late_grace_min=grace), booking, now) == (
         state is BookingState.BOOKED and not checked_in and minutes > grace)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["PLAN", "BILL"]), st.sampled_from(list(BookingState)), st.booleans(),
+                          st.booleans(), st.integers(0, 16)), max_size=30),
+       st.integers(0, 120))
+def test_a_closed_days_bookings_each_end_one_way(bookings: list[tuple[str, BookingState, bool, bool, int]],
+                                                grace: int) -> None:
+    """Judged after the day: booked = checked in + cancelled + no-shows per service; late walk-ins are among the
+    checked in; a cancelled booking is never a no-show, whatever else it holds."""
+    rules = BranchBooking(late_grace_min=grace)
+    day = date(2026, 11, 24)
+    facts = []
+    for service, state, checked_in, late, half_hour in bookings:
+        start = datetime(2026, 11, 24, 1, 0, tzinfo=UTC) + timedelta(minutes=30 * half_hour)
+        checked = checked_in and state is BookingState.BOOKED
+        facts.append((service, BookingFacts("B", state, day, start, start + timedelta(minutes=30), checked),
+                      late and checked))
+    counts = day_booking_counts(rules, facts, datetime(2026, 11, 25, 18, 0, tzinfo=UTC))
+    for service, row in counts.items():
+        mine = [f for s, f, _ in facts if s == service]
+        assert row["booked"] == len(mine)
+        assert row["booked"] == row["checked_in"] + row["booking_cancelled"] + row["booking_no_shows"]
+        assert 0 <= row["late_walk_ins"] <= row["checked_in"]
+        assert row["booking_cancelled"] == sum(f.state is BookingState.CANCELLED for f in mine)
+    assert set(counts) == {s for s, _, _ in facts}

@@ -20,13 +20,14 @@ elsewhere = st.builds(
     offers_service=st.booleans(),
     open_now=st.booleans(),
     wait_min=st.none() | st.floats(min_value=0, max_value=200),
+    issuing=st.booleans(),
 )
 settings = dict(here=st.floats(min_value=0, max_value=200), nearby_km=st.floats(min_value=0.1, max_value=20),
                 margin_min=st.floats(min_value=0, max_value=60))
 
 
 def worth(b: Elsewhere, here: float, nearby_km: float, margin_min: float) -> bool:
-    return (b.offers_service and b.open_now and b.distance_km is not None and b.distance_km <= nearby_km
+    return (b.offers_service and b.open_now and b.issuing and b.distance_km is not None and b.distance_km <= nearby_km
             and b.wait_min is not None and b.wait_min <= here - margin_min)
 
 

@@ -21,6 +21,8 @@
       col_checkin: "签到", check_in: "签到", state_checked_in: "已签到", state_no_show: "未到（爽约）",
       no_shows: "爽约 {n} 个", checked_in: "{code} 已签到：{number} 号{when}", from_time: "，{time} 起叫号",
       walk_in: "（已迟到，按普通号排队）",
+      undo_checkin: "撤销签到", undo_confirm: "撤销 {code} 的签到？其号票（尚未叫号）将被取消，顾客可重新签到。",
+      undone: "{code} 的签到已撤销，号票已取消；顾客可用预约码重新签到。",
     },
     en: {
       title: "Bookings", back: "Back to the manager page", sign_in_first: "Sign in as staff or a manager of this branch",
@@ -42,6 +44,9 @@
       no_shows: { one: "{n} no-show", other: "{n} no-shows" },
       checked_in: "{code} checked in: ticket {number}{when}", from_time: ", called from {time}",
       walk_in: " (late: queued as a walk-in)",
+      undo_checkin: "Undo check-in",
+      undo_confirm: "Undo the check-in of {code}? Its ticket (not called yet) is cancelled; the customer can check in again.",
+      undone: "The check-in of {code} is undone and its ticket cancelled; the customer can check in again with the code.",
     },
   }, PAGE.language);
 
@@ -115,8 +120,30 @@
       button.type = "button";
       button.addEventListener("click", () => checkIn(booking, button));
       cell.append(button);
+    } else if (booking.checked_in && day === localToday()) {
+      // someone who was not the customer checked the booking in: staff take it back (audited); whether the ticket
+      // may still be cancelled is the server's rule (a called ticket is refused with its reason)
+      const button = el("button", "undo-check-in secondary", i18n.t("undo_checkin"));
+      button.type = "button";
+      button.addEventListener("click", () => undoCheckIn(booking, button));
+      cell.append(button);
     }
     return cell;
+  }
+
+  async function undoCheckIn(booking, button) {
+    $("#day-error").textContent = "";
+    $("#checkin-done").textContent = "";
+    if (!window.confirm(i18n.t("undo_confirm", { code: booking.code_display }))) return;
+    button.disabled = true;
+    try {
+      await API.post(`${PAGE.api}/branches/${branch}/bookings/${encodeURIComponent(booking.code)}/checkin/undo`, {});
+      $("#checkin-done").textContent = i18n.t("undone", { code: booking.code_display });
+      await load();
+    } catch (error) {
+      button.disabled = false;
+      $("#day-error").textContent = problem(error);
+    }
   }
 
   async function checkIn(booking, button) {

@@ -122,7 +122,9 @@
       delivery_pending: "等待重试", delivery_sent: "已送达", delivery_given_up: "已放弃", delivery_cancelled: "已取消",
       no_deliveries: "还没有推送记录", next_try: "下次重试 {time}",
       "event_ticket.issued": "取号", "event_ticket.called": "叫号", "event_ticket.finished": "办结",
-      "event_ticket.rated": "评价", "event_hall.alert": "设备告警", "event_webhook.test": "测试", list_sep: "、",
+      "event_ticket.rated": "评价", "event_hall.alert": "设备告警", "event_webhook.test": "测试",
+      "event_booking.made": "新预约", "event_booking.changed": "预约改期", "event_booking.cancelled": "预约取消",
+      "event_booking.checked_in": "预约签到", list_sep: "、",
     },
     en: {
       title: "Manager", reconnecting: "Reconnecting…", sign_out: "Sign out", change_password: "Change password", audit_log: "Audit log", displays_page: "Displays", staffing_advice: "Staffing advice", bookings_page: "Bookings", reports_page: "Reports", overview_page: "Branch overview", sign_in: "Manager sign-in",
@@ -252,7 +254,9 @@
       delivery_pending: "Will retry", delivery_sent: "Delivered", delivery_given_up: "Given up",
       delivery_cancelled: "Cancelled", no_deliveries: "No delivery yet", next_try: "next try {time}",
       "event_ticket.issued": "Issued", "event_ticket.called": "Called", "event_ticket.finished": "Finished",
-      "event_ticket.rated": "Rated", "event_hall.alert": "Device alert", "event_webhook.test": "Test", list_sep: ", ",
+      "event_ticket.rated": "Rated", "event_hall.alert": "Device alert", "event_webhook.test": "Test",
+      "event_booking.made": "Booking made", "event_booking.changed": "Booking changed",
+      "event_booking.cancelled": "Booking cancelled", "event_booking.checked_in": "Booking checked in", list_sep: ", ",
       administration: "Administration",
     },
   }, PAGE.language);

@@ -28,6 +28,8 @@
       satisfaction_hint: "满意评价的占比，虚线为 {goal} 的目标。",
       reasons_hint: "顾客评价时选择的原因。", staff_ratings: "员工评价", staff_ratings_hint: "每位员工收到的评价与满意率（显示姓名）。",
       accuracy_hint: "取号时给出的等候估计与实际的比较。",
+      as_booked: "按预约签到",
+      bookings_hint: "按预约时段所在日期：已签到（其中迟到转普通号）、顾客取消和爽约的预约，以及爽约率。",
       distribution: "分布", percentiles: "分位数", p50: "50% 分位", p80: "80% 分位", p90: "90% 分位",
       goal_line: "目标 {goal}", largest_groups: "只画出人数最多的 {n} 组，完整数据见下表。",
       bins_minutes: "分钟", per_day: "日均取号", weekday: "星期", hour: "时段", language_zh: "中文", language_en: "英文",
@@ -61,6 +63,8 @@
       reasons_hint: "The reasons customers picked when they rated.", staff_ratings: "Ratings per staff member",
       staff_ratings_hint: "Ratings each staff member received and the share satisfied (display names).",
       accuracy_hint: "The wait estimates given at issue against the waits that followed.",
+      as_booked: "Checked in as booked",
+      bookings_hint: "By the day of the slot: appointments checked in (of which late, queued as walk-ins), cancelled by the customer and missed, and the no-show rate.",
       distribution: "Distribution", percentiles: "Percentiles", p50: "50th percentile", p80: "80th percentile",
       p90: "90th percentile", goal_line: "Goal {goal}",
       largest_groups: "Only the {n} largest groups are drawn; the table has them all.",
@@ -167,7 +171,7 @@
   /** The cards in order: [id, section read, its title key or label, the chart drawer]. */
   function cardList() {
     const known = ["volumes", "heatmap", "waits", "service_times", "service_level", "satisfaction", "reasons",
-                   "accuracy"];
+                   "accuracy", "bookings"];
     const list = [
       { id: "outcomes", section: "volumes", title: () => i18n.t("outcomes"), hint: "outcomes_hint", draw: drawOutcomes },
       { id: "heatmap", section: "heatmap", hint: "heatmap_hint", draw: drawHeatmap },
@@ -179,6 +183,7 @@
       { id: "staff_ratings", section: "satisfaction", group: "staff", title: () => i18n.t("staff_ratings"),
         hint: "staff_ratings_hint", draw: drawStaffRatings },
       { id: "accuracy", section: "accuracy", hint: "accuracy_hint", draw: drawAccuracy },
+      { id: "bookings", section: "bookings", hint: "bookings_hint", draw: drawBookings },
     ];
     // a table the server has and this page has no chart for yet: shown as a table with its CSV
     for (const section of PAGE.sections) {
@@ -487,6 +492,28 @@
                                         data: rows.map((r) => (r[c] === null ? null : Math.round(r[c] / 6) / 10)) })),
       ],
     }, label("accuracy"));
+  }
+
+  /** Appointments: how each group's bookings ended, stacked (checked in on time, late as walk-ins, cancelled,
+      missed), and the no-show rate on the right axis; "booked" is their sum and stays in the table. */
+  function drawBookings(card, box, answer) {
+    const rows = rowsOf(answer, "bookings");
+    const { chart, element } = chartBox(card, box, 0, rows.length > 8);
+    const ended = [
+      ["checked_in", (r) => r.checked_in - r.late_walk_ins], ["late_walk_ins", (r) => r.late_walk_ins],
+      ["booking_cancelled", (r) => r.booking_cancelled], ["booking_no_shows", (r) => r.booking_no_shows]];
+    set(chart, element, { ...base(),
+      color: ["#16a34a", "#f59e0b", "#94a3b8", "#dc2626", "#7c3aed"],
+      xAxis: categoryAxis(rows.map((r) => i18n.pick(r.label))),
+      yAxis: [{ type: "value", name: i18n.t("count"), minInterval: 1 },
+              { type: "value", min: 0, max: 1, splitLine: { show: false }, axisLabel: { formatter: (v) => percent(v) } }],
+      series: [
+        ...ended.map(([column, value]) => ({ type: "bar", stack: "bookings", data: rows.map(value),
+          name: column === "checked_in" ? i18n.t("as_booked") : label(column) })),
+        { type: "line", name: label("no_show_share"), yAxisIndex: 1, data: rows.map((r) => r.no_show_share),
+          tooltip: { valueFormatter: (v) => (v === null || v === undefined ? i18n.t("none") : percent(v)) } },
+      ],
+    }, label("bookings"));
   }
 
   // --- reading and drawing ----------------------------------------------------------------------------------
