@@ -1,7 +1,7 @@
 """media_blob: the wall displays' media files in the database, for ``[media] store = "database"``
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0025
 Create Date: 2026-12-30 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from server.persistence.tables import UTCDateTime
 
 revision: str = '0026'
-down_revision: str | None = '0023'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
