@@ -800,10 +800,11 @@ def _step_behind_held(at: dict[int, int], keyed: list[tuple[int, int]], new_keys
     """At one counter: take off each ticket's position (``at``, from the counter's call order ``keyed``) the held
     tickets before it that cannot be called by its expected call (:func:`policy.called_before`, whose key order is
     ``keyed``'s). Held tickets are few, so this is a short scan per ticket."""
-    held_keys = [(key, held[ticket_id]) for key, ticket_id in keyed if ticket_id in held]
+    held_keys = [(entry, held[entry[1]]) for entry in keyed if entry[1] in held]
     if not held_keys:
         return
-    for index, (mine, ticket_id) in enumerate([*((key, key[1]) for key in keyed), *new_keys.items()]):
+    for index, (mine, ticket_id) in enumerate([*((key, key[1]) for key in keyed),
+                                                    *((key, ticket_id) for ticket_id, key in new_keys.items())]):
         if index % STEP_CHUNK == STEP_CHUNK - 1:
             pause()
         until = expected.get(ticket_id)
