@@ -1134,6 +1134,7 @@ class _Projection:
             taken = [False] * count
             remaining = self.reachable
             pointers = [0] * len(lanes)
+            held_left = [list(held) for held in lane_held]  # each counter's held tickets not yet called
             has_work = [bool(lane.order or lane.held) for lane in lanes]  # may still call one of today's tickets
             lanes_with_work = sum(has_work)
             free = []
@@ -1153,15 +1154,19 @@ class _Projection:
                 while pointer < len(order) and taken[order[pointer]]:
                     pointer += 1
                 pointers[lane_index] = pointer
-                held = lane_held[lane_index]
+                held = held_left[lane_index]
                 held_key, held_ticket, held_next = _INFINITY, -1, _INFINITY
-                for key, callable_in, index in held:  # by key: the first untaken one callable now, if any
-                    if taken[index]:
+                position = 0
+                while position < len(held):  # by key: the first untaken one callable now, if any
+                    key, callable_in, index = held[position]
+                    if taken[index]:  # called at another counter: gone from this one's list
+                        del held[position]
                         continue
                     if callable_in <= clock:
                         held_key, held_ticket = key, index
                         break
                     held_next = min(held_next, callable_in)
+                    position += 1
                 closed = clock >= lane_closes[lane_index]
                 if (closed or (pointer == len(order) and held_ticket < 0 and held_next == _INFINITY)) \
                         and has_work[lane_index]:
