@@ -378,6 +378,14 @@ class LiveHall(ReadsHallModel):
         state = self._states.get(branch_code)
         return None if state is None else state.tickets.get(ticket_id)
 
+    def position(self, branch_code: str, ticket_id: int) -> int | None:
+        """The people ahead a position message counts ("2 ahead", "you're next"), as last pushed; None when not known,
+        and while the ticket is held (an appointment before its slot is told from when it is called instead)."""
+        live = self.ticket_live(branch_code, ticket_id)
+        if live is None or live.get("callable_from") is not None:
+            return None
+        return int(live["people_ahead"])
+
     def hall_alerts(self, branch_code: str) -> list[dict[str, Any]]:
         """The branch's current hall alerts as last pushed to its staff room (staff and managers only)."""
         summary = self.summary(branch_code)

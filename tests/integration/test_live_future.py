@@ -144,6 +144,7 @@ def test_an_appointment_checked_in_early_is_estimated_from_its_slot_and_not_coun
     assert held is not None and held["estimate"]["known"]
     assert held["estimate"]["low_min"] >= 19.5 and held["estimate"]["expected_min"] >= 19.5
     assert held["callable_from_time"] == "10:30"
+    assert live.position(B, appointment["id"]) is None  # no "you're next" message before its slot
     tile = live.summary(B)["services"]["BILL"]  # type: ignore[index]
     assert tile["estimate"]["expected_min"] < 15 and tile["ahead"] == 2  # the two walk-ins, not the appointment
 
@@ -158,4 +159,5 @@ def test_an_appointment_checked_in_early_is_estimated_from_its_slot_and_not_coun
     live.refresh(B)
     over = live.ticket_live(B, appointment["id"])
     assert over is not None and over["callable_from"] is None and over["people_ahead"] == 0
+    assert live.position(B, appointment["id"]) == 0
     assert service.queries.ticket_by_token(appointment["token"])["callable_from_time"] is None
