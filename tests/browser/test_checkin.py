@@ -19,7 +19,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import BRANCH, HallServer, screenshot
-from tests.browser.kiosk_helpers import confirmed_token
+from tests.browser.kiosk_helpers import confirmed_token, open_kiosk
 
 pytestmark = pytest.mark.browser
 
@@ -192,6 +192,18 @@ def test_early_arrival_is_told_when_it_is_called_and_a_too_early_one_when_to_com
     expect(phone.locator("#estimate")).to_have_text(f"Called from {local}")
     expect(phone.locator("#estimate-label")).to_have_text("Your appointment")
     screenshot(phone, "checkin-phone-held-en")
+
+    # the kiosk's PLAN tile: a walk-in taking a ticket now is called before the slot, so the held appointment is not
+    # one of its people ahead
+    open_kiosk(kiosk, hall_server, "?lang=en")
+    kiosk.locator(".screen.active .tile[data-category='MOBILE']").tap()
+    plan = kiosk.locator(".screen.active .tile[data-service='PLAN']")
+    expect(plan).to_contain_text("0 people ahead", timeout=10_000)
+    screenshot(kiosk, "checkin-kiosk-tile-held-en")
+    kiosk.locator(".lang[data-lang='zh-CN']").tap()
+    expect(plan).to_contain_text("前面 0 人")
+    screenshot(kiosk, "checkin-kiosk-tile-held-zh")
+    assert kiosk.js_errors == []
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
