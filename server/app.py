@@ -203,11 +203,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     hall.days.end_all_due()  # a server that was down when a day ended (or for a week) starts on a clean hall
     privacy = PrivacyService(model, uow, audit, clock)
 
-    def people_ahead(branch_code: str, ticket_id: int) -> int | None:
-        live_ticket = live.ticket_live(branch_code, ticket_id)
-        return None if live_ticket is None else int(live_ticket["people_ahead"])
-
-    notifier = NotificationService(model, uow, clock, people_ahead=people_ahead, audit=audit)
+    notifier = NotificationService(model, uow, clock, people_ahead=live.position, audit=audit)
     # personal data past its retention too, and the notifier's old delivery log
     purge = PurgeJobs(hall.purge_old_records, privacy.purge_expired, notifier.purge_old)
     purge()

@@ -21,6 +21,8 @@
       people_ahead_n: "{n} 人",
       estimated_wait: "预计等候",
       no_estimate: "暂无法估计",
+      called_from: "{time} 起叫号",
+      appointment_slot: "您的预约",
       state_waiting: "排队中，请留意叫号",
       state_called: "正在叫您的号",
       state_serving: "正在 {counter} 为您办理",
@@ -91,6 +93,8 @@
       people_ahead_n: "{n}",
       estimated_wait: "Estimated wait",
       no_estimate: "No estimate yet",
+      called_from: "Called from {time}",
+      appointment_slot: "Your appointment",
       state_waiting: "Waiting — watch for your number",
       state_called: "Your number is being called",
       state_serving: "Being served at {counter}",
@@ -214,8 +218,13 @@
     return words ? i18n.t("expired_next", { when: words.text }) : null;
   }
 
+  /** Held until its slot (an appointment checked in early): the server says from when it can be called. */
+  function heldUntil() {
+    return ticket.state === "waiting" && ticket.callable_from_time ? ticket.callable_from_time : null;
+  }
+
   function isNext() {
-    return ticket.state === "waiting" && ticket.people_ahead === 0;
+    return ticket.state === "waiting" && ticket.people_ahead === 0 && !heldUntil();
   }
 
   function render() {
@@ -235,7 +244,10 @@
     $("facts").hidden = !waiting;
     $("ahead").textContent = ticket.people_ahead === null || ticket.people_ahead === undefined
       ? "–" : i18n.t("people_ahead_n", { n: ticket.people_ahead });
-    $("estimate").textContent = estimateText(ticket.estimate);
+    const held = heldUntil();
+    $("estimate-label").dataset.i18n = held ? "appointment_slot" : "estimated_wait"; // kept on a language change
+    $("estimate-label").textContent = i18n.t($("estimate-label").dataset.i18n);
+    $("estimate").textContent = held ? i18n.t("called_from", { time: held }) : estimateText(ticket.estimate);
 
     const banner = $("banner");
     const called = ticket.state === "called";
@@ -524,7 +536,8 @@
   function onTicketUpdate(update) {
     if (update.ticket_id !== ticket.id) return;
     if (ticket.state !== "waiting" && update.state !== "waiting") return;
-    applyTicket({ people_ahead: update.people_ahead, estimate: update.estimate, state: update.state });
+    applyTicket({ people_ahead: update.people_ahead, estimate: update.estimate, state: update.state,
+      callable_from: update.callable_from, callable_from_time: update.callable_from_time });
   }
 
   // --- commands ---------------------------------------------------------------------------------

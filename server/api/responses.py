@@ -200,6 +200,9 @@ class CustomerTicket(Ticket):
     language: str = Field(description="the language the customer chose when taking it (the phone page's first)")
     people_ahead: int | None = Field(description="while waiting")
     estimate: Estimate | None = Field(description="while waiting, once the live estimates have seen it")
+    callable_from: datetime | None = Field(description="while held (an appointment checked in before its slot): "
+                                                       "no counter calls it before this instant")
+    callable_from_time: str | None = Field(description="callable_from as HH:MM in the branch's time zone")
     branch: str
     branch_name: Names
     counter_name: Names | None

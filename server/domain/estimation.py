@@ -150,6 +150,13 @@ class WaitEstimate:
     def unknown(cls, reason: UnknownReason = UnknownReason.NOT_YET) -> WaitEstimate:
         return cls(timedelta(0), timedelta(0), timedelta(0), known=False, reason=reason)
 
+    def at_least(self, wait: timedelta) -> WaitEstimate:
+        """This estimate for a ticket no counter may call within ``wait`` (held until then: an appointment checked in
+        before its slot): no part of it is shorter."""
+        if not self.known or wait <= timedelta(0):
+            return self
+        return replace(self, expected=max(self.expected, wait), low=max(self.low, wait), high=max(self.high, wait))
+
     def with_more_ahead(self, extra: int, per_person: timedelta | None) -> WaitEstimate:
         """This estimate for a ticket with ``extra`` more people ahead than the one it was made for: each of them
         adds ``per_person`` (their expected counter time over the counters that share them) to the expected wait
@@ -855,8 +862,9 @@ _Kind = tuple[int, PriorityClass]  # (service index, priority class) of a future
 class _Lane:
     """A counter in the projection: its call order over today's tickets and how it starts."""
 
-    order: list[int]  # indices of eligible waiting tickets, in the policy's call order
+    order: list[int]  # indices of eligible waiting tickets callable now, in the policy's call order
     keys: list[float]  # their call keys, minutes relative to now
+    held: list[tuple[float, float, int]]  # (call key, minute callable from, index) of the eligible held ones, by key
     phantom_offsets: dict[_Kind, float]  # call key of a future arrival = arrival minute + offset
     opens: float  # minutes from now
     closes: float
@@ -881,6 +889,11 @@ class _Projection:
     call key at a counter does not change with time (waiting tickets all age at the same rate), each
     counter's order over today's tickets (that of :func:`call_order`) is computed once, and a future arrival
     of kind k at minute t has key t + offset(counter, k), the offset taken from :func:`call_key`.
+
+    A ticket held until a later instant (``QueuedTicket.callable_from``: an appointment checked in before its slot)
+    enters the queue then, as a booked arrival would, but with the call key it really has: until then no counter
+    calls it, and from then on it is called in its place. Held tickets are few, so each counter keeps them apart
+    (``_Lane.held``) and looks them over at each call rather than slowing the walk along its order.
     """
 
     def __init__(
@@ -922,9 +935,13 @@ class _Projection:
         self.waited_now: list[float] = []
         self.ticket_service: list[int] = []
         self.hazard_so_far: list[float] = []  # hazard already "used up" by today's tickets: not cancelled so far
+        self.callable_in: dict[int, float] = {}  # minutes until each held ticket may be called
         for i, ticket in enumerate(tickets):
             if i % CHECKPOINT_STEPS == CHECKPOINT_STEPS - 1:
                 self.checkpoint()
+            held_until = ticket.callable_from
+            if held_until is not None and held_until > now:
+                self.callable_in[i] = _minutes(held_until - now)
             waited = _minutes(now - ticket.queued_at)
             self.waited_now.append(waited)
             self.ticket_service.append(index[ticket.service_code])
@@ -933,14 +950,14 @@ class _Projection:
         self.pause_probability = model.pauses.probability()
         self.pause_durations = model.pauses.durations()
         self.lanes = self._lanes(snapshot, tickets, rules, index, class_mixes, booked_kinds)
-        self.reachable = len({i for lane in self.lanes for i in lane.order})
+        self.reachable = len(self.served())
 
         # A future arrival matters only if at some counter its key precedes one of today's tickets;
         # otherwise every counter would reach it after all of today's tickets it may call.
         self.targets: dict[_Kind, list[tuple[int, float]]] = {}
         self.relevant_until: dict[_Kind, float] = {}
         for lane_index, lane in enumerate(self.lanes):
-            last_key = lane.keys[-1] if lane.keys else -_INFINITY
+            last_key = max(lane.keys[-1] if lane.keys else -_INFINITY, lane.held[-1][0] if lane.held else -_INFINITY)
             for kind, offset in lane.phantom_offsets.items():
                 self.targets.setdefault(kind, []).append((lane_index, offset))
                 self.relevant_until[kind] = max(self.relevant_until.get(kind, -_INFINITY), last_key - offset)
@@ -995,9 +1012,12 @@ class _Projection:
                 probe = QueuedTicket(ticket_id=-1, service_code=services_by_index[kind[0]], priority=kind[1],
                                      queued_at=now)
                 offsets[kind] = _minutes(call_key(probe, skills, rules)[0] - now)
+            callable_in = self.callable_in
             lane = _Lane(
-                order=[position for _key, position in keyed],
-                keys=[_minutes(key - now) for (key, _id), _position in keyed],
+                order=[position for _key, position in keyed if position not in callable_in],
+                keys=[_minutes(key - now) for (key, _id), position in keyed if position not in callable_in],
+                held=[(_minutes(key - now), callable_in[position], position) for (key, _id), position in keyed
+                      if position in callable_in],
                 phantom_offsets=offsets,
                 opens=opens,
                 closes=min(closes, self.horizon),
@@ -1017,6 +1037,10 @@ class _Projection:
                 lane.serving = (elapsed, [mean * r - elapsed for r in longer] or [0.25 * mean])
             lanes.append(lane)
         return lanes
+
+    def served(self) -> set[int]:
+        """The tickets some counter of the projection may call (held or not)."""
+        return {i for lane in self.lanes for i in (*lane.order, *(index for _k, _m, index in lane.held))}
 
     def cumulative_cancel(self, waited: float) -> float:
         """H(waited): the integrated cancellation hazard, piecewise linear between bin edges."""
@@ -1089,6 +1113,7 @@ class _Projection:
         lane_keys = [lane.keys for lane in lanes]
         lane_closes = [lane.closes for lane in lanes]
         lane_gaps = [lane.gaps for lane in lanes]
+        lane_held = [lane.held for lane in lanes]
         # Randomised quasi-Monte Carlo: the k-th uniform of replication r is frac(lattice[k] + r/R), so
         # across replications every draw is stratified. With a fixed seed (estimates must not jitter
         # between refreshes) plain Monte Carlo error would repeat in every refresh and act as a bias.
@@ -1109,7 +1134,8 @@ class _Projection:
             taken = [False] * count
             remaining = self.reachable
             pointers = [0] * len(lanes)
-            has_work = [bool(order) for order in lane_orders]  # may still call one of today's tickets
+            held_left = [list(held) for held in lane_held]  # each counter's held tickets not yet called
+            has_work = [bool(lane.order or lane.held) for lane in lanes]  # may still call one of today's tickets
             lanes_with_work = sum(has_work)
             free = []
             for lane_index, lane in enumerate(lanes):
@@ -1128,8 +1154,22 @@ class _Projection:
                 while pointer < len(order) and taken[order[pointer]]:
                     pointer += 1
                 pointers[lane_index] = pointer
+                held = held_left[lane_index]
+                held_key, held_ticket, held_next = _INFINITY, -1, _INFINITY
+                position = 0
+                while position < len(held):  # by key: the first untaken one callable now, if any
+                    key, callable_in, index = held[position]
+                    if taken[index]:  # called at another counter: gone from this one's list
+                        del held[position]
+                        continue
+                    if callable_in <= clock:
+                        held_key, held_ticket = key, index
+                        break
+                    held_next = min(held_next, callable_in)
+                    position += 1
                 closed = clock >= lane_closes[lane_index]
-                if (closed or pointer == len(order)) and has_work[lane_index]:
+                if (closed or (pointer == len(order) and held_ticket < 0 and held_next == _INFINITY)) \
+                        and has_work[lane_index]:
                     has_work[lane_index] = False
                     lanes_with_work -= 1
                 if closed:
@@ -1150,13 +1190,18 @@ class _Projection:
                     arrival_time = arrivals[next_arrival][0] if next_arrival < len(arrivals) else _INFINITY
 
                 existing_key = lane_keys[lane_index][pointer] if pointer < len(order) else _INFINITY
+                if held_key < existing_key:
+                    existing_key = held_key
+                else:
+                    held_ticket = -1
                 heap = phantom_heaps[lane_index]
                 while heap and phantom_taken[heap[0][1]]:
                     heappop(heap)
                 phantom_key = heap[0][0] if heap else _INFINITY
                 if phantom_key == _INFINITY and existing_key == _INFINITY:
-                    if arrival_time < _INFINITY:
-                        heappush(free, (arrival_time, lane_index))  # idle until the next arrival
+                    wake = min(arrival_time, held_next)
+                    if wake < _INFINITY:
+                        heappush(free, (wake, lane_index))  # idle until the next arrival or held ticket
                     continue
                 if phantom_key < existing_key:
                     phantom = heappop(heap)[1]
@@ -1165,7 +1210,7 @@ class _Projection:
                     service = phantom_service[phantom]
                     hazard_before = 0.0
                 else:
-                    ticket = order[pointer]
+                    ticket = held_ticket if held_ticket >= 0 else order[pointer]
                     taken[ticket] = True
                     remaining -= 1
                     samples[ticket].append(clock)
@@ -1264,7 +1309,7 @@ def estimate_waits(
     horizon = _minutes(model.settings.horizon)
     level, scale, new_scale = model.settings.level, model.calibration.scale, model.issue_calibration.scale
     first_new = len(tickets) - len(new_tickets)
-    served = {index for lane in projection.lanes for index in lane.order}
+    served = projection.served()
     nobody = (UnknownReason.NO_COUNTER_OPEN if all(c.status is CounterStatus.CLOSED for c in snapshot.counters)
               else UnknownReason.NOT_STAFFED)
     estimates = {}
@@ -1274,6 +1319,8 @@ def estimate_waits(
         estimate = _summarise(values, replications, level, new_scale if index >= first_new else scale, horizon)
         if not estimate.known:
             estimate = WaitEstimate.unknown(UnknownReason.TOO_FAR if index in served else nobody)
+        elif index in projection.callable_in:  # every call lies past the hold; the widened interval must too
+            estimate = estimate.at_least(timedelta(minutes=projection.callable_in[index]))
         estimates[ticket.ticket_id] = estimate
     return estimates
 

@@ -25,7 +25,7 @@ from server.domain.estimation import (
     QueueSnapshot,
     with_usual_hours,
 )
-from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_key, is_eligible
+from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, called_before, is_eligible
 from server.domain.roster import CounterChange, CounterChangeKind
 
 LATE_ARRIVAL = timedelta(minutes=15)
@@ -114,13 +114,15 @@ def booked_first(booked: Iterable[BookedArrival], me: QueuedTicket, counter: Cou
     called before a walk-in still waiting then)."""
     if not is_eligible(me, counter):
         return 0
-    mine = call_key(me, counter, rules)
-    count = 0
-    for arrival in booked:
-        if arrival.at > until or arrival.service_code not in counter.services:
-            continue
-        probe = QueuedTicket(ticket_id=0, service_code=arrival.service_code, priority=arrival.priority,
-                             queued_at=arrival.at)
-        if call_key(probe, counter, rules)[0] < mine[0]:
-            count += 1
-    return count
+    return sum(1 for arrival in booked if arrival.service_code in counter.services
+               and called_before(arrival_ticket(arrival), me, counter, rules, until))
+
+
+LATER_TICKET_ID = 2 ** 62
+"""The id a ticket not taken yet stands under: it will be issued after every ticket there now."""
+
+
+def arrival_ticket(arrival: BookedArrival) -> QueuedTicket:
+    """A booked customer as the ticket they will hold: queued at their slot, callable from their arrival."""
+    return QueuedTicket(ticket_id=LATER_TICKET_ID, service_code=arrival.service_code, priority=arrival.priority,
+                        queued_at=arrival.at, not_before=arrival.at)

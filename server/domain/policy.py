@@ -52,6 +52,12 @@ class QueuedTicket:
     transferred: bool = False
     not_before: datetime | None = None  # no counter calls it before this instant (an early appointment)
 
+    @property
+    def callable_from(self) -> datetime | None:
+        """The instant from which a counter may call it (None: now). The one field the policy, the estimator and
+        the people-ahead counts consult, so that another reason to hold a ticket plugs in here alone."""
+        return self.not_before
+
 
 @dataclass(frozen=True)
 class CounterSkills:
@@ -112,7 +118,8 @@ def is_eligible(ticket: QueuedTicket, counter: CounterSkills) -> bool:
 def is_callable(ticket: QueuedTicket, now: datetime | None) -> bool:
     """A ticket may be called unless it is held until a later instant (``now`` None: any time, for the
     estimator's projections that look past the hold)."""
-    return now is None or ticket.not_before is None or ticket.not_before <= now
+    held_until = ticket.callable_from
+    return now is None or held_until is None or held_until <= now
 
 
 def call_key(ticket: QueuedTicket, counter: CounterSkills, rules: PolicyRules) -> tuple[datetime, int]:
@@ -232,8 +239,35 @@ def people_ahead(at_counters: Iterable[tuple[bool, int]]) -> int:
     return min((ahead for _, ahead in counted_at(at_counters)), default=0)
 
 
-def count_ahead(me: QueuedTicket, counter: CounterSkills, waiting: Iterable[QueuedTicket], rules: PolicyRules) -> int:
-    """How many eligible waiting tickets ``counter`` would call before ``me`` (pure reference version)."""
-    mine = call_key(me, counter, rules)
-    return sum(1 for t in waiting if t.ticket_id != me.ticket_id and is_eligible(t, counter)
-               and call_key(t, counter, rules) < mine)
+def called_before(other: QueuedTicket, me: QueuedTicket, counter: CounterSkills, rules: PolicyRules,
+                  until: datetime | None = None) -> bool:
+    """Whether ``counter`` calls ``other`` before ``me`` when ``me`` is expected to be called at ``until`` (None:
+    not known): ``other`` is eligible there with the smaller call key, and may be called by then. A ticket held
+    past ``until`` (an appointment checked in before its slot, or a booked customer not arrived yet) stands
+    behind ``me`` however small its key: ``me``'s turn comes first. The rule of everyone's people ahead."""
+    return (other.ticket_id != me.ticket_id and is_eligible(other, counter) and is_callable(other, turn(me, until))
+            and call_key(other, counter, rules) < call_key(me, counter, rules))
+
+
+def turn(me: QueuedTicket, expected: datetime | None) -> datetime | None:
+    """When ``me``'s turn comes, expected at ``expected`` (None: not known): never before it may be called."""
+    held_until = me.callable_from
+    if expected is None or held_until is None:
+        return expected
+    return max(expected, held_until)
+
+
+def count_ahead(me: QueuedTicket, counter: CounterSkills, waiting: Iterable[QueuedTicket], rules: PolicyRules,
+                until: datetime | None = None) -> int:
+    """How many waiting tickets ``counter`` would call before ``me``, expected to be called at ``until``
+    (:func:`called_before`; pure reference version)."""
+    return sum(1 for t in waiting if called_before(t, me, counter, rules, until))
+
+
+def held_behind(me: QueuedTicket, counter: CounterSkills, held: Iterable[QueuedTicket], rules: PolicyRules,
+                until: datetime | None) -> int:
+    """Of the ``held`` tickets whose call key comes before ``me``'s at ``counter``, how many cannot be called by
+    ``until`` and so are not ahead of it after all: what a count by call key alone (the database's, or a counter's
+    call order) takes off to give :func:`count_ahead`."""
+    return sum(1 for t in held if called_before(t, me, counter, rules) and not called_before(t, me, counter, rules,
+                                                                                             until))

@@ -237,6 +237,21 @@ def next_candidates(connection: Connection, branch_code: str, counter: policy.Co
     return list(found.values())
 
 
+def held(connection: Connection, branch_code: str, now: datetime) -> list[policy.QueuedTicket]:
+    """The branch's waiting tickets no counter may call at ``now`` (held until a later instant; a handful). The
+    branch's waiting rows are read through the queue index; no index on ``not_before`` is needed for so few."""
+    dialect = connection.dialect
+    cache_key = ("held", dialect.name, dialect.paramstyle)
+    sql = _STATEMENTS.get(cache_key)
+    if sql is None:
+        param = _Named(dialect.paramstyle)
+        sql = _STATEMENTS[cache_key] = (f"SELECT {_COLUMNS} FROM ticket WHERE branch_code = {param('b')}"
+                                        f" AND state = '{_WAITING}' AND not_before > {param('now')}")
+    rows = driver_query(connection, sql, {"b": branch_code, "now": driver_datetime(connection, now)})
+    return [policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), utc_datetime(row[3]), row[4], bool(row[5]),
+                                utc_datetime(row[6])) for row in rows]
+
+
 def count_eligible(connection: Connection, branch_code: str, counter: policy.CounterSkills) -> int:
     """How many waiting tickets ``counter`` may call (its services, or sent to it)."""
     dialect = connection.dialect

@@ -54,7 +54,7 @@ from server.services.actor import CUSTOMER, Actor, Clock
 from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.limits import AddressLimiter
-from server.services.queries import people_ahead
+from server.services.queries import expected_call, people_ahead
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso, ticket_public
@@ -301,8 +301,12 @@ class BookingService(ReadsHallModel):
                 assert row.ticket_id is not None
                 ticket = tickets.get(tx.connection, branch.code, row.ticket_id)
                 held = ticket.not_before if ticket.not_before is not None and ticket.not_before > tx.now else None
+                hall = self.tickets.hall
+                live = hall.estimates.ticket_live(branch.code, row.ticket_id) if hall.estimates else None
+                until = expected_call(tx.now, live["estimate"] if live else None)
                 answer = {**ticket_public(ticket, branch), "token": ticket.token, "priority": ticket.priority,
-                          "people_ahead": people_ahead(tx.connection, branch, ticket.queued(), self.tickets.hall.rules)}
+                          "people_ahead": people_ahead(tx.connection, branch, ticket.queued(), hall.rules, tx.now,
+                                                       until)}
             else:
                 priority = (PriorityClass.APPOINTMENT if decision.outcome is CheckinOutcome.APPOINTMENT
                             else PriorityClass.NORMAL)

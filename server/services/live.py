@@ -26,7 +26,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -80,7 +80,7 @@ from server.services.live_share import (
     tickets_message,
 )
 from server.services.unit_of_work import UnitOfWork
-from server.services.views import skills_today
+from server.services.views import callable_from, skills_today
 from server.settings import HallConfig
 
 log = logging.getLogger(__name__)
@@ -206,13 +206,19 @@ def project_hall(snapshot: QueueSnapshot, rules: policy.PolicyRules, model: Bran
     waits = estimate_waits(foreseen(snapshot, model, roster, booked), rules, model, kinds, checkpoint)
     ghosts = [policy.QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=priority, queued_at=now)
               for i, (service, priority) in enumerate(kinds)]
-    ahead = _people_ahead(snapshot, rules, checkpoint, ghosts)
+    ahead = _people_ahead(snapshot, rules, checkpoint, ghosts, expected_calls(now, waits))
     per_person = _time_per_person(snapshot, model, now)
     first = _booked_first(snapshot, rules, ghosts, waits, booked or ())
     new = {(service, priority.value): NewTicket(waits[-(i + 1)], ahead[-(i + 1)], per_person.get(service),
                                                 first.get(-(i + 1), 0))
            for i, (service, priority) in enumerate(kinds)}
     return HallProjection(waits, ahead, new)
+
+
+def expected_calls(now: datetime, waits: Mapping[int, WaitEstimate]) -> dict[int, datetime]:
+    """When each ticket with a known estimate is expected to be called: the ``until`` of its people ahead
+    (:func:`policy.called_before`)."""
+    return {ticket_id: now + estimate.expected for ticket_id, estimate in waits.items() if estimate.known}
 
 
 def _booked_first(snapshot: QueueSnapshot, rules: policy.PolicyRules, tickets: Sequence[policy.QueuedTicket],
@@ -488,6 +494,14 @@ class LiveHall(ReadsHallModel):
         state = self._fresher(branch_code)
         return None if state is None else state.tickets.get(ticket_id)
 
+    def position(self, branch_code: str, ticket_id: int) -> int | None:
+        """The people ahead a position message counts ("2 ahead", "you're next"), as last pushed; None when not known,
+        and while the ticket is held (an appointment before its slot is told from when it is called instead)."""
+        live = self.ticket_live(branch_code, ticket_id)
+        if live is None or live.get("callable_from") is not None:
+            return None
+        return int(live["people_ahead"])
+
     def hall_alerts(self, branch_code: str) -> list[dict[str, Any]]:
         """The branch's current hall alerts as last pushed to its staff room (staff and managers only)."""
         summary = self.summary(branch_code)
@@ -570,11 +584,12 @@ class LiveHall(ReadsHallModel):
             unknown = WaitEstimate.unknown()
             current: dict[int, dict[str, Any]] = {}
             updates = []
-            for index, ticket in enumerate(tickets):
+            for index, (ticket, queued) in enumerate(zip(tickets, snapshot.waiting, strict=True)):
                 if index % STEP_CHUNK == STEP_CHUNK - 1:
                     checkpoint()
                 live = {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state,
-                        "people_ahead": ahead.get(ticket.id, 0), "estimate": waits.get(ticket.id, unknown).as_dict()}
+                        "people_ahead": ahead.get(ticket.id, 0), "estimate": waits.get(ticket.id, unknown).as_dict(),
+                        **callable_from(None if policy.is_callable(queued, now) else queued.callable_from, branch)}
                 current[ticket.id] = live
                 before = previous.get(ticket.id)
                 if force_publish or before is None or _shown(before) != _shown(live):
@@ -839,7 +854,8 @@ def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], session
         if row.state == waiting_state:
             waiting.append(_Waiting(row.id, row.number, row.state))
             queued.append(policy.QueuedTicket(row.id, row.service_code, priorities[row.priority],
-                                              utc_datetime(row.queued_at), row.target_counter, bool(row.transferred)))
+                                              utc_datetime(row.queued_at), row.target_counter, bool(row.transferred),
+                                              utc_datetime(row.not_before)))
     counters = []
     for counter in branch.counters:
         counter_session = sessions.get(counter.number)
@@ -861,7 +877,8 @@ def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], session
 
 def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
                   checkpoint: Callable[[], None] | None = None,
-                  new_tickets: Sequence[policy.QueuedTicket] = ()) -> dict[int, int]:
+                  new_tickets: Sequence[policy.QueuedTicket] = (),
+                  expected: Mapping[int, datetime] | None = None) -> dict[int, int]:
     """Per waiting ticket: tickets called before it at the open counter where it is nearest the front.
 
     The same definition as the issue response (:func:`server.services.queries.people_ahead`, both through
@@ -871,6 +888,9 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
 
     ``new_tickets``: would-be tickets issued now (negative ids), each counted as if it alone joined the queue,
     after every waiting ticket with the same call key (it would be issued last).
+
+    ``expected``: when each ticket is expected to be called (none for a ticket not in it); a held ticket that
+    cannot be called by then is not ahead of it (:func:`policy.called_before`, :func:`policy.held_behind`).
     """
     pause = checkpoint or (lambda: None)
     queue_keys = {}
@@ -878,6 +898,8 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
         if index % STEP_CHUNK == STEP_CHUNK - 1:
             pause()
         queue_keys[t.ticket_id] = policy.queue_key_us(t, rules)
+    expected = expected or {}
+    held = {t.ticket_id: t for t in snapshot.waiting if not policy.is_callable(t, snapshot.now)}
     open_numbers = {c.skills.counter for c in snapshot.counters if c.status != CounterStatus.CLOSED}
     codes = {t.service_code for t in snapshot.waiting} | {t.service_code for t in new_tickets}
     positions: dict[str, dict[int, int]] = {}
@@ -896,10 +918,14 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
                 keyed.append((queue_keys[t.ticket_id] + offsets[(t.service_code, t.priority)], t.ticket_id))
         keyed.sort()
         at = {ticket_id: index for index, (_key, ticket_id) in enumerate(keyed)}
+        new_keys = {}
         for new in new_tickets:
             if new.service_code in services:
                 key = policy.queue_key_us(new, rules) + offsets[(new.service_code, new.priority)]
+                new_keys[new.ticket_id] = (key, math.inf)
                 at[new.ticket_id] = bisect.bisect_right(keyed, (key, math.inf))
+        if held:
+            _step_behind_held(at, keyed, new_keys, held, expected, pause)
         positions[skills.counter] = at
     result: dict[int, int] = {}
     for index, ticket in enumerate([*snapshot.waiting, *new_tickets]):
@@ -908,6 +934,33 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
         result[ticket.ticket_id] = policy.people_ahead((number in open_numbers, at[ticket.ticket_id])
                                                        for number, at in positions.items() if ticket.ticket_id in at)
     return result
+
+
+def _step_behind_held(at: dict[int, int], keyed: list[tuple[int, int]], new_keys: dict[int, tuple[int, float]],
+                      held: dict[int, policy.QueuedTicket], expected: Mapping[int, datetime],
+                      pause: Callable[[], None]) -> None:
+    """At one counter: take off each ticket's position (``at``, from the counter's call order ``keyed``) the held
+    tickets before it that cannot be called by its expected call (:func:`policy.called_before`, whose key order is
+    ``keyed``'s). Held tickets are few, and a ticket expected after every hold ends (most of a long queue) is
+    passed over at once: this costs the refresh next to nothing."""
+    held_keys = [(entry, held[entry[1]]) for entry in keyed if entry[1] in held]
+    if not held_keys:
+        return
+    last_hold = max(ticket.callable_from for _key, ticket in held_keys if ticket.callable_from is not None)
+    for index, (mine, ticket_id) in enumerate([*((key, key[1]) for key in keyed),
+                                                    *((key, ticket_id) for ticket_id, key in new_keys.items())]):
+        if index % STEP_CHUNK == STEP_CHUNK - 1:
+            pause()
+        until = expected.get(ticket_id)
+        if until is not None and ticket_id in held:
+            until = policy.turn(held[ticket_id], until)
+        if until is None or until >= last_hold:
+            continue
+        for key, ticket in held_keys:  # in call order: only those before ``mine`` may be counted ahead of it
+            if key >= mine:
+                break
+            if not policy.is_callable(ticket, until):
+                at[ticket_id] -= 1
 
 
 def _time_per_person(snapshot: QueueSnapshot, model: BranchModel, now: datetime) -> dict[str, timedelta]:
@@ -926,7 +979,7 @@ def _shown(live: dict[str, Any]) -> tuple[Any, ...]:
     """What a customer sees of a ticket's live state; an update is pushed only when this changes."""
     estimate = live["estimate"]
     return (live["state"], live["people_ahead"], estimate["known"], tuple(estimate["range_min"] or ()),
-            estimate["reason"])
+            estimate["reason"], live.get("callable_from"))
 
 
 def _summary_key(summary: dict[str, Any]) -> tuple[Any, ...]:

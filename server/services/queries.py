@@ -7,13 +7,14 @@ with where a screen needs to tell a fresher answer from an older one.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from server.domain import policy
 from server.domain.counter_session import services_today
+from server.domain.estimation import GivenEstimate, WaitEstimate
 from server.domain.hall import Branch, Service
 from server.domain.issuing import IssueStop, blocking, resumes_at, tickets_until
 from server.domain.numbering import service_day
@@ -21,9 +22,10 @@ from server.domain.privacy import mask_phone_like
 from server.domain.service_day import DayBoundary
 from server.domain.tickets import TicketState
 from server.persistence import counter_sessions, hall_reads, issue_stops, numbers, tickets
-from server.persistence.queue_queries import count_ahead
+from server.persistence.queue_queries import count_ahead, held
 from server.services.context import HallContext
 from server.services.views import (
+    callable_from,
     counter_view,
     iso,
     opening_view,
@@ -175,11 +177,14 @@ class HallQueries:
             connection = session.connection()
             ticket = tickets.by_token(connection, token)
             branch = hall.branch(ticket.branch_code)
-            ahead = None
+            live = hall.estimates.ticket_live(branch.code, ticket.id) if hall.estimates and ticket.id else None
+            estimate = live["estimate"] if live and ticket.state is TicketState.WAITING else None
+            ahead = held_until = None
             if ticket.state is TicketState.WAITING:
-                ahead = people_ahead(connection, branch, ticket.queued(), hall.rules)
-        live = hall.estimates.ticket_live(branch.code, ticket.id) if hall.estimates and ticket.id else None
-        estimate = live["estimate"] if live and ticket.state is TicketState.WAITING else None
+                now = hall.clock()
+                ahead = people_ahead(connection, branch, ticket.queued(), hall.rules, now, expected_call(now, estimate))
+                held_until = ticket.queued().callable_from
+                held_until = held_until if held_until is not None and held_until > now else None
         counter = branch.counter(ticket.counter_number) if ticket.counter_number else None
         service = branch.service(ticket.service_code)
         # a ticket the day's end expired: when its service takes tickets again, so the customer knows when to come
@@ -188,7 +193,7 @@ class HallQueries:
             status = opening_view(branch.opening(service, hall.clock()))
             opening = {key: status[key] for key in ("open", "opens_at", "closed_for")}
         return {**ticket_public(ticket, branch), "priority": ticket.priority, "language": ticket.language,
-                "people_ahead": ahead,
+                "people_ahead": ahead, **callable_from(held_until, branch),
                 "estimate": estimate, "branch": branch.code, "branch_name": branch.name.as_dict(),
                 "counter_name": counter.name.as_dict() if counter else None, "service_opening": opening}
 
@@ -203,9 +208,20 @@ class HallQueries:
                     for e in hall_reads.events_after(session, branch.code, after_seq, limit)]
 
 
-def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket, rules: policy.PolicyRules) -> int:
+def expected_call(now: datetime, estimate: WaitEstimate | dict[str, Any] | None) -> datetime | None:
+    """When a ticket with ``estimate`` (a :class:`WaitEstimate` or the form the live side pushes) is expected to be
+    called, counted from ``now``; None when it has no known estimate."""
+    if isinstance(estimate, WaitEstimate):
+        return now + estimate.expected if estimate.known else None
+    given = GivenEstimate.of(estimate)
+    return None if given is None else now + timedelta(seconds=given.mid_s)
+
+
+def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket, rules: policy.PolicyRules,
+                 now: datetime | None = None, until: datetime | None = None) -> int:
     """Tickets called before this one at the counter where it is nearest the front (open counters first: see
-    :func:`policy.people_ahead`).
+    :func:`policy.people_ahead`), this one expected to be called at ``until`` (None: not known): a ticket held
+    past then is not ahead of it (:func:`policy.called_before`; ``now`` tells which tickets are held).
 
     Counted by the database over a range of the queue index (:mod:`server.persistence.queue_queries`), so no
     queue is loaded into Python; only the counters that count are asked.
@@ -215,6 +231,10 @@ def people_ahead(connection: Connection, branch: Branch, me: policy.QueuedTicket
                                                        c.role)) for c in branch.counters]
     counted = policy.counted_at((is_open, skills) for is_open, skills in today if policy.is_eligible(me, skills))
     counts = count_ahead(connection, branch.code, me, [skills for _, skills in counted], rules)
+    if now is not None and until is not None and counted:
+        found = held(connection, branch.code, now)
+        counts = [count - policy.held_behind(me, skills, found, rules, until)
+                  for count, (_, skills) in zip(counts, counted, strict=True)]
     return policy.people_ahead(zip([is_open for is_open, _ in counted], counts, strict=True))
 
 

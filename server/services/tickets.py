@@ -30,7 +30,7 @@ from server.services.actor import CUSTOMER, Actor
 from server.services.context import HallContext
 from server.services.counters import holding, own_session, require_signed_in
 from server.services.limits import IssueLimiter
-from server.services.queries import issue_resumes_at, people_ahead, reopens_after_today
+from server.services.queries import expected_call, issue_resumes_at, people_ahead, reopens_after_today
 from server.services.unit_of_work import Transaction
 from server.services.views import iso, ticket_public, ticket_staff
 
@@ -116,9 +116,11 @@ class TicketService:
         if caller is not None:
             assert ticket.id is not None
             self.limiter.record(tx.connection, ticket.id, branch, caller, tx.now)
-        ahead = people_ahead(tx.connection, branch, ticket.queued(), hall.rules)
+        queued = ticket.queued()
+        tile = hall.estimates.new_ticket_estimate(branch.code, service.code, priority) if hall.estimates else None
+        ahead = people_ahead(tx.connection, branch, queued, hall.rules, tx.now, expected_call(tx.now, tile))
         # the estimate it is promised counts the people ahead of it now, not at the last refresh
-        estimate = self._new_ticket_estimate(branch, service.code, priority, ahead)
+        estimate = self._new_ticket_estimate(branch, service.code, priority, ahead, queued.callable_from, tx.now)
         change = replace(change, data={**change.data, "estimate": estimate})
         # the ticket that fills the day's cap tells every kiosk at once, not at its next refused tap
         full = service.daily_cap is not None and issued + 1 >= service.daily_cap
@@ -298,13 +300,17 @@ class TicketService:
             yield tx, tickets.get(tx.connection, branch_code, ticket_id)
 
     def _new_ticket_estimate(self, branch: Branch, service_code: str, priority: PriorityClass,
-                             people_ahead: int | None = None) -> dict[str, Any] | None:
+                             people_ahead: int | None = None, callable_from: datetime | None = None,
+                             now: datetime | None = None) -> dict[str, Any] | None:
         """The estimate a new ticket with ``people_ahead`` is given (shown, printed, and stored for the accuracy
-        record); without ``people_ahead``, the last refresh's, as the kiosk tile shows it."""
+        record); without ``people_ahead``, the last refresh's, as the kiosk tile shows it. A ticket held until
+        ``callable_from`` is not promised a call before then."""
         if self.hall.estimates is None:
             return None
         estimate = self.hall.estimates.new_ticket_estimate(branch.code, service_code, priority,
                                                            people_ahead=people_ahead)
+        if estimate is not None and callable_from is not None and now is not None:
+            estimate = estimate.at_least(callable_from - now)
         return None if estimate is None else estimate.as_dict()
 
 

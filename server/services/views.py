@@ -62,6 +62,15 @@ def service_view(service: Service, branch: Branch) -> dict[str, Any]:
     }
 
 
+def callable_from(held_until: datetime | None, branch: Branch) -> dict[str, str | None]:
+    """A waiting ticket's ``callable_from`` (ISO) and ``callable_from_time`` (HH:MM in the branch's time zone) as the
+    customer's pages show them: None both when no hold is still to come."""
+    if held_until is None:
+        return {"callable_from": None, "callable_from_time": None}
+    return {"callable_from": iso(held_until),
+            "callable_from_time": held_until.astimezone(branch.timezone).strftime("%H:%M")}
+
+
 def ticket_public(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
     """What any screen in the hall may show about a ticket."""
     service = branch.service(ticket.service_code)

@@ -19,7 +19,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import BRANCH, HallServer, screenshot
-from tests.browser.kiosk_helpers import confirmed_token
+from tests.browser.kiosk_helpers import confirmed_token, open_kiosk
 
 pytestmark = pytest.mark.browser
 
@@ -147,7 +147,7 @@ def test_book_on_the_phone_check_in_by_code_called_within_the_slot_late_becomes_
 
 
 def test_early_arrival_is_told_when_it_is_called_and_a_too_early_one_when_to_come_back(
-        tmp_path: Path, hall_server: HallServer, kiosk: Any) -> None:
+        tmp_path: Path, hall_server: HallServer, kiosk: Any, phone: Any) -> None:
     database = tmp_path / "hall.sqlite3"
     early = book_by_api(hall_server, "13900002222")
     starts = move_slot(database, early, 20)  # 20 minutes early: inside the 30-minute window
@@ -169,7 +169,7 @@ def test_early_arrival_is_told_when_it_is_called_and_a_too_early_one_when_to_com
     fits(kiosk)
     screenshot(kiosk, "checkin-kiosk-phone-zh")
     kiosk.locator(".checkin-go").tap()
-    confirmed_token(kiosk)
+    token = confirmed_token(kiosk)
     local = (starts + timedelta(hours=8)).strftime("%H:%M")
     expect(kiosk.locator("#confirm-checkin")).to_contain_text(f"{local} 起叫号")
     screenshot(kiosk, "checkin-kiosk-early-zh")
@@ -179,6 +179,30 @@ def test_early_arrival_is_told_when_it_is_called_and_a_too_early_one_when_to_com
 
     counter = hall_server.sign_in("3")
     assert hall_server.call_next(counter, "3")["ticket"] is None  # held until its slot starts
+    assert kiosk.js_errors == []
+
+    # its phone page says from when it is called, not a wait shorter than that, and not "you're next"
+    phone.goto(f"{hall_server.url}/t/{token}")
+    expect(phone.locator("html")).to_have_attribute("data-live", "live", timeout=10_000)
+    expect(phone.locator("#estimate")).to_have_text(f"{local} 起叫号")
+    expect(phone.locator("#estimate-label")).to_have_text("您的预约")
+    expect(phone.locator("#banner")).to_be_hidden()
+    screenshot(phone, "checkin-phone-held-zh")
+    phone.locator(".lang[data-lang='en']").tap()
+    expect(phone.locator("#estimate")).to_have_text(f"Called from {local}")
+    expect(phone.locator("#estimate-label")).to_have_text("Your appointment")
+    screenshot(phone, "checkin-phone-held-en")
+
+    # the kiosk's PLAN tile: a walk-in taking a ticket now is called before the slot, so the held appointment is not
+    # one of its people ahead
+    open_kiosk(kiosk, hall_server, "?lang=en")
+    kiosk.locator(".screen.active .tile[data-category='MOBILE']").tap()
+    plan = kiosk.locator(".screen.active .tile[data-service='PLAN']")
+    expect(plan).to_contain_text("0 people ahead", timeout=10_000)
+    screenshot(kiosk, "checkin-kiosk-tile-held-en")
+    kiosk.locator(".lang[data-lang='zh-CN']").tap()
+    expect(plan).to_contain_text("前面 0 人")
+    screenshot(kiosk, "checkin-kiosk-tile-held-zh")
     assert kiosk.js_errors == []
 
 

@@ -122,3 +122,42 @@ def test_a_booked_bill_slot_in_ten_minutes_lengthens_a_new_walk_ins_estimate(
     # the issue compares the people it counts in the queue with the queue's count at the refresh, not the told one
     given = live.new_ticket_estimate(B, "BILL", people_ahead=ahead)
     assert given is not None and abs(given.expected - _last_bill_wait(live).expected) < timedelta(seconds=6)
+
+
+def test_an_appointment_checked_in_early_is_estimated_from_its_slot_and_not_counted_ahead_of_sooner_walk_ins(
+        hall: tuple[HallService, LiveHall], clock: FakeClock) -> None:
+    """10:10: two BILL walk-ins wait at counter 2 (about 4 minutes each) and a BILL appointment for 10:30 checks in
+    early. It is told its slot, not "now"; a walk-in called long before 10:30 is not told it stands behind it."""
+    service, live = hall
+    bookings = BookingService(service.config, service.uow, AuditLog(service.config, service.uow, clock), clock,
+                              tickets=service.tickets)
+    made = bookings.book(B, "BILL", at("10:30"), phone="138 1234 5678", name=None, consent=True, language="zh-CN",
+                         actor=Actor(None))
+    clock.advance(minutes=10)  # 10:10
+    _bill_queue(service, clock, 2)
+    checked_in = bookings.check_in(B, code=made["code_display"], language="en")
+    assert checked_in["callable_from_time"] == "10:30"
+    appointment = checked_in["ticket"]
+    live.refresh(B)
+
+    held = live.ticket_live(B, appointment["id"])
+    assert held is not None and held["estimate"]["known"]
+    assert held["estimate"]["low_min"] >= 19.5 and held["estimate"]["expected_min"] >= 19.5
+    assert held["callable_from_time"] == "10:30"
+    assert live.position(B, appointment["id"]) is None  # no "you're next" message before its slot
+    tile = live.summary(B)["services"]["BILL"]  # type: ignore[index]
+    assert tile["estimate"]["expected_min"] < 15 and tile["ahead"] == 2  # the two walk-ins, not the appointment
+
+    walk_in = service.tickets.issue(B, "BILL")  # told as the tile: two ahead
+    assert walk_in["people_ahead"] == 2
+    page = service.queries.ticket_by_token(appointment["token"])
+    assert page["callable_from_time"] == "10:30" and page["callable_from"] is not None
+    assert page["estimate"]["expected_min"] >= 19.5
+    assert service.queries.ticket_by_token(walk_in["token"])["callable_from"] is None
+
+    clock.advance(minutes=21)  # 10:31: the hold is over; the appointment is called first
+    live.refresh(B)
+    over = live.ticket_live(B, appointment["id"])
+    assert over is not None and over["callable_from"] is None and over["people_ahead"] == 0
+    assert live.position(B, appointment["id"]) == 0
+    assert service.queries.ticket_by_token(appointment["token"])["callable_from_time"] is None

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from server.domain import policy
 from server.domain.tickets import Action, PriorityClass, TicketState
-from server.persistence.queue_queries import count_ahead, count_eligible, next_candidates
+from server.persistence.queue_queries import count_ahead, count_eligible, held, next_candidates
 from server.persistence.tables import QueueTally, TicketRow
 from server.services.actor import Actor
 from server.services.hall import HallService
@@ -44,8 +44,8 @@ def test_sql_count_matches_policy(database_url: str, tmp_path: Path) -> None:
     branch = hall.config.branches[0]
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(ticket_specs)
-    def check(specs: list[tuple[str, PriorityClass, int, str | None, bool, int | None]]) -> None:
+    @given(ticket_specs, st.one_of(st.none(), st.integers(min_value=0, max_value=40)))
+    def check(specs: list[tuple[str, PriorityClass, int, str | None, bool, int | None]], call_in: int | None) -> None:
         now = clock.now + timedelta(minutes=90)
         queued = [policy.QueuedTicket(i + 1, service, priority, clock.now + timedelta(minutes=minute), target,
                                       transferred or target is not None,
@@ -62,13 +62,20 @@ def test_sql_count_matches_policy(database_url: str, tmp_path: Path) -> None:
                                    queue_key_us=policy.queue_key_us(t, hall.rules), target_counter=t.target_counter,
                                    transferred=t.transferred, not_before=t.not_before))
         skills = [c.skills for c in branch.counters]
+        until = None if call_in is None else now + timedelta(minutes=call_in)  # each one's expected call
         with Session(hall.uow.engine) as session:
             connection = session.connection()
+            found = held(connection, BRANCH, now)
+            assert {t.ticket_id for t in found} == {t.ticket_id for t in queued if not policy.is_callable(t, now)}
             for me in queued:
                 eligible = [c for c in skills if policy.is_eligible(me, c)]
                 from_db = count_ahead(connection, BRANCH, me, eligible, hall.rules)
                 expected = [policy.count_ahead(me, c, queued, hall.rules) for c in eligible]
                 assert from_db == expected, (me, eligible)
+                # held tickets whose turn comes after ``me``'s step back: the count the issue and the phone page give
+                told = [count - policy.held_behind(me, c, found, hall.rules, until)
+                        for count, c in zip(from_db, eligible, strict=True)]
+                assert told == [policy.count_ahead(me, c, queued, hall.rules, until) for c in eligible], (me, until)
             for counter in skills:
                 candidates = next_candidates(connection, BRANCH, counter, hall.rules, now)
                 chosen = policy.choose_next(counter, candidates, hall.rules, now)
