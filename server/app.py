@@ -283,7 +283,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         listen=None if share is None else share.listen)
     app.extensions["notifications"] = notifier
     app.extensions["notifier_loop"] = NotifierLoop(notifier, spawn=socketio.start_background_task,
-                                                   sleep=socketio.sleep)
+                                                   sleep=socketio.sleep, serves=leases.serves)
     app.extensions["metrics"] = metrics
     timer = RequestTimer(metrics)
     app.before_request(timer.start)
