@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from server.services.outage_log import OutageLog
+
 log = logging.getLogger(__name__)
 
 LEASE_TTL_S = 5.0
@@ -125,6 +127,7 @@ class BranchLeases:
     _valid_until: dict[str, float] = field(default_factory=dict)  # held branch -> until when it may act
     _seen: dict[str, str] = field(default_factory=dict)  # free-or-not branch -> the other holder last seen
     _unheld_since: dict[str, float] = field(default_factory=dict)  # branch seen without a holder -> since when
+    _outage: OutageLog = field(default_factory=lambda: OutageLog(log, "the branch leases' store"))
 
     def __post_init__(self) -> None:
         if not 0 < self.every_s < self.ttl_s - self.safety_s:
@@ -149,9 +152,11 @@ class BranchLeases:
         branches taken in this round (their first refresh publishes everything: the screens move to a new holder).
         A store that fails (Redis down) changes nothing: held leases lapse by themselves once past their validity."""
         try:
-            return self._tick(list(branches))
-        except Exception:  # the loop goes on; a lease not renewed in time is simply no longer acted on
-            log.exception("branch leases: the store did not answer")
+            taken = self._tick(list(branches))
+            self._outage.succeeded()
+            return taken
+        except Exception as exc:  # the loop goes on; a lease not renewed in time is simply no longer acted on
+            self._outage.failed(exc)
             self._drop_lapsed()
             now = self.clock()
             for branch in branches:  # nobody can be known to hold them: unheld from now, until the store answers
@@ -270,5 +275,5 @@ def spread(processes: Iterable[BranchLeases]) -> dict[str, list[str]]:
     return {p.owner: p.held() for p in processes}
 
 
-__all__ = ["HAND_BACK_ROUNDS", "LEASE_TTL_S", "ORPHAN_AFTER_S", "RENEW_EVERY_S", "AllBranches", "BranchLeases", "LeaseStore", "Leases",
-           "MemoryLeaseStore", "spread"]
+__all__ = ["HAND_BACK_ROUNDS", "LEASE_TTL_S", "ORPHAN_AFTER_S", "RENEW_EVERY_S", "AllBranches", "BranchLeases",
+           "LeaseStore", "Leases", "MemoryLeaseStore", "spread"]

@@ -79,6 +79,7 @@ from server.services.live_share import (
     projection_message,
     tickets_message,
 )
+from server.services.outage_log import OutageLog
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import callable_from, skills_today
 from server.settings import HallConfig
@@ -362,6 +363,7 @@ class LiveHall(ReadsHallModel):
         self.leases: Leases = leases or AllBranches()
         self.share: LiveShare = share or NoShare()
         self.owner = owner  # this process, as its messages name it
+        self._share_outage = OutageLog(log, "sharing the live side's results")  # Redis down: one warning, a count
         self._shared: dict[str, _Shared] = {}
         self.refreshes: dict[str, int] = {}  # refreshes run per branch in this process (/metrics)
 
@@ -457,8 +459,10 @@ class LiveHall(ReadsHallModel):
     def _send(self, message: dict[str, Any]) -> None:
         try:
             self.share.publish(message)
-        except Exception:  # Redis down: the holder notices the change from the branch's seq; readers fall back
-            log.warning("could not share the live side's %s of branch %s", message["type"], message["branch"])
+        except Exception as exc:  # Redis down: the holder notices the change from the branch's seq; readers fall back
+            self._share_outage.failed(f"{message['type']} of branch {message['branch']}: {exc}")
+        else:
+            self._share_outage.succeeded()
 
     # --- reads for the API and the socket handlers ---------------------------------------------------
 
