@@ -17,7 +17,8 @@ process label. What is measured:
   ``hall_waiting_tickets``; with several processes, which branches this process holds the lease of
   (``hall_live_branch_held{branch}``, 1 or 0), the refreshes it ran per branch (``hall_live_refreshes_total{branch}``:
   with leases, one process's count grows per branch) and the leases it took over from another process
-  (``hall_live_lease_takeovers_total``).
+  (``hall_live_lease_takeovers_total``), and the other per-branch background jobs it ran
+  (``hall_branch_jobs_total{job,branch}``: the day's end, the device watch; with leases, the holder's count grows).
 * **The database**: ``hall_database_up`` (1 when a query and a command would succeed, as ``/healthz`` says).
 * The process's own CPU, memory and open files (``process_*``), from the client library.
 
@@ -110,6 +111,8 @@ class HallMetrics:
                                           buckets=REFRESH_BUCKETS, registry=self.registry)
         self.refresh_lag = Histogram("hall_live_refresh_lag_seconds", "From a command's commit being noticed to the "
                                      "live refresh that took it in", buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.branch_jobs = Counter("hall_branch_jobs", "Per-branch background jobs (end_days, watch_devices) this "
+                                   "process ran", ["job", "branch"], registry=self.registry)
         Gauge("hall_http_requests_in_flight", "HTTP requests being answered now",
               registry=self.registry).set_function(lambda: float(in_flight()))
         Gauge("hall_socket_clients", "Socket.IO clients connected to this process",
@@ -126,6 +129,15 @@ class HallMetrics:
                      refreshes: Callable[[], dict[str, int]], takeovers: Callable[[], int]) -> None:
         """With several processes: expose the live leases (:mod:`server.services.branch_leases`)."""
         self.registry.register(_LeaseGauges(branches, held, refreshes, takeovers))
+
+    def counting(self, job: str, work: Callable[[str], Any]) -> Callable[[str], Any]:
+        """``work(branch)``, counted in ``hall_branch_jobs_total`` each time this process runs it."""
+
+        def counted(branch_code: str) -> Any:
+            self.branch_jobs.labels(job, branch_code).inc()
+            return work(branch_code)
+
+        return counted
 
     def note_events(self, branch_code: str, events: list[dict[str, Any]]) -> None:
         """A commit's events (subscribed to the unit of work)."""

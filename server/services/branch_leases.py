@@ -8,8 +8,15 @@ Redis with a time to live (:data:`LEASE_TTL_S`), set only if absent and renewed 
 and another process takes them (docs/realtime.md "Scaling out").
 
 Spreading: each process announces itself with a key of the same TTL; with ``n`` processes alive a process takes free
-branches only up to its fair share, ``ceil(branches / n)``, and hands back what it holds beyond that share (one a
-round), so that a process that started alone gives branches to the ones that start after it.
+branches only up to its fair share, ``ceil(branches / n)``, and hands back what it holds beyond that share, a batch a
+round proportional to what it holds (:data:`HAND_BACK_ROUNDS`), and the next batch only once the last was taken: a
+process that started alone gives its branches to the ones that start after it within seconds, and no branch waits
+for a holder longer than a round.
+
+The other per-branch background jobs (the end of the service day, the watch over silent devices, the notifier's
+deliveries) follow the lease too: they run where :meth:`BranchLeases.serves` says, the holder, or every process once
+nobody has held the branch for :data:`ORPHAN_AFTER_S` (Redis down, a holder not yet found), so that a branch is never
+left unserved.
 
 One process without Redis holds every branch (:class:`AllBranches`): no lease, no call, nothing changes in its cost.
 """
@@ -23,6 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from server.services.outage_log import OutageLog
+
 log = logging.getLogger(__name__)
 
 LEASE_TTL_S = 5.0
@@ -32,6 +41,11 @@ RENEW_EVERY_S = 1.0
 SAFETY_S = 1.0
 """A holder stops acting this long before its lease could have expired in Redis (renewals it could not confirm,
 clocks that drift): two processes never both believe they hold a branch."""
+HAND_BACK_ROUNDS = 8
+"""A process over its fair share hands back an eighth of what it holds per round (at least one): 500 branches split
+between two processes in about 6 rounds, a third process takes its share in about 4."""
+ORPHAN_AFTER_S = 2 * LEASE_TTL_S
+"""A branch nobody has held for this long (as far as this process can tell) has its background jobs run here too."""
 
 
 class LeaseStore(Protocol):
@@ -67,6 +81,10 @@ class Leases(Protocol):
 
     def holds(self, branch: str) -> bool: ...
 
+    def serves(self, branch: str) -> bool:
+        """Whether this process runs the branch's background jobs: it holds the branch, or nobody has for long."""
+        ...
+
     def tick(self, branches: Sequence[str]) -> list[str]: ...
 
     def held(self) -> list[str]: ...
@@ -80,6 +98,9 @@ class AllBranches:
     takeovers = 0
 
     def holds(self, branch: str) -> bool:
+        return True
+
+    def serves(self, branch: str) -> bool:
         return True
 
     def tick(self, branches: Sequence[str]) -> list[str]:
@@ -100,10 +121,13 @@ class BranchLeases:
     ttl_s: float = LEASE_TTL_S
     every_s: float = RENEW_EVERY_S
     safety_s: float = SAFETY_S
+    orphan_after_s: float = ORPHAN_AFTER_S
     shared = True
     takeovers: int = 0  # branches taken after another process held them (it died, or handed them over)
     _valid_until: dict[str, float] = field(default_factory=dict)  # held branch -> until when it may act
     _seen: dict[str, str] = field(default_factory=dict)  # free-or-not branch -> the other holder last seen
+    _unheld_since: dict[str, float] = field(default_factory=dict)  # branch seen without a holder -> since when
+    _outage: OutageLog = field(default_factory=lambda: OutageLog(log, "the branch leases' store"))
 
     def __post_init__(self) -> None:
         if not 0 < self.every_s < self.ttl_s - self.safety_s:
@@ -112,6 +136,12 @@ class BranchLeases:
     def holds(self, branch: str) -> bool:
         until = self._valid_until.get(branch)
         return until is not None and self.clock() < until
+
+    def serves(self, branch: str) -> bool:
+        if self.holds(branch):
+            return True
+        since = self._unheld_since.get(branch)
+        return since is not None and self.clock() - since >= self.orphan_after_s
 
     def held(self) -> list[str]:
         now = self.clock()
@@ -122,10 +152,16 @@ class BranchLeases:
         branches taken in this round (their first refresh publishes everything: the screens move to a new holder).
         A store that fails (Redis down) changes nothing: held leases lapse by themselves once past their validity."""
         try:
-            return self._tick(list(branches))
-        except Exception:  # the loop goes on; a lease not renewed in time is simply no longer acted on
-            log.exception("branch leases: the store did not answer")
+            taken = self._tick(list(branches))
+            self._outage.succeeded()
+            return taken
+        except Exception as exc:  # the loop goes on; a lease not renewed in time is simply no longer acted on
+            self._outage.failed(exc)
             self._drop_lapsed()
+            now = self.clock()
+            for branch in branches:  # nobody can be known to hold them: unheld from now, until the store answers
+                if branch not in self._valid_until:
+                    self._unheld_since.setdefault(branch, now)
             return []
 
     def _tick(self, branches: list[str]) -> list[str]:
@@ -146,15 +182,17 @@ class BranchLeases:
         self._drop_lapsed()
         share = math.ceil(len(branches) / alive)
         held = sorted(self._valid_until)
-        if len(held) > share:  # another process started: hand one back per round, it takes it
-            branch = held[-1]
-            self.store.release(branch, self.owner)
-            del self._valid_until[branch]
-            return []
         free = [b for b in branches if b not in self._valid_until]
-        if not free:
+        holders = self.store.holders(free) if free else {}
+        self._note_holders(branches, holders, started)
+        if len(held) > share:  # another process started: hand back a batch, once the last one was taken
+            if any(holders.get(b) is None for b in free):
+                return []
+            batch = min(len(held) - share, max(1, math.ceil(len(held) / HAND_BACK_ROUNDS)))
+            for branch in held[-batch:]:
+                self.store.release(branch, self.owner)
+                del self._valid_until[branch]
             return []
-        holders = self.store.holders(free)
         taken = []
         for branch in free:
             holder = holders.get(branch)
@@ -165,10 +203,22 @@ class BranchLeases:
                 continue
             if self.store.acquire(branch, self.owner, self.ttl_s):
                 self._valid_until[branch] = started + self.ttl_s - self.safety_s
+                self._unheld_since.pop(branch, None)
                 if self._seen.pop(branch, None) is not None:
                     self.takeovers += 1
                 taken.append(branch)
         return taken
+
+    def _note_holders(self, branches: list[str], holders: dict[str, str | None], now: float) -> None:
+        """Remember since when each branch has had no holder at all (for :meth:`serves`)."""
+        for branch in branches:
+            if branch in self._valid_until or holders.get(branch) is not None:
+                self._unheld_since.pop(branch, None)
+            else:
+                self._unheld_since.setdefault(branch, now)
+        wanted = set(branches)
+        for gone in [b for b in self._unheld_since if b not in wanted]:
+            del self._unheld_since[gone]
 
     def _drop_lapsed(self) -> None:
         now = self.clock()
@@ -225,5 +275,5 @@ def spread(processes: Iterable[BranchLeases]) -> dict[str, list[str]]:
     return {p.owner: p.held() for p in processes}
 
 
-__all__ = ["LEASE_TTL_S", "RENEW_EVERY_S", "AllBranches", "BranchLeases", "LeaseStore", "Leases",
-           "MemoryLeaseStore", "spread"]
+__all__ = ["HAND_BACK_ROUNDS", "LEASE_TTL_S", "ORPHAN_AFTER_S", "RENEW_EVERY_S", "AllBranches", "BranchLeases",
+           "LeaseStore", "Leases", "MemoryLeaseStore", "spread"]

@@ -77,8 +77,10 @@ from server.services.live_share import (
     glance_from_wire,
     poke_message,
     projection_message,
-    tickets_message,
+    ticket_figures,
+    ticket_figures_message,
 )
+from server.services.outage_log import OutageLog
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import callable_from, skills_today
 from server.settings import HallConfig
@@ -362,6 +364,7 @@ class LiveHall(ReadsHallModel):
         self.leases: Leases = leases or AllBranches()
         self.share: LiveShare = share or NoShare()
         self.owner = owner  # this process, as its messages name it
+        self._share_outage = OutageLog(log, "sharing the live side's results")  # Redis down: one warning, a count
         self._shared: dict[str, _Shared] = {}
         self.refreshes: dict[str, int] = {}  # refreshes run per branch in this process (/metrics)
 
@@ -419,14 +422,22 @@ class LiveHall(ReadsHallModel):
             return  # a former holder's last words: this process computes the branch now
         elif kind == "projection":
             self._take_projection(code, message)
-        elif kind == "tickets":
-            shared = self._shared.get(code)
-            if shared is not None:
-                for ticket_id in message.get("gone", ()):
-                    shared.tickets.pop(ticket_id, None)
-                for update in message["updates"]:
-                    shared.tickets[update["ticket_id"]] = {k: v for k, v in update.items() if k != "seq"}
-            self.publisher.publish_ticket_updates(code, message["updates"])  # to the phones connected here
+        elif kind == "ticket_figures":
+            branch, seq = self._branch(code), message["seq"]
+            self._take_tickets(code, [{**live_ticket(figures, branch), "seq": seq} for figures in message["tickets"]],
+                               message.get("gone", []))
+        elif kind == "tickets":  # from a holder of the earlier release, during a rolling upgrade
+            self._take_tickets(code, message["updates"], message.get("gone", []))
+
+    def _take_tickets(self, code: str, updates: list[dict[str, Any]], gone: list[int]) -> None:
+        """The holder's ticket updates: kept for this process's reads, and pushed to the phones connected here."""
+        shared = self._shared.get(code)
+        if shared is not None:
+            for ticket_id in gone:
+                shared.tickets.pop(ticket_id, None)
+            for update in updates:
+                shared.tickets[update["ticket_id"]] = {k: v for k, v in update.items() if k != "seq"}
+        self.publisher.publish_ticket_updates(code, updates)
 
     def _take_projection(self, code: str, message: dict[str, Any]) -> None:
         refreshed_at = datetime.fromisoformat(message["refreshed_at"])
@@ -457,8 +468,10 @@ class LiveHall(ReadsHallModel):
     def _send(self, message: dict[str, Any]) -> None:
         try:
             self.share.publish(message)
-        except Exception:  # Redis down: the holder notices the change from the branch's seq; readers fall back
-            log.warning("could not share the live side's %s of branch %s", message["type"], message["branch"])
+        except Exception as exc:  # Redis down: the holder notices the change from the branch's seq; readers fall back
+            self._share_outage.failed(f"{message['type']} of branch {message['branch']}: {exc}")
+        else:
+            self._share_outage.succeeded()
 
     # --- reads for the API and the socket handlers ---------------------------------------------------
 
@@ -573,7 +586,7 @@ class LiveHall(ReadsHallModel):
         previous = state.tickets
 
         def compute() -> tuple[dict[tuple[str, str], NewTicket], dict[int, dict[str, Any]], list[dict[str, Any]],
-                               dict[str, Any], list[HallAlert], BranchGlance]:
+                               list[list[Any]], dict[str, Any], list[HallAlert], BranchGlance]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
             checkpoint = self.pacing.checkpoint
             self._learn(branch, state, events, checkpoint)
@@ -584,23 +597,26 @@ class LiveHall(ReadsHallModel):
             unknown = WaitEstimate.unknown()
             current: dict[int, dict[str, Any]] = {}
             updates = []
+            changed: list[list[Any]] = []  # the updates' figures, as sent to the other processes
             for index, (ticket, queued) in enumerate(zip(tickets, snapshot.waiting, strict=True)):
                 if index % STEP_CHUNK == STEP_CHUNK - 1:
                     checkpoint()
-                live = {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state,
-                        "people_ahead": ahead.get(ticket.id, 0), "estimate": waits.get(ticket.id, unknown).as_dict(),
-                        **callable_from(None if policy.is_callable(queued, now) else queued.callable_from, branch)}
+                figures = ticket_figures(ticket.id, ticket.number, ticket.state, ahead.get(ticket.id, 0),
+                                         waits.get(ticket.id, unknown),
+                                         None if policy.is_callable(queued, now) else queued.callable_from)
+                live = live_ticket(figures, branch)  # as every other process builds it from the figures
                 current[ticket.id] = live
                 before = previous.get(ticket.id)
                 if force_publish or before is None or _shown(before) != _shown(live):
                     updates.append({**live, "seq": seq})
+                    changed.append(figures)
             loads = _service_loads(branch, snapshot, waits, new)
             alerts = hall_alerts(now, loads, _counter_loads(branch, snapshot),
                                  AlertRules(pause_alert=self.config.queue.pause_alert), cases)
             glance = _glance(branch, now, snapshot, loads, alerts, stops, state.today)
-            return new, current, updates, self._summary(branch, seq, now, snapshot, new), alerts, glance
+            return new, current, updates, changed, self._summary(branch, seq, now, snapshot, new), alerts, glance
 
-        new, current, updates, summary, alerts, glance = self.offload(compute)
+        new, current, updates, figures, summary, alerts, glance = self.offload(compute)
         glance_changed = state.glance is None or state.glance.shown() != glance.shown()
         state.glance = glance
         state.alert_since = carry_since(state.alert_since, alerts, now)
@@ -627,7 +643,7 @@ class LiveHall(ReadsHallModel):
             self._send(projection_message(self.owner, branch.code, now, seq, summary, new, glance))
             gone = [ticket_id for ticket_id in previous if ticket_id not in current]
             if updates or gone:
-                self._send(tickets_message(self.owner, branch.code, updates, gone))
+                self._send(ticket_figures_message(self.owner, branch.code, seq, figures, gone))
         if glance_changed and self._fresher(branch.code) is state:
             for listener in self._glance_listeners:
                 listener(branch.code)
@@ -973,6 +989,16 @@ def _time_per_person(snapshot: QueueSnapshot, model: BranchModel, now: datetime)
                 serving[code] = serving.get(code, 0) + 1
     hour = model.local_hour(now)
     return {code: model.service_times.mean(code, hour) / count for code, count in serving.items()}
+
+
+def live_ticket(figures: list[Any], branch: Branch) -> dict[str, Any]:
+    """What a waiting ticket's phone is pushed (people ahead, the estimate with its texts, the hold), from its
+    :func:`server.services.live_share.ticket_figures`: built so by the holder and by every process it shares them
+    with, so that a phone gets the same update whichever process it is connected to."""
+    ticket_id, number, state, people_ahead, estimate, held_until = figures
+    return {"ticket_id": ticket_id, "number": number, "state": state, "people_ahead": people_ahead,
+            "estimate": estimate_from_wire(estimate).as_dict(),
+            **callable_from(None if held_until is None else datetime.fromisoformat(held_until), branch)}
 
 
 def _shown(live: dict[str, Any]) -> tuple[Any, ...]:

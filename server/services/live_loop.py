@@ -69,7 +69,9 @@ class LiveLoop:
     ``leases`` (several processes): only the branches this process holds are refreshed here, and watched for changes
     committed elsewhere; a command committed here for a branch another process holds pokes that holder; a branch
     just taken over is refreshed at once and publishes everything; a branch nobody shares results of (its holder's
-    channel silent, :meth:`LiveHall.orphaned`) is refreshed here, quietly, for this process's own reads.
+    channel silent, :meth:`LiveHall.orphaned`) is refreshed here, quietly, for this process's own reads. The other
+    per-branch jobs, ``end_days`` and ``watch_devices``, run where :meth:`Leases.serves` says: the holder, or every
+    process once nobody has held the branch for a while (each is safe to run twice: see their docstrings).
     ``listen``: a background task beside the loop (the channel of shared results).
     """
 
@@ -149,7 +151,7 @@ class LiveLoop:
             if now - last_watch >= self.watch_s:
                 last_watch = now
                 if self.end_days is not None:  # a service day that has ended: at once, not at the next command
-                    for code in branches:
+                    for code in filter(leases.serves, branches):
                         self._safe(functools.partial(self.end_days, code))
                 for code in branches:
                     if code not in pending and leases.holds(code) and self._safe(
@@ -187,7 +189,7 @@ class LiveLoop:
                 self._safe(self.each_tick)
             if self.watch_devices is not None and now - last_devices >= self.devices_every_s:
                 last_devices = now
-                for code in branches:  # silent devices: recorded once, pushed to the branch's staff room
+                for code in filter(leases.serves, branches):  # silent devices: recorded once, to the staff room
                     self._safe(functools.partial(self.watch_devices, code))
             if self.check_sessions is not None and now - last_sessions >= self.sessions_every_s:
                 last_sessions = now

@@ -11,8 +11,13 @@ processes.
 
 The ticket updates of a refresh go on the same channel as one message (the changed tickets, and those no longer
 waiting): each process hands them to the phones connected to it, instead of one relayed emit per ticket room, most
-of which have no phone. A process that is not the holder also **pokes** the holder after a command it committed, so
-the holder refreshes as soon as if the command had been its own (rather than at its next look at the ``seq``).
+of which have no phone. The message carries each changed ticket's **figures** only (:func:`ticket_figures`: numbers,
+its estimate in whole seconds), not the texts a phone shows in both languages: every process, the holder included,
+builds the update its phones are pushed from the same figures (:func:`server.services.live.live_ticket`), a quarter of
+the size of the updates themselves.
+
+A process that is not the holder also **pokes** the holder after a command it committed, so the holder refreshes
+as soon as if the command had been its own (rather than at its next look at the ``seq``).
 
 This module holds the protocol and the message formats (plain JSON, readable by another release during an upgrade);
 the Redis adapter is :mod:`server.live_redis`.
@@ -54,9 +59,12 @@ class NoShare:
 # --- message formats ------------------------------------------------------------------------------------------
 
 
-def estimate_wire(estimate: WaitEstimate) -> list[Any]:
-    return [estimate.expected.total_seconds(), estimate.low.total_seconds(), estimate.high.total_seconds(),
-            estimate.level, estimate.known, None if estimate.reason is None else estimate.reason.value]
+def estimate_wire(estimate: WaitEstimate, whole_seconds: bool = False) -> list[Any]:
+    """An estimate as sent (``whole_seconds``: rounded to the second, for a ticket's figures)."""
+    seconds = [estimate.expected.total_seconds(), estimate.low.total_seconds(), estimate.high.total_seconds()]
+    if whole_seconds:
+        seconds = [round(value) for value in seconds]
+    return [*seconds, estimate.level, estimate.known, None if estimate.reason is None else estimate.reason.value]
 
 
 def estimate_from_wire(data: list[Any]) -> WaitEstimate:
@@ -113,9 +121,22 @@ def projection_message(owner: str, branch: str, refreshed_at: datetime, seq: int
     }
 
 
-def tickets_message(owner: str, branch: str, updates: list[dict[str, Any]], gone: list[int]) -> dict[str, Any]:
-    """The ticket updates of a refresh, and the tickets no longer waiting."""
-    return {"format": FORMAT, "type": "tickets", "owner": owner, "branch": branch, "updates": updates, "gone": gone}
+def ticket_figures(ticket_id: int, number: str, state: str, people_ahead: int, estimate: WaitEstimate,
+                   held_until: datetime | None) -> list[Any]:
+    """What a phone's update is built from, for one waiting ticket: its people ahead, its estimate to the second (a
+    customer is shown minutes), and until when it is held (an appointment before its slot), else None."""
+    return [ticket_id, number, state, people_ahead, estimate_wire(estimate, whole_seconds=True),
+            None if held_until is None else held_until.isoformat()]
+
+
+def ticket_figures_message(owner: str, branch: str, seq: int, figures: list[list[Any]], gone: list[int]
+                           ) -> dict[str, Any]:
+    """The changed tickets of a refresh (:func:`ticket_figures`, at the branch's ``seq``), and the tickets no longer
+    waiting. An earlier release sent the updates themselves as type ``tickets`` (still taken in from such a holder
+    during a rolling upgrade); it ignores this type, so its phones hear of a new release's holder at their next
+    snapshot only, until it is upgraded too."""
+    return {"format": FORMAT, "type": "ticket_figures", "owner": owner, "branch": branch, "seq": seq,
+            "tickets": figures, "gone": gone}
 
 
 def poke_message(owner: str, branch: str, urgent: bool, plans: bool = False) -> dict[str, Any]:
@@ -125,4 +146,4 @@ def poke_message(owner: str, branch: str, urgent: bool, plans: bool = False) -> 
 
 
 __all__ = ["FORMAT", "LiveShare", "NoShare", "estimate_from_wire", "estimate_wire", "glance_from_wire",
-           "glance_wire", "poke_message", "projection_message", "tickets_message"]
+           "glance_wire", "poke_message", "projection_message", "ticket_figures", "ticket_figures_message"]

@@ -325,10 +325,13 @@ class NotificationService(ReadsHallModel):
 
     # --- the notifier's pass ----------------------------------------------------------------------------------
 
-    def run_pass(self) -> int:
-        """Derive every branch's new deliveries, then send what is due; the number of attempts made."""
+    def run_pass(self, serves: Callable[[str], bool] = lambda branch: True) -> int:
+        """Derive the new deliveries of every branch this process serves (several processes: the branch's lease
+        holder, :meth:`server.services.branch_leases.Leases.serves`), then send what is due, of any branch (the
+        rows are leased: the processes share the sending); the number of attempts made."""
         for branch in self.config.branches:
-            self.derive(branch.code)
+            if serves(branch.code):
+                self.derive(branch.code)
         return self.send_due()
 
     def derive(self, branch_code: str) -> int:
@@ -522,11 +525,14 @@ def _webhook_body(kind: WebhookEvent, branch_code: str, event: Any) -> dict[str,
 
 class NotifierLoop:
     """Runs the notifier's passes as a background task (``spawn``), waiting with the server's own ``sleep`` so
-    that under eventlet it is one green thread among the requests; a pass that fails is tried again next time."""
+    that under eventlet it is one green thread among the requests; a pass that fails is tried again next time.
+    ``serves``: whether this process derives a branch's deliveries (its lease; every branch by default)."""
 
     def __init__(self, service: NotificationService, *, spawn: Callable[[Callable[[], None]], Any],
-                 sleep: Callable[[float], Any], every_s: float = 1.0) -> None:
+                 sleep: Callable[[float], Any], every_s: float = 1.0,
+                 serves: Callable[[str], bool] = lambda branch: True) -> None:
         self.service, self.spawn, self.sleep, self.every_s = service, spawn, sleep, every_s
+        self.serves = serves
         self.running = False
 
     def start(self) -> None:
@@ -538,7 +544,7 @@ class NotifierLoop:
         while self.running:
             self.sleep(self.every_s)
             try:
-                self.service.run_pass()
+                self.service.run_pass(self.serves)
             except Exception:  # the loop must outlive a database hiccup
                 log.exception("notifier pass failed")
 

@@ -5,6 +5,7 @@ shares, computes the branch itself when nobody shares, and pokes the holder afte
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,17 @@ class Monotonic:
         return self.now
 
 
+def uncapped(data: dict[str, Any]) -> None:
+    """No daily cap on any service: the size measurement queues 1,000 for one service."""
+    for branch in data["branches"]:
+        for service in branch["services"]:
+            service.pop("daily_cap", None)
+
+
 @pytest.fixture
 def pair(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher
          ) -> tuple[HallService, LiveHall, LiveHall, RecordingLivePublisher, RecordingLivePublisher, Bus]:
-    hall = build_service(database_url, tmp_path, clock, publisher)
+    hall = build_service(database_url, tmp_path, clock, publisher, more=uncapped)
     bus, mono = Bus(), Monotonic()
     store = MemoryLeaseStore(mono)
     pushed_a, pushed_b = RecordingLivePublisher(), RecordingLivePublisher()
@@ -76,7 +84,7 @@ def test_only_the_holder_refreshes_and_publishes_and_the_other_serves_its_result
     clock.advance(seconds=5)
     a.refresh(B)
     assert len(pushed_a.summaries) == 1 and len(pushed_a.ticket_updates) == 3
-    assert [m["type"] for m in bus.sent] == ["projection", "tickets"]
+    assert [m["type"] for m in bus.sent] == ["projection", "ticket_figures"]
     # b's screens get no second summary from b; b's phones get the holder's ticket updates through b
     assert pushed_b.summaries == [] and len(pushed_b.ticket_updates) == 3
     # b's reads are the holder's results, the same figures to the minute
@@ -143,3 +151,57 @@ def test_a_former_holders_late_messages_are_ignored_by_the_new_holder(pair: Any,
     b.refresh(B, force_publish=True)
     b.receive(stale)
     assert b.summary(B)["waiting_total"] == 1
+
+
+def test_a_phone_gets_the_same_update_from_either_process_built_from_the_figures_the_holder_sent(
+        pair: Any, clock: FakeClock) -> None:
+    hall, a, _b, pushed_a, pushed_b, bus = pair
+    hall.counters.sign_in(B, "2", ZHANG)
+    for _ in range(4):
+        hall.tickets.issue(B, "BILL")
+    clock.advance(seconds=5)
+    a.refresh(B)
+    hall.counters.call_next(B, "2", ZHANG)
+    clock.advance(seconds=2)
+    a.refresh(B)
+    assert pushed_b.ticket_updates == pushed_a.ticket_updates and len(pushed_a.ticket_updates) == 7
+    sent = [m for m in bus.sent if m["type"] == "ticket_figures"][-1]
+    assert "text" not in json.dumps(sent)  # numbers only: the texts are built where the phones are
+    assert all(update["estimate"]["text"]["zh-CN"] and update["estimate"]["text"]["en"]
+               for update in pushed_b.ticket_updates if update["estimate"]["known"])
+
+
+def test_the_updates_of_a_holder_of_the_earlier_release_still_reach_the_phones(pair: Any) -> None:
+    _hall, _a, b, _pushed_a, pushed_b, _bus = pair
+    update = {"ticket_id": 7, "number": "A007", "state": "waiting", "people_ahead": 2, "seq": 9,
+              "estimate": {"known": False, "reason": "not_yet"}, "callable_from": None, "callable_from_time": None}
+    b.receive({"format": 1, "type": "tickets", "owner": "old", "branch": B, "updates": [update], "gone": []})
+    assert pushed_b.ticket_updates == [update]
+
+
+@pytest.mark.parametrize("waiting", [200, 1000])
+def test_the_ticket_updates_between_processes_after_a_call_are_compact(pair: Any, clock: FakeClock,
+                                                                      waiting: int) -> None:
+    """The message after a call: the changed tickets' figures, against the updates themselves as sent before."""
+    hall, a, b, pushed_a, pushed_b, bus = pair
+    hall.counters.sign_in(B, "2", ZHANG)
+    for _ in range(waiting + 1):
+        hall.tickets.issue(B, "BILL")
+    clock.advance(seconds=5)
+    a.refresh(B)
+    before = len(pushed_a.ticket_updates)
+    hall.counters.call_next(B, "2", ZHANG)
+    clock.advance(seconds=2)
+    a.refresh(B)
+    updates = pushed_a.ticket_updates[before:]
+    sent = [m for m in bus.sent if m["type"] == "ticket_figures"][-1]
+    compact = len(json.dumps(sent, separators=(",", ":")))
+    earlier = len(json.dumps({"format": 1, "type": "tickets", "owner": "a", "branch": B, "updates": updates,
+                              "gone": sent["gone"]}, separators=(",", ":")))
+    started = time.perf_counter()
+    b.receive(json.loads(json.dumps(sent)))  # what taking it in costs the other process (its phones pushed again)
+    took = time.perf_counter() - started
+    print(f"{waiting} waiting, {len(updates)} changed: {earlier / 1000:.0f} kB as updates, "
+          f"{compact / 1000:.0f} kB as figures; taken in in {took * 1000:.0f} ms")
+    assert len(sent["tickets"]) == len(updates) and compact * 3 < earlier
+    assert pushed_b.ticket_updates[-len(updates):] == updates

@@ -9,8 +9,12 @@ summaries.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -20,6 +24,7 @@ from server.services.branch_leases import LEASE_TTL_S
 from tests.system.clients import BRANCH, Listener, issue, staff_session, wait_for
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 B = f"/api/branches/{BRANCH}"
 
@@ -114,3 +119,33 @@ def test_the_holder_killed_the_other_takes_the_branch_within_seconds_and_display
     assert called is not None
     wait_for(lambda: any(s["waiting_total"] == 3 for s in display.summaries[before:]), timeout=10)
     display.close()
+
+
+def job_runs(url: str, job: str) -> float:
+    """How often a process ran a per-branch background job for the branch (0 when never)."""
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    found = re.search(rf'^hall_branch_jobs_total{{branch="{BRANCH}",job="{job}"}} (\S+)$', text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_the_day_end_and_the_device_watch_run_in_the_holder_only_and_move_with_the_lease(
+        processes: tuple[ServerProcess, ServerProcess]) -> None:
+    holder, other = holder_and_other(processes)
+    time.sleep(6)  # a few device watches (every 5 s) and day-end checks (every second)
+    assert job_runs(holder.url, "end_days") >= 3 and job_runs(holder.url, "watch_devices") >= 1
+    assert job_runs(other.url, "end_days") == 0 and job_runs(other.url, "watch_devices") == 0
+    holder.kill()
+    wait_for(lambda: metric(other.url, "hall_live_branch_held") == 1.0, timeout=LEASE_TTL_S + 10)
+    wait_for(lambda: job_runs(other.url, "end_days") >= 2, timeout=5)
+
+
+def test_five_hundred_branches_split_between_two_then_three_processes_on_a_real_redis(redis_url: str) -> None:
+    """benchmarks/lease_split.py, on a database of the test Redis of its own (the servers' leases are in db 0)."""
+    finished = subprocess.run([sys.executable, "benchmarks/lease_split.py", "--redis-url",
+                               redis_url.rsplit("/", 1)[0] + "/7", "--branches", "500"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+    print(finished.stdout)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result["to_2_s"] < 12 and result["to_3_s"] < 12  # one branch a round took 250 s to give a second its half
+    assert result["longest_unheld_s"] <= 2.0

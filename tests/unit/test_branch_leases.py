@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.services.branch_leases import LEASE_TTL_S, AllBranches, BranchLeases, MemoryLeaseStore
+from server.services.branch_leases import (
+    LEASE_TTL_S,
+    ORPHAN_AFTER_S,
+    AllBranches,
+    BranchLeases,
+    MemoryLeaseStore,
+)
 
 BRANCHES = ["A", "B", "C", "D", "E"]
 
@@ -156,3 +162,71 @@ def test_never_two_holders_and_every_branch_held_again_once_the_living_keep_tick
     run(living, clock, LEASE_TTL_S + 4, branches)
     for branch in branches:
         assert len(holders(living, branch)) == 1
+
+
+def test_a_branch_nobody_holds_for_long_is_served_by_every_process_and_by_its_holder_only_otherwise() -> None:
+    clock = Clock()
+    store = MemoryLeaseStore(clock)
+    a, b = processes(2, clock, store)
+    run([a, b], clock, 3)
+    for branch in BRANCHES:  # the holder serves it, the other does not
+        assert [p.owner for p in (a, b) if p.serves(branch)] == holders([a, b], branch)
+    store.fail = True  # Redis down: the leases lapse, and after a while both serve every branch
+    run([a, b], clock, 4)
+    assert not any(p.serves(branch) for p in (a, b) for branch in BRANCHES)
+    run([a, b], clock, ORPHAN_AFTER_S)
+    assert all(p.serves(branch) for p in (a, b) for branch in BRANCHES)
+    store.fail = False  # back: one holder per branch again, and only it serves the branch
+    run([a, b], clock, 5)
+    for branch in BRANCHES:
+        assert [p.owner for p in (a, b) if p.serves(branch)] == holders([a, b], branch) != []
+
+
+def split_rounds(count: int, branches: list[str], clock: Clock, store: MemoryLeaseStore,
+                 procs: list[BranchLeases]) -> int:
+    """Rounds until every process holds its fair share, checking each round that no branch has two holders and
+    none is left without one for more than a round."""
+    share = -(-len(branches) // count)
+    unheld_rounds: dict[str, int] = {}
+    for rounds in range(1, 200):
+        run(procs, clock, 1, branches)
+        for branch in branches:
+            assert len(holders(procs, branch)) <= 1
+            unheld_rounds[branch] = 0 if holders(procs, branch) else unheld_rounds.get(branch, 0) + 1
+            assert unheld_rounds[branch] <= 1, f"{branch} waited more than a round for a holder"
+        if all(len(p.held()) <= share for p in procs) and all(holders(procs, b) for b in branches):
+            return rounds
+    raise AssertionError("the branches never split")
+
+
+def test_five_hundred_branches_split_between_two_then_three_processes_within_ten_rounds() -> None:
+    """The hand-back is proportional: one a round took 250 rounds to give a second process its half."""
+    clock = Clock()
+    store = MemoryLeaseStore(clock)
+    branches = [f"b{i:03}" for i in range(500)]
+    first = BranchLeases(store, "first", clock=clock)
+    run([first], clock, 2, branches)
+    assert len(first.held()) == 500
+    procs = [first, BranchLeases(store, "second", clock=clock)]
+    two = split_rounds(2, branches, clock, store, procs)
+    procs.append(BranchLeases(store, "third", clock=clock))
+    three = split_rounds(3, branches, clock, store, procs)
+    print(f"500 branches: split between 2 processes in {two} rounds, between 3 in {three} rounds")
+    assert two <= 10 and three <= 10
+    assert sorted(len(p.held()) for p in procs) == [166, 167, 167]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 5), st.integers(1, 4))
+def test_the_hand_back_never_makes_two_holders_and_every_branch_is_held_again_within_a_round(
+        count: int, started: int, joining: int) -> None:
+    """``started`` processes share ``count`` branches, then ``joining`` more start at once: each round no branch
+    has two holders, none waits more than a round for a holder, and the shares are fair within a bounded time."""
+    clock = Clock()
+    store = MemoryLeaseStore(clock)
+    branches = [f"b{i}" for i in range(count)]
+    procs = [BranchLeases(store, f"p{i}", clock=clock) for i in range(started)]
+    split_rounds(started, branches, clock, store, procs)
+    procs += [BranchLeases(store, f"q{i}", clock=clock) for i in range(joining)]
+    rounds = split_rounds(started + joining, branches, clock, store, procs)
+    assert rounds <= 40

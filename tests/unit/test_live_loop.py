@@ -102,6 +102,9 @@ class FakeLeases:
     def holds(self, branch: str) -> bool:
         return branch in self.mine
 
+    def serves(self, branch: str) -> bool:
+        return branch in self.mine
+
     def tick(self, branches: Any) -> list[str]:
         if self.now[0] >= self.take_at and "Y" not in self.mine:
             self.mine.add("Y")
@@ -153,3 +156,51 @@ def test_with_leases_only_held_branches_are_refreshed_others_poke_their_holder_a
     assert refreshed[0] == ("X", False) and ("X", False) in refreshed[1:]
     y = [force for code, force in refreshed if code == "Y"]
     assert y == [True]  # taken over at 1020: refreshed at once, publishing everything
+
+
+def test_with_leases_the_day_end_and_the_device_watch_run_for_the_branches_this_process_serves(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """X is held here from the start, Y from 1020 on, Z never: each job runs for a branch from when it is served."""
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    ended: list[tuple[str, float]] = []
+    watched: list[tuple[str, float]] = []
+    loop: LiveLoop
+
+    class Hall(QuietHall):
+        def orphaned(self, code: str) -> bool:
+            return False
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 1030:
+            loop.running = False
+
+    loop = LiveLoop(Hall(), ["X", "Y", "Z"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    end_days=lambda code: ended.append((code, now[0])),
+                    watch_devices=lambda code: watched.append((code, now[0])),
+                    leases=FakeLeases(now, {"X"}, take_at=1020))
+    loop.running = True
+    loop.run()
+    for done in (ended, watched):
+        assert {code for code, _ in done} == {"X", "Y"}
+        assert min(at for code, at in done if code == "Y") >= 1020
+        assert len([at for code, at in done if code == "X"]) > 1
+
+
+def test_without_leases_every_job_runs_for_every_branch(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    ended: set[str] = set()
+    loop: LiveLoop
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 1005:
+            loop.running = False
+
+    loop = LiveLoop(QuietHall(), ["X", "Y"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    end_days=ended.add)
+    loop.running = True
+    loop.run()
+    assert ended == {"X", "Y"}

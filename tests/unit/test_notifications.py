@@ -196,3 +196,26 @@ def test_notification_settings(tmp_path: Path) -> None:
     assert settings.positions("SZ-FUTIAN") == (2, 0) and settings.positions("OTHER") == (5, 0)
     assert settings.template("next").en == "{number} next"
     assert "s3cret" not in repr(settings)
+
+
+def test_a_pass_derives_the_deliveries_of_the_branches_this_process_serves_and_sends_any_due() -> None:
+    """Several processes: a branch's deliveries are derived by its lease holder only; sending stays shared (rows
+    are leased), so every process sends."""
+    from types import SimpleNamespace
+
+    from server.services.branch_leases import BranchLeases, MemoryLeaseStore
+    from server.services.notifications import NotificationService
+
+    derived: list[str] = []
+    sent: list[bool] = []
+    service = SimpleNamespace(config=SimpleNamespace(branches=[SimpleNamespace(code=c) for c in ("A", "B", "C")]),
+                              derive=derived.append, send_due=lambda: sent.append(True) or 0)
+    now = [0.0]
+    store = MemoryLeaseStore(lambda: now[0])
+    mine, other = (BranchLeases(store, owner, clock=lambda: now[0]) for owner in ("mine", "other"))
+    other.tick(["B"])
+    mine.tick(["A", "B", "C"])
+    NotificationService.run_pass(service, mine.serves)  # type: ignore[arg-type]
+    assert derived == ["A", "C"] and sent == [True]
+    NotificationService.run_pass(service)  # type: ignore[arg-type]  # one process: every branch
+    assert derived == ["A", "C", "A", "B", "C"]
