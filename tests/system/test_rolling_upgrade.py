@@ -14,6 +14,7 @@ clone, or no commit before the newest migration.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -84,6 +85,16 @@ def export(commit: str, directory: Path) -> Path:
     return directory
 
 
+def limits_off(root: Path) -> dict[str, Any]:
+    """The ``[limits]`` keys that release's own test launcher turns off: a key of this release's (a limit added
+    since) would be refused by the previous release's configuration loader, as an unknown key should be."""
+    done = subprocess.run([sys.executable, "-c", "import json; from server.launcher import LIMITS_OFF; "
+                           "print(json.dumps(dict(LIMITS_OFF)))"], cwd=root, capture_output=True, text=True,
+                          timeout=60, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def revision(database_url: str) -> str:
     with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -119,7 +130,8 @@ def test_the_previous_release_keeps_serving_beside_this_one_on_the_migrated_sche
     database_url = fresh_postgres_database(postgres)
     (tmp_path / "old").mkdir()
     (tmp_path / "new").mkdir()
-    old_config = write_config(tmp_path / "old", database_url, redis_url=redis_url, source=old_root / "config.toml")
+    old_config = write_config(tmp_path / "old", database_url, redis_url=redis_url, source=old_root / "config.toml",
+                              limits=limits_off(old_root))
     new_config = write_config(tmp_path / "new", database_url, redis_url=redis_url)
     with ServerProcess(old_config, root=old_root) as old:
         assert revision(database_url) == old_head, "the previous release's process migrated to its own head"
