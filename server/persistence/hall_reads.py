@@ -9,7 +9,7 @@ from sqlalchemy import Connection, func, select
 from sqlmodel import Session
 
 from server.domain.tickets import EventKind, counter_taking_kinds
-from server.persistence.tables import BranchSequence, TicketEvent
+from server.persistence.tables import BranchSequence, QueueTally, TicketEvent
 
 _CALLS = (EventKind.CALLED.value, EventKind.RECALLED.value)
 _TAKING = tuple(kind.value for kind in counter_taking_kinds())
@@ -19,6 +19,14 @@ def branch_seq(connection: Connection | Session, branch_code: str) -> int:
     """The branch's last event sequence number (0 before its first command)."""
     return connection.execute(select(BranchSequence.seq).where(BranchSequence.branch_code == branch_code)
                               ).scalar_one_or_none() or 0
+
+
+def waiting_by_service(connection: Connection | Session, branch_code: str) -> dict[str, int]:
+    """How many tickets wait per service, from the trigger-kept tally: a handful of rows however long the queue (a
+    screen's counts must not cost a read of every waiting ticket)."""
+    return {str(code): int(waiting) for code, waiting in connection.execute(
+        select(QueueTally.service_code, QueueTally.waiting).where(QueueTally.branch_code == branch_code))
+        if waiting}
 
 
 def recent_calls(session: Session, branch_code: str, limit: int, since: datetime) -> list[TicketEvent]:
