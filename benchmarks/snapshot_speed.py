@@ -4,8 +4,9 @@ what a display pays when it joins, and ``GET …/snapshot``) and the staff one, 
 What it builds: the demo branch without daily caps (SQLite in a temporary directory, or ``--database-url``), six
 counters signed in, and the queue grown step by step to each size (tickets of every service, issued through the
 service layer); at each size every counter finishes its customer and calls the next twice (the last calls are recent,
-as in a working hall; the recent calls are read back from the newest event). At each size it times ``HallQueries.snapshot`` with its JSON, public and
-staff, ``--repeat`` times each, and prints the medians and 99th percentiles.
+as in a working hall; the recent calls are read back from the newest event). At each size it times
+``HallQueries.snapshot`` with its JSON, public and staff, ``--repeat`` times each, and prints the medians and 99th
+percentiles.
 
     python benchmarks/snapshot_speed.py [--sizes 200,2000,10000] [--repeat 30] [--database-url URL]
 
@@ -58,7 +59,8 @@ class Clock:
 
 def figures(times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
-    return round(statistics.median(ordered), 2), round(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))], 2)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return round(statistics.median(ordered), 2), round(p99, 2)
 
 
 def main() -> None:
@@ -80,7 +82,7 @@ def main() -> None:
     branch = hall.config.branches[0]
     services = [s.code for s in branch.services]
     names = ("zhang.wei", "li.na", "wang.fang", "liu.yang", "chen.jing", "zhao.lei")
-    staff = {counter.number: Actor(name, "staff") for counter, name in zip(branch.counters, names)}
+    staff = {counter.number: Actor(name, "staff") for counter, name in zip(branch.counters, names, strict=False)}
     for number, actor in staff.items():
         hall.counters.sign_in(branch.code, number, actor, takeover=True)
     issued = 0
