@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -130,6 +130,9 @@ class NoPacing:
 READ_CHUNK = 500  # rows read between two turns for waiting requests
 LEARN_CHUNK = 20  # events learnt between two turns (about 50 µs each)
 STEP_CHUNK = 100  # tickets converted or diffed between two checkpoints (well under a millisecond)
+QUIET_REESTIMATE = timedelta(minutes=10)
+"""How long an idle branch's re-estimate may be re-aged (:meth:`LiveHall._reage`) before the estimator runs again:
+the wait of a ticket behind a customer served for long, and the hour's rates, move on without any event."""
 PLANS_REREAD = timedelta(minutes=10)
 """How long a branch's roster and bookings, once read, serve its refreshes: a change made through this process
 drops them at once (:meth:`LiveHall.note_plans_changed`); this bounds how late one made by another process is seen."""
@@ -194,6 +197,21 @@ def project_hall(snapshot: QueueSnapshot, rules: policy.PolicyRules, model: Bran
                                                 first.get(-(i + 1), 0))
            for i, (service, priority) in enumerate(kinds)}
     return HallProjection(waits, ahead, new)
+
+
+def age_projection(projection: HallProjection, elapsed: timedelta) -> HallProjection | None:
+    """A projection ``elapsed`` later with nothing having happened (no event, the same queue and counters): every
+    waiting ticket's estimate that much shorter (:meth:`WaitEstimate.aged`), the people ahead and what a new ticket
+    would have unchanged. None when some ticket's expected call has passed: the branch needs a new estimate."""
+    waits = {}
+    for ticket_id, estimate in projection.waits.items():
+        if ticket_id < 0:  # the would-be new tickets' own entries: a ticket issued now is new again
+            continue
+        aged = estimate.aged(elapsed)
+        if aged is None:
+            return None
+        waits[ticket_id] = aged
+    return HallProjection(waits, projection.ahead, projection.new)
 
 
 def _booked_first(snapshot: QueueSnapshot, rules: policy.PolicyRules, tickets: Sequence[policy.QueuedTicket],
@@ -276,6 +294,32 @@ class _Plans:
         return booked_arrivals(self.slots, now)
 
 
+@dataclass(frozen=True)
+class _Projected:
+    """A branch's last re-estimate, as of ``seq`` at ``at``: the queue it was made for and what it said; an idle
+    refresh re-ages it instead of running the estimator again (:meth:`LiveHall._reage`)."""
+
+    at: datetime
+    seq: int
+    branch: Branch  # the hall model's branch it was made with: a changed model re-estimates
+    plans: _Plans
+    snapshot: QueueSnapshot
+    tickets: list[_Waiting]
+    projection: HallProjection
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """What a refresh hands the event loop to keep and publish."""
+
+    new: dict[tuple[str, str], NewTicket]
+    current: dict[int, dict[str, Any]]
+    updates: list[dict[str, Any]]
+    summary: dict[str, Any]
+    alerts: list[HallAlert]
+    glance: BranchGlance
+
+
 @dataclass
 class _BranchState:
     """What the live side keeps per branch between refreshes."""
@@ -297,6 +341,7 @@ class _BranchState:
     alert_since: dict[str, datetime] = field(default_factory=dict)  # each current hall alert: when it started
     today: DayTally = field(default_factory=DayTally)  # today's calls within target and ratings, for the overview
     glance: BranchGlance | None = None  # the branch at the last refresh, for the overview
+    projected: _Projected | None = None  # the last re-estimate, which an idle refresh re-ages (LiveHall._reage)
 
 
 class LiveHall(ReadsHallModel):
@@ -316,6 +361,8 @@ class LiveHall(ReadsHallModel):
         self._dirty: dict[str, bool] = {}  # branch -> urgent?
         self._lock = threading.Lock()
         self._glance_listeners: list[Callable[[str], None]] = []
+        self.estimates_run = 0  # refreshes that ran the estimator, and those that re-aged the last run (for /metrics)
+        self.estimates_reaged = 0
 
     # --- triggers -----------------------------------------------------------------------------------
 
@@ -423,46 +470,92 @@ class LiveHall(ReadsHallModel):
     # --- the refresh -------------------------------------------------------------------------------
 
     def refresh(self, branch_code: str, *, force_publish: bool = False) -> None:
-        """Learn from new events, re-estimate every waiting ticket, publish what changed."""
+        """Learn from new events, re-estimate every waiting ticket, publish what changed. A branch where nothing
+        happened since its last re-estimate (the idle refresh of a quiet branch) has that re-estimate re-aged instead
+        (:meth:`_reage`)."""
         branch = self._branch(branch_code)
         state = self._state(branch)
         now = self.clock()
+        if not force_publish and self._reage(branch, state, now):
+            return
         events = self._events_to_learn(branch, state)
         seq, rows, sessions, stops = self._read_queue(branch, now)
         cases = self._overdue_cases(branch, now)
         horizon = state.model.settings.horizon
         plans = self._plans(branch, state, now)
-
         previous = state.tickets
 
-        def compute() -> tuple[dict[tuple[str, str], NewTicket], dict[int, dict[str, Any]], list[dict[str, Any]],
-                               dict[str, Any], list[HallAlert], BranchGlance]:
+        def compute() -> tuple[_Projected, _Derived]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
             checkpoint = self.pacing.checkpoint
             self._learn(branch, state, events, checkpoint)
             snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
             projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services], checkpoint,
                                       roster=plans.roster(branch, now, horizon), booked=plans.booked(now))
-            waits, ahead, new = projection.waits, projection.ahead, projection.new
-            unknown = WaitEstimate.unknown()
-            current: dict[int, dict[str, Any]] = {}
-            updates = []
-            for index, ticket in enumerate(tickets):
-                if index % STEP_CHUNK == STEP_CHUNK - 1:
-                    checkpoint()
-                live = {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state,
-                        "people_ahead": ahead.get(ticket.id, 0), "estimate": waits.get(ticket.id, unknown).as_dict()}
-                current[ticket.id] = live
-                before = previous.get(ticket.id)
-                if force_publish or before is None or _shown(before) != _shown(live):
-                    updates.append({**live, "seq": seq})
-            loads = _service_loads(branch, snapshot, waits, new)
-            alerts = hall_alerts(now, loads, _counter_loads(branch, snapshot),
-                                 AlertRules(pause_alert=self.config.queue.pause_alert), cases)
-            glance = _glance(branch, now, snapshot, loads, alerts, stops, state.today)
-            return new, current, updates, self._summary(branch, seq, now, snapshot, new), alerts, glance
+            projected = _Projected(now, seq, branch, plans, snapshot, tickets, projection)
+            return projected, self._derive(branch, state, projected, now, stops, cases, previous, force_publish)
 
-        new, current, updates, summary, alerts, glance = self.offload(compute)
+        projected, derived = self.offload(compute)
+        state.projected = projected
+        self.estimates_run += 1
+        self._publish(branch, state, now, projected.seq, derived, force_publish)
+
+    def _reage(self, branch: Branch, state: _BranchState, now: datetime) -> bool:
+        """The refresh of a branch whose queue, counters and plans did not change since its last re-estimate (no
+        event: the same ``seq``) and whose estimates all still lie ahead: that re-estimate, re-aged
+        (:func:`age_projection`), stands for a new one, so a quiet branch's minute costs a read of its ``seq``, its
+        stops of issue and overdue cases, not the queue and the estimator. Every :data:`QUIET_REESTIMATE` the
+        estimator runs again anyway (the counters' elapsed service times and the hour's rates move on). False:
+        re-estimate."""
+        last = state.projected
+        if last is None or last.branch is not branch or not last.at <= now < last.at + QUIET_REESTIMATE:
+            return False
+        if self.branch_seq(branch.code) != last.seq or self._plans(branch, state, now) is not last.plans:
+            return False
+        projection = age_projection(last.projection, now - last.at)
+        if projection is None:
+            return False
+        with self.uow.read() as session:
+            stops = issue_stops.current(session.connection(), branch.code, now)
+        cases = self._overdue_cases(branch, now)
+        aged = replace(last, snapshot=replace(last.snapshot, now=now), projection=projection)
+        previous = state.tickets
+        derived = self.offload(lambda: self._derive(branch, state, aged, now, stops, cases, previous, False))
+        self.estimates_reaged += 1
+        self._publish(branch, state, now, last.seq, derived, False)
+        return True
+
+    def _derive(self, branch: Branch, state: _BranchState, projected: _Projected, now: datetime,
+                stops: list[IssueStop], cases: list[OverdueCase], previous: dict[int, dict[str, Any]],
+                force_publish: bool) -> _Derived:
+        """What a projection means for the screens: each waiting ticket's live state and the updates to push, the
+        summary, the hall alerts and the overview's glance (pure but for the pacing checkpoints)."""
+        checkpoint = self.pacing.checkpoint
+        snapshot, seq = projected.snapshot, projected.seq
+        waits, ahead, new = projected.projection.waits, projected.projection.ahead, projected.projection.new
+        unknown = WaitEstimate.unknown()
+        current: dict[int, dict[str, Any]] = {}
+        updates = []
+        for index, ticket in enumerate(projected.tickets):
+            if index % STEP_CHUNK == STEP_CHUNK - 1:
+                checkpoint()
+            live = {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state,
+                    "people_ahead": ahead.get(ticket.id, 0), "estimate": waits.get(ticket.id, unknown).as_dict()}
+            current[ticket.id] = live
+            before = previous.get(ticket.id)
+            if force_publish or before is None or _shown(before) != _shown(live):
+                updates.append({**live, "seq": seq})
+        loads = _service_loads(branch, snapshot, waits, new)
+        alerts = hall_alerts(now, loads, _counter_loads(branch, snapshot),
+                             AlertRules(pause_alert=self.config.queue.pause_alert), cases)
+        glance = _glance(branch, now, snapshot, loads, alerts, stops, state.today)
+        return _Derived(new, current, updates, self._summary(branch, seq, now, snapshot, new), alerts, glance)
+
+    def _publish(self, branch: Branch, state: _BranchState, now: datetime, seq: int, derived: _Derived,
+                 force_publish: bool) -> None:
+        """Keep a refresh's results and push what changed (on the event loop)."""
+        new, current, updates, summary, alerts, glance = (derived.new, derived.current, derived.updates,
+                                                          derived.summary, derived.alerts, derived.glance)
         glance_changed = state.glance is None or state.glance.shown() != glance.shown()
         state.glance = glance
         state.alert_since = carry_since(state.alert_since, alerts, now)
