@@ -361,7 +361,7 @@ class LiveHall(ReadsHallModel):
         self._dirty: dict[str, bool] = {}  # branch -> urgent?
         self._lock = threading.Lock()
         self._glance_listeners: list[Callable[[str], None]] = []
-        self.estimates_run = 0  # refreshes that ran the estimator, and those that re-aged the last run (for /metrics)
+        self.estimates_run = 0  # refreshes that ran the estimator, and those that re-aged the last run instead
         self.estimates_reaged = 0
 
     # --- triggers -----------------------------------------------------------------------------------
