@@ -221,7 +221,12 @@ def screens_worker(pipe: Pipe, urls: list[str], branches: list[str], per_branch:
         await asyncio.gather(*(close() for close in closers), return_exceptions=True)
         await session.close()
 
-    asyncio.run(main())
+    more_files()
+    try:
+        asyncio.run(main())
+    except BaseException as exc:  # tell the parent instead of leaving it waiting
+        pipe.send(f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def _called_by_branch(screens: list[Screen]) -> dict[str, list[list[tuple[int, float]]]]:
@@ -360,6 +365,34 @@ def drive(loads: list[BranchLoad], seconds: float, per_minute: float, calls: lis
     return counts[0], counts[1]
 
 
+def in_parallel(work: Callable[[int], None], count: int) -> None:
+    """``work(0)`` … ``work(count - 1)`` on WORKERS threads; the first failure is raised."""
+    failures: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            for n in range(index, count, WORKERS):
+                work(n)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
+def more_files() -> None:
+    """Room for every connection: each branch's kiosk and counters, and the displays."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 # --- one run ----------------------------------------------------------------------------------------------------
 
 def server_cpu(processes: list[ServerProcess]) -> float:
@@ -376,36 +409,46 @@ def run(args: argparse.Namespace, process_count: int, database_url: str, redis_u
     urls = [p.url for p in processes]
     print(f"-- {process_count} process(es), {len(codes)} branches: servers up in {time.monotonic() - started:.0f} s",
           flush=True)
+    screens: multiprocessing.Process | None = None
     try:
-        names = iter(staff_names(args.branches, args.counters))
-        loads = [BranchLoad(Kiosk(urls[b % len(urls)], code),
-                            [Counter(urls[(b + 1 + c) % len(urls)], code, number, next(names))
-                             for c, number in enumerate(list(COUNTER_SERVICES)[:args.counters])])
-                 for b, code in enumerate(codes)]
-        for load in loads:  # the morning queue: every counter serving, some waiting
+        parent, child = multiprocessing.Pipe()  # the displays first: the process must not inherit the connections
+        screens = multiprocessing.Process(target=screens_worker, args=(child, urls, codes, args.displays), daemon=True)
+        screens.start()
+        names = staff_names(args.branches, args.counters)
+        loads: list[BranchLoad | None] = [None] * len(codes)
+
+        def set_up(b: int) -> None:
+            """A branch's kiosk and signed-in counters, and its morning queue: every counter serving, some waiting."""
+            code = codes[b]
+            load = BranchLoad(Kiosk(urls[b % len(urls)], code),
+                              [Counter(urls[(b + 1 + c) % len(urls)], code, number, names[b * args.counters + c])
+                               for c, number in enumerate(list(COUNTER_SERVICES)[:args.counters])])
             for _ in range(args.counters + args.queued):
                 load.kiosk.issue(ISSUED_SERVICES[0])
             for counter in load.counters:
                 counter.serve([])
                 if counter.current is not None:
                     counter.start()
-        parent, child = multiprocessing.Pipe()
-        screens = multiprocessing.Process(target=screens_worker, args=(child, urls, codes, args.displays), daemon=True)
-        screens.start()
+            loads[b] = load
+
+        in_parallel(set_up, len(codes))
         if not parent.poll(300):
             raise RuntimeError("the displays did not connect")
-        assert parent.recv() == "ready"
+        ready = parent.recv()
+        if ready != "ready":
+            raise RuntimeError(f"the displays did not connect: {ready}")
         print(f"   set up (sign-ins, morning queue, {len(codes) * args.displays} displays) in "
               f"{time.monotonic() - started:.0f} s; settling 5 s", flush=True)
         time.sleep(5)
 
         phases: dict[str, dict[str, Any]] = {}
         calls: list[tuple[int, float]] = []
+        branch_loads = [load for load in loads if load is not None]
         for name, seconds, rate in (("idle", args.idle_s, 0.0), ("normal", args.normal_s, args.normal_rate),
                                     ("peak", args.peak_s, args.peak_rate)):
             cpu_before, began = server_cpu(processes), time.monotonic()
             if rate > 0:
-                issued, failed = drive(loads, seconds, rate, calls, seed=hash(name) % 1000)
+                issued, failed = drive(branch_loads, seconds, rate, calls, seed=len(name))
             else:
                 time.sleep(seconds)
                 issued = failed = 0
@@ -449,8 +492,16 @@ def run(args: argparse.Namespace, process_count: int, database_url: str, redis_u
               f" ({uncovered} never summarised); display drops {drops}", flush=True)
         return result
     finally:
+        if screens is not None and screens.is_alive():
+            screens.terminate()
         for process in processes:
             process.stop()
+
+
+def skipped(reason: str) -> None:
+    """Without PostgreSQL or Redis there is nothing to measure (``make bench`` goes on with the next benchmark)."""
+    print(reason)
+    print(json.dumps({"skipped": reason}))
 
 
 def main() -> None:
@@ -469,6 +520,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=None)
     args = parser.parse_args()
     counts = [int(n) for n in args.processes.split(",")]
+    more_files()
 
     from tests.support import PostgresCluster, RedisServer, fresh_postgres_database
 
@@ -478,14 +530,14 @@ def main() -> None:
         if base is None:
             cluster = PostgresCluster.create()
             if cluster is None:
-                sys.exit("PostgreSQL is not installed (apt-get install postgresql), or give --database-url")
+                return skipped("PostgreSQL is not installed (apt-get install postgresql), or give --database-url")
             cluster.start()
             base = cluster.url
         redis_url = args.redis_url
         if redis_url is None:
             redis = RedisServer.create()
             if redis is None:
-                sys.exit("redis-server is not installed (apt-get install redis-server), or give --redis-url")
+                return skipped("redis-server is not installed (apt-get install redis-server), or give --redis-url")
             redis.start()
             redis_url = redis.url
         runs = [run(args, count, fresh_postgres_database(base), redis_url) for count in counts]
