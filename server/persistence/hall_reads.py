@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlmodel import Session
 
 from server.domain.tickets import EventKind, counter_taking_kinds
+from server.persistence.raw import RawStatement
 from server.persistence.tables import BranchSequence, QueueTally, TicketEvent
 
 _CALLS = (EventKind.CALLED.value, EventKind.RECALLED.value)
 _TAKING = tuple(kind.value for kind in counter_taking_kinds())
 
 
+_SEQ = RawStatement(select(BranchSequence.seq).where(BranchSequence.branch_code == bindparam("b")))
+
+
 def branch_seq(connection: Connection | Session, branch_code: str) -> int:
-    """The branch's last event sequence number (0 before its first command)."""
-    return connection.execute(select(BranchSequence.seq).where(BranchSequence.branch_code == branch_code)
-                              ).scalar_one_or_none() or 0
+    """The branch's last event sequence number (0 before its first command). On the driver's cursor: the live loop
+    reads it for every branch every second, so a network's quiet branches must cost little here."""
+    row = _SEQ.first(connection.connection() if isinstance(connection, Session) else connection, {"b": branch_code})
+    return int(row[0]) if row is not None and row[0] is not None else 0
 
 
 def waiting_by_service(connection: Connection | Session, branch_code: str) -> dict[str, int]:

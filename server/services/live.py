@@ -63,6 +63,7 @@ from server.offload import Offload
 from server.persistence import bookings as stored_bookings
 from server.persistence import counter_sessions, hall_reads, issue_stops, live_reads
 from server.persistence import roster as stored_roster
+from server.persistence.follow_ups import any_overdue
 from server.persistence.follow_ups import overdue as overdue_follow_ups
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
@@ -622,6 +623,8 @@ class LiveHall(ReadsHallModel):
         """The branch's follow-up cases past due (few; an idle branch refreshes every minute, so a case that
         passes its due time without any event is alerted within about a minute)."""
         with self.uow.read() as session:
+            if not any_overdue(session.connection(), branch.code, now):  # most branches: one cheap count
+                return []
             rows = overdue_follow_ups(session, branch.code, now)
         return [OverdueCase(id=case.id or 0, due_at=case.due_at, ticket_number=ticket.number if ticket else None,
                             owner=self.config.display_name(case.owner_username))
