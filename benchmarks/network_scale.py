@@ -266,9 +266,9 @@ class Counter:
         assert status == 200, body
         self.current: dict[str, Any] | None = None
 
-    def serve(self, calls: list[tuple[int, float]]) -> None:
-        """Finish the customer here and call the next one (a free counter just calls); each call's ticket id and the
-        moment before its request go to ``calls``."""
+    def serve(self, calls: list[tuple[int, float, float]]) -> None:
+        """Finish the customer here and call the next one (a free counter just calls); each call's ticket id, the
+        moment before its request and the moment of its answer go to ``calls``."""
         base = f"/api/branches/{self.branch}"
         if self.current is not None and self.current.get("state") == "called":
             self.start()
@@ -282,7 +282,7 @@ class Counter:
             return
         self.current = body.get("ticket")
         if self.current is not None:
-            calls.append((self.current["id"], sent))
+            calls.append((self.current["id"], sent, time.monotonic()))
 
 
     def start(self) -> None:
@@ -311,7 +311,7 @@ class BranchLoad:
     turn: int = 0
 
 
-def drive(loads: list[BranchLoad], seconds: float, per_minute: float, calls: list[tuple[int, float]],
+def drive(loads: list[BranchLoad], seconds: float, per_minute: float, calls: list[tuple[int, float, float]],
           seed: int) -> tuple[int, int]:
     """Each branch's tickets arrive at ``per_minute`` (Poisson); each one brings a service at one of the branch's
     counters (in turn) some seconds later. WORKERS threads, each with the branches it owns. (issued, failed)"""
@@ -331,7 +331,7 @@ def drive(loads: list[BranchLoad], seconds: float, per_minute: float, calls: lis
                     heapq.heappush(heap, (began + at, order, b, "issue"))
                     order += 1
                     at += rng.expovariate(per_minute / 60)
-        mine: list[tuple[int, float]] = []
+        mine: list[tuple[int, float, float]] = []
         issued = failed = 0
         while heap:
             when, _, b, what = heapq.heappop(heap)
@@ -442,7 +442,7 @@ def run(args: argparse.Namespace, process_count: int, database_url: str, redis_u
         time.sleep(5)
 
         phases: dict[str, dict[str, Any]] = {}
-        calls: list[tuple[int, float]] = []
+        calls: list[tuple[int, float, float]] = []
         branch_loads = [load for load in loads if load is not None]
         for name, seconds, rate in (("idle", args.idle_s, 0.0), ("normal", args.normal_s, args.normal_rate),
                                     ("peak", args.peak_s, args.peak_rate)):
@@ -468,7 +468,8 @@ def run(args: argparse.Namespace, process_count: int, database_url: str, redis_u
         parent.send("finish")
         called, staleness, uncovered, drops = parent.recv()
         screens.join(30)
-        sent = dict(calls)
+        sent = {ticket_id: at for ticket_id, at, _answered in calls}
+        answers = [(answered - at) * 1000 for _ticket_id, at, answered in calls]
         latencies = [(received - sent[ticket_id]) * 1000
                      for displays in called.values() for seen in displays for ticket_id, received in seen
                      if ticket_id in sent]
@@ -478,6 +479,8 @@ def run(args: argparse.Namespace, process_count: int, database_url: str, redis_u
             "calls": len(calls), "call_receipts": len(latencies),
             "call_to_screen_p50_ms": round(percentile(latencies, 0.50), 1),
             "call_to_screen_p99_ms": round(percentile(latencies, 0.99), 1),
+            "call_answer_p50_ms": round(percentile(answers, 0.50), 1),
+            "call_answer_p99_ms": round(percentile(answers, 0.99), 1),
             "estimate_staleness_p50_s": round(percentile(staleness, 0.50), 2),
             "estimate_staleness_p99_s": round(percentile(staleness, 0.99), 2),
             "estimate_staleness_max_s": round(max(staleness, default=float("nan")), 2),
@@ -485,7 +488,8 @@ def run(args: argparse.Namespace, process_count: int, database_url: str, redis_u
             "cpu_ms_per_branch_min": {name: p["cpu_ms_per_branch_min"] for name, p in phases.items()},
             "phases": phases,
         }
-        print(f"   call-to-screen p50 {result['call_to_screen_p50_ms']} ms p99 {result['call_to_screen_p99_ms']} ms"
+        print(f"   call answered p50 {result['call_answer_p50_ms']} ms p99 {result['call_answer_p99_ms']} ms;"
+              f" call-to-screen p50 {result['call_to_screen_p50_ms']} ms p99 {result['call_to_screen_p99_ms']} ms"
               f" ({len(latencies)} receipts of {len(calls)} calls at {expected // max(len(called), 1)} displays a"
               f" branch); estimate staleness p50 {result['estimate_staleness_p50_s']} s p99"
               f" {result['estimate_staleness_p99_s']} s max {result['estimate_staleness_max_s']} s"
