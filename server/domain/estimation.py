@@ -167,6 +167,19 @@ class WaitEstimate:
         shift = per_person * extra
         return replace(self, expected=self.expected + shift, low=self.low + shift, high=self.high + shift)
 
+    def aged(self, elapsed: timedelta) -> WaitEstimate | None:
+        """This estimate of a waiting ticket ``elapsed`` later, nothing having happened meanwhile: the same call time,
+        so every figure is that much shorter (the interval's ends not below zero). None when the call was expected
+        by then: a ticket still waiting past its expected call needs a new estimate, not a shorter one. An unknown
+        estimate stays as it is."""
+        if not self.known or elapsed <= timedelta(0):
+            return self
+        if self.expected <= elapsed:
+            return None
+        zero = timedelta(0)
+        return replace(self, expected=self.expected - elapsed, low=max(zero, self.low - elapsed),
+                       high=max(zero, self.high - elapsed))
+
     def rounded_range(self) -> tuple[int, int] | None:
         """The interval in whole minutes as shown to customers, or None when there is no estimate.
 

@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -63,6 +63,7 @@ from server.offload import Offload
 from server.persistence import bookings as stored_bookings
 from server.persistence import counter_sessions, hall_reads, issue_stops, live_reads
 from server.persistence import roster as stored_roster
+from server.persistence.follow_ups import any_overdue
 from server.persistence.follow_ups import overdue as overdue_follow_ups
 from server.persistence.live_reads import LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
@@ -147,6 +148,9 @@ STALE_AFTER = timedelta(seconds=75)
 """A branch whose freshest results (its holder's, or this process's own) are older than this, although its holder
 refreshes at least once a minute, has no holder this process hears from (Redis down, no lease taken yet): this
 process then refreshes it itself, without publishing, rather than answer reads without an estimate."""
+QUIET_REESTIMATE = timedelta(minutes=10)
+"""How long an idle branch's re-estimate may be re-aged (:meth:`LiveHall._reage`) before the estimator runs again:
+the wait of a ticket behind a customer served for long, and the hour's rates, move on without any event."""
 PLANS_REREAD = timedelta(minutes=10)
 """How long a branch's roster and bookings, once read, serve its refreshes: a change made through this process
 drops them at once (:meth:`LiveHall.note_plans_changed`); this bounds how late one made by another process is seen."""
@@ -221,6 +225,19 @@ def expected_calls(now: datetime, waits: Mapping[int, WaitEstimate]) -> dict[int
     """When each ticket with a known estimate is expected to be called: the ``until`` of its people ahead
     (:func:`policy.called_before`)."""
     return {ticket_id: now + estimate.expected for ticket_id, estimate in waits.items() if estimate.known}
+def age_projection(projection: HallProjection, elapsed: timedelta) -> HallProjection | None:
+    """A projection ``elapsed`` later with nothing having happened (no event, the same queue and counters): every
+    waiting ticket's estimate that much shorter (:meth:`WaitEstimate.aged`), the people ahead and what a new ticket
+    would have unchanged. None when some ticket's expected call has passed: the branch needs a new estimate."""
+    waits = {}
+    for ticket_id, estimate in projection.waits.items():
+        if ticket_id < 0:  # the would-be new tickets' own entries: a ticket issued now is new again
+            continue
+        aged = estimate.aged(elapsed)
+        if aged is None:
+            return None
+        waits[ticket_id] = aged
+    return HallProjection(waits, projection.ahead, projection.new)
 
 
 def _booked_first(snapshot: QueueSnapshot, rules: policy.PolicyRules, tickets: Sequence[policy.QueuedTicket],
@@ -303,6 +320,33 @@ class _Plans:
         return booked_arrivals(self.slots, now)
 
 
+@dataclass(frozen=True)
+class _Projected:
+    """A branch's last re-estimate, as of ``seq`` at ``at``: the queue it was made for and what it said; an idle
+    refresh re-ages it instead of running the estimator again (:meth:`LiveHall._reage`)."""
+
+    at: datetime
+    seq: int
+    branch: Branch  # the hall model's branch it was made with: a changed model re-estimates
+    plans: _Plans
+    snapshot: QueueSnapshot
+    tickets: list[_Waiting]
+    projection: HallProjection
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """What a refresh hands the event loop to keep and publish."""
+
+    new: dict[tuple[str, str], NewTicket]
+    current: dict[int, dict[str, Any]]
+    updates: list[dict[str, Any]]
+    figures: list[list[Any]]  # the updates' figures, as sent to the other processes
+    summary: dict[str, Any]
+    alerts: list[HallAlert]
+    glance: BranchGlance
+
+
 @dataclass
 class _BranchState:
     """What the live side keeps per branch between refreshes."""
@@ -325,6 +369,7 @@ class _BranchState:
     alert_since: dict[str, datetime] = field(default_factory=dict)  # each current hall alert: when it started
     today: DayTally = field(default_factory=DayTally)  # today's calls within target and ratings, for the overview
     glance: BranchGlance | None = None  # the branch at the last refresh, for the overview
+    projected: _Projected | None = None  # the last re-estimate, which an idle refresh re-ages (LiveHall._reage)
 
 
 @dataclass
@@ -367,6 +412,8 @@ class LiveHall(ReadsHallModel):
         self._share_outage = OutageLog(log, "sharing the live side's results")  # Redis down: one warning, a count
         self._shared: dict[str, _Shared] = {}
         self.refreshes: dict[str, int] = {}  # refreshes run per branch in this process (/metrics)
+        self.estimates_run = 0  # refreshes that ran the estimator, and those that re-aged the last run instead
+        self.estimates_reaged = 0
 
     # --- triggers -----------------------------------------------------------------------------------
 
@@ -571,52 +618,102 @@ class LiveHall(ReadsHallModel):
 
     def refresh(self, branch_code: str, *, force_publish: bool = False) -> None:
         """Learn from new events, re-estimate every waiting ticket, publish what changed (only the branch's holder
-        publishes; another process refreshes a branch only when it hears from no holder, for its own reads)."""
+        publishes; another process refreshes a branch only when it hears from no holder, for its own reads). A branch
+        where nothing happened since its last re-estimate (the idle refresh of a quiet branch) has that re-estimate
+        re-aged instead (:meth:`_reage`)."""
         branch = self._branch(branch_code)
         publish = self.leases.holds(branch.code)
         self.refreshes[branch.code] = self.refreshes.get(branch.code, 0) + 1
         state = self._state(branch)
         now = self.clock()
+        if not force_publish and self._reage(branch, state, now, publish):
+            return
         events = self._events_to_learn(branch, state)
         seq, rows, sessions, stops = self._read_queue(branch, now)
         cases = self._overdue_cases(branch, now)
         horizon = state.model.settings.horizon
         plans = self._plans(branch, state, now)
-
         previous = state.tickets
 
-        def compute() -> tuple[dict[tuple[str, str], NewTicket], dict[int, dict[str, Any]], list[dict[str, Any]],
-                               list[list[Any]], dict[str, Any], list[HallAlert], BranchGlance]:
+        def compute() -> tuple[_Projected, _Derived]:
             """Everything CPU-bound, off the server's event loop (see ``offload``)."""
             checkpoint = self.pacing.checkpoint
             self._learn(branch, state, events, checkpoint)
             snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
             projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services], checkpoint,
                                       roster=plans.roster(branch, now, horizon), booked=plans.booked(now))
-            waits, ahead, new = projection.waits, projection.ahead, projection.new
-            unknown = WaitEstimate.unknown()
-            current: dict[int, dict[str, Any]] = {}
-            updates = []
-            changed: list[list[Any]] = []  # the updates' figures, as sent to the other processes
-            for index, (ticket, queued) in enumerate(zip(tickets, snapshot.waiting, strict=True)):
-                if index % STEP_CHUNK == STEP_CHUNK - 1:
-                    checkpoint()
-                figures = ticket_figures(ticket.id, ticket.number, ticket.state, ahead.get(ticket.id, 0),
-                                         waits.get(ticket.id, unknown),
-                                         None if policy.is_callable(queued, now) else queued.callable_from)
-                live = live_ticket(figures, branch)  # as every other process builds it from the figures
-                current[ticket.id] = live
-                before = previous.get(ticket.id)
-                if force_publish or before is None or _shown(before) != _shown(live):
-                    updates.append({**live, "seq": seq})
-                    changed.append(figures)
-            loads = _service_loads(branch, snapshot, waits, new)
-            alerts = hall_alerts(now, loads, _counter_loads(branch, snapshot),
-                                 AlertRules(pause_alert=self.config.queue.pause_alert), cases)
-            glance = _glance(branch, now, snapshot, loads, alerts, stops, state.today)
-            return new, current, updates, changed, self._summary(branch, seq, now, snapshot, new), alerts, glance
+            projected = _Projected(now, seq, branch, plans, snapshot, tickets, projection)
+            return projected, self._derive(branch, state, projected, now, stops, cases, previous, force_publish)
 
-        new, current, updates, figures, summary, alerts, glance = self.offload(compute)
+        projected, derived = self.offload(compute)
+        state.projected = projected
+        self.estimates_run += 1
+        self._publish(branch, state, now, projected.seq, derived, previous, force_publish=force_publish,
+                      publish=publish)
+
+    def _reage(self, branch: Branch, state: _BranchState, now: datetime, publish: bool) -> bool:
+        """The refresh of a branch whose queue, counters and plans did not change since its last re-estimate (no
+        event: the same ``seq``) and whose estimates all still lie ahead: that re-estimate, re-aged
+        (:func:`age_projection`), stands for a new one, so a quiet branch's minute costs a read of its ``seq``, its
+        stops of issue and overdue cases, not the queue and the estimator. Every :data:`QUIET_REESTIMATE` the
+        estimator runs again anyway (the counters' elapsed service times and the hour's rates move on). False:
+        re-estimate."""
+        last = state.projected
+        if last is None or last.branch is not branch or not last.at <= now < last.at + QUIET_REESTIMATE:
+            return False
+        if self.branch_seq(branch.code) != last.seq or self._plans(branch, state, now) is not last.plans:
+            return False
+        projection = age_projection(last.projection, now - last.at)
+        if projection is None:
+            return False
+        with self.uow.read() as session:
+            stops = issue_stops.current(session.connection(), branch.code, now)
+        cases = self._overdue_cases(branch, now)
+        aged = replace(last, snapshot=replace(last.snapshot, now=now), projection=projection)
+        previous = state.tickets
+        derived = self.offload(lambda: self._derive(branch, state, aged, now, stops, cases, previous, False))
+        self.estimates_reaged += 1
+        self._publish(branch, state, now, last.seq, derived, previous, force_publish=False, publish=publish)
+        return True
+
+    def _derive(self, branch: Branch, state: _BranchState, projected: _Projected, now: datetime,
+                stops: list[IssueStop], cases: list[OverdueCase], previous: dict[int, dict[str, Any]],
+                force_publish: bool) -> _Derived:
+        """What a projection means for the screens: each waiting ticket's live state and the updates to push (with
+        their figures, as sent to the other processes), the summary, the hall alerts and the overview's glance (pure
+        but for the pacing checkpoints)."""
+        checkpoint = self.pacing.checkpoint
+        snapshot, seq = projected.snapshot, projected.seq
+        waits, ahead, new = projected.projection.waits, projected.projection.ahead, projected.projection.new
+        unknown = WaitEstimate.unknown()
+        current: dict[int, dict[str, Any]] = {}
+        updates = []
+        changed: list[list[Any]] = []
+        for index, (ticket, queued) in enumerate(zip(projected.tickets, snapshot.waiting, strict=True)):
+            if index % STEP_CHUNK == STEP_CHUNK - 1:
+                checkpoint()
+            figures = ticket_figures(ticket.id, ticket.number, ticket.state, ahead.get(ticket.id, 0),
+                                     waits.get(ticket.id, unknown),
+                                     None if policy.is_callable(queued, now) else queued.callable_from)
+            live = live_ticket(figures, branch)  # as every other process builds it from the figures
+            current[ticket.id] = live
+            before = previous.get(ticket.id)
+            if force_publish or before is None or _shown(before) != _shown(live):
+                updates.append({**live, "seq": seq})
+                changed.append(figures)
+        loads = _service_loads(branch, snapshot, waits, new)
+        alerts = hall_alerts(now, loads, _counter_loads(branch, snapshot),
+                             AlertRules(pause_alert=self.config.queue.pause_alert), cases)
+        glance = _glance(branch, now, snapshot, loads, alerts, stops, state.today)
+        return _Derived(new, current, updates, changed, self._summary(branch, seq, now, snapshot, new), alerts,
+                        glance)
+
+    def _publish(self, branch: Branch, state: _BranchState, now: datetime, seq: int, derived: _Derived,
+                 previous: dict[int, dict[str, Any]], *, force_publish: bool, publish: bool) -> None:
+        """Keep a refresh's results and, in the branch's holder (``publish``), push what changed and share it with
+        the other processes (on the event loop)."""
+        new, current, updates, summary, alerts, glance = (derived.new, derived.current, derived.updates,
+                                                          derived.summary, derived.alerts, derived.glance)
         glance_changed = state.glance is None or state.glance.shown() != glance.shown()
         state.glance = glance
         state.alert_since = carry_since(state.alert_since, alerts, now)
@@ -643,7 +740,7 @@ class LiveHall(ReadsHallModel):
             self._send(projection_message(self.owner, branch.code, now, seq, summary, new, glance))
             gone = [ticket_id for ticket_id in previous if ticket_id not in current]
             if updates or gone:
-                self._send(ticket_figures_message(self.owner, branch.code, seq, figures, gone))
+                self._send(ticket_figures_message(self.owner, branch.code, seq, derived.figures, gone))
         if glance_changed and self._fresher(branch.code) is state:
             for listener in self._glance_listeners:
                 listener(branch.code)
@@ -694,6 +791,8 @@ class LiveHall(ReadsHallModel):
         """The branch's follow-up cases past due (few; an idle branch refreshes every minute, so a case that
         passes its due time without any event is alerted within about a minute)."""
         with self.uow.read() as session:
+            if not any_overdue(session.connection(), branch.code, now):  # most branches: one cheap count
+                return []
             rows = overdue_follow_ups(session, branch.code, now)
         return [OverdueCase(id=case.id or 0, due_at=case.due_at, ticket_number=ticket.number if ticket else None,
                             owner=self.config.display_name(case.owner_username))

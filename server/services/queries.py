@@ -36,6 +36,7 @@ from server.services.views import (
 )
 
 _ON_THE_FLOOR = tuple(s for s in TicketState if s.in_progress)
+_AT_COUNTERS = tuple(s for s in TicketState if s.holds_counter)
 MAX_NO_SHOWS = 20  # a console lists this many no-shows that may come back; more is a hall in trouble, not a list
 
 
@@ -54,7 +55,10 @@ class HallQueries:
         with hall.uow.read() as session:
             connection = session.connection()
             seq = hall_reads.branch_seq(connection, branch.code)
-            on_floor = tickets.in_states(connection, branch.code, _ON_THE_FLOOR)
+            # the public view reads only what it shows (the tickets counters hold, the counts): its cost stays flat
+            # however long the queue; only the staff view lists the waiting and parked tickets
+            on_floor = tickets.in_states(connection, branch.code, _ON_THE_FLOOR if staff else _AT_COUNTERS)
+            waiting_by_service = hall_reads.waiting_by_service(connection, branch.code)
             sessions = counter_sessions.for_branch(connection, branch.code)
             began = DayBoundary.at(branch, now, hall.config.queue.day_end_grace).current_began_at
             recent = hall_reads.recent_calls(session, branch.code, hall.config.queue.recent_calls, began)
@@ -63,12 +67,11 @@ class HallQueries:
             today = service_day(now, branch.timezone)
             issued_today = numbers.issued_on(connection, branch.code, today)
             stops = issue_stops.current(connection, branch.code, now)
-        waiting = [t for t in on_floor if t.state is TicketState.WAITING]
         active = {t.counter_number: t for t in on_floor if t.state.holds_counter}
         services = []
         for service in branch.services:
             view = service_view(service, branch)
-            view["waiting"] = sum(1 for t in waiting if t.service_code == service.code)
+            view["waiting"] = waiting_by_service.get(service.code, 0)
             view.update(opening_view(branch.opening(service, now)))
             view["issued_today"] = issued_today.get(service.code, 0)
             view["daily_cap_reached"] = (service.daily_cap is not None
@@ -97,11 +100,11 @@ class HallQueries:
                          for c in branch.counters],
             "recent_calls": [{"number": e.ticket_number, "counter": e.counter_number, "service": e.service_code,
                               "kind": e.kind, "at": iso(e.at), "seq": e.seq} for e in recent],
-            "waiting_total": len(waiting),
+            "waiting_total": sum(waiting_by_service.values()),
             "issue_stops": [stop.view() for stop in stops],
         }
         if staff:
-            result["waiting"] = [ticket_staff(t, branch) for t in waiting]
+            result["waiting"] = [ticket_staff(t, branch) for t in on_floor if t.state is TicketState.WAITING]
             result["parked"] = [ticket_staff(t, branch) for t in on_floor if t.state is TicketState.PARKED]
         return result
 

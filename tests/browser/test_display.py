@@ -728,3 +728,35 @@ def test_a_call_leaves_the_wall_when_its_customer_is_no_longer_expected_at_the_c
                      json={"to_service": "PLAN"}).ok
     expect(wall.locator("#now-idle")).to_be_visible()  # no call stands any more: both will be called again
     assert wall.js_errors == []
+
+
+def test_a_long_queue_shows_its_counts_on_the_wall_and_the_calls_at_the_counters(
+        hall_server: HallServer, context: Any) -> None:
+    """The public snapshot counts the queue without listing it: the wall's counts are still the queue's, and the
+    events that follow the snapshot move them on."""
+    at_1, at_3 = hall_server.sign_in("1"), hall_server.sign_in("3", "wang.fang")
+    kiosk = requests.Session()
+    counts = {"BILL": 210, "PLAN": 150, "SIM": 90}
+    for service, count in counts.items():
+        for _ in range(count):
+            assert kiosk.post(f"{hall_server.api}/branches/{BRANCH}/tickets", json={"service": service}).ok
+    called = [hall_server.call_next(at_1, "1")["ticket"], hall_server.call_next(at_3, "3")["ticket"]]
+    for ticket in called:
+        counts[ticket["service"]] -= 1
+
+    wall = open_page(context, f"{hall_server.url}{WALL}?lang=en&sound=off")
+    at_counter_3 = open_page(context, f"{hall_server.url}{WALL}/counter/3?lang=en")
+    for service, count in counts.items():
+        expect(row(wall, service).locator(".service-waiting")).to_contain_text(str(count))
+    expect(wall.locator(".counter-chip[data-counter='1'] .chip-ticket")).to_have_text(called[0]["number"])
+    expect(wall.locator(".counter-chip[data-counter='3'] .chip-ticket")).to_have_text(called[1]["number"])
+    expect(at_counter_3.locator("#counter-number")).to_have_text(called[1]["number"])
+
+    hall_server.issue("SIM")
+    expect(row(wall, "SIM").locator(".service-waiting")).to_contain_text(str(counts["SIM"] + 1))
+    assert at_3.post(f"{hall_server.api}/branches/{BRANCH}/tickets/{called[1]['id']}/no-show", json={}).ok
+    following = hall_server.call_next(at_3, "3")["ticket"]
+    expect(at_counter_3.locator("#counter-number")).to_have_text(following["number"])
+    expect(wall.locator("#now-number")).to_have_text(following["number"])
+    for page in (wall, at_counter_3):
+        assert page.js_errors == []

@@ -239,7 +239,7 @@ def test_a_refresh_of_a_long_queue_gives_way_throughout(database_url: str, tmp_p
         hall.tickets.issue(B, services[n % len(services)])
     live.refresh(B)
     assert {"_learn", "_queue_snapshot", "__init__", "_lanes", "run", "estimate_waits", "_people_ahead",
-            "compute"} <= set(pacing.sites)
+            "_derive"} <= set(pacing.sites)
     assert pacing.sites.count("_queue_snapshot") >= 600 // STEP_CHUNK
     assert pacing.sites.count("_people_ahead") >= 600 // STEP_CHUNK * len(hall.config.branches[0].counters)
     assert pacing.sites.count("estimate_waits") >= 600 // SUMMARY_STEPS
