@@ -76,6 +76,7 @@ class LimitSettings:
     token_requests: Rate | None = field(default_factory=lambda: Rate(120, timedelta(minutes=1)))  # per API token
     booking_changes: Rate | None = field(default_factory=lambda: Rate(10, timedelta(hours=1)))  # book/change/cancel
     booking_lookups: Rate | None = field(default_factory=lambda: Rate(10, timedelta(minutes=10)))  # code + phone
+    remote_per_phone_day: int = 3  # tickets taken on a phone before arriving, per number, branch and service day
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from server.domain.counter_session import CounterSession
 from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
 from server.domain.privacy import mask_phone_like
+from server.domain.remote import ServiceRemote, awaiting_arrival, hold_expires_at
 from server.domain.schedule import OpeningStatus, ScheduleException, WeeklyHours
 from server.domain.ticket import Ticket
 from server.domain.tickets import ACTION_EVENT, SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
@@ -62,6 +63,19 @@ def service_view(service: Service, branch: Branch) -> dict[str, Any]:
     }
 
 
+def service_remote(branch: Branch, service_code: str) -> ServiceRemote:
+    """The service's set-up for joining from a phone (off for a service that is gone)."""
+    service = branch.service(service_code)
+    return service.remote if service is not None else ServiceRemote()
+
+
+def check_in_by(ticket: TicketFacts, branch: Branch) -> datetime | None:
+    """Until when a remote ticket held aside at the front may still check in (None: not held, or checked in)."""
+    if not awaiting_arrival(bool(ticket.remote), ticket.arrived_at):
+        return None
+    return hold_expires_at(ticket.held_since, service_remote(branch, ticket.service_code).allowance)
+
+
 def ticket_public(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
     """What any screen in the hall may show about a ticket."""
     service = branch.service(ticket.service_code)
@@ -76,6 +90,9 @@ def ticket_public(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
         "issued_at": iso(ticket.issued_at),
         "called_at": iso(ticket.called_at),
         "version": ticket.version,
+        "remote": bool(ticket.remote),
+        "awaiting_arrival": awaiting_arrival(bool(ticket.remote), ticket.arrived_at),
+        "check_in_by": iso(check_in_by(ticket, branch)),
     }
 
 
