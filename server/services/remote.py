@@ -21,7 +21,7 @@ from server.domain.tickets import PriorityClass
 from server.persistence import tickets
 from server.persistence.tables import CustomerContact
 from server.services import idempotency
-from server.services.access import require_service, require_staff
+from server.services.access import require_arrival_reader, require_service, require_staff
 from server.services.actor import CUSTOMER, Actor
 from server.services.context import HallContext
 from server.services.queries import people_ahead
@@ -90,9 +90,10 @@ class RemoteQueue:
 
     # --- checking in ----------------------------------------------------------------------------------------
 
-    def arrival(self, branch_code: str) -> dict[str, Any]:
+    def arrival(self, branch_code: str, actor: Actor) -> dict[str, Any]:
         """The code the wall display shows now (in its QR), and when to fetch the next one."""
         branch = self.hall.branch(branch_code)
+        require_arrival_reader(self.hall.config, actor, branch)
         code, changes_at = remote.current_arrival_code(self.hall.config.server.secret_key, branch.code,
                                                        self.hall.clock())
         return {"code": code, "changes_at": iso(changes_at), "offered": bool(branch.remote_services)}
