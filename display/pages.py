@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, render_template, request, url_for
 
 from display import PAGES, blueprint
 from server.domain.devices import DeviceKind, Role
@@ -34,6 +34,10 @@ def _display_options(default_language: str) -> dict[str, Any]:
 
 @blueprint.get("/display/<branch_code>")
 @may_be_framed
+ARRIVAL_REFRESH_S = 20
+"""How often the wall fetches its arrival QR again: the code changes every 90 s and the one before stays good."""
+
+
 def wall_display(branch_code: str) -> Any:
     """The hall's wall screen: now calling, recent calls, waits per service, notices and media.
 
@@ -56,6 +60,9 @@ def wall_display(branch_code: str) -> Any:
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
             "languages": list(hall().config.server.languages), "vocabulary": vocabulary(), "preview": preview,
+            # the arrival QR for tickets taken on phones (not in a preview: its code proves presence in the hall)
+            "arrival": None if preview or not branch.remote_services else {
+                "qr": url_for("kiosk.arrival_qr", branch_code=branch.code), "refresh_s": ARRIVAL_REFRESH_S},
             **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/wall.html", branch=branch, zone=zone, page=page, language=first_language,
