@@ -32,12 +32,12 @@ def _display_options(default_language: str) -> dict[str, Any]:
             "voice": voice if voice in VOICE_MODES else None}
 
 
-@blueprint.get("/display/<branch_code>")
-@may_be_framed
 ARRIVAL_REFRESH_S = 20
 """How often the wall fetches its arrival QR again: the code changes every 90 s and the one before stays good."""
 
 
+@blueprint.get("/display/<branch_code>")
+@may_be_framed
 def wall_display(branch_code: str) -> Any:
     """The hall's wall screen: now calling, recent calls, waits per service, notices and media.
 
