@@ -251,7 +251,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         model, uow, audit, clock,
         changes=AddressLimiter("booking_changes", limits.booking_changes, storage, limits.refusal_delay_s),
         lookups=AddressLimiter("booking_lookups", limits.booking_lookups, storage, limits.refusal_delay_s),
-        tickets=hall.tickets)
+        tickets=hall.tickets, remote=hall.remote)
     app.extensions["announcements"] = AnnouncementService(model, uow)
     app.extensions["signage"] = SignageService(model, uow, clock=clock, audit=audit)
     app.extensions["hall_store"] = store

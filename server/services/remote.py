@@ -149,7 +149,8 @@ class RemoteQueue:
                     hall.audit.record_in(tx.connection, actor, AuditAction.CHECKED_IN_FOR_CUSTOMER,
                                          branch=branch.code, target=target_of("ticket", ticket.number),
                                          after={"ticket": ticket.number, "outcome": "remote"})
-            return {**ticket_public(ticket, branch), "checked_in": True, "already": change is None,
+            return {**ticket_public(ticket, branch), "token": ticket.token, "priority": ticket.priority,
+                    "checked_in": True, "already": change is None,
                     "people_ahead": people_ahead(tx.connection, branch, ticket.queued(), hall.rules)}
 
     # --- held aside and expiry ------------------------------------------------------------------------------
