@@ -80,6 +80,10 @@ def test_a_remote_ticket_is_held_until_it_checks_in_by_the_walls_qr(hall_server:
     expect(banner).to_have_attribute("data-kind", "away")
     expect(phone.locator("#banner-title")).to_have_text("Not yet in the hall")
     screenshot(phone, "vqueue-phone-away-en")
+    phone.locator(".lang[data-lang='zh-CN']").tap()
+    expect(phone.locator("#banner-title")).to_have_text("还未到厅")
+    screenshot(phone, "vqueue-phone-away-zh")
+    phone.locator(".lang[data-lang='en']").tap()
 
     walk_in = hall_server.issue("PLAN")  # came after the remote customer, but is in the hall
     staff = hall_server.sign_in("3")
@@ -96,6 +100,10 @@ def test_a_remote_ticket_is_held_until_it_checks_in_by_the_walls_qr(hall_server:
     url = arrival_url(page)
     expect(page.locator("#arrival-title")).to_have_text("Took a ticket on your phone?")
     screenshot(page, "vqueue-wall-arrival-en")
+    page.goto(f"{hall_server.url}/display/{BRANCH}?lang=zh-CN")
+    expect(page.locator("#arrival-title")).to_have_text("手机取号的顾客")
+    page.wait_for_function("() => document.getElementById('arrival-qr').naturalWidth > 0", timeout=TIMEOUT)
+    screenshot(page, "vqueue-wall-arrival-zh")
 
     phone.goto(f"{hall_server.url}/arrive/{BRANCH}?c=WRONGCODE2")  # a stale photo of the QR, say
     expect(phone.locator("#arrive-step")).to_have_attribute("data-kind", "refused", timeout=TIMEOUT)
@@ -105,11 +113,14 @@ def test_a_remote_ticket_is_held_until_it_checks_in_by_the_walls_qr(hall_server:
     expect(phone.locator("#arrive-text")).to_contain_text("This check-in code is old or wrong")
 
     assert parse_qs(urlparse(url).query)["c"]
-    phone.goto(f"{hall_server.url}{url}&lang=en")
+    phone.goto(f"{hall_server.url}{url}&lang=zh-CN")
     expect(phone.locator("#arrive-step")).to_have_attribute("data-kind", "ok", timeout=TIMEOUT)
+    expect(phone.locator("#arrive-title")).to_have_text("签到成功")
+    screenshot(phone, "vqueue-phone-checked-in-zh")
+    phone.locator(".lang[data-lang='en']").tap()
     expect(phone.locator("#arrive-title")).to_have_text("You are checked in")
     screenshot(phone, "vqueue-phone-checked-in-en")
-    phone.locator("#arrive-link").tap()
+    phone.goto(f"{hall_server.url}{phone.locator('#arrive-link').get_attribute('href')}")
     expect(phone.locator("html")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
     expect(banner).to_have_attribute("data-kind", "next")  # it kept its place: first in line
     screenshot(phone, "vqueue-phone-after-check-in-en")
