@@ -162,14 +162,14 @@ class RemoteQueue:
         branch = hall.branch(branch_code)
         now = hall.clock()
         with hall.uow.read() as session:
-            due = [t.id for t in tickets.awaiting(session.connection(), branch.code)
-                   if remote.hold_expired(t.held_since, service_remote(branch, t.service_code).allowance, now)]
+            due = [t.id for t in tickets.awaiting(session.connection(), branch.code) if t.id is not None
+                   and remote.hold_expired(t.held_since, service_remote(branch, t.service_code).allowance, now)]
         if not due:
             return 0
         expired = 0
         with hall.uow.command(branch, hall.clock()) as tx:
             for ticket_id in due:
-                ticket = tickets.get(tx.connection, branch.code, int(ticket_id))  # type: ignore[arg-type]
+                ticket = tickets.get(tx.connection, branch.code, ticket_id)
                 allowance = service_remote(branch, ticket.service_code).allowance
                 if not ticket.awaiting_arrival or not remote.hold_expired(ticket.held_since, allowance, tx.now):
                     continue  # checked in meanwhile

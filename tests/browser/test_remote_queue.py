@@ -7,7 +7,10 @@ the phone number. Screenshots (test-artifacts/screenshots/vqueue-*.png), in Chin
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -17,6 +20,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import BRANCH, HallServer, screenshot
 from tests.browser.kiosk_helpers import confirmed_token
+from tests.browser.test_staff_console import open_console
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 10_000
@@ -154,3 +158,47 @@ def test_a_remote_ticket_checks_in_at_the_kiosk_by_phone_number(hall_server: Hal
     screenshot(kiosk, "vqueue-kiosk-checked-in-en")
     mine = requests.get(f"{hall_server.api}/tickets/{joined.json()['token']}", timeout=5).json()
     assert not mine["awaiting_arrival"]
+
+
+def test_staff_see_remote_tickets_not_arrived_check_one_in_and_an_unchecked_one_expires(
+        hall_server: HallServer, browser: Any, phone: Any, tmp_path: Path) -> None:
+    """On the tablet (1280x800) the console marks the remote tickets not arrived and offers Check in; one passed over
+    by a call and not checked in within its time expires, and its phone says so."""
+    away = [requests.post(f"{hall_server.api}/remote/{BRANCH}/tickets", timeout=5, json={
+        "service": "PLAN", "phone": number, "consent": True, "language": "en"}).json()
+        for number in ("139 0000 1111", "139 0000 3333")]
+    hall_server.issue("PLAN")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", has_touch=True)
+    try:
+        console = open_console(context, hall_server, "zhang.wei", "3", query="&lang=en")
+        rows = console.locator("#waiting-list .ticket-row")
+        expect(rows).to_have_count(3, timeout=TIMEOUT)
+        expect(console.locator("#waiting-list .tag.away")).to_have_count(2)
+        expect(console.locator(f"[data-check-in='{away[0]['id']}']")).to_have_text("Check in")
+        console.locator("#call-next").click()
+        expect(console.locator("#waiting-list .tag.away").first).to_contain_text("At the front · check-in by",
+                                                                                 timeout=TIMEOUT)
+        screenshot(console, "vqueue-console-en")
+        console.locator(f"[data-check-in='{away[1]['id']}']").click()
+        expect(console.locator("#waiting-list .tag.away")).to_have_count(1, timeout=TIMEOUT)
+        expect(console.locator(f"[data-call='{away[1]['id']}']")).to_be_visible()
+        console.locator("#language-button").click()
+        expect(console.locator("#waiting-list .tag.away")).to_contain_text("已排到")
+        screenshot(console, "vqueue-console-zh")
+    finally:
+        context.close()
+
+    phone.goto(f"{hall_server.url}/t/{away[0]['token']}")
+    expect(phone.locator("#banner")).to_have_attribute("data-kind", "held", timeout=TIMEOUT)
+    # its check-in time ran out: the live loop expires it within a second (held_since moved back rather than waiting)
+    with sqlite3.connect(tmp_path / "hall.sqlite3") as connection:
+        connection.execute("UPDATE ticket SET held_since = ? WHERE id = ?",
+                           ((datetime.now(UTC) - timedelta(minutes=21)).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                            away[0]["id"]))
+    expect(phone.locator("#phone")).to_have_attribute("data-state", "expired", timeout=TIMEOUT)
+    expect(phone.locator("#state-line")).to_have_text("未在规定时间内到厅签到，此号票已失效")
+    screenshot(phone, "vqueue-phone-expired-zh")
+    phone.locator(".lang[data-lang='en']").tap()
+    expect(phone.locator("#state-line")).to_have_text("Not checked in in time: this ticket has expired")
+    screenshot(phone, "vqueue-phone-expired-en")
