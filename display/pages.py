@@ -43,7 +43,8 @@ def wall_display(branch_code: str) -> Any:
 
     ``?zone=CODE`` shows one ``[[branches.zones]]`` part of a large hall; ``?lang=zh-CN|en`` fixes the
     language (default: alternate every ``?rotate=`` seconds); ``?sound=off`` silences it; ``?voice=server``
-    always uses the server's voice. ``?preview=1``: a manager's preview, framed by the displays page: silent, no
+    always uses the server's voice; ``?arrival=on`` shows the QR that customers who took a ticket on their phone scan to
+    check in (where a service allows it). ``?preview=1``: a manager's preview, framed by the displays page: silent, no
     pairing, no heartbeat, no sound set-up.
     """
     branch = page_branch(branch_code)
@@ -60,8 +61,9 @@ def wall_display(branch_code: str) -> Any:
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
             "languages": list(hall().config.server.languages), "vocabulary": vocabulary(), "preview": preview,
-            # the arrival QR for tickets taken on phones (not in a preview: its code proves presence in the hall)
-            "arrival": None if preview or not branch.remote_services else {
+            # the arrival QR for tickets taken on phones, where the wall is set up for it (``?arrival=on``: it takes
+            # room from the calls); never in a preview, since its code proves presence in the hall
+            "arrival": None if preview or not branch.remote_services or request.args.get("arrival") != "on" else {
                 "qr": url_for("kiosk.arrival_qr", branch_code=branch.code), "refresh_s": ARRIVAL_REFRESH_S},
             **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]

@@ -100,11 +100,11 @@ def test_a_remote_ticket_is_held_until_it_checks_in_by_the_walls_qr(hall_server:
     expect(phone.locator("#banner-title")).to_have_text("已排到您，请尽快签到")
     screenshot(phone, "vqueue-phone-held-zh")
 
-    page.goto(f"{hall_server.url}/display/{BRANCH}?lang=en")
+    page.goto(f"{hall_server.url}/display/{BRANCH}?arrival=on&lang=en")
     url = arrival_url(page)
     expect(page.locator("#arrival-title")).to_have_text("Took a ticket on your phone?")
     screenshot(page, "vqueue-wall-arrival-en")
-    page.goto(f"{hall_server.url}/display/{BRANCH}?lang=zh-CN")
+    page.goto(f"{hall_server.url}/display/{BRANCH}?arrival=on&lang=zh-CN")
     expect(page.locator("#arrival-title")).to_have_text("手机取号的顾客")
     page.wait_for_function("() => document.getElementById('arrival-qr').naturalWidth > 0", timeout=TIMEOUT)
     screenshot(page, "vqueue-wall-arrival-zh")
