@@ -197,8 +197,8 @@ def test_staff_see_remote_tickets_not_arrived_check_one_in_and_an_unchecked_one_
                            ((datetime.now(UTC) - timedelta(minutes=21)).strftime("%Y-%m-%d %H:%M:%S.%f"),
                             away[0]["id"]))
     expect(phone.locator("#phone")).to_have_attribute("data-state", "expired", timeout=TIMEOUT)
+    expect(phone.locator("#state-line")).to_have_text("Not checked in in time: this ticket has expired")
+    screenshot(phone, "vqueue-phone-expired-en")  # the language the ticket was taken in
+    phone.locator(".lang[data-lang='zh-CN']").tap()
     expect(phone.locator("#state-line")).to_have_text("未在规定时间内到厅签到，此号票已失效")
     screenshot(phone, "vqueue-phone-expired-zh")
-    phone.locator(".lang[data-lang='en']").tap()
-    expect(phone.locator("#state-line")).to_have_text("Not checked in in time: this ticket has expired")
-    screenshot(phone, "vqueue-phone-expired-en")
