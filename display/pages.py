@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, render_template, request, url_for
 
 from display import PAGES, blueprint
 from server.domain.devices import DeviceKind, Role
@@ -32,6 +32,10 @@ def _display_options(default_language: str) -> dict[str, Any]:
             "voice": voice if voice in VOICE_MODES else None}
 
 
+ARRIVAL_REFRESH_S = 20
+"""How often the wall fetches its arrival QR again: the code changes every 90 s and the one before stays good."""
+
+
 @blueprint.get("/display/<branch_code>")
 @may_be_framed
 def wall_display(branch_code: str) -> Any:
@@ -39,7 +43,8 @@ def wall_display(branch_code: str) -> Any:
 
     ``?zone=CODE`` shows one ``[[branches.zones]]`` part of a large hall; ``?lang=zh-CN|en`` fixes the
     language (default: alternate every ``?rotate=`` seconds); ``?sound=off`` silences it; ``?voice=server``
-    always uses the server's voice. ``?preview=1``: a manager's preview, framed by the displays page: silent, no
+    always uses the server's voice; ``?arrival=on`` shows the QR that customers who took a ticket on their phone scan to
+    check in (where a service allows it). ``?preview=1``: a manager's preview, framed by the displays page: silent, no
     pairing, no heartbeat, no sound set-up.
     """
     branch = page_branch(branch_code)
@@ -56,6 +61,10 @@ def wall_display(branch_code: str) -> Any:
     page = {"branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
             "zone": None if zone is None else {"code": zone.code, "name": zone.name.as_dict()},
             "languages": list(hall().config.server.languages), "vocabulary": vocabulary(), "preview": preview,
+            # the arrival QR for tickets taken on phones, where the wall is set up for it (``?arrival=on``: it takes
+            # room from the calls); never in a preview, since its code proves presence in the hall
+            "arrival": None if preview or not branch.remote_services or request.args.get("arrival") != "on" else {
+                "qr": url_for("kiosk.arrival_qr", branch_code=branch.code), "refresh_s": ARRIVAL_REFRESH_S},
             **options}
     first_language = options["language"] if options["language"] != "auto" else page["languages"][0]
     return render_template("display/wall.html", branch=branch, zone=zone, page=page, language=first_language,

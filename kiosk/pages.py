@@ -82,7 +82,7 @@ def kiosk_page(branch_code: str) -> Any:
         "preview": preview,
         # the check-in keypad offers the booking code's own alphabet; whether a booking may check in is the server's
         "checkin": {"alphabet": CODE_ALPHABET, "length": CODE_LENGTH,
-                    "offered": bool(branch.bookable_services)},
+                    "offered": bool(branch.bookable_services or branch.remote_services)},
     }
     return render_template("kiosk/kiosk.html", branch=branch, page_config=page_config, language=language,
                            lock_zoom=True, preview=preview)

@@ -264,7 +264,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         lookups=AddressLimiter("booking_lookups", limits.booking_lookups, storage, limits.refusal_delay_s),
         phone_misses=AddressLimiter("phone_checkin_misses", limits.phone_checkin_misses, storage,
                                     limits.refusal_delay_s),
-        tickets=hall.tickets)
+        tickets=hall.tickets, remote=hall.remote)
     app.extensions["announcements"] = AnnouncementService(model, uow)
     app.extensions["signage"] = SignageService(model, uow, clock=clock, audit=audit)
     app.extensions["hall_store"] = store
@@ -277,7 +277,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         limiter=TokenLimiter(limits.token_requests, config.server.redis_url or "memory://"))
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
-        sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=metrics.counting("end_days", hall.days.end_due),
+        sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=metrics.counting("end_days", hall.end_due),
         check_sessions=staff_sockets.sweep, check_hall=store.check,
         watch_devices=metrics.counting("watch_devices", app.extensions["devices"].watch),
         on_refresh=metrics.note_refresh, each_tick=watchers.tick, leases=leases,

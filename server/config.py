@@ -92,6 +92,7 @@ from server.domain.notifications import NotificationSettings, check_positions
 from server.domain.overflow import SelfService, check_alternatives, check_margin_min, check_nearby_km
 from server.domain.policy import PolicyRules
 from server.domain.privacy import Retention
+from server.domain.remote import ServiceRemote, check_per_phone_day
 from server.domain.schedule import (
     ALL_DAY,
     WEEKDAYS,
@@ -483,6 +484,16 @@ def _load_service_booking(service: _Reader) -> ServiceBooking:
                   walk_in_share=float(booking.number("walk_in_share", default.walk_in_share)))
 
 
+def _load_service_remote(service: _Reader) -> ServiceRemote:
+    """``remote = { enabled, checkin_min }`` of a service: joining from a phone before arriving
+    (docs/appointments.md, "Joining from a phone")."""
+    remote = service.table("remote")
+    remote.unknown_keys({"enabled", "checkin_min"})
+    default = ServiceRemote()
+    return _build(remote, ServiceRemote, enabled=remote.flag("enabled", default.enabled),
+                  checkin_min=remote.int("checkin_min", default.checkin_min))
+
+
 def _load_branch_booking(branch: _Reader) -> BranchBooking:
     """``[branches.booking]``: ``horizon_days`` (14), ``change_cutoff_min`` (120), ``max_per_week`` (2),
     ``early_checkin_min`` (30), ``late_grace_min`` (10), ``late_policy`` ("walk_in" or "refuse")."""
@@ -627,6 +638,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 "icon",
                 "colour",
                 "booking",
+                "remote",
             }
         )
         svc_code = _rule(item, "code", check_code, item.str("code", required=True))
@@ -664,6 +676,7 @@ def _load_branch(branch: _Reader, server: ServerSettings) -> Branch:
                 last_ticket=None if item.str("last_ticket") is None else _rule(
                     item, "last_ticket", LastTicket.parse, item.str("last_ticket"), "last_ticket"),
                 booking=_load_service_booking(item),
+                remote=_load_service_remote(item),
             )
         )
     branch.check("services", bool(services), "at least one service is needed", Problem.TOO_FEW, min=1)
@@ -897,7 +910,7 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
                           "socket_joins", "address_socket_joins",
                           "connections_per_address", "header_timeout_s", "body_timeout_s", "socket_timeout_s",
                           "send_queue", "token_requests", "booking_changes", "booking_lookups",
-                          "phone_checkin_misses"})
+                          "phone_checkin_misses", "remote_per_phone_day"})
     default, issue_default = LimitSettings(), IssueLimits()
     networks = []
     for i, item in enumerate(section.list("kiosk_networks")):
@@ -931,6 +944,8 @@ def _load_limits(root: _Reader, server: ServerSettings) -> LimitSettings:
         booking_changes=_rate(section, "booking_changes", default.booking_changes),
         booking_lookups=_rate(section, "booking_lookups", default.booking_lookups),
         phone_checkin_misses=_rate(section, "phone_checkin_misses", default.phone_checkin_misses),
+        remote_per_phone_day=_rule(section, "remote_per_phone_day", check_per_phone_day,
+                                   section.int("remote_per_phone_day", default.remote_per_phone_day)),
     )
 
 

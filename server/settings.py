@@ -81,6 +81,7 @@ class LimitSettings:
     booking_lookups: Rate | None = field(default_factory=lambda: Rate(10, timedelta(minutes=10)))  # code + phone
     # phone check-ins that found no single booking, per kiosk (else per address): a stranger cannot try numbers
     phone_checkin_misses: Rate | None = field(default_factory=lambda: Rate(5, timedelta(minutes=10)))
+    remote_per_phone_day: int = 3  # tickets taken on a phone before arriving, per number, branch and service day
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@
       signIn: "登录", volume: "音量", testChime: "试听提示音", testVoice: "试听叫号",
       setupSaved: "音量保存在这台显示屏上，提示音和叫号语音都按此音量播放。", setupDone: "完成",
       setupRefused: "此账号不是本厅的工作人员", setupBadLogin: "用户名或密码不对", setupOffline: "连不上服务器，请稍后再试",
-      previewMark: "预览",
+      previewMark: "预览", arrivalTitle: "手机取号的顾客", arrivalText: "到厅请用取号的手机扫码签到",
     },
     en: {
       nowCalling: "Now calling", pleaseGoTo: "Please go to", noCalls: "Please watch for your number",
@@ -43,7 +43,8 @@
       testVoice: "Test a call", setupSaved: "The volume is kept on this display and applies to the chime and the spoken calls.",
       setupDone: "Done", setupRefused: "This account does not work at this hall",
       setupBadLogin: "Wrong username or password", setupOffline: "The server cannot be reached; try again",
-      previewMark: "Preview",
+      previewMark: "Preview", arrivalTitle: "Took a ticket on your phone?",
+      arrivalText: "Scan this with that phone to check in",
     },
   };
   const LOCALES = { "zh-CN": "zh-CN", en: "en-GB" };
@@ -52,6 +53,13 @@
   const i18n = HallI18n.create(TEXTS, page.language === "auto" ? languages[0] : page.language);
   const $ = (id) => document.getElementById(id);
   const wall = $("wall");
+
+  // the arrival QR: fetched again every few seconds, since its code changes (the server's, every 90 s)
+  if (page.arrival && $("arrival-qr")) {
+    const showArrival = () => { $("arrival-qr").src = page.arrival.qr + "?t=" + Date.now(); };
+    showArrival();
+    setInterval(showArrival, page.arrival.refresh_s * 1000);
+  }
 
   const state = {
     counters: new Map(), // number -> {number, name, status, current}

@@ -51,12 +51,12 @@
       priority_intro: "为老年人、残障人士、孕妇及有需要的顾客优先安排。请选择要办理的业务：",
       priority_badge: "爱心通道 优先办理",
       checkin: "预约签到",
-      checkin_sub: "已在网上预约？请在这里签到",
+      checkin_sub: "已网上预约或手机取号？请在这里签到",
       checkin_title: "预约签到",
       checkin_by_code: "预约码",
       checkin_by_phone: "手机号码",
       checkin_code_prompt: "请输入 8 位预约码",
-      checkin_phone_prompt: "请输入预约时填写的手机号码",
+      checkin_phone_prompt: "请输入预约或手机取号时填写的手机号码",
       checkin_scan: "也可将预约二维码对准扫码器",
       checkin_go: "签到",
       checkin_clear: "清除",
@@ -67,6 +67,7 @@
       checkin_from: "预约号 · {time} 起叫号，请留意叫号屏",
       checkin_in_slot: "预约号 · 预约时段 {time}，将优先叫号",
       checkin_walk_in: "已超过预约时间，按普通号排队",
+      checkin_remote: "手机取号已签到，请留意叫号屏",
       back: "返回",
       home: "返回首页",
       your_number: "您的号码",
@@ -152,12 +153,12 @@
       priority_intro: "Priority service for elderly, disabled and pregnant customers and anyone who needs it. Please choose a service:",
       priority_badge: "Priority lane",
       checkin: "Appointment check-in",
-      checkin_sub: "Booked online? Check in here",
+      checkin_sub: "Booked online or took a ticket on your phone? Check in here",
       checkin_title: "Appointment check-in",
       checkin_by_code: "Booking code",
       checkin_by_phone: "Phone number",
       checkin_code_prompt: "Type your 8-character booking code",
-      checkin_phone_prompt: "Type the phone number you booked with",
+      checkin_phone_prompt: "Type the phone number you booked or took your ticket with",
       checkin_scan: "Or hold your booking QR code to the scanner",
       checkin_go: "Check in",
       checkin_clear: "Clear",
@@ -168,6 +169,7 @@
       checkin_from: "Appointment · called from {time}; watch the screen",
       checkin_in_slot: "Appointment · booked for {time}; you will be called first",
       checkin_walk_in: "Past your booking time: queued as a walk-in",
+      checkin_remote: "Ticket from your phone checked in: watch the screen",
       back: "Back",
       home: "Back to start",
       your_number: "Your number",
@@ -903,6 +905,7 @@
     const checkin = ticket.checkin;
     if (!checkin) return "";
     if (checkin.outcome === "walk_in") return t("checkin_walk_in");
+    if (checkin.outcome === "remote") return t("checkin_remote");
     if (checkin.callable_from_time) return t("checkin_from", { time: checkin.callable_from_time });
     return t("checkin_in_slot", { time: checkin.slot_time });
   }

@@ -32,6 +32,12 @@
       state_cancelled: "号票已取消",
       state_expired: "今日营业已结束，此号票已失效",
       expired_open_now: "现在可以取号，请到取号机重新取号。",
+      away_title: "还未到厅",
+      away_text: "到厅后请扫描厅内屏幕上的二维码，或在取号机选择“签到”输入手机号。",
+      held_title: "已排到您，请尽快签到",
+      held_text: "请在 {n} 分钟内（{time} 前）到厅签到，否则此号作废。期间先为后面的顾客叫号。",
+      checked_in: "已签到，请留意叫号。",
+      state_expired_remote: "未在规定时间内到厅签到，此号票已失效",
       expired_next: "{when}，届时请到取号机重新取号。",
       expired_none: "暂停取号，何时恢复请咨询工作人员。",
       turn_title: "轮到您了！",
@@ -104,6 +110,12 @@
       state_cancelled: "Ticket cancelled",
       state_expired: "This ticket expired when the hall closed for the day",
       expired_open_now: "Tickets are being issued now: please take a new one at the kiosk.",
+      away_title: "Not yet in the hall",
+      away_text: "Check in when you arrive: scan the QR code on the hall's screen, or choose \"Check in\" at the kiosk and type your phone number.",
+      held_title: "You have reached the front: check in",
+      held_text: "Check in within {n} min (by {time}) or this ticket expires. Meanwhile the next customers are called.",
+      checked_in: "Checked in: watch for your number.",
+      state_expired_remote: "Not checked in in time: this ticket has expired",
       expired_next: "{when}: please take a new one at the kiosk then.",
       expired_none: "Tickets are not being issued; please ask a member of staff when they will be again.",
       turn_title: "It's your turn!",
@@ -224,7 +236,17 @@
   }
 
   function isNext() {
-    return ticket.state === "waiting" && ticket.people_ahead === 0 && !heldUntil();
+    return ticket.state === "waiting" && ticket.people_ahead === 0 && !heldUntil() && !ticket.awaiting_arrival;
+  }
+
+  /** Minutes left to check in, and the time it ends, in the branch's zone (null: not held aside). */
+  function checkInLeft() {
+    if (!ticket.check_in_by) return null;
+    const ends = new Date(ticket.check_in_by);
+    const minutes = Math.max(0, Math.ceil((ends.getTime() - Date.now()) / 60000));
+    const time = ends.toLocaleTimeString(i18n.language, { hour: "2-digit", minute: "2-digit", hour12: false,
+                                                          timeZone: config.timezone });
+    return { n: minutes, time };
   }
 
   function render() {
@@ -238,7 +260,10 @@
     $("number").textContent = ticket.number;
     $("priority").hidden = ticket.priority !== "priority";
     const vars = { counter: counterName() };
-    $("state-line").textContent = i18n.t("state_" + ticket.state, vars);
+    // a ticket taken on the phone whose customer has not checked in (the server says so, and until when)
+    const away = ticket.state === "waiting" && ticket.awaiting_arrival;
+    const missed = ticket.state === "expired" && ticket.awaiting_arrival;
+    $("state-line").textContent = i18n.t(missed ? "state_expired_remote" : "state_" + ticket.state, vars);
 
     const waiting = ticket.state === "waiting";
     $("facts").hidden = !waiting;
@@ -251,9 +276,16 @@
 
     const banner = $("banner");
     const called = ticket.state === "called";
-    banner.hidden = !(called || isNext());
-    banner.dataset.kind = called ? "turn" : "next";
-    if (called) {
+    const held = away ? checkInLeft() : null;
+    banner.hidden = !(called || isNext() || away);
+    banner.dataset.kind = called ? "turn" : held ? "held" : away ? "away" : "next";
+    if (held) {
+      $("banner-title").textContent = i18n.t("held_title");
+      $("banner-text").textContent = i18n.t("held_text", held);
+    } else if (away) {
+      $("banner-title").textContent = i18n.t("away_title");
+      $("banner-text").textContent = i18n.t("away_text");
+    } else if (called) {
       $("banner-title").textContent = i18n.t(ticket.recall_count > 0 ? "recall_title" : "turn_title");
       $("banner-text").textContent = i18n.t("turn_text", vars);
     } else if (isNext()) {
@@ -517,12 +549,15 @@
     const fields = {
       state: changed.state, counter: changed.counter, service: changed.service, service_name: changed.service_name,
       recall_count: changed.recall_count, called_at: changed.called_at, version: changed.version,
+      awaiting_arrival: changed.awaiting_arrival, check_in_by: changed.check_in_by,
       counter_name: changed.counter ? config.counters[changed.counter] || null : null,
     };
     if (event.kind === "transferred") {
       note = { key: "transferred", vars: () => ({ service: i18n.pick(ticket.service_name) }) };
     } else if (event.kind === "returned" || event.kind === "reactivated") {
       note = { key: "returned" };
+    } else if (event.kind === "checked_in") {
+      note = { key: "checked_in" };
     }
     if (changed.state === "waiting" && ticket.state !== "waiting") {
       fields.people_ahead = null; // the next ticket_update brings the new position
@@ -745,6 +780,8 @@
   i18n.onChange(render);
   i18n.apply(document);
   render();
+  // held aside at the front: the minutes left to check in count down
+  setInterval(() => { if (ticket.check_in_by && ticket.awaiting_arrival) render(); }, 20000);
   if (ticket.state === "done") loadRating();
   checkAlerts();
 

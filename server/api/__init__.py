@@ -18,6 +18,7 @@ from server.api import (
     printing_routes,
     privacy_routes,
     rating_routes,
+    remote_routes,
     report_routes,
     roster_routes,
     routes,
@@ -29,5 +30,5 @@ from server.api.registry import api
 
 __all__ = ["account_routes", "admin_routes", "api", "audit_routes", "booking_routes", "device_routes", "display_routes",
            "follow_up_routes", "notification_routes", "overflow_routes", "overview_routes", "printing_routes",
-           "privacy_routes", "rating_routes", "register_error_handlers", "report_routes", "roster_routes", "routes",
-           "token_routes", "what_if_routes"]
+           "privacy_routes", "rating_routes", "register_error_handlers", "remote_routes", "report_routes",
+           "roster_routes", "routes", "token_routes", "what_if_routes"]

@@ -155,6 +155,10 @@ class Ticket(Answer):
     issued_at: datetime
     called_at: datetime | None
     version: int = Field(description="grows with every change; send it back as version to refuse stale commands")
+    remote: bool = Field(False, description="taken on a phone before arriving (the virtual queue)")
+    awaiting_arrival: bool = Field(False, description="a remote ticket not checked in at the hall yet: not called")
+    check_in_by: datetime | None = Field(None, description="held aside at the front: expires unless it checks in "
+                                                           "by then")
 
 
 class StaffTicket(Ticket):

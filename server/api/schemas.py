@@ -388,3 +388,26 @@ class StaffCheckinRequest(Body):
 
 class ChangeBookingRequest(BookingKey):
     start: AwareDatetime = Field(description="the new slot's start (same service)")
+
+
+class RemoteJoinRequest(Body):
+    """A ticket taken on a phone before arriving: the service, the phone number and its consent."""
+
+    service: str = Code
+    phone: str = Field(min_length=1, max_length=40)
+    consent: bool = Field(description="the customer agreed that the number is kept for the day's limits")
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class ArrivalRequest(Body):
+    """The phone that holds the ticket checks in with the code of the wall's QR."""
+
+    token: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=40)
+
+
+class KioskArrivalRequest(Body):
+    """At the kiosk: today's ticket number, or the phone number it was taken with; one of them."""
+
+    number: str | None = Field(default=None, min_length=1, max_length=16)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)

@@ -32,6 +32,7 @@ from server.domain.devices import DeviceSettings
 from server.domain.issuing import LastTicket
 from server.domain.overflow import SelfService, check_alternatives, check_margin_min, check_nearby_km
 from server.domain.policy import CounterRole, CounterSkills, PolicyRules
+from server.domain.remote import ServiceRemote
 from server.domain.schedule import OpeningStatus, Schedule, ScheduleException, WeeklyHours
 from server.domain.values import InvalidValue, Problem, Text, ValueFormat, check_text
 
@@ -220,6 +221,7 @@ class Service:
     colour: str
     last_ticket: LastTicket | None = None  # stop issuing before the close (None: tickets until closing)
     booking: ServiceBooking = field(default_factory=ServiceBooking)  # online appointments (off by default)
+    remote: ServiceRemote = field(default_factory=ServiceRemote)  # tickets taken on a phone before arriving (off)
 
     def __post_init__(self) -> None:
         check_code(self.code)
@@ -451,6 +453,11 @@ class Branch:
     @property
     def bookable_services(self) -> tuple[Service, ...]:
         return tuple(s for s in self.services if s.booking.bookable and self.booking_seats(s) > 0)
+
+    @property
+    def remote_services(self) -> tuple[Service, ...]:
+        """The services a customer may join from a phone before arriving."""
+        return tuple(s for s in self.services if s.remote.enabled)
 
 
 # --- staff -------------------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ it overtakes the favoured one once it has waited H minutes longer. Hence the bou
 (:func:`PolicyRules.pass_over_bound`): a ticket is never called after a ticket, eligible at the same
 counter, that entered the queue more than ``pass_over_bound`` later than it did.
 
-A ticket may carry a **not-before** instant (an appointment checked in before its slot): until then no counter
-calls it (:func:`is_callable`), and it keeps its place for when it may be called. The database's call-next
+A ticket may carry a **not-before** instant (an appointment checked in before its slot), or be **awaiting arrival**
+(taken on a phone, not checked in yet): until then no counter calls it (:func:`is_callable`), and it keeps its place
+for when it may be called. The database's call-next
 query filters the same way (``server/persistence/queue_queries.py``), checked against this module by tests.
 """
 
@@ -51,6 +52,7 @@ class QueuedTicket:
     target_counter: str | None = None
     transferred: bool = False
     not_before: datetime | None = None  # no counter calls it before this instant (an early appointment)
+    awaiting_arrival: bool = False  # taken on a phone, not checked in at the hall yet (server/domain/remote.py)
 
     @property
     def callable_from(self) -> datetime | None:
@@ -116,10 +118,13 @@ def is_eligible(ticket: QueuedTicket, counter: CounterSkills) -> bool:
 
 
 def is_callable(ticket: QueuedTicket, now: datetime | None) -> bool:
-    """A ticket may be called unless it is held until a later instant (``now`` None: any time, for the
-    estimator's projections that look past the hold)."""
+    """A ticket may be called unless it is held until a later instant or its customer, who took it on a phone, has
+    not checked in at the hall yet (``now`` None: any time, for the estimator's projections that look past the hold
+    and count a customer on the way as one who will come)."""
+    if now is None:
+        return True
     held_until = ticket.callable_from
-    return now is None or held_until is None or held_until <= now
+    return not ticket.awaiting_arrival and (held_until is None or held_until <= now)
 
 
 def call_key(ticket: QueuedTicket, counter: CounterSkills, rules: PolicyRules) -> tuple[datetime, int]:

@@ -46,6 +46,7 @@ class Purpose(StrEnum):
     FOLLOW_UP = "follow_up"  # a manager calls back about a dissatisfied rating
     APPOINTMENT = "appointment"  # reserved: online booking
     NOTIFICATION = "notification"  # reserved: "your turn is near" messages
+    REMOTE_QUEUE = "remote_queue"  # a ticket taken on a phone before arriving: its per-number limits
 
 
 class InvalidPhone(DomainError):

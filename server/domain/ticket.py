@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from server.domain import policy
+from server.domain import policy, remote
 from server.domain.errors import DomainError, StaleState
 from server.domain.tickets import (
     Action,
@@ -71,6 +71,9 @@ class Ticket:
     recall_count: int = 0
     version: int = 1
     not_before: datetime | None = None  # an appointment checked in early: not called before its slot starts
+    remote: bool = False  # taken on a phone before arriving (server/domain/remote.py)
+    arrived_at: datetime | None = None  # a remote ticket's check-in at the hall; until then it is not called
+    held_since: datetime | None = None  # a remote ticket not checked in: since a counter first called one behind it
     id: int | None = None
 
     # --- creation ----------------------------------------------------------------------------------
@@ -79,16 +82,20 @@ class Ticket:
     def issue(cls, *, branch_code: str, service_code: str, day: date, sequence: int, number: str,
               priority: PriorityClass, channel: str, language: str, now: datetime, rules: policy.PolicyRules,
               estimate: dict[str, Any] | None = None,
-              not_before: datetime | None = None) -> tuple[Ticket, TicketChange]:
+              not_before: datetime | None = None, remote: bool = False) -> tuple[Ticket, TicketChange]:
         """A new waiting ticket; ``estimate`` is the wait it was promised, kept for the accuracy record;
-        ``not_before`` the instant before which no counter calls it (an appointment checked in early)."""
+        ``not_before`` the instant before which no counter calls it (an appointment checked in early); ``remote``
+        a ticket taken on a phone before arriving: not called until it checks in (:meth:`check_in`)."""
         ticket = cls(token=new_token(), branch_code=branch_code, service_code=service_code,
                      issued_service_code=service_code, service_day=day, sequence=sequence, number=number,
                      priority=priority, state=TicketState.WAITING, channel=channel, language=language,
-                     issued_at=now, queued_at=now, not_before=not_before if not_before and not_before > now else None)
+                     issued_at=now, queued_at=now, not_before=not_before if not_before and not_before > now else None,
+                     remote=remote)
         ticket._requeue(rules)
-        return ticket, TicketChange(EventKind.ISSUED, data={"priority": priority.value, "channel": channel,
-                                                            "estimate": estimate})
+        data = {"priority": priority.value, "channel": channel, "estimate": estimate}
+        if remote:
+            data["remote"] = True
+        return ticket, TicketChange(EventKind.ISSUED, data=data)
 
     # --- what the policy and the views read --------------------------------------------------------
 
@@ -96,7 +103,13 @@ class Ticket:
         """What the call-next policy knows of this ticket."""
         return policy.QueuedTicket(ticket_id=self.id or 0, service_code=self.service_code, priority=self.priority,
                                    queued_at=self.queued_at, target_counter=self.target_counter,
-                                   transferred=self.transferred, not_before=self.not_before)
+                                   transferred=self.transferred, not_before=self.not_before,
+                                   awaiting_arrival=self.awaiting_arrival)
+
+    @property
+    def awaiting_arrival(self) -> bool:
+        """Taken on a phone and not checked in at the hall yet: no counter calls it."""
+        return remote.awaiting_arrival(self.remote, self.arrived_at)
 
     def allowed_actions(self) -> list[Action]:
         return allowed_actions(self.state)
@@ -227,6 +240,32 @@ class Ticket:
         self.no_show_at = None
         data = {} if marked_at is None else {"no_show_seconds": (now - marked_at).total_seconds()}
         return TicketChange(EventKind.NO_SHOW_UNDONE, self.counter_number, data)
+
+    def check_in(self, now: datetime, how: str) -> TicketChange | None:
+        """A remote ticket's customer is in the hall (``how``: "qr", "kiosk" or "staff"): from now on it is called
+        in its turn, first of its group if it was held aside meanwhile. None when it was checked in already (a
+        retry); refused for a ticket that never needed it or no longer waits."""
+        if not self.remote:
+            raise remote.refusal("not_remote", remote.NOT_AWAITING)
+        if self.arrived_at is not None:
+            return None
+        if self.state is not TicketState.WAITING:
+            raise DomainError(f"{self.number} is {self.state.replace('_', ' ')}; it cannot check in",
+                              code="not_waiting", state=self.state.value)
+        self.arrived_at = now
+        self.version += 1
+        data: dict[str, Any] = {"how": how}
+        if self.held_since is not None:
+            data["held_seconds"] = (now - self.held_since).total_seconds()
+        return TicketChange(EventKind.CHECKED_IN, data=data)
+
+    def hold_aside(self, now: datetime) -> TicketChange | None:
+        """A counter called a ticket behind this one, which has not checked in: it is held aside from now (once)."""
+        if not self.awaiting_arrival or self.held_since is not None or self.state is not TicketState.WAITING:
+            return None
+        self.held_since = now
+        self.version += 1
+        return TicketChange(EventKind.HELD_ASIDE)
 
     def at_counter(self, action: Action, now: datetime, reason: str | None = None) -> TicketChange:
         """One of the :data:`COUNTER_ACTIONS` on the ticket at its counter."""

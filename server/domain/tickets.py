@@ -125,6 +125,8 @@ class EventKind(StrEnum):
     REACTIVATED = "reactivated"
     EXPIRED = "expired"  # a ticket left over at the end of its service day
     NO_SHOW_UNDONE = "no_show_undone"  # staff took back a no-show at once: called at that counter again
+    CHECKED_IN = "checked_in"  # a ticket taken on a phone was checked in at the hall: it may be called now
+    HELD_ASIDE = "held_aside"  # a counter called past a remote ticket not checked in yet: its check-in time runs
     COUNTER_SIGNED_IN = "counter_signed_in"
     COUNTER_SIGNED_OUT = "counter_signed_out"
     COUNTER_PAUSED = "counter_paused"

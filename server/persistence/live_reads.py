@@ -51,6 +51,8 @@ class QueueRow(NamedTuple):
     counter_number: str | None
     called_at: Any
     not_before: Any
+    remote: Any = False  # with arrived_at: a remote ticket awaiting its check-in (server/domain/remote.py)
+    arrived_at: Any = None
 
 
 _T = TicketRow.__table__.c
@@ -58,7 +60,7 @@ _E = TicketEvent.__table__.c
 _LEARN_COLUMNS = (_E.seq, _E.at, _E.kind, _E.counter_number, _E.data, _T.id, _T.issued_service_code, _T.service_code,
                   _T.priority, _T.transferred, _T.issued_at, _T.queued_at, _T.called_at, _T.finished_at, _T.no_show_at)
 _QUEUE_COLUMNS = (_T.id, _T.number, _T.state, _T.service_code, _T.priority, _T.queued_at, _T.target_counter,
-                  _T.transferred, _T.counter_number, _T.called_at, _T.not_before)
+                  _T.transferred, _T.counter_number, _T.called_at, _T.not_before, _T.remote, _T.arrived_at)
 assert len(_LEARN_COLUMNS) == len(LearnRow._fields) and len(_QUEUE_COLUMNS) == len(QueueRow._fields)
 
 LEARNT_KINDS = (

@@ -22,12 +22,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from server.domain import policy
+from server.domain.remote import awaiting_arrival
 from server.domain.tickets import PriorityClass, TicketState
 from server.persistence.raw import driver_datetime, driver_query, utc_datetime
+from server.persistence.tables import AWAITING_ROWS
 
 _WAITING = TicketState.WAITING.value
 _STATEMENTS: dict[tuple[Any, ...], str] = {}
-_COLUMNS = "id, service_code, priority, queued_at, target_counter, transferred, not_before"
+_COLUMNS = "id, service_code, priority, queued_at, target_counter, transferred, not_before, remote, arrived_at"
 
 
 def _quote(value: str) -> str:
@@ -198,7 +200,8 @@ def _layout(order: policy.CounterOrder) -> tuple[Any, ...]:
 def next_candidates(connection: Connection, branch_code: str, counter: policy.CounterSkills,
                     rules: policy.PolicyRules, now: datetime) -> list[policy.QueuedTicket]:
     """The tickets one of which ``counter`` calls next at ``now``: the head of each group among the callable
-    ones (:func:`policy.is_callable`: no not-before still to come), plus those sent to it.
+    ones (:func:`policy.is_callable`: no not-before still to come, no remote ticket awaiting its customer's
+    check-in), plus those sent to it.
 
     Within a service and a favour group the call order is the index order, so :func:`policy.choose_next`
     over these few picks the same ticket as over the whole queue. The few held tickets (appointments checked
@@ -211,7 +214,8 @@ def next_candidates(connection: Connection, branch_code: str, counter: policy.Co
     if sql is None:
         param = _Named(dialect.paramstyle)
         b, c = param("b"), param("c")
-        callable_ = f" AND (not_before IS NULL OR not_before <= {param('now')})"
+        callable_ = (f" AND (not_before IS NULL OR not_before <= {param('now')})"
+                     f" AND NOT ({AWAITING_ROWS})")
         heads = []
         groups = [""]
         if order.favoured is not None:
@@ -233,7 +237,8 @@ def next_candidates(connection: Connection, branch_code: str, counter: policy.Co
     found: dict[int, policy.QueuedTicket] = {}
     for row in rows:
         found[row[0]] = policy.QueuedTicket(row[0], row[1], PriorityClass(row[2]), utc_datetime(row[3]), row[4],
-                                            bool(row[5]), utc_datetime(row[6]))
+                                            bool(row[5]), utc_datetime(row[6]),
+                                            awaiting_arrival=awaiting_arrival(bool(row[7]), row[8]))
     return list(found.values())
 
 

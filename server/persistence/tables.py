@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -94,6 +96,10 @@ class NumberSequence(SQLModel, table=True):
     issued_count: int = Field(default=0)
 
 
+AWAITING_ROWS = "remote AND arrived_at IS NULL AND state = 'waiting'"
+"""A remote ticket whose customer has not checked in (server/domain/remote.py: awaiting_arrival), as SQL."""
+
+
 class TicketRow(SQLModel, table=True):
     """A customer's ticket: its current state and key timestamps. History lives in ``ticket_event``."""
 
@@ -110,6 +116,9 @@ class TicketRow(SQLModel, table=True):
         # the few tickets with a transfer note, for the job that blanks old ones (migration 0013)
         Index("ix_ticket_transfer_note", "branch_code", "issued_at", sqlite_where=text("transfer_note IS NOT NULL"),
               postgresql_where=text("transfer_note IS NOT NULL")),
+        # the few remote tickets not checked in yet: held aside, expired, counted per phone (migration 0024)
+        Index("ix_ticket_awaiting", "branch_code", "service_code", "queue_key_us", sqlite_where=text(AWAITING_ROWS),
+              postgresql_where=text(AWAITING_ROWS)),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
@@ -144,6 +153,10 @@ class TicketRow(SQLModel, table=True):
     version: int = Field(default=1)
     # an appointment checked in before its slot: call-next passes it over until then (migration 0023)
     not_before: datetime | None = utc_field()
+    # the virtual queue (migration 0024): taken on a phone; checked in at the hall; held aside at the front since
+    remote: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    arrived_at: datetime | None = utc_field()
+    held_since: datetime | None = utc_field()
 
 
 class TicketEvent(SQLModel, table=True):

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from server.domain.errors import NotFound
 from server.domain.ticket import Ticket
 from server.domain.tickets import PriorityClass, TicketState, require_token
 from server.persistence.raw import RawStatement
-from server.persistence.tables import TicketRow
+from server.persistence.tables import AWAITING_ROWS, CustomerContact, TicketRow
 
 _TABLE = TicketRow.__table__
 _C = _TABLE.c
@@ -39,6 +39,7 @@ def from_row(row: Any) -> Ticket:
     values["state"] = TicketState(values["state"])
     values["priority"] = PriorityClass(values["priority"])
     values["transferred"] = bool(values["transferred"])
+    values["remote"] = bool(values["remote"])
     return Ticket(**values)
 
 
@@ -147,3 +148,20 @@ def leftovers(connection: Connection, branch_code: str, through: date, limit: in
     return [from_row(row) for row in connection.execute(
         _SELECT.where(_C.branch_code == branch_code, _C.state.in_(_IN_PROGRESS), _C.service_day <= through)
         .order_by(_C.id).limit(limit))]
+
+
+def awaiting(connection: Connection, branch_code: str, services: Iterable[str] | None = None) -> list[Ticket]:
+    """The branch's remote tickets whose customers have not checked in (of these services, if given), in queue
+    order: a few at most, read through their partial index (``ix_ticket_awaiting``)."""
+    conditions: list[Any] = [_C.branch_code == branch_code, text(AWAITING_ROWS)]
+    if services is not None:
+        conditions.append(_C.service_code.in_(list(services)))
+    return _fetch(connection, *conditions, order=(_C.queue_key_us, _C.id))
+
+
+def remote_of_phone(connection: Connection, branch_code: str, phone: str, purpose: str) -> list[Ticket]:
+    """The branch's tickets taken on a phone under this number (through the contacts given with them)."""
+    linked = select(CustomerContact.__table__.c.ticket_id).where(
+        CustomerContact.__table__.c.branch_code == branch_code, CustomerContact.__table__.c.phone == phone,
+        CustomerContact.__table__.c.purpose == purpose)
+    return _fetch(connection, _C.id.in_(linked), order=(_C.id,))

@@ -322,6 +322,21 @@ def require_device(config: HallConfig, actor: Actor, branch: Branch, role: Role,
                      f"branch {branch.code}", code="wrong_device", paired_as=device.role.as_dict())
 
 
+def require_arrival_reader(config: HallConfig, actor: Actor, branch: Branch) -> None:
+    """Who may read the wall's arrival code (the proof that a phone is in the hall): the branch's paired wall display
+    where its displays must be paired, its staff, or anyone where they need not be (then the code proves only that
+    the wall's page was open somewhere: docs/appointments.md, "Joining from a phone")."""
+    if not branch.devices.must_pair(DeviceKind.WALL):
+        return
+    if actor.username is not None and actor.role in STAFF_ROLES and works_at(config, actor, branch):
+        return
+    device = actor.paired
+    if device is not None and device.paired and device.branch_code == branch.code \
+            and device.role.kind == DeviceKind.WALL:
+        return
+    require_device(config, actor, branch, Role(DeviceKind.WALL))
+
+
 __all__ = [
     "ADMIN",
     "AUTH_LEVELS",
@@ -338,6 +353,7 @@ __all__ = [
     "reads_reports_of",
     "require",
     "require_admin",
+    "require_arrival_reader",
     "require_branch",
     "require_counter",
     "require_device",

@@ -55,6 +55,7 @@ from server.services.audit import AuditLog
 from server.services.hall_model import HallModel, ReadsHallModel, model_of
 from server.services.limits import AddressLimiter
 from server.services.queries import expected_call, people_ahead
+from server.services.remote import RemoteQueue
 from server.services.tickets import TicketService
 from server.services.unit_of_work import UnitOfWork
 from server.services.views import iso, ticket_public
@@ -80,9 +81,11 @@ class BookingService(ReadsHallModel):
 
     def __init__(self, config: HallConfig | HallModel, uow: UnitOfWork, audit: AuditLog, clock: Clock, *,
                  changes: AddressLimiter | None = None, lookups: AddressLimiter | None = None,
-                 phone_misses: AddressLimiter | None = None, tickets: TicketService | None = None) -> None:
+                 phone_misses: AddressLimiter | None = None, tickets: TicketService | None = None,
+                 remote: RemoteQueue | None = None) -> None:
         self.model = model_of(config)
         self.tickets = tickets  # check-in issues through it
+        self.remote = remote  # the kiosk's check-in by phone number also finds a ticket taken on that phone
         self.uow = uow
         self.audit = audit
         self.clock = clock
@@ -283,6 +286,15 @@ class BookingService(ReadsHallModel):
         try:
             with self.uow.read() as session:
                 found = self._checkin_booking(session, branch, wanted, number, today, now)
+        except NotFound:
+            if number is not None and not by_staff and self.remote is not None:
+                try:  # no booking of this number today: perhaps a ticket taken on this phone before arriving
+                    return self._remote_check_in(branch, number, device)
+                except DomainError:
+                    self.phone_misses.spend(misses)
+                    raise
+            self.phone_misses.spend(misses)
+            raise
         except DomainError:
             self.phone_misses.spend(misses)  # a number that named no single open booking here today
             raise
@@ -360,6 +372,17 @@ class BookingService(ReadsHallModel):
                                  after={"ticket": None, "ticket_state": ticket.state.value})
             _emit(tx, EventKind.BOOKING_CHANGED, row, actor, outcome="checkin_undone")
             return self._view(branch, row, contact, whole=False)
+    def _remote_check_in(self, branch: Branch, phone: str, device: str | None) -> dict[str, Any]:
+        """No booking of this number here today: a ticket taken on this phone before arriving, checked in (the
+        booking's refusal stands when there is none)."""
+        assert self.remote is not None
+        try:
+            ticket = self.remote.check_in_at_kiosk(branch.code, phone=phone, device=device)
+        except NotFound:
+            raise NotFound(NOT_FOUND_PHONE.en, code="unknown_booking", text=NOT_FOUND_PHONE.as_dict(),
+                           field="phone") from None
+        return {"outcome": "remote", "late": False, "booking": None, "service": ticket["service"], "slot": None,
+                "slot_time": None, "callable_from": None, "callable_from_time": None, "ticket": ticket}
 
     def _checkin_booking(self, session: Any, branch: Branch, code: str | None, phone: str | None, today: date,
                          now: datetime) -> BookingRow:

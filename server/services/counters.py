@@ -232,7 +232,25 @@ def _call_next(hall: HallContext, tx: Transaction, counter: Counter, actor: Acto
         return {"ticket": None, "waiting": 0}
     ticket = tickets.get(tx.connection, tx.branch.code, choice.ticket_id)
     _call(tx, ticket, counter.number, actor)
+    _hold_passed_over(hall, tx, skills, ticket, actor)
     return {"ticket": ticket_staff(ticket, tx.branch), "waiting": count_eligible(tx.connection, tx.branch.code, skills)}
+
+
+def _hold_passed_over(hall: HallContext, tx: Transaction, counter: policy.CounterSkills, called: Ticket,
+                      actor: Actor) -> None:
+    """The remote tickets not checked in that this counter would have called before ``called`` are held aside from
+    now: their check-in time starts running (server/domain/remote.py). A few rows of a partial index; none at all
+    in a hall that takes no tickets from phones."""
+    waiting = tickets.awaiting(tx.connection, tx.branch.code, counter.services)
+    mine = policy.call_key(called.queued(), counter, hall.rules)
+    for ticket in waiting:
+        queued = ticket.queued()
+        if not policy.is_eligible(queued, counter) or policy.call_key(queued, counter, hall.rules) >= mine:
+            continue
+        change = ticket.hold_aside(tx.now)
+        if change is not None:
+            tickets.save(tx.connection, ticket)
+            tx.record(ticket, change, actor)
 
 
 def _call(tx: Transaction, ticket: Ticket, counter_number: str, actor: Actor) -> None:

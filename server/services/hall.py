@@ -25,6 +25,7 @@ from server.services.counters import CounterService
 from server.services.hall_model import HallModel, model_of
 from server.services.issuing import IssuingService
 from server.services.queries import HallQueries
+from server.services.remote import RemoteQueue
 from server.services.reports import Reports
 from server.services.roster import RosterService
 from server.services.service_day import ServiceDays
@@ -51,6 +52,7 @@ class HallService(HallContext):
         self.day_keeper = self.days
         self.reports = Reports(self)
         self.what_if = WhatIf(self)
+        self.remote = RemoteQueue(self, self.tickets)
 
     def ensure_branches(self, branches: Iterable[Branch] | None = None) -> None:
         """Create the per-branch rows a command expects (sequence, counter sessions) and re-derive the waiting
@@ -65,6 +67,12 @@ class HallService(HallContext):
                     if key != ticket.queue_key_us:
                         changed[ticket.id] = key
                 tickets.set_queue_keys(tx.connection, changed)
+
+    def end_due(self, branch_code: str) -> None:
+        """What the live loop checks every second per branch: a service day that ended, and remote tickets held
+        aside past their check-in time."""
+        self.days.end_due(branch_code)
+        self.remote.expire_due(branch_code)
 
     def purge_old_records(self) -> int:
         """Forget the stored answers of retried commands older than ``queue.idempotency_ttl_hours``, and who took

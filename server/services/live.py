@@ -57,6 +57,7 @@ from server.domain.hall_alerts import (
 from server.domain.issuing import IssueStop, blocking
 from server.domain.numbering import service_day
 from server.domain.overview import BranchGlance, DayTally, ServiceWait, counter_counts, worst_wait
+from server.domain.remote import awaiting_arrival
 from server.domain.roster import CounterChange, DayRoster, Shift, counter_changes
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.offload import Offload
@@ -970,7 +971,8 @@ def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], session
             waiting.append(_Waiting(row.id, row.number, row.state))
             queued.append(policy.QueuedTicket(row.id, row.service_code, priorities[row.priority],
                                               utc_datetime(row.queued_at), row.target_counter, bool(row.transferred),
-                                              utc_datetime(row.not_before)))
+                                              utc_datetime(row.not_before),
+                                              awaiting_arrival=awaiting_arrival(bool(row.remote), row.arrived_at)))
     counters = []
     for counter in branch.counters:
         counter_session = sessions.get(counter.number)

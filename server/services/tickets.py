@@ -82,10 +82,12 @@ class TicketService:
 
     def issue_within(self, tx: Transaction, service: Service, *, priority: PriorityClass, channel: str,
                      language: str, device: str | None, actor: Actor, caller: IssueCaller | None = None,
-                     refreshed: dict[str, Any] | None = None, not_before: datetime | None = None) -> dict[str, Any]:
+                     refreshed: dict[str, Any] | None = None, not_before: datetime | None = None,
+                     remote: bool = False) -> dict[str, Any]:
         """The issue itself, in the caller's transaction: the service open and issuing, a number, the ticket and
         its event. A booking's check-in issues through here, linking the ticket in the same transaction;
-        ``not_before`` holds an early appointment until its slot starts (:func:`server.domain.policy.is_callable`).
+        ``not_before`` holds an early appointment until its slot starts (:func:`server.domain.policy.is_callable`);
+        ``remote`` marks a ticket taken on a phone, not called until it checks in (:mod:`server.services.remote`).
         Answers the ticket with its private token and the people ahead of it."""
         hall = self.hall
         branch = tx.branch
@@ -111,7 +113,8 @@ class TicketService:
         ticket, change = Ticket.issue(
             branch_code=branch.code, service_code=service.code, day=day, sequence=last + 1,
             number=format_number(service.prefix, last + 1, service.number_width), priority=priority,
-            channel=channel, language=language, now=tx.now, rules=hall.rules, not_before=not_before)
+            channel=channel, language=language, now=tx.now, rules=hall.rules, not_before=not_before,
+            remote=remote)
         tickets.add(tx.connection, ticket)
         if caller is not None:
             assert ticket.id is not None

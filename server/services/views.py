@@ -10,6 +10,7 @@ from server.domain.counter_session import CounterSession
 from server.domain.hall import Branch, Counter, Service
 from server.domain.policy import CounterSkills
 from server.domain.privacy import mask_phone_like
+from server.domain.remote import ServiceRemote, awaiting_arrival, hold_expires_at
 from server.domain.schedule import OpeningStatus, ScheduleException, WeeklyHours
 from server.domain.ticket import Ticket
 from server.domain.tickets import ACTION_EVENT, SYSTEM_ACTIONS, Action, EventKind, TicketState, allowed_actions
@@ -69,6 +70,17 @@ def callable_from(held_until: datetime | None, branch: Branch) -> dict[str, str 
         return {"callable_from": None, "callable_from_time": None}
     return {"callable_from": iso(held_until),
             "callable_from_time": held_until.astimezone(branch.timezone).strftime("%H:%M")}
+def service_remote(branch: Branch, service_code: str) -> ServiceRemote:
+    """The service's set-up for joining from a phone (off for a service that is gone)."""
+    service = branch.service(service_code)
+    return service.remote if service is not None else ServiceRemote()
+
+
+def check_in_by(ticket: TicketFacts, branch: Branch) -> datetime | None:
+    """Until when a remote ticket held aside at the front may still check in (None: not held, or checked in)."""
+    if not awaiting_arrival(bool(ticket.remote), ticket.arrived_at):
+        return None
+    return hold_expires_at(ticket.held_since, service_remote(branch, ticket.service_code).allowance)
 
 
 def ticket_public(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
@@ -85,6 +97,9 @@ def ticket_public(ticket: TicketFacts, branch: Branch) -> dict[str, Any]:
         "issued_at": iso(ticket.issued_at),
         "called_at": iso(ticket.called_at),
         "version": ticket.version,
+        "remote": bool(ticket.remote),
+        "awaiting_arrival": awaiting_arrival(bool(ticket.remote), ticket.arrived_at),
+        "check_in_by": iso(check_in_by(ticket, branch)),
     }
 
 

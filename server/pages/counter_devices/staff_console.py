@@ -32,7 +32,7 @@ PAUSE_REASONS = (
 def _page_config(branch: Branch) -> dict[str, Any]:
     """What both staff pages need to draw names: the branch's services and counters (configured)."""
     return {
-        "branch": {"code": branch.code, "name": branch.name.as_dict()},
+        "branch": {"code": branch.code, "name": branch.name.as_dict(), "timezone": branch.timezone.key},
         "services": [service_view(s, branch) for s in branch.services],
         "counters": [{"number": c.number, "name": c.name.as_dict(), "services": list(c.services),
                       "role": c.role.value} for c in branch.counters],

@@ -60,6 +60,9 @@ export function forms(choices) {
       { key: "booking", type: "group", label: "f_service_booking", fields: [
         { key: "bookable", type: "flag", label: "f_bookable" }, int("slot_min", "f_slot_min", { hint: "hint_slot_min" }),
         int("per_slot", "f_per_slot"), num("walk_in_share", "f_walk_in_share", { hint: "hint_walk_in_share" })] },
+      { key: "remote", type: "group", label: "f_service_remote", fields: [
+        { key: "enabled", type: "flag", label: "f_remote_enabled" },
+        int("checkin_min", "f_checkin_min", { hint: "hint_checkin_min" })] },
     ],
     counter: [
       text("number", "f_number", { code: true }), names("name"),

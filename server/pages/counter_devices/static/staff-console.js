@@ -472,6 +472,15 @@
     localChange();
   }
 
+  /** A customer who took the ticket on the phone is at the counter or in the hall: staff check it in by hand. */
+  async function checkIn(ticket) {
+    const answer = await command("POST", `${API}/tickets/${ticket.id}/checkin`);
+    if (answer === null) return;
+    if (answer.error) return handleError(answer.error, { number: ticket.number });
+    showMessage(i18n.t("info_checked_in", { number: ticket.number }), "info");
+    localChange();
+  }
+
   async function pauseCounter(reason) {
     const answer = await command("POST", `${API}/counters/${encodeURIComponent(COUNTER)}/pause`, { reason });
     if (answer === null) return false;
@@ -628,6 +637,12 @@
     $("undo-progress").style.width = `${Math.max(0, Math.min(100, (left / undo.total) * 100))}%`;
   }
 
+  /** "10:42": an instant as the branch's wall clock shows it. */
+  function clockTime(iso) {
+    return new Date(iso).toLocaleTimeString(i18n.language, { hour: "2-digit", minute: "2-digit", hour12: false,
+                                                            timeZone: page.branch.timezone });
+  }
+
   function ticketRow(ticket, button, extra) {
     const tags = [...((extra && extra.tags) || [])];
     if (ticket.priority && ticket.priority !== "normal") {
@@ -637,6 +652,11 @@
     if (ticket.target_counter) {
       tags.push(el("span", { class: "tag target", text: ticket.target_counter === COUNTER
         ? i18n.t("for_this_counter") : i18n.t("for_counter", { counter: counterName(ticket.target_counter) }) }));
+    }
+    if (ticket.awaiting_arrival) {
+      // taken on a phone, not in the hall yet: call-next passes it over until it checks in (the server's rule)
+      tags.push(el("span", { class: "tag away", text: ticket.check_in_by
+        ? i18n.t("held_until", { time: clockTime(ticket.check_in_by) }) : i18n.t("not_arrived") }));
     }
     if (ticket.transferred) {
       tags.push(el("span", { class: "tag transfer", title: ticket.transfer_note || "",
@@ -657,11 +677,17 @@
   function renderLists() {
     const canCall = isMine() && !current() && state.counter.status === "open";
     const waitingList = $("waiting-list");
-    const rows = state.waiting.slice(0, LIST_LIMIT).map((ticket) => ticketRow(ticket, el("button", {
-      type: "button", class: "row-action", "data-call": String(ticket.id), disabled: !canCall || state.busy,
-      text: i18n.t("action_call"), "aria-label": `${i18n.t("action_call")} ${ticket.number}`,
-      onclick: () => callTicket(ticket),
-    })));
+    const rows = state.waiting.slice(0, LIST_LIMIT).map((ticket) => ticketRow(ticket, ticket.awaiting_arrival
+      ? el("button", {
+        type: "button", class: "row-action", "data-check-in": String(ticket.id), disabled: state.busy,
+        text: i18n.t("action_check_in"), "aria-label": `${i18n.t("action_check_in")} ${ticket.number}`,
+        onclick: () => checkIn(ticket),
+      })
+      : el("button", {
+        type: "button", class: "row-action", "data-call": String(ticket.id), disabled: !canCall || state.busy,
+        text: i18n.t("action_call"), "aria-label": `${i18n.t("action_call")} ${ticket.number}`,
+        onclick: () => callTicket(ticket),
+      })));
     if (!state.waiting.length) rows.push(el("li", { class: "empty", text: i18n.t("waiting_empty") }));
     if (state.waiting.length > LIST_LIMIT) {
       rows.push(el("li", { class: "more", text: i18n.t("more_waiting", { n: state.waiting.length - LIST_LIMIT }) }));
