@@ -160,6 +160,8 @@ class RemoteQueue:
         partial index). Run every second by the live loop beside the end of the service day."""
         hall = self.hall
         branch = hall.branch(branch_code)
+        if not branch.remote_services:  # no service takes tickets from phones (any taken before end with the day)
+            return 0
         now = hall.clock()
         with hall.uow.read() as session:
             due = [t.id for t in tickets.awaiting(session.connection(), branch.code) if t.id is not None
