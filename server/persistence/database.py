@@ -30,6 +30,9 @@ from server.offload import offload_cpu
 
 WRITE_LOCK_WAIT_S = 1.0
 """How long a command waits for SQLite's write lock held by another process before it is refused (503)."""
+POSTGRES_LOCK_WAIT_S = 2.0
+"""On PostgreSQL, commands of one branch queue on its row lock (each holds it for milliseconds); a wait this long means
+another client holds it: the command is refused (503 ``database_busy``) rather than left hanging."""
 READ_BUSY_TIMEOUT_MS = 1000
 """SQLite's busy timeout for reads. In WAL mode a read waits only while a connection recovers the log after a
 crash; a hold-up that long stalls the event loop, so it is kept short too."""
@@ -85,6 +88,19 @@ def _commit_off_the_event_loop(engine: Engine) -> Engine:
 
 
 FailureKind = Literal["busy", "corrupt", "unavailable"]
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite alone needs none
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DBAPIError, *_driver_errors())
+"""What a failing database raises: SQLAlchemy's wrapped errors, and the drivers' own from the statements run on the
+raw connection (:mod:`server.persistence.raw`)."""
 
 
 def failure_kind(exc: BaseException) -> FailureKind | None:
@@ -162,7 +178,11 @@ def _sqlite_engine(url: str, *, begin: str, pragmas: list[str], busy_timeout_ms:
 def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
     """The engine for commands: on SQLite, WAL, fsync per commit and one writer at a time."""
     if not url.startswith("sqlite"):
-        return _direct_savepoints(create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True))
+        # a command waits for another's lock on its branch's row at most this long, then answers 503 database_busy
+        # (a client holding the row would otherwise hold up every command of the branch indefinitely)
+        options = f"-c lock_timeout={int(POSTGRES_LOCK_WAIT_S * 1000)}"
+        return _direct_savepoints(create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                                connect_args={"options": options}))
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

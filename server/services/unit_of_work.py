@@ -35,7 +35,6 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from server.domain.counter_session import CounterChange
@@ -47,7 +46,7 @@ from server.domain.ticket import Ticket, TicketChange
 from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
 from server.persistence import event_log
-from server.persistence.database import FailureKind, failure_kind, failure_reason
+from server.persistence.database import DATABASE_ERRORS, FailureKind, failure_kind, failure_reason
 from server.persistence.tables import TicketRow
 from server.services.actor import Actor
 from server.services.views import holds_counter, ticket_public
@@ -257,7 +256,7 @@ class UnitOfWork:
     def _failure(self, exc: BaseException) -> BaseException:
         """A failure of the database as :class:`DatabaseUnavailable` (noting damage for the health check);
         any other exception as it is."""
-        kind = failure_kind(exc) if isinstance(exc, DBAPIError) else None
+        kind = failure_kind(exc) if isinstance(exc, DATABASE_ERRORS) else None
         if kind is None:
             return exc
         reason = failure_reason(exc)
@@ -272,7 +271,7 @@ class UnitOfWork:
     def _database_failures(self) -> Iterator[None]:
         try:
             yield
-        except DBAPIError as exc:
+        except DATABASE_ERRORS as exc:
             failure = self._failure(exc)
             if failure is exc:
                 raise
@@ -410,7 +409,7 @@ class UnitOfWork:
                     connection.begin()  # BEGIN IMMEDIATE: waits for the write lock as a command would
                     connection.rollback()
         except Exception as exc:  # any driver or pool failure means "not ready"
-            kind = failure_kind(exc) if isinstance(exc, DBAPIError) else None
+            kind = failure_kind(exc) if isinstance(exc, DATABASE_ERRORS) else None
             if kind == "corrupt":
                 self.damage = failure_reason(exc)
             label = {"busy": "locked", None: type(exc).__name__}.get(kind, kind)
