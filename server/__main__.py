@@ -1,14 +1,12 @@
 """``python -m server``: start the hall server (eventlet, one process) on a configuration file."""
 
-import os
-
 import eventlet
 
 eventlet.monkey_patch()
-# psycopg waits for PostgreSQL in C unless it sees gevent's patching; under eventlet that wait would hold up the whole
-# process (every request and screen) for as long as one query waits, e.g. for a row lock. Its select()-based wait goes
-# through the patched, green select instead. Set before anything imports psycopg.
-os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
+from server.green_db import install as green_postgresql_waits  # noqa: E402
+
+green_postgresql_waits()  # a query waiting for PostgreSQL holds up its own request only (server/green_db.py)
 
 import argparse  # noqa: E402
 import logging  # noqa: E402

@@ -215,6 +215,8 @@ class UnitOfWork:
         self._lock_rows = engine.dialect.name == "postgresql"
         self._group_commit = engine.dialect.name == "sqlite"
         self._writer = threading.Lock()  # one command body (or a commit) at a time on the shared session
+        self._turns: dict[str, threading.RLock] = {}  # per branch: its commands one at a time (PostgreSQL)
+        self._turns_lock = threading.Lock()
         self._batch: _Batch | None = None
         self._queued = 0  # commands waiting for the writer lock
         self._green = eventlet_serves()  # a sleep(0) is then a cheap switch to other requests
@@ -227,7 +229,8 @@ class UnitOfWork:
                 assert isinstance(tx, Transaction)
                 yield tx
             return
-        with self._database_failures(), Session(self.engine, expire_on_commit=False) as session:
+        with self._branch_turn(branch.code), self._database_failures(), \
+                Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 connection = session.connection()
                 seq = event_log.current_seq(connection, branch.code, lock=self._lock_rows)
@@ -240,6 +243,17 @@ class UnitOfWork:
         self._publish(branch.code, events)
         if tx.plans_changed:
             self._plans_changed(branch.code)
+
+    @contextmanager
+    def _branch_turn(self, branch_code: str) -> Iterator[None]:
+        """One command of a branch at a time in this process (on PostgreSQL; SQLite has one writer anyway). The
+        branch's row lock orders them in the database too, but a command that waits there holds a connection and,
+        when PostgreSQL answers slowly, lets the holder's round trips wait behind every other request: queued here,
+        the others cost nothing until their turn."""
+        with self._turns_lock:
+            turn = self._turns.setdefault(branch_code, threading.RLock())
+        with turn:
+            yield
 
     @contextmanager
     def write(self) -> Iterator[Session]:
