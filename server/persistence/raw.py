@@ -5,8 +5,10 @@ SQLAlchemy bookkeeping (cache key, parameter objects, result wrappers) around a 
 which made the bookkeeping the largest cost of an issue. A :class:`RawStatement` is a Core statement
 compiled once per dialect: SQL text, parameter order and bind processors (so that values are stored
 exactly as the ORM stores them, e.g. SQLite datetimes as text). It runs in the same connection and
-transaction as the rest of the command. Results are the driver's own values, so it is only for statements
-whose result columns need no conversion (integers and text).
+transaction as the rest of the command. :meth:`RawStatement.first` and :meth:`RawStatement.run` give the
+driver's own values (for result columns that need no conversion: integers and text); :meth:`RawStatement.rows`
+and :meth:`RawStatement.one` convert each column as Core would (its type's result processor, compiled once: SQLite's
+datetime text back to datetimes, booleans, ``UTCDateTime``'s time zone), for the hot reads of whole rows.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class _Compiled:
     names: tuple[str, ...]  # the parameters in the order the driver wants them
     positional: bool
     processors: Mapping[str, Callable[[Any], Any]]
+    results: tuple[Callable[[Any], Any] | None, ...]  # per result column: its type's result processor, if any
 
 
 class RawStatement:
@@ -49,7 +52,9 @@ class RawStatement:
                 if processor is not None:
                     processors[name] = processor
             names = tuple(result.positiontup or ()) if dialect.positional else tuple(result.binds)
-            compiled = _Compiled(result.string, names, dialect.positional, processors)
+            columns = getattr(self.statement, "selected_columns", ())
+            results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+            compiled = _Compiled(result.string, names, dialect.positional, processors, results)
             self._compiled[dialect.name] = compiled
         return compiled
 
@@ -75,6 +80,24 @@ class RawStatement:
 
     def run(self, connection: Connection, params: Mapping[str, Any] | None = None) -> None:
         self.execute(connection, params).close()
+
+    def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of a SELECT, each column converted as Core converts it."""
+        cursor = self.execute(connection, params)
+        try:
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        convert = self._compiled[connection.dialect.name].results
+        if not any(convert):
+            return [tuple(row) for row in fetched]
+        return [tuple(value if f is None else f(value) for f, value in zip(convert, row, strict=True))
+                for row in fetched]
+
+    def one(self, connection: Connection, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a SELECT (None without one), converted as by :meth:`rows`."""
+        found = self.rows(connection, params)
+        return found[0] if found else None
 
 
 def constants(values: Sequence[str]) -> list[ColumnElement[Any]]:

@@ -396,6 +396,20 @@ class UnitOfWork:
                 session.begin():
             yield session
 
+    @contextmanager
+    def read_statements(self) -> Iterator[Connection]:
+        """A pooled read connection for statements on the driver cursor
+        (:class:`~server.persistence.raw.RawStatement`), with no ORM session and no explicit transaction: each
+        statement is its own snapshot. For a request's single hot read (its staff session), where a session and a
+        transaction cost more than the statement. The driver's own errors are raised as Core would raise them
+        (:class:`DatabaseUnavailable` for a busy, damaged or unreachable database)."""
+        with self._database_failures(), self.read_engine.connect() as connection:
+            driver_error = connection.dialect.loaded_dbapi.Error
+            try:
+                yield connection
+            except driver_error as exc:
+                raise DBAPIError.instance(None, None, exc, driver_error) from exc
+
     def database_problem(self) -> str | None:
         """None when the database answers a query and would take a command; else what went wrong, for a health
         check: damage that any query met since start-up, a failed read, or a write lock that another process holds
