@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from sqlalchemy import ColumnElement, Connection, literal_column
 from sqlalchemy.engine import Dialect
@@ -30,6 +30,26 @@ class _Compiled:
     positional: bool
     processors: Mapping[str, Callable[[Any], Any]]
     results: tuple[Callable[[Any], Any] | None, ...]  # per result column: its type's result processor, if any
+
+
+class CursorSource(Protocol):
+    """What a RawStatement runs on: a Core :class:`~sqlalchemy.Connection` (inside a transaction), or a
+    :class:`DriverConnection` (a pooled driver connection with no Core connection around it)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def connection(self) -> Any: ...  # the driver's connection: ``cursor()``
+
+
+@dataclass(frozen=True)
+class DriverConnection:
+    """A pool's driver connection with its dialect, for a single read that needs no Core connection (creating one
+    costs more than the statement)."""
+
+    dialect: Dialect
+    connection: Any
 
 
 class RawStatement:
@@ -58,7 +78,7 @@ class RawStatement:
             self._compiled[dialect.name] = compiled
         return compiled
 
-    def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def execute(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> Any:
         """Run with ``params`` (by bind name); returns the driver cursor."""
         compiled = self._compile(connection.dialect)
         values = params or {}
@@ -70,7 +90,7 @@ class RawStatement:
         cursor.execute(compiled.sql, arguments)
         return cursor
 
-    def first(self, connection: Connection, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+    def first(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         cursor = self.execute(connection, params)
         try:
             row = cursor.fetchone()
@@ -78,10 +98,10 @@ class RawStatement:
             cursor.close()
         return None if row is None else tuple(row)
 
-    def run(self, connection: Connection, params: Mapping[str, Any] | None = None) -> None:
+    def run(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> None:
         self.execute(connection, params).close()
 
-    def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def rows(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Every row of a SELECT, each column converted as Core converts it."""
         cursor = self.execute(connection, params)
         try:
@@ -94,7 +114,7 @@ class RawStatement:
         return [tuple(value if f is None else f(value) for f, value in zip(convert, row, strict=True))
                 for row in fetched]
 
-    def one(self, connection: Connection, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+    def one(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         """The first row of a SELECT (None without one), converted as by :meth:`rows`."""
         found = self.rows(connection, params)
         return found[0] if found else None

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from server.persistence.raw import RawStatement
+from server.persistence.raw import CursorSource, RawStatement
 from server.persistence.tables import StaffSessionRow
 
 _TABLE = StaffSessionRow.__table__
@@ -33,7 +33,7 @@ def add(connection: Connection, stored: StoredSession) -> None:
                                              last_seen_at=stored.last_seen_at))
 
 
-def get(connection: Connection, id_hash: str) -> StoredSession | None:
+def get(connection: CursorSource, id_hash: str) -> StoredSession | None:
     row = _GET.one(connection, {"k": id_hash})
     return None if row is None else StoredSession(*row)
 

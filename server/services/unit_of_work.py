@@ -48,6 +48,7 @@ from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
 from server.persistence import event_log
 from server.persistence.database import FailureKind, failure_kind, failure_reason
+from server.persistence.raw import DriverConnection
 from server.persistence.tables import TicketRow
 from server.services.actor import Actor
 from server.services.views import holds_counter, ticket_public
@@ -397,16 +398,20 @@ class UnitOfWork:
             yield session
 
     @contextmanager
-    def read_statements(self) -> Iterator[Connection]:
+    def read_statements(self) -> Iterator[DriverConnection]:
         """A pooled read connection for statements on the driver cursor
-        (:class:`~server.persistence.raw.RawStatement`), with no ORM session and no explicit transaction: each
-        statement is its own snapshot. For a request's single hot read (its staff session), where a session and a
-        transaction cost more than the statement. The driver's own errors are raised as Core would raise them
+        (:class:`~server.persistence.raw.RawStatement`), with no ORM session, no Core connection and no explicit
+        transaction: each statement is its own snapshot. For a request's single hot read (its staff session), where
+        those cost more than the statement. The driver's own errors are raised as Core would raise them
         (:class:`DatabaseUnavailable` for a busy, damaged or unreachable database)."""
-        with self._database_failures(), self.read_engine.connect() as connection:
-            driver_error = connection.dialect.loaded_dbapi.Error
+        driver_error = self.read_engine.dialect.loaded_dbapi.Error
+        with self._database_failures():
             try:
-                yield connection
+                pooled = self.read_engine.raw_connection()
+                try:
+                    yield DriverConnection(self.read_engine.dialect, pooled)
+                finally:
+                    pooled.close()  # back to the pool, which rolls back whatever the driver began
             except driver_error as exc:
                 raise DBAPIError.instance(None, None, exc, driver_error) from exc
 
