@@ -9,18 +9,23 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, insert, or_, select
 
 from server.domain.audit import AuditAction, AuditEntry
+from server.persistence.raw import RawStatement
 from server.persistence.tables import AuditEntryRow
 
 _TABLE = AuditEntryRow.__table__
 _C = _TABLE.c
+_WRITTEN = ["at", "action", "username", "role", "branch_code", "target", "before", "after", "device", "address"]
+_INSERT = RawStatement(insert(_TABLE).returning(_C.id), _WRITTEN)
+"""Staff commands that are audited (a no-show, a takeover) append inside their own transaction: compiled once."""
 
 
 def append(connection: Connection, entry: AuditEntry) -> int:
-    result = connection.execute(insert(_TABLE).values(
-        at=entry.at, action=entry.action.value, username=entry.username, role=entry.role,
-        branch_code=entry.branch_code, target=entry.target, before=entry.before_json, after=entry.after_json,
-        device=entry.device, address=entry.address))
-    return int(result.inserted_primary_key[0])
+    row = _INSERT.first(connection, {
+        "at": entry.at, "action": entry.action.value, "username": entry.username, "role": entry.role,
+        "branch_code": entry.branch_code, "target": entry.target, "before": entry.before_json,
+        "after": entry.after_json, "device": entry.device, "address": entry.address})
+    assert row is not None
+    return int(row[0])
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ _KEY = ("branch_code", "counter_number")
 _SELECT = select(*(_C[name] for name in _FIELDS))
 _SELECT_OPEN = RawStatement(select(_C.counter_number, _C.services).where(
     _C.branch_code == bindparam("b"), _C.staff_username.is_not(None)))
+# read by every counter command (its session) and by the ticket commands at a counter: compiled once
+_GET = RawStatement(_SELECT.where(_C.branch_code == bindparam("b"), _C.counter_number == bindparam("c")))
 _UPDATE = update(_TABLE).where(_C.branch_code == bindparam("key_branch"), _C.counter_number == bindparam("key_counter"))
 
 
@@ -43,7 +45,7 @@ def for_branch(connection: Connection, branch_code: str) -> dict[str, CounterSes
 
 
 def get(connection: Connection, branch_code: str, counter_number: str) -> CounterSession | None:
-    row = connection.execute(_SELECT.where(_C.branch_code == branch_code, _C.counter_number == counter_number)).first()
+    row = _GET.one(connection, {"b": branch_code, "c": counter_number})
     return None if row is None else _from_row(row)
 
 

@@ -258,20 +258,29 @@ def held(connection: Connection, branch_code: str, now: datetime) -> list[policy
 
 
 def count_eligible(connection: Connection, branch_code: str, counter: policy.CounterSkills) -> int:
-    """How many waiting tickets ``counter`` may call (its services, or sent to it)."""
+    """How many waiting tickets ``counter`` may call (its services, or sent to it): its services' trigger-kept
+    tallies, less their tickets sent to another counter, plus those sent here from other services. The sent
+    tickets are few and have their own index, so the count does not grow with the queue (each call-next answers
+    it; counting the services' queues was a scan of every waiting ticket in them)."""
     dialect = connection.dialect
     cache_key = ("eligible", dialect.name, dialect.paramstyle, counter.services)
     sql = _STATEMENTS.get(cache_key)
     if sql is None:
         param = _Named(dialect.paramstyle)
         b, c = param("b"), param("c")
+        sent = "ticket INDEXED BY ix_ticket_target" if dialect.name == "sqlite" else "ticket"
         services = ", ".join(_quote(s) for s in counter.services)
-        targeted = (f"SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
-                    f" AND target_counter = {c}" + (f" AND service_code NOT IN ({services})" if services else ""))
-        sql = f"SELECT ({targeted})"
-        if services:
-            sql += (f" + (SELECT COUNT(*) FROM ticket WHERE branch_code = {b} AND state = '{_WAITING}'"
-                    f" AND service_code IN ({services}) AND (target_counter IS NULL OR target_counter = {c}))")
+        sent_here = (f"SELECT COUNT(*) FROM {sent} WHERE branch_code = {b} AND state = '{_WAITING}'"
+                     f" AND target_counter = {c}")
+        if not services:
+            sql = f"SELECT ({sent_here})"
+        else:
+            tallies = (f"SELECT COALESCE(SUM(waiting), 0) FROM queue_tally WHERE branch_code = {b}"
+                       f" AND service_code IN ({services})")
+            sent_away = (f"SELECT COUNT(*) FROM {sent} WHERE branch_code = {b} AND state = '{_WAITING}'"
+                         f" AND target_counter IS NOT NULL AND target_counter <> {c} AND service_code IN ({services})")
+            sql = (f"SELECT ({tallies}) - ({sent_away})"
+                   f" + ({sent_here} AND service_code NOT IN ({services}))")
         _STATEMENTS[cache_key] = sql
     ((count,),) = driver_query(connection, sql, {"b": branch_code, "c": counter.counter})
     return int(count)

@@ -5,8 +5,10 @@ SQLAlchemy bookkeeping (cache key, parameter objects, result wrappers) around a 
 which made the bookkeeping the largest cost of an issue. A :class:`RawStatement` is a Core statement
 compiled once per dialect: SQL text, parameter order and bind processors (so that values are stored
 exactly as the ORM stores them, e.g. SQLite datetimes as text). It runs in the same connection and
-transaction as the rest of the command. Results are the driver's own values, so it is only for statements
-whose result columns need no conversion (integers and text).
+transaction as the rest of the command. :meth:`RawStatement.first` and :meth:`RawStatement.run` give the
+driver's own values (for result columns that need no conversion: integers and text); :meth:`RawStatement.rows`
+and :meth:`RawStatement.one` convert each column as Core would (its type's result processor, compiled once: SQLite's
+datetime text back to datetimes, booleans, ``UTCDateTime``'s time zone), for the hot reads of whole rows.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from sqlalchemy import ColumnElement, Connection, literal_column
 from sqlalchemy.engine import Dialect
@@ -27,6 +29,27 @@ class _Compiled:
     names: tuple[str, ...]  # the parameters in the order the driver wants them
     positional: bool
     processors: Mapping[str, Callable[[Any], Any]]
+    results: tuple[Callable[[Any], Any] | None, ...]  # per result column: its type's result processor, if any
+
+
+class CursorSource(Protocol):
+    """What a RawStatement runs on: a Core :class:`~sqlalchemy.Connection` (inside a transaction), or a
+    :class:`DriverConnection` (a pooled driver connection with no Core connection around it)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def connection(self) -> Any: ...  # the driver's connection: ``cursor()``
+
+
+@dataclass(frozen=True)
+class DriverConnection:
+    """A pool's driver connection with its dialect, for a single read that needs no Core connection (creating one
+    costs more than the statement)."""
+
+    dialect: Dialect
+    connection: Any
 
 
 class RawStatement:
@@ -49,11 +72,13 @@ class RawStatement:
                 if processor is not None:
                     processors[name] = processor
             names = tuple(result.positiontup or ()) if dialect.positional else tuple(result.binds)
-            compiled = _Compiled(result.string, names, dialect.positional, processors)
+            columns = getattr(self.statement, "selected_columns", ())
+            results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+            compiled = _Compiled(result.string, names, dialect.positional, processors, results)
             self._compiled[dialect.name] = compiled
         return compiled
 
-    def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def execute(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> Any:
         """Run with ``params`` (by bind name); returns the driver cursor."""
         compiled = self._compile(connection.dialect)
         values = params or {}
@@ -65,7 +90,7 @@ class RawStatement:
         cursor.execute(compiled.sql, arguments)
         return cursor
 
-    def first(self, connection: Connection, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+    def first(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         cursor = self.execute(connection, params)
         try:
             row = cursor.fetchone()
@@ -73,8 +98,26 @@ class RawStatement:
             cursor.close()
         return None if row is None else tuple(row)
 
-    def run(self, connection: Connection, params: Mapping[str, Any] | None = None) -> None:
+    def run(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> None:
         self.execute(connection, params).close()
+
+    def rows(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of a SELECT, each column converted as Core converts it."""
+        cursor = self.execute(connection, params)
+        try:
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        convert = self._compiled[connection.dialect.name].results
+        if not any(convert):
+            return [tuple(row) for row in fetched]
+        return [tuple(value if f is None else f(value) for f, value in zip(convert, row, strict=True))
+                for row in fetched]
+
+    def one(self, connection: CursorSource, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a SELECT (None without one), converted as by :meth:`rows`."""
+        found = self.rows(connection, params)
+        return found[0] if found else None
 
 
 def constants(values: Sequence[str]) -> list[ColumnElement[Any]]:

@@ -6,12 +6,16 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from server.persistence.raw import CursorSource, RawStatement
 from server.persistence.tables import StaffSessionRow
 
 _TABLE = StaffSessionRow.__table__
 _C = _TABLE.c
+_FIELDS = ("id_hash", "username", "credential", "created_at", "last_seen_at")
+_GET = RawStatement(select(*(_C[name] for name in _FIELDS)).where(_C.id_hash == bindparam("k")))
+"""Read on every staff request: compiled once."""
 
 
 @dataclass(frozen=True)
@@ -29,9 +33,9 @@ def add(connection: Connection, stored: StoredSession) -> None:
                                              last_seen_at=stored.last_seen_at))
 
 
-def get(connection: Connection, id_hash: str) -> StoredSession | None:
-    row = connection.execute(select(_TABLE).where(_C.id_hash == id_hash)).first()
-    return None if row is None else StoredSession(**row._mapping)
+def get(connection: CursorSource, id_hash: str) -> StoredSession | None:
+    row = _GET.one(connection, {"k": id_hash})
+    return None if row is None else StoredSession(*row)
 
 
 def among(connection: Connection, id_hashes: Collection[str]) -> list[StoredSession]:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 from server.domain.errors import NotFound
 from server.domain.ticket import Ticket
 from server.domain.tickets import PriorityClass, TicketState, require_token
-from server.persistence.raw import RawStatement
+from server.persistence.raw import RawStatement, constants
 from server.persistence.tables import AWAITING_ROWS, CustomerContact, TicketRow
 
 _TABLE = TicketRow.__table__
@@ -31,6 +31,10 @@ _UPDATE = RawStatement(update(_TABLE).where(_C.id == bindparam("ticket_id"))
 _SELECT = select(*(_C[name] for name in FIELDS))
 HOLDING_COUNTER = tuple(s.value for s in TicketState if s.holds_counter)
 """The states in which a ticket occupies its counter (called, serving)."""
+# every staff command reads its ticket and its counter's: compiled once, like the writes
+_GET = RawStatement(_SELECT.where(_C.id == bindparam("ticket_id")))
+_AT_COUNTER = RawStatement(_SELECT.where(_C.branch_code == bindparam("b"), _C.counter_number == bindparam("c"),
+                                         _C.state.in_(constants(HOLDING_COUNTER))))
 
 
 def from_row(row: Any) -> Ticket:
@@ -70,10 +74,11 @@ def _fetch(connection: Connection, *conditions: Any, order: Sequence[Any] = ()) 
 
 def get(connection: Connection, branch_code: str, ticket_id: int) -> Ticket:
     """A ticket of this branch by id, or 404 ``unknown_ticket``."""
-    found = _fetch(connection, _C.id == ticket_id)
-    if not found or found[0].branch_code != branch_code:
+    row = _GET.one(connection, {"ticket_id": ticket_id})
+    ticket = None if row is None else from_row(row)
+    if ticket is None or ticket.branch_code != branch_code:
         raise NotFound(f"no ticket {ticket_id} in branch {branch_code}", code="unknown_ticket")
-    return found[0]
+    return ticket
 
 
 def by_token(connection: Connection, token: str) -> Ticket:
@@ -94,9 +99,8 @@ def locate(connection: Connection, token: str) -> tuple[str, int]:
 
 def at_counter(connection: Connection, branch_code: str, counter_number: str) -> Ticket | None:
     """The ticket a counter holds now (called or serving there), if any."""
-    found = _fetch(connection, _C.branch_code == branch_code, _C.counter_number == counter_number,
-                   _C.state.in_(HOLDING_COUNTER))
-    return found[0] if found else None
+    row = _AT_COUNTER.one(connection, {"b": branch_code, "c": counter_number})
+    return None if row is None else from_row(row)
 
 
 def last_finished_at(connection: Connection, branch_code: str, counter_number: str, since: datetime) -> Ticket | None:

@@ -174,8 +174,8 @@ class SessionService(ReadsHallModel):
         if not session_id or len(session_id) > 128:
             return None
         key = session_key(session_id)
-        with self.uow.read() as session:
-            stored = staff_sessions.get(session.connection(), key)
+        with self.uow.read_statements() as connection:  # one statement: no session or transaction around it
+            stored = staff_sessions.get(connection, key)
         if stored is None:
             return None
         now = self.clock()

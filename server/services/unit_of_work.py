@@ -47,6 +47,7 @@ from server.domain.tickets import EventKind
 from server.offload import eventlet_serves
 from server.persistence import event_log
 from server.persistence.database import DATABASE_ERRORS, FailureKind, failure_kind, failure_reason
+from server.persistence.raw import DriverConnection
 from server.persistence.tables import TicketRow
 from server.services.actor import Actor
 from server.services.views import holds_counter, ticket_public
@@ -408,6 +409,20 @@ class UnitOfWork:
         with self._database_failures(), Session(self.read_engine, expire_on_commit=False) as session, \
                 session.begin():
             yield session
+
+    @contextmanager
+    def read_statements(self) -> Iterator[DriverConnection]:
+        """A pooled read connection for statements on the driver cursor
+        (:class:`~server.persistence.raw.RawStatement`), with no ORM session, no Core connection and no explicit
+        transaction: each statement is its own snapshot. For a request's single hot read (its staff session), where
+        those cost more than the statement. The driver's own errors are database failures like Core's
+        (:class:`DatabaseUnavailable` for a busy, damaged or unreachable database)."""
+        with self._database_failures():
+            pooled = self.read_engine.raw_connection()
+            try:
+                yield DriverConnection(self.read_engine.dialect, pooled)
+            finally:
+                pooled.close()  # back to the pool, which rolls back whatever the driver began
 
     def database_problem(self) -> str | None:
         """None when the database answers a query and would take a command; else what went wrong, for a health

@@ -13,9 +13,18 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import DBAPIError
 
 from server.app import create_app
-from server.persistence.database import WRITE_LOCK_WAIT_S, DatabaseFileError, check_database_file
+from server.persistence.database import (
+    WRITE_LOCK_WAIT_S,
+    DatabaseFileError,
+    check_database_file,
+    make_engine,
+    make_readonly_engine,
+    migrate,
+)
+from server.services.unit_of_work import DatabaseUnavailable, UnitOfWork
 from tests.conftest import RecordingPublisher
 from tests.support import FakeClock, demo_config
 
@@ -152,3 +161,34 @@ def test_a_damaged_file_is_refused_before_start_up_naming_it(tmp_path: Path) -> 
     with pytest.raises(DatabaseFileError, match=str(not_a_database)) as refused:
         check_database_file(f"sqlite:///{not_a_database}")
     assert "\n" not in str(refused.value)
+
+
+def test_a_staff_request_on_a_damaged_database_is_503_not_500(app: Flask, client: FlaskClient,
+                                                                database: Path) -> None:
+    """The staff session is read on the driver cursor (no ORM session around it): the driver's own error still
+    means 503 ``database_unavailable``, as on every other path."""
+    assert client.post("/api/session", json={"username": "zhang.wei", "password": "demo-staff"}).status_code == 200
+    assert client.post(f"{B}/counters/1/sign-in", json={}).status_code == 200
+    _damage(database, app)
+    answer = client.post(f"{B}/counters/1/call-next")
+    assert answer.status_code == 503, answer.get_data(as_text=True)[:300]
+    assert answer.get_json()["error"] == "database_unavailable"
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    (sqlite3.OperationalError("database is locked"), "busy"),
+    (sqlite3.DatabaseError("database disk image is malformed"), "corrupt"),
+])
+def test_a_driver_error_in_a_read_on_the_cursor_is_database_unavailable(
+        database: Path, tmp_path: Path, error: sqlite3.Error, kind: str) -> None:
+    """Statements on the driver cursor raise the driver's own errors, which Core would have wrapped: the read
+    they run in maps them the same way (a busy or damaged database is a 503, not a 500)."""
+    url = f"sqlite:///{database}"
+    migrate(url)
+    uow = UnitOfWork(make_engine(url), make_readonly_engine(url))
+    with pytest.raises(DatabaseUnavailable) as raised, uow.read_statements():
+        raise error
+    assert raised.value.kind == kind
+    assert (uow.damage is not None) == (kind == "corrupt")
+    with pytest.raises(DBAPIError), uow.read_statements():  # anything else: as Core raises it (a 500)
+        raise sqlite3.OperationalError("no such table: nothing")
