@@ -175,6 +175,10 @@
     button.addEventListener("click", () => { i18n.language = button.dataset.lang; render(); });
   });
   $("join-form").addEventListener("submit", join);
+  // a refusal said about the number or the consent is stale once the customer changes them
+  for (const id of ["consent", "phone-input"]) {
+    $(id).addEventListener("input", () => { $("join-error").hidden = true; });
+  }
   render();
   if (config.mode === "arrive") arrive();
 })();

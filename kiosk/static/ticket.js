@@ -276,12 +276,12 @@
 
     const banner = $("banner");
     const called = ticket.state === "called";
-    const held = away ? checkInLeft() : null;
+    const checkIn = away ? checkInLeft() : null; // reached the front away from the hall: until when to check in
     banner.hidden = !(called || isNext() || away);
-    banner.dataset.kind = called ? "turn" : held ? "held" : away ? "away" : "next";
-    if (held) {
+    banner.dataset.kind = called ? "turn" : checkIn ? "held" : away ? "away" : "next";
+    if (checkIn) {
       $("banner-title").textContent = i18n.t("held_title");
-      $("banner-text").textContent = i18n.t("held_text", held);
+      $("banner-text").textContent = i18n.t("held_text", checkIn);
     } else if (away) {
       $("banner-title").textContent = i18n.t("away_title");
       $("banner-text").textContent = i18n.t("away_text");

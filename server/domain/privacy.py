@@ -273,6 +273,9 @@ class Retention:
 
 CONSENT_REQUIRED = Text("请勾选同意我们使用您的号码回电",
                         "Please tick the box to let us use your number to call you back")
+CONSENT_TO_USE = Text("请勾选同意按上面所说的用途使用您的号码",
+                      "Please tick the box to agree to the use of your number described above it")
+"""The refusal where the number is not for a call back (a booking, a ticket taken on a phone)."""
 
 
 @dataclass(frozen=True)
@@ -283,11 +286,13 @@ class ContactGiven:
     name: str | None = None
 
     @classmethod
-    def with_consent(cls, phone: str, name: str | None, consent: bool) -> ContactGiven:
-        """Checked as given: the consent first (nothing is read without it), then the number and the name."""
+    def with_consent(cls, phone: str, name: str | None, consent: bool,
+                     refusal: Text = CONSENT_REQUIRED) -> ContactGiven:
+        """Checked as given: the consent first (nothing is read without it; ``refusal`` says why, in the words of
+        what the number is for), then the number and the name."""
         if consent is not True:
-            raise DomainError(CONSENT_REQUIRED.en, code="consent_required", http_status=400,
-                              text=CONSENT_REQUIRED.as_dict(), field="consent")
+            raise DomainError(refusal.en, code="consent_required", http_status=400, text=refusal.as_dict(),
+                              field="consent")
         return cls(normalise_phone(phone), normalise_name(name))
 
 

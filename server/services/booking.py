@@ -43,7 +43,15 @@ from server.domain.errors import DomainError, NotFound
 from server.domain.hall import Branch, Service
 from server.domain.limits import issue_caller
 from server.domain.numbering import service_day
-from server.domain.privacy import ContactGiven, Purpose, display_phone, mask_name, mask_phone, normalise_phone
+from server.domain.privacy import (
+    CONSENT_TO_USE,
+    ContactGiven,
+    Purpose,
+    display_phone,
+    mask_name,
+    mask_phone,
+    normalise_phone,
+)
 from server.domain.tickets import EventKind, PriorityClass, TicketState
 from server.domain.values import Text
 from server.persistence import bookings as stored
@@ -159,7 +167,7 @@ class BookingService(ReadsHallModel):
             require_staff(self.config, actor, branch)
         else:
             self.changes.admit(address)
-        given = ContactGiven.with_consent(phone, name, consent)
+        given = ContactGiven.with_consent(phone, name, consent, CONSENT_TO_USE)
         now = self.clock()
         with self._command(branch, now) as tx:
             stored.lock_phone(tx.connection, given.phone)

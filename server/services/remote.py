@@ -16,7 +16,7 @@ from server.domain.audit import AuditAction, target_of
 from server.domain.errors import NotFound
 from server.domain.hall import Branch, Service
 from server.domain.numbering import service_day
-from server.domain.privacy import ContactGiven, Purpose, normalise_phone
+from server.domain.privacy import CONSENT_TO_USE, ContactGiven, Purpose, normalise_phone
 from server.domain.tickets import PriorityClass
 from server.persistence import tickets
 from server.persistence.tables import CustomerContact
@@ -55,7 +55,7 @@ class RemoteQueue:
         service = require_service(branch, service_code)
         if not service.remote.enabled:
             raise remote.refusal("remote_not_offered", remote.NOT_REMOTE, field="service")
-        given = ContactGiven.with_consent(phone, None, consent)
+        given = ContactGiven.with_consent(phone, None, consent, CONSENT_TO_USE)
         request = idempotency.Request.of("remote", idempotency_key, "remote", service.code, given.phone, language)
         limiter = self.tickets.limiter
         caller = limiter.caller(branch, CUSTOMER, address, device)

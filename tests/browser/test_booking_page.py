@@ -70,7 +70,7 @@ def test_book_see_the_code_and_qr_then_cancel_in_both_languages(phone: Any, hall
 
     page.locator("#phone").fill(PHONE)
     page.locator("#book-it").click()  # without consent: refused with the reason in the page's language
-    expect(page.locator("#error")).to_have_text("请勾选同意我们使用您的号码回电")
+    expect(page.locator("#error")).to_have_text("请勾选同意按上面所说的用途使用您的号码")
     switch(page, "en")
     page.locator("#book-it").click()
     expect(page.locator("#error")).to_contain_text("Please tick the box")

@@ -75,6 +75,7 @@ def test_a_remote_ticket_is_held_until_it_checks_in_by_the_walls_qr(hall_server:
     phone.locator("#join-send").tap()
     expect(phone.locator("#join-error")).to_contain_text("Please tick the box")  # no consent: the server's reason
     phone.locator("#consent").check()
+    expect(phone.locator("#join-error")).to_be_hidden()  # the refusal goes once the box is ticked
     screenshot(phone, "vqueue-join-en")
     phone.locator("#join-send").tap()
     phone.wait_for_url("**/t/**", timeout=TIMEOUT)
