@@ -103,6 +103,8 @@ def current_arrival_code(secret: str, branch_code: str, now: datetime) -> tuple[
 def arrival_code_valid(secret: str, branch_code: str, code: str, now: datetime) -> bool:
     """The current window's code or the previous one's (compared in constant time)."""
     given = code.strip().upper()
+    if not given.isascii():  # a code is ASCII; compare_digest refuses anything else (and it cannot match)
+        return False
     window = arrival_window(now)
     return any(hmac.compare_digest(given, arrival_code(secret, branch_code, w)) for w in (window, window - 1))
 
