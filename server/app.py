@@ -278,6 +278,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=metrics.counting("end_days", hall.end_due),
+        expire_holds=hall.expire_holds,
         check_sessions=staff_sockets.sweep, check_hall=store.check,
         watch_devices=metrics.counting("watch_devices", app.extensions["devices"].watch),
         on_refresh=metrics.note_refresh, each_tick=watchers.tick, leases=leases,

@@ -750,6 +750,11 @@ class LiveHall(ReadsHallModel):
         with self.uow.read() as session:
             return hall_reads.branch_seq(session.connection(), branch_code)
 
+    def branch_seqs(self) -> dict[str, int]:
+        """Every branch's ``seq`` in one read (the live loop's watch for commands committed by other processes)."""
+        with self.uow.read_statements() as connection:
+            return hall_reads.branch_seqs(connection)
+
     def refreshed_seq(self, branch_code: str) -> int:
         state = self._states.get(branch_code)
         return -1 if state is None else state.refreshed_seq

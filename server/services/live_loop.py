@@ -56,6 +56,8 @@ class LiveLoop:
     under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers and
     of personal data past its retention (:class:`PurgeJobs`);
     ``end_days`` ends a branch's service day once it is over (checked every ``watch_s``; free until then);
+    ``expire_holds`` expires the remote tickets of the given branches whose check-in time ran out (every ``watch_s``,
+    all branches at once: one read of the few tickets held aside, not one per branch);
     ``check_sessions`` drops the staff sockets whose session has ended (every ``sessions_every_s``); ``check_hall``
     serves the database's hall model when another process (or ``python -m server hall import``) changed it, every
     ``hall_every_s``: one read of one row, so that a change is served within a second of its commit (every
@@ -70,8 +72,9 @@ class LiveLoop:
     committed elsewhere; a command committed here for a branch another process holds pokes that holder; a branch
     just taken over is refreshed at once and publishes everything; a branch nobody shares results of (its holder's
     channel silent, :meth:`LiveHall.orphaned`) is refreshed here, quietly, for this process's own reads. The other
-    per-branch jobs, ``end_days`` and ``watch_devices``, run where :meth:`Leases.serves` says: the holder, or every
-    process once nobody has held the branch for a while (each is safe to run twice: see their docstrings).
+    per-branch jobs, ``end_days``, ``expire_holds`` and ``watch_devices``, run where :meth:`Leases.serves` says: the
+    holder, or every process once nobody has held the branch for a while (each is safe to run twice: see their
+    docstrings).
     ``listen``: a background task beside the loop (the channel of shared results).
     """
 
@@ -80,7 +83,9 @@ class LiveLoop:
     def __init__(self, live: LiveHall, branches: Sequence[str] | Callable[[], Sequence[str]], *,
                  spawn: Callable[[Callable[[], None]], Any],
                  sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
-                 end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
+                 end_days: Callable[[str], Any] | None = None,
+                 expire_holds: Callable[[Sequence[str]], Any] | None = None,
+                 check_sessions: Callable[[], Any] | None = None,
                  check_hall: Callable[[], Any] | None = None, watch_devices: Callable[[str], Any] | None = None,
                  on_refresh: Callable[[float, float | None], Any] | None = None,
                  each_tick: Callable[[], Any] | None = None, leases: Leases | None = None,
@@ -96,6 +101,7 @@ class LiveLoop:
         self.spawn, self.sleep, self.purge = spawn, sleep, purge
         self.housekeeping = housekeeping
         self.end_days = end_days
+        self.expire_holds = expire_holds
         self.check_sessions, self.sessions_every_s = check_sessions, sessions_every_s
         self.watch_devices, self.devices_every_s = watch_devices, devices_every_s
         self.each_tick = each_tick
@@ -153,9 +159,12 @@ class LiveLoop:
                 if self.end_days is not None:  # a service day that has ended: at once, not at the next command
                     for code in filter(leases.serves, branches):
                         self._safe(functools.partial(self.end_days, code))
-                for code in branches:
-                    if code not in pending and leases.holds(code) and self._safe(
-                            lambda c=code: self.live.branch_seq(c)) not in (None, self.live.refreshed_seq(code)):
+                if self.expire_holds is not None:  # remote tickets whose check-in time ran out: one read for all
+                    self._safe(functools.partial(self.expire_holds, [c for c in branches if leases.serves(c)]))
+                seqs = self._safe(self.live.branch_seqs)  # one read for every branch, not one each
+                for code in branches if seqs is not None else ():
+                    if code not in pending and leases.holds(code) and \
+                            seqs.get(code, 0) != self.live.refreshed_seq(code):
                         pending[code] = True
                         noticed.setdefault(code, now)
             for code in branches:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -16,8 +17,8 @@ class QuietHall:
     def take_dirty(self) -> dict[str, bool]:
         return {}
 
-    def branch_seq(self, code: str) -> int:
-        return 0
+    def branch_seqs(self) -> dict[str, int]:
+        return {}
 
     def refreshed_seq(self, code: str) -> int:
         return 0
@@ -121,15 +122,20 @@ def test_with_leases_only_held_branches_are_refreshed_others_poke_their_holder_a
     monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
     refreshed: list[tuple[str, bool]] = []
     poked: list[tuple[str, bool]] = []
-    seq_read: list[tuple[str, float]] = []
+    seq_read: list[float] = []
+    compared: list[tuple[str, float]] = []
     loop: LiveLoop
 
     class Hall(QuietHall):
         def take_dirty(self) -> dict[str, bool]:
             return {"X": False, "Y": True} if 1010 <= now[0] < 1010.1 else {}
 
-        def branch_seq(self, code: str) -> int:
-            seq_read.append((code, now[0]))
+        def branch_seqs(self) -> dict[str, int]:
+            seq_read.append(now[0])
+            return {"X": 0, "Y": 0, "Z": 7}  # another process committed in Z, which this one never holds
+
+        def refreshed_seq(self, code: str) -> int:
+            compared.append((code, now[0]))
             return 0
 
         def refresh(self, code: str, force_publish: bool = False) -> None:
@@ -146,13 +152,16 @@ def test_with_leases_only_held_branches_are_refreshed_others_poke_their_holder_a
         if now[0] > 1030:
             loop.running = False
 
-    loop = LiveLoop(Hall(), ["X", "Y"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+    loop = LiveLoop(Hall(), ["X", "Y", "Z"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
                     leases=FakeLeases(now, {"X"}, take_at=1020))
     loop.running = True
     loop.run()
     assert poked == [("Y", True)]  # the command on Y, committed here, goes to Y's holder
-    # only a held branch is watched for other processes' commands: Y once it is taken over
-    assert {code for code, at in seq_read if at < 1020} == {"X"} and ("Y" in {c for c, at in seq_read if at >= 1020})
+    # every branch's seq comes in one read a second (not one read per branch)
+    assert 29 <= len(seq_read) <= 31 and all(b - a >= 0.99 for a, b in itertools.pairwise(seq_read))
+    # only a held branch is watched for other processes' commands: Y once it is taken over, Z (changed) never
+    assert {code for code, at in compared if at < 1020} == {"X"} and ("Y" in {c for c, at in compared if at >= 1020})
+    assert "Z" not in {code for code, _ in refreshed}
     assert refreshed[0] == ("X", False) and ("X", False) in refreshed[1:]
     y = [force for code, force in refreshed if code == "Y"]
     assert y == [True]  # taken over at 1020: refreshed at once, publishing everything
@@ -165,6 +174,7 @@ def test_with_leases_the_day_end_and_the_device_watch_run_for_the_branches_this_
     monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
     ended: list[tuple[str, float]] = []
     watched: list[tuple[str, float]] = []
+    expiries: list[tuple[list[str], float]] = []
     loop: LiveLoop
 
     class Hall(QuietHall):
@@ -179,6 +189,7 @@ def test_with_leases_the_day_end_and_the_device_watch_run_for_the_branches_this_
     loop = LiveLoop(Hall(), ["X", "Y", "Z"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
                     end_days=lambda code: ended.append((code, now[0])),
                     watch_devices=lambda code: watched.append((code, now[0])),
+                    expire_holds=lambda codes: expiries.append((list(codes), now[0])),
                     leases=FakeLeases(now, {"X"}, take_at=1020))
     loop.running = True
     loop.run()
@@ -186,6 +197,10 @@ def test_with_leases_the_day_end_and_the_device_watch_run_for_the_branches_this_
         assert {code for code, _ in done} == {"X", "Y"}
         assert min(at for code, at in done if code == "Y") >= 1020
         assert len([at for code, at in done if code == "X"]) > 1
+    # the held remote tickets' expiry: one call a second for all the branches served, as they are served then
+    assert {tuple(codes) for codes, at in expiries if at < 1020} == {("X",)}
+    assert {tuple(codes) for codes, at in expiries if at >= 1021} == {("X", "Y")}
+    assert 29 <= len(expiries) <= 31
 
 
 def test_without_leases_every_job_runs_for_every_branch(monkeypatch: pytest.MonkeyPatch) -> None:
