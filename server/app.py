@@ -43,7 +43,7 @@ from server.services.hall import HallService
 from server.services.hall_store import HallStore
 from server.services.limits import AddressLimiter, JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
-from server.services.live_loop import LiveLoop, PurgeJobs
+from server.services.live_loop import REFRESH_WORKERS, LiveLoop, PurgeJobs
 from server.services.notifications import NotificationService, NotifierLoop
 from server.services.overflow import OverflowService
 from server.services.overview import Overview, OverviewWatchers
@@ -282,6 +282,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         check_sessions=staff_sockets.sweep, check_hall=store.check,
         watch_devices=metrics.counting("watch_devices", app.extensions["devices"].watch),
         on_refresh=metrics.note_refresh, each_tick=watchers.tick, leases=leases,
+        refresh_workers=REFRESH_WORKERS if eventlet_serves() else 1,
         listen=None if share is None else share.listen)
     app.extensions["notifications"] = notifier
     app.extensions["notifier_loop"] = NotifierLoop(notifier, spawn=socketio.start_background_task,

@@ -46,6 +46,7 @@ TICK_S = 0.1
 URGENT_S = 0.5
 COALESCE_S = 1.0
 IDLE_S = 60.0
+REFRESH_WORKERS = 4  # branches refreshed at once by a server process (green threads: see LiveLoop)
 
 
 class LiveLoop:
@@ -76,9 +77,14 @@ class LiveLoop:
     holder, or every process once nobody has held the branch for a while (each is safe to run twice: see their
     docstrings).
     ``listen``: a background task beside the loop (the channel of shared results).
+
+    ``refresh_workers``: how many branches may be refreshed at once, each in a task of its own (``spawn``), never
+    one branch twice at once. A refresh mostly waits (for the database, for the estimator's thread, which lets
+    requests go first), so with a network's branches one at a time a burst of changes in many of them queued up
+    behind each other's waits; with 1 (tests, a plain thread) the loop refreshes in turn itself.
     """
 
-    DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
+    DUTY_FACTOR = 5.0  # a refresh whose computation took t seconds of CPU is not repeated within 5 t
 
     def __init__(self, live: LiveHall, branches: Sequence[str] | Callable[[], Sequence[str]], *,
                  spawn: Callable[[Callable[[], None]], Any],
@@ -91,7 +97,7 @@ class LiveLoop:
                  each_tick: Callable[[], Any] | None = None, leases: Leases | None = None,
                  listen: Callable[[], None] | None = None,
                  tick_s: float = TICK_S, urgent_s: float = URGENT_S, coalesce_s: float = COALESCE_S,
-                 idle_s: float = IDLE_S,
+                 idle_s: float = IDLE_S, refresh_workers: int = 1,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
                  sessions_every_s: float = 5.0, devices_every_s: float = 5.0) -> None:
         self.live = live
@@ -107,6 +113,7 @@ class LiveLoop:
         self.each_tick = each_tick
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
+        self.refresh_workers = max(1, refresh_workers)
         self.purge_every_s = purge_every_s
         self.on_refresh = on_refresh  # (seconds it took, seconds since its work was noticed or None): for /metrics
         self.leases: Leases = leases or AllBranches()
@@ -127,7 +134,24 @@ class LiveLoop:
         noticed: dict[str, float] = {}  # when a branch's pending work was first noticed (the refresh lag)
         taken: set[str] = set()  # branches just taken over: their next refresh publishes everything
         leases = self.leases
+        running: set[str] = set()  # branches being refreshed (by a worker: ``refresh_workers``)
         last_watch = last_hall = last_purge = last_sessions = last_devices = time.monotonic()
+
+        def refresh(code: str, publish_all: bool, noticed_at: float | None) -> None:
+            started = time.monotonic()
+            try:
+                if publish_all:
+                    self._safe(lambda: self.live.refresh(code, force_publish=True))
+                else:
+                    self._safe(lambda: self.live.refresh(code))
+            finally:
+                running.discard(code)
+                last_refresh[code] = done = time.monotonic()
+                cost[code] = self._safe(lambda: self.live.refresh_cost(code)) or 0.0
+            if self.on_refresh is not None:
+                lag = None if noticed_at is None else done - noticed_at
+                self._safe(functools.partial(self.on_refresh, done - started, lag))
+
         last_lease = float("-inf")
         while self.running:
             self.sleep(self.tick_s)
@@ -168,6 +192,8 @@ class LiveLoop:
                         pending[code] = True
                         noticed.setdefault(code, now)
             for code in branches:
+                if code in running:
+                    continue  # a change noticed meanwhile stays pending: refreshed again once this one is done
                 if not leases.holds(code):
                     pending.pop(code, None)
                     noticed.pop(code, None)
@@ -180,20 +206,15 @@ class LiveLoop:
                     due = since >= max(self.urgent_s if pending[code] else self.coalesce_s, floor)
                 else:
                     due = since >= max(self.idle_s, floor)
-                if due:
+                if due and len(running) < self.refresh_workers:
                     pending.pop(code, None)
-                    started = time.monotonic()
-                    if code in taken:
-                        taken.discard(code)
-                        self._safe(lambda c=code: self.live.refresh(c, force_publish=True))
+                    running.add(code)
+                    job = functools.partial(refresh, code, code in taken, noticed.pop(code, None))
+                    taken.discard(code)
+                    if self.refresh_workers > 1:
+                        self.spawn(job)  # beside the loop: while it waits (database, estimator thread) others run
                     else:
-                        self._safe(lambda c=code: self.live.refresh(c))
-                    last_refresh[code] = time.monotonic()
-                    cost[code] = last_refresh[code] - started
-                    noticed_at = noticed.pop(code, None)
-                    if self.on_refresh is not None:
-                        lag = None if noticed_at is None else last_refresh[code] - noticed_at
-                        self._safe(functools.partial(self.on_refresh, cost[code], lag))
+                        job()
             if self.each_tick is not None:
                 self._safe(self.each_tick)
             if self.watch_devices is not None and now - last_devices >= self.devices_every_s:

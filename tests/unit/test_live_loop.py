@@ -26,6 +26,9 @@ class QuietHall:
     def refresh(self, code: str) -> None:
         return None
 
+    def refresh_cost(self, code: str) -> float:
+        return 0.0
+
 
 @pytest.mark.parametrize("tick_work_s", [0.0, 0.03])
 def test_the_hall_model_is_compared_often_enough_to_serve_a_change_within_a_second(
@@ -219,3 +222,53 @@ def test_without_leases_every_job_runs_for_every_branch(monkeypatch: pytest.Monk
     loop.running = True
     loop.run()
     assert ended == {"X", "Y"}
+
+
+def test_refreshes_run_beside_the_loop_at_most_so_many_at_once_and_never_one_branch_twice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of changes in many branches: up to ``refresh_workers`` refreshes at once, each in a task of its own;
+    a branch being refreshed is not started again, and a change noticed meanwhile is refreshed after it."""
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    started: list[tuple[str, float]] = []
+    tasks: list[Any] = []
+    codes = [f"B{i}" for i in range(10)]
+    loop: LiveLoop
+
+    class Busy(QuietHall):
+        def take_dirty(self) -> dict[str, bool]:
+            if 1001.0 <= now[0] < 1001.1:
+                return dict.fromkeys(codes, True)
+            if 1001.3 <= now[0] < 1001.4:
+                return {"B0": True}  # B0 again while its first refresh still runs
+            return {}
+
+        def refresh(self, code: str, force_publish: bool = False) -> None:
+            started.append((code, now[0]))
+
+    def spawn(work: Any) -> None:
+        tasks.append(work)
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        in_flight.append(len(tasks))
+        if now[0] >= 1001.55:  # from then on, each refresh ends within the tick it began in
+            for task in list(tasks):
+                task()
+            tasks.clear()
+        if now[0] > 1003:
+            loop.running = False
+
+    in_flight: list[int] = []
+    loop = LiveLoop(Busy(), codes, spawn=spawn, sleep=sleep, purge=lambda: None, refresh_workers=4,
+                    idle_s=3600)
+    loop.running = True
+    loop.run()
+    assert max(in_flight) == 4  # never more than four at once
+    first = [code for code, at in started if at < 1001.6]
+    assert first == []  # the tasks ran only when let (they start beside the loop)
+    by_code: dict[str, list[float]] = {}
+    for code, at in started:
+        by_code.setdefault(code, []).append(at)
+    assert set(by_code) == set(codes)  # every branch refreshed, four at a time
+    assert len(by_code["B0"]) == 2  # B0's second change: a second refresh, after the first
