@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -97,7 +98,7 @@ class LiveLoop:
                  each_tick: Callable[[], Any] | None = None, leases: Leases | None = None,
                  listen: Callable[[], None] | None = None,
                  tick_s: float = TICK_S, urgent_s: float = URGENT_S, coalesce_s: float = COALESCE_S,
-                 idle_s: float = IDLE_S, refresh_workers: int = 1,
+                 idle_s: float = IDLE_S, refresh_workers: int = 1, jitter: Callable[[], float] = random.random,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
                  sessions_every_s: float = 5.0, devices_every_s: float = 5.0) -> None:
         self.live = live
@@ -114,6 +115,7 @@ class LiveLoop:
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
         self.refresh_workers = max(1, refresh_workers)
+        self.jitter = jitter
         self.purge_every_s = purge_every_s
         self.on_refresh = on_refresh  # (seconds it took, seconds since its work was noticed or None): for /metrics
         self.leases: Leases = leases or AllBranches()
@@ -146,7 +148,11 @@ class LiveLoop:
                     self._safe(lambda: self.live.refresh(code))
             finally:
                 running.discard(code)
-                last_refresh[code] = done = time.monotonic()
+                done = time.monotonic()
+                # a branch's first refresh here (start-up, a take-over: hundreds at once) is followed by its idle
+                # one at a random point of the next minute, so that they do not all come back in the same second
+                first = code not in last_refresh or publish_all
+                last_refresh[code] = done - (self.idle_s * self.jitter() if first else 0.0)
                 cost[code] = self._safe(lambda: self.live.refresh_cost(code)) or 0.0
             if self.on_refresh is not None:
                 lag = None if noticed_at is None else done - noticed_at

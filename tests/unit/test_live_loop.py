@@ -82,7 +82,7 @@ def test_each_refresh_is_reported_with_its_cost_and_how_long_its_work_waited(mon
             loop.running = False
 
     loop = LiveLoop(OneIssue(), ["X"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
-                    on_refresh=lambda cost, lag: reports.append((cost, lag)))
+                    on_refresh=lambda cost, lag: reports.append((cost, lag)), jitter=lambda: 0.0)
     loop.running = True
     loop.run()
     assert all(cost == pytest.approx(0.004) for cost, _ in reports)
@@ -156,7 +156,7 @@ def test_with_leases_only_held_branches_are_refreshed_others_poke_their_holder_a
             loop.running = False
 
     loop = LiveLoop(Hall(), ["X", "Y", "Z"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
-                    leases=FakeLeases(now, {"X"}, take_at=1020))
+                    leases=FakeLeases(now, {"X"}, take_at=1020), jitter=lambda: 0.0)
     loop.running = True
     loop.run()
     assert poked == [("Y", True)]  # the command on Y, committed here, goes to Y's holder
@@ -272,3 +272,38 @@ def test_refreshes_run_beside_the_loop_at_most_so_many_at_once_and_never_one_bra
         by_code.setdefault(code, []).append(at)
     assert set(by_code) == set(codes)  # every branch refreshed, four at a time
     assert len(by_code["B0"]) == 2  # B0's second change: a second refresh, after the first
+
+
+def test_the_idle_refreshes_of_branches_started_together_are_spread_over_the_minute(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start-up (or a take-over) hundreds of branches are refreshed within seconds; their once-a-minute refreshes
+    must not all come back in the same second (a burst of work that holds up the commands of that moment), and each
+    still comes within a minute of the last."""
+    import random
+
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    refreshed: dict[str, list[float]] = {}
+    codes = [f"B{i:03}" for i in range(120)]
+    loop: LiveLoop
+
+    class Hall(QuietHall):
+        def refresh(self, code: str, force_publish: bool = False) -> None:
+            refreshed.setdefault(code, []).append(now[0])
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 1200:
+            loop.running = False
+
+    loop = LiveLoop(Hall(), codes, spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    jitter=random.Random(7).random)
+    loop.running = True
+    loop.run()
+    firsts = [times[0] for times in refreshed.values()]
+    assert max(firsts) - min(firsts) < 0.5  # all at start-up
+    seconds = {int(times[1]) for times in refreshed.values()}
+    assert len(seconds) > 40  # the second refreshes: spread over the minute, not in one second
+    for times in refreshed.values():
+        assert all(b - a <= 60.2 for a, b in itertools.pairwise(times))  # never more than a minute apart
+        assert all(b - a >= 59.9 for a, b in itertools.pairwise(times[1:]))  # then once a minute, as before
