@@ -43,7 +43,7 @@ from server.services.hall import HallService
 from server.services.hall_store import HallStore
 from server.services.limits import AddressLimiter, JoinLimiter, TokenLimiter
 from server.services.live import LiveHall
-from server.services.live_loop import LiveLoop, PurgeJobs
+from server.services.live_loop import REFRESH_WORKERS, LiveLoop, PurgeJobs
 from server.services.notifications import NotificationService, NotifierLoop
 from server.services.overflow import OverflowService
 from server.services.overview import Overview, OverviewWatchers
@@ -278,9 +278,11 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     app.extensions["hall_live_loop"] = LiveLoop(
         live, lambda: [b.code for b in model.current.branches], spawn=socketio.start_background_task,
         sleep=socketio.sleep, purge=purge, housekeeping=heap, end_days=metrics.counting("end_days", hall.end_due),
+        expire_holds=hall.expire_holds,
         check_sessions=staff_sockets.sweep, check_hall=store.check,
         watch_devices=metrics.counting("watch_devices", app.extensions["devices"].watch),
         on_refresh=metrics.note_refresh, each_tick=watchers.tick, leases=leases,
+        refresh_workers=REFRESH_WORKERS if eventlet_serves() else 1,
         listen=None if share is None else share.listen)
     app.extensions["notifications"] = notifier
     app.extensions["notifier_loop"] = NotifierLoop(notifier, spawn=socketio.start_background_task,

@@ -163,6 +163,12 @@ def awaiting(connection: Connection, branch_code: str, services: Iterable[str] |
     return _fetch(connection, *conditions, order=(_C.queue_key_us, _C.id))
 
 
+def awaiting_anywhere(connection: Connection) -> list[Ticket]:
+    """:func:`awaiting` of every branch at once (the live loop's check of expired holds, for a whole network): the
+    few rows of the partial index ``ix_ticket_awaiting``."""
+    return _fetch(connection, text(AWAITING_ROWS), order=(_C.branch_code, _C.queue_key_us, _C.id))
+
+
 def remote_of_phone(connection: Connection, branch_code: str, phone: str, purpose: str) -> list[Ticket]:
     """The branch's tickets taken on a phone under this number (through the contacts given with them)."""
     linked = select(CustomerContact.__table__.c.ticket_id).where(

@@ -11,7 +11,7 @@ staffing advice: :mod:`server.services.staffing`), ``roster`` (:mod:`server.serv
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from server.domain import policy
 from server.domain.hall import Branch
@@ -69,10 +69,13 @@ class HallService(HallContext):
                 tickets.set_queue_keys(tx.connection, changed)
 
     def end_due(self, branch_code: str) -> None:
-        """What the live loop checks every second per branch: a service day that ended, and remote tickets held
-        aside past their check-in time."""
+        """What the live loop checks every second per branch: a service day that ended (free until it has)."""
         self.days.end_due(branch_code)
-        self.remote.expire_due(branch_code)
+
+    def expire_holds(self, branch_codes: Sequence[str]) -> int:
+        """What the live loop checks every second for all its branches at once: remote tickets held aside past
+        their check-in time (expired)."""
+        return self.remote.expire_all_due(branch_codes)
 
     def purge_old_records(self) -> int:
         """Forget the stored answers of retried commands older than ``queue.idempotency_ttl_hours``, and who took

@@ -26,10 +26,11 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from server.domain import policy
 from server.domain.counter_session import CounterSession
@@ -371,6 +372,7 @@ class _BranchState:
     today: DayTally = field(default_factory=DayTally)  # today's calls within target and ratings, for the overview
     glance: BranchGlance | None = None  # the branch at the last refresh, for the overview
     projected: _Projected | None = None  # the last re-estimate, which an idle refresh re-ages (LiveHall._reage)
+    work_s: float = 0.0  # CPU seconds of the last refresh's computation (LiveHall.refresh_cost)
 
 
 @dataclass
@@ -646,7 +648,7 @@ class LiveHall(ReadsHallModel):
             projected = _Projected(now, seq, branch, plans, snapshot, tickets, projection)
             return projected, self._derive(branch, state, projected, now, stops, cases, previous, force_publish)
 
-        projected, derived = self.offload(compute)
+        projected, derived = self._compute(state, compute)
         state.projected = projected
         self.estimates_run += 1
         self._publish(branch, state, now, projected.seq, derived, previous, force_publish=force_publish,
@@ -672,10 +674,29 @@ class LiveHall(ReadsHallModel):
         cases = self._overdue_cases(branch, now)
         aged = replace(last, snapshot=replace(last.snapshot, now=now), projection=projection)
         previous = state.tickets
-        derived = self.offload(lambda: self._derive(branch, state, aged, now, stops, cases, previous, False))
+        derived = self._compute(state, lambda: self._derive(branch, state, aged, now, stops, cases, previous, False))
         self.estimates_reaged += 1
         self._publish(branch, state, now, last.seq, derived, previous, force_publish=False, publish=publish)
         return True
+
+    def _compute(self, state: _BranchState, work: Callable[[], T]) -> T:
+        """``work`` off the event loop (``offload``), its CPU time kept as the branch's refresh cost."""
+
+        def timed() -> T:
+            started = time.thread_time()
+            try:
+                return work()
+            finally:
+                state.work_s = time.thread_time() - started
+
+        return cast(T, self.offload(timed))
+
+    def refresh_cost(self, branch_code: str) -> float:
+        """CPU seconds of the branch's last refresh's computation (the estimator's, which grows with the queue), in
+        whichever thread ran it: what the live loop bounds a branch's share of the time by. Its wall time would
+        also count the waits for requests it lets go first, for the database and for the other branches' work."""
+        state = self._states.get(branch_code)
+        return 0.0 if state is None else state.work_s
 
     def _derive(self, branch: Branch, state: _BranchState, projected: _Projected, now: datetime,
                 stops: list[IssueStop], cases: list[OverdueCase], previous: dict[int, dict[str, Any]],
@@ -749,6 +770,11 @@ class LiveHall(ReadsHallModel):
     def branch_seq(self, branch_code: str) -> int:
         with self.uow.read() as session:
             return hall_reads.branch_seq(session.connection(), branch_code)
+
+    def branch_seqs(self) -> dict[str, int]:
+        """Every branch's ``seq`` in one read (the live loop's watch for commands committed by other processes)."""
+        with self.uow.read_statements() as connection:
+            return hall_reads.branch_seqs(connection)
 
     def refreshed_seq(self, branch_code: str) -> int:
         state = self._states.get(branch_code)

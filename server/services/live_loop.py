@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -46,6 +47,7 @@ TICK_S = 0.1
 URGENT_S = 0.5
 COALESCE_S = 1.0
 IDLE_S = 60.0
+REFRESH_WORKERS = 4  # branches refreshed at once by a server process (green threads: see LiveLoop)
 
 
 class LiveLoop:
@@ -56,6 +58,8 @@ class LiveLoop:
     under eventlet it is one green thread among the requests; ``purge`` is the hourly clean-up of stored answers and
     of personal data past its retention (:class:`PurgeJobs`);
     ``end_days`` ends a branch's service day once it is over (checked every ``watch_s``; free until then);
+    ``expire_holds`` expires the remote tickets of the given branches whose check-in time ran out (every ``watch_s``,
+    all branches at once: one read of the few tickets held aside, not one per branch);
     ``check_sessions`` drops the staff sockets whose session has ended (every ``sessions_every_s``); ``check_hall``
     serves the database's hall model when another process (or ``python -m server hall import``) changed it, every
     ``hall_every_s``: one read of one row, so that a change is served within a second of its commit (every
@@ -70,23 +74,31 @@ class LiveLoop:
     committed elsewhere; a command committed here for a branch another process holds pokes that holder; a branch
     just taken over is refreshed at once and publishes everything; a branch nobody shares results of (its holder's
     channel silent, :meth:`LiveHall.orphaned`) is refreshed here, quietly, for this process's own reads. The other
-    per-branch jobs, ``end_days`` and ``watch_devices``, run where :meth:`Leases.serves` says: the holder, or every
-    process once nobody has held the branch for a while (each is safe to run twice: see their docstrings).
+    per-branch jobs, ``end_days``, ``expire_holds`` and ``watch_devices``, run where :meth:`Leases.serves` says: the
+    holder, or every process once nobody has held the branch for a while (each is safe to run twice: see their
+    docstrings).
     ``listen``: a background task beside the loop (the channel of shared results).
+
+    ``refresh_workers``: how many branches may be refreshed at once, each in a task of its own (``spawn``), never
+    one branch twice at once. A refresh mostly waits (for the database, for the estimator's thread, which lets
+    requests go first), so with a network's branches one at a time a burst of changes in many of them queued up
+    behind each other's waits; with 1 (tests, a plain thread) the loop refreshes in turn itself.
     """
 
-    DUTY_FACTOR = 5.0  # a refresh that took t seconds is not repeated within 5 t
+    DUTY_FACTOR = 5.0  # a refresh whose computation took t seconds of CPU is not repeated within 5 t
 
     def __init__(self, live: LiveHall, branches: Sequence[str] | Callable[[], Sequence[str]], *,
                  spawn: Callable[[Callable[[], None]], Any],
                  sleep: Callable[[float], Any], purge: Callable[[], Any], housekeeping: Housekeeping | None = None,
-                 end_days: Callable[[str], Any] | None = None, check_sessions: Callable[[], Any] | None = None,
+                 end_days: Callable[[str], Any] | None = None,
+                 expire_holds: Callable[[Sequence[str]], Any] | None = None,
+                 check_sessions: Callable[[], Any] | None = None,
                  check_hall: Callable[[], Any] | None = None, watch_devices: Callable[[str], Any] | None = None,
                  on_refresh: Callable[[float, float | None], Any] | None = None,
                  each_tick: Callable[[], Any] | None = None, leases: Leases | None = None,
                  listen: Callable[[], None] | None = None,
                  tick_s: float = TICK_S, urgent_s: float = URGENT_S, coalesce_s: float = COALESCE_S,
-                 idle_s: float = IDLE_S,
+                 idle_s: float = IDLE_S, refresh_workers: int = 1, jitter: Callable[[], float] = random.random,
                  watch_s: float = 1.0, hall_every_s: float = 0.5, purge_every_s: float = 3600.0,
                  sessions_every_s: float = 5.0, devices_every_s: float = 5.0) -> None:
         self.live = live
@@ -96,11 +108,14 @@ class LiveLoop:
         self.spawn, self.sleep, self.purge = spawn, sleep, purge
         self.housekeeping = housekeeping
         self.end_days = end_days
+        self.expire_holds = expire_holds
         self.check_sessions, self.sessions_every_s = check_sessions, sessions_every_s
         self.watch_devices, self.devices_every_s = watch_devices, devices_every_s
         self.each_tick = each_tick
         self.tick_s, self.urgent_s, self.coalesce_s = tick_s, urgent_s, coalesce_s
         self.idle_s, self.watch_s = idle_s, watch_s
+        self.refresh_workers = max(1, refresh_workers)
+        self.jitter = jitter
         self.purge_every_s = purge_every_s
         self.on_refresh = on_refresh  # (seconds it took, seconds since its work was noticed or None): for /metrics
         self.leases: Leases = leases or AllBranches()
@@ -121,7 +136,28 @@ class LiveLoop:
         noticed: dict[str, float] = {}  # when a branch's pending work was first noticed (the refresh lag)
         taken: set[str] = set()  # branches just taken over: their next refresh publishes everything
         leases = self.leases
+        running: set[str] = set()  # branches being refreshed (by a worker: ``refresh_workers``)
         last_watch = last_hall = last_purge = last_sessions = last_devices = time.monotonic()
+
+        def refresh(code: str, publish_all: bool, noticed_at: float | None) -> None:
+            started = time.monotonic()
+            try:
+                if publish_all:
+                    self._safe(lambda: self.live.refresh(code, force_publish=True))
+                else:
+                    self._safe(lambda: self.live.refresh(code))
+            finally:
+                running.discard(code)
+                done = time.monotonic()
+                # a branch's first refresh here (start-up, a take-over: hundreds at once) is followed by its idle
+                # one at a random point of the next minute, so that they do not all come back in the same second
+                first = code not in last_refresh or publish_all
+                last_refresh[code] = done - (self.idle_s * self.jitter() if first else 0.0)
+                cost[code] = self._safe(lambda: self.live.refresh_cost(code)) or 0.0
+            if self.on_refresh is not None:
+                lag = None if noticed_at is None else done - noticed_at
+                self._safe(functools.partial(self.on_refresh, done - started, lag))
+
         last_lease = float("-inf")
         while self.running:
             self.sleep(self.tick_s)
@@ -153,12 +189,17 @@ class LiveLoop:
                 if self.end_days is not None:  # a service day that has ended: at once, not at the next command
                     for code in filter(leases.serves, branches):
                         self._safe(functools.partial(self.end_days, code))
-                for code in branches:
-                    if code not in pending and leases.holds(code) and self._safe(
-                            lambda c=code: self.live.branch_seq(c)) not in (None, self.live.refreshed_seq(code)):
+                if self.expire_holds is not None:  # remote tickets whose check-in time ran out: one read for all
+                    self._safe(functools.partial(self.expire_holds, [c for c in branches if leases.serves(c)]))
+                seqs = self._safe(self.live.branch_seqs)  # one read for every branch, not one each
+                for code in branches if seqs is not None else ():
+                    if code not in pending and leases.holds(code) and \
+                            seqs.get(code, 0) != self.live.refreshed_seq(code):
                         pending[code] = True
                         noticed.setdefault(code, now)
             for code in branches:
+                if code in running:
+                    continue  # a change noticed meanwhile stays pending: refreshed again once this one is done
                 if not leases.holds(code):
                     pending.pop(code, None)
                     noticed.pop(code, None)
@@ -171,20 +212,15 @@ class LiveLoop:
                     due = since >= max(self.urgent_s if pending[code] else self.coalesce_s, floor)
                 else:
                     due = since >= max(self.idle_s, floor)
-                if due:
+                if due and len(running) < self.refresh_workers:
                     pending.pop(code, None)
-                    started = time.monotonic()
-                    if code in taken:
-                        taken.discard(code)
-                        self._safe(lambda c=code: self.live.refresh(c, force_publish=True))
+                    running.add(code)
+                    job = functools.partial(refresh, code, code in taken, noticed.pop(code, None))
+                    taken.discard(code)
+                    if self.refresh_workers > 1:
+                        self.spawn(job)  # beside the loop: while it waits (database, estimator thread) others run
                     else:
-                        self._safe(lambda c=code: self.live.refresh(c))
-                    last_refresh[code] = time.monotonic()
-                    cost[code] = last_refresh[code] - started
-                    noticed_at = noticed.pop(code, None)
-                    if self.on_refresh is not None:
-                        lag = None if noticed_at is None else last_refresh[code] - noticed_at
-                        self._safe(functools.partial(self.on_refresh, cost[code], lag))
+                        job()
             if self.each_tick is not None:
                 self._safe(self.each_tick)
             if self.watch_devices is not None and now - last_devices >= self.devices_every_s:

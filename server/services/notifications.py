@@ -329,10 +329,18 @@ class NotificationService(ReadsHallModel):
         """Derive the new deliveries of every branch this process serves (several processes: the branch's lease
         holder, :meth:`server.services.branch_leases.Leases.serves`), then send what is due, of any branch (the
         rows are leased: the processes share the sending); the number of attempts made."""
-        for branch in self.config.branches:
-            if serves(branch.code):
-                self.derive(branch.code)
+        served = [branch.code for branch in self.config.branches if serves(branch.code)]
+        for code in self.branches_with_work(served):
+            self.derive(code)
         return self.send_due()
+
+    def branches_with_work(self, branch_codes: list[str]) -> list[str]:
+        """Which of these branches a pass has anything to derive for (most passes: none), in one read for them all,
+        however many they are."""
+        if not branch_codes:
+            return []
+        with self.uow.read() as session:
+            return records.branches_with_work(session.connection(), branch_codes, bool(self.settings.sms))
 
     def derive(self, branch_code: str) -> int:
         """Write the deliveries the branch's new events and people-ahead cause, and move the cursor past the

@@ -9,6 +9,7 @@ same transaction, where the per-number limits are counted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from server.domain import remote
@@ -156,18 +157,30 @@ class RemoteQueue:
     # --- held aside and expiry ------------------------------------------------------------------------------
 
     def expire_due(self, branch_code: str) -> int:
-        """Expire the held remote tickets whose check-in time has run out; cheap when none is (one read of a
-        partial index). Run every second by the live loop beside the end of the service day."""
+        """Expire the branch's held remote tickets whose check-in time has run out (:meth:`expire_all_due`)."""
+        return self.expire_all_due([branch_code])
+
+    def expire_all_due(self, branch_codes: Iterable[str]) -> int:
+        """Expire the held remote tickets of these branches whose check-in time has run out, each branch's in its
+        own command; the number expired. Cheap when none is: one read of the tickets held aside (a partial index)
+        for all the branches at once, since the live loop runs it every second for a whole network."""
         hall = self.hall
-        branch = hall.branch(branch_code)
-        if not branch.remote_services:  # no service takes tickets from phones (any taken before end with the day)
+        branches = {code: branch for code in branch_codes
+                    if (branch := hall.branch(code)).remote_services}  # none take tickets from phones: nothing held
+        if not branches:
             return 0
         now = hall.clock()
+        due: dict[str, list[int]] = {}
         with hall.uow.read() as session:
-            due = [t.id for t in tickets.awaiting(session.connection(), branch.code) if t.id is not None
-                   and remote.hold_expired(t.held_since, service_remote(branch, t.service_code).allowance, now)]
-        if not due:
-            return 0
+            for ticket in tickets.awaiting_anywhere(session.connection()):
+                branch = branches.get(ticket.branch_code)
+                if branch is not None and ticket.id is not None and remote.hold_expired(
+                        ticket.held_since, service_remote(branch, ticket.service_code).allowance, now):
+                    due.setdefault(branch.code, []).append(ticket.id)
+        return sum(self._expire(branches[code], ids) for code, ids in due.items())
+
+    def _expire(self, branch: Branch, due: list[int]) -> int:
+        hall = self.hall
         expired = 0
         with hall.uow.command(branch, hall.clock()) as tx:
             for ticket_id in due:

@@ -309,3 +309,34 @@ def test_webhooks_are_managed_and_audited(hall: HallService, notifier: Notificat
     with hall.uow.read() as session:
         actions = [e.action for e in session.exec(select(AuditEntryRow)).all()]
     assert actions.count(AuditAction.WEBHOOK_CHANGED.value) == 4
+
+
+def test_a_pass_asks_all_branches_at_once_which_have_anything_to_derive(
+        hall: HallService, notifier: NotificationService, database_url: str) -> None:
+    """The notifier's check of every branch every second is one read for them all, and answers what the per-branch
+    check answers: a branch with no cursor yet, with events past its cursor, or with a waiting customer who opted in
+    to texts (their people-ahead milestones come without an event of their own)."""
+    codes = [branch.code for branch in hall.config.branches]
+    other = next((code for code in codes if code != BRANCH), None)
+
+    def per_branch() -> list[str]:
+        with hall.uow.read() as session:
+            connection = session.connection()
+            return [code for code in codes
+                    if records.has_work(connection, code, records.cursor(connection, code), True)]
+
+    assert notifier.branches_with_work(codes) == per_branch() == []  # the fixture's pass caught up with every branch
+    ticket = hall.tickets.issue(BRANCH, "BILL")
+    assert notifier.branches_with_work(codes) == per_branch() == [BRANCH]
+    notifier.run_pass()
+    assert notifier.branches_with_work(codes) == per_branch() == []
+    notifier.opt_in(ticket["token"], "13812345678", True, "en")  # no event: the contact alone makes work
+    assert notifier.branches_with_work(codes) == per_branch() == [BRANCH]
+    if other is not None:
+        assert notifier.branches_with_work([other]) == []
+    hall.counters.call_ticket(BRANCH, "2", ticket["id"], ZHANG)  # called: no longer waiting, one event more
+    notifier.run_pass()
+    assert notifier.branches_with_work(codes) == per_branch() == []
+    with hall.uow.write() as session:  # a branch the notifier has never seen (no cursor) has work: its first pass
+        session.connection().execute(records.CURSOR.delete().where(records.CURSOR.c.branch_code == BRANCH))
+    assert notifier.branches_with_work(codes) == per_branch() == [BRANCH]

@@ -101,8 +101,11 @@ def test_the_live_loop_watches_each_branch_for_silent_devices_every_few_seconds(
         def take_dirty(self) -> dict[str, bool]:
             return {}
 
-        def branch_seq(self, code: str) -> int:
-            return 0
+        def branch_seqs(self) -> dict[str, int]:
+            return {}
+
+        def refresh_cost(self, code: str) -> float:
+            return 0.0
 
         def refreshed_seq(self, code: str) -> int:
             return 0

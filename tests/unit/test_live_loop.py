@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -16,14 +17,17 @@ class QuietHall:
     def take_dirty(self) -> dict[str, bool]:
         return {}
 
-    def branch_seq(self, code: str) -> int:
-        return 0
+    def branch_seqs(self) -> dict[str, int]:
+        return {}
 
     def refreshed_seq(self, code: str) -> int:
         return 0
 
     def refresh(self, code: str) -> None:
         return None
+
+    def refresh_cost(self, code: str) -> float:
+        return 0.0
 
 
 @pytest.mark.parametrize("tick_work_s", [0.0, 0.03])
@@ -78,7 +82,7 @@ def test_each_refresh_is_reported_with_its_cost_and_how_long_its_work_waited(mon
             loop.running = False
 
     loop = LiveLoop(OneIssue(), ["X"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
-                    on_refresh=lambda cost, lag: reports.append((cost, lag)))
+                    on_refresh=lambda cost, lag: reports.append((cost, lag)), jitter=lambda: 0.0)
     loop.running = True
     loop.run()
     assert all(cost == pytest.approx(0.004) for cost, _ in reports)
@@ -121,15 +125,20 @@ def test_with_leases_only_held_branches_are_refreshed_others_poke_their_holder_a
     monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
     refreshed: list[tuple[str, bool]] = []
     poked: list[tuple[str, bool]] = []
-    seq_read: list[tuple[str, float]] = []
+    seq_read: list[float] = []
+    compared: list[tuple[str, float]] = []
     loop: LiveLoop
 
     class Hall(QuietHall):
         def take_dirty(self) -> dict[str, bool]:
             return {"X": False, "Y": True} if 1010 <= now[0] < 1010.1 else {}
 
-        def branch_seq(self, code: str) -> int:
-            seq_read.append((code, now[0]))
+        def branch_seqs(self) -> dict[str, int]:
+            seq_read.append(now[0])
+            return {"X": 0, "Y": 0, "Z": 7}  # another process committed in Z, which this one never holds
+
+        def refreshed_seq(self, code: str) -> int:
+            compared.append((code, now[0]))
             return 0
 
         def refresh(self, code: str, force_publish: bool = False) -> None:
@@ -146,13 +155,16 @@ def test_with_leases_only_held_branches_are_refreshed_others_poke_their_holder_a
         if now[0] > 1030:
             loop.running = False
 
-    loop = LiveLoop(Hall(), ["X", "Y"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
-                    leases=FakeLeases(now, {"X"}, take_at=1020))
+    loop = LiveLoop(Hall(), ["X", "Y", "Z"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    leases=FakeLeases(now, {"X"}, take_at=1020), jitter=lambda: 0.0)
     loop.running = True
     loop.run()
     assert poked == [("Y", True)]  # the command on Y, committed here, goes to Y's holder
-    # only a held branch is watched for other processes' commands: Y once it is taken over
-    assert {code for code, at in seq_read if at < 1020} == {"X"} and ("Y" in {c for c, at in seq_read if at >= 1020})
+    # every branch's seq comes in one read a second (not one read per branch)
+    assert 29 <= len(seq_read) <= 31 and all(b - a >= 0.99 for a, b in itertools.pairwise(seq_read))
+    # only a held branch is watched for other processes' commands: Y once it is taken over, Z (changed) never
+    assert {code for code, at in compared if at < 1020} == {"X"} and ("Y" in {c for c, at in compared if at >= 1020})
+    assert "Z" not in {code for code, _ in refreshed}
     assert refreshed[0] == ("X", False) and ("X", False) in refreshed[1:]
     y = [force for code, force in refreshed if code == "Y"]
     assert y == [True]  # taken over at 1020: refreshed at once, publishing everything
@@ -165,6 +177,7 @@ def test_with_leases_the_day_end_and_the_device_watch_run_for_the_branches_this_
     monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
     ended: list[tuple[str, float]] = []
     watched: list[tuple[str, float]] = []
+    expiries: list[tuple[list[str], float]] = []
     loop: LiveLoop
 
     class Hall(QuietHall):
@@ -179,6 +192,7 @@ def test_with_leases_the_day_end_and_the_device_watch_run_for_the_branches_this_
     loop = LiveLoop(Hall(), ["X", "Y", "Z"], spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
                     end_days=lambda code: ended.append((code, now[0])),
                     watch_devices=lambda code: watched.append((code, now[0])),
+                    expire_holds=lambda codes: expiries.append((list(codes), now[0])),
                     leases=FakeLeases(now, {"X"}, take_at=1020))
     loop.running = True
     loop.run()
@@ -186,6 +200,10 @@ def test_with_leases_the_day_end_and_the_device_watch_run_for_the_branches_this_
         assert {code for code, _ in done} == {"X", "Y"}
         assert min(at for code, at in done if code == "Y") >= 1020
         assert len([at for code, at in done if code == "X"]) > 1
+    # the held remote tickets' expiry: one call a second for all the branches served, as they are served then
+    assert {tuple(codes) for codes, at in expiries if at < 1020} == {("X",)}
+    assert {tuple(codes) for codes, at in expiries if at >= 1021} == {("X", "Y")}
+    assert 29 <= len(expiries) <= 31
 
 
 def test_without_leases_every_job_runs_for_every_branch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,3 +222,88 @@ def test_without_leases_every_job_runs_for_every_branch(monkeypatch: pytest.Monk
     loop.running = True
     loop.run()
     assert ended == {"X", "Y"}
+
+
+def test_refreshes_run_beside_the_loop_at_most_so_many_at_once_and_never_one_branch_twice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of changes in many branches: up to ``refresh_workers`` refreshes at once, each in a task of its own;
+    a branch being refreshed is not started again, and a change noticed meanwhile is refreshed after it."""
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    started: list[tuple[str, float]] = []
+    tasks: list[Any] = []
+    codes = [f"B{i}" for i in range(10)]
+    loop: LiveLoop
+
+    class Busy(QuietHall):
+        def take_dirty(self) -> dict[str, bool]:
+            if 1001.0 <= now[0] < 1001.1:
+                return dict.fromkeys(codes, True)
+            if 1001.3 <= now[0] < 1001.4:
+                return {"B0": True}  # B0 again while its first refresh still runs
+            return {}
+
+        def refresh(self, code: str, force_publish: bool = False) -> None:
+            started.append((code, now[0]))
+
+    def spawn(work: Any) -> None:
+        tasks.append(work)
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        in_flight.append(len(tasks))
+        if now[0] >= 1001.55:  # from then on, each refresh ends within the tick it began in
+            for task in list(tasks):
+                task()
+            tasks.clear()
+        if now[0] > 1003:
+            loop.running = False
+
+    in_flight: list[int] = []
+    loop = LiveLoop(Busy(), codes, spawn=spawn, sleep=sleep, purge=lambda: None, refresh_workers=4,
+                    idle_s=3600)
+    loop.running = True
+    loop.run()
+    assert max(in_flight) == 4  # never more than four at once
+    first = [code for code, at in started if at < 1001.6]
+    assert first == []  # the tasks ran only when let (they start beside the loop)
+    by_code: dict[str, list[float]] = {}
+    for code, at in started:
+        by_code.setdefault(code, []).append(at)
+    assert set(by_code) == set(codes)  # every branch refreshed, four at a time
+    assert len(by_code["B0"]) == 2  # B0's second change: a second refresh, after the first
+
+
+def test_the_idle_refreshes_of_branches_started_together_are_spread_over_the_minute(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start-up (or a take-over) hundreds of branches are refreshed within seconds; their once-a-minute refreshes
+    must not all come back in the same second (a burst of work that holds up the commands of that moment), and each
+    still comes within a minute of the last."""
+    import random
+
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    refreshed: dict[str, list[float]] = {}
+    codes = [f"B{i:03}" for i in range(120)]
+    loop: LiveLoop
+
+    class Hall(QuietHall):
+        def refresh(self, code: str, force_publish: bool = False) -> None:
+            refreshed.setdefault(code, []).append(now[0])
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 1200:
+            loop.running = False
+
+    loop = LiveLoop(Hall(), codes, spawn=lambda work: work(), sleep=sleep, purge=lambda: None,
+                    jitter=random.Random(7).random)
+    loop.running = True
+    loop.run()
+    firsts = [times[0] for times in refreshed.values()]
+    assert max(firsts) - min(firsts) < 0.5  # all at start-up
+    seconds = {int(times[1]) for times in refreshed.values()}
+    assert len(seconds) > 40  # the second refreshes: spread over the minute, not in one second
+    for times in refreshed.values():
+        assert all(b - a <= 60.2 for a, b in itertools.pairwise(times))  # never more than a minute apart
+        assert all(b - a >= 59.9 for a, b in itertools.pairwise(times[1:]))  # then once a minute, as before

@@ -209,7 +209,8 @@ def test_a_pass_derives_the_deliveries_of_the_branches_this_process_serves_and_s
     derived: list[str] = []
     sent: list[bool] = []
     service = SimpleNamespace(config=SimpleNamespace(branches=[SimpleNamespace(code=c) for c in ("A", "B", "C")]),
-                              derive=derived.append, send_due=lambda: sent.append(True) or 0)
+                              derive=derived.append, send_due=lambda: sent.append(True) or 0,
+                              branches_with_work=lambda codes: codes)
     now = [0.0]
     store = MemoryLeaseStore(lambda: now[0])
     mine, other = (BranchLeases(store, owner, clock=lambda: now[0]) for owner in ("mine", "other"))
