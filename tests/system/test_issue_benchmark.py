@@ -44,3 +44,16 @@ def test_two_processes_on_postgresql_and_redis_share_the_clients() -> None:
     assert result["tickets"] == 60
     assert result["calls"] > 0
     assert result["server_cpu_ms_per_ticket"] > 0
+
+
+def test_a_network_of_branches_spreads_the_kiosks_and_the_staff_over_them() -> None:
+    """``--branches``: the demo branch and copies of it; tickets go to the branches in turn, and a member of staff
+    per branch calls them (at least eight)."""
+    result = run_benchmark("--branches", "12", "--seconds", "1.5", "--clients", "4", "--rate", "40")
+    assert result["branches"] == 12
+    assert result["failures"] == 0
+    assert result["tickets"] == 60  # every copy takes tickets: a refusal (unknown branch, closed) would fail one
+    assert result["call_staff"] == 12
+    assert result["calls"] > 0
+    cores = result["issue_cores"]
+    assert cores["servers"] > 0 and cores["clients"] > 0 and cores["machine"] > 0
