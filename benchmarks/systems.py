@@ -46,6 +46,7 @@ class RunningSystem:
     name: str
     servers: list[ServerProcess] = field(default_factory=list)
     helpers: dict[str, Callable[[], list[int]]] = field(default_factory=dict)  # "postgres"/"redis": their pids now
+    redis_url: str = ""
 
     @property
     def urls(self) -> list[str]:
@@ -163,7 +164,7 @@ def running_system(name: str, tweak: Callable[[str], str] = without_daily_caps, 
                 stack.callback(redis.stop)
                 redis_pid = redis.process.pid
                 system.helpers["redis"] = lambda: [redis_pid]
-                redis_url = redis.url
+                redis_url = system.redis_url = redis.url
         config = (write_config(workdir, database_url, redis_url=redis_url) if branches <= 1
                   else network_config(workdir, database_url, redis_url, branches, counters))
         config.write_text(tweak(config.read_text(encoding="utf-8")), encoding="utf-8")
