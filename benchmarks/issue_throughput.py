@@ -3,7 +3,9 @@
 Starts its own set-up (``--system``: one process on a fresh SQLite file with durable commits, the default;
 one on PostgreSQL; two on PostgreSQL + Redis, see :mod:`benchmarks.systems`) unless given ``--url`` (repeat it for
 several processes: clients are spread over them in turn, as a load balancer would); ``--compare`` runs the three
-set-ups one after the other and prints them side by side.
+set-ups (or those of ``--systems``) one after the other and prints them side by side, ``--repeat`` times in turn
+(alternating runs: the shared machine's speed drifts between them), with two processes' tickets per second against
+one's, pair by pair.
 
 ``--branches N``: the set-up holds the demo branch and N - 1 copies of it (a network, as
 ``benchmarks/network_scale.py`` builds it) and the requests go to the branches in turn, so that the clients of a
@@ -25,6 +27,7 @@ run). Compare figures from runs with similar readings.
     python benchmarks/issue_throughput.py --rate 300   # open loop at 300 tickets/s
     python benchmarks/issue_throughput.py --compare    # SQLite, PostgreSQL, 2 processes + Redis side by side
     python benchmarks/issue_throughput.py --compare --branches 50 --rate 200
+    python benchmarks/issue_throughput.py --compare --systems postgres,postgres-redis-2 --branches 50 --repeat 5
 """
 
 from __future__ import annotations
@@ -322,6 +325,9 @@ def main() -> int:
                         help="an already running server; repeat for several processes (default: start a set-up)")
     parser.add_argument("--system", choices=SYSTEMS, default="sqlite", help="the set-up to start (default sqlite)")
     parser.add_argument("--compare", action="store_true", help="run every set-up in turn and print them side by side")
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="with --compare: the set-ups to run, comma-separated (default all)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --compare: run the set-ups in turn this often")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=None,
@@ -331,6 +337,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.branches < 1:
         parser.error("--branches: at least 1")
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
+    systems = [name.strip() for name in args.systems.split(",") if name.strip()]
+    unknown = [name for name in systems if name not in SYSTEMS]
+    if unknown or not systems:
+        parser.error(f"--systems: {', '.join(unknown) or 'none given'}; choose from {', '.join(SYSTEMS)}")
 
     if args.url:
         result = measure(args.url, [], args, f"given server{'s' if len(args.url) > 1 else ''}")
@@ -338,29 +350,41 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     results = []
-    for name in SYSTEMS if args.compare else (args.system,):
-        with running_system(name, branches=args.branches) as system:
-            result = measure(system.urls, system.pids, args, system.description, system.helpers)
-        result["system"] = name
-        report(result)
-        results.append(result)
+    for repetition in range(args.repeat if args.compare else 1):
+        for name in systems if args.compare else [args.system]:
+            with running_system(name, branches=args.branches) as system:
+                result = measure(system.urls, system.pids, args, system.description, system.helpers)
+            result["system"], result["repetition"] = name, repetition + 1
+            report(result)
+            results.append(result)
     if not args.compare:
         print(json.dumps(results[0]))
         return 0
-    by_name = {str(r["system"]): r for r in results}
-    one, two = by_name["postgres"], by_name["postgres-redis-2"]
-    print(f"{'set-up':<44} {'tickets/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>8} {'CPU ms/ticket':>14}")
+    print(f"{'set-up':<44} {'run':>4} {'tickets/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>8} "
+          f"{'CPU ms/ticket':>14} {'other cores':>12}")
     for r in results:
-        print(f"{r['database']!s:<44} {r['tickets_per_s']!s:>10} {r['p50_ms']!s:>8} {r['p99_ms']!s:>8} "
-              f"{r['calls_per_s']!s:>8} {r['server_cpu_ms_per_ticket']!s:>14}")
-    ratio = (float(two["tickets_per_s"]) / float(one["tickets_per_s"])  # type: ignore[arg-type]
-             if one["tickets_per_s"] else None)
-    print(f"two processes against one on PostgreSQL: {ratio and round(ratio, 2)}x the tickets per second "
-          f"(p99 {two['p99_ms']} ms against {one['p99_ms']} ms)")
+        cores = r["issue_cores"]
+        assert isinstance(cores, dict)
+        print(f"{r['database']!s:<44} {r['repetition']!s:>4} {r['tickets_per_s']!s:>10} {r['p50_ms']!s:>8} "
+              f"{r['p99_ms']!s:>8} {r['calls_per_s']!s:>8} {r['server_cpu_ms_per_ticket']!s:>14} "
+              f"{cores['other']!s:>12}")
+    ratios = two_against_one(results)
+    if ratios:
+        print(f"two processes against one on PostgreSQL, run by run: {ratios}x the tickets per second "
+              f"(median {round(statistics.median(ratios), 2)}x)")
     print(json.dumps({"clients": args.clients, "branches": args.branches, "seconds": args.seconds,
-                      "systems": results,
-                      "two_vs_one_tickets": ratio and round(ratio, 2)}))
+                      "systems": results, "two_vs_one_each": ratios,
+                      "two_vs_one_tickets": round(statistics.median(ratios), 2) if ratios else None}))
     return 0
+
+
+def two_against_one(results: list[dict[str, object]]) -> list[float]:
+    """Tickets per second of two processes on PostgreSQL + Redis over one process on PostgreSQL, for each
+    repetition that ran both (and in which one process issued any)."""
+    by_run = {(r["repetition"], r["system"]): float(r["tickets_per_s"]) for r in results}  # type: ignore[arg-type]
+    return [round(by_run[(n, "postgres-redis-2")] / by_run[(n, "postgres")], 2)
+            for n in sorted({r["repetition"] for r in results})  # type: ignore[type-var]
+            if by_run.get((n, "postgres")) and (n, "postgres-redis-2") in by_run]
 
 
 if __name__ == "__main__":
