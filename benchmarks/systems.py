@@ -46,7 +46,7 @@ class RunningSystem:
     name: str
     servers: list[ServerProcess] = field(default_factory=list)
     helpers: dict[str, Callable[[], list[int]]] = field(default_factory=dict)  # "postgres"/"redis": their pids now
-    redis_url: str = ""
+    redis_url: str = ""  # the scaled-out set-up's Redis (a benchmark may read its command statistics)
 
     @property
     def urls(self) -> list[str]:
