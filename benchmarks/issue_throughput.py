@@ -3,7 +3,14 @@
 Starts its own set-up (``--system``: one process on a fresh SQLite file with durable commits, the default;
 one on PostgreSQL; two on PostgreSQL + Redis, see :mod:`benchmarks.systems`) unless given ``--url`` (repeat it for
 several processes: clients are spread over them in turn, as a load balancer would); ``--compare`` runs the three
-set-ups one after the other and prints them side by side.
+set-ups (or those of ``--systems``) one after the other and prints them side by side, ``--repeat`` times in turn
+(alternating runs: the shared machine's speed drifts between them), with two processes' tickets per second against
+one's, pair by pair.
+
+``--branches N``: the set-up holds the demo branch and N - 1 copies of it (a network, as
+``benchmarks/network_scale.py`` builds it) and the requests go to the branches in turn, so that the clients of a
+network are spread over its branches as they are in life (the default, one branch, puts every kiosk in one hall:
+every command then waits for that branch's row lock).
 
 Phase 1: ``--clients`` threads take tickets for ``--seconds``: as fast as they can (closed loop, the
 default: the figure is the capacity), or together ``--rate`` tickets per second on a fixed schedule (open
@@ -19,14 +26,18 @@ run). Compare figures from runs with similar readings.
     python benchmarks/issue_throughput.py              # closed loop, 20 clients, 10 s
     python benchmarks/issue_throughput.py --rate 300   # open loop at 300 tickets/s
     python benchmarks/issue_throughput.py --compare    # SQLite, PostgreSQL, 2 processes + Redis side by side
+    python benchmarks/issue_throughput.py --compare --branches 50 --rate 200
+    python benchmarks/issue_throughput.py --compare --systems postgres,postgres-redis-2 --branches 50 --repeat 5
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
+import resource
 import statistics
 import sys
 import threading
@@ -38,9 +49,10 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.systems import SYSTEMS, running_system
+from benchmarks.systems import DEMO_BRANCH, STAFF_PASSWORD, SYSTEMS, branch_codes, running_system, staff_names
 
-BRANCH = "SZ-FUTIAN"
+BRANCH = DEMO_BRANCH
+COUNTERS = [str(n) for n in range(1, 9)]  # the demo branch's counters (and so every copy's)
 SERVICES = ["BILL", "PLAN", "SIM", "BROADBAND", "DEVICE"]
 STAFF = ["zhang.wei", "li.na", "wang.fang", "liu.yang", "chen.jing", "zhao.lei", "sun.li", "zhou.min"]
 
@@ -79,6 +91,44 @@ def cpu_steal_seconds() -> float:
     return (int(fields[7]) if len(fields) > 7 else 0) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every core of the machine spent on anything but idling and waiting for I/O (steal excluded), from
+    /proc/stat: what all processes together used."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU time of this process (the benchmark's clients), all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def where_cpu_goes(pids: list[int], helpers: dict[str, Callable[[], list[int]]]) -> dict[str, float]:
+    """CPU seconds so far of: the server processes, each helper (PostgreSQL's processes, Redis), the benchmark's
+    clients, and the whole machine ("machine": so that the rest, other users' work, shows as the difference)."""
+
+    def total(of: list[int]) -> float:
+        found = 0.0
+        for pid in of:
+            with contextlib.suppress(OSError, IndexError, ValueError):  # a backend that ended meanwhile
+                found += cpu_seconds(pid)
+        return found
+
+    return {"servers": total(pids), **{name: total(list_pids()) for name, list_pids in helpers.items()},
+            "clients": own_cpu_seconds(), "machine": machine_busy_seconds()}
+
+
+def cores_used(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """What each part used between two :func:`where_cpu_goes` readings, in cores (CPU seconds per second), with
+    "other" (the machine's use by anything else: other users, the kernel's own threads)."""
+    used = {name: max(after[name] - before[name], 0.0) / seconds for name in before}
+    machine = used.pop("machine")
+    used["other"] = max(machine - sum(used.values()), 0.0)
+    used["machine"] = machine
+    return {name: round(value, 2) for name, value in used.items()}
+
+
 def reference_loop_ms(repeats: int = 7) -> float:
     """Best of ``repeats`` timings of a fixed pure-Python workload: how fast this machine runs the interpreter."""
     timings = []
@@ -99,11 +149,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def issue_phase(bases: list[str], clients: int, seconds: float, rate: float | None = None
-                ) -> tuple[int, list[float], int]:
+def issue_phase(bases: list[str], clients: int, seconds: float, rate: float | None = None,
+                branches: list[str] | None = None) -> tuple[int, list[float], int]:
     """Closed loop (``rate`` None): each client sends its next request when the last is answered. Open loop:
     the clients together send ``rate`` requests per second on a fixed schedule, and a request's latency runs
-    from its scheduled time, so a server that falls behind is charged for the wait (no coordinated omission)."""
+    from its scheduled time, so a server that falls behind is charged for the wait (no coordinated omission).
+    The requests go to ``branches`` (default: the demo branch) in turn, in the order of the schedule."""
+    codes = branches or [BRANCH]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures = [0] * clients
     start = threading.Barrier(clients + 1)
@@ -123,7 +175,7 @@ def issue_phase(bases: list[str], clients: int, seconds: float, rate: float | No
                     break
                 time.sleep(max(0.0, began - time.perf_counter()))
             status, _ = client.post(
-                f"/api/branches/{BRANCH}/tickets",
+                f"/api/branches/{codes[(n * clients + index) % len(codes)]}/tickets",
                 {"service": SERVICES[(index + n) % len(SERVICES)]},
                 headers={"Idempotency-Key": uuid.uuid4().hex},
             )
@@ -146,28 +198,36 @@ def issue_phase(bases: list[str], clients: int, seconds: float, rate: float | No
     return len(flat), flat, sum(failures)
 
 
-def call_phase(bases: list[str], seconds: float, on_ready: Callable[[], object] | None = None
-               ) -> tuple[int, list[float], float]:
+def call_phase(bases: list[str], seconds: float, on_ready: Callable[[], object] | None = None,
+               branches: int = 1) -> tuple[int, list[float], float]:
     """Staff at every counter call and mark no-show for ``seconds``, timed from when all are signed in (a sign-in
     hashes a password on purpose slowly; on a busy machine eight of them could eat a short phase). ``on_ready`` is
-    called then, before the first call (to read the servers' CPU time from there)."""
+    called then, before the first call (to read the servers' CPU time from there). With several ``branches``
+    (:func:`benchmarks.systems.branch_codes`), eight staff or one per branch, whichever is more, spread over the
+    branches' counters (the accounts of :func:`benchmarks.systems.staff_names`)."""
     latencies: list[float] = []
     lock = threading.Lock()
-    counters = [str(n) for n in range(1, 9)]
-    ready = threading.Barrier(len(counters) + 1)
+    if branches <= 1:
+        places = [(BRANCH, counter, name, "demo-staff") for counter, name in zip(COUNTERS, STAFF, strict=True)]
+    else:
+        codes, names = branch_codes(branches), staff_names(branches, len(COUNTERS))
+        places = [(codes[i % branches], COUNTERS[(i // branches) % len(COUNTERS)],
+                   names[(i % branches) * len(COUNTERS) + (i // branches) % len(COUNTERS)], STAFF_PASSWORD)
+                  for i in range(max(len(COUNTERS), branches))]
+    ready = threading.Barrier(len(places) + 1)
     deadline = [0.0]
 
-    def staff(counter: str, username: str) -> None:
-        client = Client(bases[int(counter) % len(bases)])
+    def staff(index: int, branch: str, counter: str, username: str, password: str) -> None:
+        client = Client(bases[(index + 1) % len(bases)])
         try:
-            assert client.post("/api/session", {"username": username, "password": "demo-staff"})[0] == 200
-            assert client.post(f"/api/branches/{BRANCH}/counters/{counter}/sign-in", {})[0] == 200
+            assert client.post("/api/session", {"username": username, "password": password})[0] == 200
+            assert client.post(f"/api/branches/{branch}/counters/{counter}/sign-in", {})[0] == 200
         finally:
             ready.wait()
         while time.perf_counter() < deadline[0]:
             began = time.perf_counter()
             status, body = client.post(
-                f"/api/branches/{BRANCH}/counters/{counter}/call-next", headers={"Idempotency-Key": uuid.uuid4().hex}
+                f"/api/branches/{branch}/counters/{counter}/call-next", headers={"Idempotency-Key": uuid.uuid4().hex}
             )
             elapsed = (time.perf_counter() - began) * 1000
             assert status == 200, body
@@ -176,9 +236,9 @@ def call_phase(bases: list[str], seconds: float, on_ready: Callable[[], object] 
                 return
             with lock:
                 latencies.append(elapsed)
-            assert client.post(f"/api/branches/{BRANCH}/tickets/{ticket['id']}/no-show", {})[0] == 200
+            assert client.post(f"/api/branches/{branch}/tickets/{ticket['id']}/no-show", {})[0] == 200
 
-    threads = [threading.Thread(target=staff, args=(c, u)) for c, u in zip(counters, STAFF, strict=True)]
+    threads = [threading.Thread(target=staff, args=(i, *place)) for i, place in enumerate(places)]
     for thread in threads:
         thread.start()
     deadline[0] = float("inf")
@@ -192,20 +252,27 @@ def call_phase(bases: list[str], seconds: float, on_ready: Callable[[], object] 
     return len(latencies), latencies, time.perf_counter() - began
 
 
-def measure(bases: list[str], pids: list[int], args: argparse.Namespace, database: str) -> dict[str, object]:
-    """Both phases against ``bases`` (``pids``: the server processes, for their CPU time; empty if not ours)."""
+def measure(bases: list[str], pids: list[int], args: argparse.Namespace, database: str,
+            helpers: dict[str, Callable[[], list[int]]] | None = None) -> dict[str, object]:
+    """Both phases against ``bases`` (``pids``: the server processes, for their CPU time; empty if not ours;
+    ``helpers``: the pids of PostgreSQL's and Redis's processes, for theirs)."""
     reference_ms = reference_loop_ms()
     steal_before, wall_before = cpu_steal_seconds(), time.monotonic()
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
-    issued, latencies, failures = issue_phase(bases, args.clients, args.seconds, args.rate)
+    parts_before, issue_began = where_cpu_goes(pids, helpers or {}), time.monotonic()
+    issued, latencies, failures = issue_phase(bases, args.clients, args.seconds, args.rate,
+                                              branch_codes(args.branches))
+    issue_cores = cores_used(parts_before, where_cpu_goes(pids, helpers or {}), time.monotonic() - issue_began)
+    load_average = [round(x, 2) for x in os.getloadavg()]
     cpu_issue = sum(cpu_seconds(pid) for pid in pids) - cpu_before if pids else None
     signed_in_cpu: list[float] = []
     calls, call_latencies, call_seconds = call_phase(
-        bases, args.seconds, lambda: signed_in_cpu.append(sum(cpu_seconds(pid) for pid in pids)))
+        bases, args.seconds, lambda: signed_in_cpu.append(sum(cpu_seconds(pid) for pid in pids)), args.branches)
     cpu_calls = sum(cpu_seconds(pid) for pid in pids) - signed_in_cpu[0] if pids and signed_in_cpu else None
     steal_pct = 100 * (cpu_steal_seconds() - steal_before) / ((time.monotonic() - wall_before) * (os.cpu_count() or 1))
     return {
         "processes": len(bases),
+        "branches": args.branches,
         "clients": args.clients,
         "offered_per_s": args.rate,
         "seconds": args.seconds,
@@ -215,6 +282,7 @@ def measure(bases: list[str], pids: list[int], args: argparse.Namespace, databas
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
         "calls": calls,
+        "call_staff": max(len(COUNTERS), args.branches) if args.branches > 1 else len(COUNTERS),
         "calls_per_s": round(calls / call_seconds, 1) if call_seconds else None,
         "call_p50_ms": round(statistics.median(call_latencies), 2) if call_latencies else None,
         "call_p99_ms": round(percentile(call_latencies, 0.99), 2) if call_latencies else None,
@@ -224,23 +292,31 @@ def measure(bases: list[str], pids: list[int], args: argparse.Namespace, databas
         "database": database,
         "reference_loop_ms": round(reference_ms, 1),
         "cpu_steal_pct": round(steal_pct, 1),
+        # where the machine's cores went while tickets were issued (of os.cpu_count()), and the load then
+        "issue_cores": issue_cores,
+        "load_average": load_average,
     }
 
 
 def report(result: dict[str, object]) -> None:
     print(f"[{result['database']}]")
     print(
-        f"  issue: {result['tickets_per_s']} tickets/s with {result['clients']} clients, p50 {result['p50_ms']} ms, "
+        f"  issue: {result['tickets_per_s']} tickets/s with {result['clients']} clients over "
+        f"{result['branches']} branch(es), p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, {result['failures']} failures"
     )
     print(
-        f"  call-next (8 counters, call + no-show each): {result['calls_per_s']} calls/s, "
+        f"  call-next ({result['call_staff']} counters, call + no-show each): {result['calls_per_s']} calls/s, "
         f"p50 {result['call_p50_ms']} ms, p99 {result['call_p99_ms']} ms"
     )
     print(f"  server CPU: {result['server_cpu_ms_per_ticket']} ms per ticket issued, "
           f"{result['server_cpu_ms_per_call_cycle']} ms per call-next + no-show")
     print(f"  machine: reference loop {result['reference_loop_ms']} ms (about 25 on a quiet machine), "
-          f"CPU steal {result['cpu_steal_pct']} %")
+          f"CPU steal {result['cpu_steal_pct']} %, load average {result['load_average']}")
+    cores = result["issue_cores"]
+    assert isinstance(cores, dict)
+    print(f"  cores used while issuing (of {os.cpu_count()}): "
+          + ", ".join(f"{name} {value}" for name, value in cores.items()))
 
 
 def main() -> int:
@@ -249,11 +325,24 @@ def main() -> int:
                         help="an already running server; repeat for several processes (default: start a set-up)")
     parser.add_argument("--system", choices=SYSTEMS, default="sqlite", help="the set-up to start (default sqlite)")
     parser.add_argument("--compare", action="store_true", help="run every set-up in turn and print them side by side")
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="with --compare: the set-ups to run, comma-separated (default all)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --compare: run the set-ups in turn this often")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=None,
                         help="open loop: tickets per second the clients send together (default: closed loop)")
+    parser.add_argument("--branches", type=int, default=1,
+                        help="the demo branch and copies of it; requests go to them in turn (default 1)")
     args = parser.parse_args()
+    if args.branches < 1:
+        parser.error("--branches: at least 1")
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
+    systems = [name.strip() for name in args.systems.split(",") if name.strip()]
+    unknown = [name for name in systems if name not in SYSTEMS]
+    if unknown or not systems:
+        parser.error(f"--systems: {', '.join(unknown) or 'none given'}; choose from {', '.join(SYSTEMS)}")
 
     if args.url:
         result = measure(args.url, [], args, f"given server{'s' if len(args.url) > 1 else ''}")
@@ -261,28 +350,41 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     results = []
-    for name in SYSTEMS if args.compare else (args.system,):
-        with running_system(name) as system:
-            result = measure(system.urls, system.pids, args, system.description)
-        result["system"] = name
-        report(result)
-        results.append(result)
+    for repetition in range(args.repeat if args.compare else 1):
+        for name in systems if args.compare else [args.system]:
+            with running_system(name, branches=args.branches) as system:
+                result = measure(system.urls, system.pids, args, system.description, system.helpers)
+            result["system"], result["repetition"] = name, repetition + 1
+            report(result)
+            results.append(result)
     if not args.compare:
         print(json.dumps(results[0]))
         return 0
-    by_name = {str(r["system"]): r for r in results}
-    one, two = by_name["postgres"], by_name["postgres-redis-2"]
-    print(f"{'set-up':<44} {'tickets/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>8} {'CPU ms/ticket':>14}")
+    print(f"{'set-up':<44} {'run':>4} {'tickets/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>8} "
+          f"{'CPU ms/ticket':>14} {'other cores':>12}")
     for r in results:
-        print(f"{r['database']!s:<44} {r['tickets_per_s']!s:>10} {r['p50_ms']!s:>8} {r['p99_ms']!s:>8} "
-              f"{r['calls_per_s']!s:>8} {r['server_cpu_ms_per_ticket']!s:>14}")
-    ratio = (float(two["tickets_per_s"]) / float(one["tickets_per_s"])  # type: ignore[arg-type]
-             if one["tickets_per_s"] else None)
-    print(f"two processes against one on PostgreSQL: {ratio and round(ratio, 2)}x the tickets per second "
-          f"(p99 {two['p99_ms']} ms against {one['p99_ms']} ms)")
-    print(json.dumps({"clients": args.clients, "seconds": args.seconds, "systems": results,
-                      "two_vs_one_tickets": ratio and round(ratio, 2)}))
+        cores = r["issue_cores"]
+        assert isinstance(cores, dict)
+        print(f"{r['database']!s:<44} {r['repetition']!s:>4} {r['tickets_per_s']!s:>10} {r['p50_ms']!s:>8} "
+              f"{r['p99_ms']!s:>8} {r['calls_per_s']!s:>8} {r['server_cpu_ms_per_ticket']!s:>14} "
+              f"{cores['other']!s:>12}")
+    ratios = two_against_one(results)
+    if ratios:
+        print(f"two processes against one on PostgreSQL, run by run: {ratios}x the tickets per second "
+              f"(median {round(statistics.median(ratios), 2)}x)")
+    print(json.dumps({"clients": args.clients, "branches": args.branches, "seconds": args.seconds,
+                      "systems": results, "two_vs_one_each": ratios,
+                      "two_vs_one_tickets": round(statistics.median(ratios), 2) if ratios else None}))
     return 0
+
+
+def two_against_one(results: list[dict[str, object]]) -> list[float]:
+    """Tickets per second of two processes on PostgreSQL + Redis over one process on PostgreSQL, for each
+    repetition that ran both (and in which one process issued any)."""
+    by_run = {(r["repetition"], r["system"]): float(r["tickets_per_s"]) for r in results}  # type: ignore[arg-type]
+    return [round(by_run[(n, "postgres-redis-2")] / by_run[(n, "postgres")], 2)
+            for n in sorted({r["repetition"] for r in results})  # type: ignore[type-var]
+            if by_run.get((n, "postgres")) and (n, "postgres-redis-2") in by_run]
 
 
 if __name__ == "__main__":

@@ -49,7 +49,6 @@ import json
 import multiprocessing
 import os
 import random
-import re
 import sys
 import tempfile
 import threading
@@ -66,46 +65,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.issue_throughput import Client, cpu_seconds, percentile  # noqa: E402
-from server.launcher import ServerProcess, write_config  # noqa: E402
+from benchmarks.systems import STAFF_PASSWORD as PASSWORD  # noqa: E402
+from benchmarks.systems import branch_codes, network_config, staff_names  # noqa: E402
+from server.launcher import ServerProcess  # noqa: E402
 
-PASSWORD = "bench-staff"
 COUNTER_SERVICES = {"1": ["BILL", "SIM"], "2": ["BILL", "PLAN"], "3": ["PLAN", "SIM", "BILL"]}
 ISSUED_SERVICES = ["BILL", "PLAN", "SIM"]
 WORKERS = 8  # driver threads; each owns a share of the branches (their kiosk and counters' connections)
 TARGET_STALENESS_S = 5.0
 TARGET_CALL_P99_MS = 250.0
 TARGET_CPU_MS = 60_000 / 500  # one core for 500 branches' normal day
-
-
-# --- the hall: many copies of the demo branch -----------------------------------------------------------------
-
-def branch_codes(count: int) -> list[str]:
-    return ["SZ-FUTIAN", *(f"BR-{n:03d}" for n in range(1, count))]
-
-
-def network_config(directory: Path, database_url: str, redis_url: str, branches: int, counters: int) -> Path:
-    """The demo configuration with ``branches - 1`` copies of its branch and one staff account per counter used."""
-    from werkzeug.security import generate_password_hash
-
-    path = write_config(directory, database_url, redis_url=redis_url)
-    text = path.read_text(encoding="utf-8")
-    start, end = text.index("[[branches]]\n"), text.index("[[staff]]\n")
-    end = text.rindex("\n#", start, end) + 1 if "\n#" in text[start:end] else end
-    block = text[start:end]
-    copies = []
-    for code in branch_codes(branches)[1:]:
-        copy = re.sub(r'^code = "SZ-FUTIAN"', f'code = "{code}"', block, count=1, flags=re.M)
-        copies.append(re.sub(r'^name = \{.*\}$', f'name = {{ "zh-CN" = "网点 {code}", en = "Branch {code}" }}', copy,
-                             count=1, flags=re.M))
-    cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-    staff = "".join(f'\n[[staff]]\nusername = "{name}"\ndisplay_name = "{name}"\npassword_hash = "{cheap}"\n'
-                    for name in staff_names(branches, counters))
-    path.write_text(text[:end] + "".join(copies) + text[end:] + staff, encoding="utf-8")
-    return path
-
-
-def staff_names(branches: int, counters: int) -> list[str]:
-    return [f"bench.{b}.{c}" for b in range(branches) for c in range(counters)]
 
 
 # --- the display clients ---------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ server process.
 Each process answers for itself; the scraper tells the processes apart by its target, so no series carries a
 process label. What is measured:
 
-* **Commands**: ``hall_events_total{branch,kind}``, every committed event (ticket issued, called, finished…), counted
-  after its commit; a rate of it is "commands per second" per branch and kind.
+* **Commands**: ``hall_events_total{kind}``, every committed event (ticket issued, called, finished…), counted after
+  its commit; a rate of it is "commands per second" per kind (per branch, the reports say it: a label per branch
+  would make hundreds of series per kind in a network).
 * **HTTP**: ``hall_http_requests_total{method,route,status}`` and the latency histogram
   ``hall_http_request_duration_seconds{method,route}``, labelled by the route's *rule* (``/api/branches/<branch>/
   tickets``), never by the raw path, so that a stranger's made-up paths cannot grow the series without bound;
@@ -14,11 +15,17 @@ process label. What is measured:
 * **The live loop**: ``hall_live_refresh_duration_seconds`` (one branch's re-estimate), ``hall_live_refresh_lag_
   seconds`` (from a command's commit to the refresh that took it in), and per branch ``hall_estimate_age_seconds``
   (how old the estimates this process serves are: its own or those the branch's holder shared) and
-  ``hall_waiting_tickets``; with several processes, which branches this process holds the lease of
-  (``hall_live_branch_held{branch}``, 1 or 0), the refreshes it ran per branch (``hall_live_refreshes_total{branch}``:
-  with leases, one process's count grows per branch) and the leases it took over from another process
-  (``hall_live_lease_takeovers_total``), and the other per-branch background jobs it ran
-  (``hall_branch_jobs_total{job,branch}``: the day's end, the device watch; with leases, the holder's count grows).
+  ``hall_waiting_tickets``, with the worst branch's age in ``hall_estimate_age_max_seconds``; with several processes,
+  the branches this process holds the lease of (``hall_live_branch_held{branch}``, 1, for the held ones only, so that
+  the processes together serve one series per branch; ``hall_live_branches_held``, how many), the refreshes it ran
+  (``hall_live_refreshes_total``) and the leases it took over from another process
+  (``hall_live_lease_takeovers_total``), and the other per-branch background jobs it ran, per job
+  (``hall_branch_jobs_total{job}``: the day's end, the device watch; with leases, only the holders' runs count) with
+  the time one branch's run took (``hall_branch_job_duration_seconds{job}``, a histogram: the slow branch shows in
+  its top buckets).
+
+At 500 branches a process serves about two series per branch (its waiting tickets and its estimates' age: what an
+operator alerts on per branch) and one per branch it holds; everything else is counted per kind, job or route.
 * **The database**: ``hall_database_up`` (1 when a query and a command would succeed, as ``/healthz`` says).
 * The process's own CPU, memory and open files (``process_*``), from the client library.
 
@@ -42,6 +49,8 @@ from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REFRESH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+BRANCH_LABELLED = ("hall_waiting_tickets", "hall_estimate_age_seconds", "hall_live_branch_held")
+"""The only series with a ``branch`` label (the tests hold every other to none: see the module's docstring)."""
 UNMATCHED_ROUTE = "(unmatched)"  # a path no route knows: one series for all of them
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -58,13 +67,20 @@ class _BranchGauges(Collector):
                                     labels=["branch"])
         age = GaugeMetricFamily("hall_estimate_age_seconds", "Seconds since the branch's wait estimates were last "
                                 "computed (the live loop's staleness)", labels=["branch"])
+        oldest = GaugeMetricFamily("hall_estimate_age_max_seconds", "The oldest branch estimates this process serves "
+                                   "(the worst branch's hall_estimate_age_seconds; 0 before any)")
         now = self.clock()
+        worst = 0.0
         for branch, count, refreshed_at in self.read():
             waiting.add_metric([branch], count)
             if refreshed_at is not None:
-                age.add_metric([branch], max((now - refreshed_at).total_seconds(), 0.0))
+                seconds = max((now - refreshed_at).total_seconds(), 0.0)
+                age.add_metric([branch], seconds)
+                worst = max(worst, seconds)
+        oldest.add_metric([], worst)
         yield waiting
         yield age
+        yield oldest
 
 
 class _LeaseGauges(Collector):
@@ -75,19 +91,25 @@ class _LeaseGauges(Collector):
         self.branches, self.held, self.refreshes, self.takeovers = branches, held, refreshes, takeovers
 
     def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
-        held = GaugeMetricFamily("hall_live_branch_held", "1 while this process holds the branch's live lease (runs "
-                                 "its refreshes and publishes its summaries), else 0", labels=["branch"])
-        mine = set(self.held())
-        for branch in self.branches():
-            held.add_metric([branch], 1.0 if branch in mine else 0.0)
-        refreshes = CounterMetricFamily("hall_live_refreshes", "Live refreshes (estimator runs) of the branch in this "
-                                        "process", labels=["branch"])
-        for branch, count in sorted(self.refreshes().items()):
-            refreshes.add_metric([branch], count)
+        # only the held branches: a 0 for every other one would make each process serve a series per branch of the
+        # network, and the processes together N times the branches; absent reads as "not here"
+        held = GaugeMetricFamily("hall_live_branch_held", "1 for each branch whose live lease this process holds (runs "
+                                 "its refreshes and publishes its summaries); branches it does not hold are absent",
+                                 labels=["branch"])
+        known = set(self.branches())
+        mine = sorted(branch for branch in self.held() if branch in known)
+        for branch in mine:
+            held.add_metric([branch], 1.0)
+        count = GaugeMetricFamily("hall_live_branches_held", "How many branches' live leases this process holds")
+        count.add_metric([], len(mine))
+        refreshes = CounterMetricFamily("hall_live_refreshes", "Live refreshes (estimator runs) in this process, all "
+                                        "branches together")
+        refreshes.add_metric([], sum(self.refreshes().values()))
         takeovers = CounterMetricFamily("hall_live_lease_takeovers", "Branch leases this process took after another "
                                         "process held them (it died, or handed them over)")
         takeovers.add_metric([], self.takeovers())
         yield held
+        yield count
         yield refreshes
         yield takeovers
 
@@ -100,8 +122,8 @@ class HallMetrics:
                  branches: Callable[[], Iterable[tuple[str, int, datetime | None]]],
                  clock: Callable[[], datetime], process: bool = True) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.events = Counter("hall_events", "Committed events (ticket and counter commands) by branch and kind",
-                              ["branch", "kind"], registry=self.registry)
+        self.events = Counter("hall_events", "Committed events (ticket and counter commands) by kind",
+                              ["kind"], registry=self.registry)
         self.requests = Counter("hall_http_requests", "HTTP requests answered, by route rule and status",
                                 ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("hall_http_request_duration_seconds", "Time to answer an HTTP request",
@@ -111,8 +133,12 @@ class HallMetrics:
                                           buckets=REFRESH_BUCKETS, registry=self.registry)
         self.refresh_lag = Histogram("hall_live_refresh_lag_seconds", "From a command's commit being noticed to the "
                                      "live refresh that took it in", buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.branch_jobs = Counter("hall_branch_jobs", "Per-branch background jobs (end_days, watch_devices) this "
-                                   "process ran", ["job", "branch"], registry=self.registry)
+        self.branch_jobs = Counter("hall_branch_jobs", "Runs of a per-branch background job (end_days, "
+                                   "watch_devices) in this process, all branches together", ["job"],
+                                   registry=self.registry)
+        self.branch_job_duration = Histogram("hall_branch_job_duration_seconds", "Time one branch's run of a "
+                                             "background job took", ["job"], buckets=REFRESH_BUCKETS,
+                                             registry=self.registry)
         Gauge("hall_http_requests_in_flight", "HTTP requests being answered now",
               registry=self.registry).set_function(lambda: float(in_flight()))
         Gauge("hall_socket_clients", "Socket.IO clients connected to this process",
@@ -131,18 +157,24 @@ class HallMetrics:
         self.registry.register(_LeaseGauges(branches, held, refreshes, takeovers))
 
     def counting(self, job: str, work: Callable[[str], Any]) -> Callable[[str], Any]:
-        """``work(branch)``, counted in ``hall_branch_jobs_total`` each time this process runs it."""
+        """``work(branch)``, counted in ``hall_branch_jobs_total`` and timed in ``hall_branch_job_duration_seconds``
+        each time this process runs it (per job: which branch is in the job's logs when it fails)."""
+        runs, duration = self.branch_jobs.labels(job), self.branch_job_duration.labels(job)
 
         def counted(branch_code: str) -> Any:
-            self.branch_jobs.labels(job, branch_code).inc()
-            return work(branch_code)
+            runs.inc()
+            started = time.perf_counter()
+            try:
+                return work(branch_code)
+            finally:
+                duration.observe(time.perf_counter() - started)
 
         return counted
 
     def note_events(self, branch_code: str, events: list[dict[str, Any]]) -> None:
-        """A commit's events (subscribed to the unit of work)."""
+        """A commit's events (subscribed to the unit of work; ``branch_code`` is not a label, see the docstring)."""
         for event in events:
-            self.events.labels(branch_code, str(event.get("kind", "?"))).inc()
+            self.events.labels(str(event.get("kind", "?"))).inc()
 
     def note_request(self, method: str, route: str | None, status: int, seconds: float) -> None:
         rule = route or UNMATCHED_ROUTE

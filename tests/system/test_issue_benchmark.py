@@ -44,3 +44,33 @@ def test_two_processes_on_postgresql_and_redis_share_the_clients() -> None:
     assert result["tickets"] == 60
     assert result["calls"] > 0
     assert result["server_cpu_ms_per_ticket"] > 0
+
+
+def test_a_network_of_branches_spreads_the_kiosks_and_the_staff_over_them() -> None:
+    """``--branches``: the demo branch and copies of it; tickets go to the branches in turn, and a member of staff
+    per branch calls them (at least eight)."""
+    result = run_benchmark("--branches", "12", "--seconds", "1.5", "--clients", "4", "--rate", "40")
+    assert result["branches"] == 12
+    assert result["failures"] == 0
+    assert result["tickets"] == 60  # every copy takes tickets: a refusal (unknown branch, closed) would fail one
+    assert result["call_staff"] == 12
+    assert result["calls"] > 0
+    cores = result["issue_cores"]
+    assert cores["servers"] > 0 and cores["clients"] > 0 and cores["machine"] > 0
+
+
+def test_compare_runs_the_chosen_set_ups_in_turn_as_often_as_asked() -> None:
+    result = run_benchmark("--compare", "--systems", "sqlite", "--repeat", "2", "--seconds", "1", "--clients", "2",
+                           "--rate", "20")
+    assert [(r["system"], r["repetition"]) for r in result["systems"]] == [("sqlite", 1), ("sqlite", 2)]
+    assert all(r["tickets"] == 20 and r["failures"] == 0 for r in result["systems"])
+    assert result["two_vs_one_each"] == [] and result["two_vs_one_tickets"] is None  # no PostgreSQL pair to compare
+
+
+def test_two_against_one_is_taken_pair_by_pair() -> None:
+    from benchmarks.issue_throughput import two_against_one
+
+    runs = [{"system": system, "repetition": n, "tickets_per_s": rate}
+            for n, pair in enumerate([(50.0, 80.0), (40.0, 40.0), (0.0, 10.0)], start=1)
+            for system, rate in zip(("postgres", "postgres-redis-2"), pair, strict=True)]
+    assert two_against_one([{"system": "sqlite", "repetition": 1, "tickets_per_s": 300.0}, *runs]) == [1.6, 1.0]
