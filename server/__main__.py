@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     app.extensions["hall_live_loop"].start()
     app.extensions["notifier_loop"].start()
     app.extensions["hall_heap"].start()
+    socketio = app.extensions["hall_socketio"]
+    app.extensions["metrics"].watch_event_loop(socketio.start_background_task, socketio.sleep)
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
     from server.serving import listen, serve

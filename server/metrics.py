@@ -26,6 +26,8 @@ process label. What is measured:
 
 At 500 branches a process serves about two series per branch (its waiting tickets and its estimates' age: what an
 operator alerts on per branch) and one per branch it holds; everything else is counted per kind, job or route.
+* **The event loop**: ``hall_event_loop_lag_seconds``, how late a task asking to wake up every 50 ms was woken: the
+  wait every request and push of that moment shared (a long computation, a garbage collection, a native wait).
 * **The database**: ``hall_database_up`` (1 when a query and a command would succeed, as ``/healthz`` says).
 * The process's own CPU, memory and open files (``process_*``), from the client library.
 
@@ -48,9 +50,11 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LOOP_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 REFRESH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 BRANCH_LABELLED = ("hall_waiting_tickets", "hall_estimate_age_seconds", "hall_live_branch_held")
 """The only series with a ``branch`` label (the tests hold every other to none: see the module's docstring)."""
+LOOP_PROBE_S = 0.05
 UNMATCHED_ROUTE = "(unmatched)"  # a path no route knows: one series for all of them
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -139,6 +143,9 @@ class HallMetrics:
         self.branch_job_duration = Histogram("hall_branch_job_duration_seconds", "Time one branch's run of a "
                                              "background job took", ["job"], buckets=REFRESH_BUCKETS,
                                              registry=self.registry)
+        self.loop_lag = Histogram("hall_event_loop_lag_seconds", "How late the event loop ran a task that asked "
+                                  "to wake up (every 50 ms): what every request and push waited for then",
+                                  buckets=LOOP_LAG_BUCKETS, registry=self.registry)
         Gauge("hall_http_requests_in_flight", "HTTP requests being answered now",
               registry=self.registry).set_function(lambda: float(in_flight()))
         Gauge("hall_socket_clients", "Socket.IO clients connected to this process",
@@ -150,6 +157,21 @@ class HallMetrics:
             ProcessCollector(registry=self.registry)
 
     # --- what the app reports -------------------------------------------------------------------------------------
+
+    def watch_event_loop(self, spawn: Callable[[Callable[[], None]], Any], sleep: Callable[[float], Any],
+                         every_s: float = LOOP_PROBE_S) -> None:
+        """A background task that asks to wake up every ``every_s`` and records how late it was woken
+        (``hall_event_loop_lag_seconds``). Under eventlet one thread serves every request and socket: a request
+        answered in 10 ms of its own work can still wait for whatever held that thread before it (a long
+        computation, a garbage collection, a native wait), which its own latency histogram does not show."""
+
+        def probe() -> None:
+            while True:
+                asked = time.monotonic()
+                sleep(every_s)
+                self.loop_lag.observe(max(0.0, time.monotonic() - asked - every_s))
+
+        spawn(probe)
 
     def watch_leases(self, branches: Callable[[], Iterable[str]], held: Callable[[], Iterable[str]],
                      refreshes: Callable[[], dict[str, int]], takeovers: Callable[[], int]) -> None:

@@ -180,3 +180,33 @@ def test_per_branch_series_grow_by_two_a_branch_and_one_a_held_branch_and_the_wo
 
 
 __all__ = ["app", "build_app", "client", "make_app"]
+
+
+def test_the_event_loop_probe_records_how_late_it_was_woken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked to wake every 50 ms: woken on time, then 200 ms late (the event loop was held), then on time."""
+    import server.metrics as metrics_module
+
+    now = [100.0]
+    monkeypatch.setattr(metrics_module.time, "monotonic", lambda: now[0])
+    metrics = HallMetrics(in_flight=lambda: 0, socket_clients=lambda: 0, database_up=lambda: True,
+                          branches=lambda: [], clock=lambda: NOW, process=False)
+    late = iter([0.0, 0.2, 0.0])
+
+    class Stop(Exception):
+        pass
+
+    def sleep(seconds: float) -> None:
+        try:
+            now[0] += seconds + next(late)
+        except StopIteration:
+            raise Stop from None
+
+    tasks: list[Callable[[], None]] = []
+    metrics.watch_event_loop(tasks.append, sleep, every_s=0.05)
+    with pytest.raises(Stop):
+        tasks[0]()
+    text = metrics.exposition().decode()
+    assert sample(text, "hall_event_loop_lag_seconds_count") == 3
+    assert sample(text, "hall_event_loop_lag_seconds_sum") == pytest.approx(0.2)
+    assert sample(text, "hall_event_loop_lag_seconds_bucket", le="0.001") == 2
+    assert sample(text, "hall_event_loop_lag_seconds_bucket", le="0.25") == 3
