@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,7 @@ from server.live_redis import RedisLeaseStore, RedisLiveShare, process_id
 from server.live_redis import client as redis_client
 from server.message_queue import HallRedisManager
 from server.metrics import CONTENT_TYPE, HallMetrics, RequestTimer, socket_client_count
-from server.offload import eventlet_serves, offload_cpu
+from server.offload import event_loop_thread, eventlet_serves, offload_cpu
 from server.overview_sockets import register_overview_handlers
 from server.persistence.database import check_database_file, make_engine, make_readonly_engine, migrate
 from server.realtime import (
@@ -100,8 +101,9 @@ class EventletPacing:
     def __init__(self, gauge: RequestGauge, *, nap_s: float = 0.0005, max_wait_s: float = 0.02,
                  yield_ratio: float = 4.0, green: bool | None = None,
                  native_sleep: Callable[[float], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, hub_thread: int | None = None) -> None:
         self.gauge = gauge
+        self._hub_thread = hub_thread  # the event loop's OS thread: a checkpoint there never naps
         self.nap_s, self.max_wait_s, self.yield_ratio = nap_s, max_wait_s, yield_ratio
         self._clock = clock
         self._credit = max_wait_s  # seconds the next checkpoint may wait
@@ -119,14 +121,19 @@ class EventletPacing:
             self._green = green
         if native_sleep is not None:
             self._native_sleep = native_sleep
+        self._thread_id: Callable[[], int] = threading.get_ident
+        if self._green:
+            import eventlet.patcher
+
+            self._thread_id = eventlet.patcher.original("threading").get_ident
 
     def cooperate(self) -> None:
         if self._green:
             self._yield()
 
     def checkpoint(self) -> None:
-        if not self._green:
-            return
+        if not self._green or (self._hub_thread is not None and self._thread_id() == self._hub_thread):
+            return  # a short computation run on the event loop itself: nothing to let go first, nothing to wait for
         now = self._clock()
         if self._resumed_at is not None:
             self._credit = min(self._credit + (now - self._resumed_at) * self.yield_ratio, self.max_wait_s)
@@ -186,7 +193,8 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
         leases = BranchLeases(RedisLeaseStore(connection), owner)
         share = RedisLiveShare(config.server.redis_url, connection)
     live = LiveHall(model, uow, clock, publisher=socket_publisher, offload=offload_cpu,
-                    pacing=EventletPacing(gauge), leases=leases, share=share, owner=owner)
+                    pacing=EventletPacing(gauge, hub_thread=event_loop_thread()), leases=leases, share=share,
+                    owner=owner)
     if share is not None:
         share.receive = live.receive
     uow.subscribe(live.note_events)  # after the screens' fan-out: estimates follow what the screens were told

@@ -32,3 +32,12 @@ def offload_cpu(work: Callable[[], Result]) -> Result:
 
     result: Any = tpool.execute(work)
     return result
+
+
+def event_loop_thread() -> int | None:
+    """The OS thread that runs eventlet's event loop (the one creating the app), or None without eventlet."""
+    if not eventlet_serves():
+        return None
+    import eventlet.patcher
+
+    return int(eventlet.patcher.original("threading").get_ident())

@@ -150,6 +150,9 @@ STALE_AFTER = timedelta(seconds=75)
 """A branch whose freshest results (its holder's, or this process's own) are older than this, although its holder
 refreshes at least once a minute, has no holder this process hears from (Redis down, no lease taken yet): this
 process then refreshes it itself, without publishing, rather than answer reads without an estimate."""
+INLINE_BELOW_S = 0.005
+"""A refresh computation that took less CPU than this (seconds) last time runs on the event loop, not in a worker
+thread: as long as the longest native wait for the database may hold up the process (``server.green_db``)."""
 QUIET_REESTIMATE = timedelta(minutes=10)
 """How long an idle branch's re-estimate may be re-aged (:meth:`LiveHall._reage`) before the estimator runs again:
 the wait of a ticket behind a customer served for long, and the hour's rates, move on without any event."""
@@ -680,7 +683,10 @@ class LiveHall(ReadsHallModel):
         return True
 
     def _compute(self, state: _BranchState, work: Callable[[], T]) -> T:
-        """``work`` off the event loop (``offload``), its CPU time kept as the branch's refresh cost."""
+        """``work`` off the event loop (``offload``), its CPU time kept as the branch's refresh cost; a branch whose
+        last computation took under :data:`INLINE_BELOW_S` (most branches of a network: a few tickets waiting) has
+        it run here, on the event loop, with no hand-over to a worker thread and back and no pauses for requests,
+        which made such a refresh wait some twenty times its work while the hall's requests came first."""
 
         def timed() -> T:
             started = time.thread_time()
@@ -689,6 +695,8 @@ class LiveHall(ReadsHallModel):
             finally:
                 state.work_s = time.thread_time() - started
 
+        if 0.0 < state.work_s < INLINE_BELOW_S:
+            return timed()
         return cast(T, self.offload(timed))
 
     def refresh_cost(self, branch_code: str) -> float:

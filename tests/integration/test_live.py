@@ -302,3 +302,40 @@ def test_an_idle_refresh_still_publishes_the_summary_with_the_current_seq(
     assert len(pushed.summaries) == 2
     assert pushed.summaries[-1]["seq"] == live.branch_seq(B) == pushed.summaries[0]["seq"]
     assert pushed.summaries[-1]["version"] == pushed.summaries[0]["version"]  # the same figures, sent again
+
+
+def test_a_small_branchs_refresh_computes_on_the_event_loop_and_a_large_ones_in_a_worker(
+        live_hall: tuple[HallService, LiveHall], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first refresh of a branch (its cost unknown) and any whose last computation took 5 ms of CPU or more go to
+    the worker (``offload``); one that took less runs where it is called: the hand-over and the pauses for requests
+    cost such a refresh many times its work."""
+    import server.services.live as live_module
+
+    hall, live = live_hall
+    offloaded: list[int] = []
+
+    def offload(work: Any) -> Any:
+        offloaded.append(1)
+        return work()
+
+    live.offload = offload
+    cpu = [0.0]
+    step = [0.001]
+
+    def thread_time() -> float:
+        cpu[0] += step[0]  # read at the start and at the end: each computation "takes" ``step``
+        return cpu[0]
+
+    monkeypatch.setattr(live_module.time, "thread_time", thread_time)
+    live.refresh(B)
+    assert len(offloaded) == 1 and live.refresh_cost(B) == pytest.approx(0.001)
+    hall.tickets.issue(B, "BILL")
+    live.refresh(B)
+    assert len(offloaded) == 1  # 1 ms last time: computed here
+    step[0] = 0.008
+    hall.tickets.issue(B, "BILL")
+    live.refresh(B)
+    assert len(offloaded) == 1 and live.refresh_cost(B) == pytest.approx(0.008)
+    hall.tickets.issue(B, "BILL")
+    live.refresh(B)
+    assert len(offloaded) == 2  # 8 ms last time: to the worker

@@ -58,6 +58,24 @@ def test_checkpoint_goes_on_at_once_when_the_hall_is_quiet_or_not_under_eventlet
     assert naps == []
 
 
+def test_a_checkpoint_on_the_event_loop_itself_never_naps() -> None:
+    """A short computation run on the event loop's thread: napping there would hold up every request it means to
+    let go first; from a worker thread, the same pacing naps while requests are in flight."""
+    import threading
+
+    gauge = _gauge()
+    gauge.in_flight = 2
+    naps: list[float] = []
+    pacing = EventletPacing(gauge, nap_s=0.001, max_wait_s=0.01, green=True, native_sleep=naps.append,
+                            hub_thread=threading.get_ident())
+    pacing.checkpoint()
+    assert naps == []
+    worker = threading.Thread(target=pacing.checkpoint)
+    worker.start()
+    worker.join()
+    assert naps and sum(naps) <= 0.01 + 1e-9
+
+
 def test_checkpoint_stops_waiting_when_the_requests_finish() -> None:
     gauge = _gauge()
     naps: list[float] = []
