@@ -198,8 +198,9 @@ class WaitEstimate:
     def text(self, language: str) -> str:
         """The estimate as customers read it: "约 10–15 分钟" / "about 10–15 min", "少于5分钟" / "less than 5 min",
         "超过2小时" / "more than 2 hours"."""
-        zh = language.lower().startswith("zh")
-        shown = self.rounded_range()
+        return self._text(language.lower().startswith("zh"), self.rounded_range())
+
+    def _text(self, zh: bool, shown: tuple[int, int] | None) -> str:
         if shown is None:
             zh_text, en_text = _UNKNOWN_TEXT[self.reason or UnknownReason.NOT_YET]
             return zh_text if zh else en_text
@@ -221,7 +222,7 @@ class WaitEstimate:
             "low_min": round(_minutes(self.low), 1),
             "high_min": round(_minutes(self.high), 1),
             "range_min": list(shown) if shown else None,
-            "text": {"zh-CN": self.text("zh-CN"), "en": self.text("en")},
+            "text": {"zh-CN": self._text(True, shown), "en": self._text(False, shown)},  # one rounding for both
             "reason": None if self.known else (self.reason or UnknownReason.NOT_YET).value,
         }
 

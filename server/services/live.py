@@ -363,14 +363,19 @@ class ShownEstimates:
     def __init__(self) -> None:
         self._shown: dict[int, list[tuple[datetime, WaitEstimate]]] = {}
 
-    def note(self, now: datetime, waits: dict[int, WaitEstimate]) -> None:
-        """After a refresh: ``waits`` are the estimates now shown to the tickets waiting (the others are dropped)."""
+    def note(self, now: datetime, waits: Mapping[int, T], estimate_of: Callable[[T], WaitEstimate] | None = None
+             ) -> None:
+        """After a refresh: ``waits`` are the estimates now shown to the tickets waiting (the others are dropped);
+        ``estimate_of``: how to read one (only those due a sample are read: a long queue's refresh, most of them are
+        not)."""
         for ticket_id in [t for t in self._shown if t not in waits]:
             del self._shown[ticket_id]
-        for ticket_id, estimate in waits.items():
+        for ticket_id, shown in waits.items():
             samples = self._shown.setdefault(ticket_id, [])
-            if estimate.known and (not samples or now - samples[-1][0] >= self.EVERY):
-                samples.append((now, estimate))
+            if not samples or now - samples[-1][0] >= self.EVERY:
+                estimate = shown if estimate_of is None else estimate_of(shown)
+                if isinstance(estimate, WaitEstimate) and estimate.known:
+                    samples.append((now, estimate))
 
     def resolved(self, ticket_id: int, called_at: datetime) -> list[tuple[WaitEstimate, timedelta]]:
         """A ticket was called (or left): its shown estimates with the time from each to the call."""
@@ -849,7 +854,7 @@ class LiveHall(ReadsHallModel):
         state.alert_since = carry_since(state.alert_since, alerts, now)
         summary["private"] = {"alerts": [alert.as_dict(state.alert_since[alert.key]) for alert in alerts]}
         state.new_ticket = new
-        state.shown.note(now, {ticket_id: estimate_of(live) for ticket_id, live in current.items()})
+        state.shown.note(now, current, estimate_of)
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
         changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
