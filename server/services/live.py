@@ -279,10 +279,11 @@ def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: 
 
     Those still waiting keep their expected call (their estimates re-aged, :func:`age_projection`); those who left are
     dropped; each ticket that joined gets what the projection said a new ticket of its service and lane would have,
-    given its people ahead (:meth:`NewTicket.given`, as the issue response promised it), ``base`` being the
-    would-be new tickets of the estimator's last run. People ahead, of every ticket and of the would-be new ones,
-    are counted again by the call-order policy (:func:`_people_ahead`). The counters are the snapshot's: the
-    commands that may be patched change none but whom they serve, which only the estimator reads.
+    given its people ahead (:meth:`NewTicket.given`: what the issue response promised it). People ahead, of every
+    ticket and of the would-be new ones, are counted again by the call-order policy (:func:`_people_ahead`); the
+    would-be new tickets' estimates come from ``base``, those of the estimator's last run, for their people ahead now
+    (so that patches in a row do not lengthen them step by step). The counters are the snapshot's: the commands that
+    may be patched change none but whom they serve, which only the estimator reads.
 
     None when a patch would not be what the estimator says closely enough: some ticket's expected call has passed,
     one was called well outside its interval (:data:`CALL_SLACK`), or a ticket joined elsewhere than at the back of
@@ -313,9 +314,10 @@ def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: 
         if estimate.known:
             expected[ticket.ticket_id] = now + estimate.expected
     ahead = _people_ahead(patched, rules, checkpoint, ghosts, expected)
-    for ticket in joined:
-        lane = base[new_ticket_key(ticket.service_code, ticket.priority)]
-        waits[ticket.ticket_id] = lane.given(ahead[ticket.ticket_id])
+    for ticket in joined:  # as the issue response promised it, from the projection's would-be new ticket
+        lane = projection.new.get(new_ticket_key(ticket.service_code, ticket.priority))
+        waits[ticket.ticket_id] = (lane or base[new_ticket_key(ticket.service_code, ticket.priority)]).given(
+            ahead[ticket.ticket_id])
     new = {}
     for ghost in ghosts:
         was = base[(ghost.service_code, ghost.priority.value)]

@@ -102,6 +102,15 @@ def test_a_call_next_cycle_is_patched_and_the_called_ticket_leaves(
     live.refresh(B)  # starting a service changes no waiting ticket
     assert live.estimates_run == 1 and live.estimates_patched == 2
     assert_exact(hall, live, clock)
+    issued = [hall.tickets.issue(B, "BILL"), hall.tickets.issue(B, "BILL")]  # a burst: fewer ahead than at the
+    clock.advance(seconds=1)  # estimator's run (a call since), more than at the last refresh
+    live.refresh(B)
+    assert live.estimates_run == 1 and live.estimates_patched == 3
+    for ticket in issued:  # each page shows what its ticket said
+        mine = live._states[B].tickets[ticket["id"]]
+        assert mine["people_ahead"] == ticket["people_ahead"]
+        assert mine["estimate"]["range_min"] == ticket["estimate"]["range_min"]
+    assert_exact(hall, live, clock)
 
 
 def test_a_pause_or_an_old_projection_re_estimates(busy: tuple[HallService, LiveHall],

@@ -117,7 +117,7 @@ def test_a_patched_projection_keeps_every_waiting_ticket_once_and_counts_as_the_
         assert result.ahead[ticket.ticket_id] == policy_count(after, ticket)
         if ticket.ticket_id in ids:  # those already there keep their expected call
             assert estimate == projection.waits[ticket.ticket_id].aged(elapsed)
-        else:  # a new one is promised what the issue response gives for its people ahead
+        else:  # a new one is given what the issue response promised for its people ahead
             lane = projection.new[new_ticket_key(ticket.service_code, ticket.priority)]
             assert estimate == lane.given(result.ahead[ticket.ticket_id])
     for (service, lane), new in result.new.items():
