@@ -287,7 +287,8 @@ def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: 
 
     None when a patch would not be what the estimator says closely enough: some ticket's expected call has passed,
     one was called well outside its interval (:data:`CALL_SLACK`), or a ticket joined elsewhere than at the back of
-    its lane (:func:`joins_at_back`)."""
+    its lane (:func:`joins_at_back`) or before some ticket already waiting at a counter (more people ahead of it than
+    before: a counter preferring its service, the priority lane's head start)."""
     aged = age_projection(projection, now - snapshot.now)
     if aged is None:
         return None
@@ -314,6 +315,8 @@ def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: 
         if estimate.known:
             expected[ticket.ticket_id] = now + estimate.expected
     ahead = _people_ahead(patched, rules, checkpoint, ghosts, expected)
+    if any(ahead[t.ticket_id] > projection.ahead.get(t.ticket_id, 0) for t in waiting if t.ticket_id in waiting_ids):
+        return None  # a ticket that joined goes before one already waiting (a preferred service, the priority lane)
     for ticket in joined:  # as the issue response promised it, from the projection's would-be new ticket
         lane = projection.new.get(new_ticket_key(ticket.service_code, ticket.priority))
         waits[ticket.ticket_id] = (lane or base[new_ticket_key(ticket.service_code, ticket.priority)]).given(

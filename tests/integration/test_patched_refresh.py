@@ -71,7 +71,7 @@ def test_an_issue_is_patched_in_with_the_estimate_it_was_given(
     hall, live = busy
     before = {t: v["estimate"]["expected_min"] for t, v in live._states[B].tickets.items()}
     clock.advance(seconds=3)
-    issued = hall.tickets.issue(B, "BILL")
+    issued = hall.tickets.issue(B, "PLAN")  # counter 2 calls it after every BILL ticket and every PLAN one before it
     clock.advance(seconds=1)
     live.refresh(B)
     assert live.estimates_run == 1 and live.estimates_patched == 1  # the estimator did not run
@@ -102,7 +102,7 @@ def test_a_call_next_cycle_is_patched_and_the_called_ticket_leaves(
     live.refresh(B)  # starting a service changes no waiting ticket
     assert live.estimates_run == 1 and live.estimates_patched == 2
     assert_exact(hall, live, clock)
-    issued = [hall.tickets.issue(B, "BILL"), hall.tickets.issue(B, "BILL")]  # a burst: fewer ahead than at the
+    issued = [hall.tickets.issue(B, "PLAN"), hall.tickets.issue(B, "PLAN")]  # a burst: fewer ahead than at the
     clock.advance(seconds=1)  # estimator's run (a call since), more than at the last refresh
     live.refresh(B)
     assert live.estimates_run == 1 and live.estimates_patched == 3
@@ -132,9 +132,14 @@ def test_a_pause_or_an_old_projection_re_estimates(busy: tuple[HallService, Live
     assert_exact(hall, live, clock)
 
 
-def test_a_vip_ticket_re_estimates(busy: tuple[HallService, LiveHall], clock: FakeClock) -> None:
+def test_a_ticket_going_before_others_re_estimates(busy: tuple[HallService, LiveHall], clock: FakeClock) -> None:
     hall, live = busy
     clock.advance(seconds=2)
     hall.tickets.issue(B, "BILL", priority=PriorityClass.VIP, actor=ZHANG)
     live.refresh(B)
     assert live.estimates_run == 2 and live.estimates_patched == 0
+    clock.advance(seconds=2)
+    hall.tickets.issue(B, "BILL")  # counter 2 prefers it to the PLAN tickets waiting: they have one more ahead
+    live.refresh(B)
+    assert live.estimates_run == 3 and live.estimates_patched == 0
+    assert_exact(hall, live, clock)

@@ -13,6 +13,7 @@ from server.domain import policy
 from server.domain.estimation import BranchModel, CounterState, CounterStatus, QueueSnapshot
 from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket
 from server.domain.tickets import OFF_QUEUE_KINDS, EventKind, PriorityClass, queue_keeping_kinds
+from server.persistence.live_reads import ChangeRow, QueueRow
 from server.services.live import (
     CALL_SLACK,
     PATCHABLE_KINDS,
@@ -22,6 +23,7 @@ from server.services.live import (
     new_ticket_key,
     patch_projection,
     project_hall,
+    queue_changes,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -103,8 +105,11 @@ def test_a_patched_projection_keeps_every_waiting_ticket_once_and_counts_as_the_
     joined = tuple(QueuedTicket(1000 + i, data.draw(st.sampled_from(SERVICES)), data.draw(st.sampled_from(LANES)),
                                 now) for i in range(data.draw(st.integers(min_value=0, max_value=5))))
     patched = patch_projection(snapshot, projection, projection.new, QueueChanges(joined, left), now, RULES)
-    if patched is None:  # only when some ticket's expected call passed meanwhile
-        assert any(e.known and e.expected <= elapsed for t, e in projection.waits.items() if t > 0)
+    if patched is None:  # only when some ticket's expected call passed meanwhile, or one that joined overtook
+        full = projected(QueueSnapshot(now, COUNTERS, [*(t for t in snapshot.waiting if t.ticket_id not in left),
+                                                       *joined]))
+        assert any(e.known and e.expected <= elapsed for t, e in projection.waits.items() if t > 0) or any(
+            full.ahead[t] > projection.ahead[t] for t in ids if t not in left)
         return
     after, result = patched
     expected_ids = [t for t in ids if t not in left] + [t.ticket_id for t in joined]
@@ -135,19 +140,22 @@ def replace_waiting(snapshot: QueueSnapshot, waiting: list[QueuedTicket]) -> Que
 def test_after_issues_alone_the_tickets_there_keep_what_a_full_re_estimate_gives_them(
         snapshot: QueueSnapshot, services: list[str]) -> None:
     """New normal tickets join at the back: a full re-estimate of the longer queue at the same moment gives those
-    already waiting what the patch keeps, within a minute (its random draws for the new tickets shift the others' a
-    little)."""
+    already waiting what the patch keeps, within a minute and what the newcomers' counter time may add where one of
+    them is called before them at some counter (the estimator also still expects the arrivals they stood for)."""
     projection = projected(snapshot)
     joined = tuple(QueuedTicket(1000 + i, service, PriorityClass.NORMAL, NOW) for i, service in enumerate(services))
     patched = patch_projection(snapshot, projection, projection.new, QueueChanges(joined, {}), NOW, RULES)
-    assert patched is not None
-    after, result = patched
-    full = projected(after)
+    full = projected(QueueSnapshot(NOW, COUNTERS, [*snapshot.waiting, *joined]))
+    if patched is None:  # one of them goes before a ticket already there, at a counter preferring its service
+        assert any(full.ahead[t.ticket_id] > projection.ahead[t.ticket_id] for t in snapshot.waiting)
+        return
+    _after, result = patched
+    burst = sum((projection.new[(t.service_code, "normal")].per_person or timedelta(0) for t in joined), timedelta(0))
     for ticket in snapshot.waiting:
         kept, fresh = result.waits[ticket.ticket_id], full.waits[ticket.ticket_id]
         assert kept.known == fresh.known
         if kept.known:
-            assert abs(kept.expected - fresh.expected) <= timedelta(minutes=1) + fresh.expected * 0.1
+            assert abs(kept.expected - fresh.expected) <= timedelta(minutes=1) + burst + fresh.expected * 0.1
     assert result.ahead == {t: a for t, a in full.ahead.items() if t > 0} | {
         t: a for t, a in result.ahead.items() if t < 0}
 
@@ -183,3 +191,24 @@ def test_a_patch_applied_twice_is_applied_once() -> None:
     assert patched is not None
     assert [t.ticket_id for t in patched[0].waiting] == [1, 2, 3, 4]
     assert patched[1].waits[4] == projection.waits[4]
+
+
+def test_the_changes_follow_each_ticket_as_it_stands_now() -> None:
+    """From the events since a projection, each with its ticket's row now: who joined, who left and when called."""
+    def row(ticket_id: int, state: str, called_at: datetime | None = None, priority: str = "normal") -> QueueRow:
+        return QueueRow(ticket_id, f"A{ticket_id:03}", state, "BILL", priority, NOW, None, False, None, called_at,
+                        None)
+
+    driver_time = datetime(2025, 3, 3, 2, 0, 5)  # as the driver gives it: naive UTC
+    issued, called = row(7, "waiting"), row(3, "serving", driver_time)
+    rows = [ChangeRow(10, NOW, "issued", issued), ChangeRow(11, NOW, "printed", issued),
+            ChangeRow(12, NOW, "called", called), ChangeRow(13, NOW, "serving", called),
+            ChangeRow(14, NOW, "cancelled", row(4, "cancelled")), ChangeRow(15, NOW, "rated", None)]
+    found = queue_changes(rows)
+    assert found is not None
+    changes, tickets = found
+    assert [t.ticket_id for t in changes.joined] == [7] and changes.joined[0].priority is PriorityClass.NORMAL
+    assert tickets[7].number == "A007" and tickets[7].state == "waiting"
+    assert changes.left == {3: NOW + timedelta(seconds=5), 4: None} and changes.left[3].utcoffset() == timedelta(0)
+    for kind in ("transferred", "returned", "counter_paused", "checked_in", "hall_changed"):
+        assert queue_changes([*rows, ChangeRow(16, NOW, kind, None)]) is None
