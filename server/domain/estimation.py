@@ -167,6 +167,14 @@ class WaitEstimate:
         shift = per_person * extra
         return replace(self, expected=self.expected + shift, low=self.low + shift, high=self.high + shift)
 
+    def shifted(self, delta: timedelta) -> WaitEstimate:
+        """This estimate ``delta`` later (or earlier, negative), every figure moved alike and none below zero."""
+        if not self.known or not delta:
+            return self
+        zero = timedelta(0)
+        return replace(self, expected=max(zero, self.expected + delta), low=max(zero, self.low + delta),
+                       high=max(zero, self.high + delta))
+
     def aged(self, elapsed: timedelta) -> WaitEstimate | None:
         """This estimate of a waiting ticket ``elapsed`` later, nothing having happened meanwhile: the same call time,
         so every figure is that much shorter (the interval's ends not below zero). None when the call was expected

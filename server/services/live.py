@@ -196,6 +196,14 @@ class NewTicket:
             return self.estimate
         return self.estimate.with_more_ahead(people_ahead - self.ahead, self.per_person)
 
+    def moved_to(self, people_ahead: int) -> NewTicket:
+        """This would-be ticket after the queue moved (a patched refresh): ``people_ahead`` now, each person more than
+        at the estimate adding ``per_person`` to its wait and each person fewer (called since) taking as much off."""
+        if self.per_person is None or not self.estimate.known:
+            return replace(self, ahead=people_ahead)
+        return replace(self, estimate=self.estimate.shifted(self.per_person * (people_ahead - self.ahead)),
+                       ahead=people_ahead)
+
 
 def new_ticket_key(service_code: str, priority: PriorityClass) -> tuple[str, str]:
     """Which would-be ticket a refresh estimated stands for a ticket of this service and class (VIP and appointment
@@ -281,8 +289,9 @@ def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: 
     dropped; each ticket that joined gets what the projection said a new ticket of its service and lane would have,
     given its people ahead (:meth:`NewTicket.given`: what the issue response promised it). People ahead, of every
     ticket and of the would-be new ones, are counted again by the call-order policy (:func:`_people_ahead`); the
-    would-be new tickets' estimates come from ``base``, those of the estimator's last run, for their people ahead now
-    (so that patches in a row do not lengthen them step by step). The counters are the snapshot's: the commands that
+    would-be new tickets' estimates come from ``base``, those of the estimator's last run, moved to their people ahead
+    now (:meth:`NewTicket.moved_to`: shorter after calls, longer after issues; from ``base``, so that patches in a row
+    do not add up their roundings). The counters are the snapshot's: the commands that
     may be patched change none but whom they serve, which only the estimator reads.
 
     None when a patch would not be what the estimator says closely enough: some ticket's expected call has passed,
@@ -321,11 +330,8 @@ def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: 
         lane = projection.new.get(new_ticket_key(ticket.service_code, ticket.priority))
         waits[ticket.ticket_id] = (lane or base[new_ticket_key(ticket.service_code, ticket.priority)]).given(
             ahead[ticket.ticket_id])
-    new = {}
-    for ghost in ghosts:
-        was = base[(ghost.service_code, ghost.priority.value)]
-        new[(ghost.service_code, ghost.priority.value)] = NewTicket(was.given(ahead[ghost.ticket_id]),
-                                                                    ahead[ghost.ticket_id], was.per_person, was.booked)
+    new = {(ghost.service_code, ghost.priority.value): base[(ghost.service_code, ghost.priority.value)].moved_to(
+        ahead[ghost.ticket_id]) for ghost in ghosts}
     return patched, HallProjection(waits, ahead, new)
 
 

@@ -128,7 +128,11 @@ def test_a_patched_projection_keeps_every_waiting_ticket_once_and_counts_as_the_
     for (service, lane), new in result.new.items():
         ghost = QueuedTicket(10**9, service, PriorityClass(lane), now)  # issued last: behind a twin of its key
         assert new.ahead == policy_count(replace_waiting(after, [*after.waiting, ghost]), ghost)
-        assert new.estimate == projection.new[(service, lane)].given(new.ahead)
+        was = projection.new[(service, lane)]
+        assert new.ahead >= 0 and new.estimate == was.moved_to(new.ahead).estimate
+        if was.estimate.known and was.per_person is not None:  # one person fewer ahead: one counter time sooner
+            assert new.estimate.expected == max(timedelta(0), was.estimate.expected
+                                                + was.per_person * (new.ahead - was.ahead))
 
 
 def replace_waiting(snapshot: QueueSnapshot, waiting: list[QueuedTicket]) -> QueueSnapshot:
