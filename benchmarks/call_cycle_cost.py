@@ -7,7 +7,13 @@ counters signed in and serving, the queue grown to each backlog. Then ``--comman
 the backlog stays put: an issue (``POST …/tickets``'s service call) and its refresh; a call-next cycle (start the
 called customer, finish and call the next) and its refresh. CPU time of this process (``time.process_time``).
 
-    python benchmarks/call_cycle_cost.py [--backlogs 200,2000] [--commands 20]
+    python benchmarks/call_cycle_cost.py [--backlogs 200,2000] [--commands 20] [--no-patch]
+
+The refresh after a command patches the last projection when it may (``LiveHall._patch``: issues and calls within
+``PATCH_FOR`` of the estimator's last run) and runs the estimator otherwise; the figures of the two kinds are also
+given apart (``patched_refresh``, ``full_refresh``: medians over both commands), with the mean of every refresh after
+each command (what a branch's refreshes cost over time, at this command rate: one every 5 s of the clock). With
+``--no-patch`` every refresh runs the estimator (the cost before the patched refresh).
 
 Prints per backlog the milliseconds of CPU of each (command, refresh) and, as its last line, JSON.
 """
@@ -66,6 +72,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--backlogs", default="200,2000")
     parser.add_argument("--commands", type=int, default=20)
+    parser.add_argument("--no-patch", action="store_true", help="every refresh runs the estimator")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="call-cycle-"))
@@ -77,6 +84,8 @@ def main() -> None:
                                           None), clock=clock)
     hall.ensure_branches()
     live = LiveHall(hall.config, hall.uow, clock)
+    if args.no_patch:
+        live._patch = lambda *_args: False  # type: ignore[method-assign]
     hall.estimates = live
     branch = hall.config.branches[0]
     code = branch.code
@@ -111,19 +120,34 @@ def main() -> None:
         for number in staff:
             cycle(number)
         live.refresh(code)
-        figures: dict[str, list[float]] = {"issue": [], "issue_refresh": [], "call": [], "call_refresh": []}
+        figures: dict[str, list[float]] = {"issue": [], "issue_refresh": [], "call": [], "call_refresh": [],
+                                           "patched_refresh": [], "full_refresh": []}
+
+        def refresh(after: str, figures: dict[str, list[float]] = figures) -> None:
+            patched = live.estimates_patched
+            took = cpu_ms(lambda: live.refresh(code))
+            figures[after].append(took)
+            figures["patched_refresh" if live.estimates_patched > patched else "full_refresh"].append(took)
+
         for n in range(args.commands):
             clock.now += timedelta(seconds=5)
             figures["issue"].append(cpu_ms(issue))
-            figures["issue_refresh"].append(cpu_ms(lambda: live.refresh(code)))
+            refresh("issue_refresh")
             clock.now += timedelta(seconds=5)
             number = list(staff)[n % len(staff)]
             figures["call"].append(cpu_ms(lambda number=number: cycle(number)))
-            figures["call_refresh"].append(cpu_ms(lambda: live.refresh(code)))
-        row = {name: round(statistics.median(values), 2) for name, values in figures.items()}
+            refresh("call_refresh")
+        row: dict[str, float | int | None] = {
+            name: round(statistics.median(values), 2) if values else None for name, values in figures.items()}
+        row |= {"issue_refresh_mean": round(statistics.mean(figures["issue_refresh"]), 2),
+                "call_refresh_mean": round(statistics.mean(figures["call_refresh"]), 2),
+                "patched": len(figures["patched_refresh"]), "full": len(figures["full_refresh"])}
         waiting = live.summary(code)["waiting_total"]
-        print(f"{waiting:>5} waiting: issue {row['issue']:.2f} ms + its refresh {row['issue_refresh']:.1f} ms;"
-              f" call-next cycle {row['call']:.2f} ms + its refresh {row['call_refresh']:.1f} ms (CPU, medians)")
+        print(f"{waiting:>5} waiting: issue {row['issue']:.2f} ms + its refresh {row['issue_refresh']:.1f} ms"
+              f" (mean {row['issue_refresh_mean']:.1f}); call-next cycle {row['call']:.2f} ms + its refresh"
+              f" {row['call_refresh']:.1f} ms (mean {row['call_refresh_mean']:.1f}) (CPU, medians);"
+              f" {row['patched']} refreshes patched ({row['patched_refresh']} ms), {row['full']} full"
+              f" ({row['full_refresh']} ms)")
         out[str(backlog)] = row
     print(json.dumps(out))
 

@@ -34,7 +34,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +61,17 @@ from server.domain.policy import CounterSkills, PolicyRules, QueuedTicket, call_
 from server.domain.roster import CounterChange, CounterChangeKind  # noqa: E402
 from server.domain.tickets import EventKind, PriorityClass  # noqa: E402
 from server.services.live import (  # noqa: E402
+    PATCH_FOR,
+    PATCHABLE_KINDS,
     URGENT_KINDS,
     HallProjection,
+    NewTicket,
+    QueueChanges,
     ShownEstimates,
     estimate_of,
     given_estimate,
     new_ticket_key,
+    patch_projection,
     project_hall,
 )
 from server.services.live_loop import COALESCE_S, IDLE_S, TICK_S, URGENT_S  # noqa: E402
@@ -198,17 +203,34 @@ class LiveRecorder(Recorder):
     * A new ticket is promised the last refresh's estimate for its service and lane, lengthened for the people
       ahead counted at issue (:meth:`~server.services.live.NewTicket.given`), as ``TicketService.issue`` does.
     * A waiting ticket's page shows the last refresh's estimate (its issue estimate until it is in one).
+    * A refresh after only the events the server patches (:data:`~server.services.live.PATCHABLE_KINDS`) within
+      ``PATCH_FOR`` of the estimator's last run patches its projection
+      (:func:`~server.services.live.patch_projection`) when the patch stands, as ``LiveHall._patch`` does
+      (``patching`` False: every refresh runs the estimator, as before the patch).
     * The interval calibration learns from the estimate given at issue, as the ISSUED event stored it, against the
       wait from issue to call, and from the estimates the ticket's page showed, one a minute
       (:class:`~server.services.live.ShownEstimates`), as ``LiveHall._learn_one`` does; the branch starts from the
       configured :class:`EstimatorSettings`, not from a scale fitted here.
     """
 
-    def __init__(self, model: BranchModel, rules: PolicyRules, services: list[str], rostered: bool = False) -> None:
+    def __init__(self, model: BranchModel, rules: PolicyRules, services: list[str], rostered: bool = False,
+                 patching: bool = True) -> None:
         super().__init__(model, rules)
         self.services = services
         self.rostered = rostered  # the server knows the day's roster (view "live-roster")
+        self.patching = patching
         self.refreshes = 0
+        self.patched = 0  # refreshes that patched the last projection instead of running the estimator
+        self._snapshot: QueueSnapshot | None = None  # the queue the projection is of
+        self._base: dict[tuple[str, str], NewTicket] = {}  # the would-be new tickets of the estimator's last run
+        self._estimated_at = -math.inf  # minute the estimator last ran
+        self._kinds: set[str] = set()  # the events since the last refresh
+        self._called: dict[int, datetime] = {}  # when tickets were called since the last refresh
+        self.shown_samples = 0  # waiting tickets' shown ranges at refreshes (one per ticket and refresh)
+        self.range_changes = 0  # ... that differed from the ticket's at the refresh before
+        self.range_reversals = 0  # ... moving the other way than its change before (up after down, down after up)
+        self._ranges: dict[int, tuple[int, int]] = {}
+        self._moved: dict[int, int] = {}  # each ticket's last change: +1 up, -1 down
         self._projection: HallProjection | None = None
         self._given: dict[int, WaitEstimate] = {}
         self._last = -math.inf  # minute of the last refresh
@@ -218,11 +240,17 @@ class LiveRecorder(Recorder):
 
     def on_start(self, hall: HallDay) -> None:
         self._projection, self._last, self._due = None, -math.inf, None
+        self._snapshot, self._estimated_at = None, -math.inf
+        self._ranges.clear()
+        self._moved.clear()
+        self._kinds.clear()
+        self._called.clear()
         self._given.clear()
         self.shown = ShownEstimates()
         hall.env.process(self._loop(hall))
 
     def on_event(self, hall: HallDay, kind: EventKind) -> None:
+        self._kinds.add(kind.value)
         delay = URGENT_S if kind.value in URGENT_KINDS else COALESCE_S
         due = max(hall.env.now + TICK_S / 60, self._last + delay / 60)
         if self._due is None or due < self._due:
@@ -244,15 +272,62 @@ class LiveRecorder(Recorder):
     def _refresh(self, hall: HallDay) -> None:
         snapshot = live_side_view(hall.snapshot())
         started = time.perf_counter()
-        roster = roster_changes(hall, self.model.settings.horizon) if self.rostered else None
-        self._projection = project_hall(snapshot, self.rules, self.model, self.services, roster=roster)
+        patched = self._patched(hall, snapshot)
+        if patched is not None:
+            snapshot, self._projection = patched
+            self.patched += 1
+        else:
+            roster = roster_changes(hall, self.model.settings.horizon) if self.rostered else None
+            self._projection = project_hall(snapshot, self.rules, self.model, self.services, roster=roster)
+            self._base, self._estimated_at = self._projection.new, hall.env.now
+        self._snapshot = snapshot
+        self._kinds.clear()
+        self._called.clear()
         self.estimate_seconds += time.perf_counter() - started
         self.estimate_calls += 1
         self.refreshes += 1
         self._last, self._due = hall.env.now, None
         waits = self._projection.waits
+        self._count_changes(snapshot, waits)
         self.shown.note(snapshot.now, {t.ticket_id: estimate_of({"estimate": waits[t.ticket_id].as_dict()})
                                        for t in snapshot.waiting})
+
+    def _count_changes(self, snapshot: QueueSnapshot, waits: dict[int, WaitEstimate]) -> None:
+        """How the range each waiting ticket's page shows moved since the refresh before (does it jump about?)."""
+        ranges = {}
+        for ticket in snapshot.waiting:
+            shown = waits[ticket.ticket_id].rounded_range() if ticket.ticket_id in waits else None
+            if shown is None:
+                continue
+            ranges[ticket.ticket_id] = shown
+            self.shown_samples += 1
+            before = self._ranges.get(ticket.ticket_id)
+            if before is None or before == shown:
+                continue
+            self.range_changes += 1
+            moved = 1 if sum(shown) > sum(before) else -1
+            if self._moved.get(ticket.ticket_id, moved) != moved:
+                self.range_reversals += 1
+            self._moved[ticket.ticket_id] = moved
+        self._ranges = ranges
+        self._moved = {t: m for t, m in self._moved.items() if t in ranges}
+
+    def _patched(self, hall: HallDay, snapshot: QueueSnapshot) -> tuple[QueueSnapshot, HallProjection] | None:
+        """The last projection patched to ``snapshot`` when the server would patch it, else None."""
+        last, projection = self._snapshot, self._projection
+        if (not self.patching or last is None or projection is None or not self._kinds <= PATCHABLE_KINDS
+                or hall.env.now - self._estimated_at >= PATCH_FOR.total_seconds() / 60):
+            return None
+        before = {t.ticket_id for t in last.waiting}
+        now = {t.ticket_id for t in snapshot.waiting}
+        changes = QueueChanges(tuple(t for t in snapshot.waiting if t.ticket_id not in before),
+                               {ticket_id: self._called.get(ticket_id) for ticket_id in before - now})
+        return patch_projection(last, projection, self._base, changes, snapshot.now, self.rules)
+
+    def on_call(self, hall: HallDay, ticket: SimTicket) -> None:
+        assert ticket.called_at is not None
+        self._called[ticket.ticket_id] = hall.at(ticket.called_at)
+        super().on_call(hall, ticket)
 
     def issue_estimate(self, hall: HallDay, snapshot: QueueSnapshot, ticket: SimTicket) -> WaitEstimate:
         new = None if self._projection is None else self._projection.new.get(
@@ -345,10 +420,10 @@ def run_job(job: Job) -> dict[str, object]:
     for day in range(job.warmup_days):
         # the live server calibrates on every day it has seen: its warm-up days run at the server's cadence too
         live = job.view.startswith("live")
-        warmup = LiveRecorder(model, rules, codes, job.view == "live-roster") if live else None
+        warmup = LiveRecorder(model, rules, codes, job.view == "live-roster", job.view != "live-full") if live else None
         HallDay(scenario, day, day_seeds[day], model, rules, observer=warmup).run()
-    recorder = (LiveRecorder(model, rules, codes, job.view == "live-roster") if job.view.startswith("live")
-                else Recorder(model, rules))
+    recorder = (LiveRecorder(model, rules, codes, job.view == "live-roster", job.view != "live-full")
+                if job.view.startswith("live") else Recorder(model, rules))
     tickets = walked_out = 0
     for day in range(job.warmup_days, job.warmup_days + job.eval_days):
         result = HallDay(scenario, day, day_seeds[day], model, rules, observer=recorder).run()
@@ -365,6 +440,10 @@ def run_job(job: Job) -> dict[str, object]:
         "walked_out": walked_out,
         "final_scale": model.calibration.scale,
         "refreshes": getattr(recorder, "refreshes", 0),
+        "patched": getattr(recorder, "patched", 0),
+        "shown_samples": getattr(recorder, "shown_samples", 0),
+        "range_changes": getattr(recorder, "range_changes", 0),
+        "range_reversals": getattr(recorder, "range_reversals", 0),
     }
 
 
@@ -570,8 +649,15 @@ def report_live(live: list[dict[str, object]], benchmark: dict[str, float], rost
         print(f"  {key:<34} {benchmark[key]:>10} {value:>10}")
     refreshes = sum(r["refreshes"] for r in live)  # type: ignore[misc]
     seconds = sum(r["estimate_seconds"] for r in live)  # type: ignore[misc]
-    print(f"  {refreshes} live refreshes, mean {1000 * seconds / max(refreshes, 1):.2f} ms each")
-    return {**pooled, **figures, "refreshes": refreshes}
+    patched = sum(r["patched"] for r in live)  # type: ignore[misc]
+    print(f"  {refreshes} live refreshes ({patched} patched), mean {1000 * seconds / max(refreshes, 1):.2f} ms each")
+    samples, changes, reversals = (sum(r[key] for r in live)  # type: ignore[misc]
+                                   for key in ("shown_samples", "range_changes", "range_reversals"))
+    print(f"  shown ranges at refreshes: {samples}, changed since the refresh before {changes / max(samples, 1):.2%},"
+          f" of which reversing the ticket's change before {reversals / max(changes, 1):.2%}")
+    return {**pooled, **figures, "refreshes": refreshes, "patched": patched,
+            "range_changed_share": round(changes / max(samples, 1), 4),
+            "range_reversed_share": round(reversals / max(changes, 1), 4)}
 
 
 # --- main ---------------------------------------------------------------------------------------------------
@@ -587,6 +673,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 2))
     parser.add_argument("--no-live", action="store_true", help="skip the live view (the estimator as the server "
                         "drives it)")
+    parser.add_argument("--live-full", action="store_true", help="also the live view with every refresh running the "
+                        "estimator (no patched refreshes: as before them)")
     parser.add_argument("--live-roster", action="store_true", help="also the live view with the day's roster known to "
                         "the server (as when the branch keeps one)")
     args = parser.parse_args(argv)
@@ -613,12 +701,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     # 2. test seeds: every figure below
     jobs = make_jobs("test", days, warmup, chain_days, args.seed, settings)
-    live_views = [] if args.no_live else ["live", *(["live-roster"] if args.live_roster else [])]
+    live_views = [] if args.no_live else ["live", *(["live-roster"] if args.live_roster else []),
+                                          *(["live-full"] if args.live_full else [])]
     live_jobs = [replace(job, settings=EstimatorSettings(), view=view) for view in live_views for job in jobs]
     results = run_jobs(jobs + live_jobs, args.workers)
     testing = [r for r in results if r["job"].view == "benchmark"]  # type: ignore[union-attr]
     live = [r for r in results if r["job"].view == "live"]  # type: ignore[union-attr]
     live_roster = [r for r in results if r["job"].view == "live-roster"]  # type: ignore[union-attr]
+    live_full = [r for r in results if r["job"].view == "live-full"]  # type: ignore[union-attr]
     per_scenario = {name: merge(testing, name) for name in SCENARIOS}
     summary: dict[str, object] = {"interval_scale_start": scale}
     for name, scenario in SCENARIOS.items():
@@ -729,6 +819,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if live_roster:
         headline["live_roster_view"] = report_live(live_roster, headline["benchmark_view"],  # type: ignore[arg-type]
                                                    rostered=True)
+    if live_full:
+        print("\n(the live view again, every refresh running the estimator: no patched refreshes)")
+        headline["live_full_view"] = report_live(live_full, headline["benchmark_view"])  # type: ignore[arg-type]
     headline["runtime_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(headline))
     return headline

@@ -167,6 +167,14 @@ class WaitEstimate:
         shift = per_person * extra
         return replace(self, expected=self.expected + shift, low=self.low + shift, high=self.high + shift)
 
+    def shifted(self, delta: timedelta) -> WaitEstimate:
+        """This estimate ``delta`` later (or earlier, negative), every figure moved alike and none below zero."""
+        if not self.known or not delta:
+            return self
+        zero = timedelta(0)
+        return replace(self, expected=max(zero, self.expected + delta), low=max(zero, self.low + delta),
+                       high=max(zero, self.high + delta))
+
     def aged(self, elapsed: timedelta) -> WaitEstimate | None:
         """This estimate of a waiting ticket ``elapsed`` later, nothing having happened meanwhile: the same call time,
         so every figure is that much shorter (the interval's ends not below zero). None when the call was expected
@@ -198,8 +206,9 @@ class WaitEstimate:
     def text(self, language: str) -> str:
         """The estimate as customers read it: "约 10–15 分钟" / "about 10–15 min", "少于5分钟" / "less than 5 min",
         "超过2小时" / "more than 2 hours"."""
-        zh = language.lower().startswith("zh")
-        shown = self.rounded_range()
+        return self._text(language.lower().startswith("zh"), self.rounded_range())
+
+    def _text(self, zh: bool, shown: tuple[int, int] | None) -> str:
         if shown is None:
             zh_text, en_text = _UNKNOWN_TEXT[self.reason or UnknownReason.NOT_YET]
             return zh_text if zh else en_text
@@ -221,7 +230,7 @@ class WaitEstimate:
             "low_min": round(_minutes(self.low), 1),
             "high_min": round(_minutes(self.high), 1),
             "range_min": list(shown) if shown else None,
-            "text": {"zh-CN": self.text("zh-CN"), "en": self.text("en")},
+            "text": {"zh-CN": self._text(True, shown), "en": self._text(False, shown)},  # one rounding for both
             "reason": None if self.known else (self.reason or UnknownReason.NOT_YET).value,
         }
 

@@ -204,6 +204,23 @@ def counter_taking_kinds() -> tuple[EventKind, ...]:
                                if target.holds_counter and not source.holds_counter))
 
 
+def queue_keeping_kinds() -> tuple[EventKind, ...]:
+    """The events of the actions that never put a ticket in the queue (a call, a cancellation, what happens at a
+    counter): after them every ticket waiting waited before, its place among the others unchanged. A return to the
+    queue, a transfer or a re-activation (a ticket waiting again) are not among them."""
+    waits_again = {action for (_source, action), target in _TRANSITIONS.items() if target is TicketState.WAITING}
+    return tuple(dict.fromkeys(ACTION_EVENT[action] for action in Action if action not in waits_again))
+
+
+OFF_QUEUE_KINDS: tuple[EventKind, ...] = (
+    EventKind.RATED, EventKind.PRINTED, EventKind.PRINT_FAILED, EventKind.FOLLOW_UP_OPENED,
+    EventKind.FOLLOW_UP_ASSIGNED, EventKind.FOLLOW_UP_RESOLVED, EventKind.FOLLOW_UP_CHANGED, EventKind.MEDIA_CHANGED,
+    EventKind.NOTICES_CHANGED, EventKind.DEVICE_OFFLINE, EventKind.DEVICE_ONLINE, EventKind.DEVICE_REVOKED,
+)
+"""Events that change neither a ticket's state nor a counter's, nor what the hall expects (a rating, a print, a
+follow-up, the screens' media, a device's heartbeat)."""
+
+
 def next_state(state: TicketState, action: Action) -> TicketState:
     """The state a ticket moves to, or :class:`IllegalTransition` naming what is allowed."""
     try:

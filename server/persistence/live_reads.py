@@ -59,9 +59,24 @@ _T = TicketRow.__table__.c
 _E = TicketEvent.__table__.c
 _LEARN_COLUMNS = (_E.seq, _E.at, _E.kind, _E.counter_number, _E.data, _T.id, _T.issued_service_code, _T.service_code,
                   _T.priority, _T.transferred, _T.issued_at, _T.queued_at, _T.called_at, _T.finished_at, _T.no_show_at)
+_CHANGE_COLUMNS = (_E.seq, _E.at, _E.kind)
 _QUEUE_COLUMNS = (_T.id, _T.number, _T.state, _T.service_code, _T.priority, _T.queued_at, _T.target_counter,
                   _T.transferred, _T.counter_number, _T.called_at, _T.not_before, _T.remote, _T.arrived_at)
 assert len(_LEARN_COLUMNS) == len(LearnRow._fields) and len(_QUEUE_COLUMNS) == len(QueueRow._fields)
+
+
+class ChangeRow(NamedTuple):
+    """One event of any kind, with its ticket as it stands now (``ticket`` None: an event of no ticket)."""
+
+    seq: int
+    at: Any
+    kind: str
+    ticket: QueueRow | None
+
+    @classmethod
+    def make(cls, row: Any) -> ChangeRow:
+        seq, at, kind, *ticket = row
+        return cls(seq, at, kind, None if ticket[0] is None else QueueRow._make(ticket))
 
 LEARNT_KINDS = (
     EventKind.ISSUED, EventKind.CALLED, EventKind.FINISHED, EventKind.NO_SHOW, EventKind.CANCELLED,
@@ -83,6 +98,18 @@ _QUEUE = RawStatement(
     .where(_T.branch_code == bindparam("b"),
            _T.state.in_(constants([s.value for s in TicketState if s is TicketState.WAITING or s.holds_counter])))
     .order_by(_T.queued_at, _T.id))
+
+_CHANGES = RawStatement(
+    select(*_CHANGE_COLUMNS, *_QUEUE_COLUMNS)
+    .select_from(TicketEvent.__table__.outerjoin(TicketRow.__table__, _T.id == _E.ticket_id))
+    .where(_E.branch_code == bindparam("b"), _E.seq > bindparam("after"), _E.seq <= bindparam("until"))
+    .order_by(_E.seq))
+
+
+def changes(connection: Connection, branch_code: str, after_seq: int, until_seq: int) -> Any:
+    """A cursor over the branch's events after ``after_seq`` up to ``until_seq`` (a few: the caller bounds the span),
+    each with its ticket's row as it stands now (one statement, so the tickets are as of the same moment)."""
+    return _CHANGES.execute(connection, {"b": branch_code, "after": after_seq, "until": until_seq})
 
 
 def events_to_learn(connection: Connection, branch_code: str, after_seq: int, since: datetime | None = None) -> Any:

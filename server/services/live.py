@@ -60,14 +60,14 @@ from server.domain.numbering import service_day
 from server.domain.overview import BranchGlance, DayTally, ServiceWait, counter_counts, worst_wait
 from server.domain.remote import awaiting_arrival
 from server.domain.roster import CounterChange, DayRoster, Shift, counter_changes
-from server.domain.tickets import EventKind, PriorityClass, TicketState
+from server.domain.tickets import OFF_QUEUE_KINDS, EventKind, PriorityClass, TicketState, queue_keeping_kinds
 from server.offload import Offload
 from server.persistence import bookings as stored_bookings
 from server.persistence import counter_sessions, hall_reads, issue_stops, live_reads
 from server.persistence import roster as stored_roster
 from server.persistence.follow_ups import any_overdue
 from server.persistence.follow_ups import overdue as overdue_follow_ups
-from server.persistence.live_reads import LearnRow, QueueRow
+from server.persistence.live_reads import ChangeRow, LearnRow, QueueRow
 from server.persistence.raw import utc_datetime
 from server.services.access import require_branch
 from server.services.branch_leases import AllBranches, Leases
@@ -159,6 +159,20 @@ the wait of a ticket behind a customer served for long, and the hour's rates, mo
 PLANS_REREAD = timedelta(minutes=10)
 """How long a branch's roster and bookings, once read, serve its refreshes: a change made through this process
 drops them at once (:meth:`LiveHall.note_plans_changed`); this bounds how late one made by another process is seen."""
+PATCH_FOR = timedelta(seconds=15)
+"""How long after the estimator last ran the refreshes after the common commands (issues, calls, what happens at a
+counter) may patch its projection (:func:`patch_projection`) instead of running it again: a busy branch's estimates
+are re-made from scratch at least this often."""
+PATCH_EVENTS = 64
+"""More events than this since the last projection (a burst, a bulk change): re-estimate rather than patch."""
+CALL_SLACK = timedelta(minutes=1)
+"""How far outside its estimate's interval a ticket may be called for a patch still to stand: a call much earlier or
+later than the projection expected moves everyone behind it, which only the estimator can tell."""
+PATCHABLE_KINDS = frozenset(kind.value for kind in (EventKind.ISSUED, *queue_keeping_kinds(), *OFF_QUEUE_KINDS))
+"""The events a refresh may follow by patching the last projection: issues (of tickets that join at the back,
+:func:`joins_at_back`), the actions that put no ticket in the queue, and the events of neither tickets nor counters.
+Any other (a counter signing in or out or pausing, a transfer, a return to the queue, a check-in, the plans or the
+hall changed) re-estimates."""
 SUMMARY_HEARTBEAT = timedelta(seconds=50)
 """A summary goes out when what it shows changed, and at a refresh at least this long after the last one went out even
 when nothing did (the live loop refreshes an idle branch every minute): it carries the branch's ``seq``, so a screen
@@ -185,6 +199,14 @@ class NewTicket:
         if people_ahead is None:
             return self.estimate
         return self.estimate.with_more_ahead(people_ahead - self.ahead, self.per_person)
+
+    def moved_to(self, people_ahead: int) -> NewTicket:
+        """This would-be ticket after the queue moved (a patched refresh): ``people_ahead`` now, each person more than
+        at the estimate adding ``per_person`` to its wait and each person fewer (called since) taking as much off."""
+        if self.per_person is None or not self.estimate.known:
+            return replace(self, ahead=people_ahead)
+        return replace(self, estimate=self.estimate.shifted(self.per_person * (people_ahead - self.ahead)),
+                       ahead=people_ahead)
 
 
 def new_ticket_key(service_code: str, priority: PriorityClass) -> tuple[str, str]:
@@ -245,6 +267,78 @@ def age_projection(projection: HallProjection, elapsed: timedelta) -> HallProjec
     return HallProjection(waits, projection.ahead, projection.new)
 
 
+@dataclass(frozen=True)
+class QueueChanges:
+    """What commands changed in the queue since a projection: the tickets that wait now and may not have then
+    (``joined``, in the order they joined), and those that no longer wait with when each was called (``left``; None:
+    it left without a call, cancelled)."""
+
+    joined: tuple[policy.QueuedTicket, ...] = ()
+    left: Mapping[int, datetime | None] = field(default_factory=dict)
+
+
+def joins_at_back(ticket: policy.QueuedTicket) -> bool:
+    """A ticket that takes its place behind every waiting ticket of its service and lane, as the projection's
+    would-be new ticket does: of the normal or the priority lane, for no one counter, callable at once."""
+    return (ticket.priority in NEW_TICKET_CLASSES and ticket.target_counter is None and ticket.callable_from is None
+            and not ticket.awaiting_arrival and not ticket.transferred)
+
+
+def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: Mapping[tuple[str, str], NewTicket],
+                     changes: QueueChanges, now: datetime, rules: policy.PolicyRules,
+                     checkpoint: Callable[[], None] | None = None) -> tuple[QueueSnapshot, HallProjection] | None:
+    """The projection ``projection`` of ``snapshot`` brought to ``now`` after ``changes``, without the estimator (pure).
+
+    Those still waiting keep their expected call (their estimates re-aged, :func:`age_projection`); those who left are
+    dropped; each ticket that joined gets what the projection said a new ticket of its service and lane would have,
+    given its people ahead (:meth:`NewTicket.given`: what the issue response promised it). People ahead, of every
+    ticket and of the would-be new ones, are counted again by the call-order policy (:func:`_people_ahead`); the
+    would-be new tickets' estimates come from ``base``, those of the estimator's last run, moved to their people ahead
+    now (:meth:`NewTicket.moved_to`: shorter after calls, longer after issues; from ``base``, so that patches in a row
+    do not add up their roundings). The counters are the snapshot's: the commands that
+    may be patched change none but whom they serve, which only the estimator reads.
+
+    None when a patch would not be what the estimator says closely enough: some ticket's expected call has passed,
+    one was called well outside its interval (:data:`CALL_SLACK`), or a ticket joined elsewhere than at the back of
+    its lane (:func:`joins_at_back`) or before some ticket already waiting at a counter (more people ahead of it than
+    before: a counter preferring its service, the priority lane's head start)."""
+    aged = age_projection(projection, now - snapshot.now)
+    if aged is None:
+        return None
+    waiting_ids = {t.ticket_id for t in snapshot.waiting}
+    for ticket_id, called_at in changes.left.items():
+        if ticket_id not in waiting_ids or called_at is None:
+            continue
+        estimate = projection.waits.get(ticket_id)
+        if estimate is None or not estimate.known:
+            return None
+        if not (snapshot.now + estimate.low - CALL_SLACK <= called_at <= snapshot.now + estimate.high + CALL_SLACK):
+            return None
+    joined = [t for t in changes.joined if t.ticket_id not in waiting_ids and t.ticket_id not in changes.left]
+    if not all(joins_at_back(t) and new_ticket_key(t.service_code, t.priority) in base for t in joined):
+        return None
+    waiting = [t for t in snapshot.waiting if t.ticket_id not in changes.left] + joined
+    patched = replace(snapshot, now=now, waiting=waiting)
+    ghosts = [policy.QueuedTicket(ticket_id=-(i + 1), service_code=service, priority=PriorityClass(lane),
+                                  queued_at=now) for i, (service, lane) in enumerate(base)]
+    waits = {t.ticket_id: aged.waits[t.ticket_id] for t in waiting if t.ticket_id in aged.waits}
+    expected = expected_calls(now, waits)
+    for ticket in [*joined, *ghosts]:  # before their estimates: when a would-be new ticket is expected, roughly
+        estimate = base[new_ticket_key(ticket.service_code, ticket.priority)].estimate
+        if estimate.known:
+            expected[ticket.ticket_id] = now + estimate.expected
+    ahead = _people_ahead(patched, rules, checkpoint, ghosts, expected)
+    if any(ahead[t.ticket_id] > projection.ahead.get(t.ticket_id, 0) for t in waiting if t.ticket_id in waiting_ids):
+        return None  # a ticket that joined goes before one already waiting (a preferred service, the priority lane)
+    for ticket in joined:  # as the issue response promised it, from the projection's would-be new ticket
+        lane = projection.new.get(new_ticket_key(ticket.service_code, ticket.priority))
+        waits[ticket.ticket_id] = (lane or base[new_ticket_key(ticket.service_code, ticket.priority)]).given(
+            ahead[ticket.ticket_id])
+    new = {(ghost.service_code, ghost.priority.value): base[(ghost.service_code, ghost.priority.value)].moved_to(
+        ahead[ghost.ticket_id]) for ghost in ghosts}
+    return patched, HallProjection(waits, ahead, new)
+
+
 def _booked_first(snapshot: QueueSnapshot, rules: policy.PolicyRules, tickets: Sequence[policy.QueuedTicket],
                   waits: dict[int, WaitEstimate], booked: Sequence[BookedArrival]) -> dict[int, int]:
     """Per ticket: booked customers arriving before its expected call whom the counter where it is nearest the front
@@ -284,14 +378,19 @@ class ShownEstimates:
     def __init__(self) -> None:
         self._shown: dict[int, list[tuple[datetime, WaitEstimate]]] = {}
 
-    def note(self, now: datetime, waits: dict[int, WaitEstimate]) -> None:
-        """After a refresh: ``waits`` are the estimates now shown to the tickets waiting (the others are dropped)."""
+    def note(self, now: datetime, waits: Mapping[int, T], estimate_of: Callable[[T], WaitEstimate] | None = None
+             ) -> None:
+        """After a refresh: ``waits`` are the estimates now shown to the tickets waiting (the others are dropped);
+        ``estimate_of``: how to read one (only those due a sample are read: a long queue's refresh, most of them are
+        not)."""
         for ticket_id in [t for t in self._shown if t not in waits]:
             del self._shown[ticket_id]
-        for ticket_id, estimate in waits.items():
+        for ticket_id, shown in waits.items():
             samples = self._shown.setdefault(ticket_id, [])
-            if estimate.known and (not samples or now - samples[-1][0] >= self.EVERY):
-                samples.append((now, estimate))
+            if not samples or now - samples[-1][0] >= self.EVERY:
+                estimate = shown if estimate_of is None else estimate_of(shown)
+                if isinstance(estimate, WaitEstimate) and estimate.known:
+                    samples.append((now, estimate))
 
     def resolved(self, ticket_id: int, called_at: datetime) -> list[tuple[WaitEstimate, timedelta]]:
         """A ticket was called (or left): its shown estimates with the time from each to the call."""
@@ -328,7 +427,8 @@ class _Plans:
 @dataclass(frozen=True)
 class _Projected:
     """A branch's last re-estimate, as of ``seq`` at ``at``: the queue it was made for and what it said; an idle
-    refresh re-ages it instead of running the estimator again (:meth:`LiveHall._reage`)."""
+    refresh re-ages it instead of running the estimator again (:meth:`LiveHall._reage`), a refresh after common
+    commands patches it (:meth:`LiveHall._patch`)."""
 
     at: datetime
     seq: int
@@ -337,6 +437,8 @@ class _Projected:
     snapshot: QueueSnapshot
     tickets: list[_Waiting]
     projection: HallProjection
+    estimated_at: datetime  # when the estimator last ran (``at`` itself, unless patched since)
+    base: dict[tuple[str, str], NewTicket]  # its would-be new tickets, which tickets issued since are given
 
 
 @dataclass(frozen=True)
@@ -420,6 +522,7 @@ class LiveHall(ReadsHallModel):
         self.refreshes: dict[str, int] = {}  # refreshes run per branch in this process (/metrics)
         self.estimates_run = 0  # refreshes that ran the estimator, and those that re-aged the last run instead
         self.estimates_reaged = 0
+        self.estimates_patched = 0  # refreshes that patched the last projection (LiveHall._patch)
 
     # --- triggers -----------------------------------------------------------------------------------
 
@@ -632,7 +735,7 @@ class LiveHall(ReadsHallModel):
         self.refreshes[branch.code] = self.refreshes.get(branch.code, 0) + 1
         state = self._state(branch)
         now = self.clock()
-        if not force_publish and self._reage(branch, state, now, publish):
+        if not force_publish and (self._reage(branch, state, now, publish) or self._patch(branch, state, now, publish)):
             return
         events = self._events_to_learn(branch, state)
         seq, rows, sessions, stops = self._read_queue(branch, now)
@@ -648,7 +751,7 @@ class LiveHall(ReadsHallModel):
             snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
             projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services], checkpoint,
                                       roster=plans.roster(branch, now, horizon), booked=plans.booked(now))
-            projected = _Projected(now, seq, branch, plans, snapshot, tickets, projection)
+            projected = _Projected(now, seq, branch, plans, snapshot, tickets, projection, now, projection.new)
             return projected, self._derive(branch, state, projected, now, stops, cases, previous, force_publish)
 
         projected, derived = self._compute(state, compute)
@@ -665,7 +768,7 @@ class LiveHall(ReadsHallModel):
         estimator runs again anyway (the counters' elapsed service times and the hour's rates move on). False:
         re-estimate."""
         last = state.projected
-        if last is None or last.branch is not branch or not last.at <= now < last.at + QUIET_REESTIMATE:
+        if last is None or last.branch is not branch or not last.at <= now < last.estimated_at + QUIET_REESTIMATE:
             return False
         if self.branch_seq(branch.code) != last.seq or self._plans(branch, state, now) is not last.plans:
             return False
@@ -705,6 +808,48 @@ class LiveHall(ReadsHallModel):
         also count the waits for requests it lets go first, for the database and for the other branches' work."""
         state = self._states.get(branch_code)
         return 0.0 if state is None else state.work_s
+
+    def _patch(self, branch: Branch, state: _BranchState, now: datetime, publish: bool) -> bool:
+        """The refresh after a few common commands (issues, calls, what happens at a counter: :data:`PATCHABLE_KINDS`)
+        within :data:`PATCH_FOR` of the estimator's last run: the last projection patched with what they changed
+        (:func:`patch_projection`), read from their events and their tickets' rows rather than from the whole queue.
+        False (re-estimate): another event, too many, changed plans or hall, or a patch that would not stand."""
+        last = state.projected
+        if last is None or last.branch is not branch or not last.at <= now < last.estimated_at + PATCH_FOR:
+            return False
+        if self._plans(branch, state, now) is not last.plans:
+            return False
+        with self.uow.read() as session:
+            connection = session.connection()
+            seq = hall_reads.branch_seq(connection, branch.code)
+            if not last.seq < seq <= last.seq + PATCH_EVENTS:
+                return False
+            rows = self._read_rows(live_reads.changes(connection, branch.code, last.seq, seq), ChangeRow.make)
+            stops = issue_stops.current(connection, branch.code, now)
+        found = queue_changes(rows)
+        if found is None or len(rows) != seq - last.seq:
+            return False
+        changes, joined = found
+        patched = patch_projection(last.snapshot, last.projection, last.base, changes, now, self.rules)
+        if patched is None:
+            return False
+        snapshot, projection = patched
+        by_id = {ticket.id: ticket for ticket in last.tickets} | joined
+        tickets = [by_id[ticket.ticket_id] for ticket in snapshot.waiting]
+        events = self._events_to_learn(branch, state)
+        cases = self._overdue_cases(branch, now)
+        projected = replace(last, at=now, seq=seq, snapshot=snapshot, tickets=tickets, projection=projection)
+        previous = state.tickets
+
+        def compute() -> _Derived:
+            self._learn(branch, state, events, self.pacing.checkpoint)
+            return self._derive(branch, state, projected, now, stops, cases, previous, False)
+
+        derived = self._compute(state, compute)
+        state.projected = projected
+        self.estimates_patched += 1
+        self._publish(branch, state, now, seq, derived, previous, force_publish=False, publish=publish)
+        return True
 
     def _derive(self, branch: Branch, state: _BranchState, projected: _Projected, now: datetime,
                 stops: list[IssueStop], cases: list[OverdueCase], previous: dict[int, dict[str, Any]],
@@ -749,7 +894,7 @@ class LiveHall(ReadsHallModel):
         state.alert_since = carry_since(state.alert_since, alerts, now)
         summary["private"] = {"alerts": [alert.as_dict(state.alert_since[alert.key]) for alert in alerts]}
         state.new_ticket = new
-        state.shown.note(now, {ticket_id: estimate_of(live) for ticket_id, live in current.items()})
+        state.shown.note(now, current, estimate_of)
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
         changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
@@ -990,6 +1135,30 @@ class _Waiting:
     state: str
 
 
+def _queued(row: QueueRow, priorities: Mapping[str, PriorityClass]) -> policy.QueuedTicket:
+    """The call-order policy's view of a waiting ticket's row."""
+    return policy.QueuedTicket(row.id, row.service_code, priorities[row.priority], utc_datetime(row.queued_at),
+                               row.target_counter, bool(row.transferred), utc_datetime(row.not_before),
+                               awaiting_arrival=awaiting_arrival(bool(row.remote), row.arrived_at))
+
+
+def queue_changes(rows: Sequence[ChangeRow]) -> tuple[QueueChanges, dict[int, _Waiting]] | None:
+    """What the events ``rows`` (each with its ticket as it stands now) changed in the queue, with the tickets that
+    wait now as a refresh lists them; None when one of them is not of :data:`PATCHABLE_KINDS` (pure)."""
+    waiting_state = TicketState.WAITING.value
+    priorities = {p.value: p for p in PriorityClass}
+    touched: dict[int, QueueRow] = {}
+    for row in rows:
+        if row.kind not in PATCHABLE_KINDS:
+            return None
+        if row.ticket is not None:
+            touched[row.ticket.id] = row.ticket
+    joined = {ticket.id: ticket for ticket in touched.values() if ticket.state == waiting_state}
+    left = {ticket.id: utc_datetime(ticket.called_at) for ticket in touched.values() if ticket.state != waiting_state}
+    changes = QueueChanges(tuple(_queued(ticket, priorities) for ticket in joined.values()), left)
+    return changes, {ticket.id: _Waiting(ticket.id, ticket.number, ticket.state) for ticket in joined.values()}
+
+
 def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], sessions: dict[str, CounterSession],
                     checkpoint: Callable[[], None] | None = None) -> tuple[QueueSnapshot, list[_Waiting]]:
     """The estimator's view of the rows :meth:`LiveHall._read_queue` read (pure; runs off the event loop)."""
@@ -1003,10 +1172,7 @@ def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], session
             checkpoint()
         if row.state == waiting_state:
             waiting.append(_Waiting(row.id, row.number, row.state))
-            queued.append(policy.QueuedTicket(row.id, row.service_code, priorities[row.priority],
-                                              utc_datetime(row.queued_at), row.target_counter, bool(row.transferred),
-                                              utc_datetime(row.not_before),
-                                              awaiting_arrival=awaiting_arrival(bool(row.remote), row.arrived_at)))
+            queued.append(_queued(row, priorities))
     counters = []
     for counter in branch.counters:
         counter_session = sessions.get(counter.number)
