@@ -197,7 +197,6 @@ class LiveLoop:
                             seqs.get(code, 0) != self.live.refreshed_seq(code):
                         pending[code] = True
                         noticed.setdefault(code, now)
-            due: list[tuple[float, str]] = []  # (since when it has waited, branch): the longest waiting first
             for code in branches:
                 if code in running:
                     continue  # a change noticed meanwhile stays pending: refreshed again once this one is done
@@ -206,27 +205,22 @@ class LiveLoop:
                     noticed.pop(code, None)
                     if not self._safe(functools.partial(self.live.orphaned, code)):
                         continue  # its holder refreshes it and shares the results
-                last = last_refresh.get(code, float("-inf"))
+                since = now - last_refresh.get(code, float("-inf"))
                 # a busy branch's refresh takes longer; never spend more than a fifth of the time on it
                 floor = self.DUTY_FACTOR * cost.get(code, 0.0)
                 if code in pending:
-                    wait = max(self.urgent_s if pending[code] else self.coalesce_s, floor)
-                    if now - last >= wait:
-                        due.append((max(noticed.get(code, now), last + wait), code))
-                elif now - last >= max(self.idle_s, floor):
-                    due.append((last + max(self.idle_s, floor), code))
-            # when more are due than there are workers, the rest wait for the next tick: the longest waiting go first,
-            # so that no branch (the last of the list, say) waits behind others again and again
-            free = len(due) if self.refresh_workers == 1 else self.refresh_workers - len(running)  # 1: in turn, here
-            for _, code in sorted(due)[:free]:
-                pending.pop(code, None)
-                running.add(code)
-                job = functools.partial(refresh, code, code in taken, noticed.pop(code, None))
-                taken.discard(code)
-                if self.refresh_workers > 1:
-                    self.spawn(job)  # beside the loop: while it waits (database, estimator thread) others run
+                    due = since >= max(self.urgent_s if pending[code] else self.coalesce_s, floor)
                 else:
-                    job()
+                    due = since >= max(self.idle_s, floor)
+                if due and len(running) < self.refresh_workers:
+                    pending.pop(code, None)
+                    running.add(code)
+                    job = functools.partial(refresh, code, code in taken, noticed.pop(code, None))
+                    taken.discard(code)
+                    if self.refresh_workers > 1:
+                        self.spawn(job)  # beside the loop: while it waits (database, estimator thread) others run
+                    else:
+                        job()
             if self.each_tick is not None:
                 self._safe(self.each_tick)
             if self.watch_devices is not None and now - last_devices >= self.devices_every_s:

@@ -307,38 +307,3 @@ def test_the_idle_refreshes_of_branches_started_together_are_spread_over_the_min
     for times in refreshed.values():
         assert all(b - a <= 60.2 for a, b in itertools.pairwise(times))  # never more than a minute apart
         assert all(b - a >= 59.9 for a, b in itertools.pairwise(times[1:]))  # then once a minute, as before
-
-
-def test_when_more_branches_are_due_than_workers_the_longest_waiting_go_first(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every branch changes all the time and two workers cannot keep up: each branch still gets its turn, in the
-    order they have waited, and none waits behind the branches before it in the list again and again."""
-    now = [1000.0]
-    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
-    codes = [f"B{i:02}" for i in range(20)]
-    refreshed: list[str] = []
-    tasks: list[Any] = []
-    loop: LiveLoop
-
-    class Busy(QuietHall):
-        def take_dirty(self) -> dict[str, bool]:
-            return dict.fromkeys(codes, True)  # a call in every branch, every tick
-
-        def refresh(self, code: str, force_publish: bool = False) -> None:
-            refreshed.append(code)
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-        for task in list(tasks):  # each refresh ends within the tick it began in
-            task()
-        tasks.clear()
-        if now[0] > 1020:
-            loop.running = False
-
-    loop = LiveLoop(Busy(), codes, spawn=tasks.append, sleep=sleep, purge=lambda: None, refresh_workers=2,
-                    idle_s=3600, jitter=lambda: 0.0)
-    loop.running = True
-    loop.run()
-    counts = {code: refreshed.count(code) for code in codes}
-    assert min(counts.values()) >= max(counts.values()) - 1  # fair shares
-    assert min(counts.values()) >= 8
