@@ -71,11 +71,11 @@ def process_tree(pid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue  # gone meanwhile
             children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
+    found, unvisited = [], [pid]
+    while unvisited:
+        current = unvisited.pop()
         found.append(current)
-        todo.extend(children.get(current, []))
+        unvisited.extend(children.get(current, []))
     return found
 
 
