@@ -202,6 +202,7 @@ def create_app(config: HallConfig, *, clock: Clock = utc_now, publisher: Publish
     metrics = HallMetrics(in_flight=lambda: gauge.in_flight, socket_clients=lambda: socket_client_count(socketio),
                           database_up=lambda: uow.database_problem() is None, branches=live.freshness, clock=clock)
     uow.subscribe(metrics.note_events)
+    metrics.watch_estimates(live.estimate_counts)
     if leases.shared:
         metrics.watch_leases(lambda: [b.code for b in model.current.branches], leases.held,
                              lambda: dict(live.refreshes), lambda: leases.takeovers)

@@ -22,7 +22,9 @@ process label. What is measured:
   (``hall_live_lease_takeovers_total``), and the other per-branch background jobs it ran, per job
   (``hall_branch_jobs_total{job}``: the day's end, the device watch; with leases, only the holders' runs count) with
   the time one branch's run took (``hall_branch_job_duration_seconds{job}``, a histogram: the slow branch shows in
-  its top buckets).
+  its top buckets). How each refresh was made, in ``hall_live_estimates_total{how}``: ``estimated`` (the estimator
+  ran over the whole queue), ``patched`` (the last projection patched with a few issues and calls) or ``reaged`` (a
+  quiet branch's last one re-aged): a rising share of ``estimated`` is where the live loop's CPU goes.
 
 At 500 branches a process serves about two series per branch (its waiting tickets and its estimates' age: what an
 operator alerts on per branch) and one per branch it holds; everything else is counted per kind, job or route.
@@ -118,6 +120,22 @@ class _LeaseGauges(Collector):
         yield takeovers
 
 
+class _EstimateCounts(Collector):
+    """How this process's refreshes were made: the estimator's full runs, patched projections, re-aged ones."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        family = CounterMetricFamily("hall_live_estimates", "Live refreshes in this process by how their estimates "
+                                     "were made: estimated (the estimator over the whole queue), patched (the last "
+                                     "projection patched with a few issues and calls), reaged (a quiet branch's last "
+                                     "one, aged)", labels=["how"])
+        for how, count in sorted(self.counts().items()):
+            family.add_metric([how], count)
+        yield family
+
+
 class HallMetrics:
     """The metrics of one server process, in a registry of its own (several apps in one test process do not mix)."""
 
@@ -172,6 +190,10 @@ class HallMetrics:
                 self.loop_lag.observe(max(0.0, time.monotonic() - asked - every_s))
 
         spawn(probe)
+
+    def watch_estimates(self, counts: Callable[[], dict[str, int]]) -> None:
+        """Expose how the live refreshes were made (``counts``: ``estimated``, ``patched``, ``reaged``)."""
+        self.registry.register(_EstimateCounts(counts))
 
     def watch_leases(self, branches: Callable[[], Iterable[str]], held: Callable[[], Iterable[str]],
                      refreshes: Callable[[], dict[str, int]], takeovers: Callable[[], int]) -> None:

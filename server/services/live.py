@@ -920,6 +920,11 @@ class LiveHall(ReadsHallModel):
             for listener in self._glance_listeners:
                 listener(branch.code)
 
+    def estimate_counts(self) -> dict[str, int]:
+        """How this process's refreshes were made so far (for ``/metrics``): the estimator's full runs, patched
+        projections (:meth:`_patch`), re-aged ones (:meth:`_reage`)."""
+        return {"estimated": self.estimates_run, "patched": self.estimates_patched, "reaged": self.estimates_reaged}
+
     def branch_seq(self, branch_code: str) -> int:
         with self.uow.read() as session:
             return hall_reads.branch_seq(session.connection(), branch_code)

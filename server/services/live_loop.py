@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import random
 import time
@@ -159,6 +160,7 @@ class LiveLoop:
                 self._safe(functools.partial(self.on_refresh, done - started, lag))
 
         last_lease = float("-inf")
+        next_first = 0  # where the next tick's scan of the branches starts
         while self.running:
             self.sleep(self.tick_s)
             now = time.monotonic()
@@ -193,11 +195,17 @@ class LiveLoop:
                     self._safe(functools.partial(self.expire_holds, [c for c in branches if leases.serves(c)]))
                 seqs = self._safe(self.live.branch_seqs)  # one read for every branch, not one each
                 for code in branches if seqs is not None else ():
-                    if code not in pending and leases.holds(code) and \
+                    # a branch being refreshed has not yet recorded the seq it read: the next watch tells
+                    if code not in pending and code not in running and leases.holds(code) and \
                             seqs.get(code, 0) != self.live.refreshed_seq(code):
                         pending[code] = True
                         noticed.setdefault(code, now)
-            for code in branches:
+            # the scan starts after the branch dispatched last (round robin): when more are due than there are
+            # workers, the rest wait for the next tick, and no branch (the last of the list, say) waits behind the
+            # same others again and again
+            start = next_first % len(branches) if branches else 0
+            for index in itertools.chain(range(start, len(branches)), range(start)):
+                code = branches[index]
                 if code in running:
                     continue  # a change noticed meanwhile stays pending: refreshed again once this one is done
                 if not leases.holds(code):
@@ -213,6 +221,7 @@ class LiveLoop:
                 else:
                     due = since >= max(self.idle_s, floor)
                 if due and len(running) < self.refresh_workers:
+                    next_first = index + 1
                     pending.pop(code, None)
                     running.add(code)
                     job = functools.partial(refresh, code, code in taken, noticed.pop(code, None))

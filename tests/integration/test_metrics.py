@@ -65,6 +65,27 @@ def test_a_scrape_from_the_host_counts_commands_requests_and_the_live_side(app: 
     assert sample(text, "process_resident_memory_bytes") is not None
 
 
+def test_the_scrape_says_how_the_live_refreshes_were_made(app: Flask, client: FlaskClient) -> None:
+    """A full re-estimate, a refresh patched after an issue, and a quiet branch's re-aged refresh each count under
+    their own ``how``."""
+    live = app.extensions["hall_live"]
+
+    def counts() -> dict[str, float | None]:
+        text = client.get("/metrics").get_data(as_text=True)
+        return {how: sample(text, "hall_live_estimates_total", how=how) for how in ("estimated", "patched", "reaged")}
+
+    issued(client, "BILL")
+    live.refresh(BRANCH)
+    before = counts()
+    issued(client, "BILL")
+    live.refresh(BRANCH)  # one issue since the last re-estimate: patched
+    live.refresh(BRANCH)  # nothing since: re-aged
+    live.refresh(BRANCH, force_publish=True)  # the estimator again
+    after = counts()
+    assert {how: (after[how] or 0) - (before[how] or 0) for how in after} == {"estimated": 1, "patched": 1,
+                                                                              "reaged": 1}
+
+
 def test_a_stranger_on_the_hall_wifi_is_refused_and_an_admin_or_a_token_for_every_branch_reads(
         app: Flask) -> None:
     stranger = app.test_client()

@@ -307,3 +307,80 @@ def test_the_idle_refreshes_of_branches_started_together_are_spread_over_the_min
     for times in refreshed.values():
         assert all(b - a <= 60.2 for a, b in itertools.pairwise(times))  # never more than a minute apart
         assert all(b - a >= 59.9 for a, b in itertools.pairwise(times[1:]))  # then once a minute, as before
+
+
+def test_when_more_branches_are_due_than_workers_each_gets_its_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every branch changes all the time and two workers cannot keep up: the scan goes on after the branch started
+    last, so each branch gets its turn and none waits behind the branches before it in the list again and again."""
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    codes = [f"B{i:02}" for i in range(20)]
+    refreshed: list[str] = []
+    tasks: list[Any] = []
+    loop: LiveLoop
+
+    class Busy(QuietHall):
+        def take_dirty(self) -> dict[str, bool]:
+            return dict.fromkeys(codes, True)  # a call in every branch, every tick
+
+        def refresh(self, code: str, force_publish: bool = False) -> None:
+            refreshed.append(code)
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        for task in list(tasks):  # each refresh ends within the tick it began in
+            task()
+        tasks.clear()
+        if now[0] > 1020:
+            loop.running = False
+
+    loop = LiveLoop(Busy(), codes, spawn=tasks.append, sleep=sleep, purge=lambda: None, refresh_workers=2,
+                    idle_s=3600, jitter=lambda: 0.0)
+    loop.running = True
+    loop.run()
+    counts = {code: refreshed.count(code) for code in codes}
+    assert min(counts.values()) >= max(counts.values()) - 1  # fair shares
+    assert min(counts.values()) >= 8
+
+
+def test_the_seq_watch_leaves_a_branch_being_refreshed_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A branch whose ``seq`` moved is refreshed once: while that refresh runs (it has not yet recorded the seq it
+    read) the once-a-second watch does not queue another one."""
+    now = [1000.0]
+    monkeypatch.setattr(live_loop.time, "monotonic", lambda: now[0])
+    started: list[float] = []
+    tasks: list[Any] = []
+    loop: LiveLoop
+
+    class Slow(QuietHall):
+        seq = 0
+        done_seq = 0
+
+        def branch_seqs(self) -> dict[str, int]:
+            return {"X": self.seq}
+
+        def refreshed_seq(self, code: str) -> int:
+            return self.done_seq
+
+        def refresh(self, code: str, force_publish: bool = False) -> None:
+            started.append(now[0])
+            self.done_seq = self.seq
+
+    hall = Slow()
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if 1005.0 <= now[0] < 1005.1:
+            hall.seq = 7  # committed by another process
+        if not 1005.0 <= now[0] < 1008.5:  # the refresh it starts takes seconds (a long queue, a slow database)
+            for task in list(tasks):
+                task()
+            tasks.clear()
+        if now[0] > 1012:
+            loop.running = False
+
+    loop = LiveLoop(hall, ["X"], spawn=tasks.append, sleep=sleep, purge=lambda: None, refresh_workers=2,
+                    idle_s=3600, jitter=lambda: 0.0)
+    loop.running = True
+    loop.run()
+    assert len(started) == 2  # the start-up refresh, then one for the new seq (not a second one queued meanwhile)
