@@ -174,9 +174,10 @@ PATCHABLE_KINDS = frozenset(kind.value for kind in (EventKind.ISSUED, *queue_kee
 Any other (a counter signing in or out or pausing, a transfer, a return to the queue, a check-in, the plans or the
 hall changed) re-estimates."""
 SUMMARY_HEARTBEAT = timedelta(seconds=50)
-"""A summary goes out when what it shows changed, and at a refresh at least this long after the last one went out even
-when nothing did (the live loop refreshes an idle branch every minute): it carries the branch's ``seq``, so a screen
-that missed events (a Redis restart lost their pushes) learns of it without waiting for the next command."""
+"""A summary goes out when what it shows changed or the branch did (a new ``seq``), and at a refresh at least this long
+after the last one went out even when nothing did (the live loop refreshes an idle branch every minute): it carries
+the branch's ``seq``, so a screen that missed events (a Redis restart lost their pushes) learns of it without waiting
+for the next command."""
 
 
 @dataclass(frozen=True)
@@ -897,7 +898,11 @@ class LiveHall(ReadsHallModel):
         state.shown.note(now, current, estimate_of)
         state.refreshed_seq, state.refreshed_at = seq, now
         state.tickets = current
-        changed = force_publish or state.summary is None or _summary_key(state.summary) != _summary_key(summary)
+        # a summary goes out when what it shows changed, and after every change to the branch (a new seq) even when
+        # it shows the same (a call and an issue of the same service): the screens then know their figures are as of
+        # the last event, and a screen behind it learns so (``checkBehind`` in static/hall/live.js)
+        changed = force_publish or state.summary is None or state.summary["seq"] != seq or \
+            _summary_key(state.summary) != _summary_key(summary)
         shared = self._shared.get(branch.code) if publish else None
         if shared is not None:  # a new holder goes on from the last one's summary versions
             state.version = max(state.version, int(shared.summary.get("version", 0)))

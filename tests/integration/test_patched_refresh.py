@@ -14,6 +14,7 @@ from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.live import PATCH_FOR, LiveHall
 from tests.conftest import RecordingPublisher, build_service
+from tests.integration.test_live import RecordingLivePublisher
 from tests.support import FakeClock
 
 B = "SZ-FUTIAN"
@@ -143,3 +144,27 @@ def test_a_ticket_going_before_others_re_estimates(busy: tuple[HallService, Live
     live.refresh(B)
     assert live.estimates_run == 3 and live.estimates_patched == 0
     assert_exact(hall, live, clock)
+
+
+def test_a_change_that_leaves_the_figures_as_they_were_still_sends_a_summary_of_its_seq(
+        busy: tuple[HallService, LiveHall], clock: FakeClock) -> None:
+    """A call and an issue of the same service between two refreshes leave the waiting count and a new ticket's
+    figures as they were: the summary still goes out, carrying the new ``seq``, so that the screens know their figures
+    are as of the last event; a refresh with no event since sends none."""
+    hall, live = busy
+    pushed = RecordingLivePublisher()
+    live.publisher = pushed
+    for _ in range(4):
+        clock.advance(seconds=5)
+        hall.tickets.issue(B, "BILL")
+        called = hall.counters.finish_and_call_next(B, "1", ZHANG)["ticket"]
+        hall.tickets.act(B, called["id"], Action.START, ZHANG)
+        live.refresh(B)
+        with hall.uow.read() as session:
+            seq = hall_reads.branch_seq(session.connection(), B)
+        assert pushed.summaries[-1]["seq"] == seq
+    assert live.estimates_patched >= 2  # the patched refresh, whose figures change least, was among them
+    sent = len(pushed.summaries)
+    clock.advance(seconds=5)
+    live.refresh(B)
+    assert len(pushed.summaries) == sent
