@@ -32,6 +32,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
+from sqlmodel import Session
+
 from server.domain import policy
 from server.domain.counter_session import CounterSession
 from server.domain.estimation import (
@@ -700,8 +702,10 @@ class LiveHall(ReadsHallModel):
         branch = self._branch(branch_code)
         state = self._state(branch)
         if not self.leases.holds(branch.code):  # learning runs in the holder's refreshes: catch up with the log here
+            with self.uow.read() as session:
+                events = self._events_to_learn(session, branch, state)
             # on the request's own thread: no checkpoint naps (they would hold up the event loop itself)
-            self._learn(branch, state, self._events_to_learn(branch, state), lambda: None)
+            self._learn(branch, state, events, lambda: None)
         for attempt in range(3):
             try:
                 rows = self._accuracy_rows(state)
@@ -730,61 +734,86 @@ class LiveHall(ReadsHallModel):
         """Learn from new events, re-estimate every waiting ticket, publish what changed (only the branch's holder
         publishes; another process refreshes a branch only when it hears from no holder, for its own reads). A branch
         where nothing happened since its last re-estimate (the idle refresh of a quiet branch) has that re-estimate
-        re-aged instead (:meth:`_reage`)."""
+        re-aged instead (:meth:`_reage`), one after a few common commands has it patched (:meth:`_patch`).
+
+        Whichever way it goes, everything the refresh needs is read in one read transaction (one connection from the
+        pool, one BEGIN and ROLLBACK: at network scale every round trip costs the event loop), and the computation
+        runs once the connection is back in the pool. The way is chosen inside it: each of :meth:`_reage`,
+        :meth:`_patch` and :meth:`_reestimate` reads with the open ``session`` and hands back what is left to do."""
         branch = self._branch(branch_code)
         publish = self.leases.holds(branch.code)
         self.refreshes[branch.code] = self.refreshes.get(branch.code, 0) + 1
         state = self._state(branch)
         now = self.clock()
-        if not force_publish and (self._reage(branch, state, now, publish) or self._patch(branch, state, now, publish)):
-            return
-        events = self._events_to_learn(branch, state)
-        seq, rows, sessions, stops = self._read_queue(branch, now)
-        cases = self._overdue_cases(branch, now)
+        with self.uow.read() as session:
+            finish = None if force_publish else (self._reage(session, branch, state, now, publish)
+                                                 or self._patch(session, branch, state, now, publish))
+            if finish is None:
+                finish = self._reestimate(session, branch, state, now, publish, force_publish)
+        finish()
+
+    def _reestimate(self, session: Session, branch: Branch, state: _BranchState, now: datetime, publish: bool,
+                    force_publish: bool) -> Callable[[], None]:
+        """The full refresh: reads the events to learn, the queue, the overdue cases and (when stale) the plans with
+        the refresh's ``session``; the step it returns runs the estimator over them and publishes."""
+        events = self._events_to_learn(session, branch, state)
+        seq, rows, sessions, stops = self._read_queue(session, branch, now)
+        cases = self._overdue_cases(session, branch, now)
         horizon = state.model.settings.horizon
-        plans = self._plans(branch, state, now)
-        previous = state.tickets
+        plans = self._plans(session, branch, state, now)
 
-        def compute() -> tuple[_Projected, _Derived]:
-            """Everything CPU-bound, off the server's event loop (see ``offload``)."""
-            checkpoint = self.pacing.checkpoint
-            self._learn(branch, state, events, checkpoint)
-            snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
-            projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services], checkpoint,
-                                      roster=plans.roster(branch, now, horizon), booked=plans.booked(now))
-            projected = _Projected(now, seq, branch, plans, snapshot, tickets, projection, now, projection.new)
-            return projected, self._derive(branch, state, projected, now, stops, cases, previous, force_publish)
+        def finish() -> None:
+            previous = state.tickets
 
-        projected, derived = self._compute(state, compute)
-        state.projected = projected
-        self.estimates_run += 1
-        self._publish(branch, state, now, projected.seq, derived, previous, force_publish=force_publish,
-                      publish=publish)
+            def compute() -> tuple[_Projected, _Derived]:
+                """Everything CPU-bound, off the server's event loop (see ``offload``)."""
+                checkpoint = self.pacing.checkpoint
+                self._learn(branch, state, events, checkpoint)
+                snapshot, tickets = _queue_snapshot(branch, now, rows, sessions, checkpoint)
+                projection = project_hall(snapshot, self.rules, state.model, [s.code for s in branch.services],
+                                          checkpoint, roster=plans.roster(branch, now, horizon),
+                                          booked=plans.booked(now))
+                projected = _Projected(now, seq, branch, plans, snapshot, tickets, projection, now, projection.new)
+                return projected, self._derive(branch, state, projected, now, stops, cases, previous, force_publish)
 
-    def _reage(self, branch: Branch, state: _BranchState, now: datetime, publish: bool) -> bool:
+            projected, derived = self._compute(state, compute)
+            state.projected = projected
+            self.estimates_run += 1
+            self._publish(branch, state, now, projected.seq, derived, previous, force_publish=force_publish,
+                          publish=publish)
+
+        return finish
+
+    def _reage(self, session: Session, branch: Branch, state: _BranchState, now: datetime,
+               publish: bool) -> Callable[[], None] | None:
         """The refresh of a branch whose queue, counters and plans did not change since its last re-estimate (no
         event: the same ``seq``) and whose estimates all still lie ahead: that re-estimate, re-aged
         (:func:`age_projection`), stands for a new one, so a quiet branch's minute costs a read of its ``seq``, its
-        stops of issue and overdue cases, not the queue and the estimator. Every :data:`QUIET_REESTIMATE` the
-        estimator runs again anyway (the counters' elapsed service times and the hour's rates move on). False:
-        re-estimate."""
+        stops of issue and overdue cases (with the refresh's ``session``), not the queue and the estimator. Every
+        :data:`QUIET_REESTIMATE` the estimator runs again anyway (the counters' elapsed service times and the hour's
+        rates move on). Returns the step that publishes the re-aged estimate; None: re-estimate."""
         last = state.projected
         if last is None or last.branch is not branch or not last.at <= now < last.estimated_at + QUIET_REESTIMATE:
-            return False
-        if self.branch_seq(branch.code) != last.seq or self._plans(branch, state, now) is not last.plans:
-            return False
+            return None
+        connection = session.connection()
+        if (hall_reads.branch_seq(connection, branch.code) != last.seq
+                or self._plans(session, branch, state, now) is not last.plans):
+            return None
         projection = age_projection(last.projection, now - last.at)
         if projection is None:
-            return False
-        with self.uow.read() as session:
-            stops = issue_stops.current(session.connection(), branch.code, now)
-        cases = self._overdue_cases(branch, now)
+            return None
+        stops = issue_stops.current(connection, branch.code, now)
+        cases = self._overdue_cases(session, branch, now)
         aged = replace(last, snapshot=replace(last.snapshot, now=now), projection=projection)
-        previous = state.tickets
-        derived = self._compute(state, lambda: self._derive(branch, state, aged, now, stops, cases, previous, False))
-        self.estimates_reaged += 1
-        self._publish(branch, state, now, last.seq, derived, previous, force_publish=False, publish=publish)
-        return True
+
+        def finish() -> None:
+            previous = state.tickets
+            derived = self._compute(state, lambda: self._derive(branch, state, aged, now, stops, cases, previous,
+                                                                False))
+            self.estimates_reaged += 1
+            self._publish(branch, state, now, last.seq, derived, previous, force_publish=False, publish=publish)
+
+        return finish
 
     def _compute(self, state: _BranchState, work: Callable[[], T]) -> T:
         """``work`` off the event loop (``offload``), its CPU time kept as the branch's refresh cost; a branch whose
@@ -810,47 +839,52 @@ class LiveHall(ReadsHallModel):
         state = self._states.get(branch_code)
         return 0.0 if state is None else state.work_s
 
-    def _patch(self, branch: Branch, state: _BranchState, now: datetime, publish: bool) -> bool:
+    def _patch(self, session: Session, branch: Branch, state: _BranchState, now: datetime,
+               publish: bool) -> Callable[[], None] | None:
         """The refresh after a few common commands (issues, calls, what happens at a counter: :data:`PATCHABLE_KINDS`)
         within :data:`PATCH_FOR` of the estimator's last run: the last projection patched with what they changed
-        (:func:`patch_projection`), read from their events and their tickets' rows rather than from the whole queue.
-        False (re-estimate): another event, too many, changed plans or hall, or a patch that would not stand."""
+        (:func:`patch_projection`), read from their events and their tickets' rows rather than from the whole queue
+        (with the refresh's ``session``). The patch is made while the session is open, since whether it stands
+        decides whether the refresh must read the whole queue instead. Returns the step that learns and publishes;
+        None (re-estimate): another event, too many, changed plans or hall, or a patch that would not stand."""
         last = state.projected
         if last is None or last.branch is not branch or not last.at <= now < last.estimated_at + PATCH_FOR:
-            return False
-        if self._plans(branch, state, now) is not last.plans:
-            return False
-        with self.uow.read() as session:
-            connection = session.connection()
-            seq = hall_reads.branch_seq(connection, branch.code)
-            if not last.seq < seq <= last.seq + PATCH_EVENTS:
-                return False
-            rows = self._read_rows(live_reads.changes(connection, branch.code, last.seq, seq), ChangeRow.make)
-            stops = issue_stops.current(connection, branch.code, now)
+            return None
+        if self._plans(session, branch, state, now) is not last.plans:
+            return None
+        connection = session.connection()
+        seq = hall_reads.branch_seq(connection, branch.code)
+        if not last.seq < seq <= last.seq + PATCH_EVENTS:
+            return None
+        rows = self._read_rows(live_reads.changes(connection, branch.code, last.seq, seq), ChangeRow.make)
+        stops = issue_stops.current(connection, branch.code, now)
         found = queue_changes(rows)
         if found is None or len(rows) != seq - last.seq:
-            return False
+            return None
         changes, joined = found
         patched = patch_projection(last.snapshot, last.projection, last.base, changes, now, self.rules)
         if patched is None:
-            return False
+            return None
         snapshot, projection = patched
         by_id = {ticket.id: ticket for ticket in last.tickets} | joined
         tickets = [by_id[ticket.ticket_id] for ticket in snapshot.waiting]
-        events = self._events_to_learn(branch, state)
-        cases = self._overdue_cases(branch, now)
+        events = self._events_to_learn(session, branch, state)
+        cases = self._overdue_cases(session, branch, now)
         projected = replace(last, at=now, seq=seq, snapshot=snapshot, tickets=tickets, projection=projection)
-        previous = state.tickets
 
-        def compute() -> _Derived:
-            self._learn(branch, state, events, self.pacing.checkpoint)
-            return self._derive(branch, state, projected, now, stops, cases, previous, False)
+        def finish() -> None:
+            previous = state.tickets
 
-        derived = self._compute(state, compute)
-        state.projected = projected
-        self.estimates_patched += 1
-        self._publish(branch, state, now, seq, derived, previous, force_publish=False, publish=publish)
-        return True
+            def compute() -> _Derived:
+                self._learn(branch, state, events, self.pacing.checkpoint)
+                return self._derive(branch, state, projected, now, stops, cases, previous, False)
+
+            derived = self._compute(state, compute)
+            state.projected = projected
+            self.estimates_patched += 1
+            self._publish(branch, state, now, seq, derived, previous, force_publish=False, publish=publish)
+
+        return finish
 
     def _derive(self, branch: Branch, state: _BranchState, projected: _Projected, now: datetime,
                 stops: list[IssueStop], cases: list[OverdueCase], previous: dict[int, dict[str, Any]],
@@ -931,6 +965,7 @@ class LiveHall(ReadsHallModel):
         return {"estimated": self.estimates_run, "patched": self.estimates_patched, "reaged": self.estimates_reaged}
 
     def branch_seq(self, branch_code: str) -> int:
+        """The branch's ``seq`` now, in a read of its own (a refresh reads it with the rest of what it reads)."""
         with self.uow.read() as session:
             return hall_reads.branch_seq(session.connection(), branch_code)
 
@@ -955,9 +990,10 @@ class LiveHall(ReadsHallModel):
     def _branch(self, code: str) -> Branch:
         return require_branch(self.config, code)
 
-    def _plans(self, branch: Branch, state: _BranchState, now: datetime) -> _Plans:
+    def _plans(self, session: Session, branch: Branch, state: _BranchState, now: datetime) -> _Plans:
         """The branch's roster days and booked slots for the projection's horizon: those read before while fresh,
-        else read now (two small indexed reads, once in :data:`PLANS_REREAD` or after a change)."""
+        else read now with the refresh's ``session`` (two small indexed reads, once in :data:`PLANS_REREAD` or after a
+        change). Plans read while a change was told of are used but not kept: the read may predate its commit."""
         horizon = state.model.settings.horizon
         today = branch.schedule.local(now).date()
         plans = state.plans
@@ -967,9 +1003,8 @@ class LiveHall(ReadsHallModel):
         changes = state.plans_changes
         first = today - timedelta(days=1)  # a shift of yesterday's may run until midnight
         days = [first + timedelta(days=n) for n in range((branch.schedule.local(until).date() - first).days + 1)]
-        with self.uow.read() as session:
-            shifts = stored_roster.on_days(session.connection(), branch.code, days)
-            slots = stored_bookings.awaited_between(session, branch.code, now - LATE_ARRIVAL, until)
+        shifts = stored_roster.on_days(session.connection(), branch.code, days)
+        slots = stored_bookings.awaited_between(session, branch.code, now - LATE_ARRIVAL, until)
         plans = _Plans(read_at=now, until=until, today=today,
                        has_roster=DayRoster(tuple(shifts.get(today, ()))).has_work,
                        days=shifts, slots=tuple(BookedSlot(code, utc_datetime(at), count) for code, at, count in slots))
@@ -977,13 +1012,12 @@ class LiveHall(ReadsHallModel):
             state.plans = plans
         return plans
 
-    def _overdue_cases(self, branch: Branch, now: datetime) -> list[OverdueCase]:
-        """The branch's follow-up cases past due (few; an idle branch refreshes every minute, so a case that
-        passes its due time without any event is alerted within about a minute)."""
-        with self.uow.read() as session:
-            if not any_overdue(session.connection(), branch.code, now):  # most branches: one cheap count
-                return []
-            rows = overdue_follow_ups(session, branch.code, now)
+    def _overdue_cases(self, session: Session, branch: Branch, now: datetime) -> list[OverdueCase]:
+        """The branch's follow-up cases past due, read with the refresh's ``session`` (few; an idle branch refreshes
+        every minute, so a case that passes its due time without any event is alerted within about a minute)."""
+        if not any_overdue(session.connection(), branch.code, now):  # most branches: one cheap count
+            return []
+        rows = overdue_follow_ups(session, branch.code, now)
         return [OverdueCase(id=case.id or 0, due_at=case.due_at, ticket_number=ticket.number if ticket else None,
                             owner=self.config.display_name(case.owner_username))
                 for case, _rating, ticket in rows if case.due_at is not None]
@@ -996,12 +1030,12 @@ class LiveHall(ReadsHallModel):
             self._states[branch.code] = state
         return state
 
-    def _events_to_learn(self, branch: Branch, state: _BranchState) -> list[LearnRow]:
-        """The branch's events after the last one the model saw (all of the last 28 days at start)."""
+    def _events_to_learn(self, session: Session, branch: Branch, state: _BranchState) -> list[LearnRow]:
+        """The branch's events after the last one the model saw (all of the last 28 days at start), read with
+        ``session`` (the refresh's, or the accuracy request's own)."""
         since = self.clock() - timedelta(days=LEARNING_DAYS) if state.learnt_seq == 0 else None
-        with self.uow.read() as session:
-            cursor = live_reads.events_to_learn(session.connection(), branch.code, state.learnt_seq, since)
-            return self._read_rows(cursor, LearnRow._make)
+        cursor = live_reads.events_to_learn(session.connection(), branch.code, state.learnt_seq, since)
+        return self._read_rows(cursor, LearnRow._make)
 
     def _learn(self, branch: Branch, state: _BranchState, rows: list[LearnRow],
                checkpoint: Callable[[], None]) -> None:
@@ -1077,16 +1111,16 @@ class LiveHall(ReadsHallModel):
             state.shown.resolved(ticket.id, event.at)
             model.observe_cancelled(ticket.queued_at, event.at)
 
-    def _read_queue(self, branch: Branch, now: datetime
+    def _read_queue(self, session: Session, branch: Branch, now: datetime
                     ) -> tuple[int, list[QueueRow], dict[str, CounterSession], list[IssueStop]]:
         """The branch's queue as the driver's rows (it may be long) and its counters, with their seq, and the stops of
-        issue in force or to come (a handful of rows: what the overview says of issuing)."""
-        with self.uow.read() as session:
-            connection = session.connection()
-            seq = hall_reads.branch_seq(connection, branch.code)
-            rows = self._read_rows(live_reads.queue(connection, branch.code), QueueRow._make)
-            sessions = counter_sessions.for_branch(connection, branch.code)
-            stops = issue_stops.current(connection, branch.code, now)
+        issue in force or to come (a handful of rows: what the overview says of issuing), read with the refresh's
+        ``session``."""
+        connection = session.connection()
+        seq = hall_reads.branch_seq(connection, branch.code)
+        rows = self._read_rows(live_reads.queue(connection, branch.code), QueueRow._make)
+        sessions = counter_sessions.for_branch(connection, branch.code)
+        stops = issue_stops.current(connection, branch.code, now)
         return seq, rows, sessions, stops
 
 
