@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
@@ -330,8 +330,9 @@ def patch_projection(snapshot: QueueSnapshot, projection: HallProjection, base: 
         estimate = base[new_ticket_key(ticket.service_code, ticket.priority)].estimate
         if estimate.known:
             expected[ticket.ticket_id] = now + estimate.expected
-    ahead = _people_ahead(patched, rules, checkpoint, ghosts, expected)
-    if any(ahead[t.ticket_id] > projection.ahead.get(t.ticket_id, 0) for t in waiting if t.ticket_id in waiting_ids):
+    overtaken: set[int] = set()
+    ahead = _people_ahead(patched, rules, checkpoint, ghosts, expected, {t.ticket_id for t in joined}, overtaken)
+    if overtaken:
         return None  # a ticket that joined goes before one already waiting (a preferred service, the priority lane)
     for ticket in joined:  # as the issue response promised it, from the projection's would-be new ticket
         lane = projection.new.get(new_ticket_key(ticket.service_code, ticket.priority))
@@ -1239,7 +1240,8 @@ def _queue_snapshot(branch: Branch, now: datetime, rows: list[QueueRow], session
 def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
                   checkpoint: Callable[[], None] | None = None,
                   new_tickets: Sequence[policy.QueuedTicket] = (),
-                  expected: Mapping[int, datetime] | None = None) -> dict[int, int]:
+                  expected: Mapping[int, datetime] | None = None, joined: Collection[int] = (),
+                  overtaken: set[int] | None = None) -> dict[int, int]:
     """Per waiting ticket: tickets called before it at the open counter where it is nearest the front.
 
     The same definition as the issue response (:func:`server.services.queries.people_ahead`, both through
@@ -1252,6 +1254,12 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
 
     ``expected``: when each ticket is expected to be called (none for a ticket not in it); a held ticket that
     cannot be called by then is not ahead of it (:func:`policy.called_before`, :func:`policy.held_behind`).
+
+    ``joined`` and ``overtaken``: the tickets not among ``joined`` that one of them goes before at a counter where
+    the ticket had its fewest people ahead without them are added to ``overtaken`` (such a ticket's expected call moves
+    back). Its people ahead, the fewest at any counter, may not show it: at a counter preferring the joined ticket's
+    service that one goes first, while the ticket it passed keeps its count at another counter (a paused one, say)
+    where its expected call was not.
     """
     pause = checkpoint or (lambda: None)
     queue_keys = {}
@@ -1264,6 +1272,7 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
     open_numbers = {c.skills.counter for c in snapshot.counters if c.status != CounterStatus.CLOSED}
     codes = {t.service_code for t in snapshot.waiting} | {t.service_code for t in new_tickets}
     positions: dict[str, dict[int, int]] = {}
+    passed: dict[str, dict[int, int]] = {}  # per counter: how many of ``joined`` it calls before a ticket, if any
     for counter in snapshot.counters:
         pause()
         skills = counter.skills
@@ -1278,6 +1287,8 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
             if t.target_counter == skills.counter or (t.target_counter is None and t.service_code in services):
                 keyed.append((queue_keys[t.ticket_id] + offsets[(t.service_code, t.priority)], t.ticket_id))
         keyed.sort()
+        if joined and overtaken is not None:
+            passed[skills.counter] = _passed_by(keyed, joined)
         at = {ticket_id: index for index, (_key, ticket_id) in enumerate(keyed)}
         new_keys = {}
         for new in new_tickets:
@@ -1294,7 +1305,28 @@ def _people_ahead(snapshot: QueueSnapshot, rules: policy.PolicyRules,
             pause()
         result[ticket.ticket_id] = policy.people_ahead((number in open_numbers, at[ticket.ticket_id])
                                                        for number, at in positions.items() if ticket.ticket_id in at)
+    if overtaken is not None:
+        for ticket_id in {ticket_id for by_counter in passed.values() for ticket_id in by_counter}:
+            before = [(number, at[ticket_id] - passed[number].get(ticket_id, 0))
+                      for number, at in positions.items() if ticket_id in at]
+            counted = policy.counted_at((number in open_numbers, (number, count)) for number, count in before)
+            fewest = min(count for _, (_, count) in counted)
+            if any(count == fewest and passed[number].get(ticket_id, 0) for _, (number, count) in counted):
+                overtaken.add(ticket_id)
     return result
+
+
+def _passed_by(keyed: Sequence[tuple[int, int]], joined: Collection[int]) -> dict[int, int]:
+    """Per ticket not in ``joined``: how many of ``joined`` come before it in a counter's call order ``keyed`` (only
+    those that some do)."""
+    passed: dict[int, int] = {}
+    seen = 0
+    for _key, ticket_id in keyed:
+        if ticket_id in joined:
+            seen += 1
+        elif seen:
+            passed[ticket_id] = seen
+    return passed
 
 
 def _step_behind_held(at: dict[int, int], keyed: list[tuple[int, int]], new_keys: dict[int, tuple[int, float]],

@@ -147,16 +147,25 @@ def test_a_ticket_going_before_others_re_estimates(busy: tuple[HallService, Live
 
 
 def test_a_change_that_leaves_the_figures_as_they_were_still_sends_a_summary_of_its_seq(
-        busy: tuple[HallService, LiveHall], clock: FakeClock) -> None:
+        database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher) -> None:
     """A call and an issue of the same service between two refreshes leave the waiting count and a new ticket's
     figures as they were: the summary still goes out, carrying the new ``seq``, so that the screens know their figures
     are as of the last event; a refresh with no event since sends none."""
-    hall, live = busy
+    hall = build_service(database_url, tmp_path, clock, publisher)
+    live = LiveHall(hall.config, hall.uow, clock)
+    hall.estimates = live
+    hall.counters.sign_in(B, "1", ZHANG, takeover=True)  # serves BILL and SIM; none of BILL waits
+    for _ in range(6):
+        clock.advance(seconds=20)
+        hall.tickets.issue(B, "SIM")
+    called = hall.counters.call_next(B, "1", ZHANG)["ticket"]
+    hall.tickets.act(B, called["id"], Action.START, ZHANG)
+    live.refresh(B)
     pushed = RecordingLivePublisher()
     live.publisher = pushed
     for _ in range(4):
         clock.advance(seconds=5)
-        hall.tickets.issue(B, "BILL")
+        hall.tickets.issue(B, "SIM")
         called = hall.counters.finish_and_call_next(B, "1", ZHANG)["ticket"]
         hall.tickets.act(B, called["id"], Action.START, ZHANG)
         live.refresh(B)

@@ -3,6 +3,7 @@ estimator again (:func:`server.services.live.patch_projection`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -106,10 +107,8 @@ def test_a_patched_projection_keeps_every_waiting_ticket_once_and_counts_as_the_
                                 now) for i in range(data.draw(st.integers(min_value=0, max_value=5))))
     patched = patch_projection(snapshot, projection, projection.new, QueueChanges(joined, left), now, RULES)
     if patched is None:  # only when some ticket's expected call passed meanwhile, or one that joined overtook
-        full = projected(QueueSnapshot(now, COUNTERS, [*(t for t in snapshot.waiting if t.ticket_id not in left),
-                                                       *joined]))
-        assert any(e.known and e.expected <= elapsed for t, e in projection.waits.items() if t > 0) or any(
-            full.ahead[t] > projection.ahead[t] for t in ids if t not in left)
+        assert any(e.known and e.expected <= elapsed for t, e in projection.waits.items() if t > 0) or \
+            goes_before_one_waiting(joined, [t for t in snapshot.waiting if t.ticket_id not in left])
         return
     after, result = patched
     expected_ids = [t for t in ids if t not in left] + [t.ticket_id for t in joined]
@@ -135,6 +134,15 @@ def test_a_patched_projection_keeps_every_waiting_ticket_once_and_counts_as_the_
                                                 + was.per_person * (new.ahead - was.ahead))
 
 
+def goes_before_one_waiting(joined: Sequence[QueuedTicket], waiting: Sequence[QueuedTicket]) -> bool:
+    """Whether some counter that is not closed would call one of ``joined`` before one of ``waiting`` (the patch is
+    refused when that happens where the one waiting had its fewest people ahead; this is the looser reference)."""
+    return any(policy.call_key(new, counter.skills, RULES) < policy.call_key(ticket, counter.skills, RULES)
+               for counter in COUNTERS if counter.status is not CounterStatus.CLOSED
+               for new in joined if policy.is_eligible(new, counter.skills)
+               for ticket in waiting if policy.is_eligible(ticket, counter.skills))
+
+
 def replace_waiting(snapshot: QueueSnapshot, waiting: list[QueuedTicket]) -> QueueSnapshot:
     return QueueSnapshot(snapshot.now, snapshot.counters, waiting)
 
@@ -151,7 +159,7 @@ def test_after_issues_alone_the_tickets_there_keep_what_a_full_re_estimate_gives
     patched = patch_projection(snapshot, projection, projection.new, QueueChanges(joined, {}), NOW, RULES)
     full = projected(QueueSnapshot(NOW, COUNTERS, [*snapshot.waiting, *joined]))
     if patched is None:  # one of them goes before a ticket already there, at a counter preferring its service
-        assert any(full.ahead[t.ticket_id] > projection.ahead[t.ticket_id] for t in snapshot.waiting)
+        assert goes_before_one_waiting(joined, snapshot.waiting)
         return
     _after, result = patched
     burst = sum((projection.new[(t.service_code, "normal")].per_person or timedelta(0) for t in joined), timedelta(0))
