@@ -208,6 +208,8 @@ class SocketIOPublisher:
             return
         if self.fanout is not None:
             self.fanout.emit(name, message, room)
+        elif local_only:  # not through the message queue: the other processes hand their phones their own copy
+            self.socketio.emit(name, message, to=room, ignore_queue=True)
         else:
             self.socketio.emit(name, message, to=room)
 

@@ -53,9 +53,11 @@ class FakeSocketIO:
     def __init__(self, manager: Any) -> None:
         self.server = type("Server", (), {"manager": manager})()
         self.emitted: list[tuple[str, Any, str]] = []
+        self.local_only: list[bool] = []
 
-    def emit(self, name: str, message: Any, to: str) -> None:
+    def emit(self, name: str, message: Any, to: str, ignore_queue: bool = False) -> None:
         self.emitted.append((name, message, to))
+        self.local_only.append(ignore_queue)
 
 
 EVENTS = [{"seq": 1, "kind": "issued", "ticket": {"id": 5}, "private": {"phone": "1"}},
@@ -92,3 +94,15 @@ def test_without_a_message_queue_each_emit_goes_alone_and_empty_rooms_are_skippe
     publisher.publish_summary("B1", {"seq": 1, "private": {}})
     assert socketio.emitted == [("hall_event", {"seq": 1, "kind": "issued", "ticket": {"id": 5}}, "public:B1"),
                                 ("hall_summary", {"seq": 1}, "public:B1")]
+
+
+def test_ticket_updates_stay_off_the_message_queue() -> None:
+    """Each process hands its own phones the updates (one shared message per refresh): relaying them as well
+    would push a phone each update twice and cost every process a Redis message to decode."""
+    manager = HallRedisManager("redis://127.0.0.1:1/0")
+    manager.rooms = {"/": {"ticket:B1:5": {}}}
+    socketio = FakeSocketIO(manager)
+    publisher = SocketIOPublisher(socketio)  # type: ignore[arg-type]
+    publisher.publish_ticket_updates("B1", [{"ticket_id": 5, "ahead": 2}, {"ticket_id": 6, "ahead": 3}])
+    assert socketio.emitted == [("ticket_update", {"ticket_id": 5, "ahead": 2}, "ticket:B1:5")]  # 6: no phone here
+    assert socketio.local_only == [True]
