@@ -129,8 +129,18 @@ class Wire:
     that it does not change what is sent)."""
 
     def __init__(self, url: str) -> None:
-        self.pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+        self.redis = redis.Redis.from_url(url)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.pubsub.subscribe(CHANNEL, BATCH_CHANNEL)
+
+    def subscribers(self) -> tuple[int, int]:
+        """How many connections are subscribed to the channel, and how many of them unpack batches."""
+        counts = dict(self.redis.pubsub_numsub(CHANNEL, BATCH_CHANNEL))
+        return counts[CHANNEL.encode()], counts[BATCH_CHANNEL.encode()]
+
+    def one_earlier_release_listens(self) -> bool:
+        every, batching = self.subscribers()
+        return every - batching == 1 and batching >= 2  # the old process; the new one and this wire unpack batches
 
     def methods(self) -> list[str]:
         seen = []
@@ -169,12 +179,15 @@ def test_the_previous_release_keeps_serving_beside_this_one_on_the_migrated_sche
         during = [issue(old.url)]  # the previous release on this release's schema
 
         with ServerProcess(new_config) as new:
-            wire = Wire(redis_url)
             displays = {}
             for name, server in (("old", old), ("new", new)):
                 display = Listener(server.url, resync_on_gap=True).connect()
                 assert display.join({"role": "display", "branch": BRANCH})["ok"]
                 displays[name] = display
+            wire = Wire(redis_url)
+            # each process subscribes at its first socket connection: the old one to the channel only
+            assert wait_for(wire.one_earlier_release_listens, timeout=15), wire.subscribers()
+            wire.methods()  # what went before both listened
             tickets = before + during
             for _ in range(3):
                 tickets += [issue(old.url), issue(new.url), issue(new.url, "PLAN"), issue(old.url, "PLAN")]
