@@ -7,6 +7,11 @@ set-ups (or those of ``--systems``) one after the other and prints them side by 
 (alternating runs: the shared machine's speed drifts between them), with two processes' tickets per second against
 one's, pair by pair.
 
+``--displays N``: N displays (Socket.IO clients joined to the public room of the demo branch) on each server
+process while tickets are issued, so that with several processes each one subscribes to the Redis relay and takes in
+the others' pushes as in a hall with screens (python-socketio subscribes at a process's first socket connection;
+without screens the relay's messages reach nobody). Their own CPU counts as the benchmark's.
+
 ``--branches N``: the set-up holds the demo branch and N - 1 copies of it (a network, as
 ``benchmarks/network_scale.py`` builds it) and the requests go to the branches in turn, so that the clients of a
 network are spread over its branches as they are in life (the default, one branch, puts every kiosk in one hall:
@@ -45,6 +50,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -252,16 +258,49 @@ def call_phase(bases: list[str], seconds: float, on_ready: Callable[[], object] 
     return len(latencies), latencies, time.perf_counter() - began
 
 
+def redis_publishes(redis_url: str) -> int | None:
+    """Messages published on the Redis so far (scripts' publishes included), or None without Redis."""
+    if not redis_url:
+        return None
+    import redis
+
+    stats = redis.Redis.from_url(redis_url).info("commandstats")
+    return int(stats.get("cmdstat_publish", {}).get("calls", 0))
+
+
+def displays(bases: list[str], per_process: int) -> list[Any]:
+    """``per_process`` displays joined on each of ``bases`` (see ``--displays``)."""
+    if per_process <= 0:
+        return []
+    from tests.system.clients import Listener
+
+    screens = []
+    for base in bases:
+        for _ in range(per_process):
+            screen = Listener(base).connect()
+            if not screen.join({"role": "display", "branch": BRANCH}).get("ok"):
+                raise RuntimeError(f"a display could not join on {base}")
+            screens.append(screen)
+    time.sleep(0.5)  # the processes' subscriptions to the relay, made at their first connection
+    return screens
+
+
 def measure(bases: list[str], pids: list[int], args: argparse.Namespace, database: str,
-            helpers: dict[str, Callable[[], list[int]]] | None = None) -> dict[str, object]:
+            helpers: dict[str, Callable[[], list[int]]] | None = None, redis_url: str = "") -> dict[str, object]:
     """Both phases against ``bases`` (``pids``: the server processes, for their CPU time; empty if not ours;
-    ``helpers``: the pids of PostgreSQL's and Redis's processes, for theirs)."""
+    ``helpers``: the pids of PostgreSQL's and Redis's processes, for theirs; ``redis_url``: the Redis between the
+    processes, for the messages published on it while tickets were issued)."""
     reference_ms = reference_loop_ms()
     steal_before, wall_before = cpu_steal_seconds(), time.monotonic()
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     parts_before, issue_began = where_cpu_goes(pids, helpers or {}), time.monotonic()
+    screens = displays(bases, args.displays)
+    published_before = redis_publishes(redis_url)
     issued, latencies, failures = issue_phase(bases, args.clients, args.seconds, args.rate,
                                               branch_codes(args.branches))
+    published = redis_publishes(redis_url)
+    for screen in screens:
+        screen.close()
     issue_cores = cores_used(parts_before, where_cpu_goes(pids, helpers or {}), time.monotonic() - issue_began)
     load_average = [round(x, 2) for x in os.getloadavg()]
     cpu_issue = sum(cpu_seconds(pid) for pid in pids) - cpu_before if pids else None
@@ -287,6 +326,9 @@ def measure(bases: list[str], pids: list[int], args: argparse.Namespace, databas
         "call_p50_ms": round(statistics.median(call_latencies), 2) if call_latencies else None,
         "call_p99_ms": round(percentile(call_latencies, 0.99), 2) if call_latencies else None,
         "server_cpu_ms_per_ticket": round(cpu_issue * 1000 / issued, 3) if cpu_issue and issued else None,
+        # every message published on Redis while tickets were issued (Socket.IO relay and live channel together)
+        "redis_publishes_per_ticket": (round((published - published_before) / issued, 2)
+                                       if published is not None and published_before is not None and issued else None),
         # a cycle is a call-next and the no-show after it: two durable commands and the refreshes they cause
         "server_cpu_ms_per_call_cycle": round(cpu_calls * 1000 / calls, 3) if cpu_calls and calls else None,
         "database": database,
@@ -311,6 +353,8 @@ def report(result: dict[str, object]) -> None:
     )
     print(f"  server CPU: {result['server_cpu_ms_per_ticket']} ms per ticket issued, "
           f"{result['server_cpu_ms_per_call_cycle']} ms per call-next + no-show")
+    if result.get("redis_publishes_per_ticket") is not None:
+        print(f"  redis: {result['redis_publishes_per_ticket']} messages published per ticket issued")
     print(f"  machine: reference loop {result['reference_loop_ms']} ms (about 25 on a quiet machine), "
           f"CPU steal {result['cpu_steal_pct']} %, load average {result['load_average']}")
     cores = result["issue_cores"]
@@ -332,6 +376,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=None,
                         help="open loop: tickets per second the clients send together (default: closed loop)")
+    parser.add_argument("--displays", type=int, default=0,
+                        help="displays connected to each server process while tickets are issued (default 0)")
     parser.add_argument("--branches", type=int, default=1,
                         help="the demo branch and copies of it; requests go to them in turn (default 1)")
     args = parser.parse_args()
@@ -353,7 +399,8 @@ def main() -> int:
     for repetition in range(args.repeat if args.compare else 1):
         for name in systems if args.compare else [args.system]:
             with running_system(name, branches=args.branches) as system:
-                result = measure(system.urls, system.pids, args, system.description, system.helpers)
+                result = measure(system.urls, system.pids, args, system.description, system.helpers,
+                                 system.redis_url)
             result["system"], result["repetition"] = name, repetition + 1
             report(result)
             results.append(result)

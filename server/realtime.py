@@ -20,7 +20,7 @@ Rooms per branch: ``public:<branch>`` (displays, kiosks, counter displays; event
 session cookie as the pages, and such a socket is dropped once its session ends; sockets carry no commands,
 which go through the HTTP API.
 With a Redis URL configured, Flask-SocketIO relays emits through Redis so that every server process
-reaches its own clients.
+reaches its own clients; a committed command's emits cross Redis as one message (:mod:`server.message_queue`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from socketio import PubSubManager
 
 from server.domain.errors import DomainError
 from server.fanout import DirectFanout
+from server.message_queue import Emit, HallRedisManager
 from server.services.access import STAFF_VIEWS, require, require_counter, resolve_actor
 from server.services.hall import HallService
 from server.services.limits import JoinLimiter
@@ -178,29 +179,44 @@ class SocketIOPublisher:
         return room in manager.rooms.get("/", {})
 
     def publish(self, branch_code: str, events: list[dict[str, Any]]) -> None:
+        emits: list[Emit] = []
         for event in events:
             public = public_event(event)
             if not event.get("quiet"):  # one of a bulk change: the screens resync once, on the gap it leaves
-                self._emit("hall_event", event, staff_room(branch_code))
-                self._emit("hall_event", public, public_room(branch_code))
+                emits.append(("hall_event", event, staff_room(branch_code)))
+                emits.append(("hall_event", public, public_room(branch_code)))
             ticket = event.get("ticket")
             if isinstance(ticket, dict) and ticket.get("id") is not None:
-                self._emit("hall_event", public, ticket_room(branch_code, ticket["id"]))
+                emits.append(("hall_event", public, ticket_room(branch_code, ticket["id"])))
+        self._emit_all(emits)
         if self.listener is not None:
             self.listener(branch_code, events)
+
+    def _emit_all(self, emits: list[Emit]) -> None:
+        """A command's emits, in order: through Redis as one message (:meth:`HallRedisManager.emit_many`), else each
+        on its own as :meth:`_emit` does (one process: empty rooms skipped, the direct fan-out)."""
+        server = self.socketio.server
+        manager = None if server is None else server.manager
+        if isinstance(manager, HallRedisManager):
+            manager.emit_many(emits)  # every room counts as listened behind a message queue (see _listened)
+            return
+        for name, message, room in emits:
+            self._emit(name, message, room)
 
     def _emit(self, name: str, message: dict[str, Any], room: str, *, local_only: bool = False) -> None:
         if not self._listened(room, local_only=local_only):
             return
         if self.fanout is not None:
             self.fanout.emit(name, message, room)
+        elif local_only:  # not through the message queue: the other processes hand their phones their own copy
+            self.socketio.emit(name, message, to=room, ignore_queue=True)
         else:
             self.socketio.emit(name, message, to=room)
 
     def publish_summary(self, branch_code: str, summary: dict[str, Any]) -> None:
         """The public room gets the summary without its ``private`` part (the hall alerts)."""
-        self._emit("hall_summary", public_event(summary), public_room(branch_code))
-        self._emit("hall_summary", summary, staff_room(branch_code))
+        self._emit_all([("hall_summary", public_event(summary), public_room(branch_code)),
+                        ("hall_summary", summary, staff_room(branch_code))])
 
     def publish_ticket_updates(self, branch_code: str, updates: list[dict[str, Any]]) -> None:
         for update in updates:

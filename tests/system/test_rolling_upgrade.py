@@ -6,7 +6,9 @@ commit or tag instead. What the test does is what the upgrade does: a process of
 on its schema; this release's ``python -m server migrate`` brings the database to this release's head while it serves
 (additive migrations only); a process of this release starts beside it; both serve one hall through Redis. Tickets are
 issued and called through both: every acknowledged ticket is in the database once, no ticket is called twice, each
-process's display hears of the other's commands, and both still answer at the end.
+process's display hears of the other's commands, and both still answer at the end. Pushes between the processes cross
+Redis one message per emit while the previous release listens (it cannot unpack this release's batches), and one
+message per command once it has stopped.
 
 Skipped, saying why, only when there is no history to take the previous release from: not a git checkout, a shallow
 clone, or no commit before the newest migration.
@@ -19,16 +21,19 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import redis
 import requests
 from alembic.script import ScriptDirectory
 
 from server.launcher import ROOT, ServerProcess, write_config
+from server.message_queue import BATCH_CHANNEL, CHANNEL
 from server.persistence.database import alembic_config
 from tests.support import IN_CI, fresh_postgres_database
 from tests.system.clients import BRANCH, Listener, staff_session, wait_for
@@ -119,6 +124,35 @@ def issue(url: str, service: str = "BILL") -> dict[str, Any]:
     return answer.json()
 
 
+class Wire:
+    """The methods of the messages between the processes (subscribed as a process of this release would be, so
+    that it does not change what is sent)."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = redis.Redis.from_url(url)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(CHANNEL, BATCH_CHANNEL)
+
+    def subscribers(self) -> tuple[int, int]:
+        """How many connections are subscribed to the channel, and how many of them unpack batches."""
+        counts = dict(self.redis.pubsub_numsub(CHANNEL, BATCH_CHANNEL))
+        return counts[CHANNEL.encode()], counts[BATCH_CHANNEL.encode()]
+
+    def one_earlier_release_listens(self) -> bool:
+        every, batching = self.subscribers()
+        return every - batching == 1 and batching >= 2  # the old process; the new one and this wire unpack batches
+
+    def methods(self) -> list[str]:
+        seen = []
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 0.3:  # until nothing more has come for a moment
+            raw = self.pubsub.get_message(timeout=0.1)  # None also for the subscriptions' confirmations
+            if raw is not None and raw["type"] == "message":
+                seen.append(json.loads(raw["data"])["method"])
+                quiet_since = time.monotonic()
+        return seen
+
+
 def test_the_previous_release_keeps_serving_beside_this_one_on_the_migrated_schema(
         tmp_path: Path, postgres: str, redis_url: str) -> None:
     commit = previous_release()
@@ -150,6 +184,10 @@ def test_the_previous_release_keeps_serving_beside_this_one_on_the_migrated_sche
                 display = Listener(server.url, resync_on_gap=True).connect()
                 assert display.join({"role": "display", "branch": BRANCH})["ok"]
                 displays[name] = display
+            wire = Wire(redis_url)
+            # each process subscribes at its first socket connection: the old one to the channel only
+            assert wait_for(wire.one_earlier_release_listens, timeout=15), wire.subscribers()
+            wire.methods()  # what went before both listened
             tickets = before + during
             for _ in range(3):
                 tickets += [issue(old.url), issue(new.url), issue(new.url, "PLAN"), issue(old.url, "PLAN")]
@@ -176,6 +214,12 @@ def test_the_previous_release_keeps_serving_beside_this_one_on_the_migrated_sche
                 snapshot = requests.get(f"{server.url}{B}/snapshot", timeout=30).json()
                 assert snapshot["seq"] == seq
                 assert snapshot["waiting_total"] == len(tickets) - len(called)
+            mixed = wire.methods()
+            assert "emit" in mixed and "emits" not in mixed, "the previous release's screens got every push"
+
+            old.stop()  # the upgrade done: this release alone sends a command's pushes as one message
+            tickets.append(issue(new.url))
+            assert wait_for(lambda: "emits" in wire.methods(), timeout=15)
 
     assert len(called) == len(set(called)) == 8, "no ticket called twice"
     ids = [ticket["id"] for ticket in tickets]
