@@ -28,7 +28,6 @@ def test_open_loop_run_issues_the_offered_tickets_and_calls_them() -> None:
     assert 0 < result["p50_ms"] <= result["p99_ms"]
     assert result["calls"] > 0 and result["calls_per_s"] > 0
     assert result["server_cpu_ms_per_ticket"] > 0
-    assert 1 <= result["redis_publishes_per_ticket"] < 3
     assert result["reference_loop_ms"] > 0
     assert 0 <= result["cpu_steal_pct"] <= 100
     assert result["database"] == "1 process, SQLite (WAL, synchronous=FULL)"
@@ -47,6 +46,7 @@ def test_two_processes_on_postgresql_and_redis_share_the_clients() -> None:
     assert result["tickets"] == 60
     assert result["calls"] > 0
     assert result["server_cpu_ms_per_ticket"] > 0
+    assert 1 <= result["redis_publishes_per_ticket"] < 3
 
 
 def test_a_network_of_branches_spreads_the_kiosks_and_the_staff_over_them() -> None:
