@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from server.domain.tickets import Action, PriorityClass
+from server.domain.tickets import PriorityClass
 from server.services.actor import Actor
 from server.services.hall import HallService
 from server.services.live import LiveHall
-from tests.conftest import RecordingPublisher, build_service
+from tests.conftest import RecordingPublisher
+from tests.integration.test_patched_refresh import busy_hall
 from tests.support import FakeClock
 
 B = "SZ-FUTIAN"
@@ -60,17 +61,7 @@ class Checkouts:
 def busy(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher,
          ) -> Iterator[tuple[HallService, LiveHall, Checkouts]]:
     """Two counters serving, a dozen waiting; a live side that has not refreshed the branch yet."""
-    hall = build_service(database_url, tmp_path, clock, publisher)
-    live = LiveHall(hall.config, hall.uow, clock)
-    hall.estimates = live
-    hall.counters.sign_in(B, "1", ZHANG, takeover=True)
-    hall.counters.sign_in(B, "2", LI, takeover=True)
-    for n in range(12):
-        clock.advance(seconds=20)
-        hall.tickets.issue(B, ("BILL", "PLAN")[n % 2])
-    for number, actor in (("1", ZHANG), ("2", LI)):
-        served = hall.counters.call_next(B, number, actor)["ticket"]
-        hall.tickets.act(B, served["id"], Action.START, actor)
+    hall, live = busy_hall(database_url, tmp_path, clock, publisher)
     yield hall, live, Checkouts(live)
 
 

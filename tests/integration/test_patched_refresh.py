@@ -22,10 +22,9 @@ ZHANG = Actor("zhang.wei", "staff")
 LI = Actor("li.na", "staff")
 
 
-@pytest.fixture
-def busy(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher,
-         ) -> tuple[HallService, LiveHall]:
-    """Two counters serving, a dozen waiting, one full refresh."""
+def busy_hall(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher,
+              ) -> tuple[HallService, LiveHall]:
+    """Two counters serving, a dozen waiting; a live side that has not refreshed the branch yet."""
     hall = build_service(database_url, tmp_path, clock, publisher)
     live = LiveHall(hall.config, hall.uow, clock)
     hall.estimates = live
@@ -37,6 +36,14 @@ def busy(database_url: str, tmp_path: Path, clock: FakeClock, publisher: Recordi
     for number, actor in (("1", ZHANG), ("2", LI)):
         served = hall.counters.call_next(B, number, actor)["ticket"]
         hall.tickets.act(B, served["id"], Action.START, actor)
+    return hall, live
+
+
+@pytest.fixture
+def busy(database_url: str, tmp_path: Path, clock: FakeClock, publisher: RecordingPublisher,
+         ) -> tuple[HallService, LiveHall]:
+    """Two counters serving, a dozen waiting, one full refresh."""
+    hall, live = busy_hall(database_url, tmp_path, clock, publisher)
     live.refresh(B)
     assert live.estimates_run == 1
     return hall, live
