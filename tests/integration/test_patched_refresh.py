@@ -34,9 +34,15 @@ def busy_hall(database_url: str, tmp_path: Path, clock: FakeClock, publisher: Re
         clock.advance(seconds=20)
         hall.tickets.issue(B, ("BILL", "PLAN")[n % 2])
     for number, actor in (("1", ZHANG), ("2", LI)):
-        served = hall.counters.call_next(B, number, actor)["ticket"]
-        hall.tickets.act(B, served["id"], Action.START, actor)
+        serve_next(hall, number, actor)
     return hall, live
+
+
+def serve_next(hall: HallService, counter: str, actor: Actor, *, finishing: bool = False) -> None:
+    """The counter calls its next ticket (finishing the one it serves first) and starts serving it."""
+    call = hall.counters.finish_and_call_next if finishing else hall.counters.call_next
+    called = call(B, counter, actor)["ticket"]
+    hall.tickets.act(B, called["id"], Action.START, actor)
 
 
 @pytest.fixture
@@ -165,16 +171,14 @@ def test_a_change_that_leaves_the_figures_as_they_were_still_sends_a_summary_of_
     for _ in range(6):
         clock.advance(seconds=20)
         hall.tickets.issue(B, "SIM")
-    called = hall.counters.call_next(B, "1", ZHANG)["ticket"]
-    hall.tickets.act(B, called["id"], Action.START, ZHANG)
+    serve_next(hall, "1", ZHANG)
     live.refresh(B)
     pushed = RecordingLivePublisher()
     live.publisher = pushed
     for _ in range(4):
         clock.advance(seconds=5)
         hall.tickets.issue(B, "SIM")
-        called = hall.counters.finish_and_call_next(B, "1", ZHANG)["ticket"]
-        hall.tickets.act(B, called["id"], Action.START, ZHANG)
+        serve_next(hall, "1", ZHANG, finishing=True)
         live.refresh(B)
         with hall.uow.read() as session:
             seq = hall_reads.branch_seq(session.connection(), B)
